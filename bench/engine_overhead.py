@@ -1,0 +1,96 @@
+"""Per-step overhead of the autodiff engine on the seeds' XOR network.
+
+One step = forward (2-2-1, sigmoid hidden, sigmoid output fused into the cross-entropy),
+backward, and a plain SGD update, on the 4 XOR samples in float32.  When PyTorch is
+installed, the same network is timed in the same run, with its fastest idiom (a manual
+update under no_grad, or torch.optim.SGD), and the ratio is printed.
+
+    python bench/engine_overhead.py [--steps 5000] [--repeats 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import numpy as np
+
+import nnlearn as nl
+from nnlearn.demo import X_XOR, Y_XOR, init_xor, xor_step
+
+
+def best_time_per_step(step, steps: int, repeats: int) -> float:
+    """Microseconds per call of ``step``: the best of ``repeats`` timed runs after a warm-up."""
+    for _ in range(min(steps, 500)):
+        step()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        best = min(best, (time.perf_counter() - start) / steps)
+    return best * 1e6
+
+
+def nnlearn_step():
+    params, x = init_xor(seed=0), nl.Tensor(X_XOR)
+    return lambda: xor_step(params, x, Y_XOR, 0.1)
+
+
+def torch_steps():
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    x, y = torch.from_numpy(X_XOR), torch.from_numpy(Y_XOR)
+    shapes = [(2, 2), (2,), (2, 1), (1,)]
+    params = [torch.randn(s, requires_grad=True) for s in shapes]
+    w1, b1, w2, b2 = params
+
+    def loss():
+        logits = torch.sigmoid(x @ w1 + b1) @ w2 + b2
+        return F.binary_cross_entropy_with_logits(logits, y, reduction="sum")
+
+    def manual():
+        loss().backward()
+        with torch.no_grad():
+            for p in params:
+                p -= 0.1 * p.grad
+                p.grad = None
+
+    optimizer = torch.optim.SGD(params, lr=0.1)
+
+    def with_optimizer():
+        optimizer.zero_grad()
+        loss().backward()
+        optimizer.step()
+
+    return {"manual update": manual, "torch.optim.SGD": with_optimizer}, torch.__version__
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+
+    print(f"XOR 2-2-1 training step (4 samples, float32), best of {args.repeats} x "
+          f"{args.steps} steps; numpy {np.__version__}, python {platform.python_version()}")
+    ours = best_time_per_step(nnlearn_step(), args.steps, args.repeats)
+    print(f"  nnlearn {nl.__version__:<28s} {ours:8.1f} us/step")
+    try:
+        variants, version = torch_steps()
+    except ImportError:
+        print("  PyTorch not installed: no comparison (pip install torch==2.13.0)")
+        return
+    theirs = {}
+    for name, step in variants.items():
+        theirs[name] = best_time_per_step(step, args.steps, args.repeats)
+        print(f"  torch {version} {name:<17s} {theirs[name]:8.1f} us/step")
+    fastest = min(theirs.values())
+    print(f"  ratio nnlearn / fastest torch: {ours / fastest:.3f}")
+
+
+if __name__ == "__main__":
+    main()

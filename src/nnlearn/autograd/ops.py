@@ -1,0 +1,643 @@
+"""Differentiable ops: each forward computation with its vector-Jacobian product beside it.
+
+Every op takes Tensors (or numbers and arrays, treated as constants), computes its
+output with NumPy, and hands :meth:`Tensor._make` a ``vjp(g)`` closure that maps
+``g = dL/d(output)`` to ``dL/d(input)`` for each input (None where no gradient is
+needed).  Broadcasting follows NumPy; the gradient of a broadcast input is summed back
+over the broadcast axes (:func:`_unbroadcast`).
+
+Conventions: VJPs never write into ``g`` (the same array may reach several parents),
+and compute a parent's gradient only when that parent requires one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
+
+from ..backend import as_float_array
+from .tensor import Tensor
+
+__all__ = [
+    "add", "sub", "mul", "div", "neg", "pow", "matmul",
+    "sum", "mean", "max", "min", "logsumexp",
+    "exp", "log", "sqrt", "abs", "sign", "clip", "maximum", "minimum", "where",
+    "tanh", "sigmoid", "relu", "softplus", "softmax", "log_softmax",
+    "reshape", "transpose", "getitem", "concatenate", "stack",
+    "softmax_cross_entropy", "sigmoid_binary_cross_entropy",
+]
+
+
+# --------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------
+def _constant(x, dtype=None) -> Tensor:
+    """Wrap a number or array as a constant tensor; a bare Python number takes ``dtype``
+    (the other operand's), so ``float32_tensor * 0.5`` stays float32."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool) and dtype is not None:
+        data = np.asarray(x, dtype=dtype)
+    else:
+        data = as_float_array(x, copy=False, name="operand")
+    return Tensor._make(data, (), None, "constant")
+
+
+def _tensor(x) -> Tensor:
+    return x if isinstance(x, Tensor) else _constant(x)
+
+
+def _pair(a, b):
+    if isinstance(a, Tensor):
+        if not isinstance(b, Tensor):
+            b = _constant(b, a.dtype)
+    elif isinstance(b, Tensor):
+        a = _constant(a, b.dtype)
+    else:
+        a = _constant(a)
+        b = _constant(b, a.dtype)
+    return a, b
+
+
+def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``g`` over the axes along which an input of ``shape`` was broadcast."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
+
+
+def _axes(axis, ndim: int):
+    """None (all axes) or a tuple of non-negative axes."""
+    return None if axis is None else normalize_axis_tuple(axis, ndim)
+
+
+def _expand_to(g: np.ndarray, shape: tuple, axes, keepdims: bool) -> np.ndarray:
+    """Broadcast the gradient of a reduction back to the reduced input's ``shape``."""
+    if not keepdims and axes is not None:
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, shape)
+
+
+# --------------------------------------------------------------------------------------
+# arithmetic
+# --------------------------------------------------------------------------------------
+def add(a, b) -> Tensor:
+    """a + b;  d/da = 1, d/db = 1."""
+    a, b = _pair(a, b)
+
+    def vjp(g):
+        return (_unbroadcast(g, a.shape) if a.requires_grad else None,
+                _unbroadcast(g, b.shape) if b.requires_grad else None)
+
+    return Tensor._make(a.data + b.data, (a, b), vjp, "add")
+
+
+def sub(a, b) -> Tensor:
+    """a - b;  d/da = 1, d/db = -1."""
+    a, b = _pair(a, b)
+
+    def vjp(g):
+        return (_unbroadcast(g, a.shape) if a.requires_grad else None,
+                _unbroadcast(-g, b.shape) if b.requires_grad else None)
+
+    return Tensor._make(a.data - b.data, (a, b), vjp, "sub")
+
+
+def mul(a, b) -> Tensor:
+    """a * b (elementwise);  d/da = b, d/db = a."""
+    a, b = _pair(a, b)
+
+    def vjp(g):
+        return (_unbroadcast(g * b.data, a.shape) if a.requires_grad else None,
+                _unbroadcast(g * a.data, b.shape) if b.requires_grad else None)
+
+    return Tensor._make(a.data * b.data, (a, b), vjp, "mul")
+
+
+def div(a, b) -> Tensor:
+    """a / b;  d/da = 1/b, d/db = -a/b^2 = -out/b."""
+    a, b = _pair(a, b)
+    out = a.data / b.data
+
+    def vjp(g):
+        g_over_b = g / b.data
+        return (_unbroadcast(g_over_b, a.shape) if a.requires_grad else None,
+                _unbroadcast(-g_over_b * out, b.shape) if b.requires_grad else None)
+
+    return Tensor._make(out, (a, b), vjp, "div")
+
+
+def neg(a) -> Tensor:
+    """-a;  d/da = -1."""
+    a = _tensor(a)
+    return Tensor._make(-a.data, (a,), lambda g: (-g,), "neg")
+
+
+def pow(a, b) -> Tensor:
+    """a ** b;  d/da = b a^(b-1),  d/db = a^b ln a (taken as 0 where a <= 0)."""
+    if isinstance(b, (int, float)) and not isinstance(b, bool) and isinstance(a, Tensor):
+        # The common case, a constant exponent (x ** 2): no tensor for b.
+        a_data, exponent = a.data, b
+        out = a_data ** exponent
+
+        def vjp_const(g):
+            if exponent == 2:
+                return (g * 2 * a_data,)
+            return (g * exponent * a_data ** (exponent - 1),)
+
+        return Tensor._make(out, (a,), vjp_const, "pow")
+
+    a, b = _pair(a, b)
+    out = a.data ** b.data
+
+    def vjp(g):
+        ga = gb = None
+        if a.requires_grad:
+            ga = _unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape)
+        if b.requires_grad:
+            positive = a.data > 0
+            log_a = np.log(np.where(positive, a.data, 1))
+            gb = _unbroadcast(g * out * log_a, b.shape)
+        return ga, gb
+
+    return Tensor._make(out, (a, b), vjp, "pow")
+
+
+def matmul(a, b) -> Tensor:
+    """a @ b with NumPy's rules (vectors, matrices, stacks of matrices).
+
+    For matrices: dL/da = g b^T, dL/db = a^T g.
+    """
+    a, b = _pair(a, b)
+    A, B = a.data, b.data
+    if A.ndim == 0 or B.ndim == 0:
+        raise ValueError(f"matmul: operands must have at least one dimension; got shapes "
+                         f"{A.shape} and {B.shape}")
+    k_a = A.shape[-1]
+    k_b = B.shape[0] if B.ndim == 1 else B.shape[-2]
+    if k_a != k_b:
+        raise ValueError(f"matmul: shapes {A.shape} and {B.shape} are not aligned: "
+                         f"{k_a} (last dim of the first) != {k_b} (the second's "
+                         f"{'first' if B.ndim == 1 else 'second-to-last'} dim)")
+    try:
+        out = A @ B
+    except ValueError as err:  # batch dimensions that do not broadcast
+        raise ValueError(f"matmul: shapes {A.shape} and {B.shape} do not match: {err}") from None
+
+    if A.ndim == 2 and B.ndim == 2:  # the hot path of every dense layer
+        def vjp(g):
+            return (g @ B.T if a.requires_grad else None,
+                    A.T @ g if b.requires_grad else None)
+
+        return Tensor._make(out, (a, b), vjp, "matmul")
+
+    def vjp_general(g):
+        # Promote vectors to matrices, as matmul does, and differentiate that.
+        A2 = A[None, :] if A.ndim == 1 else A
+        B2 = B[:, None] if B.ndim == 1 else B
+        g2 = g.reshape(np.broadcast_shapes(A2.shape[:-2], B2.shape[:-2])
+                       + (A2.shape[-2], B2.shape[-1]))
+        ga = gb = None
+        if a.requires_grad:
+            ga = _unbroadcast(g2 @ np.swapaxes(B2, -1, -2), A2.shape).reshape(A.shape)
+        if b.requires_grad:
+            gb = _unbroadcast(np.swapaxes(A2, -1, -2) @ g2, B2.shape).reshape(B.shape)
+        return ga, gb
+
+    return Tensor._make(out, (a, b), vjp_general, "matmul")
+
+
+# --------------------------------------------------------------------------------------
+# reductions
+# --------------------------------------------------------------------------------------
+def sum(a, axis=None, keepdims=False) -> Tensor:
+    """Sum over ``axis`` (all axes by default);  the gradient is g copied over the axis."""
+    a = _tensor(a)
+    axes = _axes(axis, a.ndim)
+    out = a.data.sum(axis=axes, keepdims=keepdims)
+    return Tensor._make(out, (a,), lambda g: (_expand_to(g, a.shape, axes, keepdims),), "sum")
+
+
+def mean(a, axis=None, keepdims=False) -> Tensor:
+    """Mean over ``axis``;  the gradient is g / n copied over the axis."""
+    a = _tensor(a)
+    axes = _axes(axis, a.ndim)
+    n = a.data.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
+    out = a.data.mean(axis=axes, keepdims=keepdims)
+
+    def vjp(g):
+        return (_expand_to(g / n, a.shape, axes, keepdims),)
+
+    return Tensor._make(out, (a,), vjp, "mean")
+
+
+def _extremum(a, axis, keepdims, reduce, name) -> Tensor:
+    a = _tensor(a)
+    axes = _axes(axis, a.ndim)
+    kept = reduce(a.data, axis=axes, keepdims=True)
+    out = kept if keepdims else (kept.reshape(()) if axes is None else np.squeeze(kept, axes))
+
+    def vjp(g):
+        # The gradient goes to the extreme element(s); ties share it equally.
+        hit = (a.data == kept).astype(a.dtype)
+        share = hit / hit.sum(axis=axes, keepdims=True)
+        g = g if keepdims else (np.reshape(g, kept.shape))
+        return (share * g,)
+
+    return Tensor._make(out, (a,), vjp, name)
+
+
+def max(a, axis=None, keepdims=False) -> Tensor:
+    """Maximum over ``axis``;  the gradient flows to the maximal element(s)."""
+    return _extremum(a, axis, keepdims, np.max, "max")
+
+
+def min(a, axis=None, keepdims=False) -> Tensor:
+    """Minimum over ``axis``;  the gradient flows to the minimal element(s)."""
+    return _extremum(a, axis, keepdims, np.min, "min")
+
+
+def _stable_max(x: np.ndarray, axes) -> np.ndarray:
+    """max over ``axes`` (kept), with infinite maxima replaced by 0 so x - m is safe."""
+    m = np.max(x, axis=axes, keepdims=True)
+    finite = np.isfinite(m)
+    return m if finite.all() else np.where(finite, m, 0)
+
+
+def logsumexp(a, axis=None, keepdims=False) -> Tensor:
+    """log sum_i exp(a_i), computed as m + log sum_i exp(a_i - m) with m = max a;
+    the gradient is softmax(a) * g."""
+    a = _tensor(a)
+    axes = _axes(axis, a.ndim)
+    m = _stable_max(a.data, axes)
+    kept = np.log(np.sum(np.exp(a.data - m), axis=axes, keepdims=True)) + m
+    out = kept if keepdims else (kept.reshape(()) if axes is None else np.squeeze(kept, axes))
+
+    def vjp(g):
+        g = g if keepdims else np.reshape(g, kept.shape)
+        return (np.exp(a.data - kept) * g,)
+
+    return Tensor._make(out, (a,), vjp, "logsumexp")
+
+
+# --------------------------------------------------------------------------------------
+# elementwise functions
+# --------------------------------------------------------------------------------------
+def exp(a) -> Tensor:
+    """e^a;  d/da = e^a."""
+    a = _tensor(a)
+    out = np.exp(a.data)
+    return Tensor._make(out, (a,), lambda g: (g * out,), "exp")
+
+
+def log(a) -> Tensor:
+    """ln a;  d/da = 1/a."""
+    a = _tensor(a)
+    return Tensor._make(np.log(a.data), (a,), lambda g: (g / a.data,), "log")
+
+
+def sqrt(a) -> Tensor:
+    """sqrt(a);  d/da = 1 / (2 sqrt(a))."""
+    a = _tensor(a)
+    out = np.sqrt(a.data)
+    return Tensor._make(out, (a,), lambda g: (g / (2 * out),), "sqrt")
+
+
+def abs(a) -> Tensor:
+    """|a|;  d/da = sign(a) (0 at 0)."""
+    a = _tensor(a)
+    return Tensor._make(np.abs(a.data), (a,), lambda g: (g * np.sign(a.data),), "abs")
+
+
+def sign(a) -> Tensor:
+    """sign(a) in {-1, 0, 1};  its derivative is 0 wherever it exists."""
+    a = _tensor(a)
+    return Tensor._make(np.sign(a.data), (a,), lambda g: (np.zeros_like(a.data),), "sign")
+
+
+def clip(a, min=None, max=None) -> Tensor:
+    """a limited to [min, max];  d/da = 1 inside the interval, 0 outside."""
+    a = _tensor(a)
+    if min is None and max is None:
+        raise ValueError("clip: give min, max or both")
+    out = np.clip(a.data, min, max)
+
+    def vjp(g):
+        inside = np.ones(a.shape, dtype=bool)
+        if min is not None:
+            inside &= a.data >= min
+        if max is not None:
+            inside &= a.data <= max
+        return (g * inside,)
+
+    return Tensor._make(out, (a,), vjp, "clip")
+
+
+def _select(a, b, a_wins, name) -> Tensor:
+    a, b = _pair(a, b)
+    out = np.where(a_wins(a.data, b.data), a.data, b.data)
+
+    def vjp(g):
+        # Ties split the gradient equally between the two inputs.
+        share_a = np.where(a.data == b.data, 0.5, a_wins(a.data, b.data)).astype(g.dtype)
+        return (_unbroadcast(g * share_a, a.shape) if a.requires_grad else None,
+                _unbroadcast(g * (1 - share_a), b.shape) if b.requires_grad else None)
+
+    return Tensor._make(out.astype(np.result_type(a.data, b.data), copy=False), (a, b), vjp, name)
+
+
+def maximum(a, b) -> Tensor:
+    """Elementwise max(a, b);  the gradient goes to the larger input (halved on ties)."""
+    return _select(a, b, np.greater, "maximum")
+
+
+def minimum(a, b) -> Tensor:
+    """Elementwise min(a, b);  the gradient goes to the smaller input (halved on ties)."""
+    return _select(a, b, np.less, "minimum")
+
+
+def where(condition, a, b) -> Tensor:
+    """a where ``condition`` holds, else b;  the gradient is routed the same way."""
+    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    a, b = _pair(a, b)
+    out = np.where(cond, a.data, b.data)
+
+    def vjp(g):
+        return (_unbroadcast(np.where(cond, g, 0), a.shape) if a.requires_grad else None,
+                _unbroadcast(np.where(cond, 0, g), b.shape) if b.requires_grad else None)
+
+    return Tensor._make(out, (a, b), vjp, "where")
+
+
+def tanh(a) -> Tensor:
+    """tanh(a);  d/da = 1 - tanh(a)^2."""
+    a = _tensor(a)
+    out = np.tanh(a.data)
+    return Tensor._make(out, (a,), lambda g: (g * (1 - out * out),), "tanh")
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-x) without overflow: with e = e^-|x|, it is 1/(1+e) for x >= 0 and
+    e/(1+e) for x < 0."""
+    e = np.exp(-np.abs(x))
+    r = 1 / (1 + e)
+    return np.where(x >= 0, r, e * r)
+
+
+def sigmoid(a) -> Tensor:
+    """The logistic function 1 / (1 + e^-a) (seed 000);  d/da = s (1 - s)."""
+    a = _tensor(a)
+    out = _sigmoid(a.data)
+    return Tensor._make(out, (a,), lambda g: (g * out * (1 - out),), "sigmoid")
+
+
+def relu(a) -> Tensor:
+    """max(a, 0);  d/da = 1 for a > 0, else 0."""
+    a = _tensor(a)
+    out = np.maximum(a.data, 0)
+    return Tensor._make(out, (a,), lambda g: (g * (a.data > 0),), "relu")
+
+
+def _softplus(x: np.ndarray) -> np.ndarray:
+    """ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), finite for any x."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def softplus(a) -> Tensor:
+    """ln(1 + e^a);  d/da = sigmoid(a)."""
+    a = _tensor(a)
+    return Tensor._make(_softplus(a.data), (a,), lambda g: (g * _sigmoid(a.data),), "softplus")
+
+
+def softmax(a, axis=-1) -> Tensor:
+    """e^a_j / sum_k e^a_k along ``axis`` (seed 000);
+    VJP: s * (g - sum_k g_k s_k)."""
+    a = _tensor(a)
+    axes = _axes(axis, a.ndim)
+    e = np.exp(a.data - _stable_max(a.data, axes))
+    out = e / e.sum(axis=axes, keepdims=True)
+
+    def vjp(g):
+        return (out * (g - np.sum(g * out, axis=axes, keepdims=True)),)
+
+    return Tensor._make(out, (a,), vjp, "softmax")
+
+
+def log_softmax(a, axis=-1) -> Tensor:
+    """a_j - log sum_k e^a_k along ``axis``;  VJP: g - softmax(a) * sum_k g_k."""
+    a = _tensor(a)
+    axes = _axes(axis, a.ndim)
+    m = _stable_max(a.data, axes)
+    shifted = a.data - m
+    out = shifted - np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
+
+    def vjp(g):
+        return (g - np.exp(out) * np.sum(g, axis=axes, keepdims=True),)
+
+    return Tensor._make(out, (a,), vjp, "log_softmax")
+
+
+# --------------------------------------------------------------------------------------
+# shape ops
+# --------------------------------------------------------------------------------------
+def reshape(a, shape) -> Tensor:
+    """The same values in a new shape;  the gradient is reshaped back."""
+    a = _tensor(a)
+    try:
+        out = a.data.reshape(shape)
+    except ValueError:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {a.shape} "
+                         f"({a.size} elements) into shape {tuple(shape)}") from None
+    return Tensor._make(out, (a,), lambda g: (g.reshape(a.shape),), "reshape")
+
+
+def transpose(a, axes=None) -> Tensor:
+    """Permute the axes (reverse them by default);  the gradient is permuted back."""
+    a = _tensor(a)
+    out = np.transpose(a.data, axes)
+    inverse = None if axes is None else tuple(np.argsort(normalize_axis_tuple(axes, a.ndim)))
+    return Tensor._make(out, (a,), lambda g: (np.transpose(g, inverse),), "transpose")
+
+
+def _index_part(part):
+    if isinstance(part, Tensor):
+        part = part.data
+        if part.dtype.kind == "f":
+            as_int = part.astype(np.intp)
+            if not np.array_equal(as_int, part):
+                raise IndexError("a tensor used as an index must hold integers")
+            part = as_int
+    return part
+
+
+def getitem(a, index) -> Tensor:
+    """a[index]: slices, integers, boolean masks and integer arrays
+    (e.g. ``log_p[np.arange(n), y]``, seed 000);  the gradient is scattered back, summing
+    where an element was picked more than once."""
+    a = _tensor(a)
+    index = tuple(_index_part(p) for p in index) if isinstance(index, tuple) else _index_part(index)
+    parts = index if isinstance(index, tuple) else (index,)
+    advanced = any(isinstance(p, (np.ndarray, list)) for p in parts)
+    out = a.data[index]
+
+    def vjp(g):
+        full = np.zeros_like(a.data)
+        if advanced:
+            np.add.at(full, index, g)
+        else:
+            full[index] = g
+        return (full,)
+
+    return Tensor._make(out, (a,), vjp, "getitem")
+
+
+def concatenate(tensors, axis=0) -> Tensor:
+    """Join tensors along an existing axis;  the gradient is split back."""
+    tensors = [_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("concatenate: needs at least one tensor")
+    out = np.concatenate([t.data for t in tensors], axis=axis)
+    ax = normalize_axis_tuple(axis, out.ndim)[0]
+    bounds = np.cumsum([t.shape[ax] for t in tensors])[:-1]
+
+    def vjp(g):
+        return tuple(np.split(g, bounds, axis=ax))
+
+    return Tensor._make(out, tuple(tensors), vjp, "concatenate")
+
+
+def stack(tensors, axis=0) -> Tensor:
+    """Join same-shaped tensors along a new axis;  the gradient is unstacked."""
+    tensors = [_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    out = np.stack([t.data for t in tensors], axis=axis)
+    ax = normalize_axis_tuple(axis, out.ndim)[0]
+
+    def vjp(g):
+        return tuple(np.take(g, i, axis=ax) for i in range(len(tensors)))
+
+    return Tensor._make(out, tuple(tensors), vjp, "stack")
+
+
+# --------------------------------------------------------------------------------------
+# fused losses from logits
+# --------------------------------------------------------------------------------------
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce_loss(per_sample: np.ndarray, reduction: str, op: str):
+    """Reduce per-sample losses; returns the value and the weight of each sample in it."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}; got {reduction!r}")
+    if reduction == "mean":
+        return per_sample.mean(), 1.0 / (per_sample.size or 1)
+    if reduction == "sum":
+        return per_sample.sum(), 1.0
+    return per_sample, None
+
+
+def _class_targets(labels, logits: np.ndarray):
+    """Integer class labels (shape logits.shape[:-1]) or a distribution per sample
+    (logits' shape); returns (int_labels, None) or (None, probabilities)."""
+    y = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
+    if y.dtype.kind not in "iubf":
+        raise TypeError(f"softmax_cross_entropy: labels must be numeric; got dtype {y.dtype}")
+    n_classes = logits.shape[-1]
+    if y.shape == logits.shape:
+        return None, y.astype(logits.dtype, copy=False)
+    if y.shape == logits.shape[:-1]:
+        as_int = y.astype(np.intp)
+        if y.dtype.kind == "f" and not np.array_equal(as_int, y):
+            raise ValueError("softmax_cross_entropy: labels of shape logits.shape[:-1] must "
+                             "be class indices (integers)")
+        if as_int.size and (as_int.min() < 0 or as_int.max() >= n_classes):
+            raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {n_classes}); "
+                             f"got values from {as_int.min()} to {as_int.max()}")
+        return as_int, None
+    raise ValueError(f"softmax_cross_entropy: labels must have shape {logits.shape[:-1]} "
+                     f"(class indices) or {logits.shape} (one-hot or probabilities); "
+                     f"got {y.shape}")
+
+
+def softmax_cross_entropy(logits, labels, reduction="mean") -> Tensor:
+    """Cross-entropy of softmax(logits) against labels, as one node (seeds 000-002).
+
+    For sample i with logits z_i and one-hot (or probability) target y_i::
+
+        L_i = -sum_k y_ik log softmax(z_i)_k = logsumexp(z_i) sum_k y_ik - sum_k y_ik z_ik
+        dL_i/dz_i = softmax(z_i) sum_k y_ik - y_i          (= softmax - onehot)
+
+    Finite for any finite logits.  The class axis is the last one.
+
+    Parameters
+    ----------
+    logits : Tensor of shape (..., n_classes)
+    labels : array of shape (...) with class indices, or (..., n_classes) with one-hot
+        rows or probabilities.  Labels get no gradient.
+    reduction : {"mean", "sum", "none"}
+        Mean over samples (default, seed 000's -T.mean), sum, or per-sample losses.
+    """
+    z = _tensor(logits)
+    if z.ndim == 0:
+        raise ValueError("softmax_cross_entropy: logits need a class axis; got a scalar")
+    index, probs = _class_targets(labels, z.data)
+    m = _stable_max(z.data, (z.ndim - 1,))
+    lse = np.log(np.sum(np.exp(z.data - m), axis=-1, keepdims=True)) + m
+    if index is not None:
+        picked = np.take_along_axis(z.data, index[..., None], axis=-1)
+        per_sample = (lse - picked)[..., 0]
+    else:
+        per_sample = np.sum(probs * (lse - z.data), axis=-1)
+    out, weight = _reduce_loss(per_sample, reduction, "softmax_cross_entropy")
+
+    def vjp(g):
+        p = np.exp(z.data - lse)
+        if index is not None:
+            np.put_along_axis(p, index[..., None],
+                              np.take_along_axis(p, index[..., None], axis=-1) - 1, axis=-1)
+        else:
+            p = p * probs.sum(axis=-1, keepdims=True) - probs
+        scale = g * weight if weight is not None else g[..., None]
+        return (p * scale,)
+
+    return Tensor._make(np.asarray(out, dtype=z.dtype), (z,), vjp, "softmax_cross_entropy")
+
+
+def sigmoid_binary_cross_entropy(logits, targets, reduction="mean") -> Tensor:
+    """Binary cross-entropy of sigmoid(logits) against targets in [0, 1], as one node::
+
+        L = -t log s(z) - (1 - t) log(1 - s(z)) = max(z, 0) - z t + ln(1 + e^-|z|)
+        dL/dz = s(z) - t
+
+    Finite for any finite logits.  Targets get no gradient.
+
+    Parameters
+    ----------
+    logits : Tensor
+    targets : array of the same shape (or broadcastable to it)
+    reduction : {"mean", "sum", "none"}
+        Mean over all elements (default), sum, or elementwise losses.
+    """
+    z = _tensor(logits)
+    t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    if t.dtype.kind not in "iubf":
+        raise TypeError(f"sigmoid_binary_cross_entropy: targets must be numeric; got dtype {t.dtype}")
+    t = t.astype(z.dtype, copy=False)
+    try:
+        fits = np.broadcast_shapes(z.shape, t.shape) == z.shape
+    except ValueError:
+        fits = False
+    if not fits:  # e.g. logits (n, 1) with targets (n,) would silently give (n, n)
+        raise ValueError(f"sigmoid_binary_cross_entropy: targets of shape {t.shape} do not "
+                         f"match logits of shape {z.shape}")
+    elementwise = _softplus(z.data) - z.data * t
+    out, weight = _reduce_loss(elementwise, reduction, "sigmoid_binary_cross_entropy")
+
+    def vjp(g):
+        delta = _sigmoid(z.data) - t
+        return (delta * (g * weight if weight is not None else g),)
+
+    return Tensor._make(np.asarray(out, dtype=z.dtype), (z,), vjp, "sigmoid_binary_cross_entropy")

@@ -1,0 +1,205 @@
+"""Every differentiable op passes a float64 central-difference gradient check on random
+shapes (broadcasting included), and keeps float32 inputs in float32.
+
+Each op is one row of OPS: how many inputs, how to draw their values away from kinks
+and singularities, and the function of Tensors to check.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
+
+import nnlearn as nl
+
+
+def normal(rng, shape):
+    return rng.standard_normal(shape)
+
+
+def positive(rng, shape):
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def away_from_zero(rng, shape):
+    return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.2, 2.0, shape)
+
+
+def distinct(rng, shape):
+    """Values with no ties and gaps far wider than gradcheck's eps (for max/min)."""
+    n = int(np.prod(shape))
+    return (rng.permutation(n) * 0.1 + rng.uniform(0, 0.01, n)).reshape(shape)
+
+
+# name -> (number of broadcast inputs, value generator, function of tensors)
+ELEMENTWISE = {
+    "add": (2, normal, lambda a, b: a + b),
+    "sub": (2, normal, lambda a, b: a - b),
+    "mul": (2, normal, lambda a, b: a * b),
+    "div": (2, away_from_zero, lambda a, b: a / b),
+    "pow": (2, positive, lambda a, b: a ** b),
+    "pow_scalar_exponent": (1, positive, lambda a: a ** 3 + a ** 2 + a ** -1.5),
+    "rpow": (1, normal, lambda a: 2.0 ** a),
+    "neg": (1, normal, lambda a: -a),
+    "exp": (1, normal, nl.exp),
+    "log": (1, positive, nl.log),
+    "sqrt": (1, positive, nl.sqrt),
+    "abs": (1, away_from_zero, nl.abs),
+    "sign": (1, away_from_zero, lambda a: nl.sign(a) * a),
+    "clip": (1, away_from_zero, lambda a: nl.clip(a, -0.1, 0.1) + nl.clip(a, min=0.0)),
+    "tanh": (1, normal, nl.tanh),
+    "sigmoid": (1, normal, nl.sigmoid),
+    "relu": (1, away_from_zero, nl.relu),
+    "softplus": (1, normal, nl.softplus),
+    "maximum": (2, distinct, nl.maximum),
+    "minimum": (2, distinct, nl.minimum),
+    "where": (2, normal, lambda a, b: nl.where(a.data > 0.3, a, b)),
+    "scalar_operands": (1, away_from_zero, lambda a: 3 - (1 + a) * 2 / (0.5 + a * a)),
+}
+
+
+def check(fn, arrays):
+    tensors = [nl.Tensor(x, requires_grad=True) for x in arrays]
+    assert nl.gradcheck(fn, tensors)
+
+
+@pytest.mark.parametrize("name", sorted(ELEMENTWISE))
+@settings(max_examples=15, deadline=None)
+@given(shapes=mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
+       seed=st.integers(0, 2**32 - 1))
+def test_elementwise_ops_gradcheck(name, shapes, seed):
+    n_inputs, values, fn = ELEMENTWISE[name]
+    rng = np.random.default_rng(seed)
+    if values is distinct:  # distinct across both inputs, so there are no ties
+        size_a = int(np.prod(shapes.input_shapes[0]))
+        both = distinct(rng, (size_a + int(np.prod(shapes.input_shapes[1])),))
+        arrays = [both[:size_a].reshape(shapes.input_shapes[0]),
+                  both[size_a:].reshape(shapes.input_shapes[1])]
+    else:
+        arrays = [values(rng, s) for s in shapes.input_shapes[:n_inputs]]
+    check(fn, arrays)
+
+
+REDUCTIONS = {
+    "sum": nl.sum, "mean": nl.mean, "max": nl.max, "min": nl.min,
+    "logsumexp": nl.logsumexp,
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+@settings(max_examples=15, deadline=None)
+@given(shape=array_shapes(min_dims=1, max_dims=3, max_side=4), data=st.data(),
+       keepdims=st.booleans(), seed=st.integers(0, 2**32 - 1))
+def test_reductions_gradcheck(name, shape, data, keepdims, seed):
+    axis = data.draw(st.one_of(
+        st.none(), st.integers(-len(shape), len(shape) - 1),
+        st.lists(st.integers(0, len(shape) - 1), min_size=1, unique=True).map(tuple)))
+    x = distinct(np.random.default_rng(seed), shape)
+    check(lambda t: REDUCTIONS[name](t, axis=axis, keepdims=keepdims), [x])
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@settings(max_examples=15, deadline=None)
+@given(shape=array_shapes(min_dims=1, max_dims=3, max_side=4), data=st.data(),
+       seed=st.integers(0, 2**32 - 1))
+def test_softmax_family_gradcheck(name, shape, data, seed):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    x = normal(np.random.default_rng(seed), shape)
+    check(lambda t: getattr(nl, name)(t, axis=axis), [x])
+
+
+@pytest.mark.parametrize("shape_a, shape_b", [
+    ((3, 4), (4, 2)), ((4,), (4, 3)), ((3, 4), (4,)), ((4,), (4,)),
+    ((2, 3, 4), (4, 5)), ((2, 1, 3, 4), (3, 4, 2)), ((5,), (2, 5, 3)),
+])
+def test_matmul_gradcheck(shape_a, shape_b):
+    rng = np.random.default_rng(0)
+    check(lambda a, b: a @ b, [normal(rng, shape_a), normal(rng, shape_b)])
+
+
+@settings(max_examples=15, deadline=None)
+@given(shape=array_shapes(min_dims=1, max_dims=4, max_side=3), data=st.data(),
+       seed=st.integers(0, 2**32 - 1))
+def test_shape_ops_gradcheck(shape, data, seed):
+    rng = np.random.default_rng(seed)
+    x = normal(rng, shape)
+    perm = tuple(data.draw(st.permutations(range(len(shape)))))
+    ramp = nl.Tensor(np.arange(x.size) + 1.0)
+    check(lambda t: t.transpose(perm).reshape(-1) * ramp, [x])
+    weights = nl.Tensor(rng.standard_normal(x.shape[::-1]), dtype=np.float64)
+    check(lambda t: t.T * weights, [x])
+
+
+@pytest.mark.parametrize("index", [
+    (slice(1, 3),),
+    (1,),
+    (slice(None), 2),
+    (Ellipsis, slice(None, None, -1)),
+    (np.array([0, 2, 2, 1]), np.array([1, 1, 1, 0])),  # repeated picks accumulate
+    (np.array([3, 0, 3]),),
+    (np.array([True, False, True, True]),),
+    (None, slice(0, 2)),
+], ids=str)
+def test_getitem_gradcheck(index):
+    x = normal(np.random.default_rng(1), (4, 3))
+    check(lambda t: t[index if len(index) > 1 else index[0]], [x])
+
+
+def test_getitem_picks_class_probability_like_seed_000():
+    # seed 000: cost = -T.mean(T.log(hypo)[T.arange(n), y])
+    rng = np.random.default_rng(2)
+    logits, y = normal(rng, (5, 4)), np.array([0, 3, 3, 1, 2])
+    check(lambda z: -nl.log(nl.softmax(z))[np.arange(5), y].mean(), [logits])
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_concatenate_and_stack_gradcheck(axis):
+    rng = np.random.default_rng(3)
+    a, b = normal(rng, (2, 3)), normal(rng, (2, 3))
+    check(lambda s, t: nl.concatenate([s, t * 2, s], axis=axis), [a, b])
+    check(lambda s, t: nl.stack([s, t * 2, s], axis=axis), [a, b])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("labels", ["int", "onehot", "probabilities"])
+def test_softmax_cross_entropy_gradcheck(reduction, labels):
+    rng = np.random.default_rng(4)
+    z = normal(rng, (6, 4)) * 3
+    y = rng.integers(0, 4, 6)
+    target = {"int": y, "onehot": np.eye(4)[y],
+              "probabilities": rng.dirichlet(np.ones(4), 6)}[labels]
+    check(lambda t: nl.softmax_cross_entropy(t, target, reduction=reduction), [z])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_sigmoid_binary_cross_entropy_gradcheck(reduction):
+    rng = np.random.default_rng(5)
+    z, t = normal(rng, (5, 2)) * 3, rng.uniform(0, 1, (5, 2))
+    check(lambda s: nl.sigmoid_binary_cross_entropy(s, t, reduction=reduction), [z])
+
+
+# A float32 input stays float32 through each op, forward and backward.
+FLOAT32_CASES = [(name, n, values, fn) for name, (n, values, fn) in ELEMENTWISE.items()] + [
+    ("matmul", 2, normal, lambda a, b: a @ b.T),
+    ("softmax", 1, normal, nl.softmax),
+    ("log_softmax", 1, normal, nl.log_softmax),
+    ("logsumexp", 1, normal, lambda a: nl.logsumexp(a, axis=1)),
+    ("max", 1, distinct, lambda a: a.max(axis=0)),
+    ("mean", 1, normal, lambda a: a.mean(axis=0)),
+    ("getitem", 1, normal, lambda a: a[np.array([0, 0, 1]), np.array([1, 2, 0])]),
+    ("softmax_cross_entropy", 1, normal, lambda a: nl.softmax_cross_entropy(a, [0, 2])),
+    ("sigmoid_bce", 1, normal, lambda a: nl.sigmoid_binary_cross_entropy(a, np.ones((2, 3)))),
+]
+
+
+@pytest.mark.parametrize("name, n_inputs, values, fn", FLOAT32_CASES,
+                         ids=[c[0] for c in FLOAT32_CASES])
+def test_float32_stays_float32(name, n_inputs, values, fn):
+    rng = np.random.default_rng(6)
+    xs = [nl.Tensor(values(rng, (2, 3)).astype(np.float32) + i, requires_grad=True)
+          for i in range(n_inputs)]
+    out = fn(*xs)
+    assert out.dtype == np.float32
+    out.sum().backward()
+    for x in xs:
+        assert x.grad.dtype == np.float32 and x.grad.shape == x.shape
