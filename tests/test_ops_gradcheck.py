@@ -117,6 +117,19 @@ def test_matmul_gradcheck(shape_a, shape_b):
     check(lambda a, b: a @ b, [normal(rng, shape_a), normal(rng, shape_b)])
 
 
+@pytest.mark.parametrize("with_bias", [True, False])
+@pytest.mark.parametrize("shapes", [((5, 3), (3, 4)), ((1, 1), (1, 1)), ((2, 6), (6, 1))])
+def test_linear_gradcheck(shapes, with_bias):
+    rng = np.random.default_rng(7)
+    arrays = [normal(rng, shapes[0]), normal(rng, shapes[1])]
+    if with_bias:
+        arrays.append(normal(rng, shapes[1][1:]))
+    check(nl.linear, arrays)
+    x, w = (nl.Tensor(a) for a in arrays[:2])
+    want = arrays[0] @ arrays[1] + (arrays[2] if with_bias else 0)
+    np.testing.assert_allclose(nl.linear(x, w, *arrays[2:]).data, want, rtol=1e-12)
+
+
 @settings(max_examples=15, deadline=None)
 @given(shape=array_shapes(min_dims=1, max_dims=4, max_side=3), data=st.data(),
        seed=st.integers(0, 2**32 - 1))
@@ -181,6 +194,7 @@ def test_sigmoid_binary_cross_entropy_gradcheck(reduction):
 # A float32 input stays float32 through each op, forward and backward.
 FLOAT32_CASES = [(name, n, values, fn) for name, (n, values, fn) in ELEMENTWISE.items()] + [
     ("matmul", 2, normal, lambda a, b: a @ b.T),
+    ("linear", 2, normal, lambda a, b: nl.linear(a, b.T, b[:, 0])),
     ("softmax", 1, normal, nl.softmax),
     ("log_softmax", 1, normal, nl.log_softmax),
     ("logsumexp", 1, normal, lambda a: nl.logsumexp(a, axis=1)),

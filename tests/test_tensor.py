@@ -250,6 +250,15 @@ def test_matmul_shape_mismatch_names_both_shapes():
         nl.matmul(nl.Tensor(1.0), nl.Tensor([1.0]))
 
 
+def test_linear_shape_errors():
+    with pytest.raises(ValueError, match=r"\(3, 4\).*\(5, 2\)"):
+        nl.linear(nl.Tensor(np.ones((3, 4))), nl.Tensor(np.ones((5, 2))))
+    with pytest.raises(ValueError, match=r"b must have shape \(2,\); got \(3,\)"):
+        nl.linear(nl.Tensor(np.ones((3, 4))), nl.Tensor(np.ones((4, 2))), np.ones(3))
+    with pytest.raises(ValueError, match="matrices"):
+        nl.linear(nl.Tensor(np.ones(4)), nl.Tensor(np.ones((4, 2))))
+
+
 def test_reshape_error_names_shapes():
     with pytest.raises(ValueError, match=r"\(2, 3\).*\(4,\)"):
         nl.Tensor(np.ones((2, 3))).reshape(4)

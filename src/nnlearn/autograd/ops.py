@@ -19,7 +19,7 @@ from ..backend import as_float_array
 from .tensor import Tensor
 
 __all__ = [
-    "add", "sub", "mul", "div", "neg", "pow", "matmul",
+    "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear",
     "sum", "mean", "max", "min", "logsumexp",
     "exp", "log", "sqrt", "abs", "sign", "clip", "maximum", "minimum", "where",
     "tanh", "sigmoid", "relu", "softplus", "softmax", "log_softmax",
@@ -62,10 +62,12 @@ def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
+    if g.shape[lead:] == shape:  # only leading axes were added (a bias row, a scalar)
+        return np.add.reduce(g, axis=tuple(range(lead)))
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
     )
-    return g.sum(axis=axes, keepdims=True).reshape(shape) if axes else g.reshape(shape)
+    return np.add.reduce(g, axis=axes, keepdims=True).reshape(shape)
 
 
 def _axes(axis, ndim: int):
@@ -165,6 +167,21 @@ def pow(a, b) -> Tensor:
     return Tensor._make(out, (a, b), vjp, "pow")
 
 
+def _matmul_mismatch(shape_a: tuple, shape_b: tuple) -> str:
+    """Explain why ``a @ b`` is undefined for these shapes."""
+    if not shape_a or not shape_b:
+        return (f"matmul: operands must have at least one dimension; got shapes "
+                f"{shape_a} and {shape_b}")
+    k_a = shape_a[-1]
+    k_b = shape_b[0] if len(shape_b) == 1 else shape_b[-2]
+    if k_a != k_b:
+        return (f"matmul: shapes {shape_a} and {shape_b} are not aligned: {k_a} (last dim "
+                f"of the first) != {k_b} (the second's "
+                f"{'first' if len(shape_b) == 1 else 'second-to-last'} dim)")
+    return (f"matmul: shapes {shape_a} and {shape_b} do not match: their batch dimensions "
+            f"{shape_a[:-2]} and {shape_b[:-2]} do not broadcast")
+
+
 def matmul(a, b) -> Tensor:
     """a @ b with NumPy's rules (vectors, matrices, stacks of matrices).
 
@@ -172,19 +189,10 @@ def matmul(a, b) -> Tensor:
     """
     a, b = _pair(a, b)
     A, B = a.data, b.data
-    if A.ndim == 0 or B.ndim == 0:
-        raise ValueError(f"matmul: operands must have at least one dimension; got shapes "
-                         f"{A.shape} and {B.shape}")
-    k_a = A.shape[-1]
-    k_b = B.shape[0] if B.ndim == 1 else B.shape[-2]
-    if k_a != k_b:
-        raise ValueError(f"matmul: shapes {A.shape} and {B.shape} are not aligned: "
-                         f"{k_a} (last dim of the first) != {k_b} (the second's "
-                         f"{'first' if B.ndim == 1 else 'second-to-last'} dim)")
     try:
         out = A @ B
-    except ValueError as err:  # batch dimensions that do not broadcast
-        raise ValueError(f"matmul: shapes {A.shape} and {B.shape} do not match: {err}") from None
+    except ValueError:
+        raise ValueError(_matmul_mismatch(A.shape, B.shape)) from None
 
     if A.ndim == 2 and B.ndim == 2:  # the hot path of every dense layer
         def vjp(g):
@@ -209,6 +217,38 @@ def matmul(a, b) -> Tensor:
     return Tensor._make(out, (a, b), vjp_general, "matmul")
 
 
+def linear(x, w, b=None) -> Tensor:
+    """x @ w + b as one node: the affine map of a dense layer (seed 000's
+    ``h_in = w_0 + sum_i w_i x_i``, rows of x being samples).
+
+    x: (n, n_in), w: (n_in, n_out), b: (n_out,) or None.
+    dL/dx = g w^T,  dL/dw = x^T g,  dL/db = sum over samples of g.
+    """
+    x, w = _pair(x, w)
+    X, W = x.data, w.data
+    if X.ndim != 2 or W.ndim != 2:
+        raise ValueError(f"linear: x and w must be matrices; got shapes {X.shape} and {W.shape}")
+    try:
+        out = X @ W
+    except ValueError:
+        raise ValueError(_matmul_mismatch(X.shape, W.shape)) from None
+    if b is None:
+        return Tensor._make(out, (x, w), lambda g: (g @ W.T if x.requires_grad else None,
+                                                     X.T @ g if w.requires_grad else None),
+                            "linear")
+    b = b if isinstance(b, Tensor) else _constant(b, out.dtype)
+    if b.shape != (W.shape[1],):
+        raise ValueError(f"linear: b must have shape ({W.shape[1]},); got {b.shape}")
+    out = out + b.data if b.dtype != out.dtype else np.add(out, b.data, out=out)
+
+    def vjp(g):
+        return (g @ W.T if x.requires_grad else None,
+                X.T @ g if w.requires_grad else None,
+                np.add.reduce(g, axis=0) if b.requires_grad else None)
+
+    return Tensor._make(out, (x, w, b), vjp, "linear")
+
+
 # --------------------------------------------------------------------------------------
 # reductions
 # --------------------------------------------------------------------------------------
@@ -216,7 +256,7 @@ def sum(a, axis=None, keepdims=False) -> Tensor:
     """Sum over ``axis`` (all axes by default);  the gradient is g copied over the axis."""
     a = _tensor(a)
     axes = _axes(axis, a.ndim)
-    out = a.data.sum(axis=axes, keepdims=keepdims)
+    out = np.add.reduce(a.data, axis=axes, keepdims=keepdims)
     return Tensor._make(out, (a,), lambda g: (_expand_to(g, a.shape, axes, keepdims),), "sum")
 
 
@@ -225,7 +265,7 @@ def mean(a, axis=None, keepdims=False) -> Tensor:
     a = _tensor(a)
     axes = _axes(axis, a.ndim)
     n = a.data.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
-    out = a.data.mean(axis=axes, keepdims=keepdims)
+    out = np.add.reduce(a.data, axis=axes, keepdims=keepdims) / n
 
     def vjp(g):
         return (_expand_to(g / n, a.shape, axes, keepdims),)
@@ -378,12 +418,28 @@ def tanh(a) -> Tensor:
     return Tensor._make(out, (a,), lambda g: (g * (1 - out * out),), "tanh")
 
 
+def _largest_finite_exp_argument(dtype) -> np.generic:
+    """The largest x of ``dtype`` whose e^x is finite (about 88.72 in float32)."""
+    x = np.log(np.finfo(dtype).max).astype(dtype)
+    with np.errstate(over="ignore"):
+        while not np.isfinite(np.exp(x)):
+            x = np.nextafter(x, dtype(0))
+    return x
+
+
+_LOG_MAX = {np.dtype(t): _largest_finite_exp_argument(t) for t in (np.float16, np.float32, np.float64)}
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-x) without overflow: with e = e^-|x|, it is 1/(1+e) for x >= 0 and
-    e/(1+e) for x < 0."""
-    e = np.exp(-np.abs(x))
-    r = 1 / (1 + e)
-    return np.where(x >= 0, r, e * r)
+    """1 / (1 + e^-x), accurate in both tails; the exponent is capped where e^-x would
+    overflow (there the result, below the dtype's smallest normal number, is unchanged)."""
+    t = np.negative(x)
+    if type(t) is not np.ndarray:  # a 0-d input gives a NumPy scalar
+        t = np.asarray(t)
+    np.minimum(t, _LOG_MAX[t.dtype], out=t)
+    np.exp(t, out=t)
+    t += 1
+    return np.reciprocal(t, out=t)
 
 
 def sigmoid(a) -> Tensor:
@@ -533,9 +589,10 @@ def _reduce_loss(per_sample: np.ndarray, reduction: str, op: str):
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}; got {reduction!r}")
     if reduction == "mean":
-        return per_sample.mean(), 1.0 / (per_sample.size or 1)
+        n = per_sample.size or 1
+        return np.add.reduce(per_sample, axis=None) / n, 1.0 / n
     if reduction == "sum":
-        return per_sample.sum(), 1.0
+        return np.add.reduce(per_sample, axis=None), 1.0
     return per_sample, None
 
 
@@ -627,7 +684,7 @@ def sigmoid_binary_cross_entropy(logits, targets, reduction="mean") -> Tensor:
         raise TypeError(f"sigmoid_binary_cross_entropy: targets must be numeric; got dtype {t.dtype}")
     t = t.astype(z.dtype, copy=False)
     try:
-        fits = np.broadcast_shapes(z.shape, t.shape) == z.shape
+        fits = t.shape == z.shape or np.broadcast_shapes(z.shape, t.shape) == z.shape
     except ValueError:
         fits = False
     if not fits:  # e.g. logits (n, 1) with targets (n,) would silently give (n, n)

@@ -13,6 +13,8 @@ operators of ``Tensor`` call them.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
 
 import numpy as np
@@ -92,7 +94,8 @@ class Tensor:
     requires_grad : bool
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjp", "_op", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_vjp", "_op", "_seq",
+                 "__weakref__")
     # NumPy defers to Tensor's reflected operators (ndarray + Tensor -> Tensor).
     __array_ufunc__ = None
 
@@ -105,6 +108,7 @@ class Tensor:
         self._parents = ()
         self._vjp = None
         self._op = None
+        self._seq = next(_creation_order)
 
     # -- construction used by the ops (no conversion, no copy) ---------------------------
     @classmethod
@@ -117,14 +121,17 @@ class Tensor:
         out.data = data
         out.grad = None
         out._op = op
-        if _grad_mode.enabled and any(p.requires_grad for p in parents):
-            out.requires_grad = True
-            out._parents = parents
-            out._vjp = vjp
-        else:
-            out.requires_grad = False
-            out._parents = ()
-            out._vjp = None
+        out._seq = next(_creation_order)
+        out.requires_grad = False
+        out._parents = ()
+        out._vjp = None
+        if _grad_mode.enabled:
+            for p in parents:
+                if p.requires_grad:
+                    out.requires_grad = True
+                    out._parents = parents
+                    out._vjp = vjp
+                    break
         return out
 
     # -- array-like attributes -------------------------------------------------------------
@@ -204,8 +211,8 @@ class Tensor:
                 "inside no_grad())"
             )
         seed = _seed_gradient(self, gradient)
-        leaf_grads = _backpropagate(self, seed, wanted=None)
-        for leaf, g in leaf_grads:
+        leaves, _ = _backpropagate(self, seed)
+        for leaf, g in leaves:
             if g.dtype != leaf.data.dtype:
                 g = g.astype(leaf.data.dtype)
             elif g.base is not None or g is seed:  # a view or the caller's array: own it
@@ -369,53 +376,43 @@ def _seed_gradient(output: Tensor, gradient) -> np.ndarray:
     return g
 
 
-def _topological_order(root: Tensor) -> list:
-    """Nodes that require grad and lead to ``root``, each after all of its parents."""
-    order, visited = [], set()
-    stack = [(root, False)]
-    while stack:
-        node, parents_done = stack.pop()
-        if parents_done:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        for parent in node._parents:
-            if parent.requires_grad and id(parent) not in visited:
-                stack.append((parent, False))
-    return order
+# Every tensor gets the next number at creation.  An op's output is created after its
+# inputs, so sweeping nodes from the highest number down visits each node after every
+# node that consumes it: a topological order, found without a separate sort.
+_creation_order = itertools.count()
 
 
-def _backpropagate(root: Tensor, seed: np.ndarray, wanted):
-    """Apply the VJPs from ``root`` back through the graph.
+def _backpropagate(root: Tensor, seed: np.ndarray, wanted=None):
+    """Apply the VJPs from ``root`` back through the graph, newest node first.
 
-    Returns ``[(leaf, gradient), ...]`` for the leaves that require grad when ``wanted``
-    is None, else a dict ``{id(t): gradient}`` for the tensors in ``wanted``.
+    Returns ``(leaves, found)``: ``[(leaf, gradient), ...]`` for the leaves reached, and
+    ``{id(t): gradient}`` for the tensors whose ids are in ``wanted``.
     """
-    grads = {id(root): seed}
-    found = [] if wanted is None else {}
-    for node in reversed(_topological_order(root)):
-        g = grads.pop(id(node), None)
-        if g is None:
-            continue
-        if wanted is None:
-            if node._vjp is None:
-                found.append((node, g))
-                continue
-        elif id(node) in wanted:
+    grads = {root._seq: seed}
+    frontier = [(-root._seq, root)]  # a heap: the newest pending node comes out first
+    leaves, found = [], {}
+    pop, push = heapq.heappop, heapq.heappush
+    while frontier:
+        node = pop(frontier)[1]
+        g = grads.pop(node._seq)
+        if wanted and id(node) in wanted:
             found[id(node)] = g
-        if node._vjp is None:
+        vjp = node._vjp
+        if vjp is None:
+            leaves.append((node, g))
             continue
-        for parent, pg in zip(node._parents, node._vjp(g)):
+        for parent, pg in zip(node._parents, vjp(g)):
             if pg is None or not parent.requires_grad:
                 continue
-            key = id(parent)
+            key = parent._seq
             previous = grads.get(key)
-            # Never add in place: a VJP may hand the same array to several parents.
-            grads[key] = pg if previous is None else previous + pg
-    return found
+            if previous is None:
+                grads[key] = pg
+                push(frontier, (-key, parent))
+            else:
+                # Never add in place: a VJP may hand the same array to several parents.
+                grads[key] = previous + pg
+    return leaves, found
 
 
 def grad(output: Tensor, inputs, gradient=None, allow_unused: bool = False) -> list:
@@ -450,7 +447,7 @@ def grad(output: Tensor, inputs, gradient=None, allow_unused: bool = False) -> l
     if not output.requires_grad:
         raise RuntimeError("grad: output does not depend on any tensor that requires grad")
     seed = _seed_gradient(output, gradient)
-    found = _backpropagate(output, seed, wanted={id(t) for t in inputs})
+    _, found = _backpropagate(output, seed, wanted={id(t) for t in inputs})
     result = []
     for i, t in enumerate(inputs):
         g = found.get(id(t))
