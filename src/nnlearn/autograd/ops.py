@@ -306,13 +306,23 @@ def _stable_max(x: np.ndarray, axes) -> np.ndarray:
     return m if finite.all() else np.where(finite, m, 0)
 
 
+def _logsumexp(x: np.ndarray, axes) -> np.ndarray:
+    """log sum exp(x) over ``axes`` (kept) as m + log sum exp(x - m), m = max x, so that
+    nothing overflows.  A slice that is all -inf gives -inf."""
+    m = _stable_max(x, axes)
+    total = np.add.reduce(np.exp(x - m), axis=axes, keepdims=True)
+    if total.all():
+        return np.log(total) + m
+    with np.errstate(divide="ignore"):  # log(0) = -inf, the right answer
+        return np.log(total) + m
+
+
 def logsumexp(a, axis=None, keepdims=False) -> Tensor:
     """log sum_i exp(a_i), computed as m + log sum_i exp(a_i - m) with m = max a;
     the gradient is softmax(a) * g."""
     a = _tensor(a)
     axes = _axes(axis, a.ndim)
-    m = _stable_max(a.data, axes)
-    kept = np.log(np.sum(np.exp(a.data - m), axis=axes, keepdims=True)) + m
+    kept = _logsumexp(a.data, axes)
     out = kept if keepdims else (kept.reshape(()) if axes is None else np.squeeze(kept, axes))
 
     def vjp(g):
@@ -485,9 +495,7 @@ def log_softmax(a, axis=-1) -> Tensor:
     """a_j - log sum_k e^a_k along ``axis``;  VJP: g - softmax(a) * sum_k g_k."""
     a = _tensor(a)
     axes = _axes(axis, a.ndim)
-    m = _stable_max(a.data, axes)
-    shifted = a.data - m
-    out = shifted - np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True))
+    out = a.data - _logsumexp(a.data, axes)
 
     def vjp(g):
         return (g - np.exp(out) * np.sum(g, axis=axes, keepdims=True),)
@@ -641,8 +649,7 @@ def softmax_cross_entropy(logits, labels, reduction="mean") -> Tensor:
     if z.ndim == 0:
         raise ValueError("softmax_cross_entropy: logits need a class axis; got a scalar")
     index, probs = _class_targets(labels, z.data)
-    m = _stable_max(z.data, (z.ndim - 1,))
-    lse = np.log(np.sum(np.exp(z.data - m), axis=-1, keepdims=True)) + m
+    lse = _logsumexp(z.data, (z.ndim - 1,))
     if index is not None:
         picked = np.take_along_axis(z.data, index[..., None], axis=-1)
         per_sample = (lse - picked)[..., 0]
