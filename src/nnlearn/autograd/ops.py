@@ -437,7 +437,8 @@ def _largest_finite_exp_argument(dtype) -> np.generic:
     return x
 
 
-_LOG_MAX = {np.dtype(t): _largest_finite_exp_argument(t) for t in (np.float16, np.float32, np.float64)}
+_LOG_MAX = {np.dtype(t): _largest_finite_exp_argument(t)
+            for t in (np.float16, np.float32, np.float64)}
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -573,17 +574,17 @@ def concatenate(tensors, axis=0) -> Tensor:
 
 
 def stack(tensors, axis=0) -> Tensor:
-    """Join same-shaped tensors along a new axis;  the gradient is unstacked."""
+    """Join same-shaped tensors along a new axis: the concatenation of each tensor given
+    a new axis of length 1 there (so it needs no VJP of its own)."""
     tensors = [_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
-    out = np.stack([t.data for t in tensors], axis=axis)
-    ax = normalize_axis_tuple(axis, out.ndim)[0]
-
-    def vjp(g):
-        return tuple(np.take(g, i, axis=ax) for i in range(len(tensors)))
-
-    return Tensor._make(out, tuple(tensors), vjp, "stack")
+    shapes = sorted({t.shape for t in tensors})
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape; got {shapes}")
+    ax = normalize_axis_tuple(axis, tensors[0].ndim + 1)[0]
+    return concatenate([reshape(t, t.shape[:ax] + (1,) + t.shape[ax:]) for t in tensors],
+                       axis=ax)
 
 
 # --------------------------------------------------------------------------------------
@@ -688,7 +689,8 @@ def sigmoid_binary_cross_entropy(logits, targets, reduction="mean") -> Tensor:
     z = _tensor(logits)
     t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
     if t.dtype.kind not in "iubf":
-        raise TypeError(f"sigmoid_binary_cross_entropy: targets must be numeric; got dtype {t.dtype}")
+        raise TypeError("sigmoid_binary_cross_entropy: targets must be numeric; "
+                        f"got dtype {t.dtype}")
     t = t.astype(z.dtype, copy=False)
     try:
         fits = t.shape == z.shape or np.broadcast_shapes(z.shape, t.shape) == z.shape
