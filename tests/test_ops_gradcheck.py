@@ -64,7 +64,7 @@ def check(fn, arrays):
 
 
 @pytest.mark.parametrize("name", sorted(ELEMENTWISE))
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(shapes=mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3),
        seed=st.integers(0, 2**32 - 1))
 def test_elementwise_ops_gradcheck(name, shapes, seed):
@@ -87,7 +87,7 @@ REDUCTIONS = {
 
 
 @pytest.mark.parametrize("name", sorted(REDUCTIONS))
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(shape=array_shapes(min_dims=1, max_dims=3, max_side=4), data=st.data(),
        keepdims=st.booleans(), seed=st.integers(0, 2**32 - 1))
 def test_reductions_gradcheck(name, shape, data, keepdims, seed):
@@ -99,7 +99,7 @@ def test_reductions_gradcheck(name, shape, data, keepdims, seed):
 
 
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(shape=array_shapes(min_dims=1, max_dims=3, max_side=4), data=st.data(),
        seed=st.integers(0, 2**32 - 1))
 def test_softmax_family_gradcheck(name, shape, data, seed):
@@ -130,7 +130,7 @@ def test_linear_gradcheck(shapes, with_bias):
     np.testing.assert_allclose(nl.linear(x, w, *arrays[2:]).data, want, rtol=1e-12)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(shape=array_shapes(min_dims=1, max_dims=4, max_side=3), data=st.data(),
        seed=st.integers(0, 2**32 - 1))
 def test_shape_ops_gradcheck(shape, data, seed):

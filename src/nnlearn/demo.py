@@ -37,10 +37,9 @@ def xor_step(params, x, y, learning_rate: float) -> Tensor:
     """One gradient-descent step on cost = sum of the cross-entropies (seed 000)."""
     cost = sigmoid_binary_cross_entropy(xor_logits(params, x), y, reduction="sum")
     cost.backward()
-    with no_grad():
-        for p in params:
-            p.data -= learning_rate * p.grad
-            p.grad = None
+    for p in params:  # in place on the arrays: no graph is built
+        p.data -= learning_rate * p.grad
+        p.grad = None
     return cost
 
 
