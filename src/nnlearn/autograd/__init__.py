@@ -3,7 +3,7 @@
 from . import ops
 from .gradcheck import GradcheckError, gradcheck
 from .ops import *  # noqa: F403  (every op; the list is ops.__all__)
-from .tensor import Tensor, enable_grad, grad, is_grad_enabled, no_grad
+from .tensor import Tensor, as_tensor, enable_grad, grad, is_grad_enabled, no_grad
 
-__all__ = ["Tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
+__all__ = ["Tensor", "as_tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck",
            "GradcheckError", *ops.__all__]

@@ -22,7 +22,8 @@ __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear",
     "sum", "mean", "max", "min", "logsumexp",
     "exp", "log", "sqrt", "abs", "sign", "clip", "maximum", "minimum", "where",
-    "tanh", "sigmoid", "relu", "softplus", "softmax", "log_softmax",
+    "tanh", "sigmoid", "relu", "leaky_relu", "elu", "arctan", "binary_step", "softplus",
+    "softmax", "log_softmax",
     "reshape", "transpose", "getitem", "concatenate", "stack",
     "softmax_cross_entropy", "sigmoid_binary_cross_entropy",
 ]
@@ -465,6 +466,43 @@ def relu(a) -> Tensor:
     a = _tensor(a)
     out = np.maximum(a.data, 0)
     return Tensor._make(out, (a,), lambda g: (g * (a.data > 0),), "relu")
+
+
+def leaky_relu(a, alpha=0.3) -> Tensor:
+    """a for a > 0, alpha a otherwise (Keras's default alpha = 0.3);  d/da = 1 or alpha."""
+    a = _tensor(a)
+    positive = a.data > 0
+    out = np.where(positive, a.data, alpha * a.data)
+    return Tensor._make(out, (a,), lambda g: (np.where(positive, g, alpha * g),), "leaky_relu")
+
+
+def elu(a, alpha=1.0) -> Tensor:
+    """a for a > 0, alpha (e^a - 1) otherwise (Clevert et al. 2015);
+    d/da = 1 or alpha e^a = out + alpha."""
+    a = _tensor(a)
+    positive = a.data > 0
+    out = np.where(positive, a.data, alpha * np.expm1(np.minimum(a.data, 0)))
+
+    def vjp(g):
+        return (np.where(positive, g, g * (out + alpha)),)
+
+    return Tensor._make(out, (a,), vjp, "elu")
+
+
+def arctan(a) -> Tensor:
+    """arctan(a), an S-shaped activation with range (-pi/2, pi/2);  d/da = 1 / (1 + a^2)."""
+    a = _tensor(a)
+    return Tensor._make(np.arctan(a.data), (a,), lambda g: (g / (1 + a.data * a.data),),
+                        "arctan")
+
+
+def binary_step(a) -> Tensor:
+    """The Heaviside step: 1 for a >= 0, else 0 (seed 000's binary_step).  Its derivative
+    is 0 everywhere it exists, so no gradient flows through it: it cannot be trained by
+    backpropagation (which is why the perceptron rule exists)."""
+    a = _tensor(a)
+    out = (a.data >= 0).astype(a.dtype)
+    return Tensor._make(out, (a,), lambda g: (np.zeros_like(a.data),), "binary_step")
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:

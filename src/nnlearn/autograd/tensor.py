@@ -21,7 +21,7 @@ import numpy as np
 
 from ..backend import as_float_array
 
-__all__ = ["Tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled"]
+__all__ = ["Tensor", "as_tensor", "grad", "no_grad", "enable_grad", "is_grad_enabled"]
 
 
 class _GradMode(threading.local):
@@ -355,6 +355,14 @@ class Tensor:
 
     def clip(self, min=None, max=None):
         return ops.clip(self, min, max)
+
+
+def as_tensor(x, dtype=None) -> Tensor:
+    """``x`` itself if it is a Tensor, else a constant Tensor sharing the array's memory
+    when its dtype already fits (like ``torch.as_tensor``); the dtype policy otherwise."""
+    if isinstance(x, Tensor):
+        return x
+    return Tensor._make(as_float_array(x, dtype=dtype, copy=False), (), None, "constant")
 
 
 def _data(x):

@@ -1,0 +1,120 @@
+"""Weight initializers by name (seed 001 "Glorot and He Initialization", seed 002
+"Weight initialization"), with Keras's names and defaults.
+
+For a kernel of shape (fan_in, fan_out):
+
+==========================  ================================================
+zeros / ones / constant      every weight the same (seed 002: the symmetry that
+                             stops a network from learning)
+random_normal               N(0, 0.05^2)
+random_uniform              U(-0.05, 0.05)
+glorot_uniform              U(-r, r), r = sqrt(6 / (fan_in + fan_out))  (Xavier)
+glorot_normal               truncated N, std sqrt(2 / (fan_in + fan_out))
+he_uniform / he_normal      the same with 6 / fan_in and 2 / fan_in       (He)
+lecun_uniform / lecun_normal  the same with 3 / fan_in and 1 / fan_in    (LeCun)
+glorot_uniform_sigmoid      U(-4r, 4r)            (seed 001's table, sigmoid row)
+glorot_uniform_relu         U(-sqrt(2) r, sqrt(2) r)       (seed 001, ReLU row)
+glorot_normal_sigmoid       N with std 4 sqrt(2 / (fan_in + fan_out))   (seed 001)
+glorot_normal_relu          N with std sqrt(2) sqrt(2 / (fan_in + fan_out))
+==========================  ================================================
+
+Truncated normals (Keras's VarianceScaling) redraw values beyond two standard deviations
+and divide the standard deviation by 0.87962566103423978 so the variance is as stated.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from ._registry import lookup
+
+__all__ = ["get", "variance_scaling", "constant", "zeros", "ones", "random_normal",
+           "random_uniform", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
+           "lecun_uniform", "lecun_normal"]
+
+_TRUNCATED_STD = 0.87962566103423978  # std of a standard normal truncated to [-2, 2]
+
+
+def _fans(shape) -> tuple:
+    if len(shape) < 1:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def _truncated_normal(rng, shape, std):
+    x = rng.standard_normal(shape)
+    outside = np.abs(x) > 2
+    while outside.any():
+        x[outside] = rng.standard_normal(int(outside.sum()))
+        outside = np.abs(x) > 2
+    return x * std
+
+
+def variance_scaling(shape, rng, scale=1.0, mode="fan_in", distribution="truncated_normal"):
+    """Keras's VarianceScaling: weights with variance scale / n, n = fan_in, fan_out or
+    their mean ("fan_avg"); uniform limits sqrt(3 scale / n)."""
+    fan_in, fan_out = _fans(shape)
+    n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+    if distribution == "uniform":
+        limit = math.sqrt(3.0 * scale / n)
+        return rng.uniform(-limit, limit, shape)
+    if distribution == "truncated_normal":
+        return _truncated_normal(rng, shape, math.sqrt(scale / n) / _TRUNCATED_STD)
+    return rng.standard_normal(shape) * math.sqrt(scale / n)
+
+
+def constant(shape, rng=None, value=0.0):
+    return np.full(shape, value, dtype=np.float64)
+
+
+def zeros(shape, rng=None):
+    return np.zeros(shape)
+
+
+def ones(shape, rng=None):
+    return np.ones(shape)
+
+
+def random_normal(shape, rng, mean=0.0, stddev=0.05):
+    return rng.normal(mean, stddev, shape)
+
+
+def random_uniform(shape, rng, minval=-0.05, maxval=0.05):
+    return rng.uniform(minval, maxval, shape)
+
+
+glorot_uniform = functools.partial(variance_scaling, scale=1.0, mode="fan_avg",
+                                   distribution="uniform")
+glorot_normal = functools.partial(variance_scaling, scale=1.0, mode="fan_avg")
+he_uniform = functools.partial(variance_scaling, scale=2.0, distribution="uniform")
+he_normal = functools.partial(variance_scaling, scale=2.0)
+lecun_uniform = functools.partial(variance_scaling, scale=1.0, distribution="uniform")
+lecun_normal = functools.partial(variance_scaling, scale=1.0)
+
+INITIALIZERS = {
+    "zeros": zeros, "ones": ones, "constant": constant,
+    "random_normal": random_normal, "random_uniform": random_uniform,
+    "glorot_uniform": glorot_uniform, "glorot_normal": glorot_normal,
+    "he_uniform": he_uniform, "he_normal": he_normal,
+    "lecun_uniform": lecun_uniform, "lecun_normal": lecun_normal,
+    # seed 001's activation-aware bounds: the Glorot limit times 4 (sigmoid), sqrt 2 (ReLU)
+    "glorot_uniform_sigmoid": functools.partial(variance_scaling, scale=16.0, mode="fan_avg",
+                                                distribution="uniform"),
+    "glorot_uniform_relu": functools.partial(variance_scaling, scale=2.0, mode="fan_avg",
+                                             distribution="uniform"),
+    "glorot_normal_sigmoid": functools.partial(variance_scaling, scale=16.0, mode="fan_avg",
+                                               distribution="normal"),
+    "glorot_normal_relu": functools.partial(variance_scaling, scale=2.0, mode="fan_avg",
+                                            distribution="normal"),
+}
+
+
+def get(identifier, argument: str = "initializer"):
+    """The initializer named ``identifier``: a function ``(shape, rng) -> float64 array``."""
+    return lookup("initializer", INITIALIZERS, identifier, argument)
