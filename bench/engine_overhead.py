@@ -18,7 +18,7 @@ import time
 import numpy as np
 
 import nnlearn as nl
-from nnlearn.demo import X_XOR, Y_XOR, init_xor, xor_step
+from nnlearn.experiments.xor import X_XOR, Y_XOR, init_xor, xor_step
 
 
 def best_time_per_step(step, steps: int, repeats: int) -> float:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import nnlearn as nl
-from nnlearn.demo import train_xor
+from nnlearn.experiments.xor import train_xor
 
 
 def noisy_line(n=100, a=0.5, b=0.5, sigma=0.25, seed=0):

@@ -8,10 +8,14 @@ The engine (seed 000's ``T.grad`` written against NumPy)::
     (grad_a,) = nl.grad(cost, [a])
 """
 
-from . import autograd
+from . import (activations, autograd, datasets, initializers, layers, losses, metrics,
+               optimizers, regularizers, utils)
 from .autograd import *  # noqa: F403  (Tensor, grad, no_grad, gradcheck and every op)
 from .backend import floatx, set_floatx
+from .models import Sequential, load_model
 
 __version__ = "0.1.0"
 
-__all__ = [*autograd.__all__, "floatx", "set_floatx"]
+__all__ = [*autograd.__all__, "floatx", "set_floatx", "Sequential", "load_model",
+           "activations", "datasets", "initializers", "layers", "losses", "metrics",
+           "optimizers", "regularizers", "utils"]

@@ -1,0 +1,1 @@
+"""The seeds' experiments as functions returning their numbers."""
