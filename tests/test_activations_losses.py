@@ -1,0 +1,225 @@
+"""Activations and losses: float64 gradcheck, values at hand-picked points from the
+published formulas (written here independently, in plain NumPy), extreme inputs, and
+the registries' errors."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import nnlearn as nl
+from nnlearn import activations, initializers, losses, regularizers
+
+Z = np.array([-1e4, -30.0, -2.0, -0.5, 0.5, 2.0, 30.0, 1e4])
+
+ACTIVATION_VALUES = {  # name -> g(z) from the formula
+    "linear": lambda z: z,
+    "binary_step": lambda z: (z >= 0).astype(float),
+    "sigmoid": lambda z: np.array([math.exp(-math.log1p(math.exp(-v))) if v > -700 else 0.0
+                                   for v in z]),
+    "tanh": lambda z: np.array([math.tanh(v) for v in z]),
+    "arctan": lambda z: np.array([math.atan(v) for v in z]),
+    "relu": lambda z: np.where(z > 0, z, 0.0),
+    "leaky_relu": lambda z: np.where(z > 0, z, 0.3 * z),
+    "elu": lambda z: np.where(z > 0, z, np.array([math.expm1(min(v, 0)) for v in z])),
+    "softplus": lambda z: np.array([v + math.log1p(math.exp(-v)) if v > 0
+                                    else math.log1p(math.exp(v)) for v in z]),
+    "silu": lambda z: z * np.array([1 / (1 + math.exp(-v)) if v > -700 else 0.0 for v in z]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATION_VALUES))
+def test_activation_values_including_extremes(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = activations.get(name)(nl.Tensor(Z)).data
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, ACTIVATION_VALUES[name](Z), rtol=1e-12, atol=1e-300)
+
+
+def test_softmax_activation_and_aliases():
+    z = np.array([[1.0, 2.0, 3.0], [1e4, 0.0, -1e4]])
+    got = activations.get("softmax")(nl.Tensor(z)).data
+    e = np.exp([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(got[0], e / e.sum(), rtol=1e-12)
+    np.testing.assert_allclose(got[1], [1.0, 0.0, 0.0])
+    assert activations.get("swish") is activations.get("silu")
+    assert activations.get(None) is activations.linear
+
+
+@pytest.mark.parametrize("name", sorted(set(activations.ACTIVATIONS) - {"binary_step"}))
+def test_activation_gradcheck(name):
+    rng = np.random.default_rng(0)
+    x = rng.choice([-1, 1], (3, 4)) * rng.uniform(0.1, 2, (3, 4))  # away from kinks
+    assert nl.gradcheck(activations.get(name), [nl.Tensor(x, requires_grad=True)])
+
+
+def test_binary_step_passes_no_gradient():
+    x = nl.Tensor([-1.0, 2.0], requires_grad=True)
+    (activations.get("binary_step")(x) * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0])  # only the product's own term
+
+
+def test_prelu_layer_learns_its_slope():
+    layer = nl.layers.PReLU()
+    layer.build((3,), np.random.default_rng(0), np.float64)
+    layer.alpha.data[:] = [0.1, 0.2, 0.3]
+    x = np.array([[-1.0, 2.0, -3.0]])
+    np.testing.assert_allclose(layer(x).data, [[-0.1, 2.0, -0.9]])
+    assert nl.gradcheck(lambda a: nl.relu(nl.Tensor(x)) - a * nl.relu(-nl.Tensor(x)),
+                        [layer.alpha])
+
+
+# -- losses -----------------------------------------------------------------------------
+EPS = 1e-7
+Y = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+P = np.array([[0.2, 0.7, 0.1], [0.5, 0.3, 0.2]])
+
+
+def keras_formula(name, y, p):
+    """Per-sample losses from Keras's published definitions, then the batch mean."""
+    if name == "mean_squared_error":
+        v = ((y - p) ** 2).mean(-1)
+    elif name == "mean_absolute_error":
+        v = np.abs(y - p).mean(-1)
+    elif name == "mean_absolute_percentage_error":
+        v = 100 * (np.abs(y - p) / np.maximum(np.abs(y), EPS)).mean(-1)
+    elif name == "mean_squared_logarithmic_error":
+        v = ((np.log(np.maximum(p, EPS) + 1) - np.log(np.maximum(y, EPS) + 1)) ** 2).mean(-1)
+    elif name in ("hinge", "squared_hinge"):
+        s = 2 * y - 1
+        v = np.maximum(1 - s * p, 0) ** (2 if name == "squared_hinge" else 1)
+        v = v.mean(-1)
+    elif name == "categorical_hinge":
+        v = np.maximum(((1 - y) * p).max(-1) - (y * p).sum(-1) + 1, 0)
+    elif name == "log_cosh":
+        v = np.log(np.cosh(p - y)).mean(-1)
+    elif name == "binary_crossentropy":
+        q = np.clip(p, EPS, 1 - EPS)
+        v = -(y * np.log(q) + (1 - y) * np.log(1 - q)).mean(-1)
+    elif name == "categorical_crossentropy":
+        q = np.clip(p / p.sum(-1, keepdims=True), EPS, 1 - EPS)
+        v = -(y * np.log(q)).sum(-1)
+    elif name == "kl_divergence":
+        a, b = np.clip(y, EPS, 1), np.clip(p, EPS, 1)
+        v = (a * np.log(a / b)).sum(-1)
+    elif name == "poisson":
+        v = (p - y * np.log(p + EPS)).mean(-1)
+    elif name == "cosine_similarity":
+        v = -(y * p).sum(-1) / (np.linalg.norm(y, axis=-1) * np.linalg.norm(p, axis=-1))
+    return v.mean()
+
+
+LOSS_NAMES = ["mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+              "mean_squared_logarithmic_error", "hinge", "squared_hinge",
+              "categorical_hinge", "log_cosh", "binary_crossentropy",
+              "categorical_crossentropy", "kl_divergence", "poisson", "cosine_similarity"]
+
+
+@pytest.mark.parametrize("name", LOSS_NAMES)
+def test_loss_matches_keras_formula(name):
+    got = losses.get(name)(Y, nl.Tensor(P)).item()
+    assert got == pytest.approx(keras_formula(name, Y, P), rel=1e-10)
+
+
+@pytest.mark.parametrize("name", LOSS_NAMES + ["sparse_categorical_crossentropy"])
+def test_loss_gradcheck(name):
+    p = nl.Tensor(P + 0.013, requires_grad=True)  # away from the hinge kinks
+    y = np.array([1, 0]) if name == "sparse_categorical_crossentropy" else Y
+    if name == "mean_absolute_percentage_error":
+        y = Y + 0.5  # y = 0 divides by epsilon = 1e-7: too steep for finite differences
+    assert nl.gradcheck(lambda t: losses.get(name)(y, t), [p])
+
+
+def test_sparse_categorical_equals_categorical():
+    a = losses.get("sparse_categorical_crossentropy")(np.array([1, 0]), nl.Tensor(P)).item()
+    b = losses.get("categorical_crossentropy")(Y, nl.Tensor(P)).item()
+    assert a == pytest.approx(b, rel=1e-12)
+
+
+@pytest.mark.parametrize("name", LOSS_NAMES)
+def test_losses_stay_finite_at_extreme_predictions(name):
+    p = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 1e-30]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = nl.Tensor(p, requires_grad=True)
+        loss = losses.get(name)(Y, t)
+        loss.backward()
+    assert np.isfinite(loss.item()) and np.all(np.isfinite(t.grad))
+
+
+def test_aliases_and_close_match_suggestion():
+    assert losses.get("mse") is losses.mean_squared_error
+    assert losses.get("logcosh") is losses.log_cosh
+    assert losses.get("kullback_leibler_divergence") is losses.kl_divergence
+    assert losses.get("cosine_proximity") is losses.cosine_similarity
+    with pytest.raises(ValueError, match="Did you mean 'categorical_crossentropy'"):
+        losses.get("categorical_crossentropi")
+    with pytest.raises(ValueError, match="activation.*Did you mean 'relu'"):
+        activations.get("rellu")
+
+
+def test_fused_forms_equal_the_clipped_losses_away_from_the_clip():
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((5, 3))
+    y = np.eye(3)[[0, 2, 1, 1, 0]]
+    p = nl.softmax(nl.Tensor(z))
+    fused = losses.fused(losses.categorical_crossentropy, activations.softmax)
+    assert fused(y, nl.Tensor(z)).item() == pytest.approx(
+        losses.categorical_crossentropy(y, p).item(), rel=1e-9)
+    fused = losses.fused(losses.sparse_categorical_crossentropy, activations.softmax)
+    assert fused(np.array([0, 2, 1, 1, 0]), nl.Tensor(z)).item() == pytest.approx(
+        losses.categorical_crossentropy(y, p).item(), rel=1e-9)
+    fused = losses.fused(losses.binary_crossentropy, activations.sigmoid)
+    t = (rng.random((5, 3)) > 0.5).astype(float)
+    assert fused(t, nl.Tensor(z)).item() == pytest.approx(
+        losses.binary_crossentropy(t, nl.sigmoid(nl.Tensor(z))).item(), rel=1e-9)
+    assert losses.fused(losses.mean_squared_error, activations.softmax) is None
+
+
+# -- initializers and regularizers --------------------------------------------------------
+@pytest.mark.parametrize("name, limit", [
+    ("glorot_uniform", math.sqrt(6 / (300 + 200))),
+    ("he_uniform", math.sqrt(6 / 300)),
+    ("lecun_uniform", math.sqrt(3 / 300)),
+    ("glorot_uniform_sigmoid", 4 * math.sqrt(6 / (300 + 200))),   # seed 001's table
+    ("glorot_uniform_relu", math.sqrt(2) * math.sqrt(6 / (300 + 200))),
+    ("random_uniform", 0.05),
+])
+def test_uniform_initializer_bounds(name, limit):
+    w = initializers.get(name)((300, 200), np.random.default_rng(0))
+    assert w.shape == (300, 200)
+    assert np.abs(w).max() <= limit and np.abs(w).max() > 0.99 * limit
+    assert w.std() == pytest.approx(limit / math.sqrt(3), rel=0.02)  # U(-r, r) has std r/sqrt3
+
+
+@pytest.mark.parametrize("name, std", [
+    ("glorot_normal", math.sqrt(2 / (300 + 200))),
+    ("he_normal", math.sqrt(2 / 300)),
+    ("lecun_normal", math.sqrt(1 / 300)),
+    ("glorot_normal_sigmoid", 4 * math.sqrt(2 / (300 + 200))),
+    ("glorot_normal_relu", math.sqrt(2) * math.sqrt(2 / (300 + 200))),
+    ("random_normal", 0.05),
+])
+def test_normal_initializer_std(name, std):
+    w = initializers.get(name)((300, 200), np.random.default_rng(0))
+    assert w.std() == pytest.approx(std, rel=0.02)
+    if name in ("glorot_normal", "he_normal", "lecun_normal"):  # truncated at 2 sigma
+        assert np.abs(w).max() <= 2 * std / 0.87962566103423978 + 1e-12
+
+
+def test_constant_initializers():
+    assert np.all(initializers.get("zeros")((2, 3)) == 0)
+    assert np.all(initializers.get("ones")((2, 3)) == 1)
+    assert np.all(initializers.constant((2,), value=0.7) == 0.7)
+
+
+def test_regularizer_penalties():
+    w = nl.Tensor(np.array([[1.0, -2.0], [0.5, 0.0]]), requires_grad=True)
+    assert regularizers.get("l1")(w).item() == pytest.approx(0.01 * 3.5)
+    assert regularizers.get("l2")(w).item() == pytest.approx(0.01 * 5.25)
+    assert regularizers.L1L2(0.1, 0.2)(w).item() == pytest.approx(0.35 + 1.05)
+    assert nl.gradcheck(regularizers.L1L2(0.1, 0.2), [w * 1.0 + 0.01])
+    with pytest.raises(ValueError, match="l2 must be a non-negative"):
+        regularizers.L2(-1.0)

@@ -1,0 +1,274 @@
+"""Sequential: training, layers, weights, model files and the errors at fit/predict."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import nnlearn as nl
+from nnlearn.layers import Activation, BatchNormalization, Dense, Dropout, Flatten, Input, PReLU
+
+
+def blobs(n=300, seed=0):
+    """Three separable Gaussian blobs in 2-D."""
+    rng = np.random.default_rng(seed)
+    centers = np.array([[0.0, 3.0], [3.0, -2.0], [-3.0, -2.0]])
+    y = rng.integers(0, 3, n)
+    return (centers[y] + rng.standard_normal((n, 2))).astype(np.float32), y
+
+
+def small_model(**compile_args):
+    model = nl.Sequential([Dense(16, activation="tanh"), Dense(3, activation="softmax")],
+                          seed=0)
+    model.compile(**{"optimizer": "rmsprop", "loss": "sparse_categorical_crossentropy",
+                     "metrics": ["accuracy"], **compile_args})
+    return model
+
+
+def test_fit_learns_and_history_records_every_epoch():
+    x, y = blobs()
+    model = small_model()
+    history = model.fit(x, y, epochs=15, batch_size=32, validation_split=0.2, verbose=0,
+                        seed=0)
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert len(history.history["loss"]) == 15 and history.epoch == list(range(15))
+    assert history.history["loss"][-1] < history.history["loss"][0] / 3
+    assert history.history["val_accuracy"][-1] > 0.95
+    loss, accuracy = model.evaluate(x, y)
+    assert accuracy > 0.95
+    probabilities = model.predict(x[:5])
+    assert probabilities.shape == (5, 3) and probabilities.dtype == np.float32
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-5)
+
+
+def test_training_is_reproducible_with_seeds():
+    x, y = blobs()
+    weights = []
+    for _ in range(2):
+        model = small_model()
+        model.fit(x, y, epochs=2, verbose=0, seed=3)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fused_loss_trains_like_the_unfused_one():
+    """softmax + categorical_crossentropy from logits equals the clipped Keras loss."""
+    x, y = blobs(60)
+    onehot = nl.utils.to_categorical(y)
+    fused_model = small_model(loss="categorical_crossentropy", optimizer="sgd")
+    plain = nl.Sequential([Dense(16, activation="tanh"), Dense(3), Activation("softmax")],
+                          seed=0)
+    plain.compile(optimizer="sgd", loss=lambda t, p: nl.losses.categorical_crossentropy(t, p))
+    plain.build((2,))
+    fused_model.build((2,))
+    plain.set_weights(fused_model.get_weights())
+    for model in (fused_model, plain):
+        model.fit(x, onehot, epochs=3, batch_size=20, shuffle=False, verbose=0)
+    for a, b in zip(fused_model.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_summary_counts_parameters(capsys):
+    model = nl.Sequential([Input(784), Dense(512, activation="relu"),
+                           Dense(10, activation="softmax")])
+    model.build((784,))
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "401,920" in text and "5,130" in text and "Total params: 407,050" in text
+    assert model.count_params() == 784 * 512 + 512 + 512 * 10 + 10
+
+
+def test_weights_are_in_keras_order_and_settable():
+    model = nl.Sequential([Dense(4, input_dim=3), BatchNormalization(), Dense(2)])
+    model.build((3,))
+    shapes = [w.shape for w in model.get_weights()]
+    assert shapes == [(3, 4), (4,), (4,), (4,), (4,), (4,), (4, 2), (2,)]
+    new = [np.full(s, i, dtype=np.float32) for i, s in enumerate(shapes)]
+    model.set_weights(new)
+    for a, b in zip(model.get_weights(), new):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="weights\\[0\\] must have shape \\(3, 4\\)"):
+        model.set_weights([np.zeros((4, 3))] + new[1:])
+    with pytest.raises(ValueError, match="8 weight arrays; got 1"):
+        model.set_weights(new[:1])
+
+
+def test_dropout_is_inverted_and_identity_at_inference():
+    layer = Dropout(0.25, seed=0)
+    x = nl.Tensor(np.ones((2000, 50), dtype=np.float32))
+    out = layer(x, training=True).data
+    assert set(np.unique(out)) == {0.0, np.float32(1 / 0.75)}
+    assert out.mean() == pytest.approx(1.0, abs=0.01)   # expectation preserved
+    assert (out == 0).mean() == pytest.approx(0.25, abs=0.01)
+    np.testing.assert_array_equal(layer(x, training=False).data, x.data)
+
+
+def test_batch_normalization_training_and_inference():
+    rng = np.random.default_rng(0)
+    layer = BatchNormalization(momentum=0.5)
+    layer.build((3,), rng, np.float64)
+    x = rng.normal(5, 2, (64, 3))
+    out = layer(x, training=True).data
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(out.var(axis=0), 2 ** 2 / (2 ** 2 + 1e-3) * np.ones(3),
+                               rtol=0.2)
+    np.testing.assert_allclose(layer.moving_mean, 0.5 * x.mean(axis=0))
+    expected = (x - layer.moving_mean) / np.sqrt(layer.moving_variance + 1e-3)
+    np.testing.assert_allclose(layer(x, training=False).data, expected)
+    gamma, beta = layer.params
+    assert nl.gradcheck(lambda g, b, t: g * ((t - t.mean(axis=0)) / nl.sqrt(
+        ((t - t.mean(axis=0)) ** 2).mean(axis=0) + 1e-3)) + b,
+        [gamma, beta, nl.Tensor(x[:5], requires_grad=True)])
+
+
+def test_flatten_and_prelu_in_a_model():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 4, 4)).astype(np.float32)
+    y = (x.reshape(40, -1).sum(axis=1) > 0).astype(np.float32)
+    model = nl.Sequential([Flatten(), Dense(8), PReLU(), Dense(1, activation="sigmoid")],
+                          seed=1)
+    model.compile(optimizer=nl.optimizers.RMSprop(0.01), loss="binary_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(x, y, epochs=30, batch_size=8, verbose=0)
+    assert history.history["accuracy"][-1] > 0.9
+
+
+def test_kernel_regularizer_is_added_to_the_loss():
+    x, y = blobs(50)
+    model = nl.Sequential([Dense(3, activation="softmax", kernel_regularizer="l2")], seed=0)
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.build((2,))
+    kernel = model.layers[0].kernel.data
+    plain = nl.losses.sparse_categorical_crossentropy(y, model(x)).item()
+    assert model.evaluate(x, y) == pytest.approx(plain + 0.01 * np.sum(kernel ** 2), rel=1e-5)
+
+
+# -- model files ------------------------------------------------------------------------
+def test_save_load_gives_bit_identical_predictions_and_optimizer_state(tmp_path):
+    x, y = blobs()
+    model = small_model()
+    model.fit(x, y, epochs=2, verbose=0)
+    path = tmp_path / "model.nnl"
+    model.save(path)
+    loaded = nl.load_model(path)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    for a, b in zip(model.optimizer.get_state(), loaded.optimizer.get_state()):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.optimizer.iterations == model.optimizer.iterations
+    # training on continues identically
+    model.fit(x, y, epochs=1, verbose=0, seed=5)
+    loaded.fit(x, y, epochs=1, verbose=0, seed=5)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert not list(tmp_path.glob(".nnlearn-*"))  # no temporary file left behind
+
+
+def test_model_file_holds_no_pickle(tmp_path):
+    model = small_model()
+    model.build((2,))
+    model.save(tmp_path / "m.nnl")
+    with zipfile.ZipFile(tmp_path / "m.nnl") as z:
+        manifest = json.loads(np.load(z.open("manifest.npy"), allow_pickle=False).tobytes())
+        for name in z.namelist():
+            assert np.load(z.open(name), allow_pickle=False).dtype != object
+    assert manifest["format"] == "nnlearn-model" and manifest["model"]["layers"]
+
+
+def test_truncated_and_tampered_files_are_clear_errors(tmp_path):
+    model = small_model()
+    model.build((2,))
+    path = tmp_path / "m.nnl"
+    model.save(path)
+    data = path.read_bytes()
+    (tmp_path / "truncated.nnl").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="not a readable nnlearn model"):
+        nl.load_model(tmp_path / "truncated.nnl")
+    (tmp_path / "garbage.nnl").write_bytes(b"not a zip at all")
+    with pytest.raises(ValueError, match="not a readable nnlearn model"):
+        nl.load_model(tmp_path / "garbage.nnl")
+    # rewrite one weight array with other values: the checksum catches it
+    with zipfile.ZipFile(path) as z:
+        members = {n: z.read(n) for n in z.namelist()}
+    import io
+    buffer = io.BytesIO()
+    np.save(buffer, np.ones((2, 16), dtype=np.float32))
+    members["weight_0.npy"] = buffer.getvalue()
+    with zipfile.ZipFile(tmp_path / "tampered.nnl", "w") as z:
+        for name, content in members.items():
+            z.writestr(name, content)
+    with pytest.raises(ValueError, match="checksum"):
+        nl.load_model(tmp_path / "tampered.nnl")
+
+
+def test_failed_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
+    model = small_model()
+    model.build((2,))
+    path = tmp_path / "m.nnl"
+    model.save(path)
+    before = path.read_bytes()
+
+    def broken_savez(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken_savez)
+    with pytest.raises(OSError, match="disk full"):
+        model.save(path)
+    assert path.read_bytes() == before
+    assert not list(tmp_path.glob(".nnlearn-*"))
+
+
+# -- bad input --------------------------------------------------------------------------
+@pytest.mark.parametrize("x, y, message", [
+    (np.array([[np.nan, 1.0]] * 4), np.zeros(4, int), "x contains NaN or infinity"),
+    (np.array([[np.inf, 1.0]] * 4), np.zeros(4, int), "x contains NaN"),
+    (np.ones((4, 3)), np.zeros(4, int), r"x: expected samples of shape \(2,\).*got \(3,\)"),
+    (np.ones((4, 2)), np.zeros(5, int), "same number of samples; got 4 and 5"),
+    (np.ones((4, 2)), np.array([0, 1, 2, 3]), r"labels must be integers in \[0, 3\)"),
+    (np.ones((4, 2)), np.array([0, 1, -1, 2]), r"labels must be integers in \[0, 3\)"),
+    (np.ones(4), np.zeros(4, int), "x must have shape \\(n_samples"),
+    (np.array([["a", "b"]]), np.zeros(1, int), "x must be numeric"),
+])
+def test_bad_input_to_fit_names_the_argument(x, y, message):
+    model = small_model()
+    model.build((2,))
+    with pytest.raises(ValueError, match=message):
+        model.fit(x, y, verbose=0)
+
+
+def test_bad_input_to_predict_and_compile():
+    model = small_model()
+    model.build((2,))
+    with pytest.raises(ValueError, match="x contains NaN"):
+        model.predict(np.array([[np.nan, 0.0]]))
+    with pytest.raises(ValueError, match=r"expected samples of shape \(2,\)"):
+        model.predict(np.ones((3, 5)))
+    with pytest.raises(ValueError, match="Did you mean 'rmsprop'"):
+        model.compile(optimizer="rmsprp", loss="mse")
+    with pytest.raises(ValueError, match="Did you mean 'mean_squared_error'"):
+        model.compile(optimizer="sgd", loss="mean_squared_eror")
+    with pytest.raises(ValueError, match="one-hot of shape \\(n, 3\\).*sparse_categorical"):
+        m = small_model(loss="categorical_crossentropy")
+        m.fit(np.ones((4, 2)), np.array([0, 1, 2, 0]), verbose=0)
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        model.fit(np.ones((4, 2)), np.zeros(4, int), epochs=0)
+    with pytest.raises(RuntimeError, match="compile"):
+        nl.Sequential([Dense(1)]).fit(np.ones((2, 2)), np.ones(2))
+    with pytest.raises(ValueError, match="units must be a positive integer"):
+        Dense(0)
+    with pytest.raises(ValueError, match="learning_rate must be a non-negative"):
+        nl.optimizers.SGD(learning_rate=-0.1)
+    with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\)"):
+        nl.optimizers.SGD(momentum=1.5)
+
+
+def test_to_categorical():
+    np.testing.assert_array_equal(nl.utils.to_categorical([0, 2, 1]),
+                                  [[1, 0, 0], [0, 0, 1], [0, 1, 0]])
+    assert nl.utils.to_categorical([1], num_classes=4).shape == (1, 4)
+    with pytest.raises(ValueError, match="num_classes=2"):
+        nl.utils.to_categorical([3], num_classes=2)
+    with pytest.raises(ValueError, match="integer class labels"):
+        nl.utils.to_categorical([0.5])
