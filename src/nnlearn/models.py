@@ -121,6 +121,10 @@ class Sequential:
             shape = layer.output_shape
         self.built = True
 
+    def _build_if_shape_known(self) -> None:
+        if not self.built and self.input_shape is not None:
+            self.build(self.input_shape)
+
     def _ensure_built(self, x: np.ndarray) -> None:
         expected = self.input_shape
         if expected is not None and tuple(x.shape[1:]) != tuple(expected):
@@ -348,6 +352,7 @@ class Sequential:
     def get_weights(self) -> list:
         """Copies of the weights: layer by layer, kernel before bias (Keras's order);
         BatchNormalization gives gamma, beta, moving mean, moving variance."""
+        self._build_if_shape_known()
         weights = []
         for layer in self.layers:
             weights += [p.data.copy() for p in layer.params]
@@ -355,6 +360,7 @@ class Sequential:
         return weights
 
     def set_weights(self, weights) -> None:
+        self._build_if_shape_known()
         targets = []
         for layer in self.layers:
             targets += [p.data for p in layer.params]
@@ -375,9 +381,12 @@ class Sequential:
 
     def summary(self, print_fn=print) -> None:
         """Print the layer table with output shapes and parameter counts."""
+        self._build_if_shape_known()
         rows = [("Layer (type)", "Output Shape", "Param #")]
         trainable = 0
         for i, layer in enumerate(self.layers):
+            if isinstance(layer, layers_module.Input):
+                continue
             name = layer.name or f"{type(layer).__name__.lower()}_{i}"
             shape = ("(None, " + ", ".join(map(str, layer.output_shape)) + ")"
                      if layer.built else "(unbuilt)")
@@ -495,8 +504,8 @@ class _ProgressBar:
             except ImportError:
                 return
             self.bar = tqdm(total=steps, file=sys.stdout, ascii=".>=", ncols=100,
-                            bar_format="{n_fmt}/{total_fmt} [{bar:30}] - {elapsed} - {postfix}",
-                            disable=None, leave=True)
+                            bar_format="{n_fmt}/{total_fmt} [{bar:30}] - {elapsed_s:.0f}s - "
+                                       "{desc}", disable=None, leave=True)
 
     @staticmethod
     def _format(logs: dict) -> str:
@@ -504,12 +513,12 @@ class _ProgressBar:
 
     def update(self, step: int, logs: dict) -> None:
         if self.bar is not None and not self.bar.disable:
-            self.bar.set_postfix_str(self._format(logs), refresh=False)
+            self.bar.set_description_str(self._format(logs), refresh=False)
             self.bar.update(1)
 
     def close(self, logs: dict) -> None:
         if self.bar is not None and not self.bar.disable:
-            self.bar.set_postfix_str(self._format(logs), refresh=True)
+            self.bar.set_description_str(self._format(logs), refresh=True)
             self.bar.close()
         elif self.verbose:
             seconds = time.perf_counter() - self.start
