@@ -272,3 +272,16 @@ def test_to_categorical():
         nl.utils.to_categorical([3], num_classes=2)
     with pytest.raises(ValueError, match="integer class labels"):
         nl.utils.to_categorical([0.5])
+
+
+@pytest.mark.parametrize("layer", [
+    Input(784), Dense(5, activation="elu", use_bias=False, kernel_initializer="he_normal",
+                      kernel_regularizer=nl.regularizers.L1L2(0.1, 0.2), input_dim=3),
+    Activation("swish"), Dropout(0.3, seed=4), BatchNormalization(momentum=0.9, epsilon=0.01),
+    Flatten(), PReLU(alpha_initializer="ones"),
+], ids=lambda layer: type(layer).__name__)
+def test_every_layer_config_round_trips(layer):
+    config = layer.get_config()
+    json.dumps(config)  # model files store it as JSON
+    again = nl.layers.get(type(layer).__name__, config)
+    assert type(again) is type(layer) and again.get_config() == config
