@@ -170,10 +170,11 @@ class Dropout(Layer):
         self.seed = seed
         self._rng = np.random.default_rng(seed)
 
-    def build(self, input_shape, rng, dtype):
+    def reseed(self, seed_sequence) -> None:
+        """Called by ``fit`` at each epoch (unless the layer has its own seed), so that
+        the masks depend only on fit's seed and the epoch."""
         if self.seed is None:
-            self._rng = np.random.default_rng(rng.integers(2**63))
-        super().build(input_shape, rng, dtype)
+            self._rng = np.random.default_rng(seed_sequence)
 
     def call(self, x, training=False):
         if not training or self.rate == 0:

@@ -245,12 +245,13 @@ class Sequential:
         validation_data : (x_val, y_val), optional
         shuffle : bool
             Reshuffle the training samples each epoch.
-        callbacks : list, optional
-            Objects with any of ``on_epoch_end(epoch, logs)``; returning True (or
-            setting ``model.stop_training``) stops training.
+        callbacks : list of nnlearn.callbacks.Callback, optional
+        initial_epoch : int
+            Epoch to start from, to resume a model loaded from a checkpoint: with the
+            same ``seed``, the result equals an uninterrupted run.
         verbose : 0 silent, 1 progress bar, 2 one line per epoch.
         seed : int, optional
-            Seed of the shuffling.
+            Seed of the shuffling and of the dropout masks.
         """
         self._check_compiled("fit")
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
@@ -270,49 +271,107 @@ class Sequential:
             y_val = self._check_targets(validation_data[1], len(x_val), "validation_data[1]")
         if self.optimizer._state is None:
             self.optimizer.build(self.params)
+        if not isinstance(initial_epoch, (int, np.integer)) or not 0 <= initial_epoch < epochs:
+            raise ValueError(f"initial_epoch must be an integer in [0, epochs={epochs}); "
+                             f"got {initial_epoch!r}")
 
-        rng = np.random.default_rng(seed)
+        callbacks = list(callbacks or [])
+        for callback in callbacks:
+            callback.set_model(self)
         history = History()
-        self.stop_training = False
-        n = len(x)
-        steps = -(-n // batch_size)
-        params = self.params
+        self.stop_training, self.stop_reason = False, None
+        entropy = np.random.SeedSequence(seed).entropy  # fixed per fit when seed is None
+        for callback in callbacks:
+            callback.on_train_begin({})
         for epoch in range(initial_epoch, epochs):
-            order = rng.permutation(n) if shuffle else np.arange(n)
-            bar = _ProgressBar(steps, epoch, epochs, verbose)
-            totals = {"loss": 0.0, **{name: 0.0 for name, _ in self.metrics}}
-            seen = 0
-            for step in range(steps):
-                idx = order[step * batch_size:(step + 1) * batch_size]
-                xb, yb = x[idx], y[idx]
-                loss, predictions = self._batch_loss(xb, yb, training=True)
-                penalty = self._regularization()
-                objective = loss + penalty if not isinstance(penalty, float) else loss
-                objective.backward()
-                self.optimizer.step(params)
-                for p in params:
-                    p.grad = None
-                m = len(idx)
-                seen += m
-                totals["loss"] += float(objective.data) * m
-                for name, fn in self.metrics:
-                    totals[name] += fn(yb, predictions) * m
-                bar.update(step + 1, {k: v / seen for k, v in totals.items()})
-            logs = {k: v / seen for k, v in totals.items()}
-            if validation_data is not None:
+            # Every epoch's randomness derives from (seed, epoch): training resumed at
+            # initial_epoch=k replays epochs k.. exactly as an uninterrupted run would.
+            epoch_seed = np.random.SeedSequence([entropy, epoch])
+            self._reseed_layers(epoch_seed)
+            for callback in callbacks:
+                callback.on_epoch_begin(epoch, {})
+            bar = _ProgressBar(-(-len(x) // batch_size), epoch, epochs, verbose)
+            if isinstance(self.optimizer, optimizers.LBFGS):
+                logs = self._lbfgs_epoch(x, y, callbacks, bar)
+            else:
+                order = (np.random.default_rng(epoch_seed).permutation(len(x)) if shuffle
+                         else np.arange(len(x)))
+                logs = self._minibatch_epoch(x, y, order, batch_size, callbacks, bar)
+            if validation_data is not None and not self.stop_training:
                 values = self.evaluate(x_val, y_val, batch_size=max(batch_size, 256),
                                        verbose=0, return_dict=True)
                 logs.update({f"val_{k}": v for k, v in values.items()})
-            history._record(epoch, logs)
             bar.close(logs)
-            for callback in callbacks or []:
-                hook = getattr(callback, "on_epoch_end", None)
-                if hook is not None and hook(epoch, logs):
-                    self.stop_training = True
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs)
+            history._record(epoch, logs)
             if self.stop_training:
+                if verbose and self.stop_reason:
+                    print(f"Stopped after epoch {epoch + 1}: {self.stop_reason}")
                 break
+        for callback in callbacks:
+            callback.on_train_end({})
         self.history = history
         return history
+
+    def stop(self, reason: str | None = None) -> None:
+        """Ask ``fit`` to stop at the end of the current epoch (used by callbacks)."""
+        self.stop_training, self.stop_reason = True, reason
+
+    def _reseed_layers(self, seed_sequence) -> None:
+        for i, layer in enumerate(self.layers):
+            if hasattr(layer, "reseed"):
+                layer.reseed(np.random.SeedSequence([seed_sequence.entropy,
+                                                     *seed_sequence.spawn_key, i]))
+
+    def _step_loss(self, xb, yb):
+        """Forward and backward on one batch: (objective Tensor, predictions)."""
+        loss, predictions = self._batch_loss(xb, yb, training=True)
+        penalty = self._regularization()
+        objective = loss if isinstance(penalty, float) else loss + penalty
+        for p in self.params:
+            p.grad = None
+        objective.backward()
+        return objective, predictions
+
+    def _minibatch_epoch(self, x, y, order, batch_size, callbacks, bar) -> dict:
+        params = self.params
+        totals = {"loss": 0.0, **{name: 0.0 for name, _ in self.metrics}}
+        seen = 0
+        for step, start in enumerate(range(0, len(order), batch_size)):
+            idx = order[start:start + batch_size]
+            xb, yb = x[idx], y[idx]
+            objective, predictions = self._step_loss(xb, yb)
+            self.optimizer.step(params)
+            batch_loss = float(objective.data)
+            m = len(idx)
+            seen += m
+            totals["loss"] += batch_loss * m
+            for name, fn in self.metrics:
+                totals[name] += fn(yb, predictions) * m
+            bar.update(step + 1, {k: v / seen for k, v in totals.items()})
+            for callback in callbacks:
+                callback.on_batch_end(step, {"loss": batch_loss})
+            if self.stop_training:
+                break
+        return {k: v / seen for k, v in totals.items()}
+
+    def _lbfgs_epoch(self, x, y, callbacks, bar) -> dict:
+        """One L-BFGS iteration on the full data set (its line search re-evaluates)."""
+        def closure():
+            return float(self._step_loss(x, y)[0].data)
+
+        self.optimizer.step(self.params, closure)
+        with no_grad():
+            objective, predictions = self._batch_loss(x, y, training=False)
+        penalty = self._regularization()
+        loss = float(objective.data) + (0.0 if isinstance(penalty, float)
+                                        else float(penalty.data))
+        logs = {"loss": loss, **{name: fn(y, predictions) for name, fn in self.metrics}}
+        bar.update(bar.steps, logs)
+        for callback in callbacks:
+            callback.on_batch_end(0, {"loss": loss})
+        return logs
 
     # -- inference -----------------------------------------------------------------------
     def predict(self, x, batch_size: int = 256, verbose: int = 0) -> np.ndarray:

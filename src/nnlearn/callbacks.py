@@ -1,0 +1,244 @@
+"""Training callbacks (Keras's names): hooks that ``fit`` calls as training proceeds.
+
+``fit`` calls ``set_model(model)``, then ``on_train_begin(logs)``, and for every epoch
+``on_epoch_begin(epoch, logs)``, ``on_batch_end(batch, logs)`` after each update (logs
+holding the batch's ``loss``) and ``on_epoch_end(epoch, logs)`` (the epoch's losses and
+metrics, ``val_*`` included), finally ``on_train_end(logs)``.  A callback stops training
+by calling ``model.stop(reason)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+
+import numpy as np
+
+from . import schedules
+
+__all__ = ["Callback", "EarlyStopping", "ReduceLROnPlateau", "LearningRateScheduler",
+           "ModelCheckpoint", "TerminateOnNaN", "DivergenceGuard", "CSVLogger"]
+
+
+class Callback:
+    """Base class: every hook does nothing."""
+
+    model = None
+
+    def set_model(self, model) -> None:
+        self.model = model
+
+    def on_train_begin(self, logs=None): ...
+
+    def on_epoch_begin(self, epoch, logs=None): ...
+
+    def on_batch_end(self, batch, logs=None): ...
+
+    def on_epoch_end(self, epoch, logs=None): ...
+
+    def on_train_end(self, logs=None): ...
+
+
+def _monitored(logs: dict, monitor: str, who: str) -> float:
+    if monitor not in logs:
+        raise ValueError(f"{who}: monitor={monitor!r} is not among the logged values "
+                         f"{sorted(logs)} (val_* needs validation data)")
+    return float(logs[monitor])
+
+
+class _Monitor(Callback):
+    """Tracks the best value of a logged quantity ("min" for losses, "max" otherwise)."""
+
+    def __init__(self, monitor: str, min_delta: float, mode: str):
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max'; got {mode!r}")
+        if mode == "auto":
+            mode = "max" if ("acc" in monitor or "accuracy" in monitor) else "min"
+        self.monitor, self.min_delta, self.mode = monitor, abs(float(min_delta)), mode
+        self.best = math.inf if mode == "min" else -math.inf
+
+    def _improved(self, value: float) -> bool:
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+
+class EarlyStopping(_Monitor):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
+    epochs (seed 002); ``restore_best_weights`` puts back the best epoch's weights."""
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
+                 mode: str = "auto", restore_best_weights: bool = False):
+        super().__init__(monitor, min_delta, mode)
+        self.patience, self.restore_best_weights = int(patience), restore_best_weights
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.best_weights, self.stopped_epoch, self.best_epoch = 0, None, None, None
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = _monitored(logs, self.monitor, "EarlyStopping")
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            if self.restore_best_weights and self.best_weights is not None:
+                self.model.set_weights(self.best_weights)
+            self.model.stop(f"early stopping: {self.monitor} has not improved for "
+                            f"{self.wait} epochs (best {self.best:.4g} at epoch "
+                            f"{self.best_epoch + 1})")
+
+
+class ReduceLROnPlateau(_Monitor):
+    """Multiply the learning rate by ``factor`` when ``monitor`` stops improving for
+    ``patience`` epochs (seed 001: "only decrease when successive iterations do not
+    decrease cost"), not below ``min_lr``, then wait ``cooldown`` epochs."""
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
+                 min_delta: float = 1e-4, mode: str = "auto", cooldown: int = 0,
+                 min_lr: float = 0.0, verbose: int = 0):
+        if not 0 < factor < 1:
+            raise ValueError(f"factor must be in (0, 1); got {factor!r}")
+        super().__init__(monitor, min_delta, mode)
+        self.factor, self.patience, self.cooldown = factor, int(patience), int(cooldown)
+        self.min_lr, self.verbose = float(min_lr), verbose
+
+    def on_train_begin(self, logs=None):
+        self.wait, self.cooldown_left = 0, 0
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = _monitored(logs, self.monitor, "ReduceLROnPlateau")
+        optimizer = self.model.optimizer
+        logs["learning_rate"] = optimizer.current_learning_rate
+        if self.cooldown_left:
+            self.cooldown_left -= 1
+            self.wait = 0
+        if self._improved(value):
+            self.best, self.wait = value, 0
+            return
+        if self.cooldown_left:
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            if isinstance(optimizer.learning_rate, schedules.Schedule):
+                raise ValueError("ReduceLROnPlateau cannot change a scheduled learning rate")
+            new = max(optimizer.learning_rate * self.factor, self.min_lr)
+            if new < optimizer.learning_rate:
+                optimizer.learning_rate = new
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                          f"to {new:.4g}.")
+            self.wait, self.cooldown_left = 0, self.cooldown
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch to ``schedule(epoch, lr)``."""
+
+    def __init__(self, schedule, verbose: int = 0):
+        if not callable(schedule):
+            raise TypeError("schedule must be callable as schedule(epoch, lr)")
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        lr = float(self.schedule(epoch, optimizer.current_learning_rate))
+        if not math.isfinite(lr) or lr < 0:
+            raise ValueError(f"LearningRateScheduler: schedule returned {lr!r} for epoch "
+                             f"{epoch}")
+        optimizer.learning_rate = lr
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr:.4g}.")
+
+
+class ModelCheckpoint(_Monitor):
+    """Save the model after every epoch (``filepath`` may contain ``{epoch}`` and any
+    logged value, e.g. ``"model-{epoch:02d}-{val_loss:.2f}.nnl"``); with
+    ``save_best_only`` only when ``monitor`` improved.  Each file is written atomically
+    (temporary file + rename) by ``model.save``."""
+
+    def __init__(self, filepath, monitor: str = "val_loss", save_best_only: bool = False,
+                 mode: str = "auto", verbose: int = 0):
+        super().__init__(monitor, 0.0, mode)
+        self.filepath, self.save_best_only, self.verbose = os.fspath(filepath), \
+            save_best_only, verbose
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_best_only:
+            value = _monitored(logs, self.monitor, "ModelCheckpoint")
+            if not self._improved(value):
+                return
+            self.best = value
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        self.model.save(path)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: saved model to {path}")
+
+
+class TerminateOnNaN(Callback):
+    """Stop as soon as a batch's loss is NaN or infinite."""
+
+    def on_batch_end(self, batch, logs=None):
+        loss = logs.get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self.model.stop(f"batch {batch}: invalid loss {loss}, terminating training")
+
+
+class DivergenceGuard(Callback):
+    """Stop when a batch's loss exceeds ``factor`` times the first batch's loss, or is not
+    finite (seed 002: "if the cost is ever > 3 * original cost, break out early"), with a
+    message that says what to try."""
+
+    def __init__(self, factor: float = 3.0):
+        if not factor > 1:
+            raise ValueError(f"factor must be > 1; got {factor!r}")
+        self.factor = float(factor)
+
+    def on_train_begin(self, logs=None):
+        self.first = None
+
+    def on_batch_end(self, batch, logs=None):
+        loss = logs.get("loss")
+        if loss is None:
+            return
+        if self.first is None and math.isfinite(loss):
+            self.first = loss
+            return
+        if not math.isfinite(loss) or (self.first is not None
+                                       and loss > self.factor * self.first):
+            lr = self.model.optimizer.current_learning_rate
+            self.model.stop(f"training diverged: the loss reached {loss:.4g}, more than "
+                            f"{self.factor:g} x its first value {self.first:.4g}; the "
+                            f"learning rate {lr:.4g} is probably too high")
+
+
+class CSVLogger(Callback):
+    """Append each epoch's logs as a row of a CSV file (header written once)."""
+
+    def __init__(self, filename, separator: str = ",", append: bool = False):
+        self.filename, self.separator, self.append = os.fspath(filename), separator, append
+
+    def on_train_begin(self, logs=None):
+        exists = self.append and os.path.exists(self.filename) \
+            and os.path.getsize(self.filename) > 0
+        self.file = open(self.filename, "a" if self.append else "w", newline="")
+        self.writer, self.header_written = None, exists
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch, **{k: (float(v) if isinstance(v, (float, np.floating)) else v)
+                                  for k, v in logs.items()}}
+        if self.writer is None:
+            self.writer = csv.DictWriter(self.file, fieldnames=list(row),
+                                         delimiter=self.separator, extrasaction="ignore")
+            if not self.header_written:
+                self.writer.writeheader()
+        self.writer.writerow(row)
+        self.file.flush()
+
+    def on_train_end(self, logs=None):
+        self.file.close()
