@@ -399,9 +399,10 @@ class LBFGS(Optimizer):
     s = W_{k+1} - W_k, y = g_{k+1} - g_k (H_0 = s.y / y.y), then a backtracking line
     search from step 1 (``learning_rate``) halves the step until the Armijo condition
     f(W + a d) <= f(W) + c1 a g.d holds.  A pair is kept only when s.y > 0, so H stays
-    positive definite; with every |g| <= ``tolerance_grad`` the step does nothing.  ``closure()`` must recompute the loss over the
-    full data set, set every ``.grad`` and return the loss.  ``fit`` does this when given
-    this optimizer: one epoch is one L-BFGS iteration.
+    positive definite; with every |g| <= ``tolerance_grad`` the step does nothing.
+    ``closure()`` must recompute the loss over the full data set, set every ``.grad`` and
+    return the loss.  ``fit`` does this when given this optimizer: one epoch is one
+    L-BFGS iteration.
     """
 
     def __init__(self, learning_rate=1.0, history_size: int = 10, c1: float = 1e-4,
