@@ -8,8 +8,8 @@ The engine (seed 000's ``T.grad`` written against NumPy)::
     (grad_a,) = nl.grad(cost, [a])
 """
 
-from . import (activations, autograd, datasets, initializers, layers, losses, metrics,
-               optimizers, regularizers, utils)
+from . import (activations, autograd, callbacks, classic, datasets, initializers, layers,
+               losses, metrics, optimizers, preprocessing, regularizers, schedules, utils)
 from .autograd import *  # noqa: F403  (Tensor, grad, no_grad, gradcheck and every op)
 from .backend import floatx, set_floatx
 from .models import Sequential, load_model
@@ -17,5 +17,6 @@ from .models import Sequential, load_model
 __version__ = "0.1.0"
 
 __all__ = [*autograd.__all__, "floatx", "set_floatx", "Sequential", "load_model",
-           "activations", "datasets", "initializers", "layers", "losses", "metrics",
-           "optimizers", "regularizers", "utils"]
+           "activations", "callbacks", "classic", "datasets", "initializers", "layers",
+           "losses", "metrics", "optimizers", "preprocessing", "regularizers", "schedules",
+           "utils"]

@@ -1,0 +1,320 @@
+"""Regression models that a single neuron is (seed 000), in plain NumPy with the seed's
+formulas.  Rows of X are samples; the intercept is w_0 on the constant feature x_0 = 1.
+
+* LinearRegression: h(x) = w . x;  the normal equation, or gradient descent on
+  L(w) = 1/(2N) sum (h(x_i) - y_i)^2 with  w_j <- w_j - alpha/N sum (h(x_i) - y_i) x_ij
+* LogisticRegression: h(x) = 1 / (1 + e^{-w . x});  L = -1/N sum [y ln h + (1-y) ln(1-h)]
+  with  w_j <- w_j - alpha/N sum (h(x_i) - y_i) x_ij
+* SoftmaxRegression: P(y = k | x) = e^{w_k . x} / sum_j e^{w_j . x};
+  L = -1/N sum ln P(y_i | x_i) with  w_ab <- w_ab - alpha/N sum (P(a | x_i) - [y_i = a]) x_ib
+* Ridge: minimises ||y - X w||^2 + alpha ||w||^2 (intercept not penalised)
+* Lasso: minimises 1/(2N) ||y - X w||^2 + alpha ||w||_1 by coordinate descent
+  (Ridge and Lasso with scikit-learn's objectives, as seed 000 uses them)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.ops import _logsumexp, _sigmoid
+from ..base import (BaseEstimator, ClassifierMixin, RegressorMixin, check_array,
+                    check_is_fitted, check_X_y)
+
+__all__ = ["LinearRegression", "LogisticRegression", "SoftmaxRegression", "Ridge", "Lasso"]
+
+
+class _Linear(BaseEstimator):
+    """Shared: the design matrix with x_0 = 1 and prediction w . x."""
+
+    def _design(self, X, fitting: bool = False) -> np.ndarray:
+        X = check_array(X)
+        if fitting:
+            self.n_features_in_ = X.shape[1]
+        elif X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features; the model was fitted with "
+                             f"{self.n_features_in_}")
+        return np.hstack([np.ones((len(X), 1)), X]) if self.fit_intercept else X
+
+    def _set_weights(self, w: np.ndarray) -> None:
+        """w has the intercept first (when fitted) and one column per output."""
+        if self.fit_intercept:
+            self.intercept_, self.coef_ = w[0], w[1:]
+        else:
+            self.intercept_, self.coef_ = np.zeros(w.shape[1:]), w
+        self.coef_ = self.coef_.T  # scikit-learn's (n_outputs, n_features) layout
+        if self.coef_.shape[0] == 1 and self._single_output:
+            self.coef_, self.intercept_ = self.coef_[0], float(np.ravel(self.intercept_)[0])
+
+    def _weights(self) -> np.ndarray:
+        coef = np.atleast_2d(self.coef_).T
+        return np.vstack([np.atleast_1d(self.intercept_)[None, :], coef]) \
+            if self.fit_intercept else coef
+
+    def _scores(self, X) -> np.ndarray:
+        check_is_fitted(self, "coef_")
+        return self._design(X) @ self._weights()
+
+    def _gradient_descent(self, Xd, Y, gradient, cost, w0):
+        """w <- w - alpha grad(w) for n_epochs full-batch steps (or per sample with
+        solver="sgd"), recording the cost before each step and snapshots."""
+        rng = np.random.default_rng(self.random_state)
+        w = w0.copy()
+        self.cost_history_, self.snapshots_ = [], {}
+        keep = set(self.snapshot_epochs or ())
+        for epoch in range(self.n_epochs + 1):
+            if epoch in keep:
+                self.snapshots_[epoch] = w.copy()
+            with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+                self.cost_history_.append(cost(Xd, Y, w))
+            if not np.isfinite(self.cost_history_[-1]):
+                raise ValueError(f"gradient descent diverged at epoch {epoch}: the cost is "
+                                 f"not finite; learning_rate {self.learning_rate} is too large")
+            if epoch == self.n_epochs:
+                break
+            with np.errstate(over="ignore", invalid="ignore"):
+                if getattr(self, "solver", "gd") == "sgd":
+                    for i in rng.permutation(len(Xd)):
+                        w -= self.learning_rate * gradient(Xd[i:i + 1], Y[i:i + 1], w)
+                else:
+                    w -= self.learning_rate * gradient(Xd, Y, w)
+        self.n_iter_ = self.n_epochs
+        return w
+
+
+def _check_gd(model):
+    if not model.learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive; got {model.learning_rate!r}")
+    if not isinstance(model.n_epochs, (int, np.integer)) or model.n_epochs < 0:
+        raise ValueError(f"n_epochs must be a non-negative integer; got {model.n_epochs!r}")
+
+
+class LinearRegression(_Linear, RegressorMixin):
+    """Least squares: the normal equation (solver="normal", solved by an orthogonal
+    factorisation with ``numpy.linalg.lstsq``, never by inverting X^T X), or gradient
+    descent (solver="gd", full batch; "sgd", one sample at a time) on the seed's
+    L(w) = 1/(2N) sum (w . x_i - y_i)^2.
+
+    (Seed 000's Theano code uses sum(...)^2 / N, whose gradient is twice as large: its
+    alpha = 0.005 corresponds to learning_rate = 0.01 here.)
+
+    Parameters
+    ----------
+    initial_weights : array (intercept first), optional
+        Starting point of gradient descent (seed 000 starts at b = 1.0, a = -0.5).
+    snapshot_epochs : sequence of int
+        Epochs whose weights are kept in ``snapshots_`` (seed 000: 0, 10, 100, 500, 1000).
+
+    Attributes
+    ----------
+    coef_, intercept_, cost_history_ (gd/sgd: the cost before each epoch's update and
+    after the last), snapshots_ {epoch: weights, intercept first}
+    """
+
+    def __init__(self, solver: str = "normal", learning_rate: float = 0.01,
+                 n_epochs: int = 1000, fit_intercept: bool = True, initial_weights=None,
+                 snapshot_epochs=(), random_state=None):
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.n_epochs = n_epochs
+        self.fit_intercept = fit_intercept
+        self.initial_weights = initial_weights
+        self.snapshot_epochs = snapshot_epochs
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        if self.solver not in ("normal", "gd", "sgd"):
+            raise ValueError(f"solver must be 'normal', 'gd' or 'sgd'; got {self.solver!r}")
+        X, y = check_X_y(X, y, y_numeric=True)
+        self._single_output = y.ndim == 1
+        Y = y.reshape(len(y), -1)
+        Xd = self._design(X, fitting=True)
+        if self.solver == "normal":
+            w = np.linalg.lstsq(Xd, Y, rcond=None)[0]
+        else:
+            _check_gd(self)
+            w0 = (np.zeros((Xd.shape[1], Y.shape[1])) if self.initial_weights is None
+                  else np.asarray(self.initial_weights, dtype=float).reshape(Xd.shape[1], -1))
+            w = self._gradient_descent(
+                Xd, Y, w0=w0,
+                gradient=lambda A, B, w: A.T @ (A @ w - B) / len(A),
+                cost=lambda A, B, w: float(np.sum((A @ w - B) ** 2) / (2 * len(A))))
+        self._set_weights(w)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        scores = self._scores(X)
+        return scores[:, 0] if self._single_output else scores
+
+
+class _Classifier(_Linear, ClassifierMixin):
+    def _labels(self, X, y):
+        X, y = check_X_y(X, y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"y must contain at least two classes; got only "
+                             f"{self.classes_.tolist()}")
+        return X, np.searchsorted(self.classes_, y)
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+
+class LogisticRegression(_Classifier):
+    """Binary logistic regression by gradient descent on the mean cross-entropy
+    (seed 000): w_j <- w_j - alpha/N sum_i (h(x_i) - y_i) x_ij."""
+
+    def __init__(self, learning_rate: float = 0.1, n_epochs: int = 1000,
+                 fit_intercept: bool = True, initial_weights=None, snapshot_epochs=(),
+                 random_state=None):
+        self.learning_rate = learning_rate
+        self.n_epochs = n_epochs
+        self.fit_intercept = fit_intercept
+        self.initial_weights = initial_weights
+        self.snapshot_epochs = snapshot_epochs
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        X, index = self._labels(X, y)
+        if len(self.classes_) != 2:
+            raise ValueError(f"LogisticRegression is binary; y has {len(self.classes_)} "
+                             "classes (use SoftmaxRegression)")
+        _check_gd(self)
+        self._single_output = True
+        Xd = self._design(X, fitting=True)
+        Y = index.reshape(-1, 1).astype(float)
+
+        def cost(A, B, w):
+            z = A @ w  # -[y ln h + (1-y) ln(1-h)] = softplus(z) - y z, stable
+            return float(np.mean(np.logaddexp(0, z) - B * z))
+
+        w0 = (np.zeros((Xd.shape[1], 1)) if self.initial_weights is None
+              else np.asarray(self.initial_weights, dtype=float).reshape(-1, 1))
+        w = self._gradient_descent(Xd, Y, w0=w0, cost=cost,
+                                   gradient=lambda A, B, w: A.T @ (_sigmoid(A @ w) - B) / len(A))
+        self._set_weights(w)
+        return self
+
+    def decision_function(self, X) -> np.ndarray:
+        return self._scores(X)[:, 0]
+
+    def predict_proba(self, X) -> np.ndarray:
+        p = _sigmoid(self.decision_function(X))
+        return np.stack([1 - p, p], axis=1)
+
+
+class SoftmaxRegression(_Classifier):
+    """Multinomial logistic (softmax) regression by gradient descent (seed 000):
+    w_ab <- w_ab - alpha/N sum_i (P(y = a | x_i) - [y_i = a]) x_ib."""
+
+    def __init__(self, learning_rate: float = 0.5, n_epochs: int = 1000,
+                 fit_intercept: bool = True, snapshot_epochs=(), random_state=None):
+        self.learning_rate = learning_rate
+        self.n_epochs = n_epochs
+        self.fit_intercept = fit_intercept
+        self.snapshot_epochs = snapshot_epochs
+        self.random_state = random_state
+
+    @staticmethod
+    def _probabilities(Z):
+        return np.exp(Z - _logsumexp(Z, (1,)))
+
+    def fit(self, X, y):
+        X, index = self._labels(X, y)
+        _check_gd(self)
+        self._single_output = False
+        Xd = self._design(X, fitting=True)
+        Y = np.eye(len(self.classes_))[index]
+
+        def cost(A, B, w):
+            Z = A @ w
+            return float(np.mean(_logsumexp(Z, (1,))[:, 0] - np.sum(B * Z, axis=1)))
+
+        w = self._gradient_descent(
+            Xd, Y, w0=np.zeros((Xd.shape[1], Y.shape[1])), cost=cost,
+            gradient=lambda A, B, w: A.T @ (self._probabilities(A @ w) - B) / len(A))
+        self._set_weights(w)
+        return self
+
+    def decision_function(self, X) -> np.ndarray:
+        return self._scores(X)
+
+    def predict_proba(self, X) -> np.ndarray:
+        return self._probabilities(self.decision_function(X))
+
+
+class Ridge(_Linear, RegressorMixin):
+    """L2-regularised least squares (ridge regression; seed 000's ``Ridge(alpha=0.1)``):
+    minimises ||y - X w||^2 + alpha ||w||^2, the intercept unpenalised, solved as the
+    least-squares problem [X; sqrt(alpha) I] w = [y; 0] on centred data."""
+
+    def __init__(self, alpha: float = 1.0, fit_intercept: bool = True):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+
+    def fit(self, X, y):
+        if not self.alpha >= 0:
+            raise ValueError(f"alpha must be non-negative; got {self.alpha!r}")
+        X, y = check_X_y(X, y, y_numeric=True)
+        self.n_features_in_ = X.shape[1]
+        x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(X.shape[1])
+        y_mean = y.mean() if self.fit_intercept else 0.0
+        A = np.vstack([X - x_mean, np.sqrt(self.alpha) * np.eye(X.shape[1])])
+        b = np.concatenate([y - y_mean, np.zeros(X.shape[1])])
+        self.coef_ = np.linalg.lstsq(A, b, rcond=None)[0]
+        self.intercept_ = float(y_mean - x_mean @ self.coef_)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        check_is_fitted(self, "coef_")
+        X = check_array(X)
+        return X @ self.coef_ + self.intercept_
+
+
+class Lasso(Ridge):
+    """L1-regularised least squares (the lasso; seed 000's ``Lasso(alpha=0.001)``):
+    minimises 1/(2N) ||y - X w||^2 + alpha ||w||_1 by cyclic coordinate descent::
+
+        w_j <- S(x_j . r_j / N, alpha) / (x_j . x_j / N),   S(z, a) = sign(z) max(|z| - a, 0)
+
+    with r_j the residual without feature j.  Soft-thresholding sets weights exactly to
+    zero: the lasso selects features."""
+
+    def __init__(self, alpha: float = 1.0, fit_intercept: bool = True, max_iter: int = 10000,
+                 tol: float = 1e-6):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+
+    def fit(self, X, y):
+        if not self.alpha >= 0:
+            raise ValueError(f"alpha must be non-negative; got {self.alpha!r}")
+        X, y = check_X_y(X, y, y_numeric=True)
+        n, d = X.shape
+        self.n_features_in_ = d
+        x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(d)
+        y_mean = y.mean() if self.fit_intercept else 0.0
+        Xc, yc = X - x_mean, y - y_mean
+        squared_norms = np.einsum("ij,ij->j", Xc, Xc) / n
+        w = np.zeros(d)
+        residual = yc.copy()
+        for iteration in range(1, self.max_iter + 1):
+            largest_change = 0.0
+            for j in range(d):
+                if squared_norms[j] == 0:
+                    continue
+                old = w[j]
+                z = Xc[:, j] @ residual / n + squared_norms[j] * old
+                w[j] = np.sign(z) * max(abs(z) - self.alpha, 0.0) / squared_norms[j]
+                if w[j] != old:
+                    residual -= Xc[:, j] * (w[j] - old)
+                    largest_change = max(largest_change, abs(w[j] - old))
+            if largest_change <= self.tol * max(np.max(np.abs(w)), 1e-12):
+                break
+        self.n_iter_ = iteration
+        self.coef_, self.intercept_ = w, float(y_mean - x_mean @ w)
+        return self

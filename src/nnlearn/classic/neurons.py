@@ -1,0 +1,394 @@
+"""The neurons that came before backpropagation (seeds 001 and 002), in plain NumPy.
+
+McCulloch-Pitts threshold units with designed weights, Hebb's rule, Rosenblatt's
+perceptron, Widrow and Hoff's Adaline, and Hopfield's associative memory.  Samples are
+rows; a bias is a weight on a constant input 1.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ..base import BaseEstimator, ClassifierMixin, check_array, check_is_fitted, check_X_y
+
+__all__ = ["MCPNeuron", "MCPNetwork", "AND", "OR", "NOT", "NAND", "XOR", "BLUEBERRY_BIRD",
+           "HebbNeuron", "Perceptron", "Adaline", "HopfieldNetwork", "separating_line"]
+
+
+def _check_values(a: np.ndarray, allowed: tuple, name: str) -> None:
+    bad = ~np.isin(a, allowed)
+    if bad.any():
+        raise ValueError(f"{name} must contain only {allowed}; got {a[bad].flat[0].item()!r} at "
+                         f"index {tuple(int(i) for i in np.argwhere(bad)[0])}")
+
+
+def _augment(X: np.ndarray) -> np.ndarray:
+    """Append the constant input 1 (the seeds' x = (x_1, ..., x_n, 1))."""
+    return np.hstack([X, np.ones((len(X), 1))])
+
+
+def separating_line(w1: float, w2: float, b: float) -> str:
+    """The decision boundary w1 x1 + w2 x2 + b = 0 written as seed 002 writes it."""
+    def number(v):
+        return f"{v:g}"
+
+    if w2 == 0:
+        return "none (all weights are zero)" if w1 == 0 else f"x1 = {number(-b / w1)}"
+    slope, intercept = -w1 / w2 + 0.0, -b / w2 + 0.0  # + 0.0 turns -0.0 into 0.0
+    parts = []
+    if slope:
+        parts.append({1.0: "x1", -1.0: "-x1"}.get(slope, f"{number(slope)} x1"))
+    if intercept or not parts:
+        sign = "-" if intercept < 0 else "+"
+        parts.append(f"{sign} {number(abs(intercept))}" if parts else number(intercept))
+    return "x2 = " + " ".join(parts)
+
+
+# --------------------------------------------------------------------------------------
+# McCulloch-Pitts
+# --------------------------------------------------------------------------------------
+class MCPNeuron:
+    """A McCulloch-Pitts neuron (1943; seed 002): binary inputs x, fixed weights w and a
+    threshold theta designed by hand::
+
+        y = 1 if sum_i w_i x_i >= theta else 0
+
+    There is no learning: "the weights are fixed and the threshold is pre-designed".
+    """
+
+    def __init__(self, weights, threshold: float):
+        self.weights = np.asarray(weights, dtype=float).ravel()
+        self.threshold = float(threshold)
+
+    def __call__(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        single = X.ndim == 1
+        X = np.atleast_2d(X)
+        if X.shape[1] != len(self.weights):
+            raise ValueError(f"x must have {len(self.weights)} inputs per sample; got "
+                             f"{X.shape[1]}")
+        _check_values(X, (0, 1), "x")
+        y = (X @ self.weights >= self.threshold).astype(int)
+        return y[0] if single else y
+
+    predict = __call__
+
+    def __repr__(self):
+        return f"MCPNeuron(weights={self.weights.tolist()}, threshold={self.threshold:g})"
+
+
+class MCPNetwork:
+    """Layers of MCP neurons, each layer's outputs feeding the next (seed 002's XOR)."""
+
+    def __init__(self, layers):
+        self.layers = [list(layer) for layer in layers]
+
+    def __call__(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        single = X.ndim == 1
+        out = np.atleast_2d(X)
+        for layer in self.layers:
+            out = np.stack([neuron(out) for neuron in layer], axis=1)
+        out = out[:, 0] if out.shape[1] == 1 else out
+        return out[0] if single else out
+
+    predict = __call__
+
+
+AND = MCPNeuron([1, 1], threshold=2)
+OR = MCPNeuron([1, 1], threshold=1)
+NOT = MCPNeuron([-1], threshold=0)
+NAND = MCPNeuron([-1, -1], threshold=-1)          # x1' + x2'
+XOR = MCPNetwork([[OR, NAND], [AND]])             # (x1 + x2) . (x1' + x2')  (seed 002)
+# Seed 002's bird eats an object that is purple AND round: inputs (purple, round).
+BLUEBERRY_BIRD = MCPNeuron([1, 1], threshold=2)
+
+
+# --------------------------------------------------------------------------------------
+# Hebb
+# --------------------------------------------------------------------------------------
+class HebbNeuron(BaseEstimator):
+    """Hebb's rule (1949; seed 002), one pass over the training pairs in order::
+
+        w_i <- w_i + x_i y,   b <- b + y
+
+    ``encoding`` is "binary" (inputs and targets in {0, 1}) or "bipolar" ({-1, 1}).
+    The output is 1 when w . x + b >= 0, else 0 (binary) or -1 (bipolar).
+
+    Attributes
+    ----------
+    weights_, bias_ : the learned values
+    history_ : list of dict, one per training pair: ``input``, ``target``, ``delta``
+        (the weight changes (dw_1 ... dw_n, db)), ``weights`` (w_1 ... w_n, b) after the
+        pair, and ``line`` (the separating line then, for two inputs) - seed 002's tables.
+    misclassified_ : indices of the training pairs the final weights get wrong.
+    """
+
+    def __init__(self, encoding: str = "bipolar", epochs: int = 1):
+        self.encoding = encoding
+        self.epochs = epochs
+
+    def _values(self):
+        if self.encoding not in ("binary", "bipolar"):
+            raise ValueError(f"encoding must be 'binary' or 'bipolar'; got {self.encoding!r}")
+        return (0, 1) if self.encoding == "binary" else (-1, 1)
+
+    def fit(self, X, y):
+        values = self._values()
+        X, y = check_X_y(X, y)
+        _check_values(X, values, "X")
+        _check_values(y, values, "y")
+        w = np.zeros(X.shape[1] + 1)
+        self.history_ = []
+        for _ in range(self.epochs):
+            for x, target in zip(_augment(X), y):
+                delta = x * target
+                w = w + delta
+                record = {"input": x.tolist(), "target": float(target),
+                          "delta": delta.tolist(), "weights": w.tolist()}
+                if X.shape[1] == 2:
+                    record["line"] = separating_line(*w)
+                self.history_.append(record)
+        self.weights_, self.bias_ = w[:-1], w[-1]
+        self.misclassified_ = np.flatnonzero(self.predict(X) != y)
+        if len(self.misclassified_):
+            warnings.warn(f"Hebb's rule did not find weights that classify every training "
+                          f"pair: pairs {self.misclassified_.tolist()} are misclassified "
+                          f"by (w, b) = {w.tolist()}", stacklevel=2)
+        return self
+
+    def decision_function(self, X) -> np.ndarray:
+        check_is_fitted(self, "weights_")
+        return check_array(X) @ self.weights_ + self.bias_
+
+    def predict(self, X) -> np.ndarray:
+        low = 0 if self.encoding == "binary" else -1
+        return np.where(self.decision_function(X) >= 0, 1, low)
+
+    def table(self) -> str:
+        """The training record as seed 002 prints it."""
+        check_is_fitted(self, "history_")
+        rows = ["INPUT | TARGET | WEIGHT CHANGES | WEIGHTS"]
+        for r in self.history_:
+            fmt = lambda v: "(" + " ".join(f"{x:g}" for x in v) + ")"  # noqa: E731
+            rows.append(f"{fmt(r['input'])} | {r['target']:g} | {fmt(r['delta'])} | "
+                        f"{fmt(r['weights'])}" + (f" | {r['line']}" if "line" in r else ""))
+        return "\n".join(rows)
+
+
+# --------------------------------------------------------------------------------------
+# Perceptron and Adaline
+# --------------------------------------------------------------------------------------
+class _LinearUnit(BaseEstimator, ClassifierMixin):
+    """Shared by the perceptron and Adaline: labels, one-vs-all, prediction."""
+
+    def _prepare(self, X, y):
+        X, y = check_X_y(X, y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"y must contain at least two classes; got only "
+                             f"{self.classes_.tolist()}")
+        if not (isinstance(self.max_epochs, (int, np.integer)) and self.max_epochs > 0):
+            raise ValueError(f"max_epochs must be a positive integer; got {self.max_epochs!r}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be positive; got {self.learning_rate!r}")
+        self.n_features_in_ = X.shape[1]
+        return _augment(X), y
+
+    def _targets(self, y):
+        """One column of +1 / -1 targets per binary problem (one-vs-all for K > 2)."""
+        if len(self.classes_) == 2:
+            return np.where(y == self.classes_[1], 1.0, -1.0)[:, None]
+        return np.where(y[:, None] == self.classes_[None, :], 1.0, -1.0)
+
+    def decision_function(self, X) -> np.ndarray:
+        check_is_fitted(self, "coef_")
+        X = check_array(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features; the model was fitted with "
+                             f"{self.n_features_in_}")
+        scores = X @ self.coef_.T + self.intercept_
+        return scores[:, 0] if len(self.classes_) == 2 else scores
+
+    def predict(self, X) -> np.ndarray:
+        scores = self.decision_function(X)
+        if len(self.classes_) == 2:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]
+
+
+class Perceptron(_LinearUnit):
+    """Rosenblatt's perceptron with seed 002's error-correction algorithm::
+
+        pick x (cyclically or at random);
+        if x in P and w . x <= 0:  w <- w + eta x      (add)
+        if x in N and w . x >= 0:  w <- w - eta x      (subtract)
+
+    with x = (x_1, ..., x_n, 1).  An epoch presents every sample once; training stops
+    when an epoch makes no update (``converged_``) or after ``max_epochs``.  The
+    perceptron criterion J(w) = -sum over misclassified samples of y_i w . x_i
+    (y in {-1, +1}) is recorded after each epoch.  Several classes: one perceptron per
+    class against the rest (seed 001), prediction by the largest w . x.
+
+    Attributes
+    ----------
+    coef_, intercept_, classes_, converged_, n_updates_, n_epochs_, cost_history_
+    """
+
+    def __init__(self, learning_rate: float = 1.0, max_epochs: int = 100,
+                 presentation: str = "cyclic", initial_weights: str = "zeros",
+                 random_state=None):
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.presentation = presentation
+        self.initial_weights = initial_weights
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        if self.presentation not in ("cyclic", "random"):
+            raise ValueError(f"presentation must be 'cyclic' or 'random'; got "
+                             f"{self.presentation!r}")
+        if self.initial_weights not in ("zeros", "random"):
+            raise ValueError(f"initial_weights must be 'zeros' or 'random'; got "
+                             f"{self.initial_weights!r}")
+        Xa, y = self._prepare(X, y)
+        T = self._targets(y)
+        rng = np.random.default_rng(self.random_state)
+        W = (rng.standard_normal((T.shape[1], Xa.shape[1])) if self.initial_weights == "random"
+             else np.zeros((T.shape[1], Xa.shape[1])))
+        self.n_updates_, self.cost_history_, self.converged_ = 0, [], False
+        for epoch in range(1, self.max_epochs + 1):
+            order = (rng.permutation(len(Xa)) if self.presentation == "random"
+                     else range(len(Xa)))
+            updates = 0
+            for i in order:
+                for k in range(T.shape[1]):
+                    if T[i, k] * (W[k] @ Xa[i]) <= 0:   # wrong side (or on the line)
+                        W[k] += self.learning_rate * T[i, k] * Xa[i]
+                        updates += 1
+            self.n_updates_ += updates
+            margins = T * (Xa @ W.T)
+            self.cost_history_.append(0.0 - float(np.sum(margins[margins <= 0])))
+            self.n_epochs_ = epoch
+            if updates == 0:
+                self.converged_ = True
+                break
+        if not self.converged_:
+            warnings.warn(f"the perceptron did not converge in {self.max_epochs} epochs: "
+                          "the classes may not be linearly separable", stacklevel=2)
+        self.coef_, self.intercept_ = W[:, :-1], W[:, -1]
+        return self
+
+
+class Adaline(_LinearUnit):
+    """Adaline (Widrow and Hoff 1960; seed 001): the linear output w . x is fitted to
+    targets +1 / -1 by the LMS (Widrow-Hoff, delta) rule, on the cost
+    J(w) = 1/2 mean (y - w . x)^2::
+
+        online:  w <- w + eta (y_i - w . x_i) x_i          for each sample
+        batch:   w <- w + eta mean_i (y_i - w . x_i) x_i    once per epoch
+
+    and classifies by the sign of w . x.  ``cost_history_`` holds J after each epoch.
+    """
+
+    def __init__(self, learning_rate: float = 0.01, max_epochs: int = 100, mode: str = "online",
+                 tol: float = 1e-8, random_state=None):
+        self.learning_rate = learning_rate
+        self.max_epochs = max_epochs
+        self.mode = mode
+        self.tol = tol
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        if self.mode not in ("online", "batch"):
+            raise ValueError(f"mode must be 'online' or 'batch'; got {self.mode!r}")
+        Xa, y = self._prepare(X, y)
+        T = self._targets(y)
+        rng = np.random.default_rng(self.random_state)
+        W = np.zeros((T.shape[1], Xa.shape[1]))
+        self.cost_history_ = []
+        for epoch in range(1, self.max_epochs + 1):
+            if self.mode == "online":
+                for i in rng.permutation(len(Xa)):
+                    error = T[i] - W @ Xa[i]
+                    W += self.learning_rate * np.outer(error, Xa[i])
+            else:
+                error = T - Xa @ W.T
+                W += self.learning_rate * error.T @ Xa / len(Xa)
+            cost = 0.5 * float(np.mean((T - Xa @ W.T) ** 2))
+            if not np.isfinite(cost):
+                raise ValueError(f"Adaline diverged at epoch {epoch}: learning_rate "
+                                 f"{self.learning_rate} is too large for these inputs")
+            self.cost_history_.append(cost)
+            self.n_epochs_ = epoch
+            if epoch > 1 and abs(self.cost_history_[-2] - cost) < self.tol:
+                break
+        self.coef_, self.intercept_ = W[:, :-1], W[:, -1]
+        return self
+
+
+# --------------------------------------------------------------------------------------
+# Hopfield
+# --------------------------------------------------------------------------------------
+class HopfieldNetwork(BaseEstimator):
+    """Hopfield's associative memory (1982; seed 002) for bipolar patterns of N units.
+
+    Storage (Hebbian): W = (1/N) sum_p p p^T with a zero diagonal.
+    Recall: s_i <- sign(sum_j W_ij s_j) (unchanged when the sum is 0), all units at once
+    ("synchronous") or one at a time in random order ("asynchronous", which never
+    increases the energy E(s) = -1/2 s^T W s), until nothing changes.
+    About 0.138 N random patterns can be stored; more gives a warning.
+    """
+
+    CAPACITY = 0.138
+
+    def __init__(self, mode: str = "asynchronous", max_iter: int = 100, random_state=None):
+        self.mode = mode
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def fit(self, patterns):
+        P = check_array(patterns, "patterns")
+        _check_values(P, (-1, 1), "patterns")
+        n_patterns, n = P.shape
+        if n_patterns > self.CAPACITY * n:
+            warnings.warn(f"storing {n_patterns} patterns in {n} units exceeds the capacity "
+                          f"of about {self.CAPACITY} N = {self.CAPACITY * n:.1f}: recall will "
+                          "be unreliable", stacklevel=2)
+        self.weights_ = P.T @ P / n
+        np.fill_diagonal(self.weights_, 0)
+        self.patterns_ = P
+        return self
+
+    def energy(self, state) -> float:
+        check_is_fitted(self, "weights_")
+        s = np.asarray(state, dtype=float)
+        return float(-0.5 * s @ self.weights_ @ s)
+
+    def recall(self, state, mode: str | None = None) -> np.ndarray:
+        """The stable state reached from ``state`` (one pattern, or one per row)."""
+        check_is_fitted(self, "weights_")
+        mode = mode or self.mode
+        if mode not in ("synchronous", "asynchronous"):
+            raise ValueError(f"mode must be 'synchronous' or 'asynchronous'; got {mode!r}")
+        S = np.atleast_2d(np.asarray(state, dtype=float)).copy()
+        if S.shape[1] != len(self.weights_):
+            raise ValueError(f"state must have {len(self.weights_)} units; got {S.shape[1]}")
+        _check_values(S, (-1, 1), "state")
+        rng = np.random.default_rng(self.random_state)
+        for s in S:
+            for _ in range(self.max_iter):
+                previous = s.copy()
+                if mode == "synchronous":
+                    field = self.weights_ @ s
+                    s[:] = np.where(field > 0, 1, np.where(field < 0, -1, s))
+                else:
+                    for i in rng.permutation(len(s)):
+                        field = self.weights_[i] @ s
+                        if field:
+                            s[i] = 1.0 if field > 0 else -1.0
+                if np.array_equal(s, previous):
+                    break
+        return S[0] if np.ndim(state) == 1 else S

@@ -1,0 +1,305 @@
+"""Classic neurons and linear models against seed 002's tables and seed 000's examples."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from nnlearn.classic import (AND, BLUEBERRY_BIRD, NAND, NOT, OR, XOR, Adaline, HebbNeuron,
+                             HopfieldNetwork, Lasso, LinearRegression, LogisticRegression,
+                             MCPNeuron, Perceptron, Ridge, SoftmaxRegression)
+from nnlearn.preprocessing import PolynomialFeatures
+
+GATE_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+
+
+# -- McCulloch-Pitts ---------------------------------------------------------------------
+def test_mcp_gates_reproduce_their_truth_tables():
+    np.testing.assert_array_equal(AND(GATE_INPUTS), [0, 0, 0, 1])
+    np.testing.assert_array_equal(OR(GATE_INPUTS), [0, 1, 1, 1])
+    np.testing.assert_array_equal(NAND(GATE_INPUTS), [1, 1, 1, 0])
+    np.testing.assert_array_equal(NOT([[0], [1]]), [1, 0])
+    np.testing.assert_array_equal(XOR(GATE_INPUTS), [0, 1, 1, 0])  # two layers
+    assert XOR([1, 0]) == 1
+
+
+def test_blueberry_bird_eats_only_blueberries():
+    objects = {"blueberry": [1, 1], "golf ball": [0, 1], "violet": [1, 0], "hot dog": [0, 0]}
+    eats = {name: int(BLUEBERRY_BIRD(x)) for name, x in objects.items()}  # (purple, round)
+    assert eats == {"blueberry": 1, "golf ball": 0, "violet": 0, "hot dog": 0}
+
+
+def test_mcp_rejects_non_binary_input():
+    with pytest.raises(ValueError, match=r"x must contain only \(0, 1\); got 2"):
+        AND([[2, 0]])
+    with pytest.raises(ValueError, match="2 inputs"):
+        MCPNeuron([1, 1], 1)([[1, 0, 1]])
+
+
+# -- Hebb ---------------------------------------------------------------------------------
+def test_hebb_bipolar_and_reproduces_seed_002_tables():
+    X = [[1, 1], [1, -1], [-1, 1], [-1, -1]]
+    neuron = HebbNeuron("bipolar").fit(X, [1, -1, -1, -1])
+    assert [r["weights"] for r in neuron.history_] == [[1, 1, 1], [0, 2, 0], [1, 1, -1],
+                                                       [2, 2, -2]]
+    assert [r["delta"] for r in neuron.history_] == [[1, 1, 1], [-1, 1, -1], [1, -1, -1],
+                                                     [1, 1, -1]]
+    assert [r["line"] for r in neuron.history_] == ["x2 = -x1 - 1", "x2 = 0", "x2 = -x1 + 1",
+                                                    "x2 = -x1 + 1"]
+    np.testing.assert_array_equal(neuron.predict(X), [1, -1, -1, -1])
+    assert "(1 -1 1) | -1 | (-1 1 -1) | (0 2 0) | x2 = 0" in neuron.table()
+
+
+def test_hebb_binary_and_stops_learning_after_the_first_pair():
+    with pytest.warns(UserWarning, match="misclassified"):
+        neuron = HebbNeuron("binary").fit(GATE_INPUTS[::-1], [1, 0, 0, 0])
+    assert [r["weights"] for r in neuron.history_] == [[1, 1, 1]] * 4
+    assert [r["delta"] for r in neuron.history_][1:] == [[0, 0, 0]] * 3
+
+
+def test_hebb_three_input_failure_case():
+    X = [[1, 1, 1], [1, 1, -1], [1, -1, 1], [-1, 1, 1]]
+    with pytest.warns(UserWarning, match=r"pairs \[0\] are misclassified"):
+        neuron = HebbNeuron("bipolar").fit(X, [1, -1, -1, -1])
+    assert neuron.history_[-1]["weights"] == [0, 0, 0, -2]
+    assert neuron.misclassified_.tolist() == [0]
+
+
+def test_hebb_rejects_the_wrong_encoding():
+    with pytest.raises(ValueError, match=r"X must contain only \(-1, 1\)"):
+        HebbNeuron("bipolar").fit([[0, 1]], [1])
+    with pytest.raises(ValueError, match=r"y must contain only \(0, 1\)"):
+        HebbNeuron("binary").fit([[0, 1]], [-1])
+    with pytest.raises(ValueError, match="encoding"):
+        HebbNeuron("ternary").fit([[0, 1]], [1])
+
+
+# -- perceptron and Adaline -------------------------------------------------------------
+@pytest.mark.parametrize("targets", [[0, 0, 0, 1], [0, 1, 1, 1]], ids=["AND", "OR"])
+@pytest.mark.parametrize("presentation", ["cyclic", "random"])
+def test_perceptron_converges_on_and_or(targets, presentation):
+    p = Perceptron(presentation=presentation, initial_weights="random", random_state=0)
+    p.fit(GATE_INPUTS, targets)
+    assert p.converged_ and p.n_updates_ <= 50 and p.cost_history_[-1] == 0.0
+    np.testing.assert_array_equal(p.predict(GATE_INPUTS), targets)
+
+
+def test_perceptron_reports_non_convergence_on_xor():
+    with pytest.warns(UserWarning, match="did not converge"):
+        p = Perceptron(max_epochs=100).fit(GATE_INPUTS, [0, 1, 1, 0])
+    assert not p.converged_ and p.n_epochs_ == 100 and p.n_updates_ >= 100
+    assert p.score(GATE_INPUTS, [0, 1, 1, 0]) < 1
+
+
+def test_perceptron_one_vs_all():
+    rng = np.random.default_rng(0)
+    centers = np.array([[0, 6], [6, 0], [-6, -6]])
+    y = rng.integers(0, 3, 150)
+    X = centers[y] + rng.standard_normal((150, 2))
+    p = Perceptron(max_epochs=200).fit(X, np.array(["a", "b", "c"])[y])
+    assert p.coef_.shape == (3, 2) and p.score(X, np.array(["a", "b", "c"])[y]) > 0.97
+
+
+@pytest.mark.parametrize("mode", ["online", "batch"])
+def test_adaline_fits_a_separable_problem(mode):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((200, 2))
+    y = (X[:, 0] - 2 * X[:, 1] > 0).astype(int)
+    model = Adaline(learning_rate=0.01 if mode == "online" else 0.1, max_epochs=200,
+                    mode=mode, random_state=0).fit(X, y)
+    assert model.score(X, y) > 0.95
+    costs = model.cost_history_
+    assert costs[-1] < costs[0]
+    # LMS minimises mean squared error: the weights approach the least-squares solution
+    targets = np.where(y == 1, 1.0, -1.0)
+    w = np.linalg.lstsq(np.hstack([X, np.ones((200, 1))]), targets, rcond=None)[0]
+    np.testing.assert_allclose(model.coef_[0], w[:2], atol=0.05 if mode == "batch" else 0.1)
+
+
+# -- Hopfield ----------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["asynchronous", "synchronous"])
+def test_hopfield_recalls_patterns_with_ten_percent_noise(mode):
+    rng = np.random.default_rng(2)
+    n, patterns = 200, rng.choice([-1, 1], (10, 200))  # 10 < 0.138 * 200
+    net = HopfieldNetwork(mode=mode, random_state=0).fit(patterns)
+    for p in patterns:
+        noisy = p.copy()
+        flip = rng.choice(n, n // 10, replace=False)
+        noisy[flip] *= -1
+        recalled = net.recall(noisy)
+        np.testing.assert_array_equal(recalled, p)
+        assert net.energy(recalled) < net.energy(noisy)
+
+
+def test_hopfield_capacity_warning_and_bad_patterns():
+    with pytest.warns(UserWarning, match="capacity"):
+        HopfieldNetwork().fit(np.random.default_rng(0).choice([-1, 1], (5, 20)))
+    with pytest.raises(ValueError, match=r"patterns must contain only \(-1, 1\)"):
+        HopfieldNetwork().fit([[0, 1, 1]])
+
+
+# -- linear models ------------------------------------------------------------------------
+def noisy_line(n=100, seed=0):
+    rng = np.random.default_rng(seed)
+    x = 10 * rng.random(n)
+    return x.reshape(-1, 1), 0.5 * x + 0.5 + rng.normal(0, 0.25, n)
+
+
+def test_normal_equation_matches_lstsq_and_gd_converges_to_it():
+    X, y = noisy_line()
+    exact = LinearRegression().fit(X, y)
+    reference = np.linalg.lstsq(np.hstack([np.ones((100, 1)), X]), y, rcond=None)[0]
+    assert exact.intercept_ == pytest.approx(reference[0], abs=1e-10)
+    assert exact.coef_[0] == pytest.approx(reference[1], abs=1e-10)
+    gd = LinearRegression(solver="gd", learning_rate=0.01, n_epochs=10_000,
+                          initial_weights=[1.0, -0.5],        # seed 000: b = 1.0, a = -0.5
+                          snapshot_epochs=(0, 10, 100, 500, 1000)).fit(X, y)
+    assert gd.intercept_ == pytest.approx(exact.intercept_, abs=1e-4)
+    assert gd.coef_[0] == pytest.approx(exact.coef_[0], abs=1e-5)
+    assert sorted(gd.snapshots_) == [0, 10, 100, 500, 1000]
+    np.testing.assert_array_equal(gd.snapshots_[0][:, 0], [1.0, -0.5])
+    costs = gd.cost_history_
+    assert len(costs) == 10_001 and all(b <= a + 1e-12 for a, b in zip(costs, costs[1:]))
+    sgd = LinearRegression(solver="sgd", learning_rate=0.001, n_epochs=300,
+                           random_state=0).fit(X, y)
+    assert sgd.score(X, y) == pytest.approx(exact.score(X, y), abs=5e-3)  # SGD's noise
+
+
+def test_gd_cost_is_the_seeds_half_mean_square():
+    X, y = noisy_line(10)
+    model = LinearRegression(solver="gd", n_epochs=0, initial_weights=[1.0, -0.5]).fit(X, y)
+    assert model.cost_history_[0] == pytest.approx(np.sum((1.0 - 0.5 * X[:, 0] - y) ** 2) / 20)
+
+
+def test_logistic_regression_on_study_hours():
+    rng = np.random.default_rng(1)
+    hours = np.concatenate((rng.random(50) * 35, 30 + rng.random(50) * 25))
+    passed = np.repeat([0, 1], 50)
+    x = ((hours - hours.min()) / (hours.max() - hours.min())).reshape(-1, 1)
+    model = LogisticRegression(learning_rate=1.0, n_epochs=5000).fit(x, passed)
+    assert model.score(x, passed) >= 0.9  # the classes overlap between 30 and 35 hours
+    p = model.predict_proba(x)
+    np.testing.assert_allclose(p.sum(axis=1), 1)
+    assert model.cost_history_[-1] < model.cost_history_[0]
+
+
+def test_single_logistic_neuron_learns_and_or_but_not_xor():
+    for targets, works in [([0, 0, 0, 1], True), ([0, 1, 1, 1], True), ([0, 1, 1, 0], False)]:
+        model = LogisticRegression(learning_rate=0.4, n_epochs=1000).fit(GATE_INPUTS, targets)
+        p = model.predict_proba(GATE_INPUTS)[:, 1]
+        if works:
+            np.testing.assert_array_equal(p > 0.5, np.array(targets) == 1)
+        else:
+            np.testing.assert_allclose(p, 0.5, atol=1e-6)  # seed 000's printout
+
+
+def test_softmax_regression_on_student_grades():
+    rng = np.random.default_rng(2)
+
+    def grades(n):
+        x = rng.random((n, 2)) * [100, 50]
+        y = np.digitize(rng.normal(x[:, 0] + 2 * x[:, 1], 5), [50, 70, 90])
+        return x / [100, 50], y
+
+    X, y = grades(1000)
+    X_test, y_test = grades(1000)
+    model = SoftmaxRegression(learning_rate=0.5, n_epochs=3000).fit(X, y)
+    assert model.score(X_test, y_test) > 0.85
+    assert model.predict_proba(X_test).shape == (1000, 4)
+
+
+def sin_data(n=20, sigma=0.1, seed=0):
+    rng = np.random.default_rng(seed)
+    x = 2 * rng.random(n) - 1
+    return x, np.sin(np.pi * x) + rng.normal(0, sigma, n)
+
+
+def test_lasso_zeros_coefficients_and_ridge_shrinks_them():
+    """Seed 000: order-20 polynomial on 20 noisy sin points."""
+    x, y = sin_data()
+    X = PolynomialFeatures(19, include_bias=False).fit_transform(x.reshape(-1, 1))
+    plain = LinearRegression().fit(X, y)
+    ridge = Ridge(alpha=0.1).fit(X, y)
+    lasso = Lasso(alpha=0.001).fit(X, y)
+    assert np.abs(plain.coef_).max() > 100                 # overfitted, huge weights
+    assert np.abs(ridge.coef_).max() < 5                   # shrunk
+    assert np.sum(lasso.coef_ == 0) >= 10                  # exactly zero: feature selection
+    assert np.sum(ridge.coef_ == 0) == 0
+    x_grid = np.linspace(-1, 1, 100).reshape(-1, 1)
+    grid = PolynomialFeatures(19, include_bias=False).fit_transform(x_grid)
+    for model in (ridge, lasso):
+        assert np.mean((model.predict(grid) - np.sin(np.pi * x_grid[:, 0])) ** 2) < 0.05
+
+
+def test_ridge_and_lasso_solve_their_objectives():
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((40, 5)), rng.standard_normal(40)
+    ridge = Ridge(alpha=2.0).fit(X, y)
+    Xc, yc = X - X.mean(axis=0), y - y.mean()
+    closed_form = np.linalg.solve(Xc.T @ Xc + 2.0 * np.eye(5), Xc.T @ yc)
+    np.testing.assert_allclose(ridge.coef_, closed_form, rtol=1e-10)
+    lasso = Lasso(alpha=0.1, tol=1e-12).fit(X, y)
+    # KKT conditions of 1/(2N)||y - Xw||^2 + alpha |w|_1 on centred data
+    gradient = Xc.T @ (yc - Xc @ lasso.coef_) / 40
+    active = lasso.coef_ != 0
+    np.testing.assert_allclose(gradient[active], 0.1 * np.sign(lasso.coef_[active]), atol=1e-8)
+    assert np.all(np.abs(gradient[~active]) <= 0.1 + 1e-8)
+
+
+def test_against_scikit_learn_when_installed():
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    x, y = sin_data()
+    X = PolynomialFeatures(5, include_bias=False).fit_transform(x.reshape(-1, 1))
+    np.testing.assert_allclose(Ridge(alpha=0.1).fit(X, y).coef_,
+                               linear_model.Ridge(alpha=0.1).fit(X, y).coef_, rtol=1e-8)
+    np.testing.assert_allclose(Lasso(alpha=0.01, tol=1e-10).fit(X, y).coef_,
+                               linear_model.Lasso(alpha=0.01, tol=1e-10, max_iter=100000)
+                               .fit(X, y).coef_, atol=1e-6)
+
+
+def test_polynomial_features():
+    X = np.array([[2.0, 3.0]])
+    np.testing.assert_array_equal(PolynomialFeatures(2).fit_transform(X),
+                                  [[1, 2, 3, 4, 6, 9]])
+    np.testing.assert_array_equal(
+        PolynomialFeatures(2, include_bias=False, interaction_only=True).fit_transform(X),
+        [[2, 3, 6]])
+
+
+# -- estimator conventions and bad input ---------------------------------------------------
+@pytest.mark.parametrize("model", [Perceptron(), Adaline(), LinearRegression(),
+                                   LogisticRegression(), SoftmaxRegression(), Ridge(), Lasso(),
+                                   HebbNeuron()], ids=lambda m: type(m).__name__)
+def test_estimator_conventions(model):
+    params = model.get_params()
+    assert model.set_params(**params) is model
+    with pytest.raises(ValueError, match="invalid parameter 'nonsense'"):
+        model.set_params(nonsense=1)
+    assert type(model).__name__ in repr(model)
+
+
+@pytest.mark.parametrize("model", [Perceptron(), Adaline(), LogisticRegression(),
+                                   SoftmaxRegression()], ids=lambda m: type(m).__name__)
+def test_classifiers_reject_bad_input(model):
+    with pytest.raises(ValueError, match="at least two classes"):
+        model.fit([[0.0], [1.0]], [1, 1])
+    with pytest.raises(ValueError, match="same number of samples; got 2 and 3"):
+        model.fit([[0.0], [1.0]], [0, 1, 1])
+    with pytest.raises(ValueError, match="X contains NaN"):
+        model.fit([[np.nan], [1.0]], [0, 1])
+    with pytest.raises(ValueError, match="X must be 2-D"):
+        model.fit([0.0, 1.0], [0, 1])
+
+
+def test_regressors_reject_bad_input_and_unfitted_use():
+    with pytest.raises(ValueError, match="same number of samples"):
+        LinearRegression().fit([[0.0], [1.0]], [0.0])
+    with pytest.raises(ValueError, match="solver"):
+        LinearRegression(solver="magic").fit([[0.0], [1.0]], [0.0, 1.0])
+    with pytest.raises(ValueError, match="not fitted"):
+        Ridge().predict([[0.0]])
+    with pytest.raises(ValueError, match="diverged"):
+        LinearRegression(solver="gd", learning_rate=10.0, n_epochs=1000).fit(*noisy_line())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LinearRegression(solver="gd", n_epochs=10).fit(*noisy_line())
