@@ -302,7 +302,9 @@ class Lasso(Ridge):
         squared_norms = np.einsum("ij,ij->j", Xc, Xc) / n
         w = np.zeros(d)
         residual = yc.copy()
-        for iteration in range(1, self.max_iter + 1):
+        self.n_iter_ = 0
+        for _ in range(self.max_iter):
+            self.n_iter_ += 1
             largest_change = 0.0
             for j in range(d):
                 if squared_norms[j] == 0:
@@ -315,6 +317,5 @@ class Lasso(Ridge):
                     largest_change = max(largest_change, abs(w[j] - old))
             if largest_change <= self.tol * max(np.max(np.abs(w)), 1e-12):
                 break
-        self.n_iter_ = iteration
         self.coef_, self.intercept_ = w, float(y_mean - x_mean @ w)
         return self
