@@ -285,3 +285,13 @@ def test_every_layer_config_round_trips(layer):
     json.dumps(config)  # model files store it as JSON
     again = nl.layers.get(type(layer).__name__, config)
     assert type(again) is type(layer) and again.get_config() == config
+
+
+@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "categorical_crossentropy"])
+def test_a_last_batch_of_one_sample(loss):
+    x, y = blobs(33)
+    model = small_model(loss=loss)
+    targets = y if loss.startswith("sparse") else nl.utils.to_categorical(y)
+    history = model.fit(x, targets, epochs=2, batch_size=32, verbose=0)
+    assert np.isfinite(history.history["loss"][-1])
+    assert model.evaluate(x[:1], targets[:1])[1] in (0.0, 1.0)

@@ -139,9 +139,11 @@ def categorical_crossentropy(y_true, y_pred) -> Tensor:
     return _batch_mean(-(y * ag.log(p)).sum(axis=-1))
 
 
-def _class_indices(y_true, n_classes: int) -> np.ndarray:
+def _class_indices(y_true, prediction_shape: tuple) -> np.ndarray:
+    """Integer labels of shape prediction_shape[:-1] (a trailing axis of 1 is dropped)."""
+    n_classes = prediction_shape[-1]
     y = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
-    if y.ndim >= 1 and y.shape[-1] == 1:
+    if y.ndim == len(prediction_shape) and y.shape[-1] == 1:
         y = y[..., 0]
     labels = y.astype(np.intp)
     if y.dtype.kind not in "iuf" or not np.array_equal(labels, y):
@@ -155,7 +157,7 @@ def _class_indices(y_true, n_classes: int) -> np.ndarray:
 
 def sparse_categorical_crossentropy(y_true, y_pred) -> Tensor:
     p = _pred(y_pred)
-    labels = _class_indices(y_true, p.shape[-1])
+    labels = _class_indices(y_true, p.shape)
     return categorical_crossentropy(np.eye(p.shape[-1], dtype=p.dtype)[labels], p)
 
 
@@ -213,7 +215,7 @@ def serialize(loss) -> str:
 
 
 def _sparse_from_logits(y_true, logits: Tensor) -> Tensor:
-    return ag.softmax_cross_entropy(logits, _class_indices(y_true, logits.shape[-1]))
+    return ag.softmax_cross_entropy(logits, _class_indices(y_true, logits.shape))
 
 
 def _categorical_from_logits(y_true, logits: Tensor) -> Tensor:

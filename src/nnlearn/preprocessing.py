@@ -1,7 +1,12 @@
-"""Feature transformations (scikit-learn conventions: fit / transform / fit_transform).
+"""Feature transformations with scikit-learn's conventions (fit / transform /
+fit_transform / inverse_transform), from seed 002's data preprocessing: zero-centre and
+normalise the inputs, decorrelate and whiten them with PCA; and seed 000's bias column
+and polynomial features.
 
-So far: ``add_bias`` (seed 000's x_0 = 1 column) and ``PolynomialFeatures`` (seed 000's
-powers of x for the order-20 polynomial fit), shared by the classic models.
+* StandardScaler:  x' = (x - mean) / std                 (z-score)
+* MinMaxScaler:    x' = a + (x - min) (b - a) / (max - min), range (a, b)
+* PCA:             x' = (x - mean) V_k, and divided by sqrt(eigenvalue) when whitening
+* OneHotEncoder / to_categorical: class labels to one-hot rows
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ import itertools
 import numpy as np
 
 from .base import BaseEstimator, check_array, check_is_fitted
+from .utils import to_categorical
 
-__all__ = ["add_bias", "PolynomialFeatures"]
+__all__ = ["add_bias", "PolynomialFeatures", "StandardScaler", "MinMaxScaler", "PCA",
+           "OneHotEncoder", "to_categorical"]
 
 
 def add_bias(X) -> np.ndarray:
@@ -58,3 +65,139 @@ class PolynomialFeatures(BaseEstimator):
 
     def fit_transform(self, X, y=None) -> np.ndarray:
         return self.fit(X).transform(X)
+
+
+class _Transformer(BaseEstimator):
+    def fit_transform(self, X, y=None) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+    def _checked(self, X, attribute: str) -> np.ndarray:
+        check_is_fitted(self, attribute)
+        X = check_array(X)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features; {type(self).__name__} was "
+                             f"fitted with {self.n_features_in_}")
+        return X
+
+
+class StandardScaler(_Transformer):
+    """z-score each feature: (x - mean) / std (population std; constant features are
+    only centred)."""
+
+    def __init__(self, with_mean: bool = True, with_std: bool = True):
+        self.with_mean = with_mean
+        self.with_std = with_std
+
+    def fit(self, X, y=None):
+        X = check_array(X)
+        self.n_features_in_ = X.shape[1]
+        self.mean_ = X.mean(axis=0) if self.with_mean else np.zeros(X.shape[1])
+        std = X.std(axis=0)
+        self.scale_ = np.where(std > 0, std, 1.0) if self.with_std else np.ones(X.shape[1])
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        return (self._checked(X, "mean_") - self.mean_) / self.scale_
+
+    def inverse_transform(self, X) -> np.ndarray:
+        return self._checked(X, "mean_") * self.scale_ + self.mean_
+
+
+class MinMaxScaler(_Transformer):
+    """Map each feature's [min, max] linearly onto ``feature_range`` (default [0, 1], as
+    seed 000 scales study hours)."""
+
+    def __init__(self, feature_range=(0.0, 1.0)):
+        self.feature_range = feature_range
+
+    def fit(self, X, y=None):
+        low, high = self.feature_range
+        if not low < high:
+            raise ValueError(f"feature_range must be (low, high) with low < high; got "
+                             f"{self.feature_range!r}")
+        X = check_array(X)
+        self.n_features_in_ = X.shape[1]
+        self.data_min_, self.data_max_ = X.min(axis=0), X.max(axis=0)
+        span = self.data_max_ - self.data_min_
+        self.scale_ = (high - low) / np.where(span > 0, span, 1.0)
+        self.min_ = low - self.data_min_ * self.scale_
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        return self._checked(X, "scale_") * self.scale_ + self.min_
+
+    def inverse_transform(self, X) -> np.ndarray:
+        return (self._checked(X, "scale_") - self.min_) / self.scale_
+
+
+class PCA(_Transformer):
+    """Principal component analysis (seed 002: decorrelate, then whiten).
+
+    From the SVD of the centred data X - mean = U S V^T: components_ = the first
+    ``n_components`` rows of V^T, explained_variance_ = S^2 / (n - 1).  ``transform``
+    projects onto the components; with ``whiten=True`` it also divides by
+    sqrt(explained_variance_), so the result has identity covariance.
+    """
+
+    def __init__(self, n_components=None, whiten: bool = False):
+        self.n_components = n_components
+        self.whiten = whiten
+
+    def fit(self, X, y=None):
+        X = check_array(X)
+        n, d = X.shape
+        k = min(n, d) if self.n_components is None else self.n_components
+        if not isinstance(k, (int, np.integer)) or not 1 <= k <= min(n, d):
+            raise ValueError(f"n_components must be an integer in [1, {min(n, d)}]; got "
+                             f"{self.n_components!r}")
+        self.n_features_in_ = d
+        self.mean_ = X.mean(axis=0)
+        _, singular, vt = np.linalg.svd(X - self.mean_, full_matrices=False)
+        signs = np.sign(vt[np.arange(len(vt)), np.argmax(np.abs(vt), axis=1)])
+        vt *= np.where(signs == 0, 1, signs)[:, None]  # deterministic signs
+        variance = singular ** 2 / max(n - 1, 1)
+        self.components_ = vt[:k]
+        self.explained_variance_ = variance[:k]
+        self.explained_variance_ratio_ = variance[:k] / variance.sum() if variance.sum() \
+            else np.zeros(k)
+        self.n_components_ = k
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        Z = (self._checked(X, "components_") - self.mean_) @ self.components_.T
+        return Z / np.sqrt(self.explained_variance_) if self.whiten else Z
+
+    def inverse_transform(self, Z) -> np.ndarray:
+        check_is_fitted(self, "components_")
+        Z = check_array(Z)
+        if self.whiten:
+            Z = Z * np.sqrt(self.explained_variance_)
+        return Z @ self.components_ + self.mean_
+
+
+class OneHotEncoder(_Transformer):
+    """Class labels (one column, any values) to one-hot rows, in the order of
+    ``categories_``; ``inverse_transform`` maps rows back by argmax."""
+
+    def fit(self, y, _=None):
+        y = np.asarray(y)
+        y = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+        if y.ndim != 1:
+            raise ValueError(f"y must be one column of labels; got shape {y.shape}")
+        self.categories_ = np.unique(y)
+        return self
+
+    def transform(self, y) -> np.ndarray:
+        check_is_fitted(self, "categories_")
+        y = np.asarray(y)
+        y = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
+        index = np.searchsorted(self.categories_, y)
+        index = np.clip(index, 0, len(self.categories_) - 1)
+        unknown = self.categories_[index] != y
+        if unknown.any():
+            raise ValueError(f"y contains labels not seen in fit: {np.unique(y[unknown])!r}")
+        return np.eye(len(self.categories_))[index]
+
+    def inverse_transform(self, Y) -> np.ndarray:
+        check_is_fitted(self, "categories_")
+        return self.categories_[np.argmax(np.asarray(Y), axis=1)]

@@ -1,5 +1,11 @@
-"""Data sets: MNIST (seed 004) and, later, the seeds' synthetic sets."""
+"""Data sets: MNIST (seed 004) and seeded generators for the seeds' synthetic sets and
+TensorFlow Playground's 2-D sets."""
 
 from . import mnist
+from .synthetic import (make_circle, make_gaussian, make_gaussian_regression, make_grades,
+                        make_line, make_logic_gate, make_plane, make_sin, make_spiral,
+                        make_study_hours, make_xor)
 
-__all__ = ["mnist"]
+__all__ = ["mnist", "make_line", "make_study_hours", "make_grades", "make_sin",
+           "make_logic_gate", "make_circle", "make_xor", "make_gaussian", "make_spiral",
+           "make_plane", "make_gaussian_regression"]
