@@ -3,6 +3,10 @@
 ``__init__`` only stores its arguments; ``fit`` validates the data, sets the fitted
 attributes (names ending in ``_``) and returns ``self``; ``get_params`` / ``set_params``
 read and write the constructor arguments.
+
+When scikit-learn is installed, these classes derive from its ``BaseEstimator`` and
+mixins, so nnlearn's estimators are scikit-learn estimators (tags, ``clone``,
+``Pipeline``, ``GridSearchCV``); without it, the same methods are defined here.
 """
 
 from __future__ import annotations
@@ -11,61 +15,94 @@ import inspect
 
 import numpy as np
 
+try:  # optional: scikit-learn's bases give tags, clone and pipelines for free
+    from sklearn.base import BaseEstimator as _SklearnBase
+    from sklearn.base import ClassifierMixin as _SklearnClassifier
+    from sklearn.base import RegressorMixin as _SklearnRegressor
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import column_or_1d, validate_data
+except ImportError:  # pragma: no cover - exercised when scikit-learn is absent
+    _SklearnBase = _SklearnClassifier = _SklearnRegressor = object
+    validate_data = None
+
 __all__ = ["BaseEstimator", "ClassifierMixin", "RegressorMixin", "check_array", "check_X_y",
-           "check_is_fitted", "NotFittedError"]
+           "check_is_fitted", "NotFittedError", "validate_fit", "validate_predict"]
 
 
-class NotFittedError(ValueError, AttributeError):
-    """An estimator was used before ``fit``."""
+try:
+    from sklearn.exceptions import NotFittedError as _SklearnNotFitted
+except ImportError:  # pragma: no cover
+    class _SklearnNotFitted(Exception):
+        """Stands in for scikit-learn's NotFittedError when it is absent."""
 
 
-class BaseEstimator:
-    """get_params / set_params / repr from the constructor's signature."""
-
-    @classmethod
-    def _param_names(cls) -> list:
-        signature = inspect.signature(cls.__init__)
-        return [name for name, p in signature.parameters.items()
-                if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-
-    def get_params(self, deep: bool = True) -> dict:
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params):
-        valid = self._param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; "
-                                 f"valid parameters: {', '.join(valid)}")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self):
-        defaults = {name: p.default for name, p in
-                    inspect.signature(type(self).__init__).parameters.items()}
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items()
-                   if not (isinstance(v, (int, float, str, bool, type(None)))
-                           and v == defaults.get(k))]
-        return f"{type(self).__name__}({', '.join(changed)})"
+class NotFittedError(_SklearnNotFitted, ValueError, AttributeError):
+    """An estimator was used before ``fit`` (scikit-learn's NotFittedError when it is
+    installed)."""
 
 
-class ClassifierMixin:
+_HAVE_SKLEARN = _SklearnBase is not object
+
+
+class BaseEstimator(_SklearnBase):
+    """get_params / set_params / repr from the constructor's signature (scikit-learn's
+    own when it is installed)."""
+
+    if not _HAVE_SKLEARN:
+        @classmethod
+        def _get_param_names(cls) -> list:
+            signature = inspect.signature(cls.__init__)
+            return [name for name, p in signature.parameters.items()
+                    if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
+        def get_params(self, deep: bool = True) -> dict:
+            return {name: getattr(self, name) for name in self._get_param_names()}
+
+        def set_params(self, **params):
+            valid = self._get_param_names()
+            for name, value in params.items():
+                if name not in valid:
+                    raise ValueError(f"Invalid parameter {name!r} for estimator "
+                                     f"{type(self).__name__}(). Valid parameters are: "
+                                     f"{sorted(valid)}.")
+                setattr(self, name, value)
+            return self
+
+        def __repr__(self):
+            defaults = {name: p.default for name, p in
+                        inspect.signature(type(self).__init__).parameters.items()}
+            changed = [f"{k}={v!r}" for k, v in self.get_params().items()
+                       if not (isinstance(v, (int, float, str, bool, type(None)))
+                               and v == defaults.get(k))]
+            return f"{type(self).__name__}({', '.join(changed)})"
+
+
+class ClassifierMixin(_SklearnClassifier):
+    """Marks a classifier; ``score`` is the mean accuracy.  Put it before
+    BaseEstimator in the bases, as scikit-learn requires."""
+
     _estimator_type = "classifier"
 
-    def score(self, X, y) -> float:
-        """Mean accuracy of ``predict(X)`` against ``y``."""
-        return float(np.mean(self.predict(X) == np.asarray(y)))
+    if not _HAVE_SKLEARN:
+        def score(self, X, y, sample_weight=None) -> float:
+            """Mean accuracy of ``predict(X)`` against ``y``."""
+            return float(np.mean(self.predict(X) == np.asarray(y)))
 
 
-class RegressorMixin:
+class RegressorMixin(_SklearnRegressor):
+    """Marks a regressor; ``score`` is R^2 = 1 - SS_res / SS_tot (averaged over
+    outputs)."""
+
     _estimator_type = "regressor"
 
-    def score(self, X, y) -> float:
-        """Coefficient of determination R^2 = 1 - SS_res / SS_tot."""
-        y = np.asarray(y, dtype=float)
-        residual = np.sum((y - self.predict(X)) ** 2)
-        total = np.sum((y - y.mean(axis=0)) ** 2)
-        return float(1 - residual / total) if total else 0.0
+    if not _HAVE_SKLEARN:
+        def score(self, X, y, sample_weight=None) -> float:
+            y = np.asarray(y, dtype=float)
+            prediction = np.asarray(self.predict(X), dtype=float).reshape(y.shape)
+            residual = np.sum((y - prediction) ** 2, axis=0)
+            total = np.sum((y - y.mean(axis=0)) ** 2, axis=0)
+            r2 = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1), 0.0)
+            return float(np.mean(r2))
 
 
 def check_array(X, name: str = "X", ensure_2d: bool = True, dtype=np.float64) -> np.ndarray:
@@ -78,15 +115,17 @@ def check_array(X, name: str = "X", ensure_2d: bool = True, dtype=np.float64) ->
         raise ValueError(f"{name} must be a rectangular array: {err}") from None
     if X.dtype.kind not in "iubf":
         raise ValueError(f"{name} must be numeric; got dtype {X.dtype}")
-    if ensure_2d:
-        if X.ndim == 1:
-            raise ValueError(f"{name} must be 2-D (n_samples, n_features); got shape "
-                             f"{X.shape}: use X.reshape(-1, 1) for a single feature")
-        if X.ndim != 2:
-            raise ValueError(f"{name} must be 2-D (n_samples, n_features); got shape {X.shape}")
+    if ensure_2d and X.ndim != 2:
+        raise ValueError(f"Expected 2D array, got {X.ndim}D array instead: {name} has shape "
+                         f"{X.shape}. Reshape your data either using X.reshape(-1, 1) if your "
+                         "data has a single feature or X.reshape(1, -1) if it contains a "
+                         "single sample.")
     X = X.astype(dtype, copy=False)
     if not np.all(np.isfinite(X)):
-        raise ValueError(f"{name} contains NaN or infinity")
+        raise ValueError(f"Input {name} contains NaN or infinity.")
+    if X.ndim == 2 and (X.shape[0] == 0 or X.shape[1] == 0):
+        raise ValueError(f"{name} has shape {X.shape}: 0 feature(s) (shape={X.shape}) or "
+                         "0 sample(s) while a minimum of 1 is required.")
     if len(X) == 0:
         raise ValueError(f"{name} has no samples")
     return X
@@ -109,3 +148,62 @@ def check_is_fitted(estimator, attribute: str) -> None:
     if not hasattr(estimator, attribute):
         raise NotFittedError(f"this {type(estimator).__name__} is not fitted yet: call fit "
                              "first")
+
+
+def _sparse(X) -> bool:
+    return hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse")
+
+
+def validate_fit(estimator, X, y, reset: bool = True, dtype=np.float64, multi_output=False):
+    """(X, y) for ``fit``: X 2-D and finite, y as long as X (a column vector becomes 1-D
+    with a warning), class labels checked for classifiers; records ``n_features_in_``
+    (and ``feature_names_in_`` for a DataFrame) when ``reset``.  Uses scikit-learn's
+    ``validate_data`` (and so its messages) when it is installed."""
+    classifier = isinstance(estimator, ClassifierMixin)
+    if validate_data is not None:
+        X, y = validate_data(estimator, X, y, reset=reset, dtype=dtype,
+                             multi_output=multi_output or classifier,
+                             y_numeric=not classifier)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if classifier:
+            check_classification_targets(y)
+        return X, y
+    if y is None:
+        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the "
+                         "target y is None.")
+    if _sparse(X):
+        raise TypeError(f"{type(estimator).__name__} does not accept sparse input; convert "
+                        "X with X.toarray()")
+    X = check_array(X, dtype=dtype if not isinstance(dtype, (tuple, list)) else
+                    (np.float32 if np.asarray(X).dtype == np.float32 else np.float64))
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if len(y) != len(X):
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: "
+                         f"[{len(X)}, {len(y)}]")
+    if classifier and y.dtype.kind == "f" and not np.all(y == np.round(y)):
+        raise ValueError("Unknown label type: continuous. A classifier needs class labels")
+    if reset:
+        estimator.n_features_in_ = X.shape[1]
+    elif X.shape[1] != estimator.n_features_in_:
+        raise ValueError(f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
+                         f"expecting {estimator.n_features_in_} features as input.")
+    return X, y
+
+
+def validate_predict(estimator, X, fitted_attribute: str, dtype=np.float64) -> np.ndarray:
+    """X for ``predict``: the estimator must be fitted, X 2-D and finite with the
+    features it was fitted on."""
+    check_is_fitted(estimator, fitted_attribute)
+    if validate_data is not None:
+        return validate_data(estimator, X, reset=False, dtype=dtype)
+    if _sparse(X):
+        raise TypeError(f"{type(estimator).__name__} does not accept sparse input")
+    X = check_array(X, dtype=dtype if not isinstance(dtype, (tuple, list)) else
+                    (np.float32 if np.asarray(X).dtype == np.float32 else np.float64))
+    if X.shape[1] != estimator.n_features_in_:
+        raise ValueError(f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
+                         f"expecting {estimator.n_features_in_} features as input.")
+    return X

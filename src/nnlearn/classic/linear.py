@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.ops import _logsumexp, _sigmoid
-from ..base import (BaseEstimator, ClassifierMixin, RegressorMixin, check_array,
-                    check_is_fitted, check_X_y)
+from ..base import (BaseEstimator, ClassifierMixin, RegressorMixin, validate_fit,
+                    validate_predict)
 
 __all__ = ["LinearRegression", "LogisticRegression", "SoftmaxRegression", "Ridge", "Lasso"]
 
@@ -26,13 +26,8 @@ __all__ = ["LinearRegression", "LogisticRegression", "SoftmaxRegression", "Ridge
 class _Linear(BaseEstimator):
     """Shared: the design matrix with x_0 = 1 and prediction w . x."""
 
-    def _design(self, X, fitting: bool = False) -> np.ndarray:
-        X = check_array(X)
-        if fitting:
-            self.n_features_in_ = X.shape[1]
-        elif X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features; the model was fitted with "
-                             f"{self.n_features_in_}")
+    def _design(self, X) -> np.ndarray:
+        """X with the constant feature x_0 = 1 in front (when fitting an intercept)."""
         return np.hstack([np.ones((len(X), 1)), X]) if self.fit_intercept else X
 
     def _set_weights(self, w: np.ndarray) -> None:
@@ -51,8 +46,7 @@ class _Linear(BaseEstimator):
             if self.fit_intercept else coef
 
     def _scores(self, X) -> np.ndarray:
-        check_is_fitted(self, "coef_")
-        return self._design(X) @ self._weights()
+        return self._design(validate_predict(self, X, "coef_")) @ self._weights()
 
     def _gradient_descent(self, Xd, Y, gradient, cost, w0):
         """w <- w - alpha grad(w) for n_epochs full-batch steps (or per sample with
@@ -88,7 +82,7 @@ def _check_gd(model):
         raise ValueError(f"n_epochs must be a non-negative integer; got {model.n_epochs!r}")
 
 
-class LinearRegression(_Linear, RegressorMixin):
+class LinearRegression(RegressorMixin, _Linear):
     """Least squares: the normal equation (solver="normal", solved by an orthogonal
     factorisation with ``numpy.linalg.lstsq``, never by inverting X^T X), or gradient
     descent (solver="gd", full batch; "sgd", one sample at a time) on the seed's
@@ -124,10 +118,10 @@ class LinearRegression(_Linear, RegressorMixin):
     def fit(self, X, y):
         if self.solver not in ("normal", "gd", "sgd"):
             raise ValueError(f"solver must be 'normal', 'gd' or 'sgd'; got {self.solver!r}")
-        X, y = check_X_y(X, y, y_numeric=True)
+        X, y = validate_fit(self, X, y, multi_output=True)
         self._single_output = y.ndim == 1
         Y = y.reshape(len(y), -1)
-        Xd = self._design(X, fitting=True)
+        Xd = self._design(X)
         if self.solver == "normal":
             w = np.linalg.lstsq(Xd, Y, rcond=None)[0]
         else:
@@ -146,17 +140,18 @@ class LinearRegression(_Linear, RegressorMixin):
         return scores[:, 0] if self._single_output else scores
 
 
-class _Classifier(_Linear, ClassifierMixin):
+class _Classifier(ClassifierMixin, _Linear):
     def _labels(self, X, y):
-        X, y = check_X_y(X, y)
+        X, y = validate_fit(self, X, y)
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
-            raise ValueError(f"y must contain at least two classes; got only "
+            raise ValueError(f"y must contain at least two classes; got 1 class: "
                              f"{self.classes_.tolist()}")
         return X, np.searchsorted(self.classes_, y)
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        probabilities = self.predict_proba(X)  # checks fitted first
+        return self.classes_[np.argmax(probabilities, axis=1)]
 
     def predict_log_proba(self, X) -> np.ndarray:
         with np.errstate(divide="ignore"):
@@ -180,11 +175,12 @@ class LogisticRegression(_Classifier):
     def fit(self, X, y):
         X, index = self._labels(X, y)
         if len(self.classes_) != 2:
-            raise ValueError(f"LogisticRegression is binary; y has {len(self.classes_)} "
-                             "classes (use SoftmaxRegression)")
+            raise ValueError(f"Only binary classification is supported. The type of the "
+                             f"target is multiclass ({len(self.classes_)} classes): use "
+                             "SoftmaxRegression")
         _check_gd(self)
         self._single_output = True
-        Xd = self._design(X, fitting=True)
+        Xd = self._design(X)
         Y = index.reshape(-1, 1).astype(float)
 
         def cost(A, B, w):
@@ -204,6 +200,11 @@ class LogisticRegression(_Classifier):
     def predict_proba(self, X) -> np.ndarray:
         p = _sigmoid(self.decision_function(X))
         return np.stack([1 - p, p], axis=1)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
 
 
 class SoftmaxRegression(_Classifier):
@@ -226,7 +227,7 @@ class SoftmaxRegression(_Classifier):
         X, index = self._labels(X, y)
         _check_gd(self)
         self._single_output = False
-        Xd = self._design(X, fitting=True)
+        Xd = self._design(X)
         Y = np.eye(len(self.classes_))[index]
 
         def cost(A, B, w):
@@ -240,13 +241,16 @@ class SoftmaxRegression(_Classifier):
         return self
 
     def decision_function(self, X) -> np.ndarray:
-        return self._scores(X)
+        """The scores w_k . x; for two classes, scikit-learn's single column
+        w_1 . x - w_0 . x (positive means the second class)."""
+        scores = self._scores(X)
+        return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
 
     def predict_proba(self, X) -> np.ndarray:
-        return self._probabilities(self.decision_function(X))
+        return self._probabilities(self._scores(X))
 
 
-class Ridge(_Linear, RegressorMixin):
+class Ridge(RegressorMixin, _Linear):
     """L2-regularised least squares (ridge regression; seed 000's ``Ridge(alpha=0.1)``):
     minimises ||y - X w||^2 + alpha ||w||^2, the intercept unpenalised, solved as the
     least-squares problem [X; sqrt(alpha) I] w = [y; 0] on centred data."""
@@ -258,8 +262,7 @@ class Ridge(_Linear, RegressorMixin):
     def fit(self, X, y):
         if not self.alpha >= 0:
             raise ValueError(f"alpha must be non-negative; got {self.alpha!r}")
-        X, y = check_X_y(X, y, y_numeric=True)
-        self.n_features_in_ = X.shape[1]
+        X, y = validate_fit(self, X, y)
         x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(X.shape[1])
         y_mean = y.mean() if self.fit_intercept else 0.0
         A = np.vstack([X - x_mean, np.sqrt(self.alpha) * np.eye(X.shape[1])])
@@ -269,9 +272,7 @@ class Ridge(_Linear, RegressorMixin):
         return self
 
     def predict(self, X) -> np.ndarray:
-        check_is_fitted(self, "coef_")
-        X = check_array(X)
-        return X @ self.coef_ + self.intercept_
+        return validate_predict(self, X, "coef_") @ self.coef_ + self.intercept_
 
 
 class Lasso(Ridge):
@@ -293,9 +294,8 @@ class Lasso(Ridge):
     def fit(self, X, y):
         if not self.alpha >= 0:
             raise ValueError(f"alpha must be non-negative; got {self.alpha!r}")
-        X, y = check_X_y(X, y, y_numeric=True)
+        X, y = validate_fit(self, X, y)
         n, d = X.shape
-        self.n_features_in_ = d
         x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(d)
         y_mean = y.mean() if self.fit_intercept else 0.0
         Xc, yc = X - x_mean, y - y_mean

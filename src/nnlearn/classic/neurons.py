@@ -11,7 +11,8 @@ import warnings
 
 import numpy as np
 
-from ..base import BaseEstimator, ClassifierMixin, check_array, check_is_fitted, check_X_y
+from ..base import (BaseEstimator, ClassifierMixin, check_array, check_is_fitted, check_X_y,
+                    validate_fit, validate_predict)
 
 __all__ = ["MCPNeuron", "MCPNetwork", "AND", "OR", "NOT", "NAND", "XOR", "BLUEBERRY_BIRD",
            "HebbNeuron", "Perceptron", "Adaline", "HopfieldNetwork", "separating_line"]
@@ -181,21 +182,23 @@ class HebbNeuron(BaseEstimator):
 # --------------------------------------------------------------------------------------
 # Perceptron and Adaline
 # --------------------------------------------------------------------------------------
-class _LinearUnit(BaseEstimator, ClassifierMixin):
+class _LinearUnit(ClassifierMixin, BaseEstimator):
     """Shared by the perceptron and Adaline: labels, one-vs-all, prediction."""
 
     def _prepare(self, X, y):
-        X, y = check_X_y(X, y)
+        X, y = validate_fit(self, X, y)
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
-            raise ValueError(f"y must contain at least two classes; got only "
+            raise ValueError(f"y must contain at least two classes; got 1 class: "
                              f"{self.classes_.tolist()}")
         if not (isinstance(self.max_epochs, (int, np.integer)) and self.max_epochs > 0):
             raise ValueError(f"max_epochs must be a positive integer; got {self.max_epochs!r}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive; got {self.learning_rate!r}")
-        self.n_features_in_ = X.shape[1]
+        self._check_rate()
         return _augment(X), y
+
+    def _check_rate(self):
+        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be positive; got {self.learning_rate!r}")
 
     def _targets(self, y):
         """One column of +1 / -1 targets per binary problem (one-vs-all for K > 2)."""
@@ -204,12 +207,7 @@ class _LinearUnit(BaseEstimator, ClassifierMixin):
         return np.where(y[:, None] == self.classes_[None, :], 1.0, -1.0)
 
     def decision_function(self, X) -> np.ndarray:
-        check_is_fitted(self, "coef_")
-        X = check_array(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features; the model was fitted with "
-                             f"{self.n_features_in_}")
-        scores = X @ self.coef_.T + self.intercept_
+        scores = validate_predict(self, X, "coef_") @ self.coef_.T + self.intercept_
         return scores[:, 0] if len(self.classes_) == 2 else scores
 
     def predict(self, X) -> np.ndarray:
@@ -291,9 +289,13 @@ class Adaline(_LinearUnit):
         batch:   w <- w + eta mean_i (y_i - w . x_i) x_i    once per epoch
 
     and classifies by the sign of w . x.  ``cost_history_`` holds J after each epoch.
+
+    ``learning_rate="auto"`` uses eta = 1 / trace(R) (batch) or 0.1 / trace(R) (online,
+    where a smaller step keeps the LMS misadjustment small), R = mean x x^T: inside
+    Widrow's stability bound 0 < eta < 2 / lambda_max(R) whatever the inputs' scale.
     """
 
-    def __init__(self, learning_rate: float = 0.01, max_epochs: int = 100, mode: str = "online",
+    def __init__(self, learning_rate="auto", max_epochs: int = 100, mode: str = "online",
                  tol: float = 1e-8, random_state=None):
         self.learning_rate = learning_rate
         self.max_epochs = max_epochs
@@ -301,10 +303,17 @@ class Adaline(_LinearUnit):
         self.tol = tol
         self.random_state = random_state
 
+    def _check_rate(self):
+        if self.learning_rate != "auto":
+            super()._check_rate()
+
     def fit(self, X, y):
         if self.mode not in ("online", "batch"):
             raise ValueError(f"mode must be 'online' or 'batch'; got {self.mode!r}")
         Xa, y = self._prepare(X, y)
+        trace = np.mean(np.sum(Xa * Xa, axis=1))  # trace of R = mean x x^T
+        auto = (0.1 if self.mode == "online" else 1.0) / trace
+        eta = auto if self.learning_rate == "auto" else self.learning_rate
         T = self._targets(y)
         rng = np.random.default_rng(self.random_state)
         W = np.zeros((T.shape[1], Xa.shape[1]))
@@ -313,14 +322,14 @@ class Adaline(_LinearUnit):
             if self.mode == "online":
                 for i in rng.permutation(len(Xa)):
                     error = T[i] - W @ Xa[i]
-                    W += self.learning_rate * np.outer(error, Xa[i])
+                    W += eta * np.outer(error, Xa[i])
             else:
                 error = T - Xa @ W.T
-                W += self.learning_rate * error.T @ Xa / len(Xa)
+                W += eta * error.T @ Xa / len(Xa)
             cost = 0.5 * float(np.mean((T - Xa @ W.T) ** 2))
             if not np.isfinite(cost):
-                raise ValueError(f"Adaline diverged at epoch {epoch}: learning_rate "
-                                 f"{self.learning_rate} is too large for these inputs")
+                raise ValueError(f"Adaline diverged at epoch {epoch}: learning_rate {eta} is "
+                                 "too large for these inputs (try learning_rate='auto')")
             self.cost_history_.append(cost)
             self.n_epochs_ = epoch
             if epoch > 1 and abs(self.cost_history_[-2] - cost) < self.tol:
