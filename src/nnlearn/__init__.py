@@ -8,8 +8,10 @@ The engine (seed 000's ``T.grad`` written against NumPy)::
     (grad_a,) = nl.grad(cost, [a])
 """
 
-from . import (activations, autograd, callbacks, classic, datasets, initializers, layers,
-               losses, metrics, optimizers, preprocessing, regularizers, schedules, utils)
+import importlib
+
+from . import (activations, autograd, callbacks, datasets, initializers, layers, losses,
+               metrics, optimizers, regularizers, schedules, utils)
 from .autograd import *  # noqa: F403  (Tensor, grad, no_grad, gradcheck and every op)
 from .backend import floatx, set_floatx
 from .models import Sequential, load_model
@@ -20,3 +22,17 @@ __all__ = [*autograd.__all__, "floatx", "set_floatx", "Sequential", "load_model"
            "activations", "callbacks", "classic", "datasets", "initializers", "layers",
            "losses", "metrics", "optimizers", "preprocessing", "regularizers", "schedules",
            "utils"]
+
+# The scikit-learn-style modules are imported on first use: with scikit-learn installed
+# they import it, which would make ``import nnlearn`` take a second instead of ~0.1 s.
+_LAZY = ("base", "classic", "diagnostics", "estimators", "model_selection", "preprocessing")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'nnlearn' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_LAZY])
