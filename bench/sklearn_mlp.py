@@ -15,7 +15,6 @@ import argparse
 import time
 import warnings
 
-import numpy as np
 
 from nnlearn.datasets import mnist
 from nnlearn.estimators import MLPClassifier

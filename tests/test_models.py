@@ -228,7 +228,7 @@ def test_failed_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
     (np.ones((4, 2)), np.zeros(5, int), "same number of samples; got 4 and 5"),
     (np.ones((4, 2)), np.array([0, 1, 2, 3]), r"labels must be integers in \[0, 3\)"),
     (np.ones((4, 2)), np.array([0, 1, -1, 2]), r"labels must be integers in \[0, 3\)"),
-    (np.ones(4), np.zeros(4, int), "x must have shape \\(n_samples"),
+    (np.ones(4), np.zeros(4, int), "Expected 2D array, got 1D array instead: x has shape"),
     (np.array([["a", "b"]]), np.zeros(1, int), "x must be numeric"),
 ])
 def test_bad_input_to_fit_names_the_argument(x, y, message):

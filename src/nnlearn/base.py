@@ -15,6 +15,8 @@ import inspect
 
 import numpy as np
 
+from ._validation import check_array, check_X_y
+
 try:  # optional: scikit-learn's bases give tags, clone and pipelines for free
     from sklearn.base import BaseEstimator as _SklearnBase
     from sklearn.base import ClassifierMixin as _SklearnClassifier
@@ -105,49 +107,19 @@ class RegressorMixin(_SklearnRegressor):
             return float(np.mean(r2))
 
 
-def check_array(X, name: str = "X", ensure_2d: bool = True, dtype=np.float64) -> np.ndarray:
-    """X as a finite float array of shape (n_samples, n_features)."""
-    if hasattr(X, "to_numpy"):
-        X = X.to_numpy()
-    try:
-        X = np.asarray(X)
-    except ValueError as err:
-        raise ValueError(f"{name} must be a rectangular array: {err}") from None
-    if X.dtype.kind not in "iubf":
-        raise ValueError(f"{name} must be numeric; got dtype {X.dtype}")
-    if ensure_2d and X.ndim != 2:
-        raise ValueError(f"Expected 2D array, got {X.ndim}D array instead: {name} has shape "
-                         f"{X.shape}. Reshape your data either using X.reshape(-1, 1) if your "
-                         "data has a single feature or X.reshape(1, -1) if it contains a "
-                         "single sample.")
-    X = X.astype(dtype, copy=False)
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"Input {name} contains NaN or infinity.")
-    if X.ndim == 2 and (X.shape[0] == 0 or X.shape[1] == 0):
-        raise ValueError(f"{name} has shape {X.shape}: 0 feature(s) (shape={X.shape}) or "
-                         "0 sample(s) while a minimum of 1 is required.")
-    if len(X) == 0:
-        raise ValueError(f"{name} has no samples")
-    return X
-
-
-def check_X_y(X, y, y_numeric: bool = False):
-    X = check_array(X)
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if len(y) != len(X):
-        raise ValueError(f"X and y must have the same number of samples; got {len(X)} and "
-                         f"{len(y)}")
-    if y_numeric:
-        y = check_array(y, "y", ensure_2d=False)
-    return X, y
-
-
 def check_is_fitted(estimator, attribute: str) -> None:
     if not hasattr(estimator, attribute):
         raise NotFittedError(f"this {type(estimator).__name__} is not fitted yet: call fit "
                              "first")
+
+
+def _float_dtype(X, dtype):
+    """A dtype, or with a tuple of float dtypes (scikit-learn's convention) X's own one
+    if listed, else the first."""
+    if not isinstance(dtype, (tuple, list)):
+        return dtype
+    own = getattr(X, "dtype", None)
+    return own if own in dtype else dtype[0]
 
 
 def _sparse(X) -> bool:
@@ -175,14 +147,9 @@ def validate_fit(estimator, X, y, reset: bool = True, dtype=np.float64, multi_ou
     if _sparse(X):
         raise TypeError(f"{type(estimator).__name__} does not accept sparse input; convert "
                         "X with X.toarray()")
-    X = check_array(X, dtype=dtype if not isinstance(dtype, (tuple, list)) else
-                    (np.float32 if np.asarray(X).dtype == np.float32 else np.float64))
-    y = np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if len(y) != len(X):
-        raise ValueError(f"Found input variables with inconsistent numbers of samples: "
-                         f"[{len(X)}, {len(y)}]")
+    X, y = check_X_y(X, y, dtype=_float_dtype(X, dtype))
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError("Input y contains NaN or infinity.")
     if classifier and y.dtype.kind == "f" and not np.all(y == np.round(y)):
         raise ValueError("Unknown label type: continuous. A classifier needs class labels")
     if reset:
@@ -201,8 +168,7 @@ def validate_predict(estimator, X, fitted_attribute: str, dtype=np.float64) -> n
         return validate_data(estimator, X, reset=False, dtype=dtype)
     if _sparse(X):
         raise TypeError(f"{type(estimator).__name__} does not accept sparse input")
-    X = check_array(X, dtype=dtype if not isinstance(dtype, (tuple, list)) else
-                    (np.float32 if np.asarray(X).dtype == np.float32 else np.float64))
+    X = check_array(X, dtype=_float_dtype(X, dtype))
     if X.shape[1] != estimator.n_features_in_:
         raise ValueError(f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
                          f"expecting {estimator.n_features_in_} features as input.")

@@ -21,6 +21,7 @@ import zipfile
 import numpy as np
 
 from . import layers as layers_module, losses, metrics as metrics_module, optimizers
+from ._validation import check_array
 from .autograd import as_tensor, no_grad
 
 __all__ = ["Sequential", "History", "load_model"]
@@ -46,23 +47,8 @@ class History:
 
 
 def _as_samples(x, name: str, dtype) -> np.ndarray:
-    """x as a float array of samples, finite, in the model's dtype."""
-    if hasattr(x, "to_numpy"):  # pandas
-        x = x.to_numpy()
-    try:
-        arr = np.asarray(x)
-    except ValueError as err:
-        raise ValueError(f"{name} must be a rectangular array: {err}") from None
-    if arr.dtype.kind not in "iubf":
-        raise ValueError(f"{name} must be numeric; got dtype {arr.dtype}")
-    if arr.ndim < 2:
-        raise ValueError(f"{name} must have shape (n_samples, n_features...); got shape "
-                         f"{arr.shape} (reshape a single feature with x.reshape(-1, 1))")
-    arr = arr.astype(dtype, copy=False)
-    if not np.all(np.isfinite(arr)):
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(f"{name} contains NaN or infinity (first at index {tuple(bad)})")
-    return arr
+    """x as a finite float array of samples (n_samples, ...) in the model's dtype."""
+    return check_array(x, name, dtype=dtype, allow_nd=True)
 
 
 class Sequential:

@@ -1,0 +1,50 @@
+"""Input checks shared by the models and the estimators (NumPy only, so that importing
+the Keras-style model never imports scikit-learn)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["check_array", "check_X_y"]
+
+
+def check_array(X, name: str = "X", ensure_2d: bool = True, dtype=np.float64,
+                allow_nd: bool = False) -> np.ndarray:
+    """X as a finite float array of samples: shape (n_samples, n_features), or
+    (n_samples, ...) with ``allow_nd`` (images); ``ensure_2d=False`` accepts any shape."""
+    if hasattr(X, "to_numpy"):  # pandas
+        X = X.to_numpy()
+    try:
+        X = np.asarray(X)
+    except ValueError as err:
+        raise ValueError(f"{name} must be a rectangular array: {err}") from None
+    if X.dtype.kind not in "iubf":
+        raise ValueError(f"{name} must be numeric; got dtype {X.dtype}")
+    if ensure_2d and (X.ndim < 2 or (X.ndim > 2 and not allow_nd)):
+        raise ValueError(f"Expected 2D array, got {X.ndim}D array instead: {name} has shape "
+                         f"{X.shape}. Reshape your data either using X.reshape(-1, 1) if your "
+                         "data has a single feature or X.reshape(1, -1) if it contains a "
+                         "single sample.")
+    X = X.astype(dtype, copy=False)
+    if not np.all(np.isfinite(X)):
+        first = tuple(int(i) for i in np.argwhere(~np.isfinite(X))[0])
+        raise ValueError(f"Input {name} contains NaN or infinity (first at index {first}).")
+    if X.ndim >= 2 and 0 in X.shape:
+        raise ValueError(f"{name} has shape {X.shape}: 0 feature(s) (shape={X.shape}) or "
+                         "0 sample(s) while a minimum of 1 is required.")
+    if len(X) == 0:
+        raise ValueError(f"{name} has no samples")
+    return X
+
+
+def check_X_y(X, y, dtype=np.float64):
+    """(X, y) with X checked by :func:`check_array`, y as long as X (a column vector
+    becomes 1-D)."""
+    X = check_array(X, dtype=dtype)
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if len(y) != len(X):
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: "
+                         f"[{len(X)}, {len(y)}]")
+    return X, y
