@@ -18,14 +18,13 @@ from .models import Sequential, load_model
 
 __version__ = "0.1.0"
 
-__all__ = [*autograd.__all__, "floatx", "set_floatx", "Sequential", "load_model",
-           "activations", "callbacks", "classic", "datasets", "initializers", "layers",
-           "losses", "metrics", "optimizers", "preprocessing", "regularizers", "schedules",
-           "utils"]
-
 # The scikit-learn-style modules are imported on first use: with scikit-learn installed
 # they import it, which would make ``import nnlearn`` take a second instead of ~0.1 s.
 _LAZY = ("base", "classic", "diagnostics", "estimators", "model_selection", "preprocessing")
+
+__all__ = [*autograd.__all__, "floatx", "set_floatx", "Sequential", "load_model",
+           "activations", "callbacks", "datasets", "initializers", "layers", "losses",
+           "metrics", "optimizers", "regularizers", "schedules", "utils", *_LAZY]
 
 
 def __getattr__(name):

@@ -334,7 +334,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``."""
-        output = self._forward(validate_predict(self, X, "model_", dtype=_FLOATS)).astype(np.float64)
+        X = validate_predict(self, X, "model_", dtype=_FLOATS)
+        output = self._forward(X).astype(np.float64)
         if self._kind == "binary":
             return np.hstack([1 - output, output])
         return output
@@ -390,7 +391,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return float(np.mean(1 - residual / np.where(total > 0, total, 1)))
 
     def predict(self, X):
-        output = self._forward(validate_predict(self, X, "model_", dtype=_FLOATS)).astype(np.float64)
+        X = validate_predict(self, X, "model_", dtype=_FLOATS)
+        output = self._forward(X).astype(np.float64)
         return output[:, 0] if self._single_output else output
 
     def __sklearn_tags__(self):
