@@ -27,11 +27,12 @@ def load():
     return x_train, y_train, x_test, y_test
 
 
-def run_nnlearn(epochs: int) -> dict:
+def run_nnlearn(epochs: int, optimizer: str = "rmsprop") -> dict:
     from nnlearn.demo import build_network
 
     x_train, y_train, x_test, y_test = load()
     model = build_network(seed=0)
+    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     times = []
     for epoch in range(epochs):
         start = time.perf_counter()
@@ -43,7 +44,7 @@ def run_nnlearn(epochs: int) -> dict:
             "evaluate_s": time.perf_counter() - start}
 
 
-def run_torch(epochs: int) -> dict:
+def run_torch(epochs: int, optimizer: str = "rmsprop") -> dict:
     import torch
 
     x_train, y_train, x_test, y_test = load()
@@ -51,7 +52,10 @@ def run_torch(epochs: int) -> dict:
     x, y = torch.from_numpy(x_train), torch.from_numpy(y_train.argmax(1))
     net = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(),
                               torch.nn.Linear(512, 10))
-    optimizer = torch.optim.RMSprop(net.parameters(), lr=0.001, alpha=0.9, eps=1e-7)
+    if optimizer == "adam":
+        optimizer = torch.optim.Adam(net.parameters(), lr=0.001, eps=1e-7)
+    else:
+        optimizer = torch.optim.RMSprop(net.parameters(), lr=0.001, alpha=0.9, eps=1e-7)
     criterion = torch.nn.CrossEntropyLoss()
     times = []
     for _ in range(epochs):
@@ -70,7 +74,7 @@ def run_torch(epochs: int) -> dict:
             "version": torch.__version__, "threads": torch.get_num_threads()}
 
 
-def matmul_only(epochs: int) -> dict:
+def matmul_only(epochs: int, optimizer: str = "") -> dict:
     """The same matrix products (forward, and the backward's weight and input
     gradients) on the same shapes, nothing else: the floor for an epoch."""
     rng = np.random.default_rng(0)
@@ -88,8 +92,9 @@ def matmul_only(epochs: int) -> dict:
     return {"epoch_s": times}
 
 
-def worker(name: str, epochs: int) -> None:
-    result = {"nnlearn": run_nnlearn, "torch": run_torch, "matmul": matmul_only}[name](epochs)
+def worker(name: str, epochs: int, optimizer: str) -> None:
+    run = {"nnlearn": run_nnlearn, "torch": run_torch, "matmul": matmul_only}[name]
+    result = run(epochs, optimizer)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
@@ -97,20 +102,23 @@ def worker(name: str, epochs: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--optimizer", default="rmsprop", choices=("rmsprop", "adam"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, args.epochs)
+        worker(args.worker, args.epochs, args.optimizer)
         return
 
     def measure(name):
         out = subprocess.run([sys.executable, __file__, "--worker", name, "--epochs",
-                              str(args.epochs)], capture_output=True, text=True)
+                              str(args.epochs), "--optimizer", args.optimizer],
+                             capture_output=True, text=True)
         if out.returncode != 0:
             return None, out.stderr.strip().splitlines()[-1] if out.stderr else "failed"
         return json.loads(out.stdout.strip().splitlines()[-1]), None
 
-    print(f"MNIST 784-512-10, RMSprop, batch 128, float32; best of {args.epochs} epochs")
+    print(f"MNIST 784-512-10, {args.optimizer}, batch 128, float32; best of {args.epochs} "
+          "epochs")
     ours, err = measure("nnlearn")
     if ours is None:
         sys.exit(f"nnlearn run failed: {err}")

@@ -1,0 +1,290 @@
+"""The benchmark suite: ``python -m bench`` (from the repository root).
+
+For each workload it prints nnlearn's time, each peer's time measured in the same run
+when the peer is installed (PyTorch, scikit-learn), the ratios, and the time of the
+matrix products alone for the same shapes (the floor for that workload).
+
+Workloads: the main job's epoch (784-512-10, batch 128, float32) with RMSprop and with
+Adam; a training step of the seeds' XOR net (2-2-1), of the sin regression net (1-3-1,
+100 samples, full batch) and of a deep narrow net (10 tanh layers of 64, batch 128);
+one full-batch L-BFGS iteration on the sin net; predict on 10,000 MNIST-sized samples;
+the main job's peak memory; and ``import nnlearn``.
+
+    python -m bench [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+import nnlearn as nl
+from nnlearn.layers import Dense
+
+from . import engine_overhead, mnist_mlp
+
+
+def best(fn, number: int, repeats: int = 5) -> float:
+    """Seconds per call of fn: the best of ``repeats`` runs of ``number`` calls, after a
+    warm-up."""
+    for _ in range(max(1, number // 10)):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - start) / number)
+    return min(times)
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+# -- small networks: one training step --------------------------------------------------
+def _nnlearn_step(layers, x, y, loss, learning_rate=0.1):
+    model = nl.Sequential(layers, seed=0)
+    model.compile(optimizer=nl.optimizers.SGD(learning_rate), loss=loss)
+    model.build(x.shape[1:])
+    fused = model._loss_from_logits()
+    params = model.params
+
+    def step():
+        if fused is not None:
+            objective = fused(y, model._forward(x, True, logits=True))
+        else:
+            objective = model.loss(y, model._forward(x, True))
+        for p in params:
+            p.grad = None
+        objective.backward()
+        model.optimizer.step(params)
+
+    return step
+
+
+def _torch_step(torch, sizes, activation, x, y, loss, learning_rate=0.1):
+    layers = []
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+        layers.append(torch.nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    net = torch.nn.Sequential(*layers)
+    optimizer = torch.optim.SGD(net.parameters(), lr=learning_rate)
+    criterion = loss
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step():
+        optimizer.zero_grad()
+        criterion(net(tx), ty).backward()
+        optimizer.step()
+
+    return step
+
+
+def _matmuls(sizes, batch):
+    """The forward and backward matrix products of a dense net, nothing else."""
+    rng = np.random.default_rng(0)
+    ws = [rng.random((a, b), dtype=np.float32) for a, b in zip(sizes, sizes[1:])]
+    acts = [rng.random((batch, a), dtype=np.float32) for a in sizes]
+
+    def products():
+        for w, a_in, a_out in zip(ws, acts, acts[1:]):
+            a_in @ w            # forward
+            a_in.T @ a_out      # dL/dW
+            a_out @ w.T         # dL/d(input)
+
+    return products
+
+
+def small_networks(torch, quick: bool):
+    rng = np.random.default_rng(0)
+    number = 300 if quick else 2000
+    rows = []
+    sin_x = (2 * rng.random((100, 1)) - 1).astype(np.float32)
+    sin_y = np.sin(np.pi * sin_x).astype(np.float32)
+    deep_x = rng.standard_normal((128, 64)).astype(np.float32)
+    deep_y = rng.integers(0, 10, 128)
+    cases = [
+        ("sin step 1-3-1 (100 samples)", [1, 3, 1], "sigmoid", sin_x, sin_y, "mse"),
+        ("deep narrow step 10x64 tanh", [64] + [64] * 10 + [10], "tanh", deep_x, deep_y,
+         "sparse_categorical_crossentropy"),
+    ]
+    xor = engine_overhead.nnlearn_step()
+    ours = best(xor, number)
+    theirs = None
+    if torch is not None:
+        variants, _ = engine_overhead.torch_steps()
+        theirs = best(variants["nn.Sequential + optim.SGD"], number)
+    rows.append(("XOR step 2-2-1 (4 samples)", ours * 1e6, theirs and theirs * 1e6, None,
+                 best(_matmuls([2, 2, 1], 4), number) * 1e6, "us"))
+    for name, sizes, act, x, y, loss in cases:
+        out = "softmax" if loss.startswith("sparse") else None
+        layers = [Dense(n, activation=act) for n in sizes[1:-1]] + \
+                 [Dense(sizes[-1], activation=out)]
+        ours = best(_nnlearn_step(layers, x, y, loss), number)
+        theirs = None
+        if torch is not None:
+            criterion = (torch.nn.CrossEntropyLoss() if loss.startswith("sparse")
+                         else torch.nn.MSELoss())
+            target = y.astype(np.int64) if loss.startswith("sparse") else y
+            activation = torch.nn.Sigmoid if act == "sigmoid" else torch.nn.Tanh
+            theirs = best(_torch_step(torch, sizes, activation, x, target, criterion), number)
+        rows.append((name, ours * 1e6, theirs and theirs * 1e6, None,
+                     best(_matmuls(sizes, len(x)), number) * 1e6, "us"))
+    return rows
+
+
+def lbfgs_iteration(torch, quick: bool):
+    """One full-batch L-BFGS iteration (with its line search) on the 1-3-1 sin net."""
+    rng = np.random.default_rng(1)
+    x = (2 * rng.random((100, 1)) - 1)
+    y = np.sin(np.pi * x) + rng.normal(0, 0.1, x.shape)
+    model = nl.Sequential([Dense(3, activation="sigmoid"), Dense(1)], seed=0, dtype="float64")
+    model.compile(optimizer="lbfgs", loss="mse")
+    iterations = 20 if quick else 100
+    start = time.perf_counter()
+    model.fit(x, y, epochs=iterations, verbose=0)
+    ours = (time.perf_counter() - start) / iterations
+    theirs = None
+    if torch is not None:
+        net = torch.nn.Sequential(torch.nn.Linear(1, 3), torch.nn.Sigmoid(),
+                                  torch.nn.Linear(3, 1)).double()
+        optimizer = torch.optim.LBFGS(net.parameters(), max_iter=1, history_size=10,
+                                      line_search_fn="strong_wolfe")
+        tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+        def closure():
+            optimizer.zero_grad()
+            loss = torch.nn.functional.mse_loss(net(tx), ty)
+            loss.backward()
+            return loss
+
+        start = time.perf_counter()
+        for _ in range(iterations):
+            optimizer.step(closure)
+        theirs = (time.perf_counter() - start) / iterations
+    return [("L-BFGS iteration, sin net", ours * 1e6, theirs and theirs * 1e6, None, None,
+             "us")]
+
+
+def predict_throughput(torch, quick: bool):
+    from nnlearn.demo import build_network
+
+    rng = np.random.default_rng(2)
+    x = rng.random((10_000, 784), dtype=np.float32)
+    model = build_network(0)
+    model.build((784,))
+    number = 5 if quick else 20
+    ours = best(lambda: model.predict(x), number)
+    theirs = None
+    if torch is not None:
+        net = torch.nn.Sequential(torch.nn.Linear(784, 512), torch.nn.ReLU(),
+                                  torch.nn.Linear(512, 10), torch.nn.Softmax(dim=1))
+        tx = torch.from_numpy(x)
+
+        def predict():
+            with torch.no_grad():
+                net(tx)
+
+        theirs = best(predict, number)
+    w1 = rng.random((784, 512), dtype=np.float32)
+    w2 = rng.random((512, 10), dtype=np.float32)
+    h = rng.random((10_000, 512), dtype=np.float32)
+    floor = best(lambda: (x @ w1, h @ w2), number)
+    return [("predict 10,000 samples, main net", ours * 1e3, theirs and theirs * 1e3, None,
+             floor * 1e3, "ms")]
+
+
+def main_job(optimizer: str, epochs: int):
+    """Epoch time and peak memory, each framework in its own process (bench/mnist_mlp.py)."""
+    def run(worker):
+        out = subprocess.run([sys.executable, "-m", "bench.mnist_mlp", "--worker", worker,
+                              "--epochs", str(epochs), "--optimizer", optimizer],
+                             capture_output=True, text=True)
+        return json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
+
+    ours, theirs, floor = run("nnlearn"), run("torch"), run("matmul")
+    rows = [(f"main job epoch, {optimizer}", min(ours["epoch_s"]),
+             theirs and min(theirs["epoch_s"]), None, min(floor["epoch_s"]), "s")]
+    if optimizer == "rmsprop":
+        rows.append(("main job peak memory", ours["peak_rss_mb"],
+                     theirs and theirs["peak_rss_mb"], None, None, "MB"))
+    return rows
+
+
+def import_time():
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import nnlearn"],
+                         capture_output=True, text=True)
+    line = [ln for ln in out.stderr.splitlines() if ln.rstrip().endswith("| nnlearn")][-1]
+    return [("import nnlearn", int(line.split("|")[1]) / 1e3, None, None, None, "ms")]
+
+
+def sklearn_row(quick: bool):
+    try:
+        from sklearn.neural_network import MLPClassifier as SklearnMLP
+    except ImportError:
+        return []
+    import warnings
+
+    from nnlearn.estimators import MLPClassifier
+
+    rng = np.random.default_rng(3)
+    n = 5000 if quick else 20000
+    x = rng.random((n, 784))
+    y = (x[:, :10].sum(axis=1) > 5).astype(int) + (x[:, 10:20].sum(axis=1) > 5)
+    settings = dict(hidden_layer_sizes=(100,), max_iter=5, n_iter_no_change=10**6,
+                    random_state=0)
+    times = []
+    for cls in (MLPClassifier, SklearnMLP):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            start = time.perf_counter()
+            cls(**settings).fit(x, y)
+            times.append(time.perf_counter() - start)
+    return [("MLPClassifier fit (784-100, 5 epochs)", times[0], None, times[1], None, "s")]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    torch = _torch()
+    epochs = 1 if args.quick else 3
+    rows = []
+    for part in (lambda: main_job("rmsprop", epochs), lambda: main_job("adam", epochs),
+                 lambda: small_networks(torch, args.quick),
+                 lambda: lbfgs_iteration(torch, args.quick),
+                 lambda: predict_throughput(torch, args.quick),
+                 lambda: sklearn_row(args.quick), import_time):
+        rows += part()
+    peers = f"PyTorch {torch.__version__}" if torch else "PyTorch not installed"
+    print(f"nnlearn {nl.__version__}, numpy {np.__version__}; {peers}")
+    header = (f"{'workload':<38s} {'unit':>4s} {'nnlearn':>9s} {'PyTorch':>9s} {'ratio':>6s} "
+              f"{'sklearn':>9s} {'ratio':>6s} {'matmul':>9s} {'ratio':>6s}")
+    print(header)
+    print("-" * len(header))
+
+    def cell(value, width=9):
+        return f"{value:>{width}.4g}" if value is not None else " " * (width - 1) + "-"
+
+    def ratio(a, b):
+        return f"{a / b:>6.2f}" if a is not None and b else "     -"
+
+    for name, ours, torch_value, sklearn_value, floor, unit in rows:
+        print(f"{name:<38s} {unit:>4s} {cell(ours)} {cell(torch_value)} "
+              f"{ratio(ours, torch_value)} {cell(sklearn_value)} {ratio(ours, sklearn_value)} "
+              f"{cell(floor)} {ratio(ours, floor)}")
+
+
+if __name__ == "__main__":
+    main()
