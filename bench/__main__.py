@@ -26,7 +26,7 @@ import numpy as np
 import nnlearn as nl
 from nnlearn.layers import Dense
 
-from . import engine_overhead, mnist_mlp
+from . import engine_overhead
 
 
 def best(fn, number: int, repeats: int = 5) -> float:
