@@ -99,12 +99,17 @@ class RegressorMixin(_SklearnRegressor):
 
     if not _HAVE_SKLEARN:
         def score(self, X, y, sample_weight=None) -> float:
-            y = np.asarray(y, dtype=float)
-            prediction = np.asarray(self.predict(X), dtype=float).reshape(y.shape)
-            residual = np.sum((y - prediction) ** 2, axis=0)
-            total = np.sum((y - y.mean(axis=0)) ** 2, axis=0)
-            r2 = np.where(total > 0, 1 - residual / np.where(total > 0, total, 1), 0.0)
-            return float(np.mean(r2))
+            return r2_score(y, self.predict(X))
+
+
+def r2_score(y, prediction) -> float:
+    """R^2 = 1 - SS_res / SS_tot per output, averaged (0 for a constant target)."""
+    y = np.asarray(y, dtype=float)
+    prediction = np.asarray(prediction, dtype=float).reshape(y.shape)
+    residual = np.sum((y - prediction) ** 2, axis=0)
+    total = np.sum((y - y.mean(axis=0)) ** 2, axis=0)
+    return float(np.mean(np.where(total > 0, 1 - residual / np.where(total > 0, total, 1),
+                                  0.0)))
 
 
 def check_is_fitted(estimator, attribute: str) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 from . import activations as activations_module
 from . import optimizers as optimizers_module
 from .base import (BaseEstimator, ClassifierMixin, RegressorMixin, check_is_fitted,
-                   validate_fit, validate_predict)
+                   r2_score, validate_fit, validate_predict)
 from .callbacks import Callback
 from .layers import BatchNormalization, Dense, Dropout
 from .models import Sequential
@@ -385,10 +385,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._fit(X, self._targets(X, y, first), incremental=True)
 
     def _validation_score(self, x_val, y_val):
-        predicted = self._forward(x_val)
-        residual = np.sum((y_val - predicted) ** 2, axis=0)
-        total = np.sum((y_val - y_val.mean(axis=0)) ** 2, axis=0)
-        return float(np.mean(1 - residual / np.where(total > 0, total, 1)))
+        return r2_score(y_val, self._forward(x_val))
 
     def predict(self, X):
         X = validate_predict(self, X, "model_", dtype=_FLOATS)

@@ -396,8 +396,8 @@ def cross_val_score(model, X, y, cv=5, scoring=None, fit_params=None, n_jobs=1, 
         raise ValueError(f"X and y must have the same number of samples; got {len(X)} and "
                          f"{len(y)}")
     if isinstance(cv, (int, np.integer)):
-        discrete = y.dtype.kind in "iub" or y.dtype.kind in "OUS"
-        cv = StratifiedKFold(cv) if discrete and y.ndim == 1 else KFold(cv)
+        labels = y.dtype.kind in "iubOUS"  # class labels: keep their proportions
+        cv = StratifiedKFold(cv) if labels and y.ndim == 1 else KFold(cv)
     if not callable(model) and not hasattr(model, "fit"):
         raise TypeError("model must be an estimator or a function returning a compiled "
                         "Sequential")

@@ -263,13 +263,18 @@ class Ridge(RegressorMixin, _Linear):
         if not self.alpha >= 0:
             raise ValueError(f"alpha must be non-negative; got {self.alpha!r}")
         X, y = validate_fit(self, X, y)
-        x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(X.shape[1])
-        y_mean = y.mean() if self.fit_intercept else 0.0
-        A = np.vstack([X - x_mean, np.sqrt(self.alpha) * np.eye(X.shape[1])])
-        b = np.concatenate([y - y_mean, np.zeros(X.shape[1])])
+        Xc, yc = self._centre(X, y)
+        A = np.vstack([Xc, np.sqrt(self.alpha) * np.eye(X.shape[1])])
+        b = np.concatenate([yc, np.zeros(X.shape[1])])
         self.coef_ = np.linalg.lstsq(A, b, rcond=None)[0]
-        self.intercept_ = float(y_mean - x_mean @ self.coef_)
+        self.intercept_ = float(self._y_mean - self._x_mean @ self.coef_)
         return self
+
+    def _centre(self, X, y):
+        """Centre X and y (when fitting an intercept, which is then left unpenalised)."""
+        self._x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(X.shape[1])
+        self._y_mean = y.mean() if self.fit_intercept else 0.0
+        return X - self._x_mean, y - self._y_mean
 
     def predict(self, X) -> np.ndarray:
         return validate_predict(self, X, "coef_") @ self.coef_ + self.intercept_
@@ -296,9 +301,7 @@ class Lasso(Ridge):
             raise ValueError(f"alpha must be non-negative; got {self.alpha!r}")
         X, y = validate_fit(self, X, y)
         n, d = X.shape
-        x_mean = X.mean(axis=0) if self.fit_intercept else np.zeros(d)
-        y_mean = y.mean() if self.fit_intercept else 0.0
-        Xc, yc = X - x_mean, y - y_mean
+        Xc, yc = self._centre(X, y)
         squared_norms = np.einsum("ij,ij->j", Xc, Xc) / n
         w = np.zeros(d)
         residual = yc.copy()
@@ -317,5 +320,5 @@ class Lasso(Ridge):
                     largest_change = max(largest_change, abs(w[j] - old))
             if largest_change <= self.tol * max(np.max(np.abs(w)), 1e-12):
                 break
-        self.coef_, self.intercept_ = w, float(y_mean - x_mean @ w)
+        self.coef_, self.intercept_ = w, float(self._y_mean - self._x_mean @ w)
         return self
