@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .autograd import no_grad
 from .layers import Dropout
 
-__all__ = ["overfit_small"]
+__all__ = ["overfit_small", "activation_statistics"]
 
 
 def overfit_small(build_model, x, y, n: int = 20, epochs: int = 200, batch_size=None,
@@ -44,3 +45,26 @@ def overfit_small(build_model, x, y, n: int = 20, epochs: int = 200, batch_size=
         passed = losses[-1] < 0.01 * losses[0]
     return {"train_accuracy": final_accuracy, "final_loss": losses[-1],
             "loss_history": losses, "passed": bool(passed)}
+
+
+def activation_statistics(model, x, keep_values: bool = True) -> list:
+    """Seed 002's look at the activations: run ``x`` through a built model layer by layer
+    (inference mode, no graph) and report each layer's output mean and standard deviation.
+
+    Returns
+    -------
+    list, one dict per layer: ``layer`` (its name), ``mean``, ``std`` and, with
+    ``keep_values``, ``values`` (the output array, for histograms).
+    """
+    model._ensure_built(np.asarray(x))
+    out, stats = x, []
+    with no_grad():
+        for layer in model.layers:
+            out = layer(out, training=False)
+            values = out.data
+            record = {"layer": layer.name, "mean": float(np.mean(values)),
+                      "std": float(np.std(values))}
+            if keep_values:
+                record["values"] = values
+            stats.append(record)
+    return stats

@@ -1,0 +1,111 @@
+"""MNIST experiments: softmax regression (seed 000's TensorFlow tutorial), the main job's
+MLP (seed 004) and seed 002's "overfit a tiny subset first" check."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import Sequential, layers, optimizers
+from .registry import ExperimentResult, register
+
+
+def _data(quick: bool):
+    from ..demo import load_mnist_vectors
+
+    (x_train, y_train), (x_test, y_test) = load_mnist_vectors()
+    if quick:
+        return (x_train[:5000], y_train[:5000]), (x_test[:2000], y_test[:2000])
+    return (x_train, y_train), (x_test, y_test)
+
+
+def _digit_images(weights, title):
+    """The ten columns of a 784 x 10 weight matrix as 28 x 28 images."""
+    from .. import plot
+
+    fig, axes = plot.new_figure(ncols=5, nrows=2, size=(10, 4.4))
+    limit = float(np.abs(weights).max())
+    for digit, ax in enumerate(axes.ravel()):
+        ax.imshow(weights[:, digit].reshape(28, 28), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_title(str(digit))
+        ax.axis("off")
+    fig.suptitle(title)
+    return fig
+
+
+@register("mnist-softmax", "softmax regression on MNIST: zero weights, gradient descent "
+          "0.5, batches of 100", "seed 000, MNIST with softmax regression")
+def mnist_softmax(seed: int = 0, quick: bool = False, plots: bool = True):
+    (x, y), (x_test, y_test) = _data(quick)
+    model = Sequential([layers.Input(784), layers.Dense(10, activation="softmax",
+                                                        kernel_initializer="zeros")], seed=seed)
+    model.compile(optimizers.SGD(0.5), "categorical_crossentropy", ["accuracy"])
+    epochs = 1 if quick else 2  # the tutorial's 1000 steps of 100 = 1.7 epochs
+    history = model.fit(x, y, epochs=epochs, batch_size=100, verbose=0, seed=seed)
+    loss, accuracy = model.evaluate(x_test, y_test)
+    numbers = {"epochs": epochs, "test_loss": loss, "test_accuracy": accuracy,
+               "train_loss": history.history["loss"]}
+    figures = {}
+    if plots:
+        figures["weights"] = _digit_images(model.layers[-1].kernel.data,
+                                           "softmax regression weights per digit")
+    return ExperimentResult("mnist-softmax", numbers, figures,
+                            [f"test accuracy {accuracy:.4f} after {epochs} epochs"])
+
+
+@register("mnist-mlp", "the main job: 784-512 (relu)-10 (softmax), RMSprop, batch 128, "
+          "5 epochs", "seed 004, A first look at a neural network")
+def mnist_mlp(seed: int = 0, quick: bool = False, plots: bool = True):
+    from ..demo import build_network
+
+    (x, y), (x_test, y_test) = _data(quick)
+    model = build_network(seed)
+    epochs = 1 if quick else 5
+    history = model.fit(x, y, epochs=epochs, batch_size=128, validation_data=(x_test, y_test),
+                        verbose=0, seed=seed)
+    loss, accuracy = model.evaluate(x_test, y_test)
+    numbers = {"epochs": epochs, "test_loss": loss, "test_accuracy": accuracy,
+               "history": history.history}
+    figures = {}
+    if plots:
+        from .. import plot
+
+        figures["history"] = plot.plot_history(history, title="MNIST MLP")
+        figures["network"] = plot.draw_network(model)
+        hidden = next(layer for layer in model.layers if hasattr(layer, "kernel")).kernel.data
+        fig, axes = plot.new_figure(ncols=8, nrows=2, size=(12, 3.4))
+        for unit, ax in enumerate(axes.ravel()):
+            w = hidden[:, unit].reshape(28, 28)
+            limit = float(np.abs(w).max())
+            ax.imshow(w, cmap="RdBu_r", vmin=-limit, vmax=limit)
+            ax.axis("off")
+        fig.suptitle("first 16 hidden units' input weights")
+        figures["hidden_weights"] = fig
+    return ExperimentResult("mnist-mlp", numbers, figures,
+                            [f"test accuracy {accuracy:.4f} after {epochs} epochs"])
+
+
+@register("overfit-small", "sanity check: with regularization off, a 784-50-10 network must "
+          "fit 20 MNIST images perfectly", "seed 002, Make sure you can overfit a tiny subset")
+def overfit_small(seed: int = 0, quick: bool = False, plots: bool = True):
+    from ..diagnostics import overfit_small as check
+
+    (x, y), _ = _data(quick=True)
+
+    def build():
+        model = Sequential([layers.Input(784), layers.Dense(50, activation="relu"),
+                            layers.Dense(10, activation="softmax")], seed=seed)
+        model.compile(optimizers.SGD(0.1), "categorical_crossentropy", ["accuracy"])
+        return model
+
+    result = check(build, x, y, n=20, epochs=200, seed=seed)
+    numbers = {k: result[k] for k in ("train_accuracy", "final_loss", "passed")}
+    numbers["loss_history"] = result["loss_history"]
+    figures = {}
+    if plots:
+        from .. import plot
+
+        figures["loss"] = plot.plot_history({"loss": result["loss_history"]},
+                                            title="20 examples, 200 full-batch epochs")
+    return ExperimentResult("overfit-small", numbers, figures, [
+        f"train accuracy {result['train_accuracy']:.2f}, final loss "
+        f"{result['final_loss']:.4f}: {'passed' if result['passed'] else 'FAILED'}"])

@@ -1,0 +1,196 @@
+"""The neurons of seeds 000-002: McCulloch-Pitts gates, Hebb's AND tables, the
+perceptron's convergence, logic gates with one sigmoid neuron and the XOR network, and
+seed 000's sin regression with three sigmoid hidden units."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+
+from .registry import ExperimentResult, register
+
+GATE_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+GATE_TARGETS = {"AND": [0, 0, 0, 1], "OR": [0, 1, 1, 1], "XOR": [0, 1, 1, 0]}
+
+
+def _plot():
+    from .. import plot
+
+    return plot
+
+
+def _draw_line(ax, w1, w2, b, low=-1.6, high=1.6, **style):
+    """The line w1 x1 + w2 x2 + b = 0 on the square [low, high]^2."""
+    grid = np.linspace(low, high, 2)
+    if abs(w2) > 1e-12:
+        ax.plot(grid, -(w1 * grid + b) / w2, **style)
+    elif abs(w1) > 1e-12:
+        ax.axvline(-b / w1, **style)
+
+
+def _gate_axes(ax, X, y, title):
+    colors = np.where(np.asarray(y) > 0, "C3", "C0")
+    ax.scatter(X[:, 0], X[:, 1], c=colors, s=80, edgecolor="black", zorder=3)
+    ax.set_title(title, fontsize=10)
+    ax.set_aspect("equal")
+    ax.grid(alpha=0.3)
+
+
+@register("mcp-gates", "McCulloch-Pitts threshold units for AND, OR, NOT, NAND, the "
+          "two-layer XOR and the blueberry bird", "seed 002, McCulloch-Pitts neuron")
+def mcp_gates(seed: int = 0, quick: bool = False, plots: bool = True):
+    from ..classic import AND, BLUEBERRY_BIRD, NAND, NOT, OR, XOR
+
+    tables = {name: gate(GATE_INPUTS).astype(int).tolist()
+              for name, gate in {"AND": AND, "OR": OR, "NAND": NAND, "XOR": XOR}.items()}
+    tables["NOT"] = NOT([[0], [1]]).astype(int).tolist()
+    objects = {"blueberry": [1, 1], "golf ball": [0, 1], "violet": [1, 0], "hot dog": [0, 0]}
+    bird = {name: int(BLUEBERRY_BIRD(x)) for name, x in objects.items()}
+    figures = {}
+    if plots:
+        fig, axes = _plot().new_figure(ncols=3, size=(10, 3.6))
+        for ax, (name, gate) in zip(axes, {"AND": AND, "OR": OR, "NAND": NAND}.items()):
+            w, theta = gate.weights, gate.threshold
+            _gate_axes(ax, GATE_INPUTS, tables[name], f"{name}: fires when "
+                       f"{w[0]:g} x1 + {w[1]:g} x2 >= {theta:g}")
+            _draw_line(ax, w[0], w[1], -theta, low=-0.5, high=1.5, color="black")
+            ax.set_xlim(-0.5, 1.5)
+            ax.set_ylim(-0.5, 1.5)
+        figures["gates"] = fig
+    return ExperimentResult("mcp-gates", {"truth_tables": tables, "blueberry_bird": bird},
+                            figures, [f"{name}: {table}" for name, table in tables.items()])
+
+
+@register("hebb-and", "Hebb's rule learning AND with bipolar inputs and targets: the "
+          "weight table and the separating line after each pair", "seed 002, Hebb net")
+def hebb_and(seed: int = 0, quick: bool = False, plots: bool = True):
+    from ..classic import HebbNeuron
+
+    X = np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]])
+    y = np.array([1, -1, -1, -1])
+    neuron = HebbNeuron("bipolar").fit(X, y)
+    numbers = {"history": neuron.history_, "predictions": neuron.predict(X).tolist(),
+               "table": neuron.table()}
+    figures = {}
+    if plots:
+        fig, axes = _plot().new_figure(ncols=4, size=(13, 3.6))
+        for i, (ax, record) in enumerate(zip(axes, neuron.history_)):
+            w1, w2, b = record["weights"]
+            _gate_axes(ax, X, y, f"after pair {i + 1}: {record['line']}")
+            _draw_line(ax, w1, w2, b, color="black")
+            ax.set_xlim(-1.6, 1.6)
+            ax.set_ylim(-1.6, 1.6)
+        figures["lines"] = fig
+    return ExperimentResult("hebb-and", numbers, figures, neuron.table().splitlines())
+
+
+@register("perceptron", "Rosenblatt's perceptron on AND and OR (it converges) and on XOR "
+          "(it cannot)", "seed 002, Perceptron learning rule")
+def perceptron(seed: int = 0, quick: bool = False, plots: bool = True):
+    from ..classic import Perceptron
+
+    numbers, models = {}, {}
+    for name, targets in GATE_TARGETS.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # XOR: "did not converge"
+            model = Perceptron(max_epochs=20 if quick else 100, random_state=seed)
+            model.fit(GATE_INPUTS, targets)
+        models[name] = model
+        numbers[name] = {"converged": bool(model.converged_), "epochs": int(model.n_epochs_),
+                         "updates": int(model.n_updates_),
+                         "weights": [*model.coef_[0].tolist(), float(model.intercept_[0])],
+                         "cost_history": model.cost_history_,
+                         "accuracy": float(model.score(GATE_INPUTS, targets))}
+    figures = {}
+    if plots:
+        plot = _plot()
+        fig, axes = plot.new_figure(ncols=4, size=(14, 3.6))
+        for ax, (name, model) in zip(axes, models.items()):
+            _gate_axes(ax, GATE_INPUTS, GATE_TARGETS[name],
+                       f"{name}: {'converged' if model.converged_ else 'no convergence'}")
+            _draw_line(ax, *model.coef_[0], model.intercept_[0], low=-0.5, high=1.5,
+                       color="black")
+            ax.set_xlim(-0.5, 1.5)
+            ax.set_ylim(-0.5, 1.5)
+        plot.plot_history({name: model.cost_history_ for name, model in models.items()},
+                          ax=axes[3], title="perceptron criterion J(w)")
+        figures["perceptron"] = fig
+    return ExperimentResult("perceptron", numbers, figures, [
+        f"{name}: {'converged' if v['converged'] else 'did not converge'} after "
+        f"{v['epochs']} epochs, {v['updates']} updates, accuracy {v['accuracy']:.2f}"
+        for name, v in numbers.items()])
+
+
+@register("logic-gates", "one sigmoid neuron learns AND and OR but not XOR; the 2-2-1 "
+          "network learns XOR", "seed 000, Logic gates and the XOR problem")
+def logic_gates(seed: int = 0, quick: bool = False, plots: bool = True):
+    from ..classic import LogisticRegression
+    from .xor import train_xor
+
+    numbers, neurons = {}, {}
+    for name, targets in GATE_TARGETS.items():
+        model = LogisticRegression(learning_rate=0.4, n_epochs=1000).fit(GATE_INPUTS, targets)
+        neurons[name] = model
+        numbers[f"neuron_{name}"] = model.predict_proba(GATE_INPUTS)[:, 1].tolist()
+    params, predictions = train_xor(steps=10_000, seed=0)
+    numbers["network_XOR"] = predictions.tolist()
+    figures = {}
+    if plots:
+        plot = _plot()
+        fig, axes = plot.new_figure(ncols=4, size=(18, 4.2))
+        for ax, (name, model) in zip(axes, neurons.items()):
+            plot.plot_decision_boundary(model, GATE_INPUTS, GATE_TARGETS[name], ax=ax,
+                                        title=f"one neuron: {name}")
+
+        def network(grid):
+            from .xor import xor_logits
+
+            from ..autograd import Tensor, no_grad, sigmoid
+            with no_grad():
+                return sigmoid(xor_logits(params, Tensor(grid.astype(np.float32)))).data
+
+        plot.plot_decision_boundary(network, GATE_INPUTS, GATE_TARGETS["XOR"], ax=axes[3],
+                                    title="2-2-1 network: XOR")
+        figures["decision_regions"] = fig
+        figures["xor_network"] = plot.draw_network([2, 2, 1])
+    rounded = {name: np.round(v, 3).tolist() for name, v in numbers.items()}
+    return ExperimentResult("logic-gates", numbers, figures,
+                            [f"{name}: {v}" for name, v in rounded.items()])
+
+
+@register("sin-regression", "y = sin(pi x) + noise fitted by a 1-3-1 network with sigmoid "
+          "hidden units, mean squared error and gradient descent (lr 0.25)",
+          "seed 000, Simple regression with NN")
+def sin_regression(seed: int = 0, quick: bool = False, plots: bool = True):
+    from .. import Sequential, initializers, layers, optimizers
+    from ..datasets import make_sin
+
+    x, y = make_sin(100, noise=0.25, random_state=seed)
+    normal = functools.partial(initializers.random_normal, stddev=1.0)  # tf.random_normal
+    model = Sequential([layers.Input((1,)),
+                        layers.Dense(3, activation="sigmoid", kernel_initializer=normal,
+                                     bias_initializer=normal),
+                        layers.Dense(1, kernel_initializer=normal, bias_initializer=normal)],
+                       seed=seed)
+    model.compile(optimizer=optimizers.SGD(0.25), loss="mse")
+    steps = 2000 if quick else 10_000
+    history = model.fit(x, y, epochs=steps, batch_size=len(x), shuffle=False, verbose=0,
+                        seed=seed)
+    grid = np.linspace(-1, 1, 200)[:, None]
+    truth_error = model.predict(grid)[:, 0] - np.sin(np.pi * grid[:, 0])
+    numbers = {"steps": steps, "train_mse": float(history.history["loss"][-1]),
+               "first_mse": float(history.history["loss"][0]),
+               "rmse_vs_truth": float(np.sqrt(np.mean(truth_error ** 2))),
+               "noise_std": 0.25}
+    figures = {}
+    if plots:
+        plot = _plot()
+        figures["fit"] = plot.plot_regression_fit(
+            x, y, {"network": lambda g: model.predict(g[:, None])[:, 0]},
+            truth=lambda g: np.sin(np.pi * g), title="1-3-1 sigmoid network")
+        figures["network"] = plot.draw_network(model)
+    return ExperimentResult("sin-regression", numbers, figures, [
+        f"{steps} steps: train MSE {numbers['first_mse']:.3f} -> {numbers['train_mse']:.4f} "
+        f"(noise variance 0.0625); RMSE against sin(pi x) {numbers['rmse_vs_truth']:.3f}"])

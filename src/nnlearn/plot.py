@@ -1,0 +1,394 @@
+"""The seeds' pictures, for your own models (optional extra: ``pip install "nnlearn[plot]"``).
+
+Every function draws on a Matplotlib ``Axes`` you pass (``ax=``) or on a new
+``matplotlib.figure.Figure`` and returns the figure.  Figures are created without pyplot,
+so nothing here needs a display: ``fig.savefig("net.png")`` works on a headless server.
+
+- :func:`draw_network` - seed 000's ``draw_net``: circles for neurons, arrows for weights,
+  bias units (+1) that receive no connections.
+- :func:`plot_history` - loss and metric curves from ``Sequential.fit`` (seeds 002-004).
+- :func:`plot_decision_boundary` - class regions and probability shading on the plane
+  (seed 000's AND/OR/XOR and softmax pictures, TensorFlow Playground's output map).
+- :func:`plot_activation_stats` - per-layer mean, std and histograms (seed 002's
+  initialization study).
+- :func:`plot_optimizer_paths` - a 2-D objective's contours with each optimizer's path
+  (seeds 001 and 003).
+- :func:`hinton` - a Hinton diagram of a weight matrix (square area ~ |w|, colour = sign).
+- :func:`plot_regression_fit` - data, the true function and fits (seed 000's regressions).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["draw_network", "plot_history", "plot_decision_boundary", "plot_activation_stats",
+           "plot_optimizer_paths", "hinton", "plot_regression_fit", "new_figure"]
+
+CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+                "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
+def _require_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ImportError('nnlearn.plot needs matplotlib: pip install "nnlearn[plot]"') from None
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, size=(6.4, 4.8), **subplot_kw):
+    """A pyplot-free Figure and its axes (an array when there is more than one)."""
+    _require_matplotlib()
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=True, subplot_kw=subplot_kw or None)
+    return fig, axes
+
+
+def _figure_and_axes(ax, size=(6.4, 4.8)):
+    if ax is not None:
+        return ax.figure, ax
+    return new_figure(size=size)
+
+
+# -- network diagram -----------------------------------------------------------------------
+def _layer_sizes(network) -> list:
+    if hasattr(network, "layers"):  # a Sequential
+        from .layers import Dense
+
+        dense = [layer for layer in network.layers if isinstance(layer, Dense)]
+        if not dense or not network.built:
+            raise ValueError("draw_network: the model must be built and contain Dense layers "
+                             "(call model.build(input_shape) first)")
+        return [int(dense[0].kernel.shape[0])] + [layer.units for layer in dense]
+    sizes = [int(n) for n in network]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"draw_network: expected layer sizes like [3, 5, 1] (input, hidden..., "
+                         f"output), each >= 1; got {list(network)}")
+    return sizes
+
+
+def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
+                 labels: bool = True):
+    """Seed 000's ``draw_net``: neurons as circles in columns, an arrow for every weight.
+
+    Parameters
+    ----------
+    network : a built Sequential, or layer sizes ``[n_inputs, hidden..., n_outputs]``.
+    bias : draw a bias unit (+1) on top of the input and hidden layers; it feeds the next
+        layer but receives no connections (the seed's "skip bias").
+    max_neurons : larger layers show their first and last units with a "..." between
+        and their size written below (a 784-input layer stays readable).
+    """
+    sizes = _layer_sizes(network)
+    fig, ax = _figure_and_axes(ax, size=(2.2 * len(sizes) + 1.5, 5.5))
+    from matplotlib.patches import Circle, FancyArrowPatch
+
+    radius = 0.22
+    columns = []  # per layer: list of (y, kind) with kind in {"unit", "bias"}
+    for index, n in enumerate(sizes):
+        shown = n if n <= max_neurons else max_neurons
+        ys = list(np.arange(shown) - (shown - 1) / 2)[::-1]
+        units = [(y, "unit") for y in ys]
+        if n > max_neurons:  # replace the middle one by an ellipsis
+            middle = shown // 2
+            units[middle] = (units[middle][0], "more")
+        if bias and index < len(sizes) - 1:
+            units.insert(0, (ys[0] + 1.2, "bias"))
+        columns.append(units)
+    top = max(y for col in columns for y, _ in col)
+    bottom = min(y for col in columns for y, _ in col)
+
+    for index in range(1, len(columns)):
+        x0, x1 = 2.0 * (index - 1), 2.0 * index
+        for y1, kind1 in columns[index]:
+            if kind1 != "unit":
+                continue
+            for y0, kind0 in columns[index - 1]:
+                if kind0 == "more":
+                    continue
+                ax.add_patch(FancyArrowPatch((x0 + radius, y0), (x1 - radius, y1),
+                                             arrowstyle="-|>", mutation_scale=7, lw=0.6,
+                                             color="#555555", alpha=0.8,
+                                             linestyle="--" if kind0 == "bias" else "-"))
+    names = ["Input\nlayer"] + ["Hidden\nlayer"] * (len(sizes) - 2) + ["Output\nlayer"]
+    for index, (units, n) in enumerate(zip(columns, sizes)):
+        x = 2.0 * index
+        for y, kind in units:
+            if kind == "more":
+                ax.text(x, y, "\u22ee", ha="center", va="center", fontsize=16)
+                continue
+            face = "#fff4d6" if kind == "bias" else ("#dbe9f6" if index else "#e8e8e8")
+            ax.add_patch(Circle((x, y), radius, facecolor=face, edgecolor="black", lw=1.2,
+                                linestyle="--" if kind == "bias" else "-", zorder=3))
+            if kind == "bias":
+                ax.text(x, y, "+1", ha="center", va="center", fontsize=8, zorder=4)
+        if labels:
+            ax.text(x, top + 0.8, names[index], ha="center", va="bottom", fontsize=10)
+            ax.text(x, bottom - 0.6, f"{n}", ha="center", va="top", fontsize=9,
+                    color="#444444")
+    if labels:
+        for y, kind in columns[0]:
+            if kind == "unit":
+                ax.annotate("", (-radius, y), (-0.9, y),
+                            arrowprops=dict(arrowstyle="-|>", color="black", lw=0.8))
+        for y, kind in columns[-1]:
+            if kind == "unit":
+                ax.annotate("", (2.0 * (len(sizes) - 1) + 0.9, y),
+                            (2.0 * (len(sizes) - 1) + radius, y),
+                            arrowprops=dict(arrowstyle="-|>", color="black", lw=0.8))
+    ax.set_xlim(-1.2, 2.0 * (len(sizes) - 1) + 1.2)
+    ax.set_ylim(bottom - 1.1, top + 1.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return fig
+
+
+# -- training curves -----------------------------------------------------------------------
+def plot_history(history, keys=None, ax=None, title: str | None = None):
+    """Loss (and metric) curves per epoch.
+
+    ``history``: a ``History`` from ``fit``, its ``.history`` dict, or a dict
+    ``label -> list of values`` (e.g. ``optimizers.compare``'s result).  ``val_`` series
+    are drawn dashed in the colour of their training series.  Metrics other than the loss
+    go on a second panel when no ``ax`` is given.
+    """
+    series = getattr(history, "history", history)
+    if not isinstance(series, dict) or not series:
+        raise ValueError("plot_history: expected a History or a non-empty dict of series")
+    keys = list(keys) if keys is not None else [k for k in series if not k.startswith("val_")]
+    missing = [k for k in keys if k not in series]
+    if missing:
+        raise ValueError(f"plot_history: unknown series {missing}; have {sorted(series)}")
+    losses = [k for k in keys if "loss" in k or k not in ("accuracy", "acc", "mae", "mse")]
+    metrics = [k for k in keys if k not in losses]
+    if ax is None:
+        fig, axes = new_figure(ncols=2 if metrics else 1, size=(10, 4) if metrics else (6.4, 4))
+        axes = list(np.atleast_1d(axes))
+    else:
+        fig, axes = ax.figure, [ax, ax]
+    for panel, group in zip(axes, (losses, metrics)):
+        for i, key in enumerate(group):
+            values = np.asarray(series[key], dtype=float)
+            color = CLASS_COLORS[i % len(CLASS_COLORS)]
+            epochs = np.arange(1, len(values) + 1)
+            panel.plot(epochs, values, color=color, label=key)
+            if f"val_{key}" in series:
+                panel.plot(epochs[:len(series[f"val_{key}"])], series[f"val_{key}"],
+                           color=color, linestyle="--", label=f"val_{key}")
+        if group:
+            panel.set_xlabel("epoch")
+            panel.legend(fontsize=8)
+            panel.grid(alpha=0.3)
+    if title:
+        axes[0].set_title(title)
+    return fig
+
+
+# -- decision regions -------------------------------------------------------------------------
+def _scores(model, grid: np.ndarray) -> np.ndarray:
+    """Class probabilities (n, k), a positive-class probability (n,), or values (n,)."""
+    if hasattr(model, "predict_proba"):
+        return np.asarray(model.predict_proba(grid), dtype=float)
+    if hasattr(model, "predict"):
+        return np.asarray(model.predict(grid), dtype=float)
+    return np.asarray(model(grid), dtype=float)
+
+
+def plot_decision_boundary(model, X, y=None, ax=None, resolution: int = 200, margin=0.5,
+                           proba: bool = True, transform=None, title: str | None = None,
+                           levels=None):
+    """Regions of the plane by predicted class (seed 000's AND/OR/XOR and softmax plots).
+
+    ``model``: a fitted Sequential, an estimator with ``predict_proba``/``predict``, or a
+    function of an (n, 2) array.  With ``proba``, each region is shaded by the predicted
+    probability (one class: a diverging map around 0.5; several: the winning class's
+    colour, lighter where it is less sure).  ``transform`` maps the grid's (x1, x2) to
+    the model's inputs (e.g. polynomial features).  Points are drawn coloured by ``y``.
+    A regression output (one column, not a probability) is drawn as a heat map.
+    """
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"plot_decision_boundary: X must have shape (n, 2); got {X.shape}")
+    fig, ax = _figure_and_axes(ax, size=(5.5, 5))
+    from matplotlib.colors import ListedColormap, to_rgb
+
+    (x_min, y_min), (x_max, y_max) = X.min(axis=0) - margin, X.max(axis=0) + margin
+    gx, gy = np.meshgrid(np.linspace(x_min, x_max, resolution),
+                         np.linspace(y_min, y_max, resolution))
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    scores = _scores(model, transform(grid) if transform else grid)
+    if scores.ndim == 2 and scores.shape[1] == 1:
+        scores = scores[:, 0]
+    extent = (x_min, x_max, y_min, y_max)
+    if scores.ndim == 1:
+        is_probability = scores.min() >= 0 and scores.max() <= 1
+        if is_probability and proba:
+            image = ax.imshow(scores.reshape(gx.shape), origin="lower", extent=extent,
+                              cmap="RdBu_r", vmin=0, vmax=1, alpha=0.75, aspect="auto")
+            ax.contour(gx, gy, scores.reshape(gx.shape), levels=levels or [0.5],
+                       colors="black", linewidths=1)
+            fig.colorbar(image, ax=ax, shrink=0.8, label="P(class 1)")
+        elif is_probability:
+            ax.contourf(gx, gy, (scores >= 0.5).reshape(gx.shape), levels=[-0.5, 0.5, 1.5],
+                        colors=[CLASS_COLORS[0], CLASS_COLORS[1]], alpha=0.3)
+        else:
+            image = ax.imshow(scores.reshape(gx.shape), origin="lower", extent=extent,
+                              cmap="viridis", alpha=0.8, aspect="auto")
+            fig.colorbar(image, ax=ax, shrink=0.8, label="prediction")
+    else:
+        winner = scores.argmax(axis=1)
+        colors = np.array([to_rgb(CLASS_COLORS[k % len(CLASS_COLORS)])
+                           for k in range(scores.shape[1])])
+        if proba:  # blend the class colour with white by how sure the model is
+            sure = (scores.max(axis=1) - 1 / scores.shape[1]) / (1 - 1 / scores.shape[1])
+            rgb = 1 - (1 - colors[winner]) * (0.15 + 0.6 * sure[:, None])
+            ax.imshow(rgb.reshape(*gx.shape, 3), origin="lower", extent=extent, aspect="auto")
+        else:
+            ax.contourf(gx, gy, winner.reshape(gx.shape),
+                        levels=np.arange(scores.shape[1] + 1) - 0.5,
+                        cmap=ListedColormap(colors), alpha=0.3)
+        ax.contour(gx, gy, winner.reshape(gx.shape), levels=np.arange(scores.shape[1]) + 0.5,
+                   colors="black", linewidths=0.8)
+    if y is not None:
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] > 1:
+            y = y.argmax(axis=1)
+        y = y.ravel()
+        for k, label in enumerate(np.unique(y)):
+            mask = y == label
+            ax.scatter(X[mask, 0], X[mask, 1], s=22, color=CLASS_COLORS[k % 10],
+                       edgecolor="white", linewidth=0.6, label=str(label), zorder=3)
+        ax.legend(fontsize=8, loc="upper right", framealpha=0.8)
+    ax.set_xlim(x_min, x_max)
+    ax.set_ylim(y_min, y_max)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+# -- activation statistics ------------------------------------------------------------------
+def plot_activation_stats(stats, title: str | None = None, bins: int = 30, value_range=None):
+    """Seed 002's figures: layer mean and std against depth, then one histogram per layer.
+
+    ``stats``: the list returned by :func:`nnlearn.diagnostics.activation_statistics`
+    (dicts with ``mean``, ``std`` and ``values``), or a list of activation arrays.
+    """
+    if not len(stats):
+        raise ValueError("plot_activation_stats: no layers to plot")
+    if not isinstance(stats[0], dict):
+        stats = [{"mean": float(np.mean(a)), "std": float(np.std(a)), "values": np.asarray(a)}
+                 for a in stats]
+    n = len(stats)
+    fig, _ = new_figure(size=(max(8.0, 1.3 * n), 6))
+    fig.clear()
+    grid = fig.add_gridspec(2, max(n, 2), height_ratios=[1.3, 1])
+    half = max(n, 2) // 2
+    depth = np.arange(1, n + 1)
+    for position, key, color in ((slice(0, half), "mean", "C0"),
+                                 (slice(half, max(n, 2)), "std", "C3")):
+        ax = fig.add_subplot(grid[0, position])
+        ax.plot(depth, [s[key] for s in stats], "o-", color=color)
+        ax.set_title(f"layer {key}")
+        ax.set_xlabel("layer")
+        ax.set_xticks(depth)
+        ax.grid(alpha=0.3)
+    if value_range is None:
+        values = np.concatenate([np.asarray(s["values"]).ravel() for s in stats])
+        low, high = (float(values.min()), float(values.max())) if values.size else (-1, 1)
+        value_range = (min(low, -1.0), max(high, 1.0)) if low < 0 else (0.0, max(high, 1.0))
+    for i, s in enumerate(stats):
+        ax = fig.add_subplot(grid[1, i])
+        ax.hist(np.asarray(s["values"]).ravel(), bins, range=value_range, color="C0")
+        ax.set_title(f"{i + 1}", fontsize=9)
+        ax.set_yticks([])
+        ax.tick_params(labelsize=7)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+# -- optimizer paths ---------------------------------------------------------------------------
+def plot_optimizer_paths(objective, paths: dict, bounds=((-2, 2), (-2, 2)), ax=None,
+                         levels: int = 30, title: str | None = None, minimum=None):
+    """Contours of a 2-D ``objective(x, y)`` (vectorised over arrays) with each
+    optimizer's trajectory; ``paths`` maps a label to an array of shape (steps, 2)."""
+    fig, ax = _figure_and_axes(ax, size=(7, 5.5))
+    (x0, x1), (y0, y1) = bounds
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 300), np.linspace(y0, y1, 300))
+    z = objective(gx, gy)
+    ax.contour(gx, gy, z, levels=np.geomspace(max(z.min(), 1e-4), z.max(), levels)
+               if z.min() >= 0 else levels, cmap="Greys", linewidths=0.6)
+    for i, (label, path) in enumerate(paths.items()):
+        path = np.asarray(path, dtype=float)
+        ax.plot(path[:, 0], path[:, 1], "-", color=CLASS_COLORS[i % 10], lw=1.5, label=label)
+        ax.plot(path[-1, 0], path[-1, 1], "o", color=CLASS_COLORS[i % 10], ms=5)
+    ax.plot(*np.asarray(next(iter(paths.values())))[0], "ks", ms=6, label="start")
+    if minimum is not None:
+        ax.plot(*minimum, "k*", ms=12, label="minimum")
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.legend(fontsize=8, loc="upper left")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+# -- weights ---------------------------------------------------------------------------------
+def hinton(weights, ax=None, max_weight=None, title: str | None = None):
+    """Hinton diagram: one square per weight, area proportional to |w|, white for
+    positive and black for negative, on grey (rows of ``weights`` are drawn as rows)."""
+    W = np.asarray(weights, dtype=float)
+    if W.ndim == 1:
+        W = W[None, :]
+    if W.ndim != 2:
+        raise ValueError(f"hinton: weights must be 1-D or 2-D; got shape {W.shape}")
+    fig, ax = _figure_and_axes(ax, size=(max(3.0, 0.35 * W.shape[1] + 1),
+                                         max(3.0, 0.35 * W.shape[0] + 1)))
+    from matplotlib.patches import Rectangle
+
+    max_weight = max_weight or float(np.abs(W).max()) or 1.0
+    ax.set_facecolor("#808080")
+    for (row, col), w in np.ndenumerate(W):
+        side = np.sqrt(min(abs(w) / max_weight, 1.0)) * 0.95
+        ax.add_patch(Rectangle((col - side / 2, row - side / 2), side, side,
+                               facecolor="white" if w > 0 else "black", edgecolor="none"))
+    ax.set_xlim(-0.6, W.shape[1] - 0.4)
+    ax.set_ylim(W.shape[0] - 0.4, -0.6)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+# -- regression ----------------------------------------------------------------------------------
+def plot_regression_fit(x, y, fits=None, truth=None, ax=None, x_range=None,
+                        title: str | None = None, ylim=None):
+    """Seed 000's regression figures: the data, the true function (dashed) and fitted
+    curves.  ``fits`` maps a label to a function of a 1-D array or to ``(x, y)`` arrays
+    (e.g. the line at epochs 0, 10, 100, 1000)."""
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    fig, ax = _figure_and_axes(ax, size=(6.4, 4.5))
+    low, high = x_range or (float(x.min()), float(x.max()))
+    grid = np.linspace(low, high, 200)
+    ax.scatter(x, y, color="C1", s=18, label="data", zorder=3)
+    if truth is not None:
+        ax.plot(grid, truth(grid), "C0--", label="truth")
+    for i, (label, fit) in enumerate((fits or {}).items()):
+        gx, gy = fit if isinstance(fit, tuple) else (grid, fit(grid))
+        ax.plot(np.asarray(gx).ravel(), np.asarray(gy).ravel(),
+                color=CLASS_COLORS[(i + 2) % 10], label=label)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return fig
