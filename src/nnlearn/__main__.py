@@ -1,31 +1,20 @@
-"""``python -m nnlearn demo``: the command line (argparse for now)."""
+"""``python -m nnlearn`` and the ``nnlearn`` command: see :mod:`nnlearn.cli`."""
 
 from __future__ import annotations
 
-import argparse
+import sys
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="nnlearn", description="nnlearn command line")
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="train seed 004's MNIST network and print "
-                                            "its test accuracy")
-    demo.add_argument("--epochs", type=int, default=5)
-    demo.add_argument("--batch-size", type=int, default=128)
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
-    xor = commands.add_parser("xor", help="train the seeds' XOR network with the engine")
-    xor.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        from .demo import main as demo_main
-
-        demo_main(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                  verbose=args.verbose)
-    else:
-        from .experiments.xor import main as xor_main
-
-        xor_main(seed=args.seed)
+def main() -> None:
+    try:
+        from .cli import run
+    except ModuleNotFoundError as err:
+        if err.name != "click":
+            raise
+        print('Error: the nnlearn command needs click: pip install "nnlearn[cli]"',
+              file=sys.stderr)
+        sys.exit(2)
+    sys.exit(run())
 
 
 if __name__ == "__main__":

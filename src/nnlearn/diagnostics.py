@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .autograd import no_grad
-from .layers import Dropout
+from .layers import Dropout, Input
 
 __all__ = ["overfit_small", "activation_statistics"]
 
@@ -49,7 +49,8 @@ def overfit_small(build_model, x, y, n: int = 20, epochs: int = 200, batch_size=
 
 def activation_statistics(model, x, keep_values: bool = True) -> list:
     """Seed 002's look at the activations: run ``x`` through a built model layer by layer
-    (inference mode, no graph) and report each layer's output mean and standard deviation.
+    (inference mode, no graph) and report each layer's output mean and standard deviation
+    (``Input`` layers, which pass their input on unchanged, are left out).
 
     Returns
     -------
@@ -60,6 +61,8 @@ def activation_statistics(model, x, keep_values: bool = True) -> list:
     out, stats = x, []
     with no_grad():
         for layer in model.layers:
+            if isinstance(layer, Input):
+                continue
             out = layer(out, training=False)
             values = out.data
             record = {"layer": layer.name, "mean": float(np.mean(values)),

@@ -62,6 +62,12 @@ class Sequential:
     dtype : str
         Floating dtype of parameters and computation (float32 by default).
     name : str
+
+    Attributes
+    ----------
+    metadata : dict
+        Free JSON-serialisable information saved with the model (``nnlearn train`` keeps
+        the feature names, the scaling and the class labels there).
     """
 
     def __init__(self, layers=None, seed: int | None = None, dtype="float32",
@@ -76,6 +82,7 @@ class Sequential:
         self.optimizer = None
         self.loss = None
         self.metrics: list = []
+        self.metadata: dict = {}
         for layer in layers or []:
             self.add(layer)
 
@@ -466,7 +473,7 @@ class Sequential:
         half-written model."""
         arrays = {f"weight_{i}": w for i, w in enumerate(self.get_weights())}
         manifest = {"format": FORMAT, "version": FORMAT_VERSION, "model": self.get_config(),
-                    "compile": None}
+                    "compile": None, "metadata": self.metadata}
         if self.loss is not None:
             manifest["compile"] = {
                 "loss": losses.serialize(self.loss),
@@ -479,7 +486,11 @@ class Sequential:
         manifest["arrays"] = {k: {"shape": list(a.shape), "dtype": a.dtype.str,
                                   "sha256": hashlib.sha256(np.ascontiguousarray(a)).hexdigest()}
                               for k, a in arrays.items()}
-        arrays["manifest"] = np.frombuffer(json.dumps(manifest).encode(), dtype=np.uint8)
+        try:
+            text = json.dumps(manifest, allow_nan=False)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"model.metadata must be JSON-serialisable: {err}") from None
+        arrays["manifest"] = np.frombuffer(text.encode(), dtype=np.uint8)
         path = os.fspath(path)
         directory = os.path.dirname(os.path.abspath(path))
         fd, tmp = tempfile.mkstemp(prefix=".nnlearn-", suffix=".tmp", dir=directory)
@@ -496,6 +507,9 @@ def load_model(path) -> Sequential:
     """Read a model written by :meth:`Sequential.save`.  Never unpickles anything; a
     truncated, corrupted or altered file raises ValueError."""
     path = os.fspath(path)
+    if os.path.isfile(path) and not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a readable nnlearn model file (not a zip archive: "
+                         "truncated, or not a model)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             manifest = json.loads(archive["manifest"].tobytes().decode())
@@ -530,6 +544,7 @@ def load_model(path) -> Sequential:
         state = [arrays[f"optimizer_{i}"] for i in range(sum(1 for k in arrays
                                                               if k.startswith("optimizer_")))]
         model.optimizer.set_state(model.params, state, compiled["iterations"])
+    model.metadata = manifest.get("metadata") or {}
     return model
 
 

@@ -57,6 +57,8 @@ def _layer_sizes(network) -> list:
         from .layers import Dense
 
         dense = [layer for layer in network.layers if isinstance(layer, Dense)]
+        if not network.built and network.input_shape is not None:
+            network.build(network.input_shape)
         if not dense or not network.built:
             raise ValueError("draw_network: the model must be built and contain Dense layers "
                              "(call model.build(input_shape) first)")
@@ -81,7 +83,7 @@ def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
         and their size written below (a 784-input layer stays readable).
     """
     sizes = _layer_sizes(network)
-    fig, ax = _figure_and_axes(ax, size=(2.2 * len(sizes) + 1.5, 5.5))
+    _require_matplotlib()
     from matplotlib.patches import Circle, FancyArrowPatch
 
     radius = 0.22
@@ -98,6 +100,10 @@ def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
         columns.append(units)
     top = max(y for col in columns for y, _ in col)
     bottom = min(y for col in columns for y, _ in col)
+    width, height = 2.0 * (len(sizes) - 1) + 2.4, top - bottom + 2.7
+    fig, ax = _figure_and_axes(ax, size=(max(4.0, 0.8 * width), max(3.0, 0.8 * height)))
+    n_arrows = sum(len(a) * len(b) for a, b in zip(columns, columns[1:]))
+    head = "-|>" if n_arrows <= 80 else "-"  # arrow heads only where they stay readable
 
     for index in range(1, len(columns)):
         x0, x1 = 2.0 * (index - 1), 2.0 * index
@@ -108,7 +114,8 @@ def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
                 if kind0 == "more":
                     continue
                 ax.add_patch(FancyArrowPatch((x0 + radius, y0), (x1 - radius, y1),
-                                             arrowstyle="-|>", mutation_scale=7, lw=0.6,
+                                             arrowstyle=head, mutation_scale=7,
+                                             lw=0.6 if head != "-" else 0.4,
                                              color="#555555", alpha=0.8,
                                              linestyle="--" if kind0 == "bias" else "-"))
     names = ["Input\nlayer"] + ["Hidden\nlayer"] * (len(sizes) - 2) + ["Output\nlayer"]
@@ -197,7 +204,7 @@ def _scores(model, grid: np.ndarray) -> np.ndarray:
 
 def plot_decision_boundary(model, X, y=None, ax=None, resolution: int = 200, margin=0.5,
                            proba: bool = True, transform=None, title: str | None = None,
-                           levels=None):
+                           levels=None, colorbar_label: str = "P(class 1)"):
     """Regions of the plane by predicted class (seed 000's AND/OR/XOR and softmax plots).
 
     ``model``: a fitted Sequential, an estimator with ``predict_proba``/``predict``, or a
@@ -220,6 +227,9 @@ def plot_decision_boundary(model, X, y=None, ax=None, resolution: int = 200, mar
     scores = _scores(model, transform(grid) if transform else grid)
     if scores.ndim == 2 and scores.shape[1] == 1:
         scores = scores[:, 0]
+    elif scores.ndim == 2 and scores.shape[1] == 2:  # two classes: P(class 1) is enough
+        scores = scores[:, 1]
+    binary = scores.ndim == 1
     extent = (x_min, x_max, y_min, y_max)
     if scores.ndim == 1:
         is_probability = scores.min() >= 0 and scores.max() <= 1
@@ -228,7 +238,7 @@ def plot_decision_boundary(model, X, y=None, ax=None, resolution: int = 200, mar
                               cmap="RdBu_r", vmin=0, vmax=1, alpha=0.75, aspect="auto")
             ax.contour(gx, gy, scores.reshape(gx.shape), levels=levels or [0.5],
                        colors="black", linewidths=1)
-            fig.colorbar(image, ax=ax, shrink=0.8, label="P(class 1)")
+            fig.colorbar(image, ax=ax, shrink=0.8, label=colorbar_label)
         elif is_probability:
             ax.contourf(gx, gy, (scores >= 0.5).reshape(gx.shape), levels=[-0.5, 0.5, 1.5],
                         colors=[CLASS_COLORS[0], CLASS_COLORS[1]], alpha=0.3)
@@ -255,10 +265,12 @@ def plot_decision_boundary(model, X, y=None, ax=None, resolution: int = 200, mar
         if y.ndim == 2 and y.shape[1] > 1:
             y = y.argmax(axis=1)
         y = y.ravel()
+        point_colors = ("#2166ac", "#b2182b") if binary else CLASS_COLORS
         for k, label in enumerate(np.unique(y)):
             mask = y == label
-            ax.scatter(X[mask, 0], X[mask, 1], s=22, color=CLASS_COLORS[k % 10],
-                       edgecolor="white", linewidth=0.6, label=str(label), zorder=3)
+            ax.scatter(X[mask, 0], X[mask, 1], s=40 if len(X) < 50 else 16,
+                       color=point_colors[k % len(point_colors)], edgecolor="black",
+                       linewidth=0.6, label=str(label), zorder=3)
         ax.legend(fontsize=8, loc="upper right", framealpha=0.8)
     ax.set_xlim(x_min, x_max)
     ax.set_ylim(y_min, y_max)
@@ -315,12 +327,13 @@ def plot_optimizer_paths(objective, paths: dict, bounds=((-2, 2), (-2, 2)), ax=N
                          levels: int = 30, title: str | None = None, minimum=None):
     """Contours of a 2-D ``objective(x, y)`` (vectorised over arrays) with each
     optimizer's trajectory; ``paths`` maps a label to an array of shape (steps, 2)."""
-    fig, ax = _figure_and_axes(ax, size=(7, 5.5))
+    fig, ax = _figure_and_axes(ax, size=(8, 5.5))
     (x0, x1), (y0, y1) = bounds
     gx, gy = np.meshgrid(np.linspace(x0, x1, 300), np.linspace(y0, y1, 300))
     z = objective(gx, gy)
-    ax.contour(gx, gy, z, levels=np.geomspace(max(z.min(), 1e-4), z.max(), levels)
-               if z.min() >= 0 else levels, cmap="Greys", linewidths=0.6)
+    low = max(float(z.min()), 1e-3 * float(z.max()))
+    ax.contour(gx, gy, z, levels=np.geomspace(low, z.max(), levels) if z.min() >= 0 else levels,
+               colors="#9a9a9a", linewidths=0.6)
     for i, (label, path) in enumerate(paths.items()):
         path = np.asarray(path, dtype=float)
         ax.plot(path[:, 0], path[:, 1], "-", color=CLASS_COLORS[i % 10], lw=1.5, label=label)
@@ -330,7 +343,7 @@ def plot_optimizer_paths(objective, paths: dict, bounds=((-2, 2), (-2, 2)), ax=N
         ax.plot(*minimum, "k*", ms=12, label="minimum")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     if title:
         ax.set_title(title)
     return fig

@@ -103,7 +103,7 @@ def softmax_regression(seed: int = 0, quick: bool = False, plots: bool = True):
                                     margin=2, title="predicted grade")
         proba = lambda g: model.predict_proba(g / scale)[:, 3]  # noqa: E731
         plot.plot_decision_boundary(proba, X, None, ax=axes[1], margin=2,
-                                    title="P(grade 3)")
+                                    title="P(grade 3)", colorbar_label="P(grade 3)")
         for ax in axes:
             ax.set_xlabel("initial knowledge")
             ax.set_ylabel("study time [h]")

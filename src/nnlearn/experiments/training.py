@@ -224,12 +224,13 @@ def learning_rate_search(seed: int = 0, quick: bool = False, plots: bool = True)
         fig, ax = _plot().new_figure(size=(7, 4.5))
         for stage, marker in (("coarse", "o"), ("fine", "^")):
             rows = [r for r in numbers["trials"] if r["stage"] == stage and r["status"] == "ok"]
-            ax.scatter([r["learning_rate"] for r in rows], [r["score"] for r in rows],
+            points = ax.scatter([r["learning_rate"] for r in rows], [r["score"] for r in rows],
                        c=np.log10([r["reg"] for r in rows]), cmap="viridis", marker=marker,
                        label=stage, edgecolor="black", vmin=-5, vmax=0)
         for r in numbers["trials"]:
             if r["status"] != "ok":
                 ax.axvline(r["learning_rate"], color="C3", alpha=0.3, lw=0.8)
+        fig.colorbar(points, ax=ax, label="log10 of the L2 strength")
         ax.set_xscale("log")
         ax.set_xlabel("learning rate (red lines: diverged)")
         ax.set_ylabel("validation accuracy")

@@ -1,0 +1,389 @@
+"""The ``nnlearn`` command (needs the ``cli`` extra: ``pip install "nnlearn[cli]"``).
+
+    nnlearn demo                               the main job: seed 004's MNIST network
+    nnlearn experiments list                   the seeds' experiments
+    nnlearn experiments run NAME --out DIR     their figures (PNG) and numbers (JSON)
+    nnlearn train DATA --target COL            train an MLP on a CSV/NPZ; writes a model
+    nnlearn evaluate MODEL DATA                loss and metrics on labelled data
+    nnlearn predict MODEL DATA --out FILE      predictions with the original labels
+    nnlearn info MODEL                         architecture, training settings, data
+
+User mistakes (a missing file, an unknown column or option value, non-numeric data) end
+with a one-line ``Error: ...`` and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, KeyError, IsADirectoryError,
+               PermissionError)
+
+
+class UserError(click.ClickException):
+    """A mistake in the command's input: one line on stderr, exit status 2."""
+
+    exit_code = 2
+
+
+def user_errors(function):
+    """Turn the library's input errors into :class:`UserError`."""
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except USER_ERRORS as err:
+            message = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+            raise UserError(" ".join(message.split())) from None
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nnlearn")
+def main():
+    """nnlearn: the classic neural-network curriculum on NumPy."""
+
+
+# -- demo -------------------------------------------------------------------------------------
+@main.command()
+@click.option("--epochs", default=5, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=128, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--verbose", default=1, show_default=True, type=click.IntRange(0, 2))
+@user_errors
+def demo(epochs, batch_size, seed, verbose):
+    """Train seed 004's MNIST network (784-512-10, RMSprop) and print its test accuracy."""
+    from .demo import main as demo_main
+
+    demo_main(epochs=epochs, batch_size=batch_size, seed=seed, verbose=verbose)
+
+
+# -- experiments ------------------------------------------------------------------------------
+@main.group()
+def experiments():
+    """The seeds' experiments: list them, run one."""
+
+
+@experiments.command("list")
+def experiments_list():
+    """Every experiment with its source in the seeds."""
+    from .experiments import EXPERIMENTS
+
+    width = max(map(len, EXPERIMENTS))
+    for name, experiment in EXPERIMENTS.items():
+        click.echo(f"{name:<{width}}  {experiment.description} [{experiment.source}]")
+
+
+@experiments.command("run")
+@click.argument("name")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Directory for the PNGs and numbers.json [default: ./experiments/NAME].")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--quick", is_flag=True, help="Reduced sizes (seconds instead of minutes).")
+@click.option("--no-plots", is_flag=True, help="Numbers only (no matplotlib needed).")
+@user_errors
+def experiments_run(name, out_dir, seed, quick, no_plots):
+    """Run experiment NAME; write its figures and numbers and print a summary."""
+    from . import experiments as registry
+
+    registry.get(name)  # an unknown name fails before anything runs
+    plots = not no_plots
+    if plots:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            click.echo('matplotlib is not installed: writing numbers only (pip install '
+                       '"nnlearn[plot]" for the figures)', err=True)
+            plots = False
+    result = registry.run(name, seed=seed, quick=quick, plots=plots)
+    paths = result.save(out_dir or Path("experiments") / name)
+    click.echo(result.summary())
+    click.echo(f"wrote {len(paths)} files to {paths[0].parent}: "
+               + ", ".join(p.name for p in paths))
+
+
+# -- train / evaluate / predict / info ---------------------------------------------------------
+TRAIN_DEFAULTS = {"hidden": [32, 32], "activation": "relu", "optimizer": "adam",
+                  "learning_rate": None, "epochs": 50, "batch_size": 32, "task": "auto",
+                  "validation_split": 0.1, "l2": 0.0, "dropout": 0.0, "seed": 0}
+
+
+def _read_config(path) -> dict:
+    """A JSON (or, on Python >= 3.11, TOML) file of train options, e.g.
+    ``{"hidden": [64, 32], "activation": "tanh", "epochs": 100}``."""
+    text = Path(path).read_text(encoding="utf-8")
+    if str(path).endswith(".toml"):
+        import tomllib
+
+        config = tomllib.loads(text)
+    else:
+        try:
+            config = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not valid JSON ({err})") from None
+    config = {key.replace("-", "_"): value for key, value in config.items()}
+    unknown = sorted(set(config) - set(TRAIN_DEFAULTS))
+    if unknown:
+        raise ValueError(f"{path}: unknown option(s) {unknown}; known: "
+                         f"{sorted(TRAIN_DEFAULTS)}")
+    return config
+
+
+def _hidden_sizes(value) -> list:
+    if isinstance(value, str):
+        parts = [p for p in value.replace(" ", "").split(",") if p]
+        try:
+            value = [int(p) for p in parts]
+        except ValueError:
+            raise ValueError(f"--hidden: expected comma-separated layer sizes like 64,32; got "
+                             f"{value!r}") from None
+    if not all(isinstance(n, int) and n >= 1 for n in value):
+        raise ValueError(f"--hidden: layer sizes must be positive integers; got {value!r}")
+    return list(value)
+
+
+def _infer_task(y) -> str:
+    if y.dtype.kind in "US":
+        return "classification"
+    integral = np.all(np.mod(y, 1) == 0)
+    return "classification" if integral and len(np.unique(y)) <= 20 else "regression"
+
+
+def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
+                learning_rate=None, epochs=50, batch_size=32, task="auto",
+                validation_split=0.1, l2=0.0, dropout=0.0, seed=0, verbose=0):
+    """An MLP for ``table`` (a :class:`nnlearn.datasets.tabular.Table`): standardised
+    inputs, ``hidden`` layers of ``activation``, softmax over the classes (classification)
+    or a linear output (regression).  The scaling, feature names and class labels go in
+    ``model.metadata``.  Returns (model, history)."""
+    from . import layers, optimizers, regularizers
+    from .models import Sequential
+    from .preprocessing import StandardScaler
+
+    if table.y is None:
+        raise ValueError("the data has no target column (name it with --target)")
+    task = _infer_task(table.y) if task == "auto" else task
+    if task not in ("classification", "regression"):
+        raise ValueError(f"--task must be auto, classification or regression; got {task!r}")
+    if task == "regression" and table.y.dtype.kind in "US":
+        raise ValueError(f"target column {table.target_name!r} holds text; it cannot be a "
+                         "regression target")
+    scaler = StandardScaler().fit(table.X)
+    x = scaler.transform(table.X).astype(np.float32)
+    metadata = {"task": task, "features": table.feature_names, "target": table.target_name,
+                "scaler": {"mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist()}}
+    if task == "classification":
+        classes, y = np.unique(table.y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"target column {table.target_name!r} has a single class "
+                             f"{classes[0]!r}; nothing to learn")
+        metadata["classes"] = classes.tolist()
+        head = layers.Dense(len(classes), activation="softmax")
+        loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+    else:
+        y = table.y.astype(np.float32)
+        head = layers.Dense(1)
+        loss, metrics = "mse", ["mae"]
+    stack = [layers.Input(x.shape[1])]
+    for units in _hidden_sizes(hidden):
+        stack.append(layers.Dense(units, activation=activation,
+                                  kernel_regularizer=regularizers.L2(l2) if l2 else None))
+        if dropout:
+            stack.append(layers.Dropout(dropout))
+    model = Sequential(stack + [head], seed=seed)
+    config = {} if learning_rate is None else {"learning_rate": float(learning_rate)}
+    opt = optimizers.get({"class_name": optimizer, "config": config}, "--optimizer")
+    model.compile(optimizer=opt, loss=loss, metrics=metrics)
+    history = model.fit(x, y, epochs=epochs, batch_size=batch_size,
+                        validation_split=validation_split if len(x) >= 20 else 0.0,
+                        seed=seed, verbose=verbose)
+    metadata["epochs"] = len(history.history["loss"])
+    model.metadata = metadata
+    return model, history
+
+
+def _model_inputs(model, table) -> np.ndarray:
+    meta = model.metadata
+    if "features" not in meta:
+        return table.X.astype(model.dtype)
+    if table.feature_names != meta["features"]:
+        missing = [f for f in meta["features"] if f not in table.feature_names]
+        if missing:
+            raise ValueError(f"the data lacks the model's feature column(s) {missing}")
+        order = [table.feature_names.index(f) for f in meta["features"]]
+        table.X = table.X[:, order]
+    scaler = meta["scaler"]
+    return ((table.X - np.array(scaler["mean"])) / np.array(scaler["scale"])).astype(
+        model.dtype)
+
+
+def _load(model_path):
+    from .models import load_model
+
+    if not Path(model_path).is_file():
+        raise FileNotFoundError(f"no such model file: {model_path}")
+    return load_model(model_path)
+
+
+def _table_for(model, data, require_target):
+    from .datasets.tabular import load_table
+
+    meta = model.metadata
+    return load_table(data, target=meta.get("target"), require_target=require_target,
+                      features=meta.get("features"))
+
+
+@main.command()
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--target", help="Name of the target column (CSV).")
+@click.option("--out", "out_path", default="model.nnlearn", show_default=True,
+              type=click.Path(dir_okay=False), help="Where to write the trained model.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False),
+              help="JSON/TOML file of the options below; the command line overrides it.")
+@click.option("--hidden", help="Hidden layer sizes, e.g. 64,32 [default: 32,32].")
+@click.option("--activation", help="Hidden activation [default: relu].")
+@click.option("--optimizer", help="sgd, rmsprop, adam, ... [default: adam].")
+@click.option("--learning-rate", type=float, help="[default: the optimizer's]")
+@click.option("--epochs", type=click.IntRange(min=1), help="[default: 50]")
+@click.option("--batch-size", type=click.IntRange(min=1), help="[default: 32]")
+@click.option("--task", type=click.Choice(["auto", "classification", "regression"]),
+              help="[default: auto: text or few integer labels mean classification]")
+@click.option("--validation-split", type=click.FloatRange(0, 1, max_open=True),
+              help="[default: 0.1]")
+@click.option("--l2", type=click.FloatRange(min=0), help="L2 penalty on the kernels [0].")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), help="[default: 0]")
+@click.option("--seed", type=int, help="[default: 0]")
+@click.option("--verbose", default=1, show_default=True, type=click.IntRange(0, 2))
+@user_errors
+def train(data, target, out_path, config_path, verbose, **options):
+    """Train an MLP on DATA (a CSV with a header, or an NPZ with x and y) and save it."""
+    from .datasets.tabular import load_table
+
+    settings = dict(TRAIN_DEFAULTS)
+    if config_path:
+        settings.update(_read_config(config_path))
+    settings.update({k: v for k, v in options.items() if v is not None})
+    from . import activations
+
+    activations.get(settings["activation"], "--activation")
+    if target is None and not str(data).endswith(".npz"):
+        raise UserError("--target is required for CSV data (the column to predict)")
+    table = load_table(data, target=target)
+    model, history = train_model(table, verbose=verbose, **settings)
+    model.save(out_path)
+    logs = {k: v[-1] for k, v in history.history.items()}
+    click.echo(f"trained {model.metadata['epochs']} epochs on {len(table.X)} rows "
+               f"({model.metadata['task']}): " +
+               ", ".join(f"{k} {v:.4f}" for k, v in logs.items()))
+    click.echo(f"saved {out_path}")
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
+@click.argument("data", type=click.Path(dir_okay=False))
+@user_errors
+def evaluate(model_path, data):
+    """Loss and metrics of MODEL on labelled DATA."""
+    model = _load(model_path)
+    table = _table_for(model, data, require_target=True)
+    x = _model_inputs(model, table)
+    y = table.y
+    if model.metadata.get("task") == "classification":
+        classes = list(model.metadata["classes"])
+        labels = [str(v) for v in y] if y.dtype.kind in "US" else list(y)
+        known = {str(c) if isinstance(c, str) else c: i for i, c in enumerate(classes)}
+        unknown = sorted({str(v) for v in labels if v not in known})
+        if unknown:
+            raise UserError(f"labels {unknown[:5]} were not seen in training (classes: "
+                            f"{classes})")
+        y = np.array([known[v] for v in labels])
+    elif y.dtype.kind in "US":
+        raise UserError("this is a regression model and the target column holds text")
+    if model.loss is None:
+        raise UserError(f"{model_path} was saved without its loss; it cannot be evaluated")
+    values = model.evaluate(x, y.astype(np.float32) if y.dtype.kind == "f" else y,
+                            return_dict=True)
+    click.echo(", ".join(f"{k}: {v:.4f}" for k, v in values.items()))
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="CSV to write (one row per input row).")
+@click.option("--proba", is_flag=True, help="Also write each class's probability.")
+@user_errors
+def predict(model_path, data, out_path, proba):
+    """Predict DATA with MODEL; classification writes the original class labels."""
+    model = _load(model_path)
+    table = _table_for(model, data, require_target=False)
+    outputs = model.predict(_model_inputs(model, table))
+    meta = model.metadata
+    name = meta.get("target") or "prediction"
+    if meta.get("task") == "classification":
+        classes = meta["classes"]
+        header = [name] + ([f"p_{c}" for c in classes] if proba else [])
+        rows = [[classes[k]] + ([f"{p:.6g}" for p in row] if proba else [])
+                for k, row in zip(outputs.argmax(axis=1), outputs)]
+    else:
+        header = [name] if outputs.shape[1] == 1 else [f"{name}_{i}" for i in
+                                                      range(outputs.shape[1])]
+        rows = [[f"{v:.6g}" for v in row] for row in outputs]
+    with open(out_path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    click.echo(f"wrote {len(rows)} predictions to {out_path}")
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
+@user_errors
+def info(model_path):
+    """The architecture of MODEL, its training settings and the data it expects."""
+    model = _load(model_path)
+    model.summary(print_fn=click.echo)
+    if model.loss is not None:
+        from . import losses, optimizers
+
+        click.echo(f"loss: {losses.serialize(model.loss)}; optimizer: "
+                   f"{optimizers.serialize(model.optimizer)}; steps taken: "
+                   f"{model.optimizer.iterations}")
+    meta = model.metadata
+    if meta:
+        click.echo(f"task: {meta.get('task')}; target: {meta.get('target')}; "
+                   f"trained epochs: {meta.get('epochs')}")
+        click.echo(f"features ({len(meta.get('features', []))}): "
+                   f"{', '.join(map(str, meta.get('features', [])))}")
+        if "classes" in meta:
+            click.echo(f"classes: {', '.join(map(str, meta['classes']))}")
+
+
+def run(argv=None) -> int:
+    """Run the command line with ``argv``; returns the exit status (for tests)."""
+    try:
+        main.main(args=argv, prog_name="nnlearn", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.UsageError as err:  # one line, with where to look for help
+        command = err.ctx.command_path if err.ctx else "nnlearn"
+        click.echo(f"Error: {err.format_message()} (see '{command} --help')", err=True)
+        return err.exit_code
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run())

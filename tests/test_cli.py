@@ -1,0 +1,145 @@
+"""The nnlearn command: train/evaluate/predict/info on a CSV with a string target,
+experiments, and one-line errors with exit status 2 for user mistakes."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nnlearn as nl
+from nnlearn.cli import run
+
+
+@pytest.fixture
+def circle_csv(tmp_path):
+    X, y = nl.datasets.make_circle(300, noise=0.05, random_state=0)
+    path = tmp_path / "rings.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["x1", "x2", "ring"])
+        for (a, b), label in zip(X, np.array(["outer", "inner"])[y]):
+            writer.writerow([f"{a:.5f}", f"{b:.5f}", label])
+    return path
+
+
+def one_line_error(capsys, argv, *fragments):
+    assert run(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("Error: "), err
+    for fragment in fragments:
+        assert fragment in err, err
+    return err
+
+
+def test_train_predict_evaluate_info_with_string_labels(circle_csv, tmp_path, capsys):
+    model_path = tmp_path / "rings.nnlearn"
+    assert run(["train", str(circle_csv), "--target", "ring", "--hidden", "16,16",
+                "--epochs", "60", "--learning-rate", "0.01", "--verbose", "0",
+                "--out", str(model_path)]) == 0
+    assert "saved" in capsys.readouterr().out
+    model = nl.load_model(model_path)
+    assert model.metadata["classes"] == ["inner", "outer"]
+    assert model.metadata["features"] == ["x1", "x2"]
+
+    out = tmp_path / "predictions.csv"
+    assert run(["predict", str(model_path), str(circle_csv), "--out", str(out),
+                "--proba"]) == 0
+    with open(out) as f:
+        rows = list(csv.reader(f))
+    with open(circle_csv) as f:
+        truth = [r[2] for r in list(csv.reader(f))[1:]]
+    assert rows[0] == ["ring", "p_inner", "p_outer"]
+    predicted = [r[0] for r in rows[1:]]
+    assert set(predicted) <= {"inner", "outer"} and len(predicted) == 300
+    agreement = np.mean(np.array(predicted) == np.array(truth))
+    assert agreement > 0.9
+    np.testing.assert_allclose([float(r[1]) + float(r[2]) for r in rows[1:]], 1, atol=1e-5)
+
+    capsys.readouterr()
+    assert run(["evaluate", str(model_path), str(circle_csv)]) == 0
+    reported = dict(part.split(": ") for part in capsys.readouterr().out.strip().split(", "))
+    assert float(reported["accuracy"]) == pytest.approx(agreement, abs=1e-4)
+
+    assert run(["info", str(model_path)]) == 0
+    text = capsys.readouterr().out
+    assert "Total params: 354" in text and "classes: inner, outer" in text
+
+
+def test_predict_on_a_file_without_the_target_column(circle_csv, tmp_path, capsys):
+    model_path = tmp_path / "m.nnlearn"
+    run(["train", str(circle_csv), "--target", "ring", "--epochs", "2", "--verbose", "0",
+         "--out", str(model_path)])
+    features_only = tmp_path / "new.csv"
+    lines = circle_csv.read_text().splitlines()
+    # columns in another order, no target: matched by name
+    features_only.write_text("\n".join(",".join(line.split(",")[1::-1]) for line in lines[:6]))
+    assert run(["predict", str(model_path), str(features_only), "--out",
+                str(tmp_path / "p.csv")]) == 0
+    assert len((tmp_path / "p.csv").read_text().splitlines()) == 6
+
+
+def test_train_regression_from_npz_and_a_config_file(tmp_path, capsys):
+    X, y = nl.datasets.make_plane(200, random_state=0)
+    np.savez(tmp_path / "plane.npz", x=X, y=y)
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"hidden": [8], "activation": "tanh", "epochs": 3,
+                                  "optimizer": "sgd"}))
+    model_path = tmp_path / "plane.nnlearn"
+    assert run(["train", str(tmp_path / "plane.npz"), "--config", str(config), "--epochs", "5",
+                "--verbose", "0", "--out", str(model_path)]) == 0
+    model = nl.load_model(model_path)
+    assert model.metadata["task"] == "regression" and model.metadata["epochs"] == 5
+    assert [layer.units for layer in model.layers if hasattr(layer, "units")] == [8, 1]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"hiden": [3]}')
+    one_line_error(capsys, ["train", str(tmp_path / "plane.npz"), "--config", str(bad)],
+                   "unknown option", "hiden")
+
+
+def test_user_mistakes_give_one_line_and_status_2(circle_csv, tmp_path, capsys):
+    one_line_error(capsys, ["train", str(tmp_path / "missing.csv"), "--target", "ring"],
+                   "no such file")
+    one_line_error(capsys, ["train", str(circle_csv), "--target", "rign"],
+                   "no column 'rign'", "Did you mean 'ring'")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x1,colour,ring\n1,red,a\n2,blue,b\n")
+    one_line_error(capsys, ["train", str(bad), "--target", "ring"],
+                   "'colour' is not numeric", "line 2")
+    one_line_error(capsys, ["train", str(circle_csv)], "--target is required")
+    one_line_error(capsys, ["train", str(circle_csv), "--target", "ring", "--activation",
+                            "rleu"], "Did you mean 'relu'")
+    one_line_error(capsys, ["train", str(circle_csv), "--target", "ring", "--epochs", "-1"],
+                   "--epochs")
+    one_line_error(capsys, ["train", str(circle_csv), "--target", "ring", "--hidden", "3,x"],
+                   "--hidden")
+    one_line_error(capsys, ["evaluate", str(tmp_path / "none.nnlearn"), str(circle_csv)],
+                   "no such model file")
+    one_line_error(capsys, ["info", str(circle_csv)], "not a readable nnlearn model file")
+    one_line_error(capsys, ["experiments", "run", "hebb"], "unknown experiment")
+    one_line_error(capsys, ["frobnicate"], "No such command")
+
+
+def test_experiments_list_and_run(tmp_path, capsys):
+    assert run(["experiments", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in nl.experiments.EXPERIMENTS)
+    assert run(["experiments", "run", "hebb-and", "--out", str(tmp_path), "--seed", "1"]) == 0
+    assert "(2 2 -2)" in capsys.readouterr().out
+    numbers = json.loads((tmp_path / "numbers.json").read_text())
+    assert numbers["predictions"] == [1, -1, -1, -1]
+    assert (tmp_path / "lines.png").stat().st_size > 5000
+
+
+def test_the_installed_command_and_help():
+    result = subprocess.run([sys.executable, "-m", "nnlearn", "--help"], capture_output=True,
+                            text=True)
+    assert result.returncode == 0
+    for command in ("demo", "experiments", "train", "evaluate", "predict", "info"):
+        assert command in result.stdout
+    result = subprocess.run([sys.executable, "-m", "nnlearn", "train", "--bogus"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0

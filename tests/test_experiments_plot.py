@@ -1,0 +1,180 @@
+"""Every seed experiment runs headless on reduced sizes and reproduces the seeds'
+numbers; the plot functions draw what they are given and refuse what they cannot draw."""
+
+import json
+
+import matplotlib
+import numpy as np
+import pytest
+
+import nnlearn as nl
+from nnlearn import experiments, plot
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """Run each experiment once (quick) and save it; shared by the tests below."""
+    out = tmp_path_factory.mktemp("experiments")
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            result = experiments.run(name, seed=0, quick=True)
+            cache[name] = (result, result.save(out / name))
+        return cache[name][0]
+    return get
+
+
+def test_every_experiment_saves_its_figures_and_strict_json(results, tmp_path):
+    for name in experiments.EXPERIMENTS:
+        result = results(name)
+        assert result.figures, name
+        written = result.save(tmp_path / name)
+        assert {p.name for p in written} == {"numbers.json",
+                                             *(f"{f}.png" for f in result.figures)}
+        for path in written:
+            if path.suffix == ".png":
+                assert path.stat().st_size > 5000, path
+                assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        json.loads((tmp_path / name / "numbers.json").read_text())  # strict JSON
+        assert result.summary().startswith(f"{name}:")
+
+
+def test_numbers_are_deterministic_given_a_seed():
+    a = experiments.run("perceptron", seed=3, quick=True, plots=False)
+    b = experiments.run("perceptron", seed=3, quick=True, plots=False)
+    assert a.numbers == b.numbers and not a.figures
+
+
+def test_unknown_experiment_suggests_close_names():
+    with pytest.raises(ValueError, match="Did you mean 'linear-regression'"):
+        experiments.get("linear-regresion")
+
+
+def test_initialization_tables_follow_seed_002(results):
+    n = results("initialization").numbers
+    small, big = n["0.01 tanh"]["std"], n["1.0 tanh"]["std"]
+    assert len(small) == 10 and small[-1] < 1e-3 and small == sorted(small, reverse=True)
+    assert min(big) > 0.9                                 # saturated at -1/+1
+    assert all(0.2 <= s <= 0.7 for s in n["xavier tanh"]["std"])
+    assert n["xavier relu"]["std"][-1] < 0.1               # "fails for ReLU"
+    assert all(0.7 <= s <= 1.1 for s in n["he relu"]["std"])  # He: near 0.8
+    assert abs(n["input"]["std"] - 1.0) < 0.05
+
+
+def test_linear_models_match_seed_000(results):
+    line = results("linear-regression").numbers
+    assert line["cost_monotone"] and abs(line["a"] - 0.5) < 0.05
+    assert line["snapshots"]["0"] == {"a": -0.5, "b": 1.0}
+    logistic = results("logistic-regression").numbers
+    assert logistic["accuracy"] > 0.85 and 25 < logistic["hours_at_p_half"] < 40
+    assert logistic["p_at_20h"] < 0.5 < logistic["p_at_45h"]
+    assert results("softmax-regression").numbers["test_accuracy"] > 0.75
+    poly = results("polynomial-regularization").numbers
+    assert poly["none"]["max_abs_coef"] > 1e3            # seed: up to 4e4
+    assert poly["L2 (Ridge 0.1)"]["max_abs_coef"] < 5     # seed: 2.3
+    assert poly["L1 (Lasso 0.001)"]["zero_coefs"] >= 10   # seed: 14 of 19 are 0
+    assert poly["none"]["zero_coefs"] == 0
+
+
+def test_neurons_match_seeds_001_and_002(results):
+    mcp = results("mcp-gates").numbers
+    assert mcp["truth_tables"]["XOR"] == [0, 1, 1, 0]
+    assert mcp["blueberry_bird"] == {"blueberry": 1, "golf ball": 0, "violet": 0,
+                                     "hot dog": 0}
+    hebb = results("hebb-and").numbers
+    assert [r["weights"] for r in hebb["history"]] == [[1, 1, 1], [0, 2, 0], [1, 1, -1],
+                                                       [2, 2, -2]]
+    perceptron = results("perceptron").numbers
+    assert perceptron["AND"]["converged"] and perceptron["OR"]["converged"]
+    assert not perceptron["XOR"]["converged"] and perceptron["XOR"]["accuracy"] < 1
+    gates = results("logic-gates").numbers
+    np.testing.assert_allclose(gates["neuron_XOR"], 0.5, atol=1e-3)
+    assert np.round(gates["neuron_AND"]).tolist() == [0, 0, 0, 1]
+    assert np.round(gates["network_XOR"]).tolist() == [0, 1, 1, 0]
+    sin = results("sin-regression").numbers
+    assert sin["train_mse"] < 0.1 and sin["rmse_vs_truth"] < 0.2
+
+
+def test_training_experiments_show_the_seeds_effects(results):
+    opt = results("optimizers").numbers
+    start = 0.5 * (16 + 50)
+    assert all(v["final_loss"] < 0.01 * start for v in opt["bowl"].values())
+    net = opt["network"]
+    assert net["momentum"]["final_loss"] < net["SGD"]["final_loss"]
+    assert net["Adam"]["final_loss"] < net["SGD"]["final_loss"]
+    reg = results("dropout-early-stopping").numbers
+    assert reg["none"]["final_val_loss"] > reg["none"]["best_val_loss"]  # it overfits
+    assert reg["none"]["train_loss"] < reg["none"]["final_val_loss"]
+    assert reg["early stopping"]["epochs_run"] < reg["none"]["epochs_run"]
+    assert reg["early stopping"]["final_val_loss"] == pytest.approx(
+        reg["early stopping"]["best_val_loss"], rel=1e-4)      # best weights restored
+    search = results("learning-rate-search").numbers
+    low = search["probes"]["too low (1e-6)"]["losses"]
+    assert abs(low[-1] - low[0]) < 0.01 * low[0]               # "loss not going down"
+    assert "diverged" in search["probes"]["too high (30)"]["stop_reason"]
+    assert search["best_val_accuracy"] > 0.5 and search["diverged_trials"] >= 1
+    assert results("overfit-small").numbers["passed"]
+
+
+def test_mnist_experiments_on_a_subset(results):
+    assert results("mnist-softmax").numbers["test_accuracy"] > 0.8
+    assert results("mnist-mlp").numbers["test_accuracy"] > 0.75
+
+
+# -- plot -------------------------------------------------------------------------------------
+def test_draw_network_from_sizes_and_from_a_model():
+    fig = plot.draw_network([3, 5, 1])
+    ax = fig.axes[0]
+    circles = [p for p in ax.patches if type(p).__name__ == "Circle"]
+    assert len(circles) == 3 + 5 + 1 + 2                    # two bias units
+    arrows = [p for p in ax.patches if type(p).__name__ == "FancyArrowPatch"]
+    assert len(arrows) == (3 + 1) * 5 + (5 + 1) * 1
+    model = nl.Sequential([nl.layers.Input(784), nl.layers.Dense(512),
+                           nl.layers.Dense(10)])
+    big = plot.draw_network(model, bias=False).axes[0]
+    texts = [t.get_text() for t in big.texts]
+    assert {"784", "512", "10"} <= set(texts) and "\u22ee" in texts
+    with pytest.raises(ValueError, match="layer sizes"):
+        plot.draw_network([3])
+    with pytest.raises(ValueError, match="built"):
+        plot.draw_network(nl.Sequential([nl.layers.Dense(3)]))
+
+
+def test_decision_boundary_history_hinton_and_paths():
+    X, y = nl.datasets.make_xor(100, random_state=0)
+    fig = plot.plot_decision_boundary(lambda g: (g[:, 0] * g[:, 1] > 0).astype(float), X, y)
+    assert fig.axes[0].images and len(fig.axes[0].collections) >= 2
+    three = plot.plot_decision_boundary(lambda g: np.eye(3)[(g[:, 0] > 0) * 1 + (g[:, 1] > 0)],
+                                        X, np.arange(100) % 3)
+    assert three.axes[0].images
+    with pytest.raises(ValueError, match=r"\(n, 2\)"):
+        plot.plot_decision_boundary(lambda g: g, np.zeros((5, 3)))
+    history = plot.plot_history({"loss": [3, 2, 1], "val_loss": [3, 2.5, 2],
+                                 "accuracy": [0.1, 0.5, 0.9]})
+    assert len(history.axes) == 2 and len(history.axes[0].lines) == 2
+    with pytest.raises(ValueError, match="unknown series"):
+        plot.plot_history({"loss": [1]}, keys=["acc"])
+    W = np.array([[1.0, -0.5], [0.25, 0.0]])
+    rects = plot.hinton(W).axes[0].patches
+    assert len(rects) == 4 and rects[0].get_width() > rects[1].get_width() > rects[2].get_width()
+    paths = {"a": np.array([[1.0, 1.0], [0.5, 0.5], [0.0, 0.0]])}
+    fig = plot.plot_optimizer_paths(lambda a, b: a ** 2 + b ** 2, paths)
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_xdata(), [1.0, 0.5, 0.0])
+
+
+def test_activation_statistics_and_their_plot():
+    from nnlearn.diagnostics import activation_statistics
+
+    model = nl.Sequential([nl.layers.Input(20), nl.layers.Dense(30, activation="tanh"),
+                           nl.layers.Dense(30, activation="relu")], seed=0)
+    x = np.random.default_rng(0).standard_normal((50, 20)).astype(np.float32)
+    stats = activation_statistics(model, x)
+    assert [s["layer"] for s in stats] == [layer.name for layer in model.layers[1:]]
+    h = np.tanh(x @ model.layers[1].kernel.data + model.layers[1].bias.data)
+    assert stats[0]["std"] == pytest.approx(float(h.std()), rel=1e-5)
+    assert stats[1]["mean"] >= 0
+    fig = plot.plot_activation_stats(stats)
+    assert len(fig.axes) == 2 + 2
