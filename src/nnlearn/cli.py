@@ -7,6 +7,7 @@
     nnlearn evaluate MODEL DATA                loss and metrics on labelled data
     nnlearn predict MODEL DATA --out FILE      predictions with the original labels
     nnlearn info MODEL                         architecture, training settings, data
+    nnlearn playground [--port N]              the browser playground on 127.0.0.1
 
 User mistakes (a missing file, an unknown column or option value, non-numeric data) end
 with a one-line ``Error: ...`` and exit status 2, never a traceback.
@@ -364,6 +365,26 @@ def info(model_path):
                    f"{', '.join(map(str, meta.get('features', [])))}")
         if "classes" in meta:
             click.echo(f"classes: {', '.join(map(str, meta['classes']))}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. The default admits only this computer; 0.0.0.0 "
+                   "admits every machine that can reach the port (no password).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
+@click.option("--idle-timeout", default=1800, show_default=True, type=click.IntRange(min=10),
+              help="Seconds without a message after which a tab's session is closed.")
+@user_errors
+def playground(host, port, open_browser, idle_timeout):
+    """Serve the browser playground (a network trained live by nnlearn)."""
+    try:
+        from .playground import serve
+        import uvicorn  # noqa: F401
+    except ModuleNotFoundError as err:
+        raise UserError(f"the playground needs {err.name}: pip install "
+                        '"nnlearn[playground]"') from None
+    serve(host=host, port=port, open_browser=open_browser, idle_timeout=idle_timeout)
 
 
 def run(argv=None) -> int:

@@ -1,0 +1,327 @@
+"""One playground session: settings, data, an nnlearn model, training and the frames the
+page draws.  Plain synchronous Python; the server (``server.py``) runs it off the event
+loop.
+
+The settings follow TensorFlow Playground (seeds 000 and 004 send students there): its
+six 2-D data sets, its seven input features, up to 6 hidden layers of up to 8 neurons,
+noise and the training ratio in percent.  Classification ends in one sigmoid unit
+trained on binary cross-entropy (fused from logits); regression in one linear unit on
+mean squared error.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from .. import Sequential, activations, datasets, layers, optimizers, regularizers
+from ..model_selection import train_test_split
+
+DATASETS = {"circle": datasets.make_circle, "xor": datasets.make_xor,
+            "gaussian": datasets.make_gaussian, "spiral": datasets.make_spiral,
+            "plane": datasets.make_plane, "gaussian_regression": datasets.make_gaussian_regression}
+REGRESSION = ("plane", "gaussian_regression")
+
+FEATURES = {  # TensorFlow Playground's inputs, as functions of (x1, x2)
+    "x1": lambda x1, x2: x1, "x2": lambda x1, x2: x2,
+    "x1^2": lambda x1, x2: x1 ** 2, "x2^2": lambda x1, x2: x2 ** 2,
+    "x1*x2": lambda x1, x2: x1 * x2,
+    "sin(x1)": lambda x1, x2: np.sin(x1), "sin(x2)": lambda x1, x2: np.sin(x2),
+}
+FEATURE_CODE = {"x1": "x1", "x2": "x2", "x1^2": "x1 ** 2", "x2^2": "x2 ** 2",
+                "x1*x2": "x1 * x2", "sin(x1)": "np.sin(x1)", "sin(x2)": "np.sin(x2)"}
+HIDDEN_ACTIVATIONS = sorted(set(activations.ACTIVATIONS) - {"softmax"})
+OPTIMIZERS = sorted(optimizers.OPTIMIZERS)
+MAX_LAYERS, MAX_NEURONS = 6, 8
+EXTENT = 6.0            # the plane shown: [-6, 6]^2
+OUTPUT_GRID, NEURON_GRID = 50, 20
+
+DEFAULTS = {"dataset": "circle", "noise": 0, "train_ratio": 50, "batch_size": 10,
+            "samples": 500, "features": ["x1", "x2"], "hidden": [4, 2],
+            "activation": "tanh", "learning_rate": 0.03, "optimizer": "sgd",
+            "regularization": "none", "regularization_rate": 0.0, "dropout": 0.0, "seed": 0}
+
+
+def choices() -> dict:
+    """What the page may choose from."""
+    return {"datasets": list(DATASETS), "features": list(FEATURES),
+            "activations": HIDDEN_ACTIVATIONS, "optimizers": OPTIMIZERS,
+            "max_layers": MAX_LAYERS, "max_neurons": MAX_NEURONS}
+
+
+class SettingsError(ValueError):
+    """A setting from the page that cannot be used; the message is shown on the page."""
+
+
+def _number(settings, name, low, high, integer=False, low_open=False):
+    value = settings[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not math.isfinite(value):
+        raise SettingsError(f"{name} must be a number; got {value!r}")
+    if integer and value != int(value):
+        raise SettingsError(f"{name} must be a whole number; got {value!r}")
+    if value < low or value > high or (low_open and value == low):
+        bracket = "(" if low_open else "["
+        raise SettingsError(f"{name} must be in {bracket}{low}, {high}]; got {value!r}")
+    return int(value) if integer else float(value)
+
+
+def _choice(settings, name, options):
+    value = settings[name]
+    if value not in options:
+        raise SettingsError(f"{name} must be one of {', '.join(map(str, options))}; "
+                            f"got {value!r}")
+    return value
+
+
+def validate(settings) -> dict:
+    """The complete, checked settings (missing keys take their defaults); raises
+    SettingsError naming the first bad setting."""
+    if not isinstance(settings, dict):
+        raise SettingsError(f"settings must be an object; got {type(settings).__name__}")
+    unknown = sorted(set(settings) - set(DEFAULTS))
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(map(str, unknown))}")
+    s = {**DEFAULTS, **settings}
+    checked = {
+        "dataset": _choice(s, "dataset", list(DATASETS)),
+        "noise": _number(s, "noise", 0, 50),
+        "train_ratio": _number(s, "train_ratio", 10, 90),
+        "batch_size": _number(s, "batch_size", 1, 100, integer=True),
+        "samples": _number(s, "samples", 50, 2000, integer=True),
+        "activation": _choice(s, "activation", HIDDEN_ACTIVATIONS),
+        "learning_rate": _number(s, "learning_rate", 0, 10, low_open=True),
+        "optimizer": _choice(s, "optimizer", OPTIMIZERS),
+        "regularization": _choice(s, "regularization", ["none", "L1", "L2"]),
+        "regularization_rate": _number(s, "regularization_rate", 0, 10),
+        "dropout": _number(s, "dropout", 0, 0.9),
+        "seed": _number(s, "seed", 0, 2 ** 31 - 1, integer=True),
+    }
+    features = s["features"]
+    if not isinstance(features, list) or not features or \
+            not all(isinstance(f, str) for f in features):
+        raise SettingsError("features must be a non-empty list of feature names")
+    bad = [f for f in features if f not in FEATURES]
+    if bad:
+        raise SettingsError(f"unknown feature(s) {bad}; choose from {', '.join(FEATURES)}")
+    checked["features"] = [f for f in FEATURES if f in features]  # canonical order
+    hidden = s["hidden"]
+    if not isinstance(hidden, list) or not 1 <= len(hidden) <= MAX_LAYERS:
+        raise SettingsError(f"hidden must list 1 to {MAX_LAYERS} layer sizes; got {hidden!r}")
+    for n in hidden:
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_NEURONS:
+            raise SettingsError(f"each hidden layer has 1 to {MAX_NEURONS} neurons; got {n!r}")
+    checked["hidden"] = list(hidden)
+    return checked
+
+
+def feature_matrix(X: np.ndarray, features) -> np.ndarray:
+    """The chosen input features of the points X (n, 2), as float32 columns."""
+    return np.column_stack([FEATURES[f](X[:, 0], X[:, 1]) for f in features]).astype(np.float32)
+
+
+def _grid(n: int) -> np.ndarray:
+    """n x n points covering [-EXTENT, EXTENT]^2, row by row from the top (y = +6)."""
+    axis = np.linspace(-EXTENT, EXTENT, n)
+    gx, gy = np.meshgrid(axis, axis[::-1])
+    return np.column_stack([gx.ravel(), gy.ravel()])
+
+
+def _quantize(values: np.ndarray) -> dict:
+    """A heat map as bytes 0-255 between its min and max (what a canvas needs), hex
+    encoded, with the range to read it back."""
+    low, high = float(values.min()), float(values.max())
+    scaled = np.zeros(values.shape) if high - low < 1e-12 else (values - low) / (high - low)
+    return {"min": low, "max": high, "data": np.round(scaled * 255).astype(np.uint8).tobytes()
+            .hex()}
+
+
+class PlaygroundSession:
+    """Data, model and training state of one browser tab."""
+
+    def __init__(self, settings=None):
+        self.settings = None
+        self.last_active = time.monotonic()
+        self.configure(settings or {})
+
+    # -- settings -------------------------------------------------------------------------
+    def configure(self, settings) -> None:
+        """Apply new settings; new data when the data settings change, a new network
+        (training restarts) otherwise."""
+        new = validate(settings)
+        data_keys = ("dataset", "noise", "train_ratio", "samples", "seed")
+        if self.settings is None or any(new[k] != self.settings[k] for k in data_keys):
+            self.settings = new
+            self._make_data()
+        self.settings = new
+        self.reset()
+
+    def regenerate(self) -> None:
+        """New points from the next seed (the page's "regenerate")."""
+        self.configure({**self.settings, "seed": (self.settings["seed"] + 1) % 2 ** 31})
+
+    @property
+    def task(self) -> str:
+        return "regression" if self.settings["dataset"] in REGRESSION else "classification"
+
+    def _make_data(self) -> None:
+        s = self.settings
+        X, y = DATASETS[s["dataset"]](s["samples"], noise=s["noise"] / 100,
+                                      random_state=s["seed"])
+        self.X_train, self.X_test, self.y_train, self.y_test = train_test_split(
+            X, y.astype(np.float32), test_size=1 - s["train_ratio"] / 100,
+            random_state=s["seed"])
+
+    # -- the network ------------------------------------------------------------------------
+    def reset(self) -> None:
+        """A freshly initialised network; epoch 0."""
+        s = self.settings
+        penalty = {"none": None, "L1": regularizers.L1, "L2": regularizers.L2}[
+            s["regularization"]]
+        stack = [layers.Input(len(s["features"]))]
+        for units in s["hidden"]:
+            stack.append(layers.Dense(units, activation=s["activation"],
+                                      kernel_regularizer=penalty and
+                                      penalty(s["regularization_rate"])))
+            if s["dropout"]:
+                stack.append(layers.Dropout(s["dropout"]))
+        classify = self.task == "classification"
+        stack.append(layers.Dense(1, activation="sigmoid" if classify else None))
+        self.model = Sequential(stack, seed=s["seed"])
+        self.model.compile(optimizers.get({"class_name": s["optimizer"],
+                                           "config": {"learning_rate": s["learning_rate"]}}),
+                           loss="binary_crossentropy" if classify else "mse",
+                           metrics=["accuracy"] if classify else [])
+        self.x_train = feature_matrix(self.X_train, s["features"])
+        self.x_test = feature_matrix(self.X_test, s["features"])
+        self.epoch = 0
+        self.history = {"train_loss": [], "test_loss": []}
+        self._record()
+
+    def train(self, epochs: int = 1) -> None:
+        """``epochs`` passes over the training points in mini-batches."""
+        for _ in range(epochs):
+            with np.errstate(all="ignore"):
+                self.model.fit(self.x_train, self.y_train, epochs=self.epoch + 1,
+                               initial_epoch=self.epoch, batch_size=self.settings["batch_size"],
+                               seed=self.settings["seed"], verbose=0)
+            self.epoch += 1
+        self._record()
+
+    def _evaluate(self, x, y) -> dict:
+        with np.errstate(all="ignore"):
+            values = self.model.evaluate(x, y, return_dict=True)
+        return {k: (float(v) if math.isfinite(v) else None) for k, v in values.items()}
+
+    def _record(self) -> None:
+        self.train_metrics = self._evaluate(self.x_train, self.y_train)
+        self.test_metrics = self._evaluate(self.x_test, self.y_test)
+        self.history["train_loss"].append(self.train_metrics["loss"])
+        self.history["test_loss"].append(self.test_metrics["loss"])
+
+    # -- what the page draws ------------------------------------------------------------------
+    def data_message(self) -> dict:
+        """The points and the input features' own heat maps (sent when data or
+        features change)."""
+        grid = _grid(NEURON_GRID)
+        inputs = feature_matrix(grid, self.settings["features"])
+        return {"type": "data", "task": self.task, "extent": EXTENT,
+                "settings": self.settings,
+                "train": np.round(np.column_stack([self.X_train, self.y_train]), 3).tolist(),
+                "test": np.round(np.column_stack([self.X_test, self.y_test]), 3).tolist(),
+                "features": [{"name": f, "map": _quantize(inputs[:, i])}
+                             for i, f in enumerate(self.settings["features"])]}
+
+    def frame(self) -> dict:
+        """Losses, the output's heat map, each hidden neuron's heat map and the weights."""
+        from ..autograd import no_grad
+
+        small = feature_matrix(_grid(NEURON_GRID), self.settings["features"])
+        big = feature_matrix(_grid(OUTPUT_GRID), self.settings["features"])
+        neurons = []
+        with no_grad(), np.errstate(all="ignore"):
+            out = small
+            for layer in self.model.layers:
+                if isinstance(layer, (layers.Input, layers.Dropout)):
+                    continue
+                out = layer(out, training=False)
+                if layer is not self.model.layers[-1]:
+                    data = np.nan_to_num(out.data, nan=0.0, posinf=1e6, neginf=-1e6)
+                    neurons.append([_quantize(data[:, j]) for j in range(data.shape[1])])
+            output = np.nan_to_num(self.model.predict(big)[:, 0], nan=0.0, posinf=1e6,
+                                   neginf=-1e6)
+        dense = [layer for layer in self.model.layers if isinstance(layer, layers.Dense)]
+        weights = [np.nan_to_num(layer.kernel.data).round(4).tolist() for layer in dense]
+        return {"type": "frame", "epoch": self.epoch,
+                "train": self.train_metrics, "test": self.test_metrics,
+                "output": _quantize(output), "neurons": neurons, "weights": weights,
+                "history": {k: v[-200:] for k, v in self.history.items()}}
+
+    # -- export --------------------------------------------------------------------------------
+    def python_code(self) -> str:
+        """nnlearn code that builds the same data, features and network."""
+        s = self.settings
+        classify = self.task == "classification"
+        penalty = "" if s["regularization"] == "none" else \
+            f", kernel_regularizer=nl.regularizers.{s['regularization']}" \
+            f"({s['regularization_rate']!r})"
+        lines = [
+            "import numpy as np", "", "import nnlearn as nl",
+            "from nnlearn.layers import Dense, Dropout, Input",
+            "from nnlearn.model_selection import train_test_split", "",
+            f"X, y = nl.datasets.{DATASETS[s['dataset']].__name__}({s['samples']}, "
+            f"noise={s['noise'] / 100!r}, random_state={s['seed']})",
+            "X_train, X_test, y_train, y_test = train_test_split(",
+            f"    X, y.astype(np.float32), test_size={1 - s['train_ratio'] / 100!r}, "
+            f"random_state={s['seed']})", "", "",
+            "def features(X):",
+            "    x1, x2 = X[:, 0], X[:, 1]",
+            "    return np.column_stack([" + ", ".join(FEATURE_CODE[f] for f in s["features"])
+            + "]).astype(np.float32)", "", "",
+            f"model = nl.Sequential([Input({len(s['features'])}),"]
+        for units in s["hidden"]:
+            lines.append(f"    Dense({units}, activation={s['activation']!r}{penalty}),")
+            if s["dropout"]:
+                lines.append(f"    Dropout({s['dropout']!r}),")
+        lines += [
+            f"    Dense(1{', activation=' + repr('sigmoid') if classify else ''})], "
+            f"seed={s['seed']})",
+            f"model.compile(optimizer=nl.optimizers.get({{'class_name': {s['optimizer']!r}, "
+            f"'config': {{'learning_rate': {s['learning_rate']!r}}}}}),",
+            f"              loss={'binary_crossentropy' if classify else 'mse'!r}"
+            + (", metrics=['accuracy'])" if classify else ")"),
+            f"model.fit(features(X_train), y_train, epochs={max(self.epoch, 1)}, "
+            f"batch_size={s['batch_size']}, seed={s['seed']})",
+            "print(model.evaluate(features(X_test), y_test, return_dict=True))",
+            "",
+            "# or load the model trained in the playground:",
+            "# model = nl.load_model('playground.nnlearn')",
+        ]
+        return "\n".join(lines) + "\n"
+
+    def model_bytes(self) -> bytes:
+        """The model file (``nnlearn.load_model`` reads it), with the settings in its
+        metadata."""
+        self.model.metadata = {"playground": self.settings, "epoch": self.epoch,
+                               "features": self.settings["features"]}
+        fd, path = tempfile.mkstemp(suffix=".nnlearn")
+        os.close(fd)
+        try:
+            self.model.save(path)
+            with open(path, "rb") as f:
+                return f.read()
+        finally:
+            os.unlink(path)
+
+    def data_bytes(self) -> bytes:
+        """The points and their features as an .npz (x_train, y_train, x_test, y_test
+        are the model's inputs; X_* the raw coordinates)."""
+        buffer = io.BytesIO()
+        np.savez(buffer, X_train=self.X_train, X_test=self.X_test, x_train=self.x_train,
+                 x_test=self.x_test, y_train=self.y_train, y_test=self.y_test)
+        return buffer.getvalue()
