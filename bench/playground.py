@@ -1,0 +1,88 @@
+"""Playground figures: the updates per second a page receives while the spiral network
+(2 hidden layers of 8 tanh neurons) trains, and the server's CPU use while idle.
+
+    python bench/playground.py [--seconds 10]
+
+Starts ``nnlearn playground`` in a subprocess on a free port, connects over WebSocket
+like the page does and reads the server's CPU time from /proc (Linux).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+from websockets.sync.client import connect
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_cpu(pid: int, seconds: float) -> float:
+    start, t0 = cpu_seconds(pid), time.monotonic()
+    time.sleep(seconds)
+    return 100 * (cpu_seconds(pid) - start) / (time.monotonic() - t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "nnlearn", "playground", "--port",
+                               str(port)], stdout=subprocess.DEVNULL)
+    try:
+        url = f"ws://127.0.0.1:{port}/ws"
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        print(f"server CPU, no session:            {idle_cpu(server.pid, args.seconds):5.2f} %")
+        with connect(url, max_size=None) as ws:
+            ws.send(json.dumps({"type": "settings", "settings": {
+                "dataset": "spiral", "hidden": [8, 8], "activation": "tanh",
+                "optimizer": "adam", "learning_rate": 0.03, "batch_size": 10,
+                "features": ["x1", "x2", "sin(x1)", "sin(x2)"]}}))
+            time.sleep(1.0)
+            while True:  # drain what the settings produced
+                try:
+                    ws.recv(timeout=0.2)
+                except TimeoutError:
+                    break
+            print(f"server CPU, one paused session:    {idle_cpu(server.pid, args.seconds):5.2f} %")
+            ws.send(json.dumps({"type": "run"}))
+            frames, sizes, first_epoch, last_epoch = 0, 0, None, None
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < args.seconds:
+                text = ws.recv(timeout=5)
+                message = json.loads(text)
+                if message["type"] == "frame":
+                    frames += 1
+                    sizes += len(text)
+                    first_epoch = message["epoch"] if first_epoch is None else first_epoch
+                    last_epoch = message["epoch"]
+            elapsed = time.monotonic() - t0
+            ws.send(json.dumps({"type": "pause"}))
+        print(f"updates received while training:   {frames / elapsed:5.1f} per second "
+              f"({sizes / max(frames, 1) / 1024:.1f} KiB each)")
+        print(f"training speed:                    {(last_epoch - first_epoch) / elapsed:5.0f} "
+              "epochs per second (250 training points, batch 10)")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    main()

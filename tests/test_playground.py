@@ -1,0 +1,269 @@
+"""The playground: settings validation, the session's training and export, the server
+over a real socket (malformed input, disconnects, idle sessions, other origins) and the
+page end to end in headless Chromium."""
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+
+import nnlearn as nl
+from nnlearn.playground import PlaygroundSession, SettingsError, validate
+
+uvicorn = pytest.importorskip("uvicorn")
+websockets_sync = pytest.importorskip("websockets.sync.client")
+
+
+# -- settings and the session ----------------------------------------------------------------
+@pytest.mark.parametrize("bad, message", [
+    ({"learning_rate": -0.1}, r"learning_rate must be in \(0"),
+    ({"learning_rate": "fast"}, "learning_rate must be a number"),
+    ({"hidden": []}, "1 to 6 layer sizes"),
+    ({"hidden": [2] * 7}, "1 to 6 layer sizes"),
+    ({"hidden": [1000]}, "1 to 8 neurons"),
+    ({"hidden": [2.5]}, "1 to 8 neurons"),
+    ({"activation": "sigmod"}, "activation must be one of"),
+    ({"optimizer": "adamw"}, "optimizer must be one of"),
+    ({"features": []}, "non-empty list"),
+    ({"features": ["x3"]}, "unknown feature"),
+    ({"dataset": "moons"}, "dataset must be one of"),
+    ({"noise": 80}, r"noise must be in \[0, 50\]"),
+    ({"dropout": 1.0}, "dropout"),
+    ({"batch_size": 0}, "batch_size"),
+    ({"colour": "red"}, "unknown setting"),
+])
+def test_invalid_settings_are_refused_with_the_setting_named(bad, message):
+    with pytest.raises(SettingsError, match=message):
+        validate(bad)
+
+
+def test_session_trains_and_its_export_reproduces_it(tmp_path):
+    session = PlaygroundSession({"dataset": "xor", "hidden": [4], "activation": "tanh",
+                                 "learning_rate": 0.03, "features": ["x1", "x2", "x1*x2"]})
+    first = session.test_metrics["loss"]
+    session.train(5)
+    assert session.epoch == 5 and session.test_metrics["loss"] < first
+    frame = session.frame()
+    json.dumps(frame, allow_nan=False)
+    assert len(bytes.fromhex(frame["output"]["data"])) == 50 * 50
+    assert [len(layer) for layer in frame["neurons"]] == [4]
+    assert np.asarray(frame["weights"][0]).shape == (3, 4)
+    # the model file loads and scores like the session
+    path = tmp_path / "m.nnlearn"
+    path.write_bytes(session.model_bytes())
+    model = nl.load_model(path)
+    with np.load(__import__("io").BytesIO(session.data_bytes())) as data:
+        scores = model.evaluate(data["x_test"], data["y_test"], return_dict=True)
+    assert scores["accuracy"] == pytest.approx(session.test_metrics["accuracy"], abs=1e-7)
+    assert model.metadata["playground"]["dataset"] == "xor"
+    # the exported code rebuilds the data and retrains to the same weights
+    namespace = {}
+    exec(compile(session.python_code(), "exported.py", "exec"), namespace)
+    rebuilt = namespace["model"]
+    for a, b in zip(rebuilt.get_weights(), session.model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("settings", [
+    {"dataset": "plane", "hidden": [3], "regularization": "L1", "regularization_rate": 0.01},
+    {"dataset": "gaussian_regression", "hidden": [8, 8, 8, 8, 8, 8], "dropout": 0.2,
+     "optimizer": "adam", "features": list(nl.playground.session.FEATURES)},
+    {"dataset": "spiral", "hidden": [2], "optimizer": "lbfgs", "learning_rate": 1.0},
+])
+def test_every_kind_of_network_trains_and_draws(settings):
+    session = PlaygroundSession(settings)
+    session.train(2)
+    frame = session.frame()
+    assert len(frame["neurons"]) == len(settings["hidden"])
+    json.dumps(frame, allow_nan=False)
+
+
+def test_a_diverging_network_reports_instead_of_crashing():
+    session = PlaygroundSession({"dataset": "plane", "learning_rate": 10, "hidden": [8, 8],
+                                 "activation": "relu", "batch_size": 1})
+    session.train(3)
+    json.dumps(session.frame(), allow_nan=False)  # nan losses are sent as null
+
+
+# -- the server over a real socket ------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(**options):
+    from nnlearn.playground.server import create_app
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(**options), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"127.0.0.1:{port}", create_app
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def receive_until(ws, kind, timeout=10):
+    deadline = time.monotonic() + timeout
+    while True:
+        message = json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))
+        if message["type"] == kind:
+            return message
+
+
+def health(address):
+    with urllib.request.urlopen(f"http://{address}/health", timeout=5) as response:
+        return json.loads(response.read())
+
+
+def test_malformed_and_out_of_range_messages_get_errors_and_the_server_keeps_serving():
+    with running_server() as (address, _):
+        with websockets_sync.connect(f"ws://{address}/ws") as ws:
+            assert receive_until(ws, "session")["choices"]["max_layers"] == 6
+            receive_until(ws, "frame")
+            cases = [
+                ("this is not json", "not JSON"),
+                ("[1, 2, 3]", "expected an object"),
+                (json.dumps({"type": "fly"}), "unknown message type 'fly'"),
+                (json.dumps({"type": "settings", "settings": {"learning_rate": -1}}),
+                 "learning_rate"),
+                (json.dumps({"type": "settings", "settings": {"hidden": []}}), "hidden"),
+                (json.dumps({"type": "settings", "settings": {"hidden": [1000]}}), "neurons"),
+                (json.dumps({"type": "settings", "settings": {"activation": "nope"}}),
+                 "activation"),
+                (json.dumps({"type": "settings", "settings": "all of them"}), "object"),
+                (b"\x00\x01binary", "binary messages"),
+                ("x" * 70_000, "too large"),
+            ]
+            for text, expected in cases:
+                ws.send(text)
+                error = receive_until(ws, "error")
+                assert expected in error["message"], (text[:40], error)
+            ws.send(json.dumps({"type": "step"}))
+            assert receive_until(ws, "frame")["epoch"] == 1
+            assert health(address) == {"sessions": 1}
+
+
+def test_disconnecting_mid_stream_ends_the_session_and_other_tabs_go_on():
+    with running_server() as (address, _), \
+            websockets_sync.connect(f"ws://{address}/ws") as other:
+        receive_until(other, "frame")
+        with contextlib.suppress(Exception), websockets_sync.connect(f"ws://{address}/ws") as ws:
+            receive_until(ws, "frame")
+            ws.send(json.dumps({"type": "run"}))
+            receive_until(ws, "frame")
+            ws.socket.close()  # abrupt: no closing handshake
+        deadline = time.monotonic() + 10
+        while health(address)["sessions"] != 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        other.send(json.dumps({"type": "step"}))
+        assert receive_until(other, "frame")["epoch"] == 1
+
+
+def test_idle_sessions_are_closed_and_other_origins_refused():
+    with running_server(idle_timeout=1.0) as (address, _):
+        with websockets_sync.connect(f"ws://{address}/ws") as ws:
+            assert "idle" in receive_until(ws, "error", timeout=10)["message"]
+        assert health(address) == {"sessions": 0}
+        from websockets.exceptions import InvalidStatus
+
+        with pytest.raises(InvalidStatus, match="403"):  # refused at the handshake
+            websockets_sync.connect(f"ws://{address}/ws", origin="http://elsewhere.example")
+
+
+def test_export_downloads_need_a_live_session():
+    with running_server() as (address, _):
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"http://{address}/export/nobody/model.nnlearn")
+        assert err.value.code == 404
+
+
+# -- the page in headless Chromium ------------------------------------------------------------
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed "
+                    "(Debian package chromium; .ci/run installs it)")
+def test_page_end_to_end_in_chromium(tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with running_server() as (address, _), sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"http://{address}/")
+        page.wait_for_selector("#datasets button[data-name=spiral]")
+        page.click("#datasets button[data-name=spiral]")
+        page.wait_for_function("document.querySelector('#datasets .selected')?.dataset.name"
+                               " === 'spiral'")
+        for box in ("sin(x1)", "sin(x2)"):  # inputs that make the spiral easier
+            page.check(f"[data-feature='{box}']")
+            page.wait_for_timeout(150)
+        page.locator("#batch_size").fill("30")
+        page.wait_for_timeout(150)
+        page.select_option("#activation", "tanh")
+        page.select_option("#optimizer", "adam")
+        page.wait_for_timeout(200)
+        page.select_option("#learning_rate", "0.03")
+        page.wait_for_timeout(200)
+        while page.locator(".column").count() - 2 < 2:
+            page.click("#add_layer")
+            page.wait_for_timeout(200)
+        while page.locator(".column").count() - 2 > 2:
+            page.click("#remove_layer")
+            page.wait_for_timeout(200)
+        for layer in (0, 1):
+            while int(page.locator(".column").nth(layer + 1).locator("canvas").count()) < 8:
+                page.locator(".neuron-buttons").nth(layer).locator("button").first.click()
+                page.wait_for_timeout(150)
+        assert page.inner_text(".column >> nth=1 >> h3") == "Layer 1: 8"
+        assert page.inner_text(".column >> nth=2 >> h3") == "Layer 2: 8"
+        page.click("#run")
+        deadline = time.monotonic() + 90
+        loss = float("inf")
+        while time.monotonic() < deadline and loss >= 0.1:
+            page.wait_for_timeout(200)
+            text = page.inner_text("#test_loss")
+            loss = float(text) if text not in ("-", "NaN") else float("inf")
+        page.click("#run")  # pause: the weights stop before the export
+        page.wait_for_function("document.querySelector('#run').title === 'Run'")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(tmp_path / "playground.png"))
+        shown_accuracy = float(page.inner_text("#test_accuracy"))
+        page.click("#export")
+        page.wait_for_selector("#code_dialog[open]")
+        code = page.inner_text("#code")
+        assert "Dense(8, activation='tanh')" in code and "make_spiral" in code
+        model_url = page.get_attribute("#download_model", "href")
+        data_url = page.get_attribute("#download_data", "href")
+        with urllib.request.urlopen(f"http://{address}{model_url}") as r:
+            (tmp_path / "model.nnlearn").write_bytes(r.read())
+        with urllib.request.urlopen(f"http://{address}{data_url}") as r:
+            (tmp_path / "data.npz").write_bytes(r.read())
+        browser.close()
+    assert not errors, errors
+    assert loss < 0.1, f"test loss still {loss} after 90 s"
+    model = nl.load_model(tmp_path / "model.nnlearn")
+    with np.load(tmp_path / "data.npz") as data:
+        accuracy = model.evaluate(data["x_test"], data["y_test"], return_dict=True)["accuracy"]
+    assert accuracy == pytest.approx(shown_accuracy, abs=5e-4)  # the page shows 3 decimals
+    assert (tmp_path / "playground.png").stat().st_size > 20_000
+    if os.environ.get("NNLEARN_SCREENSHOT_DIR"):
+        shutil.copy(tmp_path / "playground.png", os.environ["NNLEARN_SCREENSHOT_DIR"])
