@@ -210,6 +210,10 @@ def test_page_end_to_end_in_chromium(tmp_path):
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(f"http://{address}/")
         page.wait_for_selector("#datasets button[data-name=spiral]")
+        page.evaluate("sendSettings({learning_rate: -1})")  # what a tampered page could send
+        page.wait_for_selector("#error:not([hidden])")
+        assert "learning_rate must be in (0, 10]" in page.inner_text("#error")
+        assert page.is_disabled("#remove_layer") is False
         page.click("#datasets button[data-name=spiral]")
         page.wait_for_function("document.querySelector('#datasets .selected')?.dataset.name"
                                " === 'spiral'")
@@ -233,6 +237,8 @@ def test_page_end_to_end_in_chromium(tmp_path):
             while int(page.locator(".column").nth(layer + 1).locator("canvas").count()) < 8:
                 page.locator(".neuron-buttons").nth(layer).locator("button").first.click()
                 page.wait_for_timeout(150)
+        assert page.is_disabled(".neuron-buttons >> nth=0 >> button >> nth=0")  # 8 is the most
+        assert page.is_hidden("#error")  # a valid change clears the message
         assert page.inner_text(".column >> nth=1 >> h3") == "Layer 1: 8"
         assert page.inner_text(".column >> nth=2 >> h3") == "Layer 2: 8"
         page.click("#run")

@@ -206,6 +206,8 @@ function buildNetwork() {
     buttons.className = "neuron-buttons";
     buttons.innerHTML = `<button title="Add a neuron">+</button><button title="Remove a neuron">&minus;</button>`;
     const [plus, minus] = buttons.children;
+    plus.disabled = units >= state.choices.max_neurons;
+    minus.disabled = units <= 1;
     plus.onclick = () => sendSettings({ hidden: s.hidden.map((n, i) => i === layer ? n + 1 : n) });
     minus.onclick = () => sendSettings({ hidden: s.hidden.map((n, i) => i === layer ? n - 1 : n) });
     const nodes = Array.from({ length: units }, () => node("")[0]);
@@ -215,6 +217,8 @@ function buildNetwork() {
   const output = node("")[0];
   state.nodes.push([output]);
   net.append(column("Output", [output]));
+  $("add_layer").disabled = s.hidden.length >= state.choices.max_layers;
+  $("remove_layer").disabled = s.hidden.length <= 1;
   $("layer_count").textContent = `${s.hidden.length} hidden layer${s.hidden.length > 1 ? "s" : ""}`;
   state.data.features.forEach((f, i) => drawMap(state.nodes[0][i], decode(f.map),
                                                 symmetric(decode(f.map))));
