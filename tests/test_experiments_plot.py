@@ -90,6 +90,9 @@ def test_neurons_match_seeds_001_and_002(results):
     perceptron = results("perceptron").numbers
     assert perceptron["AND"]["converged"] and perceptron["OR"]["converged"]
     assert not perceptron["XOR"]["converged"] and perceptron["XOR"]["accuracy"] < 1
+    assert perceptron["AND"]["updates_per_epoch"][-1] == 0            # a clean last epoch
+    assert min(perceptron["XOR"]["updates_per_epoch"]) > 0            # XOR: never clean
+    assert sum(perceptron["OR"]["updates_per_epoch"]) == perceptron["OR"]["updates"]
     gates = results("logic-gates").numbers
     np.testing.assert_allclose(gates["neuron_XOR"], 0.5, atol=1e-3)
     assert np.round(gates["neuron_AND"]).tolist() == [0, 0, 0, 1]

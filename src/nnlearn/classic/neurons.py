@@ -232,7 +232,8 @@ class Perceptron(_LinearUnit):
 
     Attributes
     ----------
-    coef_, intercept_, classes_, converged_, n_updates_, n_epochs_, cost_history_
+    coef_, intercept_, classes_, converged_, n_updates_, n_epochs_, cost_history_,
+    updates_history_ (the corrections made in each epoch: its mistakes)
     """
 
     def __init__(self, learning_rate: float = 1.0, max_epochs: int = 100,
@@ -257,6 +258,7 @@ class Perceptron(_LinearUnit):
         W = (rng.standard_normal((T.shape[1], Xa.shape[1])) if self.initial_weights == "random"
              else np.zeros((T.shape[1], Xa.shape[1])))
         self.n_updates_, self.cost_history_, self.converged_ = 0, [], False
+        self.updates_history_ = []
         for epoch in range(1, self.max_epochs + 1):
             order = (rng.permutation(len(Xa)) if self.presentation == "random"
                      else range(len(Xa)))
@@ -267,6 +269,7 @@ class Perceptron(_LinearUnit):
                         W[k] += self.learning_rate * T[i, k] * Xa[i]
                         updates += 1
             self.n_updates_ += updates
+            self.updates_history_.append(updates)
             margins = T * (Xa @ W.T)
             self.cost_history_.append(0.0 - float(np.sum(margins[margins <= 0])))
             self.n_epochs_ = epoch

@@ -102,6 +102,7 @@ def perceptron(seed: int = 0, quick: bool = False, plots: bool = True):
                          "updates": int(model.n_updates_),
                          "weights": [*model.coef_[0].tolist(), float(model.intercept_[0])],
                          "cost_history": model.cost_history_,
+                         "updates_per_epoch": model.updates_history_,
                          "accuracy": float(model.score(GATE_INPUTS, targets))}
     figures = {}
     if plots:
@@ -114,8 +115,8 @@ def perceptron(seed: int = 0, quick: bool = False, plots: bool = True):
                        color="black")
             ax.set_xlim(-0.5, 1.5)
             ax.set_ylim(-0.5, 1.5)
-        plot.plot_history({name: model.cost_history_ for name, model in models.items()},
-                          ax=axes[3], title="perceptron criterion J(w)")
+        plot.plot_history({name: model.updates_history_ for name, model in models.items()},
+                          ax=axes[3], title="corrections (mistakes) per epoch")
         figures["perceptron"] = fig
     return ExperimentResult("perceptron", numbers, figures, [
         f"{name}: {'converged' if v['converged'] else 'did not converge'} after "
