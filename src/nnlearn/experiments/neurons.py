@@ -56,6 +56,9 @@ def mcp_gates(seed: int = 0, quick: bool = False, plots: bool = True):
             _gate_axes(ax, GATE_INPUTS, tables[name], f"{name}: fires when "
                        f"{w[0]:g} x1 + {w[1]:g} x2 >= {theta:g}")
             _draw_line(ax, w[0], w[1], -theta, low=-0.5, high=1.5, color="black")
+            gx, gy = np.meshgrid(np.linspace(-0.5, 1.5, 200), np.linspace(-0.5, 1.5, 200))
+            ax.contourf(gx, gy, (w[0] * gx + w[1] * gy >= theta).astype(float),
+                        levels=[0.5, 1.5], colors=["#d62728"], alpha=0.12)  # where it fires
             ax.set_xlim(-0.5, 1.5)
             ax.set_ylim(-0.5, 1.5)
         figures["gates"] = fig
