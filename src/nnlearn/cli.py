@@ -24,8 +24,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-USER_ERRORS = (ValueError, TypeError, FileNotFoundError, KeyError, IsADirectoryError,
-               PermissionError)
+USER_ERRORS = (ValueError, TypeError, FileNotFoundError, IsADirectoryError, PermissionError)
 
 
 class UserError(click.ClickException):
@@ -41,8 +40,7 @@ def user_errors(function):
         try:
             return function(*args, **kwargs)
         except USER_ERRORS as err:
-            message = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
-            raise UserError(" ".join(message.split())) from None
+            raise UserError(" ".join(str(err).split())) from None
     return wrapper
 
 
@@ -211,16 +209,11 @@ def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
 
 
 def _model_inputs(model, table) -> np.ndarray:
-    meta = model.metadata
-    if "features" not in meta:
+    """The features as the model was trained on them: standardised by the scaler that
+    ``train`` saved (``_table_for`` already put the columns in the model's order)."""
+    scaler = model.metadata.get("scaler")
+    if scaler is None:
         return table.X.astype(model.dtype)
-    if table.feature_names != meta["features"]:
-        missing = [f for f in meta["features"] if f not in table.feature_names]
-        if missing:
-            raise ValueError(f"the data lacks the model's feature column(s) {missing}")
-        order = [table.feature_names.index(f) for f in meta["features"]]
-        table.X = table.X[:, order]
-    scaler = meta["scaler"]
     return ((table.X - np.array(scaler["mean"])) / np.array(scaler["scale"])).astype(
         model.dtype)
 
@@ -298,8 +291,8 @@ def evaluate(model_path, data):
     y = table.y
     if model.metadata.get("task") == "classification":
         classes = list(model.metadata["classes"])
-        labels = [str(v) for v in y] if y.dtype.kind in "US" else list(y)
-        known = {str(c) if isinstance(c, str) else c: i for i, c in enumerate(classes)}
+        labels = y.tolist()
+        known = {c: i for i, c in enumerate(classes)}
         unknown = sorted({str(v) for v in labels if v not in known})
         if unknown:
             raise UserError(f"labels {unknown[:5]} were not seen in training (classes: "

@@ -71,7 +71,7 @@ def load_table(path, target: str | None = None, features=None,
     if len(rows) < 2:
         raise ValueError(f"{path}: expected a header row and at least one data row")
     header = [name.strip() for name in rows[0]]
-    if _number(header[0]) is not None and all(_number(h) is not None for h in header):
+    if all(_number(h) is not None for h in header):
         raise ValueError(f"{path}: the first row must be a header of column names; got "
                          f"numbers {header[:4]}")
     body = rows[1:]

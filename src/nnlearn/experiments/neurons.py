@@ -130,8 +130,9 @@ def perceptron(seed: int = 0, quick: bool = False, plots: bool = True):
 @register("logic-gates", "one sigmoid neuron learns AND and OR but not XOR; the 2-2-1 "
           "network learns XOR", "seed 000, Logic gates and the XOR problem")
 def logic_gates(seed: int = 0, quick: bool = False, plots: bool = True):
+    from ..autograd import Tensor, no_grad, sigmoid
     from ..classic import LogisticRegression
-    from .xor import train_xor
+    from .xor import train_xor, xor_logits
 
     numbers, neurons = {}, {}
     for name, targets in GATE_TARGETS.items():
@@ -149,9 +150,6 @@ def logic_gates(seed: int = 0, quick: bool = False, plots: bool = True):
                                         title=f"one neuron: {name}")
 
         def network(grid):
-            from .xor import xor_logits
-
-            from ..autograd import Tensor, no_grad, sigmoid
             with no_grad():
                 return sigmoid(xor_logits(params, Tensor(grid.astype(np.float32)))).data
 

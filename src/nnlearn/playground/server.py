@@ -100,10 +100,9 @@ class Playground:
                 state["running"] = True
                 return [{"type": "status", "running": True}]
             if kind == "pause":
-                state["running"] = False
-                async with state["lock"]:  # the step in progress ends before the reply
-                    frame = session.frame()
-                return [{"type": "status", "running": False}, frame]
+                state["running"] = False  # the step in progress ends before the frame
+                return [{"type": "status", "running": False},
+                        await self._locked(state, session.frame)]
             if kind == "step":
                 state["running"] = False
                 await self._locked(state, session.train, 1)
@@ -144,8 +143,8 @@ class Playground:
                         await asyncio.to_thread(session.train, epochs)
                         spent = time.monotonic() - began
                         # adapt the epochs per frame to the budget
-                        epochs = max(1, min(epochs * 2, int(epochs * FRAME_BUDGET /
-                                                            max(spent, 1e-4)) or 1))
+                        epochs = max(1, min(epochs * 2,
+                                            int(epochs * FRAME_BUDGET / max(spent, 1e-4))))
                         frame = await asyncio.to_thread(session.frame)
                         try:
                             await self._send(ws, frame)

@@ -11,6 +11,7 @@ mean squared error.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -155,10 +156,10 @@ class PlaygroundSession:
         (training restarts) otherwise."""
         new = validate(settings)
         data_keys = ("dataset", "noise", "train_ratio", "samples", "seed")
-        if self.settings is None or any(new[k] != self.settings[k] for k in data_keys):
-            self.settings = new
-            self._make_data()
+        new_data = self.settings is None or any(new[k] != self.settings[k] for k in data_keys)
         self.settings = new
+        if new_data:
+            self._make_data()
         self.reset()
 
     def regenerate(self) -> None:
@@ -199,6 +200,9 @@ class PlaygroundSession:
                            metrics=["accuracy"] if classify else [])
         self.x_train = feature_matrix(self.X_train, s["features"])
         self.x_test = feature_matrix(self.X_test, s["features"])
+        # the planes the page draws, as model inputs (fixed until the settings change)
+        self.neuron_grid = feature_matrix(_grid(NEURON_GRID), s["features"])
+        self.output_grid = feature_matrix(_grid(OUTPUT_GRID), s["features"])
         self.epoch = 0
         self.history = {"train_loss": [], "test_loss": []}
         self._record()
@@ -228,33 +232,27 @@ class PlaygroundSession:
     def data_message(self) -> dict:
         """The points and the input features' own heat maps (sent when data or
         features change)."""
-        grid = _grid(NEURON_GRID)
-        inputs = feature_matrix(grid, self.settings["features"])
         return {"type": "data", "task": self.task, "extent": EXTENT,
                 "settings": self.settings,
                 "train": np.round(np.column_stack([self.X_train, self.y_train]), 3).tolist(),
                 "test": np.round(np.column_stack([self.X_test, self.y_test]), 3).tolist(),
-                "features": [{"name": f, "map": _quantize(inputs[:, i])}
+                "features": [{"name": f, "map": _quantize(self.neuron_grid[:, i])}
                              for i, f in enumerate(self.settings["features"])]}
 
     def frame(self) -> dict:
         """Losses, the output's heat map, each hidden neuron's heat map and the weights."""
-        from ..autograd import no_grad
+        from ..diagnostics import activation_statistics
 
-        small = feature_matrix(_grid(NEURON_GRID), self.settings["features"])
-        big = feature_matrix(_grid(OUTPUT_GRID), self.settings["features"])
-        neurons = []
-        with no_grad(), np.errstate(all="ignore"):
-            out = small
-            for layer in self.model.layers:
-                if isinstance(layer, (layers.Input, layers.Dropout)):
-                    continue
-                out = layer(out, training=False)
-                if layer is not self.model.layers[-1]:
-                    data = np.nan_to_num(out.data, nan=0.0, posinf=1e6, neginf=-1e6)
-                    neurons.append([_quantize(data[:, j]) for j in range(data.shape[1])])
-            output = np.nan_to_num(self.model.predict(big)[:, 0], nan=0.0, posinf=1e6,
-                                   neginf=-1e6)
+        with np.errstate(all="ignore"):
+            stats = activation_statistics(self.model, self.neuron_grid)  # Input left out
+            output = self.model.predict(self.output_grid)[:, 0]
+        computed = [layer for layer in self.model.layers if not isinstance(layer, layers.Input)]
+        finite = functools.partial(np.nan_to_num, nan=0.0, posinf=1e6, neginf=-1e6)
+        neurons = [[_quantize(values[:, j]) for j in range(values.shape[1])]
+                   for values in (finite(record["values"])
+                                  for layer, record in zip(computed[:-1], stats)
+                                  if isinstance(layer, layers.Dense))]
+        output = finite(output)
         dense = [layer for layer in self.model.layers if isinstance(layer, layers.Dense)]
         weights = [np.nan_to_num(layer.kernel.data).round(4).tolist() for layer in dense]
         return {"type": "frame", "epoch": self.epoch,
