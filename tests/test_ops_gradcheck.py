@@ -195,6 +195,39 @@ def test_sigmoid_binary_cross_entropy_gradcheck(reduction):
     check(lambda s: nl.sigmoid_binary_cross_entropy(s, t, reduction=reduction), [z])
 
 
+@pytest.mark.parametrize("shape", [(5, 2), (7,), (1, 1), (3, 2, 2)])
+def test_mean_squared_error_gradcheck_and_value(shape):
+    rng = np.random.default_rng(8)
+    a, b = normal(rng, shape), normal(rng, shape)
+    check(nl.mean_squared_error, [a, b])
+    value = nl.mean_squared_error(nl.Tensor(a), b).item()
+    assert value == pytest.approx(np.mean((a - b) ** 2), rel=1e-12)
+    # Keras's form: the mean over the last axis, then over the samples
+    keras = ((nl.Tensor(a) - b) ** 2).mean(axis=-1).mean().item()
+    assert value == pytest.approx(keras, rel=1e-12)
+    assert nl.mean_squared_error(b, nl.Tensor(a)).item() == pytest.approx(value, rel=1e-12)
+
+
+def test_mean_squared_error_refuses_broadcasting():
+    with pytest.raises(ValueError, match=r"shapes must be equal; got \(4, 1\) and \(4,\)"):
+        nl.mean_squared_error(nl.Tensor(np.ones((4, 1))), np.ones(4))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bias_gradient_is_the_column_sum(dtype):
+    # linear and a broadcast add compute it as 1^T g; compare with a float64 sum
+    rng = np.random.default_rng(9)
+    x, w, b = (rng.standard_normal(s).astype(dtype) for s in ((50, 3), (3, 4), (4,)))
+    g = rng.standard_normal((50, 4)).astype(dtype)
+    want = g.astype(np.float64).sum(axis=0)
+    for out in (nl.linear(x, w, nl.Tensor(b, requires_grad=True)),
+                nl.Tensor(x @ w) + nl.Tensor(b, requires_grad=True)):
+        bias = out._parents[-1]
+        out.backward(g)
+        assert bias.grad.dtype == dtype
+        np.testing.assert_allclose(bias.grad, want, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
 # A float32 input stays float32 through each op, forward and backward.
 FLOAT32_CASES = [(name, n, values, fn) for name, (n, values, fn) in ELEMENTWISE.items()] + [
     ("matmul", 2, normal, lambda a, b: a @ b.T),
@@ -207,6 +240,7 @@ FLOAT32_CASES = [(name, n, values, fn) for name, (n, values, fn) in ELEMENTWISE.
     ("getitem", 1, normal, lambda a: a[np.array([0, 0, 1]), np.array([1, 2, 0])]),
     ("softmax_cross_entropy", 1, normal, lambda a: nl.softmax_cross_entropy(a, [0, 2])),
     ("sigmoid_bce", 1, normal, lambda a: nl.sigmoid_binary_cross_entropy(a, np.ones((2, 3)))),
+    ("mean_squared_error", 2, normal, nl.mean_squared_error),
 ]
 
 

@@ -12,6 +12,8 @@ and compute a parent's gradient only when that parent requires one.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
@@ -25,7 +27,7 @@ __all__ = [
     "tanh", "sigmoid", "relu", "leaky_relu", "elu", "arctan", "binary_step", "softplus",
     "softmax", "log_softmax",
     "reshape", "transpose", "getitem", "concatenate", "stack",
-    "softmax_cross_entropy", "sigmoid_binary_cross_entropy",
+    "softmax_cross_entropy", "sigmoid_binary_cross_entropy", "mean_squared_error",
 ]
 
 
@@ -58,11 +60,26 @@ def _pair(a, b):
     return a, b
 
 
+@functools.lru_cache(maxsize=16)
+def _ones(n: int, dtype: np.dtype) -> np.ndarray:
+    ones = np.ones(n, dtype)
+    ones.flags.writeable = False
+    return ones
+
+
+def _column_sum(g: np.ndarray) -> np.ndarray:
+    """The sum of the rows of a matrix, as the product 1^T g: BLAS does it about three
+    times faster than ``np.add.reduce(g, axis=0)`` at every size (a bias gradient)."""
+    return np.dot(_ones(g.shape[0], g.dtype), g)
+
+
 def _unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum ``g`` over the axes along which an input of ``shape`` was broadcast."""
     if g.shape == shape:
         return g
     lead = g.ndim - len(shape)
+    if lead == 1 and g.ndim == 2 and g.shape[1:] == shape and g.dtype.kind == "f":
+        return _column_sum(g)  # a bias row added to every sample
     if g.shape[lead:] == shape:  # only leading axes were added (a bias row, a scalar)
         return np.add.reduce(g, axis=tuple(range(lead)))
     axes = tuple(range(lead)) + tuple(
@@ -224,18 +241,20 @@ def linear(x, w, b=None) -> Tensor:
 
     x: (n, n_in), w: (n_in, n_out), b: (n_out,) or None.
     dL/dx = g w^T,  dL/dw = x^T g,  dL/db = sum over samples of g.
+
+    The products use ``np.dot``, which for matrices is the same BLAS product as ``@``
+    with less call overhead (it matters for the seeds' tiny networks).
     """
     x, w = _pair(x, w)
     X, W = x.data, w.data
     if X.ndim != 2 or W.ndim != 2:
         raise ValueError(f"linear: x and w must be matrices; got shapes {X.shape} and {W.shape}")
-    try:
-        out = X @ W
-    except ValueError:
-        raise ValueError(_matmul_mismatch(X.shape, W.shape)) from None
+    if X.shape[1] != W.shape[0]:
+        raise ValueError(_matmul_mismatch(X.shape, W.shape))
+    out = np.dot(X, W)
     if b is None:
-        return Tensor._make(out, (x, w), lambda g: (g @ W.T if x.requires_grad else None,
-                                                     X.T @ g if w.requires_grad else None),
+        return Tensor._make(out, (x, w), lambda g: (np.dot(g, W.T) if x.requires_grad else None,
+                                                     np.dot(X.T, g) if w.requires_grad else None),
                             "linear")
     b = b if isinstance(b, Tensor) else _constant(b, out.dtype)
     if b.shape != (W.shape[1],):
@@ -243,9 +262,9 @@ def linear(x, w, b=None) -> Tensor:
     out = out + b.data if b.dtype != out.dtype else np.add(out, b.data, out=out)
 
     def vjp(g):
-        return (g @ W.T if x.requires_grad else None,
-                X.T @ g if w.requires_grad else None,
-                np.add.reduce(g, axis=0) if b.requires_grad else None)
+        return (np.dot(g, W.T) if x.requires_grad else None,
+                np.dot(X.T, g) if w.requires_grad else None,
+                _column_sum(g) if b.requires_grad else None)
 
     return Tensor._make(out, (x, w, b), vjp, "linear")
 
@@ -626,7 +645,7 @@ def stack(tensors, axis=0) -> Tensor:
 
 
 # --------------------------------------------------------------------------------------
-# fused losses from logits
+# fused losses (one node each: a loss is the last op of every training step)
 # --------------------------------------------------------------------------------------
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -745,3 +764,27 @@ def sigmoid_binary_cross_entropy(logits, targets, reduction="mean") -> Tensor:
         return (delta * (g * weight if weight is not None else g),)
 
     return Tensor._make(np.asarray(out, dtype=z.dtype), (z,), vjp, "sigmoid_binary_cross_entropy")
+
+
+def mean_squared_error(a, b) -> Tensor:
+    """The mean of (a - b)^2 over all elements, as one node (seed 000's squared-error
+    cost; equal to Keras's mean over the last axis, then over the samples)::
+
+        L = (1/N) sum_i (a_i - b_i)^2,        dL/da = 2 (a - b) / N = -dL/db
+
+    Symmetric, so the order of prediction and target does not matter; the shapes must
+    be equal (no broadcasting: a target of the wrong shape is an error, not a grid).
+    """
+    a, b = _pair(a, b)
+    if a.shape != b.shape:
+        raise ValueError(f"mean_squared_error: the shapes must be equal; got {a.shape} "
+                         f"and {b.shape}")
+    error = a.data - b.data
+    n = error.size or 1
+    out = np.vdot(error, error) / n if error.size else 0.0
+
+    def vjp(g):
+        ga = error * (2 * g / n)
+        return ga if a.requires_grad else None, -ga if b.requires_grad else None
+
+    return Tensor._make(np.asarray(out, dtype=error.dtype), (a, b), vjp, "mean_squared_error")

@@ -377,7 +377,7 @@ def _seed_gradient(output: Tensor, gradient) -> np.ndarray:
                 f"{output.shape}. Reduce it first (e.g. .sum() or .mean()) or pass "
                 f"gradient= with shape {output.shape}"
             )
-        return np.ones_like(output.data)
+        return np.ones(output.shape, output.dtype)
     g = np.asarray(_data(gradient), dtype=output.dtype)
     if g.shape != output.shape:
         raise ValueError(f"gradient must have the output's shape {output.shape}; got {g.shape}")
@@ -396,21 +396,28 @@ def _backpropagate(root: Tensor, seed: np.ndarray, wanted=None):
     Returns ``(leaves, found)``: ``[(leaf, gradient), ...]`` for the leaves reached, and
     ``{id(t): gradient}`` for the tensors whose ids are in ``wanted``.
     """
+    if root._vjp is None:
+        found = {id(root): seed} if wanted and id(root) in wanted else {}
+        return [(root, seed)], found
     grads = {root._seq: seed}
     frontier = [(-root._seq, root)]  # a heap: the newest pending node comes out first
-    leaves, found = [], {}
+    leaves, found = {}, {}  # leaves: id -> [leaf, gradient]; they have no VJP to apply
     pop, push = heapq.heappop, heapq.heappush
     while frontier:
         node = pop(frontier)[1]
         g = grads.pop(node._seq)
         if wanted and id(node) in wanted:
             found[id(node)] = g
-        vjp = node._vjp
-        if vjp is None:
-            leaves.append((node, g))
-            continue
-        for parent, pg in zip(node._parents, vjp(g)):
+        for parent, pg in zip(node._parents, node._vjp(g)):
             if pg is None or not parent.requires_grad:
+                continue
+            # Never add in place: a VJP may hand the same array to several parents.
+            if parent._vjp is None:
+                entry = leaves.get(id(parent))
+                if entry is None:
+                    leaves[id(parent)] = [parent, pg]
+                else:
+                    entry[1] = entry[1] + pg
                 continue
             key = parent._seq
             previous = grads.get(key)
@@ -418,9 +425,10 @@ def _backpropagate(root: Tensor, seed: np.ndarray, wanted=None):
                 grads[key] = pg
                 push(frontier, (-key, parent))
             else:
-                # Never add in place: a VJP may hand the same array to several parents.
                 grads[key] = previous + pg
-    return leaves, found
+    if wanted:
+        found.update((key, g) for key, (_, g) in leaves.items() if key in wanted)
+    return leaves.values(), found
 
 
 def grad(output: Tensor, inputs, gradient=None, allow_unused: bool = False) -> list:
