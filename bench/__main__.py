@@ -1,8 +1,10 @@
 """The benchmark suite: ``python -m bench`` (from the repository root).
 
 For each workload it prints nnlearn's time, each peer's time measured in the same run
-when the peer is installed (PyTorch, scikit-learn), the ratios, and the time of the
-matrix products alone for the same shapes (the floor for that workload).
+when the peer is installed (PyTorch, Keras on its torch backend, scikit-learn), the
+ratios, and the time of the matrix products alone for the same shapes (the floor for
+that workload).  The last column holds the performance issue's goals (ratios nnlearn /
+peer at most the number given) and whether this run met them.
 
 Workloads: the main job's epoch (784-512-10, batch 128, float32) with RMSprop and with
 Adam; a training step of the seeds' XOR net (2-2-1), of the sin regression net (1-3-1,
@@ -49,6 +51,25 @@ def _torch():
     except ImportError:
         return None
     return torch
+
+
+def _keras():
+    """Keras 3 on the torch backend (unless KERAS_BACKEND says otherwise), or None."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    try:
+        import keras
+    except ImportError:
+        return None
+    return keras
+
+
+def _row(name, unit, ours, floor=None, goals=None, **peers):
+    """One line of the table: peers are torch=, keras=, sklearn= (None: not measured);
+    goals maps a column (a peer or "matmul") to the largest acceptable ratio."""
+    return {"name": name, "unit": unit, "ours": ours, "floor": floor, "goals": goals or {},
+            **peers}
 
 
 # -- small networks: one training step --------------------------------------------------
@@ -106,7 +127,16 @@ def _matmuls(sizes, batch):
     return products
 
 
-def small_networks(torch, quick: bool):
+def _keras_step(keras, sizes, activation, x, y, loss):
+    layers = [keras.Input(sizes[:1])]
+    layers += [keras.layers.Dense(n, activation=activation) for n in sizes[1:-1]]
+    layers.append(keras.layers.Dense(sizes[-1]))
+    net = keras.Sequential(layers)
+    net.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss)
+    return lambda: net.train_on_batch(x, y)
+
+
+def small_networks(torch, keras, quick: bool):
     rng = np.random.default_rng(0)
     number = 300 if quick else 2000
     rows = []
@@ -125,8 +155,16 @@ def small_networks(torch, quick: bool):
     if torch is not None:
         variants, _ = engine_overhead.torch_steps()
         theirs = best(variants["nn.Sequential + optim.SGD"], number)
-    rows.append(("XOR step 2-2-1 (4 samples)", ours * 1e6, theirs and theirs * 1e6, None,
-                 best(_matmuls([2, 2, 1], 4), number) * 1e6, "us"))
+    keras_xor = None
+    if keras is not None:
+        from nnlearn.experiments.xor import X_XOR, Y_XOR
+
+        keras_xor = best(_keras_step(keras, [2, 2, 1], "sigmoid", X_XOR, Y_XOR,
+                                     keras.losses.BinaryCrossentropy(from_logits=True)),
+                         max(10, number // 10)) * 1e6
+    rows.append(_row("XOR step 2-2-1 (4 samples)", "us", ours * 1e6,
+                     best(_matmuls([2, 2, 1], 4), number) * 1e6, {"torch": 0.15},
+                     torch=theirs and theirs * 1e6, keras=keras_xor))
     for name, sizes, act, x, y, loss in cases:
         out = "softmax" if loss.startswith("sparse") else None
         layers = [Dense(n, activation=act) for n in sizes[1:-1]] + \
@@ -139,8 +177,15 @@ def small_networks(torch, quick: bool):
             target = y.astype(np.int64) if loss.startswith("sparse") else y
             activation = torch.nn.Sigmoid if act == "sigmoid" else torch.nn.Tanh
             theirs = best(_torch_step(torch, sizes, activation, x, target, criterion), number)
-        rows.append((name, ours * 1e6, theirs and theirs * 1e6, None,
-                     best(_matmuls(sizes, len(x)), number) * 1e6, "us"))
+        keras_time = None
+        if keras is not None:
+            keras_loss = (keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+                          if loss.startswith("sparse") else "mse")
+            keras_time = best(_keras_step(keras, sizes, act, x, y, keras_loss),
+                              max(10, number // 10)) * 1e6
+        rows.append(_row(name, "us", ours * 1e6, best(_matmuls(sizes, len(x)), number) * 1e6,
+                         {"torch": 0.15} if name.startswith("sin") else None,
+                         torch=theirs and theirs * 1e6, keras=keras_time))
     return rows
 
 
@@ -173,11 +218,10 @@ def lbfgs_iteration(torch, quick: bool):
         for _ in range(iterations):
             optimizer.step(closure)
         theirs = (time.perf_counter() - start) / iterations
-    return [("L-BFGS iteration, sin net", ours * 1e6, theirs and theirs * 1e6, None, None,
-             "us")]
+    return [_row("L-BFGS iteration, sin net", "us", ours * 1e6, torch=theirs and theirs * 1e6)]
 
 
-def predict_throughput(torch, quick: bool):
+def predict_throughput(torch, keras, quick: bool):
     from nnlearn.demo import build_network
 
     rng = np.random.default_rng(2)
@@ -197,12 +241,17 @@ def predict_throughput(torch, quick: bool):
                 net(tx)
 
         theirs = best(predict, number)
+    keras_time = None
+    if keras is not None:
+        net = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512, activation="relu"),
+                                keras.layers.Dense(10, activation="softmax")])
+        keras_time = best(lambda: net.predict(x, batch_size=1024, verbose=0), number)
     w1 = rng.random((784, 512), dtype=np.float32)
     w2 = rng.random((512, 10), dtype=np.float32)
     h = rng.random((10_000, 512), dtype=np.float32)
     floor = best(lambda: (x @ w1, h @ w2), number)
-    return [("predict 10,000 samples, main net", ours * 1e3, theirs and theirs * 1e3, None,
-             floor * 1e3, "ms")]
+    return [_row("predict 10,000 samples, main net", "ms", ours * 1e3, floor * 1e3,
+                 torch=theirs and theirs * 1e3, keras=keras_time and keras_time * 1e3)]
 
 
 def main_job(optimizer: str, epochs: int):
@@ -213,12 +262,17 @@ def main_job(optimizer: str, epochs: int):
                              capture_output=True, text=True)
         return json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
 
-    ours, theirs, floor = run("nnlearn"), run("torch"), run("matmul")
-    rows = [(f"main job epoch, {optimizer}", min(ours["epoch_s"]),
-             theirs and min(theirs["epoch_s"]), None, min(floor["epoch_s"]), "s")]
+    ours, theirs, keras, floor = run("nnlearn"), run("torch"), run("keras"), run("matmul")
+    rows = [_row(f"main job epoch, {optimizer}", "s", min(ours["epoch_s"]),
+                 min(floor["epoch_s"]), {"torch": 0.7, "matmul": 1.4},
+                 torch=theirs and min(theirs["epoch_s"]), keras=keras and min(keras["epoch_s"]))]
     if optimizer == "rmsprop":
-        rows.append(("main job peak memory", ours["peak_rss_mb"],
-                     theirs and theirs["peak_rss_mb"], None, None, "MB"))
+        rows.append(_row("main job peak memory", "MB", ours["peak_rss_mb"],
+                         torch=theirs and theirs["peak_rss_mb"],
+                         keras=keras and keras["peak_rss_mb"]))
+        rows.append(_row(f"main job test accuracy, {epochs} epochs", "", ours["test_accuracy"],
+                         torch=theirs and theirs["test_accuracy"],
+                         keras=keras and keras["test_accuracy"]))
     return rows
 
 
@@ -226,7 +280,7 @@ def import_time():
     out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import nnlearn"],
                          capture_output=True, text=True)
     line = [ln for ln in out.stderr.splitlines() if ln.rstrip().endswith("| nnlearn")][-1]
-    return [("import nnlearn", int(line.split("|")[1]) / 1e3, None, None, None, "ms")]
+    return [_row("import nnlearn", "ms", int(line.split("|")[1]) / 1e3)]
 
 
 def sklearn_row(quick: bool):
@@ -251,26 +305,54 @@ def sklearn_row(quick: bool):
             start = time.perf_counter()
             cls(**settings).fit(x, y)
             times.append(time.perf_counter() - start)
-    return [("MLPClassifier fit (784-100, 5 epochs)", times[0], None, times[1], None, "s")]
+    return [_row("MLPClassifier fit (784-100, 5 epochs)", "s", times[0], goals={"sklearn": 0.5},
+                 sklearn=times[1])]
+
+
+PEERS = ("torch", "keras", "sklearn", "matmul")
+ABSOLUTE_GOALS = {"main job peak memory": 600, "import nnlearn": 250}  # at most, in the unit
+
+
+def _goal_cell(row) -> str:
+    """The goals and whether this run met them, e.g. "torch<=0.7 no"."""
+    parts, met = [], []
+    for column, limit in row["goals"].items():
+        value = row.get(column) if column != "matmul" else row["floor"]
+        parts.append(f"{column}<={limit:g}")
+        if value:
+            met.append(row["ours"] / value <= limit)
+    if row["name"] in ABSOLUTE_GOALS:
+        limit = ABSOLUTE_GOALS[row["name"]]
+        parts.append(f"<={limit}")
+        met.append(row["ours"] <= limit)
+    if row["name"] == "main job test accuracy, 5 epochs":  # the main job's own length
+        parts.append(">=0.978")
+        met.append(row["ours"] >= 0.978)
+    if not parts:
+        return ""
+    return " ".join(parts) + ("" if not met else " met" if all(met) else " MISSED")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer repetitions, one epoch of the main job")
     args = parser.parse_args()
-    torch = _torch()
-    epochs = 1 if args.quick else 3
+    torch, keras = _torch(), _keras()
+    epochs = 1 if args.quick else 5  # the main job trains 5 epochs
     rows = []
     for part in (lambda: main_job("rmsprop", epochs), lambda: main_job("adam", epochs),
-                 lambda: small_networks(torch, args.quick),
+                 lambda: small_networks(torch, keras, args.quick),
                  lambda: lbfgs_iteration(torch, args.quick),
-                 lambda: predict_throughput(torch, args.quick),
+                 lambda: predict_throughput(torch, keras, args.quick),
                  lambda: sklearn_row(args.quick), import_time):
         rows += part()
-    peers = f"PyTorch {torch.__version__}" if torch else "PyTorch not installed"
-    print(f"nnlearn {nl.__version__}, numpy {np.__version__}; {peers}")
-    header = (f"{'workload':<38s} {'unit':>4s} {'nnlearn':>9s} {'PyTorch':>9s} {'ratio':>6s} "
-              f"{'sklearn':>9s} {'ratio':>6s} {'matmul':>9s} {'ratio':>6s}")
+    peers = [f"PyTorch {torch.__version__}" if torch else "PyTorch not installed",
+             f"Keras {keras.__version__} ({keras.backend.backend()})" if keras
+             else "Keras not installed"]
+    print(f"nnlearn {nl.__version__}, numpy {np.__version__}; {'; '.join(peers)}")
+    header = (f"{'workload':<38s} {'unit':>4s} {'nnlearn':>9s} "
+              + " ".join(f"{p:>9s} {'ratio':>6s}" for p in PEERS) + "  goal")
     print(header)
     print("-" * len(header))
 
@@ -280,10 +362,12 @@ def main() -> None:
     def ratio(a, b):
         return f"{a / b:>6.2f}" if a is not None and b else "     -"
 
-    for name, ours, torch_value, sklearn_value, floor, unit in rows:
-        print(f"{name:<38s} {unit:>4s} {cell(ours)} {cell(torch_value)} "
-              f"{ratio(ours, torch_value)} {cell(sklearn_value)} {ratio(ours, sklearn_value)} "
-              f"{cell(floor)} {ratio(ours, floor)}")
+    for row in rows:
+        line = f"{row['name']:<38s} {row['unit']:>4s} {cell(row['ours'])}"
+        for peer in PEERS:
+            value = row["floor"] if peer == "matmul" else row.get(peer)
+            line += f" {cell(value)} {ratio(row['ours'], value)}"
+        print(line + "  " + _goal_cell(row))
 
 
 if __name__ == "__main__":

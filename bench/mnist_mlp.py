@@ -2,8 +2,8 @@
 
 784 -> Dense(512, relu) -> Dense(10, softmax), RMSprop, batch 128, one epoch = 60,000
 MNIST samples, float32.  Each framework runs in its own process, so its peak resident
-memory (ru_maxrss, data loading included) is its own.  PyTorch is timed in the same run
-when installed.
+memory (ru_maxrss, data loading included) is its own.  PyTorch and Keras (on its torch
+backend) are timed in the same run when installed.
 
     python bench/mnist_mlp.py [--epochs 3]
 """
@@ -74,6 +74,29 @@ def run_torch(epochs: int, optimizer: str = "rmsprop") -> dict:
             "version": torch.__version__, "threads": torch.get_num_threads()}
 
 
+def run_keras(epochs: int, optimizer: str = "rmsprop") -> dict:
+    """Seed 004's own code: keras.Sequential, compile, fit (the torch backend by default)."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    x_train, y_train, x_test, y_test = load()
+    keras.utils.set_random_seed(0)
+    network = keras.Sequential([keras.Input((784,)), keras.layers.Dense(512, activation="relu"),
+                                keras.layers.Dense(10, activation="softmax")])
+    network.compile(optimizer=optimizer, loss="categorical_crossentropy",
+                    metrics=["accuracy"])
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        network.fit(x_train, y_train, epochs=1, batch_size=128, verbose=0)
+        times.append(time.perf_counter() - start)
+    accuracy = network.evaluate(x_test, y_test, verbose=0)[1]
+    return {"epoch_s": times, "test_accuracy": float(accuracy),
+            "version": f"{keras.__version__} ({keras.backend.backend()})"}
+
+
 def matmul_only(epochs: int, optimizer: str = "") -> dict:
     """The same matrix products (forward, and the backward's weight and input
     gradients) on the same shapes, nothing else: the floor for an epoch."""
@@ -93,7 +116,8 @@ def matmul_only(epochs: int, optimizer: str = "") -> dict:
 
 
 def worker(name: str, epochs: int, optimizer: str) -> None:
-    run = {"nnlearn": run_nnlearn, "torch": run_torch, "matmul": matmul_only}[name]
+    run = {"nnlearn": run_nnlearn, "torch": run_torch, "keras": run_keras,
+           "matmul": matmul_only}[name]
     result = run(epochs, optimizer)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
@@ -136,6 +160,14 @@ def main() -> None:
           f"{theirs['peak_rss_mb']:6.0f} MB   test accuracy {theirs['test_accuracy']:.4f}   "
           f"({theirs['threads']} threads)")
     print(f"  ratio nnlearn / torch: {best / min(theirs['epoch_s']):.2f}")
+    keras_run, err = measure("keras")
+    if keras_run is None:
+        print(f"  Keras: not measured ({err}); pip install keras")
+        return
+    print(f"  keras {keras_run['version']:<10s} {min(keras_run['epoch_s']):6.2f} s/epoch   "
+          f"peak {keras_run['peak_rss_mb']:6.0f} MB   test accuracy "
+          f"{keras_run['test_accuracy']:.4f}")
+    print(f"  ratio nnlearn / keras: {best / min(keras_run['epoch_s']):.2f}")
 
 
 if __name__ == "__main__":
