@@ -195,6 +195,19 @@ def test_sigmoid_binary_cross_entropy_gradcheck(reduction):
     check(lambda s: nl.sigmoid_binary_cross_entropy(s, t, reduction=reduction), [z])
 
 
+@pytest.mark.parametrize("shape", [(), (5, 2), (7,), (3, 2, 2)])
+def test_sum_of_squares_gradcheck_and_value(shape):
+    x = normal(np.random.default_rng(10), shape)
+    check(nl.sum_of_squares, [x])
+    assert nl.sum_of_squares(nl.Tensor(x)).item() == pytest.approx(np.sum(x ** 2), rel=1e-12)
+    # through a non-contiguous view too
+    t = nl.Tensor(normal(np.random.default_rng(11), (4, 3)), requires_grad=True)
+    nl.sum_of_squares(t.T[::2]).backward()
+    want = np.zeros((4, 3))
+    want.T[::2] = 2 * t.data.T[::2]
+    np.testing.assert_allclose(t.grad, want)
+
+
 @pytest.mark.parametrize("shape", [(5, 2), (7,), (1, 1), (3, 2, 2)])
 def test_mean_squared_error_gradcheck_and_value(shape):
     rng = np.random.default_rng(8)
@@ -241,6 +254,7 @@ FLOAT32_CASES = [(name, n, values, fn) for name, (n, values, fn) in ELEMENTWISE.
     ("softmax_cross_entropy", 1, normal, lambda a: nl.softmax_cross_entropy(a, [0, 2])),
     ("sigmoid_bce", 1, normal, lambda a: nl.sigmoid_binary_cross_entropy(a, np.ones((2, 3)))),
     ("mean_squared_error", 2, normal, nl.mean_squared_error),
+    ("sum_of_squares", 1, normal, nl.sum_of_squares),
 ]
 
 

@@ -28,7 +28,7 @@ class Regularizer:
         if self.l1:
             penalty = penalty + self.l1 * ag.abs(w).sum()
         if self.l2:
-            penalty = penalty + self.l2 * (w * w).sum()
+            penalty = penalty + self.l2 * ag.sum_of_squares(w)
         return penalty
 
     def get_config(self) -> dict:

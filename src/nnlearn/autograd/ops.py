@@ -22,7 +22,7 @@ from .tensor import Tensor
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear",
-    "sum", "mean", "max", "min", "logsumexp",
+    "sum", "sum_of_squares", "mean", "max", "min", "logsumexp",
     "exp", "log", "sqrt", "abs", "sign", "clip", "maximum", "minimum", "where",
     "tanh", "sigmoid", "relu", "leaky_relu", "elu", "arctan", "binary_step", "softplus",
     "softmax", "log_softmax",
@@ -278,6 +278,15 @@ def sum(a, axis=None, keepdims=False) -> Tensor:
     axes = _axes(axis, a.ndim)
     out = np.add.reduce(a.data, axis=axes, keepdims=keepdims)
     return Tensor._make(out, (a,), lambda g: (_expand_to(g, a.shape, axes, keepdims),), "sum")
+
+
+def sum_of_squares(a) -> Tensor:
+    """sum_i a_i^2, the squared L2 norm (an L2 penalty, seed 000), as one node:
+    one pass and no temporary, where ``(a * a).sum()`` takes three nodes;  d/da = 2 a."""
+    a = _tensor(a)
+    out = np.vdot(a.data, a.data)
+    return Tensor._make(np.asarray(out, dtype=a.dtype), (a,),
+                        lambda g: (a.data * (2 * g),), "sum_of_squares")
 
 
 def mean(a, axis=None, keepdims=False) -> Tensor:
