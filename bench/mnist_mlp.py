@@ -152,23 +152,14 @@ def main() -> None:
           f"test accuracy after {args.epochs} epochs {ours['test_accuracy']:.4f}")
     print(f"  matmul only      {min(floor['epoch_s']):6.2f} s/epoch   "
           f"(nnlearn / matmul = {best / min(floor['epoch_s']):.2f})")
-    theirs, err = measure("torch")
-    if theirs is None:
-        print(f"  PyTorch: not measured ({err}); pip install torch==2.13.0")
-        return
-    print(f"  torch {theirs['version']:<10s} {min(theirs['epoch_s']):6.2f} s/epoch   peak "
-          f"{theirs['peak_rss_mb']:6.0f} MB   test accuracy {theirs['test_accuracy']:.4f}   "
-          f"({theirs['threads']} threads)")
-    print(f"  ratio nnlearn / torch: {best / min(theirs['epoch_s']):.2f}")
-    keras_run, err = measure("keras")
-    if keras_run is None:
-        print(f"  Keras: not measured ({err}); pip install keras")
-        return
-    print(f"  keras {keras_run['version']:<10s} {min(keras_run['epoch_s']):6.2f} s/epoch   "
-          f"peak {keras_run['peak_rss_mb']:6.0f} MB   test accuracy "
-          f"{keras_run['test_accuracy']:.4f}")
-    print(f"  ratio nnlearn / keras: {best / min(keras_run['epoch_s']):.2f}")
-
+    for peer, install in (("torch", "pip install torch==2.13.0"), ("keras", "pip install keras")):
+        theirs, err = measure(peer)
+        if theirs is None:
+            print(f"  {peer}: not measured ({err}); {install}")
+            continue
+        print(f"  {peer} {theirs['version']:<14s} {min(theirs['epoch_s']):6.2f} s/epoch   peak "
+              f"{theirs['peak_rss_mb']:6.0f} MB   test accuracy {theirs['test_accuracy']:.4f}")
+        print(f"  ratio nnlearn / {peer}: {best / min(theirs['epoch_s']):.2f}")
 
 if __name__ == "__main__":
     main()
