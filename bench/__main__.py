@@ -270,7 +270,8 @@ def main_job(optimizer: str, epochs: int):
         rows.append(_row("main job peak memory", "MB", ours["peak_rss_mb"],
                          torch=theirs and theirs["peak_rss_mb"],
                          keras=keras and keras["peak_rss_mb"]))
-        rows.append(_row(f"main job test accuracy, {epochs} epochs", "", ours["test_accuracy"],
+        rows.append(_row(f"main job test accuracy, {epochs} epoch{'s' * (epochs > 1)}", "",
+                         ours["test_accuracy"],
                          torch=theirs and theirs["test_accuracy"],
                          keras=keras and keras["test_accuracy"]))
     return rows

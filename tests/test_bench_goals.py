@@ -1,0 +1,33 @@
+"""The benchmark table's goal column says "met" only when every goal of the row is met
+(the figures themselves are measured by ``python -m bench``; nothing here is timed)."""
+
+import pytest
+
+bench = pytest.importorskip("bench.__main__")
+
+
+def row(name="w", ours=1.0, floor=None, goals=None, **peers):
+    return bench._row(name, "s", ours, floor, goals, **peers)
+
+
+def test_ratio_goals_against_peers_and_the_matmul_floor():
+    goals = {"torch": 0.7, "matmul": 1.4}
+    assert bench._goal_cell(row(ours=0.7, floor=0.5, goals=goals, torch=1.0)) == \
+        "torch<=0.7 matmul<=1.4 met"
+    assert bench._goal_cell(row(ours=0.71, floor=0.6, goals=goals, torch=1.0)).endswith("MISSED")
+    # met against PyTorch but not against the floor
+    assert bench._goal_cell(row(ours=0.7, floor=0.4, goals=goals, torch=1.0)).endswith("MISSED")
+
+
+def test_a_peer_that_was_not_measured_gives_no_verdict():
+    assert bench._goal_cell(row(goals={"sklearn": 0.5}, sklearn=None)) == "sklearn<=0.5"
+    assert bench._goal_cell(row()) == ""
+
+
+def test_absolute_goals():
+    assert bench._goal_cell(row("import nnlearn", ours=120.0)) == "<=250 met"
+    assert bench._goal_cell(row("main job peak memory", ours=601.0)) == "<=600 MISSED"
+    assert bench._goal_cell(row("main job test accuracy, 5 epochs", ours=0.9785)) == ">=0.978 met"
+    assert bench._goal_cell(row("main job test accuracy, 5 epochs", ours=0.97)).endswith("MISSED")
+    # one epoch (--quick) is not the main job: no accuracy goal
+    assert bench._goal_cell(row("main job test accuracy, 1 epoch", ours=0.96)) == ""
