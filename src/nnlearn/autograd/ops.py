@@ -731,7 +731,7 @@ def softmax_cross_entropy(logits, labels, reduction="mean") -> Tensor:
                               np.take_along_axis(p, index[..., None], axis=-1) - 1, axis=-1)
         else:
             p = p * probs.sum(axis=-1, keepdims=True) - probs
-        scale = g * weight if weight is not None else g[..., None]
+        scale = float(g) * weight if weight is not None else g[..., None]
         return (p * scale,)
 
     return Tensor._make(np.asarray(out, dtype=z.dtype), (z,), vjp, "softmax_cross_entropy")
@@ -770,7 +770,7 @@ def sigmoid_binary_cross_entropy(logits, targets, reduction="mean") -> Tensor:
 
     def vjp(g):
         delta = _sigmoid(z.data) - t
-        return (delta * (g * weight if weight is not None else g),)
+        return (delta * (float(g) * weight if weight is not None else g),)
 
     return Tensor._make(np.asarray(out, dtype=z.dtype), (z,), vjp, "sigmoid_binary_cross_entropy")
 
@@ -793,7 +793,7 @@ def mean_squared_error(a, b) -> Tensor:
     out = np.vdot(error, error) / n if error.size else 0.0
 
     def vjp(g):
-        ga = error * (2 * g / n)
+        ga = error * (2 * float(g) / n)
         return ga if a.requires_grad else None, -ga if b.requires_grad else None
 
     return Tensor._make(np.asarray(out, dtype=error.dtype), (a, b), vjp, "mean_squared_error")
