@@ -286,7 +286,7 @@ def sum_of_squares(a) -> Tensor:
     a = _tensor(a)
     out = np.vdot(a.data, a.data)
     return Tensor._make(np.asarray(out, dtype=a.dtype), (a,),
-                        lambda g: (a.data * (2 * g),), "sum_of_squares")
+                        lambda g: (a.data * (2 * float(g)),), "sum_of_squares")
 
 
 def mean(a, axis=None, keepdims=False) -> Tensor:
@@ -790,7 +790,7 @@ def mean_squared_error(a, b) -> Tensor:
                          f"and {b.shape}")
     error = a.data - b.data
     n = error.size or 1
-    out = np.vdot(error, error) / n if error.size else 0.0
+    out = np.vdot(error, error) / n
 
     def vjp(g):
         ga = error * (2 * float(g) / n)

@@ -393,8 +393,10 @@ _creation_order = itertools.count()
 def _backpropagate(root: Tensor, seed: np.ndarray, wanted=None):
     """Apply the VJPs from ``root`` back through the graph, newest node first.
 
-    Returns ``(leaves, found)``: ``[(leaf, gradient), ...]`` for the leaves reached, and
-    ``{id(t): gradient}`` for the tensors whose ids are in ``wanted``.
+    Returns ``(leaves, found)``: the pairs ``(leaf, gradient)`` of the leaves reached, and
+    ``{id(t): gradient}`` for the tensors whose ids are in ``wanted``.  Leaves (tensors
+    made by the user, with no VJP) never enter the heap: their gradients are summed as
+    they arrive.
     """
     if root._vjp is None:
         found = {id(root): seed} if wanted and id(root) in wanted else {}
