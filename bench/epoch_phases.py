@@ -11,7 +11,7 @@ steps (the timer then counts only the products), are printed beside them.
 update of a parameter with more than 100,000 values is split in two halves, one of them
 on a worker thread (NumPy's ufuncs release the GIL).
 
-    python bench/epoch_phases.py [--epochs 3] [--split-update]
+    python -m bench.epoch_phases [--epochs 3] [--split-update]
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from nnlearn.autograd import no_grad
 from nnlearn.demo import build_network, load_mnist_vectors
+
+from .mnist_mlp import epoch_products
 
 PHASES = ("gather", "forward + loss", "backward", "optimizer", "metric")
 
@@ -69,26 +70,6 @@ def epoch(model, x, y, order, batch_size=128) -> dict:
     return seconds
 
 
-def matmul_floor(model, x=None, order=None, batch_size=128) -> float:
-    """The forward and backward products of one epoch on data of the same shapes; with
-    ``x`` and ``order``, each step's products take the step's gathered batch, so that the
-    products run between other work as they do in ``fit``."""
-    rng = np.random.default_rng(0)
-    w1, _, w2, _ = (p.data for p in model.params)
-    xb = rng.random((batch_size, 784), dtype=np.float32)
-    h = rng.random((batch_size, 512), dtype=np.float32)
-    g = rng.random((batch_size, 10), dtype=np.float32)
-    seconds = 0.0
-    for step in range(60_000 // batch_size):
-        if x is not None:
-            xb = x[order[step * batch_size:(step + 1) * batch_size]]
-        start = time.perf_counter()
-        xb @ w1, h @ w2                 # forward
-        h.T @ g, g @ w2.T, xb.T @ h     # backward: dW2, dH, dW1
-        seconds += time.perf_counter() - start
-    return seconds
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
@@ -105,10 +86,8 @@ def main() -> None:
     for _ in range(args.epochs):
         runs.append(epoch(model, x, y, rng.permutation(len(x))))
     best = min(runs, key=lambda r: sum(r.values()))
-    with no_grad():
-        floor = min(matmul_floor(model) for _ in range(args.epochs))
-        interleaved = min(matmul_floor(model, x, rng.permutation(len(x)))
-                          for _ in range(args.epochs))
+    floor = min(epoch_products() for _ in range(args.epochs))
+    interleaved = min(epoch_products(x, rng.permutation(len(x))) for _ in range(args.epochs))
     mode = "update split over 2 threads" if args.split_update else "as fit runs it"
     print(f"main job epoch, {mode}; the fastest of {args.epochs} epochs:")
     for phase in PHASES:

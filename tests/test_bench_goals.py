@@ -6,8 +6,8 @@ import pytest
 bench = pytest.importorskip("bench.__main__")
 
 
-def row(name="w", ours=1.0, floor=None, goals=None, **peers):
-    return bench._row(name, "s", ours, floor, goals, **peers)
+def row(ours=1.0, floor=None, goals=None, **bounds_and_peers):
+    return bench._row("w", "s", ours, floor, goals, **bounds_and_peers)
 
 
 def test_ratio_goals_against_peers_and_the_matmul_floor():
@@ -25,9 +25,13 @@ def test_a_peer_that_was_not_measured_gives_no_verdict():
 
 
 def test_absolute_goals():
-    assert bench._goal_cell(row("import nnlearn", ours=120.0)) == "<=250 met"
-    assert bench._goal_cell(row("main job peak memory", ours=601.0)) == "<=600 MISSED"
-    assert bench._goal_cell(row("main job test accuracy, 5 epochs", ours=0.9785)) == ">=0.978 met"
-    assert bench._goal_cell(row("main job test accuracy, 5 epochs", ours=0.97)).endswith("MISSED")
+    assert bench._goal_cell(row(ours=120.0, at_most=250)) == "<=250 met"
+    assert bench._goal_cell(row(ours=601.0, at_most=600)) == "<=600 MISSED"
+    assert bench._goal_cell(row(ours=0.9785, at_least=0.978)) == ">=0.978 met"
+    assert bench._goal_cell(row(ours=0.97, at_least=0.978)).endswith("MISSED")
+    assert bench._goal_cell(bench._accuracy_row(5, 0.9785)) == ">=0.978 met"
     # one epoch (--quick) is not the main job: no accuracy goal
-    assert bench._goal_cell(row("main job test accuracy, 1 epoch", ours=0.96)) == ""
+    assert bench._goal_cell(bench._accuracy_row(1, 0.96)) == ""
+    # a bound and a ratio goal in one row: both must hold
+    assert bench._goal_cell(row(ours=0.5, at_most=1, goals={"torch": 0.7}, torch=0.6)) == \
+        "torch<=0.7 <=1 MISSED"

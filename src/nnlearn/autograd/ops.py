@@ -68,8 +68,9 @@ def _ones(n: int, dtype: np.dtype) -> np.ndarray:
 
 
 def _column_sum(g: np.ndarray) -> np.ndarray:
-    """The sum of the rows of a matrix, as the product 1^T g: BLAS does it about three
-    times faster than ``np.add.reduce(g, axis=0)`` at every size (a bias gradient)."""
+    """The sum of the rows of a matrix (a bias gradient), as the product 1^T g: BLAS
+    does it 3-4 times faster than ``np.add.reduce(g, axis=0)`` (measured on 100 x 3 and
+    128 x 512 float32)."""
     return np.dot(_ones(g.shape[0], g.dtype), g)
 
 
