@@ -17,6 +17,7 @@ import functools
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
+from .. import numerics
 from ..backend import as_float_array
 from .tensor import Tensor
 
@@ -329,30 +330,12 @@ def min(a, axis=None, keepdims=False) -> Tensor:
     return _extremum(a, axis, keepdims, np.min, "min")
 
 
-def _stable_max(x: np.ndarray, axes) -> np.ndarray:
-    """max over ``axes`` (kept), with infinite maxima replaced by 0 so x - m is safe."""
-    m = np.max(x, axis=axes, keepdims=True)
-    finite = np.isfinite(m)
-    return m if finite.all() else np.where(finite, m, 0)
-
-
-def _logsumexp(x: np.ndarray, axes) -> np.ndarray:
-    """log sum exp(x) over ``axes`` (kept) as m + log sum exp(x - m), m = max x, so that
-    nothing overflows.  A slice that is all -inf gives -inf."""
-    m = _stable_max(x, axes)
-    total = np.add.reduce(np.exp(x - m), axis=axes, keepdims=True)
-    if total.all():
-        return np.log(total) + m
-    with np.errstate(divide="ignore"):  # log(0) = -inf, the right answer
-        return np.log(total) + m
-
-
 def logsumexp(a, axis=None, keepdims=False) -> Tensor:
     """log sum_i exp(a_i), computed as m + log sum_i exp(a_i - m) with m = max a;
     the gradient is softmax(a) * g."""
     a = _tensor(a)
     axes = _axes(axis, a.ndim)
-    kept = _logsumexp(a.data, axes)
+    kept = numerics.logsumexp(a.data, axes)
     out = kept if keepdims else (kept.reshape(()) if axes is None else np.squeeze(kept, axes))
 
     def vjp(g):
@@ -458,35 +441,10 @@ def tanh(a) -> Tensor:
     return Tensor._make(out, (a,), lambda g: (g * (1 - out * out),), "tanh")
 
 
-def _largest_finite_exp_argument(dtype) -> np.generic:
-    """The largest x of ``dtype`` whose e^x is finite (about 88.72 in float32)."""
-    x = np.log(np.finfo(dtype).max).astype(dtype)
-    with np.errstate(over="ignore"):
-        while not np.isfinite(np.exp(x)):
-            x = np.nextafter(x, dtype(0))
-    return x
-
-
-_LOG_MAX = {np.dtype(t): _largest_finite_exp_argument(t)
-            for t in (np.float16, np.float32, np.float64)}
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-x), accurate in both tails; the exponent is capped where e^-x would
-    overflow (there the result, below the dtype's smallest normal number, is unchanged)."""
-    t = np.negative(x)
-    if type(t) is not np.ndarray:  # a 0-d input gives a NumPy scalar
-        t = np.asarray(t)
-    np.minimum(t, _LOG_MAX[t.dtype], out=t)
-    np.exp(t, out=t)
-    t += 1
-    return np.reciprocal(t, out=t)
-
-
 def sigmoid(a) -> Tensor:
     """The logistic function 1 / (1 + e^-a) (seed 000);  d/da = s (1 - s)."""
     a = _tensor(a)
-    out = _sigmoid(a.data)
+    out = numerics.sigmoid(a.data)
     return Tensor._make(out, (a,), lambda g: (g * out * (1 - out),), "sigmoid")
 
 
@@ -534,15 +492,11 @@ def binary_step(a) -> Tensor:
     return Tensor._make(out, (a,), lambda g: (np.zeros_like(a.data),), "binary_step")
 
 
-def _softplus(x: np.ndarray) -> np.ndarray:
-    """ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), finite for any x."""
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
-
-
 def softplus(a) -> Tensor:
     """ln(1 + e^a);  d/da = sigmoid(a)."""
     a = _tensor(a)
-    return Tensor._make(_softplus(a.data), (a,), lambda g: (g * _sigmoid(a.data),), "softplus")
+    return Tensor._make(numerics.softplus(a.data), (a,),
+                        lambda g: (g * numerics.sigmoid(a.data),), "softplus")
 
 
 def softmax(a, axis=-1) -> Tensor:
@@ -550,7 +504,7 @@ def softmax(a, axis=-1) -> Tensor:
     VJP: s * (g - sum_k g_k s_k)."""
     a = _tensor(a)
     axes = _axes(axis, a.ndim)
-    e = np.exp(a.data - _stable_max(a.data, axes))
+    e = np.exp(a.data - numerics.stable_max(a.data, axes))
     out = e / e.sum(axis=axes, keepdims=True)
 
     def vjp(g):
@@ -563,7 +517,7 @@ def log_softmax(a, axis=-1) -> Tensor:
     """a_j - log sum_k e^a_k along ``axis``;  VJP: g - softmax(a) * sum_k g_k."""
     a = _tensor(a)
     axes = _axes(axis, a.ndim)
-    out = a.data - _logsumexp(a.data, axes)
+    out = a.data - numerics.logsumexp(a.data, axes)
 
     def vjp(g):
         return (g - np.exp(out) * np.sum(g, axis=axes, keepdims=True),)
@@ -717,7 +671,7 @@ def softmax_cross_entropy(logits, labels, reduction="mean") -> Tensor:
     if z.ndim == 0:
         raise ValueError("softmax_cross_entropy: logits need a class axis; got a scalar")
     index, probs = _class_targets(labels, z.data)
-    lse = _logsumexp(z.data, (z.ndim - 1,))
+    lse = numerics.logsumexp(z.data, (z.ndim - 1,))
     if index is not None:
         picked = np.take_along_axis(z.data, index[..., None], axis=-1)
         per_sample = (lse - picked)[..., 0]
@@ -766,11 +720,11 @@ def sigmoid_binary_cross_entropy(logits, targets, reduction="mean") -> Tensor:
     if not fits:  # e.g. logits (n, 1) with targets (n,) would silently give (n, n)
         raise ValueError(f"sigmoid_binary_cross_entropy: targets of shape {t.shape} do not "
                          f"match logits of shape {z.shape}")
-    elementwise = _softplus(z.data) - z.data * t
+    elementwise = numerics.softplus(z.data) - z.data * t
     out, weight = _reduce_loss(elementwise, reduction, "sigmoid_binary_cross_entropy")
 
     def vjp(g):
-        delta = _sigmoid(z.data) - t
+        delta = numerics.sigmoid(z.data) - t
         return (delta * (float(g) * weight if weight is not None else g),)
 
     return Tensor._make(np.asarray(out, dtype=z.dtype), (z,), vjp, "sigmoid_binary_cross_entropy")

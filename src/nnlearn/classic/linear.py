@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..autograd.ops import _logsumexp, _sigmoid
+from ..numerics import logsumexp, sigmoid
 from ..base import (BaseEstimator, ClassifierMixin, RegressorMixin, validate_fit,
                     validate_predict)
 
@@ -190,7 +190,7 @@ class LogisticRegression(_Classifier):
         w0 = (np.zeros((Xd.shape[1], 1)) if self.initial_weights is None
               else np.asarray(self.initial_weights, dtype=float).reshape(-1, 1))
         w = self._gradient_descent(Xd, Y, w0=w0, cost=cost,
-                                   gradient=lambda A, B, w: A.T @ (_sigmoid(A @ w) - B) / len(A))
+                                   gradient=lambda A, B, w: A.T @ (sigmoid(A @ w) - B) / len(A))
         self._set_weights(w)
         return self
 
@@ -198,7 +198,7 @@ class LogisticRegression(_Classifier):
         return self._scores(X)[:, 0]
 
     def predict_proba(self, X) -> np.ndarray:
-        p = _sigmoid(self.decision_function(X))
+        p = sigmoid(self.decision_function(X))
         return np.stack([1 - p, p], axis=1)
 
     def __sklearn_tags__(self):
@@ -221,7 +221,7 @@ class SoftmaxRegression(_Classifier):
 
     @staticmethod
     def _probabilities(Z):
-        return np.exp(Z - _logsumexp(Z, (1,)))
+        return np.exp(Z - logsumexp(Z, (1,)))
 
     def fit(self, X, y):
         X, index = self._labels(X, y)
@@ -232,7 +232,7 @@ class SoftmaxRegression(_Classifier):
 
         def cost(A, B, w):
             Z = A @ w
-            return float(np.mean(_logsumexp(Z, (1,))[:, 0] - np.sum(B * Z, axis=1)))
+            return float(np.mean(logsumexp(Z, (1,))[:, 0] - np.sum(B * Z, axis=1)))
 
         w = self._gradient_descent(
             Xd, Y, w0=np.zeros((Xd.shape[1], Y.shape[1])), cost=cost,
