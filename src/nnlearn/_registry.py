@@ -4,6 +4,7 @@ metrics: one ``get(identifier)`` per concept, with a close-match suggestion on t
 from __future__ import annotations
 
 import difflib
+import inspect
 
 
 def lookup(kind: str, table: dict, identifier, argument: str | None = None):
@@ -32,3 +33,13 @@ def name_of(table: dict, value) -> str | None:
         if registered is value:
             return name
     return None
+
+
+def constructor_repr(obj, config: dict) -> str:
+    """``Name(arg=value, ...)`` with the config entries that differ from the constructor's
+    defaults: code that builds the same object."""
+    defaults = {name: p.default for name, p in
+                inspect.signature(type(obj).__init__).parameters.items()}
+    args = [f"{k}={v!r}" for k, v in config.items()
+            if defaults.get(k, inspect.Parameter.empty) != v]
+    return f"{type(obj).__name__}({', '.join(args)})"

@@ -24,7 +24,7 @@ from __future__ import annotations
 from . import autograd as ag
 from ._registry import lookup, name_of
 
-__all__ = ["get", "serialize", "linear", "binary_step", "sigmoid", "tanh", "arctan", "relu",
+__all__ = ["get", "serialize", "registered_name", "linear", "binary_step", "sigmoid", "tanh", "arctan", "relu",
            "leaky_relu", "elu", "softplus", "silu", "swish", "softmax"]
 
 
@@ -68,9 +68,14 @@ def get(identifier, argument: str = "activation"):
     return lookup("activation", ACTIVATIONS, identifier, argument)
 
 
+def registered_name(activation) -> str | None:
+    """The name ``activation`` is registered under, or None for a custom function."""
+    return name_of(ACTIVATIONS, activation)
+
+
 def serialize(activation) -> str:
     """The registered name of an activation (for model files)."""
-    name = name_of(ACTIVATIONS, activation)
+    name = registered_name(activation)
     if name is None:
         raise ValueError(f"cannot save custom activation {activation!r}: only the named "
                          f"activations ({', '.join(ACTIVATIONS)}) can be stored in a model file")

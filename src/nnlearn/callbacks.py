@@ -4,12 +4,14 @@
 ``on_epoch_begin(epoch, logs)``, ``on_batch_end(batch, logs)`` after each update (logs
 holding the batch's ``loss``) and ``on_epoch_end(epoch, logs)`` (the epoch's losses and
 metrics, ``val_*`` included), finally ``on_train_end(logs)``.  A callback stops training
-by calling ``model.stop(reason)``.
+by calling ``model.stop(StopReason(kind, message))``; ``model.stop_reason`` then says why.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
+import enum
 import math
 import os
 
@@ -17,8 +19,29 @@ import numpy as np
 
 from . import schedules
 
-__all__ = ["Callback", "EarlyStopping", "ReduceLROnPlateau", "LearningRateScheduler",
+__all__ = ["StopKind", "StopReason", "Callback", "EarlyStopping", "ReduceLROnPlateau", "LearningRateScheduler",
            "ModelCheckpoint", "TerminateOnNaN", "DivergenceGuard", "CSVLogger"]
+
+
+class StopKind(enum.Enum):
+    """Why training stopped before its last epoch."""
+
+    EARLY_STOPPING = "early stopping"        # the monitored value stopped improving
+    CONVERGED = "converged"                  # a stopping criterion on the loss was met
+    DIVERGED = "diverged"                    # the loss grew past a bound
+    NOT_FINITE = "not finite"                # the loss became NaN or infinite
+    REQUESTED = "requested"                  # any other reason given to model.stop
+
+
+@dataclasses.dataclass(frozen=True)
+class StopReason:
+    """``kind`` (a :class:`StopKind`) and a message for people (``str()`` of it)."""
+
+    kind: StopKind
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class Callback:
@@ -89,9 +112,9 @@ class EarlyStopping(_Monitor):
             self.stopped_epoch = epoch
             if self.restore_best_weights and self.best_weights is not None:
                 self.model.set_weights(self.best_weights)
-            self.model.stop(f"early stopping: {self.monitor} has not improved for "
-                            f"{self.wait} epochs (best {self.best:.4g} at epoch "
-                            f"{self.best_epoch + 1})")
+            self.model.stop(StopReason(
+                StopKind.EARLY_STOPPING, f"early stopping: {self.monitor} has not improved "
+                f"for {self.wait} epochs (best {self.best:.4g} at epoch {self.best_epoch + 1})"))
 
 
 class ReduceLROnPlateau(_Monitor):
@@ -186,7 +209,8 @@ class TerminateOnNaN(Callback):
     def on_batch_end(self, batch, logs=None):
         loss = logs.get("loss")
         if loss is not None and not math.isfinite(loss):
-            self.model.stop(f"batch {batch}: invalid loss {loss}, terminating training")
+            self.model.stop(StopReason(StopKind.NOT_FINITE, f"batch {batch}: invalid loss "
+                                       f"{loss}, terminating training"))
 
 
 class DivergenceGuard(Callback):
@@ -212,9 +236,11 @@ class DivergenceGuard(Callback):
         if not math.isfinite(loss) or (self.first is not None
                                        and loss > self.factor * self.first):
             lr = self.model.optimizer.current_learning_rate
-            self.model.stop(f"training diverged: the loss reached {loss:.4g}, more than "
-                            f"{self.factor:g} x its first value {self.first:.4g}; the "
-                            f"learning rate {lr:.4g} is probably too high")
+            first = "" if self.first is None else \
+                f", more than {self.factor:g} x its first value {self.first:.4g}"
+            self.model.stop(StopReason(
+                StopKind.DIVERGED, f"training diverged: the loss reached {loss:.4g}{first}; "
+                f"the learning rate {lr:.4g} is probably too high"))
 
 
 class CSVLogger(Callback):

@@ -2,26 +2,48 @@
 
 A layer is built once it knows its input shape (``build(input_shape, rng, dtype)``);
 ``call(x, training)`` maps a batch (rows are samples) to a batch.  Backpropagation comes
-from the engine: no layer writes a backward pass.
+from the engine: no layer writes a backward pass.  A layer first called unbuilt builds
+itself for the batch it sees (with the random generator and dtype of the model being
+built, see :func:`building`), which is how a subclassed ``Model`` builds its layers.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
 
 from . import activations, initializers, regularizers
 from . import autograd as ag
+from ._registry import constructor_repr
 from .autograd import Tensor
 
 __all__ = ["Layer", "Input", "Dense", "Activation", "Dropout", "BatchNormalization",
            "Flatten", "PReLU", "get"]
 
 
+_BUILDING: list = []  # (rng, dtype) of the models being built, innermost last
+
+
+@contextlib.contextmanager
+def building(rng: np.random.Generator, dtype):
+    """Layers first called inside this block build with ``rng`` and ``dtype``."""
+    _BUILDING.append((rng, np.dtype(dtype)))
+    try:
+        yield
+    finally:
+        _BUILDING.pop()
+
+
 class Layer:
     """Base class.  Subclasses set ``self.params`` (Tensors) in ``build`` and define
-    ``call``; ``get_config`` returns the constructor arguments."""
+    ``call``; ``get_config`` returns the constructor arguments.
+
+    The hooks a model calls, each with a default here: ``regularization()`` (the
+    penalty added to the loss, or None), ``state_arrays()`` (non-trainable arrays saved
+    with the weights, e.g. batch normalization's moving statistics) and
+    ``reseed(seed_sequence)`` (fresh randomness for each epoch, e.g. dropout masks)."""
 
     def __init__(self, name: str | None = None):
         self.name = name
@@ -42,11 +64,22 @@ class Layer:
         raise NotImplementedError
 
     def __call__(self, x, training: bool = False):
-        return self.call(x if isinstance(x, Tensor) else Tensor(x), training)
+        x = x if isinstance(x, Tensor) else Tensor(x)
+        if not self.built:
+            rng, dtype = _BUILDING[-1] if _BUILDING else (np.random.default_rng(), x.dtype)
+            self.build(x.shape[1:], rng, dtype)
+        return self.call(x, training)
 
-    def regularization(self):
-        """The penalty this layer adds to the loss (0 by default)."""
-        return 0.0
+    def regularization(self) -> Tensor | None:
+        """The penalty this layer adds to the loss (None: no penalty)."""
+        return None
+
+    def state_arrays(self) -> list:
+        """Non-trainable arrays saved with the weights (none by default)."""
+        return []
+
+    def reseed(self, seed_sequence: np.random.SeedSequence) -> None:
+        """Take fresh randomness for the next epoch (layers without any ignore it)."""
 
     def count_params(self) -> int:
         return sum(p.size for p in self.params)
@@ -58,8 +91,8 @@ class Layer:
         return Tensor(np.asarray(array), requires_grad=True, dtype=dtype)
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
-        return f"{type(self).__name__}({args})"
+        """``Dense(units=4, activation='tanh')``: code that builds the same layer."""
+        return constructor_repr(self, self.get_config())
 
 
 class Input(Layer):
@@ -131,7 +164,7 @@ class Dense(Layer):
         return self.activation(self.pre_activation(x))
 
     def regularization(self):
-        return self.kernel_regularizer(self.kernel) if self.kernel_regularizer else 0.0
+        return self.kernel_regularizer(self.kernel) if self.kernel_regularizer else None
 
     def get_config(self):
         return {"units": self.units, "activation": activations.serialize(self.activation),

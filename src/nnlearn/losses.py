@@ -18,9 +18,15 @@ taken over the last axis as Keras defines it (``EPSILON = 1e-7`` where Keras cli
 * poisson:                         mean p - y ln(p + eps)
 * cosine_similarity (cosine_proximity): -sum_k y_k p_k / (|y| |p|)
 
-When the model's last layer is a softmax (sigmoid) and the loss is a cross-entropy,
-:func:`fused` gives the same loss computed from the logits in one node (seed 001: the
-gradient is then simply ``p - y``), exact for any logit instead of clipped.
+Each function has a class with Keras's name (``MeanSquaredError``,
+``CategoricalCrossentropy(from_logits=False)``, ...): a :class:`Loss` object knows its
+name, what its targets are (values, one-hot rows, class indices) and checks them, and
+the cross-entropies know their *fused* form.  When the model's output layer is a softmax
+(sigmoid) and the loss a categorical (binary) cross-entropy, the model computes the loss
+from the logits in one node: the gradient of softmax + cross-entropy with respect to the
+logits is simply ``p - y`` (Bridle 1990; Goodfellow, Bengio & Courville 2016, 6.2.2.3),
+exact for any logit instead of clipped.  A plain function given as the loss is wrapped
+in a :class:`LossFunctionWrapper`: it trains, unfused.
 """
 
 from __future__ import annotations
@@ -30,11 +36,15 @@ import math
 import numpy as np
 
 from . import autograd as ag
-from ._registry import lookup, name_of
+from ._registry import lookup
 from .autograd import Tensor
 
 __all__ = [
-    "get", "serialize", "fused", "EPSILON",
+    "Loss", "LossFunctionWrapper", "get", "serialize", "EPSILON",
+    "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError", "Hinge", "SquaredHinge", "CategoricalHinge", "LogCosh",
+    "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+    "KLDivergence", "Poisson", "CosineSimilarity",
     "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
     "mean_squared_logarithmic_error", "hinge", "squared_hinge", "categorical_hinge",
     "log_cosh", "binary_crossentropy", "categorical_crossentropy",
@@ -183,37 +193,6 @@ def cosine_similarity(y_true, y_pred) -> Tensor:
     return _batch_mean(-(p_unit * y_unit).sum(axis=-1))
 
 
-LOSSES = {
-    "mean_squared_error": mean_squared_error, "mse": mean_squared_error,
-    "mean_absolute_error": mean_absolute_error, "mae": mean_absolute_error,
-    "mean_absolute_percentage_error": mean_absolute_percentage_error,
-    "mape": mean_absolute_percentage_error,
-    "mean_squared_logarithmic_error": mean_squared_logarithmic_error,
-    "msle": mean_squared_logarithmic_error,
-    "hinge": hinge, "squared_hinge": squared_hinge, "categorical_hinge": categorical_hinge,
-    "log_cosh": log_cosh, "logcosh": log_cosh,
-    "binary_crossentropy": binary_crossentropy,
-    "categorical_crossentropy": categorical_crossentropy,
-    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
-    "kl_divergence": kl_divergence, "kullback_leibler_divergence": kl_divergence,
-    "poisson": poisson,
-    "cosine_similarity": cosine_similarity, "cosine_proximity": cosine_similarity,
-}
-
-
-def get(identifier, argument: str = "loss"):
-    """The loss named ``identifier``, or a callable ``loss(y_true, y_pred)`` as given."""
-    return lookup("loss", LOSSES, identifier, argument)
-
-
-def serialize(loss) -> str:
-    name = name_of(LOSSES, loss)
-    if name is None:
-        raise ValueError(f"cannot save custom loss {loss!r}: only named losses can be "
-                         "stored in a model file")
-    return name
-
-
 def _sparse_from_logits(y_true, logits: Tensor) -> Tensor:
     return ag.softmax_cross_entropy(logits, _class_indices(y_true, logits.shape))
 
@@ -226,17 +205,224 @@ def _binary_from_logits(y_true, logits: Tensor) -> Tensor:
     return ag.sigmoid_binary_cross_entropy(logits, _targets(y_true, logits))
 
 
-_FUSED = {
-    (categorical_crossentropy, "softmax"): _categorical_from_logits,
-    (sparse_categorical_crossentropy, "softmax"): _sparse_from_logits,
-    (binary_crossentropy, "sigmoid"): _binary_from_logits,
+# -- loss objects ---------------------------------------------------------------------------
+class Loss:
+    """A loss ``loss(y_true, y_pred) -> Tensor``: the batch mean of a per-sample loss.
+
+    Subclasses define :meth:`call`.  ``targets`` says what ``y_true`` holds: ``"values"``
+    (anything shaped like the output), ``"one_hot"`` (rows of class probabilities) or
+    ``"class_index"`` (integer labels); :meth:`check_targets` checks them against the
+    model's output before training starts.  :meth:`from_logits_of` gives the same loss
+    computed from the logits of a named output activation, when one exists.
+    """
+
+    name = "loss"
+    targets = "values"
+
+    def __call__(self, y_true, y_pred) -> Tensor:
+        return self.call(y_true, y_pred)
+
+    def call(self, y_true, y_pred) -> Tensor:
+        raise NotImplementedError
+
+    def from_logits_of(self, activation: str | None):
+        """The loss of ``activation(logits)`` as a function of the logits (one fused
+        node), or None when there is none."""
+        return None
+
+    def check_targets(self, y: np.ndarray, units: int, argument: str = "y") -> None:
+        """Raise ValueError naming ``argument`` when ``y`` cannot be this loss's targets
+        for an output of ``units`` values per sample."""
+
+    def get_config(self) -> dict:
+        return {}
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class LossFunctionWrapper(Loss):
+    """A function ``fn(y_true, y_pred) -> Tensor`` as a Loss (a plain function given as
+    the loss is wrapped so; it is never fused).  The named losses below are wrappers of
+    this module's functions."""
+
+    function = None
+
+    def __init__(self, fn=None, name: str | None = None):
+        fn = fn or type(self).function
+        if not callable(fn):
+            raise TypeError(f"loss must be callable; got {type(fn).__name__}")
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", type(fn).__name__)
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred)
+
+    def __repr__(self):
+        if type(self).function is not None:
+            return f"{type(self).__name__}()"
+        return f"LossFunctionWrapper({self.name})"
+
+
+class MeanSquaredError(LossFunctionWrapper):
+    """mean (y - p)^2: least squares (Legendre 1805, Gauss 1809)."""
+    function = staticmethod(mean_squared_error)
+
+
+class MeanAbsoluteError(LossFunctionWrapper):
+    """mean |y - p| (least absolute deviations, Laplace)."""
+    function = staticmethod(mean_absolute_error)
+
+
+class MeanAbsolutePercentageError(LossFunctionWrapper):
+    """100 mean |(y - p) / max(|y|, eps)|."""
+    function = staticmethod(mean_absolute_percentage_error)
+
+
+class MeanSquaredLogarithmicError(LossFunctionWrapper):
+    """mean (ln(max(p, eps) + 1) - ln(max(y, eps) + 1))^2."""
+    function = staticmethod(mean_squared_logarithmic_error)
+
+
+class Hinge(LossFunctionWrapper):
+    """mean max(1 - y p, 0), labels in {-1, 1} (Cortes & Vapnik 1995)."""
+    function = staticmethod(hinge)
+
+
+class SquaredHinge(LossFunctionWrapper):
+    """mean max(1 - y p, 0)^2."""
+    function = staticmethod(squared_hinge)
+
+
+class CategoricalHinge(LossFunctionWrapper):
+    """max(max_k (1 - y_k) p_k - sum_k y_k p_k + 1, 0) (Crammer & Singer 2001)."""
+    function = staticmethod(categorical_hinge)
+
+
+class LogCosh(LossFunctionWrapper):
+    """mean ln cosh(p - y)."""
+    function = staticmethod(log_cosh)
+
+
+class KLDivergence(LossFunctionWrapper):
+    """sum_k y_k ln(y_k / p_k) (Kullback & Leibler 1951)."""
+    function = staticmethod(kl_divergence)
+
+
+class Poisson(LossFunctionWrapper):
+    """mean p - y ln(p + eps), the Poisson negative log-likelihood up to a constant."""
+    function = staticmethod(poisson)
+
+
+class CosineSimilarity(LossFunctionWrapper):
+    """-cos(y, p) per sample."""
+    function = staticmethod(cosine_similarity)
+
+
+class _Crossentropy(Loss):
+    """A cross-entropy on probabilities, or on logits with ``from_logits=True``."""
+
+    activation = None          # the output activation whose logits it fuses with
+    probabilities = None       # the loss function of probabilities
+    logits = None              # the same loss as a function of the logits
+
+    def __init__(self, from_logits: bool = False):
+        self.from_logits = bool(from_logits)
+
+    def call(self, y_true, y_pred):
+        loss = type(self).logits if self.from_logits else type(self).probabilities
+        return loss(y_true, _pred(y_pred))
+
+    def from_logits_of(self, activation):
+        if not self.from_logits and activation == self.activation:
+            return type(self)(from_logits=True)
+        return None
+
+    def get_config(self):
+        return {"from_logits": self.from_logits}
+
+
+class BinaryCrossentropy(_Crossentropy):
+    """-[y ln p + (1 - y) ln(1 - p)] averaged over the outputs; with a sigmoid output the
+    model computes it from the logits z as softplus(z) - y z (gradient sigmoid(z) - y)."""
+
+    name, activation = "binary_crossentropy", "sigmoid"
+    probabilities = staticmethod(binary_crossentropy)
+    logits = staticmethod(_binary_from_logits)
+
+
+class CategoricalCrossentropy(_Crossentropy):
+    """-sum_k y_k ln p_k with one-hot (or probability) rows y; with a softmax output the
+    model computes it from the logits as logsumexp(z) - sum_k y_k z_k (gradient p - y)."""
+
+    name, activation, targets = "categorical_crossentropy", "softmax", "one_hot"
+    probabilities = staticmethod(categorical_crossentropy)
+    logits = staticmethod(_categorical_from_logits)
+
+    def check_targets(self, y, units, argument="y"):
+        if y.ndim != 2 or y.shape[1] != units:
+            hint = (" (integer labels: use loss='sparse_categorical_crossentropy' or "
+                    "nnlearn.utils.to_categorical)" if y.ndim == 1 else "")
+            raise ValueError(f"{argument} must be one-hot of shape (n, {units}) for "
+                             f"categorical_crossentropy; got {y.shape}{hint}")
+
+
+class SparseCategoricalCrossentropy(_Crossentropy):
+    """The categorical cross-entropy with integer class labels instead of one-hot rows."""
+
+    name, activation, targets = "sparse_categorical_crossentropy", "softmax", "class_index"
+    probabilities = staticmethod(sparse_categorical_crossentropy)
+    logits = staticmethod(_sparse_from_logits)
+
+    def check_targets(self, y, units, argument="y"):
+        labels = y.reshape(len(y), -1)[:, 0] if y.ndim > 1 else y
+        if labels.size and (labels.min() < 0 or labels.max() >= units
+                            or np.any(labels != np.round(labels))):
+            raise ValueError(f"{argument}: labels must be integers in [0, {units}) for the "
+                             f"output layer of {units} units; got values from "
+                             f"{labels.min()} to {labels.max()}")
+
+
+LOSSES = {
+    "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "hinge": Hinge, "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge,
+    "log_cosh": LogCosh, "logcosh": LogCosh,
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "kl_divergence": KLDivergence, "kullback_leibler_divergence": KLDivergence,
+    "poisson": Poisson,
+    "cosine_similarity": CosineSimilarity, "cosine_proximity": CosineSimilarity,
 }
+_CLASSES = {cls.__name__: cls for cls in LOSSES.values()}
 
 
-def fused(loss, activation):
-    """``loss_from_logits(y_true, logits)`` equal to ``loss(y_true, activation(logits))``
-    as one node, or None when there is no fused form."""
-    from . import activations
+def get(identifier, argument: str = "loss") -> Loss:
+    """A Loss from a Keras name (``"mse"``), a class name with its config
+    (``{"class_name": "CategoricalCrossentropy", "config": {"from_logits": True}}``), a
+    Loss object (returned as it is) or a function ``fn(y_true, y_pred)`` (wrapped)."""
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if isinstance(identifier, dict):
+        name = identifier.get("class_name")
+        cls = _CLASSES.get(name) or lookup("loss", LOSSES, name or "", argument)
+        return cls(**identifier.get("config", {}))
+    if callable(identifier) and not isinstance(identifier, str):
+        return LossFunctionWrapper(identifier)
+    return lookup("loss", LOSSES, identifier, argument)()
 
-    name = name_of(activations.ACTIVATIONS, activation)
-    return _FUSED.get((loss, name))
+
+def serialize(loss: Loss) -> dict:
+    """``{"class_name": ..., "config": ...}`` of a built-in loss (for model files)."""
+    if _CLASSES.get(type(loss).__name__) is not type(loss):
+        raise ValueError(f"cannot save custom loss {loss!r}: only nnlearn's losses can be "
+                         "stored in a model file")
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}

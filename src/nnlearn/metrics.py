@@ -1,18 +1,26 @@
-"""Metrics reported during training (Keras's names), computed on arrays.
+"""Metrics reported during training (Keras's names).
+
+Each metric exists as a function on arrays (``categorical_accuracy(y_true, y_pred)``,
+the value on one batch) and as an object with state (``CategoricalAccuracy()``:
+``update_state`` per batch, ``result``, ``reset_state``), which is what ``fit`` and
+``evaluate`` use: an epoch's value is the mean over every sample seen, however the
+batches fell, not a mean of batch means.
 
 ``accuracy`` means what Keras makes it mean from the loss: binary accuracy (threshold
-0.5) after binary_crossentropy, sparse categorical accuracy (argmax vs integer label)
-after sparse_categorical_crossentropy, categorical accuracy (argmax vs argmax) otherwise.
+0.5) after a binary cross-entropy, sparse categorical accuracy (argmax vs integer label)
+after a sparse categorical cross-entropy, categorical accuracy (argmax vs argmax)
+otherwise.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import losses
 from ._registry import lookup
 
-__all__ = ["binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
+__all__ = ["Metric", "Mean", "MeanMetricWrapper", "BinaryAccuracy", "CategoricalAccuracy",
+           "SparseCategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError",
+           "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
            "mean_squared_error", "mean_absolute_error", "get"]
 
 
@@ -38,21 +46,99 @@ def mean_absolute_error(y_true, y_pred) -> float:
     return float(np.mean(np.abs(np.asarray(y_true).reshape(y_pred.shape) - y_pred)))
 
 
+class Metric:
+    """A value accumulated over batches: ``update_state`` adds one batch,
+    ``result()`` is the value so far, ``reset_state()`` starts again."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        self.total, self.count = 0.0, 0
+
+    def update_state(self, y_true, y_pred) -> None:
+        raise NotImplementedError
+
+    def result(self) -> float:
+        """The weighted mean so far (NaN before any update)."""
+        return self.total / self.count if self.count else float("nan")
+
+    def __repr__(self):
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class Mean(Metric):
+    """The weighted mean of the values given (``fit`` tracks the loss with one)."""
+
+    def __init__(self, name: str = "mean"):
+        super().__init__(name)
+
+    def update_state(self, value, weight: int = 1) -> None:
+        self.total += float(value) * weight
+        self.count += weight
+
+
+class MeanMetricWrapper(Metric):
+    """``fn(y_true, y_pred)`` (a batch mean) averaged over every sample seen."""
+
+    function = None
+
+    def __init__(self, fn=None, name: str | None = None):
+        self.fn = fn or type(self).function
+        if not callable(self.fn):
+            raise TypeError(f"metric must be callable; got {type(self.fn).__name__}")
+        super().__init__(name or self.fn.__name__)
+
+    def update_state(self, y_true, y_pred) -> None:
+        n = len(y_pred)
+        self.total += self.fn(y_true, y_pred) * n
+        self.count += n
+
+
+class BinaryAccuracy(MeanMetricWrapper):
+    """The fraction of outputs on the right side of 0.5."""
+    function = staticmethod(binary_accuracy)
+
+
+class CategoricalAccuracy(MeanMetricWrapper):
+    """The fraction of samples whose largest output is the one-hot row's class."""
+    function = staticmethod(categorical_accuracy)
+
+
+class SparseCategoricalAccuracy(MeanMetricWrapper):
+    """The fraction of samples whose largest output is the integer label."""
+    function = staticmethod(sparse_categorical_accuracy)
+
+
+class MeanSquaredError(MeanMetricWrapper):
+    function = staticmethod(mean_squared_error)
+
+
+class MeanAbsoluteError(MeanMetricWrapper):
+    function = staticmethod(mean_absolute_error)
+
+
 METRICS = {
-    "binary_accuracy": binary_accuracy, "categorical_accuracy": categorical_accuracy,
-    "sparse_categorical_accuracy": sparse_categorical_accuracy,
-    "mse": mean_squared_error, "mean_squared_error": mean_squared_error,
-    "mae": mean_absolute_error, "mean_absolute_error": mean_absolute_error,
+    "binary_accuracy": BinaryAccuracy, "categorical_accuracy": CategoricalAccuracy,
+    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
 }
+_ACCURACY_OF_LOSS = {"binary_crossentropy": BinaryAccuracy,
+                     "sparse_categorical_crossentropy": SparseCategoricalAccuracy}
 
 
-def get(identifier, loss=None):
-    """(display name, function) for a metric; "accuracy"/"acc" is resolved from the loss."""
+def get(identifier, loss=None) -> Metric:
+    """A fresh Metric from a name (``"accuracy"``/``"acc"`` resolved from ``loss``'s name),
+    a Metric (returned as it is) or a function ``fn(y_true, y_pred) -> float`` (wrapped).
+    The metric's ``name`` is the key of its value in the logs."""
+    if isinstance(identifier, Metric):
+        return identifier
     if identifier in ("accuracy", "acc"):
-        if loss is losses.binary_crossentropy:
-            return "accuracy", binary_accuracy
-        if loss is losses.sparse_categorical_crossentropy:
-            return "accuracy", sparse_categorical_accuracy
-        return "accuracy", categorical_accuracy
-    fn = lookup("metric", {**METRICS, "accuracy": None}, identifier, "metrics")
-    return (identifier if isinstance(identifier, str) else fn.__name__), fn
+        accuracy = _ACCURACY_OF_LOSS.get(getattr(loss, "name", None), CategoricalAccuracy)
+        return accuracy(name="accuracy")
+    if callable(identifier) and not isinstance(identifier, str):
+        return MeanMetricWrapper(identifier)
+    cls = lookup("metric", {**METRICS, "accuracy": None}, identifier, "metrics")
+    return cls(name=identifier)

@@ -1,11 +1,22 @@
-"""The Keras-style model: ``Sequential`` with compile / fit / evaluate / predict
-(seed 004's MNIST network), History, summary, weights and model files.
+"""Models: ``Model`` (subclass it and write ``call``), ``Sequential`` (a stack of layers),
+and the training step everything else is built on.
 
-Training is mini-batch gradient descent (seed 000): for each batch, the forward pass
-builds a graph, the engine backpropagates the loss (plus the layers' regularization
-penalties), and the optimizer updates the parameters in place.  When the last layer is a
-softmax (sigmoid) and the loss a cross-entropy, the loss is computed from the logits in
-one fused node (gradient ``p - y``, seed 001).
+One training step (Rumelhart, Hinton & Williams 1986; mini-batch gradient descent,
+Robbins & Monro 1951): the forward pass builds a graph, the engine backpropagates the
+loss plus the layers' penalties, the optimizer updates the parameters in place::
+
+    logs = model.train_step(x_batch, y_batch)     # forward, backward, update, metrics
+    logs = model.test_step(x_batch, y_batch)      # loss and metrics, no update
+    y    = model.predict_step(x_batch)            # outputs, no graph
+
+``fit``, ``evaluate`` and ``predict`` are loops over these steps; callbacks, the progress
+bar and the History live in the loops, never in a step.  Override ``train_step`` to
+change what one step does (an extra loss term, say) and ``fit`` keeps working.
+
+When the output layer is a softmax (sigmoid) and the loss a categorical (binary)
+cross-entropy, the loss is computed from the logits in one fused node (gradient
+``p - y``; see :mod:`nnlearn.losses`).  The main job, the MNIST network of Chollet
+(2017), ch. 2, is a ``Sequential``.
 """
 
 from __future__ import annotations
@@ -20,13 +31,16 @@ import zipfile
 
 import numpy as np
 
-from . import layers as layers_module, losses, metrics as metrics_module, optimizers
+from . import activations, losses, metrics as metrics_module, optimizers
+from . import layers as layers_module
 from ._validation import check_array
-from .autograd import as_tensor, no_grad
+from .autograd import Tensor, as_tensor, no_grad
+from .callbacks import StopKind, StopReason
 
-__all__ = ["Sequential", "History", "load_model"]
+__all__ = ["Model", "Sequential", "History", "load_model", "mlp", "python_source"]
 
 FORMAT = "nnlearn-model"
+WEIGHTS_FORMAT = "nnlearn-weights"
 FORMAT_VERSION = 1
 
 
@@ -37,7 +51,7 @@ class History:
         self.history: dict = {}
         self.epoch: list = []
 
-    def _record(self, epoch: int, logs: dict) -> None:
+    def record(self, epoch: int, logs: dict) -> None:
         self.epoch.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
@@ -46,13 +60,489 @@ class History:
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
 
 
-def _as_samples(x, name: str, dtype) -> np.ndarray:
-    """x as a finite float array of samples (n_samples, ...) in the model's dtype."""
-    return check_array(x, name, dtype=dtype, allow_nd=True)
+def _positive_int(value, name: str) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
 
 
-class Sequential:
-    """A stack of layers, each feeding the next.
+class Model:
+    """A network: subclass it, create layers in ``__init__`` and write
+    ``call(x, training)`` (Keras's subclassing style)::
+
+        class TwoLayers(nl.Model):
+            def __init__(self):
+                super().__init__(seed=0)
+                self.hidden = nl.layers.Dense(32, activation="relu")
+                self.out = nl.layers.Dense(2, activation="softmax")
+
+            def call(self, x, training=False):
+                return self.out(self.hidden(x))
+
+    Layers assigned as attributes (or in lists) are tracked: their parameters are the
+    model's, built on the first batch.  ``compile``, ``fit``, ``evaluate``, ``predict``,
+    ``get_weights``/``set_weights`` and ``save_weights``/``load_weights`` then work as
+    for ``Sequential``.
+
+    Parameters
+    ----------
+    seed : int, optional
+        Seed of the weight initializers (and of Dropout layers without their own seed).
+    dtype : str
+        Floating dtype of parameters and computation (float32 by default).
+    name : str
+
+    Attributes
+    ----------
+    stop_training : bool, stop_reason : StopReason or None
+        Set by :meth:`stop` (callbacks use it); ``fit`` resets them.
+    metadata : dict
+        Free JSON-serialisable information saved with the model.
+    """
+
+    def __init__(self, seed: int | None = None, dtype="float32", name: str | None = None):
+        object.__setattr__(self, "_layers", [])
+        self.seed = seed
+        self.dtype = np.dtype(dtype)
+        if self.dtype.kind != "f":
+            raise ValueError(f"dtype must be a floating dtype; got {dtype!r}")
+        self.name = name or type(self).__name__.lower()
+        self.built = False
+        self.optimizer = None
+        self.loss = None
+        self.metrics: list = []
+        self.metadata: dict = {}
+        self.stop_training, self.stop_reason = False, None
+        self._input_shape = self._output_shape = None
+
+    def __setattr__(self, name, value):
+        """Track layers assigned as attributes (Keras's subclassing style)."""
+        found = [value] if isinstance(value, layers_module.Layer) else (
+            [v for v in value if isinstance(v, layers_module.Layer)]
+            if isinstance(value, (list, tuple)) else [])
+        self._layers.extend(layer for layer in found
+                            if not any(layer is known for known in self._layers))
+        object.__setattr__(self, name, value)
+
+    # -- structure -----------------------------------------------------------------------
+    @property
+    def layers(self) -> list:
+        return self._layers
+
+    @property
+    def params(self) -> list:
+        """The trainable Tensors, layer by layer."""
+        return [p for layer in self.layers for p in layer.params]
+
+    @property
+    def input_shape(self):
+        return self._input_shape
+
+    @property
+    def output_units(self) -> int:
+        return int(np.prod(self._output_shape))
+
+    def build(self, input_shape) -> None:
+        """Create every layer's weights by running one zero sample of ``input_shape`` (no
+        batch axis) through ``call``."""
+        shape = tuple(int(n) for n in input_shape)
+        with layers_module.building(np.random.default_rng(self.seed), self.dtype), no_grad():
+            out = self.call(Tensor(np.zeros((1, *shape), self.dtype)), training=False)
+        self._input_shape, self._output_shape = shape, tuple(out.shape[1:])
+        self.built = True
+
+    def _build_if_shape_known(self) -> None:
+        if not self.built and self.input_shape is not None:
+            self.build(self.input_shape)
+
+    def check_input(self, x: np.ndarray) -> None:
+        """Raise a clear ValueError when samples ``x`` do not fit the model; build it
+        for them when it is not built yet."""
+        expected = self.input_shape
+        if expected is not None and tuple(x.shape[1:]) != tuple(expected):
+            raise ValueError(f"x: expected samples of shape {tuple(expected)} "
+                             f"({int(np.prod(expected))} features); got {x.shape[1:]}")
+        if not self.built:
+            self.build(x.shape[1:])
+
+    # -- forward -------------------------------------------------------------------------
+    def call(self, x: Tensor, training: bool = False) -> Tensor:
+        """The output for a batch (rows are samples).  Subclasses define it."""
+        raise NotImplementedError(f"{type(self).__name__} must define call(x, training)")
+
+    def __call__(self, x, training: bool = False) -> Tensor:
+        return self.call(as_tensor(x), training)
+
+    @property
+    def output_activation(self) -> str | None:
+        """The registered name of the output layer's activation when ``logits`` can
+        leave it out (used to fuse it with the loss); None otherwise."""
+        return None
+
+    def logits(self, x: Tensor, training: bool = False) -> Tensor:
+        """The output before ``output_activation`` (only when that is not None)."""
+        raise NotImplementedError
+
+    # -- compile -------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
+        """Choose the optimizer (name, config or instance), the loss (Keras name, Loss
+        object or function ``loss(y_true, y_pred)``) and the metrics (names, Metric
+        objects or functions)."""
+        if loss is None:
+            raise ValueError("compile: loss is required, e.g. loss='categorical_crossentropy'")
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = losses.get(loss)
+        self.metrics = [metrics_module.get(m, self.loss) for m in (metrics or [])]
+        self.loss_tracker = metrics_module.Mean("loss")
+
+    @property
+    def fused_loss(self):
+        """The loss as a function of the logits when it fuses with the output activation
+        (see :mod:`nnlearn.losses`), else None: the loss is then computed on the outputs."""
+        if self.loss is None or not self.layers:
+            return None
+        return self.loss.from_logits_of(self.output_activation)
+
+    def _check_compiled(self, where: str) -> None:
+        if self.loss is None:
+            raise RuntimeError(f"{where}: call compile(optimizer, loss) first")
+
+    def check_targets(self, y, n: int, argument: str = "y") -> np.ndarray:
+        """``y`` as an array, checked against n samples and the loss's kind of target."""
+        y = np.asarray(y)
+        if y.dtype.kind not in "iubf":
+            raise ValueError(f"{argument} must be numeric; got dtype {y.dtype}")
+        if len(y) != n:
+            raise ValueError(f"x and {argument} must have the same number of samples; got "
+                             f"{n} and {len(y)}")
+        if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+            raise ValueError(f"{argument} contains NaN or infinity")
+        self.loss.check_targets(y, self.output_units, argument)
+        return y
+
+    # -- the steps -----------------------------------------------------------------------
+    def regularization(self) -> Tensor:
+        """The sum of the layers' penalties (a constant 0 when none has one)."""
+        penalties = [p for p in (layer.regularization() for layer in self.layers)
+                     if p is not None]
+        if not penalties:
+            return Tensor(np.zeros((), self.dtype))
+        total = penalties[0]
+        for penalty in penalties[1:]:
+            total = total + penalty
+        return total
+
+    def compute_loss(self, x, y, training: bool = False):
+        """(objective, predictions): the loss of the batch plus the penalty, as a Tensor,
+        and the model's outputs as an array."""
+        fused = self.fused_loss
+        if fused is not None:
+            logits = self.logits(as_tensor(x), training)
+            loss = fused(y, logits)
+            with no_grad():
+                predictions = activations.get(self.output_activation)(logits.detach()).data
+        else:
+            output = self(x, training)
+            loss = self.loss(y, output)
+            predictions = output.data
+        return loss + self.regularization(), predictions
+
+    def update_metrics(self, y, predictions, loss: float) -> None:
+        """Add one batch to the loss tracker and every metric."""
+        self.loss_tracker.update_state(loss, len(predictions))
+        for metric in self.metrics:
+            metric.update_state(y, predictions)
+
+    def reset_metrics(self) -> None:
+        for metric in (self.loss_tracker, *self.metrics):
+            metric.reset_state()
+
+    def metric_results(self) -> dict:
+        """The tracked loss and metrics over the batches seen since the last reset."""
+        return {m.name: m.result() for m in (self.loss_tracker, *self.metrics)}
+
+    def train_step(self, x, y) -> dict:
+        """One update on a batch: the optimizer calls the closure (forward, loss plus
+        penalty, backward) as its method needs, then updates the parameters.  Updates the
+        metrics with the outputs of the first evaluation; returns this batch's logs
+        (``{"loss": ...}``; an override may add more, which ``fit`` averages)."""
+        params = self.params
+        predictions = None
+
+        def closure() -> float:
+            nonlocal predictions
+            objective, outputs = self.compute_loss(x, y, training=True)
+            for p in params:
+                p.grad = None
+            objective.backward()
+            if predictions is None:
+                predictions = outputs
+            return float(objective.data)
+
+        loss = self.optimizer.minimize(params, closure)
+        self.update_metrics(y, predictions, loss)
+        return {"loss": loss}
+
+    def test_step(self, x, y) -> dict:
+        """Loss and metrics on a batch, no update; returns this batch's logs."""
+        with no_grad():
+            objective, predictions = self.compute_loss(x, y, training=False)
+        loss = float(objective.data)
+        self.update_metrics(y, predictions, loss)
+        return {"loss": loss}
+
+    def predict_step(self, x) -> np.ndarray:
+        """The outputs for a batch, without building a graph."""
+        with no_grad():
+            return self(x, training=False).data
+
+    # -- the loops -----------------------------------------------------------------------
+    def fit(self, x, y, epochs: int = 1, batch_size: int = 32, validation_split: float = 0.0,
+            validation_data=None, shuffle: bool = True, callbacks=None, verbose: int = 1,
+            seed: int | None = None, initial_epoch: int = 0) -> History:
+        """Train by mini-batch gradient descent, one ``train_step`` per batch; returns the
+        History.
+
+        Parameters
+        ----------
+        x : array of shape (n_samples, ...)
+        y : array of n_samples targets (one-hot rows, integer labels, values)
+        epochs, batch_size : int
+            With an optimizer that needs the full batch (L-BFGS), every epoch is one
+            step on all samples and ``batch_size`` is not used.
+        validation_split : float in [0, 1)
+            Fraction of the data, taken from the end before shuffling, held out.
+        validation_data : (x_val, y_val), optional
+        shuffle : bool
+            Reshuffle the training samples each epoch.
+        callbacks : list of nnlearn.callbacks.Callback, optional
+        verbose : 0 silent, 1 progress bar, 2 one line per epoch.
+        seed : int, optional
+            Seed of the shuffling and of the dropout masks.
+        initial_epoch : int
+            Epoch to start from, to resume a model loaded from a checkpoint: with the
+            same ``seed``, the result equals an uninterrupted run.
+        """
+        self._check_compiled("fit")
+        _positive_int(epochs, "epochs")
+        _positive_int(batch_size, "batch_size")
+        if not isinstance(initial_epoch, (int, np.integer)) or not 0 <= initial_epoch < epochs:
+            raise ValueError(f"initial_epoch must be an integer in [0, epochs={epochs}); "
+                             f"got {initial_epoch!r}")
+        x, y, validation = self._training_data(x, y, validation_split, validation_data)
+        callbacks = list(callbacks or [])
+        for callback in callbacks:
+            callback.set_model(self)
+        history = History()
+        self.stop_training, self.stop_reason = False, None
+        entropy = np.random.SeedSequence(seed).entropy  # fixed per fit when seed is None
+        for callback in callbacks:
+            callback.on_train_begin({})
+        for epoch in range(initial_epoch, epochs):
+            # Every epoch's randomness derives from (seed, epoch): training resumed at
+            # initial_epoch=k replays epochs k.. exactly as an uninterrupted run would.
+            epoch_seed = np.random.SeedSequence([entropy, epoch])
+            self._reseed_layers(epoch_seed)
+            for callback in callbacks:
+                callback.on_epoch_begin(epoch, {})
+            batches = self._batches(len(x), batch_size, shuffle, epoch_seed)
+            bar = _ProgressBar(len(batches), epoch, epochs, verbose)
+            logs = self._train_epoch(x, y, batches, callbacks, bar)
+            if validation is not None and not self.stop_training:
+                values = self.evaluate(*validation, batch_size=max(batch_size, 1024),
+                                       return_dict=True)
+                logs.update({f"val_{k}": v for k, v in values.items()})
+            bar.close(logs)
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs)
+            history.record(epoch, logs)
+            if self.stop_training:
+                if verbose and self.stop_reason:
+                    print(f"Stopped after epoch {epoch + 1}: {self.stop_reason}")
+                break
+        for callback in callbacks:
+            callback.on_train_end({})
+        self.history = history
+        return history
+
+    def _training_data(self, x, y, validation_split, validation_data):
+        """(x, y, (x_val, y_val) or None), checked and split."""
+        if not 0 <= validation_split < 1:
+            raise ValueError(f"validation_split must be in [0, 1); got {validation_split!r}")
+        x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
+        self.check_input(x)
+        y = self.check_targets(y, len(x))
+        if validation_data is None and validation_split:
+            n_val = int(round(len(x) * validation_split))
+            x, y, validation_data = x[:-n_val], y[:-n_val], (x[-n_val:], y[-n_val:])
+        if validation_data is not None:
+            x_val = check_array(validation_data[0], "validation_data[0]", dtype=self.dtype,
+                                allow_nd=True)
+            self.check_input(x_val)
+            validation_data = (x_val, self.check_targets(validation_data[1], len(x_val),
+                                                         "validation_data[1]"))
+        return x, y, validation_data
+
+    def _batches(self, n: int, batch_size: int, shuffle: bool, epoch_seed) -> list:
+        """The epoch's batches as index arrays; ``[None]`` (all samples, in order) for an
+        optimizer that needs the full batch."""
+        if self.optimizer.full_batch:
+            return [None]
+        order = np.random.default_rng(epoch_seed).permutation(n) if shuffle else np.arange(n)
+        return [order[start:start + batch_size] for start in range(0, n, batch_size)]
+
+    def _train_epoch(self, x, y, batches, callbacks, bar) -> dict:
+        """One ``train_step`` per batch; the epoch's logs: the tracked loss and metrics,
+        and the sample-weighted mean of anything else the steps returned."""
+        self.reset_metrics()
+        extras: dict = {}
+        for step, index in enumerate(batches):
+            xb, yb = (x, y) if index is None else (x[index], y[index])
+            logs = self.train_step(xb, yb)
+            for key, value in logs.items():
+                if key != "loss":
+                    extras.setdefault(key, metrics_module.Mean(key)).update_state(value, len(xb))
+            if bar.active:
+                bar.update(step + 1, self._epoch_logs(extras))
+            for callback in callbacks:
+                callback.on_batch_end(step, logs)
+            if self.stop_training:
+                break
+        return self._epoch_logs(extras)
+
+    def _epoch_logs(self, extras: dict) -> dict:
+        return {**self.metric_results(), **{k: m.result() for k, m in extras.items()}}
+
+    def stop(self, reason: StopReason | str | None = None) -> None:
+        """Ask ``fit`` to stop at the end of the current epoch (used by callbacks); a
+        plain string is a StopReason of kind REQUESTED."""
+        if isinstance(reason, str):
+            reason = StopReason(StopKind.REQUESTED, reason)
+        self.stop_training, self.stop_reason = True, reason
+
+    def _reseed_layers(self, seed_sequence) -> None:
+        for i, layer in enumerate(self.layers):
+            layer.reseed(np.random.SeedSequence([seed_sequence.entropy,
+                                                 *seed_sequence.spawn_key, i]))
+
+    def predict(self, x, batch_size: int = 1024, verbose: int = 0) -> np.ndarray:
+        """The outputs for x, one ``predict_step`` per batch (1024 samples by default:
+        larger batches spend less time in Python per sample); verbose=1 shows progress."""
+        _positive_int(batch_size, "batch_size")
+        x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
+        self.check_input(x)
+        starts = range(0, len(x), batch_size)
+        bar = _ProgressBar(len(starts), None, None, verbose)
+        parts = []
+        for step, start in enumerate(starts):
+            parts.append(self.predict_step(x[start:start + batch_size]))
+            bar.update(step + 1, {})
+        bar.close({})
+        return np.concatenate(parts) if parts else np.empty((0, self.output_units), self.dtype)
+
+    def evaluate(self, x, y, batch_size: int = 1024, verbose: int = 0, return_dict=False):
+        """The loss and the metrics on (x, y), one ``test_step`` per batch: a float when
+        there are no metrics, else a list ``[loss, metric...]`` (or a dict with
+        ``return_dict=True``).  verbose=1 shows progress."""
+        self._check_compiled("evaluate")
+        _positive_int(batch_size, "batch_size")
+        x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
+        self.check_input(x)
+        y = self.check_targets(y, len(x))
+        starts = range(0, len(x), batch_size)
+        bar = _ProgressBar(len(starts), None, None, verbose)
+        self.reset_metrics()
+        for step, start in enumerate(starts):
+            self.test_step(x[start:start + batch_size], y[start:start + batch_size])
+            if bar.active:
+                bar.update(step + 1, self.metric_results())
+        values = self.metric_results()
+        bar.close(values)
+        if return_dict:
+            return values
+        return values["loss"] if len(values) == 1 else list(values.values())
+
+    # -- weights -------------------------------------------------------------------------
+    def _weight_arrays(self) -> list:
+        """The arrays behind the weights, in get_weights' order (not copies)."""
+        self._build_if_shape_known()
+        arrays = []
+        for layer in self.layers:
+            arrays += [p.data for p in layer.params]
+            arrays += layer.state_arrays()
+        return arrays
+
+    def get_weights(self) -> list:
+        """Copies of the weights: layer by layer, kernel before bias (Keras's order);
+        BatchNormalization gives gamma, beta, moving mean, moving variance."""
+        return [w.copy() for w in self._weight_arrays()]
+
+    def set_weights(self, weights) -> None:
+        targets = self._weight_arrays()
+        weights = list(weights)
+        if len(weights) != len(targets):
+            raise ValueError(f"set_weights: the model has {len(targets)} weight arrays; "
+                             f"got {len(weights)}")
+        for i, (target, w) in enumerate(zip(targets, weights)):
+            w = np.asarray(w)
+            if w.shape != target.shape:
+                raise ValueError(f"set_weights: weights[{i}] must have shape {target.shape}; "
+                                 f"got {w.shape}")
+        for target, w in zip(targets, weights):
+            target[...] = w
+
+    def count_params(self) -> int:
+        return sum(w.size for w in self._weight_arrays())
+
+    def summary(self, print_fn=print) -> None:
+        """Print the layer table with output shapes and parameter counts, and how the
+        loss is computed."""
+        self._build_if_shape_known()
+        rows = [("Layer (type)", "Output Shape", "Param #")]
+        trainable = 0
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, layers_module.Input):
+                continue
+            name = layer.name or f"{type(layer).__name__.lower()}_{i}"
+            shape = ("(None, " + ", ".join(map(str, layer.output_shape)) + ")"
+                     if layer.built else "(unbuilt)")
+            n = layer.count_params() + sum(a.size for a in layer.state_arrays())
+            trainable += layer.count_params()
+            rows.append((f"{name} ({type(layer).__name__})", shape, f"{n:,}"))
+        widths = [max(len(r[k]) for r in rows) + 3 for k in range(3)]
+        line = "=" * sum(widths)
+        print_fn(f'Model: "{self.name}"')
+        print_fn(line)
+        for j, row in enumerate(rows):
+            print_fn("".join(cell.ljust(w) for cell, w in zip(row, widths)))
+            print_fn(line if j == 0 else "-" * sum(widths))
+        total = self.count_params() if self.built else 0
+        print_fn(f"Total params: {total:,}")
+        print_fn(f"Trainable params: {trainable:,}")
+        print_fn(f"Non-trainable params: {total - trainable:,}")
+        if self.loss is not None:
+            how = (f"from the logits of the {self.output_activation} output (fused)"
+                   if self.fused_loss is not None else "on the outputs (not fused)")
+            print_fn(f"Loss: {self.loss.name}, computed {how}")
+
+    def save_weights(self, file) -> None:
+        """Write the weights alone (a path or a binary file object), with a checksum per
+        array; :meth:`load_weights` reads them into a model of the same architecture."""
+        arrays = {f"weight_{i}": w for i, w in enumerate(self.get_weights())}
+        _write_archive(file, {"format": WEIGHTS_FORMAT, "version": FORMAT_VERSION}, arrays)
+
+    def load_weights(self, file) -> None:
+        """Read weights written by :meth:`save_weights` (or a model file's weights)."""
+        manifest, arrays = _read_archive(file, (WEIGHTS_FORMAT, FORMAT))
+        self.set_weights(_numbered(arrays, "weight_"))
+
+    def save(self, file) -> None:
+        raise TypeError(f"{type(self).__name__}.save: only a Sequential model can be saved "
+                        "with its architecture; save_weights(path) saves the weights")
+
+
+class Sequential(Model):
+    """A stack of layers, each feeding the next (the Keras model of the main job).
 
     Parameters
     ----------
@@ -72,27 +562,16 @@ class Sequential:
 
     def __init__(self, layers=None, seed: int | None = None, dtype="float32",
                  name: str = "sequential"):
-        self.layers: list = []
-        self.seed = seed
-        self.dtype = np.dtype(dtype)
-        if self.dtype.kind != "f":
-            raise ValueError(f"dtype must be a floating dtype; got {dtype!r}")
-        self.name = name
-        self.built = False
-        self.optimizer = None
-        self.loss = None
-        self.metrics: list = []
-        self.metadata: dict = {}
+        super().__init__(seed=seed, dtype=dtype, name=name)
         for layer in layers or []:
             self.add(layer)
 
-    # -- structure -----------------------------------------------------------------------
     def add(self, layer) -> None:
         if not isinstance(layer, layers_module.Layer):
             raise TypeError(f"add: expected a Layer; got {type(layer).__name__}")
         if self.built:
             raise RuntimeError("add: the model is already built; create a new Sequential")
-        self.layers.append(layer)
+        self._layers.append(layer)
 
     @property
     def input_shape(self):
@@ -102,6 +581,10 @@ class Sequential:
         if isinstance(first, layers_module.Dense) and first.input_dim:
             return (first.input_dim,)
         return self.layers[0].input_shape if self.built else None
+
+    @property
+    def output_units(self) -> int:
+        return int(np.prod(self.layers[-1].output_shape))
 
     def build(self, input_shape) -> None:
         """Create every layer's weights for samples of ``input_shape`` (no batch axis)."""
@@ -114,350 +597,27 @@ class Sequential:
             shape = layer.output_shape
         self.built = True
 
-    def _build_if_shape_known(self) -> None:
-        if not self.built and self.input_shape is not None:
-            self.build(self.input_shape)
-
-    def _ensure_built(self, x: np.ndarray) -> None:
-        expected = self.input_shape
-        if expected is not None and tuple(x.shape[1:]) != tuple(expected):
-            raise ValueError(f"x: expected samples of shape {tuple(expected)} "
-                             f"({int(np.prod(expected))} features); got {x.shape[1:]}")
-        if not self.built:
-            self.build(x.shape[1:])
+    def call(self, x, training=False):
+        out = x
+        for layer in self.layers:
+            out = layer.call(out, training)
+        return out
 
     @property
-    def params(self) -> list:
-        """The trainable Tensors, layer by layer."""
-        return [p for layer in self.layers for p in layer.params]
+    def output_activation(self):
+        last = self.layers[-1] if self.layers else None
+        if isinstance(last, (layers_module.Dense, layers_module.Activation)):
+            return activations.registered_name(last.activation)
+        return None
 
-    @property
-    def output_units(self) -> int:
-        return int(np.prod(self.layers[-1].output_shape))
-
-    # -- forward -------------------------------------------------------------------------
-    def _final_activation(self):
-        last = self.layers[-1]
-        return getattr(last, "activation", None)
-
-    def _forward(self, x, training: bool, logits: bool = False):
-        """The output for a batch; with ``logits=True``, the last layer's activation is
-        left out (used with a fused loss)."""
-        out = as_tensor(x)
+    def logits(self, x, training=False):
+        out = x
         for layer in self.layers[:-1]:
             out = layer.call(out, training)
         last = self.layers[-1]
-        if logits:
-            if isinstance(last, layers_module.Dense):
-                return last.pre_activation(out)
-            return out  # an Activation layer: its input is the logits
-        return last.call(out, training)
-
-    def __call__(self, x, training: bool = False):
-        return self._forward(x, training)
-
-    # -- compile -------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
-        """Choose the optimizer (name, config or instance), the loss (Keras name or
-        callable ``loss(y_true, y_pred)``) and the metrics (names)."""
-        if loss is None:
-            raise ValueError("compile: loss is required, e.g. loss='categorical_crossentropy'")
-        self.optimizer = optimizers.get(optimizer)
-        self.loss = losses.get(loss)
-        self.metrics = [metrics_module.get(m, self.loss) for m in (metrics or [])]
-
-    def _loss_from_logits(self):
-        if not self.layers:
-            return None
-        return losses.fused(self.loss, self._final_activation())
-
-    def _check_compiled(self, where: str) -> None:
-        if self.loss is None:
-            raise RuntimeError(f"{where}: call compile(optimizer, loss) first")
-
-    def _check_targets(self, y, n: int, name: str = "y") -> np.ndarray:
-        y = np.asarray(y)
-        if y.dtype.kind not in "iubf":
-            raise ValueError(f"{name} must be numeric; got dtype {y.dtype}")
-        if len(y) != n:
-            raise ValueError(f"x and {name} must have the same number of samples; got "
-                             f"{n} and {len(y)}")
-        if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-            raise ValueError(f"{name} contains NaN or infinity")
-        units = self.output_units
-        if self.loss is losses.sparse_categorical_crossentropy:
-            labels = y.reshape(n, -1)[:, 0] if y.ndim > 1 else y
-            if labels.size and (labels.min() < 0 or labels.max() >= units
-                                or np.any(labels != np.round(labels))):
-                raise ValueError(f"{name}: labels must be integers in [0, {units}) for the "
-                                 f"output layer of {units} units; got values from "
-                                 f"{labels.min()} to {labels.max()}")
-        elif self.loss is losses.categorical_crossentropy:
-            if y.ndim != 2 or y.shape[1] != units:
-                hint = (" (integer labels: use loss='sparse_categorical_crossentropy' or "
-                        "nnlearn.utils.to_categorical)" if y.ndim == 1 else "")
-                raise ValueError(f"{name} must be one-hot of shape (n, {units}) for "
-                                 f"categorical_crossentropy; got {y.shape}{hint}")
-        return y
-
-    # -- training ------------------------------------------------------------------------
-    def _batch_loss(self, xb, yb, training: bool):
-        """(loss Tensor, predictions ndarray) for one batch."""
-        fused = self._loss_from_logits()
-        if fused is not None:
-            logits = self._forward(xb, training, logits=True)
-            loss = fused(yb, logits)
-            with no_grad():
-                predictions = self._final_activation()(logits.detach()).data
-        else:
-            output = self._forward(xb, training)
-            loss = self.loss(yb, output)
-            predictions = output.data
-        return loss, predictions
-
-    def _regularization(self):
-        total = 0.0
-        for layer in self.layers:
-            penalty = layer.regularization()
-            if not isinstance(penalty, float):
-                total = total + penalty
-        return total
-
-    def fit(self, x, y, epochs: int = 1, batch_size: int = 32, validation_split: float = 0.0,
-            validation_data=None, shuffle: bool = True, callbacks=None, verbose: int = 1,
-            seed: int | None = None, initial_epoch: int = 0) -> History:
-        """Train by mini-batch gradient descent; returns the History.
-
-        Parameters
-        ----------
-        x : array of shape (n_samples, ...)
-        y : array of n_samples targets (one-hot rows, integer labels, values)
-        epochs, batch_size : int
-        validation_split : float in [0, 1)
-            Fraction of the data, taken from the end before shuffling, held out.
-        validation_data : (x_val, y_val), optional
-        shuffle : bool
-            Reshuffle the training samples each epoch.
-        callbacks : list of nnlearn.callbacks.Callback, optional
-        initial_epoch : int
-            Epoch to start from, to resume a model loaded from a checkpoint: with the
-            same ``seed``, the result equals an uninterrupted run.
-        verbose : 0 silent, 1 progress bar, 2 one line per epoch.
-        seed : int, optional
-            Seed of the shuffling and of the dropout masks.
-        """
-        self._check_compiled("fit")
-        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}")
-        if not 0 <= validation_split < 1:
-            raise ValueError(f"validation_split must be in [0, 1); got {validation_split!r}")
-        x = _as_samples(x, "x", self.dtype)
-        self._ensure_built(x)
-        y = self._check_targets(y, len(x))
-        if validation_data is None and validation_split:
-            n_val = int(round(len(x) * validation_split))
-            x, y, validation_data = x[:-n_val], y[:-n_val], (x[-n_val:], y[-n_val:])
-        if validation_data is not None:
-            x_val = _as_samples(validation_data[0], "validation_data[0]", self.dtype)
-            self._ensure_built(x_val)
-            y_val = self._check_targets(validation_data[1], len(x_val), "validation_data[1]")
-        if self.optimizer._state is None:
-            self.optimizer.build(self.params)
-        if not isinstance(initial_epoch, (int, np.integer)) or not 0 <= initial_epoch < epochs:
-            raise ValueError(f"initial_epoch must be an integer in [0, epochs={epochs}); "
-                             f"got {initial_epoch!r}")
-
-        callbacks = list(callbacks or [])
-        for callback in callbacks:
-            callback.set_model(self)
-        history = History()
-        self.stop_training, self.stop_reason = False, None
-        entropy = np.random.SeedSequence(seed).entropy  # fixed per fit when seed is None
-        for callback in callbacks:
-            callback.on_train_begin({})
-        for epoch in range(initial_epoch, epochs):
-            # Every epoch's randomness derives from (seed, epoch): training resumed at
-            # initial_epoch=k replays epochs k.. exactly as an uninterrupted run would.
-            epoch_seed = np.random.SeedSequence([entropy, epoch])
-            self._reseed_layers(epoch_seed)
-            for callback in callbacks:
-                callback.on_epoch_begin(epoch, {})
-            bar = _ProgressBar(-(-len(x) // batch_size), epoch, epochs, verbose)
-            if isinstance(self.optimizer, optimizers.LBFGS):
-                logs = self._lbfgs_epoch(x, y, callbacks, bar)
-            else:
-                order = (np.random.default_rng(epoch_seed).permutation(len(x)) if shuffle
-                         else np.arange(len(x)))
-                logs = self._minibatch_epoch(x, y, order, batch_size, callbacks, bar)
-            if validation_data is not None and not self.stop_training:
-                values = self.evaluate(x_val, y_val, batch_size=max(batch_size, 1024),
-                                       verbose=0, return_dict=True)
-                logs.update({f"val_{k}": v for k, v in values.items()})
-            bar.close(logs)
-            for callback in callbacks:
-                callback.on_epoch_end(epoch, logs)
-            history._record(epoch, logs)
-            if self.stop_training:
-                if verbose and self.stop_reason:
-                    print(f"Stopped after epoch {epoch + 1}: {self.stop_reason}")
-                break
-        for callback in callbacks:
-            callback.on_train_end({})
-        self.history = history
-        return history
-
-    def stop(self, reason: str | None = None) -> None:
-        """Ask ``fit`` to stop at the end of the current epoch (used by callbacks)."""
-        self.stop_training, self.stop_reason = True, reason
-
-    def _reseed_layers(self, seed_sequence) -> None:
-        for i, layer in enumerate(self.layers):
-            if hasattr(layer, "reseed"):
-                layer.reseed(np.random.SeedSequence([seed_sequence.entropy,
-                                                     *seed_sequence.spawn_key, i]))
-
-    def _step_loss(self, xb, yb):
-        """Forward and backward on one batch: (objective Tensor, predictions)."""
-        loss, predictions = self._batch_loss(xb, yb, training=True)
-        penalty = self._regularization()
-        objective = loss if isinstance(penalty, float) else loss + penalty
-        for p in self.params:
-            p.grad = None
-        objective.backward()
-        return objective, predictions
-
-    def _minibatch_epoch(self, x, y, order, batch_size, callbacks, bar) -> dict:
-        params = self.params
-        totals = {"loss": 0.0, **{name: 0.0 for name, _ in self.metrics}}
-        seen = 0
-        for step, start in enumerate(range(0, len(order), batch_size)):
-            idx = order[start:start + batch_size]
-            xb, yb = x[idx], y[idx]
-            objective, predictions = self._step_loss(xb, yb)
-            self.optimizer.step(params)
-            batch_loss = float(objective.data)
-            m = len(idx)
-            seen += m
-            totals["loss"] += batch_loss * m
-            for name, fn in self.metrics:
-                totals[name] += fn(yb, predictions) * m
-            bar.update(step + 1, {k: v / seen for k, v in totals.items()})
-            for callback in callbacks:
-                callback.on_batch_end(step, {"loss": batch_loss})
-            if self.stop_training:
-                break
-        return {k: v / seen for k, v in totals.items()}
-
-    def _lbfgs_epoch(self, x, y, callbacks, bar) -> dict:
-        """One L-BFGS iteration on the full data set (its line search re-evaluates)."""
-        def closure():
-            return float(self._step_loss(x, y)[0].data)
-
-        self.optimizer.step(self.params, closure)
-        with no_grad():
-            objective, predictions = self._batch_loss(x, y, training=False)
-        penalty = self._regularization()
-        loss = float(objective.data) + (0.0 if isinstance(penalty, float)
-                                        else float(penalty.data))
-        logs = {"loss": loss, **{name: fn(y, predictions) for name, fn in self.metrics}}
-        bar.update(bar.steps, logs)
-        for callback in callbacks:
-            callback.on_batch_end(0, {"loss": loss})
-        return logs
-
-    # -- inference -----------------------------------------------------------------------
-    def predict(self, x, batch_size: int = 1024, verbose: int = 0) -> np.ndarray:
-        """The outputs for x, computed in batches (1024 samples by default: larger
-        batches spend less time in Python per sample) without building a graph."""
-        x = _as_samples(x, "x", self.dtype)
-        self._ensure_built(x)
-        with no_grad():
-            parts = [self._forward(x[i:i + batch_size], training=False).data
-                     for i in range(0, len(x), batch_size)]
-        return np.concatenate(parts) if parts else np.empty((0, self.output_units), self.dtype)
-
-    def evaluate(self, x, y, batch_size: int = 1024, verbose: int = 0, return_dict=False):
-        """The loss and the metrics on (x, y): a float when there are no metrics, else a
-        list ``[loss, metric...]`` (or a dict with ``return_dict=True``)."""
-        self._check_compiled("evaluate")
-        x = _as_samples(x, "x", self.dtype)
-        self._ensure_built(x)
-        y = self._check_targets(y, len(x))
-        total, outputs = 0.0, []
-        with no_grad():
-            for i in range(0, len(x), batch_size):
-                loss, predictions = self._batch_loss(x[i:i + batch_size], y[i:i + batch_size],
-                                                     training=False)
-                total += float(loss.data) * len(predictions)
-                outputs.append(predictions)
-        predictions = np.concatenate(outputs)
-        penalty = self._regularization()
-        values = {"loss": total / len(x) + (0.0 if isinstance(penalty, float)
-                                            else float(penalty.data))}
-        for name, fn in self.metrics:
-            values[name] = fn(y, predictions)
-        if return_dict:
-            return values
-        return values["loss"] if len(values) == 1 else list(values.values())
-
-    # -- weights -------------------------------------------------------------------------
-    def get_weights(self) -> list:
-        """Copies of the weights: layer by layer, kernel before bias (Keras's order);
-        BatchNormalization gives gamma, beta, moving mean, moving variance."""
-        self._build_if_shape_known()
-        weights = []
-        for layer in self.layers:
-            weights += [p.data.copy() for p in layer.params]
-            weights += [a.copy() for a in getattr(layer, "state_arrays", list)()]
-        return weights
-
-    def set_weights(self, weights) -> None:
-        self._build_if_shape_known()
-        targets = []
-        for layer in self.layers:
-            targets += [p.data for p in layer.params]
-            targets += getattr(layer, "state_arrays", list)()
-        weights = list(weights)
-        if len(weights) != len(targets):
-            raise ValueError(f"set_weights: the model has {len(targets)} weight arrays; "
-                             f"got {len(weights)}")
-        for i, (target, w) in enumerate(zip(targets, weights)):
-            w = np.asarray(w)
-            if w.shape != target.shape:
-                raise ValueError(f"set_weights: weights[{i}] must have shape {target.shape}; "
-                                 f"got {w.shape}")
-            target[...] = w
-
-    def count_params(self) -> int:
-        return sum(w.size for w in self.get_weights())
-
-    def summary(self, print_fn=print) -> None:
-        """Print the layer table with output shapes and parameter counts."""
-        self._build_if_shape_known()
-        rows = [("Layer (type)", "Output Shape", "Param #")]
-        trainable = 0
-        for i, layer in enumerate(self.layers):
-            if isinstance(layer, layers_module.Input):
-                continue
-            name = layer.name or f"{type(layer).__name__.lower()}_{i}"
-            shape = ("(None, " + ", ".join(map(str, layer.output_shape)) + ")"
-                     if layer.built else "(unbuilt)")
-            n = layer.count_params() + sum(a.size for a in
-                                           getattr(layer, "state_arrays", list)())
-            trainable += layer.count_params()
-            rows.append((f"{name} ({type(layer).__name__})", shape, f"{n:,}"))
-        widths = [max(len(r[k]) for r in rows) + 3 for k in range(3)]
-        line = "=" * sum(widths)
-        print_fn(f'Model: "{self.name}"')
-        print_fn(line)
-        for j, row in enumerate(rows):
-            print_fn("".join(cell.ljust(w) for cell, w in zip(row, widths)))
-            print_fn(line if j == 0 else "-" * sum(widths))
-        total = self.count_params() if self.built else 0
-        print_fn(f"Total params: {total:,}")
-        print_fn(f"Trainable params: {trainable:,}")
-        print_fn(f"Non-trainable params: {total - trainable:,}")
+        if isinstance(last, layers_module.Dense):
+            return last.pre_activation(out)
+        return out  # an Activation layer: its input is the logits
 
     # -- model files ---------------------------------------------------------------------
     def get_config(self) -> dict:
@@ -466,68 +626,98 @@ class Sequential:
                 "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
                            for layer in self.layers]}
 
-    def save(self, path) -> None:
-        """Write one file: a JSON manifest (architecture, compile settings, SHA-256 of
-        every array) and the weights and optimizer state as .npy arrays in a zip.  No
-        pickle.  Written to a temporary file and renamed, so a crash never leaves a
-        half-written model."""
+    def save(self, file) -> None:
+        """Write one file (a path or a binary file object): a JSON manifest
+        (architecture, compile settings, SHA-256 of every array) and the weights and
+        optimizer state as .npy arrays in a zip.  No pickle.  A path is written to a
+        temporary file and renamed, so a crash never leaves a half-written model."""
         arrays = {f"weight_{i}": w for i, w in enumerate(self.get_weights())}
         manifest = {"format": FORMAT, "version": FORMAT_VERSION, "model": self.get_config(),
                     "compile": None, "metadata": self.metadata}
         if self.loss is not None:
             manifest["compile"] = {
                 "loss": losses.serialize(self.loss),
-                "metrics": [name for name, _ in self.metrics],
+                "metrics": [m.name for m in self.metrics],
                 "optimizer": optimizers.serialize(self.optimizer),
                 "iterations": self.optimizer.iterations,
             }
             for i, s in enumerate(self.optimizer.get_state()):
                 arrays[f"optimizer_{i}"] = s
-        manifest["arrays"] = {k: {"shape": list(a.shape), "dtype": a.dtype.str,
-                                  "sha256": hashlib.sha256(np.ascontiguousarray(a)).hexdigest()}
-                              for k, a in arrays.items()}
-        try:
-            text = json.dumps(manifest, allow_nan=False)
-        except (TypeError, ValueError) as err:
-            raise TypeError(f"model.metadata must be JSON-serialisable: {err}") from None
-        arrays["manifest"] = np.frombuffer(text.encode(), dtype=np.uint8)
-        path = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".nnlearn-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        _write_archive(file, manifest, arrays)
 
 
-def load_model(path) -> Sequential:
-    """Read a model written by :meth:`Sequential.save`.  Never unpickles anything; a
-    truncated, corrupted or altered file raises ValueError."""
-    path = os.fspath(path)
-    if os.path.isfile(path) and not zipfile.is_zipfile(path):
-        raise ValueError(f"{path} is not a readable nnlearn model file (not a zip archive: "
-                         "truncated, or not a model)")
+# -- model files ------------------------------------------------------------------------------
+def _checksum(a: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a)).hexdigest()
+
+
+def _write_archive(file, manifest: dict, arrays: dict) -> None:
+    """``arrays`` and a JSON ``manifest`` (with each array's shape, dtype and SHA-256) as
+    one .npz, to a path (atomically: temporary file, then rename) or a file object."""
+    manifest = {**manifest, "arrays": {k: {"shape": list(a.shape), "dtype": a.dtype.str,
+                                           "sha256": _checksum(a)} for k, a in arrays.items()}}
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            manifest = json.loads(archive["manifest"].tobytes().decode())
-            if manifest.get("format") != FORMAT:
-                raise ValueError("not an nnlearn model (format tag missing)")
-            arrays = {k: archive[k] for k in manifest["arrays"]}
-    except FileNotFoundError:
+        text = json.dumps(manifest, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"model.metadata must be JSON-serialisable: {err}") from None
+    arrays = {**arrays, "manifest": np.frombuffer(text.encode(), dtype=np.uint8)}
+    if hasattr(file, "write"):
+        np.savez(file, **arrays)
+        return
+    path = os.fspath(file)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".nnlearn-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
         raise
+
+
+def _read_archive(file, formats: tuple):
+    """(manifest, arrays) of a file written by :func:`_write_archive` whose format is one
+    of ``formats``; never unpickles; a damaged or altered file raises ValueError."""
+    where = getattr(file, "name", None) or ("the file object" if hasattr(file, "read")
+                                            else os.fspath(file))
+    if not hasattr(file, "read"):
+        file = os.fspath(file)
+        if not os.path.exists(file):
+            raise FileNotFoundError(f"no such model file: {file}")
+    if not zipfile.is_zipfile(file):
+        raise ValueError(f"{where} is not a readable nnlearn model file (not a zip archive: "
+                         "truncated, or not a model)")
+    if hasattr(file, "seek"):
+        file.seek(0)
+    try:
+        with np.load(file, allow_pickle=False) as archive:
+            manifest = json.loads(archive["manifest"].tobytes().decode())
+            if manifest.get("format") not in formats:
+                raise ValueError(f"not an nnlearn file of format {' or '.join(formats)}")
+            arrays = {k: archive[k] for k in manifest["arrays"]}
     except (zipfile.BadZipFile, OSError, KeyError, EOFError, ValueError,
             UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path} is not a readable nnlearn model file "
+        raise ValueError(f"{where} is not a readable nnlearn model file "
                          f"(truncated or corrupted?): {err}") from None
     for key, info in manifest["arrays"].items():
         a = arrays[key]
-        if (list(a.shape) != info["shape"] or a.dtype.str != info["dtype"]
-                or hashlib.sha256(np.ascontiguousarray(a)).hexdigest() != info["sha256"]):
-            raise ValueError(f"{path}: array {key!r} does not match its checksum: the file "
+        if list(a.shape) != info["shape"] or a.dtype.str != info["dtype"] \
+                or _checksum(a) != info["sha256"]:
+            raise ValueError(f"{where}: array {key!r} does not match its checksum: the file "
                              "was altered or damaged")
+    return manifest, arrays
+
+
+def _numbered(arrays: dict, prefix: str) -> list:
+    return [arrays[f"{prefix}{i}"] for i in range(sum(1 for k in arrays
+                                                      if k.startswith(prefix)))]
+
+
+def load_model(file) -> Sequential:
+    """Read a model written by :meth:`Sequential.save` (a path or a binary file object).
+    Never unpickles anything; a truncated, corrupted or altered file raises ValueError."""
+    manifest, arrays = _read_archive(file, (FORMAT,))
     config = manifest["model"]
     layer_list = [layers_module.get(spec["class_name"], spec["config"])
                   for spec in config["layers"]]
@@ -535,29 +725,77 @@ def load_model(path) -> Sequential:
                        name=config["name"])
     if config["input_shape"]:
         model.build(config["input_shape"])
-    n_weights = sum(1 for k in arrays if k.startswith("weight_"))
-    model.set_weights([arrays[f"weight_{i}"] for i in range(n_weights)])
+    model.set_weights(_numbered(arrays, "weight_"))
     compiled = manifest["compile"]
     if compiled:
         model.compile(optimizer=compiled["optimizer"], loss=compiled["loss"],
                       metrics=compiled["metrics"])
-        state = [arrays[f"optimizer_{i}"] for i in range(sum(1 for k in arrays
-                                                              if k.startswith("optimizer_")))]
-        model.optimizer.set_state(model.params, state, compiled["iterations"])
+        model.optimizer.set_state(model.params, _numbered(arrays, "optimizer_"),
+                                  compiled["iterations"])
     model.metadata = manifest.get("metadata") or {}
     return model
+
+
+# -- the multilayer perceptron, built once for everyone --------------------------------------
+def mlp(n_inputs: int, hidden, n_outputs: int, activation="relu", output_activation=None,
+        *, kernel_regularizer=None, dropout: float = 0.0, batch_normalization: bool = False,
+        kernel_initializer="glorot_uniform", seed: int | None = None, dtype="float32",
+        name: str = "mlp") -> Sequential:
+    """A multilayer perceptron (Rumelhart, Hinton & Williams 1986): ``n_inputs`` ->
+    Dense(h, activation) for each h in ``hidden`` (each optionally followed by
+    BatchNormalization and Dropout) -> Dense(n_outputs, output_activation).
+
+    The estimators, the ``nnlearn train`` command and the playground all build their
+    networks here.  ``kernel_regularizer`` applies to every Dense layer's kernel.
+    """
+    hidden = [hidden] if isinstance(hidden, (int, np.integer)) else list(hidden)
+    for units in [n_inputs, *hidden, n_outputs]:
+        _positive_int(units, "layer sizes")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1); got {dropout!r}")
+    stack = [layers_module.Input(int(n_inputs))]
+    for units in hidden:
+        stack.append(layers_module.Dense(int(units), activation=activation,
+                                         kernel_regularizer=kernel_regularizer,
+                                         kernel_initializer=kernel_initializer))
+        if batch_normalization:
+            stack.append(layers_module.BatchNormalization())
+        if dropout:
+            stack.append(layers_module.Dropout(dropout))
+    stack.append(layers_module.Dense(int(n_outputs), activation=output_activation,
+                                     kernel_regularizer=kernel_regularizer,
+                                     kernel_initializer=kernel_initializer))
+    return Sequential(stack, seed=seed, dtype=dtype, name=name)
+
+
+def python_source(model: Sequential, name: str = "model") -> str:
+    """Python code that builds ``model`` (and compiles it the same way), generated from
+    its config: the playground's export, and a readable record of any Sequential."""
+    config = model.get_config()
+    lines = ["import nnlearn as nl", "",
+             f"{name} = nl.Sequential(["]
+    for layer in model.layers:
+        lines.append(f"    nl.layers.{layer!r},")
+    lines.append(f"], seed={config['seed']!r}, dtype={config['dtype']!r})")
+    if model.loss is not None:
+        metrics = [m.name for m in model.metrics]
+        lines.append(f"{name}.compile(optimizer=nl.optimizers.{model.optimizer!r}, "
+                     f"loss=nl.losses.{model.loss!r}"
+                     + (f", metrics={metrics!r})" if metrics else ")"))
+    return "\n".join(lines) + "\n"
 
 
 class _ProgressBar:
     """Keras-style progress: ``469/469 [=====] - 2s - loss: 0.2524 - accuracy: 0.9273``.
 
     verbose=1 draws a live bar with tqdm when it is installed and the output is a
-    terminal; otherwise (and with verbose=2) one line per epoch is printed."""
+    terminal; otherwise (and with verbose=2) one line per epoch is printed.  ``epoch`` is
+    None for evaluate and predict."""
 
-    def __init__(self, steps: int, epoch: int, epochs: int, verbose: int):
+    def __init__(self, steps: int, epoch, epochs, verbose: int):
         self.steps, self.verbose, self.start = steps, verbose, time.perf_counter()
         self.bar = None
-        if verbose:
+        if verbose and epoch is not None:
             print(f"Epoch {epoch + 1}/{epochs}", flush=True)
         if verbose == 1:
             try:
@@ -568,21 +806,25 @@ class _ProgressBar:
                             bar_format="{n_fmt}/{total_fmt} [{bar:30}] - {elapsed_s:.0f}s - "
                                        "{desc}", disable=None, leave=True)
 
+    @property
+    def active(self) -> bool:
+        """Whether a live bar is drawn (the loops skip computing its logs otherwise)."""
+        return self.bar is not None and not self.bar.disable
+
     @staticmethod
     def _format(logs: dict) -> str:
         return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
 
     def update(self, step: int, logs: dict) -> None:
-        if self.bar is not None and not self.bar.disable:
+        if self.active:
             self.bar.set_description_str(self._format(logs), refresh=False)
             self.bar.update(1)
 
     def close(self, logs: dict) -> None:
-        if self.bar is not None and not self.bar.disable:
+        if self.active:
             self.bar.set_description_str(self._format(logs), refresh=True)
             self.bar.close()
         elif self.verbose:
             seconds = time.perf_counter() - self.start
             print(f"{self.steps}/{self.steps} - {seconds:.0f}s - {self._format(logs)}",
                   flush=True)
-

@@ -1,15 +1,29 @@
-"""Optimizers: the update rules of seeds 000-002, applied in place to parameter arrays.
+"""Optimizers: update rules applied in place to parameter arrays.
 
-Notation (seed 000): W are the weights, g = dL/dW the gradient at step t (t = 1, 2, ...),
-alpha the learning rate.  Every rule below is written the way its paper writes it, with
-Keras's default hyperparameters unless a paper fixes them.
+Notation: W are the weights, g = dL/dW the gradient at step t (t = 1, 2, ...), alpha the
+learning rate.  Every rule below is written the way its paper writes it, with Keras's
+default hyperparameters unless a paper fixes them.
 
-An optimizer keeps its state in arrays allocated once (``build``) and updated in place
-(``step``), so an update allocates nothing.  The state and the step count are part of a
-saved model (``get_state`` / ``set_state``).  ``learning_rate`` may be a number or a
-schedule from :mod:`nnlearn.schedules` (evaluated at the step count).  ``clipnorm``
-rescales each gradient whose L2 norm exceeds it; ``clipvalue`` clips each element to
-[-clipvalue, clipvalue].
+The contract every optimizer keeps (the one the training step calls):
+
+* ``minimize(params, closure) -> loss``: ``closure()`` computes the loss, sets every
+  parameter's ``.grad`` and returns the loss; the optimizer calls it as often as its
+  method needs (once for a first-order rule, several times for L-BFGS's line search)
+  and returns the loss at the parameters it started from (as PyTorch's
+  ``optimizer.step(closure)`` does).
+* ``apply(params)``: one update from the gradients already in ``.grad`` (first-order
+  rules; L-BFGS needs the closure).
+* ``full_batch``: True when the method needs the loss of the whole data set (then
+  ``fit`` makes every epoch one batch of all samples).
+* State: ``slots`` names the per-parameter arrays (allocated once by ``build``, updated in
+  place, saved with a model by ``get_state`` / ``set_state``); element-wise work goes
+  through one preallocated scratch array per parameter, which is not state.
+
+``learning_rate`` may be a number or a schedule from :mod:`nnlearn.schedules`
+(evaluated at the step count).  Gradient clipping is its own piece,
+:class:`GradientClipping`, applied before the rule (``clipvalue`` clips each element to
+[-clipvalue, clipvalue], then ``clipnorm`` rescales each gradient whose L2 norm exceeds
+it; Pascanu, Mikolov & Bengio 2013).
 """
 
 from __future__ import annotations
@@ -19,9 +33,9 @@ import math
 import numpy as np
 
 from . import schedules
-from ._registry import lookup
+from ._registry import constructor_repr, lookup
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "Nadam", "LBFGS",
+__all__ = ["Optimizer", "GradientClipping", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "Nadam", "LBFGS",
            "get", "serialize", "compare"]
 
 
@@ -38,21 +52,51 @@ def _fraction(value, name):
     return float(value)
 
 
+class GradientClipping:
+    """Clip a gradient before the update rule sees it (Pascanu, Mikolov & Bengio 2013):
+    first each element to [-clipvalue, clipvalue], then the whole array to L2 norm
+    ``clipnorm``: g <- g * clipnorm / ||g|| when ||g|| > clipnorm."""
+
+    def __init__(self, clipnorm=None, clipvalue=None):
+        self.clipnorm = None if clipnorm is None else _nonnegative(clipnorm, "clipnorm")
+        self.clipvalue = None if clipvalue is None else _nonnegative(clipvalue, "clipvalue")
+
+    def __call__(self, g: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """The clipped gradient, written to ``out`` when it differs from ``g``."""
+        if self.clipvalue is not None:
+            g = np.clip(g, -self.clipvalue, self.clipvalue, out=out)
+        if self.clipnorm is not None:
+            norm = float(np.sqrt(np.vdot(g, g)))
+            if norm > self.clipnorm:
+                g = np.multiply(g, self.clipnorm / norm, out=out)
+        return g
+
+    def get_config(self) -> dict:
+        config = {"clipnorm": self.clipnorm, "clipvalue": self.clipvalue}
+        return {k: v for k, v in config.items() if v is not None}
+
+
 class Optimizer:
     """Base class.  A subclass lists its per-parameter state arrays in ``slots`` and
-    defines ``update(w, g, state, lr)``, which changes ``w`` in place."""
+    defines ``update(w, g, state, lr, scratch)``, which changes ``w`` in place (``state``
+    maps each slot to its array; ``scratch`` is a work array of w's shape)."""
 
     slots: tuple = ()
+    full_batch = False
 
     def __init__(self, learning_rate=0.01, clipnorm=None, clipvalue=None):
         if isinstance(learning_rate, schedules.Schedule):
             self.learning_rate = learning_rate
         else:
             self.learning_rate = _nonnegative(learning_rate, "learning_rate")
-        self.clipnorm = None if clipnorm is None else _nonnegative(clipnorm, "clipnorm")
-        self.clipvalue = None if clipvalue is None else _nonnegative(clipvalue, "clipvalue")
+        clipping = GradientClipping(clipnorm, clipvalue)
+        self.clipping = clipping if clipping.get_config() else None
         self.iterations = 0
         self._state = None
+
+    @property
+    def built(self) -> bool:
+        return self._state is not None
 
     @property
     def current_learning_rate(self) -> float:
@@ -62,45 +106,38 @@ class Optimizer:
         return self.learning_rate
 
     def build(self, params) -> None:
-        """Allocate the state: one zero array per slot and parameter, and a scratch
-        buffer per parameter."""
-        self._state = [{slot: np.zeros_like(p.data) for slot in (*self.slots, "_scratch")}
-                       for p in params]
+        """Allocate the state (one zero array per slot and parameter) and the scratch
+        arrays."""
+        self._state = [{slot: np.zeros_like(p.data) for slot in self.slots} for p in params]
+        self._scratch = [np.empty_like(p.data) for p in params]
+        self._clipped = [np.empty_like(p.data) for p in params] if self.clipping else None
 
-    def _clip(self, g: np.ndarray, scratch: np.ndarray) -> np.ndarray:
-        if self.clipvalue is not None:
-            g = np.clip(g, -self.clipvalue, self.clipvalue, out=scratch)
-        if self.clipnorm is not None:
-            norm = float(np.sqrt(np.vdot(g, g)))
-            if norm > self.clipnorm:
-                g = np.multiply(g, self.clipnorm / norm, out=scratch)
-        return g
+    def minimize(self, params, closure) -> float:
+        """Evaluate ``closure()`` (loss and gradients), then update; returns the loss."""
+        loss = closure()
+        self.apply(params)
+        return loss
 
-    def step(self, params, closure=None) -> None:
+    def apply(self, params) -> None:
         """Apply one update to every parameter from its ``.grad``."""
         if self._state is None:
             self.build(params)
         lr = self.current_learning_rate
         self.iterations += 1
-        for p, state in zip(params, self._state):
+        for i, (p, state) in enumerate(zip(params, self._state)):
             if p.grad is not None:
-                g = p.grad
-                if self.clipnorm is not None or self.clipvalue is not None:
-                    g = self._clip(g, state.setdefault("_clipped", np.empty_like(g)))
-                self.update(p.data, g, state, lr)
+                g = p.grad if self.clipping is None else self.clipping(p.grad, self._clipped[i])
+                self.update(p.data, g, state, lr, self._scratch[i])
 
-    def update(self, w: np.ndarray, g: np.ndarray, state: dict, lr: float) -> None:
+    def update(self, w: np.ndarray, g: np.ndarray, state: dict, lr: float,
+               scratch: np.ndarray) -> None:
         raise NotImplementedError
 
     def get_config(self) -> dict:
         lr = self.learning_rate
         config = {"learning_rate": schedules.serialize(lr)
                   if isinstance(lr, schedules.Schedule) else lr}
-        if self.clipnorm is not None:
-            config["clipnorm"] = self.clipnorm
-        if self.clipvalue is not None:
-            config["clipvalue"] = self.clipvalue
-        return config
+        return {**config, **(self.clipping.get_config() if self.clipping else {})}
 
     def extra_state(self) -> list:
         """Scalars of the state that are not per-parameter arrays (saved with them)."""
@@ -110,8 +147,8 @@ class Optimizer:
         pass
 
     def get_state(self) -> list:
-        """The state arrays, parameter by parameter, slot by slot (scratch excluded),
-        then one array of the extra scalars."""
+        """The state arrays, parameter by parameter, slot by slot, then one array of the
+        extra scalars."""
         if self._state is None:
             return []
         arrays = [state[slot] for state in self._state for slot in self.slots]
@@ -136,8 +173,8 @@ class Optimizer:
         self.iterations = int(iterations)
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+        """``SGD(learning_rate=0.1, momentum=0.9)``: code that builds the same optimizer."""
+        return constructor_repr(self, self.get_config())
 
 
 class SGD(Optimizer):
@@ -162,8 +199,7 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.slots = ("velocity",) if self.momentum else ()
 
-    def update(self, w, g, state, lr):
-        scratch = state["_scratch"]
+    def update(self, w, g, state, lr, scratch):
         np.multiply(g, lr, out=scratch)                       # alpha g
         if not self.momentum:
             w -= scratch
@@ -204,8 +240,8 @@ class Adagrad(Optimizer):
         for state in self._state:
             state["accumulator"][...] = self.initial_accumulator_value
 
-    def update(self, w, g, state, lr):
-        G, scratch = state["accumulator"], state["_scratch"]
+    def update(self, w, g, state, lr, scratch):
+        G = state["accumulator"]
         np.multiply(g, g, out=scratch)
         G += scratch                                          # G += g^2
         np.add(G, self.epsilon, out=scratch)
@@ -239,9 +275,8 @@ class Adadelta(Optimizer):
         self.rho = _fraction(rho, "rho")
         self.epsilon = _nonnegative(epsilon, "epsilon")
 
-    def update(self, w, g, state, lr):
-        eg2, edw2, dw = state["mean_square_gradient"], state["mean_square_update"], \
-            state["_scratch"]
+    def update(self, w, g, state, lr, scratch):
+        eg2, edw2, dw = state["mean_square_gradient"], state["mean_square_update"], scratch
         rho, eps = self.rho, self.epsilon
         eg2 *= rho
         eg2 += (1 - rho) * g * g                              # E[g^2]
@@ -273,8 +308,8 @@ class RMSprop(Optimizer):
         self.rho = _fraction(rho, "rho")
         self.epsilon = _nonnegative(epsilon, "epsilon")
 
-    def update(self, w, g, state, lr):
-        s, scratch = state["mean_square"], state["_scratch"]
+    def update(self, w, g, state, lr, scratch):
+        s = state["mean_square"]
         np.multiply(g, g, out=scratch)
         scratch *= 1 - self.rho
         s *= self.rho
@@ -311,8 +346,8 @@ class Adam(Optimizer):
         self.amsgrad = bool(amsgrad)
         self.slots = ("m", "v", "v_max") if self.amsgrad else ("m", "v")
 
-    def _moments(self, g, state):
-        m, v, scratch = state["m"], state["v"], state["_scratch"]
+    def _moments(self, g, state, scratch):
+        m, v = state["m"], state["v"]
         m *= self.beta_1
         np.multiply(g, 1 - self.beta_1, out=scratch)
         m += scratch                                          # m_t
@@ -331,10 +366,10 @@ class Adam(Optimizer):
         scratch += self.epsilon                               # sqrt(v_hat) + epsilon
         return scratch
 
-    def update(self, w, g, state, lr):
+    def update(self, w, g, state, lr, scratch):
         t = self.iterations
-        m, v = self._moments(g, state)
-        denominator = self._denominator(v, state["_scratch"], t)
+        m, v = self._moments(g, state, scratch)
+        denominator = self._denominator(v, scratch, t)
         np.divide(m, denominator, out=denominator)
         denominator *= lr / (1 - self.beta_1 ** t)            # alpha m_hat / (...)
         w -= denominator
@@ -362,17 +397,17 @@ class Nadam(Adam):
     def _mu(self, t: int) -> float:
         return self.beta_1 * (1 - 0.5 * 0.96 ** (0.004 * t))
 
-    def step(self, params, closure=None):
+    def apply(self, params):
         t = self.iterations + 1
         self._mu_t, self._mu_next = self._mu(t), self._mu(t + 1)
         self._product_t = self._mu_product * self._mu_t
-        super().step(params, closure)
+        super().apply(params)
         self._mu_product = self._product_t
 
-    def update(self, w, g, state, lr):
+    def update(self, w, g, state, lr, scratch):
         t = self.iterations
-        m, v = self._moments(g, state)
-        denominator = self._denominator(v, state["_scratch"], t)
+        m, v = self._moments(g, state, scratch)
+        denominator = self._denominator(v, scratch, t)
         # W -= alpha [c_m m + c_g g] / denominator, with the two coefficients of m_hat
         c_m = self._mu_next / (1 - self._product_t * self._mu_next)
         c_g = (1 - self._mu_t) / (1 - self._product_t)
@@ -394,16 +429,18 @@ class Nadam(Adam):
 class LBFGS(Optimizer):
     """Limited-memory BFGS (Liu & Nocedal 1989; seed 001's comparison), full batch.
 
-    Each ``step(params, closure)`` is one iteration: the search direction
+    Each ``minimize(params, closure)`` is one iteration: the search direction
     d = -H g comes from the two-loop recursion over the last ``history_size`` pairs
     s = W_{k+1} - W_k, y = g_{k+1} - g_k (H_0 = s.y / y.y), then a backtracking line
     search from step 1 (``learning_rate``) halves the step until the Armijo condition
     f(W + a d) <= f(W) + c1 a g.d holds.  A pair is kept only when s.y > 0, so H stays
     positive definite; with every |g| <= ``tolerance_grad`` the step does nothing.
     ``closure()`` must recompute the loss over the full data set, set every ``.grad`` and
-    return the loss.  ``fit`` does this when given this optimizer: one epoch is one
-    L-BFGS iteration.
+    return the loss.  The method needs the loss of the whole data set (``full_batch``),
+    so in ``fit`` one epoch is one L-BFGS iteration.
     """
+
+    full_batch = True
 
     def __init__(self, learning_rate=1.0, history_size: int = 10, c1: float = 1e-4,
                  max_line_search: int = 25, tolerance_grad: float = 1e-12, **kwargs):
@@ -448,9 +485,12 @@ class LBFGS(Optimizer):
             q += (a - b) * s
         return q
 
-    def step(self, params, closure=None):
-        if closure is None:
-            raise ValueError("LBFGS.step needs closure(): the full-batch loss, setting .grad")
+    def apply(self, params):
+        raise TypeError("LBFGS cannot update from gradients alone: call "
+                        "minimize(params, closure), closure() computing the full-batch loss "
+                        "and setting .grad")
+
+    def minimize(self, params, closure):
         if self._state is None:
             self.build(params)
         loss = float(closure())
@@ -484,8 +524,8 @@ class LBFGS(Optimizer):
             if len(self._s) > self.history_size:
                 del self._s[0], self._y[0]
         self.iterations += 1
-        self.last_loss = new_loss
-        return new_loss
+        self.last_loss = new_loss  # the loss where the iteration ended
+        return loss
 
     def get_state(self):
         return []

@@ -8,6 +8,8 @@ with Keras's names and defaults.  Applied to kernels, not biases.
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import autograd as ag
 from ._registry import lookup
 
@@ -23,13 +25,16 @@ class Regularizer:
                 raise ValueError(f"{name} must be a non-negative number; got {value!r}")
         self.l1, self.l2 = float(l1), float(l2)
 
-    def __call__(self, w):
-        penalty = 0.0
+    def __call__(self, w) -> ag.Tensor:
+        """The penalty as a Tensor (a constant 0 when both strengths are 0)."""
+        terms = []
         if self.l1:
-            penalty = penalty + self.l1 * ag.abs(w).sum()
+            terms.append(self.l1 * ag.abs(w).sum())
         if self.l2:
-            penalty = penalty + self.l2 * ag.sum_of_squares(w)
-        return penalty
+            terms.append(self.l2 * ag.sum_of_squares(w))
+        if not terms:
+            return ag.Tensor(np.zeros((), dtype=w.dtype))
+        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
     def get_config(self) -> dict:
         return {"l1": self.l1, "l2": self.l2}
