@@ -150,10 +150,11 @@ def test_losses_stay_finite_at_extreme_predictions(name):
 
 
 def test_aliases_and_close_match_suggestion():
-    assert losses.get("mse") is losses.mean_squared_error
-    assert losses.get("logcosh") is losses.log_cosh
-    assert losses.get("kullback_leibler_divergence") is losses.kl_divergence
-    assert losses.get("cosine_proximity") is losses.cosine_similarity
+    assert isinstance(losses.get("mse"), losses.MeanSquaredError)
+    assert isinstance(losses.get("logcosh"), losses.LogCosh)
+    assert isinstance(losses.get("kullback_leibler_divergence"), losses.KLDivergence)
+    assert isinstance(losses.get("cosine_proximity"), losses.CosineSimilarity)
+    assert losses.get("mse").name == "mean_squared_error"
     with pytest.raises(ValueError, match="Did you mean 'categorical_crossentropy'"):
         losses.get("categorical_crossentropi")
     with pytest.raises(ValueError, match="activation.*Did you mean 'relu'"):
@@ -165,17 +166,23 @@ def test_fused_forms_equal_the_clipped_losses_away_from_the_clip():
     z = rng.standard_normal((5, 3))
     y = np.eye(3)[[0, 2, 1, 1, 0]]
     p = nl.softmax(nl.Tensor(z))
-    fused = losses.fused(losses.categorical_crossentropy, activations.softmax)
+    fused = losses.CategoricalCrossentropy().from_logits_of("softmax")
     assert fused(y, nl.Tensor(z)).item() == pytest.approx(
         losses.categorical_crossentropy(y, p).item(), rel=1e-9)
-    fused = losses.fused(losses.sparse_categorical_crossentropy, activations.softmax)
+    fused = losses.SparseCategoricalCrossentropy().from_logits_of("softmax")
     assert fused(np.array([0, 2, 1, 1, 0]), nl.Tensor(z)).item() == pytest.approx(
         losses.categorical_crossentropy(y, p).item(), rel=1e-9)
-    fused = losses.fused(losses.binary_crossentropy, activations.sigmoid)
+    fused = losses.BinaryCrossentropy().from_logits_of("sigmoid")
     t = (rng.random((5, 3)) > 0.5).astype(float)
     assert fused(t, nl.Tensor(z)).item() == pytest.approx(
         losses.binary_crossentropy(t, nl.sigmoid(nl.Tensor(z))).item(), rel=1e-9)
-    assert losses.fused(losses.mean_squared_error, activations.softmax) is None
+    # from_logits=True is the same fused form, given by the user
+    assert losses.BinaryCrossentropy(from_logits=True)(t, nl.Tensor(z)).item() == \
+        fused(t, nl.Tensor(z)).item()
+    # no fused form: another loss, another activation, a loss already on logits
+    assert losses.MeanSquaredError().from_logits_of("softmax") is None
+    assert losses.CategoricalCrossentropy().from_logits_of("sigmoid") is None
+    assert losses.CategoricalCrossentropy(from_logits=True).from_logits_of("softmax") is None
 
 
 # -- initializers and regularizers --------------------------------------------------------

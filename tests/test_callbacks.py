@@ -51,7 +51,8 @@ def test_divergence_guard_stops_a_too_high_learning_rate(capsys):
     assert len(history.epoch) < 20
     assert "diverged" in out and "learning rate 50 is probably too high" in out
     assert "nan" not in out.lower().replace("terminating", "")
-    assert m.stop_reason.startswith("training diverged")
+    assert m.stop_reason.kind is C.StopKind.DIVERGED
+    assert str(m.stop_reason).startswith("training diverged")
 
 
 def test_terminate_on_nan():
@@ -61,7 +62,8 @@ def test_terminate_on_nan():
     with np.errstate(all="ignore"):  # float32 overflows on purpose
         history = m.fit(x, y.astype(np.float32) * 100, epochs=50, batch_size=10, verbose=0,
                         callbacks=[C.TerminateOnNaN()])
-    assert len(history.epoch) < 50 and "invalid loss" in m.stop_reason
+    assert len(history.epoch) < 50 and m.stop_reason.kind is C.StopKind.NOT_FINITE
+    assert "invalid loss" in str(m.stop_reason)
 
 
 def test_early_stopping_restores_the_best_weights():

@@ -162,8 +162,8 @@ def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
     inputs, ``hidden`` layers of ``activation``, softmax over the classes (classification)
     or a linear output (regression).  The scaling, feature names and class labels go in
     ``model.metadata``.  Returns (model, history)."""
-    from . import layers, optimizers, regularizers
-    from .models import Sequential
+    from . import optimizers, regularizers
+    from .models import mlp
     from .preprocessing import StandardScaler
 
     if table.y is None:
@@ -184,19 +184,16 @@ def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
             raise ValueError(f"target column {table.target_name!r} has a single class "
                              f"{classes[0]!r}; nothing to learn")
         metadata["classes"] = classes.tolist()
-        head = layers.Dense(len(classes), activation="softmax")
+        outputs, output_activation = len(classes), "softmax"
         loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
     else:
         y = table.y.astype(np.float32)
-        head = layers.Dense(1)
+        outputs, output_activation = 1, None
         loss, metrics = "mse", ["mae"]
-    stack = [layers.Input(x.shape[1])]
-    for units in _hidden_sizes(hidden):
-        stack.append(layers.Dense(units, activation=activation,
-                                  kernel_regularizer=regularizers.L2(l2) if l2 else None))
-        if dropout:
-            stack.append(layers.Dropout(dropout))
-    model = Sequential(stack + [head], seed=seed)
+    model = mlp(x.shape[1], _hidden_sizes(hidden), outputs, activation=activation,
+                output_activation=output_activation,
+                kernel_regularizer=regularizers.L2(l2) if l2 else None, dropout=dropout,
+                seed=seed, name="sequential")
     config = {} if learning_rate is None else {"learning_rate": float(learning_rate)}
     opt = optimizers.get({"class_name": optimizer, "config": config}, "--optimizer")
     model.compile(optimizer=opt, loss=loss, metrics=metrics)

@@ -57,7 +57,7 @@ def activation_statistics(model, x, keep_values: bool = True) -> list:
     list, one dict per layer: ``layer`` (its name), ``mean``, ``std`` and, with
     ``keep_values``, ``values`` (the output array, for histograms).
     """
-    model._ensure_built(np.asarray(x))
+    model.check_input(np.asarray(x))
     out, stats = x, []
     with no_grad():
         for layer in model.layers:

@@ -25,9 +25,9 @@ from . import activations as activations_module
 from . import optimizers as optimizers_module
 from .base import (BaseEstimator, ClassifierMixin, RegressorMixin, check_is_fitted,
                    r2_score, validate_fit, validate_predict)
-from .callbacks import Callback
-from .layers import BatchNormalization, Dense, Dropout
-from .models import Sequential
+from .callbacks import Callback, StopKind, StopReason
+from .layers import Dense
+from .models import mlp
 from .regularizers import L2
 
 __all__ = ["MLPClassifier", "MLPRegressor", "ConvergenceWarning"]
@@ -74,8 +74,9 @@ class _StoppingCriterion(Callback):
         self.no_improvement = 0 if improved else self.no_improvement + 1
         if not self.incremental and self.no_improvement > est.n_iter_no_change:
             what = "validation score" if self.x_val is not None else "training loss"
-            self.model.stop(f"{what} did not improve more than tol={est.tol} for "
-                            f"{est.n_iter_no_change} consecutive epochs")
+            self.model.stop(StopReason(StopKind.CONVERGED, f"{what} did not improve more "
+                                       f"than tol={est.tol} for {est.n_iter_no_change} "
+                                       "consecutive epochs"))
 
 
 class _BaseMLP(BaseEstimator):
@@ -157,21 +158,14 @@ class _BaseMLP(BaseEstimator):
 
     def _build(self, n_features, n_outputs, dtype, batch):
         sizes = self._validate_params()
-        activation = _SKLEARN_ACTIVATIONS.get(self.activation, self.activation)
-        penalty = L2(self.alpha / (2 * batch)) if self.alpha else None
         rng = np.random.default_rng(self.random_state)
-        layers = []
-        for units in sizes:
-            layers.append(Dense(units, activation=activation, kernel_regularizer=penalty,
-                                kernel_initializer=self.kernel_initializer))
-            if self.batch_normalization:
-                layers.append(BatchNormalization())
-            if self.dropout:
-                layers.append(Dropout(self.dropout))
-        layers.append(Dense(n_outputs, activation=self._output_activation(),
-                            kernel_regularizer=penalty,
-                            kernel_initializer=self.kernel_initializer))
-        model = Sequential(layers, seed=int(rng.integers(2**31)), dtype=dtype)
+        model = mlp(n_features, sizes, n_outputs,
+                    activation=_SKLEARN_ACTIVATIONS.get(self.activation, self.activation),
+                    output_activation=self._output_activation(),
+                    kernel_regularizer=L2(self.alpha / (2 * batch)) if self.alpha else None,
+                    dropout=self.dropout, batch_normalization=self.batch_normalization,
+                    kernel_initializer=self.kernel_initializer,
+                    seed=int(rng.integers(2**31)), dtype=dtype)
         model.build((n_features,))
         model.compile(optimizer=self._optimizer(), loss=self.loss or self._default_loss())
         return model

@@ -158,7 +158,7 @@ class ModelTrial:
         self.metric, self.divergence_factor = metric, divergence_factor
 
     def __call__(self, params: dict) -> dict:
-        from .callbacks import DivergenceGuard
+        from .callbacks import DivergenceGuard, StopKind
 
         params = dict(params)
         seed = params.pop("seed", None)
@@ -174,8 +174,9 @@ class ModelTrial:
         with np.errstate(all="ignore"):  # a diverging run may overflow on its way out
             model.fit(x, y, epochs=self.epochs, batch_size=self.batch_size, verbose=0,
                       seed=seed, callbacks=[DivergenceGuard(self.divergence_factor)])
-        if model.stop_reason and model.stop_reason.startswith("training diverged"):
-            return {"score": float("nan"), "status": "diverged", "message": model.stop_reason}
+        if model.stop_reason and model.stop_reason.kind is StopKind.DIVERGED:
+            return {"score": float("nan"), "status": "diverged",
+                    "message": str(model.stop_reason)}
         values = model.evaluate(*validation, return_dict=True)
         score = values[self.metric]
         if self.metric == "loss":

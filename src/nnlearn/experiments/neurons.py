@@ -130,16 +130,15 @@ def perceptron(seed: int = 0, quick: bool = False, plots: bool = True):
 @register("logic-gates", "one sigmoid neuron learns AND and OR but not XOR; the 2-2-1 "
           "network learns XOR", "seed 000, Logic gates and the XOR problem")
 def logic_gates(seed: int = 0, quick: bool = False, plots: bool = True):
-    from ..autograd import Tensor, no_grad, sigmoid
     from ..classic import LogisticRegression
-    from .xor import train_xor, xor_logits
+    from .xor import train_xor
 
     numbers, neurons = {}, {}
     for name, targets in GATE_TARGETS.items():
         model = LogisticRegression(learning_rate=0.4, n_epochs=1000).fit(GATE_INPUTS, targets)
         neurons[name] = model
         numbers[f"neuron_{name}"] = model.predict_proba(GATE_INPUTS)[:, 1].tolist()
-    params, predictions = train_xor(steps=10_000, seed=0)
+    network, predictions = train_xor(steps=10_000, seed=0)
     numbers["network_XOR"] = predictions.tolist()
     figures = {}
     if plots:
@@ -148,11 +147,6 @@ def logic_gates(seed: int = 0, quick: bool = False, plots: bool = True):
         for ax, (name, model) in zip(axes, neurons.items()):
             plot.plot_decision_boundary(model, GATE_INPUTS, GATE_TARGETS[name], ax=ax,
                                         title=f"one neuron: {name}")
-
-        def network(grid):
-            with no_grad():
-                return sigmoid(xor_logits(params, Tensor(grid.astype(np.float32)))).data
-
         plot.plot_decision_boundary(network, GATE_INPUTS, GATE_TARGETS["XOR"], ax=axes[3],
                                     title="2-2-1 network: XOR")
         figures["decision_regions"] = fig

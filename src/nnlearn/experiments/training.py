@@ -80,12 +80,16 @@ BOWL_OPTIMIZERS = {
 def optimizer_path(optimizer, start=(-4.0, 1.0), steps: int = 100) -> np.ndarray:
     """The positions visited when ``optimizer`` minimises :func:`bowl` from ``start``."""
     w = autograd.Tensor(np.array(start, dtype=np.float64), requires_grad=True)
+
+    def closure() -> float:
+        w.grad = None
+        loss = bowl(w[0], w[1])
+        loss.backward()
+        return loss.item()
+
     path = [w.data.copy()]
     for _ in range(steps):
-        loss = bowl(w[0], w[1])
-        w.grad = None
-        loss.backward()
-        optimizer.step([w])
+        optimizer.minimize([w], closure)
         path.append(w.data.copy())
     return np.array(path)
 
@@ -208,7 +212,8 @@ def learning_rate_search(seed: int = 0, quick: bool = False, plots: bool = True)
             history = model.fit(x, y, epochs=epochs, batch_size=32, verbose=0, seed=seed,
                                 callbacks=[callbacks.DivergenceGuard(3.0)])
         losses = history.history["loss"]
-        numbers["probes"][name] = {"losses": losses, "stop_reason": model.stop_reason}
+        reason = model.stop_reason and str(model.stop_reason)
+        numbers["probes"][name] = {"losses": losses, "stop_reason": reason}
     n = 8 if quick else 20
     results = coarse_to_fine(trial, {"learning_rate": log_uniform(1e-4, 10.0),
                                      "reg": log_uniform(1e-5, 1.0)},

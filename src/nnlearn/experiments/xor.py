@@ -1,57 +1,46 @@
-"""The seeds' XOR network trained with nnlearn's engine (seed 000, "Neural network
-approach"): two sigmoid hidden neurons, a sigmoid output, cross-entropy, plain gradient
-descent.
+"""The XOR network (Rumelhart, Hinton & Williams 1986) trained by nnlearn: two sigmoid
+hidden neurons, a sigmoid output, cross-entropy, plain full-batch gradient descent.
 
-Run it with ``python -m nnlearn.experiments.xor``.  With only two hidden neurons, gradient descent
-from some starting weights ends in a local minimum (one pattern stuck near 0.5); the
-default seed is one that separates all four points, as the seed's own run did.
+XOR is the problem one threshold neuron cannot solve (Minsky & Papert 1969) and one
+hidden layer can.  Run it with ``python -m nnlearn.experiments.xor``.  With only two
+hidden neurons, gradient descent from some starting weights ends in a local minimum (one
+pattern stuck near 0.5); the default seed is one that separates all four points.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from ..autograd import Tensor, linear, no_grad, sigmoid, sigmoid_binary_cross_entropy
+from .. import initializers, layers, optimizers
+from ..models import Sequential
 
 X_XOR = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 Y_XOR = np.array([[0], [1], [1], [0]], dtype=np.float32)
 
 
-def init_xor(seed: int = 0, hidden: int = 2, dtype=np.float32) -> list:
-    """Weights w1 (2, hidden), b1 (hidden,), w2 (hidden, 1), b2 (1,), standard normal
-    like the seed's ``np.random.randn``."""
-    rng = np.random.default_rng(seed)
-    shapes = [(2, hidden), (hidden,), (hidden, 1), (1,)]
-    return [Tensor(rng.standard_normal(s).astype(dtype), requires_grad=True) for s in shapes]
-
-
-def xor_logits(params, x) -> Tensor:
-    """o_in = sigmoid(x w1 + b1) w2 + b2 (the output's sigmoid is fused into the loss).
-
-    ``linear(x, w, b)`` is ``x @ w + b`` computed as one node."""
-    w1, b1, w2, b2 = params
-    return linear(sigmoid(linear(x, w1, b1)), w2, b2)
-
-
-def xor_step(params, x, y, learning_rate: float) -> Tensor:
-    """One gradient-descent step on cost = sum of the cross-entropies (seed 000)."""
-    cost = sigmoid_binary_cross_entropy(xor_logits(params, x), y, reduction="sum")
-    cost.backward()
-    for p in params:  # in place on the arrays: no graph is built
-        p.data -= learning_rate * p.grad
-        p.grad = None
-    return cost
+def xor_network(seed: int = 0, hidden: int = 2, learning_rate: float = 0.1,
+                dtype="float32") -> Sequential:
+    """The 2-``hidden``-1 sigmoid network, weights and biases drawn from N(0, 1), compiled
+    for gradient descent on the summed cross-entropy with step ``learning_rate``: the loss
+    is the mean over the 4 samples, so the optimizer's step is 4 x ``learning_rate``."""
+    normal = functools.partial(initializers.random_normal, stddev=1.0)
+    model = Sequential([layers.Input(2),
+                        layers.Dense(hidden, activation="sigmoid", kernel_initializer=normal,
+                                     bias_initializer=normal),
+                        layers.Dense(1, activation="sigmoid", kernel_initializer=normal,
+                                     bias_initializer=normal)], seed=seed, dtype=dtype)
+    model.compile(optimizers.SGD(len(X_XOR) * learning_rate), loss="binary_crossentropy")
+    return model
 
 
 def train_xor(steps: int = 10_000, learning_rate: float = 0.1, seed: int = 0):
-    """Train the 2-2-1 network on XOR; returns (params, predictions of shape (4,))."""
-    params = init_xor(seed)
-    x, y = Tensor(X_XOR), Y_XOR
-    for _ in range(steps):
-        xor_step(params, x, y, learning_rate)
-    with no_grad():
-        predictions = sigmoid(xor_logits(params, x)).data[:, 0]
-    return params, predictions
+    """Train the 2-2-1 network on XOR, one full-batch step per epoch; returns (model,
+    predictions of shape (4,))."""
+    model = xor_network(seed, learning_rate=learning_rate)
+    model.fit(X_XOR, Y_XOR, epochs=steps, batch_size=len(X_XOR), shuffle=False, verbose=0)
+    return model, model.predict(X_XOR)[:, 0]
 
 
 def main(seed: int = 0) -> None:

@@ -20,7 +20,8 @@ import time
 
 import numpy as np
 
-from .. import Sequential, activations, datasets, layers, optimizers, regularizers
+from .. import activations, datasets, layers, optimizers, regularizers
+from ..models import mlp, python_source
 from ..model_selection import train_test_split
 
 DATASETS = {"circle": datasets.make_circle, "xor": datasets.make_xor,
@@ -184,16 +185,11 @@ class PlaygroundSession:
         s = self.settings
         penalty = {"none": None, "L1": regularizers.L1, "L2": regularizers.L2}[
             s["regularization"]]
-        stack = [layers.Input(len(s["features"]))]
-        for units in s["hidden"]:
-            stack.append(layers.Dense(units, activation=s["activation"],
-                                      kernel_regularizer=penalty and
-                                      penalty(s["regularization_rate"])))
-            if s["dropout"]:
-                stack.append(layers.Dropout(s["dropout"]))
         classify = self.task == "classification"
-        stack.append(layers.Dense(1, activation="sigmoid" if classify else None))
-        self.model = Sequential(stack, seed=s["seed"])
+        self.model = mlp(len(s["features"]), s["hidden"], 1, activation=s["activation"],
+                         output_activation="sigmoid" if classify else None,
+                         kernel_regularizer=penalty and penalty(s["regularization_rate"]),
+                         dropout=s["dropout"], seed=s["seed"], name="playground")
         self.model.compile(optimizers.get({"class_name": s["optimizer"],
                                            "config": {"learning_rate": s["learning_rate"]}}),
                            loss="binary_crossentropy" if classify else "mse",
@@ -262,15 +258,12 @@ class PlaygroundSession:
 
     # -- export --------------------------------------------------------------------------------
     def python_code(self) -> str:
-        """nnlearn code that builds the same data, features and network."""
+        """nnlearn code that builds the same data and features, and the same network
+        (generated from the model's config by :func:`nnlearn.models.python_source`)."""
         s = self.settings
-        classify = self.task == "classification"
-        penalty = "" if s["regularization"] == "none" else \
-            f", kernel_regularizer=nl.regularizers.{s['regularization']}" \
-            f"({s['regularization_rate']!r})"
         lines = [
-            "import numpy as np", "", "import nnlearn as nl",
-            "from nnlearn.layers import Dense, Dropout, Input",
+            "import numpy as np", "",
+            "import nnlearn as nl",
             "from nnlearn.model_selection import train_test_split", "",
             f"X, y = nl.datasets.{DATASETS[s['dataset']].__name__}({s['samples']}, "
             f"noise={s['noise'] / 100!r}, random_state={s['seed']})",
@@ -281,18 +274,7 @@ class PlaygroundSession:
             "    x1, x2 = X[:, 0], X[:, 1]",
             "    return np.column_stack([" + ", ".join(FEATURE_CODE[f] for f in s["features"])
             + "]).astype(np.float32)", "", "",
-            f"model = nl.Sequential([Input({len(s['features'])}),"]
-        for units in s["hidden"]:
-            lines.append(f"    Dense({units}, activation={s['activation']!r}{penalty}),")
-            if s["dropout"]:
-                lines.append(f"    Dropout({s['dropout']!r}),")
-        lines += [
-            f"    Dense(1{', activation=' + repr('sigmoid') if classify else ''})], "
-            f"seed={s['seed']})",
-            f"model.compile(optimizer=nl.optimizers.get({{'class_name': {s['optimizer']!r}, "
-            f"'config': {{'learning_rate': {s['learning_rate']!r}}}}}),",
-            f"              loss={'binary_crossentropy' if classify else 'mse'!r}"
-            + (", metrics=['accuracy'])" if classify else ")"),
+            *python_source(self.model).replace("import nnlearn as nl\n\n", "").splitlines(),
             f"model.fit(features(X_train), y_train, epochs={max(self.epoch, 1)}, "
             f"batch_size={s['batch_size']}, seed={s['seed']})",
             "print(model.evaluate(features(X_test), y_test, return_dict=True))",
