@@ -230,3 +230,38 @@ def test_regularizer_penalties():
     assert nl.gradcheck(regularizers.L1L2(0.1, 0.2), [w * 1.0 + 0.01])
     with pytest.raises(ValueError, match="l2 must be a non-negative"):
         regularizers.L2(-1.0)
+
+
+# -- loss objects ----------------------------------------------------------------------------
+def test_loss_objects_get_and_serialize_round_trip():
+    for name in sorted(set(losses.LOSSES)):
+        loss = losses.get(name)
+        again = losses.get(losses.serialize(loss))
+        assert type(again) is type(loss) and again.get_config() == loss.get_config()
+    loss = losses.get({"class_name": "CategoricalCrossentropy", "config": {"from_logits": True}})
+    assert loss.from_logits and loss.name == "categorical_crossentropy"
+    assert isinstance(losses.get(losses.Hinge), losses.Hinge)
+
+
+def test_a_custom_loss_is_wrapped_trains_but_cannot_be_saved():
+    def halved_mse(y_true, y_pred):
+        return 0.5 * losses.mean_squared_error(y_true, y_pred)
+
+    loss = losses.get(halved_mse)
+    assert isinstance(loss, losses.LossFunctionWrapper) and loss.name == "halved_mse"
+    assert loss.from_logits_of("sigmoid") is None
+    p = nl.Tensor(np.array([[1.0], [3.0]]))
+    assert loss(np.array([0.0, 1.0]), p).item() == pytest.approx(0.5 * (1 + 4) / 2)
+    with pytest.raises(ValueError, match="cannot save custom loss"):
+        losses.serialize(loss)
+    with pytest.raises(TypeError, match="loss must be callable"):
+        losses.LossFunctionWrapper(3)
+
+
+def test_losses_check_their_targets_naming_the_argument():
+    with pytest.raises(ValueError, match="y_val must be one-hot of shape \\(n, 3\\).*integer"):
+        losses.CategoricalCrossentropy().check_targets(np.array([0, 1, 2]), 3, "y_val")
+    with pytest.raises(ValueError, match="labels must be integers in \\[0, 3\\)"):
+        losses.SparseCategoricalCrossentropy().check_targets(np.array([0, 3]), 3)
+    losses.SparseCategoricalCrossentropy().check_targets(np.array([0, 2]), 3)  # fine
+    losses.MeanSquaredError().check_targets(np.array([[7.5]]), 1)  # any values

@@ -1,5 +1,7 @@
-"""Sequential: training, layers, weights, model files and the errors at fit/predict."""
+"""Model and Sequential: the training step, fit/evaluate/predict, layers, weights, model
+files and the errors at fit/predict."""
 
+import io
 import json
 import zipfile
 
@@ -295,3 +297,190 @@ def test_a_last_batch_of_one_sample(loss):
     history = model.fit(x, targets, epochs=2, batch_size=32, verbose=0)
     assert np.isfinite(history.history["loss"][-1])
     assert model.evaluate(x[:1], targets[:1])[1] in (0.0, 1.0)
+
+
+# -- the training step: subclassed models, overridden steps, wrapped losses ------------------
+class SpiralNet(nl.Model):
+    """A subclassed model (Keras's style): layers as attributes, its own call."""
+
+    def __init__(self):
+        super().__init__(seed=0)
+        self.hidden = [Dense(32, activation="tanh"), Dense(32, activation="tanh")]
+        self.out = Dense(2, activation="softmax")
+
+    def call(self, x, training=False):
+        for layer in self.hidden:
+            x = layer(x, training)
+        return self.out(x, training)
+
+
+def test_a_subclassed_model_trains_on_the_spiral_through_fit(tmp_path):
+    x, y = nl.datasets.make_spiral(400, noise=0.05, random_state=0)
+    model = SpiralNet()
+    model.compile(nl.optimizers.Adam(0.01), "sparse_categorical_crossentropy", ["accuracy"])
+    history = model.fit(x, y, epochs=150, batch_size=32, seed=0, verbose=0)
+    assert len(model.params) == 6 and model.count_params() == 2 * 32 + 32 + 32 * 32 + 32 + 66
+    assert history.history["accuracy"][-1] >= 0.95
+    assert model.evaluate(x, y, return_dict=True)["accuracy"] >= 0.95
+    # its weights go through a file and back into a fresh instance
+    model.save_weights(tmp_path / "spiral.weights")
+    other = SpiralNet()
+    other.build((2,))
+    other.load_weights(tmp_path / "spiral.weights")
+    np.testing.assert_array_equal(other.predict(x), model.predict(x))
+    with pytest.raises(TypeError, match="save_weights"):
+        model.save(tmp_path / "spiral.nnlearn")
+
+
+def test_a_model_without_call_says_so():
+    with pytest.raises(NotImplementedError, match="must define call"):
+        nl.Model().build((2,))
+
+
+class PenalizedOutputs(nl.Sequential):
+    """train_step overridden: an extra loss term (the mean squared logit), in the logs."""
+
+    weight = 0.1
+
+    def train_step(self, x, y):
+        params = self.params
+
+        def closure():
+            objective, predictions = self.compute_loss(x, y, training=True)
+            logits = self.logits(nl.as_tensor(x), training=True)
+            penalty = self.weight * (logits * logits).mean()
+            for p in params:
+                p.grad = None
+            (objective + penalty).backward()
+            closure.values = (float(objective.data), penalty.item(), predictions)
+            return float(objective.data) + penalty.item()
+
+        loss = self.optimizer.minimize(params, closure)
+        data_loss, penalty, predictions = closure.values
+        self.update_metrics(y, predictions, data_loss)
+        return {"loss": loss, "logit_penalty": penalty}
+
+
+def test_an_overridden_train_step_trains_and_its_penalty_shows_in_the_logs():
+    x, y = blobs(120)
+    layers_ = [Dense(16, activation="tanh"), Dense(3, activation="softmax")]
+    model = PenalizedOutputs(layers_, seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    history = model.fit(x, y, epochs=30, batch_size=20, seed=0, verbose=0)
+    penalty = history.history["logit_penalty"]
+    assert len(penalty) == 30 and all(p > 0 for p in penalty)
+    assert history.history["accuracy"][-1] > 0.9
+    plain = nl.Sequential([Dense(16, activation="tanh"), Dense(3, activation="softmax")],
+                          seed=0)
+    plain.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    plain.fit(x, y, epochs=30, batch_size=20, seed=0, verbose=0)
+    # the penalty holds the logits back: they end smaller than without it
+    logits = model.logits(nl.Tensor(x)).data
+    plain_logits = plain.logits(nl.Tensor(x)).data
+    assert np.mean(logits ** 2) < np.mean(plain_logits ** 2)
+
+
+@pytest.mark.parametrize("loss, output, y_of", [
+    ("categorical_crossentropy", "softmax", lambda y: nl.utils.to_categorical(y, 3)),
+    ("sparse_categorical_crossentropy", "softmax", lambda y: y),
+    ("binary_crossentropy", "sigmoid", lambda y: nl.utils.to_categorical(y, 3)),
+])
+def test_a_loss_wrapped_in_a_function_trains_unfused_like_the_fused_path(loss, output, y_of):
+    """float64: the fused node and the clipped loss on probabilities agree to 1e-6."""
+    x, labels = blobs(90)
+    y = y_of(labels)
+    named = nl.losses.get(loss)
+
+    def wrapped(y_true, y_pred):  # a plain function: the model cannot know its fused form
+        return named(y_true, y_pred)
+
+    models = []
+    for compiled_loss in (loss, wrapped):
+        model = nl.Sequential([Dense(8, activation="tanh"), Dense(3, activation=output)],
+                              seed=0, dtype="float64")
+        model.compile(nl.optimizers.SGD(0.1), compiled_loss)
+        models.append(model)
+    fused, unfused = models
+    assert fused.fused_loss is not None and unfused.fused_loss is None
+    histories = [m.fit(x, y, epochs=5, batch_size=15, seed=0, verbose=0) for m in models]
+    for a, b in zip(fused.get_weights(), unfused.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(histories[0].history["loss"], histories[1].history["loss"],
+                               rtol=1e-6)
+
+
+def test_summary_says_whether_the_loss_is_fused(capsys):
+    model = small_model()
+    model.build((2,))
+    model.summary()
+    assert "computed from the logits of the softmax output (fused)" in capsys.readouterr().out
+    model.compile("sgd", lambda t, p: nl.losses.sparse_categorical_crossentropy(t, p))
+    model.summary()
+    assert "on the outputs (not fused)" in capsys.readouterr().out
+
+
+def test_epoch_metrics_are_means_over_samples_not_over_batches():
+    """Batches of 4 and 1 samples: the epoch's accuracy weights each sample once."""
+    x, y = blobs(5)
+    model = small_model(optimizer=nl.optimizers.SGD(0.0))  # nothing moves
+    history = model.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0)
+    predicted = model.predict(x).argmax(axis=1)
+    assert history.history["accuracy"][0] == pytest.approx(np.mean(predicted == y))
+    loss = model.evaluate(x, y, batch_size=2, return_dict=True)["loss"]
+    assert history.history["loss"][0] == pytest.approx(loss, rel=1e-6)
+
+
+def test_lbfgs_runs_through_the_same_step_one_iteration_per_epoch():
+    x, y = blobs(60)
+    model = small_model(optimizer="lbfgs")
+    history = model.fit(x, y, epochs=5, batch_size=7, verbose=0)
+    assert model.optimizer.iterations == 5 and len(history.epoch) == 5
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_model_files_and_weights_go_through_file_objects():
+    x, y = blobs(40)
+    model = small_model()
+    model.fit(x, y, epochs=2, verbose=0)
+    buffer = io.BytesIO()
+    model.save(buffer)
+    buffer.seek(0)
+    loaded = nl.load_model(buffer)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    weights = io.BytesIO()
+    model.save_weights(weights)
+    weights.seek(0)
+    fresh = small_model()
+    fresh.build((2,))
+    fresh.load_weights(weights)
+    np.testing.assert_array_equal(fresh.predict(x), model.predict(x))
+    with pytest.raises(ValueError, match="not a readable nnlearn model"):
+        nl.load_model(io.BytesIO(b"not a zip"))
+
+
+def test_stop_with_a_plain_message_is_a_requested_stop():
+    model = small_model()
+    model.stop("enough")
+    assert model.stop_reason.kind is nl.callbacks.StopKind.REQUESTED
+    assert str(model.stop_reason) == "enough"
+
+
+def test_star_import_leaves_the_builtins_alone():
+    namespace = {}
+    exec("from nnlearn import *", namespace)
+    for name in ("sum", "max", "min", "abs", "pow"):
+        assert name not in namespace
+    assert "Tensor" in namespace and "Model" in namespace and nl.sum is nl.autograd.sum
+
+
+def test_python_source_rebuilds_the_same_model():
+    model = nl.models.mlp(2, [4, 3], 1, activation="tanh", output_activation="sigmoid",
+                          kernel_regularizer=nl.regularizers.L2(0.01), dropout=0.2, seed=3)
+    model.compile(nl.optimizers.SGD(0.03, momentum=0.9), "binary_crossentropy", ["accuracy"])
+    namespace = {}
+    exec(nl.models.python_source(model), namespace)
+    rebuilt = namespace["model"]
+    assert rebuilt.get_config() == model.get_config()
+    assert repr(rebuilt.optimizer) == "SGD(learning_rate=0.03, momentum=0.9)"
+    x = np.random.default_rng(0).standard_normal((5, 2)).astype(np.float32)
+    np.testing.assert_array_equal(rebuilt.predict(x), model.predict(x))

@@ -285,3 +285,30 @@ def test_compare_starts_every_optimizer_from_the_same_weights():
 def test_bad_arguments_raise_value_error_naming_them(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_one_contract_minimize_and_apply():
+    w = nl.Tensor(np.array([3.0]), requires_grad=True)
+
+    def closure():
+        w.grad = None
+        loss = (w * w).sum()
+        loss.backward()
+        return loss.item()
+
+    sgd = O.SGD(0.25)
+    assert sgd.minimize([w], closure) == 9.0       # the loss where the step started
+    np.testing.assert_allclose(w.data, [1.5])      # 3 - 0.25 * 6
+    assert not sgd.full_batch and O.LBFGS.full_batch
+    with pytest.raises(TypeError, match="minimize\\(params, closure\\)"):
+        O.LBFGS().apply([w])
+
+
+def test_gradient_clipping_is_its_own_piece():
+    clip = O.GradientClipping(clipnorm=1.0, clipvalue=2.0)
+    g = np.array([3.0, -4.0, 0.0])
+    out = np.empty_like(g)
+    np.testing.assert_allclose(clip(g, out), np.array([2.0, -2.0, 0.0]) / math.sqrt(8))
+    assert O.SGD(0.1).clipping is None
+    assert O.SGD(0.1, clipnorm=1.0).get_config() == {"learning_rate": 0.1, "momentum": 0.0,
+                                                    "nesterov": False, "clipnorm": 1.0}

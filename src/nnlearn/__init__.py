@@ -11,10 +11,10 @@ The engine (seed 000's ``T.grad`` written against NumPy)::
 import importlib
 
 from . import (activations, autograd, callbacks, datasets, initializers, layers, losses,
-               metrics, optimizers, regularizers, schedules, utils)
+               metrics, numerics, optimizers, regularizers, schedules, utils)
 from .autograd import *  # noqa: F403  (Tensor, grad, no_grad, gradcheck and every op)
 from .backend import floatx, set_floatx
-from .models import Sequential, load_model
+from .models import Model, Sequential, load_model
 
 __version__ = "0.1.0"
 
@@ -22,7 +22,12 @@ __version__ = "0.1.0"
 # they import it, which would make ``import nnlearn`` take a second instead of ~0.1 s.
 _LAZY = ("base", "classic", "diagnostics", "estimators", "model_selection", "preprocessing")
 
-__all__ = [*autograd.__all__, "floatx", "set_floatx", "Sequential", "load_model",
+# ``from nnlearn import *`` leaves Python's builtins alone: the ops named like them (sum,
+# max, min, abs, pow) stay reachable as nl.sum, nl.max, ... but are not star-exported.
+_BUILTIN_NAMES = {"sum", "max", "min", "abs", "pow", "round", "all", "any"}
+
+__all__ = [*(name for name in autograd.__all__ if name not in _BUILTIN_NAMES),
+           "floatx", "set_floatx", "Model", "Sequential", "load_model", "numerics",
            "activations", "callbacks", "datasets", "initializers", "layers", "losses",
            "metrics", "optimizers", "regularizers", "schedules", "utils", *_LAZY]
 

@@ -768,19 +768,19 @@ def mlp(n_inputs: int, hidden, n_outputs: int, activation="relu", output_activat
     return Sequential(stack, seed=seed, dtype=dtype, name=name)
 
 
-def python_source(model: Sequential, name: str = "model") -> str:
+def python_source(model: Sequential, variable: str = "model", imports: bool = True) -> str:
     """Python code that builds ``model`` (and compiles it the same way), generated from
     its config: the playground's export, and a readable record of any Sequential."""
     config = model.get_config()
-    lines = ["import nnlearn as nl", "",
-             f"{name} = nl.Sequential(["]
-    for layer in model.layers:
-        lines.append(f"    nl.layers.{layer!r},")
-    lines.append(f"], seed={config['seed']!r}, dtype={config['dtype']!r})")
+    lines = ["import nnlearn as nl", ""] if imports else []
+    lines.append(f"{variable} = nl.Sequential([")
+    lines += [f"    nl.layers.{layer!r}," for layer in model.layers]
+    name = "" if config["name"] == "sequential" else f", name={config['name']!r}"
+    lines.append(f"], seed={config['seed']!r}, dtype={config['dtype']!r}{name})")
     if model.loss is not None:
         metrics = [m.name for m in model.metrics]
-        lines.append(f"{name}.compile(optimizer=nl.optimizers.{model.optimizer!r}, "
-                     f"loss=nl.losses.{model.loss!r}"
+        lines.append(f"{variable}.compile(optimizer=nl.optimizers.{model.optimizer!r},")
+        lines.append(f"    loss=nl.losses.{model.loss!r}"
                      + (f", metrics={metrics!r})" if metrics else ")"))
     return "\n".join(lines) + "\n"
 

@@ -274,7 +274,7 @@ class PlaygroundSession:
             "    x1, x2 = X[:, 0], X[:, 1]",
             "    return np.column_stack([" + ", ".join(FEATURE_CODE[f] for f in s["features"])
             + "]).astype(np.float32)", "", "",
-            *python_source(self.model).replace("import nnlearn as nl\n\n", "").splitlines(),
+            *python_source(self.model, imports=False).splitlines(),
             f"model.fit(features(X_train), y_train, epochs={max(self.epoch, 1)}, "
             f"batch_size={s['batch_size']}, seed={s['seed']})",
             "print(model.evaluate(features(X_test), y_test, return_dict=True))",
