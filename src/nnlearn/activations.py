@@ -24,8 +24,8 @@ from __future__ import annotations
 from . import autograd as ag
 from ._registry import lookup, name_of
 
-__all__ = ["get", "serialize", "registered_name", "linear", "binary_step", "sigmoid", "tanh", "arctan", "relu",
-           "leaky_relu", "elu", "softplus", "silu", "swish", "softmax"]
+__all__ = ["get", "serialize", "registered_name", "linear", "binary_step", "sigmoid", "tanh",
+           "arctan", "relu", "leaky_relu", "elu", "softplus", "silu", "swish", "softmax"]
 
 
 def linear(z):

@@ -19,8 +19,9 @@ import numpy as np
 
 from . import schedules
 
-__all__ = ["StopKind", "StopReason", "Callback", "EarlyStopping", "ReduceLROnPlateau", "LearningRateScheduler",
-           "ModelCheckpoint", "TerminateOnNaN", "DivergenceGuard", "CSVLogger"]
+__all__ = ["StopKind", "StopReason", "Callback", "EarlyStopping", "ReduceLROnPlateau",
+           "LearningRateScheduler", "ModelCheckpoint", "TerminateOnNaN", "DivergenceGuard",
+           "CSVLogger"]
 
 
 class StopKind(enum.Enum):

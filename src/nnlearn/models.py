@@ -323,13 +323,8 @@ class Model:
             Epoch to start from, to resume a model loaded from a checkpoint: with the
             same ``seed``, the result equals an uninterrupted run.
         """
-        self._check_compiled("fit")
-        _positive_int(epochs, "epochs")
-        _positive_int(batch_size, "batch_size")
-        if not isinstance(initial_epoch, (int, np.integer)) or not 0 <= initial_epoch < epochs:
-            raise ValueError(f"initial_epoch must be an integer in [0, epochs={epochs}); "
-                             f"got {initial_epoch!r}")
-        x, y, validation = self._training_data(x, y, validation_split, validation_data)
+        x, y, validation = self._training_data(x, y, epochs, batch_size, initial_epoch,
+                                               validation_split, validation_data)
         callbacks = list(callbacks or [])
         for callback in callbacks:
             callback.set_model(self)
@@ -342,12 +337,11 @@ class Model:
             # Every epoch's randomness derives from (seed, epoch): training resumed at
             # initial_epoch=k replays epochs k.. exactly as an uninterrupted run would.
             epoch_seed = np.random.SeedSequence([entropy, epoch])
-            self._reseed_layers(epoch_seed)
             for callback in callbacks:
                 callback.on_epoch_begin(epoch, {})
             batches = self._batches(len(x), batch_size, shuffle, epoch_seed)
             bar = _ProgressBar(len(batches), epoch, epochs, verbose)
-            logs = self._train_epoch(x, y, batches, callbacks, bar)
+            logs = self._train_epoch(x, y, batches, epoch_seed, callbacks, bar)
             if validation is not None and not self.stop_training:
                 values = self.evaluate(*validation, batch_size=max(batch_size, 1024),
                                        return_dict=True)
@@ -365,8 +359,15 @@ class Model:
         self.history = history
         return history
 
-    def _training_data(self, x, y, validation_split, validation_data):
-        """(x, y, (x_val, y_val) or None), checked and split."""
+    def _training_data(self, x, y, epochs, batch_size, initial_epoch, validation_split,
+                       validation_data):
+        """fit's arguments checked: (x, y, (x_val, y_val) or None)."""
+        self._check_compiled("fit")
+        _positive_int(epochs, "epochs")
+        _positive_int(batch_size, "batch_size")
+        if not isinstance(initial_epoch, (int, np.integer)) or not 0 <= initial_epoch < epochs:
+            raise ValueError(f"initial_epoch must be an integer in [0, epochs={epochs}); "
+                             f"got {initial_epoch!r}")
         if not 0 <= validation_split < 1:
             raise ValueError(f"validation_split must be in [0, 1); got {validation_split!r}")
         x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
@@ -391,9 +392,10 @@ class Model:
         order = np.random.default_rng(epoch_seed).permutation(n) if shuffle else np.arange(n)
         return [order[start:start + batch_size] for start in range(0, n, batch_size)]
 
-    def _train_epoch(self, x, y, batches, callbacks, bar) -> dict:
+    def _train_epoch(self, x, y, batches, epoch_seed, callbacks, bar) -> dict:
         """One ``train_step`` per batch; the epoch's logs: the tracked loss and metrics,
         and the sample-weighted mean of anything else the steps returned."""
+        self._reseed_layers(epoch_seed)
         self.reset_metrics()
         extras: dict = {}
         for step, index in enumerate(batches):
@@ -544,20 +546,9 @@ class Model:
 class Sequential(Model):
     """A stack of layers, each feeding the next (the Keras model of the main job).
 
-    Parameters
-    ----------
-    layers : list of Layer, optional
-    seed : int, optional
-        Seed of the weight initializers (and of Dropout layers without their own seed).
-    dtype : str
-        Floating dtype of parameters and computation (float32 by default).
-    name : str
-
-    Attributes
-    ----------
-    metadata : dict
-        Free JSON-serialisable information saved with the model (``nnlearn train`` keeps
-        the feature names, the scaling and the class labels there).
+    ``layers`` (a list of Layer) come first; ``seed``, ``dtype``, ``name`` and the
+    attributes are :class:`Model`'s.  ``nnlearn train`` keeps the feature names, the
+    scaling and the class labels in ``metadata``, saved with the model file.
     """
 
     def __init__(self, layers=None, seed: int | None = None, dtype="float32",

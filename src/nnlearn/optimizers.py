@@ -35,8 +35,8 @@ import numpy as np
 from . import schedules
 from ._registry import constructor_repr, lookup
 
-__all__ = ["Optimizer", "GradientClipping", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "Nadam", "LBFGS",
-           "get", "serialize", "compare"]
+__all__ = ["Optimizer", "GradientClipping", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam",
+           "Nadam", "LBFGS", "get", "serialize", "compare"]
 
 
 def _nonnegative(value, name):

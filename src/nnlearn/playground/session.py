@@ -204,13 +204,13 @@ class PlaygroundSession:
         self._record()
 
     def train(self, epochs: int = 1) -> None:
-        """``epochs`` passes over the training points in mini-batches."""
-        for _ in range(epochs):
-            with np.errstate(all="ignore"):
-                self.model.fit(self.x_train, self.y_train, epochs=self.epoch + 1,
-                               initial_epoch=self.epoch, batch_size=self.settings["batch_size"],
-                               seed=self.settings["seed"], verbose=0)
-            self.epoch += 1
+        """``epochs`` passes over the training points in mini-batches (each epoch's
+        shuffling and dropout masks derive from the seed and the epoch number)."""
+        with np.errstate(all="ignore"):
+            self.model.fit(self.x_train, self.y_train, epochs=self.epoch + epochs,
+                           initial_epoch=self.epoch, batch_size=self.settings["batch_size"],
+                           seed=self.settings["seed"], verbose=0)
+        self.epoch += epochs
         self._record()
 
     def _evaluate(self, x, y) -> dict:
