@@ -7,9 +7,10 @@ that workload).  The last column holds the performance issue's goals (ratios nnl
 peer at most the number given) and whether this run met them.
 
 Workloads: the main job's epoch (784-512-10, batch 128, float32) with RMSprop and with
-Adam; a training step of the seeds' XOR net (2-2-1), of the sin regression net (1-3-1,
-100 samples, full batch) and of a deep narrow net (10 tanh layers of 64, batch 128);
-one full-batch L-BFGS iteration on the sin net; predict on 10,000 MNIST-sized samples;
+Adam; a training step (the model's own ``train_step``) of the seeds' XOR net (2-2-1),
+of the sin regression net (1-3-1, 100 samples, full batch) and of a deep narrow net (10
+tanh layers of 64, batch 128); one full-batch L-BFGS iteration on the sin net (the
+``train_step`` of a model compiled with L-BFGS); predict on 10,000 MNIST-sized samples;
 the main job's peak memory; and ``import nnlearn``.
 
     python -m bench [--quick]
@@ -75,23 +76,12 @@ def _row(name, unit, ours, floor=None, goals=None, at_most=None, at_least=None, 
 
 # -- small networks: one training step --------------------------------------------------
 def _nnlearn_step(layers, x, y, loss, learning_rate=0.1):
+    """The model's own ``train_step`` on (x, y): forward, loss, backward, SGD update and
+    the loss tracker, as ``fit`` runs it for every batch."""
     model = nl.Sequential(layers, seed=0)
     model.compile(optimizer=nl.optimizers.SGD(learning_rate), loss=loss)
     model.build(x.shape[1:])
-    fused = model._loss_from_logits()
-    params = model.params
-
-    def step():
-        if fused is not None:
-            objective = fused(y, model._forward(x, True, logits=True))
-        else:
-            objective = model.loss(y, model._forward(x, True))
-        for p in params:
-            p.grad = None
-        objective.backward()
-        model.optimizer.step(params)
-
-    return step
+    return lambda: model.train_step(x, y)
 
 
 def _torch_step(torch, sizes, activation, x, y, loss, learning_rate=0.1):
@@ -191,15 +181,18 @@ def small_networks(torch, keras, quick: bool):
 
 
 def lbfgs_iteration(torch, quick: bool):
-    """One full-batch L-BFGS iteration (with its line search) on the 1-3-1 sin net."""
+    """One full-batch L-BFGS iteration (with its line search) on the 1-3-1 sin net: one
+    ``train_step`` of a model compiled with L-BFGS."""
     rng = np.random.default_rng(1)
     x = (2 * rng.random((100, 1)) - 1)
     y = np.sin(np.pi * x) + rng.normal(0, 0.1, x.shape)
     model = nl.Sequential([Dense(3, activation="sigmoid"), Dense(1)], seed=0, dtype="float64")
     model.compile(optimizer="lbfgs", loss="mse")
+    model.build(x.shape[1:])
     iterations = 20 if quick else 100
     start = time.perf_counter()
-    model.fit(x, y, epochs=iterations, verbose=0)
+    for _ in range(iterations):  # an L-BFGS model's train_step is one full iteration
+        model.train_step(x, y)
     ours = (time.perf_counter() - start) / iterations
     theirs = None
     if torch is not None:

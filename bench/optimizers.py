@@ -1,7 +1,8 @@
 """Time per update step of each optimizer on the main job's parameters.
 
 The parameters and gradients of 784-512-10 (407,050 float32 values in four arrays, as
-in seed 004's network); one step = ``optimizer.step(params)``, in place.
+in seed 004's network); one step = ``optimizer.apply(params)``, the update from the
+gradients in ``.grad`` that a training step applies, in place.
 
     python bench/optimizers.py [--steps 200]
 """
@@ -38,12 +39,12 @@ def main() -> None:
         for p in params:
             p.grad = rng.standard_normal(p.shape).astype(np.float32)
         optimizer = make()
-        optimizer.step(params)  # allocate the state
+        optimizer.apply(params)  # allocate the state
         best = float("inf")
         for _ in range(5):
             start = time.perf_counter()
             for _ in range(args.steps):
-                optimizer.step(params)
+                optimizer.apply(params)
             best = min(best, (time.perf_counter() - start) / args.steps)
         print(f"  {name:<14s} {best * 1e6:8.0f} us/step")
 
