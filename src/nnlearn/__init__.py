@@ -1,6 +1,6 @@
 """nnlearn: the classic neural-network curriculum, from first principles on NumPy.
 
-The engine (seed 000's ``T.grad`` written against NumPy)::
+The engine (Theano's ``T.grad`` written against NumPy)::
 
     import nnlearn as nl
     a = nl.Tensor(-0.5, requires_grad=True)

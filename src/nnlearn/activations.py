@@ -1,4 +1,4 @@
-"""Activation functions by name (seeds 000-002, 004), callable on Tensors.
+"""Activation functions by name, callable on Tensors.
 
 Each is an op of :mod:`nnlearn.autograd` (forward and derivative side by side there):
 
@@ -34,7 +34,8 @@ def linear(z):
 
 
 def silu(z):
-    """z * sigmoid(z), the Sigmoid Linear Unit, also called swish (seed 001)."""
+    """z * sigmoid(z), the Sigmoid Linear Unit (Elfwing et al. 2018), also called swish
+    (Ramachandran et al. 2017)."""
     return z * ag.sigmoid(z)
 
 

@@ -1,7 +1,7 @@
 """The array backend and the dtype policy.
 
-nnlearn computes on NumPy arrays.  The dtype policy (DESIGN.md, "float32 by default,
-float64 wherever exactness is checked") is:
+nnlearn computes on NumPy arrays.  The dtype policy, float32 by default and float64
+wherever exactness is checked, is:
 
 * a floating-point array keeps its dtype (float64 stays float64, as
   ``torch.tensor(ndarray)`` does);

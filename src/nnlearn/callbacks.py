@@ -90,7 +90,7 @@ class _Monitor(Callback):
 
 class EarlyStopping(_Monitor):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
-    epochs (seed 002); ``restore_best_weights`` puts back the best epoch's weights."""
+    epochs (early stopping); ``restore_best_weights`` puts back the best epoch's weights."""
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = False):
@@ -120,7 +120,7 @@ class EarlyStopping(_Monitor):
 
 class ReduceLROnPlateau(_Monitor):
     """Multiply the learning rate by ``factor`` when ``monitor`` stops improving for
-    ``patience`` epochs (seed 001: "only decrease when successive iterations do not
+    ``patience`` epochs ("only decrease when successive iterations do not
     decrease cost"), not below ``min_lr``, then wait ``cooldown`` epochs."""
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
@@ -216,8 +216,8 @@ class TerminateOnNaN(Callback):
 
 class DivergenceGuard(Callback):
     """Stop when a batch's loss exceeds ``factor`` times the first batch's loss, or is not
-    finite (seed 002: "if the cost is ever > 3 * original cost, break out early"), with a
-    message that says what to try."""
+    finite (Karpathy's CS231n tip: "if the cost is ever > 3 * original cost, break out
+    early"), with a message that says what to try."""
 
     def __init__(self, factor: float = 3.0):
         if not factor > 1:

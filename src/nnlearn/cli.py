@@ -1,7 +1,7 @@
 """The ``nnlearn`` command (needs the ``cli`` extra: ``pip install "nnlearn[cli]"``).
 
-    nnlearn demo                               the main job: seed 004's MNIST network
-    nnlearn experiments list                   the seeds' experiments
+    nnlearn demo                               the main job: Chollet's (2017) MNIST network
+    nnlearn experiments list                   the curriculum's experiments
     nnlearn experiments run NAME --out DIR     their figures (PNG) and numbers (JSON)
     nnlearn train DATA --target COL            train an MLP on a CSV/NPZ; writes a model
     nnlearn evaluate MODEL DATA                loss and metrics on labelled data
@@ -58,7 +58,7 @@ def main():
 @click.option("--verbose", default=1, show_default=True, type=click.IntRange(0, 2))
 @user_errors
 def demo(epochs, batch_size, seed, verbose):
-    """Train seed 004's MNIST network (784-512-10, RMSprop) and print its test accuracy."""
+    """Train Chollet's (2017) MNIST network (784-512-10, RMSprop); print its test accuracy."""
     from .demo import main as demo_main
 
     demo_main(epochs=epochs, batch_size=batch_size, seed=seed, verbose=verbose)
@@ -67,12 +67,12 @@ def demo(epochs, batch_size, seed, verbose):
 # -- experiments ------------------------------------------------------------------------------
 @main.group()
 def experiments():
-    """The seeds' experiments: list them, run one."""
+    """The curriculum's experiments: list them, run one."""
 
 
 @experiments.command("list")
 def experiments_list():
-    """Every experiment with its source in the seeds."""
+    """Every experiment with its topic and sources."""
     from .experiments import EXPERIMENTS
 
     width = max(map(len, EXPERIMENTS))

@@ -1,4 +1,4 @@
-"""Sanity checks before a long training run (seed 002)."""
+"""Sanity checks before a long training run (from Karpathy's CS231n course)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ __all__ = ["overfit_small", "activation_statistics"]
 
 def overfit_small(build_model, x, y, n: int = 20, epochs: int = 200, batch_size=None,
                   seed: int = 0) -> dict:
-    """Seed 002's first check: with regularization off, a network that works must be
-    able to fit ``n`` training examples perfectly.
+    """The first sanity check of Karpathy's CS231n course: with regularization off, a
+    network that works must be able to fit ``n`` training examples perfectly.
 
     ``build_model()`` returns a compiled Sequential; its kernel regularizers are removed
     and its Dropout rates set to 0, and it trains on the first ``n`` samples.
@@ -48,9 +48,10 @@ def overfit_small(build_model, x, y, n: int = 20, epochs: int = 200, batch_size=
 
 
 def activation_statistics(model, x, keep_values: bool = True) -> list:
-    """Seed 002's look at the activations: run ``x`` through a built model layer by layer
-    (inference mode, no graph) and report each layer's output mean and standard deviation
-    (``Input`` layers, which pass their input on unchanged, are left out).
+    """Activation statistics, as in Karpathy's CS231n lecture on weight initialization:
+    run ``x`` through a built model layer by layer (inference mode, no graph) and report
+    each layer's output mean and standard deviation (``Input`` layers, which pass their
+    input on unchanged, are left out).
 
     Returns
     -------

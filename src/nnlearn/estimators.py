@@ -9,7 +9,7 @@ Computation happens in X's dtype (float32 stays float32, anything else float64),
 scikit-learn, unless ``dtype`` says otherwise (``dtype="float32"`` is about twice as
 fast on float64 data).
 
-Training (seeds 000-002): mini-batch gradient descent by the chosen ``solver`` on the
+Training: mini-batch gradient descent by the chosen ``solver`` on the
 mean loss plus scikit-learn's L2 penalty alpha / (2 n_batch) * sum ||W||^2, stopping
 when the training loss (or, with ``early_stopping``, the validation score) has not
 improved by ``tol`` for ``n_iter_no_change`` epochs, or after ``max_iter`` epochs.

@@ -1,10 +1,10 @@
-"""Weight initializers by name (seed 001 "Glorot and He Initialization", seed 002
-"Weight initialization"), with Keras's names and defaults.
+"""Weight initializers by name (Glorot & Bengio 2010; He et al. 2015), with Keras's names
+and defaults.
 
 For a kernel of shape (fan_in, fan_out):
 
 ==========================  ================================================
-zeros / ones / constant      every weight the same (seed 002: the symmetry that
+zeros / ones / constant      every weight the same (the symmetry that
                              stops a network from learning)
 random_normal               N(0, 0.05^2)
 random_uniform              U(-0.05, 0.05)
@@ -12,9 +12,9 @@ glorot_uniform              U(-r, r), r = sqrt(6 / (fan_in + fan_out))  (Xavier)
 glorot_normal               truncated N, std sqrt(2 / (fan_in + fan_out))
 he_uniform / he_normal      the same with 6 / fan_in and 2 / fan_in       (He)
 lecun_uniform / lecun_normal  the same with 3 / fan_in and 1 / fan_in    (LeCun)
-glorot_uniform_sigmoid      U(-4r, 4r)            (seed 001's table, sigmoid row)
-glorot_uniform_relu         U(-sqrt(2) r, sqrt(2) r)       (seed 001, ReLU row)
-glorot_normal_sigmoid       N with std 4 sqrt(2 / (fan_in + fan_out))   (seed 001)
+glorot_uniform_sigmoid      U(-4r, 4r)            (Glorot limit x 4 for sigmoid)
+glorot_uniform_relu         U(-sqrt(2) r, sqrt(2) r)       (x sqrt 2 for ReLU)
+glorot_normal_sigmoid       N with std 4 sqrt(2 / (fan_in + fan_out))
 glorot_normal_relu          N with std sqrt(2) sqrt(2 / (fan_in + fan_out))
 ==========================  ================================================
 
@@ -103,7 +103,7 @@ INITIALIZERS = {
     "glorot_uniform": glorot_uniform, "glorot_normal": glorot_normal,
     "he_uniform": he_uniform, "he_normal": he_normal,
     "lecun_uniform": lecun_uniform, "lecun_normal": lecun_normal,
-    # seed 001's activation-aware bounds: the Glorot limit times 4 (sigmoid), sqrt 2 (ReLU)
+    # activation-aware bounds: the Glorot limit times 4 (sigmoid), sqrt 2 (ReLU)
     "glorot_uniform_sigmoid": functools.partial(variance_scaling, scale=16.0, mode="fan_avg",
                                                 distribution="uniform"),
     "glorot_uniform_relu": functools.partial(variance_scaling, scale=2.0, mode="fan_avg",

@@ -113,7 +113,7 @@ class Input(Layer):
 
 
 class Dense(Layer):
-    """A fully connected layer: ``activation(x @ kernel + bias)`` (seed 000's
+    """A fully connected layer: ``activation(x @ kernel + bias)`` (a layer of neurons
     ``h_k = g(w_0k + sum_i w_ik x_i)``, rows of x being samples).
 
     kernel: (n_in, units), bias: (units,).  ``kernel_regularizer`` adds its penalty on the
@@ -191,9 +191,9 @@ class Activation(Layer):
 
 
 class Dropout(Layer):
-    """Inverted dropout (seed 002): while training, each unit is kept with probability
-    1 - rate and scaled by 1 / (1 - rate), so nothing changes at inference, where the
-    layer is the identity."""
+    """Inverted dropout (Srivastava et al. 2014): while training, each unit is kept with
+    probability 1 - rate and scaled by 1 / (1 - rate), so nothing changes at inference,
+    where the layer is the identity."""
 
     def __init__(self, rate: float, seed: int | None = None, name: str | None = None):
         super().__init__(name)
@@ -220,7 +220,7 @@ class Dropout(Layer):
 
 
 class BatchNormalization(Layer):
-    """Batch normalization (Ioffe & Szegedy 2015; seed 002)::
+    """Batch normalization (Ioffe & Szegedy 2015)::
 
         x_hat = (x - mu_B) / sqrt(var_B + epsilon);   y = gamma x_hat + beta
 

@@ -1,5 +1,6 @@
-"""Holding data out and tuning hyperparameters (seed 002: train/test, k-fold; random
-search in log space, coarse then fine; abort runs that explode).
+"""Holding data out and tuning hyperparameters: train/test, k-fold; random search
+(Bergstra & Bengio 2012) in log space, coarse then fine, and abort runs that explode
+(as Karpathy's CS231n course recommends).
 
 Searches and cross-validation run their trials one after another (``n_jobs=1``), in
 parallel processes on this machine (``n_jobs=k`` or -1, with joblib), or on a Dask
@@ -248,8 +249,8 @@ class uniform:  # noqa: N801  (reads like scipy.stats)
 
 
 class log_uniform(uniform):  # noqa: N801
-    """Uniform in log space on [low, high] (seed 002: search learning rates and
-    regularization strengths as 10^uniform(a, b))."""
+    """Uniform in log space on [low, high] (search learning rates and regularization
+    strengths as 10^uniform(a, b))."""
 
     def __init__(self, low: float, high: float):
         if not 0 < low < high:
@@ -346,7 +347,7 @@ class GridSearch(_Search):
 
 def coarse_to_fine(trial, space: dict, n_coarse: int = 20, n_fine: int = 20, top: int = 5,
                    n_jobs=1, client=None, random_state=None) -> SearchResults:
-    """Seed 002's recipe: a coarse random search over ``space``, then a fine one over the
+    """Karpathy's CS231n recipe: a coarse random search over ``space``, then a fine one over the
     ranges spanned by the ``top`` best coarse trials.  Records carry ``stage``."""
     space = _check_space(space, "space")
     coarse = RandomSearch(trial, space, n_coarse, n_jobs, client, random_state).run()

@@ -178,11 +178,11 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Gradient descent, with momentum and Nesterov momentum (seed 000).
+    """Gradient descent, with momentum and Nesterov momentum (Nesterov 1983).
 
     Plain:      W <- W - alpha g
     Momentum:   v <- mu v - alpha g;   W <- W + v
-                (seed 000's v_t = gamma v_{t-1} + alpha g;  W <- W - v_t, with v = -v_t)
+                (also written v_t = gamma v_{t-1} + alpha g;  W <- W - v_t, with v = -v_t)
     Nesterov:   v <- mu v - alpha g;   W <- W + mu v - alpha g
                 Sutskever et al. (2013)'s v_{t+1} = mu v_t - alpha g(W_t + mu v_t),
                 written for the look-ahead point W + mu v (Bengio et al. 2012), so the
@@ -219,7 +219,7 @@ class SGD(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """Adagrad (Duchi et al. 2011), in seed 000's form::
+    """Adagrad (Duchi et al. 2011), in its diagonal form::
 
         G <- G + g^2;    W <- W - alpha g / sqrt(G + epsilon)
 
@@ -257,7 +257,7 @@ class Adagrad(Optimizer):
 
 
 class Adadelta(Optimizer):
-    """Adadelta (Zeiler 2012, Algorithm 1; seed 000)::
+    """Adadelta (Zeiler 2012, Algorithm 1)::
 
         E[g^2]  <- rho E[g^2] + (1 - rho) g^2
         dW      =  -sqrt(E[dW^2] + epsilon) / sqrt(E[g^2] + epsilon) * g
@@ -295,7 +295,7 @@ class Adadelta(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSprop (Hinton, lecture 6e; seed 000), Keras's form and defaults::
+    """RMSprop (Hinton, Coursera lecture 6e, 2012), Keras's form and defaults::
 
         E[g^2] <- rho E[g^2] + (1 - rho) g^2;    W <- W - alpha g / sqrt(E[g^2] + epsilon)
     """
@@ -325,7 +325,7 @@ class RMSprop(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba 2015, Algorithm 1; seed 001)::
+    """Adam (Kingma & Ba 2015, Algorithm 1)::
 
         m <- beta_1 m + (1 - beta_1) g            (first moment)
         v <- beta_2 v + (1 - beta_2) g^2          (second raw moment)
@@ -427,7 +427,7 @@ class Nadam(Adam):
 
 
 class LBFGS(Optimizer):
-    """Limited-memory BFGS (Liu & Nocedal 1989; seed 001's comparison), full batch.
+    """Limited-memory BFGS (Liu & Nocedal 1989), full batch.
 
     Each ``minimize(params, closure)`` is one iteration: the search direction
     d = -H g comes from the two-loop recursion over the last ``history_size`` pairs
@@ -569,8 +569,8 @@ def serialize(optimizer: Optimizer) -> dict:
 
 def compare(build_model, optimizers, x, y, epochs: int = 10, batch_size: int = 32,
             loss="categorical_crossentropy", seed: int = 0, verbose: int = 0) -> dict:
-    """Train one architecture with each optimizer from the same initial weights (seed
-    001's comparison of mini-batch, momentum, adaptive and L-BFGS).
+    """Train one architecture with each optimizer from the same initial weights (e.g. to
+    compare mini-batch SGD, momentum, adaptive learning rates and L-BFGS).
 
     Parameters
     ----------

@@ -1,20 +1,19 @@
-"""The seeds' pictures, for your own models (optional extra: ``pip install "nnlearn[plot]"``).
+"""The curriculum's pictures, for your own models (optional extra: ``pip install "nnlearn[plot]"``).
 
 Every function draws on a Matplotlib ``Axes`` you pass (``ax=``) or on a new
 ``matplotlib.figure.Figure`` and returns the figure.  Figures are created without pyplot,
 so nothing here needs a display: ``fig.savefig("net.png")`` works on a headless server.
 
-- :func:`draw_network` - seed 000's ``draw_net``: circles for neurons, arrows for weights,
+- :func:`draw_network` - a network diagram: circles for neurons, arrows for weights,
   bias units (+1) that receive no connections.
-- :func:`plot_history` - loss and metric curves from ``Sequential.fit`` (seeds 002-004).
+- :func:`plot_history` - loss and metric curves from ``Sequential.fit``.
 - :func:`plot_decision_boundary` - class regions and probability shading on the plane
-  (seed 000's AND/OR/XOR and softmax pictures, TensorFlow Playground's output map).
-- :func:`plot_activation_stats` - per-layer mean, std and histograms (seed 002's
-  initialization study).
-- :func:`plot_optimizer_paths` - a 2-D objective's contours with each optimizer's path
-  (seeds 001 and 003).
+  (AND/OR/XOR and softmax pictures, TensorFlow Playground's output map).
+- :func:`plot_activation_stats` - per-layer mean, std and histograms (the
+  initialization study of Karpathy's CS231n course).
+- :func:`plot_optimizer_paths` - a 2-D objective's contours with each optimizer's path.
 - :func:`hinton` - a Hinton diagram of a weight matrix (square area ~ |w|, colour = sign).
-- :func:`plot_regression_fit` - data, the true function and fits (seed 000's regressions).
+- :func:`plot_regression_fit` - data, the true function and fits (the regression experiments).
 """
 
 from __future__ import annotations
@@ -72,13 +71,13 @@ def _layer_sizes(network) -> list:
 
 def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
                  labels: bool = True):
-    """Seed 000's ``draw_net``: neurons as circles in columns, an arrow for every weight.
+    """A network diagram: neurons as circles in columns, an arrow for every weight.
 
     Parameters
     ----------
     network : a built Sequential, or layer sizes ``[n_inputs, hidden..., n_outputs]``.
     bias : draw a bias unit (+1) on top of the input and hidden layers; it feeds the next
-        layer but receives no connections (the seed's "skip bias").
+        layer but receives no connections.
     max_neurons : larger layers show their first and last units with a "..." between
         and their size written below (a 784-input layer stays readable).
     """
@@ -205,7 +204,7 @@ def _scores(model, grid: np.ndarray) -> np.ndarray:
 def plot_decision_boundary(model, X, y=None, ax=None, resolution: int = 200, margin=0.5,
                            proba: bool = True, transform=None, title: str | None = None,
                            levels=None, colorbar_label: str = "P(class 1)"):
-    """Regions of the plane by predicted class (seed 000's AND/OR/XOR and softmax plots).
+    """Regions of the plane by predicted class (as in the AND/OR/XOR and softmax plots).
 
     ``model``: a fitted Sequential, an estimator with ``predict_proba``/``predict``, or a
     function of an (n, 2) array.  With ``proba``, each region is shaded by the predicted
@@ -283,7 +282,8 @@ def plot_decision_boundary(model, X, y=None, ax=None, resolution: int = 200, mar
 
 # -- activation statistics ------------------------------------------------------------------
 def plot_activation_stats(stats, title: str | None = None, bins: int = 30, value_range=None):
-    """Seed 002's figures: layer mean and std against depth, then one histogram per layer.
+    """The initialization study's figures (Karpathy's CS231n course): layer mean and std
+    against depth, then one histogram per layer.
 
     ``stats``: the list returned by :func:`nnlearn.diagnostics.activation_statistics`
     (dicts with ``mean``, ``std`` and ``values``), or a list of activation arrays.
@@ -381,7 +381,7 @@ def hinton(weights, ax=None, max_weight=None, title: str | None = None):
 # -- regression ----------------------------------------------------------------------------------
 def plot_regression_fit(x, y, fits=None, truth=None, ax=None, x_range=None,
                         title: str | None = None, ylim=None):
-    """Seed 000's regression figures: the data, the true function (dashed) and fitted
+    """Regression figures: the data, the true function (dashed) and fitted
     curves.  ``fits`` maps a label to a function of a 1-D array or to ``(x, y)`` arrays
     (e.g. the line at epochs 0, 10, 100, 1000)."""
     x = np.asarray(x, dtype=float).ravel()

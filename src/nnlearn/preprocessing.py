@@ -1,7 +1,6 @@
 """Feature transformations with scikit-learn's conventions (fit / transform /
-fit_transform / inverse_transform), from seed 002's data preprocessing: zero-centre and
-normalise the inputs, decorrelate and whiten them with PCA; and seed 000's bias column
-and polynomial features.
+fit_transform / inverse_transform): zero-centre and normalise the inputs, decorrelate
+and whiten them with PCA; the bias column and polynomial features.
 
 * StandardScaler:  x' = (x - mean) / std                 (z-score)
 * MinMaxScaler:    x' = a + (x - min) (b - a) / (max - min), range (a, b)
@@ -23,14 +22,14 @@ __all__ = ["add_bias", "PolynomialFeatures", "StandardScaler", "MinMaxScaler", "
 
 
 def add_bias(X) -> np.ndarray:
-    """Prepend a column of ones, so that h(x) = w . x includes w_0 (seed 000)."""
+    """Prepend a column of ones, so that h(x) = w . x includes w_0."""
     X = check_array(X)
     return np.hstack([np.ones((len(X), 1)), X])
 
 
 class PolynomialFeatures(BaseEstimator):
     """All monomials of the features up to ``degree``: for one feature x,
-    [1, x, x^2, ..., x^degree] (seed 000's ``[x**i for i in range(1, N)]``, plus the bias
+    [1, x, x^2, ..., x^degree] (``[x**i for i in range(1, N)]``, plus the bias
     column unless ``include_bias=False``).  Several features give every product of total
     degree <= ``degree`` (``interaction_only`` keeps those without repeated factors), in
     scikit-learn's order."""
@@ -105,7 +104,7 @@ class StandardScaler(_Transformer):
 
 class MinMaxScaler(_Transformer):
     """Map each feature's [min, max] linearly onto ``feature_range`` (default [0, 1], as
-    seed 000 scales study hours)."""
+    for the study hours of the logistic-regression experiment)."""
 
     def __init__(self, feature_range=(0.0, 1.0)):
         self.feature_range = feature_range
@@ -131,7 +130,7 @@ class MinMaxScaler(_Transformer):
 
 
 class PCA(_Transformer):
-    """Principal component analysis (seed 002: decorrelate, then whiten).
+    """Principal component analysis (decorrelate, then whiten).
 
     From the SVD of the centred data X - mean = U S V^T: components_ = the first
     ``n_components`` rows of V^T, explained_variance_ = S^2 / (n - 1).  ``transform``

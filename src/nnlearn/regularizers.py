@@ -1,4 +1,4 @@
-"""Weight penalties added to the loss (seed 000 "Regularization": L(W) + alpha R(W)),
+"""Weight penalties added to the loss (regularization: L(W) + alpha R(W)),
 with Keras's names and defaults.  Applied to kernels, not biases.
 
 * L1 (lasso):  l1 * sum |w|

@@ -1,4 +1,4 @@
-"""Learning-rate schedules (seed 001: "start with a large step size, cool down"), usable
+"""Learning-rate schedules ("start with a large step size, then cool down"), usable
 as ``learning_rate=`` of any optimizer.  A schedule maps the step count t (0 for the
 first update) to a learning rate.
 

@@ -8,7 +8,7 @@ __all__ = ["to_categorical"]
 
 
 def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.ndarray:
-    """One-hot rows for integer class labels (Keras's ``to_categorical``, seed 004):
+    """One-hot rows for integer class labels (Keras's ``to_categorical``):
     label k becomes a row of zeros with a 1 at position k."""
     y = np.asarray(y)
     if y.ndim > 1 and y.shape[-1] == 1:

@@ -238,14 +238,14 @@ def matmul(a, b) -> Tensor:
 
 
 def linear(x, w, b=None) -> Tensor:
-    """x @ w + b as one node: the affine map of a dense layer (seed 000's
+    """x @ w + b as one node: the affine map of a dense layer (a neuron's
     ``h_in = w_0 + sum_i w_i x_i``, rows of x being samples).
 
     x: (n, n_in), w: (n_in, n_out), b: (n_out,) or None.
     dL/dx = g w^T,  dL/dw = x^T g,  dL/db = sum over samples of g.
 
     The products use ``np.dot``, which for matrices is the same BLAS product as ``@``
-    with less call overhead (it matters for the seeds' tiny networks).
+    with less call overhead (it matters for tiny networks such as the XOR network).
     """
     x, w = _pair(x, w)
     X, W = x.data, w.data
@@ -283,7 +283,7 @@ def sum(a, axis=None, keepdims=False) -> Tensor:
 
 
 def sum_of_squares(a) -> Tensor:
-    """sum_i a_i^2, the squared L2 norm (an L2 penalty, seed 000), as one node:
+    """sum_i a_i^2, the squared L2 norm (an L2 penalty), as one node:
     one pass and no temporary, where ``(a * a).sum()`` takes three nodes;  d/da = 2 a."""
     a = _tensor(a)
     out = np.vdot(a.data, a.data)
@@ -442,7 +442,7 @@ def tanh(a) -> Tensor:
 
 
 def sigmoid(a) -> Tensor:
-    """The logistic function 1 / (1 + e^-a) (seed 000);  d/da = s (1 - s)."""
+    """The logistic function 1 / (1 + e^-a);  d/da = s (1 - s)."""
     a = _tensor(a)
     out = numerics.sigmoid(a.data)
     return Tensor._make(out, (a,), lambda g: (g * out * (1 - out),), "sigmoid")
@@ -484,7 +484,7 @@ def arctan(a) -> Tensor:
 
 
 def binary_step(a) -> Tensor:
-    """The Heaviside step: 1 for a >= 0, else 0 (seed 000's binary_step).  Its derivative
+    """The Heaviside step: 1 for a >= 0, else 0 (the threshold unit).  Its derivative
     is 0 everywhere it exists, so no gradient flows through it: it cannot be trained by
     backpropagation (which is why the perceptron rule exists)."""
     a = _tensor(a)
@@ -500,7 +500,7 @@ def softplus(a) -> Tensor:
 
 
 def softmax(a, axis=-1) -> Tensor:
-    """e^a_j / sum_k e^a_k along ``axis`` (seed 000);
+    """e^a_j / sum_k e^a_k along ``axis``;
     VJP: s * (g - sum_k g_k s_k)."""
     a = _tensor(a)
     axes = _axes(axis, a.ndim)
@@ -560,7 +560,7 @@ def _index_part(part):
 
 def getitem(a, index) -> Tensor:
     """a[index]: slices, integers, boolean masks and integer arrays
-    (e.g. ``log_p[np.arange(n), y]``, seed 000);  the gradient is scattered back, summing
+    (e.g. ``log_p[np.arange(n), y]``);  the gradient is scattered back, summing
     where an element was picked more than once."""
     a = _tensor(a)
     index = tuple(_index_part(p) for p in index) if isinstance(index, tuple) else _index_part(index)
@@ -650,7 +650,7 @@ def _class_targets(labels, logits: np.ndarray):
 
 
 def softmax_cross_entropy(logits, labels, reduction="mean") -> Tensor:
-    """Cross-entropy of softmax(logits) against labels, as one node (seeds 000-002).
+    """Cross-entropy of softmax(logits) against labels, as one node.
 
     For sample i with logits z_i and one-hot (or probability) target y_i::
 
@@ -665,7 +665,7 @@ def softmax_cross_entropy(logits, labels, reduction="mean") -> Tensor:
     labels : array of shape (...) with class indices, or (..., n_classes) with one-hot
         rows or probabilities.  Labels get no gradient.
     reduction : {"mean", "sum", "none"}
-        Mean over samples (default, seed 000's -T.mean), sum, or per-sample losses.
+        Mean over samples (default, Theano's ``-T.mean``), sum, or per-sample losses.
     """
     z = _tensor(logits)
     if z.ndim == 0:
@@ -731,8 +731,8 @@ def sigmoid_binary_cross_entropy(logits, targets, reduction="mean") -> Tensor:
 
 
 def mean_squared_error(a, b) -> Tensor:
-    """The mean of (a - b)^2 over all elements, as one node (seed 000's squared-error
-    cost; equal to Keras's mean over the last axis, then over the samples)::
+    """The mean of (a - b)^2 over all elements, as one node (the squared-error
+    cost of regression; equal to Keras's mean over the last axis, then over the samples)::
 
         L = (1/N) sum_i (a_i - b_i)^2,        dL/da = 2 (a - b) / N = -dL/db
 

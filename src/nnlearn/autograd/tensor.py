@@ -5,7 +5,7 @@ gradient, its output remembers its parents and a *vector-Jacobian product* (VJP)
 function that, given dL/d(output), returns dL/d(parent) for each parent.  ``backward``
 orders the graph topologically and applies the VJPs from the output back to the
 leaves, summing the contributions that reach a tensor along different paths (the chain
-rule of seed 001's backpropagation, done once for every model).
+rule of backpropagation, Rumelhart, Hinton & Williams 1986, done once for every model).
 
 The ops themselves live in :mod:`nnlearn.autograd.ops`; the methods and Python
 operators of ``Tensor`` call them.
@@ -435,7 +435,7 @@ def _backpropagate(root: Tensor, seed: np.ndarray, wanted=None):
 
 def grad(output: Tensor, inputs, gradient=None, allow_unused: bool = False) -> list:
     """Gradients of ``output`` with respect to each of ``inputs``, as a list (Theano's
-    ``T.grad(cost, [a, b])``, seed 000).
+    ``T.grad(cost, [a, b])``).
 
     ``.grad`` of the inputs is left unchanged.  Inputs may be leaves or intermediate
     tensors of the graph.

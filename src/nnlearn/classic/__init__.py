@@ -1,4 +1,5 @@
-"""Classic neurons and linear models (seeds 000-002), in plain NumPy."""
+"""Classic neurons (McCulloch & Pitts 1943 to Hopfield 1982) and linear models, in plain
+NumPy."""
 
 from .linear import Lasso, LinearRegression, LogisticRegression, Ridge, SoftmaxRegression
 from .neurons import (AND, BLUEBERRY_BIRD, NAND, NOT, OR, XOR, Adaline, HebbNeuron,

@@ -1,5 +1,5 @@
-"""Regression models that a single neuron is (seed 000), in plain NumPy with the seed's
-formulas.  Rows of X are samples; the intercept is w_0 on the constant feature x_0 = 1.
+"""Regression models that a single neuron is, in plain NumPy with the formulas written
+out.  Rows of X are samples; the intercept is w_0 on the constant feature x_0 = 1.
 
 * LinearRegression: h(x) = w . x;  the normal equation, or gradient descent on
   L(w) = 1/(2N) sum (h(x_i) - y_i)^2 with  w_j <- w_j - alpha/N sum (h(x_i) - y_i) x_ij
@@ -9,7 +9,7 @@ formulas.  Rows of X are samples; the intercept is w_0 on the constant feature x
   L = -1/N sum ln P(y_i | x_i) with  w_ab <- w_ab - alpha/N sum (P(a | x_i) - [y_i = a]) x_ib
 * Ridge: minimises ||y - X w||^2 + alpha ||w||^2 (intercept not penalised)
 * Lasso: minimises 1/(2N) ||y - X w||^2 + alpha ||w||_1 by coordinate descent
-  (Ridge and Lasso with scikit-learn's objectives, as seed 000 uses them)
+  (Ridge and Lasso with scikit-learn's objectives)
 """
 
 from __future__ import annotations
@@ -85,18 +85,19 @@ def _check_gd(model):
 class LinearRegression(RegressorMixin, _Linear):
     """Least squares: the normal equation (solver="normal", solved by an orthogonal
     factorisation with ``numpy.linalg.lstsq``, never by inverting X^T X), or gradient
-    descent (solver="gd", full batch; "sgd", one sample at a time) on the seed's
-    L(w) = 1/(2N) sum (w . x_i - y_i)^2.
+    descent (solver="gd", full batch; "sgd", one sample at a time) on the
+    cost L(w) = 1/(2N) sum (w . x_i - y_i)^2.
 
-    (Seed 000's Theano code uses sum(...)^2 / N, whose gradient is twice as large: its
+    (The cost sum(...)^2 / N, without the 1/2, has a gradient twice as large: its
     alpha = 0.005 corresponds to learning_rate = 0.01 here.)
 
     Parameters
     ----------
     initial_weights : array (intercept first), optional
-        Starting point of gradient descent (seed 000 starts at b = 1.0, a = -0.5).
+        Starting point of gradient descent (the linear-regression experiment starts at
+        b = 1.0, a = -0.5).
     snapshot_epochs : sequence of int
-        Epochs whose weights are kept in ``snapshots_`` (seed 000: 0, 10, 100, 500, 1000).
+        Epochs whose weights are kept in ``snapshots_`` (e.g. 0, 10, 100, 500, 1000).
 
     Attributes
     ----------
@@ -160,7 +161,7 @@ class _Classifier(ClassifierMixin, _Linear):
 
 class LogisticRegression(_Classifier):
     """Binary logistic regression by gradient descent on the mean cross-entropy
-    (seed 000): w_j <- w_j - alpha/N sum_i (h(x_i) - y_i) x_ij."""
+    (maximum likelihood): w_j <- w_j - alpha/N sum_i (h(x_i) - y_i) x_ij."""
 
     def __init__(self, learning_rate: float = 0.1, n_epochs: int = 1000,
                  fit_intercept: bool = True, initial_weights=None, snapshot_epochs=(),
@@ -208,7 +209,7 @@ class LogisticRegression(_Classifier):
 
 
 class SoftmaxRegression(_Classifier):
-    """Multinomial logistic (softmax) regression by gradient descent (seed 000):
+    """Multinomial logistic (softmax) regression by gradient descent:
     w_ab <- w_ab - alpha/N sum_i (P(y = a | x_i) - [y_i = a]) x_ib."""
 
     def __init__(self, learning_rate: float = 0.5, n_epochs: int = 1000,
@@ -251,7 +252,7 @@ class SoftmaxRegression(_Classifier):
 
 
 class Ridge(RegressorMixin, _Linear):
-    """L2-regularised least squares (ridge regression; seed 000's ``Ridge(alpha=0.1)``):
+    """L2-regularised least squares (ridge regression; Hoerl & Kennard 1970):
     minimises ||y - X w||^2 + alpha ||w||^2, the intercept unpenalised, solved as the
     least-squares problem [X; sqrt(alpha) I] w = [y; 0] on centred data."""
 
@@ -281,7 +282,7 @@ class Ridge(RegressorMixin, _Linear):
 
 
 class Lasso(Ridge):
-    """L1-regularised least squares (the lasso; seed 000's ``Lasso(alpha=0.001)``):
+    """L1-regularised least squares (the lasso; Tibshirani 1996):
     minimises 1/(2N) ||y - X w||^2 + alpha ||w||_1 by cyclic coordinate descent::
 
         w_j <- S(x_j . r_j / N, alpha) / (x_j . x_j / N),   S(z, a) = sign(z) max(|z| - a, 0)

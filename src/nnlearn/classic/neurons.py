@@ -1,7 +1,8 @@
-"""The neurons that came before backpropagation (seeds 001 and 002), in plain NumPy.
+"""The neurons that came before backpropagation, in plain NumPy.
 
-McCulloch-Pitts threshold units with designed weights, Hebb's rule, Rosenblatt's
-perceptron, Widrow and Hoff's Adaline, and Hopfield's associative memory.  Samples are
+McCulloch-Pitts threshold units with designed weights (McCulloch & Pitts 1943), Hebb's
+rule (Hebb 1949), Rosenblatt's perceptron (Rosenblatt 1958), Widrow and Hoff's Adaline
+(Widrow & Hoff 1960), and Hopfield's associative memory (Hopfield 1982).  Samples are
 rows; a bias is a weight on a constant input 1.
 """
 
@@ -26,12 +27,13 @@ def _check_values(a: np.ndarray, allowed: tuple, name: str) -> None:
 
 
 def _augment(X: np.ndarray) -> np.ndarray:
-    """Append the constant input 1 (the seeds' x = (x_1, ..., x_n, 1))."""
+    """Append the constant input 1 (the perceptron's x = (x_1, ..., x_n, 1))."""
     return np.hstack([X, np.ones((len(X), 1))])
 
 
 def separating_line(w1: float, w2: float, b: float) -> str:
-    """The decision boundary w1 x1 + w2 x2 + b = 0 written as seed 002 writes it."""
+    """The decision boundary w1 x1 + w2 x2 + b = 0 written as ``x2 = ...`` (or ``x1 = ...``),
+    as in Fausett's (1994) Hebb-net examples."""
     def number(v):
         return f"{v:g}"
 
@@ -51,8 +53,8 @@ def separating_line(w1: float, w2: float, b: float) -> str:
 # McCulloch-Pitts
 # --------------------------------------------------------------------------------------
 class MCPNeuron:
-    """A McCulloch-Pitts neuron (1943; seed 002): binary inputs x, fixed weights w and a
-    threshold theta designed by hand::
+    """A McCulloch-Pitts neuron (McCulloch & Pitts 1943): binary inputs x, fixed weights w
+    and a threshold theta designed by hand::
 
         y = 1 if sum_i w_i x_i >= theta else 0
 
@@ -81,7 +83,7 @@ class MCPNeuron:
 
 
 class MCPNetwork:
-    """Layers of MCP neurons, each layer's outputs feeding the next (seed 002's XOR)."""
+    """Layers of MCP neurons, each layer's outputs feeding the next (e.g. XOR)."""
 
     def __init__(self, layers):
         self.layers = [list(layer) for layer in layers]
@@ -102,8 +104,8 @@ AND = MCPNeuron([1, 1], threshold=2)
 OR = MCPNeuron([1, 1], threshold=1)
 NOT = MCPNeuron([-1], threshold=0)
 NAND = MCPNeuron([-1, -1], threshold=-1)          # x1' + x2'
-XOR = MCPNetwork([[OR, NAND], [AND]])             # (x1 + x2) . (x1' + x2')  (seed 002)
-# Seed 002's bird eats an object that is purple AND round: inputs (purple, round).
+XOR = MCPNetwork([[OR, NAND], [AND]])             # (x1 + x2) . (x1' + x2')
+# The blueberry bird eats an object that is purple AND round: inputs (purple, round).
 BLUEBERRY_BIRD = MCPNeuron([1, 1], threshold=2)
 
 
@@ -111,7 +113,7 @@ BLUEBERRY_BIRD = MCPNeuron([1, 1], threshold=2)
 # Hebb
 # --------------------------------------------------------------------------------------
 class HebbNeuron(BaseEstimator):
-    """Hebb's rule (1949; seed 002), one pass over the training pairs in order::
+    """Hebb's rule (Hebb 1949), one pass over the training pairs in order::
 
         w_i <- w_i + x_i y,   b <- b + y
 
@@ -123,7 +125,8 @@ class HebbNeuron(BaseEstimator):
     weights_, bias_ : the learned values
     history_ : list of dict, one per training pair: ``input``, ``target``, ``delta``
         (the weight changes (dw_1 ... dw_n, db)), ``weights`` (w_1 ... w_n, b) after the
-        pair, and ``line`` (the separating line then, for two inputs) - seed 002's tables.
+        pair, and ``line`` (the separating line then, for two inputs) - the
+        tables of Fausett's (1994) AND examples.
     misclassified_ : indices of the training pairs the final weights get wrong.
     """
 
@@ -169,7 +172,7 @@ class HebbNeuron(BaseEstimator):
         return np.where(self.decision_function(X) >= 0, 1, low)
 
     def table(self) -> str:
-        """The training record as seed 002 prints it."""
+        """The training record as a table, laid out as in Fausett's (1994) examples."""
         check_is_fitted(self, "history_")
         rows = ["INPUT | TARGET | WEIGHT CHANGES | WEIGHTS"]
         for r in self.history_:
@@ -218,7 +221,7 @@ class _LinearUnit(ClassifierMixin, BaseEstimator):
 
 
 class Perceptron(_LinearUnit):
-    """Rosenblatt's perceptron with seed 002's error-correction algorithm::
+    """Rosenblatt's (1958) perceptron with its error-correction algorithm::
 
         pick x (cyclically or at random);
         if x in P and w . x <= 0:  w <- w + eta x      (add)
@@ -228,7 +231,7 @@ class Perceptron(_LinearUnit):
     when an epoch makes no update (``converged_``) or after ``max_epochs``.  The
     perceptron criterion J(w) = -sum over misclassified samples of y_i w . x_i
     (y in {-1, +1}) is recorded after each epoch.  Several classes: one perceptron per
-    class against the rest (seed 001), prediction by the largest w . x.
+    class against the rest (one-vs-all), prediction by the largest w . x.
 
     Attributes
     ----------
@@ -284,7 +287,7 @@ class Perceptron(_LinearUnit):
 
 
 class Adaline(_LinearUnit):
-    """Adaline (Widrow and Hoff 1960; seed 001): the linear output w . x is fitted to
+    """Adaline (Widrow and Hoff 1960): the linear output w . x is fitted to
     targets +1 / -1 by the LMS (Widrow-Hoff, delta) rule, on the cost
     J(w) = 1/2 mean (y - w . x)^2::
 
@@ -345,7 +348,7 @@ class Adaline(_LinearUnit):
 # Hopfield
 # --------------------------------------------------------------------------------------
 class HopfieldNetwork(BaseEstimator):
-    """Hopfield's associative memory (1982; seed 002) for bipolar patterns of N units.
+    """Hopfield's associative memory (Hopfield 1982) for bipolar patterns of N units.
 
     Storage (Hebbian): W = (1/N) sum_p p p^T with a zero diagonal.
     Recall: s_i <- sign(sum_j W_ij s_j) (unchanged when the sum is 0), all units at once

@@ -1,5 +1,5 @@
-"""Data sets: MNIST (seed 004) and seeded generators for the seeds' synthetic sets and
-TensorFlow Playground's 2-D sets."""
+"""Data sets: MNIST (LeCun et al. 1998) and seeded generators for the curriculum's
+synthetic sets and TensorFlow Playground's 2-D sets."""
 
 from . import mnist
 from .synthetic import (make_circle, make_gaussian, make_gaussian_regression, make_grades,

@@ -1,4 +1,5 @@
-"""The MNIST digits (seed 004): 60,000 training and 10,000 test images of 28x28 pixels.
+"""The MNIST digits (LeCun et al. 1998): 60,000 training and 10,000 test images of 28x28
+pixels.
 
 ``load_data()`` returns ``(x_train, y_train), (x_test, y_test)`` as uint8 arrays, as
 Keras does.  Sources, in order:

@@ -1,8 +1,8 @@
-"""Seeded generators for the seeds' synthetic data sets and TensorFlow Playground's 2-D
+"""Seeded generators for the curriculum's synthetic data sets and TensorFlow Playground's 2-D
 sets.  Every generator takes ``n_samples``, ``noise`` and ``random_state`` and returns
 ``(X, y)`` with X of shape (n_samples, n_features).
 
-Seeds: ``make_line`` (seed 000's y = 0.5 x + 0.5 + N(0, 0.25)), ``make_study_hours``
+Curriculum: ``make_line`` (y = 0.5 x + 0.5 + N(0, 0.25)), ``make_study_hours``
 (pass/fail against hours studied), ``make_grades`` (4 grades from initial knowledge and
 study time), ``make_sin`` (sin(pi x) + noise on [-1, 1]), ``make_logic_gate``.
 
@@ -33,16 +33,16 @@ def _setup(n_samples, noise, random_state, noise_max=None):
     return np.random.default_rng(random_state)
 
 
-# -- the seeds' data sets ------------------------------------------------------------------
+# -- the curriculum's data sets ------------------------------------------------------------
 def make_line(n_samples=100, noise=0.25, slope=0.5, intercept=0.5, random_state=None):
-    """Seed 000: X uniform on [0, 10), y = slope X + intercept + N(0, noise^2)."""
+    """X uniform on [0, 10), y = slope X + intercept + N(0, noise^2)."""
     rng = _setup(n_samples, noise, random_state)
     x = 10.0 * rng.random(n_samples)
     return x.reshape(-1, 1), slope * x + intercept + rng.normal(0, noise, n_samples)
 
 
 def make_study_hours(n_samples=100, noise=0.0, random_state=None):
-    """Seed 000: half the students fail after U(0, 35) hours, half pass after
+    """Half the students fail after U(0, 35) hours, half pass after
     30 + U(0, 25) hours (the groups overlap at 30-35 h); ``noise`` adds N(0, noise^2)
     hours."""
     rng = _setup(n_samples, noise, random_state)
@@ -53,7 +53,7 @@ def make_study_hours(n_samples=100, noise=0.0, random_state=None):
 
 
 def make_grades(n_samples=1000, noise=5.0, random_state=None):
-    """Seed 000: initial knowledge U(0, 100) and study time U(0, 50) hours; the score
+    """Initial knowledge U(0, 100) and study time U(0, 50) hours; the score
     N(knowledge + 2 time, noise^2) gives grade 0 (<= 50), 1 (<= 70), 2 (<= 90) or 3."""
     rng = _setup(n_samples, noise, random_state)
     X = rng.random((n_samples, 2)) * [100, 50]
@@ -62,7 +62,7 @@ def make_grades(n_samples=1000, noise=5.0, random_state=None):
 
 
 def make_sin(n_samples=20, noise=0.1, random_state=None):
-    """Seed 000: x uniform on [-1, 1), y = sin(pi x) + N(0, noise^2)."""
+    """x uniform on [-1, 1), y = sin(pi x) + N(0, noise^2)."""
     rng = _setup(n_samples, noise, random_state)
     x = 2 * rng.random(n_samples) - 1
     return x.reshape(-1, 1), np.sin(np.pi * x) + rng.normal(0, noise, n_samples)
@@ -73,7 +73,7 @@ _GATES = {"and": lambda a, b: a & b, "or": lambda a, b: a | b, "xor": lambda a, 
 
 
 def make_logic_gate(gate="xor", n_samples=4, noise=0.0, random_state=None):
-    """The truth table of a two-input gate (seeds 000, 002); more than 4 samples repeat
+    """The truth table of a two-input gate; more than 4 samples repeat
     it, and ``noise`` jitters the inputs with N(0, noise^2)."""
     if gate not in _GATES:
         raise ValueError(f"gate must be one of {sorted(_GATES)}; got {gate!r}")

@@ -1,4 +1,4 @@
-"""The seeds' experiments, each a function returning its numbers and figures.
+"""The curriculum's experiments, each a function returning its numbers and figures.
 
     >>> from nnlearn import experiments
     >>> sorted(experiments.EXPERIMENTS)[:3]

@@ -1,4 +1,4 @@
-"""Seed 000's linear models: regression by gradient descent, logistic regression on study
+"""Linear models: regression by gradient descent, logistic regression on study
 hours, softmax regression on grades, and L1 vs L2 on the order-20 polynomial."""
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ def _plot():
 
 
 @register("linear-regression", "y = a x + b fitted by gradient descent from a=-0.5, b=1.0; "
-          "the line at epochs 0-1000 and the cost curve", "seed 000, Linear regression")
+          "the line at epochs 0-1000 and the cost curve", "Linear regression by gradient descent")
 def linear_regression(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..classic import LinearRegression
 
     x, y = make_line(100, noise=0.25, random_state=seed)
     epochs = (0, 10, 100, 500, 1000)
-    # the seed's alpha = 0.005 on sum(.)^2 / N is learning_rate 0.01 on the 1/(2N) cost
+    # alpha = 0.005 on the cost sum(.)^2 / N is learning_rate 0.01 on the 1/(2N) cost
     model = LinearRegression(solver="gd", learning_rate=0.01, n_epochs=1000 if quick else 5000,
                              initial_weights=[1.0, -0.5], snapshot_epochs=epochs).fit(x, y)
     exact = LinearRegression().fit(x, y)
@@ -51,7 +51,7 @@ def linear_regression(seed: int = 0, quick: bool = False, plots: bool = True):
 
 
 @register("logistic-regression", "pass/fail against hours of study: the fitted probability "
-          "curve", "seed 000, Logistic regression")
+          "curve", "Logistic regression")
 def logistic_regression(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..classic import LogisticRegression
 
@@ -83,7 +83,7 @@ def logistic_regression(seed: int = 0, quick: bool = False, plots: bool = True):
 
 
 @register("softmax-regression", "four grades from knowledge and study time: softmax "
-          "probability surfaces", "seed 000, Multinomial logistic regression")
+          "probability surfaces", "Multinomial logistic (softmax) regression")
 def softmax_regression(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..classic import SoftmaxRegression
 
@@ -115,13 +115,13 @@ def softmax_regression(seed: int = 0, quick: bool = False, plots: bool = True):
 
 @register("polynomial-regularization", "order-20 polynomial on 50 noisy sin points: no "
           "penalty, Ridge (L2, alpha 0.1) and Lasso (L1, alpha 0.001)",
-          "seed 000, To regularize or not to regularize")
+          "To regularize or not: ridge (Hoerl & Kennard 1970) vs lasso (Tibshirani 1996)")
 def polynomial_regularization(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..classic import Lasso, LinearRegression, Ridge
     from ..preprocessing import PolynomialFeatures
 
     x, y = make_sin(50, noise=0.1, random_state=seed)
-    powers = PolynomialFeatures(degree=19, include_bias=False)  # x^1 .. x^19, as the seed
+    powers = PolynomialFeatures(degree=19, include_bias=False)  # x^1 .. x^19
     features = powers.fit_transform(x)
     models = {"none": LinearRegression(), "L2 (Ridge 0.1)": Ridge(alpha=0.1),
               "L1 (Lasso 0.001)": Lasso(alpha=0.001, max_iter=2000 if quick else 20000)}

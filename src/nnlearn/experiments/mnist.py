@@ -1,5 +1,6 @@
-"""MNIST experiments: softmax regression (seed 000's TensorFlow tutorial), the main job's
-MLP (seed 004) and seed 002's "overfit a tiny subset first" check."""
+"""MNIST experiments (LeCun et al. 1998): softmax regression (TensorFlow's MNIST tutorial),
+the main job's MLP (Chollet 2017, ch. 2) and the "overfit a tiny subset first" check of
+Karpathy's CS231n course."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def _digit_images(weights, title):
 
 
 @register("mnist-softmax", "softmax regression on MNIST: zero weights, gradient descent "
-          "0.5, batches of 100", "seed 000, MNIST with softmax regression")
+          "0.5, batches of 100",
+          "MNIST (LeCun et al. 1998) with softmax regression, as in TensorFlow's tutorial")
 def mnist_softmax(seed: int = 0, quick: bool = False, plots: bool = True):
     (x, y), (x_test, y_test) = _data(quick)
     model = Sequential([layers.Input(784), layers.Dense(10, activation="softmax",
@@ -53,7 +55,8 @@ def mnist_softmax(seed: int = 0, quick: bool = False, plots: bool = True):
 
 
 @register("mnist-mlp", "the main job: 784-512 (relu)-10 (softmax), RMSprop, batch 128, "
-          "5 epochs", "seed 004, A first look at a neural network")
+          "5 epochs",
+          "A first look at a neural network (Chollet 2017, Deep Learning with Python, ch. 2)")
 def mnist_mlp(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..demo import build_network
 
@@ -85,7 +88,8 @@ def mnist_mlp(seed: int = 0, quick: bool = False, plots: bool = True):
 
 
 @register("overfit-small", "sanity check: with regularization off, a 784-50-10 network must "
-          "fit 20 MNIST images perfectly", "seed 002, Make sure you can overfit a tiny subset")
+          "fit 20 MNIST images perfectly",
+          "Make sure you can overfit a tiny subset (Karpathy's CS231n course)")
 def overfit_small(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..diagnostics import overfit_small as check
 

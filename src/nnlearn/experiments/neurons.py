@@ -1,6 +1,6 @@
-"""The neurons of seeds 000-002: McCulloch-Pitts gates, Hebb's AND tables, the
-perceptron's convergence, logic gates with one sigmoid neuron and the XOR network, and
-seed 000's sin regression with three sigmoid hidden units."""
+"""The early neurons: McCulloch-Pitts gates, Hebb's AND tables, the perceptron's
+convergence, logic gates with one sigmoid neuron and the XOR network, and a sin
+regression with three sigmoid hidden units."""
 
 from __future__ import annotations
 
@@ -39,7 +39,8 @@ def _gate_axes(ax, X, y, title):
 
 
 @register("mcp-gates", "McCulloch-Pitts threshold units for AND, OR, NOT, NAND, the "
-          "two-layer XOR and the blueberry bird", "seed 002, McCulloch-Pitts neuron")
+          "two-layer XOR and the blueberry bird",
+          "McCulloch-Pitts neuron (McCulloch & Pitts 1943)")
 def mcp_gates(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..classic import AND, BLUEBERRY_BIRD, NAND, NOT, OR, XOR
 
@@ -67,7 +68,8 @@ def mcp_gates(seed: int = 0, quick: bool = False, plots: bool = True):
 
 
 @register("hebb-and", "Hebb's rule learning AND with bipolar inputs and targets: the "
-          "weight table and the separating line after each pair", "seed 002, Hebb net")
+          "weight table and the separating line after each pair",
+          "Hebb net: Hebb's rule (Hebb 1949), AND example as in Fausett (1994)")
 def hebb_and(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..classic import HebbNeuron
 
@@ -90,7 +92,8 @@ def hebb_and(seed: int = 0, quick: bool = False, plots: bool = True):
 
 
 @register("perceptron", "Rosenblatt's perceptron on AND and OR (it converges) and on XOR "
-          "(it cannot)", "seed 002, Perceptron learning rule")
+          "(it cannot)",
+          "Perceptron learning rule (Rosenblatt 1958); XOR (Minsky & Papert 1969)")
 def perceptron(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..classic import Perceptron
 
@@ -128,7 +131,8 @@ def perceptron(seed: int = 0, quick: bool = False, plots: bool = True):
 
 
 @register("logic-gates", "one sigmoid neuron learns AND and OR but not XOR; the 2-2-1 "
-          "network learns XOR", "seed 000, Logic gates and the XOR problem")
+          "network learns XOR", "Logic gates and the XOR problem "
+          "(Minsky & Papert 1969; Rumelhart, Hinton & Williams 1986)")
 def logic_gates(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..classic import LogisticRegression
     from .xor import train_xor
@@ -138,7 +142,7 @@ def logic_gates(seed: int = 0, quick: bool = False, plots: bool = True):
         model = LogisticRegression(learning_rate=0.4, n_epochs=1000).fit(GATE_INPUTS, targets)
         neurons[name] = model
         numbers[f"neuron_{name}"] = model.predict_proba(GATE_INPUTS)[:, 1].tolist()
-    network, predictions = train_xor(steps=10_000, seed=0)
+    network, predictions = train_xor(steps=10_000, seed=seed)
     numbers["network_XOR"] = predictions.tolist()
     figures = {}
     if plots:
@@ -158,7 +162,7 @@ def logic_gates(seed: int = 0, quick: bool = False, plots: bool = True):
 
 @register("sin-regression", "y = sin(pi x) + noise fitted by a 1-3-1 network with sigmoid "
           "hidden units, mean squared error and gradient descent (lr 0.25)",
-          "seed 000, Simple regression with NN")
+          "Simple regression with a neural network")
 def sin_regression(seed: int = 0, quick: bool = False, plots: bool = True):
     from .. import Sequential, initializers, layers, optimizers
     from ..datasets import make_sin

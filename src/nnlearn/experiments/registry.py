@@ -1,4 +1,4 @@
-"""The experiment registry: every experiment of the seeds is a function
+"""The experiment registry: every experiment of the curriculum is a function
 ``fn(seed=0, quick=False, plots=True) -> ExperimentResult`` registered under a name.
 
 ``quick`` runs reduced sizes (fewer samples, epochs or units: the test suite's setting);

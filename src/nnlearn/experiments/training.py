@@ -1,4 +1,4 @@
-"""Seeds 001-003 on training deep networks: activation statistics under each
+"""Training deep networks: activation statistics under each
 initialization, optimizers on an ill-conditioned bowl and on a network, dropout / L2 /
 early stopping on a network that overfits, the learning-rate search, and the
 overfit-a-tiny-subset check."""
@@ -21,7 +21,7 @@ def _plot():
 
 
 # -- initialization --------------------------------------------------------------------------
-# Seed 002's W = np.random.randn(fan_in, fan_out) * scale, scale per initialization.
+# CS231n's W = np.random.randn(fan_in, fan_out) * scale, scale per initialization.
 INITIALIZATIONS = {
     "0.01 tanh": ("tanh", functools.partial(initializers.random_normal, stddev=0.01)),
     "1.0 tanh": ("tanh", functools.partial(initializers.random_normal, stddev=1.0)),
@@ -36,7 +36,8 @@ INITIALIZATIONS = {
 
 @register("initialization", "activation mean/std through a 10-layer, 500-unit net for "
           "weights x0.01, x1.0, Xavier (tanh, relu) and He (relu)",
-          "seed 002, Weight initialization")
+          "Weight initialization (Glorot & Bengio 2010; He et al. 2015), after Karpathy's "
+          "CS231n course")
 def initialization(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..diagnostics import activation_statistics
 
@@ -62,7 +63,7 @@ def initialization(seed: int = 0, quick: bool = False, plots: bool = True):
 
 # -- optimizers -------------------------------------------------------------------------------
 def bowl(x, y):
-    """An ill-conditioned quadratic: curvature 1 along x and 50 along y (seed 003's
+    """An ill-conditioned quadratic: curvature 1 along x and 50 along y (a
     ravine, where plain gradient descent zig-zags across and crawls along)."""
     return 0.5 * (x ** 2 + 50.0 * y ** 2)
 
@@ -96,7 +97,8 @@ def optimizer_path(optimizer, start=(-4.0, 1.0), steps: int = 100) -> np.ndarray
 
 @register("optimizers", "SGD, momentum, Nesterov, Adagrad, RMSprop and Adam on an "
           "ill-conditioned bowl, and SGD vs momentum vs Adam training a 2-16-16-2 network",
-          "seeds 001 and 003, Optimization")
+          "Optimization: Nesterov (Nesterov 1983; Sutskever et al. 2013), Adagrad (Duchi "
+          "et al. 2011), RMSprop (Hinton, Coursera lecture 6e), Adam (Kingma & Ba 2015)")
 def optimizer_comparison(seed: int = 0, quick: bool = False, plots: bool = True):
     steps = 100
     paths = {name: optimizer_path(make(), steps=steps) for name, make in BOWL_OPTIMIZERS.items()}
@@ -135,7 +137,7 @@ def optimizer_comparison(seed: int = 0, quick: bool = False, plots: bool = True)
 # -- regularization of a network ------------------------------------------------------------
 @register("dropout-early-stopping", "a 2-128-128-2 network on 100 noisy circle points: no "
           "regularization, dropout 0.5, L2 and early stopping",
-          "seed 002, Dropout and Early stopping")
+          "Dropout (Srivastava et al. 2014) and early stopping")
 def dropout_early_stopping(seed: int = 0, quick: bool = False, plots: bool = True):
     x, y = make_circle(100, noise=0.3, random_state=seed)
     x_val, y_val = make_circle(1000, noise=0.3, random_state=seed + 1)
@@ -186,7 +188,8 @@ def dropout_early_stopping(seed: int = 0, quick: bool = False, plots: bool = Tru
 # -- learning-rate search --------------------------------------------------------------------
 @register("learning-rate-search", "too low, too high, then a coarse-to-fine random search "
           "of learning rate and L2 strength in log space",
-          "seed 002, Cross validation: tuning hyperparameters")
+          "Tuning hyperparameters: random search (Bergstra & Bengio 2012), coarse to "
+          "fine as in Karpathy's CS231n course")
 def learning_rate_search(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..model_selection import ModelTrial, coarse_to_fine, log_uniform
 

@@ -2,7 +2,7 @@
 page draws.  Plain synchronous Python; the server (``server.py``) runs it off the event
 loop.
 
-The settings follow TensorFlow Playground (seeds 000 and 004 send students there): its
+The settings follow TensorFlow Playground (playground.tensorflow.org): its
 six 2-D data sets, its seven input features, up to 6 hidden layers of up to 8 neurons,
 noise and the training ratio in percent.  Classification ends in one sigmoid unit
 trained on binary cross-entropy (fused from logits); regression in one linear unit on
