@@ -199,9 +199,17 @@ class Model:
     def fused_loss(self):
         """The loss as a function of the logits when it fuses with the output activation
         (see :mod:`nnlearn.losses`), else None: the loss is then computed on the outputs."""
-        if self.loss is None or not self.layers:
-            return None
-        return self.loss.from_logits_of(self.output_activation)
+        return self._output_head()[0]
+
+    def _output_head(self):
+        """(fused loss or None, output activation function): looked up once per loss and
+        output layer, not at every step."""
+        key = (self.loss, self.layers[-1] if self.layers else None)
+        if getattr(self, "_head_key", None) != key:
+            name = self.output_activation if self.loss is not None and self.layers else None
+            fused = self.loss.from_logits_of(name) if name else None
+            self._head_key, self._head = key, (fused, name and activations.get(name))
+        return self._head
 
     def _check_compiled(self, where: str) -> None:
         if self.loss is None:
@@ -235,12 +243,12 @@ class Model:
     def compute_loss(self, x, y, training: bool = False):
         """(objective, predictions): the loss of the batch plus the penalty, as a Tensor,
         and the model's outputs as an array."""
-        fused = self.fused_loss
+        fused, activation = self._output_head()
         if fused is not None:
             logits = self.logits(as_tensor(x), training)
             loss = fused(y, logits)
             with no_grad():
-                predictions = activations.get(self.output_activation)(logits.detach()).data
+                predictions = activation(logits.detach()).data
         else:
             output = self(x, training)
             loss = self.loss(y, output)
