@@ -7,7 +7,7 @@ that workload).  The last column holds the performance issue's goals (ratios nnl
 peer at most the number given) and whether this run met them.
 
 Workloads: the main job's epoch (784-512-10, batch 128, float32) with RMSprop and with
-Adam; a training step (the model's own ``train_step``) of the seeds' XOR net (2-2-1),
+Adam; a training step (the model's own ``train_step``) of the XOR net (2-2-1),
 of the sin regression net (1-3-1, 100 samples, full batch) and of a deep narrow net (10
 tanh layers of 64, batch 128); one full-batch L-BFGS iteration on the sin net (the
 ``train_step`` of a model compiled with L-BFGS); predict on 10,000 MNIST-sized samples;

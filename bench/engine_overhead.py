@@ -1,4 +1,4 @@
-"""Per-step overhead of the autodiff engine on the seeds' XOR network.
+"""Per-step overhead of the autodiff engine on the XOR network.
 
 One step = ``model.train_step(X_XOR, Y_XOR)`` of ``nnlearn.experiments.xor.xor_network``
 (2-2-1, sigmoid hidden, sigmoid output fused into the binary cross-entropy, plain SGD),

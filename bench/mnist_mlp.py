@@ -1,4 +1,4 @@
-"""Seconds per epoch and peak memory of the main job's network (seed 004).
+"""Seconds per epoch and peak memory of the main job's network (Chollet 2017, ch. 2).
 
 784 -> Dense(512, relu) -> Dense(10, softmax), RMSprop, batch 128, one epoch = 60,000
 MNIST samples, float32.  Each framework runs in its own process, so its peak resident
@@ -75,7 +75,7 @@ def run_torch(epochs: int, optimizer: str = "rmsprop") -> dict:
 
 
 def run_keras(epochs: int, optimizer: str = "rmsprop") -> dict:
-    """Seed 004's own code: keras.Sequential, compile, fit (the torch backend by default)."""
+    """The book's own Keras code: keras.Sequential, compile, fit (the torch backend by default)."""
     import os
 
     os.environ.setdefault("KERAS_BACKEND", "torch")

@@ -1,7 +1,7 @@
 """Time per update step of each optimizer on the main job's parameters.
 
 The parameters and gradients of 784-512-10 (407,050 float32 values in four arrays, as
-in seed 004's network); one step = ``optimizer.apply(params)``, the update from the
+in the main job's network); one step = ``optimizer.apply(params)``, the update from the
 gradients in ``.grad`` that a training step applies, in place.
 
     python bench/optimizers.py [--steps 200]

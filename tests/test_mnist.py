@@ -1,5 +1,5 @@
 """MNIST: the download path against a server on 127.0.0.1 serving small generated IDX
-files, the cache, the offline package, and seed 000's softmax regression on MNIST."""
+files, the cache, the offline package, and softmax regression on MNIST."""
 
 import gzip
 import hashlib
@@ -100,9 +100,9 @@ def test_full_data_set_has_keras_shapes_and_labels():
                                                         958, 1028, 974, 1009])
 
 
-def test_softmax_regression_on_mnist_like_seed_000():
-    """Seed 000: W and b zero, softmax output, gradient descent with rate 0.5 on
-    batches of 100; reaches about 0.92."""
+def test_softmax_regression_on_mnist():
+    """The TensorFlow MNIST tutorial's model: W and b zero, softmax output, gradient
+    descent with rate 0.5 on batches of 100; reaches about 0.92."""
     (x_train, y_train), (x_test, y_test) = full_mnist()
     x_train = x_train.reshape(-1, 784).astype(np.float32) / 255
     x_test = x_test.reshape(-1, 784).astype(np.float32) / 255

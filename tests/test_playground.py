@@ -88,8 +88,14 @@ def test_every_kind_of_network_trains_and_draws(settings):
 def test_a_diverging_network_reports_instead_of_crashing():
     session = PlaygroundSession({"dataset": "plane", "learning_rate": 10, "hidden": [8, 8],
                                  "activation": "relu", "batch_size": 1})
+    first = session.test_metrics["loss"]
     session.train(3)
-    json.dumps(session.frame(), allow_nan=False)  # nan losses are sent as null
+    frame = session.frame()
+    json.dumps(frame, allow_nan=False)  # nan losses are sent as null
+    assert np.isfinite(first) and frame["epoch"] == 3
+    assert frame["train"]["loss"] is None and frame["test"]["loss"] is None
+    assert frame["history"]["test_loss"] == [first, None]
+    assert np.all(np.isfinite(np.asarray(frame["weights"][0])))
 
 
 # -- the server over a real socket ------------------------------------------------------------

@@ -29,8 +29,8 @@ def test_ci_runs_the_quickstart_test_command():
     assert quickstart_commands()[1] in ci.splitlines()
 
 
-def test_main_job_trains_mnist_to_the_seeds_accuracy():
-    """The first command's main job: seed 004's network reaches >= 0.978 (Keras: 0.9785)."""
+def test_main_job_trains_mnist_to_the_books_accuracy():
+    """The first command's main job: Chollet (2017)'s network reaches >= 0.978 (Keras: 0.9785)."""
     main_job = quickstart_commands()[0].split("&&")[-1].strip()
     argv = shlex.split(main_job)
     assert argv[:2] == ["python", "-m"]

@@ -103,7 +103,7 @@ def test_comparisons_give_boolean_tensors_without_gradient():
     assert {t: 1}[t] == 1  # still hashable by identity
 
 
-def test_indexing_like_seed_000():
+def test_indexing_like_theano():
     probs = nl.Tensor([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]], requires_grad=True)
     y = np.array([1, 0, 1])
     picked = probs[np.arange(3), y]

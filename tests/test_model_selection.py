@@ -1,4 +1,4 @@
-"""Preprocessing, synthetic data sets, splitting, cross-validation and searches, on one
+"""nnlearn.model_selection: splitting, folds, cross-validation and searches, on one
 process, on joblib workers and on a real Dask LocalCluster."""
 
 import numpy as np
@@ -7,109 +7,7 @@ import pytest
 import nnlearn as nl
 from nnlearn import datasets
 from nnlearn import model_selection as ms
-from nnlearn.diagnostics import overfit_small
 from nnlearn.layers import Dense
-from nnlearn.preprocessing import PCA, MinMaxScaler, OneHotEncoder, StandardScaler
-
-
-def correlated(n=500, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((n, 3)) @ np.array([[2, 1, 0], [0, 1, 0], [0, 0.5, 3]]) + 5
-
-
-# -- preprocessing ----------------------------------------------------------------------
-def test_standard_scaler():
-    X = correlated()
-    scaler = StandardScaler().fit(X)
-    Z = scaler.transform(X)
-    np.testing.assert_allclose(Z.mean(axis=0), 0, atol=1e-6)
-    np.testing.assert_allclose(Z.std(axis=0), 1, atol=1e-6)
-    np.testing.assert_allclose(scaler.inverse_transform(Z), X, atol=1e-12)
-
-
-def test_min_max_scaler():
-    X = correlated()
-    scaler = MinMaxScaler(feature_range=(-1, 2)).fit(X)
-    Z = scaler.transform(X)
-    np.testing.assert_allclose(Z.min(axis=0), -1, atol=1e-12)
-    np.testing.assert_allclose(Z.max(axis=0), 2, atol=1e-12)
-    np.testing.assert_allclose(scaler.inverse_transform(Z), X, atol=1e-12)
-    with pytest.raises(ValueError, match="feature_range"):
-        MinMaxScaler((1, 0)).fit(X)
-
-
-def test_pca_whitening_gives_identity_covariance():
-    X = correlated()
-    pca = PCA(whiten=True).fit(X)
-    Z = pca.transform(X)
-    np.testing.assert_allclose(np.cov(Z.T), np.eye(3), atol=1e-6)
-    np.testing.assert_allclose(Z.mean(axis=0), 0, atol=1e-6)
-    np.testing.assert_allclose(pca.inverse_transform(Z), X, atol=1e-10)
-    decorrelated = PCA().fit_transform(X)   # without whitening: diagonal covariance
-    covariance = np.cov(decorrelated.T)
-    np.testing.assert_allclose(covariance - np.diag(np.diag(covariance)), 0, atol=1e-8)
-    assert np.all(np.diff(np.diag(covariance)) <= 0)
-    assert PCA(2).fit(X).transform(X).shape == (500, 2)
-    with pytest.raises(ValueError, match="n_components"):
-        PCA(4).fit(X)
-
-
-def test_one_hot_encoder():
-    encoder = OneHotEncoder().fit(["cat", "dog", "cat", "bird"])
-    Y = encoder.transform(["dog", "bird"])
-    np.testing.assert_array_equal(Y, [[0, 0, 1], [1, 0, 0]])
-    np.testing.assert_array_equal(encoder.inverse_transform(Y), ["dog", "bird"])
-    with pytest.raises(ValueError, match="not seen"):
-        encoder.transform(["fish"])
-
-
-# -- data sets --------------------------------------------------------------------------
-CLASSIFICATION = [datasets.make_circle, datasets.make_xor, datasets.make_gaussian,
-                  datasets.make_spiral]
-REGRESSION = [datasets.make_plane, datasets.make_gaussian_regression]
-
-
-@pytest.mark.parametrize("make", CLASSIFICATION + REGRESSION, ids=lambda f: f.__name__)
-def test_playground_sets_are_seeded_and_shaped(make):
-    X, y = make(n_samples=300, noise=0.2, random_state=3)
-    X2, y2 = make(n_samples=300, noise=0.2, random_state=3)
-    np.testing.assert_array_equal(X, X2)
-    np.testing.assert_array_equal(y, y2)
-    assert X.shape == (300, 2) and y.shape == (300,)
-    assert np.abs(X).max() <= 6 + 5 * 0.2 + 1e-9 or make is datasets.make_gaussian
-    if make in CLASSIFICATION:
-        assert set(np.unique(y)) == {0, 1}
-        assert abs(np.mean(y) - 0.5) < 0.15
-    else:
-        assert np.all(np.abs(y) <= 1.2 * (1 + 0.2))  # (x1 + x2) / 10, noise moves x
-    with pytest.raises(ValueError, match="n_samples"):
-        make(n_samples=0)
-    with pytest.raises(ValueError, match="noise"):
-        make(noise=-0.1)
-
-
-def test_noise_free_playground_labels_follow_their_rules():
-    X, y = datasets.make_circle(500, random_state=0)
-    np.testing.assert_array_equal(y, (np.hypot(X[:, 0], X[:, 1]) < 2.5).astype(int))
-    X, y = datasets.make_xor(500, random_state=0)
-    np.testing.assert_array_equal(y, (X[:, 0] * X[:, 1] >= 0).astype(int))
-    X, y = datasets.make_plane(50, random_state=0)
-    np.testing.assert_allclose(y, X.sum(axis=1) / 10)
-
-
-def test_seed_data_sets():
-    X, y = datasets.make_line(100, random_state=0)
-    slope, intercept = np.polyfit(X[:, 0], y, 1)
-    assert abs(slope - 0.5) < 0.05 and abs(intercept - 0.5) < 0.2
-    X, y = datasets.make_study_hours(100, random_state=0)
-    assert X[y == 0].max() <= 35 and X[y == 1].min() >= 30
-    X, y = datasets.make_grades(1000, noise=0, random_state=0)
-    score = X[:, 0] + 2 * X[:, 1]
-    assert np.all(y[score > 90] == 3) and np.all(y[score <= 50] == 0)
-    X, y = datasets.make_sin(50, noise=0, random_state=0)
-    np.testing.assert_allclose(y, np.sin(np.pi * X[:, 0]))
-    X, y = datasets.make_logic_gate("xor")
-    np.testing.assert_array_equal(y, [0, 1, 1, 0])
 
 
 # -- splitting -------------------------------------------------------------------------
@@ -269,19 +167,3 @@ def test_failed_and_nan_trials_are_recorded_not_raised():
 def test_search_argument_errors(make, message):
     with pytest.raises(ValueError, match=message):
         make()
-
-
-def test_overfit_small():
-    X, y = datasets.make_spiral(200, random_state=0)
-
-    def build():
-        model = nl.Sequential([Dense(64, activation="relu",
-                                     kernel_regularizer=nl.regularizers.L2(1.0)),
-                               nl.layers.Dropout(0.5), Dense(2, activation="softmax")], seed=0)
-        model.compile(optimizer=nl.optimizers.Adam(0.01),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        return model
-
-    report = overfit_small(build, X, y, n=20, epochs=300)
-    assert report["passed"] and report["train_accuracy"] == 1.0
-    assert report["loss_history"][-1] < report["loss_history"][0]

@@ -1,79 +1,22 @@
-"""Activations and losses: float64 gradcheck, values at hand-picked points from the
-published formulas (written here independently, in plain NumPy), extreme inputs, and
-the registries' errors."""
+"""nnlearn.losses: values against Keras's published formulas (written here in plain
+NumPy), float64 gradcheck, extreme predictions, the fused forms on logits, the loss
+objects' names, aliases and serialization, and the checks on targets."""
 
-import math
 import warnings
 
 import numpy as np
 import pytest
 
 import nnlearn as nl
-from nnlearn import activations, initializers, losses, regularizers
-
-Z = np.array([-1e4, -30.0, -2.0, -0.5, 0.5, 2.0, 30.0, 1e4])
-
-ACTIVATION_VALUES = {  # name -> g(z) from the formula
-    "linear": lambda z: z,
-    "binary_step": lambda z: (z >= 0).astype(float),
-    "sigmoid": lambda z: np.array([math.exp(-math.log1p(math.exp(-v))) if v > -700 else 0.0
-                                   for v in z]),
-    "tanh": lambda z: np.array([math.tanh(v) for v in z]),
-    "arctan": lambda z: np.array([math.atan(v) for v in z]),
-    "relu": lambda z: np.where(z > 0, z, 0.0),
-    "leaky_relu": lambda z: np.where(z > 0, z, 0.3 * z),
-    "elu": lambda z: np.where(z > 0, z, np.array([math.expm1(min(v, 0)) for v in z])),
-    "softplus": lambda z: np.array([v + math.log1p(math.exp(-v)) if v > 0
-                                    else math.log1p(math.exp(v)) for v in z]),
-    "silu": lambda z: z * np.array([1 / (1 + math.exp(-v)) if v > -700 else 0.0 for v in z]),
-}
+from nnlearn import activations, losses
 
 
-@pytest.mark.parametrize("name", sorted(ACTIVATION_VALUES))
-def test_activation_values_including_extremes(name):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        got = activations.get(name)(nl.Tensor(Z)).data
-    assert np.all(np.isfinite(got))
-    np.testing.assert_allclose(got, ACTIVATION_VALUES[name](Z), rtol=1e-12, atol=1e-300)
-
-
-def test_softmax_activation_and_aliases():
-    z = np.array([[1.0, 2.0, 3.0], [1e4, 0.0, -1e4]])
-    got = activations.get("softmax")(nl.Tensor(z)).data
-    e = np.exp([1.0, 2.0, 3.0])
-    np.testing.assert_allclose(got[0], e / e.sum(), rtol=1e-12)
-    np.testing.assert_allclose(got[1], [1.0, 0.0, 0.0])
-    assert activations.get("swish") is activations.get("silu")
-    assert activations.get(None) is activations.linear
-
-
-@pytest.mark.parametrize("name", sorted(set(activations.ACTIVATIONS) - {"binary_step"}))
-def test_activation_gradcheck(name):
-    rng = np.random.default_rng(0)
-    x = rng.choice([-1, 1], (3, 4)) * rng.uniform(0.1, 2, (3, 4))  # away from kinks
-    assert nl.gradcheck(activations.get(name), [nl.Tensor(x, requires_grad=True)])
-
-
-def test_binary_step_passes_no_gradient():
-    x = nl.Tensor([-1.0, 2.0], requires_grad=True)
-    (activations.get("binary_step")(x) * x).sum().backward()
-    np.testing.assert_array_equal(x.grad, [0.0, 1.0])  # only the product's own term
-
-
-def test_prelu_layer_learns_its_slope():
-    layer = nl.layers.PReLU()
-    layer.build((3,), np.random.default_rng(0), np.float64)
-    layer.alpha.data[:] = [0.1, 0.2, 0.3]
-    x = np.array([[-1.0, 2.0, -3.0]])
-    np.testing.assert_allclose(layer(x).data, [[-0.1, 2.0, -0.9]])
-    assert nl.gradcheck(lambda a: nl.relu(nl.Tensor(x)) - a * nl.relu(-nl.Tensor(x)),
-                        [layer.alpha])
-
-
-# -- losses -----------------------------------------------------------------------------
 EPS = 1e-7
+
+
 Y = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+
+
 P = np.array([[0.2, 0.7, 0.1], [0.5, 0.3, 0.2]])
 
 
@@ -183,53 +126,6 @@ def test_fused_forms_equal_the_clipped_losses_away_from_the_clip():
     assert losses.MeanSquaredError().from_logits_of("softmax") is None
     assert losses.CategoricalCrossentropy().from_logits_of("sigmoid") is None
     assert losses.CategoricalCrossentropy(from_logits=True).from_logits_of("softmax") is None
-
-
-# -- initializers and regularizers --------------------------------------------------------
-@pytest.mark.parametrize("name, limit", [
-    ("glorot_uniform", math.sqrt(6 / (300 + 200))),
-    ("he_uniform", math.sqrt(6 / 300)),
-    ("lecun_uniform", math.sqrt(3 / 300)),
-    ("glorot_uniform_sigmoid", 4 * math.sqrt(6 / (300 + 200))),   # seed 001's table
-    ("glorot_uniform_relu", math.sqrt(2) * math.sqrt(6 / (300 + 200))),
-    ("random_uniform", 0.05),
-])
-def test_uniform_initializer_bounds(name, limit):
-    w = initializers.get(name)((300, 200), np.random.default_rng(0))
-    assert w.shape == (300, 200)
-    assert np.abs(w).max() <= limit and np.abs(w).max() > 0.99 * limit
-    assert w.std() == pytest.approx(limit / math.sqrt(3), rel=0.02)  # U(-r, r) has std r/sqrt3
-
-
-@pytest.mark.parametrize("name, std", [
-    ("glorot_normal", math.sqrt(2 / (300 + 200))),
-    ("he_normal", math.sqrt(2 / 300)),
-    ("lecun_normal", math.sqrt(1 / 300)),
-    ("glorot_normal_sigmoid", 4 * math.sqrt(2 / (300 + 200))),
-    ("glorot_normal_relu", math.sqrt(2) * math.sqrt(2 / (300 + 200))),
-    ("random_normal", 0.05),
-])
-def test_normal_initializer_std(name, std):
-    w = initializers.get(name)((300, 200), np.random.default_rng(0))
-    assert w.std() == pytest.approx(std, rel=0.02)
-    if name in ("glorot_normal", "he_normal", "lecun_normal"):  # truncated at 2 sigma
-        assert np.abs(w).max() <= 2 * std / 0.87962566103423978 + 1e-12
-
-
-def test_constant_initializers():
-    assert np.all(initializers.get("zeros")((2, 3)) == 0)
-    assert np.all(initializers.get("ones")((2, 3)) == 1)
-    assert np.all(initializers.constant((2,), value=0.7) == 0.7)
-
-
-def test_regularizer_penalties():
-    w = nl.Tensor(np.array([[1.0, -2.0], [0.5, 0.0]]), requires_grad=True)
-    assert regularizers.get("l1")(w).item() == pytest.approx(0.01 * 3.5)
-    assert regularizers.get("l2")(w).item() == pytest.approx(0.01 * 5.25)
-    assert regularizers.L1L2(0.1, 0.2)(w).item() == pytest.approx(0.35 + 1.05)
-    assert nl.gradcheck(regularizers.L1L2(0.1, 0.2), [w * 1.0 + 0.01])
-    with pytest.raises(ValueError, match="l2 must be a non-negative"):
-        regularizers.L2(-1.0)
 
 
 # -- loss objects ----------------------------------------------------------------------------

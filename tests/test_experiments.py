@@ -1,5 +1,5 @@
-"""Every seed experiment runs headless on reduced sizes and reproduces the seeds'
-numbers; the plot functions draw what they are given and refuse what they cannot draw."""
+"""nnlearn.experiments: every experiment runs headless on reduced sizes, saves its
+figures and strict JSON, and its numbers show the effect it demonstrates."""
 
 import json
 
@@ -7,8 +7,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-import nnlearn as nl
-from nnlearn import experiments, plot
+from nnlearn import experiments
 
 matplotlib.use("Agg")
 
@@ -53,7 +52,7 @@ def test_unknown_experiment_suggests_close_names():
         experiments.get("linear-regresion")
 
 
-def test_initialization_tables_follow_seed_002(results):
+def test_initialization_tables_follow_glorot_and_he(results):
     n = results("initialization").numbers
     small, big = n["0.01 tanh"]["std"], n["1.0 tanh"]["std"]
     assert len(small) == 10 and small[-1] < 1e-3 and small == sorted(small, reverse=True)
@@ -64,7 +63,7 @@ def test_initialization_tables_follow_seed_002(results):
     assert abs(n["input"]["std"] - 1.0) < 0.05
 
 
-def test_linear_models_match_seed_000(results):
+def test_linear_models_match_the_course_examples(results):
     line = results("linear-regression").numbers
     assert line["cost_monotone"] and abs(line["a"] - 0.5) < 0.05
     assert line["snapshots"]["0"] == {"a": -0.5, "b": 1.0}
@@ -79,7 +78,7 @@ def test_linear_models_match_seed_000(results):
     assert poly["none"]["zero_coefs"] == 0
 
 
-def test_neurons_match_seeds_001_and_002(results):
+def test_neurons_match_the_classic_results(results):
     mcp = results("mcp-gates").numbers
     assert mcp["truth_tables"]["XOR"] == [0, 1, 1, 0]
     assert mcp["blueberry_bird"] == {"blueberry": 1, "golf ball": 0, "violet": 0,
@@ -101,7 +100,7 @@ def test_neurons_match_seeds_001_and_002(results):
     assert sin["train_mse"] < 0.1 and sin["rmse_vs_truth"] < 0.2
 
 
-def test_training_experiments_show_the_seeds_effects(results):
+def test_training_experiments_show_their_effects(results):
     opt = results("optimizers").numbers
     start = 0.5 * (16 + 50)
     assert all(v["final_loss"] < 0.01 * start for v in opt["bowl"].values())
@@ -125,59 +124,3 @@ def test_training_experiments_show_the_seeds_effects(results):
 def test_mnist_experiments_on_a_subset(results):
     assert results("mnist-softmax").numbers["test_accuracy"] > 0.8
     assert results("mnist-mlp").numbers["test_accuracy"] > 0.75
-
-
-# -- plot -------------------------------------------------------------------------------------
-def test_draw_network_from_sizes_and_from_a_model():
-    fig = plot.draw_network([3, 5, 1])
-    ax = fig.axes[0]
-    circles = [p for p in ax.patches if type(p).__name__ == "Circle"]
-    assert len(circles) == 3 + 5 + 1 + 2                    # two bias units
-    arrows = [p for p in ax.patches if type(p).__name__ == "FancyArrowPatch"]
-    assert len(arrows) == (3 + 1) * 5 + (5 + 1) * 1
-    model = nl.Sequential([nl.layers.Input(784), nl.layers.Dense(512),
-                           nl.layers.Dense(10)])
-    big = plot.draw_network(model, bias=False).axes[0]
-    texts = [t.get_text() for t in big.texts]
-    assert {"784", "512", "10"} <= set(texts) and "\u22ee" in texts
-    with pytest.raises(ValueError, match="layer sizes"):
-        plot.draw_network([3])
-    with pytest.raises(ValueError, match="built"):
-        plot.draw_network(nl.Sequential([nl.layers.Dense(3)]))
-
-
-def test_decision_boundary_history_hinton_and_paths():
-    X, y = nl.datasets.make_xor(100, random_state=0)
-    fig = plot.plot_decision_boundary(lambda g: (g[:, 0] * g[:, 1] > 0).astype(float), X, y)
-    assert fig.axes[0].images and len(fig.axes[0].collections) >= 2
-    three = plot.plot_decision_boundary(lambda g: np.eye(3)[(g[:, 0] > 0) * 1 + (g[:, 1] > 0)],
-                                        X, np.arange(100) % 3)
-    assert three.axes[0].images
-    with pytest.raises(ValueError, match=r"\(n, 2\)"):
-        plot.plot_decision_boundary(lambda g: g, np.zeros((5, 3)))
-    history = plot.plot_history({"loss": [3, 2, 1], "val_loss": [3, 2.5, 2],
-                                 "accuracy": [0.1, 0.5, 0.9]})
-    assert len(history.axes) == 2 and len(history.axes[0].lines) == 2
-    with pytest.raises(ValueError, match="unknown series"):
-        plot.plot_history({"loss": [1]}, keys=["acc"])
-    W = np.array([[1.0, -0.5], [0.25, 0.0]])
-    rects = plot.hinton(W).axes[0].patches
-    assert len(rects) == 4 and rects[0].get_width() > rects[1].get_width() > rects[2].get_width()
-    paths = {"a": np.array([[1.0, 1.0], [0.5, 0.5], [0.0, 0.0]])}
-    fig = plot.plot_optimizer_paths(lambda a, b: a ** 2 + b ** 2, paths)
-    np.testing.assert_array_equal(fig.axes[0].lines[0].get_xdata(), [1.0, 0.5, 0.0])
-
-
-def test_activation_statistics_and_their_plot():
-    from nnlearn.diagnostics import activation_statistics
-
-    model = nl.Sequential([nl.layers.Input(20), nl.layers.Dense(30, activation="tanh"),
-                           nl.layers.Dense(30, activation="relu")], seed=0)
-    x = np.random.default_rng(0).standard_normal((50, 20)).astype(np.float32)
-    stats = activation_statistics(model, x)
-    assert [s["layer"] for s in stats] == [layer.name for layer in model.layers[1:]]
-    h = np.tanh(x @ model.layers[1].kernel.data + model.layers[1].bias.data)
-    assert stats[0]["std"] == pytest.approx(float(h.std()), rel=1e-5)
-    assert stats[1]["mean"] >= 0
-    fig = plot.plot_activation_stats(stats)
-    assert len(fig.axes) == 2 + 2

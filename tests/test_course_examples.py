@@ -1,5 +1,7 @@
-"""Seed 000's Theano examples, written with nnlearn Tensors and nl.grad, reach the seed's
-results."""
+"""Classic worked examples written with nnlearn Tensors and nl.grad, the way they are
+written in Theano with T.grad: linear regression by gradient descent, logistic and softmax
+regression, a single neuron on logic gates and a small XOR network reach the expected
+results, and the hand-written costs agree with nnlearn's fused ops."""
 
 import numpy as np
 import pytest
@@ -9,13 +11,13 @@ from nnlearn.experiments.xor import train_xor
 
 
 def noisy_line(n=100, a=0.5, b=0.5, sigma=0.25, seed=0):
-    """Seed 000: X = 10 * random, Y = a X + b + N(0, sigma)."""
+    """A noisy line: X = 10 * random, Y = a X + b + N(0, sigma)."""
     rng = np.random.default_rng(seed)
     x = 10.0 * rng.random(n)
     return x, a * x + b + rng.normal(0, sigma, n)
 
 
-def test_linear_regression_by_gradient_descent_like_seed_000():
+def test_linear_regression_by_gradient_descent():
     x, y = noisy_line()
     n = len(x)
     a = nl.Tensor(np.float64(-0.5), requires_grad=True)  # "initial weights by hand"
@@ -31,7 +33,7 @@ def test_linear_regression_by_gradient_descent_like_seed_000():
         a.data -= alpha * grad_a
         b.data -= alpha * grad_b
         costs.append(cost.item())
-    # The seed's plots: near the truth after 1000 epochs ...
+    # The example's plots: near the truth after 1000 epochs ...
     a_1000, b_1000 = kept[1000]
     assert abs(a_1000 - 0.5) < 0.05 and abs(b_1000 - 0.5) < 0.15
     # ... and the cost falls monotonically to the least-squares minimum.
@@ -42,7 +44,7 @@ def test_linear_regression_by_gradient_descent_like_seed_000():
     assert abs(a.item() - 0.5) < 0.05 and abs(b.item() - 0.5) < 0.1
 
 
-def test_logistic_regression_on_study_hours_like_seed_000():
+def test_logistic_regression_on_study_hours():
     rng = np.random.default_rng(1)
     n = 50
     hours = np.concatenate((rng.random(n) * 35, 30 + rng.random(n) * 25))
@@ -56,7 +58,7 @@ def test_logistic_regression_on_study_hours_like_seed_000():
         grad_a, grad_b = nl.grad(cost, [a, b])
         a.data -= 0.01 * grad_a
         b.data -= 0.01 * grad_b
-    # the fused op gives the seed's cost for the final weights
+    # the fused op gives the hand-written cost for the final weights
     hypo = 1 / (1 + nl.exp(-x * a - b))
     cost = (-passed * nl.log(hypo) - (1 - passed) * nl.log(1 - hypo)).sum()
     fused = nl.sigmoid_binary_cross_entropy(x * a + b, passed, reduction="sum")
@@ -68,7 +70,7 @@ def test_logistic_regression_on_study_hours_like_seed_000():
     assert 25 < cut_hours < 40
 
 
-def test_softmax_regression_on_grades_like_seed_000():
+def test_softmax_regression_on_grades():
     rng = np.random.default_rng(2)
 
     def grades(n):
@@ -86,7 +88,7 @@ def test_softmax_regression_on_grades_like_seed_000():
         cost = -nl.log(hypo)[np.arange(len(y_train)), y_train].mean()
         (grad_W,) = nl.grad(cost, [W])
         W.data -= 0.5 * grad_W
-    # the seed's cost and the fused op agree, value and gradient
+    # the hand-written cost and the fused op agree, value and gradient
     logits = nl.Tensor(x_train) @ W
     cost = -nl.log(nl.softmax(logits))[np.arange(len(y_train)), y_train].mean()
     fused = nl.softmax_cross_entropy(logits, y_train)
@@ -97,7 +99,7 @@ def test_softmax_regression_on_grades_like_seed_000():
     assert np.mean(predicted == y_test) > 0.8
 
 
-def test_single_neuron_learns_and_or_but_not_xor_like_seed_000():
+def test_single_neuron_learns_and_or_but_not_xor():
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
     results = {}
     for gate, y in {"AND": [0, 0, 0, 1], "OR": [0, 1, 1, 1], "XOR": [0, 1, 1, 0]}.items():
@@ -121,8 +123,8 @@ def test_xor_network_separates_the_four_points():
     assert predictions[1] > 0.9 and predictions[2] > 0.9
 
 
-def test_xor_with_the_seeds_unfused_cross_entropy_matches_fused():
-    # seed 000: h = sigmoid(x w1[:2] + w1[2]); o = sigmoid(h w2[:2] + w2[2]);
+def test_xor_with_the_unfused_cross_entropy_matches_fused():
+    # the example's network: h = sigmoid(x w1[:2] + w1[2]); o = sigmoid(h w2[:2] + w2[2]);
     # xent = -y log o - (1 - y) log(1 - o); grads by T.grad
     rng = np.random.default_rng(4)
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)

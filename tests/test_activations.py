@@ -1,0 +1,63 @@
+"""nnlearn.activations: float64 gradcheck, values at hand-picked points from the
+published formulas (written here independently, in plain NumPy), extreme inputs, and
+the registry's names and aliases."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import nnlearn as nl
+from nnlearn import activations
+
+
+Z = np.array([-1e4, -30.0, -2.0, -0.5, 0.5, 2.0, 30.0, 1e4])
+
+
+ACTIVATION_VALUES = {  # name -> g(z) from the formula
+    "linear": lambda z: z,
+    "binary_step": lambda z: (z >= 0).astype(float),
+    "sigmoid": lambda z: np.array([math.exp(-math.log1p(math.exp(-v))) if v > -700 else 0.0
+                                   for v in z]),
+    "tanh": lambda z: np.array([math.tanh(v) for v in z]),
+    "arctan": lambda z: np.array([math.atan(v) for v in z]),
+    "relu": lambda z: np.where(z > 0, z, 0.0),
+    "leaky_relu": lambda z: np.where(z > 0, z, 0.3 * z),
+    "elu": lambda z: np.where(z > 0, z, np.array([math.expm1(min(v, 0)) for v in z])),
+    "softplus": lambda z: np.array([v + math.log1p(math.exp(-v)) if v > 0
+                                    else math.log1p(math.exp(v)) for v in z]),
+    "silu": lambda z: z * np.array([1 / (1 + math.exp(-v)) if v > -700 else 0.0 for v in z]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATION_VALUES))
+def test_activation_values_including_extremes(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = activations.get(name)(nl.Tensor(Z)).data
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, ACTIVATION_VALUES[name](Z), rtol=1e-12, atol=1e-300)
+
+
+def test_softmax_activation_and_aliases():
+    z = np.array([[1.0, 2.0, 3.0], [1e4, 0.0, -1e4]])
+    got = activations.get("softmax")(nl.Tensor(z)).data
+    e = np.exp([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(got[0], e / e.sum(), rtol=1e-12)
+    np.testing.assert_allclose(got[1], [1.0, 0.0, 0.0])
+    assert activations.get("swish") is activations.get("silu")
+    assert activations.get(None) is activations.linear
+
+
+@pytest.mark.parametrize("name", sorted(set(activations.ACTIVATIONS) - {"binary_step"}))
+def test_activation_gradcheck(name):
+    rng = np.random.default_rng(0)
+    x = rng.choice([-1, 1], (3, 4)) * rng.uniform(0.1, 2, (3, 4))  # away from kinks
+    assert nl.gradcheck(activations.get(name), [nl.Tensor(x, requires_grad=True)])
+
+
+def test_binary_step_passes_no_gradient():
+    x = nl.Tensor([-1.0, 2.0], requires_grad=True)
+    (activations.get("binary_step")(x) * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0])  # only the product's own term

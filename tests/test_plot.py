@@ -1,0 +1,51 @@
+"""nnlearn.plot: the plot functions draw what they are given and refuse what they
+cannot draw."""
+
+import matplotlib
+import numpy as np
+import pytest
+
+import nnlearn as nl
+from nnlearn import plot
+
+matplotlib.use("Agg")
+
+
+def test_draw_network_from_sizes_and_from_a_model():
+    fig = plot.draw_network([3, 5, 1])
+    ax = fig.axes[0]
+    circles = [p for p in ax.patches if type(p).__name__ == "Circle"]
+    assert len(circles) == 3 + 5 + 1 + 2                    # two bias units
+    arrows = [p for p in ax.patches if type(p).__name__ == "FancyArrowPatch"]
+    assert len(arrows) == (3 + 1) * 5 + (5 + 1) * 1
+    model = nl.Sequential([nl.layers.Input(784), nl.layers.Dense(512),
+                           nl.layers.Dense(10)])
+    big = plot.draw_network(model, bias=False).axes[0]
+    texts = [t.get_text() for t in big.texts]
+    assert {"784", "512", "10"} <= set(texts) and "\u22ee" in texts
+    with pytest.raises(ValueError, match="layer sizes"):
+        plot.draw_network([3])
+    with pytest.raises(ValueError, match="built"):
+        plot.draw_network(nl.Sequential([nl.layers.Dense(3)]))
+
+
+def test_decision_boundary_history_hinton_and_paths():
+    X, y = nl.datasets.make_xor(100, random_state=0)
+    fig = plot.plot_decision_boundary(lambda g: (g[:, 0] * g[:, 1] > 0).astype(float), X, y)
+    assert fig.axes[0].images and len(fig.axes[0].collections) >= 2
+    three = plot.plot_decision_boundary(lambda g: np.eye(3)[(g[:, 0] > 0) * 1 + (g[:, 1] > 0)],
+                                        X, np.arange(100) % 3)
+    assert three.axes[0].images
+    with pytest.raises(ValueError, match=r"\(n, 2\)"):
+        plot.plot_decision_boundary(lambda g: g, np.zeros((5, 3)))
+    history = plot.plot_history({"loss": [3, 2, 1], "val_loss": [3, 2.5, 2],
+                                 "accuracy": [0.1, 0.5, 0.9]})
+    assert len(history.axes) == 2 and len(history.axes[0].lines) == 2
+    with pytest.raises(ValueError, match="unknown series"):
+        plot.plot_history({"loss": [1]}, keys=["acc"])
+    W = np.array([[1.0, -0.5], [0.25, 0.0]])
+    rects = plot.hinton(W).axes[0].patches
+    assert len(rects) == 4 and rects[0].get_width() > rects[1].get_width() > rects[2].get_width()
+    paths = {"a": np.array([[1.0, 1.0], [0.5, 0.5], [0.0, 0.0]])}
+    fig = plot.plot_optimizer_paths(lambda a, b: a ** 2 + b ** 2, paths)
+    np.testing.assert_array_equal(fig.axes[0].lines[0].get_xdata(), [1.0, 0.5, 0.0])
