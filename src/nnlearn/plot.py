@@ -83,10 +83,29 @@ def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
     """
     sizes = _layer_sizes(network)
     _require_matplotlib()
-    from matplotlib.patches import Circle, FancyArrowPatch
+    columns = _neuron_columns(sizes, bias, max_neurons)
+    top = max(y for col in columns for y, _ in col)
+    bottom = min(y for col in columns for y, _ in col)
+    width, height = 2.0 * (len(sizes) - 1) + 2.4, top - bottom + 2.7
+    fig, ax = _figure_and_axes(ax, size=(max(4.0, 0.8 * width), max(3.0, 0.8 * height)))
+    _draw_weights(ax, columns)
+    _draw_neurons(ax, columns)
+    if labels:
+        _label_layers(ax, columns, sizes, top, bottom)
+    ax.set_xlim(-1.2, 2.0 * (len(sizes) - 1) + 1.2)
+    ax.set_ylim(bottom - 1.1, top + 1.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return fig
 
-    radius = 0.22
-    columns = []  # per layer: list of (y, kind) with kind in {"unit", "bias"}
+
+_NEURON_RADIUS = 0.22
+
+
+def _neuron_columns(sizes, bias: bool, max_neurons: int) -> list:
+    """Per layer, the (y, kind) of each drawn unit, kind in {"unit", "bias", "more"}
+    ("more" stands for the units left out of a large layer)."""
+    columns = []
     for index, n in enumerate(sizes):
         shown = n if n <= max_neurons else max_neurons
         ys = list(np.arange(shown) - (shown - 1) / 2)[::-1]
@@ -97,13 +116,16 @@ def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
         if bias and index < len(sizes) - 1:
             units.insert(0, (ys[0] + 1.2, "bias"))
         columns.append(units)
-    top = max(y for col in columns for y, _ in col)
-    bottom = min(y for col in columns for y, _ in col)
-    width, height = 2.0 * (len(sizes) - 1) + 2.4, top - bottom + 2.7
-    fig, ax = _figure_and_axes(ax, size=(max(4.0, 0.8 * width), max(3.0, 0.8 * height)))
+    return columns
+
+
+def _draw_weights(ax, columns) -> None:
+    """An arrow from every unit (and bias) of a layer to every unit of the next."""
+    from matplotlib.patches import FancyArrowPatch
+
+    radius = _NEURON_RADIUS
     n_arrows = sum(len(a) * len(b) for a, b in zip(columns, columns[1:]))
     head = "-|>" if n_arrows <= 80 else "-"  # arrow heads only where they stay readable
-
     for index in range(1, len(columns)):
         x0, x1 = 2.0 * (index - 1), 2.0 * index
         for y1, kind1 in columns[index]:
@@ -117,37 +139,41 @@ def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
                                              lw=0.6 if head != "-" else 0.4,
                                              color="#555555", alpha=0.8,
                                              linestyle="--" if kind0 == "bias" else "-"))
-    names = ["Input\nlayer"] + ["Hidden\nlayer"] * (len(sizes) - 2) + ["Output\nlayer"]
-    for index, (units, n) in enumerate(zip(columns, sizes)):
+
+
+def _draw_neurons(ax, columns) -> None:
+    """Circles for the units, dashed "+1" circles for the biases, a vertical ellipsis for
+    the units left out."""
+    from matplotlib.patches import Circle
+
+    for index, units in enumerate(columns):
         x = 2.0 * index
         for y, kind in units:
             if kind == "more":
                 ax.text(x, y, "\u22ee", ha="center", va="center", fontsize=16)
                 continue
             face = "#fff4d6" if kind == "bias" else ("#dbe9f6" if index else "#e8e8e8")
-            ax.add_patch(Circle((x, y), radius, facecolor=face, edgecolor="black", lw=1.2,
-                                linestyle="--" if kind == "bias" else "-", zorder=3))
+            ax.add_patch(Circle((x, y), _NEURON_RADIUS, facecolor=face, edgecolor="black",
+                                lw=1.2, linestyle="--" if kind == "bias" else "-", zorder=3))
             if kind == "bias":
                 ax.text(x, y, "+1", ha="center", va="center", fontsize=8, zorder=4)
-        if labels:
-            ax.text(x, top + 0.8, names[index], ha="center", va="bottom", fontsize=10)
-            ax.text(x, bottom - 0.6, f"{n}", ha="center", va="top", fontsize=9,
-                    color="#444444")
-    if labels:
-        for y, kind in columns[0]:
-            if kind == "unit":
-                ax.annotate("", (-radius, y), (-0.9, y),
-                            arrowprops=dict(arrowstyle="-|>", color="black", lw=0.8))
-        for y, kind in columns[-1]:
-            if kind == "unit":
-                ax.annotate("", (2.0 * (len(sizes) - 1) + 0.9, y),
-                            (2.0 * (len(sizes) - 1) + radius, y),
-                            arrowprops=dict(arrowstyle="-|>", color="black", lw=0.8))
-    ax.set_xlim(-1.2, 2.0 * (len(sizes) - 1) + 1.2)
-    ax.set_ylim(bottom - 1.1, top + 1.6)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    return fig
+
+
+def _label_layers(ax, columns, sizes, top, bottom) -> None:
+    """Layer names above, sizes below, and the arrows in and out of the network."""
+    names = ["Input\nlayer"] + ["Hidden\nlayer"] * (len(sizes) - 2) + ["Output\nlayer"]
+    for index, n in enumerate(sizes):
+        ax.text(2.0 * index, top + 0.8, names[index], ha="center", va="bottom", fontsize=10)
+        ax.text(2.0 * index, bottom - 0.6, f"{n}", ha="center", va="top", fontsize=9,
+                color="#444444")
+    last_x = 2.0 * (len(sizes) - 1)
+    arrow = dict(arrowstyle="-|>", color="black", lw=0.8)
+    for y, kind in columns[0]:
+        if kind == "unit":
+            ax.annotate("", (-_NEURON_RADIUS, y), (-0.9, y), arrowprops=arrow)
+    for y, kind in columns[-1]:
+        if kind == "unit":
+            ax.annotate("", (last_x + 0.9, y), (last_x + _NEURON_RADIUS, y), arrowprops=arrow)
 
 
 # -- training curves -----------------------------------------------------------------------
@@ -217,8 +243,6 @@ def plot_decision_boundary(model, X, y=None, ax=None, resolution: int = 200, mar
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"plot_decision_boundary: X must have shape (n, 2); got {X.shape}")
     fig, ax = _figure_and_axes(ax, size=(5.5, 5))
-    from matplotlib.colors import ListedColormap, to_rgb
-
     (x_min, y_min), (x_max, y_max) = X.min(axis=0) - margin, X.max(axis=0) + margin
     gx, gy = np.meshgrid(np.linspace(x_min, x_max, resolution),
                          np.linspace(y_min, y_max, resolution))
@@ -228,49 +252,13 @@ def plot_decision_boundary(model, X, y=None, ax=None, resolution: int = 200, mar
         scores = scores[:, 0]
     elif scores.ndim == 2 and scores.shape[1] == 2:  # two classes: P(class 1) is enough
         scores = scores[:, 1]
-    binary = scores.ndim == 1
-    extent = (x_min, x_max, y_min, y_max)
     if scores.ndim == 1:
-        is_probability = scores.min() >= 0 and scores.max() <= 1
-        if is_probability and proba:
-            image = ax.imshow(scores.reshape(gx.shape), origin="lower", extent=extent,
-                              cmap="RdBu_r", vmin=0, vmax=1, alpha=0.75, aspect="auto")
-            ax.contour(gx, gy, scores.reshape(gx.shape), levels=levels or [0.5],
-                       colors="black", linewidths=1)
-            fig.colorbar(image, ax=ax, shrink=0.8, label=colorbar_label)
-        elif is_probability:
-            ax.contourf(gx, gy, (scores >= 0.5).reshape(gx.shape), levels=[-0.5, 0.5, 1.5],
-                        colors=[CLASS_COLORS[0], CLASS_COLORS[1]], alpha=0.3)
-        else:
-            image = ax.imshow(scores.reshape(gx.shape), origin="lower", extent=extent,
-                              cmap="viridis", alpha=0.8, aspect="auto")
-            fig.colorbar(image, ax=ax, shrink=0.8, label="prediction")
+        _draw_one_output(fig, ax, gx, gy, scores.reshape(gx.shape), proba, levels,
+                         colorbar_label)
     else:
-        winner = scores.argmax(axis=1)
-        colors = np.array([to_rgb(CLASS_COLORS[k % len(CLASS_COLORS)])
-                           for k in range(scores.shape[1])])
-        if proba:  # blend the class colour with white by how sure the model is
-            sure = (scores.max(axis=1) - 1 / scores.shape[1]) / (1 - 1 / scores.shape[1])
-            rgb = 1 - (1 - colors[winner]) * (0.15 + 0.6 * sure[:, None])
-            ax.imshow(rgb.reshape(*gx.shape, 3), origin="lower", extent=extent, aspect="auto")
-        else:
-            ax.contourf(gx, gy, winner.reshape(gx.shape),
-                        levels=np.arange(scores.shape[1] + 1) - 0.5,
-                        cmap=ListedColormap(colors), alpha=0.3)
-        ax.contour(gx, gy, winner.reshape(gx.shape), levels=np.arange(scores.shape[1]) + 0.5,
-                   colors="black", linewidths=0.8)
+        _draw_class_regions(ax, gx, gy, scores, proba)
     if y is not None:
-        y = np.asarray(y)
-        if y.ndim == 2 and y.shape[1] > 1:
-            y = y.argmax(axis=1)
-        y = y.ravel()
-        point_colors = ("#2166ac", "#b2182b") if binary else CLASS_COLORS
-        for k, label in enumerate(np.unique(y)):
-            mask = y == label
-            ax.scatter(X[mask, 0], X[mask, 1], s=40 if len(X) < 50 else 16,
-                       color=point_colors[k % len(point_colors)], edgecolor="black",
-                       linewidth=0.6, label=str(label), zorder=3)
-        ax.legend(fontsize=8, loc="upper right", framealpha=0.8)
+        _draw_points(ax, X, y, binary=scores.ndim == 1)
     ax.set_xlim(x_min, x_max)
     ax.set_ylim(y_min, y_max)
     ax.set_xlabel("$x_1$")
@@ -278,6 +266,60 @@ def plot_decision_boundary(model, X, y=None, ax=None, resolution: int = 200, mar
     if title:
         ax.set_title(title)
     return fig
+
+
+def _draw_one_output(fig, ax, gx, gy, scores, proba, levels, colorbar_label) -> None:
+    """One output on the grid: a probability (shaded around 0.5 with its contour, or two
+    flat regions) or a regression value (a heat map)."""
+    extent = (gx.min(), gx.max(), gy.min(), gy.max())
+    is_probability = scores.min() >= 0 and scores.max() <= 1
+    if is_probability and proba:
+        image = ax.imshow(scores, origin="lower", extent=extent, cmap="RdBu_r", vmin=0,
+                          vmax=1, alpha=0.75, aspect="auto")
+        ax.contour(gx, gy, scores, levels=levels or [0.5], colors="black", linewidths=1)
+        fig.colorbar(image, ax=ax, shrink=0.8, label=colorbar_label)
+    elif is_probability:
+        ax.contourf(gx, gy, (scores >= 0.5), levels=[-0.5, 0.5, 1.5],
+                    colors=[CLASS_COLORS[0], CLASS_COLORS[1]], alpha=0.3)
+    else:
+        image = ax.imshow(scores, origin="lower", extent=extent, cmap="viridis", alpha=0.8,
+                          aspect="auto")
+        fig.colorbar(image, ax=ax, shrink=0.8, label="prediction")
+
+
+def _draw_class_regions(ax, gx, gy, scores, proba) -> None:
+    """Several classes: each point of the grid in its winning class's colour (lighter
+    where the model is less sure, with ``proba``), and the boundaries between them."""
+    from matplotlib.colors import ListedColormap, to_rgb
+
+    extent = (gx.min(), gx.max(), gy.min(), gy.max())
+    n_classes = scores.shape[1]
+    winner = scores.argmax(axis=1)
+    colors = np.array([to_rgb(CLASS_COLORS[k % len(CLASS_COLORS)]) for k in range(n_classes)])
+    if proba:  # blend the class colour with white by how sure the model is
+        sure = (scores.max(axis=1) - 1 / n_classes) / (1 - 1 / n_classes)
+        rgb = 1 - (1 - colors[winner]) * (0.15 + 0.6 * sure[:, None])
+        ax.imshow(rgb.reshape(*gx.shape, 3), origin="lower", extent=extent, aspect="auto")
+    else:
+        ax.contourf(gx, gy, winner.reshape(gx.shape), levels=np.arange(n_classes + 1) - 0.5,
+                    cmap=ListedColormap(colors), alpha=0.3)
+    ax.contour(gx, gy, winner.reshape(gx.shape), levels=np.arange(n_classes) + 0.5,
+               colors="black", linewidths=0.8)
+
+
+def _draw_points(ax, X, y, binary: bool) -> None:
+    """The samples, coloured by label (one-hot rows are turned into labels)."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] > 1:
+        y = y.argmax(axis=1)
+    y = y.ravel()
+    point_colors = ("#2166ac", "#b2182b") if binary else CLASS_COLORS
+    for k, label in enumerate(np.unique(y)):
+        mask = y == label
+        ax.scatter(X[mask, 0], X[mask, 1], s=40 if len(X) < 50 else 16,
+                   color=point_colors[k % len(point_colors)], edgecolor="black",
+                   linewidth=0.6, label=str(label), zorder=3)
+    ax.legend(fontsize=8, loc="upper right", framealpha=0.8)
 
 
 # -- activation statistics ------------------------------------------------------------------

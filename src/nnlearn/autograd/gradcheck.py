@@ -59,16 +59,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1
 
     worst = None  # (excess over tolerance, input number, index, analytic, numeric)
     for k, (x, a) in enumerate(zip(checked, analytic)):
-        numeric = np.empty_like(x.data)
-        flat = x.data.reshape(-1)  # a view: perturbing it perturbs x
-        for j in range(flat.size):
-            saved = flat[j]
-            flat[j] = saved + eps
-            f_plus = f()
-            flat[j] = saved - eps
-            f_minus = f()
-            flat[j] = saved
-            numeric.reshape(-1)[j] = (f_plus - f_minus) / (2 * eps)
+        numeric = central_differences(f, x, eps)
         excess = np.abs(a - numeric) - (atol + rtol * np.abs(numeric))
         if excess.size and (worst is None or excess.max() > worst[0]):
             j = np.unravel_index(np.argmax(excess), x.shape)
@@ -84,3 +75,19 @@ def gradcheck(fn, inputs, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1
             f"atol + rtol * |numeric| = {atol + rtol * abs(n_j):.3g}"
         )
     return True
+
+
+def central_differences(f, x: Tensor, eps: float) -> np.ndarray:
+    """(f(x + eps e_j) - f(x - eps e_j)) / (2 eps) for every element j of ``x``, perturbing
+    ``x`` in place (and restoring it) so that ``f`` sees the change."""
+    numeric = np.empty_like(x.data)
+    flat = x.data.reshape(-1)  # a view: perturbing it perturbs x
+    for j in range(flat.size):
+        saved = flat[j]
+        flat[j] = saved + eps
+        f_plus = f()
+        flat[j] = saved - eps
+        f_minus = f()
+        flat[j] = saved
+        numeric.reshape(-1)[j] = (f_plus - f_minus) / (2 * eps)
+    return numeric

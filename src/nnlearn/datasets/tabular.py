@@ -60,24 +60,7 @@ def load_table(path, target: str | None = None, features=None,
         return _load_npz(path, features)
     if path.suffix.lower() not in (".csv", ".txt", ".tsv"):
         raise ValueError(f"{path}: expected a .csv or .npz file; got {path.suffix or 'no suffix'}")
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        sample = f.read(4096)
-        f.seek(0)
-        try:
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        rows = [row for row in csv.reader(f, dialect) if any(cell.strip() for cell in row)]
-    if len(rows) < 2:
-        raise ValueError(f"{path}: expected a header row and at least one data row")
-    header = [name.strip() for name in rows[0]]
-    if all(_number(h) is not None for h in header):
-        raise ValueError(f"{path}: the first row must be a header of column names; got "
-                         f"numbers {header[:4]}")
-    body = rows[1:]
-    for i, row in enumerate(body, start=2):
-        if len(row) != len(header):
-            raise ValueError(f"{path}, line {i}: {len(row)} values for {len(header)} columns")
+    header, body = _read_csv_rows(path)
     if target is not None and target not in header:
         if require_target:
             raise ValueError(f"{path}: no column {target!r}.{_close(target, header)} "
@@ -98,15 +81,40 @@ def load_table(path, target: str | None = None, features=None,
                 raise ValueError(f"{path}: feature column {name!r} is not numeric (line "
                                  f"{i + 2}: {cell!r}); encode it as numbers or drop the column")
             X[i, j] = value
-    y = None
-    if target is not None:
-        values = columns[target]
-        numbers = [_number(v) for v in values]
-        if any(v == "" for v in values):
-            raise ValueError(f"{path}: target column {target!r} has empty cells")
-        y = (np.array(numbers, dtype=float) if all(n is not None for n in numbers)
-             else np.array(values, dtype=str))
+    y = None if target is None else _target_values(path, target, columns[target])
     return Table(X, y, list(features), target)
+
+
+def _read_csv_rows(path: Path):
+    """(header, rows) of a CSV with a header row; the delimiter is sniffed (, ; tab)."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        sample = f.read(4096)
+        f.seek(0)
+        try:
+            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        rows = [row for row in csv.reader(f, dialect) if any(cell.strip() for cell in row)]
+    if len(rows) < 2:
+        raise ValueError(f"{path}: expected a header row and at least one data row")
+    header = [name.strip() for name in rows[0]]
+    if all(_number(h) is not None for h in header):
+        raise ValueError(f"{path}: the first row must be a header of column names; got "
+                         f"numbers {header[:4]}")
+    for i, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise ValueError(f"{path}, line {i}: {len(row)} values for {len(header)} columns")
+    return header, rows[1:]
+
+
+def _target_values(path: Path, target: str, values: list) -> np.ndarray:
+    """The target column as numbers when every cell is one, else as text labels."""
+    if any(v == "" for v in values):
+        raise ValueError(f"{path}: target column {target!r} has empty cells")
+    numbers = [_number(v) for v in values]
+    if all(n is not None for n in numbers):
+        return np.array(numbers, dtype=float)
+    return np.array(values, dtype=str)
 
 
 def _load_npz(path: Path, features) -> Table:

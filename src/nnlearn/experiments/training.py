@@ -227,23 +227,7 @@ def learning_rate_search(seed: int = 0, quick: bool = False, plots: bool = True)
     numbers["fine_space"] = {k: [v.low, v.high] for k, v in results.fine_space.items()}
     numbers["trials"] = [{"stage": r["stage"], **r["params"], "score": r["score"],
                           "status": r["status"]} for r in results]
-    figures = {}
-    if plots:
-        fig, ax = _plot().new_figure(size=(7, 4.5))
-        for stage, marker in (("coarse", "o"), ("fine", "^")):
-            rows = [r for r in numbers["trials"] if r["stage"] == stage and r["status"] == "ok"]
-            points = ax.scatter([r["learning_rate"] for r in rows], [r["score"] for r in rows],
-                       c=np.log10([r["reg"] for r in rows]), cmap="viridis", marker=marker,
-                       label=stage, edgecolor="black", vmin=-5, vmax=0)
-        for r in numbers["trials"]:
-            if r["status"] != "ok":
-                ax.axvline(r["learning_rate"], color="C3", alpha=0.3, lw=0.8)
-        fig.colorbar(points, ax=ax, label="log10 of the L2 strength")
-        ax.set_xscale("log")
-        ax.set_xlabel("learning rate (red lines: diverged)")
-        ax.set_ylabel("validation accuracy")
-        ax.legend(fontsize=8)
-        figures["search"] = fig
+    figures = {"search": _plot_search(numbers["trials"])} if plots else {}
     best = results.best_params_
     return ExperimentResult("learning-rate-search", numbers, figures, [
         *(f"{name}: loss {v['losses'][0]:.3f} -> {v['losses'][-1]:.3g}"
@@ -251,3 +235,23 @@ def learning_rate_search(seed: int = 0, quick: bool = False, plots: bool = True)
           for name, v in numbers["probes"].items()),
         f"best: lr {best['learning_rate']:.3g}, reg {best['reg']:.3g}, validation accuracy "
         f"{results.best_score_:.3f}; {len(results.diverged)} of {2 * n} trials diverged"])
+
+
+def _plot_search(trials: list):
+    """Validation accuracy against learning rate, coloured by L2 strength; red lines
+    where a trial diverged."""
+    fig, ax = _plot().new_figure(size=(7, 4.5))
+    for stage, marker in (("coarse", "o"), ("fine", "^")):
+        rows = [r for r in trials if r["stage"] == stage and r["status"] == "ok"]
+        points = ax.scatter([r["learning_rate"] for r in rows], [r["score"] for r in rows],
+                            c=np.log10([r["reg"] for r in rows]), cmap="viridis",
+                            marker=marker, label=stage, edgecolor="black", vmin=-5, vmax=0)
+    for r in trials:
+        if r["status"] != "ok":
+            ax.axvline(r["learning_rate"], color="C3", alpha=0.3, lw=0.8)
+    fig.colorbar(points, ax=ax, label="log10 of the L2 strength")
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (red lines: diverged)")
+    ax.set_ylabel("validation accuracy")
+    ax.legend(fontsize=8)
+    return fig
