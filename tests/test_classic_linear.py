@@ -133,31 +133,6 @@ def test_against_scikit_learn_when_installed():
                                .fit(X, y).coef_, atol=1e-6)
 
 
-# -- estimator conventions and bad input ---------------------------------------------------
-@pytest.mark.parametrize("model", [LinearRegression(), LogisticRegression(),
-                                   SoftmaxRegression(), Ridge(), Lasso()],
-                         ids=lambda m: type(m).__name__)
-def test_estimator_conventions(model):
-    params = model.get_params()
-    assert model.set_params(**params) is model
-    with pytest.raises(ValueError, match="Invalid parameter 'nonsense'"):
-        model.set_params(nonsense=1)
-    assert type(model).__name__ in repr(model)
-
-
-@pytest.mark.parametrize("model", [LogisticRegression(), SoftmaxRegression()],
-                         ids=lambda m: type(m).__name__)
-def test_classifiers_reject_bad_input(model):
-    with pytest.raises(ValueError, match="at least two classes"):
-        model.fit([[0.0], [1.0]], [1, 1])
-    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[2, 3\]"):
-        model.fit([[0.0], [1.0]], [0, 1, 1])
-    with pytest.raises(ValueError, match="X contains NaN"):
-        model.fit([[np.nan], [1.0]], [0, 1])
-    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
-        model.fit([0.0, 1.0], [0, 1])
-
-
 def test_regressors_reject_bad_input_and_unfitted_use():
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         LinearRegression().fit([[0.0], [1.0]], [0.0])

@@ -134,27 +134,3 @@ def test_hopfield_capacity_warning_and_bad_patterns():
         HopfieldNetwork().fit(np.random.default_rng(0).choice([-1, 1], (5, 20)))
     with pytest.raises(ValueError, match=r"patterns must contain only \(-1, 1\)"):
         HopfieldNetwork().fit([[0, 1, 1]])
-
-
-# -- estimator conventions and bad input ---------------------------------------------------
-@pytest.mark.parametrize("model", [Perceptron(), Adaline(), HebbNeuron()],
-                         ids=lambda m: type(m).__name__)
-def test_estimator_conventions(model):
-    params = model.get_params()
-    assert model.set_params(**params) is model
-    with pytest.raises(ValueError, match="Invalid parameter 'nonsense'"):
-        model.set_params(nonsense=1)
-    assert type(model).__name__ in repr(model)
-
-
-@pytest.mark.parametrize("model", [Perceptron(), Adaline()],
-                         ids=lambda m: type(m).__name__)
-def test_classifiers_reject_bad_input(model):
-    with pytest.raises(ValueError, match="at least two classes"):
-        model.fit([[0.0], [1.0]], [1, 1])
-    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[2, 3\]"):
-        model.fit([[0.0], [1.0]], [0, 1, 1])
-    with pytest.raises(ValueError, match="X contains NaN"):
-        model.fit([[np.nan], [1.0]], [0, 1])
-    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
-        model.fit([0.0, 1.0], [0, 1])
