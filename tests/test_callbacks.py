@@ -150,3 +150,26 @@ def test_csv_logger(tmp_path):
     assert set(rows[0]) == {"epoch", "loss", "accuracy"}
     model().fit(x, y, epochs=2, verbose=0, callbacks=[C.CSVLogger(path, append=True)])
     assert len(list(csv.DictReader(open(path)))) == 5
+
+
+def test_early_stopping_waits_quietly_when_another_callback_cut_the_epoch_short():
+    x, y = data()
+    m = model(optimizer=nl.optimizers.SGD(learning_rate=50.0))
+    early = C.EarlyStopping(monitor="val_loss", patience=2)
+    history = m.fit(x, y, epochs=20, batch_size=16, verbose=0, validation_split=0.2,
+                    callbacks=[C.DivergenceGuard(factor=3.0), early])
+    assert m.stop_reason.kind is C.StopKind.DIVERGED and len(history.epoch) < 20
+    assert "val_loss" not in history.history or len(history.history["val_loss"]) < len(
+        history.epoch)
+
+
+def test_checkpoint_of_weights_only(tmp_path):
+    x, y = data()
+    m = model()
+    m.fit(x, y, epochs=2, verbose=0,
+          callbacks=[C.ModelCheckpoint(tmp_path / "w-{epoch}.weights", monitor="loss",
+                                       save_weights_only=True)])
+    fresh = model()
+    fresh.build(x.shape[1:])
+    fresh.load_weights(tmp_path / "w-2.weights")
+    np.testing.assert_array_equal(fresh.predict(x), m.predict(x))

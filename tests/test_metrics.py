@@ -35,7 +35,7 @@ def test_accuracy_follows_the_loss_and_names_are_log_keys():
     for loss, cls in (("binary_crossentropy", metrics.BinaryAccuracy),
                       ("sparse_categorical_crossentropy", metrics.SparseCategoricalAccuracy),
                       ("categorical_crossentropy", metrics.CategoricalAccuracy),
-                      ("mse", metrics.CategoricalAccuracy)):
+                      ("mse", metrics.Accuracy)):
         metric = metrics.get("accuracy", nl.losses.get(loss))
         assert type(metric) is cls and metric.name == "accuracy"
     assert metrics.get("mae").name == "mae"
@@ -53,3 +53,22 @@ def test_a_custom_metric_function_is_averaged_over_samples():
     assert metric.result() == pytest.approx(1 / 6)
     with pytest.raises(ValueError, match="unknown metric 'acuracy'"):
         metrics.get("acuracy")
+
+
+def test_accuracy_after_an_undeclared_loss_follows_the_shapes():
+    one_output = metrics.get("accuracy", nl.losses.get(lambda t, p: p.sum()))
+    one_output.update_state(np.array([1, 0]), np.array([[0.9], [0.8]]))
+    assert type(one_output) is metrics.Accuracy and one_output.result() == 0.5  # binary
+    labels = metrics.Accuracy()
+    labels.update_state(np.array([1, 0]), np.array([[0.1, 0.9], [0.2, 0.8]]))
+    assert labels.result() == 0.5                                             # sparse
+    rows = metrics.Accuracy()
+    rows.update_state(np.eye(2), np.array([[0.1, 0.9], [0.8, 0.2]]))
+    assert rows.result() == 0.0                                               # one-hot
+
+
+def test_only_built_in_metrics_are_serialized():
+    assert metrics.serialize(metrics.get("accuracy", nl.losses.get("mse"))) == "accuracy"
+    assert metrics.serialize(metrics.get("mae")) == "mae"
+    with pytest.raises(ValueError, match="cannot save custom metric 'top'"):
+        metrics.serialize(metrics.MeanMetricWrapper(lambda t, p: 0.0, name="top"))

@@ -411,3 +411,97 @@ def test_python_source_rebuilds_the_same_model():
     assert repr(rebuilt.optimizer) == "SGD(learning_rate=0.03, momentum=0.9)"
     x = np.random.default_rng(0).standard_normal((5, 2)).astype(np.float32)
     np.testing.assert_array_equal(rebuilt.predict(x), model.predict(x))
+
+
+def test_layers_in_lists_dicts_and_nested_models_are_tracked():
+    class Inner(nl.Model):
+        def __init__(self):
+            super().__init__(seed=1)
+            self.blocks = {"a": Dense(4, activation="tanh"), "b": Dense(4, activation="tanh")}
+
+        def call(self, x, training=False):
+            return self.blocks["b"](self.blocks["a"](x, training), training)
+
+    class Outer(nl.Model):
+        def __init__(self):
+            super().__init__(seed=0)
+            self.inner = Inner()
+            self.head = Dense(3)
+            self.head = Dense(3, activation="softmax")  # reassigned: the first is dropped
+
+        def call(self, x, training=False):
+            return self.head(self.inner(x, training), training)
+
+    model = Outer()
+    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    x, y = blobs(60)
+    before = model.get_weights() if model.built else None
+    model.fit(x, y, epochs=2, verbose=0)
+    assert before is None and len(model.layers) == 3 and len(model.params) == 6
+    assert model.inner.blocks["a"].kernel is model.params[0]
+
+    class Early(nl.Model):
+        def __init__(self):
+            self.layer = Dense(2)
+            super().__init__()
+
+    with pytest.raises(RuntimeError, match="call super\\(\\).__init__\\(\\) before"):
+        Early()
+
+
+def test_a_step_that_tracks_nothing_has_its_own_loss_averaged():
+    class Untracked(nl.Sequential):
+        def train_step(self, x, y):
+            return {"loss": 2.0 * len(x)}  # a fake loss: 2 per sample in the batch
+
+    model = Untracked([Dense(3, activation="softmax")], seed=0)
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    x, y = blobs(30)
+    history = model.fit(x, y, epochs=1, batch_size=20, shuffle=False, verbose=0)
+    # batches of 20 and 10: (40 * 20 + 20 * 10) / 30
+    assert history.history["loss"] == [pytest.approx((40 * 20 + 20 * 10) / 30)]
+
+
+def test_unbuilt_models_and_custom_pieces_fail_clearly(tmp_path):
+    with pytest.raises(RuntimeError, match="not built yet"):
+        SpiralNet().load_weights(tmp_path / "none")
+    with pytest.raises(RuntimeError, match="not built yet"):
+        SpiralNet().save_weights(tmp_path / "none")
+    model = small_model(metrics=[lambda t, p: 0.0])
+    model.build((2,))
+    with pytest.raises(ValueError, match="cannot save custom metric"):
+        model.save(tmp_path / "m.nnl")
+    model.compile("sgd", lambda t, p: nl.losses.mean_squared_error(t, p))
+    with pytest.raises(ValueError, match="cannot save custom loss"):
+        nl.models.python_source(model)
+
+
+def test_from_logits_after_a_softmax_output_warns():
+    model = nl.Sequential([Dense(3, activation="softmax")])
+    with pytest.warns(UserWarning, match="from_logits=True.*applies softmax"):
+        model.compile("sgd", nl.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+
+def test_targets_of_the_wrong_shape_are_refused_before_training():
+    model = nl.Sequential([Dense(2)], seed=0)
+    model.compile("sgd", "mse")
+    x = np.zeros((4, 3), np.float32)
+    with pytest.raises(ValueError, match="y of shape \\(4,\\) does not match the model's 2"):
+        model.fit(x, np.zeros(4), verbose=0)
+    model = small_model()
+    with pytest.raises(ValueError, match="one-hot rows: use loss='categorical_crossentropy'"):
+        model.fit(x[:, :2], np.eye(3)[[0, 1, 2, 0]], verbose=0)
+
+
+def test_lbfgs_state_is_saved_and_resumed_exactly(tmp_path):
+    x, y = blobs(60)
+    straight = small_model(optimizer="lbfgs")
+    straight.fit(x, y, epochs=6, verbose=0)
+    first = small_model(optimizer="lbfgs")
+    first.fit(x, y, epochs=3, verbose=0)
+    first.save(tmp_path / "half.nnl")
+    resumed = nl.load_model(tmp_path / "half.nnl")
+    assert len(resumed.optimizer.get_state()[0]) == 3  # three curvature pairs
+    resumed.fit(x, y, epochs=6, initial_epoch=3, verbose=0)
+    for a, b in zip(straight.get_weights(), resumed.get_weights()):
+        np.testing.assert_array_equal(a, b)

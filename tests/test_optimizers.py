@@ -299,3 +299,8 @@ def test_gradient_clipping_is_its_own_piece():
     assert O.SGD(0.1).clipping is None
     assert O.SGD(0.1, clipnorm=1.0).get_config() == {"learning_rate": 0.1, "momentum": 0.0,
                                                     "nesterov": False, "clipnorm": 1.0}
+
+
+def test_lbfgs_refuses_clipping_it_would_not_apply():
+    with pytest.raises(TypeError, match="clipnorm"):
+        O.LBFGS(clipnorm=1.0)

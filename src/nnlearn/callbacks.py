@@ -64,15 +64,18 @@ class Callback:
     def on_train_end(self, logs=None): ...
 
 
-def _monitored(logs: dict, monitor: str, who: str) -> float:
-    if monitor not in logs:
-        raise ValueError(f"{who}: monitor={monitor!r} is not among the logged values "
-                         f"{sorted(logs)} (val_* needs validation data)")
-    return float(logs[monitor])
-
-
 class _Monitor(Callback):
     """Tracks the best value of a logged quantity ("min" for losses, "max" otherwise)."""
+
+    def _monitored(self, logs: dict):
+        """The monitored value, or None when an epoch cut short by another callback's
+        stop has no such value (no validation ran); a value never logged is an error."""
+        if self.monitor in logs:
+            return float(logs[self.monitor])
+        if self.model is not None and self.model.stop_training:
+            return None
+        raise ValueError(f"{type(self).__name__}: monitor={self.monitor!r} is not among the "
+                         f"logged values {sorted(logs)} (val_* needs validation data)")
 
     def __init__(self, monitor: str, min_delta: float, mode: str):
         if mode not in ("auto", "min", "max"):
@@ -102,7 +105,9 @@ class EarlyStopping(_Monitor):
         self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_epoch_end(self, epoch, logs=None):
-        value = _monitored(logs, self.monitor, "EarlyStopping")
+        value = self._monitored(logs)
+        if value is None:
+            return
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
@@ -137,7 +142,9 @@ class ReduceLROnPlateau(_Monitor):
         self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_epoch_end(self, epoch, logs=None):
-        value = _monitored(logs, self.monitor, "ReduceLROnPlateau")
+        value = self._monitored(logs)
+        if value is None:
+            return
         optimizer = self.model.optimizer
         logs["learning_rate"] = optimizer.current_learning_rate
         if self.cooldown_left:
@@ -184,22 +191,24 @@ class ModelCheckpoint(_Monitor):
     """Save the model after every epoch (``filepath`` may contain ``{epoch}`` and any
     logged value, e.g. ``"model-{epoch:02d}-{val_loss:.2f}.nnl"``); with
     ``save_best_only`` only when ``monitor`` improved.  Each file is written atomically
-    (temporary file + rename) by ``model.save``."""
+    (temporary file + rename) by ``model.save``, or ``model.save_weights`` with
+    ``save_weights_only`` (a subclassed Model has no architecture file)."""
 
     def __init__(self, filepath, monitor: str = "val_loss", save_best_only: bool = False,
-                 mode: str = "auto", verbose: int = 0):
+                 mode: str = "auto", verbose: int = 0, save_weights_only: bool = False):
         super().__init__(monitor, 0.0, mode)
         self.filepath, self.save_best_only, self.verbose = os.fspath(filepath), \
             save_best_only, verbose
+        self.save_weights_only = bool(save_weights_only)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_best_only:
-            value = _monitored(logs, self.monitor, "ModelCheckpoint")
-            if not self._improved(value):
+            value = self._monitored(logs)
+            if value is None or not self._improved(value):
                 return
             self.best = value
         path = self.filepath.format(epoch=epoch + 1, **logs)
-        self.model.save(path)
+        (self.model.save_weights if self.save_weights_only else self.model.save)(path)
         if self.verbose:
             print(f"Epoch {epoch + 1}: saved model to {path}")
 

@@ -179,7 +179,8 @@ class _BaseMLP(BaseEstimator):
             X = X.astype(self.dtype, copy=False)
         n = len(X)
         fresh = not (incremental or self.warm_start) or not hasattr(self, "model_")
-        batch = self._batch(n)
+        # scikit-learn's penalty is alpha / (2 n_batch); L-BFGS's batch is all n samples
+        batch = n if self.solver == "lbfgs" else self._batch(n)
         if fresh:
             self.model_ = self._build(X.shape[1], self._output_units(targets), X.dtype, batch)
             self.loss_curve_, self.n_iter_, self.t_ = [], 0, 0

@@ -116,5 +116,11 @@ INITIALIZERS = {
 
 
 def get(identifier, argument: str = "initializer"):
-    """The initializer named ``identifier``: a function ``(shape, rng) -> float64 array``."""
+    """The initializer named ``identifier`` (a function ``(shape, rng) -> float64 array``),
+    or one with arguments, ``{"class_name": "random_normal", "config": {"stddev": 1.0}}``
+    (a form a model file can store)."""
+    if isinstance(identifier, dict):
+        function = lookup("initializer", INITIALIZERS, identifier.get("class_name", ""),
+                          argument)
+        return functools.partial(function, **identifier.get("config", {}))
     return lookup("initializer", INITIALIZERS, identifier, argument)

@@ -218,6 +218,8 @@ class Loss:
 
     name = "loss"
     targets = "values"
+    accuracy = None       # the accuracy "accuracy" means after this loss (see metrics.get)
+    from_logits = False
 
     def __call__(self, y_true, y_pred) -> Tensor:
         return self.call(y_true, y_pred)
@@ -232,7 +234,13 @@ class Loss:
 
     def check_targets(self, y: np.ndarray, units: int, argument: str = "y") -> None:
         """Raise ValueError naming ``argument`` when ``y`` cannot be this loss's targets
-        for an output of ``units`` values per sample."""
+        for an output of ``units`` values per sample: here, one value per output ((n,)
+        for a single output, else (n, units))."""
+        per_sample = int(np.prod(y.shape[1:]))
+        if per_sample != units:
+            raise ValueError(f"{argument} of shape {y.shape} does not match the model's "
+                             f"{units} output(s) per sample for {self.name}; expected "
+                             f"{'(n,) or (n, 1)' if units == 1 else f'(n, {units})'}")
 
     def get_config(self) -> dict:
         return {}
@@ -255,6 +263,10 @@ class LossFunctionWrapper(Loss):
             raise TypeError(f"loss must be callable; got {type(fn).__name__}")
         self.fn = fn
         self.name = name or getattr(fn, "__name__", type(fn).__name__)
+
+    def check_targets(self, y, units, argument="y"):
+        if type(self).function is not None:  # a custom function's targets are its own
+            super().check_targets(y, units, argument)
 
     def call(self, y_true, y_pred):
         return self.fn(y_true, y_pred)
@@ -347,7 +359,7 @@ class BinaryCrossentropy(_Crossentropy):
     """-[y ln p + (1 - y) ln(1 - p)] averaged over the outputs; with a sigmoid output the
     model computes it from the logits z as softplus(z) - y z (gradient sigmoid(z) - y)."""
 
-    name, activation = "binary_crossentropy", "sigmoid"
+    name, activation, accuracy = "binary_crossentropy", "sigmoid", "binary"
     probabilities = staticmethod(binary_crossentropy)
     logits = staticmethod(_binary_from_logits)
 
@@ -357,6 +369,7 @@ class CategoricalCrossentropy(_Crossentropy):
     model computes it from the logits as logsumexp(z) - sum_k y_k z_k (gradient p - y)."""
 
     name, activation, targets = "categorical_crossentropy", "softmax", "one_hot"
+    accuracy = "categorical"
     probabilities = staticmethod(categorical_crossentropy)
     logits = staticmethod(_categorical_from_logits)
 
@@ -372,10 +385,15 @@ class SparseCategoricalCrossentropy(_Crossentropy):
     """The categorical cross-entropy with integer class labels instead of one-hot rows."""
 
     name, activation, targets = "sparse_categorical_crossentropy", "softmax", "class_index"
+    accuracy = "sparse"
     probabilities = staticmethod(sparse_categorical_crossentropy)
     logits = staticmethod(_sparse_from_logits)
 
     def check_targets(self, y, units, argument="y"):
+        if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
+            raise ValueError(f"{argument} must hold one integer label per sample ((n,) or "
+                             f"(n, 1)) for sparse_categorical_crossentropy; got shape "
+                             f"{y.shape} (one-hot rows: use loss='categorical_crossentropy')")
         labels = y.reshape(len(y), -1)[:, 0] if y.ndim > 1 else y
         if labels.size and (labels.min() < 0 or labels.max() >= units
                             or np.any(labels != np.round(labels))):

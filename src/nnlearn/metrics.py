@@ -18,10 +18,11 @@ import numpy as np
 
 from ._registry import lookup
 
-__all__ = ["Metric", "Mean", "MeanMetricWrapper", "BinaryAccuracy", "CategoricalAccuracy",
+__all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
+           "CategoricalAccuracy",
            "SparseCategoricalAccuracy", "MeanSquaredError", "MeanAbsoluteError",
            "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
-           "mean_squared_error", "mean_absolute_error", "get"]
+           "mean_squared_error", "mean_absolute_error", "get", "serialize"]
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5) -> float:
@@ -111,6 +112,27 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
     function = staticmethod(sparse_categorical_accuracy)
 
 
+class Accuracy(MeanMetricWrapper):
+    """"accuracy" after a loss that does not say which one it means: chosen from the
+    shapes of the first batch, as Keras does: one output -> binary, targets shaped like
+    the outputs -> categorical, one label per sample -> sparse categorical."""
+
+    def update_state(self, y_true, y_pred) -> None:
+        if self.fn is None:
+            y_true = np.asarray(y_true)
+            if y_pred.shape[-1] == 1:
+                self.fn = binary_accuracy
+            elif y_true.shape == y_pred.shape:
+                self.fn = categorical_accuracy
+            else:
+                self.fn = sparse_categorical_accuracy
+        super().update_state(y_true, y_pred)
+
+    def __init__(self, name: str = "accuracy"):
+        Metric.__init__(self, name)
+        self.fn = None
+
+
 class MeanSquaredError(MeanMetricWrapper):
     function = staticmethod(mean_squared_error)
 
@@ -125,20 +147,31 @@ METRICS = {
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
     "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
 }
-_ACCURACY_OF_LOSS = {"binary_crossentropy": BinaryAccuracy,
-                     "sparse_categorical_crossentropy": SparseCategoricalAccuracy}
+_ACCURACIES = {"binary": BinaryAccuracy, "categorical": CategoricalAccuracy,
+               "sparse": SparseCategoricalAccuracy}
 
 
 def get(identifier, loss=None) -> Metric:
-    """A fresh Metric from a name (``"accuracy"``/``"acc"`` resolved from ``loss``'s name),
-    a Metric (returned as it is) or a function ``fn(y_true, y_pred) -> float`` (wrapped).
-    The metric's ``name`` is the key of its value in the logs."""
+    """A fresh Metric from a name, a Metric (returned as it is) or a function
+    ``fn(y_true, y_pred) -> float`` (wrapped).  ``"accuracy"``/``"acc"`` is the accuracy
+    the loss declares (``loss.accuracy``), else :class:`Accuracy`, which decides from the
+    shapes.  The metric's ``name`` is the key of its value in the logs."""
     if isinstance(identifier, Metric):
         return identifier
     if identifier in ("accuracy", "acc"):
-        accuracy = _ACCURACY_OF_LOSS.get(getattr(loss, "name", None), CategoricalAccuracy)
+        accuracy = _ACCURACIES.get(getattr(loss, "accuracy", None), Accuracy)
         return accuracy(name="accuracy")
     if callable(identifier) and not isinstance(identifier, str):
         return MeanMetricWrapper(identifier)
     cls = lookup("metric", {**METRICS, "accuracy": None}, identifier, "metrics")
     return cls(name=identifier)
+
+
+def serialize(metric: Metric) -> str:
+    """The name a model file stores for a built-in metric (a custom one cannot be saved)."""
+    if isinstance(metric, (Accuracy, *_ACCURACIES.values())) and metric.name == "accuracy":
+        return "accuracy"
+    if METRICS.get(metric.name) is not type(metric):
+        raise ValueError(f"cannot save custom metric {metric.name!r}: only nnlearn's metrics "
+                         "can be stored in a model file")
+    return metric.name

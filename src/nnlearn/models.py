@@ -13,9 +13,10 @@ loss plus the layers' penalties, the optimizer updates the parameters in place::
 bar and the History live in the loops, never in a step.  Override ``train_step`` to
 change what one step does (an extra loss term, say) and ``fit`` keeps working.
 
-When the output layer is a softmax (sigmoid) and the loss a categorical (binary)
-cross-entropy, the loss is computed from the logits in one fused node (gradient
-``p - y``; see :mod:`nnlearn.losses`).  The main job, the MNIST network of Chollet
+When a Sequential's output layer is a softmax (sigmoid) and the loss a categorical
+(binary) cross-entropy, the loss is computed from the logits in one fused node (gradient
+``p - y``; see :mod:`nnlearn.losses`).  A subclassed model fuses by returning logits and
+compiling with ``from_logits=True``.  The main job, the MNIST network of Chollet
 (2017), ch. 2, is a ``Sequential``.
 """
 
@@ -27,6 +28,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 import zipfile
 
 import numpy as np
@@ -64,6 +66,19 @@ def _positive_int(value, name: str) -> int:
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value!r}")
     return int(value)
+
+
+def _layers_in(value) -> list:
+    """The layers an attribute holds: itself, its items, or a nested model's layers."""
+    if isinstance(value, layers_module.Layer):
+        return [value]
+    if isinstance(value, Model):
+        return list(value.layers)
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return [layer for item in value for layer in _layers_in(item)]
+    return []
 
 
 class Model:
@@ -116,11 +131,19 @@ class Model:
         self._input_shape = self._output_shape = None
 
     def __setattr__(self, name, value):
-        """Track layers assigned as attributes (Keras's subclassing style)."""
-        found = [value] if isinstance(value, layers_module.Layer) else (
-            [v for v in value if isinstance(v, layers_module.Layer)]
-            if isinstance(value, (list, tuple)) else [])
-        self._layers.extend(layer for layer in found
+        """Track the layers assigned as attributes (Keras's subclassing style): a Layer,
+        a list, tuple or dict of them, or a nested Model (its layers); an attribute
+        assigned again stops tracking what it held."""
+        if "_layers" not in self.__dict__:
+            if _layers_in(value):
+                raise RuntimeError(f"{type(self).__name__}: call super().__init__() before "
+                                   "assigning layers")
+            return object.__setattr__(self, name, value)
+        for layer in _layers_in(self.__dict__.get(name)):
+            if not any(layer is other for key, held in self.__dict__.items()
+                       if key not in (name, "_layers") for other in _layers_in(held)):
+                self._layers[:] = [known for known in self._layers if known is not layer]
+        self._layers.extend(layer for layer in _layers_in(value)
                             if not any(layer is known for known in self._layers))
         object.__setattr__(self, name, value)
 
@@ -194,6 +217,11 @@ class Model:
         self.loss = losses.get(loss)
         self.metrics = [metrics_module.get(m, self.loss) for m in (metrics or [])]
         self.loss_tracker = metrics_module.Mean("loss")
+        if self.loss.from_logits and self.layers and self.output_activation in ("softmax",
+                                                                               "sigmoid"):
+            warnings.warn(f"the loss takes logits (from_logits=True) but the output layer "
+                          f"applies {self.output_activation}: remove the output activation "
+                          "or use from_logits=False", UserWarning, stacklevel=2)
 
     @property
     def fused_loss(self):
@@ -401,8 +429,9 @@ class Model:
         return [order[start:start + batch_size] for start in range(0, n, batch_size)]
 
     def _train_epoch(self, x, y, batches, epoch_seed, callbacks, bar) -> dict:
-        """One ``train_step`` per batch; the epoch's logs: the tracked loss and metrics,
-        and the sample-weighted mean of anything else the steps returned."""
+        """One ``train_step`` per batch; the epoch's logs: the loss and metrics tracked
+        with ``update_metrics``, and the sample-weighted mean over the batches of anything
+        else the steps returned (the step's own ``loss`` when it tracked none)."""
         self._reseed_layers(epoch_seed)
         self.reset_metrics()
         extras: dict = {}
@@ -410,8 +439,7 @@ class Model:
             xb, yb = (x, y) if index is None else (x[index], y[index])
             logs = self.train_step(xb, yb)
             for key, value in logs.items():
-                if key != "loss":
-                    extras.setdefault(key, metrics_module.Mean(key)).update_state(value, len(xb))
+                extras.setdefault(key, metrics_module.Mean(key)).update_state(value, len(xb))
             if bar.active:
                 bar.update(step + 1, self._epoch_logs(extras))
             for callback in callbacks:
@@ -421,7 +449,8 @@ class Model:
         return self._epoch_logs(extras)
 
     def _epoch_logs(self, extras: dict) -> dict:
-        return {**self.metric_results(), **{k: m.result() for k, m in extras.items()}}
+        tracked = {m.name: m.result() for m in (self.loss_tracker, *self.metrics) if m.count}
+        return {**{k: m.result() for k, m in extras.items()}, **tracked}
 
     def stop(self, reason: StopReason | str | None = None) -> None:
         """Ask ``fit`` to stop at the end of the current epoch (used by callbacks); a
@@ -531,18 +560,30 @@ class Model:
         print_fn(f"Trainable params: {trainable:,}")
         print_fn(f"Non-trainable params: {total - trainable:,}")
         if self.loss is not None:
-            how = (f"from the logits of the {self.output_activation} output (fused)"
-                   if self.fused_loss is not None else "on the outputs (not fused)")
+            if self.fused_loss is not None:
+                how = f"from the logits of the {self.output_activation} output (fused)"
+            elif self.loss.from_logits:
+                how = "from the outputs, taken as logits (from_logits=True)"
+            else:
+                how = "on the outputs (not fused)"
             print_fn(f"Loss: {self.loss.name}, computed {how}")
+
+    def _check_built(self, where: str) -> None:
+        self._build_if_shape_known()
+        if not self.built:
+            raise RuntimeError(f"{where}: the model is not built yet; call "
+                               "model.build(sample_shape) or run it on data first")
 
     def save_weights(self, file) -> None:
         """Write the weights alone (a path or a binary file object), with a checksum per
         array; :meth:`load_weights` reads them into a model of the same architecture."""
+        self._check_built("save_weights")
         arrays = {f"weight_{i}": w for i, w in enumerate(self.get_weights())}
         _write_archive(file, {"format": WEIGHTS_FORMAT, "version": FORMAT_VERSION}, arrays)
 
     def load_weights(self, file) -> None:
         """Read weights written by :meth:`save_weights` (or a model file's weights)."""
+        self._check_built("load_weights")
         manifest, arrays = _read_archive(file, (WEIGHTS_FORMAT, FORMAT))
         self.set_weights(_numbered(arrays, "weight_"))
 
@@ -597,6 +638,8 @@ class Sequential(Model):
         self.built = True
 
     def call(self, x, training=False):
+        if not self.built:  # a Sequential nested in another model builds on first use
+            self.build(x.shape[1:])
         out = x
         for layer in self.layers:
             out = layer.call(out, training)
@@ -636,7 +679,7 @@ class Sequential(Model):
         if self.loss is not None:
             manifest["compile"] = {
                 "loss": losses.serialize(self.loss),
-                "metrics": [m.name for m in self.metrics],
+                "metrics": [metrics_module.serialize(m) for m in self.metrics],
                 "optimizer": optimizers.serialize(self.optimizer),
                 "iterations": self.optimizer.iterations,
             }
@@ -658,7 +701,8 @@ def _write_archive(file, manifest: dict, arrays: dict) -> None:
     try:
         text = json.dumps(manifest, allow_nan=False)
     except (TypeError, ValueError) as err:
-        raise TypeError(f"model.metadata must be JSON-serialisable: {err}") from None
+        raise TypeError(f"cannot write the model file: {_unserialisable(manifest)} is not "
+                        f"JSON-serialisable ({err})") from None
     arrays = {**arrays, "manifest": np.frombuffer(text.encode(), dtype=np.uint8)}
     if hasattr(file, "write"):
         np.savez(file, **arrays)
@@ -673,6 +717,17 @@ def _write_archive(file, manifest: dict, arrays: dict) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _unserialisable(manifest: dict) -> str:
+    """Which part of a manifest JSON cannot hold: a layer's config entry or the metadata."""
+    for spec in manifest.get("model", {}).get("layers", []):
+        for key, value in spec["config"].items():
+            try:
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError):
+                return f"{spec['class_name']} layer's {key}={value!r}"
+    return "model.metadata"
 
 
 def _read_archive(file, formats: tuple):
@@ -771,6 +826,8 @@ def python_source(model: Sequential, variable: str = "model", imports: bool = Tr
     """Python code that builds ``model`` (and compiles it the same way), generated from
     its config: the playground's export, and a readable record of any Sequential."""
     config = model.get_config()
+    if model.loss is not None:
+        losses.serialize(model.loss)  # a custom loss has no code to write: clear error
     lines = ["import nnlearn as nl", ""] if imports else []
     lines.append(f"{variable} = nl.Sequential([")
     lines += [f"    nl.layers.{layer!r}," for layer in model.layers]
@@ -825,5 +882,5 @@ class _ProgressBar:
             self.bar.close()
         elif self.verbose:
             seconds = time.perf_counter() - self.start
-            print(f"{self.steps}/{self.steps} - {seconds:.0f}s - {self._format(logs)}",
-                  flush=True)
+            line = f"{self.steps}/{self.steps} - {seconds:.0f}s"
+            print(f"{line} - {self._format(logs)}" if logs else line, flush=True)

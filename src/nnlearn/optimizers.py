@@ -443,8 +443,8 @@ class LBFGS(Optimizer):
     full_batch = True
 
     def __init__(self, learning_rate=1.0, history_size: int = 10, c1: float = 1e-4,
-                 max_line_search: int = 25, tolerance_grad: float = 1e-12, **kwargs):
-        super().__init__(learning_rate, **kwargs)
+                 max_line_search: int = 25, tolerance_grad: float = 1e-12):
+        super().__init__(learning_rate)
         self.tolerance_grad = _nonnegative(tolerance_grad, "tolerance_grad")
         if not isinstance(history_size, int) or history_size < 1:
             raise ValueError(f"history_size must be a positive integer; got {history_size!r}")
@@ -456,6 +456,7 @@ class LBFGS(Optimizer):
 
     def build(self, params):
         self._state = []
+        self._params = list(params)
         self._s, self._y = [], []
 
     @staticmethod
@@ -528,10 +529,22 @@ class LBFGS(Optimizer):
         return loss
 
     def get_state(self):
-        return []
+        """The curvature pairs: S and Y, one row per kept pair (float64)."""
+        n = sum(p.size for p in self._params) if self._s else 0
+        return [np.array(self._s).reshape(-1, n), np.array(self._y).reshape(-1, n)]
 
     def set_state(self, params, arrays, iterations):
         self.build(params)
+        arrays = list(arrays)
+        if arrays:
+            if len(arrays) != 2 or arrays[0].shape != arrays[1].shape:
+                raise ValueError("LBFGS state: expected the arrays S and Y of one shape")
+            size = sum(p.size for p in params)
+            if len(arrays[0]) and arrays[0].shape[1] != size:
+                raise ValueError(f"LBFGS state: pairs of {arrays[0].shape[1]} values for "
+                                 f"{size} parameters")
+            self._s = [row.astype(np.float64) for row in arrays[0]]
+            self._y = [row.astype(np.float64) for row in arrays[1]]
         self.iterations = int(iterations)
 
     def get_config(self):

@@ -27,7 +27,8 @@ CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"
                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 
 
-def _require_matplotlib():
+def require_matplotlib():
+    """Raise ImportError with the install command when matplotlib is missing."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -36,7 +37,7 @@ def _require_matplotlib():
 
 def new_figure(ncols: int = 1, nrows: int = 1, size=(6.4, 4.8), **subplot_kw):
     """A pyplot-free Figure and its axes (an array when there is more than one)."""
-    _require_matplotlib()
+    require_matplotlib()
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=size, layout="constrained")
@@ -82,7 +83,7 @@ def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
         and their size written below (a 784-input layer stays readable).
     """
     sizes = _layer_sizes(network)
-    _require_matplotlib()
+    require_matplotlib()
     columns = _neuron_columns(sizes, bias, max_neurons)
     top = max(y for col in columns for y, _ in col)
     bottom = min(y for col in columns for y, _ in col)

@@ -4,7 +4,6 @@ regression with three sigmoid hidden units."""
 
 from __future__ import annotations
 
-import functools
 import warnings
 
 import numpy as np
@@ -164,11 +163,11 @@ def logic_gates(seed: int = 0, quick: bool = False, plots: bool = True):
           "hidden units, mean squared error and gradient descent (lr 0.25)",
           "Simple regression with a neural network")
 def sin_regression(seed: int = 0, quick: bool = False, plots: bool = True):
-    from .. import Sequential, initializers, layers, optimizers
+    from .. import Sequential, layers, optimizers
     from ..datasets import make_sin
 
     x, y = make_sin(100, noise=0.25, random_state=seed)
-    normal = functools.partial(initializers.random_normal, stddev=1.0)  # tf.random_normal
+    normal = {"class_name": "random_normal", "config": {"stddev": 1.0}}  # tf.random_normal
     model = Sequential([layers.Input((1,)),
                         layers.Dense(3, activation="sigmoid", kernel_initializer=normal,
                                      bias_initializer=normal),

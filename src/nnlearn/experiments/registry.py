@@ -100,7 +100,7 @@ def get(name: str) -> Experiment:
 def run(name: str, seed: int = 0, quick: bool = False, plots: bool = True) -> ExperimentResult:
     """Run the experiment ``name`` (see :data:`EXPERIMENTS`)."""
     if plots:
-        from ..plot import _require_matplotlib
+        from ..plot import require_matplotlib
 
-        _require_matplotlib()
+        require_matplotlib()
     return get(name)(seed=seed, quick=quick, plots=plots)

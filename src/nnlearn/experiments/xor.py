@@ -9,11 +9,9 @@ pattern stuck near 0.5); the default seed is one that separates all four points.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
-from .. import initializers, layers, optimizers
+from .. import layers, optimizers
 from ..models import Sequential
 
 X_XOR = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
@@ -25,7 +23,7 @@ def xor_network(seed: int = 0, hidden: int = 2, learning_rate: float = 0.1,
     """The 2-``hidden``-1 sigmoid network, weights and biases drawn from N(0, 1), compiled
     for gradient descent on the summed cross-entropy with step ``learning_rate``: the loss
     is the mean over the 4 samples, so the optimizer's step is 4 x ``learning_rate``."""
-    normal = functools.partial(initializers.random_normal, stddev=1.0)
+    normal = {"class_name": "random_normal", "config": {"stddev": 1.0}}
     model = Sequential([layers.Input(2),
                         layers.Dense(hidden, activation="sigmoid", kernel_initializer=normal,
                                      bias_initializer=normal),

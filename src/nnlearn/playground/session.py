@@ -14,8 +14,6 @@ from __future__ import annotations
 import functools
 import io
 import math
-import os
-import tempfile
 import time
 
 import numpy as np
@@ -289,14 +287,9 @@ class PlaygroundSession:
         metadata."""
         self.model.metadata = {"playground": self.settings, "epoch": self.epoch,
                                "features": self.settings["features"]}
-        fd, path = tempfile.mkstemp(suffix=".nnlearn")
-        os.close(fd)
-        try:
-            self.model.save(path)
-            with open(path, "rb") as f:
-                return f.read()
-        finally:
-            os.unlink(path)
+        buffer = io.BytesIO()
+        self.model.save(buffer)
+        return buffer.getvalue()
 
     def data_bytes(self) -> bytes:
         """The points and their features as an .npz (x_train, y_train, x_test, y_test
