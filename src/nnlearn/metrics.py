@@ -112,25 +112,25 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
     function = staticmethod(sparse_categorical_accuracy)
 
 
-class Accuracy(MeanMetricWrapper):
+class Accuracy(Metric):
     """"accuracy" after a loss that does not say which one it means: chosen from the
     shapes of the first batch, as Keras does: one output -> binary, targets shaped like
     the outputs -> categorical, one label per sample -> sparse categorical."""
 
+    def __init__(self, name: str = "accuracy"):
+        super().__init__(name)
+        self.fn = None
+
     def update_state(self, y_true, y_pred) -> None:
         if self.fn is None:
-            y_true = np.asarray(y_true)
             if y_pred.shape[-1] == 1:
                 self.fn = binary_accuracy
-            elif y_true.shape == y_pred.shape:
+            elif np.shape(y_true) == y_pred.shape:
                 self.fn = categorical_accuracy
             else:
                 self.fn = sparse_categorical_accuracy
-        super().update_state(y_true, y_pred)
-
-    def __init__(self, name: str = "accuracy"):
-        Metric.__init__(self, name)
-        self.fn = None
+        self.total += self.fn(y_true, y_pred) * len(y_pred)
+        self.count += len(y_pred)
 
 
 class MeanSquaredError(MeanMetricWrapper):
