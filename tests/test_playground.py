@@ -262,7 +262,7 @@ def test_page_end_to_end_in_chromium(tmp_path):
         page.click("#export")
         page.wait_for_selector("#code_dialog[open]")
         code = page.inner_text("#code")
-        assert "Dense(8, activation='tanh')" in code and "make_spiral" in code
+        assert "Dense(units=8, activation='tanh')" in code and "make_spiral" in code
         model_url = page.get_attribute("#download_model", "href")
         data_url = page.get_attribute("#download_data", "href")
         with urllib.request.urlopen(f"http://{address}{model_url}") as r:
