@@ -131,16 +131,33 @@ def _sparse(X) -> bool:
     return hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse")
 
 
-def validate_fit(estimator, X, y, reset: bool = True, dtype=np.float64, multi_output=False):
+def _densify(X, accept_sparse: bool):
+    """A scipy.sparse X as a dense array when ``accept_sparse`` (after checking that
+    its stored values are finite); else a clear TypeError."""
+    if not accept_sparse:
+        raise TypeError("Sparse data was passed, but dense data is required. Use "
+                        "'.toarray()' to convert to a dense numpy array.")
+    values = getattr(X, "data", None)
+    if values is not None and values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+        raise ValueError("Input X contains NaN or infinity.")
+    return X.toarray()
+
+
+def validate_fit(estimator, X, y, reset: bool = True, dtype=np.float64, multi_output=False,
+                 accept_sparse: bool = False):
     """(X, y) for ``fit``: X 2-D and finite, y as long as X (a column vector becomes 1-D
     with a warning), class labels checked for classifiers; records ``n_features_in_``
     (and ``feature_names_in_`` for a DataFrame) when ``reset``.  Uses scikit-learn's
-    ``validate_data`` (and so its messages) when it is installed."""
+    ``validate_data`` (and so its messages) when it is installed.  With
+    ``accept_sparse``, a CSR/CSC matrix is accepted and returned dense."""
     classifier = isinstance(estimator, ClassifierMixin)
     if validate_data is not None:
         X, y = validate_data(estimator, X, y, reset=reset, dtype=dtype,
                              multi_output=multi_output or classifier,
-                             y_numeric=not classifier)
+                             y_numeric=not classifier,
+                             accept_sparse=["csr", "csc"] if accept_sparse else False)
+        if _sparse(X):
+            X = X.toarray()
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if classifier:
@@ -150,8 +167,7 @@ def validate_fit(estimator, X, y, reset: bool = True, dtype=np.float64, multi_ou
         raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the "
                          "target y is None.")
     if _sparse(X):
-        raise TypeError(f"{type(estimator).__name__} does not accept sparse input; convert "
-                        "X with X.toarray()")
+        X = _densify(X, accept_sparse)
     X, y = check_X_y(X, y, dtype=_float_dtype(X, dtype))
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise ValueError("Input y contains NaN or infinity.")
@@ -165,14 +181,17 @@ def validate_fit(estimator, X, y, reset: bool = True, dtype=np.float64, multi_ou
     return X, y
 
 
-def validate_predict(estimator, X, fitted_attribute: str, dtype=np.float64) -> np.ndarray:
+def validate_predict(estimator, X, fitted_attribute: str, dtype=np.float64,
+                     accept_sparse: bool = False) -> np.ndarray:
     """X for ``predict``: the estimator must be fitted, X 2-D and finite with the
-    features it was fitted on."""
+    features it was fitted on (a CSR/CSC matrix made dense with ``accept_sparse``)."""
     check_is_fitted(estimator, fitted_attribute)
     if validate_data is not None:
-        return validate_data(estimator, X, reset=False, dtype=dtype)
+        X = validate_data(estimator, X, reset=False, dtype=dtype,
+                          accept_sparse=["csr", "csc"] if accept_sparse else False)
+        return X.toarray() if _sparse(X) else X
     if _sparse(X):
-        raise TypeError(f"{type(estimator).__name__} does not accept sparse input")
+        X = _densify(X, accept_sparse)
     X = check_array(X, dtype=_float_dtype(X, dtype))
     if X.shape[1] != estimator.n_features_in_:
         raise ValueError(f"X has {X.shape[1]} features, but {type(estimator).__name__} is "

@@ -375,7 +375,7 @@ class Model:
             epoch_seed = np.random.SeedSequence([entropy, epoch])
             for callback in callbacks:
                 callback.on_epoch_begin(epoch, {})
-            batches = self._batches(len(x), batch_size, shuffle, epoch_seed)
+            batches = self.batch_indices(len(x), batch_size, shuffle, epoch_seed)
             bar = _ProgressBar(len(batches), epoch, epochs, verbose)
             logs = self._train_epoch(x, y, batches, epoch_seed, callbacks, bar)
             if validation is not None and not self.stop_training:
@@ -420,9 +420,11 @@ class Model:
                                                          "validation_data[1]"))
         return x, y, validation_data
 
-    def _batches(self, n: int, batch_size: int, shuffle: bool, epoch_seed) -> list:
-        """The epoch's batches as index arrays; ``[None]`` (all samples, in order) for an
-        optimizer that needs the full batch."""
+    def batch_indices(self, n: int, batch_size: int, shuffle: bool, epoch_seed) -> list:
+        """The epoch's batches as index arrays (or slices) into the n training samples;
+        ``[None]`` (all samples, in order) for an optimizer that needs the full batch.
+        Override to draw batches another way (the estimators replay scikit-learn's
+        shuffling)."""
         if self.optimizer.full_batch:
             return [None]
         order = np.random.default_rng(epoch_seed).permutation(n) if shuffle else np.arange(n)
