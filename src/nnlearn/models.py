@@ -315,6 +315,9 @@ class Model:
                 predictions = outputs
             return float(objective.data)
 
+        if self.optimizer.needs_residuals:  # Levenberg-Marquardt: r and dr/dw of the batch
+            closure.residuals = optimizers.least_squares_residuals(
+                self, x, y, self.optimizer.max_jacobian_entries)
         loss = self.optimizer.minimize(params, closure)
         self.update_metrics(y, predictions, loss)
         return {"loss": loss}

@@ -11,7 +11,7 @@ From the shell: ``nnlearn experiments list`` and
 ``nnlearn experiments run NAME --out DIR`` (PNGs and a ``numbers.json``).
 """
 
-from . import linear_models, mnist, neurons, training  # noqa: F401  (they register)
+from . import linear_models, mnist, neurons, second_order, training  # noqa: F401  (register)
 from .registry import EXPERIMENTS, Experiment, ExperimentResult, get, register, run
 
 __all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "get", "register", "run"]
