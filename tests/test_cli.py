@@ -2,6 +2,7 @@
 experiments, and one-line errors with exit status 2 for user mistakes."""
 
 import csv
+import errno
 import json
 import subprocess
 import sys
@@ -143,3 +144,133 @@ def test_the_installed_command_and_help():
                             capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0
+
+
+# -- one error policy: every user mistake is one line naming the file or argument, status 2 --
+@pytest.mark.parametrize("text, fragments", [
+    ("[1, 2, 3]", ["expected an object of options", "got list"]),
+    ("null", ["expected an object of options", "got null"]),
+    ('{"epochs": "ten"}', ["option 'epochs' must be a positive integer", "'ten'"]),
+    ('{"hidden": [8, -1]}', ["option 'hidden' must be a list of positive integers"]),
+    ('{"learning_rate": 0}', ["option 'learning_rate' must be a positive number"]),
+    ('{"validation_split": 1.5}', ["option 'validation_split' must be a number in [0, 1)"]),
+    ('{"seed": true}', ["option 'seed' must be a non-negative integer"]),
+    ('{"epochs": 1' + "0" * 5000 + "}", ["not valid JSON"]),
+    ("[" * 100_000, ["nested too deeply"]),
+    ("{not json", ["not valid JSON"]),
+])
+def test_a_bad_config_file_is_one_line_naming_it(circle_csv, tmp_path, capsys, text, fragments):
+    config = tmp_path / "config.json"
+    config.write_text(text)
+    one_line_error(capsys, ["train", str(circle_csv), "--target", "ring", "--config",
+                            str(config), "--out", str(tmp_path / "m.nnlearn")],
+                   str(config), *fragments)
+    assert not (tmp_path / "m.nnlearn").exists()
+
+
+def test_a_config_file_that_is_not_utf8_or_not_toml(circle_csv, tmp_path, capsys):
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"activation": "t\xe9"}')
+    one_line_error(capsys, ["train", str(circle_csv), "--target", "ring", "--config",
+                            str(latin)], str(latin), "not UTF-8")
+    toml = tmp_path / "config.toml"
+    toml.write_text("epochs = = 3")
+    one_line_error(capsys, ["train", str(circle_csv), "--target", "ring", "--config",
+                            str(toml)], str(toml), "not valid TOML")
+
+
+def test_training_that_diverges_exits_2_and_saves_nothing(circle_csv, tmp_path, capsys):
+    out = tmp_path / "m.nnlearn"
+    err = one_line_error(capsys, ["train", str(circle_csv), "--target", "ring",
+                                  "--learning-rate", "1e6", "--optimizer", "sgd", "--epochs",
+                                  "20", "--verbose", "0", "--out", str(out)],
+                         "training diverged", "--learning-rate", "nothing was saved")
+    assert "1e+06" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rings.csv"]
+
+
+def test_an_output_path_that_cannot_be_written(circle_csv, tmp_path, capsys, monkeypatch):
+    (tmp_path / "afile").write_text("x")
+    one_line_error(capsys, ["train", str(circle_csv), "--target", "ring", "--epochs", "1",
+                            "--out", str(tmp_path / "afile" / "m.nnlearn")],
+                   "--out", "is not a directory")
+    read_only = tmp_path / "ro.nnlearn"
+    read_only.write_bytes(b"keep")
+    read_only.chmod(0o444)
+    one_line_error(capsys, ["train", str(circle_csv), "--target", "ring", "--epochs", "1",
+                            "--out", str(read_only)], "--out", "read-only")
+    assert read_only.read_bytes() == b"keep"
+    model_path = tmp_path / "m.nnlearn"
+    assert run(["train", str(circle_csv), "--target", "ring", "--epochs", "1", "--verbose",
+                "0", "--out", str(model_path)]) == 0
+    one_line_error(capsys, ["predict", str(model_path), str(circle_csv), "--out",
+                            str(tmp_path / "afile" / "p.csv")], "--out", "is not a directory")
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", full_disk)
+    one_line_error(capsys, ["train", str(circle_csv), "--target", "ring", "--epochs", "1",
+                            "--verbose", "0", "--out", str(tmp_path / "full.nnlearn")],
+                   f"--out {tmp_path / 'full.nnlearn'}", "No space left on device")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no file, no temporary
+
+
+def test_a_validation_split_that_holds_out_nothing(tmp_path, capsys):
+    X, y = nl.datasets.make_plane(30, random_state=0)
+    np.savez(tmp_path / "plane.npz", x=X, y=y)
+    one_line_error(capsys, ["train", str(tmp_path / "plane.npz"), "--validation-split",
+                            "0.01", "--epochs", "1", "--out", str(tmp_path / "m.nnlearn")],
+                   "validation_split=0.01 of 30 samples holds out 0")
+
+
+def test_hostile_or_inconsistent_model_files_are_one_line(circle_csv, tmp_path, capsys):
+    import hostile
+
+    cases = hostile.cases(bomb_bytes=2**24)
+    for name in ("wide_input_1e6", "pickled_weight", "manifest_nested_100k", "deflate_bomb",
+                 "traversal_name", "metadata_list"):
+        data, fragment = cases[name]
+        path = tmp_path / f"{name}.nnlearn"
+        path.write_bytes(data)
+        for command in (["info", str(path)], ["evaluate", str(path), str(circle_csv)]):
+            one_line_error(capsys, command, str(path), fragment)
+    model = nl.Sequential([nl.layers.Input(2), nl.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    for metadata, fragment in [
+        ({"features": "x1,x2"}, "metadata.features must be a list of column names"),
+        ({"features": ["x1"]}, "metadata.features must be 2 column names"),
+        ({"task": "classification", "classes": "ab"}, "metadata.classes must be a list of 2"),
+        ({"task": "clustering"}, "metadata.task must be classification or regression"),
+        ({"scaler": {"mean": [0, 0], "scale": [1, 0]}}, "metadata.scaler must be"),
+        ({"target": 3}, "metadata.target must be a column name"),
+    ]:
+        model.metadata = metadata
+        path = tmp_path / "bad-metadata.nnlearn"
+        model.save(path)
+        one_line_error(capsys, ["predict", str(path), str(circle_csv), "--out",
+                                str(tmp_path / "p.csv")], str(path), fragment)
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_csv_mistakes_through_the_command(tmp_path, capsys):
+    duplicated = tmp_path / "dup.csv"
+    duplicated.write_text("x1,x2,x1,ring\n1,2,3,a\n4,5,6,b\n")
+    one_line_error(capsys, ["train", str(duplicated), "--target", "ring"],
+                   "column 'x1' appears twice", "columns 1 and 3")
+    huge = tmp_path / "huge.csv"
+    huge.write_text("x1,ring\n" + "1" * 200_000 + ",a\n2,b\n")
+    one_line_error(capsys, ["train", str(huge), "--target", "ring"], str(huge), "line 2",
+                   "field larger than field limit")
+
+
+def test_no_traceback_from_the_installed_command_for_a_hostile_file(tmp_path):
+    import hostile
+
+    path = tmp_path / "bomb.nnlearn"
+    path.write_bytes(hostile.cases(bomb_bytes=2**24)["deflate_bomb"][0])
+    result = subprocess.run([sys.executable, "-m", "nnlearn", "info", str(path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "zip bomb" in result.stderr

@@ -505,3 +505,26 @@ def test_lbfgs_state_is_saved_and_resumed_exactly(tmp_path):
     resumed.fit(x, y, epochs=6, initial_epoch=3, verbose=0)
     for a, b in zip(straight.get_weights(), resumed.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+# -- issue 16: arguments that used to give wrong results or tracebacks ------------------------
+@pytest.mark.parametrize("batch_size", [-1, 0, 2.5, True, "8"])
+def test_predict_and_evaluate_refuse_a_batch_size_that_is_not_positive(batch_size):
+    model = small_model()
+    model.build((2,))
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        model.predict(np.zeros((3, 2), np.float32), batch_size=batch_size)
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        model.evaluate(np.zeros((3, 2), np.float32), np.zeros(3, int), batch_size=batch_size)
+
+
+@pytest.mark.parametrize("n, split, held_out", [(5, 0.05, 0), (2, 0.9, 2), (1, 0.5, 0),
+                                                (30, 0.01, 0)])
+def test_a_validation_split_that_rounds_to_nothing_or_everything_is_refused(n, split, held_out):
+    x, y = blobs(n)
+    model = small_model()
+    with pytest.raises(ValueError, match=f"validation_split={split} of {n} samples holds out "
+                                         f"{held_out}"):
+        model.fit(x, y, validation_split=split, verbose=0)
+    history = small_model().fit(*blobs(10), validation_split=0.1, epochs=1, verbose=0)
+    assert "val_loss" in history.history

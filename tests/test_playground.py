@@ -13,6 +13,8 @@ import urllib.request
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nnlearn as nl
 from nnlearn.playground import PlaygroundSession, SettingsError, validate
@@ -110,7 +112,8 @@ def running_server(**options):
     from nnlearn.playground.server import create_app
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(**options), host="127.0.0.1", port=port,
+    app = create_app(**options)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -119,7 +122,7 @@ def running_server(**options):
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
     try:
-        yield f"127.0.0.1:{port}", create_app
+        yield f"127.0.0.1:{port}", app
     finally:
         server.should_exit = True
         thread.join(10)
@@ -279,3 +282,194 @@ def test_page_end_to_end_in_chromium(tmp_path):
     assert (tmp_path / "playground.png").stat().st_size > 20_000
     if os.environ.get("NNLEARN_SCREENSHOT_DIR"):
         shutil.copy(tmp_path / "playground.png", os.environ["NNLEARN_SCREENSHOT_DIR"])
+
+
+# -- who may connect: Host allowlist, token, session cap ---------------------------------------
+def raw_request(address, path="/", host=None, headers=(), websocket=False):
+    """(status code, body) of one request sent by hand, so that Host is what we say."""
+    name, port = address.rsplit(":", 1)
+    lines = [f"GET {path} HTTP/1.1", f"Host: {address if host is None else host}", *headers]
+    if websocket:
+        lines += ["Upgrade: websocket", "Connection: Upgrade",
+                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"]
+    else:
+        lines.append("Connection: close")
+    with socket.create_connection((name, int(port)), timeout=10) as s:
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+        if not websocket:
+            while chunk := s.recv(65536):
+                data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def session_id(stack, address):
+    """A connection (closed with ``stack``) and its session's id."""
+    ws = stack.enter_context(websockets_sync.connect(f"ws://{address}/ws"))
+    return ws, receive_until(ws, "session")["id"]
+
+
+def test_dns_rebinding_is_refused_at_the_handshake_and_the_export():
+    """A page on evil.example whose name is rebound to 127.0.0.1 sends Host and Origin
+    evil.example:PORT; both match each other, but the Host is not this server's."""
+    with running_server() as (address, _):
+        port = address.rsplit(":", 1)[1]
+        evil = f"evil.example:{port}"
+        status, _ = raw_request(address, "/ws", host=evil, websocket=True,
+                                headers=[f"Origin: http://{evil}"])
+        assert status == 403
+        status, _ = raw_request(address, "/ws", websocket=True,
+                                headers=[f"Origin: http://{address}"])
+        assert status == 101  # the same handshake with this server's own name
+        with contextlib.ExitStack() as stack:
+            ws, sid = session_id(stack, address)
+            for path in (f"/export/{sid}/model.nnlearn", f"/export/{sid}/data.npz", "/",
+                         "/health", "/static/app.js"):
+                assert raw_request(address, path, host=evil)[0] == 403, path
+                assert raw_request(address, path, host="evil.example")[0] == 403, path
+            status, body = raw_request(address, f"/export/{sid}/model.nnlearn")
+            assert status == 200 and body[:2] == b"PK"
+            for allowed in (f"localhost:{port}", f"LOCALHOST:{port}", f"[::1]:{port}",
+                            "127.0.0.1"):
+                assert raw_request(address, "/health", host=allowed)[0] == 200, allowed
+            for refused in ("", "127.0.0.1.evil.example", "127.0.0.1:80:81", "[::1]x",
+                            "localhost.", "0.0.0.0", "10.0.0.1"):
+                assert raw_request(address, "/health", host=refused)[0] == 403, refused
+
+
+def test_served_on_all_interfaces_ip_addresses_pass_and_names_do_not():
+    with running_server(host="0.0.0.0") as (address, _):
+        port = address.rsplit(":", 1)[1]
+        for host, status in ((f"192.168.1.7:{port}", 200), (f"[fe80::1]:{port}", 200),
+                             (f"evil.example:{port}", 403), (f"localhost:{port}", 200)):
+            assert raw_request(address, "/health", host=host)[0] == status, host
+
+
+def test_the_token_is_required_for_the_websocket_and_the_exports():
+    from websockets.exceptions import InvalidStatus
+
+    with running_server(token="s3cret-token") as (address, _):
+        with pytest.raises(InvalidStatus, match="403"):
+            websockets_sync.connect(f"ws://{address}/ws")
+        with pytest.raises(InvalidStatus, match="403"):
+            websockets_sync.connect(f"ws://{address}/ws?token=wrong")
+        with websockets_sync.connect(f"ws://{address}/ws?token=s3cret-token") as ws:
+            sid = receive_until(ws, "session")["id"]
+            ws.send(json.dumps({"type": "export"}))
+            export = receive_until(ws, "export")
+            assert export["model_url"] == f"/export/{sid}/model.nnlearn?token=s3cret-token"
+            assert raw_request(address, f"/export/{sid}/model.nnlearn")[0] == 403
+            assert raw_request(address, f"/export/{sid}/model.nnlearn?token=nope")[0] == 403
+            assert raw_request(address, export["model_url"])[0] == 200
+            assert raw_request(address, "/")[0] == 200  # the page itself holds no secret
+
+
+def test_serve_prints_a_token_url_when_not_on_loopback(monkeypatch, capsys):
+    from nnlearn.playground import server
+
+    launched = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: launched.update(app=app, **kw))
+    server.serve(host="0.0.0.0", port=9999)
+    out = capsys.readouterr().out
+    token = launched["app"].state.playground.token
+    assert token and len(token) >= 24 and f"http://127.0.0.1:9999/?token={token}" in out
+    server.serve(host="127.0.0.1", port=9999)
+    assert launched["app"].state.playground.token is None
+    assert "?token=" not in capsys.readouterr().out
+
+
+def test_sessions_are_capped_with_a_clear_refusal_and_freed_on_close():
+    import gc
+
+    with running_server(max_sessions=2) as (address, app), contextlib.ExitStack() as stack:
+        playground = app.state.playground
+        first, _ = session_id(stack, address)
+        second, _ = session_id(stack, address)
+        with websockets_sync.connect(f"ws://{address}/ws") as third:
+            assert "already has 2 sessions open" in receive_until(third, "error")["message"]
+        first.close()
+        deadline = time.monotonic() + 10
+        while health(address)["sessions"] != 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        with websockets_sync.connect(f"ws://{address}/ws") as again:  # a place is free again
+            receive_until(again, "session")
+        second.close()
+        for _ in range(10):  # open and close more tabs: none stays in memory
+            with websockets_sync.connect(f"ws://{address}/ws") as ws:
+                ws.send(json.dumps({"type": "step"}))
+                receive_until(ws, "frame")
+        deadline = time.monotonic() + 10
+        while health(address)["sessions"] or (gc.collect() or len(playground.live)):
+            assert time.monotonic() < deadline, (health(address), len(playground.live))
+            time.sleep(0.05)
+
+
+def test_a_session_that_is_training_is_not_closed_as_idle():
+    with running_server(idle_timeout=1.0) as (address, _):
+        with websockets_sync.connect(f"ws://{address}/ws") as ws:
+            receive_until(ws, "frame")
+            ws.send(json.dumps({"type": "run"}))
+            epochs = []
+            deadline = time.monotonic() + 2.5  # two idle timeouts, five janitor rounds
+            while time.monotonic() < deadline:
+                message = json.loads(ws.recv(timeout=5))
+                assert message["type"] != "error", message
+                if message["type"] == "frame":
+                    epochs.append(message["epoch"])
+            assert len(epochs) > 5 and epochs == sorted(epochs)
+            ws.send(json.dumps({"type": "pause"}))
+            assert "idle" in receive_until(ws, "error", timeout=10)["message"]
+
+
+def test_hostile_messages_get_one_line_errors_and_the_socket_stays_open():
+    with running_server() as (address, _):
+        with websockets_sync.connect(f"ws://{address}/ws") as ws:
+            receive_until(ws, "frame")
+            cases = [
+                ('{"type": "settings", "settings": {"seed": ' + "9" * 5000 + "}}",
+                 "malformed message"),
+                (json.dumps({"type": "settings", "settings": {"seed": 10**40}}),
+                 "seed must be in [0, 2147483647]; got an integer of 41 digits"),
+                (json.dumps({"type": "settings", "settings": {"samples": 10**400}}),
+                 "samples must be in"),
+                (json.dumps({"type": "settings", "settings": {"hidden": [10**100]}}),
+                 "1 to 8 neurons"),
+                ('{"type": "settings", "settings": {"noise": Infinity}}', "must be a number"),
+                ('{"type": "settings", "settings": {"dataset": ["circle"]}}',
+                 "dataset must be one of"),
+                ("[" * 30_000 + "]" * 30_000, "nested too deeply"),
+                (json.dumps({"type": "settings", "settings": {"x" * 5000: 1}}),
+                 "unknown setting"),
+            ]
+            for text, expected in cases:
+                ws.send(text)
+                error = receive_until(ws, "error")
+                assert expected in error["message"], (text[:40], error)
+                assert "\n" not in error["message"] and len(error["message"]) < 300
+            ws.send(json.dumps({"type": "step"}))
+            assert receive_until(ws, "frame")["epoch"] == 1
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**30, 10**30) | st.floats() | st.text(max_size=8)
+    | st.sampled_from(["circle", "relu", "L1", "x1", "sgd"]),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.sampled_from(sorted(nl.playground.session.DEFAULTS)) | st.text(max_size=4),
+                      children, max_size=4),
+    max_leaves=10)
+
+
+@settings(max_examples=200, deadline=None)
+@given(JSON_VALUES)
+def test_any_json_settings_are_valid_or_a_settings_error(value):
+    try:
+        validate(value)
+    except SettingsError as err:
+        assert "\n" not in str(err) and len(str(err)) < 400

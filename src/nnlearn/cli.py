@@ -9,8 +9,10 @@
     nnlearn info MODEL                         architecture, training settings, data
     nnlearn playground [--port N]              the browser playground on 127.0.0.1
 
-User mistakes (a missing file, an unknown column or option value, non-numeric data) end
-with a one-line ``Error: ...`` and exit status 2, never a traceback.
+User mistakes (a missing file, an unknown column or option value, non-numeric data, a
+hostile or damaged model file, an output path that cannot be written, training that
+diverged) end with one line ``Error: ...`` naming the file or the argument, and exit
+status 2, never a traceback; a bug in nnlearn still shows its traceback.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import math
+import os
 import sys
 from pathlib import Path
 
@@ -114,24 +118,72 @@ TRAIN_DEFAULTS = {"hidden": [32, 32], "activation": "relu", "optimizer": "adam",
                   "validation_split": 0.1, "l2": 0.0, "dropout": 0.0, "seed": 0}
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)
+
+
+def _is_int(value, low=None) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and \
+        (low is None or value >= low)
+
+
+# what each option of a --config file may hold: (test, what it expects in words)
+CONFIG_TYPES = {
+    "hidden": (lambda v: isinstance(v, str) or (isinstance(v, list) and v and
+                                               all(_is_int(n, 1) for n in v)),
+               "a list of positive integers (or a string like \"64,32\")"),
+    "activation": (lambda v: isinstance(v, str), "a name"),
+    "optimizer": (lambda v: isinstance(v, str), "a name"),
+    "learning_rate": (lambda v: v is None or (_is_number(v) and v > 0), "a positive number"),
+    "epochs": (lambda v: _is_int(v, 1), "a positive integer"),
+    "batch_size": (lambda v: _is_int(v, 1), "a positive integer"),
+    "task": (lambda v: v in ("auto", "classification", "regression"),
+             "auto, classification or regression"),
+    "validation_split": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "l2": (lambda v: _is_number(v) and v >= 0, "a non-negative number"),
+    "dropout": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "seed": (lambda v: _is_int(v, 0), "a non-negative integer"),
+}
+
+
 def _read_config(path) -> dict:
     """A JSON (or, on Python >= 3.11, TOML) file of train options, e.g.
-    ``{"hidden": [64, 32], "activation": "tanh", "epochs": 100}``."""
-    text = Path(path).read_text(encoding="utf-8")
-    if str(path).endswith(".toml"):
-        import tomllib
+    ``{"hidden": [64, 32], "activation": "tanh", "epochs": 100}``; each option is
+    checked (ValueError naming the file and the option)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    except FileNotFoundError:
+        raise FileNotFoundError(f"--config: no such file: {path}") from None
+    except OSError as err:
+        raise ValueError(f"--config {path}: cannot read it ({err.strerror or err})") from None
+    try:
+        if str(path).endswith(".toml"):
+            import tomllib
 
-        config = tomllib.loads(text)
-    else:
-        try:
+            config = tomllib.loads(text)
+        else:
             config = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not valid JSON ({err})") from None
-    config = {key.replace("-", "_"): value for key, value in config.items()}
+    except RecursionError:
+        raise ValueError(f"{path}: nested too deeply") from None
+    except ValueError as err:  # JSONDecodeError, TOMLDecodeError, too many digits
+        kind = "TOML" if str(path).endswith(".toml") else "JSON"
+        raise ValueError(f"{path}: not valid {kind} ({err})") from None
+    if not isinstance(config, dict):
+        raise ValueError(f"{path}: expected an object of options like {{\"epochs\": 100}}; "
+                         f"got {'null' if config is None else type(config).__name__}")
+    config = {str(key).replace("-", "_"): value for key, value in config.items()}
     unknown = sorted(set(config) - set(TRAIN_DEFAULTS))
     if unknown:
         raise ValueError(f"{path}: unknown option(s) {unknown}; known: "
                          f"{sorted(TRAIN_DEFAULTS)}")
+    for key, value in config.items():
+        test, expected = CONFIG_TYPES[key]
+        if not test(value):
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            raise ValueError(f"{path}: option {key!r} must be {expected}; got {shown}")
     return config
 
 
@@ -163,6 +215,7 @@ def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
     or a linear output (regression).  The scaling, feature names and class labels go in
     ``model.metadata``.  Returns (model, history)."""
     from . import optimizers, regularizers
+    from .callbacks import TerminateOnNaN
     from .models import mlp
     from .preprocessing import StandardScaler
 
@@ -197,12 +250,28 @@ def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
     config = {} if learning_rate is None else {"learning_rate": float(learning_rate)}
     opt = optimizers.get({"class_name": optimizer, "config": config}, "--optimizer")
     model.compile(optimizer=opt, loss=loss, metrics=metrics)
-    history = model.fit(x, y, epochs=epochs, batch_size=batch_size,
-                        validation_split=validation_split if len(x) >= 20 else 0.0,
-                        seed=seed, verbose=verbose)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        history = model.fit(x, y, epochs=epochs, batch_size=batch_size,
+                            validation_split=validation_split if len(x) >= 20 else 0.0,
+                            seed=seed, verbose=verbose, callbacks=[TerminateOnNaN()])
     metadata["epochs"] = len(history.history["loss"])
     model.metadata = metadata
+    _check_converged(model, history, learning_rate)
     return model, history
+
+
+def _check_converged(model, history, learning_rate) -> None:
+    """ValueError when training diverged: a loss or a weight that is NaN or infinite."""
+    losses = [v for key, values in history.history.items() if key.endswith("loss")
+              for v in values]
+    finite = all(math.isfinite(v) for v in losses) and \
+        all(np.isfinite(w).all() for w in model.get_weights())
+    if not finite:
+        stopped = f" ({model.stop_reason})" if model.stop_reason else ""
+        rate = f"{learning_rate:g}" if learning_rate is not None else "the optimizer's default"
+        raise ValueError(f"training diverged: the loss or the weights became NaN or infinite"
+                         f"{stopped}; nothing was saved. Try a smaller --learning-rate "
+                         f"(this run used {rate}) or standardised data")
 
 
 def _model_inputs(model, table) -> np.ndarray:
@@ -220,7 +289,66 @@ def _load(model_path):
 
     if not Path(model_path).is_file():
         raise FileNotFoundError(f"no such model file: {model_path}")
-    return load_model(model_path)
+    model = load_model(model_path)
+    if not model.built:
+        raise ValueError(f"{model_path}: the model was saved before it was built (no input "
+                         "shape, no weights); it cannot be used on data")
+    _check_metadata(model, model_path)
+    return model
+
+
+def _check_metadata(model, path) -> None:
+    """The metadata the commands use (written by ``nnlearn train`` or the playground),
+    checked: ValueError naming the file and the field."""
+    meta = model.metadata
+
+    def refuse(field, expected):
+        raise ValueError(f"{path}: metadata.{field} must be {expected}; got "
+                         f"{str(meta.get(field))[:40]!r}")
+
+    features = meta.get("features")
+    if features is not None and not (isinstance(features, list)
+                                     and all(isinstance(f, str) for f in features)):
+        refuse("features", "a list of column names")
+    n_inputs = int(np.prod(model.input_shape)) if model.input_shape else None
+    if features is not None and n_inputs is not None and len(features) != n_inputs:
+        refuse("features", f"{n_inputs} column names (the model's inputs)")
+    if meta.get("target") is not None and not isinstance(meta["target"], str):
+        refuse("target", "a column name")
+    if meta.get("task") not in (None, "classification", "regression"):
+        refuse("task", "classification or regression")
+    if meta.get("task") == "classification":
+        classes = meta.get("classes")
+        if not (isinstance(classes, list) and len(classes) == model.output_units and
+                all(isinstance(c, (str, int, float)) and not isinstance(c, bool)
+                    for c in classes)):
+            refuse("classes", f"a list of {model.output_units} labels (the model's outputs)")
+    scaler = meta.get("scaler")
+    if scaler is not None:
+        ok = isinstance(scaler, dict) and set(scaler) == {"mean", "scale"} and all(
+            isinstance(scaler[k], list) and len(scaler[k]) == n_inputs
+            and all(_is_number(v) for v in scaler[k]) for k in ("mean", "scale")) and \
+            all(v != 0 for v in scaler["scale"])
+        if not ok:
+            refuse("scaler", f"{{'mean': [...], 'scale': [...]}} of {n_inputs} numbers each "
+                             "(non-zero scales)")
+
+
+def _writable(option: str, path) -> None:
+    """Refuse an output path that cannot be written, before any work is done."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise ValueError(f"{option} {path}: is a directory")
+    if not parent.is_dir():
+        raise ValueError(f"{option} {path}: {parent} is not a directory")
+    if path.exists() and not os.access(path, os.W_OK) or \
+            path.exists() and not path.stat().st_mode & 0o222:
+        raise ValueError(f"{option} {path}: the file is read-only")
+
+
+def _write_error(option: str, path, err: OSError) -> ValueError:
+    return ValueError(f"{option} {path}: cannot write it ({err.strerror or err})")
 
 
 def _table_for(model, data, require_target):
@@ -266,9 +394,13 @@ def train(data, target, out_path, config_path, verbose, **options):
     activations.get(settings["activation"], "--activation")
     if target is None and not str(data).endswith(".npz"):
         raise UserError("--target is required for CSV data (the column to predict)")
+    _writable("--out", out_path)
     table = load_table(data, target=target)
     model, history = train_model(table, verbose=verbose, **settings)
-    model.save(out_path)
+    try:
+        model.save(out_path)
+    except OSError as err:  # a full disk, a path under a file, a read-only file, ...
+        raise _write_error("--out", out_path, err) from None
     logs = {k: v[-1] for k, v in history.history.items()}
     click.echo(f"trained {model.metadata['epochs']} epochs on {len(table.X)} rows "
                f"({model.metadata['task']}): " +
@@ -313,6 +445,7 @@ def evaluate(model_path, data):
 @user_errors
 def predict(model_path, data, out_path, proba):
     """Predict DATA with MODEL; classification writes the original class labels."""
+    _writable("--out", out_path)
     model = _load(model_path)
     table = _table_for(model, data, require_target=False)
     outputs = model.predict(_model_inputs(model, table))
@@ -327,10 +460,13 @@ def predict(model_path, data, out_path, proba):
         header = [name] if outputs.shape[1] == 1 else [f"{name}_{i}" for i in
                                                       range(outputs.shape[1])]
         rows = [[f"{v:.6g}" for v in row] for row in outputs]
-    with open(out_path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
+    try:
+        with open(out_path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(header)
+            writer.writerows(rows)
+    except OSError as err:
+        raise _write_error("--out", out_path, err) from None
     click.echo(f"wrote {len(rows)} predictions to {out_path}")
 
 
@@ -364,17 +500,23 @@ def info(model_path):
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a browser.")
 @click.option("--idle-timeout", default=1800, show_default=True, type=click.IntRange(min=10),
-              help="Seconds without a message after which a tab's session is closed.")
+              help="Seconds without a message, training or streaming after which a tab's "
+                   "session is closed.")
+@click.option("--max-sessions", default=20, show_default=True, type=click.IntRange(min=1),
+              help="Tabs served at once; the next one is told to close another.")
 @user_errors
-def playground(host, port, open_browser, idle_timeout):
-    """Serve the browser playground (a network trained live by nnlearn)."""
+def playground(host, port, open_browser, idle_timeout, max_sessions):
+    """Serve the browser playground (a network trained live by nnlearn).  Requests must
+    name this machine (127.0.0.1, localhost, [::1] or --host) in their Host header; on
+    anything but the loopback address the printed URL holds a token for this launch."""
     try:
         from .playground import serve
         import uvicorn  # noqa: F401
     except ModuleNotFoundError as err:
         raise UserError(f"the playground needs {err.name}: pip install "
                         '"nnlearn[playground]"') from None
-    serve(host=host, port=port, open_browser=open_browser, idle_timeout=idle_timeout)
+    serve(host=host, port=port, open_browser=open_browser, idle_timeout=idle_timeout,
+          max_sessions=max_sessions)
 
 
 def run(argv=None) -> int:

@@ -5,7 +5,10 @@
   that ``x - m`` never produces ``inf - inf``.
 * ``logsumexp(x, axes)``:   ln sum exp(x) = m + ln sum exp(x - m), m = max x (the
   shift that keeps every exponent <= 0; Blanchard, Higham & Higham 2021 analyse it).
-* ``sigmoid(x)``:           1 / (1 + e^-x), accurate in both tails, never overflowing.
+* ``log_softmax(x, axes)``: x - logsumexp(x) computed as (x - m) - ln sum exp(x - m):
+  never m + ln(...) rounded first and subtracted after, which loses everything when the
+  logits are large (float32 [1e8, 1e8] would give [0, -1e8 + 1e8 ...] instead of -ln 2).
+* ``sigmoid(x)``:           1 / (1 + e^-x), accurate in both tails (0 where it underflows).
 * ``softplus(x)``:          ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), finite for any x.
 """
 
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["stable_max", "logsumexp", "sigmoid", "softplus"]
+__all__ = ["stable_max", "logsumexp", "log_softmax", "sigmoid", "softplus"]
 
 
 def stable_max(x: np.ndarray, axes) -> np.ndarray:
@@ -34,27 +37,27 @@ def logsumexp(x: np.ndarray, axes) -> np.ndarray:
         return np.log(total) + m
 
 
-def _largest_finite_exp_argument(dtype) -> np.generic:
-    """The largest x of ``dtype`` whose e^x is finite (about 88.72 in float32)."""
-    x = np.log(np.finfo(dtype).max).astype(dtype)
-    with np.errstate(over="ignore"):
-        while not np.isfinite(np.exp(x)):
-            x = np.nextafter(x, dtype(0))
-    return x
-
-
-_LOG_MAX = {np.dtype(t): _largest_finite_exp_argument(t)
-            for t in (np.float16, np.float32, np.float64)}
+def log_softmax(x: np.ndarray, axes) -> np.ndarray:
+    """x - log sum exp(x) over ``axes`` (kept), as (x - m) - log sum exp(x - m) with
+    m = max x: exact to rounding for any finite x, huge equal values included (where
+    m + log(...) is rounded back to m).  A slice that is all -inf gives NaN."""
+    with np.errstate(over="ignore"):  # x - m below -max: -inf, the value rounded
+        shifted = x - stable_max(x, axes)
+    total = np.add.reduce(np.exp(shifted), axis=axes, keepdims=True)
+    with np.errstate(divide="ignore"):  # log(0) = -inf (every entry -inf)
+        return shifted - np.log(total)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-x), accurate in both tails; the exponent is capped where e^-x would
-    overflow (there the result, below the dtype's smallest normal number, is unchanged)."""
+    """1 / (1 + e^-x), accurate in both tails: where e^-x overflows the result is 0 (the
+    true value is below the dtype's smallest normal number there).  Capping the exponent
+    instead would freeze the tail at that number, and x * sigmoid(x) (silu) at the most
+    negative x would come out near -1 instead of -0."""
     t = np.negative(x)
     if type(t) is not np.ndarray:  # a 0-d input gives a NumPy scalar
         t = np.asarray(t)
-    np.minimum(t, _LOG_MAX[t.dtype], out=t)
-    np.exp(t, out=t)
+    with np.errstate(over="ignore"):  # e^-x = inf: 1 / (1 + inf) = 0
+        np.exp(t, out=t)
     t += 1
     return np.reciprocal(t, out=t)
 

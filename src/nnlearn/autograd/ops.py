@@ -296,7 +296,11 @@ def mean(a, axis=None, keepdims=False) -> Tensor:
     a = _tensor(a)
     axes = _axes(axis, a.ndim)
     n = a.data.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
-    out = np.add.reduce(a.data, axis=axes, keepdims=keepdims) / n
+    if a.dtype == np.float16:  # as np.mean does: a float32 sum (a float16 one overflows)
+        out = (np.add.reduce(a.data, axis=axes, keepdims=keepdims, dtype=np.float32)
+               / n).astype(np.float16)
+    else:
+        out = np.add.reduce(a.data, axis=axes, keepdims=keepdims) / n
 
     def vjp(g):
         return (_expand_to(g / n, a.shape, axes, keepdims),)
@@ -504,7 +508,8 @@ def softmax(a, axis=-1) -> Tensor:
     VJP: s * (g - sum_k g_k s_k)."""
     a = _tensor(a)
     axes = _axes(axis, a.ndim)
-    e = np.exp(a.data - numerics.stable_max(a.data, axes))
+    with np.errstate(over="ignore"):  # a - m below -max: -inf, and e^-inf = 0
+        e = np.exp(a.data - numerics.stable_max(a.data, axes))
     out = e / e.sum(axis=axes, keepdims=True)
 
     def vjp(g):
@@ -514,10 +519,11 @@ def softmax(a, axis=-1) -> Tensor:
 
 
 def log_softmax(a, axis=-1) -> Tensor:
-    """a_j - log sum_k e^a_k along ``axis``;  VJP: g - softmax(a) * sum_k g_k."""
+    """a_j - log sum_k e^a_k along ``axis``, as (a_j - m) - log sum_k e^(a_k - m) with
+    m = max a (right for huge equal logits too);  VJP: g - softmax(a) * sum_k g_k."""
     a = _tensor(a)
     axes = _axes(axis, a.ndim)
-    out = a.data - numerics.logsumexp(a.data, axes)
+    out = numerics.log_softmax(a.data, axes)
 
     def vjp(g):
         return (g - np.exp(out) * np.sum(g, axis=axes, keepdims=True),)
@@ -618,12 +624,24 @@ def _reduce_loss(per_sample: np.ndarray, reduction: str, op: str):
     """Reduce per-sample losses; returns the value and the weight of each sample in it."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}; got {reduction!r}")
-    if reduction == "mean":
+    if reduction == "mean":  # summed in float64: a float16 sum must not overflow early
         n = per_sample.size or 1
-        return np.add.reduce(per_sample, axis=None) / n, 1.0 / n
+        with np.errstate(over="ignore"):
+            total = np.add.reduce(per_sample, axis=None, dtype=np.float64)
+            if np.isinf(total) and np.isfinite(per_sample).all():  # near float64's max
+                largest = np.abs(per_sample).max().astype(np.float64)
+                share = np.add.reduce(per_sample / largest, axis=None, dtype=np.float64) / n
+                return largest * share, 1.0 / n  # share <= 1: no overflow
+        return total / n, 1.0 / n
     if reduction == "sum":
-        return np.add.reduce(per_sample, axis=None), 1.0
+        return np.add.reduce(per_sample, axis=None, dtype=np.float64), 1.0
     return per_sample, None
+
+
+def _in_dtype(value, dtype) -> np.ndarray:
+    """A reduced loss in the logits' dtype (inf where the true value exceeds it)."""
+    with np.errstate(over="ignore"):
+        return np.asarray(value, dtype=dtype)
 
 
 def _class_targets(labels, logits: np.ndarray):
@@ -654,10 +672,13 @@ def softmax_cross_entropy(logits, labels, reduction="mean") -> Tensor:
 
     For sample i with logits z_i and one-hot (or probability) target y_i::
 
-        L_i = -sum_k y_ik log softmax(z_i)_k = logsumexp(z_i) sum_k y_ik - sum_k y_ik z_ik
+        L_i = -sum_k y_ik log softmax(z_i)_k
         dL_i/dz_i = softmax(z_i) sum_k y_ik - y_i          (= softmax - onehot)
 
-    Finite for any finite logits.  The class axis is the last one.
+    with log softmax(z) = (z - m) - log sum_k e^(z_k - m), m = max z: never
+    logsumexp(z) - z, whose rounded logsumexp loses the answer for large logits (float32
+    [1e8, 1e8] with label 0 would give 0 and gradient [0, 1] instead of ln 2 and
+    [-0.5, 0.5]).  Finite for any finite logits.  The class axis is the last one.
 
     Parameters
     ----------
@@ -671,16 +692,17 @@ def softmax_cross_entropy(logits, labels, reduction="mean") -> Tensor:
     if z.ndim == 0:
         raise ValueError("softmax_cross_entropy: logits need a class axis; got a scalar")
     index, probs = _class_targets(labels, z.data)
-    lse = numerics.logsumexp(z.data, (z.ndim - 1,))
+    log_p = numerics.log_softmax(z.data, (z.ndim - 1,))
     if index is not None:
-        picked = np.take_along_axis(z.data, index[..., None], axis=-1)
-        per_sample = (lse - picked)[..., 0]
+        per_sample = -np.take_along_axis(log_p, index[..., None], axis=-1)[..., 0]
     else:
-        per_sample = np.sum(probs * (lse - z.data), axis=-1)
+        # 0 * log p is 0 even where log p is -inf (a logit far below the others)
+        terms = np.multiply(probs, log_p, out=np.zeros_like(log_p), where=probs != 0)
+        per_sample = -np.sum(terms, axis=-1)
     out, weight = _reduce_loss(per_sample, reduction, "softmax_cross_entropy")
 
     def vjp(g):
-        p = np.exp(z.data - lse)
+        p = np.exp(log_p)
         if index is not None:
             np.put_along_axis(p, index[..., None],
                               np.take_along_axis(p, index[..., None], axis=-1) - 1, axis=-1)
@@ -689,16 +711,18 @@ def softmax_cross_entropy(logits, labels, reduction="mean") -> Tensor:
         scale = float(g) * weight if weight is not None else g[..., None]
         return (p * scale,)
 
-    return Tensor._make(np.asarray(out, dtype=z.dtype), (z,), vjp, "softmax_cross_entropy")
+    return Tensor._make(_in_dtype(out, z.dtype), (z,), vjp, "softmax_cross_entropy")
 
 
 def sigmoid_binary_cross_entropy(logits, targets, reduction="mean") -> Tensor:
     """Binary cross-entropy of sigmoid(logits) against targets in [0, 1], as one node::
 
-        L = -t log s(z) - (1 - t) log(1 - s(z)) = max(z, 0) - z t + ln(1 + e^-|z|)
+        L = -t log s(z) - (1 - t) log(1 - s(z)) = (max(z, 0) - z t) + ln(1 + e^-|z|)
         dL/dz = s(z) - t
 
-    Finite for any finite logits.  Targets get no gradient.
+    The large terms cancel before the small one is added (softplus(z) - z t would round
+    ln(1 + e^-|z|) away next to a large z).  Finite for any finite logits.  Targets get
+    no gradient.
 
     Parameters
     ----------
@@ -720,14 +744,14 @@ def sigmoid_binary_cross_entropy(logits, targets, reduction="mean") -> Tensor:
     if not fits:  # e.g. logits (n, 1) with targets (n,) would silently give (n, n)
         raise ValueError(f"sigmoid_binary_cross_entropy: targets of shape {t.shape} do not "
                          f"match logits of shape {z.shape}")
-    elementwise = numerics.softplus(z.data) - z.data * t
+    elementwise = (np.maximum(z.data, 0) - z.data * t) + np.log1p(np.exp(-np.abs(z.data)))
     out, weight = _reduce_loss(elementwise, reduction, "sigmoid_binary_cross_entropy")
 
     def vjp(g):
         delta = numerics.sigmoid(z.data) - t
         return (delta * (float(g) * weight if weight is not None else g),)
 
-    return Tensor._make(np.asarray(out, dtype=z.dtype), (z,), vjp, "sigmoid_binary_cross_entropy")
+    return Tensor._make(_in_dtype(out, z.dtype), (z,), vjp, "sigmoid_binary_cross_entropy")
 
 
 def mean_squared_error(a, b) -> Tensor:
@@ -745,7 +769,12 @@ def mean_squared_error(a, b) -> Tensor:
                          f"and {b.shape}")
     error = a.data - b.data
     n = error.size or 1
-    out = np.vdot(error, error) / n
+    if error.dtype == np.float16:  # a float32 sum, as np.mean would (float16 overflows)
+        wide = error.astype(np.float32)
+        with np.errstate(over="ignore"):  # a mean beyond float16's max is inf
+            out = np.float16(np.vdot(wide, wide) / n)
+    else:
+        out = np.vdot(error, error) / n
 
     def vjp(g):
         ga = error * (2 * float(g) / n)

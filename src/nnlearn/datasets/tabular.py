@@ -2,7 +2,10 @@
 numeric features and a target (what ``nnlearn train``/``evaluate``/``predict`` read).
 
 Only the standard library's ``csv`` module and NumPy are used.  Feature columns must be
-numeric; the target column may hold strings (class labels).
+numeric and finite; the target column may hold strings (class labels).  Column names
+must be unique.  An .npz is read without unpickling, each array's header checked against
+its size in the file before anything is allocated (see :mod:`nnlearn.models`); anything
+wrong is a ValueError naming the file (and the column, line or array).
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import difflib
+import math
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +45,9 @@ def _number(text: str):
         return None
 
 
+MAX_NPZ_BYTES = 8 * 2**30  # the arrays x and y of an .npz together, uncompressed
+
+
 def load_table(path, target: str | None = None, features=None,
                require_target: bool = True) -> Table:
     """Read ``path`` (.csv with a header, or .npz) into a :class:`Table`.
@@ -50,8 +58,9 @@ def load_table(path, target: str | None = None, features=None,
     NPZ: arrays ``x`` (or ``X``) and ``y``; ``target`` is not needed.
 
     Raises FileNotFoundError for a missing file and ValueError naming the column, row and
-    value for anything else (an unknown column, with the closest names; a non-numeric
-    feature; ragged rows).
+    value for anything else (an unknown column, with the closest names; a non-numeric,
+    NaN or infinite feature; ragged rows; a column name given twice; a cell over the csv
+    module's field limit; text that is not UTF-8).
     """
     path = Path(path)
     if not path.is_file():
@@ -60,7 +69,7 @@ def load_table(path, target: str | None = None, features=None,
         return _load_npz(path, features)
     if path.suffix.lower() not in (".csv", ".txt", ".tsv"):
         raise ValueError(f"{path}: expected a .csv or .npz file; got {path.suffix or 'no suffix'}")
-    header, body = _read_csv_rows(path)
+    header, body, lines = _read_csv_rows(path)
     if target is not None and target not in header:
         if require_target:
             raise ValueError(f"{path}: no column {target!r}.{_close(target, header)} "
@@ -79,32 +88,61 @@ def load_table(path, target: str | None = None, features=None,
             value = _number(cell)
             if value is None:
                 raise ValueError(f"{path}: feature column {name!r} is not numeric (line "
-                                 f"{i + 2}: {cell!r}); encode it as numbers or drop the column")
+                                 f"{lines[i]}: {_shown(cell)}); encode it as numbers or "
+                                 "drop the column")
+            if not math.isfinite(value):
+                raise ValueError(f"{path}: feature column {name!r} holds {cell!r} (line "
+                                 f"{lines[i]}); features must be finite numbers")
             X[i, j] = value
     y = None if target is None else _target_values(path, target, columns[target])
     return Table(X, y, list(features), target)
 
 
+def _shown(cell: str) -> str:
+    return repr(cell) if len(cell) <= 40 else repr(cell[:37]) + "..."
+
+
 def _read_csv_rows(path: Path):
-    """(header, rows) of a CSV with a header row; the delimiter is sniffed (, ; tab)."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        sample = f.read(4096)
-        f.seek(0)
-        try:
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        rows = [row for row in csv.reader(f, dialect) if any(cell.strip() for cell in row)]
+    """(header, rows, line number of each row) of a CSV with a header row; the
+    delimiter is sniffed (, ; tab)."""
+    rows, lines = [], []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            sample = f.read(4096)
+            f.seek(0)
+            try:
+                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+            except csv.Error:
+                dialect = csv.excel
+            reader = csv.reader(f, dialect)
+            start = 1
+            for row in reader:
+                if any(cell.strip() for cell in row):
+                    rows.append(row)
+                    lines.append(start)
+                start = reader.line_num + 1
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text (byte {err.object[err.start]:#04x} at "
+                         f"offset {err.start} of a block); save it as UTF-8") from None
+    except csv.Error as err:  # a field over the limit (128 KB), a NUL byte, ...
+        raise ValueError(f"{path}, line {reader.line_num}: {err}") from None
     if len(rows) < 2:
         raise ValueError(f"{path}: expected a header row and at least one data row")
     header = [name.strip() for name in rows[0]]
     if all(_number(h) is not None for h in header):
         raise ValueError(f"{path}: the first row must be a header of column names; got "
                          f"numbers {header[:4]}")
-    for i, row in enumerate(rows[1:], start=2):
+    seen = {}
+    for i, name in enumerate(header):
+        if name in seen:
+            raise ValueError(f"{path}: column {name!r} appears twice in the header (columns "
+                             f"{seen[name] + 1} and {i + 1}); column names must be unique")
+        seen[name] = i
+    for row, line in zip(rows[1:], lines[1:]):
         if len(row) != len(header):
-            raise ValueError(f"{path}, line {i}: {len(row)} values for {len(header)} columns")
-    return header, rows[1:]
+            raise ValueError(f"{path}, line {line}: {len(row)} values for {len(header)} "
+                             "columns")
+    return header, rows[1:], lines[1:]
 
 
 def _target_values(path: Path, target: str, values: list) -> np.ndarray:
@@ -113,22 +151,71 @@ def _target_values(path: Path, target: str, values: list) -> np.ndarray:
         raise ValueError(f"{path}: target column {target!r} has empty cells")
     numbers = [_number(v) for v in values]
     if all(n is not None for n in numbers):
+        bad = next((v for v, n in zip(values, numbers) if not math.isfinite(n)), None)
+        if bad is not None:
+            raise ValueError(f"{path}: target column {target!r} holds {bad!r}; a numeric "
+                             "target must be finite")
         return np.array(numbers, dtype=float)
     return np.array(values, dtype=str)
 
 
+_PLAIN = (lambda s: True, "a plain dtype (no objects, no fields)")
+
+
 def _load_npz(path: Path, features) -> Table:
-    with np.load(path, allow_pickle=False) as archive:
-        keys = list(archive.keys())
-        key = "x" if "x" in keys else "X" if "X" in keys else None
+    """x (or X) and y of an .npz, read without unpickling; every header is checked
+    against its entry's size before anything is allocated."""
+    from ..models import _npy_data, _npy_header, _open_zip
+
+    kind = "NumPy .npz file"
+    with _open_zip(path, kind) as (archive, _, where):
+        entries = {info.filename[:-4]: info for info in archive.infolist()
+                   if info.filename.endswith(".npy")}
+        key = "x" if "x" in entries else "X" if "X" in entries else None
         if key is None:
-            raise ValueError(f"{path}: expected an array named 'x' (or 'X'); found {keys}")
-        X = np.asarray(archive[key])
-        y = np.asarray(archive["y"]) if "y" in keys else None
-    if X.dtype.kind not in "biuf":
-        raise ValueError(f"{path}: array {key!r} must be numeric; got dtype {X.dtype}")
+            raise ValueError(f"{path}: expected an array named 'x' (or 'X'); found "
+                             f"{sorted(entries)[:10]}")
+        headers = {}
+        for name, kinds in ((key, "biuf"), ("y", "biufU")):
+            info = entries.get(name)
+            if info is None:
+                continue
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or \
+                    info.flag_bits & 0x1:
+                raise ValueError(f"{path}: array {name!r} is encrypted or uses an unsupported "
+                                 "compression")
+            headers[name] = _npy_header(archive, info, where, _PLAIN)
+            dtype = headers[name].dtype
+            if dtype.kind not in kinds or dtype.kind == "f" and dtype.itemsize > 8:
+                raise ValueError(f"{path}: array {name!r} must be "
+                                 f"{'numeric' if name == key else 'numbers or text'}; got "
+                                 f"dtype {dtype}")
+        total = sum(h.nbytes for h in headers.values())
+        if total > MAX_NPZ_BYTES:
+            raise ValueError(f"{path}: the arrays take {total:,} bytes; at most "
+                             f"{MAX_NPZ_BYTES:,} are read")
+        X, y = (_npy_data(archive, headers[k], where, kind) if k in headers else None
+                for k in (key, "y"))
+    if X.ndim == 0 or len(X) == 0:
+        raise ValueError(f"{path}: array {key!r} must hold at least one row; got shape "
+                         f"{X.shape}")
     X = X.reshape(len(X), -1).astype(float)
-    if y is not None and len(y) != len(X):
-        raise ValueError(f"{path}: 'x' has {len(X)} rows but 'y' has {len(y)}")
+    if X.shape[1] == 0:
+        raise ValueError(f"{path}: array {key!r} has no features (shape {X.shape})")
+    if not np.isfinite(X).all():
+        raise ValueError(f"{path}: array {key!r} contains NaN or infinity")
+    if y is not None:
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise ValueError(f"{path}: array 'y' must be one value per row; got shape "
+                             f"{y.shape}")
+        if len(y) != len(X):
+            raise ValueError(f"{path}: 'x' has {len(X)} rows but 'y' has {len(y)}")
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise ValueError(f"{path}: array 'y' contains NaN or infinity")
     names = list(features) if features is not None else [f"x{i}" for i in range(X.shape[1])]
+    if len(names) != X.shape[1]:
+        raise ValueError(f"{path}: array {key!r} has {X.shape[1]} features per row; "
+                         f"expected {len(names)} ({', '.join(map(str, names[:5]))}...)")
     return Table(X, y, names, "y" if y is not None else None)

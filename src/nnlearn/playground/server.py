@@ -10,17 +10,29 @@
   and the session's points.
 
 Training runs in a worker thread (NumPy releases the GIL), one step at a time per
-session, so the event loop keeps serving other tabs.  A closed tab ends its session; a
-session with no message for ``idle_timeout`` seconds is closed by the server.
+session, so the event loop keeps serving other tabs.  A closed tab ends its session (its
+memory is released); a session that neither received a message nor trained nor streamed
+for ``idle_timeout`` seconds is closed by the server; at most ``max_sessions`` are open at
+once (the next tab is told so).
+
+Who may connect: every request (page, exports, WebSocket) must name an allowed host in
+its ``Host`` header (127.0.0.1, localhost, [::1] and the address served on; any IP
+address when served on all interfaces), else 403: a web page elsewhere whose name is
+rebound to this machine ("DNS rebinding") is refused, as Jupyter and TensorBoard do.  The
+WebSocket also refuses other origins.  Served on anything but the loopback address, the
+WebSocket and the exports need the per-launch token printed with the page's URL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import secrets
+import socket
 import time
+import weakref
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,28 +47,44 @@ from .session import PlaygroundSession, SettingsError, choices
 STATIC = Path(__file__).with_name("static")
 MAX_MESSAGE = 64 * 1024
 FRAME_BUDGET = 0.05      # seconds of training per frame, at most
+MAX_SESSIONS = 20
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class Playground:
     """The sessions of one server and the loop that streams their frames."""
 
-    def __init__(self, frame_rate: float = 20.0, idle_timeout: float = 1800.0):
+    def __init__(self, frame_rate: float = 20.0, idle_timeout: float = 1800.0,
+                 max_sessions: int = MAX_SESSIONS, token: str | None = None):
         self.frame_rate, self.idle_timeout = frame_rate, idle_timeout
+        self.max_sessions, self.token = max_sessions, token
         self.sessions: dict = {}
+        self.live = weakref.WeakSet()  # every PlaygroundSession not yet freed (for tests)
 
     # -- one connection ---------------------------------------------------------------------
     async def websocket(self, ws: WebSocket) -> None:
         if not _same_origin(ws):
             await ws.close(code=1008, reason="cross-origin connection refused")
             return
+        if not self._token_ok(ws.query_params.get("token")):
+            await ws.close(code=1008, reason="a token is required")
+            return
         await ws.accept()
+        if len(self.sessions) >= self.max_sessions:
+            await self._send(ws, _error(f"the playground already has {len(self.sessions)} "
+                                        "sessions open (the most it serves); close another "
+                                        "tab and reload this page"))
+            await ws.close(code=1013, reason="too many sessions")
+            return
         sid = secrets.token_urlsafe(12)
         state = {"running": False, "lock": asyncio.Lock(), "ws": ws}
+        self.sessions[sid] = None  # reserved: the cap counts a session being created
         try:
             session = await asyncio.to_thread(PlaygroundSession)
-        except Exception as err:  # pragma: no cover - defaults are valid
-            await ws.close(code=1011, reason=str(err)[:100])
-            return
+        except BaseException:
+            self.sessions.pop(sid, None)
+            raise
+        self.live.add(session)
         self.sessions[sid] = (session, state)
         streamer = asyncio.create_task(self._stream(sid, session, state))
         try:
@@ -78,7 +106,15 @@ class Playground:
         finally:
             state["running"] = False
             streamer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await streamer
             self.sessions.pop(sid, None)
+            state.clear()  # the socket, the lock: nothing keeps the session alive
+
+    def _token_ok(self, given) -> bool:
+        return self.token is None or (isinstance(given, str) and
+                                      secrets.compare_digest(given.encode(),
+                                                             self.token.encode()))
 
     async def _handle(self, text: str, session, state, sid) -> list:
         """The replies to one message; never raises for a bad message."""
@@ -88,6 +124,10 @@ class Playground:
             message = json.loads(text)
         except json.JSONDecodeError as err:
             return [_error(f"malformed message (not JSON: {err.msg})")]
+        except RecursionError:
+            return [_error("malformed message (nested too deeply)")]
+        except ValueError as err:  # e.g. an integer of more than 4300 digits
+            return [_error(f"malformed message ({' '.join(str(err).split())[:120]})")]
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             return [_error("malformed message: expected an object with a \"type\"")]
         kind = message["type"]
@@ -119,10 +159,11 @@ class Playground:
                         await self._locked(state, session.frame)]
             if kind == "export":
                 code = await self._locked(state, session.python_code)
+                query = f"?token={self.token}" if self.token else ""
                 return [{"type": "export", "code": code, "epoch": session.epoch,
                          "test": session.test_metrics,
-                         "model_url": f"/export/{sid}/model.nnlearn",
-                         "data_url": f"/export/{sid}/data.npz"}]
+                         "model_url": f"/export/{sid}/model.nnlearn{query}",
+                         "data_url": f"/export/{sid}/data.npz{query}"}]
             if kind == "ping":
                 return [{"type": "pong"}]
         except SettingsError as err:
@@ -150,6 +191,7 @@ class Playground:
                             await self._send(ws, frame)
                         except Exception:
                             return
+                        session.last_active = time.monotonic()  # training and streaming
             await asyncio.sleep(max(0.0, period - (time.monotonic() - start)))
 
     @staticmethod
@@ -166,8 +208,11 @@ class Playground:
         while True:
             await asyncio.sleep(min(30.0, self.idle_timeout / 2))
             now = time.monotonic()
-            for sid, (session, state) in list(self.sessions.items()):
-                if now - session.last_active > self.idle_timeout:
+            for sid, entry in list(self.sessions.items()):
+                if entry is None:
+                    continue
+                session, state = entry
+                if not state.get("running") and now - session.last_active > self.idle_timeout:
                     state["running"] = False
                     self.sessions.pop(sid, None)
                     try:
@@ -180,6 +225,9 @@ class Playground:
 
     # -- downloads ----------------------------------------------------------------------------
     async def export(self, request) -> Response:
+        if not self._token_ok(request.query_params.get("token")):
+            return PlainTextResponse("a token is required: open the URL the playground "
+                                     "printed", status_code=403)
         sid, name = request.path_params["sid"], request.path_params["name"]
         entry = self.sessions.get(sid)
         if entry is None:
@@ -210,9 +258,87 @@ def _same_origin(ws: WebSocket) -> bool:
     return urlsplit(origin).netloc == ws.headers.get("host")
 
 
-def create_app(frame_rate: float = 20.0, idle_timeout: float = 1800.0) -> Starlette:
-    """The ASGI application (``uvicorn.run(create_app())``)."""
-    playground = Playground(frame_rate=frame_rate, idle_timeout=idle_timeout)
+def _host_name(header: str | None) -> str | None:
+    """The host of a Host header without its port (``[::1]:8765`` -> ``::1``), lowercase;
+    None when it cannot be one."""
+    if not header:
+        return None
+    header = header.strip().lower()
+    if header.startswith("["):
+        end = header.find("]")
+        rest = header[end + 1:]
+        if end < 0 or rest and not (rest[0] == ":" and rest[1:].isdigit()):
+            return None
+        return header[1:end]
+    host, _, port = header.partition(":")
+    if port and not port.isdigit():
+        return None
+    return host
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def allowed_hosts(host: str) -> tuple:
+    """(names, any IP address allowed?) for a server listening on ``host``."""
+    names = set(LOOPBACK)
+    wildcard = host in ("0.0.0.0", "::", "")
+    if wildcard:  # the machine's own names; DNS rebinding needs a name, not an address
+        with contextlib.suppress(OSError):
+            names |= {socket.gethostname().lower(), socket.getfqdn().lower()}
+    else:
+        names.add(host.strip("[]").lower())
+    return frozenset(names), wildcard
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class HostCheck:
+    """ASGI middleware: a request (HTTP or WebSocket) whose Host header names no allowed
+    host gets 403 before it reaches the application."""
+
+    def __init__(self, app, names, any_ip: bool):
+        self.app, self.names, self.any_ip = app, names, any_ip
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            headers = dict(scope.get("headers") or [])
+            raw = headers.get(b"host")
+            name = _host_name(raw.decode("latin-1")) if raw is not None else None
+            if name is None or not (name in self.names or self.any_ip and _is_ip(name)):
+                if scope["type"] == "http":
+                    response = PlainTextResponse(
+                        "403: this server answers only to the names it was started with "
+                        "(Host header refused)", status_code=403)
+                    return await response(scope, receive, send)
+                await receive()  # websocket.connect
+                return await send({"type": "websocket.close", "code": 1008,
+                                   "reason": "Host refused"})
+        return await self.app(scope, receive, send)
+
+
+def create_app(frame_rate: float = 20.0, idle_timeout: float = 1800.0,
+               host: str = "127.0.0.1", max_sessions: int = MAX_SESSIONS,
+               token: str | None = None) -> Starlette:
+    """The ASGI application (``uvicorn.run(create_app())``) for a server listening on
+    ``host`` (which decides the Host headers accepted); ``token``, when given, is
+    required by the WebSocket and the exports (``serve`` makes one when ``host`` is not
+    the loopback address)."""
+    playground = Playground(frame_rate=frame_rate, idle_timeout=idle_timeout,
+                            max_sessions=max_sessions, token=token)
 
     async def index(request):
         return FileResponse(STATIC / "index.html")
@@ -233,27 +359,35 @@ def create_app(frame_rate: float = 20.0, idle_timeout: float = 1800.0) -> Starle
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ], lifespan=lifespan)
     app.state.playground = playground
-    return app
+    names, any_ip = allowed_hosts(host)
+    checked = HostCheck(app, names, any_ip)
+    checked.state = app.state
+    return checked
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False,
-          frame_rate: float = 20.0, idle_timeout: float = 1800.0) -> None:
-    """Run the playground until interrupted."""
+          frame_rate: float = 20.0, idle_timeout: float = 1800.0,
+          max_sessions: int = MAX_SESSIONS) -> None:
+    """Run the playground until interrupted.  On anything but the loopback address a
+    token is made for this launch and printed in the page's URL (as Jupyter does)."""
     import uvicorn
 
-    url = f"http://{host if host not in ('0.0.0.0', '::') else '127.0.0.1'}:{port}/"
+    token = None if is_loopback(host) else secrets.token_urlsafe(24)
+    shown = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
+    shown = f"[{shown}]" if ":" in shown else shown
+    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
     print(f"nnlearn playground: {url}  (Ctrl+C stops it)")
-    if host in ("127.0.0.1", "localhost", "::1"):
-        print("Only this computer can connect. --host 0.0.0.0 lets other machines in: "
-              "anyone who can reach the port can then train on this computer's CPU, and "
-              "there is no password.")
+    if token is None:
+        print("Only this computer can connect. --host 0.0.0.0 lets other machines in "
+              "(with the token printed in the URL).")
     else:
-        print(f"Listening on {host}: other machines on the network can connect; there is "
-              "no password.")
+        print(f"Listening on {host}: other machines on the network can connect with the "
+              "URL above (its token is needed to train and export; keep it private).")
     if open_browser:
         import threading
         import webbrowser
 
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    uvicorn.run(create_app(frame_rate, idle_timeout), host=host, port=port,
-                log_level="warning", ws_max_size=MAX_MESSAGE * 2)
+    uvicorn.run(create_app(frame_rate, idle_timeout, host=host, max_sessions=max_sessions,
+                           token=token), host=host, port=port, log_level="warning",
+                ws_max_size=MAX_MESSAGE * 2)

@@ -58,24 +58,32 @@ class SettingsError(ValueError):
     """A setting from the page that cannot be used; the message is shown on the page."""
 
 
+def _shown(value) -> str:
+    """A value for a one-line message (a huge integer or a long string shortened)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        return f"an integer of {len(str(abs(value)))} digits"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _number(settings, name, low, high, integer=False, low_open=False):
     value = settings[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-            not math.isfinite(value):
-        raise SettingsError(f"{name} must be a number; got {value!r}")
-    if integer and value != int(value):
-        raise SettingsError(f"{name} must be a whole number; got {value!r}")
+            isinstance(value, float) and not math.isfinite(value):
+        raise SettingsError(f"{name} must be a number; got {_shown(value)}")
+    if integer and isinstance(value, float) and not value.is_integer():
+        raise SettingsError(f"{name} must be a whole number; got {_shown(value)}")
     if value < low or value > high or (low_open and value == low):
         bracket = "(" if low_open else "["
-        raise SettingsError(f"{name} must be in {bracket}{low}, {high}]; got {value!r}")
+        raise SettingsError(f"{name} must be in {bracket}{low}, {high}]; got {_shown(value)}")
     return int(value) if integer else float(value)
 
 
 def _choice(settings, name, options):
     value = settings[name]
-    if value not in options:
+    if not isinstance(value, str) or value not in options:
         raise SettingsError(f"{name} must be one of {', '.join(map(str, options))}; "
-                            f"got {value!r}")
+                            f"got {_shown(value)}")
     return value
 
 
@@ -86,7 +94,7 @@ def validate(settings) -> dict:
         raise SettingsError(f"settings must be an object; got {type(settings).__name__}")
     unknown = sorted(set(settings) - set(DEFAULTS))
     if unknown:
-        raise SettingsError(f"unknown setting(s): {', '.join(map(str, unknown))}")
+        raise SettingsError(f"unknown setting(s): {', '.join(_shown(k) for k in unknown[:5])}")
     s = {**DEFAULTS, **settings}
     checked = {
         "dataset": _choice(s, "dataset", list(DATASETS)),
@@ -108,14 +116,17 @@ def validate(settings) -> dict:
         raise SettingsError("features must be a non-empty list of feature names")
     bad = [f for f in features if f not in FEATURES]
     if bad:
-        raise SettingsError(f"unknown feature(s) {bad}; choose from {', '.join(FEATURES)}")
+        raise SettingsError(f"unknown feature(s) {', '.join(_shown(f) for f in bad[:5])}; "
+                            f"choose from {', '.join(FEATURES)}")
     checked["features"] = [f for f in FEATURES if f in features]  # canonical order
     hidden = s["hidden"]
     if not isinstance(hidden, list) or not 1 <= len(hidden) <= MAX_LAYERS:
-        raise SettingsError(f"hidden must list 1 to {MAX_LAYERS} layer sizes; got {hidden!r}")
+        raise SettingsError(f"hidden must list 1 to {MAX_LAYERS} layer sizes; got "
+                            f"{_shown(hidden)}")
     for n in hidden:
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_NEURONS:
-            raise SettingsError(f"each hidden layer has 1 to {MAX_NEURONS} neurons; got {n!r}")
+            raise SettingsError(f"each hidden layer has 1 to {MAX_NEURONS} neurons; got "
+                                f"{_shown(n)}")
     checked["hidden"] = list(hidden)
     return checked
 

@@ -45,8 +45,11 @@ const symmetric = (values) => {  // scale a neuron's map by its largest |value|
 
 // -- the connection -------------------------------------------------------------------------
 let socket;
+// the per-launch token of a server reachable from other machines (in the page's URL)
+const TOKEN = new URLSearchParams(location.search).get("token");
 function connect() {
-  socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+  const query = TOKEN ? `?token=${encodeURIComponent(TOKEN)}` : "";
+  socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws${query}`);
   socket.onopen = () => { $("connection").textContent = "connected"; };
   socket.onclose = () => { $("connection").textContent = "disconnected (reload the page)";
                            setRunning(false); };
