@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import hostile
 import nnlearn as nl
-from nnlearn import models
+from nnlearn import model_files
 from nnlearn.layers import (Activation, BatchNormalization, Dense, Dropout, Flatten, Input,
                             PReLU)
 
@@ -149,7 +149,7 @@ LAYER_STACKS = [
 
 @pytest.mark.parametrize("layer_list, shape", LAYER_STACKS)
 def test_the_weight_shapes_checked_before_building_are_the_built_ones(layer_list, shape):
-    expected = models._expected_weights(layer_list, shape)
+    expected = model_files._expected_weights(layer_list, shape)
     model = nl.Sequential(layer_list, seed=0)
     model.build(shape)
     assert expected == [w.shape for w in model.get_weights()]
@@ -160,7 +160,7 @@ def test_every_registered_layer_has_its_weight_shapes_known_without_building():
     assert covered == set(nl.layers.LAYERS)
     for stack, _ in LAYER_STACKS:
         for layer in stack:
-            assert models._weight_shapes(layer, (4,) if not isinstance(layer, Flatten)
+            assert model_files._weight_shapes(layer, (4,) if not isinstance(layer, Flatten)
                                          else (2, 2)) is not None
 
 
@@ -205,7 +205,7 @@ def test_big_endian_and_fortran_ordered_arrays_still_load():
     parts = hostile.members(data)
     kernel = np.asfortranarray(model.get_weights()[0]).astype(">f4")
     manifest = hostile.manifest_of(data)
-    manifest["arrays"]["weight_0"].update(dtype=">f4", sha256=models._checksum(kernel))
+    manifest["arrays"]["weight_0"].update(dtype=">f4", sha256=model_files._checksum(kernel))
     parts["weight_0.npy"] = hostile.npy(kernel)
     parts["manifest.npy"] = hostile.npy(np.frombuffer(json.dumps(manifest).encode(), np.uint8))
     loaded = nl.load_model(io.BytesIO(hostile.zip_of(parts.items())))
@@ -294,7 +294,7 @@ def test_a_failed_write_removes_its_temporary_file(tmp_path, monkeypatch):
 
 
 def test_the_next_save_removes_temporary_files_of_dead_writers_only(tmp_path):
-    old = models._STARTED - 60
+    old = model_files._STARTED - 60
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         files = {

@@ -238,10 +238,17 @@ VALUE_LOSSES = {  # name -> reference(y, p, dtype) in float64 (Keras's definitio
 }
 
 
-def _clipped(p, dtype, low=EPS):
-    """p clipped to [EPSILON, 1 - EPSILON] as the dtype holds those bounds (Keras clips in
-    the dtype: in float32 1 - 1e-7 is 1 - 2**-23)."""
-    return np.clip(p, float(np.asarray(low, dtype)), float(np.asarray(1 - EPS, dtype)))
+def _clipped(p, dtype):
+    """p clipped to [eps, 1 - eps] as the dtype holds those bounds (Keras clips in the
+    dtype: in float32 1 - 1e-7 is 1 - 2**-23), eps = max(EPSILON, the dtype's spacing
+    below 1) so that float16's 1 - eps is not 1."""
+    eps = max(EPS, float(np.finfo(dtype).epsneg))
+    return np.clip(p, float(np.asarray(eps, dtype)), float(np.asarray(1 - eps, dtype)))
+
+
+def _floor(dtype):
+    """The cosine similarity's floor of |v|^2: 1e-12, or float16's smallest normal."""
+    return max(1e-12, float(np.finfo(dtype).tiny))
 
 
 PROBABILITY_LOSSES = {  # name -> reference(y, p, dtype)
@@ -252,8 +259,8 @@ PROBABILITY_LOSSES = {  # name -> reference(y, p, dtype)
     "categorical_crossentropy": lambda y, p, d: np.mean(-np.sum(y * np.log(_clipped(
         p / p.sum(axis=-1, keepdims=True), d)), axis=-1)),
     "cosine_similarity": lambda y, p, d: np.mean(-np.sum(
-        y / np.sqrt(np.maximum((y * y).sum(-1, keepdims=True), 1e-12))
-        * p / np.sqrt(np.maximum((p * p).sum(-1, keepdims=True), 1e-12)), axis=-1)),
+        y / np.sqrt(np.maximum((y * y).sum(-1, keepdims=True), _floor(d)))
+        * p / np.sqrt(np.maximum((p * p).sum(-1, keepdims=True), _floor(d))), axis=-1)),
     "categorical_hinge": lambda y, p, d: np.mean(np.maximum(
         ((1 - y) * p).max(axis=-1) - (y * p).sum(axis=-1) + 1, 0)),
 }
@@ -292,12 +299,7 @@ def _probabilities(dtype, shape):
         st.floats(0, 1, width=np.finfo(dtype).bits), st.sampled_from([0.0, 1.0, 0.5])))
 
 
-FOUND_NOT_FIXED = {  # losses.py's clipping is outside this change: strict xfails, so a fix shows
-    ("binary_crossentropy", np.float16): "in float16 1 - EPSILON rounds to 1, so the "
-    "clip leaves p = 1 alone: inf (y = 0) or NaN (y = 1) where Keras's value is finite",
-    ("cosine_similarity", np.float16): "in float16 the 1e-12 floor of |v|^2 is 0: a zero "
-    "vector gives 0 / 0 = NaN",
-}
+FOUND_NOT_FIXED: dict = {}  # (loss, dtype) -> reason, as strict xfails
 
 
 def _probability_cases():

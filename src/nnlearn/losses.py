@@ -69,6 +69,18 @@ def _targets(y_true, y_pred: Tensor) -> np.ndarray:
     return y
 
 
+def _clip_epsilon(dtype) -> float:
+    """Keras's EPSILON, or the dtype's own spacing below 1 when that is larger (in float16
+    1 - 1e-7 rounds to 1, and a clip at 1 would leave log(1 - p) infinite)."""
+    return max(EPSILON, float(np.finfo(dtype).epsneg))
+
+
+def _norm_floor(dtype) -> float:
+    """The floor of |v|^2 in the cosine similarity: 1e-12, or the dtype's smallest normal
+    number when 1e-12 underflows (float16)."""
+    return max(1e-12, float(np.finfo(dtype).tiny))
+
+
 def _pred(y_pred) -> Tensor:
     return y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred)
 
@@ -138,14 +150,16 @@ def log_cosh(y_true, y_pred) -> Tensor:
 def binary_crossentropy(y_true, y_pred) -> Tensor:
     p = _pred(y_pred)
     y = _targets(y_true, p)
-    p = ag.clip(p, EPSILON, 1 - EPSILON)
+    eps = _clip_epsilon(p.dtype)
+    p = ag.clip(p, eps, 1 - eps)
     return _batch_mean(-(y * ag.log(p) + (1 - y) * ag.log(1 - p)).mean(axis=-1))
 
 
 def categorical_crossentropy(y_true, y_pred) -> Tensor:
     p = _pred(y_pred)
     y = _targets(y_true, p)
-    p = ag.clip(p / p.sum(axis=-1, keepdims=True), EPSILON, 1 - EPSILON)
+    eps = _clip_epsilon(p.dtype)
+    p = ag.clip(p / p.sum(axis=-1, keepdims=True), eps, 1 - eps)
     return _batch_mean(-(y * ag.log(p)).sum(axis=-1))
 
 
@@ -185,11 +199,13 @@ def poisson(y_true, y_pred) -> Tensor:
 
 
 def cosine_similarity(y_true, y_pred) -> Tensor:
-    """-cos(y, p) per sample, each vector scaled by 1 / sqrt(max(|v|^2, 1e-12))."""
+    """-cos(y, p) per sample, each vector scaled by 1 / sqrt(max(|v|^2, 1e-12)) (the floor
+    raised to the dtype's smallest normal number in float16)."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
-    y_unit = y / np.sqrt(np.maximum((y * y).sum(axis=-1, keepdims=True), 1e-12))
-    p_unit = p / ag.sqrt(ag.maximum((p * p).sum(axis=-1, keepdims=True), 1e-12))
+    floor = _norm_floor(p.dtype)
+    y_unit = y / np.sqrt(np.maximum((y * y).sum(axis=-1, keepdims=True), floor))
+    p_unit = p / ag.sqrt(ag.maximum((p * p).sum(axis=-1, keepdims=True), floor))
     return _batch_mean(-(p_unit * y_unit).sum(axis=-1))
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..numerics import logsumexp, sigmoid
+from ..numerics import log_softmax, sigmoid
 from ..base import (BaseEstimator, ClassifierMixin, RegressorMixin, validate_fit,
                     validate_predict)
 
@@ -222,7 +222,7 @@ class SoftmaxRegression(_Classifier):
 
     @staticmethod
     def _probabilities(Z):
-        return np.exp(Z - logsumexp(Z, (1,)))
+        return np.exp(log_softmax(Z, (1,)))
 
     def fit(self, X, y):
         X, index = self._labels(X, y)
@@ -233,7 +233,7 @@ class SoftmaxRegression(_Classifier):
 
         def cost(A, B, w):
             Z = A @ w
-            return float(np.mean(logsumexp(Z, (1,))[:, 0] - np.sum(B * Z, axis=1)))
+            return float(np.mean(-np.sum(B * log_softmax(Z, (1,)), axis=1)))  # cross-entropy
 
         w = self._gradient_descent(
             Xd, Y, w0=np.zeros((Xd.shape[1], Y.shape[1])), cost=cost,

@@ -165,10 +165,10 @@ _PLAIN = (lambda s: True, "a plain dtype (no objects, no fields)")
 def _load_npz(path: Path, features) -> Table:
     """x (or X) and y of an .npz, read without unpickling; every header is checked
     against its entry's size before anything is allocated."""
-    from ..models import _npy_data, _npy_header, _open_zip
+    from ..model_files import npy_data, npy_header, open_zip
 
     kind = "NumPy .npz file"
-    with _open_zip(path, kind) as (archive, _, where):
+    with open_zip(path, kind) as (archive, _, where):
         entries = {info.filename[:-4]: info for info in archive.infolist()
                    if info.filename.endswith(".npy")}
         key = "x" if "x" in entries else "X" if "X" in entries else None
@@ -184,7 +184,7 @@ def _load_npz(path: Path, features) -> Table:
                     info.flag_bits & 0x1:
                 raise ValueError(f"{path}: array {name!r} is encrypted or uses an unsupported "
                                  "compression")
-            headers[name] = _npy_header(archive, info, where, _PLAIN)
+            headers[name] = npy_header(archive, info, where, _PLAIN)
             dtype = headers[name].dtype
             if dtype.kind not in kinds or dtype.kind == "f" and dtype.itemsize > 8:
                 raise ValueError(f"{path}: array {name!r} must be "
@@ -194,7 +194,7 @@ def _load_npz(path: Path, features) -> Table:
         if total > MAX_NPZ_BYTES:
             raise ValueError(f"{path}: the arrays take {total:,} bytes; at most "
                              f"{MAX_NPZ_BYTES:,} are read")
-        X, y = (_npy_data(archive, headers[k], where, kind) if k in headers else None
+        X, y = (npy_data(archive, headers[k], where, kind) if k in headers else None
                 for k in (key, "y"))
     if X.ndim == 0 or len(X) == 0:
         raise ValueError(f"{path}: array {key!r} must hold at least one row; got shape "

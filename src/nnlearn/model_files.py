@@ -1,0 +1,752 @@
+"""Model files: how nnlearn writes and reads them, safely.
+
+A model file is a zip of .npy arrays (weights, optimizer state) and a JSON manifest (the
+architecture, the compile settings, the metadata and the SHA-256 of every array).  No
+pickle, ever.  Writing is atomic (temporary file, fsync, rename) and keeps the
+destination's mode and symlinks.  Reading checks everything before anything large is
+read or allocated, in the spirit of safetensors' header checks: the zip directory, each
+entry's name, size and compression, the manifest against a declared schema, each .npy
+header against its entry, the declared weight shapes against the architecture; a hostile
+or damaged file raises ValueError naming the file and the field.
+
+``Sequential.save`` / ``load_model`` and ``Model.save_weights`` / ``load_weights`` use it;
+the tabular loader reads .npz files through the same checked reader.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import errno
+import hashlib
+import inspect
+import json
+import math
+import os
+import re
+import stat
+import struct
+import tempfile
+import time
+import zipfile
+import zlib
+
+import numpy as np
+
+from . import layers as layers_module
+
+FORMAT = "nnlearn-model"
+WEIGHTS_FORMAT = "nnlearn-weights"
+FORMAT_VERSION = 1
+
+# -- model files ------------------------------------------------------------------------------
+# A model file is a zip of .npy arrays (np.savez; nnlearn never compresses them) and a JSON
+# manifest.  Reading checks, before anything large is read or allocated: the zip's central
+# directory (its size), every entry (name, compression, sizes against the file), the
+# manifest (its size, then a declared schema), every .npy header (dtype, and shape against
+# the entry's size), the declared shapes against the architecture; only then are the
+# arrays read, each into a buffer of exactly its checked size, and checksummed.  Whatever
+# does not match is refused with a ValueError naming the file and the field (what the
+# safetensors format does, with a cap on the header and sizes checked before reading).
+MAX_MANIFEST_BYTES = 4 * 2**20      # the JSON manifest
+MAX_MODEL_BYTES = 4 * 2**30         # all arrays of one file together, uncompressed
+MAX_DIRECTORY_BYTES = 2**20         # the zip's central directory (some 20,000 entries)
+MAX_EXPANSION = 16                  # a compressed entry may expand at most this much
+_NPY_HEADER_BYTES = 4096
+_ARRAY_KEY = r"(weight|optimizer)_(0|[1-9][0-9]{0,5})"
+_ENTRY = re.compile(rf"(manifest|{_ARRAY_KEY})\.npy")
+_FLOAT_DTYPES = {np.dtype(t).newbyteorder(o).str for t in ("f2", "f4", "f8") for o in "<>"}
+_TEMP_PREFIX = ".nnlearn-"
+_STARTED = time.time()              # temporary files older than this process are stale
+
+
+def _checksum(a: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a)).hexdigest()
+
+
+def write_archive(file, manifest: dict, arrays: dict) -> None:
+    """``arrays`` and a JSON ``manifest`` (with each array's shape, dtype and SHA-256) as
+    one .npz, to a path (see :func:`_save_atomically`) or a binary file object."""
+    manifest = {**manifest, "arrays": {k: {"shape": list(a.shape), "dtype": a.dtype.str,
+                                           "sha256": _checksum(a)} for k, a in arrays.items()}}
+    try:
+        text = json.dumps(manifest, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"cannot write the model file: {_unserialisable(manifest)} is not "
+                        f"JSON-serialisable ({err})") from None
+    data = text.encode()
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise ValueError(f"cannot write the model file: its manifest (architecture and "
+                         f"metadata) takes {len(data):,} bytes; load_model reads at most "
+                         f"{MAX_MANIFEST_BYTES:,}")
+    total = sum(a.nbytes for a in arrays.values())
+    if total > MAX_MODEL_BYTES:
+        raise ValueError(f"cannot write the model file: its arrays take {total:,} bytes; "
+                         f"load_model reads at most {MAX_MODEL_BYTES:,}")
+    arrays = {**arrays, "manifest": np.frombuffer(data, dtype=np.uint8)}
+    if hasattr(file, "write"):
+        np.savez(file, **arrays)
+        return
+    _save_atomically(os.fspath(file), lambda f: np.savez(f, **arrays))
+
+
+def _save_atomically(path: str, write) -> None:
+    """Call ``write(f)`` on a temporary file beside ``path``, fsync it and rename it over
+    ``path``, so that a crash leaves the old file or the new one, never half of one.
+
+    A symlink is written through (its target is replaced); an existing file keeps its
+    mode (a new one gets the umask's default, as ``open`` would give it); a read-only
+    destination is refused with PermissionError.  The temporary file is removed when
+    anything fails, and temporary files that killed processes left in the directory are
+    removed by the next save."""
+    target = os.path.realpath(path)
+    directory = os.path.dirname(target)
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    if st is not None:
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, f"{path} is a directory", path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(f"{path} is not a regular file; not overwritten")
+        if not st.st_mode & 0o222 or not os.access(target, os.W_OK):
+            raise PermissionError(errno.EACCES, f"{path} is read-only; not overwritten "
+                                  "(make it writable or choose another path)", path)
+    mode = stat.S_IMODE(st.st_mode) if st is not None else 0o666 & ~_umask()
+    _remove_stale_temporaries(directory)
+    fd, tmp = tempfile.mkstemp(prefix=f"{_TEMP_PREFIX}{os.getpid()}-", suffix=".tmp",
+                               dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode)
+                if st is not None and hasattr(os, "fchown") and \
+                        (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+                    with contextlib.suppress(OSError):
+                        os.fchown(f.fileno(), st.st_uid, st.st_gid)
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_directory(directory)
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system says it."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, but brief)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_directory(directory: str) -> None:
+    """Make the rename durable (POSIX; a no-op where directories cannot be opened)."""
+    with contextlib.suppress(OSError, AttributeError):
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _remove_stale_temporaries(directory: str) -> None:
+    """Remove the temporary files of saves that never finished (a process killed while
+    writing): named ``.nnlearn-<pid>-*.tmp``, last written before this process started,
+    and not written by a process that is still running."""
+    with contextlib.suppress(OSError):
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                name = entry.name
+                if not (name.startswith(_TEMP_PREFIX) and name.endswith(".tmp")):
+                    continue
+                with contextlib.suppress(OSError):
+                    st = entry.stat(follow_symlinks=False)
+                    if not stat.S_ISREG(st.st_mode) or st.st_mtime >= _STARTED:
+                        continue
+                    writer = re.match(rf"{re.escape(_TEMP_PREFIX)}([0-9]+)-", name)
+                    pid = int(writer.group(1)) if writer else None
+                    if pid is not None and pid != os.getpid() and _running(pid):
+                        continue
+                    os.unlink(entry.path)
+
+
+def _running(pid: int) -> bool:
+    if os.name != "posix":  # os.kill(pid, 0) is not a probe on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError):
+        return True
+    return True
+
+
+def _unserialisable(manifest: dict) -> str:
+    """Which part of a manifest JSON cannot hold: a layer's config entry or the metadata."""
+    for spec in manifest.get("model", {}).get("layers", []):
+        for key, value in spec["config"].items():
+            try:
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError):
+                return f"{spec['class_name']} layer's {key}={value!r}"
+    return "model.metadata"
+
+
+# -- reading: the zip ---------------------------------------------------------------------------
+def _unreadable(where: str, why, kind: str = "nnlearn model file") -> ValueError:
+    return ValueError(f"{where} is not a readable {kind} ({why})")
+
+
+@contextlib.contextmanager
+def _open_archive(file):
+    """(zip, {entry key: ZipInfo}, where) of a model file whose directory and entries
+    were checked; nothing but the directory has been read."""
+    with open_zip(file) as (archive, size, where):
+        yield archive, _check_entries(archive, size, where), where
+
+
+@contextlib.contextmanager
+def open_zip(file, kind: str = "nnlearn model file"):
+    """(zip, file size, where) of a zip whose central directory is at most
+    MAX_DIRECTORY_BYTES and whose entries lie inside the file without overlapping
+    (also what :mod:`nnlearn.datasets.tabular` reads .npz data through)."""
+    where = _where(file)
+    if hasattr(file, "read"):
+        fp, own = file, False
+    else:
+        if not os.path.exists(where):
+            raise FileNotFoundError(f"no such {kind.replace('nnlearn ', '')}: {where}")
+        if os.path.isdir(where):
+            raise IsADirectoryError(f"{where} is a directory, not a {kind}")
+        fp, own = open(where, "rb"), True
+    try:
+        try:
+            size = fp.seek(0, os.SEEK_END)
+            fp.seek(0)
+        except (OSError, AttributeError, ValueError) as err:
+            raise ValueError(f"{where}: a file object must be seekable ({err})") from None
+        _check_end_record(fp, size, where, kind)
+        try:
+            archive = zipfile.ZipFile(fp)
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
+                NotImplementedError, struct.error) as err:
+            raise _unreadable(where, f"truncated or corrupted? {err}", kind) from None
+        with archive:
+            _check_extents(archive, size, where, kind)
+            yield archive, size, where
+    finally:
+        if own:
+            fp.close()
+
+
+def _check_end_record(fp, size: int, where: str, kind: str) -> None:
+    """Find the zip's end record as zipfile does and refuse a central directory larger
+    than MAX_DIRECTORY_BYTES before zipfile reads it (each entry costs memory)."""
+    tail_size = min(size, 22 + 65535)
+    fp.seek(size - tail_size)
+    tail = fp.read(tail_size)
+    fp.seek(0)
+    if len(tail) >= 22 and tail[-22:-18] == b"PK\x05\x06" and tail[-2:] == b"\0\0":
+        start = len(tail) - 22
+    else:
+        start = tail.rfind(b"PK\x05\x06")
+    if start < 0 or len(tail) - start < 22:
+        raise _unreadable(where, "not a zip archive: truncated, or not a model"
+                          if kind == "nnlearn model file" else "not a zip archive", kind)
+    *_, directory_size, _, _ = struct.unpack("<4s4H2LH", tail[start:start + 22])
+    if directory_size == 0xFFFFFFFF and start >= 20 and tail[start - 20:start - 16] == \
+            b"PK\x06\x07":  # zip64: the sizes are in the zip64 end record
+        _, _, offset, _ = struct.unpack("<4sLQL", tail[start - 20:start])
+        if offset + 56 <= size:
+            fp.seek(offset)
+            record = fp.read(56)
+            fp.seek(0)
+            if len(record) == 56 and record[:4] == b"PK\x06\x06":
+                directory_size = struct.unpack("<4sQ2H2L4Q", record)[7]
+    if directory_size > MAX_DIRECTORY_BYTES:
+        raise ValueError(f"{where}: the zip directory declares {directory_size:,} bytes; a "
+                         f"model file's takes at most {MAX_DIRECTORY_BYTES:,}")
+
+
+def _check_entries(archive: zipfile.ZipFile, size: int, where: str) -> dict:
+    """{key: ZipInfo} after checking each entry's name, compression and sizes (from the
+    zip directory, against the file's size and the caps)."""
+    entries, total = {}, 0
+    for info in archive.infolist():
+        name = info.filename
+        if not _ENTRY.fullmatch(name):
+            raise ValueError(f"{where}: unexpected entry {name[:100]!r} (a model file holds "
+                             "only manifest.npy, weight_N.npy and optimizer_N.npy)")
+        if name[:-4] in entries:
+            raise ValueError(f"{where}: entry {name!r} appears twice")
+        if info.flag_bits & 0x1:
+            raise ValueError(f"{where}: entry {name!r} is encrypted")
+        if info.compress_type == zipfile.ZIP_STORED:
+            if info.compress_size != info.file_size:
+                raise ValueError(f"{where}: entry {name!r} is stored with {info.compress_size:,}"
+                                 f" bytes but declares {info.file_size:,}")
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            if info.file_size > MAX_EXPANSION * info.compress_size + _NPY_HEADER_BYTES:
+                raise ValueError(f"{where}: entry {name!r} declares {info.file_size:,} bytes "
+                                 f"from {info.compress_size:,} compressed (more than "
+                                 f"{MAX_EXPANSION}x: a zip bomb?)")
+        else:
+            raise ValueError(f"{where}: entry {name!r} uses an unsupported compression "
+                             f"(method {info.compress_type})")
+        total += info.file_size
+        entries[name[:-4]] = info
+    if "manifest" not in entries:
+        raise _unreadable(where, "no manifest.npy: not a model file")
+    if entries["manifest"].file_size > MAX_MANIFEST_BYTES + _NPY_HEADER_BYTES:
+        raise ValueError(f"{where}: the manifest declares {entries['manifest'].file_size:,} "
+                         f"bytes; at most {MAX_MANIFEST_BYTES:,} are read")
+    if total > MAX_MODEL_BYTES + MAX_MANIFEST_BYTES:
+        raise ValueError(f"{where}: the arrays declare {total:,} bytes in all; a model file "
+                         f"holds at most {MAX_MODEL_BYTES:,}")
+    return entries
+
+
+def _check_extents(archive: zipfile.ZipFile, size: int, where: str, kind: str) -> None:
+    """Every entry (local header and data) lies inside the file, before the directory,
+    and no two overlap: the arrays' total size is bounded by the file's (an "overlapping
+    entries" bomb makes one stored block count as thousands of arrays)."""
+    end, previous = 0, None
+    directory = getattr(archive, "start_dir", size)
+    for info in sorted(archive.infolist(), key=lambda i: i.header_offset):
+        if info.header_offset < end:
+            raise ValueError(f"{where}: entries {previous!r} and {info.filename!r} overlap")
+        archive.fp.seek(info.header_offset)
+        header = archive.fp.read(30)
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            raise _unreadable(where, f"truncated or corrupted? no local header for entry "
+                                     f"{info.filename!r}", kind)
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        end = info.header_offset + 30 + name_length + extra_length + info.compress_size
+        if end > min(size, directory):
+            raise _unreadable(where, f"truncated: entry {info.filename!r} extends past the "
+                                     "end of its data", kind)
+        previous = info.filename
+    archive.fp.seek(0)
+
+
+class _Npy:
+    """A checked .npy header: the array it announces fills its zip entry exactly."""
+
+    def __init__(self, info, shape, fortran, dtype, offset):
+        self.info, self.shape, self.fortran, self.dtype = info, shape, fortran, dtype
+        self.offset = offset
+
+    @property
+    def nbytes(self) -> int:
+        return math.prod(self.shape) * self.dtype.itemsize
+
+
+def npy_header(archive, info, where: str, dtypes) -> _Npy:
+    """The header of one .npy entry, checked: a plain dtype among ``dtypes`` (a set of
+    dtype strings, or (test, description)) and a shape whose size is exactly what the
+    entry holds (nothing is allocated for it)."""
+    name = info.filename
+    try:
+        with archive.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                header = np.lib.format.read_array_header_1_0(f, _NPY_HEADER_BYTES)
+            elif version == (2, 0):
+                header = np.lib.format.read_array_header_2_0(f, _NPY_HEADER_BYTES)
+            else:
+                raise ValueError(f"npy format version {version} is not supported")
+            offset = f.tell()
+    except (ValueError, TypeError, SyntaxError, MemoryError, OSError, EOFError, RuntimeError,
+            NotImplementedError, zipfile.BadZipFile, zlib.error, struct.error) as err:
+        raise ValueError(f"{where}: entry {name!r} has no valid .npy header "
+                         f"({' '.join(str(err).split())[:200]})") from None
+    shape, fortran, dtype = header
+    test, expected = dtypes if isinstance(dtypes, tuple) else \
+        (dtypes.__contains__, " or ".join(sorted(dtypes)))
+    if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None or \
+            not test(dtype.str):
+        raise ValueError(f"{where}: entry {name!r} holds dtype {dtype.str!r}; expected "
+                         f"{expected}")
+    if len(shape) > 32 or any(n < 0 for n in shape):
+        raise ValueError(f"{where}: entry {name!r} declares an invalid shape {shape}")
+    npy = _Npy(info, tuple(shape), bool(fortran), dtype, offset)
+    if offset + npy.nbytes != info.file_size:
+        raise ValueError(f"{where}: entry {name!r} declares an array of shape {npy.shape} "
+                         f"({npy.nbytes:,} bytes) but holds {info.file_size - offset:,} bytes")
+    return npy
+
+
+def npy_data(archive, npy: _Npy, where: str, kind: str = "nnlearn model file") -> np.ndarray:
+    """The array of a checked header, read in chunks into a buffer of its size."""
+    flat = np.empty(math.prod(npy.shape), npy.dtype)
+    raw = flat.view(np.uint8)
+    try:
+        with archive.open(npy.info) as f:
+            f.read(npy.offset)
+            done = 0
+            while done < len(raw):
+                chunk = f.read(min(len(raw) - done, 2**20))
+                if not chunk:
+                    raise EOFError("the entry ends early")
+                raw[done:done + len(chunk)] = np.frombuffer(chunk, np.uint8)
+                done += len(chunk)
+            f.read(1)  # reach the end: zipfile checks the CRC there
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as err:
+        raise _unreadable(where, f"truncated or corrupted? entry {npy.info.filename!r}: "
+                                 f"{err}", kind) from None
+    return flat.reshape(npy.shape, order="F" if npy.fortran else "C")
+
+
+# -- reading: the manifest and its schema -------------------------------------------------------
+class _Schema:
+    """A check of one JSON value: ``test(value)`` and what it expects, in words."""
+
+    def __init__(self, description: str, test):
+        self.description, self.test = description, test
+
+
+def _integer(low=None, high=None, description="an integer") -> _Schema:
+    return _Schema(description, lambda v: isinstance(v, int) and not isinstance(v, bool)
+                   and (low is None or v >= low) and (high is None or v <= high))
+
+
+def _one_of(values) -> _Schema:
+    return _Schema(" or ".join(map(repr, values)), lambda v: isinstance(v, str) and v in values)
+
+
+class _MapOf:
+    """A JSON object whose keys match ``pattern`` and whose values follow ``schema``."""
+
+    def __init__(self, pattern: str, schema):
+        self.pattern, self.schema = re.compile(pattern), schema
+
+
+_NUMBER = _Schema("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
+_SIZE = _integer(1, description="a positive integer")
+_SHAPE = [_integer(0, description="a non-negative integer")]
+_IDENTIFIED = {"class_name": str, "config": dict}   # {"class_name": ..., "config": {...}}
+_ARRAYS = _MapOf(_ARRAY_KEY, {"shape": _SHAPE, "dtype": _one_of(sorted(_FLOAT_DTYPES)),
+                             "sha256": _Schema("64 hexadecimal digits", lambda v: isinstance(
+                                 v, str) and re.fullmatch(r"[0-9a-f]{64}", v) is not None)})
+_WEIGHTS_MANIFEST = {"format": str, "version": int, "arrays": _ARRAYS}
+_MODEL_MANIFEST = {
+    **_WEIGHTS_MANIFEST, "metadata?": dict,
+    "model": {"name": str, "seed": (None, int), "dtype": _one_of(["float16", "float32",
+                                                                "float64"]),
+              "input_shape": (None, [_SIZE]),
+              "layers": [{"class_name": _one_of(sorted(layers_module.LAYERS)),
+                          "config": dict}]},
+    "compile?": (None, {"loss": _IDENTIFIED, "metrics": [str], "optimizer": _IDENTIFIED,
+                        "iterations": _integer(0, description="a non-negative integer")}),
+}
+# the types of layer constructor arguments (a layer's config is checked against its
+# constructor's signature: these keys, the required ones present, nothing else)
+_LAYER_ARGUMENTS = {
+    "units": _SIZE, "activation": (None, str), "use_bias": bool,
+    "kernel_initializer": (str, _IDENTIFIED), "bias_initializer": (str, _IDENTIFIED),
+    "alpha_initializer": (str, _IDENTIFIED), "kernel_regularizer": (None, dict),
+    "input_dim": (None, _SIZE), "name": (None, str), "shape": [_SIZE], "rate": _NUMBER,
+    "seed": (None, int), "momentum": _NUMBER, "epsilon": _NUMBER,
+}
+
+
+def _describe(schema) -> str:
+    if isinstance(schema, _Schema):
+        return schema.description
+    if isinstance(schema, tuple):
+        return " or ".join(_describe(s) for s in schema)
+    if isinstance(schema, list):
+        return "a list"
+    if isinstance(schema, (dict, _MapOf)) or schema is dict:
+        return "an object"
+    return {None: "null", str: "a string", int: "an integer", bool: "true or false",
+            list: "a list"}.get(schema, str(schema))
+
+
+def _matches(value, schema) -> bool:
+    if schema is None:
+        return value is None
+    if schema is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(schema, type):
+        return isinstance(value, schema)
+    if isinstance(schema, _Schema):
+        return schema.test(value)
+    if isinstance(schema, tuple):
+        return any(_matches(value, s) for s in schema)
+    if isinstance(schema, list):
+        return isinstance(value, list)
+    return isinstance(value, dict)  # dict schemas and _MapOf: the keys are checked next
+
+
+def _check(value, schema, field: str, where: str) -> None:
+    """Raise ValueError naming ``where`` and ``field`` when ``value`` does not follow
+    ``schema`` (a type, None, a _Schema, a tuple of alternatives, [item schema],
+    {key: schema} with optional keys ending in "?", or a _MapOf)."""
+    if isinstance(schema, tuple):  # alternatives: the one whose kind matches decides
+        for alternative in schema:
+            if _matches(value, alternative):
+                return _check(value, alternative, field, where)
+    if not _matches(value, schema):
+        raise ValueError(f"{where}: {field} must be {_describe(schema)}; got "
+                         f"{_short(value)}")
+    if isinstance(schema, list):
+        for i, item in enumerate(value):
+            _check(item, schema[0], f"{field}[{i}]", where)
+    elif isinstance(schema, _MapOf):
+        for key, item in value.items():
+            if not schema.pattern.fullmatch(key):
+                raise ValueError(f"{where}: {field} has an unexpected key {key[:100]!r} "
+                             f"(expected keys like {schema.pattern.pattern!r})")
+            _check(item, schema.schema, f"{field}.{key}", where)
+    elif isinstance(schema, dict):
+        keys = {k.rstrip("?"): k.endswith("?") for k in schema}
+        unknown = [k for k in value if k not in keys]
+        if unknown:
+            raise ValueError(f"{where}: {field or 'the manifest'} has an unexpected key "
+                             f"{unknown[0][:100]!r} (expected {', '.join(keys)})")
+        for key, optional in keys.items():
+            if key in value:
+                _check(value[key], schema[key + "?" if optional else key],
+                       f"{field}.{key}" if field else key, where)
+            elif not optional:
+                raise ValueError(f"{where}: {field + ' ' if field else ''}misses the key "
+                                 f"{key!r}")
+
+
+def _short(value) -> str:
+    if isinstance(value, (dict, list)):
+        return f"a JSON {'object' if isinstance(value, dict) else 'list'}"
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge int"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_object(pairs):
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"duplicate key {next(k for k in keys if keys.count(k) > 1)!r}")
+    return dict(pairs)
+
+
+def _json_constant(name):
+    raise ValueError(f"{name} is not allowed")
+
+
+def _read_manifest(archive, entries: dict, where: str, formats: tuple) -> dict:
+    """The manifest, parsed and checked against ``schema`` (and against the entries: one
+    per declared array, of the declared shape and dtype)."""
+    npy = npy_header(archive, entries["manifest"], where, {"|u1"})
+    if len(npy.shape) != 1 or npy.nbytes > MAX_MANIFEST_BYTES:
+        raise ValueError(f"{where}: the manifest must be at most {MAX_MANIFEST_BYTES:,} bytes "
+                         f"of JSON; got an array of shape {npy.shape}")
+    try:
+        text = npy_data(archive, npy, where).tobytes().decode("utf-8")
+        manifest = json.loads(text, object_pairs_hook=_json_object,
+                              parse_constant=_json_constant)
+    except RecursionError:
+        raise ValueError(f"{where}: the manifest nests too deeply") from None
+    except ValueError as err:  # JSONDecodeError, UnicodeDecodeError, too many digits
+        raise _unreadable(where, f"its manifest is not JSON: {str(err)[:200]}") from None
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{where}: the manifest must be a JSON object; got {_short(manifest)}")
+    if manifest.get("format") not in formats:
+        raise _unreadable(where, f"not an nnlearn file of format {' or '.join(formats)}: "
+                                 f"format is {_short(manifest.get('format'))}")
+    _check(manifest, _MODEL_MANIFEST if manifest["format"] == FORMAT else _WEIGHTS_MANIFEST,
+           "", where)
+    if not 1 <= manifest["version"] <= FORMAT_VERSION:
+        raise ValueError(f"{where}: format version {_short(manifest['version'])} is not "
+                         f"one this nnlearn reads (1 to {FORMAT_VERSION}): a newer nnlearn "
+                         "wrote it?")
+    for prefix in ("weight_", "optimizer_"):
+        numbers = sorted(int(k[len(prefix):]) for k in manifest["arrays"] if k.startswith(prefix))
+        if numbers != list(range(len(numbers))):
+            raise ValueError(f"{where}: arrays: the {prefix}N arrays must be numbered 0 to "
+                             f"{len(numbers) - 1}")
+    listed = set(manifest["arrays"])
+    stray = sorted(set(entries) - listed - {"manifest"})
+    if stray:
+        raise ValueError(f"{where}: entry {stray[0]}.npy is not listed in the manifest")
+    return manifest
+
+
+def _array_headers(archive, entries: dict, manifest: dict, where: str) -> dict:
+    """{key: checked .npy header} of every declared array, matching its declaration."""
+    headers = {}
+    for key, declared in manifest["arrays"].items():
+        if key not in entries:
+            raise ValueError(f"{where}: arrays.{key} is declared but the file has no {key}.npy")
+        npy = npy_header(archive, entries[key], where, _FLOAT_DTYPES)
+        if list(npy.shape) != declared["shape"] or npy.dtype.str != declared["dtype"]:
+            raise ValueError(f"{where}: arrays.{key}: the manifest declares shape "
+                             f"{tuple(declared['shape'])} {declared['dtype']}; {key}.npy holds "
+                             f"{npy.shape} {npy.dtype.str}")
+        headers[key] = npy
+    return headers
+
+
+def read_archive(file, formats: tuple, check=None):
+    """(manifest, arrays, check's result) of a file written by :func:`write_archive` of
+    one of ``formats``.  ``check(manifest, where)`` runs after the manifest and every
+    array header are checked and before any array is read.  Never unpickles; a damaged,
+    altered or hostile file raises ValueError naming the file and the field."""
+    with _open_archive(file) as (archive, entries, where):
+        manifest = _read_manifest(archive, entries, where, formats)
+        headers = _array_headers(archive, entries, manifest, where)
+        checked = check(manifest, where) if check is not None else None
+        arrays = {}
+        for key, npy in headers.items():
+            a = npy_data(archive, npy, where)
+            if _checksum(a) != manifest["arrays"][key]["sha256"]:
+                raise ValueError(f"{where}: array {key!r} does not match its checksum: the "
+                                 "file was altered or damaged")
+            arrays[key] = a
+    return manifest, arrays, checked
+
+
+def numbered(arrays: dict, prefix: str) -> list:
+    return [arrays[f"{prefix}{i}"] for i in range(sum(1 for k in arrays
+                                                      if k.startswith(prefix)))]
+
+
+def _declared_weights(manifest: dict) -> list:
+    count = sum(1 for k in manifest["arrays"] if k.startswith("weight_"))
+    return [tuple(manifest["arrays"][f"weight_{i}"]["shape"]) for i in range(count)]
+
+
+def check_weight_shapes(expected: list, manifest: dict, where: str) -> None:
+    """The declared weights must be exactly the architecture's (before any is read)."""
+    declared = _declared_weights(manifest)
+    if len(declared) != len(expected):
+        raise ValueError(f"{where}: arrays: the architecture has {len(expected)} weight "
+                         f"arrays; the file declares {len(declared)}")
+    for i, (want, have) in enumerate(zip(expected, declared)):
+        if tuple(want) != have:
+            raise ValueError(f"{where}: arrays.weight_{i}: the architecture needs shape "
+                             f"{tuple(want)}; the file declares {have}")
+
+
+def _weight_shapes(layer, shape: tuple):
+    """(weight shapes in get_weights' order, output shape) of ``layer`` built on samples
+    of ``shape``, computed without building it; None for a class it does not know."""
+    kind = type(layer)
+    if kind is layers_module.Dense:
+        if len(shape) != 1:
+            raise ValueError(f"Dense expects flat samples; got sample shape {shape}")
+        return ([(shape[0], layer.units)] + ([(layer.units,)] if layer.use_bias else []),
+                (layer.units,))
+    if kind is layers_module.BatchNormalization:
+        return [shape] * 4, shape
+    if kind is layers_module.PReLU:
+        return [shape], shape
+    if kind in (layers_module.Input, layers_module.Activation, layers_module.Dropout,
+                layers_module.Flatten):
+        return [], layer.compute_output_shape(shape)
+    return None
+
+
+def _expected_weights(layer_list: list, input_shape) -> list:
+    """The weight shapes a Sequential of ``layer_list`` gets when built on ``input_shape``
+    (a layer of an unknown class is built, on its own, to find out)."""
+    shapes, shape = [], tuple(input_shape)
+    for layer in layer_list:
+        known = _weight_shapes(layer, shape)
+        if known is None:
+            probe = copy.deepcopy(layer)
+            probe.build(shape, np.random.default_rng(0), np.float32)
+            known = ([p.data.shape for p in probe.params]
+                     + [a.shape for a in probe.state_arrays()], probe.output_shape)
+        weights, shape = known
+        shapes += weights
+        shape = tuple(shape)
+    return shapes
+
+
+def _layers_from(manifest: dict, where: str) -> list:
+    """The layers of a model manifest, each config checked against its class's
+    constructor before the layer is created (creating one allocates nothing)."""
+    layer_list = []
+    for i, spec in enumerate(manifest["model"]["layers"]):
+        cls, config = layers_module.LAYERS[spec["class_name"]], spec["config"]
+        field = f"model.layers[{i}].config"
+        schema = {}
+        for name, p in inspect.signature(cls.__init__).parameters.items():
+            if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                key = name if p.default is p.empty else f"{name}?"
+                schema[key] = _LAYER_ARGUMENTS.get(name, _Schema("a JSON value",
+                                                                 lambda v: True))
+        _check(config, schema, field, where)
+        try:
+            layer_list.append(layers_module.get(spec["class_name"], config))
+        except (TypeError, ValueError, KeyError, OverflowError) as err:
+            raise ValueError(f"{where}: {field} ({spec['class_name']}): {err}") from None
+    return layer_list
+
+
+def _model_from(manifest: dict, where: str):
+    """The unbuilt Sequential a model manifest describes, and the shape it is built on;
+    its weights' shapes are checked against the declared arrays (nothing is allocated
+    for a weight the file does not hold)."""
+    from .models import Sequential  # models imports this module: import on use
+
+    config = manifest["model"]
+    layer_list = _layers_from(manifest, where)
+    try:
+        model = Sequential(layer_list, seed=config["seed"], dtype=config["dtype"],
+                           name=config["name"])
+        shape = config["input_shape"] or model.input_shape
+        expected = _expected_weights(layer_list, shape) if shape else []
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ValueError(f"{where}: model: {err}") from None
+    check_weight_shapes(expected, manifest, where)
+    return model, shape
+
+
+def load_model(file):
+    """The Sequential written by :meth:`Sequential.save` (a path or a binary file object).
+
+    Never unpickles anything.  Everything is checked before it is used, and before
+    anything large is read or allocated: a truncated, corrupted, altered or hostile file
+    raises ValueError naming the file and the field (see MAX_MODEL_BYTES and the other
+    caps in this module)."""
+    manifest, arrays, (model, shape) = read_archive(file, (FORMAT,), _model_from)
+    where = _where(file)
+    try:
+        if shape:
+            model.build(shape)
+        model.set_weights(numbered(arrays, "weight_"))
+    except (TypeError, ValueError, KeyError, OverflowError) as err:
+        raise ValueError(f"{where}: model: {err}") from None
+    compiled = manifest.get("compile")
+    if compiled:
+        try:
+            model.compile(optimizer=compiled["optimizer"], loss=compiled["loss"],
+                          metrics=compiled["metrics"])
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as err:
+            raise ValueError(f"{where}: compile: {err}") from None
+        try:
+            model.optimizer.set_state(model.params, numbered(arrays, "optimizer_"),
+                                      compiled["iterations"])
+        except (TypeError, ValueError, IndexError, KeyError, OverflowError) as err:
+            raise ValueError(f"{where}: the optimizer state does not fit the model: "
+                             f"{err}") from None
+    elif any(k.startswith("optimizer_") for k in arrays):
+        raise ValueError(f"{where}: arrays: optimizer state without a compile section")
+    model.metadata = manifest.get("metadata", {})
+    return model
+
+
+def _where(file) -> str:
+    if hasattr(file, "read"):
+        return str(getattr(file, "name", None) or "the file object")
+    return os.fspath(file)
