@@ -473,3 +473,13 @@ def test_any_json_settings_are_valid_or_a_settings_error(value):
         validate(value)
     except SettingsError as err:
         assert "\n" not in str(err) and len(str(err)) < 400
+
+
+def test_levenberg_marquardt_only_on_regression_data():
+    with pytest.raises(SettingsError, match="regression data set"):
+        validate({"optimizer": "levenberg_marquardt", "dataset": "circle"})
+    s = PlaygroundSession({"optimizer": "levenberg_marquardt", "dataset": "plane",
+                                   "learning_rate": 1.0})
+    before = s.train_metrics["loss"]
+    s.train(3)
+    assert s.train_metrics["loss"] < before

@@ -128,6 +128,10 @@ def validate(settings) -> dict:
             raise SettingsError(f"each hidden layer has 1 to {MAX_NEURONS} neurons; got "
                                 f"{_shown(n)}")
     checked["hidden"] = list(hidden)
+    if optimizers.get(checked["optimizer"]).needs_residuals and \
+            checked["dataset"] not in REGRESSION:
+        raise SettingsError(f"{checked['optimizer']} fits a sum of squares: choose a "
+                            "regression data set (plane, gaussian_regression)")
     return checked
 
 
