@@ -173,3 +173,26 @@ def test_checkpoint_of_weights_only(tmp_path):
     fresh.build(x.shape[1:])
     fresh.load_weights(tmp_path / "w-2.weights")
     np.testing.assert_array_equal(fresh.predict(x), m.predict(x))
+
+
+@pytest.mark.parametrize("patience, stops_at", [(0, 3), (1, 3), (3, 5)])
+def test_early_stopping_patience_counts_epochs_without_improvement_as_keras(patience,
+                                                                              stops_at):
+    """val_loss improves for epochs 0-2, then never again: patience=3 stops after the third
+    epoch without improvement (epoch index 5), as Keras's EarlyStopping does."""
+    class Fake:
+        stop_training = False
+        stop_reason = None
+
+        def stop(self, reason):
+            self.stop_training, self.stop_reason = True, reason
+
+    stopper = C.EarlyStopping(monitor="val_loss", patience=patience)
+    stopper.set_model(Fake())
+    stopper.on_train_begin()
+    for epoch, value in enumerate([3.0, 2.0, 1.0, 1.5, 1.5, 1.5, 1.5, 1.5]):
+        stopper.on_epoch_end(epoch, {"val_loss": value})
+        if stopper.model.stop_training:
+            break
+    assert stopper.stopped_epoch == stops_at
+    assert f"for {stops_at - 2} epochs" in str(stopper.model.stop_reason)

@@ -52,6 +52,13 @@ def test_unknown_experiment_suggests_close_names():
         experiments.get("linear-regresion")
 
 
+def test_initialization_figures_share_their_axes(results):
+    figures = results("initialization").figures
+    assert "comparison" in figures
+    std_limits = {figures[name].axes[1].get_ylim() for name in figures if name != "comparison"}
+    assert len(std_limits) == 1                  # the same std scale for every scheme
+
+
 def test_initialization_tables_follow_glorot_and_he(results):
     n = results("initialization").numbers
     small, big = n["0.01 tanh"]["std"], n["1.0 tanh"]["std"]

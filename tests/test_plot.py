@@ -49,3 +49,33 @@ def test_decision_boundary_history_hinton_and_paths():
     paths = {"a": np.array([[1.0, 1.0], [0.5, 0.5], [0.0, 0.0]])}
     fig = plot.plot_optimizer_paths(lambda a, b: a ** 2 + b ** 2, paths)
     np.testing.assert_array_equal(fig.axes[0].lines[0].get_xdata(), [1.0, 0.5, 0.0])
+
+
+def test_figures_have_a_png_repr_for_jupyter_and_pickle():
+    import pickle
+
+    fig = plot.draw_network([2, 3, 1])
+    png = fig._repr_png_()                       # what IPython's PNG formatter calls
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 2000
+    assert isinstance(fig, plot.NotebookFigure)
+    assert type(pickle.loads(pickle.dumps(fig))).__name__ == "NotebookFigure"
+
+
+def test_one_epoch_history_is_drawn_with_markers():
+    fig = plot.plot_history({"loss": [0.5], "val_loss": [0.6], "accuracy": [0.8]})
+    loss_panel, metric_panel = fig.axes
+    assert all(line.get_marker() == "o" for line in loss_panel.get_lines())
+    assert [line.get_label() for line in loss_panel.get_lines()] == ["loss", "val_loss"]
+    assert metric_panel.get_lines()[0].get_marker() == "o"
+    long = plot.plot_history({"loss": list(range(50, 0, -1))})
+    assert long.axes[0].get_lines()[0].get_marker() in ("None", None, "")
+
+
+def test_shared_axes_for_comparisons():
+    fig, axes = plot.new_figure(ncols=2, sharey=True)
+    axes[0].plot([0, 1], [0, 10])
+    axes[1].plot([0, 1], [0, 1])
+    assert axes[0].get_ylim() == axes[1].get_ylim()
+    stats = [{"mean": 0.0, "std": s, "values": np.zeros(5)} for s in (0.9, 0.8)]
+    fig = plot.plot_activation_stats(stats, ylim={"mean": (-1, 1), "std": (0, 1.3)})
+    assert fig.axes[1].get_ylim() == (0, 1.3)

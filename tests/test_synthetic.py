@@ -56,3 +56,19 @@ def test_course_data_sets():
     np.testing.assert_allclose(y, np.sin(np.pi * X[:, 0]))
     X, y = datasets.make_logic_gate("xor")
     np.testing.assert_array_equal(y, [0, 1, 1, 0])
+
+
+@pytest.mark.parametrize("make", [datasets.make_circle, datasets.make_gaussian,
+                                  datasets.make_spiral, datasets.make_study_hours],
+                         ids=lambda f: f.__name__)
+def test_class_by_class_generators_shuffle_by_default(make):
+    """validation_split holds out the last samples: with shuffle=True (the default, as in
+    scikit-learn) that tail has both classes; shuffle=False keeps the class-sorted order
+    and the same points."""
+    X, y = make(n_samples=200, random_state=0)
+    tail = y[-40:]                                       # validation_split=0.2
+    assert set(np.unique(tail)) == {0, 1}
+    Xs, ys = make(n_samples=200, random_state=0, shuffle=False)
+    assert np.all(np.diff(ys) <= 0) or np.all(np.diff(ys) >= 0)   # one class, then the other
+    assert sorted(map(tuple, np.column_stack([X, y]))) == \
+        sorted(map(tuple, np.column_stack([Xs, ys])))

@@ -93,7 +93,10 @@ class _Monitor(Callback):
 
 class EarlyStopping(_Monitor):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
-    epochs (early stopping); ``restore_best_weights`` puts back the best epoch's weights."""
+    epochs (early stopping); ``restore_best_weights`` puts back the best epoch's weights.
+
+    Keras's semantics: ``patience=3`` stops at the end of the third epoch in a row
+    without improvement (``patience=0`` at the first one)."""
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = False):
@@ -114,7 +117,7 @@ class EarlyStopping(_Monitor):
                 self.best_weights = self.model.get_weights()
             return
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= max(self.patience, 1):
             self.stopped_epoch = epoch
             if self.restore_best_weights and self.best_weights is not None:
                 self.model.set_weights(self.best_weights)

@@ -76,12 +76,29 @@ def experiments():
 
 @experiments.command("list")
 def experiments_list():
-    """Every experiment with its topic and sources."""
-    from .experiments import EXPERIMENTS
+    """Every experiment, grouped by lesson: what it shows, what to notice, its sources."""
+    import shutil
+    import textwrap
 
-    width = max(map(len, EXPERIMENTS))
-    for name, experiment in EXPERIMENTS.items():
-        click.echo(f"{name:<{width}}  {experiment.description} [{experiment.source}]")
+    from .experiments import by_lesson
+
+    groups = by_lesson()
+    width = max(len(e.name) for _, _, group in groups for e in group)
+    columns = min(shutil.get_terminal_size((100, 24)).columns, 100)
+    indent = " " * (width + 4)
+
+    def echo(text, first=indent):
+        click.echo(textwrap.fill(text, columns, initial_indent=first,
+                                 subsequent_indent=indent))
+
+    for number, title, group in groups:
+        click.secho(f"Lesson {number}: {title}" if number else title, bold=True)
+        for e in group:
+            echo(e.description, first=f"  {e.name:<{width}}  ")
+            if e.notice:
+                echo(f"What to notice: {e.notice}")
+            echo(f"[{e.source}]")
+        click.echo()
 
 
 @experiments.command("run")
@@ -108,6 +125,7 @@ def experiments_run(name, out_dir, seed, quick, no_plots):
     result = registry.run(name, seed=seed, quick=quick, plots=plots)
     paths = result.save(out_dir or Path("experiments") / name)
     click.echo(result.summary())
+    click.echo(f"What to notice: {registry.get(name).notice}")
     click.echo(f"wrote {len(paths)} files to {paths[0].parent}: "
                + ", ".join(p.name for p in paths))
 

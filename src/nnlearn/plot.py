@@ -3,6 +3,8 @@
 Every function draws on a Matplotlib ``Axes`` you pass (``ax=``) or on a new
 ``matplotlib.figure.Figure`` and returns the figure.  Figures are created without pyplot,
 so nothing here needs a display: ``fig.savefig("net.png")`` works on a headless server.
+In Jupyter they display inline as PNG images with no ``%matplotlib`` magic (they are a
+:class:`matplotlib.figure.Figure` subclass with IPython's ``_repr_png_`` hook).
 
 - :func:`draw_network` - a network diagram: circles for neurons, arrows for weights,
   bias units (+1) that receive no connections.
@@ -35,13 +37,57 @@ def require_matplotlib():
         raise ImportError('nnlearn.plot needs matplotlib: pip install "nnlearn[plot]"') from None
 
 
-def new_figure(ncols: int = 1, nrows: int = 1, size=(6.4, 4.8), **subplot_kw):
-    """A pyplot-free Figure and its axes (an array when there is more than one)."""
-    require_matplotlib()
-    from matplotlib.figure import Figure
+_FIGURE_CLASS = None
 
-    fig = Figure(figsize=size, layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=True, subplot_kw=subplot_kw or None)
+
+def _figure_class():
+    """``matplotlib.figure.Figure`` with a PNG representation for IPython (created on
+    first use, so importing nnlearn.plot does not import matplotlib)."""
+    global _FIGURE_CLASS
+    if _FIGURE_CLASS is None:
+        from matplotlib.figure import Figure
+
+        class NotebookFigure(Figure):
+            """A pyplot-free Figure that Jupyter displays inline.
+
+            IPython shows an object by calling its ``_repr_png_`` (and friends); a plain
+            ``Figure`` built without pyplot has none until ``%matplotlib inline`` registers
+            a formatter, so a notebook cell ending in ``fig`` would print
+            ``<Figure size ... with 1 Axes>``.  This class renders itself with the Agg
+            canvas instead.
+            """
+
+            def _repr_png_(self):
+                import io
+
+                buffer = io.BytesIO()
+                self.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+                return buffer.getvalue()
+
+        NotebookFigure.__module__ = __name__
+        NotebookFigure.__qualname__ = "NotebookFigure"
+        _FIGURE_CLASS = NotebookFigure
+    return _FIGURE_CLASS
+
+
+def __getattr__(name):  # nnlearn.plot.NotebookFigure, created on first use (for pickle)
+    if name == "NotebookFigure":
+        return _figure_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, size=(6.4, 4.8), sharex=False, sharey=False,
+               **subplot_kw):
+    """A pyplot-free Figure and its axes (an array when there is more than one).
+
+    The figure displays inline in Jupyter (it has a ``_repr_png_``); ``sharex`` /
+    ``sharey`` are passed to :meth:`matplotlib.figure.Figure.subplots` (use them when the
+    panels are compared with each other).
+    """
+    require_matplotlib()
+    fig = _figure_class()(figsize=size, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=True, sharex=sharex, sharey=sharey,
+                        subplot_kw=subplot_kw or None)
     return fig, axes
 
 
@@ -200,17 +246,24 @@ def plot_history(history, keys=None, ax=None, title: str | None = None):
         axes = list(np.atleast_1d(axes))
     else:
         fig, axes = ax.figure, [ax, ax]
+        if metrics:  # one panel for everything
+            losses, metrics = losses + metrics, []
     for panel, group in zip(axes, (losses, metrics)):
         for i, key in enumerate(group):
             values = np.asarray(series[key], dtype=float)
             color = CLASS_COLORS[i % len(CLASS_COLORS)]
             epochs = np.arange(1, len(values) + 1)
-            panel.plot(epochs, values, color=color, label=key)
+            marker = "o" if len(values) <= 10 else None  # a short run is a few points
+            panel.plot(epochs, values, color=color, label=key, marker=marker, ms=4)
             if f"val_{key}" in series:
                 panel.plot(epochs[:len(series[f"val_{key}"])], series[f"val_{key}"],
-                           color=color, linestyle="--", label=f"val_{key}")
+                           color=color, linestyle="--", label=f"val_{key}", marker=marker,
+                           ms=4, mfc="white")
         if group:
             panel.set_xlabel("epoch")
+            panel.set_ylabel("loss" if group is losses else "metric")
+            if max(len(series[k]) for k in group) <= 10:
+                panel.set_xticks(np.arange(1, max(len(series[k]) for k in group) + 1))
             panel.legend(fontsize=8)
             panel.grid(alpha=0.3)
     if title:
@@ -324,12 +377,16 @@ def _draw_points(ax, X, y, binary: bool) -> None:
 
 
 # -- activation statistics ------------------------------------------------------------------
-def plot_activation_stats(stats, title: str | None = None, bins: int = 30, value_range=None):
+def plot_activation_stats(stats, title: str | None = None, bins: int = 30, value_range=None,
+                          ylim=None):
     """The initialization study's figures (Karpathy's CS231n course): layer mean and std
     against depth, then one histogram per layer.
 
     ``stats``: the list returned by :func:`nnlearn.diagnostics.activation_statistics`
     (dicts with ``mean``, ``std`` and ``values``), or a list of activation arrays.
+    ``ylim``: a dict ``{"mean": (low, high), "std": (low, high)}`` fixing the y-axes of
+    the mean and std panels - give the same limits to figures that are compared, or a
+    small spread looks like a spike.
     """
     if not len(stats):
         raise ValueError("plot_activation_stats: no layers to plot")
@@ -348,6 +405,9 @@ def plot_activation_stats(stats, title: str | None = None, bins: int = 30, value
         ax.plot(depth, [s[key] for s in stats], "o-", color=color)
         ax.set_title(f"layer {key}")
         ax.set_xlabel("layer")
+        ax.set_ylabel(f"activation {key}")
+        if ylim is not None and key in ylim:
+            ax.set_ylim(*ylim[key])
         ax.set_xticks(depth)
         ax.grid(alpha=0.3)
     if value_range is None:
@@ -357,8 +417,9 @@ def plot_activation_stats(stats, title: str | None = None, bins: int = 30, value
     for i, s in enumerate(stats):
         ax = fig.add_subplot(grid[1, i])
         ax.hist(np.asarray(s["values"]).ravel(), bins, range=value_range, color="C0")
-        ax.set_title(f"{i + 1}", fontsize=9)
+        ax.set_title(f"layer {i + 1}", fontsize=9)
         ax.set_yticks([])
+        ax.set_xlabel("activation", fontsize=7)
         ax.tick_params(labelsize=7)
     if title:
         fig.suptitle(title)

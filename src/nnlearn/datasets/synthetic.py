@@ -11,6 +11,11 @@ classification ``make_circle``, ``make_xor``, ``make_gaussian``, ``make_spiral``
 0 / 1 for the playground's -1 / +1), regression ``make_plane``,
 ``make_gaussian_regression`` (targets in [-1, 1]; the plane's reach +-1.2); points lie
 in [-6, 6]^2 (the circle, xor and spiral sets in [-5.3, 5.3]^2).
+
+The generators that build one class after the other (``make_circle``, ``make_gaussian``,
+``make_spiral``, ``make_study_hours``) shuffle the samples by default (``shuffle=True``, as
+scikit-learn's generators do): ``validation_split`` takes the *last* samples, and on
+class-sorted data it would hold out a single class.
 """
 
 from __future__ import annotations
@@ -20,6 +25,14 @@ import numpy as np
 __all__ = ["make_line", "make_study_hours", "make_grades", "make_sin", "make_logic_gate",
            "make_circle", "make_xor", "make_gaussian", "make_spiral", "make_plane",
            "make_gaussian_regression"]
+
+
+def _shuffled(rng, shuffle, X, y):
+    """``(X, y)`` in one random order (the same for both) when ``shuffle``."""
+    if not shuffle:
+        return X, y
+    order = rng.permutation(len(y))
+    return X[order], y[order]
 
 
 def _setup(n_samples, noise, random_state, noise_max=None):
@@ -41,15 +54,16 @@ def make_line(n_samples=100, noise=0.25, slope=0.5, intercept=0.5, random_state=
     return x.reshape(-1, 1), slope * x + intercept + rng.normal(0, noise, n_samples)
 
 
-def make_study_hours(n_samples=100, noise=0.0, random_state=None):
+def make_study_hours(n_samples=100, noise=0.0, random_state=None, shuffle=True):
     """Half the students fail after U(0, 35) hours, half pass after
     30 + U(0, 25) hours (the groups overlap at 30-35 h); ``noise`` adds N(0, noise^2)
-    hours."""
+    hours.  ``shuffle=False`` returns the failing students first."""
     rng = _setup(n_samples, noise, random_state)
     fail = n_samples // 2
     hours = np.concatenate([rng.random(fail) * 35, 30 + rng.random(n_samples - fail) * 25])
     hours = hours + rng.normal(0, noise, n_samples) if noise else hours
-    return hours.reshape(-1, 1), np.repeat([0, 1], [fail, n_samples - fail])
+    return _shuffled(rng, shuffle, hours.reshape(-1, 1),
+                     np.repeat([0, 1], [fail, n_samples - fail]))
 
 
 def make_grades(n_samples=1000, noise=5.0, random_state=None):
@@ -86,9 +100,10 @@ def make_logic_gate(gate="xor", n_samples=4, noise=0.0, random_state=None):
 
 
 # -- TensorFlow Playground -------------------------------------------------------------------
-def make_circle(n_samples=200, noise=0.0, random_state=None):
+def make_circle(n_samples=200, noise=0.0, random_state=None, shuffle=True):
     """Half the points at radius U(0, 2.5) (class 1), half at U(3.5, 5) (class 0);
-    the label is decided after noise U(-5, 5) noise is added to the coordinates."""
+    the label is decided after noise U(-5, 5) noise is added to the coordinates.
+    ``shuffle=False`` returns the inner points first."""
     rng = _setup(n_samples, noise, random_state, noise_max=1.0)
     radius = 5.0
     half = n_samples // 2
@@ -98,7 +113,7 @@ def make_circle(n_samples=200, noise=0.0, random_state=None):
     X = np.stack([r * np.sin(angle), r * np.cos(angle)], axis=1)
     jitter = rng.uniform(-radius, radius, X.shape) * noise
     y = (np.hypot(*(X + jitter).T) < radius * 0.5).astype(int)
-    return X, y
+    return _shuffled(rng, shuffle, X, y)
 
 
 def make_xor(n_samples=200, noise=0.0, random_state=None):
@@ -112,20 +127,22 @@ def make_xor(n_samples=200, noise=0.0, random_state=None):
     return X, (noisy[:, 0] * noisy[:, 1] >= 0).astype(int)
 
 
-def make_gaussian(n_samples=200, noise=0.0, random_state=None):
+def make_gaussian(n_samples=200, noise=0.0, random_state=None, shuffle=True):
     """Two Gaussian clouds at (2, 2) (class 1) and (-2, -2) (class 0), with standard
-    deviation growing from 0.5 (noise 0) to 4 (noise 0.5)."""
+    deviation growing from 0.5 (noise 0) to 4 (noise 0.5).  ``shuffle=False`` returns
+    class 1 first."""
     rng = _setup(n_samples, noise, random_state, noise_max=1.0)
     spread = 0.5 + noise * (4 - 0.5) / 0.5
     half = n_samples // 2
     y = np.repeat([1, 0], [half, n_samples - half])
     centres = np.where(y[:, None] == 1, 2.0, -2.0)
-    return rng.normal(centres, spread, (n_samples, 2)), y
+    return _shuffled(rng, shuffle, rng.normal(centres, spread, (n_samples, 2)), y)
 
 
-def make_spiral(n_samples=200, noise=0.0, random_state=None):
+def make_spiral(n_samples=200, noise=0.0, random_state=None, shuffle=True):
     """Two interleaved spirals: r = 5 i / n, t = 1.75 * 2 pi i / n (+ pi for class 0),
-    points (r sin t, r cos t) + U(-1, 1) noise."""
+    points (r sin t, r cos t) + U(-1, 1) noise.  ``shuffle=False`` returns class 1
+    first, each spiral from its centre outwards."""
     rng = _setup(n_samples, noise, random_state, noise_max=1.0)
     half = n_samples // 2
     parts_X, parts_y = [], []
@@ -136,7 +153,7 @@ def make_spiral(n_samples=200, noise=0.0, random_state=None):
         parts_X.append(np.stack([r * np.sin(t), r * np.cos(t)], axis=1)
                        + rng.uniform(-1, 1, (count, 2)) * noise)
         parts_y.append(np.full(count, label))
-    return np.concatenate(parts_X), np.concatenate(parts_y)
+    return _shuffled(rng, shuffle, np.concatenate(parts_X), np.concatenate(parts_y))
 
 
 def make_plane(n_samples=200, noise=0.0, random_state=None):

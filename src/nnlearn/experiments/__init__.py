@@ -7,11 +7,14 @@
     >>> result.numbers["predictions"]
     [1, -1, -1, -1]
 
-From the shell: ``nnlearn experiments list`` and
+``EXPERIMENTS`` is ordered by lesson (``LESSONS``: 1 Neurons and logic gates ... 10
+MNIST) and ``by_lesson()`` groups it.  From the shell: ``nnlearn experiments list`` and
 ``nnlearn experiments run NAME --out DIR`` (PNGs and a ``numbers.json``).
 """
 
-from . import linear_models, mnist, neurons, second_order, training  # noqa: F401  (register)
-from .registry import EXPERIMENTS, Experiment, ExperimentResult, get, register, run
+from . import neurons, linear_models, training, second_order, mnist  # noqa: F401  (register, in order)
+from .registry import (EXPERIMENTS, LESSONS, Experiment, ExperimentResult, by_lesson, get,
+                       register, run)
 
-__all__ = ["EXPERIMENTS", "Experiment", "ExperimentResult", "get", "register", "run"]
+__all__ = ["EXPERIMENTS", "LESSONS", "Experiment", "ExperimentResult", "by_lesson", "get",
+           "register", "run"]

@@ -16,7 +16,11 @@ def _plot():
 
 
 @register("linear-regression", "y = a x + b fitted by gradient descent from a=-0.5, b=1.0; "
-          "the line at epochs 0-1000 and the cost curve", "Linear regression by gradient descent")
+          "the line at epochs 0-1000 and the cost curve", "Linear regression by gradient descent",
+          lesson=3,
+          notice=(
+          "The line turns towards the data and the cost falls fast, then slowly: after 1000 "
+          "epochs a and b are close to, but not exactly at, the least-squares solution."))
 def linear_regression(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..classic import LinearRegression
 
@@ -51,7 +55,12 @@ def linear_regression(seed: int = 0, quick: bool = False, plots: bool = True):
 
 
 @register("logistic-regression", "pass/fail against hours of study: the fitted probability "
-          "curve", "Logistic regression")
+          "curve", "Logistic regression",
+          lesson=4,
+          notice=(
+          "The sigmoid turns the linear score into P(pass); the decision hours (P = 0.5) lie "
+          "where the two groups overlap, and the curve's steepness says how sure the model "
+          "is."))
 def logistic_regression(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..classic import LogisticRegression
 
@@ -83,7 +92,12 @@ def logistic_regression(seed: int = 0, quick: bool = False, plots: bool = True):
 
 
 @register("softmax-regression", "four grades from knowledge and study time: softmax "
-          "probability surfaces", "Multinomial logistic (softmax) regression")
+          "probability surfaces", "Multinomial logistic (softmax) regression",
+          lesson=4,
+          notice=(
+          "Softmax regression splits the plane into four regions with straight boundaries; "
+          "the colour fades where two grades compete, and test accuracy is close to train "
+          "accuracy (a linear model barely overfits)."))
 def softmax_regression(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..classic import SoftmaxRegression
 
@@ -115,7 +129,12 @@ def softmax_regression(seed: int = 0, quick: bool = False, plots: bool = True):
 
 @register("polynomial-regularization", "order-20 polynomial on 50 noisy sin points: no "
           "penalty, Ridge (L2, alpha 0.1) and Lasso (L1, alpha 0.001)",
-          "To regularize or not: ridge (Hoerl & Kennard 1970) vs lasso (Tibshirani 1996)")
+          "To regularize or not: ridge (Hoerl & Kennard 1970) vs lasso (Tibshirani 1996)",
+          lesson=8,
+          notice=(
+          "Without a penalty the order-20 polynomial's coefficients explode (~1e4) and it "
+          "wiggles between the points; Ridge shrinks them all, Lasso sets most of them "
+          "exactly to zero."))
 def polynomial_regularization(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..classic import Lasso, LinearRegression, Ridge
     from ..preprocessing import PolynomialFeatures

@@ -33,13 +33,20 @@ def _gate_axes(ax, X, y, title):
     colors = np.where(np.asarray(y) > 0, "C3", "C0")
     ax.scatter(X[:, 0], X[:, 1], c=colors, s=80, edgecolor="black", zorder=3)
     ax.set_title(title, fontsize=10)
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
     ax.set_aspect("equal")
     ax.grid(alpha=0.3)
 
 
 @register("mcp-gates", "McCulloch-Pitts threshold units for AND, OR, NOT, NAND, the "
           "two-layer XOR and the blueberry bird",
-          "McCulloch-Pitts neuron (McCulloch & Pitts 1943)")
+          "McCulloch-Pitts neuron (McCulloch & Pitts 1943)",
+          lesson=1,
+          notice=(
+          "One threshold unit with fixed weights is a logic gate: AND, OR, NOT and NAND each "
+          "need a single unit, XOR needs two layers. Nothing is learned: the weights and "
+          "thresholds are chosen by hand."))
 def mcp_gates(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..classic import AND, BLUEBERRY_BIRD, NAND, NOT, OR, XOR
 
@@ -68,7 +75,12 @@ def mcp_gates(seed: int = 0, quick: bool = False, plots: bool = True):
 
 @register("hebb-and", "Hebb's rule learning AND with bipolar inputs and targets: the "
           "weight table and the separating line after each pair",
-          "Hebb net: Hebb's rule (Hebb 1949), AND example as in Fausett (1994)")
+          "Hebb net: Hebb's rule (Hebb 1949), AND example as in Fausett (1994)",
+          lesson=2,
+          notice=(
+          "Each pair changes the weights by x * t; the separating line moves after every pair "
+          "and only the last one classifies all four points. Hebb's rule never looks at its "
+          "own error, so it cannot stop when it is right."))
 def hebb_and(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..classic import HebbNeuron
 
@@ -92,7 +104,12 @@ def hebb_and(seed: int = 0, quick: bool = False, plots: bool = True):
 
 @register("perceptron", "Rosenblatt's perceptron on AND and OR (it converges) and on XOR "
           "(it cannot)",
-          "Perceptron learning rule (Rosenblatt 1958); XOR (Minsky & Papert 1969)")
+          "Perceptron learning rule (Rosenblatt 1958); XOR (Minsky & Papert 1969)",
+          lesson=2,
+          notice=(
+          "The perceptron only updates on mistakes: on AND and OR the updates stop (the "
+          "convergence theorem), on XOR they never do and accuracy stays at 0.5 - no line "
+          "separates XOR."))
 def perceptron(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..classic import Perceptron
 
@@ -131,7 +148,12 @@ def perceptron(seed: int = 0, quick: bool = False, plots: bool = True):
 
 @register("logic-gates", "one sigmoid neuron learns AND and OR but not XOR; the 2-2-1 "
           "network learns XOR", "Logic gates and the XOR problem "
-          "(Minsky & Papert 1969; Rumelhart, Hinton & Williams 1986)")
+          "(Minsky & Papert 1969; Rumelhart, Hinton & Williams 1986)",
+          lesson=5,
+          notice=(
+          "One sigmoid neuron gets AND and OR but outputs 0.5 for every XOR input (its panel "
+          "is flat: no line helps); with a hidden layer of two units, backpropagation bends "
+          "the boundary and XOR is solved."))
 def logic_gates(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..classic import LogisticRegression
     from .xor import train_xor
@@ -149,7 +171,9 @@ def logic_gates(seed: int = 0, quick: bool = False, plots: bool = True):
         fig, axes = plot.new_figure(ncols=4, size=(18, 4.2))
         for ax, (name, model) in zip(axes, neurons.items()):
             plot.plot_decision_boundary(model, GATE_INPUTS, GATE_TARGETS[name], ax=ax,
-                                        title=f"one neuron: {name}")
+                                        title=f"one neuron: {name}" + (
+                                            "\nflat, P = 0.5 everywhere: no line "
+                                            "separates XOR" if name == "XOR" else ""))
         plot.plot_decision_boundary(network, GATE_INPUTS, GATE_TARGETS["XOR"], ax=axes[3],
                                     title="2-2-1 network: XOR")
         figures["decision_regions"] = fig
@@ -161,7 +185,11 @@ def logic_gates(seed: int = 0, quick: bool = False, plots: bool = True):
 
 @register("sin-regression", "y = sin(pi x) + noise fitted by a 1-3-1 network with sigmoid "
           "hidden units, mean squared error and gradient descent (lr 0.25)",
-          "Simple regression with a neural network")
+          "Simple regression with a neural network",
+          lesson=5,
+          notice=(
+          "Three sigmoid hidden units are enough to follow sin(pi x); the training MSE ends "
+          "near the noise variance - below it would mean fitting the noise."))
 def sin_regression(seed: int = 0, quick: bool = False, plots: bool = True):
     from .. import Sequential, layers, optimizers
     from ..datasets import make_sin

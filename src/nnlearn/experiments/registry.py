@@ -64,12 +64,38 @@ def _jsonable(value):
     return value
 
 
+#: The lesson path: number -> topic.  Every experiment belongs to one lesson;
+#: :data:`EXPERIMENTS` is ordered by lesson, and :func:`by_lesson` groups it.
+LESSONS: dict = {
+    1: "Neurons and logic gates",
+    2: "Hebb and the perceptron",
+    3: "Linear models and gradient descent",
+    4: "Logistic and softmax regression",
+    5: "Multilayer networks and backpropagation",
+    6: "Optimization",
+    7: "Initialization and normalization",
+    8: "Regularization",
+    9: "Model selection",
+    10: "MNIST",
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class Experiment:
+    """A registered experiment: its name, function, one-line description, primary
+    sources, lesson number (a key of :data:`LESSONS`) and what to notice in its output."""
+
     name: str
     function: object
     description: str
     source: str
+    lesson: int = 0
+    notice: str = ""
+
+    @property
+    def lesson_title(self) -> str:
+        """The lesson's topic, e.g. ``"Hebb and the perceptron"``."""
+        return LESSONS.get(self.lesson, "")
 
     def __call__(self, seed: int = 0, quick: bool = False, plots: bool = True):
         return self.function(seed=seed, quick=quick, plots=plots)
@@ -78,12 +104,40 @@ class Experiment:
 EXPERIMENTS: dict = {}
 
 
-def register(name: str, description: str, source: str):
-    """Decorator: add ``fn`` to :data:`EXPERIMENTS` under ``name``."""
+def register(name: str, description: str, source: str, lesson: int = 0, notice: str = ""):
+    """Decorator: add ``fn`` to :data:`EXPERIMENTS` under ``name``, in lesson ``lesson``
+    (see :data:`LESSONS`) with a short ``notice`` ("what to notice") text.
+
+    :data:`EXPERIMENTS` stays ordered by lesson (registration order within a lesson)."""
+    if lesson and lesson not in LESSONS:
+        raise ValueError(f"unknown lesson {lesson!r}; expected one of {sorted(LESSONS)}")
+
     def decorate(function):
-        EXPERIMENTS[name] = Experiment(name, function, description, source)
+        EXPERIMENTS[name] = Experiment(name, function, description, source, lesson, notice)
+        ordered = sorted(EXPERIMENTS.items(), key=lambda item: item[1].lesson or len(LESSONS) + 1)
+        EXPERIMENTS.clear()
+        EXPERIMENTS.update(ordered)
         return function
     return decorate
+
+
+def by_lesson() -> list:
+    """The experiments grouped by lesson, in lesson order: a list of
+    ``(number, title, [Experiment, ...])``; lessons without an experiment are left out.
+
+        >>> from nnlearn import experiments
+        >>> [(n, [e.name for e in group]) for n, _, group in experiments.by_lesson()][:2]
+        [(1, ['mcp-gates']), (2, ['hebb-and', 'perceptron'])]
+    """
+    groups = []
+    for number, title in LESSONS.items():
+        members = [e for e in EXPERIMENTS.values() if e.lesson == number]
+        if members:
+            groups.append((number, title, members))
+    others = [e for e in EXPERIMENTS.values() if e.lesson not in LESSONS]
+    if others:
+        groups.append((0, "Other", others))
+    return groups
 
 
 def get(name: str) -> Experiment:

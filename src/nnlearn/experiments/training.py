@@ -37,7 +37,12 @@ INITIALIZATIONS = {
 @register("initialization", "activation mean/std through a 10-layer, 500-unit net for "
           "weights x0.01, x1.0, Xavier (tanh, relu) and He (relu)",
           "Weight initialization (Glorot & Bengio 2010; He et al. 2015), after Karpathy's "
-          "CS231n course")
+          "CS231n course",
+          lesson=7,
+          notice=(
+          "With weights x0.01 the activations shrink to zero layer after layer, with x1.0 "
+          "tanh saturates at -1/+1; Xavier keeps tanh alive and He keeps relu's spread "
+          "constant through all ten layers (the panels share their axes)."))
 def initialization(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..diagnostics import activation_statistics
 
@@ -45,6 +50,7 @@ def initialization(seed: int = 0, quick: bool = False, plots: bool = True):
     data = np.random.default_rng(seed).standard_normal((n, units))  # unit gaussian input
     numbers, figures, lines = {"input": {"mean": float(data.mean()), "std": float(data.std())}}, \
         {}, []
+    all_stats = {}
     for name, (activation, initializer) in INITIALIZATIONS.items():
         model = Sequential([layers.Input(units)] +
                            [layers.Dense(units, activation=activation, use_bias=False,
@@ -54,11 +60,37 @@ def initialization(seed: int = 0, quick: bool = False, plots: bool = True):
         numbers[name] = {"mean": [s["mean"] for s in stats], "std": [s["std"] for s in stats]}
         lines.append(f"{name:12s} layer std: " +
                      " ".join(f"{s['std']:.3g}" for s in stats))
-        if plots:
+        all_stats[name] = stats
+    if plots:  # one scale for every scheme: the figures are compared with each other
+        ylim = {"mean": (-0.3, 1.3), "std": (0.0, 1.3)}
+        for name, stats in all_stats.items():
+            activation = INITIALIZATIONS[name][0]
             figures[name.replace(" ", "_")] = _plot().plot_activation_stats(
-                stats, title=f"{units} units x 10 layers, {name}",
+                stats, title=f"{units} units x 10 layers, {name}", ylim=ylim,
                 value_range=(-1, 1) if activation == "tanh" else (0, 3))
+        figures["comparison"] = _initialization_comparison(all_stats, units)
     return ExperimentResult("initialization", numbers, figures, lines)
+
+
+def _initialization_comparison(all_stats: dict, units: int):
+    """Every scheme's layer std on shared axes: linear (what survives) and log (how fast
+    the rest vanishes)."""
+    fig, axes = _plot().new_figure(ncols=2, size=(11, 4.2), sharex=True)
+    for ax, scale in zip(axes, ("linear", "log")):
+        for i, (name, stats) in enumerate(all_stats.items()):
+            depth = np.arange(1, len(stats) + 1)
+            ax.plot(depth, [max(s["std"], 1e-12) for s in stats], "o-", ms=3,
+                    color=f"C{i}", label=name)
+        ax.set_yscale(scale)
+        ax.set_xlabel("layer")
+        ax.set_ylabel("activation std")
+        ax.set_xticks(depth)
+        ax.grid(alpha=0.3)
+    axes[0].set_title("std per layer (same axes for every scheme)")
+    axes[1].set_title("the same, log scale")
+    axes[1].legend(fontsize=8, loc="lower left")
+    fig.suptitle(f"{units} units x 10 layers: which initialization keeps the signal alive?")
+    return fig
 
 
 # -- optimizers -------------------------------------------------------------------------------
@@ -98,7 +130,12 @@ def optimizer_path(optimizer, start=(-4.0, 1.0), steps: int = 100) -> np.ndarray
 @register("optimizers", "SGD, momentum, Nesterov, Adagrad, RMSprop and Adam on an "
           "ill-conditioned bowl, and SGD vs momentum vs Adam training a 2-16-16-2 network",
           "Optimization: Nesterov (Nesterov 1983; Sutskever et al. 2013), Adagrad (Duchi "
-          "et al. 2011), RMSprop (Hinton, Coursera lecture 6e), Adam (Kingma & Ba 2015)")
+          "et al. 2011), RMSprop (Hinton, Coursera lecture 6e), Adam (Kingma & Ba 2015)",
+          lesson=6,
+          notice=(
+          "On the ill-conditioned bowl SGD zig-zags across the valley, momentum and Nesterov "
+          "roll along it, the adaptive methods rescale each direction; on the network, SGD "
+          "has barely moved the loss when momentum and Adam are done."))
 def optimizer_comparison(seed: int = 0, quick: bool = False, plots: bool = True):
     steps = 100
     paths = {name: optimizer_path(make(), steps=steps) for name, make in BOWL_OPTIMIZERS.items()}
@@ -137,7 +174,12 @@ def optimizer_comparison(seed: int = 0, quick: bool = False, plots: bool = True)
 # -- regularization of a network ------------------------------------------------------------
 @register("dropout-early-stopping", "a 2-128-128-2 network on 100 noisy circle points: no "
           "regularization, dropout 0.5, L2 and early stopping",
-          "Dropout (Srivastava et al. 2014) and early stopping")
+          "Dropout (Srivastava et al. 2014) and early stopping",
+          lesson=8,
+          notice=(
+          "Without regularization the validation loss turns up while the training loss keeps "
+          "falling; dropout and L2 make that rise smaller, and early stopping stops near the "
+          "best validation loss (with restore_best_weights it keeps that epoch's weights)."))
 def dropout_early_stopping(seed: int = 0, quick: bool = False, plots: bool = True):
     x, y = make_circle(100, noise=0.3, random_state=seed)
     x_val, y_val = make_circle(1000, noise=0.3, random_state=seed + 1)
@@ -189,7 +231,12 @@ def dropout_early_stopping(seed: int = 0, quick: bool = False, plots: bool = Tru
 @register("learning-rate-search", "too low, too high, then a coarse-to-fine random search "
           "of learning rate and L2 strength in log space",
           "Tuning hyperparameters: random search (Bergstra & Bengio 2012), coarse to "
-          "fine as in Karpathy's CS231n course")
+          "fine as in Karpathy's CS231n course",
+          lesson=9,
+          notice=(
+          "A learning rate too low leaves the loss flat, one too high makes it explode; the "
+          "random search over log-scaled values finds the good band, and the fine stage zooms "
+          "into it."))
 def learning_rate_search(seed: int = 0, quick: bool = False, plots: bool = True):
     from ..model_selection import ModelTrial, coarse_to_fine, log_uniform
 

@@ -1,0 +1,39 @@
+"""MkDocs hooks: generate the gallery (``docs/gallery/``) before each build.
+
+Under ``mkdocs serve`` an existing gallery is kept (the second-order experiment's figures
+plot seconds, so they differ from run to run and would trigger rebuild after rebuild);
+delete ``docs/gallery/`` to regenerate it."""
+
+import importlib.util
+from pathlib import Path
+
+_COMMAND = None
+
+
+def on_startup(command, dirty, **kwargs):
+    global _COMMAND
+    _COMMAND = command
+
+
+def on_pre_build(config, **kwargs):
+    if _COMMAND == "serve" and (Path(config["docs_dir"]) / "gallery" / "index.md").exists():
+        return
+    spec = importlib.util.spec_from_file_location(
+        "nnlearn_docs_gallery", Path(__file__).with_name("gallery.py"))
+    gallery = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gallery)
+    gallery.build(config["docs_dir"])
+
+
+_SPHINX_ROLE = None
+
+
+def on_page_content(html, page, config, files, **kwargs):
+    """The docstrings use Sphinx roles (``:func:`name```); mkdocstrings renders them as
+    text plus code: drop the role prefix so the API pages read ``name``."""
+    global _SPHINX_ROLE
+    import re
+
+    if _SPHINX_ROLE is None:
+        _SPHINX_ROLE = re.compile(r":(?:func|class|meth|data|mod|attr|exc|obj|const):(?=<code)")
+    return _SPHINX_ROLE.sub("", html)
