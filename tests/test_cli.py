@@ -274,3 +274,12 @@ def test_no_traceback_from_the_installed_command_for_a_hostile_file(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0 and "zip bomb" in result.stderr
+
+
+def test_plain_nnlearn_prints_its_help_and_succeeds():
+    from click.testing import CliRunner
+
+    from nnlearn.cli import main
+
+    result = CliRunner().invoke(main, [])
+    assert result.exit_code == 0 and "Commands:" in result.output and "Error" not in result.output

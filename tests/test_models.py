@@ -528,3 +528,10 @@ def test_a_validation_split_that_rounds_to_nothing_or_everything_is_refused(n, s
         model.fit(x, y, validation_split=split, verbose=0)
     history = small_model().fit(*blobs(10), validation_split=0.1, epochs=1, verbose=0)
     assert "val_loss" in history.history
+
+
+def test_a_single_class_validation_tail_is_warned_about():
+    x, y = blobs(60)
+    order = np.argsort(y, kind="stable")  # sorted by class: the tail is all class 2
+    with pytest.warns(UserWarning, match="all of class 2: shuffle the data first"):
+        small_model().fit(x[order], y[order], epochs=1, validation_split=0.2, verbose=0)

@@ -48,10 +48,14 @@ def user_errors(function):
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]},
+             invoke_without_command=True)
 @click.version_option(package_name="nnlearn")
-def main():
+@click.pass_context
+def main(ctx):
     """nnlearn: the classic neural-network curriculum on NumPy."""
+    if ctx.invoked_subcommand is None:  # plain `nnlearn`: the help, not an error
+        click.echo(ctx.get_help())
 
 
 # -- demo -------------------------------------------------------------------------------------

@@ -219,7 +219,10 @@ class SearchResults(list):
 
     def to_dataframe(self):
         """A pandas DataFrame, one row per trial, one column per parameter."""
-        import pandas as pd
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("to_dataframe needs pandas: pip install pandas") from None
 
         return pd.DataFrame([{**r["params"], **{k: v for k, v in r.items() if k != "params"}}
                              for r in self])

@@ -62,6 +62,18 @@ def _positive_int(value, name: str) -> int:
     return int(value)
 
 
+def _warn_if_one_class(loss, y_tail: np.ndarray, n_val: int) -> None:
+    """validation_split holds out the last samples, unshuffled (as Keras does): warn when
+    they are all of one class (data sorted by class), which makes validation meaningless."""
+    if loss.targets == "class_index" or loss.accuracy in ("binary", "categorical"):
+        labels = y_tail.argmax(axis=-1) if y_tail.ndim == 2 and y_tail.shape[1] > 1 \
+            else y_tail.reshape(len(y_tail), -1)[:, 0]
+        if n_val > 1 and len(np.unique(labels)) == 1:
+            warnings.warn(f"validation_split holds out the last {n_val} samples and they are "
+                          f"all of class {labels[0].item()!r}: shuffle the data first (validation "
+                          "then measures something)", UserWarning, stacklevel=4)
+
+
 def _layers_in(value) -> list:
     """The layers an attribute holds: itself, its items, or a nested model's layers."""
     if isinstance(value, layers_module.Layer):
@@ -413,6 +425,7 @@ class Model:
                                  f"holds out {n_val}: training and validation each need at "
                                  "least one sample")
             x, y, validation_data = x[:-n_val], y[:-n_val], (x[-n_val:], y[-n_val:])
+            _warn_if_one_class(self.loss, validation_data[1], n_val)
         if validation_data is not None:
             x_val = check_array(validation_data[0], "validation_data[0]", dtype=self.dtype,
                                 allow_nd=True)
@@ -764,7 +777,7 @@ class _ProgressBar:
             print(f"Epoch {epoch + 1}/{epochs}", flush=True)
         if verbose == 1:
             try:
-                from tqdm import tqdm
+                from tqdm.auto import tqdm  # a live widget in Jupyter, text elsewhere
             except ImportError:
                 return
             self.bar = tqdm(total=steps, file=sys.stdout, ascii=".>=", ncols=100,
