@@ -51,17 +51,23 @@ class Callback:
     model = None
 
     def set_model(self, model) -> None:
+        """Called by fit before training: the model the hooks act on."""
         self.model = model
 
-    def on_train_begin(self, logs=None): ...
+    def on_train_begin(self, logs=None):
+        """Before the first epoch."""
 
-    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None):
+        """Before each epoch (``epoch`` counts from 0)."""
 
-    def on_batch_end(self, batch, logs=None): ...
+    def on_batch_end(self, batch, logs=None):
+        """After each update; ``logs`` holds the batch's loss."""
 
-    def on_epoch_end(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None):
+        """After each epoch; ``logs`` holds its losses and metrics (val_* too)."""
 
-    def on_train_end(self, logs=None): ...
+    def on_train_end(self, logs=None):
+        """After the last epoch."""
 
 
 class _Monitor(Callback):

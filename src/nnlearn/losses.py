@@ -90,24 +90,28 @@ def _batch_mean(per_sample: Tensor) -> Tensor:
 
 
 def mean_squared_error(y_true, y_pred) -> Tensor:
+    """mean over the batch of mean_k (y_k - p_k)^2 (least squares)."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     return ag.mean_squared_error(p, y)  # = _batch_mean(((p - y) ** 2).mean(axis=-1)), one node
 
 
 def mean_absolute_error(y_true, y_pred) -> Tensor:
+    """mean over the batch of mean_k |y_k - p_k|."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     return _batch_mean(ag.abs(p - y).mean(axis=-1))
 
 
 def mean_absolute_percentage_error(y_true, y_pred) -> Tensor:
+    """100 x mean over the batch of mean_k |(y_k - p_k) / max(|y_k|, eps)|."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     return _batch_mean(100 * ag.abs((y - p) / np.maximum(np.abs(y), EPSILON)).mean(axis=-1))
 
 
 def mean_squared_logarithmic_error(y_true, y_pred) -> Tensor:
+    """mean of (ln(max(p, eps) + 1) - ln(max(y, eps) + 1))^2."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     log_p = ag.log(ag.maximum(p, EPSILON) + 1)
@@ -121,18 +125,21 @@ def _signed(y: np.ndarray) -> np.ndarray:
 
 
 def hinge(y_true, y_pred) -> Tensor:
+    """mean of max(1 - y p, 0), labels in {-1, 1} (0/1 labels are converted)."""
     p = _pred(y_pred)
     y = _signed(_targets(y_true, p))
     return _batch_mean(ag.relu(1 - y * p).mean(axis=-1))
 
 
 def squared_hinge(y_true, y_pred) -> Tensor:
+    """mean of max(1 - y p, 0)^2, labels in {-1, 1} (0/1 converted)."""
     p = _pred(y_pred)
     y = _signed(_targets(y_true, p))
     return _batch_mean((ag.relu(1 - y * p) ** 2).mean(axis=-1))
 
 
 def categorical_hinge(y_true, y_pred) -> Tensor:
+    """mean over the batch of max(max_k (1 - y_k) p_k - sum_k y_k p_k + 1, 0)."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     positive = (y * p).sum(axis=-1)
@@ -148,6 +155,7 @@ def log_cosh(y_true, y_pred) -> Tensor:
 
 
 def binary_crossentropy(y_true, y_pred) -> Tensor:
+    """mean of -[y ln p + (1 - y) ln(1 - p)], p clipped to [eps, 1 - eps]."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     eps = _clip_epsilon(p.dtype)
@@ -156,6 +164,7 @@ def binary_crossentropy(y_true, y_pred) -> Tensor:
 
 
 def categorical_crossentropy(y_true, y_pred) -> Tensor:
+    """mean over the batch of -sum_k y_k ln p_k, p normalised and clipped."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     eps = _clip_epsilon(p.dtype)
@@ -180,12 +189,14 @@ def _class_indices(y_true, prediction_shape: tuple) -> np.ndarray:
 
 
 def sparse_categorical_crossentropy(y_true, y_pred) -> Tensor:
+    """categorical_crossentropy with integer class labels."""
     p = _pred(y_pred)
     labels = _class_indices(y_true, p.shape)
     return categorical_crossentropy(np.eye(p.shape[-1], dtype=p.dtype)[labels], p)
 
 
 def kl_divergence(y_true, y_pred) -> Tensor:
+    """mean over the batch of sum_k y_k ln(y_k / p_k), both clipped to [eps, 1]."""
     p = _pred(y_pred)
     y = np.clip(_targets(y_true, p), EPSILON, 1)
     p = ag.clip(p, EPSILON, 1)
@@ -193,6 +204,7 @@ def kl_divergence(y_true, y_pred) -> Tensor:
 
 
 def poisson(y_true, y_pred) -> Tensor:
+    """mean of p - y ln(p + eps), the Poisson negative log-likelihood up to a constant."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     return _batch_mean((p - y * ag.log(p + EPSILON)).mean(axis=-1))
@@ -241,6 +253,7 @@ class Loss:
         return self.call(y_true, y_pred)
 
     def call(self, y_true, y_pred) -> Tensor:
+        """The loss of the batch as a scalar Tensor (subclasses define it)."""
         raise NotImplementedError
 
     def from_logits_of(self, activation: str | None):
@@ -259,6 +272,7 @@ class Loss:
                              f"{'(n,) or (n, 1)' if units == 1 else f'(n, {units})'}")
 
     def get_config(self) -> dict:
+        """The constructor arguments (saved in model files)."""
         return {}
 
     def __repr__(self):

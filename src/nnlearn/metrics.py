@@ -26,24 +26,29 @@ __all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5) -> float:
+    """The fraction of outputs on the right side of ``threshold``."""
     y_true = np.asarray(y_true).reshape(y_pred.shape)
     return float(np.mean(y_true == (y_pred > threshold)))
 
 
 def categorical_accuracy(y_true, y_pred) -> float:
+    """The fraction of samples whose largest output is the one-hot row's class."""
     return float(np.mean(np.argmax(y_true, axis=-1) == np.argmax(y_pred, axis=-1)))
 
 
 def sparse_categorical_accuracy(y_true, y_pred) -> float:
+    """The fraction of samples whose largest output is the integer label."""
     y_true = np.asarray(y_true).reshape(y_pred.shape[:-1])
     return float(np.mean(y_true == np.argmax(y_pred, axis=-1)))
 
 
 def mean_squared_error(y_true, y_pred) -> float:
+    """mean (y - p)^2 over the batch, as a float."""
     return float(np.mean((np.asarray(y_true).reshape(y_pred.shape) - y_pred) ** 2))
 
 
 def mean_absolute_error(y_true, y_pred) -> float:
+    """mean |y - p| over the batch, as a float."""
     return float(np.mean(np.abs(np.asarray(y_true).reshape(y_pred.shape) - y_pred)))
 
 
@@ -56,9 +61,11 @@ class Metric:
         self.reset_state()
 
     def reset_state(self) -> None:
+        """Forget every batch seen."""
         self.total, self.count = 0.0, 0
 
     def update_state(self, y_true, y_pred) -> None:
+        """Add one batch (subclasses define it)."""
         raise NotImplementedError
 
     def result(self) -> float:
@@ -134,10 +141,12 @@ class Accuracy(Metric):
 
 
 class MeanSquaredError(MeanMetricWrapper):
+    """mean (y - p)^2 over every sample seen."""
     function = staticmethod(mean_squared_error)
 
 
 class MeanAbsoluteError(MeanMetricWrapper):
+    """mean |y - p| over every sample seen."""
     function = staticmethod(mean_absolute_error)
 
 

@@ -48,6 +48,7 @@ class History:
         self.epoch: list = []
 
     def record(self, epoch: int, logs: dict) -> None:
+        """Append one epoch's logs."""
         self.epoch.append(epoch)
         for key, value in logs.items():
             self.history.setdefault(key, []).append(value)
@@ -156,6 +157,7 @@ class Model:
     # -- structure -----------------------------------------------------------------------
     @property
     def layers(self) -> list:
+        """The layers, in the order they were added or assigned."""
         return self._layers
 
     @property
@@ -165,10 +167,12 @@ class Model:
 
     @property
     def input_shape(self):
+        """The shape of one sample (no batch axis), once known."""
         return self._input_shape
 
     @property
     def output_units(self) -> int:
+        """The number of output values per sample."""
         return int(np.prod(self._output_shape))
 
     def build(self, input_shape) -> None:
@@ -296,6 +300,7 @@ class Model:
             metric.update_state(y, predictions)
 
     def reset_metrics(self) -> None:
+        """Reset the loss tracker and every metric (at each epoch and evaluate)."""
         for metric in (self.loss_tracker, *self.metrics):
             metric.reset_state()
 
@@ -533,6 +538,7 @@ class Model:
         return [w.copy() for w in self._weight_arrays()]
 
     def set_weights(self, weights) -> None:
+        """Copy ``weights`` (get_weights' order and shapes) into the model."""
         targets = self._weight_arrays()
         weights = list(weights)
         if len(weights) != len(targets):
@@ -547,6 +553,7 @@ class Model:
             target[...] = w
 
     def count_params(self) -> int:
+        """The number of weights, trainable and not."""
         return sum(w.size for w in self._weight_arrays())
 
     def summary(self, print_fn=print) -> None:
@@ -608,6 +615,7 @@ class Model:
         self.set_weights(numbered(arrays, "weight_"))
 
     def save(self, file) -> None:
+        """Only a Sequential saves its architecture; use save_weights here."""
         raise TypeError(f"{type(self).__name__}.save: only a Sequential model can be saved "
                         "with its architecture; save_weights(path) saves the weights")
 
@@ -627,6 +635,7 @@ class Sequential(Model):
             self.add(layer)
 
     def add(self, layer) -> None:
+        """Append a layer (before the model is built)."""
         if not isinstance(layer, layers_module.Layer):
             raise TypeError(f"add: expected a Layer; got {type(layer).__name__}")
         if self.built:
@@ -635,6 +644,7 @@ class Sequential(Model):
 
     @property
     def input_shape(self):
+        """The sample shape from an Input layer or input_dim, or once built."""
         first = self.layers[0] if self.layers else None
         if isinstance(first, layers_module.Input):
             return first.shape
@@ -644,6 +654,7 @@ class Sequential(Model):
 
     @property
     def output_units(self) -> int:
+        """The number of values the last layer gives per sample."""
         return int(np.prod(self.layers[-1].output_shape))
 
     def build(self, input_shape) -> None:
@@ -658,6 +669,7 @@ class Sequential(Model):
         self.built = True
 
     def call(self, x, training=False):
+        """The layers applied in order."""
         if not self.built:  # a Sequential nested in another model builds on first use
             self.build(x.shape[1:])
         out = x
@@ -667,12 +679,14 @@ class Sequential(Model):
 
     @property
     def output_activation(self):
+        """The last Dense or Activation layer's registered activation name."""
         last = self.layers[-1] if self.layers else None
         if isinstance(last, (layers_module.Dense, layers_module.Activation)):
             return activations.registered_name(last.activation)
         return None
 
     def logits(self, x, training=False):
+        """The output with the last layer's activation left out."""
         out = x
         for layer in self.layers[:-1]:
             out = layer.call(out, training)
@@ -683,6 +697,7 @@ class Sequential(Model):
 
     # -- model files ---------------------------------------------------------------------
     def get_config(self) -> dict:
+        """The architecture as JSON-serialisable data (model files)."""
         return {"name": self.name, "seed": self.seed, "dtype": self.dtype.name,
                 "input_shape": list(self.input_shape) if self.input_shape else None,
                 "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}

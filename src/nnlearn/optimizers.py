@@ -114,6 +114,7 @@ class GradientClipping:
         return g
 
     def get_config(self) -> dict:
+        """The clipping thresholds that are set."""
         config = {"clipnorm": self.clipnorm, "clipvalue": self.clipvalue}
         return {k: v for k, v in config.items() if v is not None}
 
@@ -139,6 +140,7 @@ class Optimizer:
 
     @property
     def built(self) -> bool:
+        """Whether the state arrays exist."""
         return self._state is not None
 
     @property
@@ -174,9 +176,11 @@ class Optimizer:
 
     def update(self, w: np.ndarray, g: np.ndarray, state: dict, lr: float,
                scratch: np.ndarray) -> None:
+        """Change ``w`` in place from its gradient ``g`` (subclasses define the rule)."""
         raise NotImplementedError
 
     def get_config(self) -> dict:
+        """The constructor arguments (saved in model files)."""
         lr = self.learning_rate
         config = {"learning_rate": schedules.serialize(lr)
                   if isinstance(lr, schedules.Schedule) else lr}
@@ -187,6 +191,7 @@ class Optimizer:
         return []
 
     def set_extra_state(self, values: list) -> None:
+        """Restore the scalars saved by extra_state."""
         pass
 
     def get_state(self) -> list:
@@ -198,6 +203,7 @@ class Optimizer:
         return arrays + [np.array(self.extra_state(), dtype=np.float64)]
 
     def set_state(self, params, arrays, iterations: int) -> None:
+        """Restore the state saved by get_state (after build), and the step count."""
         self.build(params)
         arrays = list(arrays)
         expected = len(params) * len(self.slots) + 1
@@ -1317,6 +1323,7 @@ def get(identifier, argument: str = "optimizer") -> Optimizer:
 
 
 def serialize(optimizer: Optimizer) -> dict:
+    """``{"class_name": ..., "config": ...}`` of a built-in optimizer (model files)."""
     for name, cls in OPTIMIZERS.items():
         if type(optimizer) is cls:
             return {"class_name": name, "config": optimizer.get_config()}
