@@ -283,3 +283,27 @@ def test_plain_nnlearn_prints_its_help_and_succeeds():
 
     result = CliRunner().invoke(main, [])
     assert result.exit_code == 0 and "Commands:" in result.output and "Error" not in result.output
+
+
+def test_predict_to_standard_output_and_info_in_words(tmp_path):
+    from click.testing import CliRunner
+
+    from nnlearn.cli import main
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((40, 2))
+    data = tmp_path / "d.csv"
+    rows = "\n".join(f"{a:.4f},{b:.4f},{'yes' if a + b > 0 else 'no'}" for a, b in x)
+    data.write_text("a,b,label\n" + rows + "\n")
+    runner = CliRunner()
+    out = tmp_path / "m.nnlearn"
+    result = runner.invoke(main, ["train", str(data), "--target", "label", "--out", str(out),
+                                  "--epochs", "2", "--verbose", "0"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["predict", str(out), str(data), "--out", "-"])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 0 and lines[0] == "label" and len(lines) == 41
+    assert set(lines[1:]) <= {"yes", "no"}
+    result = runner.invoke(main, ["info", str(out)])
+    assert "activations: dense: relu" in result.output
+    assert "optimizer: Adam(" in result.output and "{" not in result.output.split("loss:")[1]

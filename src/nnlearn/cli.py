@@ -462,12 +462,14 @@ def evaluate(model_path, data):
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
 @click.argument("data", type=click.Path(dir_okay=False))
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="CSV to write (one row per input row).")
+              help="CSV to write (one row per input row); - writes to standard output.")
 @click.option("--proba", is_flag=True, help="Also write each class's probability.")
 @user_errors
 def predict(model_path, data, out_path, proba):
     """Predict DATA with MODEL; classification writes the original class labels."""
-    _writable("--out", out_path)
+    to_stdout = out_path == "-"
+    if not to_stdout:
+        _writable("--out", out_path)
     model = _load(model_path)
     table = _table_for(model, data, require_target=False)
     outputs = model.predict(_model_inputs(model, table))
@@ -482,6 +484,11 @@ def predict(model_path, data, out_path, proba):
         header = [name] if outputs.shape[1] == 1 else [f"{name}_{i}" for i in
                                                       range(outputs.shape[1])]
         rows = [[f"{v:.6g}" for v in row] for row in outputs]
+    if to_stdout:
+        writer = csv.writer(click.get_text_stream("stdout"), lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return
     try:
         with open(out_path, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
@@ -499,11 +506,12 @@ def info(model_path):
     """The architecture of MODEL, its training settings and the data it expects."""
     model = _load(model_path)
     model.summary(print_fn=click.echo)
+    activations = [f"{type(layer).__name__.lower()}: {layer.get_config()['activation']}"
+                   for layer in model.layers if "activation" in layer.get_config()]
+    if activations:
+        click.echo("activations: " + ", ".join(activations))
     if model.loss is not None:
-        from . import losses, optimizers
-
-        click.echo(f"loss: {losses.serialize(model.loss)}; optimizer: "
-                   f"{optimizers.serialize(model.optimizer)}; steps taken: "
+        click.echo(f"loss: {model.loss!r}; optimizer: {model.optimizer!r}; steps taken: "
                    f"{model.optimizer.iterations}")
     meta = model.metadata
     if meta:

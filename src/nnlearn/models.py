@@ -795,7 +795,7 @@ class _ProgressBar:
                 from tqdm.auto import tqdm  # a live widget in Jupyter, text elsewhere
             except ImportError:
                 return
-            self.bar = tqdm(total=steps, file=sys.stdout, ascii=".>=", ncols=100,
+            self.bar = tqdm(total=steps, file=sys.stdout, ascii=".>=", dynamic_ncols=True,
                             bar_format="{n_fmt}/{total_fmt} [{bar:30}] - {elapsed_s:.0f}s - "
                                        "{desc}", disable=None, leave=True)
 
