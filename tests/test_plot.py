@@ -79,3 +79,25 @@ def test_shared_axes_for_comparisons():
     stats = [{"mean": 0.0, "std": s, "values": np.zeros(5)} for s in (0.9, 0.8)]
     fig = plot.plot_activation_stats(stats, ylim={"mean": (-1, 1), "std": (0, 1.3)})
     assert fig.axes[1].get_ylim() == (0, 1.3)
+
+
+def test_draw_network_shows_the_learned_weights():
+    pytest.importorskip("matplotlib")
+    from matplotlib.patches import FancyArrowPatch
+
+    model = nl.Sequential([nl.layers.Input(2), nl.layers.Dense(3, activation="tanh"),
+                           nl.layers.Dense(1)], seed=0)
+    model.build((2,))
+    kernel = model.layers[1].kernel.data
+    kernel[...] = [[1.0, -0.5, 0.0], [0.25, 2.0, -2.0]]
+    model.layers[1].bias.data[...] = [0.0, 0.0, 0.0]
+    fig = nl.plot.draw_network(model, weights=True)
+    arrows = [p for p in fig.axes[0].patches if isinstance(p, FancyArrowPatch)]
+    assert len(arrows) == 3 * 3 + 4  # (2 inputs + bias) x 3, then (3 hidden + bias) x 1
+    first = arrows[:9]  # into the hidden layer: bias row first in each unit's fan-in
+    widths = sorted(round(a.get_linewidth(), 3) for a in first)
+    assert widths[-1] == pytest.approx(3.0) and widths[0] == pytest.approx(0.3)
+    colors = {tuple(round(c, 3) for c in a.get_edgecolor()[:3]) for a in first}
+    assert len(colors) == 2  # positive and negative weights in two colours
+    with pytest.raises(ValueError, match="weights=True needs a built model"):
+        nl.plot.draw_network([2, 3, 1], weights=True)

@@ -117,7 +117,7 @@ def _layer_sizes(network) -> list:
 
 
 def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
-                 labels: bool = True):
+                 labels: bool = True, weights: bool = False):
     """A network diagram: neurons as circles in columns, an arrow for every weight.
 
     Parameters
@@ -127,15 +127,19 @@ def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
         layer but receives no connections.
     max_neurons : larger layers show their first and last units with a "..." between
         and their size written below (a 784-input layer stays readable).
+    weights : with a Sequential, draw what it learned: each arrow's width grows with |w|
+        (relative to the largest weight of its layer) and its colour gives the sign (red
+        positive, blue negative), as TensorFlow Playground draws them.
     """
     sizes = _layer_sizes(network)
     require_matplotlib()
+    matrices = _dense_weights(network) if weights else None
     columns = _neuron_columns(sizes, bias, max_neurons)
-    top = max(y for col in columns for y, _ in col)
-    bottom = min(y for col in columns for y, _ in col)
+    top = max(entry[0] for col in columns for entry in col)
+    bottom = min(entry[0] for col in columns for entry in col)
     width, height = 2.0 * (len(sizes) - 1) + 2.4, top - bottom + 2.7
     fig, ax = _figure_and_axes(ax, size=(max(4.0, 0.8 * width), max(3.0, 0.8 * height)))
-    _draw_weights(ax, columns)
+    _draw_weights(ax, columns, matrices)
     _draw_neurons(ax, columns)
     if labels:
         _label_layers(ax, columns, sizes, top, bottom)
@@ -149,43 +153,64 @@ def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
 _NEURON_RADIUS = 0.22
 
 
+def _dense_weights(network) -> list:
+    """(kernel, bias or None) of each Dense layer of a built Sequential."""
+    from .layers import Dense
+
+    if not hasattr(network, "layers"):
+        raise ValueError("draw_network: weights=True needs a built model, not layer sizes")
+    return [(layer.kernel.data, None if layer.bias is None else layer.bias.data)
+            for layer in network.layers if isinstance(layer, Dense)]
+
+
 def _neuron_columns(sizes, bias: bool, max_neurons: int) -> list:
-    """Per layer, the (y, kind) of each drawn unit, kind in {"unit", "bias", "more"}
-    ("more" stands for the units left out of a large layer)."""
+    """Per layer, the (y, kind, unit) of each drawn unit: kind in {"unit", "bias", "more"}
+    ("more" stands for the units left out of a large layer), unit its index in the layer
+    (None for the bias and the ellipsis)."""
     columns = []
     for index, n in enumerate(sizes):
         shown = n if n <= max_neurons else max_neurons
         ys = list(np.arange(shown) - (shown - 1) / 2)[::-1]
-        units = [(y, "unit") for y in ys]
-        if n > max_neurons:  # replace the middle one by an ellipsis
+        units = [(y, "unit", position) for position, y in enumerate(ys)]
+        if n > max_neurons:  # the middle one becomes an ellipsis; the rest count from the end
             middle = shown // 2
-            units[middle] = (units[middle][0], "more")
+            units = [(y, "more", None) if position == middle else
+                     (y, "unit", position if position < middle else n - (shown - position))
+                     for y, _, position in units]
         if bias and index < len(sizes) - 1:
-            units.insert(0, (ys[0] + 1.2, "bias"))
+            units.insert(0, (ys[0] + 1.2, "bias", None))
         columns.append(units)
     return columns
 
 
-def _draw_weights(ax, columns) -> None:
-    """An arrow from every unit (and bias) of a layer to every unit of the next."""
+def _draw_weights(ax, columns, matrices=None) -> None:
+    """An arrow from every unit (and bias) of a layer to every unit of the next; with
+    ``matrices`` (kernel, bias) per layer, its width and colour show the weight."""
     from matplotlib.patches import FancyArrowPatch
 
     radius = _NEURON_RADIUS
     n_arrows = sum(len(a) * len(b) for a, b in zip(columns, columns[1:]))
-    head = "-|>" if n_arrows <= 80 else "-"  # arrow heads only where they stay readable
+    head = "-|>" if n_arrows <= 80 and matrices is None else "-"  # heads where readable
     for index in range(1, len(columns)):
         x0, x1 = 2.0 * (index - 1), 2.0 * index
-        for y1, kind1 in columns[index]:
+        kernel, bias = matrices[index - 1] if matrices else (None, None)
+        largest = max(float(np.abs(kernel).max()) if kernel is not None else 0.0,
+                      float(np.abs(bias).max()) if bias is not None else 0.0) or 1.0
+        for y1, kind1, unit1 in columns[index]:
             if kind1 != "unit":
                 continue
-            for y0, kind0 in columns[index - 1]:
-                if kind0 == "more":
+            for y0, kind0, unit0 in columns[index - 1]:
+                if kind0 == "more" or (kernel is not None and kind0 == "bias" and bias is None):
                     continue
+                style = dict(lw=0.6 if head != "-" else 0.4, color="#555555", alpha=0.8)
+                if kernel is not None:
+                    w = float(bias[unit1] if kind0 == "bias" else kernel[unit0, unit1])
+                    style = dict(lw=0.3 + 2.7 * abs(w) / largest, alpha=0.85,
+                                 color="#d6604d" if w > 0 else "#4393c3")
                 ax.add_patch(FancyArrowPatch((x0 + radius, y0), (x1 - radius, y1),
                                              arrowstyle=head, mutation_scale=7,
-                                             lw=0.6 if head != "-" else 0.4,
-                                             color="#555555", alpha=0.8,
-                                             linestyle="--" if kind0 == "bias" else "-"))
+                                             linestyle="--" if kind0 == "bias" else "-",
+                                             **style))
 
 
 def _draw_neurons(ax, columns) -> None:
@@ -195,7 +220,7 @@ def _draw_neurons(ax, columns) -> None:
 
     for index, units in enumerate(columns):
         x = 2.0 * index
-        for y, kind in units:
+        for y, kind, _ in units:
             if kind == "more":
                 ax.text(x, y, "\u22ee", ha="center", va="center", fontsize=16)
                 continue
@@ -215,10 +240,10 @@ def _label_layers(ax, columns, sizes, top, bottom) -> None:
                 color="#444444")
     last_x = 2.0 * (len(sizes) - 1)
     arrow = dict(arrowstyle="-|>", color="black", lw=0.8)
-    for y, kind in columns[0]:
+    for y, kind, _ in columns[0]:
         if kind == "unit":
             ax.annotate("", (-_NEURON_RADIUS, y), (-0.9, y), arrowprops=arrow)
-    for y, kind in columns[-1]:
+    for y, kind, _ in columns[-1]:
         if kind == "unit":
             ax.annotate("", (last_x + 0.9, y), (last_x + _NEURON_RADIUS, y), arrowprops=arrow)
 
