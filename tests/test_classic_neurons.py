@@ -46,7 +46,11 @@ def test_hebb_bipolar_and_reproduces_fausetts_tables():
     assert [r["line"] for r in neuron.history_] == ["x2 = -x1 - 1", "x2 = 0", "x2 = -x1 + 1",
                                                     "x2 = -x1 + 1"]
     np.testing.assert_array_equal(neuron.predict(X), [1, -1, -1, -1])
-    assert "(1 -1 1) | -1 | (-1 1 -1) | (0 2 0) | x2 = 0" in neuron.table()
+    table = neuron.table().splitlines()
+    assert table[0].split(" | ")[-1] == "SEPARATING LINE"
+    assert [cell.strip() for cell in table[2].split("|")] == ["(1 -1 1)", "-1", "(-1 1 -1)",
+                                                                "(0 2 0)", "x2 = 0"]
+    assert len({line.index("|") for line in table}) == 1  # the columns line up
 
 
 def test_hebb_binary_and_stops_learning_after_the_first_pair():

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 import click
@@ -82,7 +83,6 @@ def experiments():
 def experiments_list():
     """Every experiment, grouped by lesson: what it shows, what to notice, its sources."""
     import shutil
-    import textwrap
 
     from .experiments import by_lesson
 
@@ -129,7 +129,7 @@ def experiments_run(name, out_dir, seed, quick, no_plots):
     result = registry.run(name, seed=seed, quick=quick, plots=plots)
     paths = result.save(out_dir or Path("experiments") / name)
     click.echo(result.summary())
-    click.echo(f"What to notice: {registry.get(name).notice}")
+    click.echo(textwrap.fill(f"What to notice: {registry.get(name).notice}", 100))
     click.echo(f"wrote {len(paths)} files to {paths[0].parent}: "
                + ", ".join(p.name for p in paths))
 

@@ -174,12 +174,18 @@ class HebbNeuron(BaseEstimator):
     def table(self) -> str:
         """The training record as a table, laid out as in Fausett's (1994) examples."""
         check_is_fitted(self, "history_")
-        rows = ["INPUT | TARGET | WEIGHT CHANGES | WEIGHTS"]
-        for r in self.history_:
-            fmt = lambda v: "(" + " ".join(f"{x:g}" for x in v) + ")"  # noqa: E731
-            rows.append(f"{fmt(r['input'])} | {r['target']:g} | {fmt(r['delta'])} | "
-                        f"{fmt(r['weights'])}" + (f" | {r['line']}" if "line" in r else ""))
-        return "\n".join(rows)
+
+        def vector(v) -> str:
+            return "(" + " ".join(f"{x:g}" for x in v) + ")"
+
+        lines = all("line" in r for r in self.history_)
+        header = ["INPUT", "TARGET", "WEIGHT CHANGES", "WEIGHTS"] + \
+            (["SEPARATING LINE"] if lines else [])
+        rows = [[vector(r["input"]), f"{r['target']:g}", vector(r["delta"]),
+                 vector(r["weights"])] + ([r["line"]] if lines else []) for r in self.history_]
+        widths = [max(len(row[k]) for row in [header, *rows]) for k in range(len(header))]
+        return "\n".join(" | ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+                         for row in [header, *rows])
 
 
 # --------------------------------------------------------------------------------------
