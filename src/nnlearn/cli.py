@@ -130,7 +130,7 @@ def experiments_run(name, out_dir, seed, quick, no_plots):
     paths = result.save(out_dir or Path("experiments") / name)
     click.echo(result.summary())
     click.echo(textwrap.fill(f"What to notice: {registry.get(name).notice}", 100))
-    click.echo(f"wrote {len(paths)} files to {paths[0].parent}: "
+    click.echo(f"wrote {len(paths)} file{'' if len(paths) == 1 else 's'} to {paths[0].parent}: "
                + ", ".join(p.name for p in paths))
 
 

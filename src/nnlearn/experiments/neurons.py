@@ -29,6 +29,14 @@ def _draw_line(ax, w1, w2, b, low=-1.6, high=1.6, **style):
         ax.axvline(-b / w1, **style)
 
 
+def _shade_positive(ax, w1, w2, b, low=-1.6, high=1.6):
+    """Shade the half-plane where the unit fires (w1 x1 + w2 x2 + b >= 0)."""
+    grid = np.linspace(low, high, 200)
+    gx, gy = np.meshgrid(grid, grid)
+    fires = (w1 * gx + w2 * gy + b >= 0).astype(float)
+    ax.contourf(gx, gy, fires, levels=[0.5, 1.5], colors=["C3"], alpha=0.12)
+
+
 def _gate_axes(ax, X, y, title):
     colors = np.where(np.asarray(y) > 0, "C3", "C0")
     ax.scatter(X[:, 0], X[:, 1], c=colors, s=80, edgecolor="black", zorder=3)
@@ -95,9 +103,13 @@ def hebb_and(seed: int = 0, quick: bool = False, plots: bool = True):
         for i, (ax, record) in enumerate(zip(axes, neuron.history_)):
             w1, w2, b = record["weights"]
             _gate_axes(ax, X, y, f"after pair {i + 1}: {record['line']}")
+            _shade_positive(ax, w1, w2, b)
             _draw_line(ax, w1, w2, b, color="black")
+            ax.scatter(*X[i], s=380, facecolor="none", edgecolor="black", linewidth=1.8,
+                       zorder=4, label="pair presented")  # the pair that moved the line
             ax.set_xlim(-1.6, 1.6)
             ax.set_ylim(-1.6, 1.6)
+        axes[0].legend(fontsize=8, loc="lower left")
         figures["lines"] = fig
     return ExperimentResult("hebb-and", numbers, figures, neuron.table().splitlines())
 
