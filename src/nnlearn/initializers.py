@@ -70,22 +70,27 @@ def variance_scaling(shape, rng, scale=1.0, mode="fan_in", distribution="truncat
 
 
 def constant(shape, rng=None, value=0.0):
+    """Every weight equal to ``value``."""
     return np.full(shape, value, dtype=np.float64)
 
 
 def zeros(shape, rng=None):
+    """Every weight 0 (Keras's default for biases)."""
     return np.zeros(shape)
 
 
 def ones(shape, rng=None):
+    """Every weight 1."""
     return np.ones(shape)
 
 
 def random_normal(shape, rng, mean=0.0, stddev=0.05):
+    """Weights drawn from N(mean, stddev^2)."""
     return rng.normal(mean, stddev, shape)
 
 
 def random_uniform(shape, rng, minval=-0.05, maxval=0.05):
+    """Weights drawn from U(minval, maxval)."""
     return rng.uniform(minval, maxval, shape)
 
 

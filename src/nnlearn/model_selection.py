@@ -93,6 +93,7 @@ class KFold:
             raise ValueError(f"n_splits={self.n_splits} is more folds than the {n} samples")
 
     def split(self, X, y=None):
+        """(train indices, test indices) for each of the n_splits folds."""
         n = len(X)
         self._check(n)
         order = (np.random.default_rng(self.random_state).permutation(n) if self.shuffle
@@ -101,6 +102,7 @@ class KFold:
             yield np.setdiff1d(order, test, assume_unique=True), test
 
     def get_n_splits(self, X=None, y=None) -> int:
+        """The number of folds."""
         return self.n_splits
 
 
@@ -109,6 +111,7 @@ class StratifiedKFold(KFold):
     round-robin to the folds."""
 
     def split(self, X, y):
+        """(train, test) indices per fold, each fold keeping the class proportions."""
         y = np.asarray(y)
         self._check(len(y))
         classes, counts = np.unique(y, return_counts=True)
@@ -229,6 +232,7 @@ class SearchResults(list):
 
     @property
     def diverged(self) -> list:
+        """The trials whose training diverged."""
         return [r for r in self if r["status"] == "diverged"]
 
 
@@ -242,9 +246,11 @@ class uniform:  # noqa: N801  (reads like scipy.stats)
         self.low, self.high = float(low), float(high)
 
     def sample(self, rng):
+        """``size`` values drawn uniformly from [low, high]."""
         return float(rng.uniform(self.low, self.high))
 
     def narrowed(self, values):
+        """The same kind of range around the best values (coarse-to-fine search)."""
         return uniform(min(values), max(values)) if max(values) > min(values) else self
 
     def __repr__(self):
@@ -261,9 +267,11 @@ class log_uniform(uniform):  # noqa: N801
         super().__init__(low, high)
 
     def sample(self, rng):
+        """``size`` values whose logarithm is uniform in [log low, log high]."""
         return float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
 
     def narrowed(self, values):
+        """The same kind of range around the best values (coarse-to-fine search)."""
         return log_uniform(min(values), max(values)) if max(values) > min(values) else self
 
 
@@ -276,10 +284,12 @@ class choice:  # noqa: N801
             raise ValueError("choice: options must not be empty")
 
     def sample(self, rng):
+        """``size`` values drawn from the options."""
         value = self.options[rng.integers(len(self.options))]
         return value.item() if isinstance(value, np.generic) else value
 
     def narrowed(self, values):
+        """The options that the best values use."""
         return choice(sorted(set(values), key=self.options.index))
 
     def __repr__(self):

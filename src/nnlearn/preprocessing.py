@@ -41,6 +41,7 @@ class PolynomialFeatures(BaseEstimator):
         self.interaction_only = interaction_only
 
     def fit(self, X, y=None):
+        """Record the number of input features and the monomials; returns self."""
         if not isinstance(self.degree, (int, np.integer)) or self.degree < 0:
             raise ValueError(f"degree must be a non-negative integer; got {self.degree!r}")
         X = check_array(X)
@@ -54,6 +55,7 @@ class PolynomialFeatures(BaseEstimator):
         return self
 
     def transform(self, X) -> np.ndarray:
+        """The monomials of the inputs up to ``degree`` (see the class)."""
         check_is_fitted(self, "powers_")
         X = check_array(X)
         if X.shape[1] != self.n_features_in_:
@@ -63,6 +65,7 @@ class PolynomialFeatures(BaseEstimator):
         return np.stack(columns, axis=1) if columns else np.empty((len(X), 0))
 
     def fit_transform(self, X, y=None) -> np.ndarray:
+        """fit, then transform."""
         return self.fit(X).transform(X)
 
 
@@ -88,6 +91,7 @@ class StandardScaler(_Transformer):
         self.with_std = with_std
 
     def fit(self, X, y=None):
+        """Learn each feature's mean and standard deviation; returns self."""
         X = check_array(X)
         self.n_features_in_ = X.shape[1]
         self.mean_ = X.mean(axis=0) if self.with_mean else np.zeros(X.shape[1])
@@ -96,9 +100,11 @@ class StandardScaler(_Transformer):
         return self
 
     def transform(self, X) -> np.ndarray:
+        """(x - mean) / std: zero mean, unit variance per feature."""
         return (self._checked(X, "mean_") - self.mean_) / self.scale_
 
     def inverse_transform(self, X) -> np.ndarray:
+        """x * std + mean."""
         return self._checked(X, "mean_") * self.scale_ + self.mean_
 
 
@@ -110,6 +116,7 @@ class MinMaxScaler(_Transformer):
         self.feature_range = feature_range
 
     def fit(self, X, y=None):
+        """Learn each feature's minimum and maximum; returns self."""
         low, high = self.feature_range
         if not low < high:
             raise ValueError(f"feature_range must be (low, high) with low < high; got "
@@ -123,9 +130,11 @@ class MinMaxScaler(_Transformer):
         return self
 
     def transform(self, X) -> np.ndarray:
+        """Each feature mapped linearly onto ``feature_range``."""
         return self._checked(X, "scale_") * self.scale_ + self.min_
 
     def inverse_transform(self, X) -> np.ndarray:
+        """The mapping undone."""
         return (self._checked(X, "scale_") - self.min_) / self.scale_
 
 
@@ -143,6 +152,8 @@ class PCA(_Transformer):
         self.whiten = whiten
 
     def fit(self, X, y=None):
+        """Learn the principal axes (eigenvectors of the covariance, Pearson 1901; Hotelling
+        1933); returns self."""
         X = check_array(X)
         n, d = X.shape
         k = min(n, d) if self.n_components is None else self.n_components
@@ -163,10 +174,12 @@ class PCA(_Transformer):
         return self
 
     def transform(self, X) -> np.ndarray:
+        """The centred data in the principal axes (divided by sqrt(eigenvalue) with ``whiten``)."""
         Z = (self._checked(X, "components_") - self.mean_) @ self.components_.T
         return Z / np.sqrt(self.explained_variance_) if self.whiten else Z
 
     def inverse_transform(self, Z) -> np.ndarray:
+        """Back to the original axes."""
         check_is_fitted(self, "components_")
         Z = check_array(Z)
         if self.whiten:
@@ -179,6 +192,7 @@ class OneHotEncoder(_Transformer):
     ``categories_``; ``inverse_transform`` maps rows back by argmax."""
 
     def fit(self, y, _=None):
+        """Learn the categories of each column; returns self."""
         y = np.asarray(y)
         y = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
         if y.ndim != 1:
@@ -187,6 +201,7 @@ class OneHotEncoder(_Transformer):
         return self
 
     def transform(self, y) -> np.ndarray:
+        """One 0/1 column per category."""
         check_is_fitted(self, "categories_")
         y = np.asarray(y)
         y = y[:, 0] if y.ndim == 2 and y.shape[1] == 1 else y
@@ -198,5 +213,6 @@ class OneHotEncoder(_Transformer):
         return np.eye(len(self.categories_))[index]
 
     def inverse_transform(self, Y) -> np.ndarray:
+        """The categories back from the 0/1 columns."""
         check_is_fitted(self, "categories_")
         return self.categories_[np.argmax(np.asarray(Y), axis=1)]

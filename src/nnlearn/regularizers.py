@@ -37,6 +37,7 @@ class Regularizer:
         return terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
     def get_config(self) -> dict:
+        """The strengths l1 and l2 (saved in model files)."""
         return {"l1": self.l1, "l2": self.l2}
 
     def __repr__(self) -> str:
@@ -44,14 +45,17 @@ class Regularizer:
 
 
 def L1(l1: float = 0.01) -> Regularizer:  # noqa: N802 (Keras's name)
+    """The lasso penalty l1 * sum |w| (Tibshirani 1996)."""
     return Regularizer(l1=l1)
 
 
 def L2(l2: float = 0.01) -> Regularizer:  # noqa: N802
+    """The ridge penalty (weight decay) l2 * sum w^2 (Hoerl & Kennard 1970)."""
     return Regularizer(l2=l2)
 
 
 def L1L2(l1: float = 0.01, l2: float = 0.01) -> Regularizer:  # noqa: N802
+    """Both penalties: l1 * sum |w| + l2 * sum w^2 (the elastic net, Zou & Hastie 2005)."""
     return Regularizer(l1=l1, l2=l2)
 
 

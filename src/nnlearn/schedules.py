@@ -38,6 +38,7 @@ class Schedule:
         raise NotImplementedError
 
     def get_config(self) -> dict:
+        """The constructor arguments (saved in model files)."""
         return dict(self.__dict__)
 
     def __repr__(self):
@@ -46,6 +47,7 @@ class Schedule:
 
 
 class StepDecay(Schedule):
+    """a_t = a_0 drop^floor(t / every): the rate cut by ``drop`` every ``every`` steps."""
     def __init__(self, initial_learning_rate: float, drop: float = 0.5, every: int = 1000):
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
         self.drop = _positive(drop, "drop")
@@ -56,6 +58,7 @@ class StepDecay(Schedule):
 
 
 class ExponentialDecay(Schedule):
+    """a_t = a_0 exp(-k t)."""
     def __init__(self, initial_learning_rate: float, k: float):
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
         self.k = _positive(k, "k", allow_zero=True)
@@ -65,6 +68,7 @@ class ExponentialDecay(Schedule):
 
 
 class InverseTimeDecay(Schedule):
+    """a_t = a_0 / (1 + k t) (the 1/t decay of stochastic approximation, Robbins & Monro 1951)."""
     def __init__(self, initial_learning_rate: float, k: float):
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
         self.k = _positive(k, "k", allow_zero=True)
@@ -74,6 +78,8 @@ class InverseTimeDecay(Schedule):
 
 
 class CosineDecayRestarts(Schedule):
+    """SGDR (Loshchilov & Hutter 2017): a_t = a_min + (a_0 - a_min) (1 + cos(pi t_cur / T_i)) /
+    2, the cycle length T_i starting at T_0 and multiplied by T_mult at each restart."""
     def __init__(self, initial_learning_rate: float, T_0: int, T_mult: int = 1,  # noqa: N803
                  min_learning_rate: float = 0.0):
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
@@ -95,6 +101,7 @@ class CosineDecayRestarts(Schedule):
 
 
 class PiecewiseConstantDecay(Schedule):
+    """values[i] while t < boundaries[i]; the last value after the last boundary."""
     def __init__(self, boundaries, values):
         boundaries, values = list(boundaries), list(values)
         if len(values) != len(boundaries) + 1:
@@ -118,6 +125,7 @@ SCHEDULES = {cls.__name__: cls for cls in (StepDecay, ExponentialDecay, InverseT
 
 
 def serialize(schedule: Schedule) -> dict:
+    """``{"class_name": ..., "config": ...}`` of a schedule (model files)."""
     return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
 
 

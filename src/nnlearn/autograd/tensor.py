@@ -137,18 +137,22 @@ class Tensor:
     # -- array-like attributes -------------------------------------------------------------
     @property
     def shape(self) -> tuple:
+        """The shape of the array."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self.data.ndim
 
     @property
     def dtype(self) -> np.dtype:
+        """The array's dtype."""
         return self.data.dtype
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return self.data.size
 
     @property
@@ -293,67 +297,87 @@ class Tensor:
     # -- methods (shape ops, reductions, elementwise functions) ----------------------------
     @property
     def T(self) -> "Tensor":
+        """The transpose (axes reversed)."""
         return ops.transpose(self)
 
     def transpose(self, *axes):
+        """See :func:`nnlearn.transpose`."""
         if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
             axes = axes[0]
         return ops.transpose(self, axes or None)
 
     def reshape(self, *shape):
+        """See :func:`nnlearn.reshape`."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = shape[0]
         return ops.reshape(self, tuple(shape))
 
     def sum(self, axis=None, keepdims=False):
+        """See :func:`nnlearn.sum`."""
         return ops.sum(self, axis, keepdims)
 
     def mean(self, axis=None, keepdims=False):
+        """See :func:`nnlearn.mean`."""
         return ops.mean(self, axis, keepdims)
 
     def max(self, axis=None, keepdims=False):
+        """See :func:`nnlearn.max`."""
         return ops.max(self, axis, keepdims)
 
     def min(self, axis=None, keepdims=False):
+        """See :func:`nnlearn.min`."""
         return ops.min(self, axis, keepdims)
 
     def logsumexp(self, axis=None, keepdims=False):
+        """See :func:`nnlearn.logsumexp`."""
         return ops.logsumexp(self, axis, keepdims)
 
     def softmax(self, axis=-1):
+        """See :func:`nnlearn.softmax`."""
         return ops.softmax(self, axis)
 
     def log_softmax(self, axis=-1):
+        """See :func:`nnlearn.log_softmax`."""
         return ops.log_softmax(self, axis)
 
     def exp(self):
+        """See :func:`nnlearn.exp`."""
         return ops.exp(self)
 
     def log(self):
+        """See :func:`nnlearn.log`."""
         return ops.log(self)
 
     def sqrt(self):
+        """See :func:`nnlearn.sqrt`."""
         return ops.sqrt(self)
 
     def abs(self):
+        """See :func:`nnlearn.abs`."""
         return ops.abs(self)
 
     def sign(self):
+        """See :func:`nnlearn.sign`."""
         return ops.sign(self)
 
     def tanh(self):
+        """See :func:`nnlearn.tanh`."""
         return ops.tanh(self)
 
     def sigmoid(self):
+        """See :func:`nnlearn.sigmoid`."""
         return ops.sigmoid(self)
 
     def relu(self):
+        """See :func:`nnlearn.relu`."""
         return ops.relu(self)
 
     def softplus(self):
+        """See :func:`nnlearn.softplus`."""
         return ops.softplus(self)
 
     def clip(self, min=None, max=None):
+        """See :func:`nnlearn.clip`."""
         return ops.clip(self, min, max)
 
 

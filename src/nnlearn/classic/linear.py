@@ -117,6 +117,7 @@ class LinearRegression(RegressorMixin, _Linear):
         self.random_state = random_state
 
     def fit(self, X, y):
+        """Fit the weights by the normal equation or gradient descent; returns self."""
         if self.solver not in ("normal", "gd", "sgd"):
             raise ValueError(f"solver must be 'normal', 'gd' or 'sgd'; got {self.solver!r}")
         X, y = validate_fit(self, X, y, multi_output=True)
@@ -137,6 +138,7 @@ class LinearRegression(RegressorMixin, _Linear):
         return self
 
     def predict(self, X) -> np.ndarray:
+        """X w + b."""
         scores = self._scores(X)
         return scores[:, 0] if self._single_output else scores
 
@@ -174,6 +176,7 @@ class LogisticRegression(_Classifier):
         self.random_state = random_state
 
     def fit(self, X, y):
+        """Fit by gradient descent on the mean cross-entropy; returns self."""
         X, index = self._labels(X, y)
         if len(self.classes_) != 2:
             raise ValueError(f"Only binary classification is supported. The type of the "
@@ -196,9 +199,11 @@ class LogisticRegression(_Classifier):
         return self
 
     def decision_function(self, X) -> np.ndarray:
+        """The logit X w + b."""
         return self._scores(X)[:, 0]
 
     def predict_proba(self, X) -> np.ndarray:
+        """[1 - sigmoid(X w + b), sigmoid(X w + b)] per sample."""
         p = sigmoid(self.decision_function(X))
         return np.stack([1 - p, p], axis=1)
 
@@ -225,6 +230,7 @@ class SoftmaxRegression(_Classifier):
         return np.exp(log_softmax(Z, (1,)))
 
     def fit(self, X, y):
+        """Fit by gradient descent on the mean cross-entropy; returns self."""
         X, index = self._labels(X, y)
         _check_gd(self)
         self._single_output = False
@@ -248,6 +254,7 @@ class SoftmaxRegression(_Classifier):
         return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
 
     def predict_proba(self, X) -> np.ndarray:
+        """softmax(X W + b) per sample."""
         return self._probabilities(self._scores(X))
 
 
@@ -261,6 +268,7 @@ class Ridge(RegressorMixin, _Linear):
         self.fit_intercept = fit_intercept
 
     def fit(self, X, y):
+        """Solve [X; sqrt(alpha) I] w = [y; 0] by least squares on centred data; returns self."""
         if not self.alpha >= 0:
             raise ValueError(f"alpha must be non-negative; got {self.alpha!r}")
         X, y = validate_fit(self, X, y)
@@ -278,6 +286,7 @@ class Ridge(RegressorMixin, _Linear):
         return X - self._x_mean, y - self._y_mean
 
     def predict(self, X) -> np.ndarray:
+        """X w + b."""
         return validate_predict(self, X, "coef_") @ self.coef_ + self.intercept_
 
 
@@ -298,6 +307,7 @@ class Lasso(Ridge):
         self.tol = tol
 
     def fit(self, X, y):
+        """Fit by coordinate descent with soft thresholding; returns self."""
         if not self.alpha >= 0:
             raise ValueError(f"alpha must be non-negative; got {self.alpha!r}")
         X, y = validate_fit(self, X, y)

@@ -140,6 +140,7 @@ class HebbNeuron(BaseEstimator):
         return (0, 1) if self.encoding == "binary" else (-1, 1)
 
     def fit(self, X, y):
+        """One pass of Hebb's rule over the pairs (w += x t, b += t); returns self."""
         values = self._values()
         X, y = check_X_y(X, y)
         _check_values(X, values, "X")
@@ -164,10 +165,12 @@ class HebbNeuron(BaseEstimator):
         return self
 
     def decision_function(self, X) -> np.ndarray:
+        """The net input X w + b."""
         check_is_fitted(self, "weights_")
         return check_array(X) @ self.weights_ + self.bias_
 
     def predict(self, X) -> np.ndarray:
+        """1 where the net input is >= 0, else the low label (0 or -1)."""
         low = 0 if self.encoding == "binary" else -1
         return np.where(self.decision_function(X) >= 0, 1, low)
 
@@ -255,6 +258,7 @@ class Perceptron(_LinearUnit):
         self.random_state = random_state
 
     def fit(self, X, y):
+        """Rosenblatt's rule until an epoch without mistakes or max_epochs; returns self."""
         if self.presentation not in ("cyclic", "random"):
             raise ValueError(f"presentation must be 'cyclic' or 'random'; got "
                              f"{self.presentation!r}")
@@ -320,6 +324,7 @@ class Adaline(_LinearUnit):
             super()._check_rate()
 
     def fit(self, X, y):
+        """The Widrow-Hoff (LMS) rule on the net input; returns self."""
         if self.mode not in ("online", "batch"):
             raise ValueError(f"mode must be 'online' or 'batch'; got {self.mode!r}")
         Xa, y = self._prepare(X, y)
@@ -371,6 +376,7 @@ class HopfieldNetwork(BaseEstimator):
         self.random_state = random_state
 
     def fit(self, patterns):
+        """Store the patterns by Hebb's outer-product rule (zero diagonal); returns self."""
         P = check_array(patterns, "patterns")
         _check_values(P, (-1, 1), "patterns")
         n_patterns, n = P.shape
@@ -384,6 +390,7 @@ class HopfieldNetwork(BaseEstimator):
         return self
 
     def energy(self, state) -> float:
+        """E = -1/2 s^T W s, which never increases under asynchronous updates."""
         check_is_fitted(self, "weights_")
         s = np.asarray(state, dtype=float)
         return float(-0.5 * s @ self.weights_ @ s)
