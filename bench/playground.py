@@ -1,7 +1,8 @@
 """Playground figures: the updates per second a page receives while the spiral network
-(2 hidden layers of 8 tanh neurons) trains, and the server's CPU use while idle.
+(2 hidden layers of 8 tanh neurons) trains, and the server's CPU use while idle; then the
+same network on five spiral arms (a softmax of 5 units, categorical cross-entropy).
 
-    python bench/playground.py [--seconds 10]
+    python bench/playground.py [--seconds 10] [--no-multiclass]
 
 Starts ``nnlearn playground`` in a subprocess on a free port, connects over WebSocket
 like the page does and reads the server's CPU time from /proc (Linux).
@@ -32,9 +33,39 @@ def idle_cpu(pid: int, seconds: float) -> float:
     return 100 * (cpu_seconds(pid) - start) / (time.monotonic() - t0)
 
 
+def stream(ws, seconds: float, title: str) -> None:
+    """Run for ``seconds``: the frames received, their size, the epochs trained."""
+    ws.send(json.dumps({"type": "run"}))
+    frames, sizes, first_epoch, last_epoch = 0, 0, None, None
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        text = ws.recv(timeout=5)
+        message = json.loads(text)
+        if message["type"] == "frame":
+            frames += 1
+            sizes += len(text)
+            first_epoch = message["epoch"] if first_epoch is None else first_epoch
+            last_epoch = message["epoch"]
+    elapsed = time.monotonic() - t0
+    ws.send(json.dumps({"type": "pause"}))
+    time.sleep(0.3)
+    while True:  # drain the frames still on their way
+        try:
+            ws.recv(timeout=0.3)
+        except TimeoutError:
+            break
+    print(f"{title}:")
+    print(f"  updates received while training: {frames / elapsed:5.1f} per second "
+          f"({sizes / max(frames, 1) / 1024:.1f} KiB each)")
+    print(f"  training speed:                  {(last_epoch - first_epoch) / elapsed:5.0f} "
+          "epochs per second (250 training points, batch 10)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--no-multiclass", action="store_true",
+                        help="skip the five-class run (and work with an older playground)")
     args = parser.parse_args()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -62,23 +93,13 @@ def main() -> None:
                 except TimeoutError:
                     break
             print(f"server CPU, one paused session:    {idle_cpu(server.pid, args.seconds):5.2f} %")
-            ws.send(json.dumps({"type": "run"}))
-            frames, sizes, first_epoch, last_epoch = 0, 0, None, None
-            t0 = time.monotonic()
-            while time.monotonic() - t0 < args.seconds:
-                text = ws.recv(timeout=5)
-                message = json.loads(text)
-                if message["type"] == "frame":
-                    frames += 1
-                    sizes += len(text)
-                    first_epoch = message["epoch"] if first_epoch is None else first_epoch
-                    last_epoch = message["epoch"]
-            elapsed = time.monotonic() - t0
-            ws.send(json.dumps({"type": "pause"}))
-        print(f"updates received while training:   {frames / elapsed:5.1f} per second "
-              f"({sizes / max(frames, 1) / 1024:.1f} KiB each)")
-        print(f"training speed:                    {(last_epoch - first_epoch) / elapsed:5.0f} "
-              "epochs per second (250 training points, batch 10)")
+            stream(ws, args.seconds, "two-class spiral")
+            if not args.no_multiclass:
+                ws.send(json.dumps({"type": "settings", "settings": {
+                    "dataset": "spiral_arms", "classes": 5, "hidden": [8, 8],
+                    "activation": "tanh", "optimizer": "adam", "learning_rate": 0.03,
+                    "batch_size": 10, "features": ["x1", "x2", "sin(x1)", "sin(x2)"]}}))
+                stream(ws, args.seconds, "five spiral arms")
     finally:
         server.terminate()
         server.wait(10)

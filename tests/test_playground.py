@@ -483,3 +483,358 @@ def test_levenberg_marquardt_only_on_regression_data():
     before = s.train_metrics["loss"]
     s.train(3)
     assert s.train_metrics["loss"] < before
+
+
+# -- issue 22: multiclass, losses, uploads, drawn points, edited weights -----------------------
+@pytest.mark.parametrize("dataset", ["spiral_arms", "blobs"])
+@pytest.mark.parametrize("classes", [3, 5])
+def test_multiclass_data_trains_a_softmax_and_its_export_rebuilds_it(dataset, classes):
+    session = PlaygroundSession({"dataset": dataset, "classes": classes, "hidden": [8, 8],
+                                 "optimizer": "adam", "learning_rate": 0.03,
+                                 "features": ["x1", "x2", "sin(x1)", "sin(x2)"]})
+    assert session.model.layers[-1].units == classes
+    assert session.loss_name == "sparse_categorical_crossentropy"
+    assert set(np.unique(session.y_train)) == set(range(classes))
+    first = session.test_metrics["loss"]
+    session.train(5)
+    assert session.test_metrics["loss"] < first
+    frame = session.frame()
+    json.dumps(frame, allow_nan=False)
+    pixels = bytes.fromhex(frame["output_class"])
+    assert len(pixels) == 50 * 50 and set(pixels) <= set(range(classes))
+    assert np.asarray(frame["weights"][-1]).shape == (8, classes)
+    message = session.data_message()
+    assert message["classes"] == classes and len(message["class_names"]) == classes
+    namespace = {}
+    exec(compile(session.python_code(), "exported.py", "exec"), namespace)
+    assert "from nnlearn.playground.data import make_" in session.python_code()
+    for a, b in zip(namespace["model"].get_weights(), session.model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_blobs_reach_high_accuracy():
+    session = PlaygroundSession({"dataset": "blobs", "classes": 4, "optimizer": "adam",
+                                 "learning_rate": 0.03})
+    session.train(20)
+    assert session.test_metrics["accuracy"] >= 0.9
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"classes": 6}, r"classes must be in \[2, 5\]"),
+    ({"classes": 1}, "classes"),
+    ({"loss": "hinge"}, "loss must be one of"),
+    ({"loss": "mae"}, "loss mae does not fit classification"),
+    ({"dataset": "plane", "loss": "crossentropy"}, "does not fit regression"),
+    ({"dataset": "custom"}, "dataset custom needs points"),
+])
+def test_new_settings_are_checked(bad, message):
+    with pytest.raises(SettingsError, match=message):
+        validate(bad)
+
+
+@pytest.mark.parametrize("settings, loss", [
+    ({"dataset": "circle", "loss": "mse"}, "mse"),
+    ({"dataset": "circle"}, "binary_crossentropy"),
+    ({"dataset": "plane", "loss": "mae"}, "mae"),
+    ({"dataset": "plane", "loss": "log_cosh"}, "log_cosh"),
+])
+def test_the_loss_is_chosen(settings, loss):
+    session = PlaygroundSession(settings)
+    assert session.loss_name == loss
+    session.train(1)
+    assert session.train_metrics["loss"] is not None
+
+
+def test_squared_error_is_refused_for_more_than_two_classes():
+    session = PlaygroundSession()
+    with pytest.raises(SettingsError, match="loss mse fits two classes"):
+        session.configure({"dataset": "blobs", "loss": "mse"})
+    assert session.settings["dataset"] == "circle"  # unchanged
+
+
+def three_class_csv(n=150, seed=0):
+    from nnlearn.playground.data import make_blobs
+
+    X, y = make_blobs(n, classes=3, noise=0.05, random_state=seed)
+    rows = ["height,weight,note,species"]
+    rows += [f"{a * 10 + 100:.3f},{b:.3f},x,{['ant', 'bee', 'cat'][int(c)]}"
+             for (a, b), c in zip(X, y)]
+    return "\n".join(rows) + "\n"
+
+
+def test_an_uploaded_csv_becomes_the_data_and_the_export_reads_it(tmp_path):
+    session = PlaygroundSession({"hidden": [8], "optimizer": "adam", "learning_rate": 0.03})
+    session.upload(three_class_csv(), "height", "weight", "species")
+    assert session.settings["dataset"] == "custom" and session.n_classes == 3
+    assert session.data_message()["class_names"] == ["ant", "bee", "cat"]
+    X = np.concatenate([session.X_train, session.X_test])
+    assert X.min() >= -5 - 1e-9 and X.max() <= 5 + 1e-9   # scaled into the plane
+    session.train(20)
+    assert session.test_metrics["accuracy"] >= 0.9
+    (tmp_path / "playground-data.npz").write_bytes(session.data_bytes())
+    namespace = {}
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        exec(compile(session.python_code().replace("epochs=20", "epochs=1"), "e.py", "exec"),
+             namespace)
+    finally:
+        os.chdir(cwd)
+    assert namespace["model"].layers[-1].units == 3
+    # a numeric target with many values is a regression
+    rows = ["a,b,t"] + [f"{i},{i % 7},{i * 0.37:.2f}" for i in range(40)]
+    session.upload("\n".join(rows), "a", "b", "t")
+    assert session.task == "regression" and session.loss_name == "mse"
+    session.train(1)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("\x00\x01PK\x03binary", "not a text CSV"),
+    ("a,b,c\n" + "1,2,3\n" * 20_000, "too large"),
+    ("a,b,c\n1,2,3\n1,2\n" + "1,2,3\n" * 10, "2 values for 3 columns"),
+    ("a,b,c\n" + "1,2,0\n" * 20, "holds one class"),
+    ("a,b,c\n" + "1,x,0\n" * 10 + "1,2,1\n" * 10, "feature column 'b' is not numeric"),
+    ("a,b,c\n" + "1,2,0\n" * 3 + "2,1,1\n" * 3, "at least 10"),
+    ("a,b,c\n" + "".join(f"{i},{i},{i % 7 if i % 2 else 'k' + str(i % 9)}\n"
+                         for i in range(40)), "classes; at most 5"),
+])
+def test_malformed_uploads_are_refused_and_the_session_keeps_working(text, message):
+    session = PlaygroundSession({"dataset": "xor"})
+    with pytest.raises(SettingsError, match=message):
+        session.upload(text, "a", "b", "c")
+    assert session.settings["dataset"] == "xor" and session.custom is None
+    with pytest.raises(SettingsError, match="no feature column 'zz'"):
+        session.upload("a,b,c\n" + "1,2,0\n2,1,1\n" * 10, "zz", "b", "c")
+    session.train(1)
+    assert session.epoch == 1
+
+
+def test_points_drawn_in_the_page_are_added_to_the_training_data():
+    session = PlaygroundSession({"dataset": "blobs", "classes": 3})
+    before = len(session.X_train) + len(session.X_test)
+    session.add_point(1.5, -2.0, 2)
+    assert session.settings["dataset"] == "custom" and session.n_classes == 3
+    X = np.concatenate([session.X_train, session.X_test])
+    y = np.concatenate([session.y_train, session.y_test])
+    assert len(X) == before + 1 and ([1.5, -2.0] == X).all(axis=1).any()
+    assert y[([1.5, -2.0] == X).all(axis=1)][0] == 2
+    session.add_point(0, 0, 0)
+    assert len(session.X_train) + len(session.X_test) == before + 2
+    for bad, message in (((7, 0, 0), r"x must be in \[-6"), ((0, 0, 3), r"label must be in"),
+                         ((0, None, 0), "y must be a number"), ((0, 0, 0.5), "whole number")):
+        with pytest.raises(SettingsError, match=message):
+            session.add_point(*bad)
+    session.train(1)
+    # back to a generated data set and the drawn points are kept for "custom"
+    session.configure({**session.settings, "dataset": "circle"})
+    session.configure({**session.settings, "dataset": "custom"})
+    assert len(session.X_train) + len(session.X_test) == before + 2
+
+
+def test_editing_a_weight_changes_the_output_and_training_goes_on():
+    session = PlaygroundSession({"hidden": [3]})
+    session.train(2)
+    before = session.frame()["output"]
+    session.set_weight(1, 0, 0, 7.5)
+    frame = session.frame()
+    assert frame["weights"][1][0][0] == 7.5 and frame["output"] != before
+    assert len(frame["history"]["test_loss"]) == 2  # the epoch's loss is replaced
+    for bad, message in (((2, 0, 0, 1.0), r"layer must be in \[0, 1\]"),
+                         ((0, 2, 0, 1.0), r"row must be in \[0, 1\]"),
+                         ((0, 0, 3, 1.0), r"column must be in \[0, 2\]"),
+                         ((0, 0, 0, 1e9), "value must be in"),
+                         ((0, 0, 0, "big"), "value must be a number")):
+        with pytest.raises(SettingsError, match=message):
+            session.set_weight(*bad)
+    session.train(1)
+    assert session.epoch == 3
+
+
+def test_new_messages_over_the_socket():
+    with running_server() as (address, _):
+        with websockets_sync.connect(f"ws://{address}/ws") as ws:
+            choices = receive_until(ws, "session")["choices"]
+            assert "spiral_arms" in choices["datasets"] and choices["max_classes"] == 5
+            receive_until(ws, "frame")
+            ws.send(json.dumps({"type": "upload", "csv": three_class_csv(), "x1": "height",
+                                "x2": "weight", "target": "species"}))
+            data = receive_until(ws, "data")
+            assert data["classes"] == 3 and data["settings"]["dataset"] == "custom"
+            assert "output_class" in receive_until(ws, "frame")
+            for message, expected in (
+                    ({"type": "upload", "csv": "a,b\n1,2\n", "x1": "a", "x2": "b",
+                      "target": "c"}, "no column 'c'"),
+                    ({"type": "upload", "csv": 5}, "csv must be"),
+                    ({"type": "add_point", "x": "left"}, "x must be a number"),
+                    ({"type": "set_weight", "layer": 99, "row": 0, "column": 0,
+                      "value": 1}, "layer must be in"),
+            ):
+                ws.send(json.dumps(message))
+                error = receive_until(ws, "error")["message"]
+                assert expected in error and "\n" not in error, (message, error)
+            # a CSV of nearly 60 KB with many short lines (longer once JSON-escaped)
+            rows = "a,b,c\n" + "".join(f"{i % 97},{i % 89},{i % 3}\n" for i in range(5900))
+            ws.send(json.dumps({"type": "upload", "csv": rows[:60_000].rsplit("\n", 1)[0],
+                                "x1": "a", "x2": "b", "target": "c"},
+                               separators=(",", ":")))
+            error = receive_until(ws, "error")["message"]
+            assert "at most 2,000" in error, error  # read, and refused for its rows
+            ws.send("x" * 70_000)
+            assert "too large" in receive_until(ws, "error")["message"]
+            ws.send(json.dumps({"type": "add_point", "x": 1, "y": 1, "label": 1}))
+            drawn = receive_until(ws, "data")
+            assert [1, 1, 1] in drawn["train"] + drawn["test"]
+            receive_until(ws, "frame")
+            ws.send(json.dumps({"type": "set_weight", "layer": 0, "row": 0, "column": 0,
+                                "value": -2.5}))
+            assert receive_until(ws, "frame")["weights"][0][0][0] == -2.5
+            ws.send(json.dumps({"type": "step"}))
+            assert receive_until(ws, "frame")["epoch"] == 1
+
+
+def canvas_colours(page, selector="#output_map"):
+    """The distinct colours of a canvas (sampled on a 30 x 30 grid)."""
+    return page.evaluate("""(selector) => {
+        const c = document.querySelector(selector), ctx = c.getContext('2d'), seen = new Set();
+        for (let i = 0; i < 30; i++) for (let j = 0; j < 30; j++) {
+            const [r, g, b] = ctx.getImageData(5 + j * (c.width - 10) / 29,
+                                               5 + i * (c.height - 10) / 29, 1, 1).data;
+            seen.add(`${r},${g},${b}`);
+        }
+        return [...seen];
+    }""", selector)
+
+
+@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed")
+def test_page_upload_url_discretize_and_weight_edit_in_chromium(tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    shots = os.environ.get("NNLEARN_SCREENSHOT_DIR")
+    with running_server() as (address, _), sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 900, "height": 900})
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        # a malformed upload: a clear message, and the session keeps working
+        (tmp_path / "ragged.csv").write_text("a,b,c\n1,2,3\n1,2\n" + "1,2,3\n" * 10)
+        (tmp_path / "big.csv").write_text("a,b,c\n" + "1,2,3\n" * 20_000)
+        (tmp_path / "three.csv").write_text(three_class_csv(300))
+        page.goto(f"http://{address}/")
+        page.wait_for_selector("#datasets button[data-name=spiral]")
+        page.click("#your_data summary")
+        page.set_input_files("#csv_file", str(tmp_path / "big.csv"))
+        page.wait_for_selector("#error:not([hidden])")
+        assert "too large" in page.inner_text("#error")
+        page.set_input_files("#csv_file", str(tmp_path / "ragged.csv"))
+        page.wait_for_selector("#csv_columns:not([hidden])")
+        page.click("#csv_use")
+        page.wait_for_function("document.querySelector('#error').textContent"
+                               ".includes('2 values for 3 columns')")
+        # a three-class CSV: train to >= 0.9 test accuracy, three colours on the map
+        page.set_input_files("#csv_file", str(tmp_path / "three.csv"))
+        page.wait_for_function("document.querySelector('#csv_target').value === 'species'")
+        page.select_option("#csv_x1", "height")
+        page.select_option("#csv_x2", "weight")
+        page.click("#csv_use")
+        page.wait_for_function("document.querySelectorAll('.class-node').length === 3")
+        assert page.is_hidden("#error")
+        assert page.inner_text("#legend").split() == ["ant", "bee", "cat"]
+        page.select_option("#optimizer", "adam")
+        page.wait_for_timeout(200)
+        page.click("#run")
+        page.wait_for_function("Number(document.querySelector('#test_accuracy').textContent)"
+                               " >= 0.9", timeout=30_000)
+        page.click("#run")
+        page.wait_for_function("document.querySelector('#run').title === 'Run'")
+        page.wait_for_timeout(300)
+        page.uncheck("#show_train")
+        page.check("#discretize")
+        page.wait_for_timeout(100)
+        colours = canvas_colours(page)
+        assert len(colours) == 3, colours  # discretized: exactly the three class colours
+        if shots:
+            page.screenshot(path=os.path.join(shots, "upload_900.png"), full_page=True)
+        # every panel visible at 900 px: nothing wider than the window
+        assert page.evaluate("document.documentElement.scrollWidth") <= 900
+        for selector in ("section.data", "section.network", "section.output", "#output_map"):
+            box = page.locator(selector).bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 900, selector
+        # the URL holds the settings: a new page with it trains to the same loss
+        page.click("#datasets button[data-name=blobs]")
+        page.wait_for_function("document.querySelector('#datasets .selected')?.dataset.name"
+                               " === 'blobs'")
+        page.select_option("#classes", "4")
+        page.wait_for_function("location.search.includes('classes=4')")
+        url = page.url
+        assert "dataset=blobs" in url and "discretize=1" in url
+
+        def loss_after_20_epochs(tab):
+            tab.evaluate("for (let i = 0; i < 20; i++) send('step')")
+            tab.wait_for_function("document.querySelector('#epoch').textContent === '000020'")
+            tab.wait_for_timeout(200)
+            return tab.inner_text("#test_loss")
+
+        first = loss_after_20_epochs(page)
+        other = browser.new_page(viewport={"width": 1280, "height": 800})
+        other.on("pageerror", lambda e: errors.append(str(e)))
+        other.goto(url)
+        other.wait_for_function("document.querySelectorAll('.class-node').length === 4")
+        assert other.is_checked("#discretize") and other.input_value("#classes") == "4"
+        assert loss_after_20_epochs(other) == first
+        # hover a weight for its value, click it to edit: the output map changes
+        other.uncheck("#discretize")
+        before = other.evaluate("document.querySelector('#output_map').toDataURL()")
+        other.on("dialog", lambda dialog: dialog.accept("-40"))
+        weight = other.locator("#links path.weight").first
+        weight.hover(force=True)
+        assert other.inner_text("#weight_tip").startswith("weight ")
+        weight.click(force=True)
+        other.wait_for_function("state.frame.weights[0][0][0] === -40")
+        other.wait_for_timeout(200)
+        assert other.evaluate("document.querySelector('#output_map').toDataURL()") != before
+        # hovering a neuron draws its map over the output
+        other.locator(".column >> nth=1 >> canvas >> nth=0").hover()
+        hovered = other.evaluate("document.querySelector('#output_map').toDataURL()")
+        other.mouse.move(5, 5)
+        other.wait_for_timeout(100)
+        assert hovered != other.evaluate("document.querySelector('#output_map').toDataURL()")
+        # draw a point: it joins the data
+        count = other.evaluate("state.data.train.length + state.data.test.length")
+        other.click("#your_data summary")
+        other.check("#draw_mode")
+        other.locator("#output_map").click(position={"x": 150, "y": 150})
+        other.wait_for_function(f"state.data.train.length + state.data.test.length === "
+                                f"{count + 1}")
+        browser.close()
+    assert not errors, errors
+
+
+def test_a_classroom_caps_the_tabs_of_each_computer():
+    with running_server(max_per_client=2) as (address, app), contextlib.ExitStack() as stack:
+        first, _ = session_id(stack, address)
+        session_id(stack, address)
+        with websockets_sync.connect(f"ws://{address}/ws") as third:
+            message = receive_until(third, "error")["message"]
+            assert "this computer already has 2 playground tabs open" in message
+        first.close()
+        deadline = time.monotonic() + 10
+        while health(address)["sessions"] != 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        with websockets_sync.connect(f"ws://{address}/ws") as again:  # its place is free
+            receive_until(again, "session")
+
+
+def test_the_classroom_launch_prints_the_link_and_the_address_to_project(monkeypatch, capsys):
+    import uvicorn as real_uvicorn
+
+    from nnlearn.playground import server
+
+    launched = {}
+    monkeypatch.setattr(real_uvicorn, "run", lambda app, **kw: launched.update(app=app, **kw))
+    server.serve(classroom=True, max_per_client=3)
+    out = capsys.readouterr().out
+    assert launched["host"] == "0.0.0.0"
+    playground = launched["app"].state.playground
+    assert playground.max_per_client == 3 and playground.token and len(playground.token) == 8
+    assert f"?token={playground.token}" in out and "Project this for the students" in out
+    assert "At most 3 tabs per computer" in out

@@ -534,8 +534,13 @@ def info(model_path):
                    "session is closed.")
 @click.option("--max-sessions", default=20, show_default=True, type=click.IntRange(min=1),
               help="Tabs served at once; the next one is told to close another.")
+@click.option("--classroom", is_flag=True,
+              help="Serve a classroom: listen on the network with a short token, at most "
+                   "--per-computer tabs per computer, and print the address to project.")
+@click.option("--per-computer", default=2, show_default=True, type=click.IntRange(min=1),
+              help="With --classroom: tabs one computer may open.")
 @user_errors
-def playground(host, port, open_browser, idle_timeout, max_sessions):
+def playground(host, port, open_browser, idle_timeout, max_sessions, classroom, per_computer):
     """Serve the browser playground (a network trained live by nnlearn).  Requests must
     name this machine (127.0.0.1, localhost, [::1] or --host) in their Host header; on
     anything but the loopback address the printed URL holds a token for this launch."""
@@ -546,7 +551,7 @@ def playground(host, port, open_browser, idle_timeout, max_sessions):
         raise UserError(f"the playground needs {err.name}: pip install "
                         '"nnlearn[playground]"') from None
     serve(host=host, port=port, open_browser=open_browser, idle_timeout=idle_timeout,
-          max_sessions=max_sessions)
+          max_sessions=max_sessions, classroom=classroom, max_per_client=per_computer)
 
 
 def run(argv=None) -> int:

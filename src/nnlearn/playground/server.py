@@ -3,8 +3,11 @@
 - ``GET /`` the page, ``/static/...`` its script and style (shipped in the package).
 - ``WS /ws`` one training session per connection.  The page sends JSON messages
   ``{"type": "settings", "settings": {...}}``, ``run``, ``pause``, ``step``, ``reset``,
-  ``regenerate``, ``export``; the server answers ``data``, ``frame`` (streamed while
-  running, at most ``frame_rate`` a second), ``export`` and ``error`` messages.  A bad
+  ``regenerate``, ``export``, ``upload`` (a CSV's text and its x1, x2 and target
+  column names), ``add_point`` (x, y, label: a point drawn in the page) and
+  ``set_weight`` (layer, row, column, value: one weight edited); the server answers
+  ``data``, ``frame`` (streamed while running, at most ``frame_rate`` a second),
+  ``export`` and ``error`` messages.  A bad
   message gets an ``error`` reply and the session goes on.
 - ``GET /export/{session}/model.nnlearn`` and ``.../data.npz``: the trained model file
   and the session's points.
@@ -46,6 +49,8 @@ from .session import PlaygroundSession, SettingsError, choices
 
 STATIC = Path(__file__).with_name("static")
 MAX_MESSAGE = 64 * 1024
+MAX_UPLOAD_MESSAGE = 2 * MAX_MESSAGE  # an upload: a CSV of up to 60 KB, JSON-escaped
+UPLOAD_PREFIX = '{"type":"upload"'    # how the page's JSON.stringify starts one
 FRAME_BUDGET = 0.05      # seconds of training per frame, at most
 MAX_SESSIONS = 20
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -55,9 +60,12 @@ class Playground:
     """The sessions of one server and the loop that streams their frames."""
 
     def __init__(self, frame_rate: float = 20.0, idle_timeout: float = 1800.0,
-                 max_sessions: int = MAX_SESSIONS, token: str | None = None):
+                 max_sessions: int = MAX_SESSIONS, token: str | None = None,
+                 max_per_client: int | None = None):
         self.frame_rate, self.idle_timeout = frame_rate, idle_timeout
         self.max_sessions, self.token = max_sessions, token
+        self.max_per_client = max_per_client  # sessions from one address (classroom)
+        self.clients: dict = {}  # session id -> the client's address
         self.sessions: dict = {}
         self.live = weakref.WeakSet()  # every PlaygroundSession not yet freed (for tests)
 
@@ -76,13 +84,23 @@ class Playground:
                                         "tab and reload this page"))
             await ws.close(code=1013, reason="too many sessions")
             return
+        client = ws.client.host if ws.client else None
+        if self.max_per_client and list(self.clients.values()).count(client) >= \
+                self.max_per_client:
+            await self._send(ws, _error(f"this computer already has {self.max_per_client} "
+                                        "playground tabs open (the most per computer in "
+                                        "a classroom); close one and reload this page"))
+            await ws.close(code=1013, reason="too many sessions from this computer")
+            return
         sid = secrets.token_urlsafe(12)
+        self.clients[sid] = client
         state = {"running": False, "lock": asyncio.Lock(), "ws": ws}
         self.sessions[sid] = None  # reserved: the cap counts a session being created
         try:
             session = await asyncio.to_thread(PlaygroundSession)
         except BaseException:
             self.sessions.pop(sid, None)
+            self.clients.pop(sid, None)
             raise
         self.live.add(session)
         self.sessions[sid] = (session, state)
@@ -109,6 +127,7 @@ class Playground:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await streamer
             self.sessions.pop(sid, None)
+            self.clients.pop(sid, None)
             state.clear()  # the socket, the lock: nothing keeps the session alive
 
     def _token_ok(self, given) -> bool:
@@ -118,8 +137,9 @@ class Playground:
 
     async def _handle(self, text: str, session, state, sid) -> list:
         """The replies to one message; never raises for a bad message."""
-        if len(text) > MAX_MESSAGE:
-            return [_error(f"message too large ({len(text)} bytes; at most {MAX_MESSAGE})")]
+        limit = MAX_UPLOAD_MESSAGE if text.startswith(UPLOAD_PREFIX) else MAX_MESSAGE
+        if len(text) > limit:
+            return [_error(f"message too large ({len(text)} bytes; at most {limit})")]
         try:
             message = json.loads(text)
         except json.JSONDecodeError as err:
@@ -164,6 +184,21 @@ class Playground:
                          "test": session.test_metrics,
                          "model_url": f"/export/{sid}/model.nnlearn{query}",
                          "data_url": f"/export/{sid}/data.npz{query}"}]
+            if kind == "upload":
+                await self._locked(state, session.upload, message.get("csv"),
+                                   message.get("x1"), message.get("x2"), message.get("target"))
+                return [await self._locked(state, session.data_message),
+                        await self._locked(state, session.frame)]
+            if kind == "add_point":
+                await self._locked(state, session.add_point, message.get("x"),
+                                   message.get("y"), message.get("label"))
+                return [await self._locked(state, session.data_message),
+                        await self._locked(state, session.frame)]
+            if kind == "set_weight":
+                await self._locked(state, session.set_weight, message.get("layer"),
+                                   message.get("row"), message.get("column"),
+                                   message.get("value"))
+                return [await self._locked(state, session.frame)]
             if kind == "ping":
                 return [{"type": "pong"}]
         except SettingsError as err:
@@ -215,6 +250,7 @@ class Playground:
                 if not state.get("running") and now - session.last_active > self.idle_timeout:
                     state["running"] = False
                     self.sessions.pop(sid, None)
+                    self.clients.pop(sid, None)
                     try:
                         await state["ws"].send_json({"type": "error", "message":
                                                      "session closed after being idle; "
@@ -332,13 +368,14 @@ class HostCheck:
 
 def create_app(frame_rate: float = 20.0, idle_timeout: float = 1800.0,
                host: str = "127.0.0.1", max_sessions: int = MAX_SESSIONS,
-               token: str | None = None) -> Starlette:
+               token: str | None = None, max_per_client: int | None = None) -> Starlette:
     """The ASGI application (``uvicorn.run(create_app())``) for a server listening on
     ``host`` (which decides the Host headers accepted); ``token``, when given, is
     required by the WebSocket and the exports (``serve`` makes one when ``host`` is not
     the loopback address)."""
     playground = Playground(frame_rate=frame_rate, idle_timeout=idle_timeout,
-                            max_sessions=max_sessions, token=token)
+                            max_sessions=max_sessions, token=token,
+                            max_per_client=max_per_client)
 
     async def index(request):
         return FileResponse(STATIC / "index.html")
@@ -365,18 +402,45 @@ def create_app(frame_rate: float = 20.0, idle_timeout: float = 1800.0,
     return checked
 
 
+def classroom_address(host: str) -> str:
+    """The address students type: ``host`` when it names one interface, else this
+    machine's address on the local network as its name resolves (no packet is sent)."""
+    if host not in ("0.0.0.0", "::"):
+        return host
+    try:
+        address = socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return "127.0.0.1"
+    return address if not address.startswith("127.") else socket.gethostname()
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False,
           frame_rate: float = 20.0, idle_timeout: float = 1800.0,
-          max_sessions: int = MAX_SESSIONS) -> None:
+          max_sessions: int = MAX_SESSIONS, classroom: bool = False,
+          max_per_client: int = 2) -> None:
     """Run the playground until interrupted.  On anything but the loopback address a
-    token is made for this launch and printed in the page's URL (as Jupyter does)."""
+    token is made for this launch and printed in the page's URL (as Jupyter does).
+
+    ``classroom=True`` listens on every interface (unless ``host`` names one), makes a
+    short token students can type, allows ``max_per_client`` tabs per computer and prints
+    the link to share and, large, the address to project."""
     import uvicorn
 
-    token = None if is_loopback(host) else secrets.token_urlsafe(24)
+    if classroom and is_loopback(host):
+        host = "0.0.0.0"
+    token = None if is_loopback(host) else secrets.token_urlsafe(6 if classroom else 24)
     shown = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
     shown = f"[{shown}]" if ":" in shown else shown
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
-    print(f"nnlearn playground: {url}  (Ctrl+C stops it)")
+    if classroom:
+        address = classroom_address(host)
+        link = f"http://{address}:{port}/?token={token}"
+        print(f"nnlearn playground for a classroom: {link}  (Ctrl+C stops it)")
+        print(f"At most {max_per_client} tabs per computer, {max_sessions} in all. "
+              "Project this for the students:\n")
+        print(f"    {address}:{port}/?token={token}\n")
+    else:
+        print(f"nnlearn playground: {url}  (Ctrl+C stops it)")
     if token is None:
         print("Only this computer can connect. --host 0.0.0.0 lets other machines in "
               "(with the token printed in the URL).")
@@ -389,5 +453,6 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False,
 
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     uvicorn.run(create_app(frame_rate, idle_timeout, host=host, max_sessions=max_sessions,
-                           token=token), host=host, port=port, log_level="warning",
+                           token=token, max_per_client=max_per_client if classroom else None),
+                host=host, port=port, log_level="warning",
                 ws_max_size=MAX_MESSAGE * 2)

@@ -4,9 +4,12 @@ loop.
 
 The settings follow TensorFlow Playground (playground.tensorflow.org): its
 six 2-D data sets, its seven input features, up to 6 hidden layers of up to 8 neurons,
-noise and the training ratio in percent.  Classification ends in one sigmoid unit
-trained on binary cross-entropy (fused from logits); regression in one linear unit on
-mean squared error.
+noise and the training ratio in percent.  Beyond it: three- to five-class data sets
+(``spiral_arms``, ``blobs``, :mod:`.data`), a CSV uploaded or points drawn in the page
+(``custom``), and a choice of loss.  Two-class classification ends in one sigmoid unit
+trained on binary cross-entropy (fused from logits) or squared error; more classes in a
+softmax trained on (sparse) categorical cross-entropy; regression in one linear unit on
+mean squared error, mean absolute error or log-cosh.
 """
 
 from __future__ import annotations
@@ -21,11 +24,21 @@ import numpy as np
 from .. import activations, datasets, layers, optimizers, regularizers
 from ..models import mlp, python_source
 from ..model_selection import train_test_split
+from . import data as playground_data
 
 DATASETS = {"circle": datasets.make_circle, "xor": datasets.make_xor,
             "gaussian": datasets.make_gaussian, "spiral": datasets.make_spiral,
-            "plane": datasets.make_plane, "gaussian_regression": datasets.make_gaussian_regression}
+            "plane": datasets.make_plane, "gaussian_regression": datasets.make_gaussian_regression,
+            "spiral_arms": playground_data.make_spiral_arms, "blobs": playground_data.make_blobs,
+            "custom": None}
 REGRESSION = ("plane", "gaussian_regression")
+MULTICLASS = ("spiral_arms", "blobs")   # these take the "classes" setting
+CUSTOM = "custom"                       # the session's uploaded or drawn points
+LOSSES = {"classification": ["auto", "crossentropy", "mse"],
+          "regression": ["auto", "mse", "mae", "log_cosh"]}
+LOSS_NAMES = {"crossentropy": "binary_crossentropy", "mse": "mse", "mae": "mae",
+              "log_cosh": "log_cosh"}
+MAX_WEIGHT = 100.0
 
 FEATURES = {  # TensorFlow Playground's inputs, as functions of (x1, x2)
     "x1": lambda x1, x2: x1, "x2": lambda x1, x2: x2,
@@ -44,14 +57,19 @@ OUTPUT_GRID, NEURON_GRID = 50, 20
 DEFAULTS = {"dataset": "circle", "noise": 0, "train_ratio": 50, "batch_size": 10,
             "samples": 500, "features": ["x1", "x2"], "hidden": [4, 2],
             "activation": "tanh", "learning_rate": 0.03, "optimizer": "sgd",
-            "regularization": "none", "regularization_rate": 0.0, "dropout": 0.0, "seed": 0}
+            "regularization": "none", "regularization_rate": 0.0, "dropout": 0.0, "seed": 0,
+            "classes": 3, "loss": "auto"}
 
 
 def choices() -> dict:
     """What the page may choose from."""
-    return {"datasets": list(DATASETS), "features": list(FEATURES),
+    return {"datasets": [d for d in DATASETS if d != CUSTOM], "features": list(FEATURES),
             "activations": HIDDEN_ACTIVATIONS, "optimizers": OPTIMIZERS,
-            "max_layers": MAX_LAYERS, "max_neurons": MAX_NEURONS}
+            "max_layers": MAX_LAYERS, "max_neurons": MAX_NEURONS,
+            "regression": list(REGRESSION), "multiclass": list(MULTICLASS),
+            "max_classes": playground_data.MAX_CLASSES, "losses": LOSSES,
+            "max_points": playground_data.MAX_POINTS,
+            "max_upload_bytes": playground_data.MAX_UPLOAD_BYTES}
 
 
 class SettingsError(ValueError):
@@ -87,9 +105,10 @@ def _choice(settings, name, options):
     return value
 
 
-def validate(settings) -> dict:
+def validate(settings, custom_task: str | None = None) -> dict:
     """The complete, checked settings (missing keys take their defaults); raises
-    SettingsError naming the first bad setting."""
+    SettingsError naming the first bad setting.  ``custom_task`` is the task of the
+    session's uploaded or drawn points (None: it has none, "custom" is refused)."""
     if not isinstance(settings, dict):
         raise SettingsError(f"settings must be an object; got {type(settings).__name__}")
     unknown = sorted(set(settings) - set(DEFAULTS))
@@ -109,7 +128,17 @@ def validate(settings) -> dict:
         "regularization_rate": _number(s, "regularization_rate", 0, 10),
         "dropout": _number(s, "dropout", 0, 0.9),
         "seed": _number(s, "seed", 0, 2 ** 31 - 1, integer=True),
+        "classes": _number(s, "classes", 2, playground_data.MAX_CLASSES, integer=True),
+        "loss": _choice(s, "loss", sorted(set(LOSSES["classification"] + LOSSES["regression"]))),
     }
+    if checked["dataset"] == CUSTOM and custom_task is None:
+        raise SettingsError("dataset custom needs points: upload a CSV or click on the "
+                            "output map to add points")
+    task = custom_task if checked["dataset"] == CUSTOM else \
+        "regression" if checked["dataset"] in REGRESSION else "classification"
+    if checked["loss"] not in LOSSES[task]:
+        raise SettingsError(f"loss {checked['loss']} does not fit {task}; choose one of "
+                            f"{', '.join(LOSSES[task])}")
     features = s["features"]
     if not isinstance(features, list) or not features or \
             not all(isinstance(f, str) for f in features):
@@ -128,8 +157,7 @@ def validate(settings) -> dict:
             raise SettingsError(f"each hidden layer has 1 to {MAX_NEURONS} neurons; got "
                                 f"{_shown(n)}")
     checked["hidden"] = list(hidden)
-    if optimizers.get(checked["optimizer"]).needs_residuals and \
-            checked["dataset"] not in REGRESSION:
+    if optimizers.get(checked["optimizer"]).needs_residuals and task != "regression":
         raise SettingsError(f"{checked['optimizer']} fits a sum of squares: choose a "
                             "regression data set (plane, gaussian_regression)")
     return checked
@@ -161,6 +189,7 @@ class PlaygroundSession:
 
     def __init__(self, settings=None):
         self.settings = None
+        self.custom = None  # uploaded or drawn points: {"X", "y", "task", "class_names"}
         self.last_active = time.monotonic()
         self.configure(settings or {})
 
@@ -168,13 +197,82 @@ class PlaygroundSession:
     def configure(self, settings) -> None:
         """Apply new settings; new data when the data settings change, a new network
         (training restarts) otherwise."""
-        new = validate(settings)
-        data_keys = ("dataset", "noise", "train_ratio", "samples", "seed")
+        new = validate(settings, self.custom and self.custom["task"])
+        if self._class_count(new) > 2 and new["loss"] == "mse":
+            raise SettingsError("loss mse fits two classes; with more, choose crossentropy")
+        data_keys = ("dataset", "noise", "train_ratio", "samples", "seed", "classes")
         new_data = self.settings is None or any(new[k] != self.settings[k] for k in data_keys)
         self.settings = new
         if new_data:
             self._make_data()
         self.reset()
+
+    def _class_count(self, settings) -> int:
+        """Classes of the data the settings choose (1 for regression)."""
+        if settings["dataset"] == CUSTOM:
+            names = self.custom["class_names"]
+            return len(names) if names else 1
+        if settings["dataset"] in REGRESSION:
+            return 1
+        return settings["classes"] if settings["dataset"] in MULTICLASS else 2
+
+    @property
+    def n_classes(self) -> int:
+        return self._class_count(self.settings)
+
+    def upload(self, text, x1, x2, target) -> None:
+        """Points from a CSV's text (columns x1, x2, target); they become the data set
+        "custom".  A bad file raises SettingsError and changes nothing."""
+        try:
+            X, y, task, names = playground_data.parse_upload(text, x1, x2, target)
+        except playground_data.UploadError as err:
+            raise SettingsError(str(err)) from None
+        previous = self.custom
+        self.custom = {"X": X, "y": y, "task": task, "class_names": names}
+        try:
+            self.configure({**self.settings, "dataset": CUSTOM, "loss": "auto"})
+        except SettingsError:
+            self.custom = previous
+            raise
+
+    def add_point(self, x, y, label) -> None:
+        """One more training point at (x, y) (the page's click); the data set becomes
+        "custom" (starting from the points shown).  ``label`` is a class (an integer) or,
+        for regression, a target in [-1, 1]."""
+        for name, value, low, high in (("x", x, -EXTENT, EXTENT), ("y", y, -EXTENT, EXTENT)):
+            _number({name: value}, name, low, high)
+        if self.task == "classification":
+            label = _number({"label": label}, "label", 0, self.n_classes - 1, integer=True)
+        else:
+            label = _number({"label": label}, "label", -1, 1)
+        if self.custom is None or self.settings["dataset"] != CUSTOM:
+            names = [str(k) for k in range(self.n_classes)] \
+                if self.task == "classification" else None
+            base = {"X": np.concatenate([self.X_train, self.X_test]),
+                    "y": np.concatenate([self.y_train, self.y_test]).astype(np.float32),
+                    "task": self.task, "class_names": names}
+        else:
+            base = self.custom
+        if len(base["X"]) >= playground_data.MAX_POINTS:
+            raise SettingsError(f"at most {playground_data.MAX_POINTS} points; regenerate or "
+                                "choose a data set to start again")
+        self.custom = {**base, "X": np.concatenate([base["X"], [[x, y]]]),
+                       "y": np.concatenate([base["y"], np.float32([label])])}
+        self.settings = {**self.settings, "dataset": CUSTOM}
+        self._make_data()
+        self.reset()
+
+    def set_weight(self, layer, row, column, value) -> None:
+        """Set one weight of the network (Dense layer ``layer``'s kernel[row, column]);
+        training goes on from it."""
+        dense = [d for d in self.model.layers if isinstance(d, layers.Dense)]
+        layer = _number({"layer": layer}, "layer", 0, len(dense) - 1, integer=True)
+        kernel = dense[layer].kernel.data
+        row = _number({"row": row}, "row", 0, kernel.shape[0] - 1, integer=True)
+        column = _number({"column": column}, "column", 0, kernel.shape[1] - 1, integer=True)
+        value = _number({"value": value}, "value", -MAX_WEIGHT, MAX_WEIGHT)
+        kernel[row, column] = value
+        self._record(append=False)
 
     def regenerate(self) -> None:
         """New points from the next seed (the page's "regenerate")."""
@@ -182,12 +280,20 @@ class PlaygroundSession:
 
     @property
     def task(self) -> str:
+        if self.settings["dataset"] == CUSTOM:
+            return self.custom["task"]
         return "regression" if self.settings["dataset"] in REGRESSION else "classification"
 
     def _make_data(self) -> None:
         s = self.settings
-        X, y = DATASETS[s["dataset"]](s["samples"], noise=s["noise"] / 100,
-                                      random_state=s["seed"])
+        if s["dataset"] == CUSTOM:
+            X, y = self.custom["X"], self.custom["y"]
+        elif s["dataset"] in MULTICLASS:
+            X, y = DATASETS[s["dataset"]](s["samples"], classes=s["classes"],
+                                          noise=s["noise"] / 100, random_state=s["seed"])
+        else:
+            X, y = DATASETS[s["dataset"]](s["samples"], noise=s["noise"] / 100,
+                                          random_state=s["seed"])
         self.X_train, self.X_test, self.y_train, self.y_test = train_test_split(
             X, y.astype(np.float32), test_size=1 - s["train_ratio"] / 100,
             random_state=s["seed"])
@@ -198,15 +304,20 @@ class PlaygroundSession:
         s = self.settings
         penalty = {"none": None, "L1": regularizers.L1, "L2": regularizers.L2}[
             s["regularization"]]
-        classify = self.task == "classification"
-        self.model = mlp(len(s["features"]), s["hidden"], 1, activation=s["activation"],
-                         output_activation="sigmoid" if classify else None,
+        classify, classes = self.task == "classification", self.n_classes
+        loss = s["loss"] if s["loss"] != "auto" else "crossentropy" if classify else "mse"
+        if classes > 2:
+            output, loss = "softmax", "sparse_categorical_crossentropy"
+        else:
+            output, loss = ("sigmoid" if classify else None), LOSS_NAMES[loss]
+        self.model = mlp(len(s["features"]), s["hidden"], max(classes, 1) if classes > 2 else 1,
+                         activation=s["activation"], output_activation=output,
                          kernel_regularizer=penalty and penalty(s["regularization_rate"]),
                          dropout=s["dropout"], seed=s["seed"], name="playground")
+        self.loss_name = loss
         self.model.compile(optimizers.get({"class_name": s["optimizer"],
                                            "config": {"learning_rate": s["learning_rate"]}}),
-                           loss="binary_crossentropy" if classify else "mse",
-                           metrics=["accuracy"] if classify else [])
+                           loss=loss, metrics=["accuracy"] if classify else [])
         self.x_train = feature_matrix(self.X_train, s["features"])
         self.x_test = feature_matrix(self.X_test, s["features"])
         # the planes the page draws, as model inputs (fixed until the settings change)
@@ -231,18 +342,26 @@ class PlaygroundSession:
             values = self.model.evaluate(x, y, return_dict=True)
         return {k: (float(v) if math.isfinite(v) else None) for k, v in values.items()}
 
-    def _record(self) -> None:
+    def _record(self, append: bool = True) -> None:
         self.train_metrics = self._evaluate(self.x_train, self.y_train)
         self.test_metrics = self._evaluate(self.x_test, self.y_test)
-        self.history["train_loss"].append(self.train_metrics["loss"])
-        self.history["test_loss"].append(self.test_metrics["loss"])
+        if append:
+            self.history["train_loss"].append(self.train_metrics["loss"])
+            self.history["test_loss"].append(self.test_metrics["loss"])
+        else:
+            self.history["train_loss"][-1] = self.train_metrics["loss"]
+            self.history["test_loss"][-1] = self.test_metrics["loss"]
 
     # -- what the page draws ------------------------------------------------------------------
     def data_message(self) -> dict:
         """The points and the input features' own heat maps (sent when data or
         features change)."""
+        names = self.custom["class_names"] if self.settings["dataset"] == CUSTOM else None
+        classes = self.n_classes if self.task == "classification" else 0
         return {"type": "data", "task": self.task, "extent": EXTENT,
-                "settings": self.settings,
+                "settings": self.settings, "classes": classes,
+                "class_names": names or [str(k) for k in range(classes)],
+                "loss": self.loss_name,
                 "train": np.round(np.column_stack([self.X_train, self.y_train]), 3).tolist(),
                 "test": np.round(np.column_stack([self.X_test, self.y_test]), 3).tolist(),
                 "features": [{"name": f, "map": _quantize(self.neuron_grid[:, i])}
@@ -254,7 +373,8 @@ class PlaygroundSession:
 
         with np.errstate(all="ignore"):
             stats = activation_statistics(self.model, self.neuron_grid)  # Input left out
-            output = self.model.predict(self.output_grid)[:, 0]
+            predicted = self.model.predict(self.output_grid)
+        output = predicted[:, 0] if predicted.shape[1] == 1 else predicted.max(axis=1)
         computed = [layer for layer in self.model.layers if not isinstance(layer, layers.Input)]
         finite = functools.partial(np.nan_to_num, nan=0.0, posinf=1e6, neginf=-1e6)
         neurons = [[_quantize(values[:, j]) for j in range(values.shape[1])]
@@ -264,25 +384,46 @@ class PlaygroundSession:
         output = finite(output)
         dense = [layer for layer in self.model.layers if isinstance(layer, layers.Dense)]
         weights = [np.nan_to_num(layer.kernel.data).round(4).tolist() for layer in dense]
-        return {"type": "frame", "epoch": self.epoch,
-                "train": self.train_metrics, "test": self.test_metrics,
-                "output": _quantize(output), "neurons": neurons, "weights": weights,
-                "history": {k: v[-200:] for k, v in self.history.items()}}
+        message = {"type": "frame", "epoch": self.epoch,
+                   "train": self.train_metrics, "test": self.test_metrics,
+                   "output": _quantize(output), "neurons": neurons, "weights": weights,
+                   "history": {k: v[-200:] for k, v in self.history.items()}}
+        if predicted.shape[1] > 1:  # the class of each pixel; "output" is its probability
+            message["output_class"] = np.nan_to_num(predicted).argmax(axis=1).astype(
+                np.uint8).tobytes().hex()
+        return message
 
     # -- export --------------------------------------------------------------------------------
     def python_code(self) -> str:
         """nnlearn code that builds the same data and features, and the same network
         (generated from the model's config by :func:`nnlearn.models.python_source`)."""
         s = self.settings
+        if s["dataset"] == CUSTOM:  # uploaded or drawn: the points come from the data export
+            data = ["import nnlearn as nl", "",
+                    "with np.load('playground-data.npz') as data:  # the page's 'data' link",
+                    "    X_train, X_test = data['X_train'], data['X_test']",
+                    "    y_train, y_test = data['y_train'], data['y_test']", "", ""]
+        else:
+            generator = DATASETS[s["dataset"]]
+            if s["dataset"] in MULTICLASS:
+                source = ["import nnlearn as nl",
+                          f"from nnlearn.playground.data import {generator.__name__}",
+                          "from nnlearn.model_selection import train_test_split", "",
+                          f"X, y = {generator.__name__}({s['samples']}, "
+                          f"classes={s['classes']}, noise={s['noise'] / 100!r}, "
+                          f"random_state={s['seed']})"]
+            else:
+                source = ["import nnlearn as nl",
+                          "from nnlearn.model_selection import train_test_split", "",
+                          f"X, y = nl.datasets.{generator.__name__}({s['samples']}, "
+                          f"noise={s['noise'] / 100!r}, random_state={s['seed']})"]
+            data = [*source,
+                    "X_train, X_test, y_train, y_test = train_test_split(",
+                    f"    X, y.astype(np.float32), test_size={1 - s['train_ratio'] / 100!r}, "
+                    f"random_state={s['seed']})", "", ""]
         lines = [
             "import numpy as np", "",
-            "import nnlearn as nl",
-            "from nnlearn.model_selection import train_test_split", "",
-            f"X, y = nl.datasets.{DATASETS[s['dataset']].__name__}({s['samples']}, "
-            f"noise={s['noise'] / 100!r}, random_state={s['seed']})",
-            "X_train, X_test, y_train, y_test = train_test_split(",
-            f"    X, y.astype(np.float32), test_size={1 - s['train_ratio'] / 100!r}, "
-            f"random_state={s['seed']})", "", "",
+            *data,
             "def features(X):",
             "    x1, x2 = X[:, 0], X[:, 1]",
             "    return np.column_stack([" + ", ".join(FEATURE_CODE[f] for f in s["features"])

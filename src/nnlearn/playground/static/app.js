@@ -9,7 +9,8 @@ const REG_RATES = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 const DROPOUTS = [0, 0.1, 0.2, 0.3, 0.5];
 const DATASET_LABELS = { circle: "Circle", xor: "Exclusive or", gaussian: "Gaussian",
                          spiral: "Spiral", plane: "Plane (reg.)",
-                         gaussian_regression: "Gaussian (reg.)" };
+                         gaussian_regression: "Gaussian (reg.)", spiral_arms: "Spiral arms",
+                         blobs: "Blobs" };
 
 // -- colours: orange (negative / class 0), white, blue (positive / class 1) ------------------
 const ORANGE = [245, 147, 34], WHITE = [232, 234, 235], BLUE = [8, 119, 189];
@@ -18,23 +19,32 @@ function colour(t) {            // t in [-1, 1]
   const [a, b, u] = t < 0 ? [WHITE, ORANGE, -t] : [WHITE, BLUE, t];
   return a.map((v, i) => Math.round(v + (b[i] - v) * u));
 }
+// one colour per class (two classes: orange and blue, as above)
+const CLASS_COLOURS = [ORANGE, BLUE, [46, 160, 67], [142, 68, 173], [214, 39, 40]];
+const mix = (a, b, u) => a.map((v, i) => Math.round(v + (b[i] - v) * u));
+function classColour(k, u = 1) { return mix(WHITE, CLASS_COLOURS[k % CLASS_COLOURS.length], u); }
+function decodeBytes(hex) {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(2 * i, 2), 16);
+  return out;
+}
 function decode(map) {          // quantized bytes -> values
   const n = map.data.length / 2, out = new Float32Array(n), span = map.max - map.min;
   for (let i = 0; i < n; i++) out[i] = map.min + parseInt(map.data.substr(2 * i, 2), 16) / 255 * span;
   return out;
 }
-function drawMap(canvas, values, toUnit) {
+function drawMap(canvas, values, toUnit, pixel = (i, v) => colour(toUnit(v)), smooth = true) {
   const n = Math.round(Math.sqrt(values.length));
   const image = new ImageData(n, n);
   for (let i = 0; i < values.length; i++) {
-    const [r, g, b] = colour(toUnit(values[i]));
+    const [r, g, b] = pixel(i, values[i]);
     image.data.set([r, g, b, 255], 4 * i);
   }
   const scratch = document.createElement("canvas");
   scratch.width = scratch.height = n;
   scratch.getContext("2d").putImageData(image, 0, 0);
   const ctx = canvas.getContext("2d");
-  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingEnabled = smooth;  // off for a discretized map: its colours only
   ctx.drawImage(scratch, 0, 0, canvas.width, canvas.height);
 }
 const symmetric = (values) => {  // scale a neuron's map by its largest |value|
@@ -47,6 +57,35 @@ const symmetric = (values) => {  // scale a neuron's map by its largest |value|
 let socket;
 // the per-launch token of a server reachable from other machines (in the page's URL)
 const TOKEN = new URLSearchParams(location.search).get("token");
+
+// -- settings in the URL: every setting (and the seed) as a query parameter -----------------
+const LIST_KEYS = ["hidden", "features"], TEXT_KEYS = ["dataset", "activation", "optimizer",
+  "regularization", "loss"], VIEW_KEYS = ["discretize", "show_test", "show_train"];
+function settingsFromUrl() {
+  const params = new URLSearchParams(location.search), found = {};
+  for (const [key, value] of params) {
+    if (key === "token" || VIEW_KEYS.includes(key)) continue;
+    if (key === "hidden") found.hidden = value ? value.split(",").map(Number) : [];
+    else if (key === "features") found.features = value ? value.split(",") : [];
+    else if (TEXT_KEYS.includes(key)) found[key] = value;
+    else found[key] = Number(value);  // the server checks every value (one-line errors)
+  }
+  for (const key of VIEW_KEYS) if (params.has(key)) $(key).checked = params.get(key) === "1";
+  return found;
+}
+let pendingUrlSettings = null;
+function writeUrl() {
+  const s = state.settings;
+  if (!s) return;
+  const params = new URLSearchParams();
+  if (TOKEN) params.set("token", TOKEN);
+  for (const [key, value] of Object.entries(s)) {
+    if (key === "dataset" && value === "custom") continue;  // uploaded points stay here
+    params.set(key, Array.isArray(value) ? value.join(",") : String(value));
+  }
+  for (const key of VIEW_KEYS) params.set(key, $(key).checked ? "1" : "0");
+  history.replaceState(null, "", `${location.pathname}?${params.toString().replace(/%2C/g, ",")}`);
+}
 function connect() {
   const query = TOKEN ? `?token=${encodeURIComponent(TOKEN)}` : "";
   socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws${query}`);
@@ -67,6 +106,7 @@ function receive(message) {
     case "session":
       state.choices = message.choices;
       fillChoices();
+      pendingUrlSettings = settingsFromUrl();
       break;
     case "data":
       hideError();
@@ -74,6 +114,14 @@ function receive(message) {
       state.settings = message.settings;
       showSettings();
       buildNetwork();
+      if (pendingUrlSettings && Object.keys(pendingUrlSettings).length) {
+        const wanted = pendingUrlSettings;
+        pendingUrlSettings = null;
+        sendSettings(wanted);
+      } else {
+        pendingUrlSettings = null;
+        writeUrl();
+      }
       break;
     case "frame":
       state.frame = message;
@@ -103,6 +151,8 @@ function fillChoices() {
   options($("activation"), c.activations);
   options($("regularization_rate"), REG_RATES);
   options($("dropout"), DROPOUTS);
+  $("classes").innerHTML = "";
+  for (let k = 2; k <= c.max_classes; k++) $("classes").append(new Option(String(k), String(k)));
   $("datasets").innerHTML = "";
   for (const name of c.datasets) {
     const button = document.createElement("button");
@@ -114,7 +164,12 @@ function fillChoices() {
     const label = document.createElement("span");
     label.textContent = DATASET_LABELS[name] || name;
     button.append(thumb, label);
-    button.onclick = () => sendSettings({ dataset: name });
+    button.onclick = () => {
+      const task = c.regression.includes(name) ? "regression" : "classification";
+      const loss = state.settings.loss;
+      const fits = c.losses[task].includes(loss) && !(c.multiclass.includes(name) && loss === "mse");
+      sendSettings({ dataset: name, loss: fits ? loss : "auto" });
+    };
     $("datasets").append(button);
   }
   $("features").innerHTML = c.features.map((f) =>
@@ -138,13 +193,50 @@ function showSettings() {
   for (const b of $("datasets").children) b.classList.toggle("selected", b.dataset.name === s.dataset);
   for (const box of document.querySelectorAll("[data-feature]"))
     box.checked = s.features.includes(box.dataset.feature);
-  $("accuracy_row").hidden = state.data.task !== "classification";
+  const task = state.data.task, d = state.data;
+  $("accuracy_row").hidden = task !== "classification";
+  $("problem").value = task;
+  options($("loss"), state.choices.losses[task]);
+  $("loss").value = s.loss;
+  $("classes").value = String(s.classes);
+  $("classes_row").hidden = !state.choices.multiclass.includes(s.dataset);
+  for (const b of $("datasets").children)
+    b.hidden = state.choices.regression.includes(b.dataset.name) !== (task === "regression");
+  $("draw_label").innerHTML = "";
+  if (task === "classification")
+    d.class_names.forEach((name, k) => $("draw_label").append(new Option(name, String(k))));
+  else for (const v of [-1, -0.5, 0, 0.5, 1]) $("draw_label").append(new Option(String(v), String(v)));
+  $("legend").innerHTML = task === "classification" ? d.class_names.map((name, k) => {
+    const [r, g, b] = classColour(k);
+    return `<span><i style="background:rgb(${r},${g},${b})"></i>${escapeHtml(name)}</span>`;
+  }).join("") : "";
+}
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 function bindControls() {
   for (const id of ["learning_rate", "regularization_rate", "dropout"])
     $(id).onchange = () => sendSettings({ [id]: Number($(id).value) });
-  for (const id of ["optimizer", "activation", "regularization"])
+  for (const id of ["optimizer", "activation", "regularization", "loss"])
     $(id).onchange = () => sendSettings({ [id]: $(id).value });
+  $("classes").onchange = () => sendSettings({ classes: Number($("classes").value) });
+  $("problem").onchange = () => {   // TF Playground's problem type: the data sets of that kind
+    const regression = $("problem").value === "regression";
+    const first = state.choices.datasets.find((d) => state.choices.regression.includes(d) === regression);
+    sendSettings({ dataset: first, loss: "auto" });
+  };
+  for (const id of VIEW_KEYS) $(id).onchange = () => { drawFrame(); writeUrl(); };
+  $("csv_file").onchange = readCsvFile;
+  $("csv_use").onclick = () => send("upload", { csv: state.csv, x1: $("csv_x1").value,
+                                                x2: $("csv_x2").value, target: $("csv_target").value });
+  $("output_map").onclick = (event) => {
+    if (!$("draw_mode").checked || !state.data) return;
+    const canvas = $("output_map"), box = canvas.getBoundingClientRect(), e = state.data.extent;
+    const x = ((event.clientX - box.left) / box.width) * 2 * e - e;
+    const y = e - ((event.clientY - box.top) / box.height) * 2 * e;
+    send("add_point", { x: Math.round(x * 1000) / 1000, y: Math.round(y * 1000) / 1000,
+                        label: Number($("draw_label").value) });
+  };
   for (const id of ["train_ratio", "noise", "batch_size"]) {
     $(id).oninput = () => { $(id + "_out").textContent = $(id).value; };
     $(id).onchange = () => sendSettings({ [id]: Number($(id).value) });
@@ -154,7 +246,6 @@ function bindControls() {
   $("reset").onclick = () => send("reset");
   $("regenerate").onclick = () => send("regenerate");
   $("export").onclick = () => send("export");
-  $("show_test").onchange = drawFrame;
   $("add_layer").onclick = () => {
     const hidden = state.settings.hidden;
     sendSettings({ hidden: [...hidden, hidden[hidden.length - 1] || 2] });
@@ -165,6 +256,27 @@ function setRunning(running) {
   state.running = running;
   $("run_icon").setAttribute("d", running ? "M6 5h4v14H6zM14 5h4v14h-4z" : "M8 5v14l11-7z");
   $("run").title = running ? "Pause" : "Run";
+}
+function readCsvFile() {
+  const file = $("csv_file").files[0];
+  if (!file) return;
+  const limit = state.choices.max_upload_bytes;
+  if (file.size > limit) {  // never sent: the server would refuse it anyway
+    showError(`the file is too large (${file.size.toLocaleString("en")} bytes; at most ${limit.toLocaleString("en")})`);
+    return;
+  }
+  file.text().then((text) => {
+    state.csv = text;
+    const first = text.split(/\r?\n/, 1)[0] || "";
+    const delimiter = [",", ";", "\t"].reduce((a, b) => (first.split(b).length > first.split(a).length ? b : a));
+    const names = first.split(delimiter).map((n) => n.trim().replace(/^"|"$/g, "")).filter(Boolean);
+    for (const [id, pick] of [["csv_x1", 0], ["csv_x2", 1], ["csv_target", names.length - 1]]) {
+      $(id).innerHTML = "";
+      names.forEach((n) => $(id).append(new Option(n, n)));
+      $(id).value = names[Math.min(pick, names.length - 1)] || "";
+    }
+    $("csv_columns").hidden = false;
+  });
 }
 function showError(text) { $("error").textContent = text; $("error").hidden = false; }
 function hideError() { $("error").hidden = true; }
@@ -217,9 +329,22 @@ function buildNetwork() {
     state.nodes.push(nodes);
     net.append(column(`Layer ${layer + 1}: ${units}`, nodes, buttons));
   });
-  const output = node("")[0];
-  state.nodes.push([output]);
-  net.append(column("Output", [output]));
+  const classes = state.data.classes > 2 ? state.data.classes : 1;
+  const outputs = Array.from({ length: classes }, () => node(classes > 1 ? "class-node" : "")[0]);
+  outputs.forEach((c, k) => {
+    if (classes > 1) {
+      const [r, g, b] = classColour(k);
+      c.title = state.data.class_names[k];
+      c.style.background = `rgb(${r},${g},${b})`;
+    }
+  });
+  state.nodes.push(outputs);
+  net.append(column("Output", outputs));
+  state.nodes.forEach((layer, l) => layer.forEach((canvas, j) => {
+    if (canvas.classList.contains("class-node")) return;
+    canvas.onmouseenter = () => { state.hover = [l, j]; drawFrame(); };
+    canvas.onmouseleave = () => { state.hover = null; drawFrame(); };
+  }));
   $("add_layer").disabled = s.hidden.length >= state.choices.max_layers;
   $("remove_layer").disabled = s.hidden.length <= 1;
   $("layer_count").textContent = `${s.hidden.length} hidden layer${s.hidden.length > 1 ? "s" : ""}`;
@@ -243,11 +368,30 @@ function drawLinks(weights) {
       const [r, g, b] = colour(w > 0 ? 1 : -1);
       const width = Math.min(6, 0.4 + Math.abs(w) * 1.5).toFixed(2);
       const mid = (x1 + x2) / 2;
-      paths += `<path d="M${x1 + r1},${y1} C${mid},${y1} ${mid},${y2} ${x2 - r2},${y2}" ` +
-               `stroke="rgb(${r},${g},${b})" stroke-width="${width}" fill="none" opacity="0.75"/>`;
+      const d = `M${x1 + r1},${y1} C${mid},${y1} ${mid},${y2} ${x2 - r2},${y2}`;
+      paths += `<path d="${d}" stroke="rgb(${r},${g},${b})" stroke-width="${width}" ` +
+               `fill="none" opacity="0.75"/>` +  // and a wider invisible one to point at
+               `<path class="weight" d="${d}" data-layer="${layer}" data-row="${i}" ` +
+               `data-column="${j}" data-value="${w}"/>`;
     }));
   });
   svg.innerHTML = paths;
+  for (const path of svg.querySelectorAll(".weight")) {
+    path.onmousemove = (event) => {
+      const tip = $("weight_tip");
+      tip.textContent = `weight ${Number(path.dataset.value).toFixed(3)} (click to edit)`;
+      tip.style.left = `${event.pageX + 12}px`;
+      tip.style.top = `${event.pageY + 12}px`;
+      tip.hidden = false;
+    };
+    path.onmouseleave = () => { $("weight_tip").hidden = true; };
+    path.onclick = () => {
+      const answer = prompt("New value of this weight:", Number(path.dataset.value).toFixed(3));
+      if (answer === null || answer.trim() === "") return;
+      send("set_weight", { layer: Number(path.dataset.layer), row: Number(path.dataset.row),
+                           column: Number(path.dataset.column), value: Number(answer) });
+    };
+  }
 }
 
 // -- output, points, losses --------------------------------------------------------------------
@@ -257,12 +401,14 @@ function outputScale() {
 function drawPoints() {
   const canvas = $("output_map"), ctx = canvas.getContext("2d"), e = state.data.extent;
   const px = (x) => (x + e) / (2 * e) * canvas.width, py = (y) => (e - y) / (2 * e) * canvas.height;
-  const sets = [[state.data.train, "#fff"]];
+  const sets = [];
+  if ($("show_train").checked) sets.push([state.data.train, "#fff"]);
   if ($("show_test").checked) sets.push([state.data.test, "#000"]);
-  const unit = state.data.task === "classification" ? (y) => (y > 0.5 ? 1 : -1) : (y) => y;
+  const pointColour = state.data.task === "classification" ? (y) => classColour(Math.round(y))
+                                                           : (y) => colour(y);
   for (const [points, stroke] of sets) {
     for (const [x, y, label] of points) {
-      const [r, g, b] = colour(unit(label));
+      const [r, g, b] = pointColour(label);
       ctx.beginPath();
       ctx.arc(px(x), py(y), 3, 0, 2 * Math.PI);
       ctx.fillStyle = `rgb(${r},${g},${b})`;
@@ -299,17 +445,32 @@ function drawFrame() {
   $("test_loss").textContent = fmt(f.test.loss);
   $("train_loss").textContent = fmt(f.train.loss);
   $("test_accuracy").textContent = fmt(f.test.accuracy);
-  const output = decode(f.output);
-  drawMap($("output_map"), output, outputScale());
+  const output = decode(f.output), discrete = $("discretize").checked;
+  let pixel;
+  if (f.output_class) {   // several classes: the class's colour, paler where less sure
+    const classes = decodeBytes(f.output_class), k = state.data.classes;
+    pixel = (i, p) => classColour(classes[i], discrete ? 1 : Math.max(0, (p - 1 / k) / (1 - 1 / k)));
+  } else {
+    const scale = outputScale();
+    pixel = (i, v) => colour(discrete ? Math.sign(scale(v)) : scale(v));
+  }
+  const hover = state.hover && hoveredMap(state.hover);
+  if (hover) drawMap($("output_map"), hover, symmetric(hover));  // the neuron, enlarged
+  else drawMap($("output_map"), output, null, pixel, !discrete);
   drawPoints();
-  const last = state.nodes[state.nodes.length - 1][0];
-  drawMap(last, output, outputScale());
+  if (!f.output_class) drawMap(state.nodes[state.nodes.length - 1][0], output, null, pixel);
   f.neurons.forEach((layer, l) => layer.forEach((map, j) => {
     const canvas = state.nodes[l + 1] && state.nodes[l + 1][j];
     if (canvas) { const v = decode(map); drawMap(canvas, v, symmetric(v)); }
   }));
   drawLinks(f.weights);
   drawLossChart(f.history);
+}
+
+function hoveredMap([layer, j]) {   // the values of the neuron under the pointer
+  if (layer === 0) return state.data.features[j] && decode(state.data.features[j].map);
+  const maps = state.frame.neurons[layer - 1];
+  return maps && maps[j] ? decode(maps[j]) : null;
 }
 
 // -- dataset thumbnails (drawn from the generators' shapes) ------------------------------------
@@ -325,6 +486,12 @@ function drawThumbnail(canvas, name) {
     else if (name === "spiral") {
       const r = Math.hypot(x, y), a = Math.atan2(x, y);
       t = Math.sin(a - r / 5 * 1.75 * 2 * Math.PI) * Math.min(1, r);
+    } else if (name === "spiral_arms" || name === "blobs") {
+      const a = Math.atan2(y, x), r = Math.hypot(x, y);
+      const turn = name === "spiral_arms" ? a - r / 5 * 1.75 * 2 * Math.PI : a - Math.PI / 4;
+      const k = ((Math.floor(((turn / (2 * Math.PI)) % 1 + 1) % 1 * 3 + 0.5)) % 3);
+      image.data.set([...classColour(k, Math.min(1, r / 2)), 255], 4 * (i * n + j));
+      continue;
     } else if (name === "plane") t = (x + y) / 10;
     else t = Math.sin(x * 0.8) * Math.sin(y * 1.2);
     image.data.set([...colour(t), 255], 4 * (i * n + j));
