@@ -838,3 +838,16 @@ def test_the_classroom_launch_prints_the_link_and_the_address_to_project(monkeyp
     assert playground.max_per_client == 3 and playground.token and len(playground.token) == 8
     assert f"?token={playground.token}" in out and "Project this for the students" in out
     assert "At most 3 tabs per computer" in out
+
+
+def test_frames_name_the_points_of_the_last_mini_batch():
+    s = PlaygroundSession({"batch_size": 7, "samples": 100, "train_ratio": 50})
+    assert s.frame()["batch"] == []
+    s.train(1)
+    batch = s.frame()["batch"]
+    # 50 training points in batches of 7: the last batch holds 50 - 7 * 7 = 1 point
+    assert len(batch) == 1 and 0 <= batch[0] < len(s.x_train)
+    s.configure({**s.settings, "batch_size": 10})
+    s.train(2)
+    batch = s.frame()["batch"]
+    assert len(batch) == 10 and len(set(batch)) == 10 and max(batch) < len(s.x_train)

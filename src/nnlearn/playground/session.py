@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from .. import activations, datasets, layers, optimizers, regularizers
-from ..models import mlp, python_source
+from ..models import Sequential, mlp, python_source
 from ..model_selection import train_test_split
 from . import data as playground_data
 
@@ -184,6 +184,19 @@ def _quantize(values: np.ndarray) -> dict:
             .hex()}
 
 
+class _BatchRecordingNetwork(Sequential):
+    """A Sequential that remembers which training points its last mini-batch held (the
+    page rings them: "show the current batch")."""
+
+    last_batch: list = []
+
+    def batch_indices(self, n, batch_size, shuffle, epoch_seed):
+        batches = super().batch_indices(n, batch_size, shuffle, epoch_seed)
+        last = batches[-1]
+        self.last_batch = list(range(n)) if last is None else np.asarray(last).tolist()
+        return batches
+
+
 class PlaygroundSession:
     """Data, model and training state of one browser tab."""
 
@@ -310,10 +323,12 @@ class PlaygroundSession:
             output, loss = "softmax", "sparse_categorical_crossentropy"
         else:
             output, loss = ("sigmoid" if classify else None), LOSS_NAMES[loss]
-        self.model = mlp(len(s["features"]), s["hidden"], max(classes, 1) if classes > 2 else 1,
-                         activation=s["activation"], output_activation=output,
-                         kernel_regularizer=penalty and penalty(s["regularization_rate"]),
-                         dropout=s["dropout"], seed=s["seed"], name="playground")
+        network = mlp(len(s["features"]), s["hidden"], max(classes, 1) if classes > 2 else 1,
+                      activation=s["activation"], output_activation=output,
+                      kernel_regularizer=penalty and penalty(s["regularization_rate"]),
+                      dropout=s["dropout"], seed=s["seed"], name="playground")
+        self.model = _BatchRecordingNetwork(network.layers, seed=network.seed,
+                                            name=network.name)
         self.loss_name = loss
         self.model.compile(optimizers.get({"class_name": s["optimizer"],
                                            "config": {"learning_rate": s["learning_rate"]}}),
@@ -387,7 +402,8 @@ class PlaygroundSession:
         message = {"type": "frame", "epoch": self.epoch,
                    "train": self.train_metrics, "test": self.test_metrics,
                    "output": _quantize(output), "neurons": neurons, "weights": weights,
-                   "history": {k: v[-200:] for k, v in self.history.items()}}
+                   "history": {k: v[-200:] for k, v in self.history.items()},
+                   "batch": self.model.last_batch}
         if predicted.shape[1] > 1:  # the class of each pixel; "output" is its probability
             message["output_class"] = np.nan_to_num(predicted).argmax(axis=1).astype(
                 np.uint8).tobytes().hex()

@@ -60,7 +60,7 @@ const TOKEN = new URLSearchParams(location.search).get("token");
 
 // -- settings in the URL: every setting (and the seed) as a query parameter -----------------
 const LIST_KEYS = ["hidden", "features"], TEXT_KEYS = ["dataset", "activation", "optimizer",
-  "regularization", "loss"], VIEW_KEYS = ["discretize", "show_test", "show_train"];
+  "regularization", "loss"], VIEW_KEYS = ["discretize", "show_test", "show_train", "show_batch"];
 function settingsFromUrl() {
   const params = new URLSearchParams(location.search), found = {};
   for (const [key, value] of params) {
@@ -415,6 +415,18 @@ function drawPoints() {
       ctx.fill();
       ctx.lineWidth = 1;
       ctx.strokeStyle = stroke;
+      ctx.stroke();
+    }
+  }
+  const batch = state.frame && state.frame.batch;
+  if ($("show_batch").checked && batch) {  // ring the points of the last mini-batch
+    for (const i of batch) {
+      const point = state.data.train[i];
+      if (!point) continue;
+      ctx.beginPath();
+      ctx.arc(px(point[0]), py(point[1]), 7, 0, 2 * Math.PI);
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = "#000";
       ctx.stroke();
     }
   }
