@@ -767,19 +767,20 @@ def test_page_upload_url_discretize_and_weight_edit_in_chromium(tmp_path):
         url = page.url
         assert "dataset=blobs" in url and "discretize=1" in url
 
-        def loss_after_20_epochs(tab):
-            tab.evaluate("for (let i = 0; i < 20; i++) send('step')")
-            tab.wait_for_function("document.querySelector('#epoch').textContent === '000020'")
+        def loss_after_100_epochs(tab):
+            tab.evaluate("for (let i = 0; i < 100; i++) send('step')")
+            tab.wait_for_function("document.querySelector('#epoch').textContent === '000100'",
+                                  timeout=60_000)
             tab.wait_for_timeout(200)
             return tab.inner_text("#test_loss")
 
-        first = loss_after_20_epochs(page)
+        first = loss_after_100_epochs(page)
         other = browser.new_page(viewport={"width": 1280, "height": 800})
         other.on("pageerror", lambda e: errors.append(str(e)))
         other.goto(url)
         other.wait_for_function("document.querySelectorAll('.class-node').length === 4")
         assert other.is_checked("#discretize") and other.input_value("#classes") == "4"
-        assert loss_after_20_epochs(other) == first
+        assert loss_after_100_epochs(other) == first
         # hover a weight for its value, click it to edit: the output map changes
         other.uncheck("#discretize")
         before = other.evaluate("document.querySelector('#output_map').toDataURL()")
