@@ -89,3 +89,196 @@ def test_every_layer_config_round_trips(layer):
     json.dumps(config)  # model files store it as JSON
     again = nl.layers.get(type(layer).__name__, config)
     assert type(again) is type(layer) and again.get_config() == config
+
+
+# -- convolutional and augmentation layers (issue 18) ------------------------------------------
+L = nl.layers
+
+
+def small_cnn(seed=0, augment=()):
+    return nl.Sequential([L.Input((8, 8, 1)), *augment,
+                          L.Conv2D(4, 3, padding="same", activation="relu"), L.MaxPooling2D(),
+                          L.Conv2D(6, 3, activation="relu"), L.Flatten(),
+                          L.Dense(2, activation="softmax")], seed=seed)
+
+
+def bars(n=120, seed=0):
+    """8x8 images with one horizontal (class 0) or vertical (class 1) bar, plus noise."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    x = rng.normal(0, 0.1, (n, 8, 8, 1)).astype(np.float32)
+    where = rng.integers(1, 7, n)
+    for i in range(n):
+        if y[i]:
+            x[i, :, where[i], 0] += 1
+        else:
+            x[i, where[i], :, 0] += 1
+    return x, y
+
+
+def test_conv2d_layer_shapes_params_and_glorot_fans():
+    layer = L.Conv2D(8, (5, 3), strides=2, padding="same")
+    layer.build((28, 27, 3), np.random.default_rng(0), np.float32)
+    assert layer.kernel.shape == (5, 3, 3, 8) and layer.bias.shape == (8,)
+    assert layer.output_shape == (14, 14, 8) and layer.count_params() == 5 * 3 * 3 * 8 + 8
+    limit = np.sqrt(6 / (5 * 3 * 3 + 5 * 3 * 8))  # fan_in kh kw cin, fan_out kh kw cout
+    assert np.abs(layer.kernel.data).max() <= limit
+    assert np.abs(layer.kernel.data).max() > 0.9 * limit
+    out = layer(np.ones((2, 28, 27, 3), np.float32))
+    assert out.shape == (2, 14, 14, 8) and out.dtype == np.float32
+
+
+def test_conv1d_and_pooling_layer_shapes():
+    model = nl.Sequential([L.Input((20, 3)), L.Conv1D(5, 3, dilation_rate=2),
+                           L.MaxPooling1D(2), L.AveragePooling1D(3, strides=1, padding="same"),
+                           L.GlobalAveragePooling1D()], seed=0)
+    model.build((20, 3))
+    assert [layer.output_shape for layer in model.layers[1:]] == [(16, 5), (8, 5), (8, 5),
+                                                                   (5,)]
+    assert model.predict(np.ones((4, 20, 3))).shape == (4, 5)
+
+
+def test_global_pooling_zero_padding_and_reshape():
+    x = np.arange(2 * 3 * 4 * 2, dtype=np.float64).reshape(2, 3, 4, 2)
+    np.testing.assert_allclose(L.GlobalAveragePooling2D()(x).data, x.mean(axis=(1, 2)))
+    np.testing.assert_allclose(L.GlobalMaxPooling2D()(x).data, x.max(axis=(1, 2)))
+    padded = L.ZeroPadding2D(((1, 2), (0, 1)))(x).data
+    assert padded.shape == (2, 6, 5, 2)
+    np.testing.assert_array_equal(padded[:, 1:4, :4], x)
+    assert L.Reshape((-1, 2))(x).shape == (2, 12, 2)
+    assert L.Reshape((4, 6))(x).shape == (2, 4, 6)
+    with pytest.raises(ValueError, match="cannot reshape"):
+        L.Reshape((5, 5)).build((3, 4, 2), None, np.float32)
+
+
+def test_flatten_handles_images():
+    assert Flatten()(np.ones((3, 4, 5, 2))).shape == (3, 40)
+
+
+@pytest.mark.parametrize("layer, shape, message", [
+    (L.Conv2D(2, 3), (10,), "height, width, channels"),
+    (L.Conv2D(2, 5), (4, 4, 1), "does not fit"),
+    (L.MaxPooling2D(3), (2, 8, 1), "does not fit"),
+    (L.Conv1D(2, 3), (5, 5, 1), "steps, channels"),
+])
+def test_bad_input_shapes_are_explained(layer, shape, message):
+    with pytest.raises(ValueError, match=message):
+        layer.build(shape, np.random.default_rng(0), np.float32)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"filters": 0, "kernel_size": 3}, "filters"),
+    ({"filters": 2, "kernel_size": (3, 3, 3)}, "kernel_size"),
+    ({"filters": 2, "kernel_size": 3, "padding": "full"}, "padding"),
+    ({"filters": 2, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, "not supported"),
+])
+def test_bad_conv_arguments_are_explained(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        L.Conv2D(**kwargs)
+
+
+def test_a_small_cnn_learns_bars_and_round_trips_through_a_model_file(tmp_path):
+    x, y = bars()
+    model = small_cnn(seed=0)
+    model.compile(optimizer=nl.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    history = model.fit(x, y, epochs=15, batch_size=16, verbose=0, seed=0)
+    assert history.history["accuracy"][-1] > 0.95
+    lines = []
+    model.summary(print_fn=lines.append)
+    table = "\n".join(lines)
+    assert "(None, 8, 8, 4)" in table and "(None, 4, 4, 4)" in table and "40" in table
+    model.save(tmp_path / "cnn.nnlearn")
+    again = nl.load_model(tmp_path / "cnn.nnlearn")
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))
+
+
+def test_conv_layer_gradients_in_a_model_gradcheck():
+    rng = np.random.default_rng(0)
+    layer = L.Conv2D(2, 2, strides=(1, 2), padding="same", kernel_regularizer="l2")
+    layer.build((4, 5, 2), rng, np.float64)
+    x = nl.Tensor(rng.standard_normal((2, 4, 5, 2)), requires_grad=True)
+    assert nl.gradcheck(lambda x, k, b: nl.tanh(nl.conv2d(x, k, b, (1, 2), "same")),
+                        [x, layer.kernel, layer.bias])
+    assert layer.regularization() is not None
+
+
+AUGMENTATIONS = [
+    L.RandomFlip(), L.RandomFlip("horizontal"), L.RandomTranslation(0.2, (-0.1, 0.3)),
+    L.RandomRotation(0.1), L.RandomZoom(0.2), L.RandomZoom((-0.3, 0.1), (0.0, 0.2)),
+    L.RandomTranslation(0.2, 0.2, fill_mode="constant", fill_value=0.5),
+    L.RandomRotation(0.2, fill_mode="wrap", interpolation="nearest"),
+    L.RandomZoom(0.2, fill_mode="nearest"), L.GaussianNoise(0.3), L.GaussianDropout(0.4),
+]
+
+
+@pytest.mark.parametrize("layer", AUGMENTATIONS, ids=lambda layer: repr(layer))
+def test_augmentation_is_identity_at_inference_and_random_in_training(layer):
+    x = np.random.default_rng(0).random((16, 9, 10, 2)).astype(np.float32)
+    layer.build(x.shape[1:], np.random.default_rng(0), np.float32)
+    assert layer(x, training=False).data is x or np.array_equal(layer(x).data, x)
+    layer.reseed(np.random.SeedSequence(1))
+    out = layer(x, training=True).data
+    assert out.shape == x.shape and out.dtype == np.float32 and not np.array_equal(out, x)
+    layer.reseed(np.random.SeedSequence(1))
+    np.testing.assert_array_equal(layer(x, training=True).data, out)  # reproducible
+    config = layer.get_config()
+    json.dumps(config)
+    assert nl.layers.get(type(layer).__name__, config).get_config() == config
+
+
+def test_geometric_augmentations_move_the_image_as_documented():
+    x = np.zeros((1, 5, 5, 1))
+    x[0, 2, 2, 0] = 1
+    shift = L.RandomTranslation((0.2, 0.2), (-0.2, -0.2), seed=0)  # one row down, one left
+    out = shift(x, training=True).data[0, :, :, 0]
+    assert out[3, 1] == pytest.approx(1) and out.sum() == pytest.approx(1)
+    quarter = L.RandomRotation((0.25, 0.25), seed=0, interpolation="nearest")
+    image = np.arange(9.0).reshape(1, 3, 3, 1)
+    np.testing.assert_array_equal(quarter(image, training=True).data[0, :, :, 0],
+                                  np.rot90(image[0, :, :, 0], 1))  # counter-clockwise
+    flips = L.RandomFlip("horizontal", seed=0)(np.repeat(image, 50, 0), training=True).data
+    kinds = {bytes(f.tobytes()) for f in flips}
+    assert kinds == {image.tobytes(), image[:, :, ::-1].copy().tobytes()}
+    zoom_out = L.RandomZoom((1.0, 1.0), fill_mode="constant", seed=0)  # half the size
+    big = np.ones((1, 8, 8, 1))
+    assert zoom_out(big, training=True).data.sum() == pytest.approx(16, abs=4)
+
+
+def test_augmented_training_is_reproducible_under_fit_seed():
+    x, y = bars(64)
+
+    def run(seed):
+        model = small_cnn(seed=0, augment=(L.RandomTranslation(0.1, 0.1), L.RandomFlip(),
+                                           L.GaussianNoise(0.05), L.GaussianDropout(0.1)))
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0, seed=seed)
+        return model.get_weights(), model.predict(x)
+
+    (w1, p1), (w2, p2), (w3, _) = run(3), run(3), run(4)
+    for a, b in zip(w1, w2):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(p1, p2)
+    assert not all(np.array_equal(a, b) for a, b in zip(w1, w3))
+    model = small_cnn(seed=0, augment=(L.RandomRotation(0.1), L.GaussianNoise(1.0)))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.build((8, 8, 1))
+    np.testing.assert_array_equal(model.predict(x), model.predict(x))  # identity: no noise
+    assert model.evaluate(x, y) == model.evaluate(x, y)
+
+
+@pytest.mark.parametrize("layer", [
+    L.Conv2D(4, (3, 2), strides=(2, 1), padding="same", dilation_rate=(1, 1),
+             activation="relu", use_bias=False, kernel_initializer="he_normal",
+             kernel_regularizer="l2"),
+    L.Conv1D(3, 5, dilation_rate=2), L.MaxPooling2D(3, strides=1, padding="same"),
+    L.AveragePooling2D(), L.MaxPooling1D(), L.AveragePooling1D(4, 2),
+    L.GlobalAveragePooling1D(), L.GlobalAveragePooling2D(), L.GlobalMaxPooling1D(),
+    L.GlobalMaxPooling2D(), L.ZeroPadding2D(2), L.Reshape((28, 28, 1)),
+], ids=lambda layer: type(layer).__name__)
+def test_convolutional_layer_configs_round_trip(layer):
+    config = layer.get_config()
+    json.dumps(config)
+    again = nl.layers.get(type(layer).__name__, config)
+    assert type(again) is type(layer) and again.get_config() == config

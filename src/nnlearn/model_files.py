@@ -457,6 +457,16 @@ _LAYER_ARGUMENTS = {
     "alpha_initializer": (str, _IDENTIFIED), "kernel_regularizer": (None, dict),
     "input_dim": (None, _SIZE), "name": (None, str), "shape": [_SIZE], "rate": _NUMBER,
     "seed": (None, int), "momentum": _NUMBER, "epsilon": _NUMBER,
+    # convolutional and augmentation layers
+    "filters": _SIZE, "kernel_size": (_SIZE, [_SIZE]), "strides": (None, _SIZE, [_SIZE]),
+    "dilation_rate": (_SIZE, [_SIZE]), "pool_size": (_SIZE, [_SIZE]),
+    "padding": (_one_of(["valid", "same"]), _integer(0, description="a non-negative integer"),
+                [(_integer(0, description="a non-negative integer"),
+                  [_integer(0, description="a non-negative integer")])]),
+    "target_shape": [_integer(-1, description="a positive integer or -1")],
+    "stddev": _NUMBER, "mode": str, "factor": (_NUMBER, [_NUMBER]),
+    "height_factor": (_NUMBER, [_NUMBER]), "width_factor": (None, _NUMBER, [_NUMBER]),
+    "fill_mode": str, "interpolation": str, "fill_value": _NUMBER,
 }
 
 
@@ -651,6 +661,15 @@ def _weight_shapes(layer, shape: tuple):
         return [shape], shape
     if kind in (layers_module.Input, layers_module.Activation, layers_module.Dropout,
                 layers_module.Flatten):
+        return [], layer.compute_output_shape(shape)
+    if kind in (layers_module.Conv1D, layers_module.Conv2D):
+        out = layer.compute_output_shape(shape)  # checks the rank and the fit
+        return ([layer.kernel_shape(shape)] + ([(layer.filters,)] if layer.use_bias else []),
+                out)
+    if kind in layers_module.CONVOLUTIONAL_LAYERS + layers_module.AUGMENTATION_LAYERS:
+        if kind in layers_module.AUGMENTATION_LAYERS[:4] and len(shape) != 3:
+            raise ValueError(f"{kind.__name__} expects samples of shape (height, width, "
+                             f"channels); got sample shape {shape}")
         return [], layer.compute_output_shape(shape)
     return None
 

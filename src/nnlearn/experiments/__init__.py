@@ -13,6 +13,7 @@ MNIST) and ``by_lesson()`` groups it.  From the shell: ``nnlearn experiments lis
 """
 
 from . import neurons, linear_models, training, second_order, mnist  # noqa: F401  (register, in order)
+from . import cnn  # noqa: F401  (registers mnist-cnn, lesson 10)
 from .registry import (EXPERIMENTS, LESSONS, Experiment, ExperimentResult, by_lesson, get,
                        register, run)
 

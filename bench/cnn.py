@@ -1,0 +1,169 @@
+"""Seconds per epoch and peak memory of the mnist-cnn experiment's LeNet-style network,
+nnlearn vs PyTorch CPU in the same run, and where nnlearn's time goes.
+
+28x28x1 -> Conv2D(6, 5, same, relu) -> MaxPool 2 -> Conv2D(16, 5, relu) -> MaxPool 2 ->
+Dense(120, relu) -> Dense(84, relu) -> Dense(10, softmax); Adam 1e-3, batch 64, float32.
+Each framework runs in its own process (its peak resident memory, ru_maxrss, is its own).
+``--images`` trains on the first n training images and scales the time to 60,000.
+``--choice`` times the two NumPy routes for a convolution: im2col + one matrix product
+(what nnlearn.autograd.conv does) against a loop of kh * kw smaller products.
+
+    python bench/cnn.py [--images 60000] [--profile] [--choice]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+BATCH = 64
+
+
+def load(n: int):
+    from nnlearn.experiments.cnn import load_images
+
+    (x, y), _ = load_images(quick=False)
+    return x[:n], y[:n]
+
+
+def run_nnlearn(n: int, profile: bool = False) -> dict:
+    from nnlearn.experiments.cnn import lenet
+
+    x, y = load(n)
+    model = lenet(seed=0)
+    model.fit(x[:BATCH * 4], y[:BATCH * 4], epochs=1, batch_size=BATCH, verbose=0)  # warm up
+    result = {}
+    if profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    start = time.perf_counter()
+    model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, seed=0)
+    seconds = time.perf_counter() - start
+    if profile:
+        profiler.disable()
+        stats = pstats.Stats(profiler)
+        rows = sorted(((v[2], f"{k[0].rsplit('/', 1)[-1]}:{k[1]}({k[2]})")
+                       for k, v in stats.stats.items()), reverse=True)[:12]
+        result["profile_tottime_s"] = [(round(t, 3), name) for t, name in rows]
+    result["epoch_s"] = seconds * 60000 / n
+    return result
+
+
+def run_torch(n: int, profile: bool = False) -> dict:
+    import torch
+
+    torch.manual_seed(0)
+    x, y = load(n)
+    x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
+    y = torch.from_numpy(y)
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 6, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(6, 16, 5), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+        torch.nn.Linear(400, 120), torch.nn.ReLU(), torch.nn.Linear(120, 84), torch.nn.ReLU(),
+        torch.nn.Linear(84, 10))
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+    criterion = torch.nn.CrossEntropyLoss()
+
+    def epoch(xs, ys):
+        order = torch.randperm(len(xs))
+        for start in range(0, len(xs), BATCH):
+            index = order[start:start + BATCH]
+            optimizer.zero_grad()
+            criterion(net(xs[index]), ys[index]).backward()
+            optimizer.step()
+
+    epoch(x[:BATCH * 4], y[:BATCH * 4])
+    start = time.perf_counter()
+    epoch(x, y)
+    return {"epoch_s": (time.perf_counter() - start) * 60000 / n,
+            "threads": torch.get_num_threads()}
+
+
+def conv_choice(repeats: int = 5) -> dict:
+    """Forward + backward of the second convolution (batch 64, 14x14x6 -> 10x10x16):
+    im2col + one product vs a loop of 25 products, seconds per call (best of repeats)."""
+    import nnlearn as nl
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((BATCH, 14, 14, 6)).astype(np.float32)
+    w = rng.standard_normal((5, 5, 6, 16)).astype(np.float32)
+    g = rng.standard_normal((BATCH, 10, 10, 16)).astype(np.float32)
+
+    def im2col():
+        xs, ws = nl.Tensor(x, requires_grad=True), nl.Tensor(w, requires_grad=True)
+        nl.grad(nl.conv2d(xs, ws), [xs, ws], gradient=g)
+
+    def loop():
+        out = np.zeros((BATCH, 10, 10, 16), np.float32)
+        for a in range(5):
+            for b in range(5):
+                out += x[:, a:a + 10, b:b + 10, :] @ w[a, b]
+        gw = np.empty_like(w)
+        gx = np.zeros_like(x)
+        g2 = g.reshape(-1, 16)
+        for a in range(5):
+            for b in range(5):
+                gw[a, b] = x[:, a:a + 10, b:b + 10, :].reshape(-1, 6).T @ g2
+                gx[:, a:a + 10, b:b + 10, :] += g @ w[a, b].T
+        return out, gw, gx
+
+    def best(fn):
+        fn()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    return {"im2col_s": best(im2col), "loop_of_products_s": best(loop)}
+
+
+def child(framework: str, n: int, profile: bool) -> None:
+    result = (run_nnlearn if framework == "nnlearn" else run_torch)(n, profile)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--images", type=int, default=60000)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--choice", action="store_true")
+    parser.add_argument("--child", choices=["nnlearn", "torch"])
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.images, args.profile)
+        return
+    results = {}
+    for framework in ("nnlearn", "torch"):
+        done = subprocess.run([sys.executable, __file__, "--child", framework, "--images",
+                               str(args.images), *(["--profile"] if args.profile else [])],
+                              capture_output=True, text=True)
+        if done.returncode:
+            print(f"{framework}: failed or not installed ({done.stderr.strip()[-200:]})")
+            continue
+        results[framework] = json.loads(done.stdout.strip().splitlines()[-1])
+    for framework, r in results.items():
+        print(f"{framework:8s} {r['epoch_s']:8.1f} s per epoch (60,000 images)  "
+              f"peak {r['peak_rss_mb']:.0f} MB")
+    if len(results) == 2:
+        ratio = results["nnlearn"]["epoch_s"] / results["torch"]["epoch_s"]
+        print(f"ratio nnlearn / torch: {ratio:.2f} (goal: at most 1.5)")
+    for t, name in results.get("nnlearn", {}).get("profile_tottime_s", []):
+        print(f"  {t:8.3f} s  {name}")
+    if args.choice:
+        print(json.dumps(conv_choice()))
+
+
+if __name__ == "__main__":
+    main()

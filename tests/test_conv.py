@@ -1,0 +1,235 @@
+"""nnlearn.autograd.conv: convolution and pooling (NHWC, HWIO kernels) pass float64
+central-difference gradient checks on random shapes, strides, paddings and dilations
+(windows that overhang, strides larger than the kernel, 1x1 kernels, "same" with even
+kernels), keep float32 in float32, and give PyTorch's values (skipped without torch)."""
+
+import numpy as np
+import pytest
+
+import nnlearn as nl
+from nnlearn.autograd.conv import _same_pads, output_length
+
+
+def distinct(rng, shape):
+    """Values with no ties and gaps far wider than gradcheck's eps (for max pooling)."""
+    n = int(np.prod(shape))
+    return (rng.permutation(n) * 0.1 + rng.uniform(0, 0.01, n)).reshape(shape)
+
+
+def random_case(rng, max_side=7):
+    """A random convolution that fits: (x shape, kernel shape, strides, padding, dilation)."""
+    while True:
+        n, c, f = rng.integers(1, 3), rng.integers(1, 4), rng.integers(1, 4)
+        kh, kw = (int(v) for v in rng.integers(1, 4, 2))
+        strides = tuple(int(v) for v in rng.integers(1, 4, 2))
+        dilation = tuple(int(v) for v in rng.integers(1, 3, 2))
+        h, w = (int(v) for v in rng.integers(1, max_side + 1, 2))
+        padding = str(rng.choice(["valid", "same"]))
+        if padding == "same" or ((kh - 1) * dilation[0] + 1 <= h
+                                 and (kw - 1) * dilation[1] + 1 <= w):
+            return (n, h, w, c), (kh, kw, c, f), strides, padding, dilation
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_conv2d_gradcheck_random_shapes(seed):
+    rng = np.random.default_rng(seed)
+    x_shape, k_shape, strides, padding, dilation = random_case(rng)
+    tensors = [nl.Tensor(rng.standard_normal(s), requires_grad=True)
+               for s in (x_shape, k_shape, k_shape[-1:])]
+    assert nl.gradcheck(lambda x, k, b: nl.conv2d(x, k, b, strides, padding, dilation),
+                        tensors)
+
+
+@pytest.mark.parametrize("x_shape, k_shape, strides, padding, dilation", [
+    ((2, 5, 5, 2), (2, 2, 2, 3), 1, "same", 1),            # even kernel: extra pad after
+    ((1, 7, 6, 1), (3, 3, 1, 2), (3, 2), "same", (2, 1)),  # stride and dilation together
+    ((1, 4, 4, 2), (1, 1, 2, 2), 3, "valid", 1),           # stride > kernel: rows skipped
+    ((1, 5, 5, 1), (3, 3, 1, 1), 1, "valid", 2),           # dilated kernel fills the input
+    ((1, 1, 1, 2), (3, 3, 2, 1), 2, "same", 3),            # one pixel, all padding
+    ((2, 6, 3, 1), (2, 3, 1, 2), (4, 1), "valid", 1),      # the last rows never used
+])
+def test_conv2d_gradcheck_edge_cases(x_shape, k_shape, strides, padding, dilation):
+    rng = np.random.default_rng(1)
+    x, k = (nl.Tensor(rng.standard_normal(s), requires_grad=True) for s in (x_shape, k_shape))
+    assert nl.gradcheck(lambda x, k: nl.conv2d(x, k, None, strides, padding, dilation),
+                        [x, k])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_conv1d_gradcheck(seed):
+    rng = np.random.default_rng(seed)
+    steps, c, f, k = int(rng.integers(3, 9)), int(rng.integers(1, 3)), 2, int(rng.integers(1, 4))
+    stride, rate = int(rng.integers(1, 3)), int(rng.integers(1, 3))
+    padding = ["valid", "same"][seed % 2]
+    tensors = [nl.Tensor(rng.standard_normal(s), requires_grad=True)
+               for s in ((2, steps, c), (k, c, f), (f,))]
+    assert nl.gradcheck(lambda x, w, b: nl.conv1d(x, w, b, stride, padding, rate), tensors)
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("pool", ["max_pool2d", "avg_pool2d"])
+def test_pool2d_gradcheck(pool, seed):
+    rng = np.random.default_rng(seed)
+    size = tuple(int(v) for v in rng.integers(1, 4, 2))
+    strides = None if seed % 3 == 0 else tuple(int(v) for v in rng.integers(1, 4, 2))
+    padding = ["valid", "same"][seed % 2]
+    shape = (2, int(rng.integers(size[0], 8)), int(rng.integers(size[1], 8)), 2)
+    x = nl.Tensor(distinct(rng, shape), requires_grad=True)
+    fn = getattr(nl, pool)
+    assert nl.gradcheck(lambda x: fn(x, size, strides, padding), [x])
+
+
+@pytest.mark.parametrize("pool", ["max_pool1d", "avg_pool1d"])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_pool1d_gradcheck(pool, padding):
+    rng = np.random.default_rng(0)
+    x = nl.Tensor(distinct(rng, (2, 7, 3)), requires_grad=True)
+    fn = getattr(nl, pool)
+    assert nl.gradcheck(lambda x: fn(x, 3, 2, padding), [x])
+
+
+def test_zero_pad2d_gradcheck_and_values():
+    rng = np.random.default_rng(0)
+    x = nl.Tensor(rng.standard_normal((1, 2, 3, 2)), requires_grad=True)
+    assert nl.gradcheck(lambda x: nl.zero_pad2d(x, ((1, 0), (2, 1))), [x])
+    out = nl.zero_pad2d(x, 1).data
+    assert out.shape == (1, 4, 5, 2) and out[:, 0].sum() == 0
+    np.testing.assert_array_equal(out[:, 1:3, 1:4], x.data)
+
+
+def test_same_padding_output_sizes_follow_tensorflow():
+    for n in range(1, 12):
+        for k in range(1, 5):
+            for s in range(1, 4):
+                assert output_length(n, k, s, "same") == -(-n // s)
+                before, after = _same_pads(n, k, s, 1)
+                assert before <= after <= before + 1
+                assert (n + before + after - k) // s + 1 >= -(-n // s)
+
+
+def test_float32_stays_float32_and_shapes():
+    x = nl.Tensor(np.ones((2, 9, 9, 3), np.float32), requires_grad=True)
+    k = nl.Tensor(np.ones((3, 3, 3, 4), np.float32), requires_grad=True)
+    out = nl.conv2d(x, k, None, strides=2, padding="same")
+    assert out.dtype == np.float32 and out.shape == (2, 5, 5, 4)
+    pooled = nl.max_pool2d(out)
+    assert pooled.shape == (2, 2, 2, 4) and pooled.dtype == np.float32
+    assert nl.avg_pool2d(out, 2, padding="same").shape == (2, 3, 3, 4)
+    gx, gk = nl.grad(nl.sum(pooled), [x, k])
+    assert gx.dtype == np.float32 and gk.dtype == np.float32
+
+
+def test_same_average_pooling_leaves_the_padding_out():
+    x = np.arange(9, dtype=np.float64).reshape(1, 3, 3, 1)
+    out = nl.avg_pool2d(x, 2, padding="same").data[0, :, :, 0]
+    np.testing.assert_allclose(out, [[2.0, 3.5], [6.5, 8.0]])
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: nl.conv2d(np.ones((1, 2, 2, 1)), np.ones((3, 3, 1, 1))), "does not fit"),
+    (lambda: nl.conv2d(np.ones((1, 4, 4, 2)), np.ones((3, 3, 1, 1))), "input channels"),
+    (lambda: nl.conv2d(np.ones((4, 4, 2)), np.ones((3, 3, 2, 1))), "must be"),
+    (lambda: nl.conv2d(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), padding="full"),
+     "padding"),
+    (lambda: nl.conv2d(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), strides=0), "strides"),
+    (lambda: nl.max_pool2d(np.ones((1, 1, 4, 1)), 2), "does not fit"),
+    (lambda: nl.zero_pad2d(np.ones((1, 2, 2, 1)), -1), "non-negative"),
+])
+def test_bad_arguments_are_explained(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+# -- interop: the same values as PyTorch ------------------------------------------------------
+def _torch_padded(x, k_hw, strides, dilation, padding):
+    torch = pytest.importorskip("torch")
+    xt = torch.tensor(x).permute(0, 3, 1, 2)
+    if padding == "same":
+        (t, b), (left, r) = (_same_pads(n, k, s, d) for n, k, s, d in
+                             zip(x.shape[1:3], k_hw, strides, dilation))
+        xt = torch.nn.functional.pad(xt, (left, r, t, b))
+    return xt
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_conv2d_and_pooling_match_pytorch(seed):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(seed)
+    x_shape, k_shape, strides, padding, dilation = random_case(rng, max_side=9)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    k = rng.standard_normal(k_shape).astype(np.float32)
+    b = rng.standard_normal(k_shape[-1]).astype(np.float32)
+    ours = nl.conv2d(x, k, b, strides, padding, dilation).data
+    xt = _torch_padded(x, k_shape[:2], strides, dilation, padding)
+    theirs = F.conv2d(xt, torch.tensor(k).permute(3, 2, 0, 1), torch.tensor(b),
+                      stride=strides, dilation=dilation).permute(0, 2, 3, 1).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+    size = (min(2, x_shape[1]), min(3, x_shape[2]))
+    xt = torch.tensor(x).permute(0, 3, 1, 2)
+    for ours_fn, theirs_fn in ((nl.max_pool2d, F.max_pool2d), (nl.avg_pool2d, F.avg_pool2d)):
+        ours = ours_fn(x, size, strides).data
+        theirs = theirs_fn(xt, size, strides).permute(0, 2, 3, 1).numpy()
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_conv1d_matches_pytorch(padding):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 11, 2)).astype(np.float32)
+    k = rng.standard_normal((3, 2, 4)).astype(np.float32)
+    ours = nl.conv1d(x, k, None, strides=2, padding=padding, dilation=2).data
+    xt = torch.tensor(x).permute(0, 2, 1)
+    if padding == "same":
+        xt = torch.nn.functional.pad(xt, _same_pads(11, 3, 2, 2))
+    theirs = torch.nn.functional.conv1d(xt, torch.tensor(k).permute(2, 1, 0), stride=2,
+                                        dilation=2).permute(0, 2, 1).numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_gradients_match_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 8, 7, 3))
+    k = rng.standard_normal((3, 2, 3, 4))
+    xs, ks = nl.Tensor(x, requires_grad=True), nl.Tensor(k, requires_grad=True)
+    loss = nl.sum(nl.max_pool2d(nl.relu(nl.conv2d(xs, ks, None, 2, "same", (1, 2))), 2) ** 2)
+    gx, gk = nl.grad(loss, [xs, ks])
+    xt = torch.tensor(x, requires_grad=True)
+    kt = torch.tensor(k, requires_grad=True)
+    pads = [_same_pads(n, kk, 2, d) for n, kk, d in zip((8, 7), (3, 2), (1, 2))]
+    padded = torch.nn.functional.pad(xt.permute(0, 3, 1, 2), (*pads[1], *pads[0]))
+    out = torch.nn.functional.conv2d(padded, kt.permute(3, 2, 0, 1), stride=2, dilation=(1, 2))
+    torch.sum(torch.nn.functional.max_pool2d(torch.relu(out), 2) ** 2).backward()
+    np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gk, kt.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+# -- the mnist-cnn experiment (quick: 1,500 images, 2 epochs) ---------------------------------
+def test_mnist_cnn_quick_run_learns_and_reports_its_time():
+    from nnlearn import experiments
+
+    result = experiments.run("mnist-cnn", seed=0, quick=True, plots=False)
+    numbers = result.numbers
+    assert numbers["train_images"] == 1500 and numbers["epochs"] == 2
+    assert numbers["parameters"] == 61706                      # LeNet-5's layout
+    assert numbers["test_accuracy"] > 0.6                      # measured: 0.77
+    assert numbers["test_accuracy_augmented"] > 0.4            # harder to fit (measured: 0.69)
+    assert numbers["seconds_per_epoch"] > 0
+    assert "s per epoch" in result.summary()
+
+
+@pytest.mark.parametrize("shape, pool, padding", [((2, 6, 4, 3), (3, 2), "valid"),
+                                                  ((1, 5, 5, 2), 2, "same"),
+                                                  ((2, 7, 6, 1), 2, "valid")])
+def test_max_pool_gradient_of_tiling_windows(shape, pool, padding):
+    """Windows that tile the input take a vectorised path; ties go to the first maximum."""
+    rng = np.random.default_rng(0)
+    x = nl.Tensor(distinct(rng, shape), requires_grad=True)
+    assert nl.gradcheck(lambda x: nl.max_pool2d(x, pool, None, padding), [x])
+    ties = nl.Tensor(np.zeros((1, 4, 4, 1)), requires_grad=True)
+    (g,) = nl.grad(nl.sum(nl.max_pool2d(ties, 2)), [ties])
+    np.testing.assert_array_equal(g[0, :, :, 0], [[1, 0, 1, 0], [0, 0, 0, 0],
+                                                  [1, 0, 1, 0], [0, 0, 0, 0]])
