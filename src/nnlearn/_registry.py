@@ -40,6 +40,9 @@ def constructor_repr(obj, config: dict) -> str:
     defaults: code that builds the same object."""
     defaults = {name: p.default for name, p in
                 inspect.signature(type(obj).__init__).parameters.items()}
+    def default(value):  # a config stores tuples as lists (JSON)
+        return list(value) if isinstance(value, tuple) else value
+
     args = [f"{k}={v!r}" for k, v in config.items()
-            if defaults.get(k, inspect.Parameter.empty) != v]
+            if default(defaults.get(k, inspect.Parameter.empty)) != default(v)]
     return f"{type(obj).__name__}({', '.join(args)})"
