@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import json
 import math
 import os
@@ -485,9 +486,11 @@ def predict(model_path, data, out_path, proba):
                                                       range(outputs.shape[1])]
         rows = [[f"{v:.6g}" for v in row] for row in outputs]
     if to_stdout:
-        writer = csv.writer(click.get_text_stream("stdout"), lineterminator="\n")
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
+        click.echo(text.getvalue(), nl=False)
         return
     try:
         with open(out_path, "w", newline="", encoding="utf-8") as f:
