@@ -190,24 +190,40 @@ class Activation(Layer):
         return {"activation": activations.serialize(self.activation), **super().get_config()}
 
 
-class Dropout(Layer):
-    """Inverted dropout (Srivastava et al. 2014): while training, each unit is kept with
-    probability 1 - rate and scaled by 1 / (1 - rate), so nothing changes at inference,
-    where the layer is the identity."""
+class _RandomLayer(Layer):
+    """A layer that draws random numbers while training (dropout, noise, augmentation):
+    from its own ``seed``, or else fresh randomness from ``fit(seed=)`` at each epoch, so
+    that a seeded fit is reproducible."""
 
-    def __init__(self, rate: float, seed: int | None = None, name: str | None = None):
+    def __init__(self, seed: int | None = None, name: str | None = None):
         super().__init__(name)
-        if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ValueError(f"Dropout: rate must be in [0, 1); got {rate!r}")
-        self.rate = float(rate)
+        if seed is not None and (not isinstance(seed, (int, np.integer))
+                                 or isinstance(seed, bool)):
+            raise ValueError(f"{type(self).__name__}: seed must be an integer or None; "
+                             f"got {seed!r}")
         self.seed = seed
         self._rng = np.random.default_rng(seed)
 
     def reseed(self, seed_sequence) -> None:
         """Called by ``fit`` at each epoch (unless the layer has its own seed), so that
-        the masks depend only on fit's seed and the epoch."""
+        the random draws depend only on fit's seed and the epoch."""
         if self.seed is None:
             self._rng = np.random.default_rng(seed_sequence)
+
+    def get_config(self):
+        return {"seed": self.seed, **super().get_config()}
+
+
+class Dropout(_RandomLayer):
+    """Inverted dropout (Srivastava et al. 2014): while training, each unit is kept with
+    probability 1 - rate and scaled by 1 / (1 - rate), so nothing changes at inference,
+    where the layer is the identity."""
+
+    def __init__(self, rate: float, seed: int | None = None, name: str | None = None):
+        super().__init__(seed, name)
+        if not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+            raise ValueError(f"Dropout: rate must be in [0, 1); got {rate!r}")
+        self.rate = float(rate)
 
     def call(self, x, training=False):
         if not training or self.rate == 0:
@@ -216,7 +232,7 @@ class Dropout(Layer):
         return x * (keep.astype(x.dtype) / (1 - self.rate))
 
     def get_config(self):
-        return {"rate": self.rate, "seed": self.seed, **super().get_config()}
+        return {"rate": self.rate, **super().get_config()}
 
 
 class BatchNormalization(Layer):
@@ -643,29 +659,6 @@ class Reshape(Layer):
 # data augmentation: random transformations while training, the identity at inference
 # (Krizhevsky, Sutskever & Hinton 2012; Simard, Steinkraus & Platt 2003)
 # --------------------------------------------------------------------------------------
-class _RandomLayer(Layer):
-    """A layer that draws random numbers while training: seeded like Dropout (its own
-    ``seed``, or fresh randomness from ``fit(seed=)`` at each epoch)."""
-
-    def __init__(self, seed: int | None = None, name: str | None = None):
-        super().__init__(name)
-        if seed is not None and (not isinstance(seed, (int, np.integer))
-                                 or isinstance(seed, bool)):
-            raise ValueError(f"{type(self).__name__}: seed must be an integer or None; "
-                             f"got {seed!r}")
-        self.seed = seed
-        self._rng = np.random.default_rng(seed)
-
-    def reseed(self, seed_sequence) -> None:
-        """Called by ``fit`` at each epoch (unless the layer has its own seed), so that
-        the transformations depend only on fit's seed and the epoch."""
-        if self.seed is None:
-            self._rng = np.random.default_rng(seed_sequence)
-
-    def get_config(self):
-        return {"seed": self.seed, **super().get_config()}
-
-
 class GaussianNoise(_RandomLayer):
     """Adds N(0, stddev^2) noise while training (a regularizer: Sietsma & Dow 1991;
     Bishop 1995 shows it acts like Tikhonov regularization); the identity at inference."""

@@ -278,6 +278,27 @@ def _check_end_record(fp, size: int, where: str, kind: str) -> None:
                          f"model file's takes at most {MAX_DIRECTORY_BYTES:,}")
 
 
+def check_entry(info: zipfile.ZipInfo, where: str) -> None:
+    """Refuse an encrypted entry, an unsupported compression, a stored entry whose sizes
+    disagree and a deflated one declaring more than MAX_EXPANSION times its compressed
+    size (a zip bomb), from the zip directory alone."""
+    name = info.filename
+    if info.flag_bits & 0x1:
+        raise ValueError(f"{where}: entry {name!r} is encrypted")
+    if info.compress_type == zipfile.ZIP_STORED:
+        if info.compress_size != info.file_size:
+            raise ValueError(f"{where}: entry {name!r} is stored with {info.compress_size:,}"
+                             f" bytes but declares {info.file_size:,}")
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        if info.file_size > MAX_EXPANSION * info.compress_size + _NPY_HEADER_BYTES:
+            raise ValueError(f"{where}: entry {name!r} declares {info.file_size:,} bytes "
+                             f"from {info.compress_size:,} compressed (more than "
+                             f"{MAX_EXPANSION}x: a zip bomb?)")
+    else:
+        raise ValueError(f"{where}: entry {name!r} uses an unsupported compression "
+                         f"(method {info.compress_type})")
+
+
 def _check_entries(archive: zipfile.ZipFile, size: int, where: str) -> dict:
     """{key: ZipInfo} after checking each entry's name, compression and sizes (from the
     zip directory, against the file's size and the caps)."""
@@ -289,20 +310,7 @@ def _check_entries(archive: zipfile.ZipFile, size: int, where: str) -> dict:
                              "only manifest.npy, weight_N.npy and optimizer_N.npy)")
         if name[:-4] in entries:
             raise ValueError(f"{where}: entry {name!r} appears twice")
-        if info.flag_bits & 0x1:
-            raise ValueError(f"{where}: entry {name!r} is encrypted")
-        if info.compress_type == zipfile.ZIP_STORED:
-            if info.compress_size != info.file_size:
-                raise ValueError(f"{where}: entry {name!r} is stored with {info.compress_size:,}"
-                                 f" bytes but declares {info.file_size:,}")
-        elif info.compress_type == zipfile.ZIP_DEFLATED:
-            if info.file_size > MAX_EXPANSION * info.compress_size + _NPY_HEADER_BYTES:
-                raise ValueError(f"{where}: entry {name!r} declares {info.file_size:,} bytes "
-                                 f"from {info.compress_size:,} compressed (more than "
-                                 f"{MAX_EXPANSION}x: a zip bomb?)")
-        else:
-            raise ValueError(f"{where}: entry {name!r} uses an unsupported compression "
-                             f"(method {info.compress_type})")
+        check_entry(info, where)
         total += info.file_size
         entries[name[:-4]] = info
     if "manifest" not in entries:

@@ -125,6 +125,7 @@ class Optimizer:
     maps each slot to its array; ``scratch`` is a work array of w's shape)."""
 
     slots: tuple = ()
+    scalars: tuple = ()  # attributes of the state that are single numbers
     full_batch = False
     needs_residuals = False
 
@@ -137,11 +138,6 @@ class Optimizer:
         self.clipping = clipping if clipping.get_config() else None
         self.iterations = 0
         self._state = None
-
-    @property
-    def built(self) -> bool:
-        """Whether the state arrays exist."""
-        return self._state is not None
 
     @property
     def current_learning_rate(self) -> float:
@@ -187,12 +183,13 @@ class Optimizer:
         return {**config, **(self.clipping.get_config() if self.clipping else {})}
 
     def extra_state(self) -> list:
-        """Scalars of the state that are not per-parameter arrays (saved with them)."""
-        return []
+        """The scalar state named in ``scalars`` (saved with the arrays)."""
+        return [float(getattr(self, name)) for name in self.scalars]
 
     def set_extra_state(self, values: list) -> None:
         """Restore the scalars saved by extra_state."""
-        pass
+        for name, value in zip(self.scalars, values):
+            setattr(self, name, float(value))
 
     def get_state(self) -> list:
         """The state arrays, parameter by parameter, slot by slot, then one array of the
@@ -438,6 +435,8 @@ class Nadam(Adam):
         W <- W - alpha m_hat / (sqrt(v_hat) + epsilon)
     """
 
+    scalars = ("_mu_product",)
+
     def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, **kwargs):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad=False, **kwargs)
@@ -461,13 +460,6 @@ class Nadam(Adam):
         c_m = self._mu_next / (1 - self._product_t * self._mu_next)
         c_g = (1 - self._mu_t) / (1 - self._product_t)
         w -= lr * (c_m * m + c_g * g) / denominator
-
-    def extra_state(self):
-        return [self._mu_product]
-
-    def set_extra_state(self, values):
-        if values:
-            self._mu_product = float(values[0])
 
     def get_config(self):
         config = super().get_config()
@@ -1029,6 +1021,7 @@ class LevenbergMarquardt(_ClosureMethod):
     """
 
     needs_residuals = True
+    scalars = ("current_mu",)
 
     def __init__(self, learning_rate=1.0, mu: float = 1e-3, mu_dec: float = 0.1,
                  mu_inc: float = 10.0, mu_max: float = 1e10,
@@ -1099,13 +1092,6 @@ class LevenbergMarquardt(_ClosureMethod):
             self.current_mu = mu
         self._remember_end(params, new_loss)
         return loss
-
-    def extra_state(self):
-        return [self.current_mu]
-
-    def set_extra_state(self, values):
-        if values:
-            self.current_mu = float(values[0])
 
     def get_config(self):
         return {**super().get_config(), "mu": self.mu, "mu_dec": self.mu_dec,
@@ -1208,6 +1194,7 @@ class IRpropPlus(Rprop):
     """
 
     slots = ("prev_gradient", "step_size", "prev_update")
+    scalars = ("_prev_loss",)
 
     def __init__(self, learning_rate=0.01, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0)):
         super().__init__(learning_rate, etas, step_sizes)
@@ -1236,13 +1223,6 @@ class IRpropPlus(Rprop):
         dw *= state["step_size"]
         np.negative(dw, out=dw)                               # dW = -sign(g) Delta (0 if flipped)
         w += dw
-
-    def extra_state(self):
-        return [self._prev_loss]
-
-    def set_extra_state(self, values):
-        if values:
-            self._prev_loss = float(values[0])
 
 
 class Quickprop(Optimizer):

@@ -14,7 +14,6 @@ import csv
 import dataclasses
 import difflib
 import math
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -165,7 +164,7 @@ _PLAIN = (lambda s: True, "a plain dtype (no objects, no fields)")
 def _load_npz(path: Path, features) -> Table:
     """x (or X) and y of an .npz, read without unpickling; every header is checked
     against its entry's size before anything is allocated."""
-    from ..model_files import npy_data, npy_header, open_zip
+    from ..model_files import check_entry, npy_data, npy_header, open_zip
 
     kind = "NumPy .npz file"
     with open_zip(path, kind) as (archive, _, where):
@@ -180,10 +179,7 @@ def _load_npz(path: Path, features) -> Table:
             info = entries.get(name)
             if info is None:
                 continue
-            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or \
-                    info.flag_bits & 0x1:
-                raise ValueError(f"{path}: array {name!r} is encrypted or uses an unsupported "
-                                 "compression")
+            check_entry(info, where)
             headers[name] = npy_header(archive, info, where, _PLAIN)
             dtype = headers[name].dtype
             if dtype.kind not in kinds or dtype.kind == "f" and dtype.itemsize > 8:
