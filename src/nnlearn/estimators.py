@@ -404,12 +404,9 @@ class _SklearnAdam(optimizers_module.Adam):
 
     def update(self, w, g, state, lr, scratch):
         t = self.iterations
-        m, v = self._moments(g, state, scratch)
-        np.sqrt(v, out=scratch)
-        scratch += self.epsilon
-        np.divide(m, scratch, out=scratch)
-        scratch *= lr * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        w -= scratch
+        step = lr * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+        constants = self._constants()[:-2] + (1.0, self.epsilon)  # v itself, not v_hat
+        self.rule(w, state["m"], state["v"], g, step, *constants, optimizers_module._tiny(w))
 
 
 def _sklearn_weights(rng, sizes, activation, dtype):

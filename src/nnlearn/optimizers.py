@@ -16,8 +16,12 @@ The contract every optimizer keeps (the one the training step calls):
 * ``full_batch``: True when the method needs the loss of the whole data set (then
   ``fit`` makes every epoch one batch of all samples).
 * State: ``slots`` names the per-parameter arrays (allocated once by ``build``, updated in
-  place, saved with a model by ``get_state`` / ``set_state``); element-wise work goes
-  through one preallocated scratch array per parameter, which is not state.
+  place, saved with a model by ``get_state`` / ``set_state``).
+* The rules of the first-order methods are :mod:`nnlearn.kernels` element-wise kernels:
+  written once as the equations below, run by NumPy or compiled by numba (the ``fast``
+  extra), with the same results.  States that decay geometrically (moments, velocities)
+  are flushed to zero below the dtype's smallest normal number, where a CPU computes
+  about 100 times slower (the denormals); no step can see the difference.
 
 Least squares (Levenberg-Marquardt) needs more than the loss and its gradient: an
 optimizer whose ``needs_residuals`` is True is given, as ``closure.residuals``, a callable
@@ -42,6 +46,7 @@ import numpy as np
 
 from . import schedules
 from ._registry import constructor_repr, lookup
+from .kernels import elementwise
 
 __all__ = ["Optimizer", "GradientClipping", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam",
            "Nadam", "LBFGS", "ConjugateGradient", "LevenbergMarquardt", "Rprop", "IRpropPlus",
@@ -92,6 +97,11 @@ def _wolfe_constants(c1, c2):
         raise ValueError(f"c1 must be smaller than c2 (0 < c1 < c2 < 1); got c1={c1!r}, "
                          f"c2={c2!r}")
     return c1, c2
+
+
+def _tiny(w: np.ndarray) -> float:
+    """The smallest normal number of w's dtype: states below it are flushed to zero."""
+    return float(np.finfo(w.dtype).tiny)
 
 
 class GradientClipping:
@@ -245,20 +255,28 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         self.slots = ("velocity",) if self.momentum else ()
 
+    @elementwise(arrays=2)
+    def plain(w, g, lr):
+        return w - g * lr
+
+    @elementwise(arrays=3, updates=2)
+    def with_momentum(w, v, g, lr, mu, tiny):
+        v = v * mu - g * lr
+        v *= abs(v) >= tiny                                   # flush denormals
+        return w + v, v
+
+    @elementwise(arrays=3, updates=2)
+    def with_nesterov_momentum(w, v, g, lr, mu, tiny):
+        v = v * mu - g * lr
+        v *= abs(v) >= tiny
+        return w - g * lr + v * mu, v
+
     def update(self, w, g, state, lr, scratch):
-        np.multiply(g, lr, out=scratch)                       # alpha g
         if not self.momentum:
-            w -= scratch
-            return
-        v = state["velocity"]
-        v *= self.momentum
-        v -= scratch                                          # v = mu v - alpha g
-        if self.nesterov:
-            w -= scratch
-            np.multiply(v, self.momentum, out=scratch)
-            w += scratch                                      # W += mu v - alpha g
+            self.plain(w, g, lr)
         else:
-            w += v
+            rule = self.with_nesterov_momentum if self.nesterov else self.with_momentum
+            rule(w, state["velocity"], g, lr, self.momentum, _tiny(w))
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -286,15 +304,13 @@ class Adagrad(Optimizer):
         for state in self._state:
             state["accumulator"][...] = self.initial_accumulator_value
 
+    @elementwise(arrays=3, updates=2)
+    def rule(w, G, g, lr, eps):
+        G = G + g * g
+        return w - g / np.sqrt(G + eps) * lr, G
+
     def update(self, w, g, state, lr, scratch):
-        G = state["accumulator"]
-        np.multiply(g, g, out=scratch)
-        G += scratch                                          # G += g^2
-        np.add(G, self.epsilon, out=scratch)
-        np.sqrt(scratch, out=scratch)
-        np.divide(g, scratch, out=scratch)
-        scratch *= lr
-        w -= scratch                                          # W -= alpha g / sqrt(G + eps)
+        self.rule(w, state["accumulator"], g, lr, self.epsilon)
 
     def get_config(self):
         return {**super().get_config(),
@@ -321,20 +337,18 @@ class Adadelta(Optimizer):
         self.rho = _fraction(rho, "rho")
         self.epsilon = _nonnegative(epsilon, "epsilon")
 
+    @elementwise(arrays=4, updates=3)
+    def rule(w, eg2, edw2, g, lr, rho, one_minus_rho, eps, tiny):
+        eg2 = eg2 * rho + one_minus_rho * g * g               # E[g^2]
+        eg2 *= eg2 >= tiny                                    # flush denormals
+        dw = -(np.sqrt(edw2 + eps) / np.sqrt(eg2 + eps) * g)  # RMS[dW]_{t-1} / RMS[g]_t g
+        edw2 = edw2 * rho + one_minus_rho * dw * dw           # E[dW^2]
+        edw2 *= edw2 >= tiny
+        return w + dw * lr, eg2, edw2
+
     def update(self, w, g, state, lr, scratch):
-        eg2, edw2, dw = state["mean_square_gradient"], state["mean_square_update"], scratch
-        rho, eps = self.rho, self.epsilon
-        eg2 *= rho
-        eg2 += (1 - rho) * g * g                              # E[g^2]
-        np.add(edw2, eps, out=dw)
-        np.sqrt(dw, out=dw)                                   # RMS[dW]_{t-1}
-        dw /= np.sqrt(eg2 + eps)                              # / RMS[g]_t
-        dw *= g
-        np.negative(dw, out=dw)                               # dW
-        edw2 *= rho
-        edw2 += (1 - rho) * dw * dw                           # E[dW^2]
-        dw *= lr
-        w += dw
+        self.rule(w, state["mean_square_gradient"], state["mean_square_update"], g, lr,
+                  self.rho, 1 - self.rho, self.epsilon, _tiny(w))
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
@@ -354,17 +368,15 @@ class RMSprop(Optimizer):
         self.rho = _fraction(rho, "rho")
         self.epsilon = _nonnegative(epsilon, "epsilon")
 
+    @elementwise(arrays=3, updates=2)
+    def rule(w, s, g, lr, rho, one_minus_rho, eps, tiny):
+        s = s * rho + g * g * one_minus_rho                   # E[g^2]
+        s *= s >= tiny                                        # flush denormals
+        return w - g / np.sqrt(s + eps) * lr, s
+
     def update(self, w, g, state, lr, scratch):
-        s = state["mean_square"]
-        np.multiply(g, g, out=scratch)
-        scratch *= 1 - self.rho
-        s *= self.rho
-        s += scratch                                          # E[g^2]
-        np.add(s, self.epsilon, out=scratch)
-        np.sqrt(scratch, out=scratch)
-        np.divide(g, scratch, out=scratch)
-        scratch *= lr
-        w -= scratch
+        self.rule(w, state["mean_square"], g, lr, self.rho, 1 - self.rho, self.epsilon,
+                  _tiny(w))
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
@@ -392,33 +404,39 @@ class Adam(Optimizer):
         self.amsgrad = bool(amsgrad)
         self.slots = ("m", "v", "v_max") if self.amsgrad else ("m", "v")
 
-    def _moments(self, g, state, scratch):
-        m, v = state["m"], state["v"]
-        m *= self.beta_1
-        np.multiply(g, 1 - self.beta_1, out=scratch)
-        m += scratch                                          # m_t
-        v *= self.beta_2
-        np.multiply(g, g, out=scratch)
-        scratch *= 1 - self.beta_2
-        v += scratch                                          # v_t
-        if self.amsgrad:
-            np.maximum(state["v_max"], v, out=state["v_max"])
-            v = state["v_max"]
-        return m, v
+    @elementwise(arrays=4, updates=3)
+    def rule(w, m, v, g, step, beta_1, one_minus_beta_1, beta_2, one_minus_beta_2,
+             correction_2, eps, tiny):
+        m = m * beta_1 + g * one_minus_beta_1                 # m_t
+        v = v * beta_2 + g * g * one_minus_beta_2             # v_t
+        m *= abs(m) >= tiny                                   # flush denormals
+        v *= v >= tiny
+        # step = alpha / (1 - beta_1^t), correction_2 = 1 - beta_2^t
+        return w - m / (np.sqrt(v / correction_2) + eps) * step, m, v
 
-    def _denominator(self, v, scratch, t):
-        np.divide(v, 1 - self.beta_2 ** t, out=scratch)       # v_hat
-        np.sqrt(scratch, out=scratch)
-        scratch += self.epsilon                               # sqrt(v_hat) + epsilon
-        return scratch
+    @elementwise(arrays=5, updates=4)
+    def amsgrad_rule(w, m, v, v_max, g, step, beta_1, one_minus_beta_1, beta_2,
+                     one_minus_beta_2, correction_2, eps, tiny):
+        m = m * beta_1 + g * one_minus_beta_1
+        v = v * beta_2 + g * g * one_minus_beta_2
+        m *= abs(m) >= tiny
+        v *= v >= tiny
+        v_max = np.maximum(v_max, v)                          # Reddi et al.'s max
+        return w - m / (np.sqrt(v_max / correction_2) + eps) * step, m, v, v_max
+
+    def _constants(self):
+        """The rule's numbers at step t: beta_1, 1 - beta_1, beta_2, 1 - beta_2,
+        1 - beta_2^t, epsilon."""
+        return (self.beta_1, 1 - self.beta_1, self.beta_2, 1 - self.beta_2,
+                1 - self.beta_2 ** self.iterations, self.epsilon)
 
     def update(self, w, g, state, lr, scratch):
-        t = self.iterations
-        m, v = self._moments(g, state, scratch)
-        denominator = self._denominator(v, scratch, t)
-        np.divide(m, denominator, out=denominator)
-        denominator *= lr / (1 - self.beta_1 ** t)            # alpha m_hat / (...)
-        w -= denominator
+        step = lr / (1 - self.beta_1 ** self.iterations)
+        if self.amsgrad:
+            self.amsgrad_rule(w, state["m"], state["v"], state["v_max"], g, step,
+                              *self._constants(), _tiny(w))
+        else:
+            self.rule(w, state["m"], state["v"], g, step, *self._constants(), _tiny(w))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
@@ -452,14 +470,21 @@ class Nadam(Adam):
         super().apply(params)
         self._mu_product = self._product_t
 
+    @elementwise(arrays=4, updates=3)
+    def nadam_rule(w, m, v, g, lr, c_m, c_g, beta_1, one_minus_beta_1, beta_2,
+                   one_minus_beta_2, correction_2, eps, tiny):
+        m = m * beta_1 + g * one_minus_beta_1
+        v = v * beta_2 + g * g * one_minus_beta_2
+        m *= abs(m) >= tiny
+        v *= v >= tiny
+        # W -= alpha [c_m m + c_g g] / (sqrt(v_hat) + eps): the two coefficients of m_hat
+        return w - lr * (c_m * m + c_g * g) / (np.sqrt(v / correction_2) + eps), m, v
+
     def update(self, w, g, state, lr, scratch):
-        t = self.iterations
-        m, v = self._moments(g, state, scratch)
-        denominator = self._denominator(v, scratch, t)
-        # W -= alpha [c_m m + c_g g] / denominator, with the two coefficients of m_hat
         c_m = self._mu_next / (1 - self._product_t * self._mu_next)
         c_g = (1 - self._mu_t) / (1 - self._product_t)
-        w -= lr * (c_m * m + c_g * g) / denominator
+        self.nadam_rule(w, state["m"], state["v"], g, lr, c_m, c_g, *self._constants(),
+                        _tiny(w))
 
     def get_config(self):
         config = super().get_config()

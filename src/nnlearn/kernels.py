@@ -1,0 +1,189 @@
+"""Element-wise kernels: a rule written once, as its equation, run by NumPy or by numba.
+
+An optimizer's update, an activation's derivative, a loss's gradient: the element-wise
+work of a training step is a formula applied to every element of a few arrays of one
+shape.  Here such a formula is written once, as a Python function of element values::
+
+    @elementwise(arrays=3, updates=2)
+    def rmsprop(w, s, g, lr, rho, one_minus_rho, eps, tiny):
+        s = rho * s + one_minus_rho * (g * g)
+        s *= abs(s) >= tiny                     # flush denormals to zero
+        return w - g / np.sqrt(s + eps) * lr, s
+
+The first ``arrays`` arguments are arrays of one shape (the first ``updates`` of them are
+overwritten with the values the rule returns, in order); the rest are numbers, converted
+to the arrays' dtype before the rule sees them.  The rule then runs one of two ways,
+chosen in one place (:func:`backend`):
+
+* ``"numpy"``: the rule applied to blocks of 32,768 elements, each block's temporaries
+  small enough to stay in the CPU's cache (measured: as fast as hand-written in-place
+  NumPy passes, and a third of the time of the same rule on whole arrays of 400,000
+  values, whose temporaries fall out of it);
+* ``"numba"`` (the ``fast`` extra): one loop over the elements, compiled by numba with
+  ``error_model="numpy"`` (no division-by-zero checks, so the loop vectorizes; NaN and
+  inf propagate as in NumPy) and no fast-math flags.  It reads each array once and writes
+  each updated array once, where NumPy makes one pass per operation.
+
+Neither path warns about overflow or invalid values: a diverging step shows up as a NaN
+or infinite loss.
+
+Both evaluate the same operations in the same order in the arrays' own dtype, so they
+give the same bits (the test suite checks it): numbers inside a rule are arguments, not
+literals, because numba would compute ``1 - rho`` with a float32 ``rho`` in float64.
+
+Denormals: a state that decays geometrically (a second moment whose gradient stays
+zero, on rarely-lit pixels or dead units) reaches the denormal range, where every
+operation costs about 100 times more.  The rules that keep such state flush values
+below the dtype's smallest normal number to zero, as the CPU's flush-to-zero mode would;
+it changes nothing a step can see (epsilon dominates them by orders of magnitude).
+
+The backend is numba when it can be imported, unless the environment variable
+``NNLEARN_KERNELS=numpy`` says otherwise; :func:`use` switches it (the tests run both).
+numba is imported when the first kernel runs, not with nnlearn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import os
+
+import numpy as np
+
+__all__ = ["elementwise", "backend", "use", "available_backends", "BLOCK"]
+
+BLOCK = 32_768  # elements per block of the NumPy path
+_COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # others run on NumPy
+
+_BACKENDS = ("numpy", "numba")
+_choice: list = []  # the backend set by use(), innermost last
+
+
+@functools.lru_cache(maxsize=1)
+def _numba_importable() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def available_backends() -> tuple:
+    """The backends this installation can run: ("numpy",) or ("numpy", "numba")."""
+    return _BACKENDS if _numba_importable() else ("numpy",)
+
+
+def backend() -> str:
+    """The backend the kernels run on now: "numba" or "numpy".
+
+    :func:`use` decides when active; otherwise ``NNLEARN_KERNELS`` ("numpy", "numba" or
+    "auto", the default: numba when installed)."""
+    if _choice:
+        return _choice[-1]
+    wanted = os.environ.get("NNLEARN_KERNELS", "auto").strip().lower() or "auto"
+    if wanted not in (*_BACKENDS, "auto"):
+        raise ValueError(f"NNLEARN_KERNELS must be 'numpy', 'numba' or 'auto'; got {wanted!r}")
+    if wanted == "numba" and not _numba_importable():
+        raise ImportError("NNLEARN_KERNELS=numba, but numba is not installed: "
+                          "pip install 'nnlearn[fast]'")
+    if wanted == "auto":
+        return "numba" if _numba_importable() else "numpy"
+    return wanted
+
+
+@contextlib.contextmanager
+def use(name: str):
+    """Run the kernels on backend ``name`` ("numpy" or "numba") inside this block."""
+    if name not in _BACKENDS:
+        raise ValueError(f"use: name must be one of {_BACKENDS}; got {name!r}")
+    if name not in available_backends():
+        raise ImportError("the numba backend needs numba: pip install 'nnlearn[fast]'")
+    _choice.append(name)
+    try:
+        yield
+    finally:
+        _choice.pop()
+
+
+class Elementwise:
+    """A rule of element values, applied to whole arrays in place (see the module)."""
+
+    def __init__(self, rule, arrays: int, updates: int):
+        names = list(inspect.signature(rule).parameters)
+        if not 1 <= updates <= arrays <= len(names):
+            raise ValueError(f"elementwise: need 1 <= updates ({updates}) <= arrays "
+                             f"({arrays}) <= the rule's arguments ({len(names)})")
+        self.rule, self.arrays, self.updates = rule, arrays, updates
+        self.names = names
+        self._loop = None
+        functools.update_wrapper(self, rule)
+
+    def __call__(self, *args) -> None:
+        """Apply the rule to every element; the first ``updates`` arrays are overwritten."""
+        if len(args) != len(self.names):
+            raise TypeError(f"{self.rule.__name__}: expected {len(self.names)} arguments "
+                            f"({', '.join(self.names)}); got {len(args)}")
+        arrays = args[:self.arrays]
+        first = arrays[0]
+        dtype = first.dtype
+        scalars = tuple(dtype.type(value) for value in args[self.arrays:])
+        for name, array in zip(self.names, arrays):
+            if array.shape != first.shape:
+                raise ValueError(f"{self.rule.__name__}: {name} has shape {array.shape}; "
+                                 f"expected {first.shape}, the shape of {self.names[0]}")
+        outputs = arrays[:self.updates]
+        if (backend() == "numba" and dtype in _COMPILED_DTYPES
+                and all(a.flags.c_contiguous for a in outputs)):
+            flat = [a.reshape(-1) for a in outputs]
+            flat += [np.ascontiguousarray(a, dtype).reshape(-1) for a in arrays[self.updates:]]
+            self.compiled()(*flat, *scalars)
+            return
+        n, inputs = first.size, [np.asarray(a, dtype) for a in arrays]
+        views = [a.reshape(-1) if a.flags.c_contiguous else None for a in inputs]
+        if any(v is None for v in views[:self.updates]) or n <= BLOCK:
+            values = self._values(*inputs, *scalars)
+            for out, value in zip(outputs, values):
+                out[...] = value
+            return
+        views = [v if v is not None else a.reshape(-1) for v, a in zip(views, inputs)]
+        for start in range(0, n, BLOCK):
+            block = slice(start, start + BLOCK)
+            values = self._values(*(v[block] for v in views), *scalars)
+            for out, value in zip(views, values):
+                out[block] = value
+
+    def _values(self, *args) -> tuple:
+        with np.errstate(all="ignore"):  # as the compiled loop: inf and NaN propagate quietly
+            values = self.rule(*args)
+        return values if isinstance(values, tuple) else (values,)
+
+    def compiled(self):
+        """The numba loop (compiled on first use, once per dtype)."""
+        if self._loop is None:
+            self._loop = _compile_loop(self.rule, self.names, self.arrays, self.updates)
+        return self._loop
+
+
+def _compile_loop(rule, names, arrays, updates):
+    """``loop(*flat_arrays, *scalars)``: the rule on element i of every array, for every i,
+    its values stored into the first ``updates`` arrays."""
+    import numba
+
+    element = numba.njit(error_model="numpy", inline="always")(rule)
+    arguments = [f"{name}[i]" for name in names[:arrays]] + names[arrays:]
+    targets = ", ".join(f"{name}[i]" for name in names[:updates])
+    source = (f"def loop({', '.join(names)}):\n"
+              f"    for i in range({names[0]}.size):\n"
+              f"        {targets} = element({', '.join(arguments)})\n")
+    namespace = {"element": element}
+    exec(compile(source, f"<nnlearn kernel {rule.__name__}>", "exec"), namespace)
+    return numba.njit(error_model="numpy")(namespace["loop"])
+
+
+def elementwise(arrays: int, updates: int = 1):
+    """Decorator: make ``rule`` an :class:`Elementwise` kernel (see the module).
+
+    ``arrays``: how many leading arguments are arrays; ``updates``: how many of those
+    are overwritten with the rule's results."""
+    return lambda rule: Elementwise(rule, arrays, updates)

@@ -1,0 +1,193 @@
+"""nnlearn.kernels: one rule, two backends, the same bits.
+
+Every optimizer's rule runs on NumPy (in blocks) and compiled by numba; both must give
+identical arrays, step after step, in float32 and float64, on arrays smaller and larger
+than a block.  Also: the denormal flush, NaN propagation, the backend choice and the
+argument errors."""
+
+import numpy as np
+import pytest
+
+import nnlearn as nl
+from nnlearn import kernels
+from nnlearn import optimizers as O
+from nnlearn.kernels import elementwise
+
+needs_numba = pytest.mark.skipif("numba" not in kernels.available_backends(),
+                                 reason="numba is not installed (the fast extra)")
+
+OPTIMIZERS = [
+    lambda: O.SGD(0.1),
+    lambda: O.SGD(0.05, momentum=0.9),
+    lambda: O.SGD(0.05, momentum=0.9, nesterov=True),
+    lambda: O.Adagrad(0.1),
+    lambda: O.Adadelta(),
+    lambda: O.RMSprop(0.01),
+    lambda: O.Adam(0.01),
+    lambda: O.Adam(0.01, amsgrad=True),
+    lambda: O.Nadam(0.01),
+]
+
+
+def trajectory(make, backend, dtype, shape, steps=5):
+    """The parameter and state arrays after each of ``steps`` updates from fixed
+    gradients, on ``backend``."""
+    rng = np.random.default_rng(0)
+    w = nl.Tensor(rng.standard_normal(shape), requires_grad=True, dtype=dtype)
+    optimizer = make()
+    out = []
+    with kernels.use(backend):
+        for _ in range(steps):
+            w.grad = rng.standard_normal(shape).astype(dtype)
+            optimizer.apply([w])
+            out.append(w.data.copy())
+    return out + [s.copy() for s in optimizer.get_state()]
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(7, 3), (300, 250)])  # below and above one block
+@pytest.mark.parametrize("make", OPTIMIZERS, ids=lambda make: repr(make()))
+def test_numba_and_numpy_give_the_same_bits(make, dtype, shape):
+    ours, theirs = (trajectory(make, backend, dtype, shape) for backend in ("numpy", "numba"))
+    for a, b in zip(ours, theirs):
+        np.testing.assert_array_equal(a, b)
+    assert ours[0].dtype == dtype
+
+
+@pytest.mark.parametrize("make", OPTIMIZERS[1:], ids=lambda make: repr(make()))
+def test_decayed_state_is_flushed_to_zero_not_left_denormal(make, kernel_backend):
+    """With the gradient zero, geometric decay would walk the moments into the denormal
+    range; the rules flush them to exact zeros there (and leave normal values alone)."""
+    w = nl.Tensor(np.ones(4), requires_grad=True, dtype=np.float32)
+    optimizer = make()
+    w.grad = np.array([1.0, 1e-3, -1.0, 0.5], np.float32)
+    optimizer.apply([w])
+    tiny = np.finfo(np.float32).tiny
+    for state in optimizer._state:
+        for name, array in state.items():
+            if name not in ("accumulator", "v_max"):  # sums and maxima do not decay
+                array[:2] = [tiny / 4, -tiny / 8] if name in ("m", "velocity") else tiny / 4
+                array[2:] = [2 * tiny, 1.0]
+    before = {name: array.copy() for name, array in optimizer._state[0].items()}
+    w.grad = np.zeros(4, np.float32)
+    optimizer.apply([w])
+    for name, array in optimizer._state[0].items():
+        if name in ("accumulator", "v_max"):
+            continue
+        assert np.all(array[:2] == 0), (name, array)
+        assert np.all(array[3] != 0), (name, array)  # 1.0 decayed, still normal
+        if not np.issubdtype(array.dtype, np.floating):
+            continue
+        assert not np.any((array != 0) & (np.abs(array) < tiny)), (name, array, before[name])
+
+
+def test_flush_changes_nothing_a_step_can_see(kernel_backend):
+    """RMSprop on a weight whose gradient stops: flushing its tiny mean square does not
+    move the weight (g = 0 gives a zero step either way)."""
+    w = nl.Tensor(np.ones(3), requires_grad=True, dtype=np.float32)
+    optimizer = O.RMSprop(0.01)
+    w.grad = np.array([1e-19, 1.0, 0.0], np.float32)  # g^2 = 1e-38: below tiny after decay
+    optimizer.apply([w])
+    after_first = w.data.copy()
+    for _ in range(3):
+        w.grad = np.zeros(3, np.float32)
+        optimizer.apply([w])
+    np.testing.assert_array_equal(w.data, after_first)
+    assert optimizer._state[0]["mean_square"][0] == 0.0
+
+
+def test_nan_propagates_on_both_backends(kernel_backend):
+    w = nl.Tensor(np.ones(3), requires_grad=True, dtype=np.float32)
+    optimizer = O.Adam(0.1)
+    w.grad = np.array([np.nan, 1.0, np.inf], np.float32)
+    optimizer.apply([w])
+    assert np.isnan(w.data[0]) and np.isfinite(w.data[1]) and np.isnan(w.data[2])
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_rule_on_odd_layouts_and_dtypes(kernel_backend, dtype):
+    """Non-contiguous inputs, Fortran-ordered outputs and float16 (which numba does not
+    compile) all give the rule's values."""
+
+    @elementwise(arrays=3, updates=2)
+    def rule(a, b, c, k):
+        return a + c * k, b - c
+
+    rng = np.random.default_rng(1)
+    a = np.asfortranarray(rng.standard_normal((40, 30)).astype(dtype))
+    b = rng.standard_normal((40, 30)).astype(dtype)
+    c = rng.standard_normal((30, 40)).astype(dtype).T  # a transposed view
+    expected_a, expected_b = a + c * dtype(2.5), b - c
+    rule(a, b, c, 2.5)
+    np.testing.assert_array_equal(a, expected_a)
+    np.testing.assert_array_equal(b, expected_b)
+
+
+def test_blocks_cover_every_element(kernel_backend):
+    @elementwise(arrays=2)
+    def double(out, x):
+        return x + x
+
+    x = np.arange(3 * kernels.BLOCK + 5, dtype=np.float64)
+    out = np.zeros_like(x)
+    double(out, x)
+    np.testing.assert_array_equal(out, 2 * x)
+
+
+def test_rule_arguments_are_checked():
+    @elementwise(arrays=2)
+    def copy(out, x):
+        return x
+
+    with pytest.raises(ValueError, match="x has shape .3,.; expected .4,."):
+        copy(np.zeros(4), np.zeros(3))
+    with pytest.raises(TypeError, match="expected 2 arguments"):
+        copy(np.zeros(4))
+    with pytest.raises(ValueError, match="updates"):
+        elementwise(arrays=1, updates=2)(lambda a: a)
+
+
+def test_the_backend_is_chosen_in_one_place(monkeypatch):
+    monkeypatch.setenv("NNLEARN_KERNELS", "numpy")
+    assert kernels.backend() == "numpy"
+    monkeypatch.setenv("NNLEARN_KERNELS", "fortran")
+    with pytest.raises(ValueError, match="NNLEARN_KERNELS must be"):
+        kernels.backend()
+    monkeypatch.setenv("NNLEARN_KERNELS", "auto")
+    expected = "numba" if "numba" in kernels.available_backends() else "numpy"
+    assert kernels.backend() == expected
+    with kernels.use("numpy"):
+        assert kernels.backend() == "numpy"
+    with pytest.raises(ValueError, match="name must be one of"):
+        kernels.use("cuda").__enter__()
+
+
+def test_numba_is_not_imported_with_nnlearn():
+    import subprocess
+    import sys
+
+    code = "import sys, nnlearn; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"
+
+
+@needs_numba
+@pytest.mark.parametrize("optimizer", ["rmsprop", "adam", "sgd"])
+def test_a_fit_gives_the_same_weights_on_both_backends(optimizer):
+    """A whole training run (784-dimensional inputs, relu, softmax) is bit-for-bit the
+    same with and without numba."""
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 40)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 300)]
+    weights = {}
+    for backend in ("numpy", "numba"):
+        with kernels.use(backend):
+            model = nl.Sequential([nl.layers.Dense(32, "relu", input_dim=40),
+                                   nl.layers.Dense(3, "softmax")], seed=0)
+            model.compile(optimizer, "categorical_crossentropy", metrics=["accuracy"])
+            model.fit(x, y, epochs=3, batch_size=32, verbose=0, seed=1)
+            weights[backend] = model.get_weights()
+    for a, b in zip(weights["numpy"], weights["numba"]):
+        np.testing.assert_array_equal(a, b)
