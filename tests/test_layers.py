@@ -282,3 +282,19 @@ def test_convolutional_layer_configs_round_trip(layer):
     json.dumps(config)
     again = nl.layers.get(type(layer).__name__, config)
     assert type(again) is type(layer) and again.get_config() == config
+
+
+def test_dense_maps_the_last_axis_of_higher_rank_samples():
+    """Keras's Dense on (batch, steps, features): the same neurons at every step."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((3, 5, 4))
+    model = nl.Sequential([nl.layers.Input((5, 4)), Dense(2, "tanh")], seed=0, dtype="float64")
+    out = model.predict(x)
+    assert out.shape == (3, 5, 2)
+    kernel, bias = model.get_weights()
+    np.testing.assert_allclose(out, np.tanh(x @ kernel + bias), rtol=1e-12)
+    layer = Dense(3, "relu")
+    layer.build((5, 4), np.random.default_rng(0), np.float64)
+    assert layer.output_shape == (5, 3)
+    assert nl.gradcheck(lambda t: layer(t), [nl.Tensor(rng.standard_normal((2, 5, 4)),
+                                                       requires_grad=True)])

@@ -396,3 +396,36 @@ def test_loss_argument_errors():
         nl.sigmoid_binary_cross_entropy(nl.Tensor(np.zeros((3, 1))), np.zeros(3))
     with pytest.raises(ValueError, match="min, max"):
         nl.clip(z)
+
+
+@pytest.mark.parametrize("activation", ["linear", "relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_dense_gradcheck_and_equals_linear_then_activation(activation, with_bias,
+                                                          kernel_backend):
+    """The fused node: gradchecked in float64, and the same bits (values and gradients)
+    as linear followed by the activation's own op, on both kernel backends."""
+    rng = np.random.default_rng(3)
+    arrays = [away_from_zero(rng, (6, 4)), normal(rng, (4, 5))]
+    if with_bias:
+        arrays.append(normal(rng, (5,)))
+    check(lambda *t: nl.dense(*t[:2], t[2] if with_bias else None, activation), arrays)
+    for dtype in (np.float32, np.float64):
+        grads, values = [], []
+        for fused in (True, False):
+            tensors = [nl.Tensor(a, requires_grad=True, dtype=dtype) for a in arrays]
+            bias = tensors[2] if with_bias else None
+            if fused:
+                out = nl.dense(tensors[0], tensors[1], bias, activation)
+            else:
+                out = nl.activations.get(activation)(nl.linear(tensors[0], tensors[1], bias))
+            (out * out).sum().backward()
+            values.append(out.data)
+            grads.append([t.grad for t in tensors])
+        np.testing.assert_array_equal(values[0], values[1])
+        for a, b in zip(*grads):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_dense_refuses_an_activation_it_does_not_fuse():
+    with pytest.raises(ValueError, match="dense: activation must be one of"):
+        nl.dense(np.ones((2, 3)), np.ones((3, 1)), None, "softmax")

@@ -116,8 +116,12 @@ class Dense(Layer):
     """A fully connected layer: ``activation(x @ kernel + bias)`` (a layer of neurons
     ``h_k = g(w_0k + sum_i w_ik x_i)``, rows of x being samples).
 
-    kernel: (n_in, units), bias: (units,).  ``kernel_regularizer`` adds its penalty on the
-    kernel (never the bias) to the loss.
+    kernel: (n_in, units), bias: (units,).  Samples with more than one axis, as Keras
+    does, are mapped along their last axis (shape (..., n_in) -> (..., units)): the same
+    neurons applied at every position, e.g. every time step of a sequence.
+    ``kernel_regularizer`` adds its penalty on the kernel (never the bias) to the loss.
+    With linear, relu, sigmoid or tanh the layer is one node of the engine
+    (:func:`nnlearn.autograd.dense`).
     """
 
     def __init__(self, units: int, activation=None, use_bias: bool = True,
@@ -138,10 +142,10 @@ class Dense(Layer):
         self.input_dim = input_dim
 
     def build(self, input_shape, rng, dtype):
-        if len(input_shape) != 1:
-            raise ValueError(f"Dense expects flat samples; got sample shape {input_shape} "
-                             "(add a Flatten layer first)")
-        n_in = input_shape[0]
+        if len(input_shape) < 1:
+            raise ValueError("Dense expects samples with at least one axis; got scalar "
+                             "samples (shape ())")
+        n_in = input_shape[-1]
         init_kernel = initializers.get(self.kernel_initializer)
         self.kernel = self._param(init_kernel((n_in, self.units), rng), dtype)
         self.params = [self.kernel]
@@ -153,15 +157,30 @@ class Dense(Layer):
         super().build(input_shape, rng, dtype)
 
     def compute_output_shape(self, input_shape):
-        return (self.units,)
+        return tuple(input_shape[:-1]) + (self.units,)
 
     def pre_activation(self, x: Tensor) -> Tensor:
         """z = x @ kernel + bias, the input of the activation (the logits of an output
         layer)."""
-        return ag.linear(x, self.kernel, self.bias)
+        return self._along_last_axis(x, "linear")
 
     def call(self, x, training=False):
+        name = activations.registered_name(self.activation)
+        if name in ag.ops.DENSE_ACTIVATIONS:
+            return self._along_last_axis(x, name)
         return self.activation(self.pre_activation(x))
+
+    def _along_last_axis(self, x: Tensor, activation: str) -> Tensor:
+        """ag.dense on the rows of x, samples of more than one axis flattened to rows of
+        their last axis and back."""
+        if x.ndim == 2:
+            return ag.dense(x, self.kernel, self.bias, activation)
+        if x.ndim < 2:
+            raise ValueError(f"Dense expects a batch of samples (at least 2 axes); got an "
+                             f"array of shape {x.shape}")
+        rows = ag.reshape(x, (-1, x.shape[-1]))
+        out = ag.dense(rows, self.kernel, self.bias, activation)
+        return ag.reshape(out, x.shape[:-1] + (self.units,))
 
     def regularization(self):
         return self.kernel_regularizer(self.kernel) if self.kernel_regularizer else None

@@ -659,10 +659,10 @@ def _weight_shapes(layer, shape: tuple):
     of ``shape``, computed without building it; None for a class it does not know."""
     kind = type(layer)
     if kind is layers_module.Dense:
-        if len(shape) != 1:
-            raise ValueError(f"Dense expects flat samples; got sample shape {shape}")
-        return ([(shape[0], layer.units)] + ([(layer.units,)] if layer.use_bias else []),
-                (layer.units,))
+        if len(shape) < 1:
+            raise ValueError("Dense expects samples with at least one axis; got shape ()")
+        return ([(shape[-1], layer.units)] + ([(layer.units,)] if layer.use_bias else []),
+                layer.compute_output_shape(shape))
     if kind is layers_module.BatchNormalization:
         return [shape] * 4, shape
     if kind is layers_module.PReLU:

@@ -48,12 +48,13 @@ def log_softmax(x: np.ndarray, axes) -> np.ndarray:
         return shifted - np.log(total)
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """1 / (1 + e^-x), accurate in both tails: where e^-x overflows the result is 0 (the
     true value is below the dtype's smallest normal number there).  Capping the exponent
     instead would freeze the tail at that number, and x * sigmoid(x) (silu) at the most
-    negative x would come out near -1 instead of -0."""
-    t = np.negative(x)
+    negative x would come out near -1 instead of -0.  ``out``: the array to write (x
+    itself for an in-place sigmoid)."""
+    t = np.negative(x, out=out)
     if type(t) is not np.ndarray:  # a 0-d input gives a NumPy scalar
         t = np.asarray(t)
     with np.errstate(over="ignore"):  # e^-x = inf: 1 / (1 + inf) = 0

@@ -19,10 +19,11 @@ from numpy.lib.array_utils import normalize_axis_tuple
 
 from .. import numerics
 from ..backend import as_float_array
+from ..kernels import elementwise
 from .tensor import Tensor
 
 __all__ = [
-    "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear",
+    "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear", "dense",
     "sum", "sum_of_squares", "mean", "max", "min", "logsumexp",
     "exp", "log", "sqrt", "abs", "sign", "clip", "maximum", "minimum", "where",
     "tanh", "sigmoid", "relu", "leaky_relu", "elu", "arctan", "binary_step", "softplus",
@@ -247,28 +248,48 @@ def linear(x, w, b=None) -> Tensor:
     The products use ``np.dot``, which for matrices is the same BLAS product as ``@``
     with less call overhead (it matters for tiny networks such as the XOR network).
     """
+    return dense(x, w, b, "linear")
+
+
+def dense(x, w, b=None, activation: str = "linear") -> Tensor:
+    """activation(x @ w + b) as one node: a layer of neurons ``h = g(x @ w + b)``.
+
+    For the activations whose derivative is a function of their output (see
+    :data:`DENSE_ACTIVATIONS`): relu (g' = 1 where h > 0), sigmoid (g' = h (1 - h)),
+    tanh (g' = 1 - h^2) and linear (g' = 1).  The backward pass is linear's VJP on
+    dL/dz = g * g'(h).  Same values, bit for bit, as :func:`linear` followed by the
+    activation's op, with one node, one array and one pass over it less: the activation
+    is applied in place, and its derivative is one :mod:`nnlearn.kernels` pass.
+    """
+    if activation not in DENSE_ACTIVATIONS:
+        raise ValueError(f"dense: activation must be one of {tuple(DENSE_ACTIVATIONS)}; "
+                         f"got {activation!r}")
+    op = "linear" if activation == "linear" else f"dense_{activation}"
     x, w = _pair(x, w)
     X, W = x.data, w.data
     if X.ndim != 2 or W.ndim != 2:
-        raise ValueError(f"linear: x and w must be matrices; got shapes {X.shape} and {W.shape}")
+        raise ValueError(f"{op}: x and w must be matrices; got shapes {X.shape} and {W.shape}")
     if X.shape[1] != W.shape[0]:
         raise ValueError(_matmul_mismatch(X.shape, W.shape))
     out = np.dot(X, W)
-    if b is None:
-        return Tensor._make(out, (x, w), lambda g: (np.dot(g, W.T) if x.requires_grad else None,
-                                                     np.dot(X.T, g) if w.requires_grad else None),
-                            "linear")
-    b = b if isinstance(b, Tensor) else _constant(b, out.dtype)
-    if b.shape != (W.shape[1],):
-        raise ValueError(f"linear: b must have shape ({W.shape[1]},); got {b.shape}")
-    out = out + b.data if b.dtype != out.dtype else np.add(out, b.data, out=out)
+    parents = (x, w)
+    if b is not None:
+        b = b if isinstance(b, Tensor) else _constant(b, out.dtype)
+        if b.shape != (W.shape[1],):
+            raise ValueError(f"{op}: b must have shape ({W.shape[1]},); got {b.shape}")
+        out = out + b.data if b.dtype != out.dtype else np.add(out, b.data, out=out)
+        parents = (x, w, b)
+    forward, derivative = DENSE_ACTIVATIONS[activation]
+    if forward is not None:
+        forward(out)
 
     def vjp(g):
-        return (np.dot(g, W.T) if x.requires_grad else None,
-                np.dot(X.T, g) if w.requires_grad else None,
-                _column_sum(g) if b.requires_grad else None)
+        dz = g if derivative is None else derivative(g, out)
+        grads = (np.dot(dz, W.T) if x.requires_grad else None,
+                 np.dot(X.T, dz) if w.requires_grad else None)
+        return grads if b is None else grads + (_column_sum(dz) if b.requires_grad else None,)
 
-    return Tensor._make(out, (x, w, b), vjp, "linear")
+    return Tensor._make(out, parents, vjp, op)
 
 
 # --------------------------------------------------------------------------------------
@@ -438,25 +459,64 @@ def where(condition, a, b) -> Tensor:
     return Tensor._make(out, (a, b), vjp, "where")
 
 
+# The derivatives that are functions of the output h: dL/da = g * g'(h), one kernel pass.
+@elementwise(arrays=3)
+def _tanh_rule(da, g, h, one):
+    return g * (one - h * h)
+
+
+@elementwise(arrays=3)
+def _sigmoid_rule(da, g, h, one):
+    return g * h * (one - h)
+
+
+@elementwise(arrays=3)
+def _relu_rule(da, g, h, zero):
+    return g * (h > zero)
+
+
+def _from_output(rule, constant):
+    """``derivative(g, h) -> dL/da`` running ``rule`` into a new array."""
+    def derivative(g, h):
+        da = np.empty(h.shape, np.result_type(g, h))
+        rule(da, g, h, constant)
+        return da
+    return derivative
+
+
+_tanh_derivative = _from_output(_tanh_rule, 1)
+_sigmoid_derivative = _from_output(_sigmoid_rule, 1)
+_relu_derivative = _from_output(_relu_rule, 0)
+
+
 def tanh(a) -> Tensor:
     """tanh(a);  d/da = 1 - tanh(a)^2."""
     a = _tensor(a)
     out = np.tanh(a.data)
-    return Tensor._make(out, (a,), lambda g: (g * (1 - out * out),), "tanh")
+    return Tensor._make(out, (a,), lambda g: (_tanh_derivative(g, out),), "tanh")
 
 
 def sigmoid(a) -> Tensor:
     """The logistic function 1 / (1 + e^-a);  d/da = s (1 - s)."""
     a = _tensor(a)
     out = numerics.sigmoid(a.data)
-    return Tensor._make(out, (a,), lambda g: (g * out * (1 - out),), "sigmoid")
+    return Tensor._make(out, (a,), lambda g: (_sigmoid_derivative(g, out),), "sigmoid")
 
 
 def relu(a) -> Tensor:
-    """max(a, 0);  d/da = 1 for a > 0, else 0."""
+    """max(a, 0);  d/da = 1 for a > 0, else 0 (read from the output: h > 0)."""
     a = _tensor(a)
     out = np.maximum(a.data, 0)
-    return Tensor._make(out, (a,), lambda g: (g * (a.data > 0),), "relu")
+    return Tensor._make(out, (a,), lambda g: (_relu_derivative(g, out),), "relu")
+
+
+#: The activations :func:`dense` fuses: name -> (in-place forward, derivative from h).
+DENSE_ACTIVATIONS = {
+    "linear": (None, None),
+    "relu": (lambda z: np.maximum(z, 0, out=z), _relu_derivative),
+    "sigmoid": (lambda z: numerics.sigmoid(z, out=z), _sigmoid_derivative),
+    "tanh": (lambda z: np.tanh(z, out=z), _tanh_derivative),
+}
 
 
 def leaky_relu(a, alpha=0.3) -> Tensor:
