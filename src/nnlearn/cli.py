@@ -6,7 +6,8 @@
     nnlearn train DATA --target COL            train an MLP on a CSV/NPZ; writes a model
     nnlearn evaluate MODEL DATA                loss and metrics on labelled data
     nnlearn predict MODEL DATA --out FILE      predictions with the original labels
-    nnlearn info MODEL                         architecture, training settings, data
+    nnlearn info [MODEL]                       architecture, training settings, data;
+                                               without MODEL: versions, CPU, BLAS, kernels
     nnlearn playground [--port N]              the browser playground on 127.0.0.1
 
 User mistakes (a missing file, an unknown column or option value, non-numeric data, a
@@ -503,10 +504,17 @@ def predict(model_path, data, out_path, proba):
 
 
 @main.command()
-@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False), required=False)
 @user_errors
 def info(model_path):
-    """The architecture of MODEL, its training settings and the data it expects."""
+    """The architecture of MODEL, its training settings and the data it expects; without
+    MODEL, this installation: versions, CPU, BLAS and the kernels' backend."""
+    if model_path is None:
+        from .utils import environment
+
+        for key, value in environment().items():
+            click.echo(f"{key + ':':9} {value}")
+        return
     model = _load(model_path)
     model.summary(print_fn=click.echo)
     activations = [f"{type(layer).__name__.lower()}: {layer.get_config()['activation']}"

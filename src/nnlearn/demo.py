@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 
+from . import kernels
 from .datasets import mnist
 from .layers import Dense, Input
 from .models import Sequential
@@ -43,6 +44,7 @@ def main(epochs: int = 5, batch_size: int = 128, seed: int = 0, verbose: int = 1
                 verbose=verbose)
     seconds = time.perf_counter() - start
     test_loss, test_acc = network.evaluate(x_test, y_test)
-    print(f"trained {epochs} epochs in {seconds:.1f} s; test_loss: {test_loss:.4f}")
+    print(f"trained {epochs} epochs in {seconds:.1f} s (element-wise kernels: "
+          f"{kernels.backend()}); test_loss: {test_loss:.4f}")
     print(f"test_acc: {test_acc:.4f}")
     return test_acc

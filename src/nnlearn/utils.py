@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import platform
+
 import numpy as np
 
-__all__ = ["to_categorical"]
+__all__ = ["to_categorical", "environment"]
 
 
 def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.ndarray:
@@ -22,3 +24,47 @@ def to_categorical(y, num_classes: int | None = None, dtype="float32") -> np.nda
     if labels.size and labels.max() >= n:
         raise ValueError(f"y: label {labels.max()} does not fit num_classes={n}")
     return np.eye(n, dtype=dtype)[labels]
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _blas() -> str:
+    """The BLAS library NumPy calls, its CPU kernel and threads (threadpoolctl when
+    installed; else the library's name from NumPy's build configuration)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        try:
+            config = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+            return f"{config.get('name', '?')} {config.get('version', '')}".strip()
+        except Exception:  # noqa: BLE001  (an old NumPy without mode="dicts")
+            return "unknown"
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    return "; ".join(f"{p['internal_api']} {p['version']} ({p.get('architecture')} kernel, "
+                     f"{p['num_threads']} threads)" for p in pools) or "unknown"
+
+
+def environment() -> dict:
+    """What a timing depends on: versions, the CPU, the BLAS kernel and the backend of
+    nnlearn's element-wise kernels (numba with the ``fast`` extra, else NumPy)."""
+    import os
+
+    from . import __version__, kernels
+
+    backend = kernels.backend()
+    if backend == "numba":
+        import numba
+
+        backend = f"numba {numba.__version__}"
+    return {"nnlearn": __version__, "python": platform.python_version(),
+            "numpy": np.__version__, "kernels": backend, "cpu": _cpu_model(),
+            "cores": os.cpu_count(), "blas": _blas()}
