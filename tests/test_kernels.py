@@ -150,17 +150,29 @@ def test_rule_arguments_are_checked():
 
 def test_the_backend_is_chosen_in_one_place(monkeypatch):
     monkeypatch.setenv("NNLEARN_KERNELS", "numpy")
-    assert kernels.backend() == "numpy"
+    assert kernels._from_environment() == "numpy"
     monkeypatch.setenv("NNLEARN_KERNELS", "fortran")
     with pytest.raises(ValueError, match="NNLEARN_KERNELS must be"):
-        kernels.backend()
-    monkeypatch.setenv("NNLEARN_KERNELS", "auto")
+        kernels._from_environment()
+    monkeypatch.setattr(kernels, "_requested", "auto")
     expected = "numba" if "numba" in kernels.available_backends() else "numpy"
     assert kernels.backend() == expected
-    with kernels.use("numpy"):
-        assert kernels.backend() == "numpy"
+    monkeypatch.setattr(kernels, "_requested", "numpy")
+    assert kernels.backend() == "numpy"
+    with kernels.use(expected):
+        assert kernels.backend() == expected
     with pytest.raises(ValueError, match="name must be one of"):
         kernels.use("cuda").__enter__()
+
+
+def test_the_environment_variable_picks_the_backend_of_a_run():
+    import subprocess
+    import sys
+
+    code = "import nnlearn; print(nnlearn.kernels.backend())"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**__import__("os").environ, "NNLEARN_KERNELS": "numpy"})
+    assert run.stdout.strip() == "numpy", run.stderr
 
 
 def test_numba_is_not_imported_with_nnlearn():

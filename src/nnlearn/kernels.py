@@ -38,7 +38,8 @@ below the dtype's smallest normal number to zero, as the CPU's flush-to-zero mod
 it changes nothing a step can see (epsilon dominates them by orders of magnitude).
 
 The backend is numba when it can be imported, unless the environment variable
-``NNLEARN_KERNELS=numpy`` says otherwise; :func:`use` switches it (the tests run both).
+``NNLEARN_KERNELS=numpy`` (read when nnlearn is imported) says otherwise; :func:`use`
+switches it (the tests run both).
 numba is imported when the first kernel runs, not with nnlearn.
 """
 
@@ -74,22 +75,31 @@ def available_backends() -> tuple:
     return _BACKENDS if _numba_importable() else ("numpy",)
 
 
-def backend() -> str:
-    """The backend the kernels run on now: "numba" or "numpy".
-
-    :func:`use` decides when active; otherwise ``NNLEARN_KERNELS`` ("numpy", "numba" or
-    "auto", the default: numba when installed)."""
-    if _choice:
-        return _choice[-1]
+def _from_environment() -> str:
+    """The backend ``NNLEARN_KERNELS`` asks for ("numpy", "numba" or "auto", the
+    default: numba when installed); read when nnlearn.kernels is imported."""
     wanted = os.environ.get("NNLEARN_KERNELS", "auto").strip().lower() or "auto"
     if wanted not in (*_BACKENDS, "auto"):
         raise ValueError(f"NNLEARN_KERNELS must be 'numpy', 'numba' or 'auto'; got {wanted!r}")
-    if wanted == "numba" and not _numba_importable():
+    return wanted
+
+
+_requested = _from_environment()
+
+
+def backend() -> str:
+    """The backend the kernels run on now: "numba" or "numpy".
+
+    :func:`use` decides when active; otherwise the environment variable
+    ``NNLEARN_KERNELS`` as it was when nnlearn was imported."""
+    if _choice:
+        return _choice[-1]
+    if _requested == "auto":
+        return "numba" if _numba_importable() else "numpy"
+    if _requested == "numba" and not _numba_importable():
         raise ImportError("NNLEARN_KERNELS=numba, but numba is not installed: "
                           "pip install 'nnlearn[fast]'")
-    if wanted == "auto":
-        return "numba" if _numba_importable() else "numpy"
-    return wanted
+    return _requested
 
 
 @contextlib.contextmanager
@@ -126,18 +136,19 @@ class Elementwise:
                             f"({', '.join(self.names)}); got {len(args)}")
         arrays = args[:self.arrays]
         first = arrays[0]
-        dtype = first.dtype
-        scalars = tuple(dtype.type(value) for value in args[self.arrays:])
+        shape, dtype = first.shape, first.dtype
         for name, array in zip(self.names, arrays):
-            if array.shape != first.shape:
+            if array.shape != shape:
                 raise ValueError(f"{self.rule.__name__}: {name} has shape {array.shape}; "
-                                 f"expected {first.shape}, the shape of {self.names[0]}")
+                                 f"expected {shape}, the shape of {self.names[0]}")
+        cast = dtype.type
+        scalars = [cast(value) for value in args[self.arrays:]]
         outputs = arrays[:self.updates]
-        if (backend() == "numba" and dtype in _COMPILED_DTYPES
+        if ((_choice[-1] if _choice else backend()) == "numba" and dtype in _COMPILED_DTYPES
                 and all(a.flags.c_contiguous for a in outputs)):
-            flat = [a.reshape(-1) for a in outputs]
-            flat += [np.ascontiguousarray(a, dtype).reshape(-1) for a in arrays[self.updates:]]
-            self.compiled()(*flat, *scalars)
+            inputs = [a if a.flags.c_contiguous and a.dtype == dtype
+                      else np.ascontiguousarray(a, dtype) for a in arrays[self.updates:]]
+            (self._loop or self.compiled())(*outputs, *inputs, *scalars)
             return
         n, inputs = first.size, [np.asarray(a, dtype) for a in arrays]
         views = [a.reshape(-1) if a.flags.c_contiguous else None for a in inputs]
@@ -166,15 +177,18 @@ class Elementwise:
 
 
 def _compile_loop(rule, names, arrays, updates):
-    """``loop(*flat_arrays, *scalars)``: the rule on element i of every array, for every i,
-    its values stored into the first ``updates`` arrays."""
+    """``loop(*arrays, *scalars)``: the rule on element i of every (C-contiguous) array,
+    for every i, its values stored into the first ``updates`` arrays."""
     import numba
 
     element = numba.njit(error_model="numpy", inline="always")(rule)
-    arguments = [f"{name}[i]" for name in names[:arrays]] + names[arrays:]
-    targets = ", ".join(f"{name}[i]" for name in names[:updates])
+    flat = [f"{name}_" for name in names[:arrays]]  # C-contiguous arrays seen as vectors
+    arguments = [f"{name}[i]" for name in flat] + names[arrays:]
+    targets = ", ".join(f"{name}[i]" for name in flat[:updates])
     source = (f"def loop({', '.join(names)}):\n"
-              f"    for i in range({names[0]}.size):\n"
+              + "".join(f"    {name}_ = {name}.reshape({name}.size)\n"
+                        for name in names[:arrays])
+              + f"    for i in range({flat[0]}.size):\n"
               f"        {targets} = element({', '.join(arguments)})\n")
     namespace = {"element": element}
     exec(compile(source, f"<nnlearn kernel {rule.__name__}>", "exec"), namespace)
