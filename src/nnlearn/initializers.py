@@ -122,7 +122,7 @@ def orthogonal(shape, rng, gain=1.0):
     q *= np.sign(np.diag(r))
     if rows < cols:
         q = q.T
-    return gain * q.reshape(shape)
+    return np.ascontiguousarray(gain * q.reshape(shape))
 
 
 INITIALIZERS = {
