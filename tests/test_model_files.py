@@ -158,6 +158,7 @@ LAYER_STACKS = [
       nl.layers.Bidirectional(nl.layers.LSTM(2, return_sequences=True), merge_mode="sum"),
       nl.layers.TimeDistributed(nl.layers.Dense(3)),
       nl.layers.GRU(2, reset_after=False, return_sequences=True, use_bias=False),
+      nl.layers.LSTM(3, return_sequences=True, go_backwards=True),
       nl.layers.Bidirectional(nl.layers.GRU(3)), nl.layers.Dense(1)], (6,)),
 ]
 
