@@ -63,6 +63,28 @@ def _activation(name, argument: str, op: str):
     return FUSED_ACTIVATIONS[name]
 
 
+def _gate_squash(g, s, k: int, dtype):
+    """A function (z, out) writing the LSTM's gate activations [s, s, g, s](z) into out.
+    For the default tanh and sigmoid it is one tanh: s(z) = (1 + tanh(z / 2)) / 2."""
+    if g is np.tanh and s is _sigmoid:
+        scale = np.full(4 * k, 0.5, dtype)
+        scale[2 * k:3 * k] = 1.0
+        shift = 0.5 * (scale != 1)
+
+        def squash(z, out):
+            np.multiply(z, scale, out=out)
+            np.tanh(out, out=out)
+            out *= scale
+            out += shift
+        return squash
+
+    def squash(z, out):
+        out[:, :2 * k] = s(z[:, :2 * k])
+        out[:, 2 * k:3 * k] = g(z[:, 2 * k:3 * k])
+        out[:, 3 * k:] = s(z[:, 3 * k:])
+    return squash
+
+
 def _check(x: Tensor, kernel: Tensor, recurrent_kernel: Tensor, gates: int, op: str) -> tuple:
     """(batch, steps, features, units) after checking the shapes."""
     if x.ndim != 3:
@@ -169,11 +191,11 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None,
 
     def grads_of(grad_out):
         dz = np.empty_like(xw)
+        slope = dg(out)  # g'(z_t) of every step at once
         dh = np.zeros((n, units), x.dtype)
         for t in reversed(range(steps)):
             dh += grad_out[:, t]
-            dz_t = dh * dg(h[:, t + 1])
-            dz[:, t] = dz_t
+            dz_t = np.multiply(dh, slope[:, t], out=dz[:, t])
             dh = dz_t @ u.T
         dx, dkernel = _finish(x, kernel, dz)
         flat = dz.reshape(n * steps, units)
@@ -226,39 +248,43 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_car
     h = np.empty((n, steps + 1, k), x.dtype)
     c = np.empty((n, steps + 1, k), x.dtype)
     gates = np.empty((n, steps, 4 * k), x.dtype)  # i, f, c~, o after their activations
-    g_c = np.empty((n, steps, k), x.dtype)  # g(c_t)
     h[:, 0], c[:, 0] = h0_data, c0_data
+    squash = _gate_squash(g, s, k, x.dtype)
     for t in range(steps):
         z = xw[:, t] + h[:, t] @ u
         a = gates[:, t]
-        a[:, :2 * k] = s(z[:, :2 * k])
-        a[:, 2 * k:3 * k] = g(z[:, 2 * k:3 * k])
-        a[:, 3 * k:] = s(z[:, 3 * k:])
+        squash(z, a)  # i, f, o = s(z_i, z_f, z_o);  c~ = g(z_c)
         i, f, cc, o = a[:, :k], a[:, k:2 * k], a[:, 2 * k:3 * k], a[:, 3 * k:]
-        c[:, t + 1] = f * c[:, t] + i * cc
-        g_c[:, t] = g(c[:, t + 1])
-        h[:, t + 1] = o * g_c[:, t]
+        c_t = c[:, t + 1]
+        np.multiply(f, c[:, t], out=c_t)
+        c_t += i * cc
+        np.multiply(o, g(c_t), out=h[:, t + 1])
     packed = np.stack([h[:, 1:], c[:, 1:]], axis=2)  # (batch, steps, 2, units)
 
     def grads_of(grad_packed):
         grad_h, grad_c = grad_packed[:, :, 0], grad_packed[:, :, 1]
+        # the factors of every step at once: dz = (dc A_i, dc A_f, dc A_c, dh A_o) and
+        # dc_t += dh_t P_t
+        i, f, cc, o = (gates[..., j * k:(j + 1) * k] for j in range(4))
+        g_c = g(c[:, 1:])
+        slopes = np.empty((n, steps, 3, k), x.dtype)
+        slopes[:, :, 0] = cc * ds(i)
+        slopes[:, :, 1] = c[:, :-1] * ds(f)
+        slopes[:, :, 2] = i * dg(cc)
+        a_o = g_c * ds(o)
+        p = o * dg(g_c)
         dz = np.empty_like(xw)
+        dz4 = dz.reshape(n, steps, 4, k)
         dh = np.zeros((n, k), x.dtype)
         dc = np.zeros((n, k), x.dtype)
         for t in reversed(range(steps)):
             dh += grad_h[:, t]
             dc += grad_c[:, t]
-            a = gates[:, t]
-            i, f, cc, o = a[:, :k], a[:, k:2 * k], a[:, 2 * k:3 * k], a[:, 3 * k:]
-            gc = g_c[:, t]
-            dc += dh * o * dg(gc)
-            d = dz[:, t]
-            d[:, :k] = dc * cc * ds(i)
-            d[:, k:2 * k] = dc * c[:, t] * ds(f)
-            d[:, 2 * k:3 * k] = dc * i * dg(cc)
-            d[:, 3 * k:] = dh * gc * ds(o)
-            dc = dc * f
-            dh = d @ u.T
+            dc += dh * p[:, t]
+            np.multiply(dc[:, None], slopes[:, t], out=dz4[:, t, :3])
+            np.multiply(dh, a_o[:, t], out=dz4[:, t, 3])
+            dc *= f[:, t]
+            dh = dz[:, t] @ u.T
         dx, dkernel = _finish(x, kernel, dz)
         flat = dz.reshape(n * steps, 4 * k)
         du = h[:, :-1].reshape(n * steps, k).T @ flat
@@ -319,23 +345,23 @@ def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None,
     out = h[:, 1:]
 
     def grads_of(grad_out):
-        dz_in = np.empty_like(xw)
+        # dz_in = dh (A_z, A_a R, A_a) and dz_rec = dh (A_z, A_a R, A_a r), the factors
+        # of every step computed at once
+        z, r = zr[..., :k], zr[..., k:]
+        a_z = (h[:, :-1] - cand) * ds(z)
+        a_a = (1 - z) * dg(cand)
+        a_r = a_a * r_h * ds(r)
+        rec = np.stack([a_z, a_r, a_a * r], axis=2)  # (batch, steps, 3, units)
         dz_rec = np.empty_like(xw)
+        rec_t = dz_rec.reshape(n, steps, 3, k)
+        dh_all = np.empty((n, steps, k), x.dtype)
         dh = np.zeros((n, k), x.dtype)
         for t in reversed(range(steps)):
             dh += grad_out[:, t]
-            z, r = zr[:, t, :k], zr[:, t, k:]
-            hh = cand[:, t]
-            d_z = dh * (h[:, t] - hh) * ds(z)
-            da = dh * (1 - z) * dg(hh)
-            d_r = da * r_h[:, t] * ds(r)
-            di, dr = dz_in[:, t], dz_rec[:, t]
-            di[:, :k] = d_z
-            di[:, k:2 * k] = d_r
-            di[:, 2 * k:] = da
-            dr[:, :2 * k] = di[:, :2 * k]
-            dr[:, 2 * k:] = da * r
-            dh = dh * z + dr @ u.T
+            dh_all[:, t] = dh
+            np.multiply(dh[:, None], rec[:, t], out=rec_t[:, t])
+            dh = dh * z[:, t] + dz_rec[:, t] @ u.T
+        dz_in = (dh_all[:, :, None] * np.stack([a_z, a_r, a_a], axis=2)).reshape(xw.shape)
         dx, dkernel = _finish(x, kernel, dz_in)
         flat = dz_rec.reshape(n * steps, 3 * k)
         du = h[:, :-1].reshape(n * steps, k).T @ flat
