@@ -177,8 +177,8 @@ def main() -> None:
         op = (ours["op_forward_ms"] + ours["op_backward_ms"]) * batches / 1e3
         print(f"where the time goes: the fused LSTM op takes {ours['op_forward_ms']:.1f} ms "
               f"forward + {ours['op_backward_ms']:.1f} ms backward per batch of {BATCH}, "
-              f"{op:.2f} s of the epoch ({100 * op / ours['epoch_s']:.0f}%); the rest is the "
-              f"Dense layer, the loss, Adam and batching")
+              f"{op:.2f} s of the epoch ({100 * op / ours['epoch_s']:.0f}%); the rest: the "
+              f"Dense layer, the loss, Adam, batching (and any load from other jobs)")
     for t, name in ours.get("profile_tottime_s", []):
         print(f"  {t:8.3f} s  {name}")
 
