@@ -25,7 +25,7 @@ def test_experiments_are_ordered_and_grouped_by_lesson():
     groups = experiments.by_lesson()
     assert [n for n, _, _ in groups] == sorted(experiments.LESSONS)   # none is empty
     assert [e.name for _, _, group in groups for e in group] == list(experiments.EXPERIMENTS)
-    assert groups[0][2][0].name == "mcp-gates" and groups[-1][1] == "MNIST"
+    assert groups[0][2][0].name == "mcp-gates" and groups[-1][1] == "Recurrent networks"
 
 
 def test_each_lesson_notebook_runs_its_experiments():

@@ -154,6 +154,12 @@ LAYER_STACKS = [
       nl.layers.Conv1D(3, 2, padding="same"), nl.layers.MaxPooling1D(1),
       nl.layers.AveragePooling1D(1), nl.layers.Conv1D(2, 1), nl.layers.GlobalMaxPooling1D(),
       nl.layers.Reshape((1, 2)), nl.layers.GlobalAveragePooling1D()], (5, 5, 1)),
+    ([nl.layers.Embedding(9, 3), nl.layers.SimpleRNN(4, return_sequences=True),
+      nl.layers.Bidirectional(nl.layers.LSTM(2, return_sequences=True), merge_mode="sum"),
+      nl.layers.TimeDistributed(nl.layers.Dense(3)),
+      nl.layers.GRU(2, reset_after=False, return_sequences=True, use_bias=False),
+      nl.layers.LSTM(3, return_sequences=True, go_backwards=True),
+      nl.layers.Bidirectional(nl.layers.GRU(3)), nl.layers.Dense(1)], (6,)),
 ]
 
 

@@ -20,6 +20,7 @@ LESSON_NOTEBOOKS = {
     1: "01_neurons", 2: "02_hebb_perceptron", 3: "03_linear_models",
     4: "04_logistic_softmax", 5: "05_backpropagation", 6: "06_optimization",
     7: "07_initialization", 8: "08_regularization", 9: "09_model_selection", 10: "10_mnist",
+    11: "11_recurrent",
 }
 
 

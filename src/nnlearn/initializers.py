@@ -16,6 +16,9 @@ glorot_uniform_sigmoid      U(-4r, 4r)            (Glorot limit x 4 for sigmoid)
 glorot_uniform_relu         U(-sqrt(2) r, sqrt(2) r)       (x sqrt 2 for ReLU)
 glorot_normal_sigmoid       N with std 4 sqrt(2 / (fan_in + fan_out))
 glorot_normal_relu          N with std sqrt(2) sqrt(2 / (fan_in + fan_out))
+orthogonal                  a random orthogonal matrix (Saxe et al. 2014):
+                             Keras's default for recurrent kernels
+uniform                     Keras's alias of random_uniform (Embedding)
 ==========================  ================================================
 
 Truncated normals (Keras's VarianceScaling) redraw values beyond two standard deviations
@@ -33,7 +36,7 @@ from ._registry import lookup
 
 __all__ = ["get", "variance_scaling", "constant", "zeros", "ones", "random_normal",
            "random_uniform", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
-           "lecun_uniform", "lecun_normal"]
+           "lecun_uniform", "lecun_normal", "orthogonal"]
 
 _TRUNCATED_STD = 0.87962566103423978  # std of a standard normal truncated to [-2, 2]
 
@@ -102,12 +105,33 @@ he_normal = functools.partial(variance_scaling, scale=2.0)
 lecun_uniform = functools.partial(variance_scaling, scale=1.0, distribution="uniform")
 lecun_normal = functools.partial(variance_scaling, scale=1.0)
 
+def orthogonal(shape, rng, gain=1.0):
+    """A random orthogonal matrix (Saxe, McClelland & Ganguli 2014), as Keras's
+    Orthogonal: the Q of the QR decomposition of a standard normal (rows, cols) matrix,
+    rows = prod(shape[:-1]) and cols = shape[-1], its columns' signs fixed by diag(R) so
+    that Q is uniformly (Haar) distributed.  A tall matrix has orthonormal columns
+    (Q^T Q = I), a wide one orthonormal rows (Q Q^T = I); times ``gain``.  All of a
+    linear map's singular values are 1, so repeated products neither grow nor shrink a
+    vector: the choice for recurrent kernels, applied again at every step."""
+    shape = tuple(shape)
+    if len(shape) < 2:
+        raise ValueError(f"orthogonal: shape must have at least 2 axes; got {shape}")
+    rows, cols = math.prod(shape[:-1]), shape[-1]
+    a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return np.ascontiguousarray(gain * q.reshape(shape))
+
+
 INITIALIZERS = {
     "zeros": zeros, "ones": ones, "constant": constant,
     "random_normal": random_normal, "random_uniform": random_uniform,
     "glorot_uniform": glorot_uniform, "glorot_normal": glorot_normal,
     "he_uniform": he_uniform, "he_normal": he_normal,
     "lecun_uniform": lecun_uniform, "lecun_normal": lecun_normal,
+    "orthogonal": orthogonal, "uniform": random_uniform,
     # activation-aware bounds: the Glorot limit times 4 (sigmoid), sqrt 2 (ReLU)
     "glorot_uniform_sigmoid": functools.partial(variance_scaling, scale=16.0, mode="fan_avg",
                                                 distribution="uniform"),

@@ -942,3 +942,14 @@ AUGMENTATION_LAYERS = (RandomFlip, RandomTranslation, RandomRotation, RandomZoom
                        GaussianNoise, GaussianDropout)
 LAYERS.update({cls.__name__: cls for cls in CONVOLUTIONAL_LAYERS + AUGMENTATION_LAYERS})
 __all__ += [cls.__name__ for cls in CONVOLUTIONAL_LAYERS + AUGMENTATION_LAYERS]
+
+
+# --------------------------------------------------------------------------------------
+# recurrent networks (Elman 1990; Hochreiter & Schmidhuber 1997; Cho et al. 2014): the
+# layers live in nnlearn.recurrent, their fused BPTT ops in nnlearn.autograd.recurrent
+# --------------------------------------------------------------------------------------
+from .recurrent import (GRU, LSTM, RECURRENT_LAYERS, Bidirectional, Embedding,  # noqa: E402,F401
+                        SimpleRNN, TimeDistributed)
+
+LAYERS.update({cls.__name__: cls for cls in RECURRENT_LAYERS})
+__all__ += [cls.__name__ for cls in RECURRENT_LAYERS]

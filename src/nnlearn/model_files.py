@@ -475,6 +475,12 @@ _LAYER_ARGUMENTS = {
     "stddev": _NUMBER, "mode": str, "factor": (_NUMBER, [_NUMBER]),
     "height_factor": (_NUMBER, [_NUMBER]), "width_factor": (None, _NUMBER, [_NUMBER]),
     "fill_mode": str, "interpolation": str, "fill_value": _NUMBER,
+    # recurrent layers and their wrappers
+    "recurrent_initializer": (str, _IDENTIFIED), "recurrent_activation": (None, str),
+    "unit_forget_bias": bool, "return_sequences": bool, "return_state": bool,
+    "go_backwards": bool, "stateful": bool, "reset_after": bool, "layer": _IDENTIFIED,
+    "merge_mode": _one_of(["concat", "sum", "mul", "ave"]), "output_dim": _SIZE,
+    "embeddings_initializer": (str, _IDENTIFIED),
 }
 
 
@@ -679,6 +685,8 @@ def _weight_shapes(layer, shape: tuple):
             raise ValueError(f"{kind.__name__} expects samples of shape (height, width, "
                              f"channels); got sample shape {shape}")
         return [], layer.compute_output_shape(shape)
+    if kind in layers_module.RECURRENT_LAYERS:
+        return layer.weight_shapes(shape)
     return None
 
 

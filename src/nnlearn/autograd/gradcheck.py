@@ -80,8 +80,10 @@ def gradcheck(fn, inputs, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1
 def central_differences(f, x: Tensor, eps: float) -> np.ndarray:
     """(f(x + eps e_j) - f(x - eps e_j)) / (2 eps) for every element j of ``x``, perturbing
     ``x`` in place (and restoring it) so that ``f`` sees the change."""
+    if not x.data.flags.c_contiguous:  # e.g. a transposed (Fortran-ordered) array
+        x.data = np.ascontiguousarray(x.data)
     numeric = np.empty_like(x.data)
-    flat = x.data.reshape(-1)  # a view: perturbing it perturbs x
+    flat = x.data.reshape(-1)  # a view (x is C-contiguous): perturbing it perturbs x
     for j in range(flat.size):
         saved = flat[j]
         flat[j] = saved + eps

@@ -77,6 +77,7 @@ LESSONS: dict = {
     8: "Regularization",
     9: "Model selection",
     10: "MNIST",
+    11: "Recurrent networks",
 }
 
 

@@ -1,0 +1,187 @@
+"""Seconds per epoch of an LSTM(64) on the adding problem (10,000 sequences of 50 steps,
+2 features; Adam 1e-3, batch 128, float32, MSE), nnlearn vs PyTorch CPU (nn.LSTM) in
+the same run, with the CPU model and the BLAS (threadpoolctl), and where nnlearn's time
+goes (forward / backward of the fused LSTM op per batch, and a cProfile of the epoch).
+
+Each framework runs in its own process.  ``--unrolled`` also times nnlearn's engine
+graph of one node per op and step (an LSTM with a custom activation takes that path),
+the alternative the fused op with its hand-written BPTT VJP replaces.
+
+    python bench/rnn.py [--sequences 10000] [--steps 50] [--profile] [--unrolled]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+BATCH, UNITS = 128, 64
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl not installed)"
+    import numpy  # noqa: F401  (loads its BLAS)
+
+    return "; ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} "
+                     f"threads, {i.get('architecture', '?')})" for i in threadpool_info()
+                     if i.get("user_api") == "blas") or "none found"
+
+
+def data(n: int, steps: int):
+    from nnlearn.datasets import make_adding_problem
+
+    x, y = make_adding_problem(n, steps, random_state=0)
+    return x.astype(np.float32), y.astype(np.float32)
+
+
+def run_nnlearn(n: int, steps: int, profile: bool, unrolled: bool) -> dict:
+    import nnlearn as nl
+    from nnlearn import layers
+
+    x, y = data(n, steps)
+    lstm = layers.LSTM(UNITS)
+    if unrolled:
+        lstm.fused = lambda: False  # the engine graph: one node per op and step
+    model = nl.Sequential([layers.Input((steps, 2)), lstm, layers.Dense(1)], seed=0)
+    model.compile(nl.optimizers.Adam(1e-3), "mse")
+    model.fit(x[:BATCH * 2], y[:BATCH * 2], epochs=1, batch_size=BATCH, verbose=0)  # warm
+    result = {}
+    if profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    start = time.perf_counter()
+    model.fit(x, y, epochs=1, batch_size=BATCH, verbose=0, seed=0)
+    result["epoch_s"] = time.perf_counter() - start
+    if profile:
+        profiler.disable()
+        stats = pstats.Stats(profiler)
+        rows = sorted(((v[2], f"{k[0].rsplit('/', 1)[-1]}:{k[1]}({k[2]})")
+                       for k, v in stats.stats.items()), reverse=True)[:10]
+        result["profile_tottime_s"] = [(round(t, 3), name) for t, name in rows]
+    if not unrolled:  # forward and backward of the op alone, per batch (best of 10)
+        xb = nl.Tensor(x[:BATCH])
+        forward, backward = [], []
+        for _ in range(10):
+            t0 = time.perf_counter()
+            h, _ = nl.lstm(xb, *lstm.params)
+            out = h[:, -1]
+            t1 = time.perf_counter()
+            nl.grad(out, lstm.params, gradient=np.ones(out.shape, np.float32))
+            forward.append(t1 - t0)
+            backward.append(time.perf_counter() - t1)
+        result["op_forward_ms"] = 1e3 * min(forward)
+        result["op_backward_ms"] = 1e3 * min(backward)
+    return result
+
+
+def run_torch(n: int, steps: int, profile: bool, unrolled: bool) -> dict:
+    import torch
+
+    torch.manual_seed(0)
+    x, y = (torch.from_numpy(a) for a in data(n, steps))
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(2, UNITS, batch_first=True)
+            self.dense = torch.nn.Linear(UNITS, 1)
+
+        def forward(self, xs):
+            return self.dense(self.lstm(xs)[0][:, -1])[:, 0]
+
+    net = Net()
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, eps=1e-7)
+
+    def epoch(xs, ys):
+        order = torch.randperm(len(xs))
+        for start in range(0, len(xs), BATCH):
+            index = order[start:start + BATCH]
+            optimizer.zero_grad()
+            torch.mean((net(xs[index]) - ys[index]) ** 2).backward()
+            optimizer.step()
+
+    epoch(x[:BATCH * 2], y[:BATCH * 2])
+    start = time.perf_counter()
+    epoch(x, y)
+    return {"epoch_s": time.perf_counter() - start, "threads": torch.get_num_threads(),
+            "torch": torch.__version__}
+
+
+def child(framework: str, args) -> None:
+    run = run_torch if framework == "torch" else run_nnlearn
+    result = run(args.sequences, args.steps, args.profile, framework == "unrolled")
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sequences", type=int, default=10000)
+    parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--unrolled", action="store_true")
+    parser.add_argument("--child", choices=["nnlearn", "torch", "unrolled"])
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args)
+        return
+    print(f"CPU: {cpu_model()} ({platform.machine()}, {__import__('os').cpu_count()} "
+          f"logical cores); NumPy {np.__version__}, BLAS: {blas()}")
+    print(f"LSTM({UNITS}) + Dense(1), {args.sequences:,} sequences x {args.steps} steps x 2 "
+          f"features, batch {BATCH}, Adam, float32: one epoch")
+    results = {}
+    for framework in ("nnlearn", "torch") + (("unrolled",) if args.unrolled else ()):
+        done = subprocess.run([sys.executable, __file__, "--child", framework,
+                               "--sequences", str(args.sequences), "--steps", str(args.steps),
+                               *(["--profile"] if args.profile else [])],
+                              capture_output=True, text=True)
+        if done.returncode:
+            print(f"{framework}: failed or not installed ({done.stderr.strip()[-200:]})")
+            continue
+        results[framework] = json.loads(done.stdout.strip().splitlines()[-1])
+    for framework, r in results.items():
+        extra = f" (torch {r['torch']}, {r['threads']} threads)" if "torch" in r else ""
+        label = "nnlearn unrolled" if framework == "unrolled" else framework
+        print(f"{label:17s} {r['epoch_s']:7.2f} s per epoch  peak {r['peak_rss_mb']:.0f} MB"
+              f"{extra}")
+    if "nnlearn" in results and "torch" in results:
+        ratio = results["nnlearn"]["epoch_s"] / results["torch"]["epoch_s"]
+        print(f"ratio nnlearn / torch: {ratio:.2f}")
+    ours = results.get("nnlearn", {})
+    if "op_forward_ms" in ours:
+        batches = -(-args.sequences // BATCH)
+        op = (ours["op_forward_ms"] + ours["op_backward_ms"]) * batches / 1e3
+        print(f"where the time goes: the fused LSTM op takes {ours['op_forward_ms']:.1f} ms "
+              f"forward + {ours['op_backward_ms']:.1f} ms backward per batch of {BATCH}, "
+              f"{op:.2f} s of the epoch ({100 * op / ours['epoch_s']:.0f}%); the rest: the "
+              f"Dense layer, the loss, Adam, batching (and any load from other jobs)")
+    for t, name in ours.get("profile_tottime_s", []):
+        print(f"  {t:8.3f} s  {name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,404 @@
+"""Recurrent ops - a whole sequence through SimpleRNN, LSTM or GRU cells - each one node
+of the graph with its backpropagation-through-time VJP beside it (Werbos 1990).
+
+Shapes follow Keras: a batch of sequences is ``(batch, steps, features)``; a kernel is
+``(features, gates * units)`` and a recurrent kernel ``(units, gates * units)``, with
+Keras's gate order (LSTM: i, f, c, o; GRU: z, r, h).  A recurrent network "can use
+current and previous inputs, in time": the state ``h_t`` of step t is computed from the
+input ``x_t`` and the state ``h_{t-1}`` of the step before.
+
+Each op does the input projection of every step at once - one product
+``(batch * steps, features) @ kernel`` - and then, step by step, only the small
+recurrent product ``h_{t-1} @ recurrent_kernel`` and the gates' elementwise work.  The
+VJP runs the steps backwards keeping dL/dh (and, for the LSTM, dL/dc), stores the
+gradient of every step's pre-activations ``dZ`` and finishes with three products:
+``dL/dkernel = X^T dZ``, ``dL/drecurrent_kernel = H_prev^T dZ_rec`` and
+``dL/dx = dZ kernel^T``.  A graph of one node per step and per elementwise op is the
+alternative (the layers fall back to it for activations without a fused derivative);
+``bench/rnn.py`` measures the difference.
+
+Activations fused here (derivatives written from the output y = g(z)): tanh (1 - y^2),
+sigmoid (y (1 - y)), relu (1 if y > 0) and linear (1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .ops import _tensor
+from .tensor import Tensor
+
+__all__ = ["simple_rnn", "lstm", "gru", "embedding"]
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-z), as (1 + tanh(z / 2)) / 2: one transcendental, no overflow."""
+    y = np.tanh(z * 0.5)
+    y += 1
+    y *= 0.5
+    return y
+
+
+def _relu(z):
+    return np.maximum(z, 0)
+
+
+def _linear(z):
+    return z
+
+
+# name -> (g(z), g'(z) written from y = g(z))
+FUSED_ACTIVATIONS = {
+    "tanh": (np.tanh, lambda y: 1 - y * y),
+    "sigmoid": (_sigmoid, lambda y: y * (1 - y)),
+    "relu": (_relu, lambda y: (y > 0).astype(y.dtype)),
+    "linear": (_linear, lambda y: np.ones_like(y)),
+}
+
+
+def _activation(name, argument: str, op: str):
+    if name not in FUSED_ACTIVATIONS:
+        raise ValueError(f"{op}: {argument} must be one of {sorted(FUSED_ACTIVATIONS)}; "
+                         f"got {name!r}")
+    return FUSED_ACTIVATIONS[name]
+
+
+def _gate_squash(g, s, k: int, dtype):
+    """A function (z, out) writing the LSTM's gate activations [s, s, g, s](z) into out.
+    For the default tanh and sigmoid it is one tanh: s(z) = (1 + tanh(z / 2)) / 2."""
+    if g is np.tanh and s is _sigmoid:
+        scale = np.full(4 * k, 0.5, dtype)
+        scale[2 * k:3 * k] = 1.0
+        shift = 0.5 * (scale != 1)
+
+        def squash(z, out):
+            np.multiply(z, scale, out=out)
+            np.tanh(out, out=out)
+            out *= scale
+            out += shift
+        return squash
+
+    def squash(z, out):
+        out[:, :2 * k] = s(z[:, :2 * k])
+        out[:, 2 * k:3 * k] = g(z[:, 2 * k:3 * k])
+        out[:, 3 * k:] = s(z[:, 3 * k:])
+    return squash
+
+
+def _check(x: Tensor, kernel: Tensor, recurrent_kernel: Tensor, gates: int, op: str) -> tuple:
+    """(batch, steps, features, units) after checking the shapes."""
+    if x.ndim != 3:
+        raise ValueError(f"{op}: x must be a batch of sequences (batch, steps, features); "
+                         f"got shape {x.shape}")
+    n, steps, features = x.shape
+    if recurrent_kernel.ndim != 2 or recurrent_kernel.shape[1] != gates * recurrent_kernel.shape[0]:
+        raise ValueError(f"{op}: recurrent_kernel must have shape (units, {gates} * units); "
+                         f"got {recurrent_kernel.shape}")
+    units = recurrent_kernel.shape[0]
+    if kernel.shape != (features, gates * units):
+        raise ValueError(f"{op}: kernel must have shape (features, {gates} * units) = "
+                         f"{(features, gates * units)}; got {kernel.shape}")
+    if steps < 1:
+        raise ValueError(f"{op}: x must have at least one step; got shape {x.shape}")
+    return n, steps, features, units
+
+
+def _state(state, n: int, units: int, dtype, name: str, op: str):
+    """(Tensor or None, array) of an initial state: zeros when None."""
+    if state is None:
+        return None, np.zeros((n, units), dtype)
+    state = _tensor(state)
+    if state.shape != (n, units):
+        raise ValueError(f"{op}: {name} must have shape (batch, units) = {(n, units)}; got "
+                         f"{state.shape}")
+    return state, state.data.astype(dtype, copy=False)
+
+
+def _bias(bias, shape: tuple, op: str):
+    if bias is None:
+        return None
+    bias = _tensor(bias)
+    if bias.shape != shape:
+        raise ValueError(f"{op}: bias must have shape {shape}; got {bias.shape}")
+    return bias
+
+
+def _projection(x: np.ndarray, kernel: np.ndarray, bias) -> np.ndarray:
+    """x_t @ kernel + bias for every step at once: (batch, steps, gates * units)."""
+    n, steps, features = x.shape
+    xw = (x.reshape(n * steps, features) @ kernel).reshape(n, steps, -1)
+    if bias is not None:
+        xw += bias
+    return xw
+
+
+def _finish(x, kernel, dz_in: np.ndarray) -> tuple:
+    """dL/dx = dZ kernel^T and dL/dkernel = X^T dZ from the input pre-activations'
+    gradient dZ (batch, steps, gates * units)."""
+    n, steps, features = x.shape
+    flat = dz_in.reshape(n * steps, -1)
+    dx = (flat @ kernel.data.T).reshape(x.shape) if x.requires_grad else None
+    dkernel = x.data.reshape(n * steps, features).T @ flat if kernel.requires_grad else None
+    return dx, dkernel
+
+
+def _make(out, parents: list, grads_of, name: str) -> Tensor:
+    """The op's output; parents that are None (no bias, no initial state) are left out."""
+    kept = [(i, p) for i, p in enumerate(parents) if p is not None]
+
+    def vjp(g):
+        grads = grads_of(g)
+        return tuple(grads[i] for i, _ in kept)
+
+    return Tensor._make(out, tuple(p for _, p in kept), vjp, name)
+
+
+# --------------------------------------------------------------------------------------
+# SimpleRNN: Elman 1990
+# --------------------------------------------------------------------------------------
+def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None,
+               activation: str = "tanh") -> Tensor:
+    """The states of an Elman network (Elman 1990, "Finding structure in time") over a
+    batch of sequences::
+
+        h_t = g(x_t W + h_{t-1} U + b),    h_0 = initial_state (zeros by default)
+
+    Parameters
+    ----------
+    x : Tensor (batch, steps, features)
+    kernel : W, (features, units);  recurrent_kernel : U, (units, units)
+    bias : b, (units,), optional;  initial_state : (batch, units), optional
+    activation : one of FUSED_ACTIVATIONS (Keras's default tanh)
+
+    Returns the states (batch, steps, units): ``out[:, t]`` is h_{t+1}.
+
+    BPTT: with dh_t the gradient reaching h_t (from the output at t and from step t + 1),
+    dz_t = dh_t g'(z_t), dh_{t-1} += dz_t U^T; dU = sum_t h_{t-1}^T dz_t.
+    """
+    op = "simple_rnn"
+    x, kernel, recurrent_kernel = _tensor(x), _tensor(kernel), _tensor(recurrent_kernel)
+    n, steps, _, units = _check(x, kernel, recurrent_kernel, 1, op)
+    g, dg = _activation(activation, "activation", op)
+    bias = _bias(bias, (units,), op)
+    h0, h0_data = _state(initial_state, n, units, x.dtype, "initial_state", op)
+    u = recurrent_kernel.data
+    xw = _projection(x.data, kernel.data, None if bias is None else bias.data)
+    h = np.empty((n, steps + 1, units), x.dtype)  # h[:, 0] = h_0
+    h[:, 0] = h0_data
+    for t in range(steps):
+        h[:, t + 1] = g(xw[:, t] + h[:, t] @ u)
+    out = h[:, 1:]
+
+    def grads_of(grad_out):
+        dz = np.empty_like(xw)
+        slope = dg(out)  # g'(z_t) of every step at once
+        dh = np.zeros((n, units), x.dtype)
+        for t in reversed(range(steps)):
+            dh += grad_out[:, t]
+            dz_t = np.multiply(dh, slope[:, t], out=dz[:, t])
+            dh = dz_t @ u.T
+        dx, dkernel = _finish(x, kernel, dz)
+        flat = dz.reshape(n * steps, units)
+        du = h[:, :-1].reshape(n * steps, units).T @ flat
+        db = flat.sum(axis=0) if bias is not None else None
+        return dx, dkernel, du, db, dh
+
+    return _make(out, [x, kernel, recurrent_kernel, bias, h0], grads_of, op)
+
+
+# --------------------------------------------------------------------------------------
+# LSTM: Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al. 2000
+# --------------------------------------------------------------------------------------
+def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_carry=None,
+         activation: str = "tanh", recurrent_activation: str = "sigmoid") -> tuple:
+    """Long short-term memory (Hochreiter & Schmidhuber 1997) with a forget gate (Gers,
+    Schmidhuber & Cummins 2000), Keras's gate order i, f, c, o::
+
+        [z_i, z_f, z_c, z_o] = x_t W + h_{t-1} U + b
+        i = s(z_i)   f = s(z_f)   o = s(z_o)   c~ = g(z_c)      (s: recurrent_activation)
+        c_t = f * c_{t-1} + i * c~         the cell state, let through unless f forgets it
+        h_t = o * g(c_t)
+
+    The cell state is the key idea: its gradient flows back through ``c_t = f c_{t-1} +
+    ...`` multiplied only by the forget gate, not by a weight matrix and a squashing
+    derivative at every step.
+
+    Parameters: x (batch, steps, features); kernel (features, 4 units); recurrent_kernel
+    (units, 4 units); bias (4 units,); initial_state h_0 and initial_carry c_0 (batch,
+    units), zeros by default.
+
+    Returns ``(h, c)``, each (batch, steps, units): the states and cell states of every
+    step.
+
+    BPTT, from dh_t and dc_t: do = dh g(c_t); dc_t += dh o g'(c_t); di = dc c~;
+    dc~ = dc i; df = dc c_{t-1}; dc_{t-1} = dc f (+ what the output at t-1 sends);
+    dz = (di s'(i), df s'(f), dc~ g'(c~), do s'(o)); dh_{t-1} = dz U^T.
+    """
+    op = "lstm"
+    x, kernel, recurrent_kernel = _tensor(x), _tensor(kernel), _tensor(recurrent_kernel)
+    n, steps, _, units = _check(x, kernel, recurrent_kernel, 4, op)
+    g, dg = _activation(activation, "activation", op)
+    s, ds = _activation(recurrent_activation, "recurrent_activation", op)
+    bias = _bias(bias, (4 * units,), op)
+    h0, h0_data = _state(initial_state, n, units, x.dtype, "initial_state", op)
+    c0, c0_data = _state(initial_carry, n, units, x.dtype, "initial_carry", op)
+    u = recurrent_kernel.data
+    k = units
+    xw = _projection(x.data, kernel.data, None if bias is None else bias.data)
+    h = np.empty((n, steps + 1, k), x.dtype)
+    c = np.empty((n, steps + 1, k), x.dtype)
+    gates = np.empty((n, steps, 4 * k), x.dtype)  # i, f, c~, o after their activations
+    h[:, 0], c[:, 0] = h0_data, c0_data
+    squash = _gate_squash(g, s, k, x.dtype)
+    for t in range(steps):
+        z = xw[:, t] + h[:, t] @ u
+        a = gates[:, t]
+        squash(z, a)  # i, f, o = s(z_i, z_f, z_o);  c~ = g(z_c)
+        i, f, cc, o = a[:, :k], a[:, k:2 * k], a[:, 2 * k:3 * k], a[:, 3 * k:]
+        c_t = c[:, t + 1]
+        np.multiply(f, c[:, t], out=c_t)
+        c_t += i * cc
+        np.multiply(o, g(c_t), out=h[:, t + 1])
+    packed = np.stack([h[:, 1:], c[:, 1:]], axis=2)  # (batch, steps, 2, units)
+
+    def grads_of(grad_packed):
+        grad_h, grad_c = grad_packed[:, :, 0], grad_packed[:, :, 1]
+        # the factors of every step at once: dz = (dc A_i, dc A_f, dc A_c, dh A_o) and
+        # dc_t += dh_t P_t
+        i, f, cc, o = (gates[..., j * k:(j + 1) * k] for j in range(4))
+        g_c = g(c[:, 1:])
+        slopes = np.empty((n, steps, 3, k), x.dtype)
+        slopes[:, :, 0] = cc * ds(i)
+        slopes[:, :, 1] = c[:, :-1] * ds(f)
+        slopes[:, :, 2] = i * dg(cc)
+        a_o = g_c * ds(o)
+        p = o * dg(g_c)
+        dz = np.empty_like(xw)
+        dz4 = dz.reshape(n, steps, 4, k)
+        dh = np.zeros((n, k), x.dtype)
+        dc = np.zeros((n, k), x.dtype)
+        for t in reversed(range(steps)):
+            dh += grad_h[:, t]
+            dc += grad_c[:, t]
+            dc += dh * p[:, t]
+            np.multiply(dc[:, None], slopes[:, t], out=dz4[:, t, :3])
+            np.multiply(dh, a_o[:, t], out=dz4[:, t, 3])
+            dc *= f[:, t]
+            dh = dz[:, t] @ u.T
+        dx, dkernel = _finish(x, kernel, dz)
+        flat = dz.reshape(n * steps, 4 * k)
+        du = h[:, :-1].reshape(n * steps, k).T @ flat
+        db = flat.sum(axis=0) if bias is not None else None
+        return dx, dkernel, du, db, dh, dc
+
+    out = _make(packed, [x, kernel, recurrent_kernel, bias, h0, c0], grads_of, op)
+    return out[:, :, 0], out[:, :, 1]
+
+
+# --------------------------------------------------------------------------------------
+# GRU: Cho et al. 2014 (Keras's reset_after=True, the form of cuDNN and PyTorch)
+# --------------------------------------------------------------------------------------
+def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None,
+        activation: str = "tanh", recurrent_activation: str = "sigmoid") -> Tensor:
+    """Gated recurrent unit (Cho et al. 2014) with the reset gate applied after the
+    recurrent product (Keras's ``reset_after=True``; PyTorch's nn.GRU), gate order z, r,
+    h; the bias has two rows, b_in for the input and b_rec for the recurrent product::
+
+        [x_z, x_r, x_h] = x_t W + b_in        [r_z, r_r, r_h] = h_{t-1} U + b_rec
+        z = s(x_z + r_z)    r = s(x_r + r_r)    h~ = g(x_h + r * r_h)
+        h_t = z * h_{t-1} + (1 - z) * h~
+
+    Parameters: x (batch, steps, features); kernel (features, 3 units); recurrent_kernel
+    (units, 3 units); bias (2, 3 units); initial_state (batch, units).  Returns the states
+    (batch, steps, units).
+
+    BPTT, from dh_t: dz = dh (h_{t-1} - h~); dh~ = dh (1 - z); da = dh~ g'(h~) (the
+    candidate's pre-activation); dr = da r_h; the input side gets (dz s'(z), dr s'(r),
+    da), the recurrent side (dz s'(z), dr s'(r), da r); dh_{t-1} = dh z + that U^T.
+    """
+    op = "gru"
+    x, kernel, recurrent_kernel = _tensor(x), _tensor(kernel), _tensor(recurrent_kernel)
+    n, steps, _, units = _check(x, kernel, recurrent_kernel, 3, op)
+    g, dg = _activation(activation, "activation", op)
+    s, ds = _activation(recurrent_activation, "recurrent_activation", op)
+    bias = _bias(bias, (2, 3 * units), op)
+    h0, h0_data = _state(initial_state, n, units, x.dtype, "initial_state", op)
+    u = recurrent_kernel.data
+    k = units
+    xw = _projection(x.data, kernel.data, None if bias is None else bias.data[0])
+    b_rec = None if bias is None else bias.data[1]
+    h = np.empty((n, steps + 1, k), x.dtype)
+    zr = np.empty((n, steps, 2 * k), x.dtype)  # z and r after the activation
+    r_h = np.empty((n, steps, k), x.dtype)  # the recurrent part of the candidate
+    cand = np.empty((n, steps, k), x.dtype)  # h~
+    h[:, 0] = h0_data
+    for t in range(steps):
+        hu = h[:, t] @ u
+        if b_rec is not None:
+            hu += b_rec
+        a = zr[:, t]
+        a[...] = s(xw[:, t, :2 * k] + hu[:, :2 * k])
+        z, r = a[:, :k], a[:, k:]
+        r_h[:, t] = hu[:, 2 * k:]
+        cand[:, t] = g(xw[:, t, 2 * k:] + r * r_h[:, t])
+        h[:, t + 1] = z * h[:, t] + (1 - z) * cand[:, t]
+    out = h[:, 1:]
+
+    def grads_of(grad_out):
+        # dz_in = dh (A_z, A_a R, A_a) and dz_rec = dh (A_z, A_a R, A_a r), the factors
+        # of every step computed at once
+        z, r = zr[..., :k], zr[..., k:]
+        a_z = (h[:, :-1] - cand) * ds(z)
+        a_a = (1 - z) * dg(cand)
+        a_r = a_a * r_h * ds(r)
+        rec = np.stack([a_z, a_r, a_a * r], axis=2)  # (batch, steps, 3, units)
+        dz_rec = np.empty_like(xw)
+        rec_t = dz_rec.reshape(n, steps, 3, k)
+        dh_all = np.empty((n, steps, k), x.dtype)
+        dh = np.zeros((n, k), x.dtype)
+        for t in reversed(range(steps)):
+            dh += grad_out[:, t]
+            dh_all[:, t] = dh
+            np.multiply(dh[:, None], rec[:, t], out=rec_t[:, t])
+            dh = dh * z[:, t] + dz_rec[:, t] @ u.T
+        dz_in = (dh_all[:, :, None] * np.stack([a_z, a_r, a_a], axis=2)).reshape(xw.shape)
+        dx, dkernel = _finish(x, kernel, dz_in)
+        flat = dz_rec.reshape(n * steps, 3 * k)
+        du = h[:, :-1].reshape(n * steps, k).T @ flat
+        db = None
+        if bias is not None:
+            db = np.stack([dz_in.reshape(n * steps, 3 * k).sum(axis=0), flat.sum(axis=0)])
+        return dx, dkernel, du, db, dh
+
+    return _make(out, [x, kernel, recurrent_kernel, bias, h0], grads_of, op)
+
+
+# --------------------------------------------------------------------------------------
+# embedding lookup
+# --------------------------------------------------------------------------------------
+def embedding(indices, embeddings) -> Tensor:
+    """``embeddings[indices]``: the row of each integer index (a learned vector per token);
+    the gradient adds the gradient of each position into its row (rows picked twice get
+    both).  ``indices`` may be a float array holding integers (a model's input)."""
+    embeddings = _tensor(embeddings)
+    data = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    if data.dtype.kind == "f":
+        as_int = data.astype(np.intp)
+        if not np.array_equal(as_int, data):
+            raise ValueError("embedding: indices must be integers; got non-integer values")
+        data = as_int
+    elif data.dtype.kind not in "iu":
+        raise ValueError(f"embedding: indices must be integers; got dtype {data.dtype}")
+    vocabulary = embeddings.shape[0]
+    if data.size and (data.min() < 0 or data.max() >= vocabulary):
+        raise ValueError(f"embedding: indices must be in [0, input_dim={vocabulary}); got "
+                         f"values from {data.min()} to {data.max()}")
+    out = embeddings.data[data]
+
+    def vjp(g):
+        flat = g.reshape(-1, embeddings.shape[1])
+        full = np.zeros_like(embeddings.data)
+        np.add.at(full, data.reshape(-1), flat)
+        return (full,)
+
+    return Tensor._make(out, (embeddings,), vjp, "embedding")
