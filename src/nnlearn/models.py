@@ -481,9 +481,12 @@ class Model:
         self.stop_training, self.stop_reason = True, reason
 
     def _reseed_layers(self, seed_sequence) -> None:
+        """Each layer that draws random numbers gets the epoch's stream for its position
+        (layers without randomness keep the base class's reseed and are skipped)."""
         for i, layer in enumerate(self.layers):
-            layer.reseed(np.random.SeedSequence([seed_sequence.entropy,
-                                                 *seed_sequence.spawn_key, i]))
+            if type(layer).reseed is not layers_module.Layer.reseed:
+                layer.reseed(np.random.SeedSequence([seed_sequence.entropy,
+                                                     *seed_sequence.spawn_key, i]))
 
     def predict(self, x, batch_size: int = 1024, verbose: int = 0) -> np.ndarray:
         """The outputs for x, one ``predict_step`` per batch (1024 samples by default:
