@@ -6,17 +6,20 @@ Dense(120, relu) -> Dense(84, relu) -> Dense(10, softmax); Adam 1e-3, batch 64, 
 Each framework runs in its own process (its peak resident memory, ru_maxrss, is its own).
 ``--images`` trains on the first n training images and scales the time to 60,000;
 ``--rounds`` alternates the two frameworks that many times and reports the median of the
-per-round ratios (on a shared machine the load changes from one minute to the next).
+per-round ratios (on a shared machine the load changes from one minute to the next);
+``--threads n`` gives each framework n threads (OpenBLAS's and PyTorch's): with 1, each
+process keeps to one core, which is what a busy 2-core machine can compare reliably.
 ``--choice`` times the two NumPy routes for a convolution: im2col + one matrix product
 (what nnlearn.autograd.conv does) against a loop of kh * kw smaller products.
 
-    python bench/cnn.py [--images 60000] [--rounds 1] [--profile] [--choice]
+    python bench/cnn.py [--images 60000] [--rounds 1] [--threads n] [--profile] [--choice]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -63,6 +66,8 @@ def run_nnlearn(n: int, profile: bool = False) -> dict:
 def run_torch(n: int, profile: bool = False) -> dict:
     import torch
 
+    if os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     torch.manual_seed(0)
     x, y = load(n)
     x = torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()
@@ -140,6 +145,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=60000)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--choice", action="store_true")
     parser.add_argument("--child", choices=["nnlearn", "torch"])
@@ -147,6 +153,10 @@ def main() -> None:
     if args.child:
         child(args.child, args.images, args.profile)
         return
+    env = dict(os.environ)
+    if args.threads:
+        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[name] = str(args.threads)
     rounds, ratios = [], []
     for r in range(args.rounds):
         results = {}
@@ -154,7 +164,7 @@ def main() -> None:
         for framework in order:
             done = subprocess.run([sys.executable, __file__, "--child", framework, "--images",
                                    str(args.images), *(["--profile"] if args.profile else [])],
-                                  capture_output=True, text=True)
+                                  capture_output=True, text=True, env=env)
             if done.returncode:
                 print(f"{framework}: failed or not installed ({done.stderr.strip()[-200:]})")
                 continue

@@ -8,10 +8,11 @@ with the extra row or column at the end; ``"causal"`` (1-D only) pads ``dilation
 steps on the left, so that output t sees inputs up to t only (van den Oord et al. 2016).
 
 The convolution (a cross-correlation, as in every deep-learning library; LeCun et al.
-1989) is im2col with the columns transposed: the padded input is copied once channels
-first, ``(channels, batch, height, width)``, and each of the kh * kw kernel taps copies
-its strided slice, a contiguous block, into a ``(kh kw channels, positions)`` matrix.
-Then forward, dL/dkernel and dL/dx are one matrix product each (per group)::
+1989) is im2col in the CHWN layout of cuda-convnet (Krizhevsky et al. 2012): the padded
+input is copied once as ``(channels, height, width, batch)``, and each of the kh * kw
+kernel taps copies its strided slice (runs of ``out_width * batch`` contiguous numbers)
+into a ``(kh kw channels, positions)`` matrix.  Then forward, dL/dkernel and dL/dx are
+one matrix product each (per group)::
 
     out = cols^T K      dL/dK = cols g      dcols = K g^T
 
@@ -28,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
-from .ops import _column_sum, _constant, _tensor
+from .ops import _constant, _tensor
 from .tensor import Tensor
 
 __all__ = ["conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d",
@@ -110,8 +111,8 @@ def _crop(dxp: np.ndarray, pads, shape) -> np.ndarray:
 def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: str,
           out_hw) -> Tensor:
     """The convolution of NHWC ``x`` (already checked) with HWIO ``w``, the input padded by
-    ``pads`` ((top, bottom), (left, right)): im2col with transposed columns (module
-    docstring), one stacked product per pass over the ``groups`` groups."""
+    ``pads`` ((top, bottom), (left, right)): im2col in the CHWN layout (module docstring),
+    one stacked product per pass over the ``groups`` groups."""
     X, W = x.data, w.data
     n, h, wd, c = X.shape
     kh, kw, cg, f = W.shape
@@ -119,19 +120,20 @@ def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: 
     (top, bottom), (left, right) = pads
     hp, wp = h + top + bottom, wd + left + right
     taps = list(_taps((kh, kw), strides, dilation, out_hw))
-    P, K = n * oh * ow, kh * kw * cg
-    # the padded input, channels first: each tap's slice below is then a contiguous copy
-    xt = np.zeros((c, n, hp, wp), X.dtype)
-    xt[:, :, top:top + h, left:left + wd] = X.transpose(3, 0, 1, 2)
-    xg = xt.reshape(G, cg, n, hp, wp)
-    cols = np.empty((G, kh, kw, cg, n, oh, ow), X.dtype)
+    P, K = oh * ow * n, kh * kw * cg
+    # the padded input as (channels, height, width, batch): a tap's slice is then made of
+    # runs of ow * n contiguous numbers (stride 1), copied below and added back in col2im
+    xt = np.zeros((c, hp, wp, n), X.dtype)
+    xt[:, top:top + h, left:left + wd] = X.transpose(3, 1, 2, 0)
+    xg = xt.reshape(G, cg, hp, wp, n)
+    cols = np.empty((G, kh, kw, cg, oh, ow, n), X.dtype)
     for a, e, rows, cols_ in taps:
-        cols[:, a, e] = xg[:, :, :, rows, cols_]
+        cols[:, a, e] = xg[:, :, rows, cols_]
     cols = cols.reshape(G, K, P)
     # the kernel as one (kh kw cg, fg) matrix per group: filter j of group i is i fg + j
     Wg = W.reshape(kh, kw, cg, G, fg).transpose(3, 0, 1, 2, 4).reshape(G, K, fg)
-    out = np.matmul(cols.transpose(0, 2, 1), Wg)                   # (G, P, fg)
-    out = out.transpose(1, 0, 2).reshape(P, f)                     # a view when G == 1
+    out = np.matmul(Wg.transpose(0, 2, 1), cols)                   # (G, fg, P)
+    out = np.ascontiguousarray(out.reshape(f, oh, ow, n).transpose(3, 1, 2, 0))
     parents = (x, w)
     if bias is not None:
         b = bias if isinstance(bias, Tensor) else _constant(bias, out.dtype)
@@ -139,25 +141,24 @@ def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: 
             raise ValueError(f"{op}: bias must have shape ({f},); got {b.shape}")
         out = out + b.data if b.dtype != out.dtype else np.add(out, b.data, out=out)
         parents = (x, w, b)
-    out = out.reshape(n, oh, ow, f)
 
     def vjp(g):
-        g2 = np.reshape(g, (P, f))
-        gg = g2.reshape(P, G, fg).transpose(1, 0, 2)              # (G, P, fg), a view
+        gt = np.ascontiguousarray(g.transpose(3, 1, 2, 0)).reshape(G, fg, P)
         gx = gw = None
         if x.requires_grad:
-            dcols = np.matmul(Wg, gg.transpose(0, 2, 1)).reshape(G, kh, kw, cg, n, oh, ow)
-            dxt = np.zeros((G, cg, n, hp, wp), dcols.dtype)
+            dcols = np.matmul(Wg, gt).reshape(G, kh, kw, cg, oh, ow, n)
+            dxt = np.zeros((G, cg, hp, wp, n), dcols.dtype)
             for a, e, rows, cols_ in taps:                         # col2im
-                dxt[:, :, :, rows, cols_] += dcols[:, a, e]
-            dxt = dxt.reshape(c, n, hp, wp)[:, :, top:top + h, left:left + wd]
-            gx = np.ascontiguousarray(dxt.transpose(1, 2, 3, 0))
+                dxt[:, :, rows, cols_] += dcols[:, a, e]
+            dxt = dxt.reshape(c, hp, wp, n)[:, top:top + h, left:left + wd]
+            gx = np.ascontiguousarray(dxt.transpose(3, 1, 2, 0))
         if w.requires_grad:
-            gw = np.matmul(cols, gg).reshape(G, kh, kw, cg, fg)   # (G, K, fg)
+            gw = np.matmul(cols, gt.transpose(0, 2, 1)).reshape(G, kh, kw, cg, fg)
             gw = gw.transpose(1, 2, 3, 0, 4).reshape(W.shape)
         if len(parents) == 2:
             return gx, gw
-        return gx, gw, (_column_sum(g2) if parents[2].requires_grad else None)
+        return gx, gw, (np.add.reduce(gt.reshape(f, P), axis=1)
+                        if parents[2].requires_grad else None)
 
     return Tensor._make(out, parents, vjp, op)
 
@@ -284,14 +285,23 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     for rows, cols in taps[1:]:
         np.maximum(out, xp[:, rows, cols], out=out)
 
+    disjoint = all(s >= p for s, p in zip(strides, pool))  # each input in one window
+
     def vjp(g):
         dxp = np.zeros(xp.shape, dtype=np.result_type(X.dtype, g.dtype))
-        open_ = np.ones(out.shape, dtype=bool)   # windows whose maximum is still to find
-        for rows, cols in taps:
+        open_ = None                       # windows whose maximum is still to be found
+        for t, (rows, cols) in enumerate(taps):
             first = xp[:, rows, cols] == out
-            first &= open_
-            open_ &= ~first
-            dxp[:, rows, cols] += np.where(first, g, 0)
+            if open_ is None:
+                open_ = ~first
+            else:
+                first &= open_
+                if t < len(taps) - 1:
+                    open_ ^= first
+            if disjoint:   # (bool * float: several times faster than np.where)
+                np.multiply(first, g, out=dxp[:, rows, cols])
+            else:
+                dxp[:, rows, cols] += first * g
         return (_crop(dxp, pads, X.shape),)
 
     return Tensor._make(out, (x,), vjp, "max_pool2d")
