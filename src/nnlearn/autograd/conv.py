@@ -132,15 +132,18 @@ def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: 
     cols = cols.reshape(G, K, P)
     # the kernel as one (kh kw cg, fg) matrix per group: filter j of group i is i fg + j
     Wg = W.reshape(kh, kw, cg, G, fg).transpose(3, 0, 1, 2, 4).reshape(G, K, fg)
-    out = np.matmul(Wg.transpose(0, 2, 1), cols)                   # (G, fg, P)
-    out = np.ascontiguousarray(out.reshape(f, oh, ow, n).transpose(3, 1, 2, 0))
+    out_t = np.matmul(Wg.transpose(0, 2, 1), cols).reshape(f, oh, ow, n).transpose(3, 1, 2, 0)
     parents = (x, w)
     if bias is not None:
-        b = bias if isinstance(bias, Tensor) else _constant(bias, out.dtype)
+        b = bias if isinstance(bias, Tensor) else _constant(bias, out_t.dtype)
         if b.shape != (f,):
             raise ValueError(f"{op}: bias must have shape ({f},); got {b.shape}")
-        out = out + b.data if b.dtype != out.dtype else np.add(out, b.data, out=out)
         parents = (x, w, b)
+        # back to NHWC and the bias added in one pass
+        out = np.add(out_t, b.data, out=np.empty((n, oh, ow, f),
+                                                  np.result_type(out_t.dtype, b.dtype)))
+    else:
+        out = np.ascontiguousarray(out_t)
 
     def vjp(g):
         gt = np.ascontiguousarray(g.transpose(3, 1, 2, 0)).reshape(G, fg, P)
