@@ -325,3 +325,19 @@ def test_depthwise_and_causal_gradients_match_pytorch():
 def test_bad_groups_and_paddings_are_explained(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("pool, strides", [(2, None), (3, 1), ((2, 3), (1, 2)), (3, 3)])
+def test_max_pool_gradient_with_ties_matches_pytorch(pool, strides):
+    """Ties (ReLU's zeros, repeated values) send the gradient to the first maximum of each
+    window in row-major order, in overlapping windows too, as PyTorch does."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x = np.maximum(rng.integers(-2, 3, (2, 7, 8, 3)), 0).astype(np.float64)
+    g = rng.standard_normal(nl.max_pool2d(x, pool, strides).shape)
+    xs = nl.Tensor(x, requires_grad=True)
+    (gx,) = nl.grad(nl.max_pool2d(xs, pool, strides), [xs], gradient=g)
+    xt = torch.tensor(x, requires_grad=True)
+    out = torch.nn.functional.max_pool2d(xt.permute(0, 3, 1, 2), pool, strides)
+    out.backward(torch.tensor(g).permute(0, 3, 1, 2))
+    np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
