@@ -127,8 +127,8 @@ def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: 
     xt[:, top:top + h, left:left + wd] = X.transpose(3, 1, 2, 0)
     xg = xt.reshape(G, cg, hp, wp, n)
     cols = np.empty((G, kh, kw, cg, oh, ow, n), X.dtype)
-    for a, e, rows, cols_ in taps:
-        cols[:, a, e] = xg[:, :, rows, cols_]
+    for a, e, rows, columns in taps:
+        cols[:, a, e] = xg[:, :, rows, columns]
     cols = cols.reshape(G, K, P)
     # the kernel as one (kh kw cg, fg) matrix per group: filter j of group i is i fg + j
     Wg = W.reshape(kh, kw, cg, G, fg).transpose(3, 0, 1, 2, 4).reshape(G, K, fg)
@@ -151,8 +151,8 @@ def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: 
         if x.requires_grad:
             dcols = np.matmul(Wg, gt).reshape(G, kh, kw, cg, oh, ow, n)
             dxt = np.zeros((G, cg, hp, wp, n), dcols.dtype)
-            for a, e, rows, cols_ in taps:                         # col2im
-                dxt[:, :, rows, cols_] += dcols[:, a, e]
+            for a, e, rows, columns in taps:                         # col2im
+                dxt[:, :, rows, columns] += dcols[:, a, e]
             dxt = dxt.reshape(c, hp, wp, n)[:, top:top + h, left:left + wd]
             gx = np.ascontiguousarray(dxt.transpose(3, 1, 2, 0))
         if w.requires_grad:
