@@ -233,3 +233,111 @@ def test_max_pool_gradient_of_tiling_windows(shape, pool, padding):
     (g,) = nl.grad(nl.sum(nl.max_pool2d(ties, 2)), [ties])
     np.testing.assert_array_equal(g[0, :, :, 0], [[1, 0, 1, 0], [0, 0, 0, 0],
                                                   [1, 0, 1, 0], [0, 0, 0, 0]])
+
+
+# -- groups (depthwise when groups == channels), causal padding, dilation ------------------
+@pytest.mark.parametrize("channels, filters, groups", [(4, 6, 2), (3, 3, 3), (2, 4, 2),
+                                                       (6, 3, 3), (4, 8, 1)])
+def test_grouped_conv2d_gradcheck(channels, filters, groups):
+    rng = np.random.default_rng(channels * 10 + groups)
+    tensors = [nl.Tensor(rng.standard_normal(s), requires_grad=True)
+               for s in ((2, 5, 6, channels), (3, 2, channels // groups, filters), (filters,))]
+    assert nl.gradcheck(lambda x, k, b: nl.conv2d(x, k, b, (1, 2), "same", 1, groups),
+                        tensors)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same", "causal"])
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv1d_gradcheck_causal_and_grouped(padding, groups):
+    rng = np.random.default_rng(3)
+    tensors = [nl.Tensor(rng.standard_normal(s), requires_grad=True)
+               for s in ((2, 9, 4), (3, 4 // groups, 6), (6,))]
+    assert nl.gradcheck(lambda x, k, b: nl.conv1d(x, k, b, 1, padding, 2, groups), tensors)
+
+
+def test_causal_conv1d_sees_only_the_past():
+    """out[t] depends on x[:t + 1] only, and the output keeps the sequence length."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1, 10, 2))
+    k = rng.standard_normal((3, 2, 1))
+    out = nl.conv1d(x, k, padding="causal", dilation=2).data
+    assert out.shape == (1, 10, 1)
+    changed = x.copy()
+    changed[0, 6:] += 1.0
+    again = nl.conv1d(changed, k, padding="causal", dilation=2).data
+    np.testing.assert_array_equal(again[0, :6], out[0, :6])
+    assert not np.allclose(again[0, 6:], out[0, 6:])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_grouped_dilated_conv2d_matches_pytorch(seed):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(seed)
+    groups = int(rng.choice([1, 2, 3]))
+    c, f = groups * int(rng.integers(1, 3)), groups * int(rng.integers(1, 3))
+    dilation = tuple(int(v) for v in rng.integers(1, 3, 2))
+    x = rng.standard_normal((2, 9, 8, c)).astype(np.float32)
+    k = rng.standard_normal((3, 2, c // groups, f)).astype(np.float32)
+    b = rng.standard_normal(f).astype(np.float32)
+    ours = nl.conv2d(x, k, b, 1, "valid", dilation, groups).data
+    theirs = F.conv2d(torch.tensor(x).permute(0, 3, 1, 2), torch.tensor(k).permute(3, 2, 0, 1),
+                      torch.tensor(b), dilation=dilation, groups=groups)
+    np.testing.assert_allclose(ours, theirs.permute(0, 2, 3, 1).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_depthwise_and_causal_gradients_match_pytorch():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(0)
+    x, k = rng.standard_normal((2, 7, 6, 3)), rng.standard_normal((3, 3, 1, 6))
+    xs, ks = nl.Tensor(x, requires_grad=True), nl.Tensor(k, requires_grad=True)
+    gx, gk = nl.grad(nl.sum(nl.conv2d(xs, ks, None, 2, "valid", 1, groups=3) ** 2), [xs, ks])
+    xt, kt = torch.tensor(x, requires_grad=True), torch.tensor(k, requires_grad=True)
+    out = F.conv2d(xt.permute(0, 3, 1, 2), kt.permute(3, 2, 0, 1), stride=2, groups=3)
+    torch.sum(out ** 2).backward()
+    np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gk, kt.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+    # causal: PyTorch's conv1d on the input left-padded by dilation (k - 1)
+    x, k = rng.standard_normal((2, 11, 4)), rng.standard_normal((3, 2, 4))
+    xs, ks = nl.Tensor(x, requires_grad=True), nl.Tensor(k, requires_grad=True)
+    gx, gk = nl.grad(nl.sum(nl.conv1d(xs, ks, None, 2, "causal", 3, groups=2) ** 2), [xs, ks])
+    xt, kt = torch.tensor(x, requires_grad=True), torch.tensor(k, requires_grad=True)
+    out = F.conv1d(F.pad(xt.permute(0, 2, 1), (6, 0)), kt.permute(2, 1, 0), stride=2,
+                   dilation=3, groups=2)
+    assert out.shape[-1] == nl.conv1d(x, k, None, 2, "causal", 3, groups=2).shape[1] == 6
+    torch.sum(out ** 2).backward()
+    np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gk, kt.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: nl.conv2d(np.ones((1, 4, 4, 3)), np.ones((3, 3, 1, 4)), groups=2),
+     "groups must divide"),
+    (lambda: nl.conv2d(np.ones((1, 4, 4, 4)), np.ones((3, 3, 1, 4)), groups=2),
+     "per group"),
+    (lambda: nl.conv2d(np.ones((1, 4, 4, 2)), np.ones((3, 3, 2, 2)), groups=0), "groups"),
+    (lambda: nl.conv2d(np.ones((1, 4, 4, 1)), np.ones((3, 3, 1, 1)), padding="causal"),
+     "padding"),
+    (lambda: nl.conv1d(np.ones((1, 4, 1)), np.ones((3, 1, 1)), padding="full"), "causal"),
+])
+def test_bad_groups_and_paddings_are_explained(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+@pytest.mark.parametrize("pool, strides", [(2, None), (3, 1), ((2, 3), (1, 2)), (3, 3)])
+def test_max_pool_gradient_with_ties_matches_pytorch(pool, strides):
+    """Ties (ReLU's zeros, repeated values) send the gradient to the first maximum of each
+    window in row-major order, in overlapping windows too, as PyTorch does."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x = np.maximum(rng.integers(-2, 3, (2, 7, 8, 3)), 0).astype(np.float64)
+    g = rng.standard_normal(nl.max_pool2d(x, pool, strides).shape)
+    xs = nl.Tensor(x, requires_grad=True)
+    (gx,) = nl.grad(nl.max_pool2d(xs, pool, strides), [xs], gradient=g)
+    xt = torch.tensor(x, requires_grad=True)
+    out = torch.nn.functional.max_pool2d(xt.permute(0, 3, 1, 2), pool, strides)
+    out.backward(torch.tensor(g).permute(0, 3, 1, 2))
+    np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-12, atol=1e-12)

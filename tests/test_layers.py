@@ -298,3 +298,51 @@ def test_dense_maps_the_last_axis_of_higher_rank_samples():
     assert layer.output_shape == (5, 3)
     assert nl.gradcheck(lambda t: layer(t), [nl.Tensor(rng.standard_normal((2, 5, 4)),
                                                        requires_grad=True)])
+def test_grouped_depthwise_and_causal_conv_layers():
+    """groups: kernel (kh, kw, channels / groups, filters), Glorot's fan_in counting one
+    group; depthwise when groups == channels; Conv1D's causal padding keeps the length."""
+    layer = L.Conv2D(6, 3, groups=3, padding="same")
+    layer.build((8, 8, 3), np.random.default_rng(0), np.float32)
+    assert layer.kernel.shape == (3, 3, 1, 6) and layer.count_params() == 3 * 3 * 6 + 6
+    limit = np.sqrt(6 / (3 * 3 * 1 + 3 * 3 * 6))
+    assert limit * 0.9 < np.abs(layer.kernel.data).max() <= limit
+    x = np.random.default_rng(1).standard_normal((2, 8, 8, 3)).astype(np.float32)
+    out = layer(x).data
+    assert out.shape == (2, 8, 8, 6)
+    # filters 0-1 see channel 0 only: changing channel 2 leaves them alone
+    changed = x.copy()
+    changed[..., 2] += 1
+    np.testing.assert_array_equal(layer(changed).data[..., :2], out[..., :2])
+
+    model = nl.Sequential([L.Input((12, 4)),
+                           L.Conv1D(4, 2, padding="causal", dilation_rate=1, groups=2),
+                           L.Conv1D(4, 2, padding="causal", dilation_rate=2),
+                           L.Conv1D(4, 2, padding="causal", dilation_rate=4)], seed=0)
+    model.build((12, 4))
+    assert [layer.output_shape for layer in model.layers[1:]] == [(12, 4)] * 3
+    assert model.layers[1].kernel.shape == (2, 2, 4)
+    seq = np.random.default_rng(2).standard_normal((1, 12, 4))
+    later = seq.copy()
+    later[:, 8:] += 1
+    np.testing.assert_allclose(model.predict(later)[:, :8], model.predict(seq)[:, :8])
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: L.Conv2D(5, 3, groups=2), "groups must divide filters"),
+    (lambda: L.Conv2D(4, 3, groups=0), "groups must be a positive integer"),
+    (lambda: L.Conv2D(4, 3, padding="causal"), "padding"),
+    (lambda: L.Conv2D(4, 3, groups=2).build((8, 8, 3), np.random.default_rng(0),
+                                            np.float32), "input channels"),
+])
+def test_bad_groups_and_causal_padding_are_explained(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+@pytest.mark.parametrize("layer", [L.Conv2D(4, 3, groups=2, dilation_rate=2),
+                                   L.Conv1D(6, 3, padding="causal", groups=3)],
+                         ids=["Conv2D-groups", "Conv1D-causal"])
+def test_grouped_and_causal_configs_round_trip(layer):
+    config = layer.get_config()
+    again = nl.layers.get(type(layer).__name__, json.loads(json.dumps(config)))
+    assert again.get_config() == config and again.groups == layer.groups

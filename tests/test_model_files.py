@@ -452,3 +452,26 @@ def test_the_fuzzed_file_is_a_valid_model_to_begin_with():
     assert model.metadata == {"features": ["a", "b"]}
     with zipfile.ZipFile(io.BytesIO(VALID)) as z:
         assert all(i.compress_type == zipfile.ZIP_STORED for i in z.infolist())
+
+
+def test_grouped_and_causal_convolutions_round_trip_through_a_model_file(tmp_path):
+    model = nl.Sequential([Input((10, 4)),
+                           nl.layers.Conv1D(4, 3, padding="causal", dilation_rate=2, groups=4),
+                           nl.layers.Reshape((10, 2, 2)),
+                           nl.layers.Conv2D(6, (3, 2), padding="same", groups=2),
+                           nl.layers.Flatten(), Dense(1)], seed=0)
+    model.build((10, 4))
+    assert [w.shape for w in model.get_weights()[:4]] == [(3, 1, 4), (4,), (3, 2, 1, 6), (6,)]
+    assert model_files._expected_weights(model.layers, (10, 4)) == [
+        w.shape for w in model.get_weights()]
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert any("Conv1D" in line and "(None, 10, 4)" in line and "16" in line for line in lines)
+    assert any("Conv2D" in line and "(None, 10, 2, 6)" in line and "42" in line
+               for line in lines)
+    x = np.random.default_rng(0).standard_normal((3, 10, 4)).astype(np.float32)
+    model.save(tmp_path / "grouped.nnlearn")
+    again = nl.load_model(tmp_path / "grouped.nnlearn")
+    assert again.layers[1].padding == "causal" and again.layers[1].groups == 4
+    assert again.layers[3].groups == 2
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))

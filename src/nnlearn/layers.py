@@ -366,9 +366,10 @@ def _tuple_of(value, n: int, name: str, layer: str) -> tuple:
     return tuple(int(v) for v in value)
 
 
-def _padding_of(padding, layer: str) -> str:
-    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
-        raise ValueError(f"{layer}: padding must be 'valid' or 'same'; got {padding!r}")
+def _padding_of(padding, layer: str, allowed=("valid", "same")) -> str:
+    if not isinstance(padding, str) or padding.lower() not in allowed:
+        raise ValueError(f"{layer}: padding must be {' or '.join(map(repr, allowed))}; "
+                         f"got {padding!r}")
     return padding.lower()
 
 
@@ -382,9 +383,10 @@ class _Conv(Layer):
     """The shared part of Conv1D and Conv2D (``rank`` spatial axes)."""
 
     rank = 2
+    paddings = ("valid", "same")
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
-                 dilation_rate=1, activation=None, use_bias: bool = True,
+                 dilation_rate=1, groups: int = 1, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  kernel_regularizer=None, name: str | None = None):
         super().__init__(name)
@@ -395,8 +397,15 @@ class _Conv(Layer):
         self.filters = int(filters)
         self.kernel_size = _tuple_of(kernel_size, self.rank, "kernel_size", layer)
         self.strides = _tuple_of(strides, self.rank, "strides", layer)
-        self.padding = _padding_of(padding, layer)
+        self.padding = _padding_of(padding, layer, self.paddings)
         self.dilation_rate = _tuple_of(dilation_rate, self.rank, "dilation_rate", layer)
+        if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) \
+                or groups < 1:
+            raise ValueError(f"{layer}: groups must be a positive integer; got {groups!r}")
+        self.groups = int(groups)
+        if self.filters % self.groups:
+            raise ValueError(f"{layer}: groups must divide filters; got groups="
+                             f"{self.groups} and filters={self.filters}")
         if max(self.strides) > 1 and max(self.dilation_rate) > 1:
             raise ValueError(f"{layer}: strides > 1 together with dilation_rate > 1 is not "
                              "supported (as in Keras)")
@@ -409,7 +418,8 @@ class _Conv(Layer):
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
 
     def kernel_shape(self, input_shape) -> tuple:
-        return (*self.kernel_size, int(input_shape[-1]), self.filters)
+        """(*kernel_size, channels / groups, filters): each filter sees its group only."""
+        return (*self.kernel_size, int(input_shape[-1]) // self.groups, self.filters)
 
     def build(self, input_shape, rng, dtype):
         self.compute_output_shape(tuple(input_shape))  # checks the shape
@@ -430,6 +440,9 @@ class _Conv(Layer):
                      "(steps, channels)" if self.rank == 1 else "(height, width, channels)")
         from .autograd.conv import output_length
 
+        if input_shape[-1] % self.groups:
+            raise ValueError(f"{layer}: groups must divide the input channels; got groups="
+                             f"{self.groups} for samples of shape {tuple(input_shape)}")
         spatial = tuple(output_length(n, k, s, self.padding, d) for n, k, s, d in zip(
             input_shape[:-1], self.kernel_size, self.strides, self.dilation_rate))
         if min(spatial) < 1:
@@ -441,9 +454,9 @@ class _Conv(Layer):
     def pre_activation(self, x: Tensor) -> Tensor:
         if self.rank == 1:
             return ag.conv1d(x, self.kernel, self.bias, self.strides[0], self.padding,
-                             self.dilation_rate[0])
+                             self.dilation_rate[0], self.groups)
         return ag.conv2d(x, self.kernel, self.bias, self.strides, self.padding,
-                         self.dilation_rate)
+                         self.dilation_rate, self.groups)
 
     def call(self, x, training=False):
         return self.activation(self.pre_activation(x))
@@ -454,7 +467,7 @@ class _Conv(Layer):
     def get_config(self):
         return {"filters": self.filters, "kernel_size": list(self.kernel_size),
                 "strides": list(self.strides), "padding": self.padding,
-                "dilation_rate": list(self.dilation_rate),
+                "dilation_rate": list(self.dilation_rate), "groups": self.groups,
                 "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias, "kernel_initializer": self.kernel_initializer,
                 "bias_initializer": self.bias_initializer,
@@ -469,25 +482,31 @@ class Conv2D(_Conv):
     kernel (kh, kw, channels, filters) shared by every position.
 
     ``padding="same"`` keeps ceil(size / stride) positions; ``dilation_rate`` spreads the
-    kernel's taps apart.  Glorot's initialisation counts fan_in = kh kw channels and
-    fan_out = kh kw filters."""
+    kernel's taps apart (Yu & Koltun 2016); ``groups`` splits channels and filters into
+    that many independent convolutions, the kernel being (kh, kw, channels / groups,
+    filters) - depthwise when groups == channels (Chollet 2017).  Glorot's initialisation
+    counts fan_in = kh kw channels / groups and fan_out = kh kw filters."""
 
     rank = 2
 
     def __init__(self, filters: int, kernel_size, strides=(1, 1), padding: str = "valid",
-                 dilation_rate=(1, 1), activation=None, use_bias: bool = True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, name: str | None = None):
-        super().__init__(filters, kernel_size, strides, padding, dilation_rate, activation,
-                         use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
-                         name)
+                 dilation_rate=(1, 1), groups: int = 1, activation=None,
+                 use_bias: bool = True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, name: str | None = None):
+        super().__init__(filters, kernel_size, strides, padding, dilation_rate, groups,
+                         activation, use_bias, kernel_initializer, bias_initializer,
+                         kernel_regularizer, name)
 
 
 class Conv1D(_Conv):
     """A 1-D convolution layer on sequences (steps, channels), with a kernel
-    (kernel_size, channels, filters): Keras's Conv1D (without "causal" padding)."""
+    (kernel_size, channels / groups, filters): Keras's Conv1D.  ``padding="causal"``
+    left-pads dilation_rate (kernel_size - 1) zeros, so step t sees steps <= t only
+    (WaveNet, van den Oord et al. 2016); with dilation rates 1, 2, 4, ... stacked causal
+    layers see an exponentially long past (Yu & Koltun 2016)."""
 
     rank = 1
+    paddings = ("valid", "same", "causal")
 
 
 class _Pooling(Layer):

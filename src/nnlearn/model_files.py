@@ -467,8 +467,9 @@ _LAYER_ARGUMENTS = {
     "seed": (None, int), "momentum": _NUMBER, "epsilon": _NUMBER,
     # convolutional and augmentation layers
     "filters": _SIZE, "kernel_size": (_SIZE, [_SIZE]), "strides": (None, _SIZE, [_SIZE]),
-    "dilation_rate": (_SIZE, [_SIZE]), "pool_size": (_SIZE, [_SIZE]),
-    "padding": (_one_of(["valid", "same"]), _integer(0, description="a non-negative integer"),
+    "dilation_rate": (_SIZE, [_SIZE]), "pool_size": (_SIZE, [_SIZE]), "groups": _SIZE,
+    "padding": (_one_of(["valid", "same", "causal"]),
+                _integer(0, description="a non-negative integer"),
                 [(_integer(0, description="a non-negative integer"),
                   [_integer(0, description="a non-negative integer")])]),
     "target_shape": [_integer(-1, description="a positive integer or -1")],

@@ -1,30 +1,35 @@
 """Convolution and pooling ops (channels-last, as Keras), each with its VJP beside it.
 
 Shapes follow Keras: images are ``(batch, height, width, channels)`` (NHWC), sequences
-``(batch, steps, channels)``; a 2-D kernel is ``(kh, kw, in_channels, out_channels)``
-(HWIO), a 1-D one ``(k, in_channels, out_channels)``.  ``padding="same"`` pads as
+``(batch, steps, channels)``; a 2-D kernel is ``(kh, kw, in_channels / groups, filters)``
+(HWIO), a 1-D one ``(k, in_channels / groups, filters)``.  ``padding="same"`` pads as
 TensorFlow does: the output has ``ceil(n / stride)`` positions and the padding is split
-with the extra row or column at the end.
+with the extra row or column at the end; ``"causal"`` (1-D only) pads ``dilation (k - 1)``
+steps on the left, so that output t sees inputs up to t only (van den Oord et al. 2016).
 
-The convolution (a cross-correlation, as in every deep-learning library) is im2col: the
-padded input's windows, taken with :func:`numpy.lib.stride_tricks.sliding_window_view`
-(a view, no copy), are copied once into a ``(positions, channels * kh * kw)`` matrix
-and multiplied by the kernel as a ``(channels * kh * kw, filters)`` matrix: one BLAS
-product.  ``bench/cnn.py --choice`` times it against a loop of kh * kw smaller
-products on strided views: for LeNet's second layer (batch 64, 14x14x6 -> 10x10x16),
-forward and backward take 3.0 ms against the loop's 4.7 ms (2 cores).  The input's
-gradient is the loop's part: one product per kernel tap, added into place.  The
-VJPs: ``dL/dkernel = cols^T g`` (a second product) and ``dL/dx``, the transpose of
-im2col (col2im), as ``g kernel[a, e]^T`` added back tap by tap.
+The convolution (a cross-correlation, as in every deep-learning library; LeCun et al.
+1989) is im2col in the CHWN layout of cuda-convnet (Krizhevsky et al. 2012): the padded
+input is copied once as ``(channels, height, width, batch)``, and each of the kh * kw
+kernel taps copies its strided slice (runs of ``out_width * batch`` contiguous numbers)
+into a ``(kh kw channels, positions)`` matrix.  Then forward, dL/dkernel and dL/dx are
+one matrix product each (per group)::
+
+    out = cols^T K      dL/dK = cols g      dcols = K g^T
+
+and col2im adds dcols back tap by tap (kh * kw adds of strided slices).  Three BLAS
+calls per layer and step, where the first version made kh * kw + 2: on a shared 2-core
+machine each call costs OpenBLAS a thread handshake (``bench/cnn.py`` measures it).
+``groups`` splits the channels into independent convolutions (Krizhevsky et al. 2012;
+depthwise when groups == channels, Chollet 2017): the products become one stacked
+``np.matmul`` over groups.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from . import ops
-from .ops import _column_sum, _constant, _tensor
+from .ops import _constant, _tensor
 from .tensor import Tensor
 
 __all__ = ["conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d",
@@ -52,16 +57,17 @@ def _single(value, name: str, op: str) -> int:
     return _pair_of(value, name, op)[0]
 
 
-def _check_padding(padding: str, op: str) -> str:
-    if not isinstance(padding, str) or padding.lower() not in _PADDINGS:
-        raise ValueError(f"{op}: padding must be 'valid' or 'same'; got {padding!r}")
+def _check_padding(padding: str, op: str, allowed=_PADDINGS) -> str:
+    if not isinstance(padding, str) or padding.lower() not in allowed:
+        raise ValueError(f"{op}: padding must be {' or '.join(map(repr, allowed))}; got "
+                         f"{padding!r}")
     return padding.lower()
 
 
 def output_length(n: int, k: int, stride: int, padding: str, dilation: int = 1) -> int:
-    """Positions along one axis: ceil(n / stride) with "same", else
+    """Positions along one axis: ceil(n / stride) with "same" and "causal", else
     floor((n - effective_k) / stride) + 1 (0 when the window does not fit)."""
-    if padding == "same":
+    if padding in ("same", "causal"):
         return -(-n // stride)
     effective = (k - 1) * dilation + 1
     return max((n - effective) // stride + 1, 0)
@@ -87,19 +93,14 @@ def _pad(x: np.ndarray, pads, value=0.0) -> np.ndarray:
     return np.pad(x, ((0, 0), *pads, (0, 0)), constant_values=value)
 
 
-def _windows(xp: np.ndarray, kernel, strides, dilation, out_hw) -> np.ndarray:
-    """The view (n, oh, ow, c, kh, kw) of every window of the padded input."""
-    (kh, kw), (sh, sw), (dh, dw) = kernel, strides, dilation
-    eh, ew = (kh - 1) * dh + 1, (kw - 1) * dw + 1
-    view = sliding_window_view(xp, (eh, ew), axis=(1, 2))
-    oh, ow = out_hw
-    return view[:, :(oh - 1) * sh + 1:sh, :(ow - 1) * sw + 1:sw, :, ::dh, ::dw]
-
-
-def _scatter(dxp: np.ndarray, i0: int, j0: int, strides, out_hw, values) -> None:
-    """dxp[:, i0 + sh * a, j0 + sw * b, :] += values[:, a, b, :] (one window offset)."""
-    (sh, sw), (oh, ow) = strides, out_hw
-    dxp[:, i0:i0 + (oh - 1) * sh + 1:sh, j0:j0 + (ow - 1) * sw + 1:sw, :] += values
+def _taps(kernel, strides, dilation, out_hw):
+    """(a, e, rows, cols) for each kernel tap (a, e): the slices of the padded input that
+    tap reads, ``rows = a d_h + s_h i`` for the output rows i (cols likewise)."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, strides, dilation, out_hw
+    for a in range(kh):
+        for e in range(kw):
+            yield (a, e, slice(a * dh, a * dh + (oh - 1) * sh + 1, sh),
+                   slice(e * dw, e * dw + (ow - 1) * sw + 1, sw))
 
 
 def _crop(dxp: np.ndarray, pads, shape) -> np.ndarray:
@@ -107,19 +108,96 @@ def _crop(dxp: np.ndarray, pads, shape) -> np.ndarray:
     return dxp[:, top:top + shape[1], left:left + shape[2], :]
 
 
-def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1) -> Tensor:
-    """2-D convolution (cross-correlation) of NHWC ``x`` with an HWIO ``kernel``::
+def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: str,
+          out_hw) -> Tensor:
+    """The convolution of NHWC ``x`` (already checked) with HWIO ``w``, the input padded by
+    ``pads`` ((top, bottom), (left, right)): im2col in the CHWN layout (module docstring),
+    one stacked product per pass over the ``groups`` groups."""
+    X, W = x.data, w.data
+    n, h, wd, c = X.shape
+    kh, kw, cg, f = W.shape
+    G, fg, (oh, ow) = groups, f // groups, out_hw
+    (top, bottom), (left, right) = pads
+    hp, wp = h + top + bottom, wd + left + right
+    taps = list(_taps((kh, kw), strides, dilation, out_hw))
+    P, K = oh * ow * n, kh * kw * cg
+    # the padded input as (channels, height, width, batch): a tap's slice is then made of
+    # runs of ow * n contiguous numbers (stride 1), copied below and added back in col2im
+    xt = np.zeros((c, hp, wp, n), X.dtype)
+    xt[:, top:top + h, left:left + wd] = X.transpose(3, 1, 2, 0)
+    xg = xt.reshape(G, cg, hp, wp, n)
+    cols = np.empty((G, kh, kw, cg, oh, ow, n), X.dtype)
+    for a, e, rows, columns in taps:
+        cols[:, a, e] = xg[:, :, rows, columns]
+    cols = cols.reshape(G, K, P)
+    # the kernel as one (kh kw cg, fg) matrix per group: filter j of group i is i fg + j
+    Wg = W.reshape(kh, kw, cg, G, fg).transpose(3, 0, 1, 2, 4).reshape(G, K, fg)
+    out_t = np.matmul(Wg.transpose(0, 2, 1), cols).reshape(f, oh, ow, n).transpose(3, 1, 2, 0)
+    parents = (x, w)
+    if bias is not None:
+        b = bias if isinstance(bias, Tensor) else _constant(bias, out_t.dtype)
+        if b.shape != (f,):
+            raise ValueError(f"{op}: bias must have shape ({f},); got {b.shape}")
+        parents = (x, w, b)
+        # back to NHWC and the bias added in one pass
+        out = np.add(out_t, b.data, out=np.empty((n, oh, ow, f),
+                                                  np.result_type(out_t.dtype, b.dtype)))
+    else:
+        out = np.ascontiguousarray(out_t)
 
-        out[n, i, j, f] = b[f] + sum_{a, c, k} x_pad[n, i s_h + a d_h, j s_w + c d_w, k]
-                                               kernel[a, c, k, f]
+    def vjp(g):
+        gt = np.ascontiguousarray(g.transpose(3, 1, 2, 0)).reshape(G, fg, P)
+        gx = gw = None
+        if x.requires_grad:
+            dcols = np.matmul(Wg, gt).reshape(G, kh, kw, cg, oh, ow, n)
+            dxt = np.zeros((G, cg, hp, wp, n), dcols.dtype)
+            for a, e, rows, columns in taps:                         # col2im
+                dxt[:, :, rows, columns] += dcols[:, a, e]
+            dxt = dxt.reshape(c, hp, wp, n)[:, top:top + h, left:left + wd]
+            gx = np.ascontiguousarray(dxt.transpose(3, 1, 2, 0))
+        if w.requires_grad:
+            gw = np.matmul(cols, gt.transpose(0, 2, 1)).reshape(G, kh, kw, cg, fg)
+            gw = gw.transpose(1, 2, 3, 0, 4).reshape(W.shape)
+        if len(parents) == 2:
+            return gx, gw
+        return gx, gw, (np.add.reduce(gt.reshape(f, P), axis=1)
+                        if parents[2].requires_grad else None)
+
+    return Tensor._make(out, parents, vjp, op)
+
+
+def _check_groups(groups, c: int, cin: int, f: int, op: str) -> int:
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive integer; got {groups!r}")
+    groups = int(groups)
+    if c % groups or f % groups:
+        raise ValueError(f"{op}: groups must divide the input channels and the filters; "
+                         f"got groups={groups} for {c} channels and {f} filters")
+    if cin * groups != c:
+        raise ValueError(f"{op}: the kernel expects {cin} input channels per group "
+                         f"({cin * groups} in all with groups={groups}); x has {c}")
+    return groups
+
+
+def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1, groups=1) -> Tensor:
+    """2-D convolution (cross-correlation; LeCun et al. 1989, 1998) of NHWC ``x`` with an
+    HWIO ``kernel``, dilated by ``d`` (Yu & Koltun 2016)::
+
+        out[n, i, j, f] = b[f] + sum_{a, e, k} x_pad[n, i s_h + a d_h, j s_w + e d_w,
+                                                     q(f) cg + k] kernel[a, e, k, f]
+
+    where with ``groups`` G the C channels and F filters are split into G consecutive
+    groups of cg = C / G and F / G and filter f sees only its group q(f) = f // (F / G)
+    (G = C: a depthwise convolution, Chollet 2017).
 
     Parameters
     ----------
     x : Tensor of shape (batch, height, width, in_channels)
-    kernel : Tensor of shape (kh, kw, in_channels, filters)
+    kernel : Tensor of shape (kh, kw, in_channels / groups, filters)
     bias : Tensor of shape (filters,), optional
     strides, dilation : int or pair of ints
     padding : "valid" (no padding) or "same" (TensorFlow's: ceil(n / stride) outputs)
+    groups : int dividing in_channels and filters
     """
     op = "conv2d"
     x = _tensor(x)
@@ -129,70 +207,48 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1) -> Tens
                          f"(kh, kw, in_channels, filters); got shapes {x.shape} and {w.shape}")
     n, h, wd, c = x.shape
     kh, kw, cin, cout = w.shape
-    if cin != c:
-        raise ValueError(f"{op}: the kernel expects {cin} input channels; x has {c}")
+    groups = _check_groups(groups, c, cin, cout, op)
     strides = _pair_of(strides, "strides", op)
     dilation = _pair_of(dilation, "dilation", op)
     padding = _check_padding(padding, op)
-    kernel_hw = (kh, kw)
     oh = output_length(h, kh, strides[0], padding, dilation[0])
     ow = output_length(wd, kw, strides[1], padding, dilation[1])
     if oh < 1 or ow < 1:
         raise ValueError(f"{op}: the kernel ({kh}x{kw}, dilation {dilation}) does not fit "
                          f"in the {h}x{wd} input with padding 'valid'")
-    pads = _pads((h, wd), kernel_hw, strides, dilation, padding)
-    X, W = x.data, w.data
-    xp = _pad(X, pads)
-    windows = _windows(xp, kernel_hw, strides, dilation, (oh, ow))  # (n, oh, ow, c, kh, kw)
-    # the windows are copied in their own order (c, kh, kw), several times faster than
-    # transposed to (kh, kw, c) when c is small: the kernel is transposed to match instead
-    cols = np.ascontiguousarray(windows).reshape(n * oh * ow, c * kh * kw)
-    W2 = W.transpose(2, 0, 1, 3).reshape(c * kh * kw, cout)
-    out = np.dot(cols, W2)
-    parents = (x, w)
-    if bias is not None:
-        b = bias if isinstance(bias, Tensor) else _constant(bias, out.dtype)
-        if b.shape != (cout,):
-            raise ValueError(f"{op}: bias must have shape ({cout},); got {b.shape}")
-        out += b.data
-        parents = (x, w, b)
-    out = out.reshape(n, oh, ow, cout)
-
-    def vjp(g):
-        g2 = g.reshape(n * oh * ow, cout)
-        gx = gw = None
-        if x.requires_grad:
-            # col2im offset by offset: g W[a, e]^T is a contiguous (positions, c) block,
-            # added where that kernel tap read its input (faster than one product whose
-            # result would be read back with a stride of kh * kw)
-            dxp = np.zeros(xp.shape, dtype=np.result_type(X.dtype, g.dtype))
-            for a in range(kh):
-                for e in range(kw):
-                    _scatter(dxp, a * dilation[0], e * dilation[1], strides, (oh, ow),
-                             np.dot(g2, W[a, e].T).reshape(n, oh, ow, c))
-            gx = _crop(dxp, pads, X.shape)
-        if w.requires_grad:
-            gw = np.dot(cols.T, g2).reshape(c, kh, kw, cout).transpose(1, 2, 0, 3)
-        if len(parents) == 2:
-            return gx, gw
-        return gx, gw, (_column_sum(g2) if parents[2].requires_grad else None)
-
-    return Tensor._make(out, parents, vjp, "conv2d")
+    pads = _pads((h, wd), (kh, kw), strides, dilation, padding)
+    return _conv(x, w, bias, strides, pads, dilation, groups, op, (oh, ow))
 
 
-def conv1d(x, kernel, bias=None, strides=1, padding="valid", dilation=1) -> Tensor:
-    """1-D convolution of ``x`` (batch, steps, channels) with ``kernel`` (k, in, filters):
-    :func:`conv2d` on a height of 1 (the reshapes are views)."""
+def conv1d(x, kernel, bias=None, strides=1, padding="valid", dilation=1, groups=1) -> Tensor:
+    """1-D convolution of ``x`` (batch, steps, channels) with ``kernel``
+    (k, in_channels / groups, filters): :func:`conv2d` on a height of 1 (the reshapes are
+    views).  ``padding="causal"`` pads ``dilation (k - 1)`` zeros on the left only, so
+    ``out[t]`` depends on ``x[:t + 1]`` (WaveNet's causal convolution, van den Oord et al.
+    2016; Keras's Conv1D(padding="causal"))."""
+    op = "conv1d"
     x = _tensor(x)
     w = kernel if isinstance(kernel, Tensor) else _constant(kernel, x.dtype)
     if x.ndim != 3 or w.ndim != 3:
-        raise ValueError(f"conv1d: x must be (batch, steps, channels) and kernel (k, "
+        raise ValueError(f"{op}: x must be (batch, steps, channels) and kernel (k, "
                          f"in_channels, filters); got shapes {x.shape} and {w.shape}")
-    stride = _single(strides, "strides", "conv1d")
-    rate = _single(dilation, "dilation", "conv1d")
-    out = conv2d(ops.reshape(x, (x.shape[0], 1, *x.shape[1:])),
-                 ops.reshape(w, (1, *w.shape)), bias, (1, stride), padding, (1, rate))
-    return ops.reshape(out, (out.shape[0], *out.shape[2:]))
+    n, steps, c = x.shape
+    k, cin, cout = w.shape
+    groups = _check_groups(groups, c, cin, cout, op)
+    stride = _single(strides, "strides", op)
+    rate = _single(dilation, "dilation", op)
+    padding = _check_padding(padding, op, ("valid", "same", "causal"))
+    length = output_length(steps, k, stride, padding, rate)
+    if length < 1:
+        raise ValueError(f"{op}: the kernel (size {k}, dilation {rate}) does not fit in "
+                         f"the {steps} steps with padding 'valid'")
+    if padding == "causal":
+        pads = ((0, 0), (rate * (k - 1), 0))
+    else:
+        pads = _pads((1, steps), (1, k), (1, stride), (1, rate), padding)
+    out = _conv(ops.reshape(x, (n, 1, steps, c)), ops.reshape(w, (1, k, cin, cout)), bias,
+                (1, stride), pads, (1, rate), groups, op, (1, length))
+    return ops.reshape(out, (n, length, cout))
 
 
 def _pool_setup(x, pool_size, strides, padding, op):
@@ -215,63 +271,69 @@ def _pool_setup(x, pool_size, strides, padding, op):
 
 def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     """The maximum of each (ph, pw) window of NHWC ``x`` (strides default to pool_size,
-    as in Keras; "same" padding never wins a maximum).  The gradient goes to the first
-    maximal element of each window (as PyTorch's and TensorFlow's do)."""
+    as in Keras; "same" padding never wins a maximum)::
+
+        out[n, i, j, c] = max_{a < ph, e < pw} x_pad[n, i s_h + a, j s_w + e, c]
+
+    computed as a running ``np.maximum`` over the ph * pw taps' strided slices.  The
+    gradient goes to the first maximal element of each window in (a, e) order (as
+    PyTorch's and TensorFlow's do): the taps are visited in that order and a window
+    stops taking gradient once one tap has equalled its maximum."""
     x, pool, strides, pads, out_hw = _pool_setup(x, pool_size, strides, padding,
                                                  "max_pool2d")
     X = x.data
     xp = _pad(X, pads, -np.inf)
-    windows = _windows(xp, pool, strides, (1, 1), out_hw)  # (n, oh, ow, c, ph, pw)
-    ph, pw = pool
-    if ph * pw == 1:
-        flat = windows.reshape(windows.shape[:4] + (1,))
-    else:
-        flat = windows.reshape(windows.shape[:4] + (ph * pw,))
-    where = np.argmax(flat, axis=-1)
-    out = np.take_along_axis(flat, where[..., None], axis=-1)[..., 0]
+    taps = [(rows, cols) for _, _, rows, cols in _taps(pool, strides, (1, 1), out_hw)]
+    out = xp[:, taps[0][0], taps[0][1]].copy()
+    for rows, cols in taps[1:]:
+        np.maximum(out, xp[:, rows, cols], out=out)
 
-    tiled = strides == pool and all(m * k == n for m, k, n in zip(out_hw, pool, xp.shape[1:3]))
+    disjoint = all(s >= p for s, p in zip(strides, pool))  # each input in one window
 
     def vjp(g):
-        if tiled:  # windows tile the input: one vectorised scatter
-            onehot = (where[..., None] == np.arange(ph * pw)) * g[..., None].astype(
-                np.result_type(X.dtype, g.dtype), copy=False)
-            n, oh, ow, c = g.shape
-            dxp = onehot.reshape(n, oh, ow, c, ph, pw).transpose(0, 1, 4, 2, 5, 3).reshape(
-                xp.shape)
-            return (_crop(dxp, pads, X.shape),)
         dxp = np.zeros(xp.shape, dtype=np.result_type(X.dtype, g.dtype))
-        for a in range(ph):
-            for e in range(pw):
-                _scatter(dxp, a, e, strides, out_hw, np.where(where == a * pw + e, g, 0))
+        open_ = None                       # windows whose maximum is still to be found
+        for t, (rows, cols) in enumerate(taps):
+            first = xp[:, rows, cols] == out
+            if open_ is None:
+                open_ = ~first
+            else:
+                first &= open_
+                if t < len(taps) - 1:
+                    open_ ^= first
+            if disjoint:   # (bool * float: several times faster than np.where)
+                np.multiply(first, g, out=dxp[:, rows, cols])
+            else:
+                dxp[:, rows, cols] += first * g
         return (_crop(dxp, pads, X.shape),)
 
     return Tensor._make(out, (x,), vjp, "max_pool2d")
 
 
 def avg_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
-    """The mean of each (ph, pw) window of NHWC ``x`` (strides default to pool_size); with
-    "same" padding the padded positions are left out of the mean (TensorFlow's rule)."""
+    """The mean of each (ph, pw) window of NHWC ``x`` (strides default to pool_size), a
+    sum over the taps' strided slices; with "same" padding the padded positions are left
+    out of the mean (TensorFlow's rule).  The gradient shares g equally over the window."""
     x, pool, strides, pads, out_hw = _pool_setup(x, pool_size, strides, padding,
                                                  "avg_pool2d")
     X = x.data
     xp = _pad(X, pads)
-    windows = _windows(xp, pool, strides, (1, 1), out_hw)
-    ph, pw = pool
-    total = windows.sum(axis=(-2, -1))
+    taps = [(rows, cols) for _, _, rows, cols in _taps(pool, strides, (1, 1), out_hw)]
+    total = xp[:, taps[0][0], taps[0][1]].copy()
+    for rows, cols in taps[1:]:
+        total += xp[:, rows, cols]
     if any(a or b for a, b in pads):
         ones = _pad(np.ones((1, *X.shape[1:3], 1), X.dtype), pads)
-        count = _windows(ones, pool, strides, (1, 1), out_hw).sum(axis=(-2, -1))
+        count = sum(ones[:, rows, cols] for rows, cols in taps)
     else:
-        count = np.asarray(ph * pw, X.dtype)
+        count = np.asarray(len(taps), X.dtype)
     out = (total / count).astype(X.dtype, copy=False)
 
     def vjp(g):
         share = g / count
         dxp = np.zeros(xp.shape, dtype=np.result_type(X.dtype, g.dtype))
-        for a in range(ph):
-            for e in range(pw):
-                _scatter(dxp, a, e, strides, out_hw, share)
+        for rows, cols in taps:
+            dxp[:, rows, cols] += share
         return (_crop(dxp, pads, X.shape),)
 
     return Tensor._make(out, (x,), vjp, "avg_pool2d")

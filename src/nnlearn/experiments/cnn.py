@@ -164,7 +164,7 @@ def _comparison(histories: dict):
           "wherever they occur (see the first-layer filters and the feature maps). "
           "Augmentation makes training harder: its training accuracy stays below its test "
           "accuracy, so there is no overfitting gap. In the full run (12 epochs) both reach "
-          "0.990 on the test set, the augmented one 0.9907 against 0.9900."))
+          "0.990 on the test set, the augmented one 0.9903 against 0.9898."))
 def mnist_cnn(seed: int = 0, quick: bool = False, plots: bool = True):
     data = load_images(quick)
     (x, y), (x_test, y_test) = data
