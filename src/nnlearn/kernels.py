@@ -126,28 +126,46 @@ class Elementwise:
                              f"({arrays}) <= the rule's arguments ({len(names)})")
         self.rule, self.arrays, self.updates = rule, arrays, updates
         self.names = names
+        self._n_arguments = len(names)
         self._loop = None
         functools.update_wrapper(self, rule)
 
     def __call__(self, *args) -> None:
         """Apply the rule to every element; the first ``updates`` arrays are overwritten."""
-        if len(args) != len(self.names):
-            raise TypeError(f"{self.rule.__name__}: expected {len(self.names)} arguments "
+        if len(args) != self._n_arguments:
+            raise TypeError(f"{self.rule.__name__}: expected {self._n_arguments} arguments "
                             f"({', '.join(self.names)}); got {len(args)}")
-        arrays = args[:self.arrays]
+        arrays, numbers = args[:self.arrays], args[self.arrays:]
         first = arrays[0]
         shape, dtype = first.shape, first.dtype
-        for name, array in zip(self.names, arrays):
+        compiled = (_choice[-1] if _choice else backend()) == "numba" and \
+            dtype in _COMPILED_DTYPES
+        for array in arrays:  # the fast path needs C order and one dtype (no copies)
             if array.shape != shape:
-                raise ValueError(f"{self.rule.__name__}: {name} has shape {array.shape}; "
-                                 f"expected {shape}, the shape of {self.names[0]}")
+                self._refuse_shapes(arrays)
+            if compiled and (array.dtype != dtype or not array.flags.c_contiguous):
+                compiled = False
         cast = dtype.type
-        scalars = [cast(value) for value in args[self.arrays:]]
+        scalars = [cast(value) for value in numbers]
+        if compiled:
+            (self._loop or self.compiled())(*arrays, *scalars)
+            return
+        self._run_numpy(arrays, scalars)
+
+    def _refuse_shapes(self, arrays):
+        for name, array in zip(self.names, arrays):
+            if array.shape != arrays[0].shape:
+                raise ValueError(f"{self.rule.__name__}: {name} has shape {array.shape}; "
+                                 f"expected {arrays[0].shape}, the shape of {self.names[0]}")
+
+    def _run_numpy(self, arrays, scalars) -> None:
+        """The rule on NumPy arrays: whole when small, else block by block (a numba call
+        given arrays in another layout lands here too)."""
+        first, dtype = arrays[0], arrays[0].dtype
         outputs = arrays[:self.updates]
-        if ((_choice[-1] if _choice else backend()) == "numba" and dtype in _COMPILED_DTYPES
-                and all(a.flags.c_contiguous for a in outputs)):
-            inputs = [a if a.flags.c_contiguous and a.dtype == dtype
-                      else np.ascontiguousarray(a, dtype) for a in arrays[self.updates:]]
+        if (_choice[-1] if _choice else backend()) == "numba" and dtype in _COMPILED_DTYPES \
+                and all(a.flags.c_contiguous for a in outputs):
+            inputs = [np.ascontiguousarray(a, dtype) for a in arrays[self.updates:]]
             (self._loop or self.compiled())(*outputs, *inputs, *scalars)
             return
         n, inputs = first.size, [np.asarray(a, dtype) for a in arrays]

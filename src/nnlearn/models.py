@@ -267,12 +267,13 @@ class Model:
         return y
 
     # -- the steps -----------------------------------------------------------------------
-    def regularization(self) -> Tensor:
-        """The sum of the layers' penalties (a constant 0 when none has one)."""
+    def regularization(self) -> Tensor | None:
+        """The sum of the layers' penalties, added to the loss; None when no layer has
+        one (as :meth:`Layer.regularization`), so no node is added to the graph."""
         penalties = [p for p in (layer.regularization() for layer in self.layers)
                      if p is not None]
         if not penalties:
-            return Tensor(np.zeros((), self.dtype))
+            return None
         total = penalties[0]
         for penalty in penalties[1:]:
             total = total + penalty
@@ -291,7 +292,8 @@ class Model:
             output = self(x, training)
             loss = self.loss(y, output)
             predictions = output.data
-        return loss + self.regularization(), predictions
+        penalty = self.regularization()
+        return (loss if penalty is None else loss + penalty), predictions
 
     def update_metrics(self, y, predictions, loss: float) -> None:
         """Add one batch to the loss tracker and every metric."""
