@@ -203,3 +203,27 @@ def test_a_fit_gives_the_same_weights_on_both_backends(optimizer):
             weights[backend] = model.get_weights()
     for a, b in zip(weights["numpy"], weights["numba"]):
         np.testing.assert_array_equal(a, b)
+
+
+def test_numpy_scalars_and_zero_dimensional_arrays(kernel_backend):
+    """A 0-d output with a NumPy scalar input (a reduction's gradient) works on both."""
+
+    @elementwise(arrays=2)
+    def halve(out, x, half):
+        return x * half
+
+    out = np.zeros((), np.float64)
+    halve(out, np.float64(3.0), 0.5)
+    assert out == 1.5
+
+
+def test_use_is_local_to_the_thread():
+    import threading
+
+    seen = []
+    with kernels.use("numpy"):
+        worker = threading.Thread(target=lambda: seen.append(kernels.backend()))
+        worker.start()
+        worker.join()
+        assert kernels.backend() == "numpy"
+    assert seen == [kernels.backend()]  # the other thread kept the default

@@ -46,6 +46,7 @@ numba is imported when the first kernel runs, not with nnlearn.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import inspect
 import os
@@ -58,7 +59,7 @@ BLOCK = 32_768  # elements per block of the NumPy path
 _COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # others run on NumPy
 
 _BACKENDS = ("numpy", "numba")
-_choice: list = []  # the backend set by use(), innermost last
+_chosen = contextvars.ContextVar("nnlearn_kernels", default=None)  # set by use()
 
 
 @functools.lru_cache(maxsize=1)
@@ -92,8 +93,9 @@ def backend() -> str:
 
     :func:`use` decides when active; otherwise the environment variable
     ``NNLEARN_KERNELS`` as it was when nnlearn was imported."""
-    if _choice:
-        return _choice[-1]
+    chosen = _chosen.get()
+    if chosen:
+        return chosen
     if _requested == "auto":
         return "numba" if _numba_importable() else "numpy"
     if _requested == "numba" and not _numba_importable():
@@ -104,16 +106,17 @@ def backend() -> str:
 
 @contextlib.contextmanager
 def use(name: str):
-    """Run the kernels on backend ``name`` ("numpy" or "numba") inside this block."""
+    """Run the kernels on backend ``name`` ("numpy" or "numba") inside this block (in
+    this thread or task: a context variable, like NumPy's errstate)."""
     if name not in _BACKENDS:
         raise ValueError(f"use: name must be one of {_BACKENDS}; got {name!r}")
     if name not in available_backends():
         raise ImportError("the numba backend needs numba: pip install 'nnlearn[fast]'")
-    _choice.append(name)
+    token = _chosen.set(name)
     try:
         yield
     finally:
-        _choice.pop()
+        _chosen.reset(token)
 
 
 class Elementwise:
@@ -138,12 +141,13 @@ class Elementwise:
         arrays, numbers = args[:self.arrays], args[self.arrays:]
         first = arrays[0]
         shape, dtype = first.shape, first.dtype
-        compiled = (_choice[-1] if _choice else backend()) == "numba" and \
+        compiled = (_chosen.get() or backend()) == "numba" and \
             dtype in _COMPILED_DTYPES
-        for array in arrays:  # the fast path needs C order and one dtype (no copies)
+        for array in arrays:  # the fast path takes C-ordered arrays of one dtype as they are
             if array.shape != shape:
                 self._refuse_shapes(arrays)
-            if compiled and (array.dtype != dtype or not array.flags.c_contiguous):
+            if compiled and (type(array) is not np.ndarray or array.dtype != dtype
+                             or not array.flags.c_contiguous):
                 compiled = False
         cast = dtype.type
         scalars = [cast(value) for value in numbers]
@@ -163,7 +167,7 @@ class Elementwise:
         given arrays in another layout lands here too)."""
         first, dtype = arrays[0], arrays[0].dtype
         outputs = arrays[:self.updates]
-        if (_choice[-1] if _choice else backend()) == "numba" and dtype in _COMPILED_DTYPES \
+        if (_chosen.get() or backend()) == "numba" and dtype in _COMPILED_DTYPES \
                 and all(a.flags.c_contiguous for a in outputs):
             inputs = [np.ascontiguousarray(a, dtype) for a in arrays[self.updates:]]
             (self._loop or self.compiled())(*outputs, *inputs, *scalars)
