@@ -110,10 +110,13 @@ class EarlyStopping(_Monitor):
         self.patience, self.restore_best_weights = int(patience), restore_best_weights
 
     def on_train_begin(self, logs=None):
+        """Reset the wait count, the best value and the saved weights."""
         self.wait, self.best_weights, self.stopped_epoch, self.best_epoch = 0, None, None, None
         self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_epoch_end(self, epoch, logs=None):
+        """Compare ``logs[monitor]`` with the best so far; stop training (and restore the
+        best weights if asked) after ``patience`` epochs without improvement."""
         value = self._monitored(logs)
         if value is None:
             return
@@ -147,10 +150,13 @@ class ReduceLROnPlateau(_Monitor):
         self.min_lr, self.verbose = float(min_lr), verbose
 
     def on_train_begin(self, logs=None):
+        """Reset the wait and cooldown counts and the best value."""
         self.wait, self.cooldown_left = 0, 0
         self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_epoch_end(self, epoch, logs=None):
+        """Log the learning rate; after more than ``patience`` epochs without improvement
+        multiply it by ``factor`` (not below ``min_lr``) and start the cooldown."""
         value = self._monitored(logs)
         if value is None:
             return
@@ -186,6 +192,7 @@ class LearningRateScheduler(Callback):
         self.schedule, self.verbose = schedule, verbose
 
     def on_epoch_begin(self, epoch, logs=None):
+        """Set the optimizer's learning rate to ``schedule(epoch, lr)`` (a finite value >= 0)."""
         optimizer = self.model.optimizer
         lr = float(self.schedule(epoch, optimizer.current_learning_rate))
         if not math.isfinite(lr) or lr < 0:
@@ -211,6 +218,8 @@ class ModelCheckpoint(_Monitor):
         self.save_weights_only = bool(save_weights_only)
 
     def on_epoch_end(self, epoch, logs=None):
+        """Save the model (or its weights) to ``filepath`` formatted with the epoch (from 1)
+        and the logs; with ``save_best_only`` only when ``monitor`` improved."""
         if self.save_best_only:
             value = self._monitored(logs)
             if value is None or not self._improved(value):
@@ -226,6 +235,7 @@ class TerminateOnNaN(Callback):
     """Stop as soon as a batch's loss is NaN or infinite."""
 
     def on_batch_end(self, batch, logs=None):
+        """Stop training when the batch's loss is NaN or infinite."""
         loss = logs.get("loss")
         if loss is not None and not math.isfinite(loss):
             self.model.stop(StopReason(StopKind.NOT_FINITE, f"batch {batch}: invalid loss "
@@ -243,9 +253,12 @@ class DivergenceGuard(Callback):
         self.factor = float(factor)
 
     def on_train_begin(self, logs=None):
+        """Forget the first batch's loss."""
         self.first = None
 
     def on_batch_end(self, batch, logs=None):
+        """Remember the first finite loss; stop training when a later one exceeds ``factor``
+        times it or is not finite."""
         loss = logs.get("loss")
         if loss is None:
             return
@@ -269,12 +282,14 @@ class CSVLogger(Callback):
         self.filename, self.separator, self.append = os.fspath(filename), separator, append
 
     def on_train_begin(self, logs=None):
+        """Open the file (appending or truncating)."""
         exists = self.append and os.path.exists(self.filename) \
             and os.path.getsize(self.filename) > 0
         self.file = open(self.filename, "a" if self.append else "w", newline="")
         self.writer, self.header_written = None, exists
 
     def on_epoch_end(self, epoch, logs=None):
+        """Write the epoch's logs as one row (the header before the first row of a new file)."""
         row = {"epoch": epoch, **{k: (float(v) if isinstance(v, (float, np.floating)) else v)
                                   for k, v in logs.items()}}
         if self.writer is None:
@@ -286,4 +301,5 @@ class CSVLogger(Callback):
         self.file.flush()
 
     def on_train_end(self, logs=None):
+        """Close the file."""
         self.file.close()

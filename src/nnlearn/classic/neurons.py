@@ -66,6 +66,8 @@ class MCPNeuron:
         self.threshold = float(threshold)
 
     def __call__(self, X) -> np.ndarray:
+        """The unit's output for each row x of ``X``: 1 if sum_i w_i x_i >= threshold, else 0
+        (McCulloch & Pitts 1943)."""
         X = np.asarray(X)
         single = X.ndim == 1
         X = np.atleast_2d(X)
@@ -89,6 +91,7 @@ class MCPNetwork:
         self.layers = [list(layer) for layer in layers]
 
     def __call__(self, X) -> np.ndarray:
+        """The last layer's outputs after passing ``X`` through every layer of threshold units."""
         X = np.asarray(X)
         single = X.ndim == 1
         out = np.atleast_2d(X)
@@ -219,10 +222,13 @@ class _LinearUnit(ClassifierMixin, BaseEstimator):
         return np.where(y[:, None] == self.classes_[None, :], 1.0, -1.0)
 
     def decision_function(self, X) -> np.ndarray:
+        """The net inputs X w + b: one column per one-vs-all unit (a vector for two classes)."""
         scores = validate_predict(self, X, "coef_") @ self.coef_.T + self.intercept_
         return scores[:, 0] if len(self.classes_) == 2 else scores
 
     def predict(self, X) -> np.ndarray:
+        """The class of each row: the sign of the net input for two classes, else the unit
+        with the largest net input."""
         scores = self.decision_function(X)
         if len(self.classes_) == 2:
             return self.classes_[(scores > 0).astype(int)]

@@ -56,6 +56,15 @@ def _gate_axes(ax, X, y, title):
           "need a single unit, XOR needs two layers. Nothing is learned: the weights and "
           "thresholds are chosen by hand."))
 def mcp_gates(seed: int = 0, quick: bool = False, plots: bool = True):
+    """McCulloch-Pitts threshold units for AND, OR, NOT, NAND, the two-layer XOR and the
+    blueberry bird.
+
+    Source: McCulloch-Pitts neuron (McCulloch & Pitts 1943).
+
+    The experiment ``mcp-gates`` (lesson 1): ``nnlearn experiments run mcp-gates`` or
+    ``nnlearn.experiments.run('mcp-gates')``, whose arguments it takes (``quick``:
+    smaller sizes, ``plots``: draw the figures). Returns an :class:`ExperimentResult`
+    (its numbers and figures)."""
     from ..classic import AND, BLUEBERRY_BIRD, NAND, NOT, OR, XOR
 
     tables = {name: gate(GATE_INPUTS).astype(int).tolist()
@@ -90,6 +99,15 @@ def mcp_gates(seed: int = 0, quick: bool = False, plots: bool = True):
           "and only the last one classifies all four points. Hebb's rule never looks at its "
           "own error, so it cannot stop when it is right."))
 def hebb_and(seed: int = 0, quick: bool = False, plots: bool = True):
+    """Hebb's rule learning AND with bipolar inputs and targets: the weight table and the
+    separating line after each pair.
+
+    Source: Hebb net: Hebb's rule (Hebb 1949), AND example as in Fausett (1994).
+
+    The experiment ``hebb-and`` (lesson 2): ``nnlearn experiments run hebb-and`` or
+    ``nnlearn.experiments.run('hebb-and')``, whose arguments it takes (``quick``:
+    smaller sizes, ``plots``: draw the figures). Returns an :class:`ExperimentResult`
+    (its numbers and figures)."""
     from ..classic import HebbNeuron
 
     X = np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]])
@@ -123,6 +141,14 @@ def hebb_and(seed: int = 0, quick: bool = False, plots: bool = True):
           "convergence theorem), on XOR they never do and accuracy stays at 0.5 - no line "
           "separates XOR."))
 def perceptron(seed: int = 0, quick: bool = False, plots: bool = True):
+    """Rosenblatt's perceptron on AND and OR (it converges) and on XOR (it cannot).
+
+    Source: Perceptron learning rule (Rosenblatt 1958); XOR (Minsky & Papert 1969).
+
+    The experiment ``perceptron`` (lesson 2): ``nnlearn experiments run perceptron`` or
+    ``nnlearn.experiments.run('perceptron')``, whose arguments it takes (``quick``:
+    smaller sizes, ``plots``: draw the figures). Returns an :class:`ExperimentResult`
+    (its numbers and figures)."""
     from ..classic import Perceptron
 
     numbers, models = {}, {}
@@ -167,6 +193,15 @@ def perceptron(seed: int = 0, quick: bool = False, plots: bool = True):
           "is flat: no line helps); with a hidden layer of two units, backpropagation bends "
           "the boundary and XOR is solved."))
 def logic_gates(seed: int = 0, quick: bool = False, plots: bool = True):
+    """One sigmoid neuron learns AND and OR but not XOR; the 2-2-1 network learns XOR.
+
+    Source: Logic gates and the XOR problem (Minsky & Papert 1969; Rumelhart, Hinton &
+    Williams 1986).
+
+    The experiment ``logic-gates`` (lesson 5): ``nnlearn experiments run logic-gates``
+    or ``nnlearn.experiments.run('logic-gates')``, whose arguments it takes (``quick``:
+    smaller sizes, ``plots``: draw the figures). Returns an :class:`ExperimentResult`
+    (its numbers and figures)."""
     from ..classic import LogisticRegression
     from .xor import train_xor
 
@@ -203,6 +238,15 @@ def logic_gates(seed: int = 0, quick: bool = False, plots: bool = True):
           "Three sigmoid hidden units are enough to follow sin(pi x); the training MSE ends "
           "near the noise variance - below it would mean fitting the noise."))
 def sin_regression(seed: int = 0, quick: bool = False, plots: bool = True):
+    """Y = sin(pi x) + noise fitted by a 1-3-1 network with sigmoid hidden units, mean
+    squared error and gradient descent (lr 0.25).
+
+    Source: Simple regression with a neural network.
+
+    The experiment ``sin-regression`` (lesson 5): ``nnlearn experiments run sin-
+    regression`` or ``nnlearn.experiments.run('sin-regression')``, whose arguments it
+    takes (``quick``: smaller sizes, ``plots``: draw the figures). Returns an
+    :class:`ExperimentResult` (its numbers and figures)."""
     from .. import Sequential, layers, optimizers
     from ..datasets import make_sin
 
