@@ -5,8 +5,8 @@ generated from them)."""
 import importlib
 import inspect
 import pkgutil
-import pytest
 
+import pytest
 
 MODULES = ["losses", "metrics", "callbacks", "schedules", "regularizers", "initializers",
            "preprocessing", "model_selection", "diagnostics", "base", "cli"]

@@ -102,7 +102,21 @@ class EarlyStopping(_Monitor):
     epochs (early stopping); ``restore_best_weights`` puts back the best epoch's weights.
 
     Keras's semantics: ``patience=3`` stops at the end of the third epoch in a row
-    without improvement (``patience=0`` at the first one)."""
+    without improvement (``patience=0`` at the first one).
+
+    Parameters
+    ----------
+    monitor : str
+        The logged value watched, e.g. ``"val_loss"`` (needs validation data) or ``"loss"``.
+    patience : int
+        Epochs in a row without improvement before stopping.
+    min_delta : float
+        The smallest change that counts as an improvement.
+    mode : {"auto", "min", "max"}
+        Whether smaller or larger is better; "auto": larger for accuracies, else smaller.
+    restore_best_weights : bool
+        When stopping, put back the weights of the best epoch.
+    """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = False):
@@ -138,7 +152,27 @@ class EarlyStopping(_Monitor):
 class ReduceLROnPlateau(_Monitor):
     """Multiply the learning rate by ``factor`` when ``monitor`` stops improving for
     ``patience`` epochs ("only decrease when successive iterations do not
-    decrease cost"), not below ``min_lr``, then wait ``cooldown`` epochs."""
+    decrease cost"), not below ``min_lr``, then wait ``cooldown`` epochs.
+
+    Parameters
+    ----------
+    monitor : str
+        The logged value watched.
+    factor : float
+        In (0, 1): the new rate is ``factor`` times the old one.
+    patience : int
+        Epochs without improvement before a reduction.
+    min_delta : float
+        The smallest change that counts as an improvement.
+    mode : {"auto", "min", "max"}
+        Whether smaller or larger is better.
+    cooldown : int
+        Epochs to wait after a reduction before counting again.
+    min_lr : float
+        The rate is never reduced below this.
+    verbose : int
+        1: print each reduction.
+    """
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
                  min_delta: float = 1e-4, mode: str = "auto", cooldown: int = 0,
@@ -208,7 +242,23 @@ class ModelCheckpoint(_Monitor):
     logged value, e.g. ``"model-{epoch:02d}-{val_loss:.2f}.nnl"``); with
     ``save_best_only`` only when ``monitor`` improved.  Each file is written atomically
     (temporary file + rename) by ``model.save``, or ``model.save_weights`` with
-    ``save_weights_only`` (a subclassed Model has no architecture file)."""
+    ``save_weights_only`` (a subclassed Model has no architecture file).
+
+    Parameters
+    ----------
+    filepath : str or path-like
+        The file name, a format string over ``epoch`` (from 1) and the logged values.
+    monitor : str
+        The logged value watched with ``save_best_only``.
+    save_best_only : bool
+        Save only when ``monitor`` improved on the best so far.
+    mode : {"auto", "min", "max"}
+        Whether smaller or larger is better.
+    verbose : int
+        1: print each save.
+    save_weights_only : bool
+        Save only the weights (``model.save_weights``).
+    """
 
     def __init__(self, filepath, monitor: str = "val_loss", save_best_only: bool = False,
                  mode: str = "auto", verbose: int = 0, save_weights_only: bool = False):
@@ -276,7 +326,17 @@ class DivergenceGuard(Callback):
 
 
 class CSVLogger(Callback):
-    """Append each epoch's logs as a row of a CSV file (header written once)."""
+    """Append each epoch's logs as a row of a CSV file (header written once).
+
+    Parameters
+    ----------
+    filename : str or path-like
+        The CSV file.
+    separator : str
+        The field delimiter.
+    append : bool
+        Add to an existing file (no second header) instead of overwriting it.
+    """
 
     def __init__(self, filename, separator: str = ",", append: bool = False):
         self.filename, self.separator, self.append = os.fspath(filename), separator, append
