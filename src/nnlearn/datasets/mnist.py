@@ -63,7 +63,19 @@ _SHAPES = {"x_train": (60000, 28, 28), "y_train": (60000,),
 
 
 def cache_dir(path=None) -> Path:
-    """Where mnist.npz is cached."""
+    """Where mnist.npz is cached (and the downloaded wheel looked for first).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A directory given by the caller, used as is.
+
+    Returns
+    -------
+    Path
+        ``path``, else ``$NNLEARN_DATA_DIR``, else ``$XDG_CACHE_HOME/nnlearn``, else
+        ``~/.cache/nnlearn``.
+    """
     if path is not None:
         return Path(path)
     if os.environ.get("NNLEARN_DATA_DIR"):
@@ -74,7 +86,18 @@ def cache_dir(path=None) -> Path:
 
 def parse_idx(data: bytes) -> np.ndarray:
     """Decode an IDX file (LeCun's format: zero bytes, a type code, the number of
-    dimensions, big-endian 32-bit sizes, then the values)."""
+    dimensions, big-endian 32-bit sizes, then the values).
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content (already decompressed).
+
+    Returns
+    -------
+    numpy.ndarray
+        The values in the header's shape, in native byte order.
+    """
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise ValueError("not an IDX file (bad magic number)")
     dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
