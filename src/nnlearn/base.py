@@ -113,6 +113,15 @@ def r2_score(y, prediction) -> float:
 
 
 def check_is_fitted(estimator, attribute: str) -> None:
+    """Raise :class:`NotFittedError` unless ``estimator`` has ``attribute`` (set by fit).
+
+    Parameters
+    ----------
+    estimator : object
+        The estimator to check.
+    attribute : str
+        A fitted attribute's name, e.g. ``"coef_"``.
+    """
     if not hasattr(estimator, attribute):
         raise NotFittedError(f"this {type(estimator).__name__} is not fitted yet: call fit "
                              "first")

@@ -102,7 +102,21 @@ class EarlyStopping(_Monitor):
     epochs (early stopping); ``restore_best_weights`` puts back the best epoch's weights.
 
     Keras's semantics: ``patience=3`` stops at the end of the third epoch in a row
-    without improvement (``patience=0`` at the first one)."""
+    without improvement (``patience=0`` at the first one).
+
+    Parameters
+    ----------
+    monitor : str
+        The logged value watched, e.g. ``"val_loss"`` (needs validation data) or ``"loss"``.
+    patience : int
+        Epochs in a row without improvement before stopping.
+    min_delta : float
+        The smallest change that counts as an improvement.
+    mode : {"auto", "min", "max"}
+        Whether smaller or larger is better; "auto": larger for accuracies, else smaller.
+    restore_best_weights : bool
+        When stopping, put back the weights of the best epoch.
+    """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = False):
@@ -110,10 +124,13 @@ class EarlyStopping(_Monitor):
         self.patience, self.restore_best_weights = int(patience), restore_best_weights
 
     def on_train_begin(self, logs=None):
+        """Reset the wait count, the best value and the saved weights."""
         self.wait, self.best_weights, self.stopped_epoch, self.best_epoch = 0, None, None, None
         self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_epoch_end(self, epoch, logs=None):
+        """Compare ``logs[monitor]`` with the best so far; stop training (and restore the
+        best weights if asked) after ``patience`` epochs without improvement."""
         value = self._monitored(logs)
         if value is None:
             return
@@ -135,7 +152,27 @@ class EarlyStopping(_Monitor):
 class ReduceLROnPlateau(_Monitor):
     """Multiply the learning rate by ``factor`` when ``monitor`` stops improving for
     ``patience`` epochs ("only decrease when successive iterations do not
-    decrease cost"), not below ``min_lr``, then wait ``cooldown`` epochs."""
+    decrease cost"), not below ``min_lr``, then wait ``cooldown`` epochs.
+
+    Parameters
+    ----------
+    monitor : str
+        The logged value watched.
+    factor : float
+        In (0, 1): the new rate is ``factor`` times the old one.
+    patience : int
+        Epochs without improvement before a reduction.
+    min_delta : float
+        The smallest change that counts as an improvement.
+    mode : {"auto", "min", "max"}
+        Whether smaller or larger is better.
+    cooldown : int
+        Epochs to wait after a reduction before counting again.
+    min_lr : float
+        The rate is never reduced below this.
+    verbose : int
+        1: print each reduction.
+    """
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
                  min_delta: float = 1e-4, mode: str = "auto", cooldown: int = 0,
@@ -147,10 +184,13 @@ class ReduceLROnPlateau(_Monitor):
         self.min_lr, self.verbose = float(min_lr), verbose
 
     def on_train_begin(self, logs=None):
+        """Reset the wait and cooldown counts and the best value."""
         self.wait, self.cooldown_left = 0, 0
         self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_epoch_end(self, epoch, logs=None):
+        """Log the learning rate; after more than ``patience`` epochs without improvement
+        multiply it by ``factor`` (not below ``min_lr``) and start the cooldown."""
         value = self._monitored(logs)
         if value is None:
             return
@@ -186,6 +226,7 @@ class LearningRateScheduler(Callback):
         self.schedule, self.verbose = schedule, verbose
 
     def on_epoch_begin(self, epoch, logs=None):
+        """Set the optimizer's learning rate to ``schedule(epoch, lr)`` (a finite value >= 0)."""
         optimizer = self.model.optimizer
         lr = float(self.schedule(epoch, optimizer.current_learning_rate))
         if not math.isfinite(lr) or lr < 0:
@@ -201,7 +242,23 @@ class ModelCheckpoint(_Monitor):
     logged value, e.g. ``"model-{epoch:02d}-{val_loss:.2f}.nnl"``); with
     ``save_best_only`` only when ``monitor`` improved.  Each file is written atomically
     (temporary file + rename) by ``model.save``, or ``model.save_weights`` with
-    ``save_weights_only`` (a subclassed Model has no architecture file)."""
+    ``save_weights_only`` (a subclassed Model has no architecture file).
+
+    Parameters
+    ----------
+    filepath : str or path-like
+        The file name, a format string over ``epoch`` (from 1) and the logged values.
+    monitor : str
+        The logged value watched with ``save_best_only``.
+    save_best_only : bool
+        Save only when ``monitor`` improved on the best so far.
+    mode : {"auto", "min", "max"}
+        Whether smaller or larger is better.
+    verbose : int
+        1: print each save.
+    save_weights_only : bool
+        Save only the weights (``model.save_weights``).
+    """
 
     def __init__(self, filepath, monitor: str = "val_loss", save_best_only: bool = False,
                  mode: str = "auto", verbose: int = 0, save_weights_only: bool = False):
@@ -211,6 +268,8 @@ class ModelCheckpoint(_Monitor):
         self.save_weights_only = bool(save_weights_only)
 
     def on_epoch_end(self, epoch, logs=None):
+        """Save the model (or its weights) to ``filepath`` formatted with the epoch (from 1)
+        and the logs; with ``save_best_only`` only when ``monitor`` improved."""
         if self.save_best_only:
             value = self._monitored(logs)
             if value is None or not self._improved(value):
@@ -226,6 +285,7 @@ class TerminateOnNaN(Callback):
     """Stop as soon as a batch's loss is NaN or infinite."""
 
     def on_batch_end(self, batch, logs=None):
+        """Stop training when the batch's loss is NaN or infinite."""
         loss = logs.get("loss")
         if loss is not None and not math.isfinite(loss):
             self.model.stop(StopReason(StopKind.NOT_FINITE, f"batch {batch}: invalid loss "
@@ -243,9 +303,12 @@ class DivergenceGuard(Callback):
         self.factor = float(factor)
 
     def on_train_begin(self, logs=None):
+        """Forget the first batch's loss."""
         self.first = None
 
     def on_batch_end(self, batch, logs=None):
+        """Remember the first finite loss; stop training when a later one exceeds ``factor``
+        times it or is not finite."""
         loss = logs.get("loss")
         if loss is None:
             return
@@ -263,18 +326,30 @@ class DivergenceGuard(Callback):
 
 
 class CSVLogger(Callback):
-    """Append each epoch's logs as a row of a CSV file (header written once)."""
+    """Append each epoch's logs as a row of a CSV file (header written once).
+
+    Parameters
+    ----------
+    filename : str or path-like
+        The CSV file.
+    separator : str
+        The field delimiter.
+    append : bool
+        Add to an existing file (no second header) instead of overwriting it.
+    """
 
     def __init__(self, filename, separator: str = ",", append: bool = False):
         self.filename, self.separator, self.append = os.fspath(filename), separator, append
 
     def on_train_begin(self, logs=None):
+        """Open the file (appending or truncating)."""
         exists = self.append and os.path.exists(self.filename) \
             and os.path.getsize(self.filename) > 0
         self.file = open(self.filename, "a" if self.append else "w", newline="")
         self.writer, self.header_written = None, exists
 
     def on_epoch_end(self, epoch, logs=None):
+        """Write the epoch's logs as one row (the header before the first row of a new file)."""
         row = {"epoch": epoch, **{k: (float(v) if isinstance(v, (float, np.floating)) else v)
                                   for k, v in logs.items()}}
         if self.writer is None:
@@ -286,4 +361,5 @@ class CSVLogger(Callback):
         self.file.flush()
 
     def on_train_end(self, logs=None):
+        """Close the file."""
         self.file.close()

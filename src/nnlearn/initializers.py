@@ -61,7 +61,24 @@ def _truncated_normal(rng, shape, std):
 
 def variance_scaling(shape, rng, scale=1.0, mode="fan_in", distribution="truncated_normal"):
     """Keras's VarianceScaling: weights with variance scale / n, n = fan_in, fan_out or
-    their mean ("fan_avg"); uniform limits sqrt(3 scale / n)."""
+    their mean ("fan_avg"); uniform limits sqrt(3 scale / n).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The weight array's shape; fan_in and fan_out are its last two axes (times the
+        receptive field, for convolution kernels).
+    rng : numpy.random.Generator
+        The random number generator.
+    scale : float
+        1 for Glorot & Bengio (2010) with ``mode="fan_avg"``, 2 for He et al. (2015) with
+        ``mode="fan_in"``.
+    mode : {"fan_in", "fan_out", "fan_avg"}
+        Which n divides ``scale``.
+    distribution : str
+        ``"truncated_normal"`` (a normal cut at 2 standard deviations, rescaled to keep
+        the variance), ``"uniform"``, or anything else for an untruncated normal.
+    """
     fan_in, fan_out = _fans(shape)
     n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
     if distribution == "uniform":

@@ -222,14 +222,20 @@ def cosine_similarity(y_true, y_pred) -> Tensor:
 
 
 def _sparse_from_logits(y_true, logits: Tensor) -> Tensor:
+    """Sparse categorical cross-entropy from the logits z: mean of
+    logsumexp(z) - z_label, whose gradient is softmax(z) - onehot(label) (one fused node)."""
     return ag.softmax_cross_entropy(logits, _class_indices(y_true, logits.shape))
 
 
 def _categorical_from_logits(y_true, logits: Tensor) -> Tensor:
+    """Categorical cross-entropy from the logits z: mean of logsumexp(z) - sum_k y_k z_k,
+    whose gradient is softmax(z) - y (one fused node)."""
     return ag.softmax_cross_entropy(logits, _targets(y_true, logits))
 
 
 def _binary_from_logits(y_true, logits: Tensor) -> Tensor:
+    """Binary cross-entropy from the logits z: mean of softplus(z) - y z, whose gradient
+    is sigmoid(z) - y (one fused node, never forming sigmoid(z) and its log)."""
     return ag.sigmoid_binary_cross_entropy(logits, _targets(y_true, logits))
 
 
@@ -295,10 +301,13 @@ class LossFunctionWrapper(Loss):
         self.name = name or getattr(fn, "__name__", type(fn).__name__)
 
     def check_targets(self, y, units, argument="y"):
+        """Check ``y`` as :meth:`Loss.check_targets` does for the named losses (one
+        target per output); a custom function's targets are its own and are not checked."""
         if type(self).function is not None:  # a custom function's targets are its own
             super().check_targets(y, units, argument)
 
     def call(self, y_true, y_pred):
+        """``fn(y_true, y_pred)``: the wrapped function's batch loss, a scalar Tensor."""
         return self.fn(y_true, y_pred)
 
     def __repr__(self):
@@ -404,6 +413,8 @@ class CategoricalCrossentropy(_Crossentropy):
     logits = staticmethod(_categorical_from_logits)
 
     def check_targets(self, y, units, argument="y"):
+        """Raise ValueError unless ``y`` is (n, units): one-hot (or probability) rows; integer
+        labels get a hint to the sparse loss."""
         if y.ndim != 2 or y.shape[1] != units:
             hint = (" (integer labels: use loss='sparse_categorical_crossentropy' or "
                     "nnlearn.utils.to_categorical)" if y.ndim == 1 else "")
@@ -420,6 +431,8 @@ class SparseCategoricalCrossentropy(_Crossentropy):
     logits = staticmethod(_sparse_from_logits)
 
     def check_targets(self, y, units, argument="y"):
+        """Raise ValueError unless ``y`` holds one integer label in [0, units) per sample,
+        shaped (n,) or (n, 1); one-hot rows get a hint to the categorical loss."""
         if y.ndim > 2 or (y.ndim == 2 and y.shape[1] != 1):
             raise ValueError(f"{argument} must hold one integer label per sample ((n,) or "
                              f"(n, 1)) for sparse_categorical_crossentropy; got shape "

@@ -83,6 +83,7 @@ class Mean(Metric):
         super().__init__(name)
 
     def update_state(self, value, weight: int = 1) -> None:
+        """Add ``value`` with weight ``weight`` (e.g. a batch's mean loss and its size)."""
         self.total += float(value) * weight
         self.count += weight
 
@@ -99,6 +100,7 @@ class MeanMetricWrapper(Metric):
         super().__init__(name or self.fn.__name__)
 
     def update_state(self, y_true, y_pred) -> None:
+        """Add one batch: ``fn(y_true, y_pred)`` weighted by the batch size."""
         n = len(y_pred)
         self.total += self.fn(y_true, y_pred) * n
         self.count += n
@@ -129,6 +131,8 @@ class Accuracy(Metric):
         self.fn = None
 
     def update_state(self, y_true, y_pred) -> None:
+        """Add one batch; the first batch's shapes choose binary, categorical or sparse
+        categorical accuracy."""
         if self.fn is None:
             if y_pred.shape[-1] == 1:
                 self.fn = binary_accuracy

@@ -43,7 +43,26 @@ def _n_test(test_size, n: int) -> int:
 def train_test_split(*arrays, test_size=0.25, shuffle: bool = True, stratify=None,
                      random_state=None):
     """Split arrays into train and test parts: returns (a_train, a_test, b_train, ...).
-    With ``stratify=y`` each class keeps its proportion in both parts."""
+    With ``stratify=y`` each class keeps its proportion in both parts.
+
+    Parameters
+    ----------
+    *arrays : array-like
+        Arrays of the same length, split by the same rows.
+    test_size : float or int
+        The test part: a fraction in (0, 1) (rounded up) or a number of rows.
+    shuffle : bool
+        Shuffle the rows first (else the test part is the last rows).
+    stratify : array-like, optional
+        Class labels whose proportions both parts keep.
+    random_state : int, numpy.random.Generator or None
+        Makes the random number generator of the shuffle.
+
+    Returns
+    -------
+    list
+        ``[a_train, a_test, b_train, b_test, ...]``.
+    """
     if not arrays:
         raise ValueError("train_test_split needs at least one array")
     arrays = [np.asarray(a) for a in arrays]
@@ -328,7 +347,26 @@ class _Search:
 
 class RandomSearch(_Search):
     """``n_iter`` trials with parameters drawn from ``space`` (name -> uniform,
-    log_uniform, choice, or a fixed value)."""
+    log_uniform, choice, or a fixed value).
+
+    Random search (Bergstra & Bengio 2012) is better than a grid when only a few of the
+    parameters matter: each trial tries a new value of every one.
+
+    Parameters
+    ----------
+    trial : ModelTrial or callable
+        Trains one model from a dict of parameters and returns its score.
+    space : dict
+        Parameter name -> :class:`uniform`, :class:`log_uniform`, :class:`choice` or a value.
+    n_iter : int
+        The number of trials.
+    n_jobs : int
+        Parallel processes (joblib); -1: one per CPU.
+    client : dask.distributed.Client, optional
+        Run the trials on a Dask cluster instead.
+    random_state : int, numpy.random.Generator or None
+        Makes the random number generator the parameters are drawn from.
+    """
 
     def __init__(self, trial, space: dict, n_iter: int = 10, n_jobs=1, client=None,
                  random_state=None):
@@ -404,7 +442,30 @@ def cross_val_score(model, X, y, cv=5, scoring=None, fit_params=None, n_jobs=1, 
     """Scores of ``model`` on each fold: an estimator (fit / score / get_params) or a
     function returning a compiled Sequential (scored by ``scoring``, default accuracy,
     else minus the loss).  ``cv`` is a number of folds (stratified for classification
-    labels) or a splitter."""
+    labels) or a splitter.
+
+    Parameters
+    ----------
+    model : estimator or callable
+        An estimator, or a function returning a compiled Sequential.
+    X, y : array-like
+        The data.
+    cv : int or splitter
+        Folds (:class:`StratifiedKFold` for class labels, else :class:`KFold`) or a splitter
+        with ``split(X, y)``.
+    scoring : str, optional
+        For a Sequential, the evaluated value a fold is scored by (default accuracy when
+        compiled with it, else minus the loss).
+    fit_params : dict, optional
+        Keyword arguments for each fit (e.g. ``epochs``).
+    n_jobs, client
+        Parallel processes or a Dask client, as for :class:`RandomSearch`.
+
+    Returns
+    -------
+    numpy.ndarray
+        One score per fold.
+    """
     X = check_array(X)
     y = np.asarray(y)
     if len(y) != len(X):

@@ -79,7 +79,19 @@ class InverseTimeDecay(Schedule):
 
 class CosineDecayRestarts(Schedule):
     """SGDR (Loshchilov & Hutter 2017): a_t = a_min + (a_0 - a_min) (1 + cos(pi t_cur / T_i)) /
-    2, the cycle length T_i starting at T_0 and multiplied by T_mult at each restart."""
+    2, the cycle length T_i starting at T_0 and multiplied by T_mult at each restart.
+
+    Parameters
+    ----------
+    initial_learning_rate : float
+        a_0, the rate at the start of each cycle.
+    T_0 : int
+        The first cycle's length in steps.
+    T_mult : int
+        The factor by which each cycle is longer than the one before.
+    min_learning_rate : float
+        a_min, the rate at the end of each cycle.
+    """
     def __init__(self, initial_learning_rate: float, T_0: int, T_mult: int = 1,  # noqa: N803
                  min_learning_rate: float = 0.0):
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")

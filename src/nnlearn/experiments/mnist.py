@@ -42,6 +42,15 @@ def _digit_images(weights, title):
           "template: positive (red) where that digit's strokes are, negative (blue) where "
           "other digits put ink - the 0 has a blue hole in the middle."))
 def mnist_softmax(seed: int = 0, quick: bool = False, plots: bool = True):
+    """Softmax regression on MNIST: zero weights, gradient descent 0.5, batches of 100.
+
+    Source: MNIST (LeCun et al. 1998) with softmax regression, as in TensorFlow's
+    tutorial.
+
+    The experiment ``mnist-softmax`` (lesson 10): ``nnlearn experiments run mnist-
+    softmax`` or ``nnlearn.experiments.run('mnist-softmax')``, whose arguments it takes
+    (``quick``: smaller sizes, ``plots``: draw the figures). Returns an
+    :class:`ExperimentResult` (its numbers and figures)."""
     (x, y), (x_test, y_test) = _data(quick)
     model = Sequential([layers.Input(784), layers.Dense(10, activation="softmax",
                                                         kernel_initializer="zeros")], seed=seed)
@@ -70,6 +79,15 @@ def mnist_softmax(seed: int = 0, quick: bool = False, plots: bool = True):
           "weights still look like their random start: each moves a little, and together "
           "they do the work."))
 def mnist_mlp(seed: int = 0, quick: bool = False, plots: bool = True):
+    """The main job: 784-512 (relu)-10 (softmax), RMSprop, batch 128, 5 epochs.
+
+    Source: A first look at a neural network (Chollet 2017, Deep Learning with Python,
+    ch. 2).
+
+    The experiment ``mnist-mlp`` (lesson 10): ``nnlearn experiments run mnist-mlp`` or
+    ``nnlearn.experiments.run('mnist-mlp')``, whose arguments it takes (``quick``:
+    smaller sizes, ``plots``: draw the figures). Returns an :class:`ExperimentResult`
+    (its numbers and figures)."""
     from ..demo import build_network
 
     (x, y), (x_test, y_test) = _data(quick)
@@ -108,6 +126,15 @@ def mnist_mlp(seed: int = 0, quick: bool = False, plots: bool = True):
           "images to almost zero. If it cannot, the bug is in the model or the training loop, "
           "not in the data."))
 def overfit_small(seed: int = 0, quick: bool = False, plots: bool = True):
+    """Sanity check: with regularization off, a 784-50-10 network must fit 20 MNIST images
+    perfectly.
+
+    Source: Make sure you can overfit a tiny subset (Karpathy's CS231n course).
+
+    The experiment ``overfit-small`` (lesson 9): ``nnlearn experiments run overfit-
+    small`` or ``nnlearn.experiments.run('overfit-small')``, whose arguments it takes
+    (``quick``: smaller sizes, ``plots``: draw the figures). Returns an
+    :class:`ExperimentResult` (its numbers and figures)."""
     from ..diagnostics import overfit_small as check
 
     (x, y), _ = _data(quick=True)

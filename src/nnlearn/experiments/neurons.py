@@ -34,6 +34,8 @@ def _shade_positive(ax, w1, w2, b, low=-1.6, high=1.6):
     grid = np.linspace(low, high, 200)
     gx, gy = np.meshgrid(grid, grid)
     fires = (w1 * gx + w2 * gy + b >= 0).astype(float)
+    if not fires.any():
+        return
     ax.contourf(gx, gy, fires, levels=[0.5, 1.5], colors=["C3"], alpha=0.12)
 
 
@@ -47,6 +49,63 @@ def _gate_axes(ax, X, y, title):
     ax.grid(alpha=0.3)
 
 
+def _step_panel(ax, X, y, before, after, presented, title, low, high):
+    """One step of a learning rule: the training points, the sample just presented
+    (ringed), the line before the step (dashed) and after it (solid), and the side where
+    the unit now fires (w1 x1 + w2 x2 + b >= 0) shaded."""
+    _gate_axes(ax, X, y, title)
+    w1, w2, b = after
+    _shade_positive(ax, w1, w2, b, low=low, high=high)
+    corners = np.array([[low, low], [low, high], [high, low], [high, high]])
+    fires = corners @ np.array([w1, w2]) + b >= 0
+    if fires.all() or not fires.any():  # the line is out of view (or there is none)
+        ax.text(0.5, 0.04, f"fires {'everywhere' if fires.all() else 'nowhere'} in view",
+                transform=ax.transAxes, ha="center", fontsize=8,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+    if before is not None:
+        _draw_line(ax, *before, low=low, high=high, color="0.55", linestyle="--",
+                   label="line before")
+    _draw_line(ax, w1, w2, b, low=low, high=high, color="black", label="line after")
+    ax.scatter(*X[presented], s=380, facecolor="none", edgecolor="black", linewidth=1.8,
+               zorder=4, label="sample presented")
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+
+
+def _step_legend(fig):
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Line2D([], [], color="0.55", linestyle="--"), Line2D([], [], color="black"),
+               Line2D([], [], marker="o", markersize=14, markerfacecolor="none",
+                      markeredgecolor="black", markeredgewidth=1.8, linestyle="none"),
+               Patch(color="C3", alpha=0.25)]
+    labels = ["line before", "line after", "sample presented", "fires (w.x + b >= 0)"]
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8,
+               frameon=False)
+
+
+def _perceptron_corrections(X, targets, max_epochs):
+    """Rosenblatt's (1958) rule as :class:`~nnlearn.classic.Perceptron` applies it by
+    default (cyclic order, w = 0, eta = 1), keeping every correction: for each sample x
+    (with a 1 for the bias) on the wrong side, w <- w + t x with t in {-1, +1}."""
+    Xa = np.hstack([X, np.ones((len(X), 1))])
+    t = np.where(np.asarray(targets) > 0, 1.0, -1.0)
+    w = np.zeros(Xa.shape[1])
+    corrections = []
+    for epoch in range(1, max_epochs + 1):
+        changed = False
+        for i in range(len(Xa)):
+            if t[i] * (w @ Xa[i]) <= 0:
+                before, w = w, w + t[i] * Xa[i]
+                corrections.append({"epoch": epoch, "sample": i, "before": before.tolist(),
+                                    "weights": w.tolist()})
+                changed = True
+        if not changed:
+            break
+    return corrections
+
+
 @register("mcp-gates", "McCulloch-Pitts threshold units for AND, OR, NOT, NAND, the "
           "two-layer XOR and the blueberry bird",
           "McCulloch-Pitts neuron (McCulloch & Pitts 1943)",
@@ -56,6 +115,15 @@ def _gate_axes(ax, X, y, title):
           "need a single unit, XOR needs two layers. Nothing is learned: the weights and "
           "thresholds are chosen by hand."))
 def mcp_gates(seed: int = 0, quick: bool = False, plots: bool = True):
+    """McCulloch-Pitts threshold units for AND, OR, NOT, NAND, the two-layer XOR and the
+    blueberry bird.
+
+    Source: McCulloch-Pitts neuron (McCulloch & Pitts 1943).
+
+    The experiment ``mcp-gates`` (lesson 1): ``nnlearn experiments run mcp-gates`` or
+    ``nnlearn.experiments.run('mcp-gates')``, whose arguments it takes (``quick``:
+    smaller sizes, ``plots``: draw the figures). Returns an :class:`ExperimentResult`
+    (its numbers and figures)."""
     from ..classic import AND, BLUEBERRY_BIRD, NAND, NOT, OR, XOR
 
     tables = {name: gate(GATE_INPUTS).astype(int).tolist()
@@ -90,6 +158,15 @@ def mcp_gates(seed: int = 0, quick: bool = False, plots: bool = True):
           "and only the last one classifies all four points. Hebb's rule never looks at its "
           "own error, so it cannot stop when it is right."))
 def hebb_and(seed: int = 0, quick: bool = False, plots: bool = True):
+    """Hebb's rule learning AND with bipolar inputs and targets: the weight table and the
+    separating line after each pair.
+
+    Source: Hebb net: Hebb's rule (Hebb 1949), AND example as in Fausett (1994).
+
+    The experiment ``hebb-and`` (lesson 2): ``nnlearn experiments run hebb-and`` or
+    ``nnlearn.experiments.run('hebb-and')``, whose arguments it takes (``quick``:
+    smaller sizes, ``plots``: draw the figures). Returns an :class:`ExperimentResult`
+    (its numbers and figures)."""
     from ..classic import HebbNeuron
 
     X = np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]])
@@ -99,17 +176,13 @@ def hebb_and(seed: int = 0, quick: bool = False, plots: bool = True):
                "table": neuron.table()}
     figures = {}
     if plots:
-        fig, axes = _plot().new_figure(ncols=4, size=(13, 3.6))
+        fig, axes = _plot().new_figure(ncols=4, size=(13, 4))
+        before = None
         for i, (ax, record) in enumerate(zip(axes, neuron.history_)):
-            w1, w2, b = record["weights"]
-            _gate_axes(ax, X, y, f"after pair {i + 1}: {record['line']}")
-            _shade_positive(ax, w1, w2, b)
-            _draw_line(ax, w1, w2, b, color="black")
-            ax.scatter(*X[i], s=380, facecolor="none", edgecolor="black", linewidth=1.8,
-                       zorder=4, label="pair presented")  # the pair that moved the line
-            ax.set_xlim(-1.6, 1.6)
-            ax.set_ylim(-1.6, 1.6)
-        axes[0].legend(fontsize=8, loc="lower left")
+            _step_panel(ax, X, y, before, record["weights"], i,
+                        f"after pair {i + 1}: {record['line']}", -1.6, 1.6)
+            before = record["weights"]
+        _step_legend(fig)
         figures["lines"] = fig
     return ExperimentResult("hebb-and", numbers, figures, neuron.table().splitlines())
 
@@ -121,8 +194,17 @@ def hebb_and(seed: int = 0, quick: bool = False, plots: bool = True):
           notice=(
           "The perceptron only updates on mistakes: on AND and OR the updates stop (the "
           "convergence theorem), on XOR they never do and accuracy stays at 0.5 - no line "
-          "separates XOR."))
+          "separates XOR. The steps figure shows each correction on AND: the sample on the "
+          "wrong side pulls the line (w <- w + t x) until it is on the right one."))
 def perceptron(seed: int = 0, quick: bool = False, plots: bool = True):
+    """Rosenblatt's perceptron on AND and OR (it converges) and on XOR (it cannot).
+
+    Source: Perceptron learning rule (Rosenblatt 1958); XOR (Minsky & Papert 1969).
+
+    The experiment ``perceptron`` (lesson 2): ``nnlearn experiments run perceptron`` or
+    ``nnlearn.experiments.run('perceptron')``, whose arguments it takes (``quick``:
+    smaller sizes, ``plots``: draw the figures). Returns an :class:`ExperimentResult`
+    (its numbers and figures)."""
     from ..classic import Perceptron
 
     numbers, models = {}, {}
@@ -138,20 +220,44 @@ def perceptron(seed: int = 0, quick: bool = False, plots: bool = True):
                          "cost_history": model.cost_history_,
                          "updates_per_epoch": model.updates_history_,
                          "accuracy": float(model.score(GATE_INPUTS, targets))}
+    corrections = _perceptron_corrections(GATE_INPUTS, GATE_TARGETS["AND"], 20 if quick else 100)
+    numbers["AND"]["corrections"] = corrections
     figures = {}
     if plots:
         plot = _plot()
         fig, axes = plot.new_figure(ncols=4, size=(14, 3.6))
         for ax, (name, model) in zip(axes, models.items()):
+            w1, w2, b = *model.coef_[0], model.intercept_[0]
             _gate_axes(ax, GATE_INPUTS, GATE_TARGETS[name],
                        f"{name}: {'converged' if model.converged_ else 'no convergence'}")
-            _draw_line(ax, *model.coef_[0], model.intercept_[0], low=-0.5, high=1.5,
-                       color="black")
+            _shade_positive(ax, w1, w2, b, low=-0.5, high=1.5)
+            _draw_line(ax, w1, w2, b, low=-0.5, high=1.5, color="black")
+            if not model.converged_:
+                ax.text(0.5, 0.04, f"after {model.n_epochs_} epochs: w = ({w1:g}, {w2:g}), "
+                        f"b = {b:g}", transform=ax.transAxes, ha="center", fontsize=8)
             ax.set_xlim(-0.5, 1.5)
             ax.set_ylim(-0.5, 1.5)
         plot.plot_history({name: model.updates_history_ for name, model in models.items()},
                           ax=axes[3], title="corrections (mistakes) per epoch")
+        axes[3].set_ylabel("corrections")
         figures["perceptron"] = fig
+        ncols = 4
+        nrows = -(-len(corrections) // ncols)
+        fig, axes = plot.new_figure(ncols=ncols, nrows=nrows, size=(12, 3.1 * nrows + 0.5))
+        axes = np.atleast_1d(axes).ravel()
+        for ax, step in zip(axes, corrections):
+            x1, x2 = GATE_INPUTS[step["sample"]]
+            w1, w2, b = step["weights"]
+            _step_panel(ax, GATE_INPUTS, GATE_TARGETS["AND"], step["before"], step["weights"],
+                        step["sample"], f"epoch {step['epoch']}, x = ({x1}, {x2}): "
+                        f"w = ({w1:g}, {w2:g}), b = {b:g}", -0.5, 1.5)
+            ax.title.set_fontsize(9)
+        for ax in axes[len(corrections):]:
+            ax.set_axis_off()
+        _step_legend(fig)
+        fig.suptitle(f"The perceptron learning AND: its {len(corrections)} corrections, each "
+                     "made on a sample on the wrong side")
+        figures["perceptron-steps"] = fig
     return ExperimentResult("perceptron", numbers, figures, [
         f"{name}: {'converged' if v['converged'] else 'did not converge'} after "
         f"{v['epochs']} epochs, {v['updates']} updates, accuracy {v['accuracy']:.2f}"
@@ -167,6 +273,15 @@ def perceptron(seed: int = 0, quick: bool = False, plots: bool = True):
           "is flat: no line helps); with a hidden layer of two units, backpropagation bends "
           "the boundary and XOR is solved."))
 def logic_gates(seed: int = 0, quick: bool = False, plots: bool = True):
+    """One sigmoid neuron learns AND and OR but not XOR; the 2-2-1 network learns XOR.
+
+    Source: Logic gates and the XOR problem (Minsky & Papert 1969; Rumelhart, Hinton &
+    Williams 1986).
+
+    The experiment ``logic-gates`` (lesson 5): ``nnlearn experiments run logic-gates``
+    or ``nnlearn.experiments.run('logic-gates')``, whose arguments it takes (``quick``:
+    smaller sizes, ``plots``: draw the figures). Returns an :class:`ExperimentResult`
+    (its numbers and figures)."""
     from ..classic import LogisticRegression
     from .xor import train_xor
 
@@ -203,6 +318,15 @@ def logic_gates(seed: int = 0, quick: bool = False, plots: bool = True):
           "Three sigmoid hidden units are enough to follow sin(pi x); the training MSE ends "
           "near the noise variance - below it would mean fitting the noise."))
 def sin_regression(seed: int = 0, quick: bool = False, plots: bool = True):
+    """Y = sin(pi x) + noise fitted by a 1-3-1 network with sigmoid hidden units, mean
+    squared error and gradient descent (lr 0.25).
+
+    Source: Simple regression with a neural network.
+
+    The experiment ``sin-regression`` (lesson 5): ``nnlearn experiments run sin-
+    regression`` or ``nnlearn.experiments.run('sin-regression')``, whose arguments it
+    takes (``quick``: smaller sizes, ``plots``: draw the figures). Returns an
+    :class:`ExperimentResult` (its numbers and figures)."""
     from .. import Sequential, layers, optimizers
     from ..datasets import make_sin
 

@@ -152,6 +152,19 @@ def _figure(runs: dict, title: str, target: float):
           "the target tens of times sooner than gradient descent on the small sin net; on XOR "
           "some of them stall in a plateau - fewer steps is not the same as more reliable."))
 def second_order(seed: int = 0, quick: bool = False, plots: bool = True):
+    """GD, momentum, Adam, L-BFGS, conjugate gradient, Levenberg-Marquardt, Rprop, iRprop+
+    and Quickprop on the sin regression net (1-3-1) and the XOR net (2-2-1): loss
+    against iterations and seconds.
+
+    Source: Conjugate gradient (Fletcher & Reeves 1964; Polak & Ribiere 1969),
+    Levenberg-Marquardt (Levenberg 1944; Marquardt 1963; Hagan & Menhaj 1994), Rprop
+    (Riedmiller & Braun 1993; Igel & Husken 2000), Quickprop (Fahlman 1988), strong
+    Wolfe line search (Nocedal & Wright 2006).
+
+    The experiment ``second-order`` (lesson 6): ``nnlearn experiments run second-order``
+    or ``nnlearn.experiments.run('second-order')``, whose arguments it takes (``quick``:
+    smaller sizes, ``plots``: draw the figures). Returns an :class:`ExperimentResult`
+    (its numbers and figures)."""
     numbers, figures, lines = {}, {}, []
     for problem, target, what in (("sin", SIN_TARGET, "MSE <= 1.1 x noise variance"),
                                   ("xor", XOR_TARGET, f"MSE <= {XOR_TARGET}")):

@@ -44,6 +44,16 @@ INITIALIZATIONS = {
           "tanh saturates at -1/+1; Xavier keeps tanh alive and He keeps relu's spread "
           "constant through all ten layers (the panels share their axes)."))
 def initialization(seed: int = 0, quick: bool = False, plots: bool = True):
+    """Activation mean/std through a 10-layer, 500-unit net for weights x0.01, x1.0, Xavier
+    (tanh, relu) and He (relu).
+
+    Source: Weight initialization (Glorot & Bengio 2010; He et al. 2015), after
+    Karpathy's CS231n course.
+
+    The experiment ``initialization`` (lesson 7): ``nnlearn experiments run
+    initialization`` or ``nnlearn.experiments.run('initialization')``, whose arguments
+    it takes (``quick``: smaller sizes, ``plots``: draw the figures). Returns an
+    :class:`ExperimentResult` (its numbers and figures)."""
     from ..diagnostics import activation_statistics
 
     units, n = (100, 200) if quick else (500, 1000)
@@ -137,6 +147,16 @@ def optimizer_path(optimizer, start=(-4.0, 1.0), steps: int = 100) -> np.ndarray
           "roll along it, the adaptive methods rescale each direction; on the network, SGD "
           "has barely moved the loss when momentum and Adam are done."))
 def optimizer_comparison(seed: int = 0, quick: bool = False, plots: bool = True):
+    """SGD, momentum, Nesterov, Adagrad, RMSprop and Adam on an ill-conditioned bowl, and
+    SGD vs momentum vs Adam training a 2-16-16-2 network.
+
+    Source: Optimization: Nesterov (Nesterov 1983; Sutskever et al. 2013), Adagrad
+    (Duchi et al. 2011), RMSprop (Hinton, Coursera lecture 6e), Adam (Kingma & Ba 2015).
+
+    The experiment ``optimizers`` (lesson 6): ``nnlearn experiments run optimizers`` or
+    ``nnlearn.experiments.run('optimizers')``, whose arguments it takes (``quick``:
+    smaller sizes, ``plots``: draw the figures). Returns an :class:`ExperimentResult`
+    (its numbers and figures)."""
     steps = 100
     paths = {name: optimizer_path(make(), steps=steps) for name, make in BOWL_OPTIMIZERS.items()}
     numbers = {"bowl": {name: {"final_loss": float(bowl(*p[-1])),
@@ -181,6 +201,15 @@ def optimizer_comparison(seed: int = 0, quick: bool = False, plots: bool = True)
           "falling; dropout and L2 make that rise smaller, and early stopping stops near the "
           "best validation loss (with restore_best_weights it keeps that epoch's weights)."))
 def dropout_early_stopping(seed: int = 0, quick: bool = False, plots: bool = True):
+    """A 2-128-128-2 network on 100 noisy circle points: no regularization, dropout 0.5, L2
+    and early stopping.
+
+    Source: Dropout (Srivastava et al. 2014) and early stopping.
+
+    The experiment ``dropout-early-stopping`` (lesson 8): ``nnlearn experiments run
+    dropout-early-stopping`` or ``nnlearn.experiments.run('dropout-early-stopping')``,
+    whose arguments it takes (``quick``: smaller sizes, ``plots``: draw the figures).
+    Returns an :class:`ExperimentResult` (its numbers and figures)."""
     x, y = make_circle(100, noise=0.3, random_state=seed)
     x_val, y_val = make_circle(1000, noise=0.3, random_state=seed + 1)
     epochs = 100 if quick else 400
@@ -238,6 +267,16 @@ def dropout_early_stopping(seed: int = 0, quick: bool = False, plots: bool = Tru
           "random search over log-scaled values finds the good band, and the fine stage zooms "
           "into it."))
 def learning_rate_search(seed: int = 0, quick: bool = False, plots: bool = True):
+    """Too low, too high, then a coarse-to-fine random search of learning rate and L2
+    strength in log space.
+
+    Source: Tuning hyperparameters: random search (Bergstra & Bengio 2012), coarse to
+    fine as in Karpathy's CS231n course.
+
+    The experiment ``learning-rate-search`` (lesson 9): ``nnlearn experiments run
+    learning-rate-search`` or ``nnlearn.experiments.run('learning-rate-search')``, whose
+    arguments it takes (``quick``: smaller sizes, ``plots``: draw the figures). Returns
+    an :class:`ExperimentResult` (its numbers and figures)."""
     from ..model_selection import ModelTrial, coarse_to_fine, log_uniform
 
     x, y = make_spiral(300, noise=0.1, random_state=seed)

@@ -42,6 +42,8 @@ def train_xor(steps: int = 10_000, learning_rate: float = 0.1, seed: int = 0):
 
 
 def main(seed: int = 0) -> None:
+    """Train the 2-2-1 XOR network (Rumelhart, Hinton & Williams 1986) and print its
+    output for each of the four inputs."""
     _, predictions = train_xor(seed=seed)
     for (x1, x2), p in zip(X_XOR.astype(int), predictions):
         print(f"{x1} XOR {x2} -> {p:.4f}")

@@ -12,12 +12,16 @@ __all__ = ["PlaygroundSession", "SettingsError", "validate", "create_app", "serv
 
 
 def create_app(*args, **kwargs):
+    """The playground's web application (see :func:`nnlearn.playground.server.create_app`;
+    imported lazily, as it needs the ``playground`` extra)."""
     from .server import create_app as create
 
     return create(*args, **kwargs)
 
 
 def serve(*args, **kwargs):
+    """Serve the playground (see :func:`nnlearn.playground.server.serve`; imported lazily,
+    as it needs the ``playground`` extra)."""
     from .server import serve as run
 
     return run(*args, **kwargs)

@@ -71,6 +71,8 @@ class Playground:
 
     # -- one connection ---------------------------------------------------------------------
     async def websocket(self, ws: WebSocket) -> None:
+        """One tab's connection: check origin and token, then receive the page's commands and
+        stream its session's frames until it closes."""
         if not _same_origin(ws):
             await ws.close(code=1008, reason="cross-origin connection refused")
             return
@@ -261,6 +263,8 @@ class Playground:
 
     # -- downloads ----------------------------------------------------------------------------
     async def export(self, request) -> Response:
+        """A session's download (its Python code or model file), named in the URL; 403 without
+        the token, 404 for an unknown session or name."""
         if not self._token_ok(request.query_params.get("token")):
             return PlainTextResponse("a token is required: open the URL the playground "
                                      "printed", status_code=403)
@@ -333,6 +337,8 @@ def allowed_hosts(host: str) -> tuple:
 
 
 def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 in brackets or not) is this machine
+    only: ``localhost`` or a loopback address."""
     host = host.strip("[]")
     if host == "localhost":
         return True

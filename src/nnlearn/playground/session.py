@@ -231,6 +231,7 @@ class PlaygroundSession:
 
     @property
     def n_classes(self) -> int:
+        """The number of classes of the current data set (1 for regression)."""
         return self._class_count(self.settings)
 
     def upload(self, text, x1, x2, target) -> None:
@@ -293,6 +294,7 @@ class PlaygroundSession:
 
     @property
     def task(self) -> str:
+        """``"classification"`` or ``"regression"``, from the data set."""
         if self.settings["dataset"] == CUSTOM:
             return self.custom["task"]
         return "regression" if self.settings["dataset"] in REGRESSION else "classification"
