@@ -153,7 +153,25 @@ def get(name: str) -> Experiment:
 
 
 def run(name: str, seed: int = 0, quick: bool = False, plots: bool = True) -> ExperimentResult:
-    """Run the experiment ``name`` (see :data:`EXPERIMENTS`)."""
+    """Run the experiment ``name`` (see :data:`EXPERIMENTS`).
+
+    Parameters
+    ----------
+    name : str
+        A registered experiment, e.g. ``"perceptron"`` (``nnlearn experiments list``).
+    seed : int
+        The random seed of its data, initial weights and shuffling: the same seed gives
+        the same numbers and figures.
+    quick : bool
+        Smaller data and fewer epochs (what the test suite runs).
+    plots : bool
+        Draw the figures (needs matplotlib); False returns the numbers only.
+
+    Returns
+    -------
+    ExperimentResult
+        Its numbers (``numbers``), figures (``figures``) and summary lines.
+    """
     if plots:
         from ..plot import require_matplotlib
 
