@@ -236,58 +236,99 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_car
     """
     op = "lstm"
     x, kernel, recurrent_kernel = _tensor(x), _tensor(kernel), _tensor(recurrent_kernel)
-    n, steps, _, units = _check(x, kernel, recurrent_kernel, 4, op)
+    n, steps, features, units = _check(x, kernel, recurrent_kernel, 4, op)
     g, dg = _activation(activation, "activation", op)
     s, ds = _activation(recurrent_activation, "recurrent_activation", op)
     bias = _bias(bias, (4 * units,), op)
     h0, h0_data = _state(initial_state, n, units, x.dtype, "initial_state", op)
     c0, c0_data = _state(initial_carry, n, units, x.dtype, "initial_carry", op)
     u = recurrent_kernel.data
-    k = units
-    xw = _projection(x.data, kernel.data, None if bias is None else bias.data)
-    h = np.empty((n, steps + 1, k), x.dtype)
-    c = np.empty((n, steps + 1, k), x.dtype)
-    gates = np.empty((n, steps, 4 * k), x.dtype)  # i, f, c~, o after their activations
-    h[:, 0], c[:, 0] = h0_data, c0_data
-    squash = _gate_squash(g, s, k, x.dtype)
+    k, dtype = units, x.dtype
+    # Time-major arrays (step first), so that every step reads and writes contiguous
+    # blocks: the per-step product and the gate math then run on whole rows.
+    xt = np.ascontiguousarray(x.data.transpose(1, 0, 2))  # (steps, batch, features)
+    xw = xt.reshape(steps * n, features) @ kernel.data
+    if bias is not None:
+        xw += bias.data
+    xw = xw.reshape(steps, n, 4 * k)
+    h = np.empty((steps + 1, n, k), dtype)
+    c = np.empty((steps + 1, n, k), dtype)
+    g_c = np.empty((steps, n, k), dtype)  # g(c_t), kept for the backward pass
+    gates = np.empty((steps, n, 4 * k), dtype)  # i, f, c~, o after their activations
+    h[0], c[0] = h0_data, c0_data
+    z = np.empty((n, 4 * k), dtype)
+    ic = np.empty((n, k), dtype)
+    default = g is np.tanh and s is _sigmoid
+    if default:  # s(z) = (1 + tanh(z / 2)) / 2: fold the halving into W x + b and U once
+        scale = np.full(4 * k, 0.5, dtype)
+        scale[2 * k:3 * k] = 1.0
+        shift = 0.5 * (scale != 1)
+        xw *= scale  # exact: a power of two
+        u_step = u * scale
+    else:
+        squash, u_step = _gate_squash(g, s, k, dtype), u
     for t in range(steps):
-        z = xw[:, t] + h[:, t] @ u
-        a = gates[:, t]
-        squash(z, a)  # i, f, o = s(z_i, z_f, z_o);  c~ = g(z_c)
+        np.matmul(h[t], u_step, out=z)
+        z += xw[t]
+        a = gates[t]
+        if default:  # i, f, o = s(z_i, z_f, z_o);  c~ = g(z_c), written in place
+            np.tanh(z, out=a)
+            a *= scale
+            a += shift
+        else:
+            squash(z, a)
         i, f, cc, o = a[:, :k], a[:, k:2 * k], a[:, 2 * k:3 * k], a[:, 3 * k:]
-        c_t = c[:, t + 1]
-        np.multiply(f, c[:, t], out=c_t)
-        c_t += i * cc
-        np.multiply(o, g(c_t), out=h[:, t + 1])
-    packed = np.stack([h[:, 1:], c[:, 1:]], axis=2)  # (batch, steps, 2, units)
+        c_t = c[t + 1]
+        np.multiply(f, c[t], out=c_t)
+        np.multiply(i, cc, out=ic)
+        c_t += ic
+        if g is np.tanh:
+            np.tanh(c_t, out=g_c[t])
+        else:
+            g_c[t] = g(c_t)
+        np.multiply(o, g_c[t], out=h[t + 1])
+    packed = np.empty((n, steps, 2, k), dtype)  # (batch, steps, h or c, units)
+    packed[:, :, 0] = h[1:].transpose(1, 0, 2)
+    packed[:, :, 1] = c[1:].transpose(1, 0, 2)
 
     def grads_of(grad_packed):
-        grad_h, grad_c = grad_packed[:, :, 0], grad_packed[:, :, 1]
+        grad = np.ascontiguousarray(grad_packed.transpose(1, 2, 0, 3))  # (steps, 2, n, k)
+        grad_h, grad_c = grad[:, 0], grad[:, 1]
+        # steps whose output receives a gradient (a many-to-one model: only the last)
+        live_h, live_c = grad_h.any(axis=(1, 2)), grad_c.any(axis=(1, 2))
         # the factors of every step at once: dz = (dc A_i, dc A_f, dc A_c, dh A_o) and
         # dc_t += dh_t P_t
         i, f, cc, o = (gates[..., j * k:(j + 1) * k] for j in range(4))
-        g_c = g(c[:, 1:])
-        slopes = np.empty((n, steps, 3, k), x.dtype)
+        slopes = np.empty((steps, n, 3, k), dtype)
         slopes[:, :, 0] = cc * ds(i)
-        slopes[:, :, 1] = c[:, :-1] * ds(f)
+        slopes[:, :, 1] = c[:-1] * ds(f)
         slopes[:, :, 2] = i * dg(cc)
         a_o = g_c * ds(o)
         p = o * dg(g_c)
-        dz = np.empty_like(xw)
-        dz4 = dz.reshape(n, steps, 4, k)
-        dh = np.zeros((n, k), x.dtype)
-        dc = np.zeros((n, k), x.dtype)
+        dz = np.empty((steps, n, 4 * k), dtype)
+        dz4 = dz.reshape(steps, n, 4, k)
+        u_t = np.ascontiguousarray(u.T)
+        dh = np.zeros((n, k), dtype)
+        dc = np.zeros((n, k), dtype)
+        tmp = np.empty((n, k), dtype)
         for t in reversed(range(steps)):
-            dh += grad_h[:, t]
-            dc += grad_c[:, t]
-            dc += dh * p[:, t]
-            np.multiply(dc[:, None], slopes[:, t], out=dz4[:, t, :3])
-            np.multiply(dh, a_o[:, t], out=dz4[:, t, 3])
-            dc *= f[:, t]
-            dh = dz[:, t] @ u.T
-        dx, dkernel = _finish(x, kernel, dz)
-        flat = dz.reshape(n * steps, 4 * k)
-        du = h[:, :-1].reshape(n * steps, k).T @ flat
+            if live_h[t]:
+                dh += grad_h[t]
+            if live_c[t]:
+                dc += grad_c[t]
+            np.multiply(dh, p[t], out=tmp)
+            dc += tmp
+            np.multiply(dc[:, None], slopes[t], out=dz4[t, :, :3])
+            np.multiply(dh, a_o[t], out=dz4[t, :, 3])
+            dc *= f[t]
+            np.matmul(dz[t], u_t, out=dh)
+        flat = dz.reshape(steps * n, 4 * k)
+        dx = dkernel = None
+        if x.requires_grad:
+            dx = (flat @ kernel.data.T).reshape(steps, n, features).transpose(1, 0, 2)
+        if kernel.requires_grad:
+            dkernel = xt.reshape(steps * n, features).T @ flat
+        du = h[:-1].reshape(steps * n, k).T @ flat  # sum_t h_{t-1}^T dz_t, one product
         db = flat.sum(axis=0) if bias is not None else None
         return dx, dkernel, du, db, dh, dc
 
