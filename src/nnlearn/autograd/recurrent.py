@@ -297,14 +297,28 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_car
         # steps whose output receives a gradient (a many-to-one model: only the last)
         live_h, live_c = grad_h.any(axis=(1, 2)), grad_c.any(axis=(1, 2))
         # the factors of every step at once: dz = (dc A_i, dc A_f, dc A_c, dh A_o) and
-        # dc_t += dh_t P_t
+        # dc_t += dh_t P_t, with A_i = c~ s'(i), A_f = c_{t-1} s'(f), A_c = i g'(c~),
+        # A_o = g(c_t) s'(o), P = o g'(c_t); written in place (no step-sized temporaries)
         i, f, cc, o = (gates[..., j * k:(j + 1) * k] for j in range(4))
-        slopes = np.empty((steps, n, 3, k), dtype)
-        slopes[:, :, 0] = cc * ds(i)
-        slopes[:, :, 1] = c[:-1] * ds(f)
-        slopes[:, :, 2] = i * dg(cc)
-        a_o = g_c * ds(o)
-        p = o * dg(g_c)
+        slopes = np.empty((steps, n, 4, k), dtype)  # (A_i, A_f, A_c, A_o), dz4's layout
+        a_i, a_f, a_c, a_o = (slopes[:, :, j] for j in range(4))
+        if default:  # s'(y) = y (1 - y), g'(y) = 1 - y^2 from the outputs, in place
+            derivative = np.subtract(1, gates).reshape(steps, n, 4, k)
+            derivative *= gates.reshape(steps, n, 4, k)
+            d_c = derivative[:, :, 2]
+            np.multiply(cc, cc, out=d_c)
+            np.subtract(1, d_c, out=d_c)
+            for out, factor, j in ((a_i, cc, 0), (a_f, c[:-1], 1), (a_c, i, 2), (a_o, g_c, 3)):
+                np.multiply(factor, derivative[:, :, j], out=out)
+            p = np.multiply(g_c, g_c)
+            np.subtract(1, p, out=p)
+            p *= o
+        else:
+            np.multiply(cc, ds(i), out=a_i)
+            np.multiply(c[:-1], ds(f), out=a_f)
+            np.multiply(i, dg(cc), out=a_c)
+            np.multiply(g_c, ds(o), out=a_o)
+            p = o * dg(g_c)
         dz = np.empty((steps, n, 4 * k), dtype)
         dz4 = dz.reshape(steps, n, 4, k)
         u_t = np.ascontiguousarray(u.T)
@@ -318,7 +332,7 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_car
                 dc += grad_c[t]
             np.multiply(dh, p[t], out=tmp)
             dc += tmp
-            np.multiply(dc[:, None], slopes[t], out=dz4[t, :, :3])
+            np.multiply(dc[:, None], slopes[t, :, :3], out=dz4[t, :, :3])
             np.multiply(dh, a_o[t], out=dz4[t, :, 3])
             dc *= f[t]
             np.matmul(dz[t], u_t, out=dh)
