@@ -30,6 +30,10 @@ from .tensor import Tensor
 
 __all__ = ["simple_rnn", "lstm", "gru", "embedding"]
 
+# the LSTM's backward pass computes its per-step factors for blocks of about this many
+# elements (512 KB in float32): a block stays in the CPU's cache between its two passes
+_BLOCK_ELEMENTS = 1 << 17
+
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     """1 / (1 + e^-z), as (1 + tanh(z / 2)) / 2: one transcendental, no overflow."""
@@ -296,46 +300,57 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_car
         grad_h, grad_c = grad[:, 0], grad[:, 1]
         # steps whose output receives a gradient (a many-to-one model: only the last)
         live_h, live_c = grad_h.any(axis=(1, 2)), grad_c.any(axis=(1, 2))
-        # the factors of every step at once: dz = (dc A_i, dc A_f, dc A_c, dh A_o) and
+        # the factors of each step: dz = (dc A_i, dc A_f, dc A_c, dh A_o) and
         # dc_t += dh_t P_t, with A_i = c~ s'(i), A_f = c_{t-1} s'(f), A_c = i g'(c~),
-        # A_o = g(c_t) s'(o), P = o g'(c_t); written in place (no step-sized temporaries)
-        i, f, cc, o = (gates[..., j * k:(j + 1) * k] for j in range(4))
-        slopes = np.empty((steps, n, 4, k), dtype)  # (A_i, A_f, A_c, A_o), dz4's layout
-        a_i, a_f, a_c, a_o = (slopes[:, :, j] for j in range(4))
-        if default:  # s'(y) = y (1 - y), g'(y) = 1 - y^2 from the outputs, in place
-            derivative = np.subtract(1, gates).reshape(steps, n, 4, k)
-            derivative *= gates.reshape(steps, n, 4, k)
-            d_c = derivative[:, :, 2]
-            np.multiply(cc, cc, out=d_c)
-            np.subtract(1, d_c, out=d_c)
-            for out, factor, j in ((a_i, cc, 0), (a_f, c[:-1], 1), (a_c, i, 2), (a_o, g_c, 3)):
-                np.multiply(factor, derivative[:, :, j], out=out)
-            p = np.multiply(g_c, g_c)
-            np.subtract(1, p, out=p)
-            p *= o
-        else:
-            np.multiply(cc, ds(i), out=a_i)
-            np.multiply(c[:-1], ds(f), out=a_f)
-            np.multiply(i, dg(cc), out=a_c)
-            np.multiply(g_c, ds(o), out=a_o)
-            p = o * dg(g_c)
+        # A_o = g(c_t) s'(o), P = o g'(c_t).  They are computed for a block of steps at
+        # once, in place: few NumPy calls per step, and a block small enough to stay in
+        # the CPU's cache (the whole sequence's factors would not).
+        block = max(1, min(steps, _BLOCK_ELEMENTS // (n * 4 * k)))
+        slopes = np.empty((block, n, 4, k), dtype)  # (A_i, A_f, A_c, A_o): dz4's layout
+        p = np.empty((block, n, k), dtype)
+
+        def factors(lo, hi):
+            """slopes[:hi - lo] and p[:hi - lo] for steps lo..hi-1."""
+            m = hi - lo
+            a = gates[lo:hi].reshape(m, n, 4, k)
+            i, f, cc, o = (a[:, :, j] for j in range(4))
+            out = slopes[:m]
+            if default:  # s'(y) = y (1 - y), g'(y) = 1 - y^2, from the outputs y
+                np.subtract(1, a, out=out)
+                out *= a
+                np.multiply(cc, cc, out=out[:, :, 2])
+                np.subtract(1, out[:, :, 2], out=out[:, :, 2])
+                for j, factor in enumerate((cc, c[lo:hi], i, g_c[lo:hi])):
+                    out[:, :, j] *= factor
+                np.multiply(g_c[lo:hi], g_c[lo:hi], out=p[:m])
+                np.subtract(1, p[:m], out=p[:m])
+                p[:m] *= o
+            else:
+                for j, (factor, slope) in enumerate(((cc, ds(i)), (c[lo:hi], ds(f)),
+                                                     (i, dg(cc)), (g_c[lo:hi], ds(o)))):
+                    np.multiply(factor, slope, out=out[:, :, j])
+                np.multiply(o, dg(g_c[lo:hi]), out=p[:m])
+
         dz = np.empty((steps, n, 4 * k), dtype)
         dz4 = dz.reshape(steps, n, 4, k)
         u_t = np.ascontiguousarray(u.T)
         dh = np.zeros((n, k), dtype)
         dc = np.zeros((n, k), dtype)
         tmp = np.empty((n, k), dtype)
-        for t in reversed(range(steps)):
-            if live_h[t]:
-                dh += grad_h[t]
-            if live_c[t]:
-                dc += grad_c[t]
-            np.multiply(dh, p[t], out=tmp)
-            dc += tmp
-            np.multiply(dc[:, None], slopes[t, :, :3], out=dz4[t, :, :3])
-            np.multiply(dh, a_o[t], out=dz4[t, :, 3])
-            dc *= f[t]
-            np.matmul(dz[t], u_t, out=dh)
+        for hi in range(steps, 0, -block):
+            lo = max(0, hi - block)
+            factors(lo, hi)
+            for t in reversed(range(lo, hi)):
+                if live_h[t]:
+                    dh += grad_h[t]
+                if live_c[t]:
+                    dc += grad_c[t]
+                np.multiply(dh, p[t - lo], out=tmp)
+                dc += tmp
+                np.multiply(dc[:, None], slopes[t - lo, :, :3], out=dz4[t, :, :3])
+                np.multiply(dh, slopes[t - lo, :, 3], out=dz4[t, :, 3])
+                dc *= gates[t, :, k:2 * k]  # the forget gate
+                np.matmul(dz[t], u_t, out=dh)
         flat = dz.reshape(steps * n, 4 * k)
         dx = dkernel = None
         if x.requires_grad:
