@@ -19,6 +19,12 @@ alternative (the layers fall back to it for activations without a fused derivati
 
 Activations fused here (derivatives written from the output y = g(z)): tanh (1 - y^2),
 sigmoid (y (1 - y)), relu (1 if y > 0) and linear (1).
+
+The LSTM keeps its per-step arrays time-major (step first), so every step's product and
+gate math read and write contiguous blocks, preallocated once per call and written in
+place.  Its gate math stays in NumPy rather than :mod:`nnlearn.kernels`: without Intel's
+SVML, numba evaluates tanh one element at a time, which measured about 0.9 ms per step
+of a (128, 4 x 64) batch against about 0.1 ms for all of NumPy's vectorized passes.
 """
 
 from __future__ import annotations
