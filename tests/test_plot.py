@@ -1,6 +1,8 @@
 """nnlearn.plot: the plot functions draw what they are given and refuse what they
 cannot draw."""
 
+import io
+
 import matplotlib
 import numpy as np
 import pytest
@@ -101,3 +103,48 @@ def test_draw_network_shows_the_learned_weights():
     assert len(colors) == 2  # positive and negative weights in two colours
     with pytest.raises(ValueError, match="weights=True needs a built model"):
         nl.plot.draw_network([2, 3, 1], weights=True)
+
+
+def _unrolled_parts(fig):
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    ax = fig.axes[0]
+    boxes = [p for p in ax.patches if isinstance(p, FancyBboxPatch)]
+    red = [p for p in ax.patches if isinstance(p, FancyArrowPatch)
+           and p.get_edgecolor()[:3] == pytest.approx((0xc0 / 255, 0x39 / 255, 0x2b / 255))]
+    return boxes, red, [t.get_text() for t in ax.texts]
+
+
+def test_draw_network_unrolls_a_recurrent_model_in_time():
+    pytest.importorskip("matplotlib")
+    many_to_one = nl.Sequential([nl.layers.Input((40, 1)), nl.layers.LSTM(32),
+                                 nl.layers.Dropout(0.2), nl.layers.Dense(1)])
+    fig = nl.plot.draw_network(many_to_one)
+    boxes, recurrent, texts = _unrolled_parts(fig)
+    # steps 1, 2, ..., 40 shown: 3 inputs + 3 LSTM copies + one Dense on the last step
+    # (Dropout, without weights, is left out)
+    assert len(boxes) == 3 + 3 + 1
+    assert texts.count("LSTM (32)") == 3 and texts.count("Dense (1)") == 1
+    assert ["$x_{1}$", "$x_{2}$", "$x_{40}$"] == [t for t in texts if t.startswith("$x")]
+    assert {"t = 1", "t = 2", "t = 40", "\u2026", "h, c", "0"} <= set(texts)
+    assert "Dropout (1)" not in texts
+    # h_{t-1} -> h_t: 1 -> 2, 2 -> "...", "..." -> 40, plus the zero initial state
+    assert len(recurrent) == 3 + 1
+    fig.savefig(io.BytesIO(), format="png")
+
+
+def test_draw_network_unrolls_bidirectional_and_sequence_outputs():
+    pytest.importorskip("matplotlib")
+    model = nl.Sequential([nl.layers.Input((3, 2)),
+                           nl.layers.Bidirectional(nl.layers.GRU(4, return_sequences=True)),
+                           nl.layers.SimpleRNN(5, return_sequences=True),
+                           nl.layers.TimeDistributed(nl.layers.Dense(2))])
+    boxes, recurrent, texts = _unrolled_parts(nl.plot.draw_network(model))
+    assert len(boxes) == 4 * 3 and "\u2026" not in texts       # all three steps shown
+    assert texts.count("Bi-GRU (2\u00d74)") == 3 and texts.count("Dense (2)") == 3
+    # Bidirectional: 2 arrows each way + one zero state at each end; SimpleRNN: 2 + 1
+    assert len(recurrent) == (2 * 2 + 2) + (2 + 1)
+    with pytest.raises(ValueError, match="time_steps must be an integer >= 2; got 1"):
+        nl.plot.draw_network(model, time_steps=1)
+    with pytest.raises(ValueError, match="weights=True"):
+        nl.plot.draw_network(model, weights=True)

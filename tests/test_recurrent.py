@@ -50,6 +50,24 @@ def test_lstm_gradcheck_through_states_and_cell_states(activation, recurrent):
     assert nl.gradcheck(lambda x, w, u: nl.lstm(x, w, u)[0], [x, w, u])
 
 
+@pytest.mark.parametrize("activation, recurrent", [("tanh", "sigmoid"), ("relu", "tanh")])
+def test_lstm_backward_in_blocks_of_steps_is_gradchecked(monkeypatch, activation, recurrent):
+    """The backward pass computes its per-step factors for blocks of steps: blocks of 2
+    steps over 5 (the last one short) must pass the same gradcheck."""
+    from nnlearn.autograd import recurrent as ops
+
+    rng = np.random.default_rng(4)
+    x, w, u, b, h0, c0 = (tensor(rng, s) for s in [(2, 5, 3), (3, 12), (3, 12), (12,),
+                                                     (2, 3), (2, 3)])
+    monkeypatch.setattr(ops, "_BLOCK_ELEMENTS", 2 * 2 * 12)  # 2 steps of (batch 2, 4 x 3)
+
+    def fn(*args):
+        h, c = nl.lstm(*args, activation=activation, recurrent_activation=recurrent)
+        return h * 2 + c
+
+    assert nl.gradcheck(fn, [x, w, u, b, h0, c0])
+
+
 @pytest.mark.parametrize("with_bias", [True, False])
 def test_gru_gradcheck(with_bias):
     rng = np.random.default_rng(2)

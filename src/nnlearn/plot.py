@@ -117,8 +117,15 @@ def _layer_sizes(network) -> list:
 
 
 def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
-                 labels: bool = True, weights: bool = False):
+                 labels: bool = True, weights: bool = False, time_steps: int = 3):
     """A network diagram: neurons as circles in columns, an arrow for every weight.
+
+    A Sequential with recurrent layers (SimpleRNN, LSTM, GRU, Bidirectional) is drawn
+    unrolled in time instead (Goodfellow, Bengio & Courville 2016, *Deep Learning*,
+    section 10.1, figure 10.3): time runs left to right, the layers stack bottom to top,
+    each layer is a box per step, and the recurrent connections ``h_{t-1} -> h_t`` are the
+    arrows between a recurrent layer's consecutive copies (both ways for Bidirectional).
+    A layer that returns only its last state feeds the layers above from its last step.
 
     Parameters
     ----------
@@ -130,7 +137,14 @@ def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
     weights : with a Sequential, draw what it learned: each arrow's width grows with |w|
         (relative to the largest weight of its layer) and its colour gives the sign (red
         positive, blue negative), as TensorFlow Playground draws them.
+    time_steps : for a recurrent model, how many steps to draw (the first ones and the
+        last, with "..." between when the sequence is longer).
     """
+    if _is_recurrent_model(network):
+        if weights:
+            raise ValueError("draw_network: weights=True draws Dense weights; a model with "
+                             "recurrent layers is drawn unrolled, without weights")
+        return _draw_unrolled(network, time_steps, ax, labels)
     sizes = _layer_sizes(network)
     require_matplotlib()
     matrices = _dense_weights(network) if weights else None
@@ -246,6 +260,153 @@ def _label_layers(ax, columns, sizes, top, bottom) -> None:
     for y, kind, _ in columns[-1]:
         if kind == "unit":
             ax.annotate("", (last_x + 0.9, y), (last_x + _NEURON_RADIUS, y), arrowprops=arrow)
+
+
+# -- unrolled recurrent network -----------------------------------------------------------
+def _is_recurrent_model(network) -> bool:
+    if not hasattr(network, "layers"):
+        return False
+    from .recurrent import Bidirectional, _RNN
+
+    return any(isinstance(layer, (_RNN, Bidirectional)) for layer in network.layers)
+
+
+def _unrolled_rows(network) -> tuple:
+    """Bottom to top, one dict per drawn layer: its label, whether it runs at every step,
+    its recurrent arrows (None, "forward" or "both"), the state it passes ("h" or "h, c"),
+    and the steps (0 = first, -1 = last, None = all) whose output feeds the layer above.
+    Layers without weights that keep the shape (Dropout, Activation, ...) are left out."""
+    from .layers import Input
+    from .recurrent import Bidirectional, _RNN
+
+    if not network.built and network.input_shape is not None:
+        network.build(network.input_shape)
+    if not network.built:
+        raise ValueError("draw_network: the model must be built (call model.build(input_shape) "
+                         "first)")
+    shape = tuple(network.input_shape)
+    steps = shape[0]
+    rows = [dict(label="input", per_step=True, recurrent=None, emits=None)]
+    per_step = True
+    for layer in network.layers:
+        if isinstance(layer, Input):
+            continue
+        out = tuple(layer.output_shape)
+        if not layer.params and out == tuple(layer.input_shape):
+            continue
+        name = type(getattr(layer, "layer", layer)).__name__  # TimeDistributed: its layer
+        if isinstance(layer, (_RNN, Bidirectional)):
+            cell = layer.forward_layer if isinstance(layer, Bidirectional) else layer
+            kind = type(cell).__name__
+            label = (f"Bi-{kind} (2\u00d7{cell.units})" if isinstance(layer, Bidirectional)
+                     else f"{kind} ({cell.units})")
+            emits = None if cell.return_sequences else (
+                (0, -1) if isinstance(layer, Bidirectional) else (-1,))
+            rows.append(dict(label=label, per_step=True, emits=emits,
+                             recurrent="both" if isinstance(layer, Bidirectional) else "forward",
+                             state="h, c" if kind == "LSTM" else "h"))
+            per_step = cell.return_sequences
+            continue
+        per_step = per_step and len(out) >= 2 and out[0] == steps
+        size = out[-1] if per_step or len(out) == 1 else "\u00d7".join(map(str, out))
+        rows.append(dict(label=f"{name} ({size})", per_step=per_step, recurrent=None,
+                         emits=None))
+    return rows, steps
+
+
+def _draw_unrolled(network, time_steps, ax, labels: bool):
+    """The recurrent model unrolled over ``time_steps`` drawn steps (see draw_network)."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    if (isinstance(time_steps, bool) or not isinstance(time_steps, (int, np.integer))
+            or time_steps < 2):
+        raise ValueError(f"draw_network: time_steps must be an integer >= 2; got "
+                         f"{time_steps!r}")
+    rows, steps = _unrolled_rows(network)
+    require_matplotlib()
+    shown = list(range(1, steps + 1)) if steps <= time_steps else (
+        list(range(1, time_steps)) + [None, steps])  # None: the "..." column
+    dx, dy, w, h = 2.3, 1.5, 1.5, 0.62
+    xs = [dx * i for i in range(len(shown))]
+    last_x = xs[-1]
+    left, right = xs[0] - w / 2 - 1.1, last_x + w / 2 + 1.1
+    bottom, top = -h / 2 - 0.9, dy * (len(rows) - 1) + h / 2 + 0.8
+    fig, ax = _figure_and_axes(ax, size=(0.62 * (right - left), 0.62 * (top - bottom)))
+    arrow = dict(arrowstyle="-|>", mutation_scale=9, color="#333333", lw=1.0)
+    recurrent_arrow = dict(arrow, color="#c0392b", lw=1.4)
+
+    def box(x, y, text, face):
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.04",
+                                    facecolor=face, edgecolor="black", lw=1.0, zorder=3))
+        ax.text(x, y, text, ha="center", va="center", fontsize=8, zorder=4)
+
+    previous = None  # the x positions whose output feeds the row above
+    for level, row in enumerate(rows):
+        y = dy * level
+        if row["per_step"]:
+            columns = [x for x, t in zip(xs, shown) if t is not None]
+        else:
+            columns = [last_x]
+        face = "#e8e8e8" if level == 0 else ("#fde2cf" if row["recurrent"] else "#dbe9f6")
+        for x, t in zip(xs, shown):
+            if x not in columns:
+                if t is None and row["per_step"]:
+                    ax.text(x, y, "\u2026", ha="center", va="center", fontsize=16)
+                continue
+            text = row["label"] if level else f"$x_{{{t}}}$"
+            box(x, y, text, face)
+        if previous is not None:  # arrows from the row below
+            for x in columns:
+                sources = [x] if row["per_step"] else previous
+                for x0 in sources:
+                    if x0 in previous:
+                        ax.add_patch(FancyArrowPatch((x0, y - dy + h / 2 + 0.05),
+                                                     (x, y - h / 2 - 0.05), **arrow))
+        if row["recurrent"]:  # h_{t-1} -> h_t between consecutive copies
+            both = row["recurrent"] == "both"
+            offsets = (0.14, -0.14) if both else (0.0,)
+            for x0, x1 in zip(xs, xs[1:]):
+                for k, off in enumerate(offsets):
+                    start, end = (x0 + w / 2 + 0.04, x1 - w / 2 - 0.04)
+                    if k == 1:
+                        start, end = end, start
+                    ax.add_patch(FancyArrowPatch((start, y + off), (end, y + off),
+                                                 linestyle="-" if k == 0 else "--",
+                                                 **recurrent_arrow))
+                if labels:
+                    ax.text((x0 + x1) / 2, y + h / 2 - 0.02, row["state"], ha="center",
+                            va="bottom", fontsize=8, color="#c0392b")
+            if labels:  # the initial state(s): zeros, from the left (and the right)
+                ax.add_patch(FancyArrowPatch((xs[0] - w / 2 - 0.75, y + offsets[0]),
+                                             (xs[0] - w / 2 - 0.04, y + offsets[0]),
+                                             **recurrent_arrow))
+                ax.text(xs[0] - w / 2 - 0.8, y + offsets[0], "0", ha="right", va="center",
+                        fontsize=8, color="#c0392b")
+                if both:
+                    ax.add_patch(FancyArrowPatch((last_x + w / 2 + 0.75, y + offsets[1]),
+                                                 (last_x + w / 2 + 0.04, y + offsets[1]),
+                                                 linestyle="--", **recurrent_arrow))
+                    ax.text(last_x + w / 2 + 0.8, y + offsets[1], "0", ha="left",
+                            va="center", fontsize=8, color="#c0392b")
+        if row["emits"] is None:
+            previous = columns
+        else:
+            previous = [xs[0] if e == 0 else last_x for e in row["emits"]]
+    top -= h / 2 + 0.8
+    for x in previous:  # the outputs
+        ax.add_patch(FancyArrowPatch((x, top + h / 2 + 0.05), (x, top + h / 2 + 0.6), **arrow))
+    if labels:
+        ax.text(previous[-1] + 0.12, top + h / 2 + 0.5, "$\\hat{y}$", ha="left",
+                va="center", fontsize=10)
+        for x, t in zip(xs, shown):
+            if t is not None:
+                ax.text(x, -h / 2 - 0.45, f"t = {t}", ha="center", va="top", fontsize=9,
+                        color="#444444")
+    ax.set_xlim(left, right)
+    ax.set_ylim(bottom, top + h / 2 + 0.8)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return fig
 
 
 # -- training curves -----------------------------------------------------------------------

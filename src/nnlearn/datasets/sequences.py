@@ -33,10 +33,14 @@ def make_sine_forecast(n_samples=1000, steps=40, horizon=1, noise=0.05,
     has learnt the wave much less."""
     n_samples, steps = _count(n_samples, "n_samples"), _count(steps, "steps", 2)
     horizon = _count(horizon, "horizon")
-    if not isinstance(noise, (int, float)) or noise < 0:
-        raise ValueError(f"noise must be a number >= 0; got {noise!r}")
-    low, high = period
-    if not 0 < low <= high:
+    if (isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating))
+            or not np.isfinite(noise) or noise < 0):
+        raise ValueError(f"noise must be a finite number >= 0; got {noise!r}")
+    try:
+        low, high = (float(v) for v in period)
+    except (TypeError, ValueError):
+        low = high = float("nan")
+    if not 0 < low <= high < np.inf:
         raise ValueError(f"period must be (low, high) with 0 < low <= high; got {period!r}")
     rng = np.random.default_rng(random_state)
     p = rng.uniform(low, high, (n_samples, 1))
