@@ -26,6 +26,8 @@ def load_mnist_vectors():
 
 
 def build_network(seed: int = 0) -> Sequential:
+    """Chollet's (2017, ch. 2) MNIST network, compiled: 784 -> Dense(512, relu) ->
+    Dense(10, softmax), RMSprop, categorical cross-entropy, accuracy."""
     network = Sequential([Input(784), Dense(512, activation="relu"),
                           Dense(10, activation="softmax")], seed=seed)
     network.compile(optimizer="rmsprop", loss="categorical_crossentropy",

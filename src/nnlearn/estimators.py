@@ -932,6 +932,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return output
 
     def predict_log_proba(self, X):
+        """The logarithm of ``predict_proba`` (-inf where a probability is 0)."""
         probabilities = self.predict_proba(X)
         with np.errstate(divide="ignore"):
             return np.log(probabilities, out=probabilities)
@@ -1180,6 +1181,8 @@ class ModelClassifier(ClassifierMixin, _ModelWrapper):
         return index
 
     def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_`` (the model's
+        outputs, through softmax or sigmoid when its loss takes logits)."""
         output = self._outputs(X)
         if self.model_.loss.from_logits:
             output = (activations_module.sigmoid if output.shape[1] == 1 else
@@ -1189,6 +1192,7 @@ class ModelClassifier(ClassifierMixin, _ModelWrapper):
         return output
 
     def predict(self, X):
+        """The most probable class of each sample, as a label of ``classes_``."""
         probabilities = self.predict_proba(X)
         if len(self.classes_) == 1:
             return np.repeat(self.classes_, len(probabilities))
@@ -1208,6 +1212,7 @@ class ModelRegressor(RegressorMixin, _ModelWrapper):
         return self._train(X, y, self._build_model(meta))
 
     def predict(self, X):
+        """The model's outputs (a vector when fit was given one target column)."""
         output = self._outputs(X)
         return output[:, 0] if self._single_output else output
 

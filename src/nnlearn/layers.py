@@ -53,14 +53,36 @@ class Layer:
         self.output_shape = None
 
     def build(self, input_shape: tuple, rng: np.random.Generator, dtype) -> None:
+        """Create the weights for samples of ``input_shape`` (no batch axis).
+
+        Parameters
+        ----------
+        input_shape : tuple of int
+            The shape of one sample.
+        rng : numpy.random.Generator
+            The source of the initial weights (the model's, so a seeded model is
+            reproducible).
+        dtype : the floating dtype of the weights.
+        """
         self.input_shape = tuple(input_shape)
         self.output_shape = self.compute_output_shape(self.input_shape)
         self.built = True
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
+        """The shape of one output sample for samples of ``input_shape`` (no batch
+        axis); checks that the layer accepts them."""
         return input_shape
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
+        """The layer's output for the batch ``x`` (rows are samples).
+
+        Parameters
+        ----------
+        x : Tensor of shape (batch, *input_shape)
+        training : bool
+            True inside ``fit``: dropout, noise and augmentation are active and batch
+            normalization uses the batch's statistics.
+        """
         raise NotImplementedError
 
     def __call__(self, x, training: bool = False):
@@ -82,9 +104,11 @@ class Layer:
         """Take fresh randomness for the next epoch (layers without any ignore it)."""
 
     def count_params(self) -> int:
+        """The number of trainable values."""
         return sum(p.size for p in self.params)
 
     def get_config(self) -> dict:
+        """The constructor arguments, JSON-serialisable (model files, ``repr``)."""
         return {"name": self.name}
 
     def _param(self, array, dtype) -> Tensor:
@@ -859,6 +883,8 @@ class _RandomAffine(_RandomLayer):
         super().build(input_shape, rng, dtype)
 
     def matrices(self, n: int, h: int, w: int) -> np.ndarray:
+        """The (n, 2, 3) affine maps, one drawn per image of size h x w, from output
+        pixel coordinates to the input coordinates they sample."""
         raise NotImplementedError
 
     def call(self, x, training=False):

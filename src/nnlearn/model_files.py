@@ -640,6 +640,7 @@ def read_archive(file, formats: tuple, check=None):
 
 
 def numbered(arrays: dict, prefix: str) -> list:
+    """The arrays named ``prefix0``, ``prefix1``, ... in order (as many as there are)."""
     return [arrays[f"{prefix}{i}"] for i in range(sum(1 for k in arrays
                                                       if k.startswith(prefix)))]
 

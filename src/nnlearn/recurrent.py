@@ -93,6 +93,7 @@ class _RNN(Layer):
 
     # -- shapes and weights ------------------------------------------------------------
     def bias_shape(self) -> tuple:
+        """The shape of the bias: one value per gate and unit."""
         return (self.gates * self.units,)
 
     def weight_shapes(self, input_shape) -> tuple:
@@ -110,6 +111,7 @@ class _RNN(Layer):
         return (input_shape[0], self.units) if self.return_sequences else (self.units,)
 
     def initial_bias(self, rng) -> np.ndarray:
+        """The bias before training (``bias_initializer``)."""
         return initializers.get(self.bias_initializer)(self.bias_shape(), rng)
 
     def build(self, input_shape, rng, dtype):
@@ -202,6 +204,7 @@ class _RNN(Layer):
         return ag.stack(outputs, axis=1), states
 
     def input_bias(self):
+        """The bias added to x_t W before the gates (all of it but GRU's recurrent part)."""
         return self.bias
 
     def cell(self, xw_t, states) -> list:
@@ -412,9 +415,11 @@ class Bidirectional(Layer):
 
     @property
     def layer(self):
+        """The wrapped layer (the forward direction)."""
         return self.forward_layer
 
     def weight_shapes(self, input_shape):
+        """(weight shapes in get_weights' order, output shape), without building."""
         forward, _ = self.forward_layer.weight_shapes(input_shape)
         return forward * 2, self.compute_output_shape(tuple(input_shape))
 
@@ -488,6 +493,7 @@ class TimeDistributed(Layer):
         return (input_shape[0], *self.layer.compute_output_shape(tuple(input_shape[1:])))
 
     def weight_shapes(self, input_shape):
+        """(weight shapes in get_weights' order, output shape), without building."""
         from .model_files import _weight_shapes
 
         if len(input_shape) < 2:
@@ -543,6 +549,7 @@ class Embedding(Layer):
         return (*input_shape, self.output_dim)
 
     def weight_shapes(self, input_shape):
+        """(weight shapes in get_weights' order, output shape), without building."""
         return [(self.input_dim, self.output_dim)], self.compute_output_shape(input_shape)
 
     def build(self, input_shape, rng, dtype):

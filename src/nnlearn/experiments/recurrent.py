@@ -61,6 +61,12 @@ def _sine_figure(model, steps, seed):
           "phase and the period from step to step. Fed its own forecasts, it keeps "
           "oscillating for many periods, drifting slowly in phase and amplitude."))
 def rnn_sine(seed: int = 0, quick: bool = False, plots: bool = True):
+    """An LSTM forecasting a noisy sine wave one step ahead: one-step and free-running
+    forecasts against the truth.
+
+    Source: Elman 1990; Hochreiter & Schmidhuber 1997; Werbos 1990 (backpropagation
+    through time).
+    """
     steps = 40
     n, epochs = (600, 4) if quick else (2000, 12)
     x, y = make_sine_forecast(n, steps, random_state=seed)
@@ -85,6 +91,7 @@ def rnn_sine(seed: int = 0, quick: bool = False, plots: bool = True):
 # vanishing-gradients
 # --------------------------------------------------------------------------------------
 def recurrent_layer(kind: str, units: int, **kwargs):
+    """A recurrent layer by class name ("SimpleRNN", "LSTM" or "GRU")."""
     return getattr(layers, kind)(units, **kwargs)
 
 
@@ -250,6 +257,13 @@ def _clipping_figure(runs: dict, clip: float):
           "by orders of magnitude and one step throws the weights away; clipped to norm 1, "
           "the same run trains."))
 def vanishing_gradients(seed: int = 0, quick: bool = False, plots: bool = True):
+    """Gradients through time for SimpleRNN, LSTM and GRU, the adding problem as the
+    delay grows, and gradient clipping taming an exploding network.
+
+    Source: Hochreiter 1991; Bengio, Simard & Frasconi 1994 (vanishing gradients);
+    Hochreiter & Schmidhuber 1997 (LSTM, the adding problem); Cho et al. 2014 (GRU);
+    Pascanu, Mikolov & Bengio 2013 (clipping).
+    """
     steps = 100
     profiles = {kind: gradient_through_time(kind, steps, seed=seed) for kind in KINDS}
     delays = (50,) if quick else (10, 50)  # the full run stays under a minute on 2 cores
