@@ -148,3 +148,24 @@ def test_draw_network_unrolls_bidirectional_and_sequence_outputs():
         nl.plot.draw_network(model, time_steps=1)
     with pytest.raises(ValueError, match="weights=True"):
         nl.plot.draw_network(model, weights=True)
+
+
+def test_draw_network_draws_a_convolutional_model_as_feature_maps():
+    """LeNet's layout: stacks of feature maps with their shapes, then the dense bars."""
+    from matplotlib.patches import Rectangle
+
+    from nnlearn.experiments.cnn import lenet
+
+    model = lenet(seed=0)
+    model.build((28, 28, 1))
+    fig = plot.draw_network(model)
+    texts = [t.get_text() for t in fig.axes[0].texts if t.get_text()]  # not the arrows
+    assert texts[:3] == ["input\n28x28x1", "Conv2D\n5x5, relu\n28x28x6",
+                         "MaxPooling2D\n2x2\n14x14x6"]
+    assert texts[-1] == "Dense\nsoftmax\n10"
+    sheets = [p for p in fig.axes[0].patches if isinstance(p, Rectangle)]
+    assert len(sheets) == 1 + 6 + 6 + 8 + 8 + 4  # channels drawn (at most 8 each), 4 bars
+    with pytest.raises(ValueError, match="weights=True"):
+        plot.draw_network(model, weights=True)
+    with pytest.raises(ValueError, match="build the model first"):
+        plot.draw_network(lenet(seed=0))

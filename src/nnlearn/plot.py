@@ -139,7 +139,16 @@ def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
         positive, blue negative), as TensorFlow Playground draws them.
     time_steps : for a recurrent model, how many steps to draw (the first ones and the
         last, with "..." between when the sequence is longer).
+
+    A Sequential with convolutional or pooling layers is drawn as LeCun et al. (1998)
+    drew LeNet-5: each layer's output as a stack of feature maps (one sheet per channel,
+    sized by height x width), flat layers as bars, the layer and its output shape below.
     """
+    if _is_convolutional_model(network):
+        if weights:
+            raise ValueError("draw_network: weights=True draws Dense weights; a model with "
+                             "convolutional layers is drawn as feature maps, without weights")
+        return _draw_feature_maps(network, ax, labels)
     if _is_recurrent_model(network):
         if weights:
             raise ValueError("draw_network: weights=True draws Dense weights; a model with "
@@ -260,6 +269,81 @@ def _label_layers(ax, columns, sizes, top, bottom) -> None:
     for y, kind, _ in columns[-1]:
         if kind == "unit":
             ax.annotate("", (last_x + 0.9, y), (last_x + _NEURON_RADIUS, y), arrowprops=arrow)
+
+
+# -- convolutional network as feature maps ------------------------------------------------
+def _is_convolutional_model(network) -> bool:
+    from .layers import CONVOLUTIONAL_LAYERS
+
+    return hasattr(network, "layers") and any(
+        isinstance(layer, CONVOLUTIONAL_LAYERS) for layer in network.layers)
+
+
+def _feature_map_stages(network) -> list:
+    """(title, output shape) of the input and of each layer that changes the shape or
+    holds weights (activations, dropout and augmentation layers are left out)."""
+    from .layers import Dense, Input
+
+    if not getattr(network, "built", False):
+        raise ValueError("draw_network: build the model first (model.build(input_shape)) "
+                         "so that every layer's output shape is known")
+    stages = [("input", tuple(network.input_shape))]
+    shape = stages[0][1]
+    for layer in network.layers:
+        if isinstance(layer, Input):
+            continue
+        out = tuple(layer.output_shape)
+        if out == shape and not layer.params:
+            continue
+        details = []  # the window, then the activation
+        for window in ("kernel_size", "pool_size"):
+            if hasattr(layer, window):
+                details.append("x".join(map(str, getattr(layer, window))))
+        if isinstance(layer, Dense) or hasattr(layer, "kernel_size"):
+            details.append(layer.get_config().get("activation") or "linear")
+        stages.append((f"{type(layer).__name__}\n{', '.join(details)}".rstrip(), out))
+        shape = out
+    return stages
+
+
+def _draw_feature_maps(network, ax, labels: bool):
+    """The convolutional model as stacks of feature maps (see draw_network)."""
+    require_matplotlib()
+    from matplotlib.patches import Rectangle
+
+    stages = _feature_map_stages(network)
+    spatial = [shape[:-1] for _, shape in stages if len(shape) > 1]
+    largest = max((max(s) for s in spatial), default=1)
+    fig, ax = _figure_and_axes(ax, size=(1.6 * len(stages) + 0.6, 3.6))
+    x = 0.0
+    for index, (title, shape) in enumerate(stages):
+        if len(shape) > 1:  # feature maps: channels sheets of height x width
+            h = 2.4 * shape[0] / largest
+            w = 2.4 * shape[1] / largest if len(shape) > 2 else 0.25  # 1-D: a narrow sheet
+            sheets, step, text = min(shape[-1], 8), 0.09, "x".join(map(str, shape))
+            face = "#e8e8e8" if index == 0 else "#dbe9f6"
+        else:  # a flat layer: one bar whose height grows with the number of units
+            w, h = 0.3, 0.8 + 2.2 * min(1.0, np.log10(shape[0] + 1) / 3)
+            sheets, step, text = 1, 0.0, str(shape[0])
+            face = "#fde2cf" if index == len(stages) - 1 else "#dbe9f6"
+        drawn = w + (sheets - 1) * step
+        slot = max(drawn, 1.2)  # room for the label under a narrow bar
+        left = x + (slot - drawn) / 2
+        for k in reversed(range(sheets)):
+            ax.add_patch(Rectangle((left + k * step, -h / 2 + k * step), w, h, facecolor=face,
+                                   edgecolor="#34495e", lw=0.8))
+        if labels:
+            ax.text(x + slot / 2, -1.45, f"{title}\n{text}", ha="center", va="top",
+                    fontsize=7.5)
+        if index < len(stages) - 1:
+            ax.annotate("", xy=(x + slot + 0.45, 0), xytext=(x + slot + 0.05, 0),
+                        arrowprops=dict(arrowstyle="-|>", color="#34495e", lw=1.0))
+        x += slot + 0.5
+    ax.set_xlim(-0.3, x - 0.2)
+    ax.set_ylim(-2.5, 1.9)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return fig
 
 
 # -- unrolled recurrent network -----------------------------------------------------------
