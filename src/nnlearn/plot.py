@@ -127,6 +127,10 @@ def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
     arrows between a recurrent layer's consecutive copies (both ways for Bidirectional).
     A layer that returns only its last state feeds the layers above from its last step.
 
+    A Sequential with convolutional or pooling layers is drawn as LeCun et al. (1998)
+    drew LeNet-5: each layer's output as a stack of feature maps (one sheet per channel,
+    sized by height x width), flat layers as bars, the layer and its output shape below.
+
     Parameters
     ----------
     network : a built Sequential, or layer sizes ``[n_inputs, hidden..., n_outputs]``.
@@ -139,10 +143,6 @@ def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
         positive, blue negative), as TensorFlow Playground draws them.
     time_steps : for a recurrent model, how many steps to draw (the first ones and the
         last, with "..." between when the sequence is longer).
-
-    A Sequential with convolutional or pooling layers is drawn as LeCun et al. (1998)
-    drew LeNet-5: each layer's output as a stack of feature maps (one sheet per channel,
-    sized by height x width), flat layers as bars, the layer and its output shape below.
     """
     if _is_convolutional_model(network):
         if weights:

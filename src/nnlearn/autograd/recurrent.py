@@ -180,10 +180,16 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None,
     bias : b, (units,), optional;  initial_state : (batch, units), optional
     activation : one of FUSED_ACTIVATIONS (Keras's default tanh)
 
-    Returns the states (batch, steps, units): ``out[:, t]`` is h_{t+1}.
+    Returns
+    -------
+    Tensor (batch, steps, units)
+        The states: ``out[:, t]`` is h_{t+1}.
 
-    BPTT: with dh_t the gradient reaching h_t (from the output at t and from step t + 1),
-    dz_t = dh_t g'(z_t), dh_{t-1} += dz_t U^T; dU = sum_t h_{t-1}^T dz_t.
+    Notes
+    -----
+    Backpropagation through time (Werbos 1990): with dh_t the gradient reaching h_t
+    (from the output at t and from step t + 1), dz_t = dh_t g'(z_t),
+    dh_{t-1} += dz_t U^T; dU = sum_t h_{t-1}^T dz_t.
     """
     op = "simple_rnn"
     x, kernel, recurrent_kernel = _tensor(x), _tensor(kernel), _tensor(recurrent_kernel)
