@@ -154,15 +154,31 @@ def test_the_backend_is_chosen_in_one_place(monkeypatch):
     monkeypatch.setenv("NNLEARN_KERNELS", "fortran")
     with pytest.raises(ValueError, match="NNLEARN_KERNELS must be"):
         kernels._from_environment()
-    monkeypatch.setattr(kernels, "_requested", "auto")
+    monkeypatch.setattr(kernels, "_requested", ["auto"])
     expected = "numba" if "numba" in kernels.available_backends() else "numpy"
     assert kernels.backend() == expected
-    monkeypatch.setattr(kernels, "_requested", "numpy")
+    monkeypatch.setattr(kernels, "_requested", ["numpy"])
     assert kernels.backend() == "numpy"
     with kernels.use(expected):
         assert kernels.backend() == expected
     with pytest.raises(ValueError, match="name must be one of"):
-        kernels.use("cuda").__enter__()
+        kernels.use("cuda")  # checked when called, not only when entered
+
+
+def test_a_bad_environment_variable_is_a_one_line_error_of_the_cli():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NNLEARN_KERNELS": "fortran"}
+    code = "import nnlearn; print('imported')"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert run.stdout.strip() == "imported"  # import nnlearn still works
+    cli = subprocess.run([sys.executable, "-m", "nnlearn", "info"], capture_output=True,
+                         text=True, env=env)
+    assert cli.returncode == 2
+    assert cli.stderr.strip().splitlines() == [
+        "Error: NNLEARN_KERNELS must be 'numpy', 'numba' or 'auto'; got 'fortran'"]
 
 
 def test_the_environment_variable_picks_the_backend_of_a_run():

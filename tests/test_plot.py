@@ -156,8 +156,7 @@ def test_draw_network_draws_a_convolutional_model_as_feature_maps():
 
     from nnlearn.experiments.cnn import lenet
 
-    model = lenet(seed=0)
-    model.build((28, 28, 1))
+    model = lenet(seed=0)  # starts with Input((28, 28, 1)): built when drawn
     fig = plot.draw_network(model)
     texts = [t.get_text() for t in fig.axes[0].texts if t.get_text()]  # not the arrows
     assert texts[:3] == ["input\n28x28x1", "Conv2D\n5x5, relu\n28x28x6",
@@ -167,5 +166,6 @@ def test_draw_network_draws_a_convolutional_model_as_feature_maps():
     assert len(sheets) == 1 + 6 + 6 + 8 + 8 + 4  # channels drawn (at most 8 each), 4 bars
     with pytest.raises(ValueError, match="weights=True"):
         plot.draw_network(model, weights=True)
+    unknown = nl.Sequential([nl.layers.Conv2D(4, 3), nl.layers.Flatten(), nl.layers.Dense(2)])
     with pytest.raises(ValueError, match="build the model first"):
-        plot.draw_network(lenet(seed=0))
+        plot.draw_network(unknown)

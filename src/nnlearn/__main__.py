@@ -11,8 +11,8 @@ def main() -> None:
     except ModuleNotFoundError as err:
         if err.name != "click":
             raise
-        print('Error: the nnlearn command needs click: pip install "nnlearn[cli]"',
-              file=sys.stderr)
+        print("Error: the nnlearn command needs click: pip install click tqdm (nnlearn's cli "
+              'extra: pip install ".[cli]" in nnlearn\'s folder)', file=sys.stderr)
         sys.exit(2)
     sys.exit(run())
 

@@ -126,7 +126,7 @@ def experiments_run(name, out_dir, seed, quick, no_plots):
             import matplotlib  # noqa: F401
         except ImportError:
             click.echo('matplotlib is not installed: writing numbers only (pip install '
-                       '"nnlearn[plot]" for the figures)', err=True)
+                       'matplotlib, nnlearn\'s plot extra, for the figures)', err=True)
             plots = False
     result = registry.run(name, seed=seed, quick=quick, plots=plots)
     paths = result.save(out_dir or Path("experiments") / name)
@@ -559,8 +559,9 @@ def playground(host, port, open_browser, idle_timeout, max_sessions, classroom, 
         from .playground import serve
         import uvicorn  # noqa: F401
     except ModuleNotFoundError as err:
-        raise UserError(f"the playground needs {err.name}: pip install "
-                        '"nnlearn[playground]"') from None
+        raise UserError(f"the playground needs {err.name}: pip install starlette uvicorn "
+                        "websockets (nnlearn's playground extra: pip install \".[playground]\" "
+                        "in nnlearn's folder)") from None
     serve(host=host, port=port, open_browser=open_browser, idle_timeout=idle_timeout,
           max_sessions=max_sessions, classroom=classroom, max_per_client=per_computer)
 

@@ -38,14 +38,13 @@ below the dtype's smallest normal number to zero, as the CPU's flush-to-zero mod
 it changes nothing a step can see (epsilon dominates them by orders of magnitude).
 
 The backend is numba when it can be imported, unless the environment variable
-``NNLEARN_KERNELS=numpy`` (read when nnlearn is imported) says otherwise; :func:`use`
+``NNLEARN_KERNELS=numpy`` (read when the first kernel runs) says otherwise; :func:`use`
 switches it (the tests run both).
 numba is imported when the first kernel runs, not with nnlearn.
 """
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import functools
 import inspect
@@ -77,46 +76,61 @@ def available_backends() -> tuple:
 
 
 def _from_environment() -> str:
-    """The backend ``NNLEARN_KERNELS`` asks for ("numpy", "numba" or "auto", the
-    default: numba when installed); read when nnlearn.kernels is imported."""
+    """The backend ``NNLEARN_KERNELS`` asks for: "numpy", "numba" or "auto" (the
+    default: numba when installed)."""
     wanted = os.environ.get("NNLEARN_KERNELS", "auto").strip().lower() or "auto"
     if wanted not in (*_BACKENDS, "auto"):
         raise ValueError(f"NNLEARN_KERNELS must be 'numpy', 'numba' or 'auto'; got {wanted!r}")
     return wanted
 
 
-_requested = _from_environment()
+_requested: list = []  # NNLEARN_KERNELS, parsed once, when the first kernel runs
+
+_NO_NUMBA = ("numba is not installed: pip install numba (nnlearn's fast extra: "
+             "pip install \".[fast]\" in nnlearn's folder)")
 
 
 def backend() -> str:
     """The backend the kernels run on now: "numba" or "numpy".
 
     :func:`use` decides when active; otherwise the environment variable
-    ``NNLEARN_KERNELS`` as it was when nnlearn was imported."""
+    ``NNLEARN_KERNELS``, read once (a bad value is a ValueError here, at the first
+    kernel, not at ``import nnlearn``)."""
     chosen = _chosen.get()
     if chosen:
         return chosen
-    if _requested == "auto":
+    if not _requested:
+        _requested.append(_from_environment())
+    requested = _requested[0]
+    if requested == "auto":
         return "numba" if _numba_importable() else "numpy"
-    if _requested == "numba" and not _numba_importable():
-        raise ImportError("NNLEARN_KERNELS=numba, but numba is not installed: "
-                          "pip install 'nnlearn[fast]'")
-    return _requested
+    if requested == "numba" and not _numba_importable():
+        raise ImportError(f"NNLEARN_KERNELS=numba, but {_NO_NUMBA}")
+    return requested
 
 
-@contextlib.contextmanager
-def use(name: str):
-    """Run the kernels on backend ``name`` ("numpy" or "numba") inside this block (in
-    this thread or task: a context variable, like NumPy's errstate)."""
+class _Using:
+    """The context manager :func:`use` returns."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __enter__(self):
+        self._token = _chosen.set(self.name)
+
+    def __exit__(self, *exc):
+        _chosen.reset(self._token)
+
+
+def use(name: str) -> _Using:
+    """``with use(name):`` runs the kernels on backend ``name`` ("numpy" or "numba") in
+    the block (in this thread or task: a context variable, like NumPy's errstate).  The
+    name is checked at once."""
     if name not in _BACKENDS:
         raise ValueError(f"use: name must be one of {_BACKENDS}; got {name!r}")
     if name not in available_backends():
-        raise ImportError("the numba backend needs numba: pip install 'nnlearn[fast]'")
-    token = _chosen.set(name)
-    try:
-        yield
-    finally:
-        _chosen.reset(token)
+        raise ImportError(f"the numba backend needs numba; {_NO_NUMBA}")
+    return _Using(name)
 
 
 class Elementwise:

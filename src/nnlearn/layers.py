@@ -167,8 +167,10 @@ class Dense(Layer):
 
     def build(self, input_shape, rng, dtype):
         if len(input_shape) < 1:
-            raise ValueError("Dense expects samples with at least one axis; got scalar "
-                             "samples (shape ())")
+            raise ValueError("Dense expects a batch of samples with at least one feature "
+                             "axis, shape (batch, features); got a 1-D input, read as a "
+                             "batch of scalars: reshape it with x.reshape(1, -1) for one "
+                             "sample, or x.reshape(-1, 1) for one feature")
         n_in = input_shape[-1]
         init_kernel = initializers.get(self.kernel_initializer)
         self.kernel = self._param(init_kernel((n_in, self.units), rng), dtype)

@@ -158,7 +158,8 @@ def _map(fn, items: list, n_jobs=1, client=None) -> list:
     try:
         import joblib
     except ImportError:
-        raise ImportError("n_jobs > 1 needs joblib: pip install 'nnlearn[parallel]'") from None
+        raise ImportError("n_jobs > 1 needs joblib: pip install joblib (nnlearn's parallel "
+                          "extra)") from None
     return joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(fn)(item) for item in items)
 
 

@@ -34,7 +34,8 @@ def require_matplotlib():
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise ImportError('nnlearn.plot needs matplotlib: pip install "nnlearn[plot]"') from None
+        raise ImportError("nnlearn.plot needs matplotlib: pip install matplotlib (nnlearn's "
+                          'plot extra: pip install ".[plot]" in nnlearn\'s folder)') from None
 
 
 _FIGURE_CLASS = None
@@ -284,9 +285,12 @@ def _feature_map_stages(network) -> list:
     holds weights (activations, dropout and augmentation layers are left out)."""
     from .layers import Dense, Input
 
-    if not getattr(network, "built", False):
-        raise ValueError("draw_network: build the model first (model.build(input_shape)) "
-                         "so that every layer's output shape is known")
+    if not network.built and network.input_shape is not None:  # an Input layer says it
+        network.build(network.input_shape)
+    if not network.built:
+        raise ValueError("draw_network: build the model first (model.build(input_shape)), "
+                         "or start it with an Input layer, so that every layer's output "
+                         "shape is known")
     stages = [("input", tuple(network.input_shape))]
     shape = stages[0][1]
     for layer in network.layers:
