@@ -61,11 +61,10 @@ def _sine_figure(model, steps, seed):
           "phase and the period from step to step. Fed its own forecasts, it keeps "
           "oscillating for many periods, drifting slowly in phase and amplitude."))
 def rnn_sine(seed: int = 0, quick: bool = False, plots: bool = True):
-    """An LSTM forecasting a noisy sine wave one step ahead: one-step and free-running
-    forecasts against the truth.
+    """An Elman network (SimpleRNN(32), tanh) forecasting a noisy sine wave one step
+    ahead: one-step and free-running forecasts against the truth.
 
-    Source: Elman 1990; Hochreiter & Schmidhuber 1997; Werbos 1990 (backpropagation
-    through time).
+    Source: Elman 1990; Werbos 1990 (backpropagation through time).
     """
     steps = 40
     n, epochs = (600, 4) if quick else (2000, 12)
