@@ -16,9 +16,9 @@ to the arrays' dtype before the rule sees them.  The rule then runs one of two w
 chosen in one place (:func:`backend`):
 
 * ``"numpy"``: the rule applied to blocks of 32,768 elements, each block's temporaries
-  small enough to stay in the CPU's cache (measured: as fast as hand-written in-place
-  NumPy passes, and a third of the time of the same rule on whole arrays of 400,000
-  values, whose temporaries fall out of it);
+  small enough to stay in the CPU's cache (measured on RMSprop's rule without the flush,
+  407,050 float32 values: 726 us, against 711 us for hand-written in-place passes and
+  2,600 us for the rule on the whole arrays, whose temporaries fall out of the cache);
 * ``"numba"`` (the ``fast`` extra): one loop over the elements, compiled by numba with
   ``error_model="numpy"`` (no division-by-zero checks, so the loop vectorizes; NaN and
   inf propagate as in NumPy) and no fast-math flags.  It reads each array once and writes
@@ -39,8 +39,8 @@ it changes nothing a step can see (epsilon dominates them by orders of magnitude
 
 The backend is numba when it can be imported, unless the environment variable
 ``NNLEARN_KERNELS=numpy`` (read when the first kernel runs) says otherwise; :func:`use`
-switches it (the tests run both).
-numba is imported when the first kernel runs, not with nnlearn.
+switches it (the tests run both).  numba is imported when the first kernel runs, not
+with nnlearn.
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ class Elementwise:
         if compiled:
             (self._loop or self.compiled())(*arrays, *scalars)
             return
-        self._run_numpy(arrays, scalars)
+        self._run_general(arrays, scalars)
 
     def _refuse_shapes(self, arrays):
         for name, array in zip(self.names, arrays):
@@ -176,9 +176,10 @@ class Elementwise:
                 raise ValueError(f"{self.rule.__name__}: {name} has shape {array.shape}; "
                                  f"expected {arrays[0].shape}, the shape of {self.names[0]}")
 
-    def _run_numpy(self, arrays, scalars) -> None:
-        """The rule on NumPy arrays: whole when small, else block by block (a numba call
-        given arrays in another layout lands here too)."""
+    def _run_general(self, arrays, scalars) -> None:
+        """Arrays the compiled loop cannot take as they are: on numba, with contiguous
+        copies of the inputs (the outputs must be C-ordered); on NumPy, the rule on the
+        whole arrays when small, else block by block."""
         first, dtype = arrays[0], arrays[0].dtype
         outputs = arrays[:self.updates]
         if (_chosen.get() or backend()) == "numba" and dtype in _COMPILED_DTYPES \
