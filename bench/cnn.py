@@ -153,6 +153,11 @@ def main() -> None:
     if args.child:
         child(args.child, args.images, args.profile)
         return
+    from nnlearn.utils import environment
+
+    machine = environment()
+    print(f"CPU: {machine['cpu']} ({machine['cores']} cores); BLAS: {machine['blas']}; "
+          f"element-wise kernels: {machine['kernels']}")
     env = dict(os.environ)
     if args.threads:
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):

@@ -90,10 +90,10 @@ def timed_optimizer(optimizer, seconds: dict, pool=None):
             if w.size <= 100_000:
                 return whole(w, g, state, lr, scratch)
             half = len(w) // 2
+            parts = (None, None) if scratch is None else (scratch[:half], scratch[half:])
             first = pool.submit(whole, w[:half], g[:half],
-                                {k: v[:half] for k, v in state.items()}, lr, scratch[:half])
-            whole(w[half:], g[half:], {k: v[half:] for k, v in state.items()}, lr,
-                  scratch[half:])
+                                {k: v[:half] for k, v in state.items()}, lr, parts[0])
+            whole(w[half:], g[half:], {k: v[half:] for k, v in state.items()}, lr, parts[1])
             first.result()
 
     return (Timed if pool is None else Split)(**optimizer.get_config())

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import subprocess
 import sys
@@ -23,29 +22,6 @@ import time
 import numpy as np
 
 BATCH, UNITS = 128, 64
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def blas() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (threadpoolctl not installed)"
-    import numpy  # noqa: F401  (loads its BLAS)
-
-    return "; ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} "
-                     f"threads, {i.get('architecture', '?')})" for i in threadpool_info()
-                     if i.get("user_api") == "blas") or "none found"
 
 
 def data(n: int, steps: int):
@@ -149,8 +125,11 @@ def main() -> None:
     if args.child:
         child(args.child, args)
         return
-    print(f"CPU: {cpu_model()} ({platform.machine()}, {__import__('os').cpu_count()} "
-          f"logical cores); NumPy {np.__version__}, BLAS: {blas()}")
+    from nnlearn.utils import environment
+
+    machine = environment()
+    print(f"CPU: {machine['cpu']} ({machine['cores']} cores); NumPy {machine['numpy']}, "
+          f"BLAS: {machine['blas']}; element-wise kernels: {machine['kernels']}")
     print(f"LSTM({UNITS}) + Dense(1), {args.sequences:,} sequences x {args.steps} steps x 2 "
           f"features, batch {BATCH}, Adam, float32: one epoch")
     results = {}

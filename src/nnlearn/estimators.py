@@ -405,8 +405,8 @@ class _SklearnAdam(optimizers_module.Adam):
     def update(self, w, g, state, lr, scratch):
         t = self.iterations
         step = lr * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        constants = self._constants()[:-2] + (1.0, self.epsilon)  # v itself, not v_hat
-        self.rule(w, state["m"], state["v"], g, step, *constants, optimizers_module._tiny(w))
+        self.rule(w, state["m"], state["v"], g, step, *self._constants(correction_2=1.0),
+                  optimizers_module._tiny(w))  # epsilon added to sqrt(v), not sqrt(v_hat)
 
 
 def _sklearn_weights(rng, sizes, activation, dtype):

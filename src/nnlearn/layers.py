@@ -85,12 +85,14 @@ class Layer:
         """
         raise NotImplementedError
 
-    def __call__(self, x, training: bool = False):
+    def __call__(self, x, training: bool = False, **call_arguments):
+        """``call`` on ``x`` (a Tensor or array), building the layer first if needed;
+        keyword arguments go to ``call`` (a recurrent layer's ``initial_state``)."""
         x = x if isinstance(x, Tensor) else Tensor(x)
         if not self.built:
             rng, dtype = _BUILDING[-1] if _BUILDING else (np.random.default_rng(), x.dtype)
             self.build(x.shape[1:], rng, dtype)
-        return self.call(x, training)
+        return self.call(x, training, **call_arguments)
 
     def regularization(self) -> Tensor | None:
         """The penalty this layer adds to the loss (None: no penalty)."""

@@ -40,6 +40,7 @@ it; Pascanu, Mikolov & Bengio 2013).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -101,7 +102,12 @@ def _wolfe_constants(c1, c2):
 
 def _tiny(w: np.ndarray) -> float:
     """The smallest normal number of w's dtype: states below it are flushed to zero."""
-    return float(np.finfo(w.dtype).tiny)
+    return _smallest_normal(w.dtype)
+
+
+@functools.lru_cache(maxsize=8)
+def _smallest_normal(dtype: np.dtype) -> float:
+    return float(np.finfo(dtype).tiny)
 
 
 class GradientClipping:
@@ -132,9 +138,11 @@ class GradientClipping:
 class Optimizer:
     """Base class.  A subclass lists its per-parameter state arrays in ``slots`` and
     defines ``update(w, g, state, lr, scratch)``, which changes ``w`` in place (``state``
-    maps each slot to its array; ``scratch`` is a work array of w's shape)."""
+    maps each slot to its array; ``scratch`` is a work array of w's shape when the class
+    sets ``uses_scratch``, else None: the kernel rules need none)."""
 
     slots: tuple = ()
+    uses_scratch = False
     scalars: tuple = ()  # attributes of the state that are single numbers
     full_batch = False
     needs_residuals = False
@@ -158,9 +166,9 @@ class Optimizer:
 
     def build(self, params) -> None:
         """Allocate the state (one zero array per slot and parameter) and the scratch
-        arrays."""
+        arrays (when the rule uses them)."""
         self._state = [{slot: np.zeros_like(p.data) for slot in self.slots} for p in params]
-        self._scratch = [np.empty_like(p.data) for p in params]
+        self._scratch = [np.empty_like(p.data) if self.uses_scratch else None for p in params]
         self._clipped = [np.empty_like(p.data) for p in params] if self.clipping else None
 
     def minimize(self, params, closure) -> float:
@@ -424,11 +432,13 @@ class Adam(Optimizer):
         v_max = np.maximum(v_max, v)                          # Reddi et al.'s max
         return w - m / (np.sqrt(v_max / correction_2) + eps) * step, m, v, v_max
 
-    def _constants(self):
-        """The rule's numbers at step t: beta_1, 1 - beta_1, beta_2, 1 - beta_2,
-        1 - beta_2^t, epsilon."""
-        return (self.beta_1, 1 - self.beta_1, self.beta_2, 1 - self.beta_2,
-                1 - self.beta_2 ** self.iterations, self.epsilon)
+    def _constants(self, correction_2: float | None = None):
+        """The rule's numbers at step t: beta_1, 1 - beta_1, beta_2, 1 - beta_2, the
+        correction of v (1 - beta_2^t unless given), epsilon."""
+        if correction_2 is None:
+            correction_2 = 1 - self.beta_2 ** self.iterations
+        return (self.beta_1, 1 - self.beta_1, self.beta_2, 1 - self.beta_2, correction_2,
+                self.epsilon)
 
     def update(self, w, g, state, lr, scratch):
         step = lr / (1 - self.beta_1 ** self.iterations)
@@ -788,6 +798,16 @@ class _ClosureMethod(Optimizer):
     _flat = staticmethod(LBFGS._flat)
     _assign = staticmethod(LBFGS._assign)
 
+    def _evaluate(self, params, closure) -> tuple:
+        """(loss, flat weights) at the start of a step, after checking that the objective
+        is the one the last step left (see _check_same_objective)."""
+        if self._state is None:
+            self.build(params)
+        loss = float(closure())
+        w = self._flat(params, "data")
+        self._check_same_objective(w, loss)
+        return loss, w
+
     def _check_same_objective(self, w: np.ndarray, loss: float) -> None:
         """Refuse a closure whose loss changed at unchanged weights: its data changed
         between calls (mini-batches), or it is random (dropout)."""
@@ -882,11 +902,7 @@ class ConjugateGradient(_ClosureMethod):
         return max(0.0, beta) if self.method == "polak_ribiere" else beta
 
     def minimize(self, params, closure):
-        if self._state is None:
-            self.build(params)
-        loss = float(closure())
-        w = self._flat(params, "data")
-        self._check_same_objective(w, loss)
+        loss, w = self._evaluate(params, closure)
         g = self._flat(params, "grad")
         self.iterations += 1
         if np.max(np.abs(g), initial=0.0) <= self.tolerance_grad:  # converged: stay
@@ -1080,11 +1096,7 @@ class LevenbergMarquardt(_ClosureMethod):
         return delta if np.all(np.isfinite(delta)) else None
 
     def minimize(self, params, closure):
-        if self._state is None:
-            self.build(params)
-        loss = float(closure())
-        w = self._flat(params, "data")
-        self._check_same_objective(w, loss)
+        loss, w = self._evaluate(params, closure)
         residuals = getattr(closure, "residuals", None)
         if not callable(residuals):
             raise TypeError(
@@ -1167,6 +1179,7 @@ class Rprop(Optimizer):
 
     slots = ("prev_gradient", "step_size")
     full_batch = True
+    uses_scratch = True
 
     def __init__(self, learning_rate=0.01, etas=(0.5, 1.2), step_sizes=(1e-6, 50.0)):
         super().__init__(_positive(learning_rate, "learning_rate"))

@@ -132,15 +132,6 @@ class _RNN(Layer):
         return self.kernel_regularizer(self.kernel) if self.kernel_regularizer else None
 
     # -- the forward pass --------------------------------------------------------------
-    def __call__(self, x, training: bool = False, initial_state=None):
-        x = x if isinstance(x, ag.Tensor) else ag.Tensor(x)
-        if not self.built:
-            from .layers import _BUILDING
-
-            rng, dtype = _BUILDING[-1] if _BUILDING else (np.random.default_rng(), x.dtype)
-            self.build(x.shape[1:], rng, dtype)
-        return self.call(x, training, initial_state)
-
     def reset_states(self) -> None:
         """Forget the states a stateful layer carries over (the next batch starts from
         zeros)."""
@@ -439,15 +430,6 @@ class Bidirectional(Layer):
         terms = [t for t in (self.forward_layer.regularization(),
                              self.backward_layer.regularization()) if t is not None]
         return None if not terms else terms[0] if len(terms) == 1 else terms[0] + terms[1]
-
-    def __call__(self, x, training: bool = False, initial_state=None):
-        x = x if isinstance(x, ag.Tensor) else ag.Tensor(x)
-        if not self.built:
-            from .layers import _BUILDING
-
-            rng, dtype = _BUILDING[-1] if _BUILDING else (np.random.default_rng(), x.dtype)
-            self.build(x.shape[1:], rng, dtype)
-        return self.call(x, training, initial_state)
 
     def call(self, x, training=False, initial_state=None):
         half = None if initial_state is None else len(initial_state) // 2
