@@ -402,11 +402,12 @@ class _SklearnAdam(optimizers_module.Adam):
     W <- W - alpha sqrt(1 - beta_2^t) / (1 - beta_1^t) m / (sqrt(v) + epsilon), epsilon
     added to sqrt(v) rather than to sqrt(v_hat)."""
 
-    def update(self, w, g, state, lr, scratch):
+    def kernel(self, lr, dtype):
         t = self.iterations
         step = lr * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        self.rule(w, state["m"], state["v"], g, step, *self._constants(correction_2=1.0),
-                  optimizers_module._tiny(w))  # epsilon added to sqrt(v), not sqrt(v_hat)
+        # correction_2 = 1: epsilon added to sqrt(v), not to sqrt(v_hat)
+        return self.rule, (step, *self._constants(correction_2=1.0),
+                           optimizers_module._smallest_normal(dtype))
 
 
 def _sklearn_weights(rng, sizes, activation, dtype):

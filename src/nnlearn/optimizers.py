@@ -100,13 +100,9 @@ def _wolfe_constants(c1, c2):
     return c1, c2
 
 
-def _tiny(w: np.ndarray) -> float:
-    """The smallest normal number of w's dtype: states below it are flushed to zero."""
-    return _smallest_normal(w.dtype)
-
-
 @functools.lru_cache(maxsize=8)
 def _smallest_normal(dtype: np.dtype) -> float:
+    """The smallest normal number of the dtype: states below it are flushed to zero."""
     return float(np.finfo(dtype).tiny)
 
 
@@ -181,17 +177,35 @@ class Optimizer:
         """Apply one update to every parameter from its ``.grad``."""
         if self._state is None:
             self.build(params)
-        lr = self.current_learning_rate
-        self.iterations += 1
+        lr = self.begin_step()
         for i, (p, state) in enumerate(zip(params, self._state)):
             if p.grad is not None:
                 g = p.grad if self.clipping is None else self.clipping(p.grad, self._clipped[i])
                 self.update(p.data, g, state, lr, self._scratch[i])
+        self.end_step()
+
+    def begin_step(self) -> float:
+        """Count a step; returns its learning rate (before every parameter's update)."""
+        lr = self.current_learning_rate
+        self.iterations += 1
+        return lr
+
+    def end_step(self) -> None:
+        """After every parameter's update (a rule with state across parameters ends its
+        step here)."""
+
+    def kernel(self, lr: float, dtype):
+        """``(rule, numbers)`` when the update is an element-wise rule (see
+        :mod:`nnlearn.kernels`): the step is ``rule(w, *state slots, g, *numbers)``
+        for this step's learning rate, on arrays of ``dtype``; None otherwise."""
+        return None
 
     def update(self, w: np.ndarray, g: np.ndarray, state: dict, lr: float,
                scratch: np.ndarray) -> None:
-        """Change ``w`` in place from its gradient ``g`` (subclasses define the rule)."""
-        raise NotImplementedError
+        """Change ``w`` in place from its gradient ``g``: the :meth:`kernel` rule, or a
+        subclass's own update."""
+        rule, numbers = self.kernel(lr, w.dtype)
+        rule(w, *[state[slot] for slot in self.slots], g, *numbers)
 
     def get_config(self) -> dict:
         """The constructor arguments (saved in model files)."""
@@ -279,12 +293,11 @@ class SGD(Optimizer):
         v *= abs(v) >= tiny
         return w - g * lr + v * mu, v
 
-    def update(self, w, g, state, lr, scratch):
+    def kernel(self, lr, dtype):
         if not self.momentum:
-            self.plain(w, g, lr)
-        else:
-            rule = self.with_nesterov_momentum if self.nesterov else self.with_momentum
-            rule(w, state["velocity"], g, lr, self.momentum, _tiny(w))
+            return self.plain, (lr,)
+        rule = self.with_nesterov_momentum if self.nesterov else self.with_momentum
+        return rule, (lr, self.momentum, _smallest_normal(dtype))
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -317,8 +330,8 @@ class Adagrad(Optimizer):
         G = G + g * g
         return w - g / np.sqrt(G + eps) * lr, G
 
-    def update(self, w, g, state, lr, scratch):
-        self.rule(w, state["accumulator"], g, lr, self.epsilon)
+    def kernel(self, lr, dtype):
+        return self.rule, (lr, self.epsilon)
 
     def get_config(self):
         return {**super().get_config(),
@@ -354,9 +367,8 @@ class Adadelta(Optimizer):
         edw2 *= edw2 >= tiny
         return w + dw * lr, eg2, edw2
 
-    def update(self, w, g, state, lr, scratch):
-        self.rule(w, state["mean_square_gradient"], state["mean_square_update"], g, lr,
-                  self.rho, 1 - self.rho, self.epsilon, _tiny(w))
+    def kernel(self, lr, dtype):
+        return self.rule, (lr, self.rho, 1 - self.rho, self.epsilon, _smallest_normal(dtype))
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
@@ -382,9 +394,8 @@ class RMSprop(Optimizer):
         s *= s >= tiny                                        # flush denormals
         return w - g / np.sqrt(s + eps) * lr, s
 
-    def update(self, w, g, state, lr, scratch):
-        self.rule(w, state["mean_square"], g, lr, self.rho, 1 - self.rho, self.epsilon,
-                  _tiny(w))
+    def kernel(self, lr, dtype):
+        return self.rule, (lr, self.rho, 1 - self.rho, self.epsilon, _smallest_normal(dtype))
 
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
@@ -440,13 +451,10 @@ class Adam(Optimizer):
         return (self.beta_1, 1 - self.beta_1, self.beta_2, 1 - self.beta_2, correction_2,
                 self.epsilon)
 
-    def update(self, w, g, state, lr, scratch):
+    def kernel(self, lr, dtype):
         step = lr / (1 - self.beta_1 ** self.iterations)
-        if self.amsgrad:
-            self.amsgrad_rule(w, state["m"], state["v"], state["v_max"], g, step,
-                              *self._constants(), _tiny(w))
-        else:
-            self.rule(w, state["m"], state["v"], g, step, *self._constants(), _tiny(w))
+        rule = self.amsgrad_rule if self.amsgrad else self.rule
+        return rule, (step, *self._constants(), _smallest_normal(dtype))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
@@ -473,11 +481,13 @@ class Nadam(Adam):
     def _mu(self, t: int) -> float:
         return self.beta_1 * (1 - 0.5 * 0.96 ** (0.004 * t))
 
-    def apply(self, params):
+    def begin_step(self):
         t = self.iterations + 1
         self._mu_t, self._mu_next = self._mu(t), self._mu(t + 1)
         self._product_t = self._mu_product * self._mu_t
-        super().apply(params)
+        return super().begin_step()
+
+    def end_step(self):
         self._mu_product = self._product_t
 
     @elementwise(arrays=4, updates=3)
@@ -490,11 +500,10 @@ class Nadam(Adam):
         # W -= alpha [c_m m + c_g g] / (sqrt(v_hat) + eps): the two coefficients of m_hat
         return w - lr * (c_m * m + c_g * g) / (np.sqrt(v / correction_2) + eps), m, v
 
-    def update(self, w, g, state, lr, scratch):
+    def kernel(self, lr, dtype):
         c_m = self._mu_next / (1 - self._product_t * self._mu_next)
         c_g = (1 - self._mu_t) / (1 - self._product_t)
-        self.nadam_rule(w, state["m"], state["v"], g, lr, c_m, c_g, *self._constants(),
-                        _tiny(w))
+        return self.nadam_rule, (lr, c_m, c_g, *self._constants(), _smallest_normal(dtype))
 
     def get_config(self):
         config = super().get_config()
