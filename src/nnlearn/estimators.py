@@ -36,6 +36,7 @@ import numpy as np
 
 from . import activations as activations_module
 from . import autograd as ag
+from . import compiled
 from . import initializers as initializers_module
 from . import losses as losses_module
 from . import optimizers as optimizers_module
@@ -329,6 +330,16 @@ class _SklearnLoss(losses_module.Loss):
         return per_sample * (1.0 / n) + float((_xlogx(targets) - targets).sum() / n)
 
 
+def _packed_labels(packed):
+    """The class indices of packed targets (see _SklearnLoss)."""
+    return None, packed[:, 0].astype(np.intp)
+
+
+def _packed_rows(packed):
+    """The target rows of packed targets, without the weights' column."""
+    return packed[:, :-1], None
+
+
 def _xlogx(y):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(y > 0, y * np.log(np.where(y > 0, y, 1)), 0.0)
@@ -350,6 +361,21 @@ class _Network(Sequential):
     def call(self, x, training=False):
         out = super().call(x, training)
         return ag.exp(out) if self.head == "exp" else out
+
+    def compiled_head(self):
+        """scikit-learn's objective for :mod:`nnlearn.compiled` (the penalty alpha / (2n)
+        sum ||W||^2 included): the softmax, logistic and identity heads without sample
+        weights or a custom loss, trained by a stochastic solver (L-BFGS counts each
+        evaluation for ``max_fun`` on the engine)."""
+        loss = self.loss
+        if (loss.custom is not None or loss.weighted or self.optimizer.full_batch
+                or self.head not in ("softmax", "logistic", "identity")):
+            return None
+        if self.head == "softmax":
+            return compiled.Head("softmax", 1.0, 1.0, _packed_labels, 0.5 * self.alpha)
+        value_scale = 1.0 if self.head == "logistic" else 0.5 / loss.n_outputs
+        return compiled.Head("sigmoid" if self.head == "logistic" else "identity",
+                             value_scale, 1.0, _packed_rows, 0.5 * self.alpha)
 
     def compute_loss(self, x, y, training: bool = False):
         if training:
@@ -610,6 +636,7 @@ class _BaseMLP(BaseEstimator):
         packed = np.hstack([targets.astype(X.dtype, copy=False),
                             (weights if weighted else np.ones(n, X.dtype))[:, None]])
         self.model_.loss.weighted = weighted
+        compiled.forget(self.model_)  # its head depends on the weighting
         self.model_.rng = rng
         self.model_.order = None
         if self._stochastic:

@@ -170,6 +170,28 @@ class Elementwise:
             return
         self._run_general(arrays, scalars)
 
+    def each(self, groups, numbers) -> None:
+        """Apply the rule to every group of arrays (a tuple of ``arrays`` arrays) with the
+        same ``numbers``: one optimizer step over all its parameters, the numbers
+        converted and the backend looked up once."""
+        if not groups:
+            return
+        dtype = groups[0][0].dtype
+        if (_chosen.get() or backend()) != "numba" or dtype not in _COMPILED_DTYPES:
+            for arrays in groups:
+                self(*arrays, *numbers)
+            return
+        loop = self._loop or self.compiled()
+        scalars = [dtype.type(value) for value in numbers]
+        for arrays in groups:
+            shape = arrays[0].shape
+            if len(arrays) == self.arrays and all(
+                    type(a) is np.ndarray and a.dtype == dtype and a.shape == shape
+                    and a.flags.c_contiguous for a in arrays):
+                loop(*arrays, *scalars)
+            else:
+                self(*arrays, *numbers)
+
     def _refuse_shapes(self, arrays):
         for name, array in zip(self.names, arrays):
             if array.shape != arrays[0].shape:

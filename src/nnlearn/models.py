@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from . import activations, losses, metrics as metrics_module, optimizers
+from . import activations, compiled, losses, metrics as metrics_module, optimizers
 from . import layers as layers_module
 from ._validation import check_array
 from .autograd import Tensor, as_tensor, no_grad
@@ -310,23 +310,43 @@ class Model:
         """The tracked loss and metrics over the batches seen since the last reset."""
         return {m.name: m.result() for m in (self.loss_tracker, *self.metrics)}
 
+    def compiled_head(self):
+        """The loss as :mod:`nnlearn.compiled` computes it (a :class:`~nnlearn.compiled.Head`),
+        or None when the step must run on the engine: here, for the model's own loss and
+        output activation when this class computes the loss and outputs as Model and
+        Sequential do."""
+        kind = type(self)
+        if any(getattr(kind, name) is not getattr(Sequential, name)
+               for name in ("compute_loss", "call", "logits", "train_step", "regularization")):
+            return None
+        return compiled.keras_head(self.loss, self.output_activation, self.output_units)
+
     def train_step(self, x, y) -> dict:
         """One update on a batch: the optimizer calls the closure (forward, loss plus
         penalty, backward) as its method needs, then updates the parameters.  Updates the
         metrics with the outputs of the first evaluation; returns this batch's logs
-        (``{"loss": ...}``; an override may add more, which ``fit`` averages)."""
+        (``{"loss": ...}``; an override may add more, which ``fit`` averages).
+
+        For a stack of Dense layers with numba installed, the forward and backward pass
+        run as one compiled function instead of the engine (:mod:`nnlearn.compiled`;
+        the same gradients to rounding)."""
         params = self.params
         predictions = None
+        gradients = compiled.compiled_gradients(self, x)
 
         def closure() -> float:
             nonlocal predictions
-            objective, outputs = self.compute_loss(x, y, training=True)
-            for p in params:
-                p.grad = None
-            objective.backward()
+            if gradients is not None:
+                loss, outputs = gradients(x, y)
+            else:
+                objective, outputs = self.compute_loss(x, y, training=True)
+                for p in params:
+                    p.grad = None
+                objective.backward()
+                loss = float(objective.data)
             if predictions is None:
                 predictions = outputs
-            return float(objective.data)
+            return loss
 
         if self.optimizer.needs_residuals:  # Levenberg-Marquardt: r and dr/dw of the batch
             closure.residuals = optimizers.least_squares_residuals(

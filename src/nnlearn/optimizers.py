@@ -178,10 +178,19 @@ class Optimizer:
         if self._state is None:
             self.build(params)
         lr = self.begin_step()
+        by_rule = type(self).update is Optimizer.update  # the kernel, on all parameters at once
+        groups: dict = {}
         for i, (p, state) in enumerate(zip(params, self._state)):
             if p.grad is not None:
                 g = p.grad if self.clipping is None else self.clipping(p.grad, self._clipped[i])
-                self.update(p.data, g, state, lr, self._scratch[i])
+                if by_rule:
+                    groups.setdefault(p.data.dtype, []).append(
+                        (p.data, *[state[slot] for slot in self.slots], g))
+                else:
+                    self.update(p.data, g, state, lr, self._scratch[i])
+        for dtype, arrays in groups.items():
+            rule, numbers = self.kernel(lr, dtype)
+            rule.each(arrays, numbers)
         self.end_step()
 
     def begin_step(self) -> float:

@@ -1,0 +1,222 @@
+"""The forward and backward pass of a stack of Dense layers as one compiled function.
+
+At every step the engine builds a graph of the forward pass and walks it back
+(:mod:`nnlearn.autograd`).  For a small network that bookkeeping *is* the step: XOR's
+2-2-1 network spends about 75 us per step in Python while its arithmetic takes well
+under a microsecond.  For the multilayer perceptron of the course, a
+:class:`~nnlearn.models.Sequential` made only of :class:`~nnlearn.layers.Dense` layers,
+this module computes the loss and the gradients of a batch in one function compiled by
+numba (the ``fast`` extra):
+
+* forward, layer by layer (Rumelhart, Hinton & Williams 1986)::
+
+      z_l = h_(l-1) W_l + b_l,      h_l = g_l(z_l)         (g: linear, relu, sigmoid, tanh)
+
+* the loss on the last pre-activation z through its *link* f, with the gradient every
+  matching pair of output and loss shares (the canonical links of generalized linear
+  models, McCullagh & Nelder 1989)::
+
+      softmax + cross-entropy         dL/dz = c (softmax(z) sum_k t_k - t)
+      sigmoid + binary cross-entropy  dL/dz = c (sigmoid(z) - t)
+      identity + squared error        dL/dz = c (z - t)
+
+  with c the loss's scale (1/n for a mean over n samples, 2/(nk) for the mean squared
+  error over k outputs, ...), plus an optional penalty ``penalty / n * sum ||W_l||^2``
+  (scikit-learn's alpha);
+* back, layer by layer: dW_l = h_(l-1)^T delta_l, db_l = sum_i delta_l,
+  delta_(l-1) = (delta_l W_l^T) * g'_(l-1), each g' read from the layer's output.
+
+The gradients land in each parameter's ``.grad`` and the optimizer updates as after the
+engine's backward pass.  The matrix products are BLAS's (numba's ``np.dot``, which calls
+it through SciPy); the rest are loops over the elements, compiled once and cached on
+disk.  The results equal the engine's to rounding (sums run in another order);
+``tests/test_compiled.py`` compares them on every supported combination.
+
+:meth:`Model.train_step <nnlearn.models.Model.train_step>` uses it whenever it applies
+(:func:`reason_not_compiled` says why not, otherwise): the kernels' backend is numba
+(:mod:`nnlearn.kernels`; ``NNLEARN_KERNELS=numpy`` turns this off too), SciPy is
+installed, the batch is a matrix (one axis per sample), and the model is Dense layers
+with linear, relu, sigmoid or tanh hidden activations, biases and no regularizer, ending
+in one of the pairs above (:meth:`~nnlearn.models.Model.compiled_head`).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import weakref
+
+import numpy as np
+
+from . import kernels
+from . import layers as layers_module
+from . import activations
+
+__all__ = ["Head", "compiled_gradients", "reason_not_compiled", "disabled", "forget"]
+
+HIDDEN_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")
+_ACTIVATION_CODE = {name: code for code, name in enumerate(HIDDEN_ACTIVATIONS)}
+LINKS = ("softmax", "sigmoid", "identity")
+
+
+class Head:
+    """How the loss reads the last layer's pre-activation z: its ``link`` f (one of
+    :data:`LINKS`), ``loss = value_scale / n * sum of the per-element losses +
+    penalty / n * sum_l ||W_l||^2`` and ``dL/dz = grad_scale / n * (f(z) - t)`` (softmax:
+    ``f(z) sum_k t_k - t``); the per-element losses are the cross-entropies of the link
+    and the squared error of the identity.  ``targets(y)`` gives the targets of a batch
+    as ``(rows, None)`` (an (n, k) array) or ``(None, labels)`` (class indices)."""
+
+    def __init__(self, link: str, value_scale: float, grad_scale: float, targets,
+                 penalty: float = 0.0):
+        if link not in LINKS:
+            raise ValueError(f"Head: link must be one of {LINKS}; got {link!r}")
+        self.link, self.value_scale, self.grad_scale = link, value_scale, grad_scale
+        self.targets, self.penalty = targets, penalty
+
+
+def keras_head(loss, output_activation: str | None, units: int) -> Head | None:
+    """The Head of a Keras loss after an output activation, or None when the pair has
+    none: softmax with (sparse) categorical cross-entropy, sigmoid with binary
+    cross-entropy (averaged over the k outputs) and linear with the mean squared error
+    (over the k outputs)."""
+    from . import losses
+
+    kind = type(loss)
+    if kind in (losses.CategoricalCrossentropy, losses.SparseCategoricalCrossentropy) \
+            and not loss.from_logits and output_activation == "softmax":
+        sparse = kind is losses.SparseCategoricalCrossentropy
+        return Head("softmax", 1.0, 1.0, _class_labels if sparse else _rows(units))
+    if kind is losses.BinaryCrossentropy and not loss.from_logits \
+            and output_activation == "sigmoid":
+        return Head("sigmoid", 1.0 / units, 1.0 / units, _rows(units))
+    if kind is losses.MeanSquaredError and output_activation == "linear":
+        return Head("identity", 1.0 / units, 2.0 / units, _rows(units))
+    return None
+
+
+def _class_labels(y):
+    return None, np.asarray(y).reshape(len(y)).astype(np.intp, copy=False)
+
+
+def _rows(units: int):
+    return lambda y: (np.asarray(y).reshape(len(y), units), None)
+
+
+@functools.lru_cache(maxsize=1)
+def _scipy_importable() -> bool:
+    try:
+        import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot calls BLAS through it)
+    except ImportError:
+        return False
+    return True
+
+
+def _dense_layers(model):
+    """The model's Dense layers when it is a plain stack of them (Input layers allowed)."""
+    return [layer for layer in model.layers if not isinstance(layer, layers_module.Input)]
+
+
+_enabled = contextvars.ContextVar("nnlearn_compiled", default=True)
+
+
+class _Disabled:
+    def __enter__(self):
+        self._token = _enabled.set(False)
+
+    def __exit__(self, *exc):
+        _enabled.reset(self._token)
+
+
+def disabled() -> _Disabled:
+    """``with disabled():`` computes every gradient on the engine in the block (in this
+    thread or task), e.g. to compare the two."""
+    return _Disabled()
+
+
+def reason_not_compiled(model) -> str | None:
+    """Why :meth:`Model.train_step` runs ``model``'s step on the engine rather than
+    compiled (see the module); None when it runs compiled."""
+    if not _enabled.get():
+        return "turned off by nnlearn.compiled.disabled()"
+    if kernels.backend() != "numba":
+        return "the kernels run on NumPy (numba is not installed, or NNLEARN_KERNELS=numpy)"
+    if not _scipy_importable():
+        return "SciPy is not installed (numba's matrix product needs it)"
+    if np.dtype(model.dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+        return f"the model computes in {np.dtype(model.dtype)} (float32 and float64 compile)"
+    if not model.built:
+        return "the model is not built yet (its first batch builds it)"
+    layers = _dense_layers(model)
+    if not layers or any(type(layer) is not layers_module.Dense for layer in layers):
+        return "the model is not a stack of Dense layers"
+    for layer in layers:
+        if not layer.use_bias or layer.kernel_regularizer is not None:
+            return f"layer {layer.name} has no bias or has a regularizer"
+    for layer in layers[:-1]:
+        if activations.registered_name(layer.activation) not in HIDDEN_ACTIVATIONS:
+            return (f"layer {layer.name}'s activation is not one of {HIDDEN_ACTIVATIONS}")
+    if model.compiled_head() is None:
+        return ("the loss and output activation are not softmax + cross-entropy, sigmoid + "
+                "binary cross-entropy or linear + mean squared error")
+    return None
+
+
+class CompiledGradients:
+    """``gradients(x, y) -> (loss, outputs)``: the loss of a batch (with the penalty)
+    and the model's outputs, each parameter's ``.grad`` set, as the engine's forward and
+    backward pass would (see the module)."""
+
+    def __init__(self, model):
+        self.layers = _dense_layers(model)
+        self.dtype = np.dtype(model.dtype)
+        self.codes = tuple(_ACTIVATION_CODE[activations.registered_name(layer.activation)]
+                           for layer in self.layers[:-1]) + (0,)
+        self.head = model.compiled_head()
+        self.link = LINKS.index(self.head.link)
+        self._no_rows = np.empty((0, 0), self.dtype)
+        self._no_labels = np.empty(0, np.intp)
+
+    def __call__(self, x, y):
+        from . import _compiled_dense
+
+        dtype, head, n = self.dtype, self.head, len(x)
+        x = np.ascontiguousarray(x, dtype)
+        rows, labels = head.targets(y)
+        rows = self._no_rows if rows is None else np.ascontiguousarray(rows, dtype)
+        labels = self._no_labels if labels is None else labels
+        kernels_ = tuple(layer.kernel.data for layer in self.layers)
+        biases = tuple(layer.bias.data for layer in self.layers)
+        kernel_grads = tuple(np.empty_like(w) for w in kernels_)  # new arrays, as the engine's
+        bias_grads = tuple(np.empty_like(b) for b in biases)
+        cast = dtype.type
+        losses, penalty, outputs = _compiled_dense.gradients(
+            x, rows, labels, kernels_, biases, self.codes, self.link,
+            cast(head.grad_scale / n), head.penalty / n, cast(2 * head.penalty / n), cast(1),
+            kernel_grads, bias_grads)
+        for layer, kernel_grad, bias_grad in zip(self.layers, kernel_grads, bias_grads):
+            layer.kernel.grad, layer.bias.grad = kernel_grad, bias_grad
+        return float(cast(losses * head.value_scale / n + penalty)), outputs
+
+
+_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (key, gradients)
+
+
+def forget(model) -> None:
+    """Drop ``model``'s cached compiled gradients (after a change of its loss in place)."""
+    _cache.pop(model, None)
+
+
+def compiled_gradients(model, x) -> CompiledGradients | None:
+    """The compiled gradients of ``model`` for the batch ``x``, or None when the engine
+    computes them (:func:`reason_not_compiled`, or samples of more than one axis); cached
+    on the model for its loss, layers and the kernels' backend."""
+    if np.ndim(x) != 2:
+        return None
+    key = (model.loss, model.built, len(model.layers), kernels.backend(), _enabled.get())
+    cached = _cache.get(model)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    gradients = None if reason_not_compiled(model) else CompiledGradients(model)
+    _cache[model] = (key, gradients)
+    return gradients

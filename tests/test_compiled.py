@@ -1,0 +1,200 @@
+"""The compiled forward and backward pass of Dense stacks (nnlearn.compiled) against the
+engine and against finite differences."""
+
+import numpy as np
+import pytest
+
+import nnlearn as nl
+from nnlearn import compiled, kernels
+
+pytestmark = pytest.mark.skipif(
+    "numba" not in kernels.available_backends() or not compiled._scipy_importable(),
+    reason="the compiled step needs numba and SciPy (the fast extra)")
+
+HEADS = {  # output activation, loss, targets of n samples for k outputs
+    "softmax-ce": ("softmax", "categorical_crossentropy",
+                   lambda rng, n, k: np.eye(k)[rng.integers(0, k, n)]),
+    "softmax-soft": ("softmax", "categorical_crossentropy",
+                     lambda rng, n, k: rng.dirichlet(np.ones(k), n)),
+    "softmax-sparse": ("softmax", "sparse_categorical_crossentropy",
+                       lambda rng, n, k: rng.integers(0, k, n)),
+    "sigmoid-bce": ("sigmoid", "binary_crossentropy",
+                    lambda rng, n, k: (rng.random((n, k)) > 0.5).astype(float)),
+    "linear-mse": ("linear", "mse", lambda rng, n, k: rng.normal(size=(n, k))),
+}
+
+
+def _model(hidden, activation, head, k, dtype, optimizer, seed=0):
+    output, loss, _ = HEADS[head]
+    layers = [nl.layers.Dense(h, activation=activation) for h in hidden]
+    model = nl.Sequential([nl.layers.Input((3,)), *layers,
+                           nl.layers.Dense(k, activation=output)], seed=seed, dtype=dtype)
+    model.compile(optimizer=optimizer, loss=loss,
+                  metrics=["mae" if output == "linear" else "accuracy"])
+    return model
+
+
+def _data(head, k, n=7, seed=1):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 3)) * 2, HEADS[head][2](rng, n, k)
+
+
+def _train(model, x, y, steps, engine: bool):
+    """(losses, outputs of the first step, gradients of the first step): steps of
+    train_step, on the engine (the NumPy kernels) or compiled."""
+    losses, first = [], None
+    if not model.built:
+        model.build(x.shape[1:])
+    with kernels.use("numpy" if engine else "numba"):
+        assert (compiled.compiled_gradients(model, x) is None) == engine
+        for _ in range(steps):
+            losses.append(model.train_step(x, y)["loss"])
+            if first is None:
+                first = [p.grad.copy() for p in model.params]
+    return losses, first
+
+
+@pytest.mark.parametrize("head", sorted(HEADS))
+@pytest.mark.parametrize("activation", compiled.HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_equals_the_engine(head, activation, dtype):
+    one_output = activation in ("tanh", "linear") and head in ("sigmoid-bce", "linear-mse")
+    k = 1 if one_output else 3
+    hidden = {"relu": (5, 4), "tanh": (4,), "sigmoid": (6, 3, 2), "linear": ()}[activation]
+    x, y = _data(head, k)
+    if one_output and activation == "linear":
+        y = y[:, 0]  # targets of shape (n,) for the one output
+    tolerance = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=2e-4,
+                                                                             atol=2e-5)
+    results = []
+    for engine in (True, False):
+        model = _model(hidden, activation, head, k, dtype, nl.optimizers.Adam(0.05))
+        losses, grads = _train(model, x, y, 6, engine)
+        results.append((losses, grads, model.get_weights(), model.optimizer.get_state(),
+                        list(model.metric_results().values())))
+    (l0, g0, w0, s0, m0), (l1, g1, w1, s1, m1) = results
+    np.testing.assert_allclose(l1, l0, **tolerance)
+    for a, b in zip(g1 + w1 + s1, g0 + w0 + s0):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_allclose(a, b, **tolerance)
+    np.testing.assert_allclose(m1, m0, **tolerance)  # the metrics saw the same outputs
+
+
+@pytest.mark.parametrize("head", sorted(HEADS))
+def test_gradients_match_finite_differences(head):
+    """The compiled gradients against central differences of the compiled loss (float64),
+    independent of the engine."""
+    k = 2
+    model = _model((4, 3), "tanh", head, k, "float64", "sgd")
+    x, y = _data(head, k, n=5)
+    model.build(x.shape[1:])
+    gradients = compiled.compiled_gradients(model, x)
+    gradients(x, y)
+    analytic = [p.grad.copy() for p in model.params]
+    for p, grad in zip(model.params, analytic):
+        numeric = np.zeros_like(p.data)
+        for index in np.ndindex(p.shape):
+            original = p.data[index]
+            p.data[index] = original + 1e-6
+            plus = gradients(x, y)[0]
+            p.data[index] = original - 1e-6
+            minus = gradients(x, y)[0]
+            p.data[index] = original
+            numeric[index] = (plus - minus) / 2e-6
+        np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_every_optimizer_through_fit_matches_the_engine():
+    """fit with each first-order optimizer, and a full-batch one: the same weights."""
+    x, y = _data("softmax-sparse", 3, n=40)
+    for optimizer in ["sgd", {"class_name": "SGD", "config": {"momentum": 0.9,
+                                                              "nesterov": True}},
+                      "adagrad", "adadelta", "rmsprop", "adam", "nadam", "rprop",
+                      {"class_name": "Adam", "config": {"amsgrad": True, "clipnorm": 0.1}}]:
+        weights = []
+        for backend in ("numpy", "numba"):
+            model = _model((6,), "relu", "softmax-sparse", 3, "float64", optimizer)
+            with kernels.use(backend):
+                model.fit(x, y, epochs=4, batch_size=8, verbose=0, seed=3)
+            weights.append(model.get_weights())
+        for a, b in zip(*weights):
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12, err_msg=str(optimizer))
+
+
+@pytest.mark.filterwarnings("ignore:Stochastic Optimizer")
+def test_the_estimators_objective_with_alpha_matches_the_engine():
+    from nnlearn.estimators import MLPClassifier, MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    cases = [(MLPClassifier, rng.integers(0, 3, 60)),                       # softmax
+             (MLPClassifier, rng.integers(0, 2, 60)),                       # logistic
+             (MLPClassifier, (rng.random((60, 3)) > 0.5).astype(int)),      # multi-label
+             (MLPRegressor, rng.normal(size=(60, 2)))]                      # identity
+    for cls, y in cases:
+        curves = []
+        for backend in ("numpy", "numba"):
+            with kernels.use(backend):
+                estimator = cls(hidden_layer_sizes=(7,), alpha=0.3, max_iter=15,
+                                random_state=0, tol=0).fit(X, y)
+                assert (compiled._cache[estimator.model_][1] is None) == (backend == "numpy")
+            curves.append(estimator.loss_curve_)
+        np.testing.assert_allclose(curves[1], curves[0], rtol=1e-10)
+
+
+def test_the_reasons_it_runs_on_the_engine(monkeypatch):
+    def reason(*layers, loss="categorical_crossentropy", dtype="float32"):
+        model = nl.Sequential([nl.layers.Input((3,)), *layers], dtype=dtype)
+        model.compile("sgd", loss)
+        model.build((3,))
+        return compiled.reason_not_compiled(model)
+
+    assert reason(nl.layers.Dense(4, "relu"), nl.layers.Dense(2, "softmax")) is None
+    assert "Dense" in reason(nl.layers.Dense(4), nl.layers.Dropout(0.5),
+                             nl.layers.Dense(2, "softmax"))
+    assert "activation" in reason(nl.layers.Dense(4, "elu"), nl.layers.Dense(2, "softmax"))
+    assert "loss" in reason(nl.layers.Dense(2, "softmax"), loss="mse")
+    assert "loss" in reason(nl.layers.Dense(2, "sigmoid"), loss="categorical_crossentropy")
+    assert "regularizer" in reason(nl.layers.Dense(2, "softmax", kernel_regularizer="l2"))
+    assert "regularizer" in reason(nl.layers.Dense(2, "softmax", use_bias=False))
+    assert "float16" in reason(nl.layers.Dense(2, "softmax"), dtype="float16")
+    with kernels.use("numpy"):
+        assert "NumPy" in reason(nl.layers.Dense(2, "softmax"))
+    with compiled.disabled():
+        assert "turned off" in reason(nl.layers.Dense(2, "softmax"))
+    monkeypatch.setattr(compiled, "_scipy_importable", lambda: False)
+    assert "SciPy" in reason(nl.layers.Dense(2, "softmax"))
+
+
+def test_samples_of_more_than_one_axis_run_on_the_engine():
+    model = nl.Sequential([nl.layers.Input((2, 3)), nl.layers.Dense(2, "softmax")])
+    model.compile("sgd", "categorical_crossentropy")
+    model.build((2, 3))
+    x = np.ones((4, 2, 3), np.float32)
+    assert compiled.reason_not_compiled(model) is None
+    assert compiled.compiled_gradients(model, x) is None
+    assert compiled.compiled_gradients(model, x[:, 0]) is not None
+
+
+def test_a_recompiled_model_gets_a_new_step():
+    model = _model((4,), "relu", "softmax-ce", 3, "float64", "sgd")
+    x, y = _data("softmax-ce", 3)
+    model.build(x.shape[1:])
+    first = compiled.compiled_gradients(model, x)
+    assert compiled.compiled_gradients(model, x) is first
+    model.compile("sgd", "mse")  # softmax + mse: no head
+    assert compiled.compiled_gradients(model, x) is None
+    model.compile("adam", "categorical_crossentropy")
+    assert compiled.compiled_gradients(model, x) is not None
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the engine's overflow in np.dot
+def test_a_diverging_step_gives_nan_as_the_engine():
+    x, y = _data("linear-mse", 2)
+    for engine in (True, False):
+        model = _model((4,), "relu", "linear-mse", 2, "float64", "sgd")
+        model.build(x.shape[1:])
+        model.set_weights([w * 1e200 for w in model.get_weights()])
+        losses, _ = _train(model, x, y, 2, engine)
+        assert not np.isfinite(losses[-1])
+        assert not np.all(np.isfinite(model.get_weights()[0]))
