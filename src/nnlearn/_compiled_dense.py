@@ -133,30 +133,30 @@ def sum_of_squares(w):
 def gradients(x, rows, labels, kernels, biases, codes, link, c, penalty, decay, one,
               kernel_grads, bias_grads):
     """The loss of a batch (float64, without the per-element losses' scale: see
-    compiled.CompiledStep) and the outputs f(z_L); the gradients written to
+    compiled.CompiledGradients) and the outputs f(z_L); the gradients written to
     kernel_grads and bias_grads.  ``penalty`` (float64) and ``decay`` (dtype) add
     penalty sum ||W||^2 to the loss and decay W to each kernel's gradient."""
     depth = len(kernels)
     outputs = [x]                                     # h_0 = x, h_1, ..., z_L
     h = x
-    for l in range(depth):
-        h = np.dot(h, kernels[l])
-        add_bias_and_activate(h, biases[l], codes[l], one)
+    for layer in range(depth):
+        h = np.dot(h, kernels[layer])
+        add_bias_and_activate(h, biases[layer], codes[layer], one)
         outputs.append(h)
     predictions = np.empty_like(h)
     delta = np.empty_like(h)
     loss = loss_head(h, rows, labels, link, c, one, predictions, delta)
     squares = 0.0
     if penalty != 0:
-        for l in range(depth):
-            squares += sum_of_squares(kernels[l])
-    for l in range(depth - 1, -1, -1):
-        np.dot(outputs[l].T, delta, kernel_grads[l])  # dW_l = h_(l-1)^T delta_l
-        column_sums(delta, bias_grads[l])             # db_l = sum_i delta_l
+        for layer in range(depth):
+            squares += sum_of_squares(kernels[layer])
+    for layer in range(depth - 1, -1, -1):
+        np.dot(outputs[layer].T, delta, kernel_grads[layer])      # dW_l = h_(l-1)^T delta_l
+        column_sums(delta, bias_grads[layer])                     # db_l = sum_i delta_l
         if penalty != 0:
-            grad = kernel_grads[l]
-            grad += decay * kernels[l]
-        if l > 0:                                     # delta_(l-1) = delta_l W_l^T * g'
-            delta = np.dot(delta, kernels[l].T)
-            times_derivative(delta, outputs[l], codes[l - 1], one)
+            grad = kernel_grads[layer]
+            grad += decay * kernels[layer]
+        if layer > 0:                                 # delta_(l-1) = delta_l W_l^T * g'
+            delta = np.dot(delta, kernels[layer].T)
+            times_derivative(delta, outputs[layer], codes[layer - 1], one)
     return loss, penalty * squares, predictions
