@@ -198,3 +198,15 @@ def test_a_diverging_step_gives_nan_as_the_engine():
         losses, _ = _train(model, x, y, 2, engine)
         assert not np.isfinite(losses[-1])
         assert not np.all(np.isfinite(model.get_weights()[0]))
+
+
+def test_large_batches_through_tanh_run_on_the_engine():
+    """numba's tanh is a scalar call: past ~2,000 per layer NumPy's vectorized one wins."""
+    model = _model((64, 64), "tanh", "softmax-ce", 3, "float32", "sgd")
+    model.build((3,))
+    small, large = np.ones((10, 3)), np.ones((1000, 3))
+    assert compiled.compiled_gradients(model, small) is not None
+    assert compiled.compiled_gradients(model, large) is None
+    relu = _model((64, 64), "relu", "linear-mse", 3, "float32", "sgd")
+    relu.build((3,))
+    assert compiled.compiled_gradients(relu, large) is not None  # no tanh, no exp
