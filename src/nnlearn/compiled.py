@@ -178,6 +178,12 @@ class CompiledGradients:
         self.link = LINKS.index(self.head.link)
         self._no_rows = np.empty((0, 0), self.dtype)
         self._no_labels = np.empty(0, np.intp)
+        self.kernels = [layer.kernel for layer in self.layers]
+        self.biases = [layer.bias for layer in self.layers]
+        self._one, self._scales = self.dtype.type(1), {}
+        from . import _compiled_dense  # imports numba
+
+        self._gradients = _compiled_dense.gradients
         transcendental = [layer.units for layer, code in zip(self.layers, self.codes)
                           if code in (_ACTIVATION_CODE["sigmoid"], _ACTIVATION_CODE["tanh"])]
         if self.head.link != "identity":
@@ -190,25 +196,29 @@ class CompiledGradients:
         self.largest_batch = (2000 * len(self.layers)) // max(sum(transcendental), 1)
 
     def __call__(self, x, y):
-        from . import _compiled_dense
-
         dtype, head, n = self.dtype, self.head, len(x)
         x = np.ascontiguousarray(x, dtype)
         rows, labels = head.targets(y)
         rows = self._no_rows if rows is None else np.ascontiguousarray(rows, dtype)
         labels = self._no_labels if labels is None else labels
-        kernels_ = tuple(layer.kernel.data for layer in self.layers)
-        biases = tuple(layer.bias.data for layer in self.layers)
-        kernel_grads = tuple(np.empty_like(w) for w in kernels_)  # new arrays, as the engine's
-        bias_grads = tuple(np.empty_like(b) for b in biases)
-        cast = dtype.type
-        losses, penalty, outputs = _compiled_dense.gradients(
-            x, rows, labels, kernels_, biases, self.codes, self.link,
-            cast(head.grad_scale / n), head.penalty / n, cast(2 * head.penalty / n), cast(1),
-            kernel_grads, bias_grads)
-        for layer, kernel_grad, bias_grad in zip(self.layers, kernel_grads, bias_grads):
-            layer.kernel.grad, layer.bias.grad = kernel_grad, bias_grad
-        return float(cast(losses * head.value_scale / n + penalty)), outputs
+        kernels_ = tuple([w.data for w in self.kernels])
+        biases = tuple([b.data for b in self.biases])
+        kernel_grads = tuple([np.empty_like(w) for w in kernels_])  # new arrays, as the engine
+        bias_grads = tuple([np.empty_like(b) for b in biases])
+        scale, decay = self._scales.get(n) or self._scales_for(n)
+        losses, penalty, outputs = self._gradients(
+            x, rows, labels, kernels_, biases, self.codes, self.link, scale,
+            head.penalty / n, decay, self._one, kernel_grads, bias_grads)
+        for w, b, kernel_grad, bias_grad in zip(self.kernels, self.biases, kernel_grads,
+                                                bias_grads):
+            w.grad, b.grad = kernel_grad, bias_grad
+        return float(self._one * (losses * head.value_scale / n + penalty)), outputs
+
+    def _scales_for(self, n: int):
+        """c = grad_scale / n and the penalty's decay 2 penalty / n, in the dtype."""
+        cast = self.dtype.type
+        self._scales[n] = cast(self.head.grad_scale / n), cast(2 * self.head.penalty / n)
+        return self._scales[n]
 
 
 _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (key, gradients)

@@ -184,10 +184,13 @@ class Elementwise:
         loop = self._loop or self.compiled()
         scalars = [dtype.type(value) for value in numbers]
         for arrays in groups:
-            shape = arrays[0].shape
-            if len(arrays) == self.arrays and all(
-                    type(a) is np.ndarray and a.dtype == dtype and a.shape == shape
-                    and a.flags.c_contiguous for a in arrays):
+            shape, fits = arrays[0].shape, len(arrays) == self.arrays
+            for a in arrays:  # what the compiled loop takes as it is (a loop: faster than all())
+                if not (type(a) is np.ndarray and a.dtype == dtype and a.shape == shape
+                        and a.flags.c_contiguous):
+                    fits = False
+                    break
+            if fits:
                 loop(*arrays, *scalars)
             else:
                 self(*arrays, *numbers)

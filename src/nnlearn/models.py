@@ -463,11 +463,12 @@ class Model:
 
     def batch_indices(self, n: int, batch_size: int, shuffle: bool, epoch_seed) -> list:
         """The epoch's batches as index arrays (or slices) into the n training samples;
-        ``[None]`` (all samples, in order) for an optimizer that needs the full batch.
+        ``[None]`` (all samples, in order) for an optimizer that needs the full batch and
+        when one batch holds every sample.
         Override to draw batches another way (the estimators replay scikit-learn's
         shuffling)."""
-        if self.optimizer.full_batch:
-            return [None]
+        if self.optimizer.full_batch or n <= batch_size:
+            return [None]  # one batch of every sample: shuffling would only reorder its sum
         order = np.random.default_rng(epoch_seed).permutation(n) if shuffle else np.arange(n)
         return [order[start:start + batch_size] for start in range(0, n, batch_size)]
 

@@ -164,6 +164,7 @@ class Optimizer:
         """Allocate the state (one zero array per slot and parameter) and the scratch
         arrays (when the rule uses them)."""
         self._state = [{slot: np.zeros_like(p.data) for slot in self.slots} for p in params]
+        self._slot_arrays = [tuple(state[slot] for slot in self.slots) for state in self._state]
         self._scratch = [np.empty_like(p.data) if self.uses_scratch else None for p in params]
         self._clipped = [np.empty_like(p.data) for p in params] if self.clipping else None
 
@@ -184,8 +185,11 @@ class Optimizer:
             if p.grad is not None:
                 g = p.grad if self.clipping is None else self.clipping(p.grad, self._clipped[i])
                 if by_rule:
-                    groups.setdefault(p.data.dtype, []).append(
-                        (p.data, *[state[slot] for slot in self.slots], g))
+                    w = p.data
+                    group = groups.get(w.dtype)
+                    if group is None:
+                        group = groups[w.dtype] = []
+                    group.append((w, *self._slot_arrays[i], g))
                 else:
                     self.update(p.data, g, state, lr, self._scratch[i])
         for dtype, arrays in groups.items():
