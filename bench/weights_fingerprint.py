@@ -4,9 +4,12 @@ check that a refactor changed no result, bit for bit.
 784 -> Dense(512, relu) -> Dense(10, softmax), RMSprop, batch 128, ``fit(seed=0)`` for one
 epoch of the 60,000 MNIST images.  Prints one line per weight array, one for the optimizer
 state and one for the loss.  Bit equality holds on one machine and BLAS build (another CPU
-kernel may round the products differently).
+kernel may round the products differently).  ``--engine`` computes the gradients on the
+autodiff engine (``nnlearn.compiled.disabled()``); by default a Dense stack with numba
+installed takes the compiled step, whose sums run in another order (equal to rounding,
+not bit for bit).
 
-    python bench/weights_fingerprint.py
+    python bench/weights_fingerprint.py [--engine]
     git worktree add /tmp/before <commit> && PYTHONPATH=/tmp/before/src \\
         python bench/weights_fingerprint.py
 """
@@ -32,5 +35,15 @@ def fingerprints(seed: int = 0) -> dict:
 
 
 if __name__ == "__main__":
-    for name, digest in fingerprints().items():
-        print(f"{name:<16s} {digest}")
+    import argparse
+    import contextlib
+
+    from nnlearn import compiled
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", action="store_true",
+                        help="gradients on the autodiff engine, not the compiled Dense step")
+    args = parser.parse_args()
+    with compiled.disabled() if args.engine else contextlib.nullcontext():
+        for name, digest in fingerprints().items():
+            print(f"{name:<16s} {digest}")
