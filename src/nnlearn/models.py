@@ -405,10 +405,11 @@ class Model:
         entropy = np.random.SeedSequence(seed).entropy  # fixed per fit when seed is None
         for callback in callbacks:
             callback.on_train_begin({})
+        draws = self._draws_random_numbers(len(x), batch_size, shuffle)
         for epoch in range(initial_epoch, epochs):
             # Every epoch's randomness derives from (seed, epoch): training resumed at
             # initial_epoch=k replays epochs k.. exactly as an uninterrupted run would.
-            epoch_seed = np.random.SeedSequence([entropy, epoch])
+            epoch_seed = np.random.SeedSequence([entropy, epoch]) if draws else None
             for callback in callbacks:
                 callback.on_epoch_begin(epoch, {})
             batches = self.batch_indices(len(x), batch_size, shuffle, epoch_seed)
@@ -461,6 +462,14 @@ class Model:
                                                          "validation_data[1]"))
         return x, y, validation_data
 
+    def _draws_random_numbers(self, n: int, batch_size: int, shuffle: bool) -> bool:
+        """Whether an epoch draws random numbers (shuffling, a layer's masks or noise, an
+        overridden batch_indices): otherwise fit makes no per-epoch SeedSequence."""
+        shuffles = shuffle and n > batch_size and not self.optimizer.full_batch
+        return (shuffles or type(self).batch_indices is not Model.batch_indices
+                or any(type(layer).reseed is not layers_module.Layer.reseed
+                       for layer in self.layers))
+
     def batch_indices(self, n: int, batch_size: int, shuffle: bool, epoch_seed) -> list:
         """The epoch's batches as index arrays (or slices) into the n training samples;
         ``[None]`` (all samples, in order) for an optimizer that needs the full batch and
@@ -476,7 +485,8 @@ class Model:
         """One ``train_step`` per batch; the epoch's logs: the loss and metrics tracked
         with ``update_metrics``, and the sample-weighted mean over the batches of anything
         else the steps returned (the step's own ``loss`` when it tracked none)."""
-        self._reseed_layers(epoch_seed)
+        if epoch_seed is not None:
+            self._reseed_layers(epoch_seed)
         self.reset_metrics()
         extras: dict = {}
         for step, index in enumerate(batches):
