@@ -210,3 +210,23 @@ def test_large_batches_through_tanh_run_on_the_engine():
     relu = _model((64, 64), "relu", "linear-mse", 3, "float32", "sgd")
     relu.build((3,))
     assert compiled.compiled_gradients(relu, large) is not None  # no tanh, no exp
+
+
+def test_bad_targets_are_an_error_not_a_read_out_of_bounds():
+    model = _model((4,), "relu", "softmax-sparse", 3, "float64", "sgd")
+    x, y = _data("softmax-sparse", 3)
+    model.build(x.shape[1:])
+    assert compiled.compiled_gradients(model, x) is not None
+    before = model.get_weights()
+    for labels in (np.array([0, 1, 2, 3, 0, 1, 2]), np.array([0, -1, 2, 0, 0, 1, 2]),
+                   np.array([0, 1, 2])):
+        with pytest.raises(ValueError, match="labels|samples"):
+            model.train_step(x, labels)
+    rows = _model((4,), "relu", "linear-mse", 2, "float64", "sgd")
+    rows.build(x.shape[1:])
+    with pytest.raises(ValueError):
+        rows.train_step(x, np.zeros((3, 2)))
+    with pytest.raises(ValueError):
+        rows.train_step(x[:, :2], np.zeros((7, 2)))  # 2 features for a 3-input layer
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)  # nothing was updated

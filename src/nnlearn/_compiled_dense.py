@@ -84,6 +84,8 @@ def loss_head(z, rows, labels, link, c, one, p, delta):
                 p[i, j] /= s
             if labels.size:
                 y = labels[i]
+                if y < 0 or y >= k:
+                    raise ValueError("class labels must lie in [0, number of outputs)")
                 total += log_s - (z[i, y] - m)
                 for j in range(k):
                     delta[i, j] = p[i, j] * c

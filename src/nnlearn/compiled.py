@@ -115,7 +115,7 @@ def _scipy_importable() -> bool:
 
 
 def _dense_layers(model):
-    """The model's Dense layers when it is a plain stack of them (Input layers allowed)."""
+    """The model's layers but its Input layers (Dense layers, if it is a stack of them)."""
     return [layer for layer in model.layers if not isinstance(layer, layers_module.Input)]
 
 
@@ -199,6 +199,10 @@ class CompiledGradients:
         dtype, head, n = self.dtype, self.head, len(x)
         x = np.ascontiguousarray(x, dtype)
         rows, labels = head.targets(y)
+        targets = rows if labels is None else labels
+        if len(targets) != n:  # the compiled loops do not check their indices
+            raise ValueError(f"x and y must have the same number of samples; got {n} and "
+                             f"{len(targets)}")
         rows = self._no_rows if rows is None else np.ascontiguousarray(rows, dtype)
         labels = self._no_labels if labels is None else labels
         kernels_ = tuple([w.data for w in self.kernels])
