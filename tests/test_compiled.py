@@ -230,3 +230,26 @@ def test_bad_targets_are_an_error_not_a_read_out_of_bounds():
         rows.train_step(x[:, :2], np.zeros((7, 2)))  # 2 features for a 3-input layer
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)  # nothing was updated
+
+
+def test_a_model_built_again_trains_its_new_weights():
+    model = _model((4,), "relu", "softmax-sparse", 3, "float64", "sgd")
+    x, y = _data("softmax-sparse", 3)
+    model.build(x.shape[1:])
+    model.train_step(x, y)
+    model.build(x.shape[1:])  # new parameters
+    before = model.get_weights()
+    model.train_step(x, y)
+    assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+
+
+def test_gradient_arrays_are_reused_only_by_one_evaluation_optimizers():
+    x, y = _data("softmax-sparse", 3)
+    for optimizer, reused in (("adam", True), ("lbfgs", False),
+                              (nl.optimizers.ConjugateGradient(), False)):
+        model = _model((4,), "relu", "softmax-sparse", 3, "float64", optimizer)
+        model.build(x.shape[1:])
+        model.train_step(x, y)
+        first = model.params[0].grad
+        model.train_step(x, y)
+        assert (model.params[0].grad is first) == reused, optimizer

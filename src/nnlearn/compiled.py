@@ -52,7 +52,7 @@ import numpy as np
 
 from . import kernels
 from . import layers as layers_module
-from . import activations
+from . import activations, optimizers
 
 __all__ = ["Head", "compiled_gradients", "reason_not_compiled", "disabled", "forget"]
 
@@ -178,9 +178,8 @@ class CompiledGradients:
         self.link = LINKS.index(self.head.link)
         self._no_rows = np.empty((0, 0), self.dtype)
         self._no_labels = np.empty(0, np.intp)
-        self.kernels = [layer.kernel for layer in self.layers]
-        self.biases = [layer.bias for layer in self.layers]
         self._one, self._scales = self.dtype.type(1), {}
+        self.reuse, self._last = False, None
         from . import _compiled_dense  # imports numba
 
         self._gradients = _compiled_dense.gradients
@@ -205,18 +204,30 @@ class CompiledGradients:
                              f"{len(targets)}")
         rows = self._no_rows if rows is None else np.ascontiguousarray(rows, dtype)
         labels = self._no_labels if labels is None else labels
-        kernels_ = tuple([w.data for w in self.kernels])
-        biases = tuple([b.data for b in self.biases])
-        kernel_grads = tuple([np.empty_like(w) for w in kernels_])  # new arrays, as the engine
-        bias_grads = tuple([np.empty_like(b) for b in biases])
+        layers = self.layers  # their parameters now (a model built again has new ones)
+        kernels_ = tuple([layer.kernel.data for layer in layers])
+        biases = tuple([layer.bias.data for layer in layers])
+        kernel_grads, bias_grads = self._gradient_arrays(kernels_, biases)
         scale, decay = self._scales.get(n) or self._scales_for(n)
         losses, penalty, outputs = self._gradients(
             x, rows, labels, kernels_, biases, self.codes, self.link, scale,
             head.penalty / n, decay, self._one, kernel_grads, bias_grads)
-        for w, b, kernel_grad, bias_grad in zip(self.kernels, self.biases, kernel_grads,
-                                                bias_grads):
-            w.grad, b.grad = kernel_grad, bias_grad
+        for layer, kernel_grad, bias_grad in zip(layers, kernel_grads, bias_grads):
+            layer.kernel.grad, layer.bias.grad = kernel_grad, bias_grad
         return float(self._one * (losses * head.value_scale / n + penalty)), outputs
+
+    def _gradient_arrays(self, kernels_, biases):
+        """Arrays for the gradients: new ones, as the engine's, unless ``reuse`` (set by
+        :func:`compiled_gradients` for optimizers that evaluate the gradient once per
+        step and are done with it), then the last step's."""
+        last = self._last
+        if self.reuse and last is not None and len(last[0]) == len(kernels_) and all(
+                [a is b for a, b in zip(last[0] + last[1], kernels_ + biases)]):
+            return last[2]
+        grads = (tuple([np.empty_like(w) for w in kernels_]),
+                 tuple([np.empty_like(b) for b in biases]))
+        self._last = (kernels_, biases, grads) if self.reuse else None
+        return grads
 
     def _scales_for(self, n: int):
         """c = grad_scale / n and the penalty's decay 2 penalty / n, in the dtype."""
@@ -250,4 +261,6 @@ def compiled_gradients(model, x) -> CompiledGradients | None:
         _cache[model] = (key, gradients)
     if gradients is None or len(x) > gradients.largest_batch:
         return None
+    # an optimizer that evaluates the gradient once per step is done with it by the next
+    gradients.reuse = type(model.optimizer).minimize is optimizers.Optimizer.minimize
     return gradients

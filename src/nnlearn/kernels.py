@@ -170,30 +170,43 @@ class Elementwise:
             return
         self._run_general(arrays, scalars)
 
-    def each(self, groups, numbers) -> None:
+    def each(self, groups, numbers, fitting=None):
         """Apply the rule to every group of arrays (a tuple of ``arrays`` arrays) with the
         same ``numbers``: one optimizer step over all its parameters, the numbers
-        converted and the backend looked up once."""
+        converted and the backend looked up once.
+
+        Returns, on numba, for each group whether the compiled loop took it as it is
+        (else None); a caller that passes the same arrays again may hand that list back
+        as ``fitting`` to skip the checks."""
         if not groups:
-            return
+            return None
         dtype = groups[0][0].dtype
         if (_chosen.get() or backend()) != "numba" or dtype not in _COMPILED_DTYPES:
             for arrays in groups:
                 self(*arrays, *numbers)
-            return
+            return None
         loop = self._loop or self.compiled()
         scalars = [dtype.type(value) for value in numbers]
-        for arrays in groups:
-            shape, fits = arrays[0].shape, len(arrays) == self.arrays
-            for a in arrays:  # what the compiled loop takes as it is (a loop: faster than all())
-                if not (type(a) is np.ndarray and a.dtype == dtype and a.shape == shape
-                        and a.flags.c_contiguous):
-                    fits = False
-                    break
+        if fitting is None:
+            fitting = [self._fits_loop(arrays, dtype) for arrays in groups]
+        for arrays, fits in zip(groups, fitting):
             if fits:
                 loop(*arrays, *scalars)
             else:
                 self(*arrays, *numbers)
+        return fitting
+
+    def _fits_loop(self, arrays, dtype) -> bool:
+        """Whether the compiled loop takes these arrays as they are: ndarrays of one
+        dtype and shape, C-ordered."""
+        if len(arrays) != self.arrays:
+            return False
+        shape = arrays[0].shape
+        for a in arrays:  # a plain loop: faster than all() on a few arrays
+            if not (type(a) is np.ndarray and a.dtype == dtype and a.shape == shape
+                    and a.flags.c_contiguous):
+                return False
+        return True
 
     def _refuse_shapes(self, arrays):
         for name, array in zip(self.names, arrays):

@@ -165,6 +165,7 @@ class Optimizer:
         arrays (when the rule uses them)."""
         self._state = [{slot: np.zeros_like(p.data) for slot in self.slots} for p in params]
         self._slot_arrays = [tuple(state[slot] for slot in self.slots) for state in self._state]
+        self._groups = None  # see _kernel_groups
         self._scratch = [np.empty_like(p.data) if self.uses_scratch else None for p in params]
         self._clipped = [np.empty_like(p.data) for p in params] if self.clipping else None
 
@@ -179,23 +180,39 @@ class Optimizer:
         if self._state is None:
             self.build(params)
         lr = self.begin_step()
-        by_rule = type(self).update is Optimizer.update  # the kernel, on all parameters at once
-        groups: dict = {}
-        for i, (p, state) in enumerate(zip(params, self._state)):
-            if p.grad is not None:
-                g = p.grad if self.clipping is None else self.clipping(p.grad, self._clipped[i])
-                if by_rule:
-                    w = p.data
-                    group = groups.get(w.dtype)
-                    if group is None:
-                        group = groups[w.dtype] = []
-                    group.append((w, *self._slot_arrays[i], g))
-                else:
-                    self.update(p.data, g, state, lr, self._scratch[i])
-        for dtype, arrays in groups.items():
-            rule, numbers = self.kernel(lr, dtype)
-            rule.each(arrays, numbers)
+        gradients = [p.grad if p.grad is None or self.clipping is None else
+                     self.clipping(p.grad, self._clipped[i]) for i, p in enumerate(params)]
+        if type(self).update is Optimizer.update:  # the kernel, on all parameters at once
+            for entry in self._kernel_groups(params, gradients):
+                dtype, arrays, fitting = entry
+                rule, numbers = self.kernel(lr, dtype)
+                entry[2] = rule.each(arrays, numbers, fitting)
+        else:
+            for i, (p, g) in enumerate(zip(params, gradients)):
+                if g is not None:
+                    self.update(p.data, g, self._state[i], lr, self._scratch[i])
         self.end_step()
+
+    def _kernel_groups(self, params, gradients) -> list:
+        """``[[dtype, groups, fitting]]``: the arrays ``(w, *state slots, g)`` of every
+        parameter with a gradient, by dtype, and what the kernel found about them (see
+        :meth:`nnlearn.kernels.Elementwise.each`).  Kept while the parameters and
+        gradients are the same arrays (a compiled step reuses its gradient arrays), so
+        the checks run once."""
+        cached = self._groups
+        if cached is not None and len(cached[0]) == len(params):
+            for (w, g), p, grad in zip(cached[0], params, gradients):
+                if w is not p.data or g is not grad:
+                    break
+            else:
+                return cached[1]
+        by_dtype: dict = {}
+        for i, (p, g) in enumerate(zip(params, gradients)):
+            if g is not None:
+                by_dtype.setdefault(p.data.dtype, []).append((p.data, *self._slot_arrays[i], g))
+        groups = [[dtype, arrays, None] for dtype, arrays in by_dtype.items()]
+        self._groups = ([(p.data, g) for p, g in zip(params, gradients)], groups)
+        return groups
 
     def begin_step(self) -> float:
         """Count a step; returns its learning rate (before every parameter's update)."""
