@@ -312,6 +312,30 @@ def test_depthwise_and_causal_gradients_match_pytorch():
     np.testing.assert_allclose(gk, kt.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("channels, groups, padding", [(1, 1, "same"), (3, 1, "valid"),
+                                                     (2, 2, "same"), (4, 2, "valid")])
+def test_all_gradients_with_bias_match_pytorch(channels, groups, padding):
+    """x, kernel and bias gradients, for one channel per group (the columns in NHWC
+    order) and several (batch innermost), through a ReLU and a max pooling."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(channels)
+    shapes = ((3, 8, 7, channels), (3, 2, channels // groups, 4), (4,))
+    x, k, b = (rng.standard_normal(s) for s in shapes)
+    xs, ks, bs = (nl.Tensor(v, requires_grad=True) for v in (x, k, b))
+    out = nl.conv2d(xs, ks, bs, 1, padding, 1, groups)
+    grads = nl.grad(nl.sum(nl.max_pool2d(nl.relu(out), 2) ** 2), [xs, ks, bs])
+    xt, kt, bt = (torch.tensor(v, requires_grad=True) for v in (x, k, b))
+    pads = [p for n, kk in zip((7, 8), (2, 3)) for p in _same_pads(n, kk, 1, 1)]
+    xp = F.pad(xt.permute(0, 3, 1, 2), pads if padding == "same" else [0] * 4)
+    theirs = F.conv2d(xp, kt.permute(3, 2, 0, 1), bt, groups=groups)
+    np.testing.assert_allclose(out.data, theirs.detach().permute(0, 2, 3, 1).numpy(),
+                               rtol=1e-12, atol=1e-12)
+    torch.sum(F.max_pool2d(torch.relu(theirs), 2) ** 2).backward()
+    for ours, t in zip(grads, (xt, kt, bt)):
+        np.testing.assert_allclose(ours, t.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: nl.conv2d(np.ones((1, 4, 4, 3)), np.ones((3, 3, 1, 4)), groups=2),
      "groups must divide"),
