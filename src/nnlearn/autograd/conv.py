@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from . import ops
 from .ops import _constant, _tensor
 from .tensor import Tensor
@@ -304,6 +305,14 @@ def _pool_setup(x, pool_size, strides, padding, op):
     return x, pool, strides, pads, (oh, ow)
 
 
+def _compiled(*arrays) -> bool:
+    """Whether a numba loop takes these arrays: the numba backend of
+    :mod:`nnlearn.kernels`, and one dtype, float32 or float64."""
+    dtype = arrays[0].dtype
+    return (dtype in (np.float32, np.float64) and all(a.dtype == dtype for a in arrays)
+            and kernels.backend() == "numba")
+
+
 def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     """The maximum of each (ph, pw) window of NHWC ``x`` (strides default to pool_size,
     as in Keras; "same" padding never wins a maximum)::
@@ -313,7 +322,9 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     computed as a running ``np.maximum`` over the ph * pw taps' strided slices.  The
     gradient goes to the first maximal element of each window in (a, e) order (as
     PyTorch's and TensorFlow's do): the taps are visited in that order and a window
-    stops taking gradient once one tap has equalled its maximum."""
+    stops taking gradient once one tap has equalled its maximum.  With disjoint windows
+    on the numba backend of :mod:`nnlearn.kernels` one compiled loop does it, window by
+    window (nnlearn._compiled_pool)."""
     x, pool, strides, pads, out_hw = _pool_setup(x, pool_size, strides, padding,
                                                  "max_pool2d")
     X = x.data
@@ -327,6 +338,12 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
 
     def vjp(g):
         dxp = np.zeros(xp.shape, dtype=np.result_type(X.dtype, g.dtype))
+        if disjoint and _compiled(xp, g):
+            from .._compiled_pool import max_pool_gradient
+
+            max_pool_gradient(pool, strides)(np.ascontiguousarray(xp), out,
+                                             np.ascontiguousarray(g), dxp)
+            return (_crop(dxp, pads, X.shape),)
         open_ = None                       # windows whose maximum is still to be found
         for t, (rows, cols) in enumerate(taps):
             first = xp[:, rows, cols] == out
