@@ -68,7 +68,7 @@ def test_conv1d_gradcheck(seed):
 
 @pytest.mark.parametrize("seed", range(10))
 @pytest.mark.parametrize("pool", ["max_pool2d", "avg_pool2d"])
-def test_pool2d_gradcheck(pool, seed):
+def test_pool2d_gradcheck(pool, seed, kernel_backend):
     rng = np.random.default_rng(seed)
     size = tuple(int(v) for v in rng.integers(1, 4, 2))
     strides = None if seed % 3 == 0 else tuple(int(v) for v in rng.integers(1, 4, 2))
@@ -224,8 +224,9 @@ def test_mnist_cnn_quick_run_learns_and_reports_its_time():
 @pytest.mark.parametrize("shape, pool, padding", [((2, 6, 4, 3), (3, 2), "valid"),
                                                   ((1, 5, 5, 2), 2, "same"),
                                                   ((2, 7, 6, 1), 2, "valid")])
-def test_max_pool_gradient_of_tiling_windows(shape, pool, padding):
-    """Windows that tile the input take a vectorised path; ties go to the first maximum."""
+def test_max_pool_gradient_of_tiling_windows(shape, pool, padding, kernel_backend):
+    """Windows that tile the input take a vectorised path (NumPy) or a compiled loop
+    (numba); ties go to the first maximum."""
     rng = np.random.default_rng(0)
     x = nl.Tensor(distinct(rng, shape), requires_grad=True)
     assert nl.gradcheck(lambda x: nl.max_pool2d(x, pool, None, padding), [x])
@@ -312,6 +313,30 @@ def test_depthwise_and_causal_gradients_match_pytorch():
     np.testing.assert_allclose(gk, kt.grad.numpy(), rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("channels, groups, padding", [(1, 1, "same"), (3, 1, "valid"),
+                                                     (2, 2, "same"), (4, 2, "valid")])
+def test_all_gradients_with_bias_match_pytorch(channels, groups, padding):
+    """x, kernel and bias gradients, for one channel per group (the columns in NHWC
+    order) and several (batch innermost), through a ReLU and a max pooling."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(channels)
+    shapes = ((3, 8, 7, channels), (3, 2, channels // groups, 4), (4,))
+    x, k, b = (rng.standard_normal(s) for s in shapes)
+    xs, ks, bs = (nl.Tensor(v, requires_grad=True) for v in (x, k, b))
+    out = nl.conv2d(xs, ks, bs, 1, padding, 1, groups)
+    grads = nl.grad(nl.sum(nl.max_pool2d(nl.relu(out), 2) ** 2), [xs, ks, bs])
+    xt, kt, bt = (torch.tensor(v, requires_grad=True) for v in (x, k, b))
+    pads = [p for n, kk in zip((7, 8), (2, 3)) for p in _same_pads(n, kk, 1, 1)]
+    xp = F.pad(xt.permute(0, 3, 1, 2), pads if padding == "same" else [0] * 4)
+    theirs = F.conv2d(xp, kt.permute(3, 2, 0, 1), bt, groups=groups)
+    np.testing.assert_allclose(out.data, theirs.detach().permute(0, 2, 3, 1).numpy(),
+                               rtol=1e-12, atol=1e-12)
+    torch.sum(F.max_pool2d(torch.relu(theirs), 2) ** 2).backward()
+    for ours, t in zip(grads, (xt, kt, bt)):
+        np.testing.assert_allclose(ours, t.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: nl.conv2d(np.ones((1, 4, 4, 3)), np.ones((3, 3, 1, 4)), groups=2),
      "groups must divide"),
@@ -328,7 +353,7 @@ def test_bad_groups_and_paddings_are_explained(call, message):
 
 
 @pytest.mark.parametrize("pool, strides", [(2, None), (3, 1), ((2, 3), (1, 2)), (3, 3)])
-def test_max_pool_gradient_with_ties_matches_pytorch(pool, strides):
+def test_max_pool_gradient_with_ties_matches_pytorch(pool, strides, kernel_backend):
     """Ties (ReLU's zeros, repeated values) send the gradient to the first maximum of each
     window in row-major order, in overlapping windows too, as PyTorch does."""
     torch = pytest.importorskip("torch")
@@ -341,3 +366,26 @@ def test_max_pool_gradient_with_ties_matches_pytorch(pool, strides):
     out = torch.nn.functional.max_pool2d(xt.permute(0, 3, 1, 2), pool, strides)
     out.backward(torch.tensor(g).permute(0, 3, 1, 2))
     np.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("pool, strides, padding", [(2, None, "valid"), ((2, 3), (3, 3), "same"),
+                                                    (3, 4, "valid"), (2, (2, 1), "same")])
+def test_max_pool_gradient_is_the_same_on_both_backends(pool, strides, padding):
+    """float32 ReLU outputs (many tied zeros), disjoint and overlapping windows, skipped
+    rows and padding: the compiled loop and NumPy's passes give the same bits."""
+    from nnlearn import kernels
+
+    rng = np.random.default_rng(0)
+    x = np.maximum(rng.standard_normal((3, 11, 10, 6)), 0).astype(np.float32)
+    x[0, :4, :4] = 1.5                               # ties between positive values too
+    results = []
+    for backend in kernels.available_backends():
+        with kernels.use(backend):
+            xs = nl.Tensor(x, requires_grad=True)
+            out = nl.max_pool2d(xs, pool, strides, padding)
+            g = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
+            (gx,) = nl.grad(out, [xs], gradient=g)
+            assert gx.dtype == np.float32
+            results.append(gx)
+    for gx in results[1:]:
+        np.testing.assert_array_equal(gx, results[0])

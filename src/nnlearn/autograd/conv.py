@@ -8,26 +8,39 @@ with the extra row or column at the end; ``"causal"`` (1-D only) pads ``dilation
 steps on the left, so that output t sees inputs up to t only (van den Oord et al. 2016).
 
 The convolution (a cross-correlation, as in every deep-learning library; LeCun et al.
-1989) is im2col in the CHWN layout of cuda-convnet (Krizhevsky et al. 2012): the padded
-input is copied once as ``(channels, height, width, batch)``, and each of the kh * kw
-kernel taps copies its strided slice (runs of ``out_width * batch`` contiguous numbers)
-into a ``(kh kw channels, positions)`` matrix.  Then forward, dL/dkernel and dL/dx are
-one matrix product each (per group)::
+1989) is im2col (unfolding, Chellapilla et al. 2006): the padded input is copied once as
+``(channels, batch, height, width)`` and each of the kh * kw kernel taps copies its
+strided slice into a ``(kh kw channels, positions)`` column matrix, to which a row of
+ones is appended when there is a bias (the bias is then the kernel's last row, and its
+gradient comes out of the same product).  Forward, dL/dkernel and dL/dx are one matrix
+product each (per group)::
 
     out = cols^T K      dL/dK = cols g      dcols = K g^T
 
-and col2im adds dcols back tap by tap (kh * kw adds of strided slices).  Three BLAS
-calls per layer and step, where the first version made kh * kw + 2: on a shared 2-core
-machine each call costs OpenBLAS a thread handshake (``bench/cnn.py`` measures it).
-``groups`` splits the channels into independent convolutions (Krizhevsky et al. 2012;
-depthwise when groups == channels, Chollet 2017): the products become one stacked
-``np.matmul`` over groups.
+with ``out`` and ``g`` as (positions, filters) matrices, and col2im adds dcols back tap
+by tap (kh * kw adds of strided slices).  Three BLAS calls per layer and step, where the
+first version made kh * kw + 2: on a shared 2-core machine each call costs OpenBLAS a
+thread handshake (``bench/cnn.py`` measures it).
+
+The copy's memory order decides the order of the positions.  With several channels
+per group it stores the batch innermost, ``(channels, height, width, batch)`` as
+cuda-convnet does (Krizhevsky et al. 2012), so that a tap copies runs of
+``out_width * batch`` contiguous numbers; the (positions, filters) product is then in
+``(height, width, batch)`` order and is moved to NHWC with the filters kept as
+contiguous runs (and g back the same way).  With one channel per group (a first layer
+on grey images, a depthwise convolution) it stores ``(channels, batch, height, width)``:
+the runs are ``out_width`` long, but the positions are in NHWC order, so the product is
+the output itself and ``g`` is used as it is (moving six-filter runs costs more than
+the shorter copies).  ``groups`` splits the channels into independent convolutions
+(Krizhevsky et al. 2012; depthwise when groups == channels, Chollet 2017): the products
+become one stacked ``np.matmul`` over groups.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import kernels
 from . import ops
 from .ops import _constant, _tensor
 from .tensor import Tensor
@@ -108,11 +121,22 @@ def _crop(dxp: np.ndarray, pads, shape) -> np.ndarray:
     return dxp[:, top:top + shape[1], left:left + shape[2], :]
 
 
+def _nhw_view(flat: np.ndarray, lead, nhw, batch_inner: bool) -> np.ndarray:
+    """``flat`` (..., positions), its positions stored as (height, width, batch) when
+    ``batch_inner`` else as (batch, height, width), seen as (*lead, batch, height, width).
+    (Only axes are split and permuted: always a view, so writes reach ``flat``.)"""
+    n, h, w = nhw
+    if not batch_inner:
+        return flat.reshape(*lead, n, h, w)
+    k = len(lead)
+    return flat.reshape(*lead, h, w, n).transpose(*range(k), k + 2, k, k + 1)
+
+
 def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: str,
           out_hw) -> Tensor:
     """The convolution of NHWC ``x`` (already checked) with HWIO ``w``, the input padded by
-    ``pads`` ((top, bottom), (left, right)): im2col in the CHWN layout (module docstring),
-    one stacked product per pass over the ``groups`` groups."""
+    ``pads`` ((top, bottom), (left, right)): im2col with the bias as a row of ones
+    (module docstring), one stacked product per pass over the ``groups`` groups."""
     X, W = x.data, w.data
     n, h, wd, c = X.shape
     kh, kw, cg, f = W.shape
@@ -120,48 +144,60 @@ def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: 
     (top, bottom), (left, right) = pads
     hp, wp = h + top + bottom, wd + left + right
     taps = list(_taps((kh, kw), strides, dilation, out_hw))
-    P, K = oh * ow * n, kh * kw * cg
-    # the padded input as (channels, height, width, batch): a tap's slice is then made of
-    # runs of ow * n contiguous numbers (stride 1), copied below and added back in col2im
-    xt = np.zeros((c, hp, wp, n), X.dtype)
-    xt[:, top:top + h, left:left + wd] = X.transpose(3, 1, 2, 0)
-    xg = xt.reshape(G, cg, hp, wp, n)
-    cols = np.empty((G, kh, kw, cg, oh, ow, n), X.dtype)
-    for a, e, rows, columns in taps:
-        cols[:, a, e] = xg[:, :, rows, columns]
-    cols = cols.reshape(G, K, P)
+    P, K = n * oh * ow, kh * kw * cg
     # the kernel as one (kh kw cg, fg) matrix per group: filter j of group i is i fg + j
     Wg = W.reshape(kh, kw, cg, G, fg).transpose(3, 0, 1, 2, 4).reshape(G, K, fg)
-    out_t = np.matmul(Wg.transpose(0, 2, 1), cols).reshape(f, oh, ow, n).transpose(3, 1, 2, 0)
     parents = (x, w)
     if bias is not None:
-        b = bias if isinstance(bias, Tensor) else _constant(bias, out_t.dtype)
+        b = bias if isinstance(bias, Tensor) else _constant(bias, W.dtype)
         if b.shape != (f,):
             raise ValueError(f"{op}: bias must have shape ({f},); got {b.shape}")
         parents = (x, w, b)
-        # back to NHWC and the bias added in one pass
-        out = np.add(out_t, b.data, out=np.empty((n, oh, ow, f),
-                                                  np.result_type(out_t.dtype, b.dtype)))
+        Wg = np.concatenate([Wg, b.data.reshape(G, 1, fg)], axis=1)
+    dtype = np.result_type(X.dtype, Wg.dtype)
+    # the padded input as (channels, batch, height, width), stored batch innermost
+    # (CHWN: a tap copies runs of ow * n numbers) unless a group has one channel (the
+    # products then give NHWC as it is: see the module docstring)
+    batch_inner = cg > 1
+    xt = _nhw_view(np.zeros((c, n * hp * wp), X.dtype), (c,), (n, hp, wp), batch_inner)
+    xt[:, :, top:top + h, left:left + wd] = X.transpose(3, 0, 1, 2)
+    xg = xt.reshape(G, cg, n, hp, wp)
+    # columns (G, K [+ a row of ones], P), the positions P in the memory order of xt
+    matrix = np.empty((G, K + (bias is not None), P), X.dtype)
+    matrix[:, K:] = 1
+    cols = _nhw_view(matrix[:, :K], (G, kh, kw, cg), (n, oh, ow), batch_inner)
+    for a, e, rows, columns in taps:
+        cols[:, a, e] = xg[:, :, :, rows, columns]
+    out = np.empty((n, oh, ow, f), dtype)
+    if batch_inner:  # positions (oh, ow, n): move the batch axis out, channels stay runs
+        out_p = np.matmul(matrix.transpose(0, 2, 1), Wg)
+        out.reshape(n, oh * ow, G, fg)[...] = out_p.reshape(G, oh * ow, n, fg).transpose(
+            2, 1, 0, 3)
     else:
-        out = np.ascontiguousarray(out_t)
+        np.matmul(matrix.transpose(0, 2, 1), Wg, out=out.reshape(P, G, fg).transpose(1, 0, 2))
 
     def vjp(g):
-        gt = np.ascontiguousarray(g.transpose(3, 1, 2, 0)).reshape(G, fg, P)
-        gx = gw = None
+        # g as (G, P, fg), its positions in the order of the columns
+        if batch_inner:
+            gp = np.ascontiguousarray(g.reshape(n, oh * ow, G, fg).transpose(2, 1, 0, 3))
+            gp = gp.reshape(G, P, fg)
+        else:
+            gp = np.reshape(g, (P, G, fg)).transpose(1, 0, 2)
+        gx = None
         if x.requires_grad:
-            dcols = np.matmul(Wg, gt).reshape(G, kh, kw, cg, oh, ow, n)
-            dxt = np.zeros((G, cg, hp, wp, n), dcols.dtype)
+            dcols = _nhw_view(np.matmul(Wg[:, :K], gp.transpose(0, 2, 1)), (G, kh, kw, cg),
+                              (n, oh, ow), batch_inner)
+            dxt = _nhw_view(np.zeros((G, cg, n * hp * wp), dcols.dtype), (G, cg),
+                            (n, hp, wp), batch_inner)
             for a, e, rows, columns in taps:                         # col2im
-                dxt[:, :, rows, columns] += dcols[:, a, e]
-            dxt = dxt.reshape(c, hp, wp, n)[:, top:top + h, left:left + wd]
-            gx = np.ascontiguousarray(dxt.transpose(3, 1, 2, 0))
-        if w.requires_grad:
-            gw = np.matmul(cols, gt.transpose(0, 2, 1)).reshape(G, kh, kw, cg, fg)
-            gw = gw.transpose(1, 2, 3, 0, 4).reshape(W.shape)
-        if len(parents) == 2:
-            return gx, gw
-        return gx, gw, (np.add.reduce(gt.reshape(f, P), axis=1)
-                        if parents[2].requires_grad else None)
+                dxt[:, :, :, rows, columns] += dcols[:, a, e]
+            dxt = dxt.reshape(c, n, hp, wp)[:, :, top:top + h, left:left + wd]
+            gx = np.ascontiguousarray(dxt.transpose(1, 2, 3, 0))
+        if not any(p.requires_grad for p in parents[1:]):
+            return (gx, None, None)[:len(parents)]
+        gwb = np.matmul(matrix, gp)                         # (G, K [+ 1], fg)
+        gw = gwb[:, :K].reshape(G, kh, kw, cg, fg).transpose(1, 2, 3, 0, 4).reshape(W.shape)
+        return (gx, gw) if len(parents) == 2 else (gx, gw, gwb[:, K].reshape(f))
 
     return Tensor._make(out, parents, vjp, op)
 
@@ -269,6 +305,14 @@ def _pool_setup(x, pool_size, strides, padding, op):
     return x, pool, strides, pads, (oh, ow)
 
 
+def _compiled(*arrays) -> bool:
+    """Whether a numba loop takes these arrays: the numba backend of
+    :mod:`nnlearn.kernels`, and one dtype, float32 or float64."""
+    dtype = arrays[0].dtype
+    return (dtype in (np.float32, np.float64) and all(a.dtype == dtype for a in arrays)
+            and kernels.backend() == "numba")
+
+
 def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     """The maximum of each (ph, pw) window of NHWC ``x`` (strides default to pool_size,
     as in Keras; "same" padding never wins a maximum)::
@@ -278,7 +322,9 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     computed as a running ``np.maximum`` over the ph * pw taps' strided slices.  The
     gradient goes to the first maximal element of each window in (a, e) order (as
     PyTorch's and TensorFlow's do): the taps are visited in that order and a window
-    stops taking gradient once one tap has equalled its maximum."""
+    stops taking gradient once one tap has equalled its maximum.  With disjoint windows
+    on the numba backend of :mod:`nnlearn.kernels` one compiled loop does it, window by
+    window (nnlearn._compiled_pool)."""
     x, pool, strides, pads, out_hw = _pool_setup(x, pool_size, strides, padding,
                                                  "max_pool2d")
     X = x.data
@@ -292,6 +338,12 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
 
     def vjp(g):
         dxp = np.zeros(xp.shape, dtype=np.result_type(X.dtype, g.dtype))
+        if disjoint and _compiled(xp, g):
+            from .._compiled_pool import max_pool_gradient
+
+            max_pool_gradient(pool, strides)(np.ascontiguousarray(xp), out,
+                                             np.ascontiguousarray(g), dxp)
+            return (_crop(dxp, pads, X.shape),)
         open_ = None                       # windows whose maximum is still to be found
         for t, (rows, cols) in enumerate(taps):
             first = xp[:, rows, cols] == out
