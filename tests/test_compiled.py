@@ -253,3 +253,35 @@ def test_gradient_arrays_are_reused_only_by_one_evaluation_optimizers():
         first = model.params[0].grad
         model.train_step(x, y)
         assert (model.params[0].grad is first) == reused, optimizer
+
+
+def test_train_step_builds_the_model_and_checks_its_batch_as_the_engine():
+    """train_step called directly (no fit): the first batch builds the model; wrong
+    features, fractional or out-of-range labels are errors naming the problem."""
+    def fresh():
+        model = nl.Sequential([nl.layers.Input((4,)), nl.layers.Dense(8, "tanh"),
+                               nl.layers.Dense(3, "softmax")], seed=0)
+        model.compile("adam", "sparse_categorical_crossentropy")
+        return model
+
+    x, y = np.zeros((8, 4), np.float32), np.zeros(8, int)
+    model = fresh()
+    assert np.isfinite(model.train_step(x, y)["loss"])
+    assert compiled.compiled_gradients(model, x) is not None
+    for engine in (False, True):
+        model = fresh()
+        model.train_step(x, y)
+        with compiled.disabled() if engine else kernels.use("numba"):
+            with pytest.raises(ValueError, match=r"shape \(4,\)|not aligned"):
+                model.train_step(np.zeros((8, 5), np.float32), y)
+            with pytest.raises(ValueError, match="integer"):
+                model.train_step(x, np.array([0, 1, 1.5, 0, 0, 0, 0, 0]))
+            with pytest.raises(ValueError, match=r"\[0, 3\).*0 to 5|lie in \[0, 3\)"):
+                model.train_step(x, np.array([0, 1, 5, 0, 0, 0, 0, 0]))
+
+
+def test_fit_names_a_fractional_label():
+    model = nl.Sequential([nl.layers.Input((4,)), nl.layers.Dense(3, "softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    with pytest.raises(ValueError, match="1.5, not an integer"):
+        model.fit(np.zeros((4, 4)), [0, 1.5, 2, 0], verbose=0)

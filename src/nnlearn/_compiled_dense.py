@@ -85,7 +85,7 @@ def loss_head(z, rows, labels, link, c, one, p, delta):
             if labels.size:
                 y = labels[i]
                 if y < 0 or y >= k:
-                    raise ValueError("class labels must lie in [0, number of outputs)")
+                    raise ValueError("class label out of range")  # compiled.py says which
                 total += log_s - (z[i, y] - m)
                 for j in range(k):
                     delta[i, j] = p[i, j] * c

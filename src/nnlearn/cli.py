@@ -513,7 +513,7 @@ def info(model_path):
         from .utils import environment
 
         for key, value in environment().items():
-            click.echo(f"{key + ':':9} {value}")
+            click.echo(f"{key + ':':12} {value}")
         return
     model = _load(model_path)
     model.summary(print_fn=click.echo)

@@ -54,7 +54,8 @@ from . import kernels
 from . import layers as layers_module
 from . import activations, optimizers
 
-__all__ = ["Head", "compiled_gradients", "reason_not_compiled", "disabled", "forget"]
+__all__ = ["Head", "compiled_gradients", "reason_not_compiled", "unavailable", "disabled",
+           "forget"]
 
 HIDDEN_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")
 _ACTIVATION_CODE = {name: code for code, name in enumerate(HIDDEN_ACTIVATIONS)}
@@ -98,7 +99,13 @@ def keras_head(loss, output_activation: str | None, units: int) -> Head | None:
 
 
 def _class_labels(y):
-    return None, np.asarray(y).reshape(len(y)).astype(np.intp, copy=False)
+    y = np.asarray(y).reshape(len(y))
+    labels = y.astype(np.intp, copy=False)
+    if y.dtype.kind == "f" and not np.array_equal(labels, y):
+        bad = y[labels != y][0]
+        raise ValueError(f"y must hold integer class labels for "
+                         f"sparse_categorical_crossentropy; got {bad}")
+    return None, labels
 
 
 def _rows(units: int):
@@ -136,15 +143,26 @@ def disabled() -> _Disabled:
     return _Disabled()
 
 
-def reason_not_compiled(model) -> str | None:
-    """Why :meth:`Model.train_step` runs ``model``'s step on the engine rather than
-    compiled (see the module); None when it runs compiled."""
+def unavailable() -> str | None:
+    """Why no model's step can run compiled here (numba or SciPy missing, the NumPy
+    kernels chosen, :func:`disabled`); None when a Dense stack's can."""
     if not _enabled.get():
         return "turned off by nnlearn.compiled.disabled()"
     if kernels.backend() != "numba":
-        return "the kernels run on NumPy (numba is not installed, or NNLEARN_KERNELS=numpy)"
+        if "numba" not in kernels.available_backends():
+            return "numba is not installed (the fast extra)"
+        return "the kernels run on NumPy (NNLEARN_KERNELS=numpy or kernels.use('numpy'))"
     if not _scipy_importable():
         return "SciPy is not installed (numba's matrix product needs it)"
+    return None
+
+
+def reason_not_compiled(model) -> str | None:
+    """Why :meth:`Model.train_step` runs ``model``'s step on the engine rather than
+    compiled (see the module); None when it runs compiled."""
+    reason = unavailable()
+    if reason:
+        return reason
     if np.dtype(model.dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
         return f"the model computes in {np.dtype(model.dtype)} (float32 and float64 compile)"
     if not model.built:
@@ -152,12 +170,12 @@ def reason_not_compiled(model) -> str | None:
     layers = _dense_layers(model)
     if not layers or any(type(layer) is not layers_module.Dense for layer in layers):
         return "the model is not a stack of Dense layers"
-    for layer in layers:
+    for i, layer in enumerate(layers, 1):
         if not layer.use_bias or layer.kernel_regularizer is not None:
-            return f"layer {layer.name} has no bias or has a regularizer"
-    for layer in layers[:-1]:
-        if activations.registered_name(layer.activation) not in HIDDEN_ACTIVATIONS:
-            return (f"layer {layer.name}'s activation is not one of {HIDDEN_ACTIVATIONS}")
+            return f"Dense layer {i} has no bias or has a regularizer"
+        if i < len(layers) and \
+                activations.registered_name(layer.activation) not in HIDDEN_ACTIVATIONS:
+            return f"Dense layer {i}'s activation is not one of {HIDDEN_ACTIVATIONS}"
     if model.compiled_head() is None:
         return ("the loss and output activation are not softmax + cross-entropy, sigmoid + "
                 "binary cross-entropy or linear + mean squared error")
@@ -209,9 +227,20 @@ class CompiledGradients:
         biases = tuple([layer.bias.data for layer in layers])
         kernel_grads, bias_grads = self._gradient_arrays(kernels_, biases)
         scale, decay = self._scales.get(n) or self._scales_for(n)
-        losses, penalty, outputs = self._gradients(
-            x, rows, labels, kernels_, biases, self.codes, self.link, scale,
-            head.penalty / n, decay, self._one, kernel_grads, bias_grads)
+        if x.shape[1] != kernels_[0].shape[0]:
+            raise ValueError(f"x: expected samples of shape ({kernels_[0].shape[0]},); got "
+                             f"{x.shape[1:]}")
+        try:
+            losses, penalty, outputs = self._gradients(
+                x, rows, labels, kernels_, biases, self.codes, self.link, scale,
+                head.penalty / n, decay, self._one, kernel_grads, bias_grads)
+        except ValueError:
+            units = kernels_[-1].shape[1]
+            if labels.size and (labels.min() < 0 or labels.max() >= units):
+                raise ValueError(f"y: class labels must lie in [0, {units}) for the output "
+                                 f"layer of {units} units; got values from {labels.min()} "
+                                 f"to {labels.max()}") from None
+            raise
         for layer, kernel_grad, bias_grad in zip(layers, kernel_grads, bias_grads):
             layer.kernel.grad, layer.bias.grad = kernel_grad, bias_grad
         return float(self._one * (losses * head.value_scale / n + penalty)), outputs

@@ -438,11 +438,12 @@ class SparseCategoricalCrossentropy(_Crossentropy):
                              f"(n, 1)) for sparse_categorical_crossentropy; got shape "
                              f"{y.shape} (one-hot rows: use loss='categorical_crossentropy')")
         labels = y.reshape(len(y), -1)[:, 0] if y.ndim > 1 else y
-        if labels.size and (labels.min() < 0 or labels.max() >= units
-                            or np.any(labels != np.round(labels))):
+        fractional = labels != np.round(labels)
+        if labels.size and (labels.min() < 0 or labels.max() >= units or fractional.any()):
+            got = (f"{labels[fractional][0]}, not an integer" if fractional.any() else
+                   f"values from {labels.min()} to {labels.max()}")
             raise ValueError(f"{argument}: labels must be integers in [0, {units}) for the "
-                             f"output layer of {units} units; got values from "
-                             f"{labels.min()} to {labels.max()}")
+                             f"output layer of {units} units; got {got}")
 
 
 LOSSES = {

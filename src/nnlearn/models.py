@@ -330,6 +330,8 @@ class Model:
         For a stack of Dense layers with numba installed, the forward and backward pass
         run as one compiled function instead of the engine (:mod:`nnlearn.compiled`;
         the same gradients to rounding)."""
+        if not self.built:  # the first batch builds the model, as a first call would
+            self.check_input(np.asarray(x))
         params = self.params
         predictions = None
         gradients = compiled.compiled_gradients(self, x)

@@ -54,8 +54,9 @@ def _blas() -> str:
 
 
 def environment() -> dict:
-    """What a timing depends on: versions, the CPU, the BLAS kernel and the backend of
-    nnlearn's element-wise kernels (numba with the ``fast`` extra, else NumPy)."""
+    """What a timing depends on: versions, the CPU, the BLAS kernel, the backend of
+    nnlearn's element-wise kernels (numba with the ``fast`` extra, else NumPy) and
+    whether a Dense stack's step can run compiled (:mod:`nnlearn.compiled`)."""
     import os
 
     from . import __version__, kernels
@@ -65,6 +66,11 @@ def environment() -> dict:
         import numba
 
         backend = f"numba {numba.__version__}"
+    from .compiled import unavailable
+
+    why_not = unavailable()
     return {"nnlearn": __version__, "python": platform.python_version(),
-            "numpy": np.__version__, "kernels": backend, "cpu": _cpu_model(),
-            "cores": os.cpu_count(), "blas": _blas()}
+            "numpy": np.__version__, "kernels": backend,
+            "dense step": "compiled (nnlearn.compiled)" if why_not is None
+            else f"engine ({why_not})",
+            "cpu": _cpu_model(), "cores": os.cpu_count(), "blas": _blas()}
