@@ -223,19 +223,19 @@ class CompiledGradients:
         rows = self._no_rows if rows is None else np.ascontiguousarray(rows, dtype)
         labels = self._no_labels if labels is None else labels
         layers = self.layers  # their parameters now (a model built again has new ones)
-        kernels_ = tuple([layer.kernel.data for layer in layers])
+        weights = tuple([layer.kernel.data for layer in layers])
         biases = tuple([layer.bias.data for layer in layers])
-        kernel_grads, bias_grads = self._gradient_arrays(kernels_, biases)
+        kernel_grads, bias_grads = self._gradient_arrays(weights, biases)
         scale, decay = self._scales.get(n) or self._scales_for(n)
-        if x.shape[1] != kernels_[0].shape[0]:
-            raise ValueError(f"x: expected samples of shape ({kernels_[0].shape[0]},); got "
+        if x.shape[1] != weights[0].shape[0]:
+            raise ValueError(f"x: expected samples of shape ({weights[0].shape[0]},); got "
                              f"{x.shape[1:]}")
         try:
             losses, penalty, outputs = self._gradients(
-                x, rows, labels, kernels_, biases, self.codes, self.link, scale,
+                x, rows, labels, weights, biases, self.codes, self.link, scale,
                 head.penalty / n, decay, self._one, kernel_grads, bias_grads)
         except ValueError:
-            units = kernels_[-1].shape[1]
+            units = weights[-1].shape[1]
             if labels.size and (labels.min() < 0 or labels.max() >= units):
                 raise ValueError(f"y: class labels must lie in [0, {units}) for the output "
                                  f"layer of {units} units; got values from {labels.min()} "
@@ -245,17 +245,17 @@ class CompiledGradients:
             layer.kernel.grad, layer.bias.grad = kernel_grad, bias_grad
         return float(self._one * (losses * head.value_scale / n + penalty)), outputs
 
-    def _gradient_arrays(self, kernels_, biases):
+    def _gradient_arrays(self, weights, biases):
         """Arrays for the gradients: new ones, as the engine's, unless ``reuse`` (set by
         :func:`compiled_gradients` for optimizers that evaluate the gradient once per
         step and are done with it), then the last step's."""
         last = self._last
-        if self.reuse and last is not None and len(last[0]) == len(kernels_) and all(
-                [a is b for a, b in zip(last[0] + last[1], kernels_ + biases)]):
+        if self.reuse and last is not None and len(last[0]) == len(weights) and all(
+                [a is b for a, b in zip(last[0] + last[1], weights + biases)]):
             return last[2]
-        grads = (tuple([np.empty_like(w) for w in kernels_]),
+        grads = (tuple([np.empty_like(w) for w in weights]),
                  tuple([np.empty_like(b) for b in biases]))
-        self._last = (kernels_, biases, grads) if self.reuse else None
+        self._last = (weights, biases, grads) if self.reuse else None
         return grads
 
     def _scales_for(self, n: int):
