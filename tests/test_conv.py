@@ -389,3 +389,30 @@ def test_max_pool_gradient_is_the_same_on_both_backends(pool, strides, padding):
             results.append(gx)
     for gx in results[1:]:
         np.testing.assert_array_equal(gx, results[0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape, k_shape, strides, padding, dilation, groups", [
+    ((3, 14, 14, 6), (5, 5, 6, 16), 1, "valid", 1, 1),      # LeNet's second layer
+    ((2, 9, 8, 4), (3, 2, 2, 6), (2, 3), "same", (1, 2), 2),
+    ((2, 7, 7, 3), (2, 2, 3, 2), 3, "valid", 1, 1),         # stride > kernel: rows skipped
+])
+def test_conv2d_input_gradient_is_the_same_on_both_backends(x_shape, k_shape, strides,
+                                                            padding, dilation, groups, dtype):
+    """col2im with several channels per group is a compiled loop on the numba backend and
+    kh * kw NumPy adds on the other: the same sums in the same order, the same bits."""
+    from nnlearn import kernels
+
+    rng = np.random.default_rng(0)
+    x, k = (rng.standard_normal(s).astype(dtype) for s in (x_shape, k_shape))
+    results = []
+    for backend in kernels.available_backends():
+        with kernels.use(backend):
+            xs = nl.Tensor(x, requires_grad=True)
+            out = nl.conv2d(xs, k, None, strides, padding, dilation, groups)
+            g = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
+            (gx,) = nl.grad(out, [xs], gradient=g)
+            assert gx.dtype == dtype
+            results.append(gx)
+    for gx in results[1:]:
+        np.testing.assert_array_equal(gx, results[0])

@@ -18,9 +18,11 @@ product each (per group)::
     out = cols^T K      dL/dK = cols g      dcols = K g^T
 
 with ``out`` and ``g`` as (positions, filters) matrices, and col2im adds dcols back tap
-by tap (kh * kw adds of strided slices).  Three BLAS calls per layer and step, where the
-first version made kh * kw + 2: on a shared 2-core machine each call costs OpenBLAS a
-thread handshake (``bench/cnn.py`` measures it).
+by tap (kh * kw adds of strided slices; with the batch innermost, a compiled loop on the
+numba backend of :mod:`nnlearn.kernels` adds the same numbers in the same order).
+Three BLAS calls per layer and step, where the first version made kh * kw + 2: on a
+shared 2-core machine each call costs OpenBLAS a thread handshake (``bench/cnn.py``
+measures it).
 
 The copy's memory order decides the order of the positions.  With several channels
 per group it stores the batch innermost, ``(channels, height, width, batch)`` as
@@ -185,12 +187,18 @@ def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: 
             gp = np.reshape(g, (P, G, fg)).transpose(1, 0, 2)
         gx = None
         if x.requires_grad:
-            dcols = _nhw_view(np.matmul(Wg[:, :K], gp.transpose(0, 2, 1)), (G, kh, kw, cg),
-                              (n, oh, ow), batch_inner)
-            dxt = _nhw_view(np.zeros((G, cg, n * hp * wp), dcols.dtype), (G, cg),
-                            (n, hp, wp), batch_inner)
-            for a, e, rows, columns in taps:                         # col2im
-                dxt[:, :, :, rows, columns] += dcols[:, a, e]
+            flat = np.matmul(Wg[:, :K], gp.transpose(0, 2, 1))       # dcols (G, K, P)
+            dflat = np.zeros((G, cg, n * hp * wp), flat.dtype)
+            dxt = _nhw_view(dflat, (G, cg), (n, hp, wp), batch_inner)
+            if batch_inner and _compiled(flat):                      # col2im
+                from .._compiled_conv import col2im
+
+                col2im((kh, kw), strides, dilation)(flat.reshape(G, kh, kw, cg, oh, ow, n),
+                                                    dflat.reshape(G, cg, hp, wp, n))
+            else:
+                dcols = _nhw_view(flat, (G, kh, kw, cg), (n, oh, ow), batch_inner)
+                for a, e, rows, columns in taps:
+                    dxt[:, :, :, rows, columns] += dcols[:, a, e]
             dxt = dxt.reshape(c, n, hp, wp)[:, :, top:top + h, left:left + wd]
             gx = np.ascontiguousarray(dxt.transpose(1, 2, 3, 0))
         if not any(p.requires_grad for p in parents[1:]):
@@ -324,7 +332,7 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     PyTorch's and TensorFlow's do): the taps are visited in that order and a window
     stops taking gradient once one tap has equalled its maximum.  With disjoint windows
     on the numba backend of :mod:`nnlearn.kernels` one compiled loop does it, window by
-    window (nnlearn._compiled_pool)."""
+    window (nnlearn._compiled_conv)."""
     x, pool, strides, pads, out_hw = _pool_setup(x, pool_size, strides, padding,
                                                  "max_pool2d")
     X = x.data
@@ -339,7 +347,7 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     def vjp(g):
         dxp = np.zeros(xp.shape, dtype=np.result_type(X.dtype, g.dtype))
         if disjoint and _compiled(xp, g):
-            from .._compiled_pool import max_pool_gradient
+            from .._compiled_conv import max_pool_gradient
 
             max_pool_gradient(pool, strides)(np.ascontiguousarray(xp), out,
                                              np.ascontiguousarray(g), dxp)
