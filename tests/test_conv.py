@@ -371,13 +371,14 @@ def test_max_pool_gradient_with_ties_matches_pytorch(pool, strides, kernel_backe
 @pytest.mark.parametrize("pool, strides, padding", [(2, None, "valid"), ((2, 3), (3, 3), "same"),
                                                     (3, 4, "valid"), (2, (2, 1), "same")])
 def test_max_pool_gradient_is_the_same_on_both_backends(pool, strides, padding):
-    """float32 ReLU outputs (many tied zeros), disjoint and overlapping windows, skipped
-    rows and padding: the compiled loop and NumPy's passes give the same bits."""
+    """float32 ReLU outputs (many tied zeros, a NaN), disjoint and overlapping windows,
+    skipped rows and padding: the compiled loops and NumPy's passes give the same bits."""
     from nnlearn import kernels
 
     rng = np.random.default_rng(0)
     x = np.maximum(rng.standard_normal((3, 11, 10, 6)), 0).astype(np.float32)
     x[0, :4, :4] = 1.5                               # ties between positive values too
+    x[1, 1, 1, 2], x[2, 0, 0, 1] = np.nan, np.inf    # NaN wins its window (np.maximum)
     results = []
     for backend in kernels.available_backends():
         with kernels.use(backend):
@@ -385,10 +386,12 @@ def test_max_pool_gradient_is_the_same_on_both_backends(pool, strides, padding):
             out = nl.max_pool2d(xs, pool, strides, padding)
             g = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
             (gx,) = nl.grad(out, [xs], gradient=g)
-            assert gx.dtype == np.float32
-            results.append(gx)
-    for gx in results[1:]:
-        np.testing.assert_array_equal(gx, results[0])
+            assert out.dtype == gx.dtype == np.float32
+            results.append((out.data, gx))
+    assert np.isnan(results[0][0]).any()
+    for out, gx in results[1:]:
+        np.testing.assert_array_equal(out, results[0][0])
+        np.testing.assert_array_equal(gx, results[0][1])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -3,7 +3,7 @@ importing this module imports numba.  Each is compiled once per window (or kerne
 size, strides and dilation, which are then constants numba unrolls (with them as
 arguments the pooling loop ran about twice as slowly).
 
-* max pooling's gradient: NumPy makes it in ph * pw passes over strided slices whose
+* max pooling and its gradient: NumPy makes them in ph * pw passes over strided slices whose
   contiguous runs are one pixel's channels (six numbers after a first LeNet layer), so
   it pays its per-run overhead on every few numbers; the loop visits each window once.
 * col2im, the adding back of the columns' gradient into the input's (Chellapilla et al.
@@ -16,6 +16,33 @@ from __future__ import annotations
 import functools
 
 import numba
+
+
+@functools.lru_cache(maxsize=None)
+def max_pool(pool: tuple, strides: tuple):
+    """``loop(xp, out)``: ``out[n, i, j, c] = max_{a < ph, e < pw} xp[n, i s_h + a,
+    j s_w + e, c]``, a NaN in a window giving NaN (as ``np.maximum`` does).  Row i of the
+    output is made tap by tap over its whole (width, channels) plane, which numba
+    vectorizes."""
+    (ph, pw), (sh, sw) = pool, strides
+
+    @numba.njit(error_model="numpy")
+    def loop(xp, out):
+        n, oh, ow, c = out.shape
+        for b in range(n):
+            for i in range(oh):
+                for a in range(ph):
+                    for e in range(pw):
+                        for j in range(ow):
+                            for k in range(c):
+                                v = xp[b, i * sh + a, j * sw + e, k]
+                                if a + e == 0:
+                                    out[b, i, j, k] = v
+                                else:
+                                    m = out[b, i, j, k]
+                                    out[b, i, j, k] = v if v > m or v != v else m
+
+    return loop
 
 
 @functools.lru_cache(maxsize=None)

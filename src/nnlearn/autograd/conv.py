@@ -327,20 +327,27 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
 
         out[n, i, j, c] = max_{a < ph, e < pw} x_pad[n, i s_h + a, j s_w + e, c]
 
-    computed as a running ``np.maximum`` over the ph * pw taps' strided slices.  The
-    gradient goes to the first maximal element of each window in (a, e) order (as
-    PyTorch's and TensorFlow's do): the taps are visited in that order and a window
-    stops taking gradient once one tap has equalled its maximum.  With disjoint windows
-    on the numba backend of :mod:`nnlearn.kernels` one compiled loop does it, window by
-    window (nnlearn._compiled_conv)."""
+    computed as a running ``np.maximum`` over the ph * pw taps' strided slices, or on
+    the numba backend of :mod:`nnlearn.kernels` in one compiled loop
+    (nnlearn._compiled_conv).  The gradient goes to the first maximal element of each
+    window in (a, e) order (as PyTorch's and TensorFlow's do): the taps are visited in
+    that order and a window stops taking gradient once one tap has equalled its maximum.
+    With disjoint windows on the numba backend one compiled loop does it, window by
+    window."""
     x, pool, strides, pads, out_hw = _pool_setup(x, pool_size, strides, padding,
                                                  "max_pool2d")
     X = x.data
     xp = _pad(X, pads, -np.inf)
     taps = [(rows, cols) for _, _, rows, cols in _taps(pool, strides, (1, 1), out_hw)]
-    out = xp[:, taps[0][0], taps[0][1]].copy()
-    for rows, cols in taps[1:]:
-        np.maximum(out, xp[:, rows, cols], out=out)
+    if _compiled(xp):
+        from .._compiled_conv import max_pool
+
+        out = np.empty((X.shape[0], *out_hw, X.shape[3]), X.dtype)
+        max_pool(pool, strides)(xp, out)
+    else:
+        out = xp[:, taps[0][0], taps[0][1]].copy()
+        for rows, cols in taps[1:]:
+            np.maximum(out, xp[:, rows, cols], out=out)
 
     disjoint = all(s >= p for s, p in zip(strides, pool))  # each input in one window
 
