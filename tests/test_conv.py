@@ -419,3 +419,32 @@ def test_conv2d_input_gradient_is_the_same_on_both_backends(x_shape, k_shape, st
             results.append(gx)
     for gx in results[1:]:
         np.testing.assert_array_equal(gx, results[0])
+
+
+@pytest.mark.parametrize("x_shape, k_shape, strides, padding, dilation", [
+    ((3, 28, 28, 1), (5, 5, 1, 6), 1, "same", 1),           # LeNet's first layer: t = 4
+    ((2, 9, 12, 1), (3, 2, 1, 4), (1, 2), "same", 1),       # strided blocks
+    ((2, 8, 11, 1), (2, 3, 1, 3), 1, "valid", (1, 2)),      # dilated: span (t-1) + 2 d + 1
+])
+def test_one_channel_conv2d_in_blocks_of_columns(x_shape, k_shape, strides, padding,
+                                                 dilation, monkeypatch):
+    """One input channel: t output columns per position with a blocked kernel gives the
+    convolution of one column per position, and its gradients pass the float64 check."""
+    from nnlearn.autograd import conv
+
+    rng = np.random.default_rng(0)
+    x, k, b = (rng.standard_normal(s) for s in (x_shape, k_shape, k_shape[-1:]))
+    g = None
+    results = []
+    for most in (conv._BLOCK_COLUMNS, 0):           # 0: t = 1, a column per position
+        monkeypatch.setattr(conv, "_BLOCK_COLUMNS", most)
+        tensors = [nl.Tensor(v, requires_grad=True) for v in (x, k, b)]
+        out = nl.conv2d(*tensors, strides, padding, dilation)
+        g = rng.standard_normal(out.shape) if g is None else g
+        results.append([out.data, *nl.grad(out, tensors, gradient=g)])
+    monkeypatch.undo()
+    assert conv._columns_per_block(1, 1, k_shape[-1], results[0][0].shape[2]) > 1
+    for blocked, plain in zip(*results):
+        np.testing.assert_allclose(blocked, plain, rtol=1e-12, atol=1e-12)
+    small = [nl.Tensor(v, requires_grad=True) for v in (x[:1, :6, :8], k, b)]
+    assert nl.gradcheck(lambda x, k, b: nl.conv2d(x, k, b, strides, padding, dilation), small)
