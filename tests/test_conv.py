@@ -371,13 +371,14 @@ def test_max_pool_gradient_with_ties_matches_pytorch(pool, strides, kernel_backe
 @pytest.mark.parametrize("pool, strides, padding", [(2, None, "valid"), ((2, 3), (3, 3), "same"),
                                                     (3, 4, "valid"), (2, (2, 1), "same")])
 def test_max_pool_gradient_is_the_same_on_both_backends(pool, strides, padding):
-    """float32 ReLU outputs (many tied zeros), disjoint and overlapping windows, skipped
-    rows and padding: the compiled loop and NumPy's passes give the same bits."""
+    """float32 ReLU outputs (many tied zeros, a NaN), disjoint and overlapping windows,
+    skipped rows and padding: the compiled loops and NumPy's passes give the same bits."""
     from nnlearn import kernels
 
     rng = np.random.default_rng(0)
     x = np.maximum(rng.standard_normal((3, 11, 10, 6)), 0).astype(np.float32)
     x[0, :4, :4] = 1.5                               # ties between positive values too
+    x[1, 1, 1, 2], x[2, 0, 0, 1] = np.nan, np.inf    # NaN wins its window (np.maximum)
     results = []
     for backend in kernels.available_backends():
         with kernels.use(backend):
@@ -385,7 +386,65 @@ def test_max_pool_gradient_is_the_same_on_both_backends(pool, strides, padding):
             out = nl.max_pool2d(xs, pool, strides, padding)
             g = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
             (gx,) = nl.grad(out, [xs], gradient=g)
-            assert gx.dtype == np.float32
+            assert out.dtype == gx.dtype == np.float32
+            results.append((out.data, gx))
+    assert np.isnan(results[0][0]).any()
+    for out, gx in results[1:]:
+        np.testing.assert_array_equal(out, results[0][0])
+        np.testing.assert_array_equal(gx, results[0][1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("x_shape, k_shape, strides, padding, dilation, groups", [
+    ((3, 14, 14, 6), (5, 5, 6, 16), 1, "valid", 1, 1),      # LeNet's second layer
+    ((2, 9, 8, 4), (3, 2, 2, 6), (2, 3), "same", (1, 2), 2),
+    ((2, 7, 7, 3), (2, 2, 3, 2), 3, "valid", 1, 1),         # stride > kernel: rows skipped
+])
+def test_conv2d_input_gradient_is_the_same_on_both_backends(x_shape, k_shape, strides,
+                                                            padding, dilation, groups, dtype):
+    """col2im with several channels per group is a compiled loop on the numba backend and
+    kh * kw NumPy adds on the other: the same sums in the same order, the same bits."""
+    from nnlearn import kernels
+
+    rng = np.random.default_rng(0)
+    x, k = (rng.standard_normal(s).astype(dtype) for s in (x_shape, k_shape))
+    results = []
+    for backend in kernels.available_backends():
+        with kernels.use(backend):
+            xs = nl.Tensor(x, requires_grad=True)
+            out = nl.conv2d(xs, k, None, strides, padding, dilation, groups)
+            g = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
+            (gx,) = nl.grad(out, [xs], gradient=g)
+            assert gx.dtype == dtype
             results.append(gx)
     for gx in results[1:]:
         np.testing.assert_array_equal(gx, results[0])
+
+
+@pytest.mark.parametrize("x_shape, k_shape, strides, padding, dilation", [
+    ((3, 28, 28, 1), (5, 5, 1, 6), 1, "same", 1),           # LeNet's first layer: t = 4
+    ((2, 9, 12, 1), (3, 2, 1, 4), (1, 2), "same", 1),       # strided blocks
+    ((2, 8, 11, 1), (2, 3, 1, 3), 1, "valid", (1, 2)),      # dilated: span (t-1) + 2 d + 1
+])
+def test_one_channel_conv2d_in_blocks_of_columns(x_shape, k_shape, strides, padding,
+                                                 dilation, monkeypatch):
+    """One input channel: t output columns per position with a blocked kernel gives the
+    convolution of one column per position, and its gradients pass the float64 check."""
+    from nnlearn.autograd import conv
+
+    rng = np.random.default_rng(0)
+    x, k, b = (rng.standard_normal(s) for s in (x_shape, k_shape, k_shape[-1:]))
+    g = None
+    results = []
+    for most in (conv._BLOCK_COLUMNS, 0):           # 0: t = 1, a column per position
+        monkeypatch.setattr(conv, "_BLOCK_COLUMNS", most)
+        tensors = [nl.Tensor(v, requires_grad=True) for v in (x, k, b)]
+        out = nl.conv2d(*tensors, strides, padding, dilation)
+        g = rng.standard_normal(out.shape) if g is None else g
+        results.append([out.data, *nl.grad(out, tensors, gradient=g)])
+    monkeypatch.undo()
+    assert conv._columns_per_block(1, 1, k_shape[-1], results[0][0].shape[2]) > 1
+    for blocked, plain in zip(*results):
+        np.testing.assert_allclose(blocked, plain, rtol=1e-12, atol=1e-12)
+    small = [nl.Tensor(v, requires_grad=True) for v in (x[:1, :6, :8], k, b)]
+    assert nl.gradcheck(lambda x, k, b: nl.conv2d(x, k, b, strides, padding, dilation), small)

@@ -18,9 +18,11 @@ product each (per group)::
     out = cols^T K      dL/dK = cols g      dcols = K g^T
 
 with ``out`` and ``g`` as (positions, filters) matrices, and col2im adds dcols back tap
-by tap (kh * kw adds of strided slices).  Three BLAS calls per layer and step, where the
-first version made kh * kw + 2: on a shared 2-core machine each call costs OpenBLAS a
-thread handshake (``bench/cnn.py`` measures it).
+by tap (kh * kw adds of strided slices; with the batch innermost, a compiled loop on the
+numba backend of :mod:`nnlearn.kernels` adds the same numbers in the same order).
+Three BLAS calls per layer and step, where the first version made kh * kw + 2: on a
+shared 2-core machine each call costs OpenBLAS a thread handshake (``bench/cnn.py``
+measures it).
 
 The copy's memory order decides the order of the positions.  With several channels
 per group it stores the batch innermost, ``(channels, height, width, batch)`` as
@@ -31,9 +33,16 @@ contiguous runs (and g back the same way).  With one channel per group (a first 
 on grey images, a depthwise convolution) it stores ``(channels, batch, height, width)``:
 the runs are ``out_width`` long, but the positions are in NHWC order, so the product is
 the output itself and ``g`` is used as it is (moving six-filter runs costs more than
-the shorter copies).  ``groups`` splits the channels into independent convolutions
-(Krizhevsky et al. 2012; depthwise when groups == channels, Chollet 2017): the products
-become one stacked ``np.matmul`` over groups.
+the shorter copies).  Such a layer has few filters (six in LeNet), and a product with
+six columns runs at half the speed of one with 24, so with one channel and one group t
+neighbouring output columns are taken as one position (t the largest divisor of the
+output width with t filters <= 24): the kernel becomes the (kh, span, 1, t filters)
+``Wb[a, q s_w + e d_w, 0, q f + k] = W[a, e, 0, k]`` (zeros elsewhere; span = (t - 1)
+s_w + (kw - 1) d_w + 1), convolved with strides (s_h, t s_w), whose output is the
+layer's in the same memory (dilation (d_h, 1)); dL/dW sums dL/dWb over the t copies.
+``groups`` splits the channels into independent convolutions (Krizhevsky et al. 2012;
+depthwise when groups == channels, Chollet 2017): the products become one stacked
+``np.matmul`` over groups.
 """
 
 from __future__ import annotations
@@ -132,12 +141,59 @@ def _nhw_view(flat: np.ndarray, lead, nhw, batch_inner: bool) -> np.ndarray:
     return flat.reshape(*lead, h, w, n).transpose(*range(k), k + 2, k, k + 1)
 
 
+#: The most columns a blocked product has (t f <= this; see the module docstring).
+_BLOCK_COLUMNS = 24
+
+
+def _columns_per_block(cg: int, groups: int, filters: int, ow: int) -> int:
+    """t, the output columns per block: the largest divisor of ``ow`` with
+    t filters <= _BLOCK_COLUMNS, for one input channel and one group, else 1."""
+    if cg != 1 or groups != 1:
+        return 1
+    return max(t for t in range(1, ow + 1)
+               if ow % t == 0 and (t == 1 or t * filters <= _BLOCK_COLUMNS))
+
+
+def _blocked_kernel(W: np.ndarray, t: int, sw: int, dw: int) -> np.ndarray:
+    """The (kh, span, 1, t f) kernel of t neighbouring output columns, span = (t - 1) s_w
+    + (kw - 1) d_w + 1: ``Wb[a, q s_w + e d_w, 0, q f + k] = W[a, e, 0, k]``, else 0."""
+    kh, kw, _, f = W.shape
+    Wb = np.zeros((kh, (t - 1) * sw + (kw - 1) * dw + 1, 1, t, f), W.dtype)
+    for q in range(t):
+        Wb[:, q * sw:q * sw + (kw - 1) * dw + 1:dw, :, q] = W
+    return Wb.reshape(*Wb.shape[:3], t * f)
+
+
+def _unblocked_gradient(gWb: np.ndarray, shape, t: int, sw: int, dw: int) -> np.ndarray:
+    """dL/dW from dL/dWb of :func:`_blocked_kernel`: the sum over the t copies of W."""
+    kh, kw, _, f = shape
+    gWb = gWb.reshape(*gWb.shape[:3], t, f)
+    gW = gWb[:, 0:(kw - 1) * dw + 1:dw, :, 0].copy()
+    for q in range(1, t):
+        gW += gWb[:, q * sw:q * sw + (kw - 1) * dw + 1:dw, :, q]
+    return gW
+
+
 def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: str,
           out_hw) -> Tensor:
     """The convolution of NHWC ``x`` (already checked) with HWIO ``w``, the input padded by
     ``pads`` ((top, bottom), (left, right)): im2col with the bias as a row of ones
-    (module docstring), one stacked product per pass over the ``groups`` groups."""
-    X, W = x.data, w.data
+    (module docstring), one stacked product per pass over the ``groups`` groups; with one
+    input channel, t output columns per block (:func:`_blocked_kernel`)."""
+    X, W0 = x.data, w.data
+    parents, B = (x, w), None
+    if bias is not None:
+        b = bias if isinstance(bias, Tensor) else _constant(bias, W0.dtype)
+        if b.shape != (W0.shape[3],):
+            raise ValueError(f"{op}: bias must have shape ({W0.shape[3]},); got {b.shape}")
+        parents, B = (x, w, b), b.data
+    t = _columns_per_block(W0.shape[2], groups, W0.shape[3], out_hw[1])
+    W, sw, dw = W0, strides[1], dilation[1]
+    if t > 1:   # the convolution with the blocked kernel, t times fewer output columns
+        W = _blocked_kernel(W0, t, sw, dw)
+        B = None if B is None else np.tile(B, t)
+        strides, dilation = (strides[0], t * strides[1]), (dilation[0], 1)
+        out_hw = (out_hw[0], out_hw[1] // t)
     n, h, wd, c = X.shape
     kh, kw, cg, f = W.shape
     G, fg, (oh, ow) = groups, f // groups, out_hw
@@ -147,13 +203,8 @@ def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: 
     P, K = n * oh * ow, kh * kw * cg
     # the kernel as one (kh kw cg, fg) matrix per group: filter j of group i is i fg + j
     Wg = W.reshape(kh, kw, cg, G, fg).transpose(3, 0, 1, 2, 4).reshape(G, K, fg)
-    parents = (x, w)
-    if bias is not None:
-        b = bias if isinstance(bias, Tensor) else _constant(bias, W.dtype)
-        if b.shape != (f,):
-            raise ValueError(f"{op}: bias must have shape ({f},); got {b.shape}")
-        parents = (x, w, b)
-        Wg = np.concatenate([Wg, b.data.reshape(G, 1, fg)], axis=1)
+    if B is not None:
+        Wg = np.concatenate([Wg, B.reshape(G, 1, fg)], axis=1)
     dtype = np.result_type(X.dtype, Wg.dtype)
     # the padded input as (channels, batch, height, width), stored batch innermost
     # (CHWN: a tap copies runs of ow * n numbers) unless a group has one channel (the
@@ -163,7 +214,7 @@ def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: 
     xt[:, :, top:top + h, left:left + wd] = X.transpose(3, 0, 1, 2)
     xg = xt.reshape(G, cg, n, hp, wp)
     # columns (G, K [+ a row of ones], P), the positions P in the memory order of xt
-    matrix = np.empty((G, K + (bias is not None), P), X.dtype)
+    matrix = np.empty((G, K + (B is not None), P), X.dtype)
     matrix[:, K:] = 1
     cols = _nhw_view(matrix[:, :K], (G, kh, kw, cg), (n, oh, ow), batch_inner)
     for a, e, rows, columns in taps:
@@ -185,21 +236,31 @@ def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: 
             gp = np.reshape(g, (P, G, fg)).transpose(1, 0, 2)
         gx = None
         if x.requires_grad:
-            dcols = _nhw_view(np.matmul(Wg[:, :K], gp.transpose(0, 2, 1)), (G, kh, kw, cg),
-                              (n, oh, ow), batch_inner)
-            dxt = _nhw_view(np.zeros((G, cg, n * hp * wp), dcols.dtype), (G, cg),
-                            (n, hp, wp), batch_inner)
-            for a, e, rows, columns in taps:                         # col2im
-                dxt[:, :, :, rows, columns] += dcols[:, a, e]
+            flat = np.matmul(Wg[:, :K], gp.transpose(0, 2, 1))       # dcols (G, K, P)
+            dflat = np.zeros((G, cg, n * hp * wp), flat.dtype)
+            dxt = _nhw_view(dflat, (G, cg), (n, hp, wp), batch_inner)
+            if batch_inner and _compiled(flat):                      # col2im
+                from .._compiled_conv import col2im
+
+                col2im((kh, kw), strides, dilation)(flat.reshape(G, kh, kw, cg, oh, ow, n),
+                                                    dflat.reshape(G, cg, hp, wp, n))
+            else:
+                dcols = _nhw_view(flat, (G, kh, kw, cg), (n, oh, ow), batch_inner)
+                for a, e, rows, columns in taps:
+                    dxt[:, :, :, rows, columns] += dcols[:, a, e]
             dxt = dxt.reshape(c, n, hp, wp)[:, :, top:top + h, left:left + wd]
             gx = np.ascontiguousarray(dxt.transpose(1, 2, 3, 0))
         if not any(p.requires_grad for p in parents[1:]):
             return (gx, None, None)[:len(parents)]
         gwb = np.matmul(matrix, gp)                         # (G, K [+ 1], fg)
         gw = gwb[:, :K].reshape(G, kh, kw, cg, fg).transpose(1, 2, 3, 0, 4).reshape(W.shape)
-        return (gx, gw) if len(parents) == 2 else (gx, gw, gwb[:, K].reshape(f))
+        if t > 1:
+            gw = _unblocked_gradient(gw, W0.shape, t, sw, dw)
+        if len(parents) == 2:
+            return gx, gw
+        return gx, gw, gwb[:, K].reshape(t, f // t).sum(axis=0)
 
-    return Tensor._make(out, parents, vjp, op)
+    return Tensor._make(out.reshape(n, oh, ow * t, f // t), parents, vjp, op)
 
 
 def _check_groups(groups, c: int, cin: int, f: int, op: str) -> int:
@@ -319,27 +380,34 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
 
         out[n, i, j, c] = max_{a < ph, e < pw} x_pad[n, i s_h + a, j s_w + e, c]
 
-    computed as a running ``np.maximum`` over the ph * pw taps' strided slices.  The
-    gradient goes to the first maximal element of each window in (a, e) order (as
-    PyTorch's and TensorFlow's do): the taps are visited in that order and a window
-    stops taking gradient once one tap has equalled its maximum.  With disjoint windows
-    on the numba backend of :mod:`nnlearn.kernels` one compiled loop does it, window by
-    window (nnlearn._compiled_pool)."""
+    computed as a running ``np.maximum`` over the ph * pw taps' strided slices, or on
+    the numba backend of :mod:`nnlearn.kernels` in one compiled loop
+    (nnlearn._compiled_conv).  The gradient goes to the first maximal element of each
+    window in (a, e) order (as PyTorch's and TensorFlow's do): the taps are visited in
+    that order and a window stops taking gradient once one tap has equalled its maximum.
+    With disjoint windows on the numba backend one compiled loop does it, window by
+    window."""
     x, pool, strides, pads, out_hw = _pool_setup(x, pool_size, strides, padding,
                                                  "max_pool2d")
     X = x.data
     xp = _pad(X, pads, -np.inf)
     taps = [(rows, cols) for _, _, rows, cols in _taps(pool, strides, (1, 1), out_hw)]
-    out = xp[:, taps[0][0], taps[0][1]].copy()
-    for rows, cols in taps[1:]:
-        np.maximum(out, xp[:, rows, cols], out=out)
+    if _compiled(xp):
+        from .._compiled_conv import max_pool
+
+        out = np.empty((X.shape[0], *out_hw, X.shape[3]), X.dtype)
+        max_pool(pool, strides)(xp, out)
+    else:
+        out = xp[:, taps[0][0], taps[0][1]].copy()
+        for rows, cols in taps[1:]:
+            np.maximum(out, xp[:, rows, cols], out=out)
 
     disjoint = all(s >= p for s, p in zip(strides, pool))  # each input in one window
 
     def vjp(g):
         dxp = np.zeros(xp.shape, dtype=np.result_type(X.dtype, g.dtype))
         if disjoint and _compiled(xp, g):
-            from .._compiled_pool import max_pool_gradient
+            from .._compiled_conv import max_pool_gradient
 
             max_pool_gradient(pool, strides)(np.ascontiguousarray(xp), out,
                                              np.ascontiguousarray(g), dxp)
