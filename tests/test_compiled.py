@@ -11,6 +11,16 @@ pytestmark = pytest.mark.skipif(
     "numba" not in kernels.available_backends() or not compiled._scipy_importable(),
     reason="the compiled step needs numba and SciPy (the fast extra)")
 
+
+
+@pytest.fixture(autouse=True)
+def _numba_kernels():
+    """The compiled step needs the numba kernels, whatever NNLEARN_KERNELS says (the
+    engine's reference runs choose NumPy's inside)."""
+    with kernels.use("numba"):
+        yield
+
+
 HEADS = {  # output activation, loss, targets of n samples for k outputs
     "softmax-ce": ("softmax", "categorical_crossentropy",
                    lambda rng, n, k: np.eye(k)[rng.integers(0, k, n)]),
