@@ -15,6 +15,10 @@ library's own loop and ``train_step``.  The phases:
 * optimizer: the optimizer's ``apply``;
 * metrics: ``update_metrics`` (the loss tracker and the accuracy).
 
+Overriding ``compute_loss`` keeps the step on the engine (the compiled Dense step of
+``nnlearn.compiled`` runs only for the library's own classes), so these are the
+engine's phases; ``python -m bench`` times the compiled step.
+
 The matrix products of an epoch, timed alone on the same shapes, back to back and with
 a batch gather between steps (the timer then counts only the products), are printed
 beside them.
