@@ -341,6 +341,10 @@ def sklearn_rows(quick: bool):
         settings = dict(hidden_layer_sizes=(100,), max_iter=epochs, n_iter_no_change=10**6,
                         random_state=0)
         times = {MLPClassifier: [], SklearnMLP: []}
+        for cls in times:  # a warm-up fit each (numba compiles the float64 kernels here)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cls(**{**settings, "max_iter": 2}).fit(x[:500], y[:500])
         for _ in range(1 if quick else 2):  # interleaved; the fastest kept
             for cls in times:
                 with warnings.catch_warnings():
