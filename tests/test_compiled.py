@@ -173,7 +173,29 @@ def test_the_reasons_it_runs_on_the_engine(monkeypatch):
     with compiled.disabled():
         assert "turned off" in reason(nl.layers.Dense(2, "softmax"))
     monkeypatch.setattr(compiled, "_scipy_importable", lambda: False)
+    assert reason(nl.layers.Dense(2, "softmax")) is None  # NumPy's own BLAS is enough
+    monkeypatch.setattr(compiled, "numpy_gemm", lambda dtype: None)
     assert "SciPy" in reason(nl.layers.Dense(2, "softmax"))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_numpy_blas_and_numbas_np_dot_give_the_same_step(dtype, monkeypatch):
+    """The products by NumPy's own gemm (when its wheel bundles OpenBLAS) and by numba's
+    np.dot (SciPy's BLAS, the fallback) agree."""
+    if compiled.numpy_gemm(np.dtype(dtype)) is None:
+        pytest.skip("this NumPy does not bundle an ILP64 OpenBLAS")
+    x, y = _data("softmax-sparse", 3, n=33)
+    results = []
+    for gemm in ("numpy", None):
+        if gemm is None:
+            monkeypatch.setattr(compiled, "numpy_gemm", lambda d: None)
+        model = _model((9, 5), "relu", "softmax-sparse", 3, dtype, "adam")
+        losses, grads = _train(model, x, y, 3, engine=False)
+        results.append((losses, grads, model.get_weights()))
+    tolerance = 1e-12 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=tolerance)
+    for a, b in zip(results[0][1] + results[0][2], results[1][1] + results[1][2]):
+        np.testing.assert_allclose(a, b, rtol=tolerance, atol=tolerance)
 
 
 def test_samples_of_more_than_one_axis_run_on_the_engine():

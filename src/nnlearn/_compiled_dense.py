@@ -132,17 +132,43 @@ def sum_of_squares(w):
 
 
 @_jit
+def matmul(gemm, a, b, out, transpose_a, transpose_b):
+    """out <- op(a) op(b), op transposing when asked, for C-ordered a, b and out: by
+    ``gemm``, a row-major CBLAS gemm of 64-bit integers (NumPy's own BLAS, passed as a
+    ctypes function), or numba's np.dot (SciPy's BLAS) when ``gemm`` is None."""
+    if gemm is None:
+        if transpose_a:
+            np.dot(a.T, b, out)
+        elif transpose_b:
+            np.dot(a, b.T, out)
+        else:
+            np.dot(a, b, out)
+        return
+    m, k = (a.shape[1], a.shape[0]) if transpose_a else (a.shape[0], a.shape[1])
+    n = b.shape[0] if transpose_b else b.shape[1]
+    if (b.shape[1] if transpose_b else b.shape[0]) != k or out.shape[0] != m \
+            or out.shape[1] != n:
+        raise ValueError("matmul: shapes not aligned")
+    gemm(101, 112 if transpose_a else 111, 112 if transpose_b else 111,  # row-major; T, N
+         m, n, k, 1.0, a.ctypes, a.shape[1], b.ctypes, b.shape[1], 0.0, out.ctypes, n)
+
+
+@_jit
 def gradients(x, rows, labels, kernels, biases, codes, link, c, penalty, decay, one,
-              kernel_grads, bias_grads):
+              kernel_grads, bias_grads, gemm):
     """The loss of a batch (float64, without the per-element losses' scale: see
     compiled.CompiledGradients) and the outputs f(z_L); the gradients written to
     kernel_grads and bias_grads.  ``penalty`` (float64) and ``decay`` (dtype) add
-    penalty sum ||W||^2 to the loss and decay W to each kernel's gradient."""
+    penalty sum ||W||^2 to the loss and decay W to each kernel's gradient.  The
+    products by ``gemm`` (see :func:`matmul`)."""
     depth = len(kernels)
     outputs = [x]                                     # h_0 = x, h_1, ..., z_L
     h = x
     for layer in range(depth):
-        h = np.dot(h, kernels[layer])
+        w = kernels[layer]
+        z = np.empty((h.shape[0], w.shape[1]), h.dtype)
+        matmul(gemm, h, w, z, False, False)
+        h = z
         add_bias_and_activate(h, biases[layer], codes[layer], one)
         outputs.append(h)
     predictions = np.empty_like(h)
@@ -153,12 +179,14 @@ def gradients(x, rows, labels, kernels, biases, codes, link, c, penalty, decay, 
         for layer in range(depth):
             squares += sum_of_squares(kernels[layer])
     for layer in range(depth - 1, -1, -1):
-        np.dot(outputs[layer].T, delta, kernel_grads[layer])      # dW_l = h_(l-1)^T delta_l
+        matmul(gemm, outputs[layer], delta, kernel_grads[layer], True, False)  # h^T delta
         column_sums(delta, bias_grads[layer])                     # db_l = sum_i delta_l
         if penalty != 0:
             grad = kernel_grads[layer]
             grad += decay * kernels[layer]
         if layer > 0:                                 # delta_(l-1) = delta_l W_l^T * g'
-            delta = np.dot(delta, kernels[layer].T)
+            below = np.empty((delta.shape[0], kernels[layer].shape[0]), delta.dtype)
+            matmul(gemm, delta, kernels[layer], below, False, True)
+            delta = below
             times_derivative(delta, outputs[layer], codes[layer - 1], one)
     return loss, penalty * squares, predictions

@@ -27,17 +27,19 @@ numba (the ``fast`` extra):
   delta_(l-1) = (delta_l W_l^T) * g'_(l-1), each g' read from the layer's output.
 
 The gradients land in each parameter's ``.grad`` and the optimizer updates as after the
-engine's backward pass.  The matrix products are BLAS's (numba's ``np.dot``, which calls
-it through SciPy); the rest are loops over the elements, compiled once and cached on
+engine's backward pass.  The matrix products are BLAS's: NumPy's own OpenBLAS called
+directly (:func:`numpy_gemm`), else numba's ``np.dot`` (SciPy's BLAS); the rest are
+loops over the elements, compiled once and cached on
 disk.  The results equal the engine's to rounding (sums run in another order);
 ``tests/test_compiled.py`` compares them on every supported combination.
 
 :meth:`Model.train_step <nnlearn.models.Model.train_step>` uses it whenever it applies
 (:func:`reason_not_compiled` says why not, otherwise): the kernels' backend is numba
-(:mod:`nnlearn.kernels`; ``NNLEARN_KERNELS=numpy`` turns this off too), SciPy is
-installed, the batch is a matrix (one axis per sample), and the model is Dense layers
-with linear, relu, sigmoid or tanh hidden activations, biases and no regularizer, ending
-in one of the pairs above (:meth:`~nnlearn.models.Model.compiled_head`).  Large batches
+(:mod:`nnlearn.kernels`; ``NNLEARN_KERNELS=numpy`` turns this off too), NumPy's own
+BLAS is reachable or SciPy installed, the batch is a matrix (one axis per sample), and
+the model is Dense layers with linear, relu, sigmoid or tanh hidden activations, biases
+and no regularizer, ending in one of the pairs above
+(:meth:`~nnlearn.models.Model.compiled_head`).  Large batches
 through sigmoid or tanh layers stay on the engine, whose vectorized NumPy functions are
 faster there (see :func:`compiled_gradients`).
 """
@@ -121,6 +123,36 @@ def _scipy_importable() -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=None)
+def numpy_gemm(dtype):
+    """NumPy's own BLAS gemm for ``dtype`` (float32 or float64) as a ctypes function,
+    or None.  NumPy's wheels bundle an OpenBLAS with 64-bit integers
+    (``numpy.libs/libscipy_openblas64_*``, CBLAS ``scipy_cblas_[sd]gemm64_``); the
+    compiled step calls it so that its products run on the same BLAS threads as
+    NumPy's own (numba's np.dot would use SciPy's, a second pool whose spinning
+    threads and NumPy's take the cores from each other).  None for other builds of
+    NumPy: the step then uses np.dot."""
+    import ctypes
+    import glob
+    import os
+
+    folder = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    libraries = sorted(glob.glob(os.path.join(folder, "libscipy_openblas64_*")))
+    if not libraries:
+        return None
+    letter, real = {"float32": ("s", ctypes.c_float),
+                    "float64": ("d", ctypes.c_double)}[np.dtype(dtype).name]
+    try:
+        function = getattr(ctypes.CDLL(libraries[0]), f"scipy_cblas_{letter}gemm64_")
+    except (OSError, AttributeError):
+        return None
+    integer, pointer = ctypes.c_int64, ctypes.c_void_p
+    function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, integer, integer, integer,
+                         real, pointer, integer, pointer, integer, real, pointer, integer]
+    function.restype = None
+    return function
+
+
 def _dense_layers(model):
     """The model's layers but its Input layers (Dense layers, if it is a stack of them)."""
     return [layer for layer in model.layers if not isinstance(layer, layers_module.Input)]
@@ -152,8 +184,9 @@ def unavailable() -> str | None:
         if "numba" not in kernels.available_backends():
             return "numba is not installed (the fast extra)"
         return "the kernels run on NumPy (NNLEARN_KERNELS=numpy or kernels.use('numpy'))"
-    if not _scipy_importable():
-        return "SciPy is not installed (numba's matrix product needs it)"
+    if numpy_gemm(np.float64) is None and not _scipy_importable():
+        return ("SciPy is not installed (numba's matrix product needs it with this build "
+                "of NumPy)")
     return None
 
 
@@ -201,6 +234,7 @@ class CompiledGradients:
         from . import _compiled_dense  # imports numba
 
         self._gradients = _compiled_dense.gradients
+        self._gemm = numpy_gemm(self.dtype)
         transcendental = [layer.units for layer, code in zip(self.layers, self.codes)
                           if code in (_ACTIVATION_CODE["sigmoid"], _ACTIVATION_CODE["tanh"])]
         if self.head.link != "identity":
@@ -233,7 +267,7 @@ class CompiledGradients:
         try:
             losses, penalty, outputs = self._gradients(
                 x, rows, labels, weights, biases, self.codes, self.link, scale,
-                head.penalty / n, decay, self._one, kernel_grads, bias_grads)
+                head.penalty / n, decay, self._one, kernel_grads, bias_grads, self._gemm)
         except ValueError:
             units = weights[-1].shape[1]
             if labels.size and (labels.min() < 0 or labels.max() >= units):
