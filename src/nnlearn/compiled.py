@@ -29,9 +29,9 @@ numba (the ``fast`` extra):
 The gradients land in each parameter's ``.grad`` and the optimizer updates as after the
 engine's backward pass.  The matrix products are BLAS's: NumPy's own OpenBLAS called
 directly (:func:`numpy_gemm`), else numba's ``np.dot`` (SciPy's BLAS); the rest are
-loops over the elements, compiled once and cached on
-disk.  The results equal the engine's to rounding (sums run in another order);
-``tests/test_compiled.py`` compares them on every supported combination.
+loops over the elements, compiled once and cached on disk.  The results equal the
+engine's to rounding (sums run in another order); ``tests/test_compiled.py`` compares
+them on every supported combination.
 
 :meth:`Model.train_step <nnlearn.models.Model.train_step>` uses it whenever it applies
 (:func:`reason_not_compiled` says why not, otherwise): the kernels' backend is numba
@@ -39,9 +39,9 @@ disk.  The results equal the engine's to rounding (sums run in another order);
 BLAS is reachable or SciPy installed, the batch is a matrix (one axis per sample), and
 the model is Dense layers with linear, relu, sigmoid or tanh hidden activations, biases
 and no regularizer, ending in one of the pairs above
-(:meth:`~nnlearn.models.Model.compiled_head`).  Large batches
-through sigmoid or tanh layers stay on the engine, whose vectorized NumPy functions are
-faster there (see :func:`compiled_gradients`).
+(:meth:`~nnlearn.models.Model.compiled_head`).  Large batches through sigmoid or tanh
+layers stay on the engine, whose vectorized NumPy functions are faster there (see
+:func:`compiled_gradients`).
 """
 
 from __future__ import annotations
