@@ -184,12 +184,12 @@ def test_numpy_blas_and_numbas_np_dot_give_the_same_step(dtype, monkeypatch):
     np.dot (SciPy's BLAS, the fallback) agree."""
     if compiled.numpy_gemm(np.dtype(dtype)) is None:
         pytest.skip("this NumPy does not bundle an ILP64 OpenBLAS")
-    x, y = _data("softmax-sparse", 3, n=33)
+    x, y = _data("softmax-sparse", 3, n=80)  # 80 x (3 x 300) multiply-adds: BLAS's size
     results = []
     for gemm in ("numpy", None):
         if gemm is None:
             monkeypatch.setattr(compiled, "numpy_gemm", lambda d: None)
-        model = _model((9, 5), "relu", "softmax-sparse", 3, dtype, "adam")
+        model = _model((300, 20), "relu", "softmax-sparse", 3, dtype, "adam")
         losses, grads = _train(model, x, y, 3, engine=False)
         results.append((losses, grads, model.get_weights()))
     tolerance = 1e-12 if dtype == "float64" else 1e-5

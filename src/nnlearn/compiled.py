@@ -234,7 +234,12 @@ class CompiledGradients:
         from . import _compiled_dense  # imports numba
 
         self._gradients = _compiled_dense.gradients
+        # Products too small for BLAS to start its threads (below 65,536 multiply-adds,
+        # OpenBLAS's threshold) skip the ctypes call, whose argument costs numba about
+        # 1 us per step to type (a tenth of the XOR step): np.dot when SciPy is there.
         self._gemm = numpy_gemm(self.dtype)
+        self._small_gemm = None if _scipy_importable() else self._gemm
+        self._largest_kernel = max(layer.kernel.size for layer in self.layers)
         transcendental = [layer.units for layer, code in zip(self.layers, self.codes)
                           if code in (_ACTIVATION_CODE["sigmoid"], _ACTIVATION_CODE["tanh"])]
         if self.head.link != "identity":
@@ -267,7 +272,8 @@ class CompiledGradients:
         try:
             losses, penalty, outputs = self._gradients(
                 x, rows, labels, weights, biases, self.codes, self.link, scale,
-                head.penalty / n, decay, self._one, kernel_grads, bias_grads, self._gemm)
+                head.penalty / n, decay, self._one, kernel_grads, bias_grads,
+                self._gemm if n * self._largest_kernel >= 65_536 else self._small_gemm)
         except ValueError:
             units = weights[-1].shape[1]
             if labels.size and (labels.min() < 0 or labels.max() >= units):
