@@ -317,3 +317,15 @@ def test_fit_names_a_fractional_label():
     model.compile("sgd", "sparse_categorical_crossentropy")
     with pytest.raises(ValueError, match="1.5, not an integer"):
         model.fit(np.zeros((4, 4)), [0, 1.5, 2, 0], verbose=0)
+
+
+def test_the_compiled_loops_use_the_codes_compiled_py_gives():
+    """_compiled_dense writes its codes as literals (numba caches them with its file):
+    they must stay the positions in compiled's tables."""
+    from nnlearn import _compiled_dense as loops
+
+    assert [loops.LINEAR, loops.RELU, loops.SIGMOID, loops.TANH] == [
+        compiled.HIDDEN_ACTIVATIONS.index(name) for name in ("linear", "relu", "sigmoid",
+                                                            "tanh")]
+    assert [loops.SOFTMAX, loops.LOGISTIC, loops.IDENTITY] == [
+        compiled.LINKS.index(name) for name in ("softmax", "sigmoid", "identity")]

@@ -46,6 +46,7 @@ layers stay on the engine, whose vectorized NumPy functions are faster there (se
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import weakref
@@ -161,18 +162,15 @@ def _dense_layers(model):
 _enabled = contextvars.ContextVar("nnlearn_compiled", default=True)
 
 
-class _Disabled:
-    def __enter__(self):
-        self._token = _enabled.set(False)
-
-    def __exit__(self, *exc):
-        _enabled.reset(self._token)
-
-
-def disabled() -> _Disabled:
+@contextlib.contextmanager
+def disabled():
     """``with disabled():`` computes every gradient on the engine in the block (in this
     thread or task), e.g. to compare the two."""
-    return _Disabled()
+    token = _enabled.set(False)
+    try:
+        yield
+    finally:
+        _enabled.reset(token)
 
 
 def unavailable() -> str | None:

@@ -153,21 +153,14 @@ class Elementwise:
             raise TypeError(f"{self.rule.__name__}: expected {self._n_arguments} arguments "
                             f"({', '.join(self.names)}); got {len(args)}")
         arrays, numbers = args[:self.arrays], args[self.arrays:]
-        first = arrays[0]
-        shape, dtype = first.shape, first.dtype
-        compiled = (_chosen.get() or backend()) == "numba" and \
-            dtype in _COMPILED_DTYPES
-        for array in arrays:  # the fast path takes C-ordered arrays of one dtype as they are
-            if array.shape != shape:
-                self._refuse_shapes(arrays)
-            if compiled and (type(array) is not np.ndarray or array.dtype != dtype
-                             or not array.flags.c_contiguous):
-                compiled = False
-        cast = dtype.type
-        scalars = [cast(value) for value in numbers]
-        if compiled:
+        dtype = arrays[0].dtype
+        scalars = [dtype.type(value) for value in numbers]
+        if (_chosen.get() or backend()) == "numba" and dtype in _COMPILED_DTYPES \
+                and self._fits_loop(arrays, dtype):
             (self._loop or self.compiled())(*arrays, *scalars)
             return
+        if any(array.shape != arrays[0].shape for array in arrays):
+            self._refuse_shapes(arrays)
         self._run_general(arrays, scalars)
 
     def each(self, groups, numbers, fitting=None):

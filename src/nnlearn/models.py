@@ -469,8 +469,7 @@ class Model:
         overridden batch_indices): otherwise fit makes no per-epoch SeedSequence."""
         shuffles = shuffle and n > batch_size and not self.optimizer.full_batch
         return (shuffles or type(self).batch_indices is not Model.batch_indices
-                or any(type(layer).reseed is not layers_module.Layer.reseed
-                       for layer in self.layers))
+                or bool(self._random_layers()))
 
     def batch_indices(self, n: int, batch_size: int, shuffle: bool, epoch_seed) -> list:
         """The epoch's batches as index arrays (or slices) into the n training samples;
@@ -515,13 +514,18 @@ class Model:
             reason = StopReason(StopKind.REQUESTED, reason)
         self.stop_training, self.stop_reason = True, reason
 
+    def _random_layers(self) -> list:
+        """``(position, layer)`` of each layer that draws random numbers (those that
+        override :meth:`Layer.reseed`)."""
+        return [(i, layer) for i, layer in enumerate(self.layers)
+                if type(layer).reseed is not layers_module.Layer.reseed]
+
     def _reseed_layers(self, seed_sequence) -> None:
-        """Each layer that draws random numbers gets the epoch's stream for its position
-        (layers without randomness keep the base class's reseed and are skipped)."""
-        for i, layer in enumerate(self.layers):
-            if type(layer).reseed is not layers_module.Layer.reseed:
-                layer.reseed(np.random.SeedSequence([seed_sequence.entropy,
-                                                     *seed_sequence.spawn_key, i]))
+        """Each layer that draws random numbers gets the epoch's stream for its
+        position."""
+        for i, layer in self._random_layers():
+            layer.reseed(np.random.SeedSequence([seed_sequence.entropy,
+                                                 *seed_sequence.spawn_key, i]))
 
     def predict(self, x, batch_size: int = 1024, verbose: int = 0) -> np.ndarray:
         """The outputs for x, one ``predict_step`` per batch (1024 samples by default:

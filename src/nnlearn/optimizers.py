@@ -234,7 +234,11 @@ class Optimizer:
                scratch: np.ndarray) -> None:
         """Change ``w`` in place from its gradient ``g``: the :meth:`kernel` rule, or a
         subclass's own update."""
-        rule, numbers = self.kernel(lr, w.dtype)
+        kernel = self.kernel(lr, w.dtype)
+        if kernel is None:
+            raise NotImplementedError(f"{type(self).__name__} defines neither kernel() "
+                                      "nor update()")
+        rule, numbers = kernel
         rule(w, *[state[slot] for slot in self.slots], g, *numbers)
 
     def get_config(self) -> dict:
