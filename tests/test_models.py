@@ -191,6 +191,23 @@ def test_bad_input_to_fit_names_the_argument(x, y, message):
         model.fit(x, y, verbose=0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bad, where", [(np.nan, -1), (np.inf, 0), (-np.inf, 70_000), (None, 0)])
+def test_all_finite_agrees_with_isfinite_on_large_arrays(dtype, bad, where):
+    """The dot-product test of large float arrays (and its fallback when the sum of
+    squares overflows) answers as np.isfinite(...).all()."""
+    from nnlearn._validation import all_finite
+
+    values = np.random.default_rng(0).standard_normal((300, 400)).astype(dtype)
+    huge = np.full((300, 400), np.finfo(dtype).max / 4, dtype)  # squares overflow
+    for array in (values, huge):
+        if bad is not None:
+            array.reshape(-1)[where] = bad
+        for case in (array, array[:, ::2], np.ones((300, 400), int)):
+            assert all_finite(case) == bool(np.isfinite(case).all())
+    assert all_finite(np.ones(10, bool)) and all_finite(np.arange(100_000))
+
+
 def test_bad_input_to_predict_and_compile():
     model = small_model()
     model.build((2,))
