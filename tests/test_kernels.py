@@ -244,3 +244,67 @@ def test_use_is_local_to_the_thread():
         worker.join()
         assert kernels.backend() == "numpy"
     assert seen == [kernels.backend()]  # the other thread kept the default
+
+
+@needs_numba
+def test_a_new_process_loads_the_loop_from_the_disk_cache(tmp_path):
+    """The generated loop lives in a file of the kernel cache, so numba's disk cache
+    serves it to the next process instead of compiling it again."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import numpy as np\n"
+            "from nnlearn.optimizers import RMSprop\n"
+            "loop = RMSprop.rule.compiled()\n"
+            "w, s, g = np.ones(5, np.float32), np.zeros(5, np.float32), np.ones(5, np.float32)\n"
+            "loop(w, s, g, *[np.float32(v) for v in (0.1, 0.9, 0.1, 1e-7, 1e-38)])\n"
+            "print(sum(loop.stats.cache_hits.values()), sum(loop.stats.cache_misses.values()),"
+            " w[0])\n")
+    env = {**os.environ, "NNLEARN_KERNEL_CACHE": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=env, check=True).stdout.split() for _ in range(2)]
+    assert runs[0][:2] == ["0", "1"]            # compiled, and saved
+    assert runs[1][:2] == ["1", "0"]            # loaded
+    assert runs[0][2] == runs[1][2] != "1.0"    # the same update either way
+    assert len(list(tmp_path.glob("nnlearn_optimizers_RMSprop_rule_*.py"))) == 1
+    assert list(tmp_path.glob("__pycache__/*.nbi"))      # numba's index of the cache
+
+
+@needs_numba
+def test_without_a_writable_cache_the_loop_is_compiled_in_memory(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("NNLEARN_KERNEL_CACHE", str(blocker / "kernels"))
+
+    @elementwise(arrays=2)
+    def halve(out, x):
+        return x * 0.5
+
+    x = np.arange(6.0)
+    out = np.empty_like(x)
+    with kernels.use("numba"):
+        halve(out, x)
+    np.testing.assert_array_equal(out, x * 0.5)
+    assert halve.compiled().py_func.__code__.co_filename == "<nnlearn kernel halve>"
+    assert not list(tmp_path.glob("**/*.py"))
+
+
+def test_a_changed_rule_gets_a_file_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("NNLEARN_KERNEL_CACHE", str(tmp_path))
+    pytest.importorskip("numba")
+
+    def make(body):
+        namespace = {"np": np}
+        path = tmp_path / f"rule_{len(body)}.py"
+        path.write_text(f"def rule(out, x):\n    return {body}\n")
+        exec(compile(path.read_text(), str(path), "exec"), namespace)
+        return elementwise(arrays=2)(namespace["rule"])
+
+    x = np.arange(4.0)
+    for body, expected in (("x + 1", x + 1), ("x * 3.0", x * 3)):
+        out = np.empty_like(x)
+        with kernels.use("numba"):
+            make(body)(out, x)
+        np.testing.assert_array_equal(out, expected)
+    assert len(list(tmp_path.glob("*_rule_*.py"))) == 2

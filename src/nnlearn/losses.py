@@ -107,7 +107,8 @@ def mean_absolute_percentage_error(y_true, y_pred) -> Tensor:
     """100 x mean over the batch of mean_k |(y_k - p_k) / max(|y_k|, eps)|."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
-    return _batch_mean(100 * ag.abs((y - p) / np.maximum(np.abs(y), EPSILON)).mean(axis=-1))
+    # the factor 100 last: in float16 a term times 100 can overflow where the mean does not
+    return 100 * _batch_mean(ag.abs((y - p) / np.maximum(np.abs(y), EPSILON)).mean(axis=-1))
 
 
 def mean_squared_logarithmic_error(y_true, y_pred) -> Tensor:
