@@ -329,3 +329,110 @@ def test_the_compiled_loops_use_the_codes_compiled_py_gives():
                                                             "tanh")]
     assert [loops.SOFTMAX, loops.LOGISTIC, loops.IDENTITY] == [
         compiled.LINKS.index(name) for name in ("softmax", "sigmoid", "identity")]
+
+
+def _engine_loss(model, x, y):
+    with compiled.disabled():
+        return model.compute_loss(x, y)[0].data
+
+
+def test_parameters_the_loops_cannot_take_run_on_the_engine_or_are_an_error():
+    """The compiled loops do not check their indices: a Fortran-ordered or strided
+    kernel runs on the engine (same loss), a bias of the wrong length is the engine's
+    error, never a read or write past an array."""
+    x, y = _data("linear-mse", 2, n=9)
+    fortran = _model((5,), "relu", "linear-mse", 2, "float64", "sgd")
+    fortran.build(x.shape[1:])
+    fortran.layers[1].kernel.data = np.asfortranarray(fortran.layers[1].kernel.data)
+    strided = _model((5,), "relu", "linear-mse", 2, "float64", "sgd")
+    strided.build(x.shape[1:])
+    wide = np.zeros((3, 10))
+    wide[:, :5] = strided.layers[1].kernel.data
+    strided.layers[1].kernel.data = wide[:, :5]
+    for model in (fortran, strided):
+        assert compiled.compiled_gradients(model, x)(x, y) is None  # computes nothing
+        expected = _engine_loss(model, x, y)
+        assert model.train_step(x, y)["loss"] == pytest.approx(expected, rel=1e-12)
+    short = _model((5,), "relu", "linear-mse", 2, "float64", "sgd")
+    short.build(x.shape[1:])
+    short.layers[1].bias.data = np.zeros(1)
+    assert compiled.compiled_gradients(short, x)(x, y) is None
+    with pytest.raises(ValueError, match=r"b must have shape \(5,\); got \(1,\)"):
+        short.train_step(x, y)
+
+
+def test_a_layer_changed_after_the_first_step_is_seen():
+    x, y = _data("softmax-sparse", 3)
+    model = _model((4,), "relu", "softmax-sparse", 3, "float64", "sgd")
+    model.fit(x, y, epochs=1, verbose=0)
+    model.layers[1].activation = nl.activations.get("tanh")
+    expected = _engine_loss(model, x, y)
+    assert model.train_step(x, y)["loss"] == pytest.approx(expected, rel=1e-12)
+    model.layers[1].kernel_regularizer = nl.regularizers.get("l2")
+    assert compiled.compiled_gradients(model, x) is None  # a regularizer: the engine
+    expected = _engine_loss(model, x, y)
+    assert model.train_step(x, y)["loss"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_an_optimizer_with_its_own_update_gets_new_gradient_arrays():
+    class Averaging(nl.optimizers.SGD):
+        """Keeps each gradient for the next step."""
+
+        def update(self, w, g, state, lr, scratch):
+            w -= lr * (g + state.setdefault("last", g)) / 2
+            state["last"] = g
+
+    x, y = _data("softmax-sparse", 3)
+    runs = []
+    for engine in (True, False):
+        model = _model((4,), "relu", "softmax-sparse", 3, "float64", Averaging(0.1))
+        runs.append(_train(model, x, y, 4, engine)[0])
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-12)
+
+
+def test_an_empty_batch_runs_on_the_engine():
+    model = _model((4,), "relu", "softmax-sparse", 3, "float64", "sgd")
+    x, _ = _data("softmax-sparse", 3)
+    model.build(x.shape[1:])
+    assert compiled.compiled_gradients(model, x[:0]) is None
+
+
+@pytest.mark.parametrize("head, targets, message", [
+    ("linear-mse", np.zeros((7, 2, 1)), r"y_true of shape \(7, 2, 1\) does not match"),
+    ("softmax-ce", np.zeros(7, int), r"y_true of shape \(7,\) does not match"),
+    ("softmax-sparse", np.zeros(7, bool), "integer class labels.*got dtype bool"),
+    ("softmax-sparse", np.eye(3)[[0, 1, 2, 0, 1, 2, 0]], "one integer label per sample"),
+    ("softmax-sparse", np.full(7, 2**64 - 1, np.uint64), "got 18446744073709551615"),
+])
+def test_targets_are_read_by_the_engines_rules(head, targets, message):
+    """Targets the engine refuses are refused by the compiled step too, with its message,
+    before any weight changes."""
+    k = 3 if head.startswith("softmax") else 2
+    model = _model((4,), "relu", head, k, "float64", "sgd")
+    x, _ = _data(head, k)
+    model.build(x.shape[1:])
+    before = model.get_weights()
+    for engine in (True, False):
+        with kernels.use("numpy" if engine else "numba"), \
+                pytest.raises(ValueError, match=message):
+            model.train_step(x, targets)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.filterwarnings("ignore::nnlearn.estimators.ConvergenceWarning")
+def test_the_estimators_use_this_fits_alpha_and_check_partial_fits_outputs():
+    from nnlearn.estimators import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(40, 5)), rng.normal(size=(40, 2))
+    warm = MLPRegressor(hidden_layer_sizes=(6,), max_iter=5, random_state=0, tol=0,
+                        warm_start=True, solver="sgd").fit(X, Y[:, 0])
+    cold_loss = warm.loss_
+    warm.set_params(alpha=1000.0).fit(X, Y[:, 0])
+    assert warm.loss_ > 10 * cold_loss  # the penalty of alpha=1000 is in the loss
+    two = MLPRegressor(hidden_layer_sizes=(6,), max_iter=5, random_state=0).fit(X, Y)
+    with pytest.raises(ValueError, match=r"y has 1 output\(s\) per sample; the estimator "
+                                         "was fitted with 2"):
+        two.partial_fit(X, Y[:, 0])
+    assert two.n_outputs_ == 2

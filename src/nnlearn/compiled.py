@@ -27,10 +27,14 @@ numba (the ``fast`` extra):
   delta_(l-1) = (delta_l W_l^T) * g'_(l-1), each g' read from the layer's output.
 
 The gradients land in each parameter's ``.grad`` and the optimizer updates as after the
-engine's backward pass.  The matrix products are BLAS's: NumPy's own OpenBLAS called
-directly (:func:`numpy_gemm`), else numba's ``np.dot`` (SciPy's BLAS); the rest are
-loops over the elements, compiled once and cached on disk.  The results equal the
-engine's to rounding (sums run in another order); ``tests/test_compiled.py`` compares
+engine's backward pass.  For the library's optimizers that evaluate the gradient once
+per step, the same ``.grad`` arrays are overwritten at every step (the engine makes new
+ones): a callback that keeps a gradient between steps should keep a copy.
+
+The matrix products are BLAS's: NumPy's own OpenBLAS called directly
+(:func:`numpy_gemm`), else numba's ``np.dot`` (SciPy's BLAS); the rest are loops over
+the elements, compiled once and cached on disk.  The results equal the engine's to
+rounding (sums run in another order); ``tests/test_compiled.py`` compares
 them on every supported combination.
 
 :meth:`Model.train_step <nnlearn.models.Model.train_step>` uses it whenever it applies
@@ -49,6 +53,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import functools
+import operator
 import weakref
 
 import numpy as np
@@ -85,14 +90,14 @@ def keras_head(loss, output_activation: str | None, units: int) -> Head | None:
     """The Head of a Keras loss after an output activation, or None when the pair has
     none: softmax with (sparse) categorical cross-entropy, sigmoid with binary
     cross-entropy (averaged over the k outputs) and linear with the mean squared error
-    (over the k outputs)."""
+    (over the k outputs).  Its targets are read and checked by the engine's own rules."""
     from . import losses
 
     kind = type(loss)
     if kind in (losses.CategoricalCrossentropy, losses.SparseCategoricalCrossentropy) \
             and not loss.from_logits and output_activation == "softmax":
         sparse = kind is losses.SparseCategoricalCrossentropy
-        return Head("softmax", 1.0, 1.0, _class_labels if sparse else _rows(units))
+        return Head("softmax", 1.0, 1.0, _class_labels(units) if sparse else _rows(units))
     if kind is losses.BinaryCrossentropy and not loss.from_logits \
             and output_activation == "sigmoid":
         return Head("sigmoid", 1.0 / units, 1.0 / units, _rows(units))
@@ -101,18 +106,16 @@ def keras_head(loss, output_activation: str | None, units: int) -> Head | None:
     return None
 
 
-def _class_labels(y):
-    y = np.asarray(y).reshape(len(y))
-    labels = y.astype(np.intp, copy=False)
-    if y.dtype.kind == "f" and not np.array_equal(labels, y):
-        bad = y[labels != y][0]
-        raise ValueError(f"y must hold integer class labels for "
-                         f"sparse_categorical_crossentropy; got {bad}")
-    return None, labels
+def _class_labels(units: int):
+    from .losses import class_indices
+
+    return lambda y: (None, class_indices(y, (len(y), units)))
 
 
 def _rows(units: int):
-    return lambda y: (np.asarray(y).reshape(len(y), units), None)
+    from .losses import targets_shaped
+
+    return lambda y: (targets_shaped(y, (len(y), units)), None)
 
 
 @functools.lru_cache(maxsize=1)
@@ -216,10 +219,14 @@ def reason_not_compiled(model) -> str | None:
 class CompiledGradients:
     """``gradients(x, y) -> (loss, outputs)``: the loss of a batch (with the penalty)
     and the model's outputs, each parameter's ``.grad`` set, as the engine's forward and
-    backward pass would (see the module)."""
+    backward pass would (see the module); None, computing nothing, when a layer's kernel
+    or bias does not fit the compiled loops (the engine then computes the step)."""
 
     def __init__(self, model):
         self.layers = _dense_layers(model)
+        self._model_layers = list(model.layers)
+        self._settings = self._layer_settings()
+        self._checked, self._grads = (), None  # see _parameters
         self.dtype = np.dtype(model.dtype)
         self.codes = tuple(_ACTIVATION_CODE[activations.registered_name(layer.activation)]
                            for layer in self.layers[:-1]) + (0,)
@@ -228,7 +235,7 @@ class CompiledGradients:
         self._no_rows = np.empty((0, 0), self.dtype)
         self._no_labels = np.empty(0, np.intp)
         self._one, self._scales = self.dtype.type(1), {}
-        self.reuse, self._last = False, None
+        self.reuse = False
         from . import _compiled_dense  # imports numba
 
         self._gradients = _compiled_dense.gradients
@@ -259,10 +266,10 @@ class CompiledGradients:
                              f"{len(targets)}")
         rows = self._no_rows if rows is None else np.ascontiguousarray(rows, dtype)
         labels = self._no_labels if labels is None else labels
-        layers = self.layers  # their parameters now (a model built again has new ones)
-        weights = tuple([layer.kernel.data for layer in layers])
-        biases = tuple([layer.bias.data for layer in layers])
-        kernel_grads, bias_grads = self._gradient_arrays(weights, biases)
+        parameters = self._parameters()
+        if parameters is None:
+            return None
+        weights, biases, (kernel_grads, bias_grads) = parameters
         scale, decay = self._scales.get(n) or self._scales_for(n)
         if x.shape[1] != weights[0].shape[0]:
             raise ValueError(f"x: expected samples of shape ({weights[0].shape[0]},); got "
@@ -279,22 +286,56 @@ class CompiledGradients:
                                  f"layer of {units} units; got values from {labels.min()} "
                                  f"to {labels.max()}") from None
             raise
-        for layer, kernel_grad, bias_grad in zip(layers, kernel_grads, bias_grads):
+        for layer, kernel_grad, bias_grad in zip(self.layers, kernel_grads, bias_grads):
             layer.kernel.grad, layer.bias.grad = kernel_grad, bias_grad
         return float(self._one * (losses * head.value_scale / n + penalty)), outputs
 
-    def _gradient_arrays(self, weights, biases):
-        """Arrays for the gradients: new ones, as the engine's, unless ``reuse`` (set by
-        :func:`compiled_gradients` for optimizers that evaluate the gradient once per
-        step and are done with it), then the last step's."""
-        last = self._last
-        if self.reuse and last is not None and len(last[0]) == len(weights) and all(
-                [a is b for a, b in zip(last[0] + last[1], weights + biases)]):
-            return last[2]
-        grads = (tuple([np.empty_like(w) for w in weights]),
-                 tuple([np.empty_like(b) for b in biases]))
-        self._last = (weights, biases, grads) if self.reuse else None
-        return grads
+    def _layer_settings(self) -> list:
+        """What the compiled function was made for, layer by layer."""
+        return [(layer.activation, layer.use_bias, layer.kernel_regularizer)
+                for layer in self.layers]
+
+    def still_fits(self, model) -> bool:
+        """Whether the model's layers are still the ones this was made for, with the same
+        activations, biases and regularizers (a layer changed in place after the first
+        step takes the model back through :func:`reason_not_compiled`)."""
+        return model.layers == self._model_layers and self._layer_settings() == self._settings
+
+    def _parameters(self):
+        """(kernels, biases, gradient arrays) for this step, or None when a parameter does
+        not fit the compiled loops, which do not check their indices: each must be a
+        C-ordered array of the model's dtype, the kernels chained in shape (a, b), (b, c),
+        ... and each bias as wide as its kernel.  Checked again only when the arrays
+        change (a model built again has new ones).  The gradient arrays are new ones, as
+        the engine's, unless ``reuse`` (set by :func:`compiled_gradients` for the
+        optimizers that evaluate the gradient once per step and are done with it by the
+        next), then the last step's."""
+        weights = tuple([layer.kernel.data for layer in self.layers])
+        biases = tuple([layer.bias.data for layer in self.layers])
+        arrays = weights + biases
+        checked = self._checked
+        if len(checked) != len(arrays) or not all(map(operator.is_, arrays, checked)):
+            if not self._fit_the_loops(weights, biases):
+                return None
+            self._checked, self._grads = arrays, None
+        grads = self._grads if self.reuse else None
+        if grads is None:
+            grads = (tuple([np.empty_like(w) for w in weights]),
+                     tuple([np.empty_like(b) for b in biases]))
+            self._grads = grads if self.reuse else None
+        return weights, biases, grads
+
+    def _fit_the_loops(self, weights, biases) -> bool:
+        dtype, width = self.dtype, weights[0].shape[0] if weights[0].ndim == 2 else -1
+        for w, b in zip(weights, biases):
+            for array in (w, b):
+                if type(array) is not np.ndarray or array.dtype != dtype \
+                        or not array.flags.c_contiguous:
+                    return False
+            if w.ndim != 2 or w.shape[0] != width or b.shape != (w.shape[1],):
+                return False
+            width = w.shape[1]
+        return True
 
     def _scales_for(self, n: int):
         """c = grad_scale / n and the penalty's decay 2 penalty / n, in the dtype."""
@@ -321,13 +362,17 @@ def compiled_gradients(model, x) -> CompiledGradients | None:
         return None
     key = (model.loss, model.built, len(model.layers), kernels.backend(), _enabled.get())
     cached = _cache.get(model)
-    if cached is not None and cached[0] == key:
+    if cached is not None and cached[0] == key and (cached[1] is None
+                                                    or cached[1].still_fits(model)):
         gradients = cached[1]
     else:
         gradients = None if reason_not_compiled(model) else CompiledGradients(model)
         _cache[model] = (key, gradients)
-    if gradients is None or len(x) > gradients.largest_batch:
+    if gradients is None or not 0 < len(x) <= gradients.largest_batch:
         return None
-    # an optimizer that evaluates the gradient once per step is done with it by the next
-    gradients.reuse = type(model.optimizer).minimize is optimizers.Optimizer.minimize
+    # The library's optimizers that evaluate the gradient once per step are done with it
+    # by the next: theirs are reused (an optimizer with its own update might keep them).
+    kind = type(model.optimizer)
+    gradients.reuse = kind.minimize is optimizers.Optimizer.minimize and \
+        kind.update is optimizers.Optimizer.update
     return gradients

@@ -616,8 +616,12 @@ class _BaseMLP(BaseEstimator):
         if weights is not None and self._custom_loss() is not None:
             raise ValueError("sample_weight needs one of scikit-learn's losses; the nnlearn "
                              f"loss {self.loss!r} cannot weight samples")
-        self.n_outputs_ = targets.shape[1] if self.out_activation_ != "softmax" \
+        n_outputs = targets.shape[1] if self.out_activation_ != "softmax" \
             else len(self.classes_)
+        if not first and n_outputs != self.n_outputs_:
+            raise ValueError(f"y has {n_outputs} output(s) per sample; the estimator was "
+                             f"fitted with {self.n_outputs_}")
+        self.n_outputs_ = n_outputs
         rng = _check_random_state(self.random_state)
         if first:
             self.model_ = self._build(sizes, X.shape[1], self.n_outputs_, X.dtype, rng)
@@ -636,7 +640,8 @@ class _BaseMLP(BaseEstimator):
         packed = np.hstack([targets.astype(X.dtype, copy=False),
                             (weights if weighted else np.ones(n, X.dtype))[:, None]])
         self.model_.loss.weighted = weighted
-        compiled.forget(self.model_)  # its head depends on the weighting
+        self.model_.alpha = float(self.alpha)  # this fit's, also for warm starts
+        compiled.forget(self.model_)  # its head depends on the weighting and alpha
         self.model_.rng = rng
         self.model_.order = None
         if self._stochastic:

@@ -59,7 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["elementwise", "backend", "use", "available_backends", "BLOCK"]
+__all__ = ["elementwise", "backend", "use", "available_backends", "kernel_cache_dir", "BLOCK"]
 
 BLOCK = 32_768  # elements per block of the NumPy path
 _COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # others run on NumPy

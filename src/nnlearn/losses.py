@@ -57,15 +57,23 @@ EPSILON = 1e-7  # Keras's backend.epsilon()
 def _targets(y_true, y_pred: Tensor) -> np.ndarray:
     """y_true as an array of y_pred's dtype, shaped like y_pred ((n,) becomes (n, 1) for
     a single output)."""
+    return targets_shaped(y_true, y_pred.shape, y_pred.dtype)
+
+
+def targets_shaped(y_true, shape: tuple, dtype=None) -> np.ndarray:
+    """y_true as an array of ``dtype`` (its own when None) and of the predictions'
+    ``shape`` ((n,) becomes (n, 1) for a single output); the rule every value loss (and
+    the compiled step, :mod:`nnlearn.compiled`) reads its targets by."""
     y = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
     if y.dtype.kind not in "iubf":
         raise TypeError(f"y_true must be numeric; got dtype {y.dtype}")
-    y = y.astype(y_pred.dtype, copy=False)
-    if y.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+    if dtype is not None:
+        y = y.astype(dtype, copy=False)
+    if y.ndim == len(shape) - 1 and shape[-1] == 1:
         y = y[..., None]
-    if y.shape != y_pred.shape:
+    if y.shape != tuple(shape):
         raise ValueError(f"y_true of shape {y.shape} does not match y_pred of shape "
-                         f"{y_pred.shape}")
+                         f"{tuple(shape)}")
     return y
 
 
@@ -173,26 +181,35 @@ def categorical_crossentropy(y_true, y_pred) -> Tensor:
     return _batch_mean(-(y * ag.log(p)).sum(axis=-1))
 
 
-def _class_indices(y_true, prediction_shape: tuple) -> np.ndarray:
-    """Integer labels of shape prediction_shape[:-1] (a trailing axis of 1 is dropped)."""
+def class_indices(y_true, prediction_shape: tuple) -> np.ndarray:
+    """Integer labels of shape prediction_shape[:-1] (a trailing axis of 1 is dropped),
+    checked: the rule the sparse cross-entropy (and the compiled step) reads labels by."""
     n_classes = prediction_shape[-1]
     y = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
     if y.ndim == len(prediction_shape) and y.shape[-1] == 1:
         y = y[..., 0]
-    labels = y.astype(np.intp)
-    if y.dtype.kind not in "iuf" or not np.array_equal(labels, y):
+    if y.shape != tuple(prediction_shape[:-1]):
+        raise ValueError(f"y_true of shape {y.shape} must hold one integer label per "
+                         f"sample ({tuple(prediction_shape[:-1])}) for "
+                         "sparse_categorical_crossentropy (one-hot rows: use "
+                         "loss='categorical_crossentropy')")
+    if y.dtype.kind not in "iuf":
         raise ValueError("y_true must hold integer class labels for "
-                         "sparse_categorical_crossentropy")
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+                         f"sparse_categorical_crossentropy; got dtype {y.dtype}")
+    labels = y.astype(np.intp)
+    if not np.array_equal(labels, y):
+        raise ValueError("y_true must hold integer class labels for "
+                         f"sparse_categorical_crossentropy; got {y[labels != y][0]}")
+    if y.size and (y.min() < 0 or y.max() >= n_classes):  # y's own values: no wrap-around
         raise ValueError(f"y_true: labels must lie in [0, {n_classes}) for an output of "
-                         f"{n_classes} classes; got {labels.min()} to {labels.max()}")
+                         f"{n_classes} classes; got {y.min()} to {y.max()}")
     return labels
 
 
 def sparse_categorical_crossentropy(y_true, y_pred) -> Tensor:
     """categorical_crossentropy with integer class labels."""
     p = _pred(y_pred)
-    labels = _class_indices(y_true, p.shape)
+    labels = class_indices(y_true, p.shape)
     return categorical_crossentropy(np.eye(p.shape[-1], dtype=p.dtype)[labels], p)
 
 
@@ -225,7 +242,7 @@ def cosine_similarity(y_true, y_pred) -> Tensor:
 def _sparse_from_logits(y_true, logits: Tensor) -> Tensor:
     """Sparse categorical cross-entropy from the logits z: mean of
     logsumexp(z) - z_label, whose gradient is softmax(z) - onehot(label) (one fused node)."""
-    return ag.softmax_cross_entropy(logits, _class_indices(y_true, logits.shape))
+    return ag.softmax_cross_entropy(logits, class_indices(y_true, logits.shape))
 
 
 def _categorical_from_logits(y_true, logits: Tensor) -> Tensor:

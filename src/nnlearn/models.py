@@ -348,8 +348,9 @@ class Model:
 
         def closure() -> float:
             nonlocal predictions
-            if gradients is not None:
-                loss, outputs = gradients(x, y)
+            computed = gradients(x, y) if gradients is not None else None
+            if computed is not None:
+                loss, outputs = computed
             else:
                 objective, outputs = self.compute_loss(x, y, training=True)
                 for p in params:
