@@ -23,12 +23,17 @@ The matrix products of an epoch, timed alone on the same shapes, back to back an
 a batch gather between steps (the timer then counts only the products), are printed
 beside them.
 
+``--compiled`` times the compiled Dense step instead (:mod:`nnlearn.compiled`, what
+``fit`` runs for this network with the ``fast`` extra): a loop of the same public pieces
+``train_step`` puts together (gather the batch, ``compiled.compiled_gradients``, the
+optimizer's ``apply``, ``update_metrics``), each timed, next to a real ``fit`` epoch.
+
 ``--split-update`` runs the experiment behind the README's remark on threads: the
 optimizer's public ``update(w, g, state, lr, scratch)`` is overridden so that every
 update of a parameter with more than 100,000 values is split in two halves, one of them
 on a worker thread (NumPy's ufuncs release the GIL).
 
-    python -m bench.epoch_phases [--epochs 3] [--split-update]
+    python -m bench.epoch_phases [--epochs 3] [--compiled | --split-update]
 """
 
 from __future__ import annotations
@@ -128,13 +133,55 @@ def epoch(model, x, y, seed: int, batch_size: int = 128) -> dict:
             "optimizer": inside["optimizer"], "metrics": inside["metrics"]}
 
 
+def compiled_epoch(model, x, y, seed: int, batch_size: int = 128) -> dict:
+    """Seconds per phase of an epoch of compiled steps (see the module), and of one real
+    ``fit`` epoch of the same model."""
+    from nnlearn import compiled
+
+    seconds = dict.fromkeys(("gather", "compiled gradients", "optimizer", "metrics"), 0.0)
+    order = np.random.default_rng(seed).permutation(len(x))
+    for start in range(0, len(x), batch_size):
+        t0 = clock()
+        index = order[start:start + batch_size]
+        xb, yb = x.take(index, axis=0), y.take(index, axis=0)
+        t1 = clock()
+        loss, outputs = compiled.compiled_gradients(model, xb)(xb, yb)
+        t2 = clock()
+        model.optimizer.apply(model.params)
+        t3 = clock()
+        model.update_metrics(yb, outputs, loss)
+        t4 = clock()
+        for phase, spent in zip(seconds, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            seconds[phase] += spent
+    start = clock()
+    model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, seed=seed)
+    return {**seconds, "fit epoch": clock() - start}
+
+
+def main_compiled(x, y, epochs: int) -> None:
+    model = build_network(seed=0)
+    model.fit(x[:1280], y[:1280], epochs=1, batch_size=128, verbose=0)  # builds the state
+    runs = [compiled_epoch(model, x, y, seed) for seed in range(epochs)]
+    best = {phase: min(run[phase] for run in runs) for phase in runs[0]}
+    floor = min(epoch_products() for _ in range(epochs))
+    print(f"main job epoch, compiled step; the fastest of {epochs} epochs per phase:")
+    for phase, spent in best.items():
+        print(f"  {phase:<22s} {spent:6.3f} s")
+    print(f"  the matrix products alone: {floor:.3f} s back to back (fit epoch / products "
+          f"= {best['fit epoch'] / floor:.2f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--split-update", action="store_true",
                         help="split the large updates over two threads (an experiment)")
+    parser.add_argument("--compiled", action="store_true",
+                        help="time the compiled Dense step (the fast extra) instead")
     args = parser.parse_args()
     (x, y), _ = load_mnist_vectors()
+    if args.compiled:
+        return main_compiled(x, y, args.epochs)
     model = main_network(ThreadPoolExecutor(1) if args.split_update else None)
     model.fit(x[:1280], y[:1280], epochs=1, batch_size=128, verbose=0)  # builds the state
     runs = [epoch(model, x, y, seed) for seed in range(args.epochs)]
