@@ -308,3 +308,47 @@ def test_a_changed_rule_gets_a_file_of_its_own(tmp_path, monkeypatch):
             make(body)(out, x)
         np.testing.assert_array_equal(out, expected)
     assert len(list(tmp_path.glob("*_rule_*.py"))) == 2
+
+
+@needs_numba
+def test_each_runs_every_group_in_one_call_with_the_same_bits():
+    """Groups that the loop takes as they are go to it in one call (tuples of flat views);
+    a group it cannot take sends each group its own way.  Both give NumPy's bits."""
+    from nnlearn.optimizers import Adam
+
+    adam = Adam(learning_rate=0.01)
+    adam.iterations = 3  # the bias corrections of step 3
+    rule, numbers = adam.kernel(0.01, np.dtype(np.float32))
+    rng = np.random.default_rng(0)
+
+    def groups(strided=False):
+        shapes = [(3, 4), (4,), (4, 2), (2,)]
+        out = []
+        for shape in shapes:
+            w, m, v, g = (rng.standard_normal(shape).astype(np.float32) for _ in range(4))
+            out.append((w, m, np.abs(v), g))
+        if strided:
+            wide = np.zeros((3, 8), np.float32)
+            wide[:, ::2] = out[0][0]
+            out[0] = (wide[:, ::2], *out[0][1:])
+        return out
+
+    for strided in (False, True):
+        state = rng.bit_generator.state
+        reference = groups(strided)
+        rng.bit_generator.state = state
+        ours = groups(strided)
+        with kernels.use("numpy"):
+            rule.each(reference, numbers)
+        with kernels.use("numba"):
+            fitting = rule.each(ours, numbers)
+            assert (type(fitting) is kernels._Columns) == (not strided)
+            for a, b in zip(ours, reference):
+                for x, y in zip(a, b):
+                    np.testing.assert_array_equal(x, y)
+            rule.each(ours, numbers, fitting)  # the same arrays again, checks skipped
+        with kernels.use("numpy"):
+            rule.each(reference, numbers)
+        for a, b in zip(ours, reference):
+            for x, y in zip(a, b):
+                np.testing.assert_array_equal(x, y)
