@@ -161,3 +161,9 @@ def test_losses_check_their_targets_naming_the_argument():
         losses.SparseCategoricalCrossentropy().check_targets(np.array([0, 3]), 3)
     losses.SparseCategoricalCrossentropy().check_targets(np.array([0, 2]), 3)  # fine
     losses.MeanSquaredError().check_targets(np.array([[7.5]]), 1)  # any values
+    with pytest.raises(ValueError, match=r"values in \[0, 1\].*got values from 1 to 2"):
+        losses.BinaryCrossentropy().check_targets(np.array([1, 2, 1]), 1)
+    losses.BinaryCrossentropy().check_targets(np.array([0.0, 0.3, 1.0]), 1)  # soft targets
+    with pytest.raises(ValueError, match=r"1 unit; got values from 0 to 1 \(one output "
+                                         "unit: .*sigmoid"):
+        losses.SparseCategoricalCrossentropy().check_targets(np.array([0, 1]), 1)

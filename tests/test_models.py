@@ -183,6 +183,7 @@ def test_failed_save_leaves_the_old_file_intact(tmp_path, monkeypatch):
     (np.ones((4, 2)), np.array([0, 1, -1, 2]), r"labels must be integers in \[0, 3\)"),
     (np.ones(4), np.zeros(4, int), "Expected 2D array, got 1D array instead: x has shape"),
     (np.array([["a", "b"]]), np.zeros(1, int), "x must be numeric"),
+    (np.ones((0, 2)), np.zeros(0, int), r"x has no samples \(shape \(0, 2\)\)"),
 ])
 def test_bad_input_to_fit_names_the_argument(x, y, message):
     model = small_model()

@@ -304,3 +304,12 @@ def test_gradient_clipping_is_its_own_piece():
 def test_lbfgs_refuses_clipping_it_would_not_apply():
     with pytest.raises(TypeError, match="clipnorm"):
         O.LBFGS(clipnorm=1.0)
+
+
+def test_an_unknown_argument_names_the_optimizer_and_its_arguments():
+    with pytest.raises(TypeError, match=r"^Adam: unknown argument 'lr'; the learning rate is "
+                                        r"learning_rate= \(its arguments: learning_rate, "
+                                        r"beta_1, .*clipvalue\)$"):
+        O.Adam(lr=0.01)
+    with pytest.raises(TypeError, match=r"^SGD: unknown argument 'momentun' "):
+        O.SGD(momentun=0.9)

@@ -47,11 +47,11 @@ def check_array(X, name: str = "X", ensure_2d: bool = True, dtype=np.float64,
     if not all_finite(X):
         first = tuple(int(i) for i in np.argwhere(~np.isfinite(X))[0])
         raise ValueError(f"Input {name} contains NaN or infinity (first at index {first}).")
-    if X.ndim >= 2 and 0 in X.shape:
-        raise ValueError(f"{name} has shape {X.shape}: 0 feature(s) (shape={X.shape}) or "
-                         "0 sample(s) while a minimum of 1 is required.")
     if len(X) == 0:
-        raise ValueError(f"{name} has no samples")
+        raise ValueError(f"{name} has no samples (shape {X.shape}); at least 1 is required")
+    if X.ndim >= 2 and 0 in X.shape:
+        raise ValueError(f"{name} has shape {X.shape}: 0 features per sample; at least 1 "
+                         "is required")
     return X
 
 

@@ -504,7 +504,7 @@ def predict(model_path, data, out_path, proba):
 
 
 @main.command()
-@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False), required=False)
+@click.argument("model_path", metavar="[MODEL]", type=click.Path(dir_okay=False), required=False)
 @user_errors
 def info(model_path):
     """The architecture of MODEL, its training settings and the data it expects; without

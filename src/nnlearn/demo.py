@@ -49,6 +49,7 @@ def main(epochs: int = 5, batch_size: int = 128, seed: int = 0, verbose: int = 1
     why_engine = compiled.reason_not_compiled(network)
     gradients = "compiled Dense step" if why_engine is None else f"engine: {why_engine}"
     print(f"trained {epochs} epochs in {seconds:.1f} s (element-wise kernels: "
-          f"{kernels.backend()}; gradients: {gradients}); test_loss: {test_loss:.4f}")
+          f"{kernels.backend()}; gradients: {gradients})")
+    print(f"test_loss: {test_loss:.4f}")
     print(f"test_acc: {test_acc:.4f}")
     return test_acc

@@ -420,6 +420,16 @@ class BinaryCrossentropy(_Crossentropy):
     probabilities = staticmethod(binary_crossentropy)
     logits = staticmethod(_binary_from_logits)
 
+    def check_targets(self, y, units, argument="y"):
+        """As :meth:`Loss.check_targets`, and every target a probability in [0, 1] (0/1
+        labels or soft targets): outside it the cross-entropy is no loss at all (it goes
+        negative and keeps falling)."""
+        super().check_targets(y, units, argument)
+        if y.size and (y.min() < 0 or y.max() > 1):
+            raise ValueError(f"{argument} must hold values in [0, 1] (class labels 0 and 1, "
+                             f"or probabilities) for binary_crossentropy; got values from "
+                             f"{y.min()} to {y.max()}")
+
 
 class CategoricalCrossentropy(_Crossentropy):
     """-sum_k y_k ln p_k with one-hot (or probability) rows y; with a softmax output the
@@ -460,8 +470,11 @@ class SparseCategoricalCrossentropy(_Crossentropy):
         if labels.size and (labels.min() < 0 or labels.max() >= units or fractional.any()):
             got = (f"{labels[fractional][0]}, not an integer" if fractional.any() else
                    f"values from {labels.min()} to {labels.max()}")
+            hint = (" (one output unit: for two classes use activation='sigmoid' with "
+                    "loss='binary_crossentropy')" if units == 1 else "")
             raise ValueError(f"{argument}: labels must be integers in [0, {units}) for the "
-                             f"output layer of {units} units; got {got}")
+                             f"output layer of {units} unit{'s' * (units != 1)}; got "
+                             f"{got}{hint}")
 
 
 LOSSES = {

@@ -76,7 +76,7 @@ class Metric:
 
     def result(self) -> float:
         """The weighted mean so far (NaN before any update)."""
-        return self.total / self.count if self.count else float("nan")
+        return float(self.total / self.count) if self.count else float("nan")
 
     def __repr__(self):
         return f"{type(self).__name__}(name={self.name!r})"

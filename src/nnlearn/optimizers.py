@@ -41,6 +41,7 @@ it; Pascanu, Mikolov & Bengio 2013).
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 
 import numpy as np
@@ -143,7 +144,15 @@ class Optimizer:
     full_batch = False
     needs_residuals = False
 
-    def __init__(self, learning_rate=0.01, clipnorm=None, clipvalue=None):
+    def __init__(self, learning_rate=0.01, clipnorm=None, clipvalue=None, **unknown):
+        if unknown:  # a clearer TypeError than Python's, which names this base class
+            name = next(iter(unknown))
+            known = dict.fromkeys([*inspect.signature(type(self)).parameters, "clipnorm",
+                                   "clipvalue"])
+            known = [p for p in known if p not in ("kwargs", "unknown")]
+            hint = "; the learning rate is learning_rate=" if name == "lr" else ""
+            raise TypeError(f"{type(self).__name__}: unknown argument {name!r}{hint} "
+                            f"(its arguments: {', '.join(known)})")
         if isinstance(learning_rate, schedules.Schedule):
             self.learning_rate = learning_rate
         else:
