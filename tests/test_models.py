@@ -82,6 +82,12 @@ def test_summary_counts_parameters(capsys):
     text = "\n".join(lines)
     assert "401,920" in text and "5,130" in text and "Total params: 407,050" in text
     assert model.count_params() == 784 * 512 + 512 + 512 * 10 + 10
+    # layers named by kind and rank, with or without an Input layer in front
+    assert "dense_1 (Dense)" in text and "dense_2 (Dense)" in text
+    plain = nl.Sequential([Dense(512, activation="relu", input_dim=784), Dense(10)])
+    lines.clear()
+    plain.summary(print_fn=lines.append)
+    assert "dense_1 (Dense)" in "\n".join(lines) and "dense_0" not in "\n".join(lines)
 
 
 def test_weights_are_in_keras_order_and_settable():

@@ -614,11 +614,13 @@ class Model:
         loss is computed."""
         self._build_if_shape_known()
         rows = [("Layer (type)", "Output Shape", "Param #")]
-        trainable = 0
-        for i, layer in enumerate(self.layers):
+        trainable, seen = 0, {}
+        for layer in self.layers:
             if isinstance(layer, layers_module.Input):
                 continue
-            name = layer.name or f"{type(layer).__name__.lower()}_{i}"
+            kind = type(layer).__name__.lower()
+            seen[kind] = seen.get(kind, 0) + 1  # dense_1, dense_2, dropout_1, ...
+            name = layer.name or f"{kind}_{seen[kind]}"
             shape = ("(None, " + ", ".join(map(str, layer.output_shape)) + ")"
                      if layer.built else "(unbuilt)")
             n = layer.count_params() + sum(a.size for a in layer.state_arrays())
