@@ -32,20 +32,13 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import glob
-import os
 import time
 
 import numpy as np
 
+from nnlearn.compiled import numpy_openblas
+
 ROWS, FEATURES, UNITS = 128, 784, 512
-
-
-def openblas():
-    """NumPy's bundled OpenBLAS (ctypes), or None."""
-    folder = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
-    libraries = sorted(glob.glob(os.path.join(folder, "libscipy_openblas64_*")))
-    return ctypes.CDLL(libraries[0]) if libraries else None
 
 
 def shared_pool_functions():
@@ -97,7 +90,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300)
     args = parser.parse_args()
-    library = openblas()
+    library = numpy_openblas()
     setter = library and getattr(library, "scipy_openblas_set_threads_callback_function64_",
                                  None)
     if setter is None:

@@ -313,3 +313,15 @@ def test_an_unknown_argument_names_the_optimizer_and_its_arguments():
         O.Adam(lr=0.01)
     with pytest.raises(TypeError, match=r"^SGD: unknown argument 'momentun' "):
         O.SGD(momentun=0.9)
+
+
+def test_an_optimizer_without_a_rule_says_so():
+    class Bare(O.Optimizer):
+        pass
+
+    w = nl.Tensor(np.ones(3), requires_grad=True)
+    w.grad = np.ones(3)
+    with pytest.raises(NotImplementedError, match="Bare defines neither kernel"):
+        Bare(0.1).apply([w])
+    with pytest.raises(NotImplementedError, match="Bare defines neither kernel"):
+        Bare(0.1).update(w.data, w.grad, {}, 0.1, None)

@@ -127,28 +127,39 @@ def _scipy_importable() -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=None)
-def numpy_gemm(dtype):
-    """NumPy's own BLAS gemm for ``dtype`` (float32 or float64) as a ctypes function,
-    or None.  NumPy's wheels bundle an OpenBLAS with 64-bit integers
-    (``numpy.libs/libscipy_openblas64_*``, CBLAS ``scipy_cblas_[sd]gemm64_``); the
-    compiled step calls it so that its products run on the same BLAS threads as
-    NumPy's own (numba's np.dot would use SciPy's, a second pool whose spinning
-    threads and NumPy's take the cores from each other).  None for other builds of
-    NumPy: the step then uses np.dot."""
+@functools.lru_cache(maxsize=1)
+def numpy_openblas():
+    """The OpenBLAS bundled in NumPy's wheel (``numpy.libs/libscipy_openblas64_*``, its
+    symbols prefixed ``scipy_`` and suffixed ``64_``) as a ctypes library, or None for
+    other builds of NumPy."""
     import ctypes
     import glob
     import os
 
     folder = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
     libraries = sorted(glob.glob(os.path.join(folder, "libscipy_openblas64_*")))
-    if not libraries:
+    try:
+        return ctypes.CDLL(libraries[0]) if libraries else None
+    except OSError:
         return None
+
+
+@functools.lru_cache(maxsize=None)
+def numpy_gemm(dtype):
+    """NumPy's own BLAS gemm for ``dtype`` (float32 or float64) as a ctypes function,
+    or None.  NumPy's wheels bundle an OpenBLAS with 64-bit integers
+    (:func:`numpy_openblas`, CBLAS ``scipy_cblas_[sd]gemm64_``); the compiled step
+    calls it so that its products run on the same BLAS threads as NumPy's own (numba's
+    np.dot would use SciPy's, a second pool whose spinning threads and NumPy's take the
+    cores from each other).  None for other builds of NumPy: the step then uses
+    np.dot."""
+    import ctypes
+
+    library = numpy_openblas()
     letter, real = {"float32": ("s", ctypes.c_float),
                     "float64": ("d", ctypes.c_double)}[np.dtype(dtype).name]
-    try:
-        function = getattr(ctypes.CDLL(libraries[0]), f"scipy_cblas_{letter}gemm64_")
-    except (OSError, AttributeError):
+    function = getattr(library, f"scipy_cblas_{letter}gemm64_", None)
+    if function is None:
         return None
     integer, pointer = ctypes.c_int64, ctypes.c_void_p
     function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, integer, integer, integer,

@@ -190,7 +190,7 @@ class Elementwise:
         scalars = [dtype.type(value) for value in numbers]
         if fitting is None:
             fitting = [self._fits_loop(arrays, dtype) for arrays in groups]
-            if len(groups) > 1 and all(fitting):
+            if all(fitting):
                 fitting = _Columns(tuple([a.reshape(-1) for a in column])
                                    for column in zip(*groups))
         if type(fitting) is _Columns:

@@ -194,7 +194,7 @@ class Optimizer:
         if type(self).update is Optimizer.update:  # the kernel, on all parameters at once
             for entry in self._kernel_groups(params, gradients):
                 dtype, arrays, fitting = entry
-                rule, numbers = self.kernel(lr, dtype)
+                rule, numbers = self._rule(lr, dtype)
                 entry[2] = rule.each(arrays, numbers, fitting)
         else:
             for i, (p, g) in enumerate(zip(params, gradients)):
@@ -243,12 +243,16 @@ class Optimizer:
                scratch: np.ndarray) -> None:
         """Change ``w`` in place from its gradient ``g``: the :meth:`kernel` rule, or a
         subclass's own update."""
-        kernel = self.kernel(lr, w.dtype)
+        rule, numbers = self._rule(lr, w.dtype)
+        rule(w, *[state[slot] for slot in self.slots], g, *numbers)
+
+    def _rule(self, lr: float, dtype):
+        """:meth:`kernel`, or NotImplementedError when there is none."""
+        kernel = self.kernel(lr, dtype)
         if kernel is None:
             raise NotImplementedError(f"{type(self).__name__} defines neither kernel() "
                                       "nor update()")
-        rule, numbers = kernel
-        rule(w, *[state[slot] for slot in self.slots], g, *numbers)
+        return kernel
 
     def get_config(self) -> dict:
         """The constructor arguments (saved in model files)."""
