@@ -524,11 +524,9 @@ def info(model_path):
     if model.loss is not None:
         click.echo(f"loss: {model.loss!r}; optimizer: {model.optimizer!r}; steps taken: "
                    f"{model.optimizer.iterations}")
-        from .compiled import reason_not_compiled
-
-        why_engine = reason_not_compiled(model)
-        click.echo("training step: " + ("compiled Dense step (nnlearn.compiled)"
-                                        if why_engine is None else f"engine ({why_engine})"))
+        click.echo("training step plan:")
+        for line in model.plan().explain().splitlines():
+            click.echo("  " + line)
     meta = model.metadata
     if meta:
         click.echo(f"task: {meta.get('task')}; target: {meta.get('target')}; "

@@ -146,8 +146,8 @@ class Dense(Layer):
     does, are mapped along their last axis (shape (..., n_in) -> (..., units)): the same
     neurons applied at every position, e.g. every time step of a sequence.
     ``kernel_regularizer`` adds its penalty on the kernel (never the bias) to the loss.
-    With linear, relu, sigmoid or tanh the layer is one node of the engine
-    (:func:`nnlearn.autograd.dense`).
+    With any element-wise activation of :mod:`nnlearn.activations` the layer is one node
+    of the engine (:func:`nnlearn.autograd.dense`).
     """
 
     def __init__(self, units: int, activation=None, use_bias: bool = True,
@@ -190,15 +190,14 @@ class Dense(Layer):
     def pre_activation(self, x: Tensor) -> Tensor:
         """z = x @ kernel + bias, the input of the activation (the logits of an output
         layer)."""
-        return self._along_last_axis(x, "linear")
+        return self._along_last_axis(x, activations.linear)
 
     def call(self, x, training=False):
-        name = activations.registered_name(self.activation)
-        if name in ag.ops.DENSE_ACTIVATIONS:
-            return self._along_last_axis(x, name)
+        if isinstance(self.activation, activations.Activation):  # one node (ag.dense)
+            return self._along_last_axis(x, self.activation)
         return self.activation(self.pre_activation(x))
 
-    def _along_last_axis(self, x: Tensor, activation: str) -> Tensor:
+    def _along_last_axis(self, x: Tensor, activation) -> Tensor:
         """ag.dense on the rows of x, samples of more than one axis flattened to rows of
         their last axis and back."""
         if x.ndim == 2:
