@@ -282,7 +282,9 @@ def main_job(optimizer: str, epochs: int):
     """Epoch time and peak memory, each framework in its own process (bench/mnist_mlp.py);
     nnlearn on each kernel backend this installation has."""
     def run(worker, kernels="auto"):
-        env = {**os.environ, "NNLEARN_KERNELS": kernels}
+        env = {**os.environ, "NNLEARN_KERNELS": kernels,  # numpy: every fast path off
+               "NNLEARN_COMPILED_STEP": "off" if kernels == "numpy" else "auto",
+               "NNLEARN_CONV_LOOPS": "off" if kernels == "numpy" else "auto"}
         out = subprocess.run([sys.executable, "-m", "bench.mnist_mlp", "--worker", worker,
                               "--epochs", str(epochs), "--optimizer", optimizer],
                              capture_output=True, text=True, env=env)

@@ -455,3 +455,60 @@ def test_the_estimators_use_this_fits_alpha_and_check_partial_fits_outputs():
                                          "was fitted with 2"):
         two.partial_fit(X, Y[:, 0])
     assert two.n_outputs_ == 2
+
+
+from hypothesis import HealthCheck, given, settings as hypothesis_settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ELEMENTWISE = [name for name in activations.elementwise() if name != "exponential"]
+
+
+@hypothesis_settings(max_examples=25, deadline=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(hidden=st.lists(st.tuples(st.integers(1, 6), st.sampled_from(_ELEMENTWISE)),
+                       max_size=3),
+       head=st.sampled_from(sorted(HEADS)), dtype=st.sampled_from(["float64", "float32"]),
+       optimizer=st.sampled_from(["sgd", "adam", "rmsprop", "adagrad", "nadam"]),
+       weighted=st.booleans(), batch_size=st.integers(1, 9), seed=st.integers(0, 1000))
+def test_random_dense_stacks_compiled_equal_the_engine(hidden, head, dtype, optimizer,
+                                                       weighted, batch_size, seed):
+    """Random stacks (activations x heads x dtypes x optimizers x sample weights x batch
+    sizes): the compiled step trains to the engine's weights, to rounding."""
+    k = 3
+    x, y = _data(head, k, n=9, seed=seed)
+    w = np.random.default_rng(seed).uniform(0, 2, 9) if weighted else None
+    output, loss, _ = HEADS[head]
+    results = []
+    for engine in (True, False):
+        model = nl.Sequential([nl.layers.Input((3,)),
+                               *[nl.layers.Dense(units, activation=name)
+                                 for units, name in hidden],
+                               nl.layers.Dense(k, activation=output)], seed=seed, dtype=dtype)
+        model.compile(optimizer=optimizer, loss=loss)
+        with engine_if(engine):
+            history = model.fit(x, y, epochs=2, batch_size=batch_size, sample_weight=w,
+                                seed=seed, verbose=0)
+            assert model.plan(batch_size).compiled == (not engine)
+        results.append((history.history["loss"], model.get_weights()))
+    tolerance = dict(rtol=1e-9, atol=1e-11) if dtype == "float64" else dict(rtol=2e-3,
+                                                                            atol=2e-4)
+    np.testing.assert_allclose(results[1][0], results[0][0], **tolerance)
+    for a, b in zip(results[1][1], results[0][1]):
+        np.testing.assert_allclose(a, b, **tolerance)
+
+
+def test_a_gelu_stack_is_compiled_and_equals_the_engine_in_float64():
+    x, y = _data("softmax-sparse", 3, n=20)
+    results = []
+    for engine in (True, False):
+        model = _model((6, 5), "gelu", "softmax-sparse", 3, "float64", "adam")
+        model.build((3,))
+        assert model.plan().compiled == (not engine) or engine
+        losses, grads = _train(model, x, y, 5, engine)
+        results.append((losses, grads, model.get_weights()))
+    plan = _model((6, 5), "gelu", "softmax-sparse", 3, "float64", "adam")
+    plan.build((3,))
+    assert "compiled" in plan.plan().explain().splitlines()[0]
+    for a, b in zip(results[0][0] + results[0][1] + results[0][2],
+                    results[1][0] + results[1][1] + results[1][2]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)

@@ -356,8 +356,15 @@ def test_nnlearn_extras_still_work(digits):
                            random_state=0).fit(X, y.astype(float))
     assert clf.score(X, y) > 0.8 and clf.coefs_[0].dtype == np.float32
     assert np.isfinite(reg.predict(X)).all()
-    with pytest.raises(ValueError, match="cannot weight samples"):
-        MLPRegressor(loss="mae").fit(X, y.astype(float), sample_weight=np.ones(len(y)))
+    # an nnlearn loss weights samples too (Keras's semantics): unit weights change
+    # nothing, zero weights on half the samples do
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        runs = [MLPRegressor(loss="mae", max_iter=3, random_state=0, tol=0).fit(
+            X, y.astype(float), sample_weight=w).loss_curve_
+            for w in (None, np.ones(len(y)), np.arange(len(y)) % 2)]
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-12)
+    assert abs(runs[2][-1] - runs[0][-1]) > 1e-3
 
 
 # -- the model wrappers ----------------------------------------------------------------------

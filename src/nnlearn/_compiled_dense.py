@@ -182,7 +182,7 @@ def source(table: dict) -> str:
                "    kept = keep.size != 0"]
     backward = ["def times_derivative(delta, z, h, code, one):",
                 "    n, k = delta.shape"]
-    for code, (name, activation) in enumerate(table.items()):
+    for code, name in enumerate(table):
         forward += [f"    if code == {code}:  # {name}",
                     "        for i in range(n):",
                     "            for j in range(k):",

@@ -230,7 +230,7 @@ class CompiledGradients:
     def still_fits(self, model) -> bool:
         """Whether the model's layers are still the ones this was made for, with the same
         activations, biases and regularizers (a layer changed in place after the first
-        step takes the model back through :func:`reason_not_compiled`)."""
+        step takes the model back through the planner)."""
         return model.layers == self._model_layers and self._layer_settings() == self._settings
 
     def _parameters(self):

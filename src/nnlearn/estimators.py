@@ -285,19 +285,6 @@ class _Network(Sequential):
         return [self.order[start:start + batch_size] for start in range(0, n, batch_size)]
 
 
-class _SklearnAdam(optimizers_module.Adam):
-    """Adam as scikit-learn writes it (Kingma & Ba 2015, section 2's efficient form):
-    W <- W - alpha sqrt(1 - beta_2^t) / (1 - beta_1^t) m / (sqrt(v) + epsilon), epsilon
-    added to sqrt(v) rather than to sqrt(v_hat)."""
-
-    def kernel(self, lr, dtype):
-        t = self.iterations
-        step = lr * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        # correction_2 = 1: epsilon added to sqrt(v), not to sqrt(v_hat)
-        return self.rule, (step, *self._constants(correction_2=1.0),
-                           optimizers_module._smallest_normal(dtype))
-
-
 def _sklearn_weights(rng, sizes, activation, dtype):
     """scikit-learn's initialization (Glorot & Bengio 2010): W and b uniform in +-sqrt(6 /
     (fan_in + fan_out)) (2 instead of 6 for the logistic activation), layer by layer, W
@@ -426,8 +413,9 @@ class _BaseMLP(BaseEstimator):
             return optimizers_module.SGD(lr, momentum=float(self.momentum),
                                          nesterov=bool(self.nesterovs_momentum))
         if self.solver == "adam":
-            return _SklearnAdam(lr, beta_1=float(self.beta_1), beta_2=float(self.beta_2),
-                                epsilon=float(self.epsilon))
+            return optimizers_module.Adam(lr, beta_1=float(self.beta_1),
+                                          beta_2=float(self.beta_2),
+                                          epsilon=float(self.epsilon), epsilon_hat=True)
         if self.solver == "lbfgs":
             return optimizers_module.LBFGS()
         if isinstance(self.solver, optimizers_module.Optimizer):

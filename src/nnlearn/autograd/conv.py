@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
 from . import ops
 from .ops import _constant, _tensor
 from .tensor import Tensor
