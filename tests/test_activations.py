@@ -28,6 +28,9 @@ ACTIVATION_VALUES = {  # name -> g(z) from the formula
     "softplus": lambda z: np.array([v + math.log1p(math.exp(-v)) if v > 0
                                     else math.log1p(math.exp(v)) for v in z]),
     "silu": lambda z: z * np.array([1 / (1 + math.exp(-v)) if v > -700 else 0.0 for v in z]),
+    # Klambauer et al. 2017: lambda z, or lambda alpha (e^z - 1), with their constants
+    "selu": lambda z: 1.0507009873554805 * np.where(
+        z > 0, z, 1.6732632423543772 * np.array([math.expm1(min(v, 0)) for v in z])),
     # Hendrycks & Gimpel 2016: z Phi(z), Phi(z) = erfc(-z / sqrt 2) / 2
     "gelu": lambda z: np.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in z]),
 }
@@ -95,3 +98,20 @@ def test_binary_step_passes_no_gradient():
     x = nl.Tensor([-1.0, 2.0], requires_grad=True)
     (activations.get("binary_step")(x) * x).sum().backward()
     np.testing.assert_array_equal(x.grad, [0.0, 1.0])  # only the product's own term
+
+
+@pytest.mark.parametrize("name", ["selu", "gelu", "silu", "elu", "softplus"])
+def test_against_pytorch_when_installed(name):
+    """Values and derivatives against PyTorch's float64 functions (reference library)."""
+    torch = pytest.importorskip("torch")
+    reference = {"selu": torch.nn.functional.selu, "gelu": torch.nn.functional.gelu,
+                 "silu": torch.nn.functional.silu, "elu": torch.nn.functional.elu,
+                 "softplus": torch.nn.functional.softplus}[name]
+    z = np.linspace(-6, 6, 121) + 0.013
+    t = torch.tensor(z, requires_grad=True)
+    reference(t).sum().backward()
+    x = nl.Tensor(z, requires_grad=True)
+    activations.get(name)(x).sum().backward()
+    np.testing.assert_allclose(activations.get(name)(nl.Tensor(z)).data,
+                               reference(torch.tensor(z)).numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12, atol=1e-15)

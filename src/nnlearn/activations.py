@@ -34,6 +34,8 @@ arctan          :math:`\arctan z`                         :math:`1 / (1 + z^2)`
 relu            :math:`\max(z, 0)`                        :math:`1` if :math:`h > 0` else 0
 leaky_relu      :math:`z` or :math:`0.3 z`                :math:`1` or :math:`0.3`
 elu             :math:`z` or :math:`e^z - 1`              :math:`1` or :math:`h + 1`
+selu            :math:`\lambda z` or                      :math:`\lambda` or
+                :math:`\lambda\alpha (e^z - 1)`           :math:`h + \lambda\alpha`
 softplus        :math:`\ln(1 + e^z)`                      :math:`\sigma(z)`
 silu / swish    :math:`z \sigma(z)`                       :math:`\sigma(z)(1 + z (1 - \sigma(z)))`
 gelu            :math:`z \Phi(z)`                         :math:`\Phi(z) + z \varphi(z)`
@@ -43,7 +45,9 @@ softmax         :math:`e^{z_j} / \sum_k e^{z_k}`          :math:`s_j (\delta_{jk
 
 Sources: the logistic sigmoid and tanh of the early multilayer perceptrons (Rumelhart,
 Hinton & Williams 1986); relu (Nair & Hinton 2010; Glorot, Bordes & Bengio 2011); leaky
-relu (Maas, Hannun & Ng 2013); elu (Clevert, Unterthiner & Hochreiter 2016); softplus
+relu (Maas, Hannun & Ng 2013); elu (Clevert, Unterthiner & Hochreiter 2016); selu,
+self-normalizing with :math:`\lambda \approx 1.0507`, :math:`\alpha \approx 1.6733`
+(Klambauer, Unterthiner, Mayr & Hochreiter 2017); softplus
 (Dugas et al. 2001); silu/swish (Elfwing, Uchibe & Doya 2018; Ramachandran, Zoph & Le
 2017); gelu (Hendrycks & Gimpel 2016), with :math:`\Phi` the standard normal
 distribution function and :math:`\varphi` its density.
@@ -59,7 +63,7 @@ from ._registry import lookup, name_of
 from .numerics import erfc
 
 __all__ = ["Activation", "ACTIVATIONS", "get", "serialize", "registered_name", "linear",
-           "binary_step", "sigmoid", "tanh", "arctan", "relu", "leaky_relu", "elu",
+           "binary_step", "sigmoid", "tanh", "arctan", "relu", "leaky_relu", "elu", "selu",
            "softplus", "silu", "swish", "gelu", "exponential", "softmax"]
 
 _ops = None  # nnlearn.autograd.ops, bound on first use (it imports this module)
@@ -200,6 +204,19 @@ def _elu_backward(dz, g, z, h, one):
     return g * ((z > one - one) + (z <= one - one) * (h + one))
 
 
+def _selu(z, one):
+    """The scaled exponential linear unit: lambda z for z > 0, lambda alpha (e^z - 1)
+    otherwise, lambda = 1.0507009873554805, alpha = 1.6732632423543772 (the constants that
+    keep activations at mean 0 and variance 1)."""
+    return (1.0507009873554805 * one) * np.maximum(z, one - one) \
+        + (1.7580993408473766 * one) * np.expm1(np.minimum(z, one - one))
+
+
+def _selu_backward(dz, g, z, h, one):
+    return g * ((h > one - one) * (1.0507009873554805 * one)
+                + (h <= one - one) * (h + 1.7580993408473766 * one))
+
+
 def _softplus(z, one):
     """ln(1 + e^z) = max(z, 0) + ln(1 + e^-|z|), finite for any z."""
     return np.maximum(z, one - one) + np.log1p(np.exp(-np.abs(z)))
@@ -247,6 +264,7 @@ arctan = Activation("arctan", _arctan, _arctan_backward, needs_input=True)
 relu = Activation("relu", _relu, _relu_backward, needs_input=False)
 leaky_relu = Activation("leaky_relu", _leaky_relu, _leaky_relu_backward, needs_input=True)
 elu = Activation("elu", _elu, _elu_backward, needs_input=True)
+selu = Activation("selu", _selu, _selu_backward, needs_input=False)
 softplus = Activation("softplus", _softplus, _softplus_backward, needs_input=True)
 silu = Activation("silu", _silu, _silu_backward, needs_input=True)
 swish = silu
@@ -258,13 +276,14 @@ softmax = Softmax()
 #: Every activation by name (the first name of an object is the one it is saved under).
 ACTIVATIONS = {
     "linear": linear, "binary_step": binary_step, "sigmoid": sigmoid, "tanh": tanh,
-    "arctan": arctan, "relu": relu, "leaky_relu": leaky_relu, "elu": elu,
+    "arctan": arctan, "relu": relu, "leaky_relu": leaky_relu, "elu": elu, "selu": selu,
     "softplus": softplus, "silu": silu, "swish": swish, "gelu": gelu,
     "exponential": exponential, "softmax": softmax,
 }
 
 assert math.isclose(0.7071067811865476, 1 / math.sqrt(2))        # the constants written in
 assert math.isclose(0.3989422804014327, 1 / math.sqrt(2 * math.pi))  # the rules above
+assert math.isclose(1.7580993408473766, 1.0507009873554805 * 1.6732632423543772)
 
 
 def elementwise() -> dict:
