@@ -108,13 +108,19 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(**options):
+def running_server(uvicorn_options=None, **options):
+    """A playground served on 127.0.0.1 as ``serve`` serves it (its uvicorn options:
+    ``server.uvicorn_options(**uvicorn_options)``, no cap per address by default, as on
+    the loopback address)."""
     from nnlearn.playground.server import create_app
+    from nnlearn.playground.server import uvicorn_options as production
 
     port = free_port()
     app = create_app(**options)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
+                                           log_level="warning",
+                                           **production(**{"max_connections_per_address": None,
+                                                           **(uvicorn_options or {})})))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

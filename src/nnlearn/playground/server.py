@@ -24,6 +24,14 @@ address when served on all interfaces), else 403: a web page elsewhere whose nam
 rebound to this machine ("DNS rebinding") is refused, as Jupyter and TensorBoard do.  The
 WebSocket also refuses other origins.  Served on anything but the loopback address, the
 WebSocket and the exports need the per-launch token printed with the page's URL.
+
+Slow or half-sent requests (issue 32): every connection must deliver each complete
+request within ``request_timeout`` seconds of connecting or of its previous response, and
+one address may hold at most ``max_connections_per_address`` connections at once (not
+counted on a loopback-only server); a flood of half-sent requests therefore cannot use up
+the server's file descriptors (see :class:`ConnectionGuard`).  ``X-Forwarded-For`` is
+read only from a ``trusted_proxy`` named at launch; otherwise the per-computer tab cap
+counts the socket's own address.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import contextvars
 import functools
 import ipaddress
 import json
+import logging
 import secrets
 import socket
 import time
@@ -57,6 +66,8 @@ UPLOAD_PREFIX = '{"type":"upload"'    # how the page's JSON.stringify starts one
 FRAME_BUDGET = 0.05      # seconds of training per frame, at most
 MAX_SESSIONS = 20
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+REQUEST_TIMEOUT = 10.0          # seconds to send one whole request (headers and body)
+MAX_CONNECTIONS_PER_ADDRESS = 16  # a browser opens about 6 per server, plus its tabs
 
 
 class Playground:
@@ -195,7 +206,8 @@ class Playground:
                          "data_url": f"/export/{sid}/data.npz{query}"}]
             if kind == "upload":
                 await self._locked(state, session.upload, message.get("csv"),
-                                   message.get("x1"), message.get("x2"), message.get("target"))
+                                   message.get("x1"), message.get("x2"), message.get("target"),
+                                   message.get("name"))
                 return [await self._locked(state, session.data_message),
                         await self._locked(state, session.frame)]
             if kind == "add_point":
@@ -212,7 +224,12 @@ class Playground:
                 return [{"type": "pong"}]
         except SettingsError as err:
             return [_error(str(err))]
-        return [_error(f"unknown message type {kind!r}")]
+        except Exception as err:  # a bug must not end the tab's session: say so, go on
+            logging.getLogger("nnlearn.playground").exception(
+                "the playground failed on a %r message", kind[:40])
+            return [_error(f"the server failed on this {_shown_text(kind)} message "
+                           f"({type(err).__name__}); the session goes on unchanged")]
+        return [_error(f"unknown message type {_shown_text(kind)}")]
 
     async def _stream(self, sid, session, state) -> None:
         """While running: train for up to FRAME_BUDGET seconds, send a frame, wait for
@@ -390,6 +407,143 @@ class HostCheck:
         return await self.app(scope, receive, send)
 
 
+class ConnectionGuard:
+    """Who may hold a connection, at the socket level (before any request is read):
+    at most ``per_address`` open connections from one address (None: no cap; a trusted
+    proxy's address is not capped, it speaks for many computers) and at most
+    ``request_timeout`` seconds to send each whole request.
+
+    uvicorn alone never times out a connection that has sent part of a request (issue
+    32: 3,000 stayed open 70 s, and 1,100 used up the 1,024 descriptors of a classroom
+    server); its keep-alive timeout starts only after a response."""
+
+    def __init__(self, per_address: int | None = MAX_CONNECTIONS_PER_ADDRESS,
+                 request_timeout: float = REQUEST_TIMEOUT, exempt=()):
+        if per_address is not None and (isinstance(per_address, bool) or
+                                        not isinstance(per_address, int) or per_address < 1):
+            raise ValueError(f"per_address must be a positive integer or None; got "
+                             f"{per_address!r}")
+        if not isinstance(request_timeout, (int, float)) or not 0 < request_timeout < 3600:
+            raise ValueError(f"request_timeout must be a number of seconds in (0, 3600); "
+                             f"got {request_timeout!r}")
+        self.per_address, self.request_timeout = per_address, float(request_timeout)
+        self.exempt = frozenset(exempt)
+        self.open: dict = {}      # address -> the transports open from it
+        self.refused = 0          # connections closed for the cap (for tests and logs)
+        self.timed_out = 0        # connections closed for a request not sent in time
+
+    def admit(self, transport) -> bool:
+        """Record a new connection; False (and nothing recorded) when its address already
+        holds ``per_address`` open connections."""
+        peer = transport.get_extra_info("peername")
+        address = peer[0] if isinstance(peer, (tuple, list)) and peer else None
+        if self.per_address is None or address is None or address in self.exempt:
+            return True
+        if len(self.open) > 256:  # forget addresses whose connections have all closed
+            self.open = {a: {t for t in ts if not t.is_closing()}
+                         for a, ts in self.open.items()}
+            self.open = {a: ts for a, ts in self.open.items() if ts}
+        held = {t for t in self.open.get(address, ()) if not t.is_closing()}
+        if len(held) >= self.per_address:
+            self.open[address] = held
+            self.refused += 1
+            return False
+        held.add(transport)
+        self.open[address] = held
+        return True
+
+
+_REFUSED = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+            b"Connection: close\r\nContent-Length: 48\r\n\r\n"
+            b"too many connections from this address (503)\r\n\r\n")
+
+
+def guarded_protocol(guard: ConnectionGuard):
+    """uvicorn's HTTP protocol (h11) with ``guard``'s cap and request timeout: pass it
+    as ``uvicorn.Config(http=...)``.  A WebSocket leaves the guard's timer once its
+    handshake request is complete (the session's own idle timeout then applies)."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+    import h11
+
+    class GuardedH11Protocol(H11Protocol):
+        _timer = None
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            if not guard.admit(transport):
+                self.connections.discard(self)
+                transport.write(_REFUSED)
+                transport.close()
+                return
+            self._arm()
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._timer = self.loop.call_later(guard.request_timeout, self._expired)
+
+        def _disarm(self) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+        def _expired(self) -> None:
+            self._timer = None
+            if not self.transport.is_closing() and self.transport.get_protocol() is self:
+                guard.timed_out += 1
+                self.transport.abort()  # no response: it has not finished asking
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.transport.get_protocol() is not self or \
+                    self.conn.their_state is not h11.IDLE and \
+                    self.conn.their_state is not h11.SEND_BODY:
+                self._disarm()  # the whole request arrived (or it became a WebSocket)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()  # the next request on this connection, if any
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return GuardedH11Protocol
+
+
+def uvicorn_options(trusted_proxy: str | None = None,
+                    max_connections_per_address: int | None = MAX_CONNECTIONS_PER_ADDRESS,
+                    request_timeout: float = REQUEST_TIMEOUT) -> dict:
+    """The keyword arguments of ``uvicorn.run``/``uvicorn.Config`` that ``serve`` uses
+    (besides the app, host and port): the guarded HTTP protocol (:class:`ConnectionGuard`;
+    ``max_connections_per_address`` None for no cap), and proxy headers
+    (``X-Forwarded-For``) read only from ``trusted_proxy`` (an IP address or a
+    comma-separated list), never by default: uvicorn otherwise trusts them from
+    127.0.0.1, and the per-computer tab cap would count whatever a client claims."""
+    if trusted_proxy is not None and not isinstance(trusted_proxy, str):
+        raise ValueError(f"trusted_proxy must be an IP address (or a comma-separated list); "
+                         f"got {_shown_text(trusted_proxy)}")
+    proxies = [p.strip().strip("[]") for p in trusted_proxy.split(",")] \
+        if trusted_proxy else []
+    for proxy in proxies:
+        if not _is_ip(proxy):
+            raise ValueError(f"trusted_proxy must be IP addresses (comma-separated); got "
+                             f"{_shown_text(proxy)}")
+    guard = ConnectionGuard(max_connections_per_address, request_timeout, exempt=proxies)
+    # backlog: asyncio accepts up to this many connections in one round before the
+    # guard sees any of them, so it also bounds the descriptors a burst can take
+    options = {"http": guarded_protocol(guard), "proxy_headers": bool(proxies),
+               "ws_max_size": MAX_MESSAGE * 2, "timeout_keep_alive": 5, "backlog": 128}
+    if proxies:
+        options["forwarded_allow_ips"] = ",".join(proxies)
+    return options
+
+
+def _shown_text(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def create_app(frame_rate: float = 20.0, idle_timeout: float = 1800.0,
                host: str = "127.0.0.1", max_sessions: int = MAX_SESSIONS,
                token: str | None = None, max_per_client: int | None = None) -> Starlette:
@@ -441,18 +595,26 @@ def classroom_address(host: str) -> str:
 def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False,
           frame_rate: float = 20.0, idle_timeout: float = 1800.0,
           max_sessions: int = MAX_SESSIONS, classroom: bool = False,
-          max_per_client: int = 2) -> None:
+          max_per_client: int = 2, trusted_proxy: str | None = None,
+          max_connections_per_address: int = MAX_CONNECTIONS_PER_ADDRESS,
+          request_timeout: float = REQUEST_TIMEOUT) -> None:
     """Run the playground until interrupted.  On anything but the loopback address a
     token is made for this launch and printed in the page's URL (as Jupyter does).
 
     ``classroom=True`` listens on every interface (unless ``host`` names one), makes a
     short token students can type, allows ``max_per_client`` tabs per computer and prints
-    the link to share and, large, the address to project."""
+    the link to share and, large, the address to project.
+
+    ``trusted_proxy``: the address(es) of a reverse proxy whose ``X-Forwarded-For`` names
+    the computer (the per-computer cap counts it); without one the header is ignored."""
     import uvicorn
 
     if classroom and is_loopback(host):
         host = "0.0.0.0"
     token = None if is_loopback(host) else secrets.token_urlsafe(6 if classroom else 24)
+    # checked before anything is printed; no cap per address on the loopback address
+    options = uvicorn_options(trusted_proxy, max_connections_per_address if token else None,
+                              request_timeout)
     shown = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
     shown = f"[{shown}]" if ":" in shown else shown
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
@@ -478,5 +640,4 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False,
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     uvicorn.run(create_app(frame_rate, idle_timeout, host=host, max_sessions=max_sessions,
                            token=token, max_per_client=max_per_client if classroom else None),
-                host=host, port=port, log_level="warning",
-                ws_max_size=MAX_MESSAGE * 2)
+                host=host, port=port, log_level="warning", **options)

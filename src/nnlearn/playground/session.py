@@ -202,7 +202,8 @@ class PlaygroundSession:
 
     def __init__(self, settings=None):
         self.settings = None
-        self.custom = None  # uploaded or drawn points: {"X", "y", "task", "class_names"}
+        self.custom = None  # uploaded or drawn points: {"X", "y", "task", "class_names",
+        #                     "axes" (an upload's columns: name, value at -5 and at 5)}
         self.last_active = time.monotonic()
         self.configure(settings or {})
 
@@ -234,15 +235,16 @@ class PlaygroundSession:
         """The number of classes of the current data set (1 for regression)."""
         return self._class_count(self.settings)
 
-    def upload(self, text, x1, x2, target) -> None:
+    def upload(self, text, x1, x2, target, filename=None) -> None:
         """Points from a CSV's text (columns x1, x2, target); they become the data set
-        "custom".  A bad file raises SettingsError and changes nothing."""
+        "custom".  A bad file raises SettingsError (naming ``filename``, the file's name
+        in the page, when given) and changes nothing."""
         try:
-            X, y, task, names = playground_data.parse_upload(text, x1, x2, target)
+            upload = playground_data.parse_upload(text, x1, x2, target, filename)
         except playground_data.UploadError as err:
             raise SettingsError(str(err)) from None
         previous = self.custom
-        self.custom = {"X": X, "y": y, "task": task, "class_names": names}
+        self.custom = upload
         try:
             self.configure({**self.settings, "dataset": CUSTOM, "loss": "auto"})
         except SettingsError:
@@ -373,12 +375,14 @@ class PlaygroundSession:
     def data_message(self) -> dict:
         """The points and the input features' own heat maps (sent when data or
         features change)."""
-        names = self.custom["class_names"] if self.settings["dataset"] == CUSTOM else None
+        custom = self.settings["dataset"] == CUSTOM
+        names = self.custom["class_names"] if custom else None
         classes = self.n_classes if self.task == "classification" else 0
         return {"type": "data", "task": self.task, "extent": EXTENT,
                 "settings": self.settings, "classes": classes,
                 "class_names": names or [str(k) for k in range(classes)],
                 "loss": self.loss_name,
+                "axes": self.custom.get("axes") if custom else None,
                 "train": np.round(np.column_stack([self.X_train, self.y_train]), 3).tolist(),
                 "test": np.round(np.column_stack([self.X_test, self.y_test]), 3).tolist(),
                 "features": [{"name": f, "map": _quantize(self.neuron_grid[:, i])}
