@@ -57,7 +57,10 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .session import PlaygroundSession, SettingsError, choices
+import numpy as np
+
+from .session import (DATA_KEYS, URL_LIMIT, PlaygroundSession, SettingsError, choices,
+                      settings_from_url, url_of)
 
 STATIC = Path(__file__).with_name("static")
 MAX_MESSAGE = 64 * 1024
@@ -75,13 +78,16 @@ class Playground:
 
     def __init__(self, frame_rate: float = 20.0, idle_timeout: float = 1800.0,
                  max_sessions: int = MAX_SESSIONS, token: str | None = None,
-                 max_per_client: int | None = None):
+                 max_per_client: int | None = None, teacher_token: str | None = None):
         self.frame_rate, self.idle_timeout = frame_rate, idle_timeout
         self.max_sessions, self.token = max_sessions, token
         self.max_per_client = max_per_client  # sessions from one address (classroom)
+        self.teacher_token = teacher_token    # the teacher's view (None: no teacher view)
         self.clients: dict = {}  # session id -> the client's address
         self.sessions: dict = {}
         self.live = weakref.WeakSet()  # every PlaygroundSession not yet freed (for tests)
+        self.challenge = None    # the teacher's last challenge: settings, query, number
+        self.joined = 0          # tabs opened so far (students are numbered by it)
 
     # -- one connection ---------------------------------------------------------------------
     async def websocket(self, ws: WebSocket) -> None:
@@ -112,10 +118,15 @@ class Playground:
         self.clients[sid] = client
         # the session's work runs on a thread of its own, always the same one
         worker = ThreadPoolExecutor(1, thread_name_prefix="nnlearn-session")
-        state = {"running": False, "lock": asyncio.Lock(), "ws": ws, "worker": worker}
+        self.joined += 1
+        state = {"running": False, "lock": asyncio.Lock(), "ws": ws, "worker": worker,
+                 "watchers": set(), "number": self.joined, "name": "", "summary": None,
+                 "last_data": None, "last_frame": None}
+        challenge = self.challenge
         self.sessions[sid] = None  # reserved: the cap counts a session being created
         try:
-            session = await self._in_worker(state, PlaygroundSession)
+            session = await self._in_worker(state, PlaygroundSession,
+                                            challenge and challenge["settings"])
         except BaseException:
             self.sessions.pop(sid, None)
             self.clients.pop(sid, None)
@@ -125,9 +136,13 @@ class Playground:
         self.sessions[sid] = (session, state)
         streamer = asyncio.create_task(self._stream(sid, session, state))
         try:
-            await ws.send_json({"type": "session", "id": sid, "choices": choices()})
-            await self._send(ws, await self._locked(state, session.data_message))
-            await self._send(ws, await self._locked(state, session.frame))
+            await ws.send_json({"type": "session", "id": sid, "choices": choices(),
+                                "number": state["number"],
+                                "classroom": self.teacher_token is not None})
+            if challenge:
+                await self._deliver(state, _challenge_message(challenge))
+            await self._deliver(state, await self._locked(state, session.data_message))
+            await self._deliver(state, await self._locked(state, session.frame))
             while True:
                 received = await ws.receive()
                 if received["type"] == "websocket.disconnect":
@@ -137,7 +152,7 @@ class Playground:
                 reply = ([_error("binary messages are not understood; send JSON text")]
                          if text is None else await self._handle(text, session, state, sid))
                 for message in reply:
-                    await self._send(ws, message)
+                    await self._deliver(state, message)
         except (WebSocketDisconnect, RuntimeError):
             pass  # the tab closed (or the janitor closed an idle session)
         finally:
@@ -148,7 +163,29 @@ class Playground:
             self.sessions.pop(sid, None)
             self.clients.pop(sid, None)
             worker.shutdown(wait=False)
+            for watcher in list(state.get("watchers", ())):
+                with contextlib.suppress(Exception):
+                    await watcher.close(code=1001, reason="the student's tab closed")
             state.clear()  # the socket, the lock: nothing keeps the session alive
+
+    async def _deliver(self, state, message) -> None:
+        """Send ``message`` to the tab, remember what the teacher's view needs (the last
+        data and frame, a summary) and copy what the page draws to the tab's watchers
+        (the teacher's read-only view of it)."""
+        kind = message.get("type")
+        text = json.dumps(message, allow_nan=False)
+        if kind == "frame":
+            state["last_frame"] = text
+            state["summary"] = _summary(message)
+        elif kind == "data":
+            state["last_data"] = text
+        await state["ws"].send_text(text)
+        if kind in ("data", "frame", "challenge", "status") and state.get("watchers"):
+            for watcher in list(state["watchers"]):
+                try:
+                    await watcher.send_text(text)
+                except Exception:
+                    state["watchers"].discard(watcher)
 
     def _token_ok(self, given) -> bool:
         return self.token is None or (isinstance(given, str) and
@@ -222,6 +259,18 @@ class Playground:
                 return [await self._locked(state, session.frame)]
             if kind == "ping":
                 return [{"type": "pong"}]
+            if kind == "url":  # the page's address: every bad parameter reported
+                errors = await self._locked(state, session.apply_url, message.get("query"))
+                return [await self._locked(state, session.data_message),
+                        await self._locked(state, session.frame),
+                        {"type": "url_errors", "errors": errors}]
+            if kind == "backprop":
+                state["running"] = False
+                return [{"type": "status", "running": False},
+                        await self._locked(state, session.backprop, message.get("index"))]
+            if kind == "name":  # a student's name for the teacher's view
+                state["name"] = _student_name(message.get("name"))
+                return [{"type": "name", "name": state["name"]}]
         except SettingsError as err:
             return [_error(str(err))]
         except Exception as err:  # a bug must not end the tab's session: say so, go on
@@ -234,7 +283,7 @@ class Playground:
     async def _stream(self, sid, session, state) -> None:
         """While running: train for up to FRAME_BUDGET seconds, send a frame, wait for
         the next frame time."""
-        ws, period = state["ws"], 1.0 / self.frame_rate
+        period = 1.0 / self.frame_rate
         epochs = 1
         while True:
             start = time.monotonic()
@@ -249,7 +298,7 @@ class Playground:
                                             int(epochs * FRAME_BUDGET / max(spent, 1e-4))))
                         frame = await self._in_worker(state, session.frame)
                         try:
-                            await self._send(ws, frame)
+                            await self._deliver(state, frame)
                         except Exception:
                             return
                         session.last_active = time.monotonic()  # training and streaming
@@ -318,6 +367,173 @@ class Playground:
         return Response(body, media_type="application/octet-stream",
                         headers={"Content-Disposition":
                                  f'attachment; filename="playground-{name}"'})
+
+
+    # -- the teacher's view ---------------------------------------------------------------
+    def _teacher_ok(self, given) -> bool:
+        return self.teacher_token is not None and isinstance(given, str) and \
+            secrets.compare_digest(given.encode(), self.teacher_token.encode())
+
+    def _refuse_teacher(self):
+        if self.teacher_token is None:
+            return PlainTextResponse("this playground has no teacher's view (serve it with "
+                                     "--classroom)", status_code=404)
+        return PlainTextResponse("403: the teacher's view needs the teacher's token (the "
+                                 "one printed for the teacher, not the students')",
+                                 status_code=403)
+
+    async def teacher_page(self, request) -> Response:
+        """The teacher's page (its script then asks for the data with the same token)."""
+        if not self._teacher_ok(request.query_params.get("token")):
+            return self._refuse_teacher()
+        return FileResponse(STATIC / "teacher.html")
+
+    def class_view(self) -> dict:
+        """Every student session (settings, epoch, losses, a thumbnail of the output),
+        the current challenge and its leaderboard: sessions on the challenge's data,
+        lowest test loss first.  Read from what the sessions last sent: the students'
+        training is not touched."""
+        rows = []
+        for sid, entry in list(self.sessions.items()):
+            if entry is None:
+                continue
+            session, state = entry
+            summary = state.get("summary")
+            if summary is None:
+                continue
+            rows.append({"id": sid, "number": state["number"],
+                         "name": state["name"] or f"Student {state['number']}",
+                         "running": bool(state.get("running")),
+                         "settings": session.settings, "task": session.task,
+                         "classes": session.n_classes, **summary})
+        rows.sort(key=lambda r: r["number"])
+        board = []
+        if self.challenge:
+            wanted = {k: self.challenge["settings"][k] for k in DATA_KEYS}
+            board = [r for r in rows if r["epoch"] > 0 and r["test_loss"] is not None and
+                     all(r["settings"][k] == v for k, v in wanted.items())]
+            board.sort(key=lambda r: r["test_loss"])
+            board = [{"id": r["id"], "name": r["name"], "test_loss": r["test_loss"],
+                      "epoch": r["epoch"]} for r in board]
+        return {"sessions": rows, "leaderboard": board,
+                "challenge": self.challenge and {k: self.challenge[k]
+                                                 for k in ("query", "number", "settings")}}
+
+    async def teacher_sessions(self, request) -> Response:
+        if not self._teacher_ok(request.query_params.get("token")):
+            return self._refuse_teacher()
+        return JSONResponse(self.class_view())
+
+    async def teacher_challenge(self, request) -> Response:
+        """POST {"query": "dataset=xor&noise=10&..."}: the settings of a URL state, all
+        of them checked (400 listing every bad one), pushed to every student tab."""
+        if not self._teacher_ok(request.query_params.get("token")):
+            return self._refuse_teacher()
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > 2 * URL_LIMIT:
+                return JSONResponse({"errors": [f"the challenge is too large (at most "
+                                                f"{2 * URL_LIMIT:,} bytes)"]}, 413)
+        try:
+            query = json.loads(body or b"null").get("query")
+        except (ValueError, AttributeError, RecursionError):
+            return JSONResponse({"errors": ['expected JSON {"query": "dataset=...&..."}']},
+                                400)
+        try:
+            settings, errors = settings_from_url(query)
+        except SettingsError as err:
+            return JSONResponse({"errors": [str(err)]}, 400)
+        if errors:
+            return JSONResponse({"errors": errors}, 400)
+        number = (self.challenge["number"] + 1) if self.challenge else 1
+        self.challenge = {"settings": settings, "query": url_of(settings), "number": number}
+        message = _challenge_message(self.challenge)
+        sent = 0
+        for sid, entry in list(self.sessions.items()):
+            if entry is None:
+                continue
+            session, state = entry
+            state["running"] = False
+            try:
+                await self._locked(state, session.configure, settings)
+                for reply in (message, {"type": "status", "running": False},
+                              await self._locked(state, session.data_message),
+                              await self._locked(state, session.frame)):
+                    await self._deliver(state, reply)
+                sent += 1
+            except Exception:  # a tab that closed meanwhile, or whose points do not fit
+                continue
+        return JSONResponse({"sent": sent, "challenge": message})
+
+    async def watch(self, ws: WebSocket) -> None:
+        """The teacher's read-only view of one student's tab: the same data and frames
+        the tab receives; nothing the watcher sends changes the session."""
+        if not _same_origin(ws):
+            await ws.close(code=1008, reason="cross-origin connection refused")
+            return
+        if not self._teacher_ok(ws.query_params.get("token")):
+            await ws.close(code=1008, reason="the teacher's token is required")
+            return
+        entry = self.sessions.get(ws.query_params.get("sid") or "")
+        if entry is None:
+            await ws.close(code=1008, reason="no such session")
+            return
+        session, state = entry
+        if len(state["watchers"]) >= 4:
+            await ws.close(code=1013, reason="this tab already has 4 watchers")
+            return
+        await ws.accept()
+        await self._send(ws, {"type": "session", "id": ws.query_params.get("sid"),
+                              "choices": choices(), "number": state["number"],
+                              "watch": True,
+                              "name": state["name"] or f"Student {state['number']}"})
+        for text in (state.get("last_data"), state.get("last_frame")):
+            if text:
+                await ws.send_text(text)
+        state["watchers"].add(ws)
+        try:
+            while True:
+                received = await ws.receive()
+                if received["type"] == "websocket.disconnect":
+                    break
+                await self._send(ws, _error("this view is read-only"))
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            watchers = state.get("watchers")
+            if watchers is not None:
+                watchers.discard(ws)
+
+
+def _summary(frame: dict) -> dict:
+    """What the teacher's list shows of a frame: epoch, losses and a 25 x 25 thumbnail of
+    the output map (every other pixel of the 50 x 50 one)."""
+    def half(hex_text):
+        pixels = np.frombuffer(bytes.fromhex(hex_text), np.uint8)
+        side = int(round(len(pixels) ** 0.5))
+        return pixels.reshape(side, side)[::2, ::2].tobytes().hex()
+
+    thumbnail = {"min": frame["output"]["min"], "max": frame["output"]["max"],
+                 "data": half(frame["output"]["data"])}
+    if "output_class" in frame:
+        thumbnail["classes"] = half(frame["output_class"])
+    return {"epoch": frame["epoch"], "train_loss": frame["train"].get("loss"),
+            "test_loss": frame["test"].get("loss"),
+            "test_accuracy": frame["test"].get("accuracy"), "thumbnail": thumbnail}
+
+
+def _challenge_message(challenge: dict) -> dict:
+    return {"type": "challenge", "number": challenge["number"], "query": challenge["query"],
+            "settings": challenge["settings"]}
+
+
+def _student_name(name) -> str:
+    """A name a student typed: printable, at most 40 characters ("" when none)."""
+    if not isinstance(name, str):
+        return ""
+    return "".join(c for c in name if c.isprintable() and
+                   not "\ud800" <= c <= "\udfff")[:40].strip()
 
 
 def _error(message: str) -> dict:
@@ -546,14 +762,20 @@ def _shown_text(value) -> str:
 
 def create_app(frame_rate: float = 20.0, idle_timeout: float = 1800.0,
                host: str = "127.0.0.1", max_sessions: int = MAX_SESSIONS,
-               token: str | None = None, max_per_client: int | None = None) -> Starlette:
+               token: str | None = None, max_per_client: int | None = None,
+               teacher_token: str | None = None) -> Starlette:
     """The ASGI application (``uvicorn.run(create_app())``) for a server listening on
     ``host`` (which decides the Host headers accepted); ``token``, when given, is
     required by the WebSocket and the exports (``serve`` makes one when ``host`` is not
-    the loopback address)."""
+    the loopback address); ``teacher_token``, when given, opens the teacher's view at
+    ``/teacher?token=...`` (its list of sessions, challenges, read-only views)."""
+    if teacher_token is not None and (not isinstance(teacher_token, str) or
+                                      len(teacher_token) < 8 or teacher_token == token):
+        raise ValueError("teacher_token must be a string of at least 8 characters, "
+                         "other than the students' token")
     playground = Playground(frame_rate=frame_rate, idle_timeout=idle_timeout,
                             max_sessions=max_sessions, token=token,
-                            max_per_client=max_per_client)
+                            max_per_client=max_per_client, teacher_token=teacher_token)
 
     async def index(request):
         return FileResponse(STATIC / "index.html")
@@ -570,7 +792,11 @@ def create_app(frame_rate: float = 20.0, idle_timeout: float = 1800.0,
     app = Starlette(routes=[
         Route("/", index), Route("/health", health),
         Route("/export/{sid}/{name}", playground.export),
+        Route("/teacher", playground.teacher_page),
+        Route("/teacher/sessions", playground.teacher_sessions),
+        Route("/teacher/challenge", playground.teacher_challenge, methods=["POST"]),
         WebSocketRoute("/ws", playground.websocket),
+        WebSocketRoute("/ws/watch", playground.watch),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ], lifespan=lifespan)
     app.state.playground = playground
@@ -612,6 +838,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False,
     if classroom and is_loopback(host):
         host = "0.0.0.0"
     token = None if is_loopback(host) else secrets.token_urlsafe(6 if classroom else 24)
+    teacher_token = secrets.token_urlsafe(18) if classroom else None
     # checked before anything is printed; no cap per address on the loopback address
     options = uvicorn_options(trusted_proxy, max_connections_per_address if token else None,
                               request_timeout)
@@ -625,6 +852,8 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False,
         print(f"At most {max_per_client} tabs per computer, {max_sessions} in all. "
               "Project this for the students:\n")
         print(f"    {address}:{port}/?token={token}\n")
+        print(f"The teacher's view (keep this link to yourself): "
+              f"http://{shown}:{port}/teacher?token={teacher_token}\n")
     else:
         print(f"nnlearn playground: {url}  (Ctrl+C stops it)")
     if token is None:
@@ -639,5 +868,6 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False,
 
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     uvicorn.run(create_app(frame_rate, idle_timeout, host=host, max_sessions=max_sessions,
-                           token=token, max_per_client=max_per_client if classroom else None),
+                           token=token, max_per_client=max_per_client if classroom else None,
+                           teacher_token=teacher_token),
                 host=host, port=port, log_level="warning", **options)
