@@ -447,7 +447,8 @@ class Playground:
         if errors:
             return JSONResponse({"errors": errors}, 400)
         number = (self.challenge["number"] + 1) if self.challenge else 1
-        self.challenge = {"settings": settings, "query": url_of(settings), "number": number}
+        self.challenge = {"settings": settings, "query": url_of(settings, changed_only=True),
+                          "number": number}
         message = _challenge_message(self.challenge)
         sent = 0
         for sid, entry in list(self.sessions.items()):

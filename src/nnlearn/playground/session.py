@@ -266,13 +266,16 @@ def settings_from_url(query, base=None, custom_task=None) -> tuple:
     return settings, errors
 
 
-def url_of(settings: dict) -> str:
-    """The URL state (query string) of complete settings, as the page writes it."""
+def url_of(settings: dict, changed_only: bool = False) -> str:
+    """The URL state (query string) of complete settings, as the page writes it (only
+    those that differ from the defaults when ``changed_only``)."""
     from urllib.parse import urlencode
 
+    defaults = validate({})
     pairs = [(k, ",".join(map(str, v)) if isinstance(v, list) else
               (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
-             for k, v in settings.items() if not (k == "dataset" and v == CUSTOM)]
+             for k, v in settings.items() if not (k == "dataset" and v == CUSTOM)
+             and not (changed_only and defaults.get(k) == v)]
     return urlencode(pairs).replace("%2C", ",")
 
 
