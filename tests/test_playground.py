@@ -794,11 +794,12 @@ def test_page_upload_url_discretize_and_weight_edit_in_chromium(tmp_path):
         # hover a weight for its value, click it to edit: the output map changes
         other.uncheck("#discretize")
         before = other.evaluate("document.querySelector('#output_map').toDataURL()")
-        other.on("dialog", lambda dialog: dialog.accept("-40"))
         weight = other.locator("#links path.weight").first
         weight.hover(force=True)
         assert other.inner_text("#weight_tip").startswith("weight ")
-        weight.click(force=True)
+        weight.click(force=True)   # an inline field opens where the weight was clicked
+        other.fill("#weight_value", "-40")
+        other.press("#weight_value", "Enter")
         other.wait_for_function("state.frame.weights[0][0][0] === -40")
         other.wait_for_timeout(200)
         assert other.evaluate("document.querySelector('#output_map').toDataURL()") != before

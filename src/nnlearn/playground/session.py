@@ -276,7 +276,16 @@ def url_of(settings: dict, changed_only: bool = False) -> str:
               (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
              for k, v in settings.items() if not (k == "dataset" and v == CUSTOM)
              and not (changed_only and defaults.get(k) == v)]
-    return urlencode(pairs).replace("%2C", ",")
+    return urlencode(pairs, safe=",()^*")
+
+
+def _schedule_as_code(source: str) -> str:
+    """An optimizer's repr writes a learning-rate schedule as its serialized dict;
+    wrap it in ``nl.schedules.get(...)`` so that the exported code runs."""
+    import re
+
+    return re.sub(r"learning_rate=(\{'class_name': '\w+', 'config': \{[^{}]*\}\})",
+                  r"learning_rate=nl.schedules.get(\1)", source)
 
 
 def feature_matrix(X: np.ndarray, features) -> np.ndarray:
@@ -687,7 +696,7 @@ class PlaygroundSession:
             "    x1, x2 = X[:, 0], X[:, 1]",
             "    return np.column_stack([" + ", ".join(FEATURE_CODE[f] for f in s["features"])
             + "]).astype(np.float32)", "", "",
-            *python_source(self.model, imports=False).splitlines(),
+            *_schedule_as_code(python_source(self.model, imports=False)).splitlines(),
             f"model.fit(features(X_train), y_train, epochs={max(self.epoch, 1)}, "
             f"batch_size={s['batch_size']}, seed={s['seed']})",
             "print(model.evaluate(features(X_test), y_test, return_dict=True))",

@@ -15,7 +15,7 @@ const SCHEDULE_LABELS = { none: "constant", step: "halve /100 ep.", exponential:
 const DATASET_LABELS = { circle: "Circle", xor: "Exclusive or", gaussian: "Gaussian",
                          spiral: "Spiral", plane: "Plane (reg.)",
                          gaussian_regression: "Gaussian (reg.)", spiral_arms: "Spiral arms",
-                         blobs: "Blobs" };
+                         blobs: "Blobs", custom: "Your data" };
 
 // -- colours: orange (negative / class 0), white, blue (positive / class 1) ------------------
 const ORANGE = [245, 147, 34], WHITE = [232, 234, 235], BLUE = [8, 119, 189];
@@ -113,6 +113,7 @@ function receive(message) {
     case "session":
       state.choices = message.choices;
       state.number = message.number;
+      state.sid = message.id;
       fillChoices();
       readViewOptions();
       if (message.watch) {
@@ -495,6 +496,7 @@ function bindWeightEditor() {
                          column: Number(editor.dataset.column), value });
     editor.hidden = true;
   };
+  input.oninput = () => input.setCustomValidity("");
   input.onkeydown = (event) => { if (event.key === "Escape") editor.hidden = true; };
   $("weight_cancel").onclick = () => { editor.hidden = true; };
 }
@@ -680,11 +682,11 @@ function recordRun(f) {
   let run = state.run;
   if (!run || run.key !== key || f.epoch < run.epoch || (f.epoch === 0 && run.epoch > 0)) {
     if (run && run.epoch > 0) archiveRun(run);
-    run = state.run = { key, id: (state.runCount = (state.runCount || 0) + 1),
-                        settings: { ...state.settings }, task: state.data.task,
+    run = state.run = { key, id: null, settings: { ...state.settings }, task: state.data.task,
                         classes: state.data.classes, curve: [], epoch: -1, final: null };
   }
   if (f.epoch > run.epoch) run.curve.push([f.epoch, f.train.loss, f.test.loss]);
+  if (run.id === null && f.epoch > 0) run.id = state.runCount = (state.runCount || 0) + 1;
   run.epoch = f.epoch;
   run.final = { output: f.output, output_class: f.output_class, output_probs: f.output_probs,
                 epoch: f.epoch, train: f.train.loss, test: f.test.loss };
