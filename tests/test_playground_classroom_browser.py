@@ -100,6 +100,15 @@ def test_a_teacher_sees_two_students_sends_a_challenge_and_ranks_them(tmp_path):
         assert [line.split("epoch")[0].strip() for line in board] == ranked, (board, losses)
         for line, name in zip(board, ranked):
             assert line.rstrip().endswith(f"{losses[name]:.3f}")
+        # sortable: by test loss, then the other way
+        teacher.click("#students th[data-sort=test_loss]")
+        column = teacher.locator("#students tbody .test-loss")
+        assert [float(t) for t in column.all_inner_texts()] == \
+            sorted(float(t) for t in column.all_inner_texts())
+        teacher.click("#students th[data-sort=test_loss]")
+        assert [float(t) for t in column.all_inner_texts()] == \
+            sorted((float(t) for t in column.all_inner_texts()), reverse=True)
+        teacher.click("#students th[data-sort=number]")
         teacher.set_viewport_size({"width": 1280, "height": 720})
         shot(teacher, "teacher_1280.png", tmp_path, full_page=True)
         # the teacher opens Ada's network, read-only, in a new tab (to project it)

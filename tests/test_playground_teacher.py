@@ -300,3 +300,25 @@ def test_a_challenge_reaches_every_tab_and_bad_ones_list_every_error():
                 a.send(json.dumps({"type": "step"}))
                 assert receive_until(a, "frame")["epoch"] == epoch + 1
                 assert receive_until(watch, "frame")["epoch"] == epoch + 1
+
+
+def test_the_classroom_launch_prints_the_teachers_link_and_trusts_no_proxy(monkeypatch,
+                                                                          capsys):
+    from nnlearn.playground import server
+
+    launched = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: launched.update(app=app, **kw))
+    server.serve(classroom=True, port=9000)
+    out = capsys.readouterr().out
+    playground = launched["app"].state.playground
+    assert playground.teacher_token and playground.teacher_token != playground.token
+    assert f"http://127.0.0.1:9000/teacher?token={playground.teacher_token}" in out
+    assert launched["proxy_headers"] is False and "forwarded_allow_ips" not in launched
+    server.serve(classroom=True, port=9000, trusted_proxy="10.1.2.3")
+    assert launched["proxy_headers"] is True and launched["forwarded_allow_ips"] == "10.1.2.3"
+    capsys.readouterr()
+    server.serve(port=9000)   # on the loopback address: no teacher's view
+    assert launched["app"].state.playground.teacher_token is None
+    assert "/teacher" not in capsys.readouterr().out
+    with pytest.raises(ValueError, match="trusted_proxy must be IP addresses"):
+        server.serve(classroom=True, trusted_proxy="my-proxy")

@@ -705,7 +705,10 @@ def guarded_protocol(guard: ConnectionGuard):
 
         def _expired(self) -> None:
             self._timer = None
-            if not self.transport.is_closing() and self.transport.get_protocol() is self:
+            waiting = self.conn.their_state is h11.IDLE or \
+                self.conn.their_state is h11.SEND_BODY  # not a response being written
+            if waiting and not self.transport.is_closing() and \
+                    self.transport.get_protocol() is self:
                 guard.timed_out += 1
                 self.transport.abort()  # no response: it has not finished asking
 
