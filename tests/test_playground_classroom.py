@@ -5,7 +5,6 @@ two uploads that used to end the session get an error reply."""
 
 import contextlib
 import json
-import os
 import socket
 import subprocess
 import sys

@@ -8,8 +8,6 @@ comparison, the step mode)."""
 
 import json
 import os
-import time
-import urllib.request
 
 import pytest
 
@@ -161,7 +159,8 @@ def test_two_runs_compared_and_one_restored_reaches_the_same_loss(tmp_path):
         colours = page.evaluate("""() => {
             const c = document.querySelector('#compare_chart'), d = c.getContext('2d')
                 .getImageData(0, 0, c.width, c.height).data, seen = new Set();
-            for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200) seen.add(`${d[i]},${d[i+1]},${d[i+2]}`);
+            for (let i = 0; i < d.length; i += 4)
+                if (d[i + 3] > 200) seen.add(`${d[i]},${d[i + 1]},${d[i + 2]}`);
             return [...seen];
         }""")
         assert {"31,119,180", "255,127,14"} <= set(colours)
@@ -218,7 +217,7 @@ def test_step_mode_shows_the_servers_numbers_in_order(tmp_path):
         shot(page, "step_mode_forward.png", tmp_path)
         # a step of training: the numbers follow the new weights
         page.click("#step")
-        page.wait_for_function(f"state.bp.message.epoch === 11 && state.bp.step === 2")
+        page.wait_for_function("state.bp.message.epoch === 11 && state.bp.step === 2")
         page.click("#run")   # training moves on: the step mode closes
         page.wait_for_selector("#bp_panel[hidden]", state="attached")
         page.click("#run")

@@ -368,7 +368,6 @@ class Playground:
                         headers={"Content-Disposition":
                                  f'attachment; filename="playground-{name}"'})
 
-
     # -- the teacher's view ---------------------------------------------------------------
     def _teacher_ok(self, given) -> bool:
         return self.teacher_token is not None and isinstance(given, str) and \
@@ -451,7 +450,7 @@ class Playground:
                           "number": number}
         message = _challenge_message(self.challenge)
         sent = 0
-        for sid, entry in list(self.sessions.items()):
+        for entry in list(self.sessions.values()):
             if entry is None:
                 continue
             session, state = entry
@@ -481,7 +480,7 @@ class Playground:
             await ws.close(code=1008, reason="no such session")
             return
         session, state = entry
-        if len(state["watchers"]) >= 4:
+        if len(state.get("watchers", ())) >= 4:
             await ws.close(code=1013, reason="this tab already has 4 watchers")
             return
         await ws.accept()
@@ -492,6 +491,9 @@ class Playground:
         for text in (state.get("last_data"), state.get("last_frame")):
             if text:
                 await ws.send_text(text)
+        if "watchers" not in state:  # the tab closed meanwhile
+            await ws.close(code=1001, reason="the student's tab closed")
+            return
         state["watchers"].add(ws)
         try:
             while True:

@@ -65,6 +65,7 @@ DEFAULTS = {"dataset": "circle", "noise": 0, "train_ratio": 50, "batch_size": 10
 # cosine cycles of 200 epochs (SGDR, Loshchilov & Hutter 2017)
 SCHEDULES = ["none", "step", "exponential", "inverse_time", "cosine"]
 URL_LIMIT = 4096        # characters of a URL state (a page's address, a challenge)
+MAX_URL_ERRORS = 12     # messages about one URL state, at most
 
 
 def choices() -> dict:
@@ -263,6 +264,8 @@ def settings_from_url(query, base=None, custom_task=None) -> tuple:
             errors.append(str(err))
             continue
         settings = trial
+    if len(errors) > MAX_URL_ERRORS:   # a page of errors says no more than this
+        errors = errors[:MAX_URL_ERRORS] + [f"... and {len(errors) - MAX_URL_ERRORS} more"]
     return settings, errors
 
 
@@ -560,9 +563,9 @@ class PlaygroundSession:
         n = len(dense)
         with np.errstate(all="ignore"):
             a, zs, outs = ag.Tensor(x), [], []
-            for l, layer in enumerate(dense):  # Input and Dropout (off) change nothing
+            for k, layer in enumerate(dense):  # Input and Dropout (off) change nothing
                 z = layer.pre_activation(a)
-                if l == n - 1 and fused is not None:
+                if k == n - 1 and fused is not None:
                     a = head(z.detach())  # shown; the loss reads z (fused)
                 else:
                     a = layer.activation(z)
@@ -582,29 +585,29 @@ class PlaygroundSession:
         if fused is not None:
             names[-1] = activations.registered_name(head) or names[-1]
         steps = []
-        for l, layer in enumerate(dense):  # forward
+        for k, layer in enumerate(dense):  # forward
             for j in range(layer.units):
-                steps.append({"kind": "forward", "layer": l, "neuron": j,
-                              "z": number(zs[l].data[0, j]), "a": number(outs[l].data[0, j]),
-                              "activation": names[l]})
+                steps.append({"kind": "forward", "layer": k, "neuron": j,
+                              "z": number(zs[k].data[0, j]), "a": number(outs[k].data[0, j]),
+                              "activation": names[k]})
         steps.append({"kind": "loss", "value": number(loss.data), "loss": self.loss_name,
                       "target": number(target[0])})
         previous = [x] + [o.data for o in outs[:-1]]
-        for l in reversed(range(n)):  # backward
-            for j in range(dense[l].units):
-                steps.append({"kind": "delta", "layer": l, "neuron": j,
-                              "dL_da": None if da[l] is None else number(da[l][0, j]),
-                              "dL_dz": number(dz[l][0, j])})
-            kernel = dense[l].kernel.data
-            for j in range(dense[l].units):
+        for k in reversed(range(n)):  # backward
+            for j in range(dense[k].units):
+                steps.append({"kind": "delta", "layer": k, "neuron": j,
+                              "dL_da": None if da[k] is None else number(da[k][0, j]),
+                              "dL_dz": number(dz[k][0, j])})
+            kernel = dense[k].kernel.data
+            for j in range(dense[k].units):
                 for i in range(kernel.shape[0]):
-                    steps.append({"kind": "weight", "layer": l, "row": i, "column": j,
+                    steps.append({"kind": "weight", "layer": k, "row": i, "column": j,
                                   "value": number(kernel[i, j]),
-                                  "input": number(previous[l][0, i]),
-                                  "grad": number(dW[l][i, j])})
-                steps.append({"kind": "bias", "layer": l, "neuron": j,
-                              "value": number(dense[l].bias.data[j]),
-                              "grad": number(db[l][j])})
+                                  "input": number(previous[k][0, i]),
+                                  "grad": number(dW[k][i, j])})
+                steps.append({"kind": "bias", "layer": k, "neuron": j,
+                              "value": number(dense[k].bias.data[j]),
+                              "grad": number(db[k][j])})
         return {"type": "backprop", "index": index, "epoch": self.epoch,
                 "point": [number(v) for v in self.X_train[index]],
                 "inputs": [number(v) for v in x[0]], "target": number(target[0]),
