@@ -120,7 +120,7 @@ class Playground:
         worker = ThreadPoolExecutor(1, thread_name_prefix="nnlearn-session")
         self.joined += 1
         state = {"running": False, "lock": asyncio.Lock(), "ws": ws, "worker": worker,
-                 "watchers": set(), "number": self.joined, "name": "", "summary": None,
+                 "watchers": set(), "number": self.joined, "name": "", "frame": None,
                  "last_data": None, "last_frame": None}
         challenge = self.challenge
         self.sessions[sid] = None  # reserved: the cap counts a session being created
@@ -174,9 +174,8 @@ class Playground:
         (the teacher's read-only view of it)."""
         kind = message.get("type")
         text = json.dumps(message, allow_nan=False)
-        if kind == "frame":
-            state["last_frame"] = text
-            state["summary"] = _summary(message)
+        if kind == "frame":  # kept as sent; summarized only when the teacher asks
+            state["last_frame"], state["frame"] = text, message
         elif kind == "data":
             state["last_data"] = text
         await state["ws"].send_text(text)
@@ -397,9 +396,10 @@ class Playground:
             if entry is None:
                 continue
             session, state = entry
-            summary = state.get("summary")
-            if summary is None:
+            frame = state.get("frame")
+            if frame is None:
                 continue
+            summary = _summary(frame)
             rows.append({"id": sid, "number": state["number"],
                          "name": state["name"] or f"Student {state['number']}",
                          "running": bool(state.get("running")),
