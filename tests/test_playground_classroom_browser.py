@@ -170,6 +170,12 @@ def test_two_runs_compared_and_one_restored_reaches_the_same_loss(tmp_path):
         page.wait_for_function("state.settings.learning_rate === 0.03 && state.frame.epoch === 0")
         assert hundred_epochs() == first
         assert page.locator("#runs li").count() == 3
+        # the tab's runs outlive a reload
+        page.reload()
+        page.wait_for_function("state.frame !== null")
+        assert page.locator("#runs li").count() == 3
+        assert page.locator("#runs li .run-text b").all_inner_texts() == \
+            ["Run 3", "Run 2", "Run 1"]
         browser.close()
     assert not errors, errors
 

@@ -131,6 +131,7 @@ function receive(message) {
       showSettings();
       buildNetwork();
       writeUrl();
+      if (state.runs.length) showRuns();
       if (state.bp) send("backprop", { index: Math.min(state.bp.message.index, message.train.length - 1) });
       break;
     case "frame":
@@ -686,6 +687,8 @@ function recordRun(f) {
                         classes: state.data.classes, curve: [], epoch: -1, final: null };
   }
   if (f.epoch > run.epoch) run.curve.push([f.epoch, f.train.loss, f.test.loss]);
+  if (run.curve.length > 1000)   // bounded: every other point of a long run
+    run.curve = run.curve.filter((_, i) => i % 2 === 0 || i === run.curve.length - 1);
   if (run.id === null && f.epoch > 0) run.id = state.runCount = (state.runCount || 0) + 1;
   run.epoch = f.epoch;
   run.final = { output: f.output, output_class: f.output_class, output_probs: f.output_probs,
@@ -695,7 +698,27 @@ function recordRun(f) {
 function archiveRun(run) {
   state.runs.push(run);
   if (state.runs.length > MAX_RUNS) state.runs.shift();
+  saveRuns();
 }
+// the runs outlive a reload of the tab (sessionStorage is the tab's own)
+const RUNS_KEY = `nnlearn-runs:${location.host}`;
+function saveRuns() {
+  if (WATCH) return;
+  const runs = [...state.runs, ...(state.run && state.run.epoch > 0 ? [state.run] : [])];
+  try {
+    sessionStorage.setItem(RUNS_KEY, JSON.stringify({ count: state.runCount || 0, runs }));
+  } catch (err) { /* storage full or disabled: the runs stay in this page only */ }
+}
+function loadRuns() {
+  if (WATCH) return;
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(RUNS_KEY) || "null");
+    if (!saved || !Array.isArray(saved.runs)) return;
+    state.runs = saved.runs.slice(-MAX_RUNS);
+    state.runCount = saved.count;
+  } catch (err) { /* unreadable: start afresh */ }
+}
+window.addEventListener("pagehide", saveRuns);
 function runLabel(run) {
   const s = run.settings;
   const acts = s.layer_activations.length ? s.layer_activations.join("/") : s.activation;
@@ -912,4 +935,5 @@ window.addEventListener("resize", () => state.frame && drawFrame());
 bindControls();
 bindWeightEditor();
 bindSteps();
+loadRuns();
 connect();
