@@ -287,6 +287,25 @@ def test_rough_edges_in_chromium(tmp_path):
         page.select_option("#optimizer", "adam")
         page.evaluate("for (let i = 0; i < 30; i++) send('step')")
         page.wait_for_function("state.frame.epoch === 30", timeout=30_000)
+        # discretized, the class borders follow the interpolated probabilities, not the
+        # 50 x 50 grid's cells (6 canvas pixels each: a staircase changes colour only at
+        # multiples of 6)
+        page.uncheck("#show_train")   # the map alone
+        page.check("#discretize")
+        page.wait_for_timeout(200)
+        changes = page.evaluate("""() => {
+            const c = document.querySelector('#output_map'), w = c.width;
+            const d = c.getContext('2d').getImageData(0, 0, w, c.height).data, xs = [];
+            for (let y = 0; y < c.height; y += 3) for (let x = 1; x < w; x++) {
+                const i = 4 * (y * w + x);
+                if (d[i] !== d[i - 4] || d[i + 1] !== d[i - 3] || d[i + 2] !== d[i - 2]) xs.push(x);
+            }
+            return xs;
+        }""")
+        assert len(changes) > 50
+        assert sum(x % 6 == 0 for x in changes) < 0.5 * len(changes)
+        shot(page, "multiclass_discrete.png", tmp_path)
+        page.check("#show_train")
         page.uncheck("#discretize")
         page.wait_for_timeout(200)
         shot(page, "multiclass_csv_axes.png", tmp_path)

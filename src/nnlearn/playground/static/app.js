@@ -605,10 +605,7 @@ function drawFrame() {
   $("test_accuracy").textContent = fmt(f.test.accuracy);
   const output = decode(f.output), discrete = $("discretize").checked;
   let pixel;
-  if (f.output_class && discrete) {   // several classes: each pixel's class, its colour only
-    const classes = decodeBytes(f.output_class);
-    pixel = (i) => classColour(classes[i], 1);
-  } else if (f.output_class) {   // the class colours mixed by their probabilities, paler
+  if (f.output_class) {   // the class colours mixed by their probabilities, paler
     pixel = mixedClassPixel(f.output_probs.map(decodeBytes), state.data.classes);   // where less sure
   } else {
     const scale = outputScale();
@@ -616,7 +613,13 @@ function drawFrame() {
   }
   const hover = state.hover && hoveredMap(state.hover);
   if (hover) drawMap($("output_map"), hover, symmetric(hover));  // the neuron, enlarged
-  else drawMap($("output_map"), output, null, pixel, !discrete);
+  else if (discrete && f.output_class)   // each canvas pixel's likeliest class, from the
+    drawDiscrete($("output_map"), f.output_probs.map(decodeBytes),   // interpolated maps
+                 (ps) => classColour(ps.indexOf(Math.max(...ps)), 1));
+  else if (discrete) {
+    const scale = outputScale();
+    drawDiscrete($("output_map"), [output], ([v]) => colour(Math.sign(scale(v))));
+  } else drawMap($("output_map"), output, null, pixel, true);
   drawPoints();
   if (!f.output_class) drawMap(state.nodes[state.nodes.length - 1][0], output, null, pixel);
   f.neurons.forEach((layer, l) => layer.forEach((map, j) => {
@@ -628,6 +631,28 @@ function drawFrame() {
   drawLossChart(f.history);
 }
 
+// a discretized map without staircase edges: the maps (n x n) interpolated (bilinear) at
+// every pixel of the canvas, then coloured, rather than each grid cell coloured and enlarged
+function drawDiscrete(canvas, maps, colourOf) {
+  const n = Math.round(Math.sqrt(maps[0].length)), W = canvas.width, H = canvas.height;
+  const image = new ImageData(W, H), at = new Array(maps.length);
+  for (let py = 0; py < H; py++) {
+    const gy = Math.min(n - 1, Math.max(0, (py + 0.5) / H * n - 0.5));
+    const y0 = Math.floor(gy), y1 = Math.min(n - 1, y0 + 1), fy = gy - y0;
+    for (let px = 0; px < W; px++) {
+      const gx = Math.min(n - 1, Math.max(0, (px + 0.5) / W * n - 0.5));
+      const x0 = Math.floor(gx), x1 = Math.min(n - 1, x0 + 1), fx = gx - x0;
+      for (let m = 0; m < maps.length; m++) {
+        const v = maps[m];
+        at[m] = (v[y0 * n + x0] * (1 - fx) + v[y0 * n + x1] * fx) * (1 - fy) +
+                (v[y1 * n + x0] * (1 - fx) + v[y1 * n + x1] * fx) * fy;
+      }
+      const [r, g, b] = colourOf(at);
+      image.data.set([r, g, b, 255], 4 * (py * W + px));
+    }
+  }
+  canvas.getContext("2d").putImageData(image, 0, 0);
+}
 function mixedClassPixel(probs, k) {
   return (i) => {
     let top = 0;
