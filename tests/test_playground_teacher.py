@@ -257,6 +257,8 @@ def test_a_challenge_reaches_every_tab_and_bad_ones_list_every_error():
             "spiral_arms, blobs, custom; got 'moons'",
             "each hidden layer has 1 to 8 neurons; got 9"]
         assert status_of(url, b"[1]")[0] == 400
+        status, body = status_of(url, json.dumps({"query": "token=s&discretize=1"}).encode())
+        assert status == 400 and "names no setting" in json.loads(body)["errors"][0]
         assert status_of(url, json.dumps({"query": "a" * 20_000}).encode())[0] == 413
         with websockets_sync.connect(f"ws://{address}/ws?token=s") as a, \
                 websockets_sync.connect(f"ws://{address}/ws?token=s") as b:

@@ -60,7 +60,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 import numpy as np
 
 from .session import (DATA_KEYS, URL_LIMIT, PlaygroundSession, SettingsError, choices,
-                      settings_from_url, url_of)
+                      parse_query, settings_from_url, url_of)
 
 STATIC = Path(__file__).with_name("static")
 MAX_MESSAGE = 64 * 1024
@@ -445,6 +445,9 @@ class Playground:
             return JSONResponse({"errors": [str(err)]}, 400)
         if errors:
             return JSONResponse({"errors": errors}, 400)
+        if not parse_query(query)[0]:
+            return JSONResponse({"errors": ["the challenge names no setting (e.g. "
+                                            "dataset=spiral&noise=10)"]}, 400)
         number = (self.challenge["number"] + 1) if self.challenge else 1
         self.challenge = {"settings": settings, "query": url_of(settings, changed_only=True),
                           "number": number}

@@ -166,7 +166,7 @@ function receive(message) {
       break;
     }
   }
-  if (WATCH) lockControls();
+  if (WATCH && (message.type === "session" || message.type === "data")) lockControls();
 }
 function lockControls() {    // the read-only view: nothing can be changed
   for (const el of document.querySelectorAll("header button, header select, main button, main input, main select"))
