@@ -147,6 +147,28 @@ def test_each_hidden_layer_has_its_own_activation_and_the_export_rebuilds_it():
             validate(bad)
 
 
+def test_an_optimizer_without_schedules_refuses_one_and_a_failed_change_changes_nothing(
+        monkeypatch):
+    with pytest.raises(SettingsError, match="levenberg_marquardt takes no learning-rate "
+                                            "schedule"):
+        validate({"dataset": "plane", "optimizer": "levenberg_marquardt",
+                  "schedule": "step"})
+    session = PlaygroundSession({"dataset": "xor"})
+    session.train(2)
+    before = (session.settings, session.X_train, session.model, session.epoch)
+
+    def broken():
+        raise RuntimeError("a bug while building the network")
+
+    monkeypatch.setattr(session, "reset", broken)
+    with pytest.raises(RuntimeError):
+        session.configure({**session.settings, "dataset": "spiral"})
+    assert (session.settings, session.X_train, session.model, session.epoch) == before
+    monkeypatch.undo()
+    session.train(1)
+    assert session.epoch == 3 and session.settings["dataset"] == "xor"
+
+
 @pytest.mark.parametrize("schedule", ["step", "exponential", "inverse_time", "cosine"])
 def test_a_schedule_lowers_the_rate_and_its_export_runs(schedule):
     session = PlaygroundSession({"dataset": "xor", "schedule": schedule, "samples": 100,

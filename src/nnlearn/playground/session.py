@@ -77,7 +77,8 @@ def choices() -> dict:
             "max_classes": playground_data.MAX_CLASSES, "losses": LOSSES,
             "max_points": playground_data.MAX_POINTS,
             "max_upload_bytes": playground_data.MAX_UPLOAD_BYTES,
-            "schedules": SCHEDULES}
+            "schedules": SCHEDULES,
+            "scheduled_optimizers": [o for o in OPTIMIZERS if _takes_a_schedule(o)]}
 
 
 class SettingsError(ValueError):
@@ -175,10 +176,25 @@ def validate(settings, custom_task: str | None = None) -> dict:
                                 f"{', '.join(HIDDEN_ACTIVATIONS)}; got {_shown(name)}")
     checked["layer_activations"] = list(per_layer)
     checked["schedule"] = _choice(s, "schedule", SCHEDULES)
+    if checked["schedule"] != "none" and not _takes_a_schedule(checked["optimizer"]):
+        raise SettingsError(f"optimizer {checked['optimizer']} takes no learning-rate "
+                            "schedule; choose schedule none")
     if optimizers.get(checked["optimizer"]).needs_residuals and task != "regression":
         raise SettingsError(f"{checked['optimizer']} fits a sum of squares: choose a "
                             "regression data set (plane, gaussian_regression)")
     return checked
+
+
+@functools.lru_cache(maxsize=None)
+def _takes_a_schedule(optimizer: str) -> bool:
+    """Whether the optimizer named accepts a learning-rate schedule (a few, such as
+    Levenberg-Marquardt, take a plain number only)."""
+    try:
+        optimizers.get({"class_name": optimizer,
+                        "config": {"learning_rate": schedules.StepDecay(0.01, 0.5, 10)}})
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _finite_or_none(value):
@@ -342,12 +358,17 @@ class PlaygroundSession:
         new = validate(settings, self.custom and self.custom["task"])
         if self._class_count(new) > 2 and new["loss"] == "mse":
             raise SettingsError("loss mse fits two classes; with more, choose crossentropy")
-        data_keys = ("dataset", "noise", "train_ratio", "samples", "seed", "classes")
-        new_data = self.settings is None or any(new[k] != self.settings[k] for k in data_keys)
-        self.settings = new
-        if new_data:
-            self._make_data()
-        self.reset()
+        new_data = self.settings is None or any(new[k] != self.settings[k] for k in DATA_KEYS)
+        before = dict(self.__dict__)   # all or nothing: a failure leaves the session as it was
+        try:
+            self.settings = new
+            if new_data:
+                self._make_data()
+            self.reset()
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
 
     def _class_count(self, settings) -> int:
         """Classes of the data the settings choose (1 for regression)."""

@@ -226,6 +226,7 @@ function showSettings() {
   const s = state.settings;
   for (const id of ["learning_rate", "optimizer", "activation", "regularization",
                     "regularization_rate", "dropout", "schedule"]) $(id).value = String(s[id]);
+  $("schedule").disabled = !state.choices.scheduled_optimizers.includes(s.optimizer);
   for (const id of ["train_ratio", "noise", "batch_size"]) {
     $(id).value = s[id];
     $(id + "_out").textContent = s[id];
@@ -257,8 +258,13 @@ function escapeHtml(text) {
 function bindControls() {
   for (const id of ["learning_rate", "regularization_rate", "dropout"])
     $(id).onchange = () => sendSettings({ [id]: Number($(id).value) });
-  for (const id of ["optimizer", "regularization", "loss", "schedule"])
+  for (const id of ["regularization", "loss", "schedule"])
     $(id).onchange = () => sendSettings({ [id]: $(id).value });
+  $("optimizer").onchange = () => {   // a few optimizers take a plain learning rate only
+    const optimizer = $("optimizer").value;
+    const takes = state.choices.scheduled_optimizers.includes(optimizer);
+    sendSettings(takes ? { optimizer } : { optimizer, schedule: "none" });
+  };
   // the activation of every hidden layer (each layer's own menu overrides it)
   $("activation").onchange = () => sendSettings({ activation: $("activation").value, layer_activations: [] });
   $("student_name").onchange = () => send("name", { name: $("student_name").value });
