@@ -9,11 +9,13 @@ import urllib.request
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nnlearn import autograd as ag
 from nnlearn import layers
 from nnlearn.playground import PlaygroundSession, SettingsError, validate
-from nnlearn.playground.session import parse_query, settings_from_url, url_of
+from nnlearn.playground.session import DEFAULTS, parse_query, settings_from_url, url_of
 
 from test_playground import receive_until, running_server
 
@@ -346,3 +348,26 @@ def test_the_classroom_launch_prints_the_teachers_link_and_trusts_no_proxy(monke
     assert "/teacher" not in capsys.readouterr().out
     with pytest.raises(ValueError, match="trusted_proxy must be IP addresses"):
         server.serve(classroom=True, trusted_proxy="my-proxy")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300) | st.lists(st.tuples(
+    st.sampled_from(sorted(DEFAULTS) + ["token", "x", ""]),
+    st.text(max_size=12) | st.sampled_from(["1e400", "nan", "-0", "4,2", "relu", "9" * 40])),
+    max_size=12).map(lambda pairs: "&".join(f"{k}={v}" for k, v in pairs)))
+def test_any_url_state_gives_settings_or_one_line_errors(query):
+    settings, errors = settings_from_url(query)
+    assert validate(settings) == settings
+    assert len(errors) <= 13
+    for error in errors:
+        assert "\n" not in error and len(error) < 400
+
+
+def test_a_diverged_network_steps_with_nan_as_none():
+    session = PlaygroundSession({"dataset": "plane", "learning_rate": 10, "hidden": [8, 8],
+                                 "activation": "relu", "batch_size": 1})
+    session.train(3)
+    message = session.backprop(0)
+    json.dumps(message, allow_nan=False)
+    assert any(s.get("grad", 0) is None or s.get("value", 0) is None
+               for s in message["steps"])
