@@ -419,6 +419,8 @@ class Playground:
                                                  for k in ("query", "number", "settings")}}
 
     async def teacher_sessions(self, request) -> Response:
+        """GET: every student tab's summary (settings, epoch, losses, thumbnail) as JSON,
+        for the teacher's token only (403 otherwise)."""
         if not self._teacher_ok(request.query_params.get("token")):
             return self._refuse_teacher()
         return JSONResponse(self.class_view())
