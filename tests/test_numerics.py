@@ -103,7 +103,21 @@ ELEMENTWISE = {
     "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
     "softplus": lambda x: np.logaddexp(0, x), "silu": lambda x: x * _expit(x),
     "swish": lambda x: x * _expit(x),
+    "gelu": lambda x: x * 0.5 * np.vectorize(math.erfc, otypes=[float])(-x / math.sqrt(2)),
+    "selu": lambda x: _selu(x),
+    "exponential": lambda x: _exp(x),
 }
+
+
+def _selu(x):
+    with np.errstate(over="ignore"):  # lambda x beyond the range: inf, the rounded value
+        return 1.0507009873554805 * np.where(
+            x > 0, x, 1.6732632423543772 * np.expm1(np.minimum(x, 0)))
+
+
+def _exp(x):
+    with np.errstate(over="ignore"):  # beyond the dtype's range: inf, the rounded value
+        return np.exp(x)
 ROWWISE = {"softmax": lambda x: np.exp(_log_softmax(x)), "log_softmax": _log_softmax}
 
 
@@ -267,7 +281,8 @@ PROBABILITY_LOSSES = {  # name -> reference(y, p, dtype)
 
 
 def test_every_registered_loss_is_checked():
-    checked = set(VALUE_LOSSES) | set(PROBABILITY_LOSSES) | {"sparse_categorical_crossentropy"}
+    checked = set(VALUE_LOSSES) | set(PROBABILITY_LOSSES) | {"sparse_categorical_crossentropy",
+                                                             "sklearn_mlp"}
     names = {type(nl.losses.get(name)).__name__ for name in checked}
     assert names == {type(loss()).__name__ for loss in nl.losses.LOSSES.values()}
 
@@ -328,3 +343,33 @@ def test_probability_losses_against_the_reference(name, dtype, data):
         close(got / 20, reference / 20, dtype, ulps=16 * ULPS, what=name)
     else:
         close(got / 20, reference / 20, dtype, ulps=4 * ULPS, what=name)
+
+
+def _sklearn_objective(link, y, z):
+    """scikit-learn's MLP objective (alpha 0) in float64, from its definitions."""
+    if link == "softmax":
+        shifted = z - z.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        return -log_p[np.arange(len(y)), y.astype(int)].mean()
+    if link == "logistic":
+        return (np.logaddexp(0, z) - y * z).sum(axis=1).mean()
+    if link == "identity":
+        return 0.5 * ((z - y) ** 2).mean()
+    xlogx = np.where(y > 0, y * np.log(np.where(y > 0, y, 1)), 0.0)
+    return (np.exp(z) - y * z + xlogx - y).sum(axis=1).mean()
+
+
+@pytest.mark.parametrize("link", ["softmax", "logistic", "identity", "exp"])
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_the_sklearn_objective_from_its_logits_against_the_reference(link, data):
+    z = data.draw(moderate(np.float64, (4, 3), -30.0, 30.0 if link != "exp" else 5.0))
+    rng = np.random.default_rng(data.draw(st.integers(0, 100)))
+    y = {"softmax": rng.integers(0, 3, 4).astype(float), "logistic": rng.integers(0, 2, (4, 3)),
+         "identity": rng.normal(size=(4, 3)), "exp": rng.poisson(2.0, (4, 3))}[link]
+    loss = nl.losses.SklearnMLPLoss(link, alpha=0.0)
+    fused = loss.from_logits_of(loss.LINKS[link])
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        got = fused(y, ag.Tensor(z)).data
+    close(np.asarray(got), np.asarray(_sklearn_objective(link, y.astype(float), z)),
+          np.float64, ulps=64 * ULPS, what=f"sklearn_mlp {link}")
