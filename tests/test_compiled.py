@@ -337,18 +337,20 @@ def test_fit_names_a_fractional_label():
 
 def test_the_compiled_loops_are_generated_from_the_table_of_activations():
     """One branch per element-wise activation, in the codes compiled.activation_code
-    gives; the link codes are the positions in losses.Head.LINKS."""
+    gives, and one per element-wise link, in the codes of losses.Head.LINKS."""
     from nnlearn import _compiled_dense as loops
 
     table = activations.elementwise()
-    source = loops.source(table)
+    source = loops.source(table, nl.links.ELEMENTWISE_LINKS, nl.links.CODES)
     for code, (name, activation) in enumerate(table.items()):
         assert compiled.activation_code(activation) == code
         assert f"if code == {code}:  # {name}" in source
         assert f"function_{code}(v, one)" in source
     assert compiled.activation_code(activations.softmax) is None
-    assert [loops.SOFTMAX, loops.LOGISTIC, loops.IDENTITY] == [
-        nl.losses.Head.LINKS.index(name) for name in ("softmax", "sigmoid", "identity")]
+    assert loops.SOFTMAX == nl.losses.Head.LINKS.index("softmax") == 0
+    for name in nl.links.ELEMENTWISE_LINKS:  # one loss head per element-wise link
+        code = nl.losses.Head.LINKS.index(name)
+        assert f"if link == {code}:  # {name}" in source
 
 
 def _engine_loss(model, x, y):

@@ -65,20 +65,26 @@ def step_functions():
     of activations and compiled into the kernel cache (imports numba)."""
     import numba
 
-    from . import _compiled_dense
+    from . import _compiled_dense, links
     from .numerics import numba_lowerings
 
     numba_lowerings()
     table = activations.elementwise()
+    inline = numba.njit(error_model="numpy", inline="always")
     namespace, rules = {}, []
     for code, activation in enumerate(table.values()):
         for kind, rule in (("function", activation.function),
                            ("backward", activation.backward)):
-            namespace[f"{kind}_{code}"] = numba.njit(error_model="numpy", inline="always")(rule)
+            namespace[f"{kind}_{code}"] = inline(rule)
             rules.append(rule)
-    functions = kernels.compiled_module("nnlearn.compiled.dense_step",
-                                        _compiled_dense.source(table), namespace, rules,
-                                        _compiled_dense.FUNCTIONS)
+    for name, (output, loss) in links.ELEMENTWISE_LINKS.items():
+        code = links.CODES[name]
+        namespace[f"output_{code}"], namespace[f"loss_{code}"] = inline(output.function), \
+            inline(loss)
+        rules += [output.function, loss]
+    source = _compiled_dense.source(table, links.ELEMENTWISE_LINKS, links.CODES)
+    functions = kernels.compiled_module("nnlearn.compiled.dense_step", source, namespace,
+                                        rules, _compiled_dense.FUNCTIONS)
     return dict(zip(_compiled_dense.FUNCTIONS, functions))
 
 

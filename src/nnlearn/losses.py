@@ -36,6 +36,7 @@ import math
 import numpy as np
 
 from . import autograd as ag
+from . import links
 from ._registry import lookup
 from .autograd import Tensor
 
@@ -325,7 +326,7 @@ class Head:
       or ``(None, labels)`` (class indices), read and checked by the engine's own rules.
     """
 
-    LINKS = ("softmax", "sigmoid", "identity")
+    LINKS = tuple(links.CODES)  # in their codes' order
 
     def __init__(self, link: str, value_scale: float, grad_scale: float, targets,
                  penalty: float = 0.0):

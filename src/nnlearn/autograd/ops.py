@@ -18,6 +18,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
 from .. import activations as _activations
+from .. import links as _links
 from .. import numerics
 from ..backend import as_float_array
 from ..kernels import elementwise
@@ -800,11 +801,13 @@ def sigmoid_binary_cross_entropy(logits, targets, reduction="mean") -> Tensor:
     if not fits:  # e.g. logits (n, 1) with targets (n,) would silently give (n, n)
         raise ValueError(f"sigmoid_binary_cross_entropy: targets of shape {t.shape} do not "
                          f"match logits of shape {z.shape}")
-    elementwise = (np.maximum(z.data, 0) - z.data * t) + np.log1p(np.exp(-np.abs(z.data)))
+    one = z.dtype.type(1)
+    elementwise = _links.logistic_loss(z.data, t, one)
     out, weight = _reduce_loss(elementwise, reduction, "sigmoid_binary_cross_entropy")
 
     def vjp(g):
-        delta = numerics.sigmoid(z.data) - t
+        with np.errstate(over="ignore"):  # e^-z = inf: sigmoid 0, as the rule says
+            delta = _activations.sigmoid.function(z.data, one) - t
         return (delta * (float(g) * weight if weight is not None else g),)
 
     return Tensor._make(_in_dtype(out, z.dtype), (z,), vjp, "sigmoid_binary_cross_entropy")
