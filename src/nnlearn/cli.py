@@ -26,6 +26,7 @@ import math
 import os
 import sys
 import textwrap
+import unicodedata
 from pathlib import Path
 
 import click
@@ -40,14 +41,28 @@ class UserError(click.ClickException):
     exit_code = 2
 
 
+def printable(text) -> str:
+    """``text`` safe to show on a terminal: every control or format character (escape
+    sequences, carriage returns, bells, newlines, right-to-left overrides) written as
+    its Python escape (``\\x1b``, ``\\r``, ``\\u202e``), so that a name taken from a model
+    file or a data file can neither move the cursor, clear the screen nor fake a line."""
+    return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp")
+                   else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+
+
+def echo(text="", **kwargs) -> None:
+    """click.echo of :func:`printable` text (one line of output per call)."""
+    click.echo(printable(text), **kwargs)
+
+
 def user_errors(function):
-    """Turn the library's input errors into :class:`UserError`."""
+    """Turn the library's input errors into :class:`UserError` (one line, printable)."""
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         try:
             return function(*args, **kwargs)
         except USER_ERRORS as err:
-            raise UserError(" ".join(str(err).split())) from None
+            raise UserError(printable(" ".join(str(err).split()))) from None
     return wrapper
 
 
@@ -211,7 +226,15 @@ def _read_config(path) -> dict:
     return config
 
 
+# Sizes a command line can ask for, bounded before anything is allocated: a layer of
+# 10**12 units would otherwise end in a MemoryError traceback.
+MAX_UNITS = 1_000_000           # units in one hidden layer
+MAX_WEIGHTS = 50_000_000        # weights of the whole network (200 MB in float32)
+
+
 def _hidden_sizes(value) -> list:
+    """The hidden layer sizes of ``--hidden`` (a string like "64,32" or a list): at
+    least one, each a positive integer of at most MAX_UNITS."""
     if isinstance(value, str):
         parts = [p for p in value.replace(" ", "").split(",") if p]
         try:
@@ -219,9 +242,38 @@ def _hidden_sizes(value) -> list:
         except ValueError:
             raise ValueError(f"--hidden: expected comma-separated layer sizes like 64,32; got "
                              f"{value!r}") from None
+    if not value:
+        raise ValueError("--hidden: expected at least one layer size, like 64 or 64,32; got "
+                         "none")
     if not all(isinstance(n, int) and n >= 1 for n in value):
         raise ValueError(f"--hidden: layer sizes must be positive integers; got {value!r}")
+    if max(value) > MAX_UNITS:
+        raise ValueError(f"--hidden: a layer may have at most {MAX_UNITS:,} units; got "
+                         f"{max(value):,}")
     return list(value)
+
+
+def _check_weights(n_inputs: int, hidden: list, n_outputs: int) -> None:
+    """Refuse a network of more than MAX_WEIGHTS weights before building it."""
+    sizes = [n_inputs, *hidden, n_outputs]
+    weights = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    if weights > MAX_WEIGHTS:
+        raise ValueError(f"--hidden {','.join(map(str, hidden))}: the network "
+                         f"{'-'.join(map(str, sizes))} would have {weights:,} weights; at "
+                         f"most {MAX_WEIGHTS:,} are allowed")
+
+
+def _check_manifest_size(path, metadata: dict, n_features: int) -> None:
+    """Refuse, before training, data whose feature names and scaling would not fit in a
+    model file's manifest (``model_files.MAX_MANIFEST_BYTES``): the model could be
+    trained but never saved."""
+    from .model_files import MAX_MANIFEST_BYTES
+
+    size = len(json.dumps(metadata).encode()) + 64 * 1024  # + the architecture, arrays
+    if size > MAX_MANIFEST_BYTES:
+        raise ValueError(f"{path}: {n_features:,} feature columns: their names and scaling "
+                         f"take {size:,} bytes of the model file's manifest, which holds at "
+                         f"most {MAX_MANIFEST_BYTES:,}; select fewer columns")
 
 
 def _infer_task(y) -> str:
@@ -233,13 +285,17 @@ def _infer_task(y) -> str:
 
 def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
                 learning_rate=None, epochs=50, batch_size=32, task="auto",
-                validation_split=0.1, l2=0.0, dropout=0.0, seed=0, verbose=0):
+                validation_split=0.1, l2=0.0, dropout=0.0, seed=0, verbose=0, path="data"):
     """An MLP for ``table`` (a :class:`nnlearn.datasets.tabular.Table`): standardised
     inputs, ``hidden`` layers of ``activation``, softmax over the classes (classification)
     or a linear output (regression).  The scaling, feature names and class labels go in
-    ``model.metadata``.  Returns (model, history)."""
+    ``model.metadata``.  Sizes are checked before anything is built (at most MAX_UNITS
+    units a layer, MAX_WEIGHTS weights, a manifest that fits a model file; ``path``
+    names the data in the message).  Training stops when the loss grows past 3 times
+    its value before the first update (:class:`nnlearn.callbacks.DivergenceGuard`);
+    ValueError then.  Returns (model, history)."""
     from . import optimizers, regularizers
-    from .callbacks import TerminateOnNaN
+    from .callbacks import DivergenceGuard
     from .models import mlp
     from .preprocessing import StandardScaler
 
@@ -267,7 +323,10 @@ def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
         y = table.y.astype(np.float32)
         outputs, output_activation = 1, None
         loss, metrics = "mse", ["mae"]
-    model = mlp(x.shape[1], _hidden_sizes(hidden), outputs, activation=activation,
+    hidden = _hidden_sizes(hidden)
+    _check_weights(x.shape[1], hidden, outputs)
+    _check_manifest_size(path, metadata, x.shape[1])
+    model = mlp(x.shape[1], hidden, outputs, activation=activation,
                 output_activation=output_activation,
                 kernel_regularizer=regularizers.L2(l2) if l2 else None, dropout=dropout,
                 seed=seed, name="sequential")
@@ -277,7 +336,7 @@ def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         history = model.fit(x, y, epochs=epochs, batch_size=batch_size,
                             validation_split=validation_split if len(x) >= 20 else 0.0,
-                            seed=seed, verbose=verbose, callbacks=[TerminateOnNaN()])
+                            seed=seed, verbose=verbose, callbacks=[DivergenceGuard(3.0)])
     metadata["epochs"] = len(history.history["loss"])
     model.metadata = metadata
     _check_converged(model, history, learning_rate)
@@ -285,17 +344,26 @@ def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
 
 
 def _check_converged(model, history, learning_rate) -> None:
-    """ValueError when training diverged: a loss or a weight that is NaN or infinite."""
+    """ValueError when training diverged: the loss grew past 3 times its value before
+    the first update (DivergenceGuard stopped it), or a loss or a weight is NaN or
+    infinite."""
+    from .callbacks import StopKind
+
     losses = [v for key, values in history.history.items() if key.endswith("loss")
               for v in values]
     finite = all(math.isfinite(v) for v in losses) and \
         all(np.isfinite(w).all() for w in model.get_weights())
-    if not finite:
-        stopped = f" ({model.stop_reason})" if model.stop_reason else ""
-        rate = f"{learning_rate:g}" if learning_rate is not None else "the optimizer's default"
-        raise ValueError(f"training diverged: the loss or the weights became NaN or infinite"
-                         f"{stopped}; nothing was saved. Try a smaller --learning-rate "
-                         f"(this run used {rate}) or standardised data")
+    reason = model.stop_reason
+    diverged = reason is not None and reason.kind is StopKind.DIVERGED
+    if finite and not diverged:
+        return
+    if diverged:  # "the loss grew from X to Y (more than 3x ...)"
+        why = str(reason).removeprefix("training diverged: ").split("; the learning")[0]
+    else:
+        why = "the loss or the weights became NaN or infinite"
+    rate = f"{learning_rate:g}" if learning_rate is not None else "the optimizer's default"
+    raise ValueError(f"training diverged: {why}; nothing was saved. Try a smaller "
+                     f"--learning-rate (this run used {rate}) or standardised data")
 
 
 def _model_inputs(model, table) -> np.ndarray:
@@ -311,9 +379,9 @@ def _model_inputs(model, table) -> np.ndarray:
 def _load(model_path):
     from .models import load_model
 
-    if not Path(model_path).is_file():
+    if not os.path.lexists(model_path):
         raise FileNotFoundError(f"no such model file: {model_path}")
-    model = load_model(model_path)
+    model = load_model(model_path)  # refuses a directory, a FIFO, a device
     if not model.built:
         raise ValueError(f"{model_path}: the model was saved before it was built (no input "
                          "shape, no weights); it cannot be used on data")
@@ -371,6 +439,21 @@ def _writable(option: str, path) -> None:
         raise ValueError(f"{option} {path}: the file is read-only")
 
 
+def _not_an_input(option: str, path, inputs: dict) -> None:
+    """Refuse an output path that is one of the command's inputs (``{what: path}``), also
+    through a link, before any work is done: writing it would destroy the input."""
+    if not os.path.exists(path):
+        return
+    for what, other in inputs.items():
+        try:
+            same = other is not None and os.path.samefile(path, other)
+        except OSError:  # the input does not exist: its own check says so
+            same = False
+        if same:
+            raise ValueError(f"{option} {path}: is {what} ({other}); writing it would "
+                             "overwrite it. Name another file")
+
+
 def _write_error(option: str, path, err: OSError) -> ValueError:
     return ValueError(f"{option} {path}: cannot write it ({err.strerror or err})")
 
@@ -419,8 +502,9 @@ def train(data, target, out_path, config_path, verbose, **options):
     if target is None and not str(data).endswith(".npz"):
         raise UserError("--target is required for CSV data (the column to predict)")
     _writable("--out", out_path)
+    _not_an_input("--out", out_path, {"the input data": data, "the --config file": config_path})
     table = load_table(data, target=target)
-    model, history = train_model(table, verbose=verbose, **settings)
+    model, history = train_model(table, verbose=verbose, path=data, **settings)
     try:
         model.save(out_path)
     except OSError as err:  # a full disk, a path under a file, a read-only file, ...
@@ -463,23 +547,30 @@ def evaluate(model_path, data):
 @main.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
 @click.argument("data", type=click.Path(dir_okay=False))
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+@click.option("--out", "out_path", default="-", show_default=True,
+              type=click.Path(dir_okay=False, allow_dash=True),
               help="CSV to write (one row per input row); - writes to standard output.")
 @click.option("--proba", is_flag=True, help="Also write each class's probability.")
 @user_errors
 def predict(model_path, data, out_path, proba):
-    """Predict DATA with MODEL; classification writes the original class labels."""
+    """Predict DATA with MODEL; classification writes the original class labels (to
+    standard output unless --out names a file)."""
     to_stdout = out_path == "-"
-    if not to_stdout:
+    if to_stdout:
+        if sys.stdout is None:  # started with standard output closed (>&-)
+            raise UserError("--out -: standard output is closed; nothing was written "
+                            "(name a file with --out)")
+    else:
         _writable("--out", out_path)
+        _not_an_input("--out", out_path, {"the input data": data, "the model file": model_path})
     model = _load(model_path)
     table = _table_for(model, data, require_target=False)
     outputs = model.predict(_model_inputs(model, table))
     meta = model.metadata
-    name = meta.get("target") or "prediction"
+    name = _csv_text(meta.get("target") or "prediction")
     if meta.get("task") == "classification":
-        classes = meta["classes"]
-        header = [name] + ([f"p_{c}" for c in classes] if proba else [])
+        classes = [_csv_text(c) for c in meta["classes"]]
+        header = [name] + ([f"p_{c}" for c in meta["classes"]] if proba else [])
         rows = [[classes[k]] + ([f"{p:.6g}" for p in row] if proba else [])
                 for k, row in zip(outputs.argmax(axis=1), outputs)]
     else:
@@ -487,11 +578,7 @@ def predict(model_path, data, out_path, proba):
                                                       range(outputs.shape[1])]
         rows = [[f"{v:.6g}" for v in row] for row in outputs]
     if to_stdout:
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        click.echo(text.getvalue(), nl=False)
+        _write_stdout(header, rows)
         return
     try:
         with open(out_path, "w", newline="", encoding="utf-8") as f:
@@ -501,6 +588,44 @@ def predict(model_path, data, out_path, proba):
     except OSError as err:
         raise _write_error("--out", out_path, err) from None
     click.echo(f"wrote {len(rows)} predictions to {out_path}")
+
+
+def _write_stdout(header, rows) -> None:
+    """The CSV on standard output, flushed here so that a full device or a closed pipe
+    is a one-line error (exit status 2), not a traceback or a silent success."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    try:
+        sys.stdout.write(text.getvalue())
+        sys.stdout.flush()
+    except OSError as err:
+        # What could not be written stays in the buffer: point standard output at
+        # os.devnull so that the flush at exit neither fails again nor prints a warning.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        raise UserError(f"--out -: cannot write to standard output "
+                        f"({err.strerror or err})") from None
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value) -> str:
+    """A label written into the predictions CSV: a text that a spreadsheet would run as
+    a formula (``=cmd|...``, ``+SUM(...)``, ``@x``) gets a leading ``'`` (OWASP's advice
+    on CSV injection); numbers, negative ones included, are written as they are."""
+    text = str(value)
+    if text.startswith(_FORMULA_STARTS):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
 
 
 @main.command()
@@ -513,30 +638,30 @@ def info(model_path):
         from .utils import environment
 
         for key, value in environment().items():
-            click.echo(f"{key + ':':12} {value}")
+            echo(f"{key + ':':12} {value}")
         return
     model = _load(model_path)
-    model.summary(print_fn=click.echo)
+    model.summary(print_fn=echo)
     activations = [f"{type(layer).__name__.lower()}: {layer.get_config()['activation']}"
                    for layer in model.layers if "activation" in layer.get_config()]
     if activations:
-        click.echo("activations: " + ", ".join(activations))
+        echo("activations: " + ", ".join(activations))
     if model.loss is not None:
-        click.echo(f"loss: {model.loss!r}; optimizer: {model.optimizer!r}; steps taken: "
-                   f"{model.optimizer.iterations}")
+        echo(f"loss: {model.loss!r}; optimizer: {model.optimizer!r}; steps taken: "
+             f"{model.optimizer.iterations}")
         from .compiled import reason_not_compiled
 
         why_engine = reason_not_compiled(model)
-        click.echo("training step: " + ("compiled Dense step (nnlearn.compiled)"
-                                        if why_engine is None else f"engine ({why_engine})"))
+        echo("training step: " + ("compiled Dense step (nnlearn.compiled)"
+                                  if why_engine is None else f"engine ({why_engine})"))
     meta = model.metadata
     if meta:
-        click.echo(f"task: {meta.get('task')}; target: {meta.get('target')}; "
-                   f"trained epochs: {meta.get('epochs')}")
-        click.echo(f"features ({len(meta.get('features', []))}): "
-                   f"{', '.join(map(str, meta.get('features', [])))}")
+        echo(f"task: {meta.get('task')}; target: {meta.get('target')}; "
+             f"trained epochs: {meta.get('epochs')}")
+        echo(f"features ({len(meta.get('features', []))}): "
+             f"{', '.join(map(str, meta.get('features', [])))}")
         if "classes" in meta:
-            click.echo(f"classes: {', '.join(map(str, meta['classes']))}")
+            echo(f"classes: {', '.join(map(str, meta['classes']))}")
 
 
 @main.command()

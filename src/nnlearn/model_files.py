@@ -228,6 +228,9 @@ def open_zip(file, kind: str = "nnlearn model file"):
             raise FileNotFoundError(f"no such {kind.replace('nnlearn ', '')}: {where}")
         if os.path.isdir(where):
             raise IsADirectoryError(f"{where} is a directory, not a {kind}")
+        if not stat.S_ISREG(os.stat(where).st_mode):  # opening a FIFO would wait forever
+            raise ValueError(f"{where} is not a regular file (a FIFO, a device or a "
+                             f"socket?); a {kind} must be one")
         fp, own = open(where, "rb"), True
     try:
         try:

@@ -30,9 +30,9 @@ import numpy as np
 
 from . import activations, compiled, losses, metrics as metrics_module, optimizers
 from . import layers as layers_module
-from ._validation import all_finite, check_array
+from ._validation import all_finite, check_array, check_fraction
 from .autograd import Tensor, as_tensor, no_grad
-from .callbacks import StopKind, StopReason
+from .callbacks import StopKind, StopReason, check_callbacks
 from .model_files import (FORMAT, FORMAT_VERSION, WEIGHTS_FORMAT, check_weight_shapes,
                           load_model, numbered, read_archive, write_archive)
 
@@ -410,7 +410,7 @@ class Model:
         """
         x, y, validation = self._training_data(x, y, epochs, batch_size, initial_epoch,
                                                validation_split, validation_data)
-        callbacks = list(callbacks or [])
+        callbacks = check_callbacks(callbacks)
         for callback in callbacks:
             callback.set_model(self)
         history = History()
@@ -454,8 +454,7 @@ class Model:
         if not isinstance(initial_epoch, (int, np.integer)) or not 0 <= initial_epoch < epochs:
             raise ValueError(f"initial_epoch must be an integer in [0, epochs={epochs}); "
                              f"got {initial_epoch!r}")
-        if not 0 <= validation_split < 1:
-            raise ValueError(f"validation_split must be in [0, 1); got {validation_split!r}")
+        validation_split = check_fraction(validation_split, "validation_split")
         x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
         self.check_input(x)
         y = self.check_targets(y, len(x))
