@@ -292,3 +292,16 @@ def test_load_model_refuses_a_fifo_without_hanging(tmp_path):
     assert "not a regular file" in result.stdout, result
     one = command("info", fifo, timeout=60)
     assert one.returncode == 2 and "not a regular file" in one.stderr, one.stderr
+
+
+# -- items 8 and 9: nested and growing layers in a model file ------------------------------
+def test_nested_or_growing_layers_in_a_model_file_are_one_line(small_csv, tmp_path, capsys):
+    import hostile
+
+    cases = hostile.cases(bomb_bytes=2**20)
+    for name in ("layers_nested_300", "zero_padding_6000", "same_pooling_5000"):
+        data, fragment = cases[name]
+        path = tmp_path / f"{name}.nnlearn"
+        path.write_bytes(data)
+        for argv in (["info", str(path)], ["predict", str(path), str(small_csv)]):
+            one_line_error(capsys, argv, str(path), fragment)

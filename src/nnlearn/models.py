@@ -34,7 +34,8 @@ from ._validation import all_finite, check_array, check_fraction
 from .autograd import Tensor, as_tensor, no_grad
 from .callbacks import StopKind, StopReason, check_callbacks
 from .model_files import (FORMAT, FORMAT_VERSION, WEIGHTS_FORMAT, check_weight_shapes,
-                          load_model, numbered, read_archive, write_archive)
+                          load_model, numbered, predict_batch_size, read_archive,
+                          write_archive)
 
 __all__ = ["Model", "Sequential", "History", "load_model", "mlp", "python_source"]
 
@@ -539,10 +540,13 @@ class Model:
 
     def predict(self, x, batch_size: int = 1024, verbose: int = 0) -> np.ndarray:
         """The outputs for x, one ``predict_step`` per batch (1024 samples by default:
-        larger batches spend less time in Python per sample); verbose=1 shows progress."""
+        larger batches spend less time in Python per sample); verbose=1 shows progress.
+        A batch is made smaller where its largest layer would take more than
+        ``model_files.MAX_PREDICT_BATCH_BYTES`` (32 MiB): the outputs are the same."""
         _positive_int(batch_size, "batch_size")
         x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
         self.check_input(x)
+        batch_size = predict_batch_size(self, batch_size)  # bounded memory (model_files)
         starts = range(0, len(x), batch_size)
         bar = _ProgressBar(len(starts), None, None, verbose)
         parts = []
