@@ -840,8 +840,15 @@ class _ProgressBar:
     """Keras-style progress: ``469/469 [=====] - 2s - loss: 0.2524 - accuracy: 0.9273``.
 
     verbose=1 draws a live bar with tqdm when it is installed and the output is a
-    terminal; otherwise (and with verbose=2) one line per epoch is printed.  ``epoch`` is
-    None for evaluate and predict."""
+    terminal or a notebook; otherwise (and with verbose=2) one line per epoch is printed.
+    ``epoch`` is None for evaluate and predict.
+
+    The live bar is only for the epoch in progress (tqdm cuts it at the terminal's
+    width); when the epoch ends it is removed (``leave=False``) and the epoch's final
+    line is printed as plain text, with every metric: a narrow terminal wraps it, as
+    Keras's does, and a saved notebook keeps it (the widget's state is not saved)."""
+
+    WIDTH = 30  # characters of the bar
 
     def __init__(self, steps: int, epoch, epochs, verbose: int):
         self.steps, self.verbose, self.start = steps, verbose, time.perf_counter()
@@ -855,7 +862,7 @@ class _ProgressBar:
                 return
             self.bar = tqdm(total=steps, file=sys.stdout, ascii=".>=", dynamic_ncols=True,
                             bar_format="{n_fmt}/{total_fmt} [{bar:30}] - {elapsed_s:.0f}s - "
-                                       "{desc}", disable=None, leave=True)
+                                       "{desc}", disable=None, leave=False)
 
     @property
     def active(self) -> bool:
@@ -872,10 +879,13 @@ class _ProgressBar:
             self.bar.update(1)
 
     def close(self, logs: dict) -> None:
+        """Remove the live bar and print the final line, every metric in it."""
+        if not self.verbose:
+            return
+        seconds = time.perf_counter() - self.start
+        line = f"{self.steps}/{self.steps}"
         if self.active:
-            self.bar.set_description_str(self._format(logs), refresh=True)
             self.bar.close()
-        elif self.verbose:
-            seconds = time.perf_counter() - self.start
-            line = f"{self.steps}/{self.steps} - {seconds:.0f}s"
-            print(f"{line} - {self._format(logs)}" if logs else line, flush=True)
+            line += f" [{'=' * self.WIDTH}]"
+        line += f" - {seconds:.0f}s"
+        print(f"{line} - {self._format(logs)}" if logs else line, flush=True)
