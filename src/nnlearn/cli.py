@@ -5,15 +5,20 @@
     nnlearn experiments run NAME --out DIR     their figures (PNG) and numbers (JSON)
     nnlearn train DATA --target COL            train an MLP on a CSV/NPZ; writes a model
     nnlearn evaluate MODEL DATA                loss and metrics on labelled data
-    nnlearn predict MODEL DATA --out FILE      predictions with the original labels
+    nnlearn predict MODEL DATA [--out FILE]    predictions with the original labels
+                                               (to standard output without --out)
     nnlearn info [MODEL]                       architecture, training settings, data;
                                                without MODEL: versions, CPU, BLAS, kernels
     nnlearn playground [--port N]              the browser playground on 127.0.0.1
 
 User mistakes (a missing file, an unknown column or option value, non-numeric data, a
-hostile or damaged model file, an output path that cannot be written, training that
-diverged) end with one line ``Error: ...`` naming the file or the argument, and exit
-status 2, never a traceback; a bug in nnlearn still shows its traceback.
+hostile or damaged model file, an output path that cannot be written or that is one of
+the inputs, a full or closed standard output, sizes over the bounds below, training
+that diverged) end with one line ``Error: ...`` naming the file or the argument, and exit
+status 2, never a traceback; a bug in nnlearn still shows its traceback.  Text taken
+from a model or data file is printed with its control characters escaped (no terminal
+escape sequences), and predicted labels that a spreadsheet would run as formulas
+(``=cmd|...``) are written with a leading ``'``.
 """
 
 from __future__ import annotations
