@@ -305,3 +305,30 @@ def test_nested_or_growing_layers_in_a_model_file_are_one_line(small_csv, tmp_pa
         path.write_bytes(data)
         for argv in (["info", str(path)], ["predict", str(path), str(small_csv)]):
             one_line_error(capsys, argv, str(path), fragment)
+
+
+def test_predict_names_a_feature_beyond_float32_after_scaling(small_model, tmp_path):
+    data = tmp_path / "far.csv"
+    data.write_text("a,b\n0.5,0.5\n1e39,0.2\n")
+    result = command("predict", small_model, data)
+    assert result.returncode == 2 and "RuntimeWarning" not in result.stderr, result.stderr
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert "column 'a'" in result.stderr and "row 2" in result.stderr
+    assert "float32" in result.stderr and "NaN or infinity" not in result.stderr
+
+
+def test_labels_with_escape_sequences_are_escaped_on_a_terminal_only(small_model, small_csv,
+                                                                     tmp_path, monkeypatch,
+                                                                     capsys):
+    model = nl.load_model(small_model)
+    model.metadata["classes"] = ["no\x1b[2J", "yes"]
+    path = tmp_path / "esc.nnlearn"
+    model.save(path)
+    capsys.readouterr()
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    assert run(["predict", str(path), str(small_csv), "--proba"]) == 0
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown and "p_no\\x1b[2J" in shown.splitlines()[0]
+    out = tmp_path / "p.csv"
+    assert run(["predict", str(path), str(small_csv), "--out", str(out), "--proba"]) == 0
+    assert "p_no\x1b[2J" in out.read_text()  # a file keeps the data as it is

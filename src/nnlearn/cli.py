@@ -371,14 +371,27 @@ def _check_converged(model, history, learning_rate) -> None:
                      f"--learning-rate (this run used {rate}) or standardised data")
 
 
-def _model_inputs(model, table) -> np.ndarray:
+def _model_inputs(model, table, path) -> np.ndarray:
     """The features as the model was trained on them: standardised by the scaler that
-    ``train`` saved (``_table_for`` already put the columns in the model's order)."""
+    ``train`` saved (``_table_for`` already put the columns in the model's order), in
+    the model's dtype; ValueError naming the column and the row of a value that the
+    dtype cannot hold (1e39 in float32)."""
     scaler = model.metadata.get("scaler")
-    if scaler is None:
-        return table.X.astype(model.dtype)
-    return ((table.X - np.array(scaler["mean"])) / np.array(scaler["scale"])).astype(
-        model.dtype)
+    x = table.X
+    if scaler is not None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = (x - np.array(scaler["mean"])) / np.array(scaler["scale"])
+    largest = np.finfo(model.dtype).max
+    with np.errstate(invalid="ignore"):
+        beyond = ~(np.abs(x) <= largest)
+    if beyond.any():
+        row, column = (int(i) for i in np.argwhere(beyond)[0])
+        scaled = " (standardised as the model was trained)" if scaler is not None else ""
+        raise ValueError(f"{path}: column {table.feature_names[column]!r}, row {row + 1}: "
+                         f"{table.X[row, column]:g} is {x[row, column]:g}{scaled}, beyond "
+                         f"the range of the model's {np.dtype(model.dtype).name} (largest "
+                         f"{largest:.3g})")
+    return x.astype(model.dtype)
 
 
 def _load(model_path):
@@ -529,7 +542,7 @@ def evaluate(model_path, data):
     """Loss and metrics of MODEL on labelled DATA."""
     model = _load(model_path)
     table = _table_for(model, data, require_target=True)
-    x = _model_inputs(model, table)
+    x = _model_inputs(model, table, data)
     y = table.y
     if model.metadata.get("task") == "classification":
         classes = list(model.metadata["classes"])
@@ -570,7 +583,7 @@ def predict(model_path, data, out_path, proba):
         _not_an_input("--out", out_path, {"the input data": data, "the model file": model_path})
     model = _load(model_path)
     table = _table_for(model, data, require_target=False)
-    outputs = model.predict(_model_inputs(model, table))
+    outputs = model.predict(_model_inputs(model, table, data))
     meta = model.metadata
     name = _csv_text(meta.get("target") or "prediction")
     if meta.get("task") == "classification":
@@ -602,8 +615,11 @@ def _write_stdout(header, rows) -> None:
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
+    text = text.getvalue()
+    if sys.stdout.isatty():  # a terminal: labels from the model file must not drive it
+        text = "\n".join(printable(line) for line in text.split("\n"))
     try:
-        sys.stdout.write(text.getvalue())
+        sys.stdout.write(text)
         sys.stdout.flush()
     except OSError as err:
         # What could not be written stays in the buffer: point standard output at
