@@ -150,11 +150,10 @@ def wide_csv(rng: random.Random) -> bytes:
     from nnlearn.datasets.tabular import MAX_LINE_CHARS
 
     if rng.random() < 0.5:
-        columns = rng.choice([10, 10_000, 250_000])
-        header = ",".join(f"c{i}" for i in range(columns)) + ",ring\n"
-        return (header + "".join(",".join(["1"] * columns) + f",{label}\n"
-                                 for label in "abab")).encode()
-    return b"x1,ring\n" + b"1," * (MAX_LINE_CHARS // 2 + rng.randint(-8, 8)) + b"a\n2,b\n"
+        return hostile.wide_csv(rng.choice([10, 10_000, 250_000])).replace(
+            "label", "ring").encode()
+    return hostile.long_line_csv(MAX_LINE_CHARS + rng.randint(-8, 8)).replace(
+        "label", "ring").encode()
 
 
 def mutate(data: bytes, rng: random.Random, pool: list) -> bytes:

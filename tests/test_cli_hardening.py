@@ -202,11 +202,11 @@ def test_a_huge_learning_rate_stops_exits_2_and_says_how_the_loss_grew(
 
 # -- items 15 and 17: sizes from the data ------------------------------------------------------
 def test_a_csv_too_wide_to_save_is_refused_before_training(tmp_path, capsys):
+    import hostile
+
     columns = 200_000
     data = tmp_path / "wide.csv"
-    header = ",".join(f"feature_{i}" for i in range(columns)) + ",label\n"
-    rows = "".join(",".join(["1"] * columns) + f",{c}\n" for c in "abab")
-    data.write_text(header + rows)
+    data.write_text(hostile.wide_csv(columns))
     err = one_line_error(capsys, ["train", str(data), "--target", "label", "--hidden", "1",
                                   "--epochs", "1", "--verbose", "0", "--out",
                                   str(tmp_path / "m.nnlearn")],
@@ -217,10 +217,10 @@ def test_a_csv_too_wide_to_save_is_refused_before_training(tmp_path, capsys):
 def test_a_huge_csv_line_is_refused_in_bounded_memory(tmp_path):
     from nnlearn.datasets import tabular
 
+    import hostile
+
     data = tmp_path / "line.csv"
-    with open(data, "w") as f:
-        f.write("a,label\n")
-        f.write("1," * (40 * 2**20) + "x\n")  # one line of 80 MB
+    data.write_text(hostile.long_line_csv(80 * 2**20))  # one line of 80 MB
     code = ("import resource, sys\n"
             "from nnlearn.datasets.tabular import load_table\n"
             "try:\n"

@@ -557,7 +557,10 @@ def evaluate(model_path, data):
         raise UserError("this is a regression model and the target column holds text")
     if model.loss is None:
         raise UserError(f"{model_path} was saved without its loss; it cannot be evaluated")
+    from .model_files import predict_batch_size
+
     values = model.evaluate(x, y.astype(np.float32) if y.dtype.kind == "f" else y,
+                            batch_size=predict_batch_size(model, 1024),  # bounded memory
                             return_dict=True)
     click.echo(", ".join(f"{k}: {v:.4f}" for k, v in values.items()))
 

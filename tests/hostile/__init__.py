@@ -136,6 +136,21 @@ def _expanding(data: bytes, layer: dict) -> bytes:
     return with_manifest(data, manifest)
 
 
+def wide_csv(columns: int, rows: int = 4) -> str:
+    """A CSV of ``columns`` features named feature_0, feature_1, ... and a target
+    ``label``: at 200,000 columns a model of it cannot be saved (its manifest would be
+    over the 4 MB cap; issue 32 item 15), so ``nnlearn train`` must refuse it first."""
+    header = ",".join(f"feature_{i}" for i in range(columns)) + ",label\n"
+    return header + "".join(",".join(["1"] * columns) + f",{'ab'[i % 2]}\n"
+                            for i in range(rows))
+
+
+def long_line_csv(characters: int) -> str:
+    """A CSV whose second line holds ``characters`` characters (issue 32 item 17: a
+    500 MB line ended in a MemoryError at 2.2 GB)."""
+    return "a,label\n" + "1," * (characters // 2) + "x\n"
+
+
 def _deep(depth: int) -> bytes:
     return b'{"format": "nnlearn-model", "metadata": ' + b"[" * depth + b"]" * depth + b"}"
 
