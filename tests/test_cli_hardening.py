@@ -243,6 +243,9 @@ def test_finite_values_beyond_float32_are_named_as_such():
         model.fit(np.array([[1e39, 0.0], [1, 1]]), np.array([0.0, 1.0]), verbose=0)
     with pytest.raises(ValueError, match="NaN or infinity"):
         model.fit(np.array([[np.inf, 0.0], [1, 1]]), np.array([0.0, 1.0]), verbose=0)
+    with pytest.raises(ValueError, match=r"y holds -2e\+39 at index \(1,\), beyond the range "
+                                         r"of float32"):
+        model.fit(np.zeros((2, 2)), np.array([1.0, -2e39]), verbose=0)
 
 
 def test_huge_finite_features_train_without_a_warning(tmp_path):

@@ -5,7 +5,22 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["all_finite", "check_array", "check_X_y", "check_fraction"]
+__all__ = ["all_finite", "check_array", "check_X_y", "check_fraction", "check_in_range"]
+
+
+def check_in_range(values: np.ndarray, dtype, name: str) -> None:
+    """ValueError when a finite value of ``values`` is beyond what ``dtype`` holds (1e39 in
+    float32): cast, it would become infinite, and be reported as such."""
+    dtype = np.dtype(dtype)
+    if values.dtype.kind != "f" or dtype.kind != "f" or dtype.itemsize >= values.dtype.itemsize:
+        return
+    largest = np.finfo(dtype).max
+    with np.errstate(invalid="ignore"):
+        beyond = np.abs(values) > largest
+    if beyond.any():
+        first = tuple(int(i) for i in np.argwhere(beyond)[0])
+        raise ValueError(f"{name} holds {values[first]:g} at index {first}, beyond the range "
+                         f"of {dtype} (largest {largest:.3g}); rescale it")
 
 
 def check_fraction(value, name: str) -> float:

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import activations, compiled, losses, metrics as metrics_module, optimizers
 from . import layers as layers_module
-from ._validation import all_finite, check_array, check_fraction
+from ._validation import all_finite, check_array, check_fraction, check_in_range
 from .autograd import Tensor, as_tensor, no_grad
 from .callbacks import StopKind, StopReason, check_callbacks
 from .model_files import (FORMAT, FORMAT_VERSION, WEIGHTS_FORMAT, check_weight_shapes,
@@ -274,6 +274,7 @@ class Model:
                              f"{n} and {len(y)}")
         if not all_finite(y):
             raise ValueError(f"{argument} contains NaN or infinity")
+        check_in_range(y, self.dtype, argument)
         self.loss.check_targets(y, self.output_units, argument)
         return y
 
