@@ -240,6 +240,7 @@ MAX_WEIGHTS = 50_000_000        # weights of the whole network (200 MB in float3
 def _hidden_sizes(value) -> list:
     """The hidden layer sizes of ``--hidden`` (a string like "64,32" or a list): at
     least one, each a positive integer of at most MAX_UNITS."""
+    given = value
     if isinstance(value, str):
         parts = [p for p in value.replace(" ", "").split(",") if p]
         try:
@@ -248,8 +249,8 @@ def _hidden_sizes(value) -> list:
             raise ValueError(f"--hidden: expected comma-separated layer sizes like 64,32; got "
                              f"{value!r}") from None
     if not value:
-        raise ValueError("--hidden: expected at least one layer size, like 64 or 64,32; got "
-                         "none")
+        raise ValueError(f"--hidden: expected at least one layer size, like 64 or 64,32; got "
+                         f"{given!r}")
     if not all(isinstance(n, int) and n >= 1 for n in value):
         raise ValueError(f"--hidden: layer sizes must be positive integers; got {value!r}")
     if max(value) > MAX_UNITS:
