@@ -16,7 +16,11 @@ model compiled with L-BFGS); predict on 10,000 MNIST-sized samples; MLPClassifie
 against scikit-learn's on the digits and on MNIST; the main job's peak memory; and
 ``import nnlearn``.
 
-    python -m bench [--quick]
+    python -m bench [--quick] [--no-peers] [--json FILE]
+
+``--no-peers`` times nnlearn alone (no PyTorch, Keras or scikit-learn runs) and
+``--json`` writes the rows as JSON: ``bench/compare.py`` uses both to compare two
+commits in one run.
 """
 
 from __future__ import annotations
@@ -50,7 +54,12 @@ def best(fn, number: int, repeats: int = 5) -> float:
     return min(times)
 
 
+NO_PEERS = False  # --no-peers: nnlearn's own figures only
+
+
 def _torch():
+    if NO_PEERS:
+        return None
     try:
         import torch
     except ImportError:
@@ -62,6 +71,8 @@ def _keras():
     """Keras 3 on the torch backend (unless KERAS_BACKEND says otherwise), or None."""
     import os
 
+    if NO_PEERS:
+        return None
     os.environ.setdefault("KERAS_BACKEND", "torch")
     try:
         import keras
@@ -282,21 +293,27 @@ def main_job(optimizer: str, epochs: int):
     """Epoch time and peak memory, each framework in its own process (bench/mnist_mlp.py);
     nnlearn on each kernel backend this installation has."""
     def run(worker, kernels="auto"):
-        env = {**os.environ, "NNLEARN_KERNELS": kernels}
+        env = {**os.environ, "NNLEARN_KERNELS": kernels,  # numpy: every fast path off
+               "NNLEARN_COMPILED_STEP": "off" if kernels == "numpy" else "auto",
+               "NNLEARN_CONV_LOOPS": "off" if kernels == "numpy" else "auto"}
         out = subprocess.run([sys.executable, "-m", "bench.mnist_mlp", "--worker", worker,
                               "--epochs", str(epochs), "--optimizer", optimizer],
                              capture_output=True, text=True, env=env)
         return json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None
 
-    ours, theirs, keras, floor = run("nnlearn"), run("torch"), run("keras"), run("matmul")
+    ours = run("nnlearn")
+    theirs, keras, floor = (None, None, None) if NO_PEERS else \
+        (run("torch"), run("keras"), run("matmul"))
     epoch = {"torch": theirs and min(theirs["epoch_s"]), "keras": keras and min(keras["epoch_s"])}
     rows = [_row(f"main job epoch, {optimizer} ({nl.kernels.backend()})", "s",
-                 min(ours["epoch_s"]), min(floor["epoch_s"]), {"torch": 0.85, "matmul": 1.4},
+                 min(ours["epoch_s"]), floor and min(floor["epoch_s"]),
+                 {"torch": 0.85, "matmul": 1.4},
                  **epoch)]
     if nl.kernels.backend() != "numpy":
         numpy_path = run("nnlearn", "numpy")
         rows.append(_row(f"main job epoch, {optimizer} (numpy)", "s",
-                         min(numpy_path["epoch_s"]), min(floor["epoch_s"]), **epoch))
+                         min(numpy_path["epoch_s"]), floor and min(floor["epoch_s"]),
+                         **epoch))
     if optimizer == "rmsprop":
         rows.append(_row("main job peak memory", "MB", ours["peak_rss_mb"], at_most=600,
                          torch=theirs and theirs["peak_rss_mb"],
@@ -340,7 +357,7 @@ def sklearn_rows(quick: bool):
     for name, x, y, epochs, goal in cases:
         settings = dict(hidden_layer_sizes=(100,), max_iter=epochs, n_iter_no_change=10**6,
                         random_state=0)
-        times = {MLPClassifier: [], SklearnMLP: []}
+        times = {MLPClassifier: []} if NO_PEERS else {MLPClassifier: [], SklearnMLP: []}
         for cls in times:  # a warm-up fit each (numba compiles the float64 kernels here)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -353,7 +370,8 @@ def sklearn_rows(quick: bool):
                     cls(**settings).fit(x, y)
                     times[cls].append(time.perf_counter() - start)
         rows.append(_row(f"{name}, {epochs} epochs", "s", min(times[MLPClassifier]),
-                         goals={"sklearn": goal}, sklearn=min(times[SklearnMLP])))
+                         goals={"sklearn": goal},
+                         sklearn=min(times[SklearnMLP]) if SklearnMLP in times else None))
     return rows
 
 
@@ -383,7 +401,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="fewer repetitions, one epoch of the main job")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="time nnlearn alone (no PyTorch, Keras or scikit-learn)")
+    parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     args = parser.parse_args()
+    global NO_PEERS
+    NO_PEERS = args.no_peers
     torch, keras = _torch(), _keras()
     epochs = 1 if args.quick else 5  # the main job trains 5 epochs
     rows = []
@@ -417,6 +440,9 @@ def main() -> None:
             value = row["floor"] if peer == "matmul" else row.get(peer)
             line += f" {cell(value)} {ratio(row['ours'], value)}"
         print(line + "  " + _goal_cell(row))
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump(rows, file)
 
 
 if __name__ == "__main__":

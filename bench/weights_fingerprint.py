@@ -5,9 +5,9 @@ check that a refactor changed no result, bit for bit.
 epoch of the 60,000 MNIST images.  Prints one line per weight array, one for the optimizer
 state and one for the loss.  Bit equality holds on one machine and BLAS build (another CPU
 kernel may round the products differently).  ``--engine`` computes the gradients on the
-autodiff engine (``nnlearn.compiled.disabled()``); by default a Dense stack with numba
-installed takes the compiled step, whose sums run in another order (equal to rounding,
-not bit for bit).
+autodiff engine (``nnlearn.planner.settings(compiled_step=False)``); by default a Dense
+stack with numba installed takes the compiled step, whose sums run in another order
+(equal to rounding, not bit for bit).
 
     python bench/weights_fingerprint.py [--engine]
     git worktree add /tmp/before <commit> && PYTHONPATH=/tmp/before/src \\
@@ -38,12 +38,16 @@ if __name__ == "__main__":
     import argparse
     import contextlib
 
-    from nnlearn import compiled
-
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", action="store_true",
                         help="gradients on the autodiff engine, not the compiled Dense step")
     args = parser.parse_args()
-    with compiled.disabled() if args.engine else contextlib.nullcontext():
+    try:  # the planner's switch; an older nnlearn (run on an old commit) had its own
+        from nnlearn.planner import settings
+        engine = settings(compiled_step=False)
+    except ImportError:
+        from nnlearn.compiled import disabled
+        engine = disabled()
+    with engine if args.engine else contextlib.nullcontext():
         for name, digest in fingerprints().items():
             print(f"{name:<16s} {digest}")

@@ -28,7 +28,44 @@ ACTIVATION_VALUES = {  # name -> g(z) from the formula
     "softplus": lambda z: np.array([v + math.log1p(math.exp(-v)) if v > 0
                                     else math.log1p(math.exp(v)) for v in z]),
     "silu": lambda z: z * np.array([1 / (1 + math.exp(-v)) if v > -700 else 0.0 for v in z]),
+    # Klambauer et al. 2017: lambda z, or lambda alpha (e^z - 1), with their constants
+    "selu": lambda z: 1.0507009873554805 * np.where(
+        z > 0, z, 1.6732632423543772 * np.array([math.expm1(min(v, 0)) for v in z])),
+    # Hendrycks & Gimpel 2016: z Phi(z), Phi(z) = erfc(-z / sqrt 2) / 2
+    "gelu": lambda z: np.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in z]),
 }
+
+
+def test_every_registered_activation_has_an_independent_value_check():
+    assert set(ACTIVATION_VALUES) | {"softmax", "swish", "exponential"} == \
+        set(activations.ACTIVATIONS)
+
+
+def test_exponential_values_and_overflow():
+    z = np.array([-800.0, -1.0, 0.0, 2.0])
+    np.testing.assert_allclose(activations.exponential(nl.Tensor(z)).data,
+                               [0.0, math.exp(-1), 1.0, math.exp(2)], rtol=1e-15)
+    with np.errstate(over="ignore"):
+        assert activations.exponential(nl.Tensor(np.array([800.0]))).data[0] == np.inf
+
+
+def test_gelu_against_published_values():
+    """GELU at the points of Hendrycks & Gimpel's figure 1, against z Phi(z) from the
+    normal distribution's table (Phi(1) = 0.841345, Phi(2) = 0.977250, Phi(-1) =
+    0.158655), and its derivative Phi(z) + z phi(z) at 0 and 1."""
+    z = nl.Tensor(np.array([-1.0, 0.0, 1.0, 2.0]), requires_grad=True)
+    h = activations.gelu(z)
+    np.testing.assert_allclose(h.data, [-0.158655, 0.0, 0.841345, 2 * 0.977250], atol=1e-6)
+    h.sum().backward()
+    phi_1 = math.exp(-0.5) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(z.grad[1:3], [0.5, 0.841345 + phi_1], atol=1e-6)
+
+
+def test_gelu_against_scipy_when_installed():
+    special = pytest.importorskip("scipy.special")
+    z = np.linspace(-8, 8, 161)
+    np.testing.assert_allclose(activations.gelu(nl.Tensor(z)).data,
+                               z * special.ndtr(z), rtol=1e-13, atol=1e-300)
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATION_VALUES))
@@ -61,3 +98,20 @@ def test_binary_step_passes_no_gradient():
     x = nl.Tensor([-1.0, 2.0], requires_grad=True)
     (activations.get("binary_step")(x) * x).sum().backward()
     np.testing.assert_array_equal(x.grad, [0.0, 1.0])  # only the product's own term
+
+
+@pytest.mark.parametrize("name", ["selu", "gelu", "silu", "elu", "softplus"])
+def test_against_pytorch_when_installed(name):
+    """Values and derivatives against PyTorch's float64 functions (reference library)."""
+    torch = pytest.importorskip("torch")
+    reference = {"selu": torch.nn.functional.selu, "gelu": torch.nn.functional.gelu,
+                 "silu": torch.nn.functional.silu, "elu": torch.nn.functional.elu,
+                 "softplus": torch.nn.functional.softplus}[name]
+    z = np.linspace(-6, 6, 121) + 0.013
+    t = torch.tensor(z, requires_grad=True)
+    reference(t).sum().backward()
+    x = nl.Tensor(z, requires_grad=True)
+    activations.get(name)(x).sum().backward()
+    np.testing.assert_allclose(activations.get(name)(nl.Tensor(z)).data,
+                               reference(torch.tensor(z)).numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12, atol=1e-15)

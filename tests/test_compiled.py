@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import nnlearn as nl
-from nnlearn import compiled, kernels
+from nnlearn import activations, compiled, kernels, planner
 
 pytestmark = pytest.mark.skipif(
     "numba" not in kernels.available_backends() or not compiled._scipy_importable(),
@@ -15,10 +15,21 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(autouse=True)
 def _numba_kernels():
-    """The compiled step needs the numba kernels, whatever NNLEARN_KERNELS says (the
-    engine's reference runs choose NumPy's inside)."""
-    with kernels.use("numba"):
+    """The compiled step switched on and the numba kernels, whatever the environment
+    says (the engine's reference runs switch both off inside)."""
+    with planner.settings(kernels="numba", compiled_step=True):
         yield
+
+
+def engine_if(engine: bool):
+    """The engine with NumPy's kernels, or the compiled step with numba's."""
+    return planner.settings(kernels="numpy" if engine else "numba", compiled_step=not engine)
+
+
+def reason_not_compiled(model):
+    """The plan's reason for the engine, or None when the gradients run compiled."""
+    plan = planner.plan(model)
+    return None if plan.compiled else plan.parts[0].reason
 
 
 HEADS = {  # output activation, loss, targets of n samples for k outputs
@@ -55,8 +66,8 @@ def _train(model, x, y, steps, engine: bool):
     losses, first = [], None
     if not model.built:
         model.build(x.shape[1:])
-    with kernels.use("numpy" if engine else "numba"):
-        assert (compiled.compiled_gradients(model, x) is None) == engine
+    with engine_if(engine):
+        assert (planner.compiled_gradients(model, x) is None) == engine
         for _ in range(steps):
             losses.append(model.train_step(x, y)["loss"])
             if first is None:
@@ -65,12 +76,15 @@ def _train(model, x, y, steps, engine: bool):
 
 
 @pytest.mark.parametrize("head", sorted(HEADS))
-@pytest.mark.parametrize("activation", compiled.HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize("activation", list(activations.elementwise()))
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_equals_the_engine(head, activation, dtype):
+    """Every element-wise activation of the table, every head: the compiled step is the
+    engine's, to rounding (1e-10 in float64)."""
     one_output = activation in ("tanh", "linear") and head in ("sigmoid-bce", "linear-mse")
     k = 1 if one_output else 3
-    hidden = {"relu": (5, 4), "tanh": (4,), "sigmoid": (6, 3, 2), "linear": ()}[activation]
+    hidden = {"relu": (5, 4), "tanh": (4,), "sigmoid": (6, 3, 2), "linear": ()}.get(
+        activation, (5, 4))
     x, y = _data(head, k)
     if one_output and activation == "linear":
         y = y[:, 0]  # targets of shape (n,) for the one output
@@ -98,7 +112,7 @@ def test_gradients_match_finite_differences(head):
     model = _model((4, 3), "tanh", head, k, "float64", "sgd")
     x, y = _data(head, k, n=5)
     model.build(x.shape[1:])
-    gradients = compiled.compiled_gradients(model, x)
+    gradients = planner.compiled_gradients(model, x)
     gradients(x, y)
     analytic = [p.grad.copy() for p in model.params]
     for p, grad in zip(model.params, analytic):
@@ -144,10 +158,10 @@ def test_the_estimators_objective_with_alpha_matches_the_engine():
     for cls, y in cases:
         curves = []
         for backend in ("numpy", "numba"):
-            with kernels.use(backend):
+            with engine_if(backend == "numpy"):
                 estimator = cls(hidden_layer_sizes=(7,), alpha=0.3, max_iter=15,
                                 random_state=0, tol=0).fit(X, y)
-                assert (compiled._cache[estimator.model_][1] is None) == (backend == "numpy")
+                assert (planner._cache[estimator.model_][1] is None) == (backend == "numpy")
             curves.append(estimator.loss_curve_)
         np.testing.assert_allclose(curves[1], curves[0], rtol=1e-10)
 
@@ -157,21 +171,23 @@ def test_the_reasons_it_runs_on_the_engine(monkeypatch):
         model = nl.Sequential([nl.layers.Input((3,)), *layers], dtype=dtype)
         model.compile("sgd", loss)
         model.build((3,))
-        return compiled.reason_not_compiled(model)
+        return reason_not_compiled(model)
 
     assert reason(nl.layers.Dense(4, "relu"), nl.layers.Dense(2, "softmax")) is None
+    assert reason(nl.layers.Dense(4, "gelu"), nl.layers.Dense(2, "softmax")) is None
     assert "Dense" in reason(nl.layers.Dense(4), nl.layers.Dropout(0.5),
                              nl.layers.Dense(2, "softmax"))
-    assert "activation" in reason(nl.layers.Dense(4, "elu"), nl.layers.Dense(2, "softmax"))
+    assert "activation" in reason(nl.layers.Dense(4, lambda z: z * z),
+                                  nl.layers.Dense(2, "softmax"))
     assert "loss" in reason(nl.layers.Dense(2, "softmax"), loss="mse")
     assert "loss" in reason(nl.layers.Dense(2, "sigmoid"), loss="categorical_crossentropy")
     assert "regularizer" in reason(nl.layers.Dense(2, "softmax", kernel_regularizer="l2"))
     assert "regularizer" in reason(nl.layers.Dense(2, "softmax", use_bias=False))
     assert "float16" in reason(nl.layers.Dense(2, "softmax"), dtype="float16")
-    with kernels.use("numpy"):
-        assert "NumPy" in reason(nl.layers.Dense(2, "softmax"))
-    with compiled.disabled():
-        assert "turned off" in reason(nl.layers.Dense(2, "softmax"))
+    with kernels.use("numpy"):  # the kernels' backend is a switch of its own
+        assert reason(nl.layers.Dense(2, "softmax")) is None
+    with planner.settings(compiled_step=False):
+        assert "switched off" in reason(nl.layers.Dense(2, "softmax"))
     monkeypatch.setattr(compiled, "_scipy_importable", lambda: False)
     assert reason(nl.layers.Dense(2, "softmax")) is None  # NumPy's own BLAS is enough
     monkeypatch.setattr(compiled, "numpy_gemm", lambda dtype: None)
@@ -203,21 +219,21 @@ def test_samples_of_more_than_one_axis_run_on_the_engine():
     model.compile("sgd", "categorical_crossentropy")
     model.build((2, 3))
     x = np.ones((4, 2, 3), np.float32)
-    assert compiled.reason_not_compiled(model) is None
-    assert compiled.compiled_gradients(model, x) is None
-    assert compiled.compiled_gradients(model, x[:, 0]) is not None
+    assert reason_not_compiled(model) is None
+    assert planner.compiled_gradients(model, x) is None
+    assert planner.compiled_gradients(model, x[:, 0]) is not None
 
 
 def test_a_recompiled_model_gets_a_new_step():
     model = _model((4,), "relu", "softmax-ce", 3, "float64", "sgd")
     x, y = _data("softmax-ce", 3)
     model.build(x.shape[1:])
-    first = compiled.compiled_gradients(model, x)
-    assert compiled.compiled_gradients(model, x) is first
+    first = planner.compiled_gradients(model, x)
+    assert planner.compiled_gradients(model, x) is first
     model.compile("sgd", "mse")  # softmax + mse: no head
-    assert compiled.compiled_gradients(model, x) is None
+    assert planner.compiled_gradients(model, x) is None
     model.compile("adam", "categorical_crossentropy")
-    assert compiled.compiled_gradients(model, x) is not None
+    assert planner.compiled_gradients(model, x) is not None
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the engine's overflow in np.dot
@@ -237,18 +253,18 @@ def test_large_batches_through_tanh_run_on_the_engine():
     model = _model((64, 64), "tanh", "softmax-ce", 3, "float32", "sgd")
     model.build((3,))
     small, large = np.ones((10, 3)), np.ones((1000, 3))
-    assert compiled.compiled_gradients(model, small) is not None
-    assert compiled.compiled_gradients(model, large) is None
+    assert planner.compiled_gradients(model, small) is not None
+    assert planner.compiled_gradients(model, large) is None
     relu = _model((64, 64), "relu", "linear-mse", 3, "float32", "sgd")
     relu.build((3,))
-    assert compiled.compiled_gradients(relu, large) is not None  # no tanh, no exp
+    assert planner.compiled_gradients(relu, large) is not None  # no tanh, no exp
 
 
 def test_bad_targets_are_an_error_not_a_read_out_of_bounds():
     model = _model((4,), "relu", "softmax-sparse", 3, "float64", "sgd")
     x, y = _data("softmax-sparse", 3)
     model.build(x.shape[1:])
-    assert compiled.compiled_gradients(model, x) is not None
+    assert planner.compiled_gradients(model, x) is not None
     before = model.get_weights()
     for labels in (np.array([0, 1, 2, 3, 0, 1, 2]), np.array([0, -1, 2, 0, 0, 1, 2]),
                    np.array([0, 1, 2])):
@@ -299,11 +315,11 @@ def test_train_step_builds_the_model_and_checks_its_batch_as_the_engine():
     x, y = np.zeros((8, 4), np.float32), np.zeros(8, int)
     model = fresh()
     assert np.isfinite(model.train_step(x, y)["loss"])
-    assert compiled.compiled_gradients(model, x) is not None
+    assert planner.compiled_gradients(model, x) is not None
     for engine in (False, True):
         model = fresh()
         model.train_step(x, y)
-        with compiled.disabled() if engine else kernels.use("numba"):
+        with engine_if(engine):
             with pytest.raises(ValueError, match=r"shape \(4,\)|not aligned"):
                 model.train_step(np.zeros((8, 5), np.float32), y)
             with pytest.raises(ValueError, match="integer"):
@@ -319,20 +335,24 @@ def test_fit_names_a_fractional_label():
         model.fit(np.zeros((4, 4)), [0, 1.5, 2, 0], verbose=0)
 
 
-def test_the_compiled_loops_use_the_codes_compiled_py_gives():
-    """_compiled_dense writes its codes as literals (numba caches them with its file):
-    they must stay the positions in compiled's tables."""
+def test_the_compiled_loops_are_generated_from_the_table_of_activations():
+    """One branch per element-wise activation, in the codes compiled.activation_code
+    gives; the link codes are the positions in losses.Head.LINKS."""
     from nnlearn import _compiled_dense as loops
 
-    assert [loops.LINEAR, loops.RELU, loops.SIGMOID, loops.TANH] == [
-        compiled.HIDDEN_ACTIVATIONS.index(name) for name in ("linear", "relu", "sigmoid",
-                                                            "tanh")]
+    table = activations.elementwise()
+    source = loops.source(table)
+    for code, (name, activation) in enumerate(table.items()):
+        assert compiled.activation_code(activation) == code
+        assert f"if code == {code}:  # {name}" in source
+        assert f"function_{code}(v, one)" in source
+    assert compiled.activation_code(activations.softmax) is None
     assert [loops.SOFTMAX, loops.LOGISTIC, loops.IDENTITY] == [
-        compiled.LINKS.index(name) for name in ("softmax", "sigmoid", "identity")]
+        nl.losses.Head.LINKS.index(name) for name in ("softmax", "sigmoid", "identity")]
 
 
 def _engine_loss(model, x, y):
-    with compiled.disabled():
+    with planner.settings(compiled_step=False):
         return model.compute_loss(x, y)[0].data
 
 
@@ -350,13 +370,13 @@ def test_parameters_the_loops_cannot_take_run_on_the_engine_or_are_an_error():
     wide[:, :5] = strided.layers[1].kernel.data
     strided.layers[1].kernel.data = wide[:, :5]
     for model in (fortran, strided):
-        assert compiled.compiled_gradients(model, x)(x, y) is None  # computes nothing
+        assert planner.compiled_gradients(model, x)(x, y) is None  # computes nothing
         expected = _engine_loss(model, x, y)
         assert model.train_step(x, y)["loss"] == pytest.approx(expected, rel=1e-12)
     short = _model((5,), "relu", "linear-mse", 2, "float64", "sgd")
     short.build(x.shape[1:])
     short.layers[1].bias.data = np.zeros(1)
-    assert compiled.compiled_gradients(short, x)(x, y) is None
+    assert planner.compiled_gradients(short, x)(x, y) is None
     with pytest.raises(ValueError, match=r"b must have shape \(5,\); got \(1,\)"):
         short.train_step(x, y)
 
@@ -369,7 +389,7 @@ def test_a_layer_changed_after_the_first_step_is_seen():
     expected = _engine_loss(model, x, y)
     assert model.train_step(x, y)["loss"] == pytest.approx(expected, rel=1e-12)
     model.layers[1].kernel_regularizer = nl.regularizers.get("l2")
-    assert compiled.compiled_gradients(model, x) is None  # a regularizer: the engine
+    assert planner.compiled_gradients(model, x) is None  # a regularizer: the engine
     expected = _engine_loss(model, x, y)
     assert model.train_step(x, y)["loss"] == pytest.approx(expected, rel=1e-12)
 
@@ -394,7 +414,7 @@ def test_an_empty_batch_runs_on_the_engine():
     model = _model((4,), "relu", "softmax-sparse", 3, "float64", "sgd")
     x, _ = _data("softmax-sparse", 3)
     model.build(x.shape[1:])
-    assert compiled.compiled_gradients(model, x[:0]) is None
+    assert planner.compiled_gradients(model, x[:0]) is None
 
 
 @pytest.mark.parametrize("head, targets, message", [
@@ -413,8 +433,7 @@ def test_targets_are_read_by_the_engines_rules(head, targets, message):
     model.build(x.shape[1:])
     before = model.get_weights()
     for engine in (True, False):
-        with kernels.use("numpy" if engine else "numba"), \
-                pytest.raises(ValueError, match=message):
+        with engine_if(engine), pytest.raises(ValueError, match=message):
             model.train_step(x, targets)
     for a, b in zip(before, model.get_weights()):
         np.testing.assert_array_equal(a, b)
@@ -436,3 +455,60 @@ def test_the_estimators_use_this_fits_alpha_and_check_partial_fits_outputs():
                                          "was fitted with 2"):
         two.partial_fit(X, Y[:, 0])
     assert two.n_outputs_ == 2
+
+
+from hypothesis import HealthCheck, given, settings as hypothesis_settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ELEMENTWISE = [name for name in activations.elementwise() if name != "exponential"]
+
+
+@hypothesis_settings(max_examples=25, deadline=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(hidden=st.lists(st.tuples(st.integers(1, 6), st.sampled_from(_ELEMENTWISE)),
+                       max_size=3),
+       head=st.sampled_from(sorted(HEADS)), dtype=st.sampled_from(["float64", "float32"]),
+       optimizer=st.sampled_from(["sgd", "adam", "rmsprop", "adagrad", "nadam"]),
+       weighted=st.booleans(), batch_size=st.integers(1, 9), seed=st.integers(0, 1000))
+def test_random_dense_stacks_compiled_equal_the_engine(hidden, head, dtype, optimizer,
+                                                       weighted, batch_size, seed):
+    """Random stacks (activations x heads x dtypes x optimizers x sample weights x batch
+    sizes): the compiled step trains to the engine's weights, to rounding."""
+    k = 3
+    x, y = _data(head, k, n=9, seed=seed)
+    w = np.random.default_rng(seed).uniform(0, 2, 9) if weighted else None
+    output, loss, _ = HEADS[head]
+    results = []
+    for engine in (True, False):
+        model = nl.Sequential([nl.layers.Input((3,)),
+                               *[nl.layers.Dense(units, activation=name)
+                                 for units, name in hidden],
+                               nl.layers.Dense(k, activation=output)], seed=seed, dtype=dtype)
+        model.compile(optimizer=optimizer, loss=loss)
+        with engine_if(engine):
+            history = model.fit(x, y, epochs=2, batch_size=batch_size, sample_weight=w,
+                                seed=seed, verbose=0)
+            assert model.plan(batch_size).compiled == (not engine)
+        results.append((history.history["loss"], model.get_weights()))
+    tolerance = dict(rtol=1e-9, atol=1e-11) if dtype == "float64" else dict(rtol=2e-3,
+                                                                            atol=2e-4)
+    np.testing.assert_allclose(results[1][0], results[0][0], **tolerance)
+    for a, b in zip(results[1][1], results[0][1]):
+        np.testing.assert_allclose(a, b, **tolerance)
+
+
+def test_a_gelu_stack_is_compiled_and_equals_the_engine_in_float64():
+    x, y = _data("softmax-sparse", 3, n=20)
+    results = []
+    for engine in (True, False):
+        model = _model((6, 5), "gelu", "softmax-sparse", 3, "float64", "adam")
+        model.build((3,))
+        assert model.plan().compiled == (not engine) or engine
+        losses, grads = _train(model, x, y, 5, engine)
+        results.append((losses, grads, model.get_weights()))
+    plan = _model((6, 5), "gelu", "softmax-sparse", 3, "float64", "adam")
+    plan.build((3,))
+    assert "compiled" in plan.plan().explain().splitlines()[0]
+    for a, b in zip(results[0][0] + results[0][1] + results[0][2],
+                    results[1][0] + results[1][1] + results[1][2]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)

@@ -289,7 +289,7 @@ def test_lbfgs_stopping_warnings_and_max_fun(digits):
     with pytest.warns(ConvergenceWarning, match="EVALUATIONS EXCEEDS LIMIT"):
         limited = MLPClassifier(solver="lbfgs", max_fun=10, hidden_layer_sizes=(8,),
                                 random_state=0).fit(X, y)
-    assert limited.model_.evaluations <= 11 and limited.n_iter_ < 10
+    assert limited.model_.loss_evaluations <= 11 and limited.n_iter_ < 10
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         done = MLPClassifier(solver="lbfgs", max_iter=500, hidden_layer_sizes=(8,),
@@ -299,7 +299,7 @@ def test_lbfgs_stopping_warnings_and_max_fun(digits):
     # not the same line search as scipy's, so close rather than equal (105 vs 104 here)
     assert abs(done.n_iter_ - sk.n_iter_) <= 0.25 * sk.n_iter_
     assert done.score(X, y) == sk.score(X, y) == 1.0 and done.loss_ < 1e-3
-    assert done.model_.evaluations <= done.max_fun
+    assert done.model_.loss_evaluations <= done.max_fun
 
 
 def test_predict_dtypes_as_scikit_learn(regression):
@@ -356,8 +356,15 @@ def test_nnlearn_extras_still_work(digits):
                            random_state=0).fit(X, y.astype(float))
     assert clf.score(X, y) > 0.8 and clf.coefs_[0].dtype == np.float32
     assert np.isfinite(reg.predict(X)).all()
-    with pytest.raises(ValueError, match="cannot weight samples"):
-        MLPRegressor(loss="mae").fit(X, y.astype(float), sample_weight=np.ones(len(y)))
+    # an nnlearn loss weights samples too (Keras's semantics): unit weights change
+    # nothing, zero weights on half the samples do
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        runs = [MLPRegressor(loss="mae", max_iter=3, random_state=0, tol=0).fit(
+            X, y.astype(float), sample_weight=w).loss_curve_
+            for w in (None, np.ones(len(y)), np.arange(len(y)) % 2)]
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-12)
+    assert abs(runs[2][-1] - runs[0][-1]) > 1e-3
 
 
 # -- the model wrappers ----------------------------------------------------------------------

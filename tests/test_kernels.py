@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import nnlearn as nl
-from nnlearn import compiled, kernels
+from nnlearn import kernels, planner
 from nnlearn import optimizers as O
 from nnlearn.kernels import elementwise
 
@@ -212,7 +212,7 @@ def test_a_fit_gives_the_same_weights_on_both_backends(optimizer):
     y = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 300)]
     weights = {}
     for backend in ("numpy", "numba"):
-        with kernels.use(backend), compiled.disabled():
+        with planner.settings(kernels=backend, compiled_step=False):
             model = nl.Sequential([nl.layers.Dense(32, "relu", input_dim=40),
                                    nl.layers.Dense(3, "softmax")], seed=0)
             model.compile(optimizer, "categorical_crossentropy", metrics=["accuracy"])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import nnlearn as nl
-from nnlearn import compiled
+from nnlearn import planner
 from nnlearn import optimizers as O
 from nnlearn import schedules as S
 from nnlearn.datasets import make_sin
@@ -345,7 +345,7 @@ def test_cg_directions_and_steps_follow_the_published_algorithm(method):
         w = flat(params, "data")
         f, g = loss_and_gradient(w)
         assign(params, w)
-        with compiled.disabled():  # the engine's gradients, as loss_and_gradient's
+        with planner.settings(compiled_step=False):  # the engine's, as loss_and_gradient's
             model.train_step(x, y)
         d, g_stored, (a, slope, since) = optimizer.get_state()
         np.testing.assert_allclose(g_stored, g, rtol=1e-12)

@@ -11,7 +11,7 @@ The engine (Theano's ``T.grad`` written against NumPy)::
 import importlib
 
 from . import (activations, autograd, callbacks, datasets, initializers, kernels, layers, losses,
-               metrics, numerics, optimizers, regularizers, schedules, utils)
+               metrics, numerics, optimizers, planner, regularizers, schedules, utils)
 from .autograd import *  # noqa: F403  (Tensor, grad, no_grad, gradcheck and every op)
 from .backend import floatx, set_floatx
 from .models import Model, Sequential, load_model
@@ -32,7 +32,7 @@ _BUILTIN_NAMES = {"sum", "max", "min", "abs", "pow", "round", "all", "any"}
 __all__ = [*(name for name in autograd.__all__ if name not in _BUILTIN_NAMES),
            "floatx", "set_floatx", "Model", "Sequential", "load_model", "numerics",
            "activations", "callbacks", "datasets", "initializers", "kernels", "layers", "losses",
-           "metrics", "optimizers", "regularizers", "schedules", "utils", *_LAZY]
+           "metrics", "optimizers", "planner", "regularizers", "schedules", "utils", *_LAZY]
 
 
 def __getattr__(name):

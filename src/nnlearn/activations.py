@@ -1,65 +1,299 @@
-"""Activation functions by name, callable on Tensors.
+r"""Activation functions, each declared once.
 
-Each is an op of :mod:`nnlearn.autograd` (forward and derivative side by side there):
+An activation :math:`h = g(z)` is applied element by element (softmax, over the class
+axis, is the one exception).  Each entry of :data:`ACTIVATIONS` is an
+:class:`Activation` holding two *element rules*, plain functions of numbers written with
+NumPy's functions:
 
-==============  ======================================  ==================================
-name            g(z)                                    g'(z)
-==============  ======================================  ==================================
-linear          z                                       1
-binary_step     1 if z >= 0 else 0                      0 (no gradient flows)
-sigmoid         1 / (1 + e^-z)                          g (1 - g)
-tanh            (e^z - e^-z) / (e^z + e^-z)             1 - g^2
-arctan          arctan z                                1 / (1 + z^2)
-relu            max(z, 0)                               1 if z > 0 else 0
-leaky_relu      z if z > 0 else alpha z  (alpha 0.3)    1 or alpha
-elu             z if z > 0 else alpha (e^z - 1)         1 or g + alpha
-softplus        ln(1 + e^z)                             sigmoid(z)
-silu / swish    z sigmoid(z)                            s + z s (1 - s)
-softmax         e^z_j / sum_k e^z_k (last axis)         s_j (delta_jk - s_k)
-==============  ======================================  ==================================
+* ``function(z, one)``: :math:`g(z)`;
+* ``backward(dz, g, z, h, one)``: :math:`\frac{\partial L}{\partial z} = g \cdot g'(z)`,
+  given the gradient ``g`` of the loss with respect to the output :math:`h`.  Where
+  :math:`g'` is a function of the output (sigmoid, tanh, relu, ...) the rule reads it
+  from ``h``, so nothing but the output has to be kept for the backward pass
+  (``needs_input=False``); otherwise (GELU, SiLU, ...) it reads ``z``.  The unused first
+  argument ``dz`` is the array the result is written to (the convention of
+  :mod:`nnlearn.kernels`).
+
+``one`` is 1 in the arrays' dtype, so that a float32 computation stays in float32.
+The same two rules are *lowered* to every path a step can take (see
+:mod:`nnlearn.planner`): evaluated on whole arrays by NumPy in the engine
+(:func:`nnlearn.autograd.activation`), run as a loop of :mod:`nnlearn.kernels` for the
+engine's backward pass, and inlined element by element into the compiled Dense step
+(:mod:`nnlearn.compiled`).  Adding an entry here is all it takes for a new activation to
+work everywhere: layers, the compiled step, model files, the playground's menu and the
+documentation.
+
+==============  ========================================  ====================================
+name            :math:`g(z)`                              :math:`g'(z)`
+==============  ========================================  ====================================
+linear          :math:`z`                                 :math:`1`
+binary_step     :math:`1` if :math:`z \ge 0` else 0       :math:`0` (no gradient flows)
+sigmoid         :math:`1 / (1 + e^{-z})`                  :math:`h (1 - h)`
+tanh            :math:`\tanh z`                           :math:`1 - h^2`
+arctan          :math:`\arctan z`                         :math:`1 / (1 + z^2)`
+relu            :math:`\max(z, 0)`                        :math:`1` if :math:`h > 0` else 0
+leaky_relu      :math:`z` or :math:`0.3 z`                :math:`1` or :math:`0.3`
+elu             :math:`z` or :math:`e^z - 1`              :math:`1` or :math:`h + 1`
+selu            :math:`\lambda z` or                      :math:`\lambda` or
+                :math:`\lambda\alpha (e^z - 1)`           :math:`h + \lambda\alpha`
+softplus        :math:`\ln(1 + e^z)`                      :math:`\sigma(z)`
+silu / swish    :math:`z \sigma(z)`                       :math:`\sigma(z)(1 + z (1 - \sigma(z)))`
+gelu            :math:`z \Phi(z)`                         :math:`\Phi(z) + z \varphi(z)`
+exponential     :math:`e^z`                               :math:`h`
+softmax         :math:`e^{z_j} / \sum_k e^{z_k}`          :math:`s_j (\delta_{jk} - s_k)`
+==============  ========================================  ====================================
+
+Sources: the logistic sigmoid and tanh of the early multilayer perceptrons (Rumelhart,
+Hinton & Williams 1986); relu (Nair & Hinton 2010; Glorot, Bordes & Bengio 2011); leaky
+relu (Maas, Hannun & Ng 2013); elu (Clevert, Unterthiner & Hochreiter 2016); selu,
+self-normalizing with :math:`\lambda \approx 1.0507`, :math:`\alpha \approx 1.6733`
+(Klambauer, Unterthiner, Mayr & Hochreiter 2017); softplus
+(Dugas et al. 2001); silu/swish (Elfwing, Uchibe & Doya 2018; Ramachandran, Zoph & Le
+2017); gelu (Hendrycks & Gimpel 2016), with :math:`\Phi` the standard normal
+distribution function and :math:`\varphi` its density.
 """
 
 from __future__ import annotations
 
-from . import autograd as ag
+import math
+
+import numpy as np
+
 from ._registry import lookup, name_of
+from .numerics import erfc
 
-__all__ = ["get", "serialize", "registered_name", "linear", "binary_step", "sigmoid", "tanh",
-           "arctan", "relu", "leaky_relu", "elu", "softplus", "silu", "swish", "softmax"]
+__all__ = ["Activation", "ACTIVATIONS", "get", "serialize", "registered_name", "linear",
+           "binary_step", "sigmoid", "tanh", "arctan", "relu", "leaky_relu", "elu", "selu",
+           "softplus", "silu", "swish", "gelu", "exponential", "softmax"]
+
+_ops = None  # nnlearn.autograd.ops, bound on first use (it imports this module)
 
 
-def linear(z):
+def _engine():
+    global _ops
+    if _ops is None:
+        from .autograd import ops
+        _ops = ops
+    return _ops
+
+
+class Activation:
+    """An element-wise activation :math:`h = g(z)`, declared once (see the module).
+
+    Parameters
+    ----------
+    name : str
+        The name it is registered and saved under.
+    function : callable ``(z, one) -> g(z)``
+        The element rule of :math:`g`.
+    backward : callable ``(dz, g, z, h, one) -> g * g'(z)``
+        The element rule of the backward pass.
+    needs_input : bool
+        Whether ``backward`` reads ``z``; False when it reads only ``h`` (and ``g``), so
+        the forward pass may overwrite ``z`` with ``h``.
+
+    Calling it on a Tensor (or array) gives the engine's node :math:`g(z)`.
+    """
+
+    elementwise = True
+
+    def __init__(self, name: str, function, backward, needs_input: bool):
+        self.name, self.function, self.backward = name, function, backward
+        self.needs_input = bool(needs_input)
+        self.__doc__ = function.__doc__
+        self.__name__ = name
+
+    def __call__(self, z):
+        return _engine().activation(z, self)
+
+    def __repr__(self):
+        return f"<activation {self.name}>"
+
+
+class Softmax:
+    r"""Softmax over the last (class) axis: :math:`s_j = e^{z_j} / \sum_k e^{z_k}`, the
+    output of a multiclass classifier (Bridle 1990); not element-wise, so the compiled
+    step treats it as the link of the cross-entropy rather than as a hidden activation."""
+
+    name, elementwise, __name__ = "softmax", False, "softmax"
+
+    def __call__(self, z):
+        return _engine().softmax(z, axis=-1)
+
+    def __repr__(self):
+        return "<activation softmax>"
+
+
+# -- the element rules ---------------------------------------------------------------------
+# Each is a function of numbers that NumPy also evaluates on whole arrays: arithmetic and
+# NumPy's functions only, no branches on values (a comparison times a value instead), the
+# constants written in (a rule's source is all the kernel cache keys its loops by).
+
+def _linear(z, one):
     """The identity: a layer without a non-linearity."""
     return z
 
 
-def silu(z):
-    """z * sigmoid(z), the Sigmoid Linear Unit (Elfwing et al. 2018), also called swish
-    (Ramachandran et al. 2017)."""
-    return z * ag.sigmoid(z)
+def _linear_backward(dz, g, z, h, one):
+    return g
 
 
+def _binary_step(z, one):
+    """The Heaviside step, 1 for z >= 0 else 0 (the threshold unit of McCulloch & Pitts
+    1943).  Its derivative is 0 wherever it exists: no gradient flows through it, which is
+    why the perceptron rule exists."""
+    return (z >= one - one) * one
+
+
+def _binary_step_backward(dz, g, z, h, one):
+    return g * (one - one)
+
+
+def _sigmoid(z, one):
+    """The logistic function 1 / (1 + e^-z); 0 where e^-z overflows (the true value is
+    below the dtype's smallest normal number there)."""
+    return one / (one + np.exp(-z))
+
+
+def _sigmoid_backward(dz, g, z, h, one):
+    return g * h * (one - h)
+
+
+def _tanh(z, one):
+    """The hyperbolic tangent (e^z - e^-z) / (e^z + e^-z)."""
+    return np.tanh(z)
+
+
+def _tanh_backward(dz, g, z, h, one):
+    return g * (one - h * h)
+
+
+def _arctan(z, one):
+    """arctan z, an S-shaped activation with range (-pi/2, pi/2)."""
+    return np.arctan(z)
+
+
+def _arctan_backward(dz, g, z, h, one):
+    return g / (one + z * z)
+
+
+def _relu(z, one):
+    """The rectified linear unit max(z, 0); NaN stays NaN."""
+    return np.maximum(z, one - one)
+
+
+def _relu_backward(dz, g, z, h, one):
+    return g * (h > one - one)
+
+
+def _leaky_relu(z, one):
+    """z for z > 0, 0.3 z otherwise (Keras's default slope)."""
+    return np.maximum(z, one - one) + 0.3 * one * np.minimum(z, one - one)
+
+
+def _leaky_relu_backward(dz, g, z, h, one):
+    return g * ((z > one - one) + 0.3 * one * (z <= one - one))
+
+
+def _elu(z, one):
+    """The exponential linear unit: z for z > 0, e^z - 1 otherwise."""
+    return np.maximum(z, one - one) + np.expm1(np.minimum(z, one - one))
+
+
+def _elu_backward(dz, g, z, h, one):
+    return g * ((z > one - one) + (z <= one - one) * (h + one))
+
+
+def _selu(z, one):
+    """The scaled exponential linear unit: lambda z for z > 0, lambda alpha (e^z - 1)
+    otherwise, lambda = 1.0507009873554805, alpha = 1.6732632423543772 (the constants that
+    keep activations at mean 0 and variance 1)."""
+    return (1.0507009873554805 * one) * np.maximum(z, one - one) \
+        + (1.7580993408473766 * one) * np.expm1(np.minimum(z, one - one))
+
+
+def _selu_backward(dz, g, z, h, one):
+    return g * ((h > one - one) * (1.0507009873554805 * one)
+                + (h <= one - one) * (h + 1.7580993408473766 * one))
+
+
+def _softplus(z, one):
+    """ln(1 + e^z) = max(z, 0) + ln(1 + e^-|z|), finite for any z."""
+    return np.maximum(z, one - one) + np.log1p(np.exp(-np.abs(z)))
+
+
+def _softplus_backward(dz, g, z, h, one):
+    return g * (one / (one + np.exp(-z)))
+
+
+def _silu(z, one):
+    """z sigmoid(z), the sigmoid-weighted linear unit (also called swish)."""
+    return z * (one / (one + np.exp(-z)))
+
+
+def _silu_backward(dz, g, z, h, one):
+    return g * (one / (one + np.exp(-z))) * (one + z * (one - one / (one + np.exp(-z))))
+
+
+def _exponential(z, one):
+    """e^z, the output of a Poisson regression (the log link's inverse)."""
+    return np.exp(z)
+
+
+def _exponential_backward(dz, g, z, h, one):
+    return g * h
+
+
+def _gelu(z, one):
+    """z Phi(z), Phi the standard normal distribution function, erfc(-z / sqrt 2) / 2 (the
+    exact form of the Gaussian error linear unit; erfc keeps the left tail accurate where
+    1 + erf(z / sqrt 2) would cancel)."""
+    return z * ((0.5 * one) * erfc(z * (-0.7071067811865476 * one)))
+
+
+def _gelu_backward(dz, g, z, h, one):
+    return g * ((0.5 * one) * erfc(z * (-0.7071067811865476 * one))
+                + z * (0.3989422804014327 * one) * np.exp(-(0.5 * one) * z * z))
+
+
+linear = Activation("linear", _linear, _linear_backward, needs_input=False)
+binary_step = Activation("binary_step", _binary_step, _binary_step_backward, needs_input=False)
+sigmoid = Activation("sigmoid", _sigmoid, _sigmoid_backward, needs_input=False)
+tanh = Activation("tanh", _tanh, _tanh_backward, needs_input=False)
+arctan = Activation("arctan", _arctan, _arctan_backward, needs_input=True)
+relu = Activation("relu", _relu, _relu_backward, needs_input=False)
+leaky_relu = Activation("leaky_relu", _leaky_relu, _leaky_relu_backward, needs_input=True)
+elu = Activation("elu", _elu, _elu_backward, needs_input=True)
+selu = Activation("selu", _selu, _selu_backward, needs_input=False)
+softplus = Activation("softplus", _softplus, _softplus_backward, needs_input=True)
+silu = Activation("silu", _silu, _silu_backward, needs_input=True)
 swish = silu
-binary_step = ag.binary_step
-sigmoid = ag.sigmoid
-tanh = ag.tanh
-arctan = ag.arctan
-relu = ag.relu
-leaky_relu = ag.leaky_relu
-elu = ag.elu
-softplus = ag.softplus
+exponential = Activation("exponential", _exponential, _exponential_backward,
+                         needs_input=False)
+gelu = Activation("gelu", _gelu, _gelu_backward, needs_input=True)
+softmax = Softmax()
 
-
-def softmax(z):
-    """Softmax over the last axis (the class axis)."""
-    return ag.softmax(z, axis=-1)
-
-
+#: Every activation by name (the first name of an object is the one it is saved under).
 ACTIVATIONS = {
     "linear": linear, "binary_step": binary_step, "sigmoid": sigmoid, "tanh": tanh,
-    "arctan": arctan, "relu": relu, "leaky_relu": leaky_relu, "elu": elu,
-    "softplus": softplus, "silu": silu, "swish": swish, "softmax": softmax,
+    "arctan": arctan, "relu": relu, "leaky_relu": leaky_relu, "elu": elu, "selu": selu,
+    "softplus": softplus, "silu": silu, "swish": swish, "gelu": gelu,
+    "exponential": exponential, "softmax": softmax,
 }
+
+assert math.isclose(0.7071067811865476, 1 / math.sqrt(2))        # the constants written in
+assert math.isclose(0.3989422804014327, 1 / math.sqrt(2 * math.pi))  # the rules above
+assert math.isclose(1.7580993408473766, 1.0507009873554805 * 1.6732632423543772)
+
+
+def elementwise() -> dict:
+    """The element-wise activations, name -> Activation, one name per activation (those a
+    compiled step can inline)."""
+    table = {}
+    for name, activation in ACTIVATIONS.items():
+        if activation.elementwise and activation not in table.values():
+            table[name] = activation
+    return table
 
 
 def get(identifier, argument: str = "activation"):

@@ -674,11 +674,9 @@ def info(model_path):
     if model.loss is not None:
         echo(f"loss: {model.loss!r}; optimizer: {model.optimizer!r}; steps taken: "
              f"{model.optimizer.iterations}")
-        from .compiled import reason_not_compiled
-
-        why_engine = reason_not_compiled(model)
-        echo("training step: " + ("compiled Dense step (nnlearn.compiled)"
-                                  if why_engine is None else f"engine ({why_engine})"))
+        echo("training step plan:")
+        for line in model.plan().explain().splitlines():
+            echo("  " + line)
     meta = model.metadata
     if meta:
         echo(f"task: {meta.get('task')}; target: {meta.get('target')}; "

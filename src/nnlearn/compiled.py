@@ -1,4 +1,6 @@
-"""The forward and backward pass of a stack of Dense layers as one compiled function.
+r"""The forward and backward pass of a stack of Dense layers as one compiled function:
+a *lowering* of the layers' and the loss's declarations (:mod:`nnlearn.activations`,
+:class:`nnlearn.losses.Head`), chosen by :mod:`nnlearn.planner`.
 
 At every step the engine builds a graph of the forward pass and walks it back
 (:mod:`nnlearn.autograd`).  For a small network that bookkeeping *is* the step: XOR's
@@ -8,23 +10,23 @@ under a microsecond.  For the multilayer perceptron of the course, a
 this module computes the loss and the gradients of a batch in one function compiled by
 numba (the ``fast`` extra):
 
-* forward, layer by layer (Rumelhart, Hinton & Williams 1986)::
+* forward, layer by layer (Rumelhart, Hinton & Williams 1986):
+  :math:`z_l = h_{l-1} W_l + b_l`, :math:`h_l = g_l(z_l)`, each :math:`g_l` any
+  element-wise activation of the table, its element rule inlined;
+* the loss on the last pre-activation :math:`z` through the loss's canonical link
+  :math:`f` (softmax + cross-entropy, sigmoid + binary cross-entropy, identity + squared
+  error: :meth:`nnlearn.losses.Loss.head`), with sample weights :math:`w_i`:
+  :math:`\partial L/\partial z_i = c\, w_i (f(z_i) - t_i)`, c the loss's scale over
+  the reduction's normalizer, plus an optional penalty on the kernels (scikit-learn's
+  alpha);
+* back, layer by layer: :math:`\partial L/\partial W_l = h_{l-1}^T \delta_l`,
+  :math:`\partial L/\partial b_l = \sum_i \delta_{l,i}`,
+  :math:`\delta_{l-1} = (\delta_l W_l^T) \odot g'_{l-1}`, each :math:`g'` the
+  activation's backward rule (read from the output where it can be).
 
-      z_l = h_(l-1) W_l + b_l,      h_l = g_l(z_l)         (g: linear, relu, sigmoid, tanh)
-
-* the loss on the last pre-activation z through its *link* f, with the gradient every
-  matching pair of output and loss shares (the canonical links of generalized linear
-  models, McCullagh & Nelder 1989)::
-
-      softmax + cross-entropy         dL/dz = c (softmax(z) sum_k t_k - t)
-      sigmoid + binary cross-entropy  dL/dz = c (sigmoid(z) - t)
-      identity + squared error        dL/dz = c (z - t)
-
-  with c the loss's scale (1/n for a mean over n samples, 2/(nk) for the mean squared
-  error over k outputs, ...), plus an optional penalty ``penalty / n * sum ||W_l||^2``
-  (scikit-learn's alpha);
-* back, layer by layer: dW_l = h_(l-1)^T delta_l, db_l = sum_i delta_l,
-  delta_(l-1) = (delta_l W_l^T) * g'_(l-1), each g' read from the layer's output.
+The loops are generated from the table of activations (:mod:`nnlearn._compiled_dense`)
+and compiled once into the kernel cache (:func:`nnlearn.kernels.compiled_module`): a new
+activation in :mod:`nnlearn.activations` is compiled here with nothing else to change.
 
 The gradients land in each parameter's ``.grad`` and the optimizer updates as after the
 engine's backward pass.  For the library's optimizers that evaluate the gradient once
@@ -33,89 +35,51 @@ ones): a callback that keeps a gradient between steps should keep a copy.
 
 The matrix products are BLAS's: NumPy's own OpenBLAS called directly
 (:func:`numpy_gemm`), else numba's ``np.dot`` (SciPy's BLAS); the rest are loops over
-the elements, compiled once and cached on disk.  The results equal the engine's to
-rounding (sums run in another order); ``tests/test_compiled.py`` compares
-them on every supported combination.
-
-:meth:`Model.train_step <nnlearn.models.Model.train_step>` uses it whenever it applies
-(:func:`reason_not_compiled` says why not, otherwise): the kernels' backend is numba
-(:mod:`nnlearn.kernels`; ``NNLEARN_KERNELS=numpy`` turns this off too), NumPy's own
-BLAS is reachable or SciPy installed, the batch is a matrix (one axis per sample), and
-the model is Dense layers with linear, relu, sigmoid or tanh hidden activations, biases
-and no regularizer, ending in one of the pairs above
-(:meth:`~nnlearn.models.Model.compiled_head`).  Large batches through sigmoid or tanh
-layers stay on the engine, whose vectorized NumPy functions are faster there (see
-:func:`compiled_gradients`).
+the elements.  The results equal the engine's to rounding (sums run in another order);
+``tests/test_compiled.py`` compares them on random stacks of every activation, head,
+dtype, optimizer and sample weighting.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
 import operator
-import weakref
 
 import numpy as np
 
-from . import kernels
-from . import layers as layers_module
-from . import activations, optimizers
+from . import activations, kernels
 
-__all__ = ["Head", "compiled_gradients", "reason_not_compiled", "unavailable", "disabled",
-           "forget"]
-
-HIDDEN_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh")
-_ACTIVATION_CODE = {name: code for code, name in enumerate(HIDDEN_ACTIVATIONS)}
-LINKS = ("softmax", "sigmoid", "identity")
+__all__ = ["CompiledGradients", "activation_code", "step_functions", "numpy_gemm"]
 
 
-class Head:
-    """How the loss reads the last layer's pre-activation z: its ``link`` f (one of
-    :data:`LINKS`), ``loss = value_scale / n * sum of the per-element losses +
-    penalty / n * sum_l ||W_l||^2`` and ``dL/dz = grad_scale / n * (f(z) - t)`` (softmax:
-    ``f(z) sum_k t_k - t``); the per-element losses are the cross-entropies of the link
-    and the squared error of the identity.  ``targets(y)`` gives the targets of a batch
-    as ``(rows, None)`` (an (n, k) array) or ``(None, labels)`` (class indices)."""
-
-    def __init__(self, link: str, value_scale: float, grad_scale: float, targets,
-                 penalty: float = 0.0):
-        if link not in LINKS:
-            raise ValueError(f"Head: link must be one of {LINKS}; got {link!r}")
-        self.link, self.value_scale, self.grad_scale = link, value_scale, grad_scale
-        self.targets, self.penalty = targets, penalty
+def activation_code(activation) -> int | None:
+    """The activation's code in the compiled loops (its place among the element-wise
+    activations of the table), or None when it has none (a custom function, softmax)."""
+    table = activations.elementwise().values()
+    return next((code for code, known in enumerate(table) if known is activation), None)
 
 
-def keras_head(loss, output_activation: str | None, units: int) -> Head | None:
-    """The Head of a Keras loss after an output activation, or None when the pair has
-    none: softmax with (sparse) categorical cross-entropy, sigmoid with binary
-    cross-entropy (averaged over the k outputs) and linear with the mean squared error
-    (over the k outputs).  Its targets are read and checked by the engine's own rules."""
-    from . import losses
+@functools.lru_cache(maxsize=1)
+def step_functions():
+    """The compiled functions of the step (``gradients`` last), generated from the table
+    of activations and compiled into the kernel cache (imports numba)."""
+    import numba
 
-    kind = type(loss)
-    if kind in (losses.CategoricalCrossentropy, losses.SparseCategoricalCrossentropy) \
-            and not loss.from_logits and output_activation == "softmax":
-        sparse = kind is losses.SparseCategoricalCrossentropy
-        return Head("softmax", 1.0, 1.0, _class_labels(units) if sparse else _rows(units))
-    if kind is losses.BinaryCrossentropy and not loss.from_logits \
-            and output_activation == "sigmoid":
-        return Head("sigmoid", 1.0 / units, 1.0 / units, _rows(units))
-    if kind is losses.MeanSquaredError and output_activation == "linear":
-        return Head("identity", 1.0 / units, 2.0 / units, _rows(units))
-    return None
+    from . import _compiled_dense
+    from .numerics import numba_lowerings
 
-
-def _class_labels(units: int):
-    from .losses import class_indices
-
-    return lambda y: (None, class_indices(y, (len(y), units)))
-
-
-def _rows(units: int):
-    from .losses import targets_shaped
-
-    return lambda y: (targets_shaped(y, (len(y), units)), None)
+    numba_lowerings()
+    table = activations.elementwise()
+    namespace, rules = {}, []
+    for code, activation in enumerate(table.values()):
+        for kind, rule in (("function", activation.function),
+                           ("backward", activation.backward)):
+            namespace[f"{kind}_{code}"] = numba.njit(error_model="numpy", inline="always")(rule)
+            rules.append(rule)
+    functions = kernels.compiled_module("nnlearn.compiled.dense_step",
+                                        _compiled_dense.source(table), namespace, rules,
+                                        _compiled_dense.FUNCTIONS)
+    return dict(zip(_compiled_dense.FUNCTIONS, functions))
 
 
 @functools.lru_cache(maxsize=1)
@@ -168,106 +132,53 @@ def numpy_gemm(dtype):
     return function
 
 
-def _dense_layers(model):
-    """The model's layers but its Input layers (Dense layers, if it is a stack of them)."""
-    return [layer for layer in model.layers if not isinstance(layer, layers_module.Input)]
-
-
-_enabled = contextvars.ContextVar("nnlearn_compiled", default=True)
-
-
-@contextlib.contextmanager
-def disabled():
-    """``with disabled():`` computes every gradient on the engine in the block (in this
-    thread or task), e.g. to compare the two."""
-    token = _enabled.set(False)
-    try:
-        yield
-    finally:
-        _enabled.reset(token)
-
-
-def unavailable() -> str | None:
-    """Why no model's step can run compiled here (numba or SciPy missing, the NumPy
-    kernels chosen, :func:`disabled`); None when a Dense stack's can."""
-    if not _enabled.get():
-        return "turned off by nnlearn.compiled.disabled()"
-    if kernels.backend() != "numba":
-        if "numba" not in kernels.available_backends():
-            return "numba is not installed (the fast extra)"
-        return "the kernels run on NumPy (NNLEARN_KERNELS=numpy or kernels.use('numpy'))"
-    if numpy_gemm(np.float64) is None and not _scipy_importable():
-        return ("SciPy is not installed (numba's matrix product needs it with this build "
-                "of NumPy)")
-    return None
-
-
-def reason_not_compiled(model) -> str | None:
-    """Why :meth:`Model.train_step` runs ``model``'s step on the engine rather than
-    compiled (see the module); None when it runs compiled."""
-    reason = unavailable()
-    if reason:
-        return reason
-    if np.dtype(model.dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
-        return f"the model computes in {np.dtype(model.dtype)} (float32 and float64 compile)"
-    if not model.built:
-        return "the model is not built yet (its first batch builds it)"
-    layers = _dense_layers(model)
-    if not layers or any(type(layer) is not layers_module.Dense for layer in layers):
-        return "the model is not a stack of Dense layers"
-    for i, layer in enumerate(layers, 1):
-        if not layer.use_bias or layer.kernel_regularizer is not None:
-            return f"Dense layer {i} has no bias or has a regularizer"
-        if i < len(layers) and \
-                activations.registered_name(layer.activation) not in HIDDEN_ACTIVATIONS:
-            return f"Dense layer {i}'s activation is not one of {HIDDEN_ACTIVATIONS}"
-    if model.compiled_head() is None:
-        return ("the loss and output activation are not softmax + cross-entropy, sigmoid + "
-                "binary cross-entropy or linear + mean squared error")
-    return None
-
-
 class CompiledGradients:
-    """``gradients(x, y) -> (loss, outputs)``: the loss of a batch (with the penalty)
-    and the model's outputs, each parameter's ``.grad`` set, as the engine's forward and
-    backward pass would (see the module); None, computing nothing, when a layer's kernel
-    or bias does not fit the compiled loops (the engine then computes the step)."""
+    """``gradients(x, y, sample_weight=None) -> (loss, outputs)``: the loss of a batch
+    (with the penalty) and the model's outputs, each parameter's ``.grad`` set, as the
+    engine's forward and backward pass would (see the module); None, computing nothing,
+    when a layer's kernel or bias does not fit the compiled loops (the engine then
+    computes the step).  Made by :mod:`nnlearn.planner` for ``layers`` (the model's
+    Dense layers) and the loss's ``head``."""
 
-    def __init__(self, model):
-        self.layers = _dense_layers(model)
+    def __init__(self, model, layers, head):
+        self.layers = layers
         self._model_layers = list(model.layers)
         self._settings = self._layer_settings()
         self._checked, self._grads = (), None  # see _parameters
         self.dtype = np.dtype(model.dtype)
-        self.codes = tuple(_ACTIVATION_CODE[activations.registered_name(layer.activation)]
-                           for layer in self.layers[:-1]) + (0,)
-        self.head = model.compiled_head()
-        self.link = LINKS.index(self.head.link)
+        linear = activation_code(activations.linear)
+        self.codes = tuple(activation_code(layer.activation)
+                           for layer in self.layers[:-1]) + (linear,)
+        self.keeps = tuple(bool(getattr(layer.activation, "needs_input", False))
+                           for layer in self.layers[:-1]) + (False,)
+        self.head, self.loss = head, model.loss
+        self.link = head.LINKS.index(head.link)
         self._no_rows = np.empty((0, 0), self.dtype)
         self._no_labels = np.empty(0, np.intp)
+        self._no_weights = np.empty(0, self.dtype)
         self._one, self._scales = self.dtype.type(1), {}
         self.reuse = False
-        from . import _compiled_dense  # imports numba
-
-        self._gradients = _compiled_dense.gradients
+        self._gradients = step_functions()["gradients"]
         # Products too small for BLAS to start its threads (below 65,536 multiply-adds,
         # OpenBLAS's threshold) skip the ctypes call, whose argument costs numba about
         # 1 us per step to type (a tenth of the XOR step): np.dot when SciPy is there.
         self._gemm = numpy_gemm(self.dtype)
         self._small_gemm = None if _scipy_importable() else self._gemm
         self._largest_kernel = max(layer.kernel.size for layer in self.layers)
+        cheap = {activation_code(a) for a in (activations.linear, activations.relu)}
         transcendental = [layer.units for layer, code in zip(self.layers, self.codes)
-                          if code in (_ACTIVATION_CODE["sigmoid"], _ACTIVATION_CODE["tanh"])]
+                          if code not in cheap]
         if self.head.link != "identity":
             transcendental.append(self.layers[-1].units)
         # Batches larger than this run on the engine (chosen by measurement): numba's
-        # tanh and exp are scalar calls to the C library, about 5 ns per element (float32,
+        # tanh and exp (and any activation but relu and linear) are scalar calls to the
+        # C library, about 5 ns per element (float32,
         # AVX-512 Xeon) where NumPy's vectorized tanh takes 0.3 ns, while the engine costs
         # about 10 us of Python per layer; past ~2,000 such elements per layer the engine
         # is faster.
         self.largest_batch = (2000 * len(self.layers)) // max(sum(transcendental), 1)
 
-    def __call__(self, x, y):
+    def __call__(self, x, y, sample_weight=None):
         dtype, head, n = self.dtype, self.head, len(x)
         x = np.ascontiguousarray(x, dtype)
         rows, labels = head.targets(y)
@@ -281,14 +192,23 @@ class CompiledGradients:
         if parameters is None:
             return None
         weights, biases, (kernel_grads, bias_grads) = parameters
-        scale, decay = self._scales.get(n) or self._scales_for(n)
+        if sample_weight is None:
+            sample_weights = self._no_weights
+            scale, decay, normalizer = self._scales.get(n) or self._scales_for(n, None)
+        else:
+            sample_weights = np.ascontiguousarray(sample_weight, dtype)
+            if sample_weights.shape != (n,):
+                raise ValueError(f"sample_weight: expected shape ({n},); got "
+                                 f"{sample_weights.shape}")
+            scale, decay, normalizer = self._scales_for(n, sample_weights)
         if x.shape[1] != weights[0].shape[0]:
             raise ValueError(f"x: expected samples of shape ({weights[0].shape[0]},); got "
                              f"{x.shape[1:]}")
         try:
             losses, penalty, outputs = self._gradients(
-                x, rows, labels, weights, biases, self.codes, self.link, scale,
-                head.penalty / n, decay, self._one, kernel_grads, bias_grads,
+                x, rows, labels, sample_weights, weights, biases, self.codes, self.keeps,
+                self.link, scale, head.penalty / normalizer if normalizer else 0.0, decay,
+                self._one, kernel_grads, bias_grads,
                 self._gemm if n * self._largest_kernel >= 65_536 else self._small_gemm)
         except ValueError:
             units = weights[-1].shape[1]
@@ -299,7 +219,8 @@ class CompiledGradients:
             raise
         for layer, kernel_grad, bias_grad in zip(self.layers, kernel_grads, bias_grads):
             layer.kernel.grad, layer.bias.grad = kernel_grad, bias_grad
-        return float(self._one * (losses * head.value_scale / n + penalty)), outputs
+        loss = losses * head.value_scale / normalizer if normalizer else 0.0
+        return float(self._one * (loss + penalty)), outputs
 
     def _layer_settings(self) -> list:
         """What the compiled function was made for, layer by layer."""
@@ -309,7 +230,7 @@ class CompiledGradients:
     def still_fits(self, model) -> bool:
         """Whether the model's layers are still the ones this was made for, with the same
         activations, biases and regularizers (a layer changed in place after the first
-        step takes the model back through :func:`reason_not_compiled`)."""
+        step takes the model back through the planner)."""
         return model.layers == self._model_layers and self._layer_settings() == self._settings
 
     def _parameters(self):
@@ -348,42 +269,16 @@ class CompiledGradients:
             width = w.shape[1]
         return True
 
-    def _scales_for(self, n: int):
-        """c = grad_scale / n and the penalty's decay 2 penalty / n, in the dtype."""
-        cast = self.dtype.type
-        self._scales[n] = cast(self.head.grad_scale / n), cast(2 * self.head.penalty / n)
-        return self._scales[n]
+    def _scales_for(self, n: int, sample_weight):
+        """c = grad_scale / N and the penalty's decay 2 penalty / N, in the dtype, and N,
+        the loss's normalizer for this batch (:meth:`nnlearn.losses.Loss.normalizer`:
+        n, the sum of the weights or 1)."""
+        cast, normalizer = self.dtype.type, self.loss.normalizer(n, sample_weight)
+        inverse = 1.0 / normalizer if normalizer else 0.0
+        scales = (cast(self.head.grad_scale * inverse), cast(2 * self.head.penalty * inverse),
+                  normalizer)
+        if sample_weight is None:
+            self._scales[n] = scales
+        return scales
 
 
-_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (key, gradients)
-
-
-def forget(model) -> None:
-    """Drop ``model``'s cached compiled gradients (after a change of its loss in place)."""
-    _cache.pop(model, None)
-
-
-def compiled_gradients(model, x) -> CompiledGradients | None:
-    """The compiled gradients of ``model`` for the batch ``x``, or None when the engine
-    computes them: :func:`reason_not_compiled`, samples of more than one axis, or a batch
-    with so many sigmoid, tanh and exp evaluations that NumPy's vectorized ones are faster
-    (``CompiledGradients.largest_batch``).  Cached per model for its loss, layers and the
-    kernels' backend."""
-    if np.ndim(x) != 2:
-        return None
-    key = (model.loss, model.built, len(model.layers), kernels.backend(), _enabled.get())
-    cached = _cache.get(model)
-    if cached is not None and cached[0] == key and (cached[1] is None
-                                                    or cached[1].still_fits(model)):
-        gradients = cached[1]
-    else:
-        gradients = None if reason_not_compiled(model) else CompiledGradients(model)
-        _cache[model] = (key, gradients)
-    if gradients is None or not 0 < len(x) <= gradients.largest_batch:
-        return None
-    # The library's optimizers that evaluate the gradient once per step are done with it
-    # by the next: theirs are reused (an optimizer with its own update might keep them).
-    kind = type(model.optimizer)
-    gradients.reuse = kind.minimize is optimizers.Optimizer.minimize and \
-        kind.update is optimizers.Optimizer.update
-    return gradients

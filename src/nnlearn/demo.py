@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from . import compiled, kernels
+
 from .datasets import mnist
 from .layers import Dense, Input
 from .models import Sequential
@@ -46,10 +46,8 @@ def main(epochs: int = 5, batch_size: int = 128, seed: int = 0, verbose: int = 1
                 verbose=verbose)
     seconds = time.perf_counter() - start
     test_loss, test_acc = network.evaluate(x_test, y_test)
-    why_engine = compiled.reason_not_compiled(network)
-    gradients = "compiled Dense step" if why_engine is None else f"engine: {why_engine}"
-    print(f"trained {epochs} epochs in {seconds:.1f} s (element-wise kernels: "
-          f"{kernels.backend()}; gradients: {gradients})")
+    print(f"trained {epochs} epochs in {seconds:.1f} s; the step's plan:")
+    print(network.plan(batch_size).explain())
     print(f"test_loss: {test_loss:.4f}")
     print(f"test_acc: {test_acc:.4f}")
     return test_acc

@@ -36,7 +36,6 @@ import numpy as np
 
 from . import activations as activations_module
 from . import autograd as ag
-from . import compiled
 from . import initializers as initializers_module
 from . import losses as losses_module
 from . import optimizers as optimizers_module
@@ -263,152 +262,15 @@ def _r2(y, predicted, weights=None) -> float:
     return float(np.mean(scores))
 
 
-# -- scikit-learn's objective on nnlearn's engine -----------------------------------------------
-class _SklearnLoss(losses_module.Loss):
-    """scikit-learn's MLP losses (sklearn/neural_network/_base.py and ``_backprop``) from
-    the output layer's pre-activation z, with per-sample weights s (S = sum s):
-
-    * ``softmax``:  (1/S) sum_i s_i (logsumexp(z_i) - z_i,y_i)           (log_loss)
-    * ``logistic``: (1/S) sum_i s_i sum_k [softplus(z_ik) - t_ik z_ik]   (binary_log_loss,
-      summed over the labels, not averaged)
-    * ``identity``: (1/(2S)) sum_i s_i mean_k (z_ik - y_ik)^2            (squared_error);
-      its gradient is scikit-learn's (z - y) s_i / S for every output, i.e. that of the
-      sum over outputs (scikit-learn averages the value but not the gradient)
-    * ``exp``:      (1/S) sum_i s_i sum_k [e^z_ik - y_ik z_ik + y ln y - y] (half Poisson
-      deviance with a log link)
-
-    so the gradient with respect to z is s_i (f(z_i) - y_i) / S in every case.  The targets
-    are packed with the weights as their last column; the softmax's targets are the class
-    indices.  ``weighted`` False uses the unweighted, faster kernels.
-    """
-
-    name = "sklearn_mlp_loss"
-
-    def __init__(self, head: str, n_outputs: int, custom=None):
-        self.head, self.n_outputs, self.custom = head, n_outputs, custom
-        self.weighted = False
-
-    def check_targets(self, y, units, argument="y"):
-        columns = 2 if self.head == "softmax" else units + 1
-        if y.ndim != 2 or y.shape[1] != columns:
-            raise ValueError(f"{argument}: expected packed targets of shape (n, {columns})")
-
-    def call(self, y_true, y_pred):
-        """The loss from the logits (the estimator computes it in the network)."""
-        return self.objective(np.asarray(y_true), ag.as_tensor(y_pred))
-
-    def objective(self, packed: np.ndarray, z):
-        targets, weights = packed[:, :-1], packed[:, -1]
-        if not self.weighted:
-            return self._unweighted(targets, z)
-        total = weights.sum()
-        if self.head == "softmax":
-            per_sample = ag.softmax_cross_entropy(z, targets[:, 0].astype(np.intp),
-                                                  reduction="none")
-        elif self.head == "logistic":
-            per_sample = ag.sigmoid_binary_cross_entropy(z, targets, reduction="none").sum(1)
-        elif self.head == "identity":
-            half = ((z - targets) ** 2 * (0.5 * weights[:, None])).sum() / total
-            return half + half.data * (1.0 / self.n_outputs - 1.0)
-        else:
-            per_sample = (ag.exp(z) - z * targets).sum(axis=1)
-            constant = (_xlogx(targets) - targets).sum(axis=1)
-            return (per_sample * weights).sum() / total + float(constant @ weights / total)
-        return (per_sample * weights).sum() / total
-
-    def _unweighted(self, targets, z):
-        n = len(targets)
-        if self.head == "softmax":
-            return ag.softmax_cross_entropy(z, targets[:, 0].astype(np.intp))
-        if self.head == "logistic":
-            loss = ag.sigmoid_binary_cross_entropy(z, targets)
-            return loss * self.n_outputs if self.n_outputs > 1 else loss
-        if self.head == "identity":
-            half = ag.sum_of_squares(z - targets) * (0.5 / n)
-            return half if self.n_outputs == 1 else half + half.data * (1 / self.n_outputs - 1)
-        per_sample = (ag.exp(z) - z * targets).sum()
-        return per_sample * (1.0 / n) + float((_xlogx(targets) - targets).sum() / n)
-
-
-def _packed_labels(packed):
-    """The class indices of packed targets (see _SklearnLoss)."""
-    return None, packed[:, 0].astype(np.intp)
-
-
-def _packed_rows(packed):
-    """The target rows of packed targets, without the weights' column."""
-    return packed[:, :-1], None
-
-
-def _xlogx(y):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(y > 0, y * np.log(np.where(y > 0, y, 1)), 0.0)
-
-
+# -- the network --------------------------------------------------------------------------
 class _Network(Sequential):
-    """The estimators' network: a Sequential whose loss is scikit-learn's objective (see
-    :class:`_SklearnLoss`: weighted loss plus alpha / (2 S) sum ||W||^2 over each batch's
-    weight S), that counts loss evaluations (L-BFGS's ``max_fun``), applies an exp output
-    link for the Poisson loss, and shuffles each epoch as scikit-learn does (the sample
-    order permuted again by the estimator's RandomState) when ``rng`` is set."""
+    """The estimators' network: a Sequential that draws each epoch's batches as
+    scikit-learn does (the sample order permuted again by the estimator's RandomState,
+    ``rng``) when ``rng`` is set, through :meth:`Model.batch_indices`, the documented way
+    to draw batches differently.  Its loss is scikit-learn's objective
+    (:class:`nnlearn.losses.SklearnMLPLoss`); saved, it is a plain Sequential."""
 
-    def configure(self, head: str, alpha: float, rng):
-        self.head, self.alpha, self.rng = head, float(alpha), rng
-        self.evaluations = 0
-        self.order = None
-        self.kernels = [layer.kernel for layer in self.layers if isinstance(layer, Dense)]
-
-    def call(self, x, training=False):
-        out = super().call(x, training)
-        return ag.exp(out) if self.head == "exp" else out
-
-    def compiled_head(self):
-        """scikit-learn's objective for :mod:`nnlearn.compiled` (the penalty alpha / (2n)
-        sum ||W||^2 included): the softmax, logistic and identity heads without sample
-        weights or a custom loss, trained by a stochastic solver (L-BFGS counts each
-        evaluation for ``max_fun`` on the engine)."""
-        loss = self.loss
-        if (loss.custom is not None or loss.weighted or self.optimizer.full_batch
-                or self.head not in ("softmax", "logistic", "identity")):
-            return None
-        if self.head == "softmax":
-            return compiled.Head("softmax", 1.0, 1.0, _packed_labels, 0.5 * self.alpha)
-        value_scale = 1.0 if self.head == "logistic" else 0.5 / loss.n_outputs
-        return compiled.Head("sigmoid" if self.head == "logistic" else "identity",
-                             value_scale, 1.0, _packed_rows, 0.5 * self.alpha)
-
-    def compute_loss(self, x, y, training: bool = False):
-        if training:
-            self.evaluations += 1
-        y = np.asarray(y)
-        loss = self.loss
-        if loss.custom is not None:  # an nnlearn loss on the outputs (nnlearn's extra)
-            output = self(x, training)
-            targets = y[:, :-1]
-            if self.head == "softmax" and loss.custom.targets != "class_index":
-                targets = np.eye(output.shape[1], dtype=output.dtype)[
-                    targets[:, 0].astype(np.intp)]
-            objective, predictions = loss.custom(targets, output), output.data
-            total = len(y)
-        else:
-            z = self.logits(ag.as_tensor(x), training)
-            objective = loss.objective(y, z)
-            with ag.no_grad():
-                predictions = self._activate(z.data)
-            total = y[:, -1].sum() if loss.weighted else len(y)
-        if self.alpha:
-            squares = ag.sum_of_squares(self.kernels[0])
-            for kernel in self.kernels[1:]:
-                squares = squares + ag.sum_of_squares(kernel)
-            objective = objective + squares * (0.5 * self.alpha / total)
-        return objective, predictions
-
-    def _activate(self, z):
-        if self.head == "softmax":
-            return activations_module.softmax(ag.Tensor(z)).data
-        if self.head == "logistic":
-            return activations_module.sigmoid(ag.Tensor(z)).data
-        return np.exp(z) if self.head == "exp" else z
+    rng = order = None
 
     def batch_indices(self, n, batch_size, shuffle, epoch_seed):
         if self.rng is None or self.optimizer.full_batch:
@@ -421,19 +283,6 @@ class _Network(Sequential):
         self.rng.shuffle(permutation)  # sklearn.utils.shuffle's draw
         self.order = self.order[permutation]
         return [self.order[start:start + batch_size] for start in range(0, n, batch_size)]
-
-
-class _SklearnAdam(optimizers_module.Adam):
-    """Adam as scikit-learn writes it (Kingma & Ba 2015, section 2's efficient form):
-    W <- W - alpha sqrt(1 - beta_2^t) / (1 - beta_1^t) m / (sqrt(v) + epsilon), epsilon
-    added to sqrt(v) rather than to sqrt(v_hat)."""
-
-    def kernel(self, lr, dtype):
-        t = self.iterations
-        step = lr * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
-        # correction_2 = 1: epsilon added to sqrt(v), not to sqrt(v_hat)
-        return self.rule, (step, *self._constants(correction_2=1.0),
-                           optimizers_module._smallest_normal(dtype))
 
 
 def _sklearn_weights(rng, sizes, activation, dtype):
@@ -516,7 +365,7 @@ class _LbfgsStopping(Callback):
         self.status, self.message = 1, "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
 
     def on_epoch_begin(self, epoch, logs=None):
-        left = self.estimator.max_fun - self.model.evaluations
+        left = self.estimator.max_fun - self.model.loss_evaluations
         self.model.optimizer.max_line_search = int(max(1, min(25, left - 1)))
 
     def on_epoch_end(self, epoch, logs=None):
@@ -528,7 +377,7 @@ class _LbfgsStopping(Callback):
             print(f"Iteration {est.n_iter_}, loss = {after:.8f}")
         gradient = max(float(np.max(np.abs(p.grad))) for p in model.params
                        if p.grad is not None)
-        if model.evaluations >= est.max_fun:
+        if model.loss_evaluations >= est.max_fun:
             self.message = "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"
         elif gradient <= est.tol:
             self.status, self.message = 0, "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL"
@@ -564,8 +413,9 @@ class _BaseMLP(BaseEstimator):
             return optimizers_module.SGD(lr, momentum=float(self.momentum),
                                          nesterov=bool(self.nesterovs_momentum))
         if self.solver == "adam":
-            return _SklearnAdam(lr, beta_1=float(self.beta_1), beta_2=float(self.beta_2),
-                                epsilon=float(self.epsilon))
+            return optimizers_module.Adam(lr, beta_1=float(self.beta_1),
+                                          beta_2=float(self.beta_2),
+                                          epsilon=float(self.epsilon), epsilon_hat=True)
         if self.solver == "lbfgs":
             return optimizers_module.LBFGS()
         if isinstance(self.solver, optimizers_module.Optimizer):
@@ -574,8 +424,7 @@ class _BaseMLP(BaseEstimator):
                                       "config": {"learning_rate": lr}}, "solver")
 
     def _build(self, sizes, n_features, n_outputs, dtype, rng):
-        head = self.out_activation_
-        output = {"softmax": "softmax", "logistic": "sigmoid"}.get(head, "linear")
+        output = losses_module.SklearnMLPLoss.LINKS[self.out_activation_]
         stack = mlp(n_features, sizes, n_outputs,
                     activation=_SKLEARN_ACTIVATIONS.get(self.activation, self.activation),
                     output_activation=output, dropout=float(self.dropout),
@@ -589,7 +438,6 @@ class _BaseMLP(BaseEstimator):
             initial = _sklearn_weights(rng, [n_features, *sizes, n_outputs],
                                        self.activation, dtype)
             self._set_dense(model, initial)
-        model.configure(head, self.alpha, None)
         return model
 
     @staticmethod
@@ -599,10 +447,15 @@ class _BaseMLP(BaseEstimator):
             layer.kernel.data[...] = arrays[2 * i]
             layer.bias.data[...] = arrays[2 * i + 1]
 
-    def _compile(self):
+    def _loss(self):
+        """scikit-learn's objective with this fit's alpha (and the custom loss, if any)."""
         custom = self._custom_loss()
-        loss = _SklearnLoss(self.out_activation_, self.n_outputs_, custom)
-        self.model_.compile(optimizer=self._optimizer(), loss=loss)
+        return losses_module.SklearnMLPLoss(self.out_activation_, float(self.alpha),
+                                            None if custom is None else
+                                            losses_module.serialize(custom))
+
+    def _compile(self):
+        self.model_.compile(optimizer=self._optimizer(), loss=self._loss())
 
     def _custom_loss(self):
         return None
@@ -613,9 +466,6 @@ class _BaseMLP(BaseEstimator):
             X = X.astype(self.dtype, copy=False)
         n = len(X)
         weights = _check_sample_weight(sample_weight, n, X.dtype)
-        if weights is not None and self._custom_loss() is not None:
-            raise ValueError("sample_weight needs one of scikit-learn's losses; the nnlearn "
-                             f"loss {self.loss!r} cannot weight samples")
         n_outputs = targets.shape[1] if self.out_activation_ != "softmax" \
             else len(self.classes_)
         if not first and n_outputs != self.n_outputs_:
@@ -636,28 +486,24 @@ class _BaseMLP(BaseEstimator):
         if first or not incremental or not hasattr(self, "_compiled"):
             self._compile()  # scikit-learn starts a new optimizer at every fit
             self._compiled = True
-        weighted = weights is not None
-        packed = np.hstack([targets.astype(X.dtype, copy=False),
-                            (weights if weighted else np.ones(n, X.dtype))[:, None]])
-        self.model_.loss.weighted = weighted
-        self.model_.alpha = float(self.alpha)  # this fit's, also for warm starts
-        compiled.forget(self.model_)  # its head depends on the weighting and alpha
+        self.model_.loss = self._loss()  # this fit's alpha, also for warm starts
         self.model_.rng = rng
         self.model_.order = None
+        targets = targets.astype(X.dtype, copy=False)
         if self._stochastic:
-            self._fit_stochastic(X, packed, incremental, rng)
+            self._fit_stochastic(X, targets, weights, incremental, rng)
         else:
-            self._fit_lbfgs(X, packed)
+            self._fit_lbfgs(X, targets, weights)
         if not all(np.all(np.isfinite(w)) for w in self.model_.get_weights()):
             raise ValueError(_NON_FINITE)
         return self
 
-    def _fit_stochastic(self, X, packed, incremental, rng):
+    def _fit_stochastic(self, X, targets, weights, incremental, rng):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         validation = None
         if self.early_stopping:
-            X, packed, validation = self._split(X, packed, rng)
+            X, targets, weights, validation = self._split(X, targets, weights, rng)
         n = len(X)
         if self.batch_size == "auto":
             batch = min(200, n)
@@ -668,8 +514,9 @@ class _BaseMLP(BaseEstimator):
             batch = int(np.clip(self.batch_size, 1, n))
         self.n_iter_ = 0
         stopping = _StochasticStopping(self, n, validation, incremental)
-        self.model_.fit(X, packed, epochs=1 if incremental else self.max_iter, batch_size=batch,
-                        shuffle=self.shuffle, verbose=0,
+        self.model_.fit(X, targets, epochs=1 if incremental else self.max_iter,
+                        batch_size=batch, shuffle=self.shuffle, verbose=0,
+                        sample_weight=weights,
                         seed=int(rng.randint(2**31 - 1)) if self.dropout else 0,
                         callbacks=[*(self.callbacks or []), stopping])
         if (not incremental and not stopping.converged and self.n_iter_ == self.max_iter):
@@ -679,33 +526,37 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping:  # keep the weights of the best validation score
             self.model_.set_weights(self._best_weights)
 
-    def _split(self, X, packed, rng):
+    def _split(self, X, targets, weights, rng):
         """scikit-learn's validation split: train_test_split with the estimator's
-        RandomState, stratified for a single-output classifier."""
+        RandomState, stratified for a single-output classifier; returns the training
+        part (X, targets, weights) and the validation part (X, y, weights)."""
         stratify = None
         if isinstance(self, ClassifierMixin) and self.n_outputs_ == 1:
-            stratify = packed[:, 0]  # scikit-learn stratifies single-output targets only
+            stratify = targets[:, 0]  # scikit-learn stratifies single-output targets only
+        arrays = (X, targets) if weights is None else (X, targets, weights)
         if _sklearn_split is not None:
-            X_train, X_val, p_train, p_val = _sklearn_split(
-                X, packed, random_state=rng, test_size=self.validation_fraction,
-                stratify=stratify)
+            parts = _sklearn_split(*arrays, random_state=rng,
+                                   test_size=self.validation_fraction, stratify=stratify)
         else:  # pragma: no cover - without scikit-learn: nnlearn's own split
             from .model_selection import train_test_split
-            X_train, X_val, p_train, p_val = train_test_split(
-                X, packed, test_size=self.validation_fraction, stratify=stratify,
-                random_state=int(rng.randint(2**31 - 1)))
-        if len(X_val) < 2:
+            parts = train_test_split(*arrays, test_size=self.validation_fraction,
+                                     stratify=stratify,
+                                     random_state=int(rng.randint(2**31 - 1)))
+        train, validation = parts[0::2], parts[1::2]
+        if len(validation[0]) < 2:
             raise ValueError("The validation set is too small. Increase "
                              "'validation_fraction' or the size of your dataset.")
-        weights = p_val[:, -1] if self.model_.loss.weighted else None
-        return X_train, p_train, (X_val, self._decode_targets(p_val[:, :-1]), weights)
+        w_train, w_val = (None, None) if weights is None else (train[2], validation[2])
+        return (train[0], train[1], w_train,
+                (validation[0], self._decode_targets(validation[1]), w_val))
 
-    def _fit_lbfgs(self, X, packed):
+    def _fit_lbfgs(self, X, targets, weights):
         stopping = _LbfgsStopping(self)
-        self.model_.evaluations = 0
+        self.model_.loss_evaluations = 0
         self.n_iter_ = 0
-        self.model_.fit(X, packed, epochs=self.max_iter, batch_size=len(X), shuffle=False,
-                        verbose=0, callbacks=[*(self.callbacks or []), stopping])
+        self.model_.fit(X, targets, epochs=self.max_iter, batch_size=len(X), shuffle=False,
+                        verbose=0, sample_weight=weights,
+                        callbacks=[*(self.callbacks or []), stopping])
         limit = self.model_.stop_reason is not None or self.n_iter_ == self.max_iter
         if stopping.status != 0 and limit:
             message = (f"lbfgs failed to converge after {self.n_iter_} iteration(s) "

@@ -59,7 +59,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["elementwise", "backend", "use", "available_backends", "kernel_cache_dir", "BLOCK"]
+__all__ = ["elementwise", "backend", "use", "available_backends", "kernel_cache_dir",
+           "compiled_module", "BLOCK"]
 
 BLOCK = 32_768  # elements per block of the NumPy path
 _COMPILED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))  # others run on NumPy
@@ -271,9 +272,12 @@ def _compile_loops(rule, names, arrays, updates):
     """``loop(*arrays, *scalars)``: the rule on element i of every (C-contiguous) array,
     for every i, its values stored into the first ``updates`` arrays; and
     ``loop_all(*tuples, *scalars)``, the same on every k-th array of tuples of flat
-    arrays.  Cached on disk (:func:`_loop_module`) when the cache folder is writable."""
+    arrays.  Cached on disk (:func:`compiled_module`) when the cache folder is writable."""
     import numba
 
+    from .numerics import numba_lowerings
+
+    numba_lowerings()  # the functions rules may call that NumPy lacks (erf)
     element = numba.njit(error_model="numpy", inline="always")(rule)
     flat = [f"{name}_" for name in names[:arrays]]  # C-contiguous arrays seen as vectors
     arguments = [f"{name}[i]" for name in flat] + names[arrays:]
@@ -291,14 +295,16 @@ def _compile_loops(rule, names, arrays, updates):
               f"    for k in range(len({names[0]})):\n"
               + "".join(f"        {name}_ = {name}[k]\n" for name in names[:arrays])
               + over_elements("        "))
-    module = _loop_module(rule, source, element)
-    if module is not None:
-        return tuple(numba.njit(error_model="numpy", cache=True)(function)
-                     for function in (module.loop, module.loop_all))
-    namespace = {"element": element}
-    exec(compile(source, f"<nnlearn kernel {rule.__name__}>", "exec"), namespace)
-    return tuple(numba.njit(error_model="numpy")(namespace[name])
-                 for name in ("loop", "loop_all"))
+    name = f"{rule.__module__}.{rule.__qualname__}"
+    try:
+        functions = compiled_module(name, source, {"element": element}, [rule],
+                                    ("loop", "loop_all"))
+    except OSError:  # the rule's source cannot be read: compiled without a cache
+        namespace = {"element": element}
+        exec(compile(source, f"<nnlearn kernel {rule.__name__}>", "exec"), namespace)
+        return tuple(numba.njit(error_model="numpy")(namespace[name])
+                     for name in ("loop", "loop_all"))
+    return functions
 
 
 def kernel_cache_dir() -> Path:
@@ -311,38 +317,55 @@ def kernel_cache_dir() -> Path:
         "kernels"
 
 
-def _loop_module(rule, source: str, element):
-    """The generated loop as a module of its own file, so that numba caches its machine
-    code on disk (a function made by ``exec`` has no file to cache against, and compiling
-    a loop takes ~0.2-0.4 s in every new process).  The file's name carries a digest of
-    the rule's source, the loop's and this generator's, so a changed rule gets a new
-    file and cache (rules are self-contained: numbers, operators and NumPy functions).
-    None when the rule's source cannot be read or the folder cannot be written: the
-    caller then compiles without a cache."""
-    try:
-        rule_source = inspect.getsource(rule)
-    except (OSError, TypeError):
-        return None
-    generator = inspect.getsource(_compile_loops) + inspect.getsource(_loop_module)
-    digest = hashlib.sha256((rule_source + source + generator).encode()).hexdigest()[:16]
-    name = f"{rule.__module__}.{rule.__qualname__}".replace(".", "_").replace("<", "_") \
-        .replace(">", "_") + f"_{digest}"
+def compiled_module(name: str, source: str, namespace: dict, dependencies, functions):
+    """The ``functions`` of the Python ``source`` compiled by numba and cached on disk:
+    the one compile cache of nnlearn's generated code (the kernels' loops, the compiled
+    Dense step).  The source is written to a file of its own in :func:`kernel_cache_dir`
+    (a function made by ``exec`` has no file for numba to cache against, and compiling
+    takes 0.2-2 s in every new process), named after ``name`` and a digest of the source,
+    of the ``dependencies`` (the functions bound in ``namespace`` that the source calls)
+    and of this generator: changed code gets a new file and cache, never stale machine
+    code.  ``namespace`` is bound into the module before compiling.  When the folder
+    cannot be written the functions are compiled without a disk cache; OSError when a
+    dependency's source cannot be read."""
+    import numba
+
+    texts = [inspect.getsource(function) for function in dependencies]
+    generator = inspect.getsource(compiled_module)
+    digest = hashlib.sha256("\n".join([source, generator, *texts]).encode()).hexdigest()[:16]
+    stem = name.replace(".", "_").replace("<", "_").replace(">", "_") + f"_{digest}"
+    module = _cached_source(stem, source, name, namespace)
+    if module is None:
+        namespace = dict(namespace)
+        exec(compile(source, f"<nnlearn {name}>", "exec"), namespace)
+        for function in functions:
+            namespace[function] = numba.njit(error_model="numpy")(namespace[function])
+        return tuple(namespace[function] for function in functions)
+    for function in functions:  # each bound in the module, so the others call it compiled
+        setattr(module, function,
+                numba.njit(error_model="numpy", cache=True)(getattr(module, function)))
+    return tuple(getattr(module, function) for function in functions)
+
+
+def _cached_source(stem: str, source: str, name: str, namespace: dict):
+    """The module of ``source`` written to ``<cache>/<stem>.py`` (once) and imported, with
+    ``namespace`` bound; None when the folder cannot be written."""
     folder = kernel_cache_dir()
-    path = folder / f"{name}.py"
+    path = folder / f"{stem}.py"
     try:
         if not path.exists():
             folder.mkdir(parents=True, exist_ok=True)
-            text = (f"# nnlearn: the element-wise loop of {rule.__module__}."
-                    f"{rule.__qualname__}, generated by nnlearn.kernels\n{source}")
+            text = f"# nnlearn: {name}, generated by nnlearn.kernels\n{source}"
             with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp",
                                              delete=False) as file:
                 file.write(text)
             os.replace(file.name, path)  # whole or absent, even with several processes
     except OSError:
         return None
-    spec = importlib.util.spec_from_file_location(f"nnlearn_kernel_{name}", path)
+    spec = importlib.util.spec_from_file_location(f"nnlearn_kernel_{stem}", path)
     module = importlib.util.module_from_spec(spec)
-    module.element = element  # the loop's global, resolved when numba compiles it
+    for key, value in namespace.items():  # globals resolved when numba compiles
+        setattr(module, key, value)
     spec.loader.exec_module(module)
     sys.modules[spec.name] = module  # numba's cached code finds its module by name
     return module

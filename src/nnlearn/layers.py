@@ -40,10 +40,14 @@ class Layer:
     """Base class.  Subclasses set ``self.params`` (Tensors) in ``build`` and define
     ``call``; ``get_config`` returns the constructor arguments.
 
-    The hooks a model calls, each with a default here: ``regularization()`` (the
-    penalty added to the loss, or None), ``state_arrays()`` (non-trainable arrays saved
-    with the weights, e.g. batch normalization's moving statistics) and
-    ``reseed(seed_sequence)`` (fresh randomness for each epoch, e.g. dropout masks)."""
+    What the rest of the library asks of a layer, each with a default here:
+    ``compute_output_shape(input_shape)`` (and the check that the layer accepts such
+    samples), ``weight_shapes(input_shape)`` (the shapes of its weights without building
+    it: model files check a file's arrays against them before reading anything),
+    ``regularization()`` (the penalty added to the loss, or None), ``state_arrays()``
+    (non-trainable arrays saved with the weights, e.g. batch normalization's moving
+    statistics) and ``reseed(seed_sequence)`` (fresh randomness for each epoch, e.g.
+    dropout masks)."""
 
     def __init__(self, name: str | None = None):
         self.name = name
@@ -72,6 +76,15 @@ class Layer:
         """The shape of one output sample for samples of ``input_shape`` (no batch
         axis); checks that the layer accepts them."""
         return input_shape
+
+    def weight_shapes(self, input_shape: tuple):
+        """(the shapes of the weights in ``get_weights``' order, the output shape) for
+        samples of ``input_shape``, without building the layer.  Here: no weights, for a
+        layer that does not define its own ``build``; None for one that does without
+        declaring its shapes (a model file then builds a copy to find out)."""
+        if type(self).build is not Layer.build:
+            return None
+        return [], self.compute_output_shape(tuple(input_shape))
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         """The layer's output for the batch ``x`` (rows are samples).
@@ -146,8 +159,8 @@ class Dense(Layer):
     does, are mapped along their last axis (shape (..., n_in) -> (..., units)): the same
     neurons applied at every position, e.g. every time step of a sequence.
     ``kernel_regularizer`` adds its penalty on the kernel (never the bias) to the loss.
-    With linear, relu, sigmoid or tanh the layer is one node of the engine
-    (:func:`nnlearn.autograd.dense`).
+    With any element-wise activation of :mod:`nnlearn.activations` the layer is one node
+    of the engine (:func:`nnlearn.autograd.dense`).
     """
 
     def __init__(self, units: int, activation=None, use_bias: bool = True,
@@ -187,18 +200,24 @@ class Dense(Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 
+    def weight_shapes(self, input_shape):
+        """kernel (n_in, units) and bias (units,)."""
+        if len(input_shape) < 1:
+            raise ValueError("Dense expects samples with at least one axis; got shape ()")
+        return ([(input_shape[-1], self.units)] + ([(self.units,)] if self.use_bias else []),
+                self.compute_output_shape(input_shape))
+
     def pre_activation(self, x: Tensor) -> Tensor:
         """z = x @ kernel + bias, the input of the activation (the logits of an output
         layer)."""
-        return self._along_last_axis(x, "linear")
+        return self._along_last_axis(x, activations.linear)
 
     def call(self, x, training=False):
-        name = activations.registered_name(self.activation)
-        if name in ag.ops.DENSE_ACTIVATIONS:
-            return self._along_last_axis(x, name)
+        if isinstance(self.activation, activations.Activation):  # one node (ag.dense)
+            return self._along_last_axis(x, self.activation)
         return self.activation(self.pre_activation(x))
 
-    def _along_last_axis(self, x: Tensor, activation: str) -> Tensor:
+    def _along_last_axis(self, x: Tensor, activation) -> Tensor:
         """ag.dense on the rows of x, samples of more than one axis flattened to rows of
         their last axis and back."""
         if x.ndim == 2:
@@ -310,6 +329,10 @@ class BatchNormalization(Layer):
         self.params = [self.gamma, self.beta]
         super().build(input_shape, rng, dtype)
 
+    def weight_shapes(self, input_shape):
+        """gamma, beta, the moving mean and variance: each the sample's shape."""
+        return [tuple(input_shape)] * 4, tuple(input_shape)
+
     def call(self, x, training=False):
         if training:
             mean = x.mean(axis=0)
@@ -357,6 +380,10 @@ class PReLU(Layer):
                                                                            rng), dtype)
         self.params = [self.alpha]
         super().build(input_shape, rng, dtype)
+
+    def weight_shapes(self, input_shape):
+        """alpha: the sample's shape."""
+        return [tuple(input_shape)], tuple(input_shape)
 
     def call(self, x, training=False):
         return ag.relu(x) - self.alpha * ag.relu(-x)
@@ -462,6 +489,12 @@ class _Conv(Layer):
             self.params.append(self.bias)
         super().build(input_shape, rng, dtype)
 
+    def weight_shapes(self, input_shape):
+        """kernel (*kernel_size, channels / groups, filters) and bias (filters,)."""
+        out = self.compute_output_shape(tuple(input_shape))  # checks the rank and the fit
+        return ([self.kernel_shape(input_shape)]
+                + ([(self.filters,)] if self.use_bias else []), out)
+
     def compute_output_shape(self, input_shape):
         layer = type(self).__name__
         _sample_rank(input_shape, self.rank + 1, layer,
@@ -564,10 +597,6 @@ class _Pooling(Layer):
                              f"of shape {tuple(input_shape)} with padding 'valid'")
         return (*spatial, input_shape[-1])
 
-    def build(self, input_shape, rng, dtype):
-        self.compute_output_shape(tuple(input_shape))
-        super().build(input_shape, rng, dtype)
-
     def call(self, x, training=False):
         op = getattr(ag, self._op)
         if self.rank == 1:
@@ -623,10 +652,6 @@ class _GlobalPooling(Layer):
         _sample_rank(input_shape, self.rank + 1, type(self).__name__,
                      "(steps, channels)" if self.rank == 1 else "(height, width, channels)")
         return (input_shape[-1],)
-
-    def build(self, input_shape, rng, dtype):
-        self.compute_output_shape(tuple(input_shape))
-        super().build(input_shape, rng, dtype)
 
     def call(self, x, training=False):
         return type(self)._reduce(x, axis=tuple(range(1, self.rank + 1)))
@@ -710,10 +735,6 @@ class Reshape(Layer):
                              f"({size} values) into {self.target_shape} ({known} values)")
         return self.target_shape
 
-    def build(self, input_shape, rng, dtype):
-        self.compute_output_shape(tuple(input_shape))
-        super().build(input_shape, rng, dtype)
-
     def call(self, x, training=False):
         return ag.reshape(x, (x.shape[0], *self.compute_output_shape(x.shape[1:])))
 
@@ -779,9 +800,9 @@ class RandomFlip(_RandomLayer):
             raise ValueError(f"RandomFlip: mode must be one of {self.MODES}; got {mode!r}")
         self.mode = mode
 
-    def build(self, input_shape, rng, dtype):
+    def compute_output_shape(self, input_shape):
         _sample_rank(input_shape, 3, "RandomFlip", "(height, width, channels)")
-        super().build(input_shape, rng, dtype)
+        return tuple(input_shape)
 
     def call(self, x, training=False):
         if not training:
@@ -882,9 +903,9 @@ class _RandomAffine(_RandomLayer):
         self.fill_mode, self.interpolation = fill_mode, interpolation
         self.fill_value = float(fill_value)
 
-    def build(self, input_shape, rng, dtype):
+    def compute_output_shape(self, input_shape):
         _sample_rank(input_shape, 3, type(self).__name__, "(height, width, channels)")
-        super().build(input_shape, rng, dtype)
+        return tuple(input_shape)
 
     def matrices(self, n: int, h: int, w: int) -> np.ndarray:
         """The (n, 2, 3) affine maps, one drawn per image of size h x w, from output

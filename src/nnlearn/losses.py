@@ -40,11 +40,11 @@ from ._registry import lookup
 from .autograd import Tensor
 
 __all__ = [
-    "Loss", "LossFunctionWrapper", "get", "serialize", "EPSILON",
+    "Loss", "LossFunctionWrapper", "Head", "get", "serialize", "EPSILON", "REDUCTIONS",
     "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
     "MeanSquaredLogarithmicError", "Hinge", "SquaredHinge", "CategoricalHinge", "LogCosh",
     "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
-    "KLDivergence", "Poisson", "CosineSimilarity",
+    "KLDivergence", "Poisson", "CosineSimilarity", "SklearnMLPLoss",
     "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
     "mean_squared_logarithmic_error", "hinge", "squared_hinge", "categorical_hinge",
     "log_cosh", "binary_crossentropy", "categorical_crossentropy",
@@ -93,39 +93,69 @@ def _pred(y_pred) -> Tensor:
     return y_pred if isinstance(y_pred, Tensor) else Tensor(y_pred)
 
 
-def _batch_mean(per_sample: Tensor) -> Tensor:
-    return per_sample.mean()
+MEAN = "sum_over_batch_size"
+#: How a batch's per-sample losses L_i (weights w_i, 1 when not given) become its loss, as
+#: Keras 3 names them: the weighted mean over the batch (sum_i w_i L_i / n, the default),
+#: the mean over the weights (sum_i w_i L_i / sum_i w_i), the sum, or no reduction.
+REDUCTIONS = (MEAN, "mean_with_sample_weight", "sum", "none")
 
 
-def mean_squared_error(y_true, y_pred) -> Tensor:
+def _reduce(per_sample: Tensor, sample_weight=None, reduction: str = MEAN) -> Tensor:
+    """The batch's loss from the per-sample losses (see :data:`REDUCTIONS`); a sample's
+    weight applies to every value of its row when the per-sample losses have more axes
+    (a sequence's time steps)."""
+    if sample_weight is None:
+        if reduction in (MEAN, "mean_with_sample_weight"):
+            return per_sample.mean()
+        return per_sample.sum() if reduction == "sum" else per_sample
+    w = np.asarray(sample_weight, dtype=per_sample.dtype)
+    w = w.reshape(w.shape + (1,) * (per_sample.ndim - w.ndim))
+    weighted = per_sample * w
+    if reduction == MEAN:
+        return weighted.mean()
+    if reduction == "sum":
+        return weighted.sum()
+    if reduction == "none":
+        return weighted
+    total = float(np.add.reduce(np.broadcast_to(w, per_sample.shape), axis=None,
+                                dtype=np.float64))
+    return weighted.sum() * (1.0 / total if total else 0.0)
+
+
+def mean_squared_error(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
     """mean over the batch of mean_k (y_k - p_k)^2 (least squares)."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
-    return ag.mean_squared_error(p, y)  # = _batch_mean(((p - y) ** 2).mean(axis=-1)), one node
+    if sample_weight is None and reduction == MEAN:
+        return ag.mean_squared_error(p, y)  # the same mean, one node
+    return _reduce(((p - y) ** 2).mean(axis=-1), sample_weight, reduction)
 
 
-def mean_absolute_error(y_true, y_pred) -> Tensor:
+def mean_absolute_error(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
     """mean over the batch of mean_k |y_k - p_k|."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
-    return _batch_mean(ag.abs(p - y).mean(axis=-1))
+    return _reduce(ag.abs(p - y).mean(axis=-1), sample_weight, reduction)
 
 
-def mean_absolute_percentage_error(y_true, y_pred) -> Tensor:
+def mean_absolute_percentage_error(y_true, y_pred, sample_weight=None,
+                                   reduction=MEAN) -> Tensor:
     """100 x mean over the batch of mean_k |(y_k - p_k) / max(|y_k|, eps)|."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     # the factor 100 last: in float16 a term times 100 can overflow where the mean does not
-    return 100 * _batch_mean(ag.abs((y - p) / np.maximum(np.abs(y), EPSILON)).mean(axis=-1))
+    return 100 * _reduce(ag.abs((y - p) / np.maximum(np.abs(y), EPSILON)).mean(axis=-1),
+                         sample_weight, reduction)
 
 
-def mean_squared_logarithmic_error(y_true, y_pred) -> Tensor:
+def mean_squared_logarithmic_error(y_true, y_pred, sample_weight=None,
+                                   reduction=MEAN) -> Tensor:
     """mean of (ln(max(p, eps) + 1) - ln(max(y, eps) + 1))^2."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     log_p = ag.log(ag.maximum(p, EPSILON) + 1)
     log_y = np.log(np.maximum(y, EPSILON) + 1)
-    return _batch_mean(((log_p - log_y) ** 2).mean(axis=-1))
+    return _reduce(((log_p - log_y) ** 2).mean(axis=-1), sample_weight, reduction)
 
 
 def _signed(y: np.ndarray) -> np.ndarray:
@@ -133,52 +163,54 @@ def _signed(y: np.ndarray) -> np.ndarray:
     return 2 * y - 1 if np.all((y == 0) | (y == 1)) else y
 
 
-def hinge(y_true, y_pred) -> Tensor:
+def hinge(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
     """mean of max(1 - y p, 0), labels in {-1, 1} (0/1 labels are converted)."""
     p = _pred(y_pred)
     y = _signed(_targets(y_true, p))
-    return _batch_mean(ag.relu(1 - y * p).mean(axis=-1))
+    return _reduce(ag.relu(1 - y * p).mean(axis=-1), sample_weight, reduction)
 
 
-def squared_hinge(y_true, y_pred) -> Tensor:
+def squared_hinge(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
     """mean of max(1 - y p, 0)^2, labels in {-1, 1} (0/1 converted)."""
     p = _pred(y_pred)
     y = _signed(_targets(y_true, p))
-    return _batch_mean((ag.relu(1 - y * p) ** 2).mean(axis=-1))
+    return _reduce((ag.relu(1 - y * p) ** 2).mean(axis=-1), sample_weight, reduction)
 
 
-def categorical_hinge(y_true, y_pred) -> Tensor:
+def categorical_hinge(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
     """mean over the batch of max(max_k (1 - y_k) p_k - sum_k y_k p_k + 1, 0)."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     positive = (y * p).sum(axis=-1)
     negative = ((1 - y) * p).max(axis=-1)
-    return _batch_mean(ag.relu(negative - positive + 1))
+    return _reduce(ag.relu(negative - positive + 1), sample_weight, reduction)
 
 
-def log_cosh(y_true, y_pred) -> Tensor:
+def log_cosh(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
     """ln cosh(x) computed as x + softplus(-2x) - ln 2, finite for any x."""
     p = _pred(y_pred)
     x = p - _targets(y_true, p)
-    return _batch_mean((x + ag.softplus(-2 * x) - math.log(2.0)).mean(axis=-1))
+    return _reduce((x + ag.softplus(-2 * x) - math.log(2.0)).mean(axis=-1), sample_weight,
+                   reduction)
 
 
-def binary_crossentropy(y_true, y_pred) -> Tensor:
+def binary_crossentropy(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
     """mean of -[y ln p + (1 - y) ln(1 - p)], p clipped to [eps, 1 - eps]."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     eps = _clip_epsilon(p.dtype)
     p = ag.clip(p, eps, 1 - eps)
-    return _batch_mean(-(y * ag.log(p) + (1 - y) * ag.log(1 - p)).mean(axis=-1))
+    return _reduce(-(y * ag.log(p) + (1 - y) * ag.log(1 - p)).mean(axis=-1), sample_weight,
+                   reduction)
 
 
-def categorical_crossentropy(y_true, y_pred) -> Tensor:
+def categorical_crossentropy(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
     """mean over the batch of -sum_k y_k ln p_k, p normalised and clipped."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     eps = _clip_epsilon(p.dtype)
     p = ag.clip(p / p.sum(axis=-1, keepdims=True), eps, 1 - eps)
-    return _batch_mean(-(y * ag.log(p)).sum(axis=-1))
+    return _reduce(-(y * ag.log(p)).sum(axis=-1), sample_weight, reduction)
 
 
 def class_indices(y_true, prediction_shape: tuple) -> np.ndarray:
@@ -206,29 +238,31 @@ def class_indices(y_true, prediction_shape: tuple) -> np.ndarray:
     return labels
 
 
-def sparse_categorical_crossentropy(y_true, y_pred) -> Tensor:
+def sparse_categorical_crossentropy(y_true, y_pred, sample_weight=None,
+                                    reduction=MEAN) -> Tensor:
     """categorical_crossentropy with integer class labels."""
     p = _pred(y_pred)
     labels = class_indices(y_true, p.shape)
-    return categorical_crossentropy(np.eye(p.shape[-1], dtype=p.dtype)[labels], p)
+    return categorical_crossentropy(np.eye(p.shape[-1], dtype=p.dtype)[labels], p,
+                                    sample_weight, reduction)
 
 
-def kl_divergence(y_true, y_pred) -> Tensor:
+def kl_divergence(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
     """mean over the batch of sum_k y_k ln(y_k / p_k), both clipped to [eps, 1]."""
     p = _pred(y_pred)
     y = np.clip(_targets(y_true, p), EPSILON, 1)
     p = ag.clip(p, EPSILON, 1)
-    return _batch_mean((y * (np.log(y) - ag.log(p))).sum(axis=-1))
+    return _reduce((y * (np.log(y) - ag.log(p))).sum(axis=-1), sample_weight, reduction)
 
 
-def poisson(y_true, y_pred) -> Tensor:
+def poisson(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
     """mean of p - y ln(p + eps), the Poisson negative log-likelihood up to a constant."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
-    return _batch_mean((p - y * ag.log(p + EPSILON)).mean(axis=-1))
+    return _reduce((p - y * ag.log(p + EPSILON)).mean(axis=-1), sample_weight, reduction)
 
 
-def cosine_similarity(y_true, y_pred) -> Tensor:
+def cosine_similarity(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
     """-cos(y, p) per sample, each vector scaled by 1 / sqrt(max(|v|^2, 1e-12)) (the floor
     raised to the dtype's smallest normal number in float16)."""
     p = _pred(y_pred)
@@ -236,53 +270,129 @@ def cosine_similarity(y_true, y_pred) -> Tensor:
     floor = _norm_floor(p.dtype)
     y_unit = y / np.sqrt(np.maximum((y * y).sum(axis=-1, keepdims=True), floor))
     p_unit = p / ag.sqrt(ag.maximum((p * p).sum(axis=-1, keepdims=True), floor))
-    return _batch_mean(-(p_unit * y_unit).sum(axis=-1))
+    return _reduce(-(p_unit * y_unit).sum(axis=-1), sample_weight, reduction)
 
 
-def _sparse_from_logits(y_true, logits: Tensor) -> Tensor:
+def _fused(node, per_sample_node, sample_weight, reduction) -> Tensor:
+    """A fused node's mean as it is, or its per-sample values reduced (with weights)."""
+    if sample_weight is None and reduction == MEAN:
+        return node()
+    return _reduce(per_sample_node(), sample_weight, reduction)
+
+
+def _sparse_from_logits(y_true, logits: Tensor, sample_weight=None, reduction=MEAN) -> Tensor:
     """Sparse categorical cross-entropy from the logits z: mean of
     logsumexp(z) - z_label, whose gradient is softmax(z) - onehot(label) (one fused node)."""
-    return ag.softmax_cross_entropy(logits, class_indices(y_true, logits.shape))
+    labels = class_indices(y_true, logits.shape)
+    return _fused(lambda: ag.softmax_cross_entropy(logits, labels),
+                  lambda: ag.softmax_cross_entropy(logits, labels, reduction="none"),
+                  sample_weight, reduction)
 
 
-def _categorical_from_logits(y_true, logits: Tensor) -> Tensor:
+def _categorical_from_logits(y_true, logits: Tensor, sample_weight=None,
+                             reduction=MEAN) -> Tensor:
     """Categorical cross-entropy from the logits z: mean of logsumexp(z) - sum_k y_k z_k,
     whose gradient is softmax(z) - y (one fused node)."""
-    return ag.softmax_cross_entropy(logits, _targets(y_true, logits))
+    y = _targets(y_true, logits)
+    return _fused(lambda: ag.softmax_cross_entropy(logits, y),
+                  lambda: ag.softmax_cross_entropy(logits, y, reduction="none"),
+                  sample_weight, reduction)
 
 
-def _binary_from_logits(y_true, logits: Tensor) -> Tensor:
+def _binary_from_logits(y_true, logits: Tensor, sample_weight=None, reduction=MEAN) -> Tensor:
     """Binary cross-entropy from the logits z: mean of softplus(z) - y z, whose gradient
     is sigmoid(z) - y (one fused node, never forming sigmoid(z) and its log)."""
-    return ag.sigmoid_binary_cross_entropy(logits, _targets(y_true, logits))
+    y = _targets(y_true, logits)
+    return _fused(lambda: ag.sigmoid_binary_cross_entropy(logits, y),
+                  lambda: ag.sigmoid_binary_cross_entropy(logits, y, reduction="none")
+                  .mean(axis=-1), sample_weight, reduction)
 
 
 # -- loss objects ---------------------------------------------------------------------------
-class Loss:
-    """A loss ``loss(y_true, y_pred) -> Tensor``: the batch mean of a per-sample loss.
+class Head:
+    """How a loss reads the last layer's pre-activation z when it has a *canonical link*
+    f (the output activation whose gradient, paired with the loss, is ``f(z) - t``;
+    McCullagh & Nelder 1989): what a compiled step needs to compute the loss and dL/dz
+    without building a graph (:mod:`nnlearn.compiled`).
 
-    Subclasses define :meth:`call`.  ``targets`` says what ``y_true`` holds: ``"values"``
-    (anything shaped like the output), ``"one_hot"`` (rows of class probabilities) or
-    ``"class_index"`` (integer labels); :meth:`check_targets` checks them against the
-    model's output before training starts.  :meth:`from_logits_of` gives the same loss
-    computed from the logits of a named output activation, when one exists.
+    * ``link``: "softmax", "sigmoid" or "identity";
+    * the loss is ``value_scale / N * sum_i w_i l_i + penalty / N * sum_l ||W_l||^2``
+      and ``dL/dz_i = grad_scale / N * w_i (f(z_i) - t_i)`` (softmax:
+      ``f(z_i) sum_k t_ik - t_i``), with l_i the per-sample cross-entropy of the link (the
+      squared error for the identity) summed over the outputs, w_i the sample weights (1
+      without) and N the reduction's normalizer (:meth:`Loss.normalizer`);
+    * ``targets(y)`` gives the targets of a batch as ``(rows, None)`` (an (n, k) array)
+      or ``(None, labels)`` (class indices), read and checked by the engine's own rules.
+    """
+
+    LINKS = ("softmax", "sigmoid", "identity")
+
+    def __init__(self, link: str, value_scale: float, grad_scale: float, targets,
+                 penalty: float = 0.0):
+        if link not in self.LINKS:
+            raise ValueError(f"Head: link must be one of {self.LINKS}; got {link!r}")
+        self.link, self.value_scale, self.grad_scale = link, value_scale, grad_scale
+        self.targets, self.penalty = targets, penalty
+
+
+def _class_labels(units: int):
+    return lambda y: (None, class_indices(y, (len(y), units)))
+
+
+def _rows(units: int):
+    return lambda y: (targets_shaped(y, (len(y), units)), None)
+
+
+class Loss:
+    """A loss ``loss(y_true, y_pred, sample_weight=None) -> Tensor``: the per-sample losses
+    of a batch reduced to one number (Keras 3's semantics).
+
+    Subclasses define :meth:`call`.  ``reduction`` (one of :data:`REDUCTIONS`) says how
+    the per-sample losses l_i with weights w_i (1 when not given) become the batch's loss:
+    ``"sum_over_batch_size"`` (the default) ``sum_i w_i l_i / n``, the weighted mean over
+    the batch; ``"mean_with_sample_weight"`` ``sum_i w_i l_i / sum_i w_i``; ``"sum"``;
+    ``"none"`` (the weighted per-sample losses).  ``targets`` says what ``y_true`` holds:
+    ``"values"`` (anything shaped like the output), ``"one_hot"`` (rows of class
+    probabilities) or ``"class_index"`` (integer labels); :meth:`check_targets` checks them
+    against the model's output before training starts.  :meth:`from_logits_of` gives the
+    same loss computed from the logits of a named output activation, when one exists, and
+    :meth:`head` what a compiled step needs to compute it (its canonical link).
     """
 
     name = "loss"
     targets = "values"
     accuracy = None       # the accuracy "accuracy" means after this loss (see metrics.get)
     from_logits = False
+    kernel_penalty = 0.0  # c: the model adds c / N sum ||W||^2 over its kernels (see Head)
 
-    def __call__(self, y_true, y_pred) -> Tensor:
-        return self.call(y_true, y_pred)
+    def __init__(self, reduction: str = MEAN):
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}; "
+                             f"got {reduction!r}")
+        self.reduction = reduction
 
-    def call(self, y_true, y_pred) -> Tensor:
+    def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
+        return self.call(y_true, y_pred, sample_weight)
+
+    def call(self, y_true, y_pred, sample_weight=None) -> Tensor:
         """The loss of the batch as a scalar Tensor (subclasses define it)."""
         raise NotImplementedError
+
+    def normalizer(self, n: int, sample_weight=None) -> float:
+        """N, what the weighted sum of the per-sample losses of a batch of n samples is
+        divided by: n, the sum of the weights or 1 (see :data:`REDUCTIONS`)."""
+        if self.reduction == "mean_with_sample_weight" and sample_weight is not None:
+            return float(np.add.reduce(np.asarray(sample_weight), dtype=np.float64))
+        return float(n) if self.reduction in (MEAN, "mean_with_sample_weight") else 1.0
 
     def from_logits_of(self, activation: str | None):
         """The loss of ``activation(logits)`` as a function of the logits (one fused
         node), or None when there is none."""
+        return None
+
+    def head(self, activation: str | None, units: int) -> Head | None:
+        """The :class:`Head` of this loss after the output ``activation`` (a registered
+        name) of ``units`` outputs, or None when the pair has no canonical link."""
         return None
 
     def check_targets(self, y: np.ndarray, units: int, argument: str = "y") -> None:
@@ -297,7 +407,7 @@ class Loss:
 
     def get_config(self) -> dict:
         """The constructor arguments (saved in model files)."""
-        return {}
+        return {} if self.reduction == MEAN else {"reduction": self.reduction}
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -307,11 +417,14 @@ class Loss:
 class LossFunctionWrapper(Loss):
     """A function ``fn(y_true, y_pred) -> Tensor`` as a Loss (a plain function given as
     the loss is wrapped so; it is never fused).  The named losses below are wrappers of
-    this module's functions."""
+    this module's functions, which take ``sample_weight`` and ``reduction`` too.  A custom
+    function that returns per-sample losses (one value per sample) is reduced here, with
+    the sample weights; one that returns the batch's loss cannot weight samples."""
 
     function = None
 
-    def __init__(self, fn=None, name: str | None = None):
+    def __init__(self, fn=None, name: str | None = None, reduction: str = MEAN):
+        super().__init__(reduction)
         fn = fn or type(self).function
         if not callable(fn):
             raise TypeError(f"loss must be callable; got {type(fn).__name__}")
@@ -324,19 +437,35 @@ class LossFunctionWrapper(Loss):
         if type(self).function is not None:  # a custom function's targets are its own
             super().check_targets(y, units, argument)
 
-    def call(self, y_true, y_pred):
-        """``fn(y_true, y_pred)``: the wrapped function's batch loss, a scalar Tensor."""
-        return self.fn(y_true, y_pred)
+    def call(self, y_true, y_pred, sample_weight=None):
+        """The wrapped function's batch loss, a scalar Tensor."""
+        if type(self).function is not None:
+            return self.fn(y_true, y_pred, sample_weight, self.reduction)
+        value = self.fn(y_true, y_pred)
+        if sample_weight is None and self.reduction == MEAN:
+            return value
+        value = value if isinstance(value, Tensor) else Tensor(value)
+        if value.ndim == 0 or len(value) != len(y_pred):
+            raise ValueError(f"the custom loss {self.name} returns one value for the batch: "
+                             "to use sample weights or another reduction it must return one "
+                             "value per sample")
+        return _reduce(value, sample_weight, self.reduction)
 
     def __repr__(self):
         if type(self).function is not None:
-            return f"{type(self).__name__}()"
+            return super().__repr__()
         return f"LossFunctionWrapper({self.name})"
 
 
 class MeanSquaredError(LossFunctionWrapper):
-    """mean (y - p)^2: least squares (Legendre 1805, Gauss 1809)."""
+    """mean (y - p)^2: least squares (Legendre 1805, Gauss 1809).  Its canonical link is
+    the identity: after a linear output, dL/dz = 2 (z - y) / k per sample of k outputs."""
     function = staticmethod(mean_squared_error)
+
+    def head(self, activation, units):
+        if activation != "linear":
+            return None
+        return Head("identity", 1.0 / units, 2.0 / units, _rows(units))
 
 
 class MeanAbsoluteError(LossFunctionWrapper):
@@ -396,20 +525,29 @@ class _Crossentropy(Loss):
     probabilities = None       # the loss function of probabilities
     logits = None              # the same loss as a function of the logits
 
-    def __init__(self, from_logits: bool = False):
+    def __init__(self, from_logits: bool = False, reduction: str = MEAN):
+        super().__init__(reduction)
         self.from_logits = bool(from_logits)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true, y_pred, sample_weight=None):
         loss = type(self).logits if self.from_logits else type(self).probabilities
-        return loss(y_true, _pred(y_pred))
+        return loss(y_true, _pred(y_pred), sample_weight, self.reduction)
 
     def from_logits_of(self, activation):
         if not self.from_logits and activation == self.activation:
-            return type(self)(from_logits=True)
+            return type(self)(from_logits=True, reduction=self.reduction)
         return None
 
+    def head(self, activation, units):
+        if self.from_logits or activation != self.activation:
+            return None
+        if self.activation == "sigmoid":  # the binary cross-entropy, averaged over outputs
+            return Head("sigmoid", 1.0 / units, 1.0 / units, _rows(units))
+        targets = _class_labels(units) if self.targets == "class_index" else _rows(units)
+        return Head("softmax", 1.0, 1.0, targets)
+
     def get_config(self):
-        return {"from_logits": self.from_logits}
+        return {"from_logits": self.from_logits, **super().get_config()}
 
 
 class BinaryCrossentropy(_Crossentropy):
@@ -477,6 +615,124 @@ class SparseCategoricalCrossentropy(_Crossentropy):
                              f"{got}{hint}")
 
 
+class SklearnMLPLoss(Loss):
+    r"""scikit-learn's multilayer-perceptron objective (``_backprop`` and ``_base.py`` in
+    sklearn/neural_network), the loss of nnlearn's :class:`~nnlearn.estimators.MLPClassifier`
+    and :class:`~nnlearn.estimators.MLPRegressor`: for a batch with sample weights
+    :math:`s_i` (1 without) and :math:`S = \sum_i s_i`,
+
+    .. math::
+
+        J = \frac{1}{S} \sum_i s_i\, l(y_i, z_i) + \frac{\alpha}{2S} \sum_l \|W_l\|_F^2
+
+    from the output layer's logits :math:`z` through the link of ``link``:
+
+    * ``"softmax"``: :math:`l = \log\sum_k e^{z_k} - z_y` (log-loss, integer labels);
+    * ``"logistic"``: :math:`l = \sum_k \operatorname{softplus}(z_k) - t_k z_k` (binary
+      log-loss summed over the labels);
+    * ``"identity"``: :math:`l = \tfrac12 \operatorname{mean}_k (z_k - y_k)^2` (half squared
+      error), whose gradient scikit-learn takes as :math:`z - y` for every output (that of
+      the sum over the outputs): so does this loss;
+    * ``"exp"``: :math:`l = \sum_k e^{z_k} - y_k z_k + y_k \ln y_k - y_k` (half Poisson
+      deviance, exponential output).
+
+    The gradient with respect to :math:`z_i` is :math:`s_i (f(z_i) - y_i) / S` in every case
+    (``reduction="mean_with_sample_weight"``).  With ``loss`` (another nnlearn loss, the
+    estimators' extra) that loss is computed on the outputs instead, plus the same penalty.
+    """
+
+    name = "sklearn_mlp"
+    LINKS = {"softmax": "softmax", "logistic": "sigmoid", "identity": "linear",
+             "exp": "exponential"}  # scikit-learn's name -> the output activation
+
+    def __init__(self, link: str = "softmax", alpha: float = 0.0001, loss=None):
+        super().__init__("mean_with_sample_weight" if loss is None else MEAN)
+        if link not in self.LINKS:
+            raise ValueError(f"SklearnMLPLoss: link must be one of {tuple(self.LINKS)}; got "
+                             f"{link!r}")
+        if not np.isfinite(alpha) or alpha < 0:
+            raise ValueError(f"SklearnMLPLoss: alpha must be a finite number >= 0; got "
+                             f"{alpha!r}")
+        self.link, self.alpha = link, float(alpha)
+        self.inner = None if loss is None else get(loss)
+        self.kernel_penalty = 0.5 * self.alpha
+        self.targets = ("class_index" if link == "softmax" and self.inner is None
+                        else "values")
+        self.accuracy = {"softmax": "sparse", "logistic": "binary"}.get(link)
+
+    def check_targets(self, y, units, argument="y"):
+        if self.inner is not None and self.link != "softmax":
+            return self.inner.check_targets(y, units, argument)
+        if self.link == "softmax":
+            return SparseCategoricalCrossentropy().check_targets(y, units, argument)
+        super().check_targets(y, units, argument)
+        if self.link == "logistic" and y.size and (y.min() < 0 or y.max() > 1):
+            raise ValueError(f"{argument} must hold 0/1 labels for the logistic output; got "
+                             f"values from {y.min()} to {y.max()}")
+
+    def _inner_targets(self, y_true, units: int):
+        if self.link == "softmax" and self.inner.targets != "class_index":
+            return np.eye(units)[class_indices(y_true, (len(y_true), units))]
+        return y_true
+
+    def call(self, y_true, y_pred, sample_weight=None):
+        """The objective from the outputs (probabilities, values): the logits are
+        recovered by the link's inverse, as far as the outputs allow."""
+        p = _pred(y_pred)
+        if self.inner is not None:
+            return self.inner(self._inner_targets(y_true, p.shape[-1]), p, sample_weight)
+        eps = _clip_epsilon(p.dtype)
+        if self.link == "softmax":
+            labels = class_indices(y_true, p.shape)
+            per_sample = -ag.log(ag.clip(p, eps, 1 - eps))[np.arange(len(labels)), labels]
+        elif self.link == "logistic":
+            y = _targets(y_true, p)
+            q = ag.clip(p, eps, 1 - eps)
+            per_sample = -(y * ag.log(q) + (1 - y) * ag.log(1 - q)).sum(axis=-1)
+        elif self.link == "identity":
+            return self.from_logits_of("linear")(y_true, p, sample_weight)
+        else:
+            return self.from_logits_of("exponential")(y_true, ag.log(p), sample_weight)
+        return _reduce(per_sample, sample_weight, self.reduction)
+
+    def from_logits_of(self, activation):
+        if self.inner is not None or activation != self.LINKS[self.link]:
+            return None
+        return self._from_logits
+
+    def _from_logits(self, y_true, z, sample_weight=None):
+        if self.link == "softmax":
+            labels = class_indices(y_true, z.shape)
+            return _fused(lambda: ag.softmax_cross_entropy(z, labels),
+                          lambda: ag.softmax_cross_entropy(z, labels, reduction="none"),
+                          sample_weight, self.reduction)
+        y = _targets(y_true, z)
+        if self.link == "logistic":
+            per_sample = ag.sigmoid_binary_cross_entropy(z, y, reduction="none").sum(axis=-1)
+        elif self.link == "identity":
+            half = _reduce(((z - y) ** 2).sum(axis=-1) * 0.5, sample_weight, self.reduction)
+            return half + half.data * (1.0 / z.shape[-1] - 1.0)  # the value of the mean
+        else:
+            constant = np.where(y > 0, y * np.log(np.where(y > 0, y, 1)), 0.0) - y
+            per_sample = (ag.exp(z) - z * y + constant).sum(axis=-1)
+        return _reduce(per_sample, sample_weight, self.reduction)
+
+    def head(self, activation, units):
+        if self.inner is not None or activation != self.LINKS[self.link] \
+                or self.link == "exp":
+            return None
+        penalty = self.kernel_penalty
+        if self.link == "softmax":
+            return Head("softmax", 1.0, 1.0, _class_labels(units), penalty)
+        if self.link == "logistic":
+            return Head("sigmoid", 1.0, 1.0, _rows(units), penalty)
+        return Head("identity", 0.5 / units, 1.0, _rows(units), penalty)
+
+    def get_config(self):
+        return {"link": self.link, "alpha": self.alpha,
+                "loss": None if self.inner is None else serialize(self.inner)}
+
+
 LOSSES = {
     "mean_squared_error": MeanSquaredError, "mse": MeanSquaredError,
     "mean_absolute_error": MeanAbsoluteError, "mae": MeanAbsoluteError,
@@ -492,6 +748,7 @@ LOSSES = {
     "kl_divergence": KLDivergence, "kullback_leibler_divergence": KLDivergence,
     "poisson": Poisson,
     "cosine_similarity": CosineSimilarity, "cosine_proximity": CosineSimilarity,
+    "sklearn_mlp": SklearnMLPLoss,
 }
 _CLASSES = {cls.__name__: cls for cls in LOSSES.values()}
 

@@ -665,36 +665,6 @@ def check_weight_shapes(expected: list, manifest: dict, where: str) -> None:
                              f"{tuple(want)}; the file declares {have}")
 
 
-def _weight_shapes(layer, shape: tuple):
-    """(weight shapes in get_weights' order, output shape) of ``layer`` built on samples
-    of ``shape``, computed without building it; None for a class it does not know."""
-    kind = type(layer)
-    if kind is layers_module.Dense:
-        if len(shape) < 1:
-            raise ValueError("Dense expects samples with at least one axis; got shape ()")
-        return ([(shape[-1], layer.units)] + ([(layer.units,)] if layer.use_bias else []),
-                layer.compute_output_shape(shape))
-    if kind is layers_module.BatchNormalization:
-        return [shape] * 4, shape
-    if kind is layers_module.PReLU:
-        return [shape], shape
-    if kind in (layers_module.Input, layers_module.Activation, layers_module.Dropout,
-                layers_module.Flatten):
-        return [], layer.compute_output_shape(shape)
-    if kind in (layers_module.Conv1D, layers_module.Conv2D):
-        out = layer.compute_output_shape(shape)  # checks the rank and the fit
-        return ([layer.kernel_shape(shape)] + ([(layer.filters,)] if layer.use_bias else []),
-                out)
-    if kind in layers_module.CONVOLUTIONAL_LAYERS + layers_module.AUGMENTATION_LAYERS:
-        if kind in layers_module.AUGMENTATION_LAYERS[:4] and len(shape) != 3:
-            raise ValueError(f"{kind.__name__} expects samples of shape (height, width, "
-                             f"channels); got sample shape {shape}")
-        return [], layer.compute_output_shape(shape)
-    if kind in layers_module.RECURRENT_LAYERS:
-        return layer.weight_shapes(shape)
-    return None
-
-
 # Values one sample may take in one layer's forward pass (its output, or a convolution's
 # padded input): a ZeroPadding2D of 6,000 in a 1.9 KB file would otherwise take 576 MB a
 # sample at predict.  predict then takes as many samples at once as fit in
@@ -748,7 +718,7 @@ def _expected_weights(layer_list: list, input_shape, walk: list | None = None) -
     given, receives ``(layer, input shape, output shape)`` of each layer."""
     shapes, shape = [], tuple(input_shape)
     for layer in layer_list:
-        known = _weight_shapes(layer, shape)
+        known = layer.weight_shapes(shape)  # each layer declares its own
         if known is None:
             probe = copy.deepcopy(layer)
             probe.build(shape, np.random.default_rng(0), np.float32)

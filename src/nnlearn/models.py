@@ -28,10 +28,10 @@ import warnings
 
 import numpy as np
 
-from . import activations, compiled, losses, metrics as metrics_module, optimizers
+from . import activations, losses, metrics as metrics_module, optimizers, planner
 from . import layers as layers_module
 from ._validation import all_finite, check_array, check_fraction, check_in_range
-from .autograd import Tensor, as_tensor, no_grad
+from .autograd import Tensor, as_tensor, no_grad, sum_of_squares
 from .callbacks import StopKind, StopReason, check_callbacks
 from .model_files import (FORMAT, FORMAT_VERSION, WEIGHTS_FORMAT, check_weight_shapes,
                           load_model, numbered, predict_batch_size, read_archive,
@@ -66,6 +66,23 @@ def _gather(values: np.ndarray, index) -> np.ndarray:
     if isinstance(index, np.ndarray) and index.dtype.kind in "iu":
         return values.take(index, axis=0)
     return values[index]
+
+
+def _sample_weights(sample_weight, n: int, argument: str) -> np.ndarray | None:
+    """``sample_weight`` checked: None, or n finite non-negative numbers (float64)."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.dtype.kind not in "iuf":
+        raise ValueError(f"{argument} must be numeric; got dtype {w.dtype}")
+    if w.shape != (n,) and w.shape != (n, 1):
+        raise ValueError(f"{argument} must hold one weight per sample, shape ({n},); got "
+                         f"shape {w.shape}")
+    w = w.reshape(n).astype(np.float64)
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"{argument} must hold finite weights >= 0; got values from "
+                         f"{w.min()} to {w.max()}")
+    return w
 
 
 def _positive_int(value, name: str) -> int:
@@ -146,6 +163,7 @@ class Model:
         self.metrics: list = []
         self.metadata: dict = {}
         self.stop_training, self.stop_reason = False, None
+        self.loss_evaluations = 0  # times the training loss was evaluated (closure calls)
         self._input_shape = self._output_shape = None
 
     def __setattr__(self, name, value):
@@ -291,20 +309,32 @@ class Model:
             total = total + penalty
         return total
 
-    def compute_loss(self, x, y, training: bool = False):
-        """(objective, predictions): the loss of the batch plus the penalty, as a Tensor,
-        and the model's outputs as an array."""
+    def compute_loss(self, x, y, training: bool = False, sample_weight=None):
+        """(objective, predictions): the loss of the batch (its samples weighted by
+        ``sample_weight``, see :class:`nnlearn.losses.Loss`) plus the penalties, as a
+        Tensor, and the model's outputs as an array.  The penalties are the layers' own
+        (:meth:`regularization`) and, for a loss that declares one (scikit-learn's
+        objective), ``kernel_penalty / N * sum ||W||^2`` over every kernel, N the loss's
+        normalizer of the batch."""
         fused, activation = self._output_head()
         if fused is not None:
             logits = self.logits(as_tensor(x), training)
-            loss = fused(y, logits)
+            loss = fused(y, logits, sample_weight)
             with no_grad():
                 predictions = activation(logits.detach()).data
         else:
             output = self(x, training)
-            loss = self.loss(y, output)
+            loss = self.loss(y, output, sample_weight)
             predictions = output.data
         penalty = self.regularization()
+        if self.loss.kernel_penalty:
+            normalizer = self.loss.normalizer(len(predictions), sample_weight)
+            kernels = [layer.kernel for layer in self.layers if hasattr(layer, "kernel")]
+            squares = sum_of_squares(kernels[0])
+            for kernel in kernels[1:]:
+                squares = squares + sum_of_squares(kernel)
+            scaled = squares * (self.loss.kernel_penalty / normalizer if normalizer else 0.0)
+            penalty = scaled if penalty is None else penalty + scaled
         return (loss if penalty is None else loss + penalty), predictions
 
     def update_metrics(self, y, predictions, loss: float) -> None:
@@ -322,39 +352,38 @@ class Model:
         """The tracked loss and metrics over the batches seen since the last reset."""
         return {m.name: m.result() for m in (self.loss_tracker, *self.metrics)}
 
-    def compiled_head(self):
-        """The loss as :mod:`nnlearn.compiled` computes it (a :class:`~nnlearn.compiled.Head`),
-        or None when the step must run on the engine: here, for the model's own loss and
-        output activation when this class computes the loss and outputs as Model and
-        Sequential do."""
-        kind = type(self)
-        if any(getattr(kind, name) is not getattr(Sequential, name)
-               for name in ("compute_loss", "call", "logits", "train_step", "regularization")):
-            return None
-        return compiled.keras_head(self.loss, self.output_activation, self.output_units)
+    def plan(self, batch_size: int | None = None):
+        """How this model's training step runs, part by part, and why
+        (:func:`nnlearn.planner.plan`; ``print(model.plan().explain())``)."""
+        self._check_compiled("plan")
+        self._build_if_shape_known()
+        return planner.plan(self, batch_size)
 
-    def train_step(self, x, y) -> dict:
+    def train_step(self, x, y, sample_weight=None) -> dict:
         """One update on a batch: the optimizer calls the closure (forward, loss plus
         penalty, backward) as its method needs, then updates the parameters.  Updates the
         metrics with the outputs of the first evaluation; returns this batch's logs
         (``{"loss": ...}``; an override may add more, which ``fit`` averages).
+        ``sample_weight``: one weight per sample of the batch, or None.
 
-        For a stack of Dense layers with numba installed, the forward and backward pass
-        run as one compiled function instead of the engine (:mod:`nnlearn.compiled`;
-        the same gradients to rounding)."""
+        The gradients come from the engine or, for a stack of Dense layers with numba
+        installed, from one compiled function (the same to rounding): the model's plan
+        decides (:mod:`nnlearn.planner`; :meth:`plan` says which and why)."""
         if not self.built:  # the first batch builds the model, as a first call would
             self.check_input(np.asarray(x))
         params = self.params
         predictions = None
-        gradients = compiled.compiled_gradients(self, x)
+        gradients = planner.compiled_gradients(self, x)
 
         def closure() -> float:
             nonlocal predictions
-            computed = gradients(x, y) if gradients is not None else None
+            self.loss_evaluations += 1
+            computed = gradients(x, y, sample_weight) if gradients is not None else None
             if computed is not None:
                 loss, outputs = computed
             else:
-                objective, outputs = self.compute_loss(x, y, training=True)
+                objective, outputs = self.compute_loss(x, y, training=True,
+                                                       sample_weight=sample_weight)
                 for p in params:
                     p.grad = None
                 objective.backward()
@@ -364,16 +393,21 @@ class Model:
             return loss
 
         if self.optimizer.needs_residuals:  # Levenberg-Marquardt: r and dr/dw of the batch
+            if sample_weight is not None:
+                raise ValueError(f"{type(self.optimizer).__name__} fits residuals: it cannot "
+                                 "weight samples (sample_weight, class_weight)")
             closure.residuals = optimizers.least_squares_residuals(
                 self, x, y, self.optimizer.max_jacobian_entries)
         loss = self.optimizer.minimize(params, closure)
         self.update_metrics(y, predictions, loss)
         return {"loss": loss}
 
-    def test_step(self, x, y) -> dict:
-        """Loss and metrics on a batch, no update; returns this batch's logs."""
+    def test_step(self, x, y, sample_weight=None) -> dict:
+        """Loss and metrics on a batch (its samples weighted by ``sample_weight``), no
+        update; returns this batch's logs."""
         with no_grad():
-            objective, predictions = self.compute_loss(x, y, training=False)
+            objective, predictions = self.compute_loss(x, y, training=False,
+                                                       sample_weight=sample_weight)
         loss = float(objective.data)
         self.update_metrics(y, predictions, loss)
         return {"loss": loss}
@@ -386,7 +420,8 @@ class Model:
     # -- the loops -----------------------------------------------------------------------
     def fit(self, x, y, epochs: int = 1, batch_size: int = 32, validation_split: float = 0.0,
             validation_data=None, shuffle: bool = True, callbacks=None, verbose: int = 1,
-            seed: int | None = None, initial_epoch: int = 0) -> History:
+            seed: int | None = None, initial_epoch: int = 0, sample_weight=None,
+            class_weight=None) -> History:
         """Train by mini-batch gradient descent, one ``train_step`` per batch; returns the
         History.
 
@@ -399,19 +434,30 @@ class Model:
             step on all samples and ``batch_size`` is not used.
         validation_split : float in [0, 1)
             Fraction of the data, taken from the end before shuffling, held out.
-        validation_data : (x_val, y_val), optional
+        validation_data : (x_val, y_val) or (x_val, y_val, sample_weight_val), optional
         shuffle : bool
             Reshuffle the training samples each epoch.
         callbacks : list of nnlearn.callbacks.Callback, optional
-        verbose : 0 silent, 1 progress bar, 2 one line per epoch.
+        verbose : 0 silent, 1 progress bar, 2 one line per epoch (and the step's plan,
+            :meth:`plan`, before the first).
         seed : int, optional
             Seed of the shuffling and of the dropout masks.
         initial_epoch : int
             Epoch to start from, to resume a model loaded from a checkpoint: with the
             same ``seed``, the result equals an uninterrupted run.
+        sample_weight : array of shape (n_samples,), optional
+            Each sample's weight in the loss (non-negative): Keras's semantics, the
+            batch's loss is ``sum_i w_i l_i / n`` (the loss's ``reduction``; see
+            :class:`nnlearn.losses.Loss`).  An integer weight counts a sample that many
+            times.  The metrics are not weighted (Keras's ``metrics``).
+        class_weight : dict {class index: weight} or "balanced", optional
+            Each sample weighted by its class's weight (classes not listed: 1);
+            "balanced" is scikit-learn's ``n_samples / (n_classes * count(class))``.
+            Not together with ``sample_weight``.
         """
-        x, y, validation = self._training_data(x, y, epochs, batch_size, initial_epoch,
-                                               validation_split, validation_data)
+        x, y, weights, validation = self._training_data(
+            x, y, epochs, batch_size, initial_epoch, validation_split, validation_data,
+            sample_weight, class_weight)
         callbacks = check_callbacks(callbacks)
         for callback in callbacks:
             callback.set_model(self)
@@ -421,6 +467,8 @@ class Model:
         for callback in callbacks:
             callback.on_train_begin({})
         draws = self._draws_random_numbers(len(x), batch_size, shuffle)
+        if verbose == 2:
+            print(f"Training step plan:\n{self.plan(batch_size).explain()}", flush=True)
         for epoch in range(initial_epoch, epochs):
             # Every epoch's randomness derives from (seed, epoch): training resumed at
             # initial_epoch=k replays epochs k.. exactly as an uninterrupted run would.
@@ -429,10 +477,10 @@ class Model:
                 callback.on_epoch_begin(epoch, {})
             batches = self.batch_indices(len(x), batch_size, shuffle, epoch_seed)
             bar = _ProgressBar(len(batches), epoch, epochs, verbose)
-            logs = self._train_epoch(x, y, batches, epoch_seed, callbacks, bar)
+            logs = self._train_epoch(x, y, weights, batches, epoch_seed, callbacks, bar)
             if validation is not None and not self.stop_training:
-                values = self.evaluate(*validation, batch_size=max(batch_size, 1024),
-                                       return_dict=True)
+                values = self.evaluate(*validation[:2], batch_size=max(batch_size, 1024),
+                                       return_dict=True, sample_weight=validation[2])
                 logs.update({f"val_{k}": v for k, v in values.items()})
             bar.close(logs)
             for callback in callbacks:
@@ -448,8 +496,9 @@ class Model:
         return history
 
     def _training_data(self, x, y, epochs, batch_size, initial_epoch, validation_split,
-                       validation_data):
-        """fit's arguments checked: (x, y, (x_val, y_val) or None)."""
+                       validation_data, sample_weight=None, class_weight=None):
+        """fit's arguments checked: (x, y, sample weights or None, (x_val, y_val,
+        sample weights or None) or None)."""
         self._check_compiled("fit")
         _positive_int(epochs, "epochs")
         _positive_int(batch_size, "batch_size")
@@ -460,21 +509,73 @@ class Model:
         x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
         self.check_input(x)
         y = self.check_targets(y, len(x))
+        if class_weight is not None:
+            if sample_weight is not None:
+                raise ValueError("fit: give sample_weight or class_weight, not both (multiply "
+                                 "the class weights into sample_weight)")
+            weights = self.class_sample_weights(y, class_weight)
+        else:
+            weights = _sample_weights(sample_weight, len(x), "sample_weight")
         if validation_data is None and validation_split:
             n_val = int(round(len(x) * validation_split))
             if not 0 < n_val < len(x):
                 raise ValueError(f"validation_split={validation_split!r} of {len(x)} samples "
                                  f"holds out {n_val}: training and validation each need at "
                                  "least one sample")
-            x, y, validation_data = x[:-n_val], y[:-n_val], (x[-n_val:], y[-n_val:])
+            validation_data = (x[-n_val:], y[-n_val:]) + \
+                (() if weights is None else (weights[-n_val:],))
+            x, y = x[:-n_val], y[:-n_val]
+            weights = None if weights is None else weights[:-n_val]
             _warn_if_one_class(self.loss, validation_data[1], n_val)
         if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or \
+                    len(validation_data) not in (2, 3):
+                raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, "
+                                 f"y_val, sample_weight_val); got {type(validation_data).__name__}"
+                                 + (f" of length {len(validation_data)}"
+                                    if isinstance(validation_data, (tuple, list)) else ""))
             x_val = check_array(validation_data[0], "validation_data[0]", dtype=self.dtype,
                                 allow_nd=True)
             self.check_input(x_val)
+            w_val = _sample_weights(validation_data[2] if len(validation_data) == 3 else None,
+                                    len(x_val), "validation_data[2]")
             validation_data = (x_val, self.check_targets(validation_data[1], len(x_val),
-                                                         "validation_data[1]"))
-        return x, y, validation_data
+                                                         "validation_data[1]"), w_val)
+        return x, y, weights, validation_data
+
+    def class_sample_weights(self, y, class_weight) -> np.ndarray:
+        """The sample weights of ``class_weight`` for targets ``y`` (one-hot rows, integer
+        labels or 0/1 labels of a single output): each sample gets its class's weight
+        (1 for a class not in the dict); ``"balanced"`` gives class c the weight
+        ``n_samples / (n_classes * n_c)`` over the classes present (scikit-learn's
+        ``compute_sample_weight("balanced", y)``)."""
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] > 1:
+            labels = y.argmax(axis=1)
+        else:
+            labels = y.reshape(len(y), -1)[:, 0]
+            labels = np.round(labels).astype(np.int64)
+        if isinstance(class_weight, str):
+            if class_weight != "balanced":
+                raise ValueError(f"class_weight must be a dict or 'balanced'; got "
+                                 f"{class_weight!r}")
+            classes, index, counts = np.unique(labels, return_inverse=True,
+                                               return_counts=True)
+            return (len(labels) / (len(classes) * counts))[index].astype(np.float64)
+        if not isinstance(class_weight, dict):
+            raise TypeError(f"class_weight must be a dict {{class: weight}} or 'balanced'; "
+                            f"got {type(class_weight).__name__}")
+        table = {}
+        for key, value in class_weight.items():
+            if isinstance(key, bool) or not isinstance(key, (int, np.integer)):
+                raise ValueError(f"class_weight: keys must be integer class indices; got "
+                                 f"{key!r}")
+            if not isinstance(value, (int, float, np.number)) or not np.isfinite(value) \
+                    or value < 0:
+                raise ValueError(f"class_weight[{key}] must be a finite number >= 0; got "
+                                 f"{value!r}")
+            table[int(key)] = float(value)
+        return np.array([table.get(int(label), 1.0) for label in labels], np.float64)
 
     def _draws_random_numbers(self, n: int, batch_size: int, shuffle: bool) -> bool:
         """Whether an epoch draws random numbers (shuffling, a layer's masks or noise, an
@@ -494,7 +595,7 @@ class Model:
         order = np.random.default_rng(epoch_seed).permutation(n) if shuffle else np.arange(n)
         return [order[start:start + batch_size] for start in range(0, n, batch_size)]
 
-    def _train_epoch(self, x, y, batches, epoch_seed, callbacks, bar) -> dict:
+    def _train_epoch(self, x, y, weights, batches, epoch_seed, callbacks, bar) -> dict:
         """One ``train_step`` per batch; the epoch's logs: the loss and metrics tracked
         with ``update_metrics``, and the sample-weighted mean over the batches of anything
         else the steps returned (the step's own ``loss`` when it tracked none)."""
@@ -504,7 +605,8 @@ class Model:
         extras: dict = {}
         for step, index in enumerate(batches):
             xb, yb = _gather(x, index), _gather(y, index)
-            logs = self.train_step(xb, yb)
+            logs = self.train_step(xb, yb) if weights is None else \
+                self.train_step(xb, yb, _gather(weights, index))
             for key, value in logs.items():
                 extras.setdefault(key, metrics_module.Mean(key)).update_state(value, len(xb))
             if bar.active:
@@ -557,20 +659,27 @@ class Model:
         bar.close({})
         return np.concatenate(parts) if parts else np.empty((0, self.output_units), self.dtype)
 
-    def evaluate(self, x, y, batch_size: int = 1024, verbose: int = 0, return_dict=False):
+    def evaluate(self, x, y, batch_size: int = 1024, verbose: int = 0, return_dict=False,
+                 sample_weight=None):
         """The loss and the metrics on (x, y), one ``test_step`` per batch: a float when
         there are no metrics, else a list ``[loss, metric...]`` (or a dict with
-        ``return_dict=True``).  verbose=1 shows progress."""
+        ``return_dict=True``).  ``sample_weight`` weights the samples in the loss (as
+        in :meth:`fit`); verbose=1 shows progress."""
         self._check_compiled("evaluate")
         _positive_int(batch_size, "batch_size")
         x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
         self.check_input(x)
         y = self.check_targets(y, len(x))
+        weights = _sample_weights(sample_weight, len(x), "sample_weight")
         starts = range(0, len(x), batch_size)
         bar = _ProgressBar(len(starts), None, None, verbose)
         self.reset_metrics()
         for step, start in enumerate(starts):
-            self.test_step(x[start:start + batch_size], y[start:start + batch_size])
+            batch = slice(start, start + batch_size)
+            if weights is None:
+                self.test_step(x[batch], y[batch])
+            else:
+                self.test_step(x[batch], y[batch], weights[batch])
             if bar.active:
                 bar.update(step + 1, self.metric_results())
         values = self.metric_results()

@@ -14,9 +14,11 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["stable_max", "logsumexp", "log_softmax", "sigmoid", "softplus"]
+__all__ = ["stable_max", "logsumexp", "log_softmax", "sigmoid", "softplus", "erfc"]
 
 
 def stable_max(x: np.ndarray, axes) -> np.ndarray:
@@ -66,3 +68,38 @@ def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 def softplus(x: np.ndarray) -> np.ndarray:
     """ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), finite for any x."""
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+_erfc_elements = np.frompyfunc(math.erfc, 1, 1)
+
+
+def erfc(x):
+    r"""The complementary error function :math:`\operatorname{erfc} x = 1 - \operatorname{erf}
+    x = \frac{2}{\sqrt\pi}\int_x^\infty e^{-t^2} dt`, element by element (NumPy has
+    none): the C library's ``erfc`` through :func:`math.erfc`, in ``x``'s dtype.  Accurate
+    in the tail where 1 - erf x cancels: the normal distribution function is
+    :math:`\Phi(z) = \tfrac12 \operatorname{erfc}(-z/\sqrt2)`.  Compiled loops call the
+    same function (:func:`numba_lowerings`)."""
+    array = np.asarray(x)
+    dtype = array.dtype if array.dtype.kind == "f" else np.dtype(np.float64)
+    if array.ndim == 0:
+        return dtype.type(math.erfc(array))
+    return _erfc_elements(array).astype(dtype)
+
+
+_lowered: list = []
+
+
+def numba_lowerings() -> None:
+    """Teach numba the functions of this module that element rules call and NumPy lacks
+    (:func:`erfc`: the C library's, as here); called by every module that compiles rules,
+    before it compiles them (importing numba)."""
+    if _lowered:
+        return
+    from numba.extending import overload
+
+    @overload(erfc)
+    def _erfc(x):
+        return lambda x: math.erfc(x)
+
+    _lowered.append(True)

@@ -457,13 +457,18 @@ class Adam(Optimizer):
         W <- W - alpha m_hat / (sqrt(v_hat) + epsilon)
 
     ``amsgrad=True`` (Reddi et al. 2018) divides by the running maximum of v instead of
-    v (bias-corrected the same way).  Keras's defaults: alpha 0.001, betas 0.9 / 0.999,
-    epsilon 1e-7.
+    v (bias-corrected the same way).  ``epsilon_hat=True`` is the paper's "efficient"
+    form (section 2, as scikit-learn and the first Keras write it): the corrections go
+    into the step, alpha_t = alpha sqrt(1 - beta_2^t) / (1 - beta_1^t), and epsilon is
+    added to sqrt(v) rather than to sqrt(v_hat): W <- W - alpha_t m / (sqrt(v) + epsilon).
+    Keras's defaults: alpha 0.001, betas 0.9 / 0.999, epsilon 1e-7.
     """
 
     def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
-                 epsilon: float = 1e-7, amsgrad: bool = False, **kwargs):
+                 epsilon: float = 1e-7, amsgrad: bool = False, epsilon_hat: bool = False,
+                 **kwargs):
         super().__init__(learning_rate, **kwargs)
+        self.epsilon_hat = bool(epsilon_hat)
         self.beta_1 = _fraction(beta_1, "beta_1")
         self.beta_2 = _fraction(beta_2, "beta_2")
         self.epsilon = _nonnegative(epsilon, "epsilon")
@@ -499,13 +504,18 @@ class Adam(Optimizer):
                 self.epsilon)
 
     def kernel(self, lr, dtype):
-        step = lr / (1 - self.beta_1 ** self.iterations)
+        t = self.iterations
         rule = self.amsgrad_rule if self.amsgrad else self.rule
+        if self.epsilon_hat:  # correction_2 = 1: epsilon added to sqrt(v), not sqrt(v_hat)
+            step = lr * np.sqrt(1 - self.beta_2 ** t) / (1 - self.beta_1 ** t)
+            return rule, (step, *self._constants(correction_2=1.0), _smallest_normal(dtype))
+        step = lr / (1 - self.beta_1 ** t)
         return rule, (step, *self._constants(), _smallest_normal(dtype))
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        config = {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                  "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {**config, "epsilon_hat": True} if self.epsilon_hat else config
 
 
 class Nadam(Adam):

@@ -476,11 +476,9 @@ class TimeDistributed(Layer):
 
     def weight_shapes(self, input_shape):
         """(weight shapes in get_weights' order, output shape), without building."""
-        from .model_files import _weight_shapes
-
         if len(input_shape) < 2:
             self.compute_output_shape(input_shape)
-        known = _weight_shapes(self.layer, tuple(input_shape[1:]))
+        known = self.layer.weight_shapes(tuple(input_shape[1:]))
         if known is None:
             return None
         weights, out = known

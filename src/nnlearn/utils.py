@@ -66,11 +66,12 @@ def environment() -> dict:
         import numba
 
         backend = f"numba {numba.__version__}"
-    from .compiled import unavailable
+    from .planner import _compiled_unavailable, conv_loops_enabled
 
-    why_not = unavailable()
+    why_not = _compiled_unavailable()
     return {"nnlearn": __version__, "python": platform.python_version(),
             "numpy": np.__version__, "kernels": backend,
             "dense step": "compiled (nnlearn.compiled)" if why_not is None
             else f"engine ({why_not})",
+            "conv loops": "numba" if conv_loops_enabled() else "NumPy",
             "cpu": _cpu_model(), "cores": os.cpu_count(), "blas": _blas()}

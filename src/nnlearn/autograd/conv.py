@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
 from . import ops
 from .ops import _constant, _tensor
 from .tensor import Tensor
@@ -367,11 +366,13 @@ def _pool_setup(x, pool_size, strides, padding, op):
 
 
 def _compiled(*arrays) -> bool:
-    """Whether a numba loop takes these arrays: the numba backend of
-    :mod:`nnlearn.kernels`, and one dtype, float32 or float64."""
+    """Whether a numba loop takes these arrays: the convolution loops switched on
+    (:func:`nnlearn.planner.conv_loops_enabled`), and one dtype, float32 or float64."""
+    from ..planner import conv_loops_enabled
+
     dtype = arrays[0].dtype
     return (dtype in (np.float32, np.float64) and all(a.dtype == dtype for a in arrays)
-            and kernels.backend() == "numba")
+            and conv_loops_enabled())
 
 
 def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:

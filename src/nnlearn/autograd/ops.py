@@ -17,6 +17,7 @@ import functools
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
 
+from .. import activations as _activations
 from .. import numerics
 from ..backend import as_float_array
 from ..kernels import elementwise
@@ -26,7 +27,8 @@ __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul", "linear", "dense",
     "sum", "sum_of_squares", "mean", "max", "min", "logsumexp",
     "exp", "log", "sqrt", "abs", "sign", "clip", "maximum", "minimum", "where",
-    "tanh", "sigmoid", "relu", "leaky_relu", "elu", "arctan", "binary_step", "softplus",
+    "activation", "tanh", "sigmoid", "relu", "leaky_relu", "elu", "arctan", "binary_step",
+    "softplus",
     "softmax", "log_softmax",
     "reshape", "transpose", "getitem", "concatenate", "stack",
     "softmax_cross_entropy", "sigmoid_binary_cross_entropy", "mean_squared_error",
@@ -248,43 +250,46 @@ def linear(x, w, b=None) -> Tensor:
     The products use ``np.dot``, which for matrices is the same BLAS product as ``@``
     with less call overhead (it matters for tiny networks such as the XOR network).
     """
-    return dense(x, w, b, "linear")
+    return dense(x, w, b, _activations.linear)
 
 
-def dense(x, w, b=None, activation: str = "linear") -> Tensor:
-    """activation(x @ w + b) as one node: a layer of neurons ``h = g(x @ w + b)``.
+def dense(x, w, b=None, activation=_activations.linear) -> Tensor:
+    r"""activation(x @ w + b) as one node: a layer of neurons :math:`h = g(x W + b)`.
 
-    For the activations whose derivative is a function of their output (see
-    :data:`DENSE_ACTIVATIONS`): relu (g' = 1 where h > 0), sigmoid (g' = h (1 - h)),
-    tanh (g' = 1 - h^2) and linear (g' = 1).  The backward pass is linear's VJP on
-    dL/dz = g * g'(h).  Same values, bit for bit, as :func:`linear` followed by the
-    activation's op, with one node, one array and one pass over it less: the activation
-    is applied in place, and its derivative is one :mod:`nnlearn.kernels` pass.
+    ``activation``: an element-wise :class:`~nnlearn.activations.Activation` (or its
+    name).  Its element rules give :math:`h` and, in the backward pass,
+    :math:`\delta = \partial L / \partial z = g \cdot g'(z)` (one kernel pass), from
+    which linear's VJP follows: :math:`\partial L/\partial x = \delta W^T`,
+    :math:`\partial L/\partial W = x^T \delta`, :math:`\partial L/\partial b =
+    \sum_i \delta_i`.  Same values, bit for bit, as :func:`linear` followed by
+    :func:`activation`, with one node less; z is kept only when the activation's
+    derivative needs it (``needs_input``).
     """
-    if activation not in DENSE_ACTIVATIONS:
-        raise ValueError(f"dense: activation must be one of {tuple(DENSE_ACTIVATIONS)}; "
-                         f"got {activation!r}")
-    op = "linear" if activation == "linear" else f"dense_{activation}"
+    spec = _activations.get(activation, "activation") if isinstance(activation, str) \
+        else activation
+    if not getattr(spec, "elementwise", False):
+        raise ValueError(f"dense: activation must be an element-wise activation of "
+                         f"nnlearn.activations; got {activation!r}")
+    op = "linear" if spec is _activations.linear else f"dense_{spec.name}"
     x, w = _pair(x, w)
     X, W = x.data, w.data
     if X.ndim != 2 or W.ndim != 2:
         raise ValueError(f"{op}: x and w must be matrices; got shapes {X.shape} and {W.shape}")
     if X.shape[1] != W.shape[0]:
         raise ValueError(_matmul_mismatch(X.shape, W.shape))
-    out = np.dot(X, W)
+    z = np.dot(X, W)
     parents = (x, w)
     if b is not None:
-        b = b if isinstance(b, Tensor) else _constant(b, out.dtype)
+        b = b if isinstance(b, Tensor) else _constant(b, z.dtype)
         if b.shape != (W.shape[1],):
             raise ValueError(f"{op}: b must have shape ({W.shape[1]},); got {b.shape}")
-        out = out + b.data if b.dtype != out.dtype else np.add(out, b.data, out=out)
+        z = z + b.data if b.dtype != z.dtype else np.add(z, b.data, out=z)
         parents = (x, w, b)
-    forward, derivative = DENSE_ACTIVATIONS[activation]
-    if forward is not None:
-        forward(out)
+    out = _forward(spec, z)
+    kept = z if spec.needs_input else out
 
     def vjp(g):
-        dz = g if derivative is None else derivative(g, out)
+        dz = _backward(spec, g, kept, out)
         grads = (np.dot(dz, W.T) if x.requires_grad else None,
                  np.dot(X.T, dz) if w.requires_grad else None)
         return grads if b is None else grads + (_column_sum(dz) if b.requires_grad else None,)
@@ -459,108 +464,99 @@ def where(condition, a, b) -> Tensor:
     return Tensor._make(out, (a, b), vjp, "where")
 
 
-# The derivatives that are functions of the output h: dL/da = g * g'(h), one kernel pass.
-@elementwise(arrays=3)
-def _tanh_rule(da, g, h, one):
-    return g * (one - h * h)
+# --------------------------------------------------------------------------------------
+# activations: one node for any element-wise activation of nnlearn.activations
+# --------------------------------------------------------------------------------------
+_backward_kernels: dict = {}  # Activation -> its backward rule as a nnlearn.kernels loop
 
 
-@elementwise(arrays=3)
-def _sigmoid_rule(da, g, h, one):
-    return g * h * (one - h)
+def _backward_kernel(spec):
+    kernel = _backward_kernels.get(spec)
+    if kernel is None:
+        kernel = _backward_kernels[spec] = elementwise(arrays=4)(spec.backward)
+    return kernel
 
 
-@elementwise(arrays=3)
-def _relu_rule(da, g, h, zero):
-    return g * (h > zero)
+def _forward(spec, z: np.ndarray) -> np.ndarray:
+    """h = g(z): the activation's element rule evaluated by NumPy on the whole array."""
+    if spec is _activations.linear:
+        return z
+    with np.errstate(over="ignore", under="ignore"):  # e^-z = inf: sigmoid 0, as the rule says
+        h = spec.function(z, z.dtype.type(1))
+    return h if type(h) is np.ndarray else np.asarray(h, z.dtype)
 
 
-def _from_output(rule, constant):
-    """``derivative(g, h) -> dL/da`` running ``rule`` into a new array."""
-    def derivative(g, h):
-        da = np.empty(h.shape, np.result_type(g, h))
-        rule(da, g, h, constant)
-        return da
-    return derivative
+def _backward(spec, g: np.ndarray, z: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """dL/dz = g * g'(z): the activation's backward rule, one kernel pass (``z`` may be
+    ``h`` when the rule reads only the output)."""
+    if spec is _activations.linear:
+        return g
+    dz = np.empty(h.shape, np.result_type(g, h))
+    _backward_kernel(spec)(dz, g, z, h, 1)
+    return dz
 
 
-_tanh_derivative = _from_output(_tanh_rule, 1)
-_sigmoid_derivative = _from_output(_sigmoid_rule, 1)
-_relu_derivative = _from_output(_relu_rule, 0)
+def activation(a, spec) -> Tensor:
+    """h = g(a) for an element-wise activation ``spec`` of :mod:`nnlearn.activations`
+    (an :class:`~nnlearn.activations.Activation`: its element rules give the value and
+    dL/da = g * g'(a))."""
+    a = _tensor(a)
+    z = a.data
+    h = _forward(spec, z)
+    kept = z if spec.needs_input else h
+    return Tensor._make(h, (a,), lambda g: (_backward(spec, g, kept, h),), spec.name)
 
 
 def tanh(a) -> Tensor:
     """tanh(a);  d/da = 1 - tanh(a)^2."""
-    a = _tensor(a)
-    out = np.tanh(a.data)
-    return Tensor._make(out, (a,), lambda g: (_tanh_derivative(g, out),), "tanh")
+    return activation(a, _activations.tanh)
 
 
 def sigmoid(a) -> Tensor:
     """The logistic function 1 / (1 + e^-a);  d/da = s (1 - s)."""
-    a = _tensor(a)
-    out = numerics.sigmoid(a.data)
-    return Tensor._make(out, (a,), lambda g: (_sigmoid_derivative(g, out),), "sigmoid")
+    return activation(a, _activations.sigmoid)
 
 
 def relu(a) -> Tensor:
     """max(a, 0);  d/da = 1 for a > 0, else 0 (read from the output: h > 0)."""
-    a = _tensor(a)
-    out = np.maximum(a.data, 0)
-    return Tensor._make(out, (a,), lambda g: (_relu_derivative(g, out),), "relu")
-
-
-#: The activations :func:`dense` fuses: name -> (in-place forward, derivative from h).
-DENSE_ACTIVATIONS = {
-    "linear": (None, None),
-    "relu": (lambda z: np.maximum(z, 0, out=z), _relu_derivative),
-    "sigmoid": (lambda z: numerics.sigmoid(z, out=z), _sigmoid_derivative),
-    "tanh": (lambda z: np.tanh(z, out=z), _tanh_derivative),
-}
-
-
-def leaky_relu(a, alpha=0.3) -> Tensor:
-    """a for a > 0, alpha a otherwise (Keras's default alpha = 0.3);  d/da = 1 or alpha."""
-    a = _tensor(a)
-    positive = a.data > 0
-    out = np.where(positive, a.data, alpha * a.data)
-    return Tensor._make(out, (a,), lambda g: (np.where(positive, g, alpha * g),), "leaky_relu")
-
-
-def elu(a, alpha=1.0) -> Tensor:
-    """a for a > 0, alpha (e^a - 1) otherwise (Clevert et al. 2015);
-    d/da = 1 or alpha e^a = out + alpha."""
-    a = _tensor(a)
-    positive = a.data > 0
-    out = np.where(positive, a.data, alpha * np.expm1(np.minimum(a.data, 0)))
-
-    def vjp(g):
-        return (np.where(positive, g, g * (out + alpha)),)
-
-    return Tensor._make(out, (a,), vjp, "elu")
+    return activation(a, _activations.relu)
 
 
 def arctan(a) -> Tensor:
     """arctan(a), an S-shaped activation with range (-pi/2, pi/2);  d/da = 1 / (1 + a^2)."""
-    a = _tensor(a)
-    return Tensor._make(np.arctan(a.data), (a,), lambda g: (g / (1 + a.data * a.data),),
-                        "arctan")
+    return activation(a, _activations.arctan)
 
 
 def binary_step(a) -> Tensor:
     """The Heaviside step: 1 for a >= 0, else 0 (the threshold unit).  Its derivative
     is 0 everywhere it exists, so no gradient flows through it: it cannot be trained by
     backpropagation (which is why the perceptron rule exists)."""
-    a = _tensor(a)
-    out = (a.data >= 0).astype(a.dtype)
-    return Tensor._make(out, (a,), lambda g: (np.zeros_like(a.data),), "binary_step")
+    return activation(a, _activations.binary_step)
 
 
 def softplus(a) -> Tensor:
     """ln(1 + e^a);  d/da = sigmoid(a)."""
+    return activation(a, _activations.softplus)
+
+
+def leaky_relu(a, alpha=0.3) -> Tensor:
+    """a for a > 0, alpha a otherwise (Keras's default alpha = 0.3);  d/da = 1 or alpha.
+    Another alpha than the registered activation's is the composition
+    relu(a) - alpha relu(-a) (no derivative of its own)."""
+    if alpha == 0.3:
+        return activation(a, _activations.leaky_relu)
     a = _tensor(a)
-    return Tensor._make(numerics.softplus(a.data), (a,),
-                        lambda g: (g * numerics.sigmoid(a.data),), "softplus")
+    return sub(relu(a), mul(alpha, relu(neg(a))))
+
+
+def elu(a, alpha=1.0) -> Tensor:
+    """a for a > 0, alpha (e^a - 1) otherwise (Clevert et al. 2015);  d/da = 1 or
+    alpha e^a.  Another alpha than the registered activation's (1) is the composition
+    relu(a) + alpha elu_1(min(a, 0)) (no derivative of its own)."""
+    if alpha == 1.0:
+        return activation(a, _activations.elu)
+    a = _tensor(a)
+    return add(relu(a), mul(alpha, activation(minimum(a, 0.0), _activations.elu)))
 
 
 def softmax(a, axis=-1) -> Tensor:

@@ -17,8 +17,11 @@ gradient of every step's pre-activations ``dZ`` and finishes with three products
 alternative (the layers fall back to it for activations without a fused derivative);
 ``bench/rnn.py`` measures the difference.
 
-Activations fused here (derivatives written from the output y = g(z)): tanh (1 - y^2),
-sigmoid (y (1 - y)), relu (1 if y > 0) and linear (1).
+Activations fused here: every activation of :mod:`nnlearn.activations` whose derivative
+is a function of its output y = g(z) (tanh: 1 - y^2, sigmoid: y (1 - y), relu, linear,
+...), its element rules evaluated by NumPy on whole arrays (:data:`FUSED_ACTIVATIONS`).
+The LSTM's default pair (tanh, sigmoid) is lowered further: all four gates by one tanh,
+sigma(z) = (1 + tanh(z / 2)) / 2.
 
 The LSTM keeps its per-step arrays time-major (step first), so every step's product and
 gate math read and write contiguous blocks, preallocated once per call and written in
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import activations as _activations
 from .ops import _tensor
 from .tensor import Tensor
 
@@ -41,29 +45,23 @@ __all__ = ["simple_rnn", "lstm", "gru", "embedding"]
 _BLOCK_ELEMENTS = 1 << 17
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-z), as (1 + tanh(z / 2)) / 2: one transcendental, no overflow."""
-    y = np.tanh(z * 0.5)
-    y += 1
-    y *= 0.5
-    return y
+def _lowered(spec):
+    """(g(z), g'(z) from y = g(z)) of an activation whose backward rule reads only its
+    output: its element rules evaluated by NumPy on whole arrays."""
+    def g(z):
+        with np.errstate(over="ignore", under="ignore"):
+            return spec.function(z, z.dtype.type(1))
+
+    def dg(y):
+        one = y.dtype.type(1)
+        return np.broadcast_to(spec.backward(None, one, y, y, one), y.shape).astype(y.dtype)
+
+    return g, dg
 
 
-def _relu(z):
-    return np.maximum(z, 0)
-
-
-def _linear(z):
-    return z
-
-
-# name -> (g(z), g'(z) written from y = g(z))
-FUSED_ACTIVATIONS = {
-    "tanh": (np.tanh, lambda y: 1 - y * y),
-    "sigmoid": (_sigmoid, lambda y: y * (1 - y)),
-    "relu": (_relu, lambda y: (y > 0).astype(y.dtype)),
-    "linear": (_linear, lambda y: np.ones_like(y)),
-}
+#: name -> (g(z), g'(z) written from y = g(z)), from the table of activations
+FUSED_ACTIVATIONS = {name: _lowered(spec) for name, spec in _activations.elementwise().items()
+                     if not spec.needs_input}
 
 
 def _activation(name, argument: str, op: str):
@@ -73,21 +71,9 @@ def _activation(name, argument: str, op: str):
     return FUSED_ACTIVATIONS[name]
 
 
-def _gate_squash(g, s, k: int, dtype):
-    """A function (z, out) writing the LSTM's gate activations [s, s, g, s](z) into out.
-    For the default tanh and sigmoid it is one tanh: s(z) = (1 + tanh(z / 2)) / 2."""
-    if g is np.tanh and s is _sigmoid:
-        scale = np.full(4 * k, 0.5, dtype)
-        scale[2 * k:3 * k] = 1.0
-        shift = 0.5 * (scale != 1)
-
-        def squash(z, out):
-            np.multiply(z, scale, out=out)
-            np.tanh(out, out=out)
-            out *= scale
-            out += shift
-        return squash
-
+def _gate_squash(g, s, k: int):
+    """A function (z, out) writing the LSTM's gate activations [s, s, g, s](z) into out
+    (the default tanh and sigmoid are lowered in lstm itself)."""
     def squash(z, out):
         out[:, :2 * k] = s(z[:, :2 * k])
         out[:, 2 * k:3 * k] = g(z[:, 2 * k:3 * k])
@@ -274,7 +260,7 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_car
     h[0], c[0] = h0_data, c0_data
     z = np.empty((n, 4 * k), dtype)
     ic = np.empty((n, k), dtype)
-    default = g is np.tanh and s is _sigmoid
+    default = (activation, recurrent_activation) == ("tanh", "sigmoid")
     if default:  # s(z) = (1 + tanh(z / 2)) / 2: fold the halving into W x + b and U once
         scale = np.full(4 * k, 0.5, dtype)
         scale[2 * k:3 * k] = 1.0
@@ -282,7 +268,7 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_car
         xw *= scale  # exact: a power of two
         u_step = u * scale
     else:
-        squash, u_step = _gate_squash(g, s, k, dtype), u
+        squash, u_step = _gate_squash(g, s, k), u
     for t in range(steps):
         np.matmul(h[t], u_step, out=z)
         z += xw[t]
@@ -298,7 +284,7 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_car
         np.multiply(f, c[t], out=c_t)
         np.multiply(i, cc, out=ic)
         c_t += ic
-        if g is np.tanh:
+        if activation == "tanh":
             np.tanh(c_t, out=g_c[t])
         else:
             g_c[t] = g(c_t)

@@ -1,0 +1,320 @@
+"""The plan of a training step: one place decides how each part of a model's step runs,
+and says why.
+
+A step has parts that can run more than one way, each a *lowering* of the same
+declarations (the activations' element rules, the loss's head, the optimizer's rule):
+
+* **gradients**: the engine (:mod:`nnlearn.autograd`: a graph of the forward pass walked
+  back; always correct, any model) or the compiled Dense step (:mod:`nnlearn.compiled`:
+  one numba function for a stack of Dense layers whose loss has a canonical link);
+* **updates**: the optimizer's element-wise rule run by numba loops or by NumPy
+  (:mod:`nnlearn.kernels`), its own ``update()`` per parameter, or a method that calls
+  the loss itself (line searches, Levenberg-Marquardt);
+* **convolution and pooling**: numba loops or NumPy passes (:mod:`nnlearn.autograd.conv`);
+* **recurrent layers**: one fused op with its backpropagation through time, or the
+  graph of every step unrolled (:mod:`nnlearn.autograd.recurrent`).
+
+:func:`plan` returns a :class:`StepPlan` listing every part with the choice and the
+reason; :meth:`StepPlan.explain` prints it (``nnlearn info MODEL``, ``fit(verbose=2)``,
+``nnlearn demo``).  The choices depend on the switches below, on what is installed and on
+the model; the batch size only moves a Dense stack with costly activations back to the
+engine for large batches (NumPy's vectorized functions are faster there).
+
+Switches (each on its own; the environment variables are read when first needed):
+
+==========================  =======================  ==========================================
+environment variable        :func:`settings` name    what it switches
+==========================  =======================  ==========================================
+``NNLEARN_KERNELS``         ``kernels``              element-wise rules: "numba" or "numpy"
+``NNLEARN_COMPILED_STEP``   ``compiled_step``        the compiled Dense step: "auto" or "off"
+``NNLEARN_CONV_LOOPS``      ``conv_loops``           numba loops in convolutions: "auto"/"off"
+==========================  =======================  ==========================================
+
+``with nnlearn.planner.settings(kernels="numpy", compiled_step=False):`` sets any of them
+for a block (in this thread or task).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+import weakref
+
+import numpy as np
+
+from . import kernels
+
+__all__ = ["plan", "settings", "StepPlan", "Part", "compiled_step_enabled",
+           "conv_loops_enabled", "compiled_gradients"]
+
+_compiled_step = contextvars.ContextVar("nnlearn_compiled_step", default=None)
+_conv_loops = contextvars.ContextVar("nnlearn_conv_loops", default=None)
+
+
+def _switch(variable: str) -> bool:
+    value = os.environ.get(variable, "auto").strip().lower() or "auto"
+    if value not in ("auto", "off", "on"):
+        raise ValueError(f"{variable} must be 'auto' or 'off'; got {value!r}")
+    return value != "off"
+
+
+def compiled_step_enabled() -> bool:
+    """Whether the compiled Dense step may be chosen (``NNLEARN_COMPILED_STEP`` or
+    :func:`settings`)."""
+    chosen = _compiled_step.get()
+    return _switch("NNLEARN_COMPILED_STEP") if chosen is None else chosen
+
+
+def conv_loops_enabled() -> bool:
+    """Whether convolutions and pooling may use their numba loops (``NNLEARN_CONV_LOOPS``
+    or :func:`settings`; numba must be installed)."""
+    chosen = _conv_loops.get()
+    enabled = _switch("NNLEARN_CONV_LOOPS") if chosen is None else chosen
+    return enabled and "numba" in kernels.available_backends()
+
+
+@contextlib.contextmanager
+def settings(kernels: str | None = None, compiled_step: bool | None = None,
+             conv_loops: bool | None = None):
+    """``with settings(...):`` the switches of the module for a block: ``kernels``
+    ("numba" or "numpy"), ``compiled_step`` and ``conv_loops`` (True/False); None leaves
+    one as it is."""
+    from . import kernels as kernels_module
+
+    for name, value in (("compiled_step", compiled_step), ("conv_loops", conv_loops)):
+        if value is not None and not isinstance(value, bool):
+            raise TypeError(f"settings: {name} must be True, False or None; got {value!r}")
+    using = kernels_module.use(kernels) if kernels is not None else contextlib.nullcontext()
+    tokens = [(variable, variable.set(value)) for variable, value in
+              ((_compiled_step, compiled_step), (_conv_loops, conv_loops)) if value is not None]
+    try:
+        with using:
+            yield
+    finally:
+        for variable, token in reversed(tokens):
+            variable.reset(token)
+
+
+class Part:
+    """One part of a step: what it is, how it runs, and why."""
+
+    def __init__(self, part: str, choice: str, reason: str):
+        self.part, self.choice, self.reason = part, choice, reason
+
+    def __repr__(self):
+        return f"Part({self.part!r}, {self.choice!r}, {self.reason!r})"
+
+
+class StepPlan:
+    """How a model's training step runs: ``parts`` (a list of :class:`Part`) and, when
+    the gradients are compiled, the :class:`~nnlearn.compiled.CompiledGradients` that
+    computes them (``gradients``; None on the engine)."""
+
+    def __init__(self, parts: list, gradients=None):
+        self.parts, self.gradients = parts, gradients
+
+    @property
+    def compiled(self) -> bool:
+        """Whether the gradients run compiled."""
+        return self.gradients is not None
+
+    def explain(self) -> str:
+        """One line per part: ``part: choice (reason)``."""
+        width = max(len(p.part) for p in self.parts) + 1
+        return "\n".join(f"{(p.part + ':').ljust(width)} {p.choice} ({p.reason})"
+                         for p in self.parts)
+
+    def __repr__(self):
+        return f"StepPlan({self.parts!r})"
+
+
+# -- gradients ------------------------------------------------------------------------------
+def _compiled_unavailable() -> str | None:
+    """Why no model's step can run compiled here, or None."""
+    if not compiled_step_enabled():
+        return "the compiled step is switched off (NNLEARN_COMPILED_STEP=off or settings)"
+    if "numba" not in kernels.available_backends():
+        return "numba is not installed (the fast extra)"
+    from .compiled import _scipy_importable, numpy_gemm
+
+    if numpy_gemm(np.float64) is None and not _scipy_importable():
+        return ("SciPy is not installed (numba's matrix product needs it with this build "
+                "of NumPy)")
+    return None
+
+
+def _head_or_reason(model):
+    """The loss's Head for the model's output, or the reason there is none."""
+    from . import models
+
+    kind = type(model)
+    own = [name for name in ("compute_loss", "call", "logits", "train_step", "regularization")
+           if getattr(kind, name) is not getattr(models.Sequential, name)]
+    if own:
+        return None, f"{kind.__name__} defines its own {', '.join(own)}"
+    head = model.loss.head(model.output_activation, model.output_units)
+    if head is None:
+        return None, (f"the loss {model.loss.name} has no canonical link with the "
+                      f"{model.output_activation or 'custom'} output (softmax + cross-entropy, "
+                      "sigmoid + binary cross-entropy, linear + mean squared error)")
+    return head, None
+
+
+def _dense_stack_reason(model):
+    """(Dense layers, None) when the model is a stack the compiled step takes, else
+    (None, reason)."""
+    from . import activations, layers as layers_module
+    from .compiled import activation_code
+
+    if np.dtype(model.dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
+        return None, f"the model computes in {np.dtype(model.dtype)} (float32 and float64 compile)"
+    if not model.built:
+        return None, "the model is not built yet (its first batch builds it)"
+    stack = [layer for layer in model.layers if not isinstance(layer, layers_module.Input)]
+    if not stack or any(type(layer) is not layers_module.Dense for layer in stack):
+        others = sorted({type(layer).__name__ for layer in stack
+                         if type(layer) is not layers_module.Dense})
+        return None, f"the model is not a stack of Dense layers ({', '.join(others)})"
+    for i, layer in enumerate(stack, 1):
+        if not layer.use_bias or layer.kernel_regularizer is not None:
+            return None, f"Dense layer {i} has no bias or has a regularizer"
+        if i < len(stack) and activation_code(layer.activation) is None:
+            return None, (f"Dense layer {i}'s activation {layer.activation!r} is not an "
+                          "element-wise activation of nnlearn.activations "
+                          f"({', '.join(activations.elementwise())})")
+    return stack, None
+
+
+def _gradients_part(model):
+    """(Part, CompiledGradients or None) for the gradients."""
+    reason = _compiled_unavailable()
+    stack = head = None
+    if reason is None:
+        stack, reason = _dense_stack_reason(model)
+    if reason is None:
+        head, reason = _head_or_reason(model)
+    if reason is not None:
+        return Part("gradients", "engine", reason), None
+    from .compiled import CompiledGradients
+
+    gradients = CompiledGradients(model, stack, head)
+    names = [model.loss.name, head.link]
+    return Part("gradients", "compiled Dense step",
+                f"{len(stack)} Dense layers, {names[0]} through its {names[1]} link; "
+                f"batches over {gradients.largest_batch} samples on the engine"), gradients
+
+
+_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (key, gradients)
+
+
+def _gradients_key(model):
+    return (model.loss, model.built, len(model.layers), compiled_step_enabled())
+
+
+def compiled_gradients(model, x):
+    """The compiled gradients for the batch ``x`` (the per-step lookup of
+    :meth:`Model.train_step <nnlearn.models.Model.train_step>`), or None when the engine
+    computes them: the plan's choice, samples of more than one axis, or a batch larger
+    than ``CompiledGradients.largest_batch``.  Cached per model."""
+    if np.ndim(x) != 2:
+        return None
+    cached = _cache.get(model)
+    if cached is not None and cached[0] == _gradients_key(model) and \
+            (cached[1] is None or cached[1].still_fits(model)):
+        gradients = cached[1]
+    else:
+        gradients = _gradients_part(model)[1] if model.loss is not None else None
+        _cache[model] = (_gradients_key(model), gradients)
+    if gradients is None or not 0 < len(x) <= gradients.largest_batch:
+        return None
+    gradients.reuse = _one_gradient_per_step(model.optimizer)
+    return gradients
+
+
+def forget(model) -> None:
+    """Drop ``model``'s cached choice (after its loss or layers changed in place)."""
+    _cache.pop(model, None)
+
+
+# -- updates -------------------------------------------------------------------------------
+def _one_gradient_per_step(optimizer) -> bool:
+    """Whether the optimizer evaluates the gradient once per step and is done with it by
+    the next (the library's rules): the compiled step may then reuse its arrays."""
+    from . import optimizers
+
+    kind = type(optimizer)
+    return kind.minimize is optimizers.Optimizer.minimize and \
+        kind.update is optimizers.Optimizer.update
+
+
+def _updates_part(model) -> Part:
+    from . import optimizers
+
+    optimizer = model.optimizer
+    name = type(optimizer).__name__
+    if type(optimizer).minimize is not optimizers.Optimizer.minimize:
+        what = ("the full batch's loss" if optimizer.full_batch else "the loss")
+        return Part("updates", f"{name}'s own method",
+                    f"it evaluates {what} itself (line search, trust region)")
+    if type(optimizer).update is not optimizers.Optimizer.update:
+        return Part("updates", f"{name}.update per parameter",
+                    "its rule is not an element-wise kernel")
+    backend = kernels.backend()
+    dtype = np.dtype(model.dtype)
+    if backend == "numba" and dtype in (np.dtype(np.float32), np.dtype(np.float64)):
+        return Part("updates", f"{name}'s rule, numba loops",
+                    f"one compiled call over all {len(model.params)} parameter arrays")
+    why = ("NNLEARN_KERNELS=numpy or settings(kernels='numpy')"
+           if "numba" in kernels.available_backends() else "numba is not installed")
+    if backend == "numba":
+        why = f"{dtype} has no compiled loop"
+    return Part("updates", f"{name}'s rule, NumPy", why)
+
+
+# -- layers ---------------------------------------------------------------------------------
+def _layer_parts(model) -> list:
+    from . import layers as layers_module
+
+    parts = []
+    conv = [layer for layer in model.layers if isinstance(layer, (layers_module._Conv,
+                                                                  layers_module._Pooling))]
+    if conv:
+        if conv_loops_enabled():
+            parts.append(Part("convolution", "numba loops (col2im, max pooling)",
+                              f"{len(conv)} convolution and pooling layers"))
+        else:
+            why = ("numba is not installed" if "numba" not in kernels.available_backends()
+                   else "NNLEARN_CONV_LOOPS=off or settings(conv_loops=False)")
+            parts.append(Part("convolution", "NumPy strided passes", why))
+    for layer in model.layers:
+        fused = getattr(layer, "fused", None)
+        if fused is None or not callable(fused):
+            continue
+        name = type(layer).__name__
+        if fused():
+            parts.append(Part(f"recurrent {name}", "fused op, backpropagation through time",
+                              "its activations have derivatives from their outputs"))
+        else:
+            parts.append(Part(f"recurrent {name}", "unrolled graph, one node per step",
+                              "an activation without a fused derivative"))
+    return parts
+
+
+def plan(model, batch_size: int | None = None) -> StepPlan:
+    """The :class:`StepPlan` of ``model``'s training step (compiled with a loss and an
+    optimizer; built, or its Dense stack cannot be judged yet).  ``batch_size`` adds
+    whether batches of that size stay on the compiled step."""
+    if model.loss is None:
+        raise RuntimeError("plan: call model.compile(optimizer, loss) first")
+    part, gradients = _gradients_part(model)
+    if gradients is not None and batch_size is not None and \
+            batch_size > gradients.largest_batch:
+        part = Part("gradients", "engine",
+                    f"batches of {batch_size} exceed the compiled step's "
+                    f"{gradients.largest_batch} (NumPy's vectorized activations are faster)")
+        gradients = None
+    loss = Part("loss", f"{model.loss.name}",
+                "fused with the output's activation (from the logits)"
+                if model.fused_loss is not None else "computed on the outputs")
+    return StepPlan([part, loss, _updates_part(model), *_layer_parts(model)], gradients)
