@@ -106,6 +106,15 @@ def test_predict_to_a_full_or_closed_standard_output_exits_2(small_model, small_
     assert "Traceback" not in closed.stderr
 
 
+def test_any_command_on_a_full_standard_output_is_one_line(small_model):
+    with open("/dev/full", "w") as full:
+        result = command("info", small_model, stdout=full, stderr=subprocess.PIPE,
+                         capture_output=False)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("Error: cannot write to standard output")
+    assert result.stderr.count("\n") == 1 and "Exception ignored" not in result.stderr
+
+
 # -- item 17: --out over an input, formula injection, --hidden, divergence ---------------------
 def test_predict_refuses_to_overwrite_its_own_inputs(small_model, small_csv, capsys):
     data_before, model_before = small_csv.read_bytes(), small_model.read_bytes()

@@ -55,9 +55,30 @@ def printable(text) -> str:
                    else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
 
 
-def echo(text="", **kwargs) -> None:
-    """click.echo of :func:`printable` text (one line of output per call)."""
-    click.echo(printable(text), **kwargs)
+class StandardOutputFailed(Exception):
+    """Standard output could not be written (a full device, a closed pipe): ``run`` says
+    so in one line, exit status 2."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
+
+
+def say(text="", **kwargs) -> None:
+    """click.echo of nnlearn's own text; a failed write to standard output (a full
+    device, a closed pipe) raises :class:`StandardOutputFailed`."""
+    try:
+        click.echo(text, **kwargs)
+    except OSError as err:
+        if kwargs.get("err"):
+            raise
+        raise StandardOutputFailed(err) from None
+
+
+def echo(text="") -> None:
+    """One line holding text from a model or data file: :func:`say` of its
+    :func:`printable` form (control characters escaped, newlines included)."""
+    say(printable(text))
 
 
 def user_errors(function):
@@ -78,7 +99,7 @@ def user_errors(function):
 def main(ctx):
     """nnlearn: the classic neural-network curriculum on NumPy."""
     if ctx.invoked_subcommand is None:  # plain `nnlearn`: the help, not an error
-        click.echo(ctx.get_help())
+        say(ctx.get_help())
 
 
 # -- demo -------------------------------------------------------------------------------------
@@ -113,18 +134,18 @@ def experiments_list():
     columns = min(shutil.get_terminal_size((100, 24)).columns, 100)
     indent = " " * (width + 4)
 
-    def echo(text, first=indent):
-        click.echo(textwrap.fill(text, columns, initial_indent=first,
-                                 subsequent_indent=indent))
+    def fill(text, first=indent):
+        say(textwrap.fill(text, columns, initial_indent=first,
+                          subsequent_indent=indent))
 
     for number, title, group in groups:
         click.secho(f"Lesson {number}: {title}" if number else title, bold=True)
         for e in group:
-            echo(e.description, first=f"  {e.name:<{width}}  ")
+            fill(e.description, first=f"  {e.name:<{width}}  ")
             if e.notice:
-                echo(f"What to notice: {e.notice}")
-            echo(f"[{e.source}]")
-        click.echo()
+                fill(f"What to notice: {e.notice}")
+            fill(f"[{e.source}]")
+        say()
 
 
 @experiments.command("run")
@@ -150,10 +171,10 @@ def experiments_run(name, out_dir, seed, quick, no_plots):
             plots = False
     result = registry.run(name, seed=seed, quick=quick, plots=plots)
     paths = result.save(out_dir or Path("experiments") / name)
-    click.echo(result.summary())
-    click.echo(textwrap.fill(f"What to notice: {registry.get(name).notice}", 100))
-    click.echo(f"wrote {len(paths)} file{'' if len(paths) == 1 else 's'} to {paths[0].parent}: "
-               + ", ".join(p.name for p in paths))
+    say(result.summary())
+    say(textwrap.fill(f"What to notice: {registry.get(name).notice}", 100))
+    say(f"wrote {len(paths)} file{'' if len(paths) == 1 else 's'} to {paths[0].parent}: "
+        + ", ".join(p.name for p in paths))
 
 
 # -- train / evaluate / predict / info ---------------------------------------------------------
@@ -529,10 +550,10 @@ def train(data, target, out_path, config_path, verbose, **options):
     except OSError as err:  # a full disk, a path under a file, a read-only file, ...
         raise _write_error("--out", out_path, err) from None
     logs = {k: v[-1] for k, v in history.history.items()}
-    click.echo(f"trained {model.metadata['epochs']} epochs on {len(table.X)} rows "
-               f"({model.metadata['task']}): " +
-               ", ".join(f"{k} {v:.4f}" for k, v in logs.items()))
-    click.echo(f"saved {out_path}")
+    say(f"trained {model.metadata['epochs']} epochs on {len(table.X)} rows "
+        f"({model.metadata['task']}): " +
+        ", ".join(f"{k} {v:.4f}" for k, v in logs.items()))
+    say(f"saved {out_path}")
 
 
 @main.command()
@@ -563,7 +584,7 @@ def evaluate(model_path, data):
     values = model.evaluate(x, y.astype(np.float32) if y.dtype.kind == "f" else y,
                             batch_size=predict_batch_size(model, 1024),  # bounded memory
                             return_dict=True)
-    click.echo(", ".join(f"{k}: {v:.4f}" for k, v in values.items()))
+    say(", ".join(f"{k}: {v:.4f}" for k, v in values.items()))
 
 
 @main.command()
@@ -609,7 +630,7 @@ def predict(model_path, data, out_path, proba):
             writer.writerows(rows)
     except OSError as err:
         raise _write_error("--out", out_path, err) from None
-    click.echo(f"wrote {len(rows)} predictions to {out_path}")
+    say(f"wrote {len(rows)} predictions to {out_path}")
 
 
 def _write_stdout(header, rows) -> None:
@@ -626,14 +647,19 @@ def _write_stdout(header, rows) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
     except OSError as err:
-        # What could not be written stays in the buffer: point standard output at
-        # os.devnull so that the flush at exit neither fails again nor prints a warning.
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
+        _silence_stdout()
         raise UserError(f"--out -: cannot write to standard output "
                         f"({err.strerror or err})") from None
+
+
+def _silence_stdout() -> None:
+    """After a failed write (a full device, a closed pipe), point standard output at
+    os.devnull: what could not be written stays in the buffer, and the flush at exit
+    must neither fail again nor print Python's "Exception ignored" warning."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
@@ -735,7 +761,21 @@ def run(argv=None) -> int:
     except click.Abort:
         click.echo("Aborted!", err=True)
         return 1
+    except StandardOutputFailed as failure:
+        return _stdout_error(failure.error)
+    try:  # what every command printed, flushed here
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except OSError as err:
+        return _stdout_error(err)
     return 0
+
+
+def _stdout_error(err: OSError) -> int:
+    """One line on stderr for a standard output that cannot be written; exit status 2."""
+    _silence_stdout()
+    click.echo(f"Error: cannot write to standard output ({err.strerror or err})", err=True)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover
