@@ -106,6 +106,18 @@ def test_predict_to_a_full_or_closed_standard_output_exits_2(small_model, small_
     assert "Traceback" not in closed.stderr
 
 
+@pytest.mark.parametrize("argv", [["experiments", "list"], ["predict", "MODEL", "DATA"]])
+def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(small_model, small_csv, argv):
+    """``nnlearn ... | head -1``: the reader has gone (here: before the first write), the
+    command stops without a message, with status 1 (click's convention)."""
+    argv = [{"MODEL": small_model, "DATA": small_csv}.get(a, a) for a in argv]
+    process = subprocess.Popen([sys.executable, "-m", "nnlearn", *map(str, argv)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 1 and err == "", err
+
+
 def test_any_command_on_a_full_standard_output_is_one_line(small_model):
     with open("/dev/full", "w") as full:
         result = command("info", small_model, stdout=full, stderr=subprocess.PIPE,

@@ -647,9 +647,7 @@ def _write_stdout(header, rows) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
     except OSError as err:
-        _silence_stdout()
-        raise UserError(f"--out -: cannot write to standard output "
-                        f"({err.strerror or err})") from None
+        raise StandardOutputFailed(err) from None
 
 
 def _silence_stdout() -> None:
@@ -772,8 +770,12 @@ def run(argv=None) -> int:
 
 
 def _stdout_error(err: OSError) -> int:
-    """One line on stderr for a standard output that cannot be written; exit status 2."""
+    """One line on stderr for a standard output that cannot be written (a full device),
+    exit status 2; a reader that closed the pipe (``nnlearn predict M D | head``) ends
+    the command quietly with status 1, as click does."""
     _silence_stdout()
+    if isinstance(err, BrokenPipeError):
+        return 1
     click.echo(f"Error: cannot write to standard output ({err.strerror or err})", err=True)
     return 2
 
