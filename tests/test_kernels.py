@@ -286,7 +286,8 @@ def test_without_a_writable_cache_the_loop_is_compiled_in_memory(tmp_path, monke
     with kernels.use("numba"):
         halve(out, x)
     np.testing.assert_array_equal(out, x * 0.5)
-    assert halve.compiled().py_func.__code__.co_filename == "<nnlearn kernel halve>"
+    filename = halve.compiled().py_func.__code__.co_filename
+    assert filename.startswith("<nnlearn ") and filename.endswith(".halve>")  # no file
     assert not list(tmp_path.glob("**/*.py"))
 
 

@@ -325,3 +325,11 @@ def test_an_optimizer_without_a_rule_says_so():
         Bare(0.1).apply([w])
     with pytest.raises(NotImplementedError, match="Bare defines neither kernel"):
         Bare(0.1).update(w.data, w.grad, {}, 0.1, None)
+
+
+def test_the_repr_of_an_optimizer_with_a_schedule_is_code_that_builds_it():
+    schedule = nl.schedules.StepDecay(0.1, 0.5, 10)
+    optimizer = nl.optimizers.SGD(learning_rate=schedule, momentum=0.9)
+    rebuilt = eval("nl.optimizers." + repr(optimizer), {"nl": nl})
+    assert rebuilt.get_config() == optimizer.get_config()
+    assert isinstance(rebuilt.learning_rate, nl.schedules.StepDecay)

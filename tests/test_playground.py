@@ -108,13 +108,19 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(**options):
+def running_server(uvicorn_options=None, **options):
+    """A playground served on 127.0.0.1 as ``serve`` serves it (its uvicorn options:
+    ``server.uvicorn_options(**uvicorn_options)``, no cap per address by default, as on
+    the loopback address)."""
     from nnlearn.playground.server import create_app
+    from nnlearn.playground.server import uvicorn_options as production
 
     port = free_port()
     app = create_app(**options)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
+                                           log_level="warning",
+                                           **production(**{"max_connections_per_address": None,
+                                                           **(uvicorn_options or {})})))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -787,11 +793,12 @@ def test_page_upload_url_discretize_and_weight_edit_in_chromium(tmp_path):
         # hover a weight for its value, click it to edit: the output map changes
         other.uncheck("#discretize")
         before = other.evaluate("document.querySelector('#output_map').toDataURL()")
-        other.on("dialog", lambda dialog: dialog.accept("-40"))
         weight = other.locator("#links path.weight").first
         weight.hover(force=True)
         assert other.inner_text("#weight_tip").startswith("weight ")
-        weight.click(force=True)
+        weight.click(force=True)   # an inline field opens where the weight was clicked
+        other.fill("#weight_value", "-40")
+        other.press("#weight_value", "Enter")
         other.wait_for_function("state.frame.weights[0][0][0] === -40")
         other.wait_for_timeout(200)
         assert other.evaluate("document.querySelector('#output_map').toDataURL()") != before

@@ -727,8 +727,12 @@ def info(model_path):
                    "--per-computer tabs per computer, and print the address to project.")
 @click.option("--per-computer", default=2, show_default=True, type=click.IntRange(min=1),
               help="With --classroom: tabs one computer may open.")
+@click.option("--trusted-proxy", default=None, metavar="ADDRESS",
+              help="IP address(es) of a reverse proxy whose X-Forwarded-For names the "
+                   "computer (ignored from anyone else).")
 @user_errors
-def playground(host, port, open_browser, idle_timeout, max_sessions, classroom, per_computer):
+def playground(host, port, open_browser, idle_timeout, max_sessions, classroom, per_computer,
+               trusted_proxy):
     """Serve the browser playground (a network trained live by nnlearn).  Requests must
     name this machine (127.0.0.1, localhost, [::1] or --host) in their Host header; on
     anything but the loopback address the printed URL holds a token for this launch."""
@@ -740,7 +744,8 @@ def playground(host, port, open_browser, idle_timeout, max_sessions, classroom, 
                         "websockets (nnlearn's playground extra: pip install \".[playground]\" "
                         "in nnlearn's folder)") from None
     serve(host=host, port=port, open_browser=open_browser, idle_timeout=idle_timeout,
-          max_sessions=max_sessions, classroom=classroom, max_per_client=per_computer)
+          max_sessions=max_sessions, classroom=classroom, max_per_client=per_computer,
+          trusted_proxy=trusted_proxy)
 
 
 def run(argv=None) -> int:

@@ -19,7 +19,10 @@ deviance summed over the outputs with an exp output (``loss="poisson"``), the
 cross-entropy of a softmax output (several classes) or the binary cross-entropy of
 logistic outputs summed over the labels (binary, multi-label).  Computation happens in
 X's dtype (float32 stays float32, anything else float64), as in scikit-learn, unless
-``dtype`` says otherwise.
+``dtype`` says otherwise.  The objective is a registered loss of its own,
+:class:`nnlearn.losses.SklearnMLPLoss`, and the sample weights go through
+``Model.fit(sample_weight=...)``: the fitted network ``model_`` is a plain Sequential
+that saves, loads and exports its Python source like any other.
 
 ``ModelClassifier`` and ``ModelRegressor`` wrap any function that builds a compiled
 nnlearn model as a scikit-learn estimator (what scikeras does for Keras), so that

@@ -298,8 +298,14 @@ class Optimizer:
         self.iterations = int(iterations)
 
     def __repr__(self):
-        """``SGD(learning_rate=0.1, momentum=0.9)``: code that builds the same optimizer."""
-        return constructor_repr(self, self.get_config())
+        """``SGD(learning_rate=0.1, momentum=0.9)``: code that builds the same optimizer
+        (a schedule written as ``nl.schedules.StepDecay(...)``)."""
+        text = constructor_repr(self, self.get_config())
+        lr = self.learning_rate
+        if isinstance(lr, schedules.Schedule):
+            text = text.replace(f"learning_rate={schedules.serialize(lr)!r}",
+                                f"learning_rate=nl.schedules.{lr!r}")
+        return text
 
 
 class SGD(Optimizer):

@@ -74,14 +74,44 @@ class UploadError(ValueError):
     """An uploaded table that cannot be used (the message is shown on the page)."""
 
 
-def parse_upload(text, x1, x2, target):
-    """The points (n, 2) scaled into the plane, the targets and the task of a CSV's
-    text: ``x1``, ``x2`` name its feature columns and ``target`` its label or numeric
-    target column.  The file is read by :func:`nnlearn.datasets.tabular.load_table`
-    (same checks, same messages).  Returns (X, y, task, class names or None)."""
+def parse_upload(text, x1, x2, target, filename=None) -> dict:
+    """The points of a CSV's text, ready for a session: ``x1``, ``x2`` name its feature
+    columns and ``target`` its label or numeric target column; ``filename`` (the name
+    the page read it from) names the file in the error messages.  The file is read by
+    :func:`nnlearn.datasets.tabular.load_table` (same checks, same messages).
+
+    Returns a dict: ``X`` (n, 2) scaled into [-5, 5]^2, ``y`` (class indices or targets
+    scaled into [-1, 1]), ``task``, ``class_names`` (None for regression) and ``axes``
+    (each feature column's name and the values at -5 and 5: the page labels its axes in
+    the column's own units)."""
+    shown = _file_name(filename)
+    try:
+        return _parse(text, x1, x2, target)
+    except UploadError as err:
+        raise UploadError(str(err).replace("the file", shown, 1)) from None
+
+
+def _file_name(filename) -> str:
+    """How messages name the uploaded file: its name quoted and shortened (control
+    characters dropped), or "the file"."""
+    if not isinstance(filename, str) or not filename.strip():
+        return "the file"
+    name = "".join(c for c in filename if c.isprintable() and not "\ud800" <= c <= "\udfff")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not name:
+        return "the file"
+    return repr(name if len(name) <= 60 else name[:57] + "...")
+
+
+def _parse(text, x1, x2, target) -> dict:
     if not isinstance(text, str):
         raise UploadError("csv must be the file's text")
-    size = len(text.encode("utf-8", "surrogatepass"))
+    bad = next((i for i, c in enumerate(text) if "\ud800" <= c <= "\udfff"), None) \
+        if not text.isascii() else None
+    if bad is not None:  # a lone surrogate (JSON can carry one; no UTF-8 file can)
+        raise UploadError(f"the file is not valid text: character {bad + 1:,} is a lone "
+                          "UTF-16 surrogate; save it as UTF-8 and upload it again")
+    size = len(text.encode("utf-8"))
     if size > MAX_UPLOAD_BYTES:
         raise UploadError(f"the file is too large ({size:,} bytes; at most "
                           f"{MAX_UPLOAD_BYTES:,})")
@@ -90,6 +120,9 @@ def parse_upload(text, x1, x2, target):
     for name, value in (("x1", x1), ("x2", x2), ("target", target)):
         if not isinstance(value, str) or not value or len(value) > 200:
             raise UploadError(f"{name} must name a column of the file")
+        if any("\ud800" <= c <= "\udfff" for c in value):
+            raise UploadError(f"{name} must name a column of the file (it holds a lone "
+                              "surrogate)")
     if len({x1, x2, target}) < 3:
         raise UploadError("choose three different columns (x1, x2 and the target)")
     handle, path = tempfile.mkstemp(suffix=".csv", prefix="playground-")
@@ -99,8 +132,10 @@ def parse_upload(text, x1, x2, target):
         try:
             table = load_table(path, target=target, features=[x1, x2])
         except ValueError as err:
-            raise UploadError(" ".join(str(err).replace(path, "the file").split())[:280]) \
-                from None
+            message = " ".join(str(err).replace(path, "the file").split())[:280]
+            if "the file" not in message:
+                message = f"the file: {message}"
+            raise UploadError(message) from None
     finally:
         os.unlink(path)
     X, y = table.X, table.y
@@ -108,23 +143,47 @@ def parse_upload(text, x1, x2, target):
         raise UploadError(f"the file has {len(X):,} rows; at most {MAX_POINTS:,}")
     if len(X) < 10:
         raise UploadError(f"the file has {len(X)} rows; at least 10 are needed")
-    low, high = X.min(axis=0), X.max(axis=0)
-    span = np.where(high - low > 1e-12, high - low, 1.0)
-    X = (X - low) / span * 10 - 5           # into [-5, 5]^2, inside the plane shown
+    raw = np.asarray(X, dtype=np.float64)
+    if not np.all(np.isfinite(raw)):
+        raise UploadError(f"the file's feature columns {x1!r} and {x2!r} must hold finite "
+                          "numbers")
+    X = _into(raw, -5.0, 5.0)                 # into [-5, 5]^2, inside the plane shown
+    axes = []
+    for column, name in enumerate((x1, x2)):  # the column's values at -5 and at 5
+        low, high = float(raw[:, column].min()), float(raw[:, column].max())
+        if not high > low:
+            low, high = low - 1.0, low + 1.0  # a constant column sits in the middle
+        axes.append({"name": name, "low": low, "high": high})
     distinct = np.unique(y)
     if y.dtype.kind in "US" or len(distinct) < REGRESSION_MIN_DISTINCT and \
             np.all(distinct == np.round(distinct)):
         if len(distinct) < 2:
-            raise UploadError(f"the target column {target!r} holds one class "
+            raise UploadError(f"the file's target column {target!r} holds one class "
                               f"({_label(distinct[0])}); at least two are needed")
         if len(distinct) > MAX_CLASSES:
-            raise UploadError(f"the target column {target!r} holds {len(distinct)} classes; "
-                              f"at most {MAX_CLASSES}")
+            raise UploadError(f"the file's target column {target!r} holds {len(distinct)} "
+                              f"classes; at most {MAX_CLASSES}")
         labels = np.searchsorted(distinct, y)
-        return X, labels.astype(np.float32), "classification", [_label(d) for d in distinct]
-    low, high = float(y.min()), float(y.max())
-    scaled = (y - low) / (high - low) * 2 - 1 if high - low > 1e-12 else np.zeros_like(y)
-    return X, scaled.astype(np.float32), "regression", None
+        return {"X": X, "y": labels.astype(np.float32), "task": "classification",
+                "class_names": [_label(d) for d in distinct], "axes": axes}
+    y = np.asarray(y, dtype=np.float64)
+    if not np.all(np.isfinite(y)):
+        raise UploadError(f"the file's target column {target!r} must hold finite numbers")
+    return {"X": X, "y": _into(y[:, None], -1.0, 1.0)[:, 0].astype(np.float32),
+            "task": "regression", "class_names": None, "axes": axes}
+
+
+def _into(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Each column of ``values`` (finite) mapped linearly onto [low, high] (a constant
+    column onto the middle).  Halved first, so that columns spanning -1e308 .. 1e308
+    do not overflow to infinity (issue 32: such a file gave NaN points)."""
+    half = values / 2
+    lo, hi = half.min(axis=0), half.max(axis=0)
+    span = hi - lo                      # at most max float: both halves are finite
+    flat = ~(span > 1e-300)
+    unit = (half - lo) / np.where(flat, 1.0, span)
+    unit[:, flat] = 0.5
+    return low + unit * (high - low)
 
 
 def _label(value) -> str:

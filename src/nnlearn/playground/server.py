@@ -24,6 +24,14 @@ address when served on all interfaces), else 403: a web page elsewhere whose nam
 rebound to this machine ("DNS rebinding") is refused, as Jupyter and TensorBoard do.  The
 WebSocket also refuses other origins.  Served on anything but the loopback address, the
 WebSocket and the exports need the per-launch token printed with the page's URL.
+
+Slow or half-sent requests (issue 32): every connection must deliver each complete
+request within ``request_timeout`` seconds of connecting or of its previous response, and
+one address may hold at most ``max_connections_per_address`` connections at once (not
+counted on a loopback-only server); a flood of half-sent requests therefore cannot use up
+the server's file descriptors (see :class:`ConnectionGuard`).  ``X-Forwarded-For`` is
+read only from a ``trusted_proxy`` named at launch; otherwise the per-computer tab cap
+counts the socket's own address.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import contextvars
 import functools
 import ipaddress
 import json
+import logging
 import secrets
 import socket
 import time
@@ -48,7 +57,10 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from .session import PlaygroundSession, SettingsError, choices
+import numpy as np
+
+from .session import (DATA_KEYS, URL_LIMIT, PlaygroundSession, SettingsError, choices,
+                      parse_query, settings_from_url, url_of)
 
 STATIC = Path(__file__).with_name("static")
 MAX_MESSAGE = 64 * 1024
@@ -57,6 +69,8 @@ UPLOAD_PREFIX = '{"type":"upload"'    # how the page's JSON.stringify starts one
 FRAME_BUDGET = 0.05      # seconds of training per frame, at most
 MAX_SESSIONS = 20
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+REQUEST_TIMEOUT = 10.0          # seconds to send one whole request (headers and body)
+MAX_CONNECTIONS_PER_ADDRESS = 16  # a browser opens about 6 per server, plus its tabs
 
 
 class Playground:
@@ -64,13 +78,16 @@ class Playground:
 
     def __init__(self, frame_rate: float = 20.0, idle_timeout: float = 1800.0,
                  max_sessions: int = MAX_SESSIONS, token: str | None = None,
-                 max_per_client: int | None = None):
+                 max_per_client: int | None = None, teacher_token: str | None = None):
         self.frame_rate, self.idle_timeout = frame_rate, idle_timeout
         self.max_sessions, self.token = max_sessions, token
         self.max_per_client = max_per_client  # sessions from one address (classroom)
+        self.teacher_token = teacher_token    # the teacher's view (None: no teacher view)
         self.clients: dict = {}  # session id -> the client's address
         self.sessions: dict = {}
         self.live = weakref.WeakSet()  # every PlaygroundSession not yet freed (for tests)
+        self.challenge = None    # the teacher's last challenge: settings, query, number
+        self.joined = 0          # tabs opened so far (students are numbered by it)
 
     # -- one connection ---------------------------------------------------------------------
     async def websocket(self, ws: WebSocket) -> None:
@@ -101,10 +118,15 @@ class Playground:
         self.clients[sid] = client
         # the session's work runs on a thread of its own, always the same one
         worker = ThreadPoolExecutor(1, thread_name_prefix="nnlearn-session")
-        state = {"running": False, "lock": asyncio.Lock(), "ws": ws, "worker": worker}
+        self.joined += 1
+        state = {"running": False, "lock": asyncio.Lock(), "ws": ws, "worker": worker,
+                 "watchers": set(), "number": self.joined, "name": "", "frame": None,
+                 "last_data": None, "last_frame": None}
+        challenge = self.challenge
         self.sessions[sid] = None  # reserved: the cap counts a session being created
         try:
-            session = await self._in_worker(state, PlaygroundSession)
+            session = await self._in_worker(state, PlaygroundSession,
+                                            challenge and challenge["settings"])
         except BaseException:
             self.sessions.pop(sid, None)
             self.clients.pop(sid, None)
@@ -114,9 +136,13 @@ class Playground:
         self.sessions[sid] = (session, state)
         streamer = asyncio.create_task(self._stream(sid, session, state))
         try:
-            await ws.send_json({"type": "session", "id": sid, "choices": choices()})
-            await self._send(ws, await self._locked(state, session.data_message))
-            await self._send(ws, await self._locked(state, session.frame))
+            await ws.send_json({"type": "session", "id": sid, "choices": choices(),
+                                "number": state["number"],
+                                "classroom": self.teacher_token is not None})
+            if challenge:
+                await self._deliver(state, _challenge_message(challenge))
+            await self._deliver(state, await self._locked(state, session.data_message))
+            await self._deliver(state, await self._locked(state, session.frame))
             while True:
                 received = await ws.receive()
                 if received["type"] == "websocket.disconnect":
@@ -126,7 +152,7 @@ class Playground:
                 reply = ([_error("binary messages are not understood; send JSON text")]
                          if text is None else await self._handle(text, session, state, sid))
                 for message in reply:
-                    await self._send(ws, message)
+                    await self._deliver(state, message)
         except (WebSocketDisconnect, RuntimeError):
             pass  # the tab closed (or the janitor closed an idle session)
         finally:
@@ -137,7 +163,28 @@ class Playground:
             self.sessions.pop(sid, None)
             self.clients.pop(sid, None)
             worker.shutdown(wait=False)
+            for watcher in list(state.get("watchers", ())):
+                with contextlib.suppress(Exception):
+                    await watcher.close(code=1001, reason="the student's tab closed")
             state.clear()  # the socket, the lock: nothing keeps the session alive
+
+    async def _deliver(self, state, message) -> None:
+        """Send ``message`` to the tab, remember what the teacher's view needs (the last
+        data and frame, a summary) and copy what the page draws to the tab's watchers
+        (the teacher's read-only view of it)."""
+        kind = message.get("type")
+        text = json.dumps(message, allow_nan=False)
+        if kind == "frame":  # kept as sent; summarized only when the teacher asks
+            state["last_frame"], state["frame"] = text, message
+        elif kind == "data":
+            state["last_data"] = text
+        await state["ws"].send_text(text)
+        if kind in ("data", "frame", "challenge", "status") and state.get("watchers"):
+            for watcher in list(state["watchers"]):
+                try:
+                    await watcher.send_text(text)
+                except Exception:
+                    state["watchers"].discard(watcher)
 
     def _token_ok(self, given) -> bool:
         return self.token is None or (isinstance(given, str) and
@@ -195,7 +242,8 @@ class Playground:
                          "data_url": f"/export/{sid}/data.npz{query}"}]
             if kind == "upload":
                 await self._locked(state, session.upload, message.get("csv"),
-                                   message.get("x1"), message.get("x2"), message.get("target"))
+                                   message.get("x1"), message.get("x2"), message.get("target"),
+                                   message.get("name"))
                 return [await self._locked(state, session.data_message),
                         await self._locked(state, session.frame)]
             if kind == "add_point":
@@ -210,14 +258,31 @@ class Playground:
                 return [await self._locked(state, session.frame)]
             if kind == "ping":
                 return [{"type": "pong"}]
+            if kind == "url":  # the page's address: every bad parameter reported
+                errors = await self._locked(state, session.apply_url, message.get("query"))
+                return [await self._locked(state, session.data_message),
+                        await self._locked(state, session.frame),
+                        {"type": "url_errors", "errors": errors}]
+            if kind == "backprop":
+                state["running"] = False
+                return [{"type": "status", "running": False},
+                        await self._locked(state, session.backprop, message.get("index"))]
+            if kind == "name":  # a student's name for the teacher's view
+                state["name"] = _student_name(message.get("name"))
+                return [{"type": "name", "name": state["name"]}]
         except SettingsError as err:
             return [_error(str(err))]
-        return [_error(f"unknown message type {kind!r}")]
+        except Exception as err:  # a bug must not end the tab's session: say so, go on
+            logging.getLogger("nnlearn.playground").exception(
+                "the playground failed on a %r message", kind[:40])
+            return [_error(f"the server failed on this {_shown_text(kind)} message "
+                           f"({type(err).__name__}); the session goes on unchanged")]
+        return [_error(f"unknown message type {_shown_text(kind)}")]
 
     async def _stream(self, sid, session, state) -> None:
         """While running: train for up to FRAME_BUDGET seconds, send a frame, wait for
         the next frame time."""
-        ws, period = state["ws"], 1.0 / self.frame_rate
+        period = 1.0 / self.frame_rate
         epochs = 1
         while True:
             start = time.monotonic()
@@ -232,7 +297,7 @@ class Playground:
                                             int(epochs * FRAME_BUDGET / max(spent, 1e-4))))
                         frame = await self._in_worker(state, session.frame)
                         try:
-                            await self._send(ws, frame)
+                            await self._deliver(state, frame)
                         except Exception:
                             return
                         session.last_active = time.monotonic()  # training and streaming
@@ -301,6 +366,182 @@ class Playground:
         return Response(body, media_type="application/octet-stream",
                         headers={"Content-Disposition":
                                  f'attachment; filename="playground-{name}"'})
+
+    # -- the teacher's view ---------------------------------------------------------------
+    def _teacher_ok(self, given) -> bool:
+        return self.teacher_token is not None and isinstance(given, str) and \
+            secrets.compare_digest(given.encode(), self.teacher_token.encode())
+
+    def _refuse_teacher(self):
+        if self.teacher_token is None:
+            return PlainTextResponse("this playground has no teacher's view (serve it with "
+                                     "--classroom)", status_code=404)
+        return PlainTextResponse("403: the teacher's view needs the teacher's token (the "
+                                 "one printed for the teacher, not the students')",
+                                 status_code=403)
+
+    async def teacher_page(self, request) -> Response:
+        """The teacher's page (its script then asks for the data with the same token)."""
+        if not self._teacher_ok(request.query_params.get("token")):
+            return self._refuse_teacher()
+        return FileResponse(STATIC / "teacher.html")
+
+    def class_view(self) -> dict:
+        """Every student session (settings, epoch, losses, a thumbnail of the output),
+        the current challenge and its leaderboard: sessions on the challenge's data,
+        lowest test loss first.  Read from what the sessions last sent: the students'
+        training is not touched."""
+        rows = []
+        for sid, entry in list(self.sessions.items()):
+            if entry is None:
+                continue
+            session, state = entry
+            frame = state.get("frame")
+            if frame is None:
+                continue
+            summary = _summary(frame)
+            rows.append({"id": sid, "number": state["number"],
+                         "name": state["name"] or f"Student {state['number']}",
+                         "running": bool(state.get("running")),
+                         "settings": session.settings, "task": session.task,
+                         "classes": session.n_classes, **summary})
+        rows.sort(key=lambda r: r["number"])
+        board = []
+        if self.challenge:
+            wanted = {k: self.challenge["settings"][k] for k in DATA_KEYS}
+            board = [r for r in rows if r["epoch"] > 0 and r["test_loss"] is not None and
+                     all(r["settings"][k] == v for k, v in wanted.items())]
+            board.sort(key=lambda r: r["test_loss"])
+            board = [{"id": r["id"], "name": r["name"], "test_loss": r["test_loss"],
+                      "epoch": r["epoch"]} for r in board]
+        return {"sessions": rows, "leaderboard": board,
+                "challenge": self.challenge and {k: self.challenge[k]
+                                                 for k in ("query", "number", "settings")}}
+
+    async def teacher_sessions(self, request) -> Response:
+        """GET: every student tab's summary (settings, epoch, losses, thumbnail) as JSON,
+        for the teacher's token only (403 otherwise)."""
+        if not self._teacher_ok(request.query_params.get("token")):
+            return self._refuse_teacher()
+        return JSONResponse(self.class_view())
+
+    async def teacher_challenge(self, request) -> Response:
+        """POST {"query": "dataset=xor&noise=10&..."}: the settings of a URL state, all
+        of them checked (400 listing every bad one), pushed to every student tab."""
+        if not self._teacher_ok(request.query_params.get("token")):
+            return self._refuse_teacher()
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > 2 * URL_LIMIT:
+                return JSONResponse({"errors": [f"the challenge is too large (at most "
+                                                f"{2 * URL_LIMIT:,} bytes)"]}, 413)
+        try:
+            query = json.loads(body or b"null").get("query")
+        except (ValueError, AttributeError, RecursionError):
+            return JSONResponse({"errors": ['expected JSON {"query": "dataset=...&..."}']},
+                                400)
+        try:
+            settings, errors = settings_from_url(query)
+        except SettingsError as err:
+            return JSONResponse({"errors": [str(err)]}, 400)
+        if errors:
+            return JSONResponse({"errors": errors}, 400)
+        if not parse_query(query)[0]:
+            return JSONResponse({"errors": ["the challenge names no setting (e.g. "
+                                            "dataset=spiral&noise=10)"]}, 400)
+        number = (self.challenge["number"] + 1) if self.challenge else 1
+        self.challenge = {"settings": settings, "query": url_of(settings, changed_only=True),
+                          "number": number}
+        message = _challenge_message(self.challenge)
+        sent = 0
+        for entry in list(self.sessions.values()):
+            if entry is None:
+                continue
+            session, state = entry
+            state["running"] = False
+            try:
+                await self._locked(state, session.configure, settings)
+                for reply in (message, {"type": "status", "running": False},
+                              await self._locked(state, session.data_message),
+                              await self._locked(state, session.frame)):
+                    await self._deliver(state, reply)
+                sent += 1
+            except Exception:  # a tab that closed meanwhile, or whose points do not fit
+                continue
+        return JSONResponse({"sent": sent, "challenge": message})
+
+    async def watch(self, ws: WebSocket) -> None:
+        """The teacher's read-only view of one student's tab: the same data and frames
+        the tab receives; nothing the watcher sends changes the session."""
+        if not _same_origin(ws):
+            await ws.close(code=1008, reason="cross-origin connection refused")
+            return
+        if not self._teacher_ok(ws.query_params.get("token")):
+            await ws.close(code=1008, reason="the teacher's token is required")
+            return
+        entry = self.sessions.get(ws.query_params.get("sid") or "")
+        if entry is None:
+            await ws.close(code=1008, reason="no such session")
+            return
+        session, state = entry
+        if len(state.get("watchers", ())) >= 4:
+            await ws.close(code=1013, reason="this tab already has 4 watchers")
+            return
+        await ws.accept()
+        await self._send(ws, {"type": "session", "id": ws.query_params.get("sid"),
+                              "choices": choices(), "number": state["number"],
+                              "watch": True,
+                              "name": state["name"] or f"Student {state['number']}"})
+        for text in (state.get("last_data"), state.get("last_frame")):
+            if text:
+                await ws.send_text(text)
+        if "watchers" not in state:  # the tab closed meanwhile
+            await ws.close(code=1001, reason="the student's tab closed")
+            return
+        state["watchers"].add(ws)
+        try:
+            while True:
+                received = await ws.receive()
+                if received["type"] == "websocket.disconnect":
+                    break
+                await self._send(ws, _error("this view is read-only"))
+        except (WebSocketDisconnect, RuntimeError):
+            pass
+        finally:
+            watchers = state.get("watchers")
+            if watchers is not None:
+                watchers.discard(ws)
+
+
+def _summary(frame: dict) -> dict:
+    """What the teacher's list shows of a frame: epoch, losses and a 25 x 25 thumbnail of
+    the output map (every other pixel of the 50 x 50 one)."""
+    def half(hex_text):
+        pixels = np.frombuffer(bytes.fromhex(hex_text), np.uint8)
+        side = int(round(len(pixels) ** 0.5))
+        return pixels.reshape(side, side)[::2, ::2].tobytes().hex()
+
+    thumbnail = {"min": frame["output"]["min"], "max": frame["output"]["max"],
+                 "data": half(frame["output"]["data"])}
+    if "output_class" in frame:
+        thumbnail["classes"] = half(frame["output_class"])
+    return {"epoch": frame["epoch"], "train_loss": frame["train"].get("loss"),
+            "test_loss": frame["test"].get("loss"),
+            "test_accuracy": frame["test"].get("accuracy"), "thumbnail": thumbnail}
+
+
+def _challenge_message(challenge: dict) -> dict:
+    return {"type": "challenge", "number": challenge["number"], "query": challenge["query"],
+            "settings": challenge["settings"]}
+
+
+def _student_name(name) -> str:
+    """A name a student typed: printable, at most 40 characters ("" when none)."""
+    if not isinstance(name, str):
+        return ""
+    return "".join(c for c in name if c.isprintable() and
+                   not "\ud800" <= c <= "\udfff")[:40].strip()
 
 
 def _error(message: str) -> dict:
@@ -390,16 +631,162 @@ class HostCheck:
         return await self.app(scope, receive, send)
 
 
+class ConnectionGuard:
+    """Who may hold a connection, at the socket level (before any request is read):
+    at most ``per_address`` open connections from one address (None: no cap; a trusted
+    proxy's address is not capped, it speaks for many computers) and at most
+    ``request_timeout`` seconds to send each whole request.
+
+    uvicorn alone never times out a connection that has sent part of a request (issue
+    32: 3,000 stayed open 70 s, and 1,100 used up the 1,024 descriptors of a classroom
+    server); its keep-alive timeout starts only after a response."""
+
+    def __init__(self, per_address: int | None = MAX_CONNECTIONS_PER_ADDRESS,
+                 request_timeout: float = REQUEST_TIMEOUT, exempt=()):
+        if per_address is not None and (isinstance(per_address, bool) or
+                                        not isinstance(per_address, int) or per_address < 1):
+            raise ValueError(f"per_address must be a positive integer or None; got "
+                             f"{per_address!r}")
+        if not isinstance(request_timeout, (int, float)) or not 0 < request_timeout < 3600:
+            raise ValueError(f"request_timeout must be a number of seconds in (0, 3600); "
+                             f"got {request_timeout!r}")
+        self.per_address, self.request_timeout = per_address, float(request_timeout)
+        self.exempt = frozenset(exempt)
+        self.open: dict = {}      # address -> the transports open from it
+        self.refused = 0          # connections closed for the cap (for tests and logs)
+        self.timed_out = 0        # connections closed for a request not sent in time
+
+    def admit(self, transport) -> bool:
+        """Record a new connection; False (and nothing recorded) when its address already
+        holds ``per_address`` open connections."""
+        peer = transport.get_extra_info("peername")
+        address = peer[0] if isinstance(peer, (tuple, list)) and peer else None
+        if self.per_address is None or address is None or address in self.exempt:
+            return True
+        if len(self.open) > 256:  # forget addresses whose connections have all closed
+            self.open = {a: {t for t in ts if not t.is_closing()}
+                         for a, ts in self.open.items()}
+            self.open = {a: ts for a, ts in self.open.items() if ts}
+        held = {t for t in self.open.get(address, ()) if not t.is_closing()}
+        if len(held) >= self.per_address:
+            self.open[address] = held
+            self.refused += 1
+            return False
+        held.add(transport)
+        self.open[address] = held
+        return True
+
+
+_REFUSED = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+            b"Connection: close\r\nContent-Length: 48\r\n\r\n"
+            b"too many connections from this address (503)\r\n\r\n")
+
+
+def guarded_protocol(guard: ConnectionGuard):
+    """uvicorn's HTTP protocol (h11) with ``guard``'s cap and request timeout: pass it
+    as ``uvicorn.Config(http=...)``.  A WebSocket leaves the guard's timer once its
+    handshake request is complete (the session's own idle timeout then applies)."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+    import h11
+
+    class GuardedH11Protocol(H11Protocol):
+        _timer = None
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            if not guard.admit(transport):
+                self.connections.discard(self)
+                transport.write(_REFUSED)
+                transport.close()
+                return
+            self._arm()
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._timer = self.loop.call_later(guard.request_timeout, self._expired)
+
+        def _disarm(self) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+        def _expired(self) -> None:
+            self._timer = None
+            waiting = self.conn.their_state is h11.IDLE or \
+                self.conn.their_state is h11.SEND_BODY  # not a response being written
+            if waiting and not self.transport.is_closing() and \
+                    self.transport.get_protocol() is self:
+                guard.timed_out += 1
+                self.transport.abort()  # no response: it has not finished asking
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.transport.get_protocol() is not self or \
+                    self.conn.their_state is not h11.IDLE and \
+                    self.conn.their_state is not h11.SEND_BODY:
+                self._disarm()  # the whole request arrived (or it became a WebSocket)
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()  # the next request on this connection, if any
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return GuardedH11Protocol
+
+
+def uvicorn_options(trusted_proxy: str | None = None,
+                    max_connections_per_address: int | None = MAX_CONNECTIONS_PER_ADDRESS,
+                    request_timeout: float = REQUEST_TIMEOUT) -> dict:
+    """The keyword arguments of ``uvicorn.run``/``uvicorn.Config`` that ``serve`` uses
+    (besides the app, host and port): the guarded HTTP protocol (:class:`ConnectionGuard`;
+    ``max_connections_per_address`` None for no cap), and proxy headers
+    (``X-Forwarded-For``) read only from ``trusted_proxy`` (an IP address or a
+    comma-separated list), never by default: uvicorn otherwise trusts them from
+    127.0.0.1, and the per-computer tab cap would count whatever a client claims."""
+    if trusted_proxy is not None and not isinstance(trusted_proxy, str):
+        raise ValueError(f"trusted_proxy must be an IP address (or a comma-separated list); "
+                         f"got {_shown_text(trusted_proxy)}")
+    proxies = [p.strip().strip("[]") for p in trusted_proxy.split(",")] \
+        if trusted_proxy else []
+    for proxy in proxies:
+        if not _is_ip(proxy):
+            raise ValueError(f"trusted_proxy must be IP addresses (comma-separated); got "
+                             f"{_shown_text(proxy)}")
+    guard = ConnectionGuard(max_connections_per_address, request_timeout, exempt=proxies)
+    # backlog: asyncio accepts up to this many connections in one round before the
+    # guard sees any of them, so it also bounds the descriptors a burst can take
+    options = {"http": guarded_protocol(guard), "proxy_headers": bool(proxies),
+               "ws_max_size": MAX_MESSAGE * 2, "timeout_keep_alive": 5, "backlog": 128}
+    if proxies:
+        options["forwarded_allow_ips"] = ",".join(proxies)
+    return options
+
+
+def _shown_text(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def create_app(frame_rate: float = 20.0, idle_timeout: float = 1800.0,
                host: str = "127.0.0.1", max_sessions: int = MAX_SESSIONS,
-               token: str | None = None, max_per_client: int | None = None) -> Starlette:
+               token: str | None = None, max_per_client: int | None = None,
+               teacher_token: str | None = None) -> Starlette:
     """The ASGI application (``uvicorn.run(create_app())``) for a server listening on
     ``host`` (which decides the Host headers accepted); ``token``, when given, is
     required by the WebSocket and the exports (``serve`` makes one when ``host`` is not
-    the loopback address)."""
+    the loopback address); ``teacher_token``, when given, opens the teacher's view at
+    ``/teacher?token=...`` (its list of sessions, challenges, read-only views)."""
+    if teacher_token is not None and (not isinstance(teacher_token, str) or
+                                      len(teacher_token) < 8 or teacher_token == token):
+        raise ValueError("teacher_token must be a string of at least 8 characters, "
+                         "other than the students' token")
     playground = Playground(frame_rate=frame_rate, idle_timeout=idle_timeout,
                             max_sessions=max_sessions, token=token,
-                            max_per_client=max_per_client)
+                            max_per_client=max_per_client, teacher_token=teacher_token)
 
     async def index(request):
         return FileResponse(STATIC / "index.html")
@@ -416,7 +803,11 @@ def create_app(frame_rate: float = 20.0, idle_timeout: float = 1800.0,
     app = Starlette(routes=[
         Route("/", index), Route("/health", health),
         Route("/export/{sid}/{name}", playground.export),
+        Route("/teacher", playground.teacher_page),
+        Route("/teacher/sessions", playground.teacher_sessions),
+        Route("/teacher/challenge", playground.teacher_challenge, methods=["POST"]),
         WebSocketRoute("/ws", playground.websocket),
+        WebSocketRoute("/ws/watch", playground.watch),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ], lifespan=lifespan)
     app.state.playground = playground
@@ -441,18 +832,27 @@ def classroom_address(host: str) -> str:
 def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False,
           frame_rate: float = 20.0, idle_timeout: float = 1800.0,
           max_sessions: int = MAX_SESSIONS, classroom: bool = False,
-          max_per_client: int = 2) -> None:
+          max_per_client: int = 2, trusted_proxy: str | None = None,
+          max_connections_per_address: int = MAX_CONNECTIONS_PER_ADDRESS,
+          request_timeout: float = REQUEST_TIMEOUT) -> None:
     """Run the playground until interrupted.  On anything but the loopback address a
     token is made for this launch and printed in the page's URL (as Jupyter does).
 
     ``classroom=True`` listens on every interface (unless ``host`` names one), makes a
     short token students can type, allows ``max_per_client`` tabs per computer and prints
-    the link to share and, large, the address to project."""
+    the link to share and, large, the address to project.
+
+    ``trusted_proxy``: the address(es) of a reverse proxy whose ``X-Forwarded-For`` names
+    the computer (the per-computer cap counts it); without one the header is ignored."""
     import uvicorn
 
     if classroom and is_loopback(host):
         host = "0.0.0.0"
     token = None if is_loopback(host) else secrets.token_urlsafe(6 if classroom else 24)
+    teacher_token = secrets.token_urlsafe(18) if classroom else None
+    # checked before anything is printed; no cap per address on the loopback address
+    options = uvicorn_options(trusted_proxy, max_connections_per_address if token else None,
+                              request_timeout)
     shown = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
     shown = f"[{shown}]" if ":" in shown else shown
     url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
@@ -463,6 +863,8 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False,
         print(f"At most {max_per_client} tabs per computer, {max_sessions} in all. "
               "Project this for the students:\n")
         print(f"    {address}:{port}/?token={token}\n")
+        print(f"The teacher's view (keep this link to yourself): "
+              f"http://{shown}:{port}/teacher?token={teacher_token}\n")
     else:
         print(f"nnlearn playground: {url}  (Ctrl+C stops it)")
     if token is None:
@@ -477,6 +879,6 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False,
 
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     uvicorn.run(create_app(frame_rate, idle_timeout, host=host, max_sessions=max_sessions,
-                           token=token, max_per_client=max_per_client if classroom else None),
-                host=host, port=port, log_level="warning",
-                ws_max_size=MAX_MESSAGE * 2)
+                           token=token, max_per_client=max_per_client if classroom else None,
+                           teacher_token=teacher_token),
+                host=host, port=port, log_level="warning", **options)

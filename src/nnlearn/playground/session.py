@@ -14,6 +14,7 @@ mean squared error, mean absolute error or log-cosh.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import math
@@ -21,7 +22,7 @@ import time
 
 import numpy as np
 
-from .. import activations, datasets, layers, optimizers, regularizers
+from .. import activations, datasets, layers, optimizers, regularizers, schedules
 from ..models import Sequential, mlp, python_source
 from ..model_selection import train_test_split
 from . import data as playground_data
@@ -58,7 +59,13 @@ DEFAULTS = {"dataset": "circle", "noise": 0, "train_ratio": 50, "batch_size": 10
             "samples": 500, "features": ["x1", "x2"], "hidden": [4, 2],
             "activation": "tanh", "learning_rate": 0.03, "optimizer": "sgd",
             "regularization": "none", "regularization_rate": 0.0, "dropout": 0.0, "seed": 0,
-            "classes": 3, "loss": "auto"}
+            "classes": 3, "loss": "auto", "layer_activations": [], "schedule": "none"}
+# learning-rate schedules (tensorflow/playground#158), in epochs of the playground's data:
+# the rate halves every 100 epochs; falls tenfold over 500; a0 / (1 + epochs / 100);
+# cosine cycles of 200 epochs (SGDR, Loshchilov & Hutter 2017)
+SCHEDULES = ["none", "step", "exponential", "inverse_time", "cosine"]
+URL_LIMIT = 4096        # characters of a URL state (a page's address, a challenge)
+MAX_URL_ERRORS = 12     # messages about one URL state, at most
 
 
 def choices() -> dict:
@@ -69,7 +76,9 @@ def choices() -> dict:
             "regression": list(REGRESSION), "multiclass": list(MULTICLASS),
             "max_classes": playground_data.MAX_CLASSES, "losses": LOSSES,
             "max_points": playground_data.MAX_POINTS,
-            "max_upload_bytes": playground_data.MAX_UPLOAD_BYTES}
+            "max_upload_bytes": playground_data.MAX_UPLOAD_BYTES,
+            "schedules": SCHEDULES,
+            "scheduled_optimizers": [o for o in OPTIMIZERS if _takes_a_schedule(o)]}
 
 
 class SettingsError(ValueError):
@@ -157,10 +166,145 @@ def validate(settings, custom_task: str | None = None) -> dict:
             raise SettingsError(f"each hidden layer has 1 to {MAX_NEURONS} neurons; got "
                                 f"{_shown(n)}")
     checked["hidden"] = list(hidden)
+    per_layer = s["layer_activations"]
+    if not isinstance(per_layer, list) or per_layer and len(per_layer) != len(hidden):
+        raise SettingsError(f"layer_activations must list one activation per hidden layer "
+                            f"({len(hidden)}), or none; got {_shown(per_layer)}")
+    for name in per_layer:
+        if not isinstance(name, str) or name not in HIDDEN_ACTIVATIONS:
+            raise SettingsError(f"layer_activations must be among "
+                                f"{', '.join(HIDDEN_ACTIVATIONS)}; got {_shown(name)}")
+    checked["layer_activations"] = list(per_layer)
+    checked["schedule"] = _choice(s, "schedule", SCHEDULES)
+    if checked["schedule"] != "none" and not _takes_a_schedule(checked["optimizer"]):
+        raise SettingsError(f"optimizer {checked['optimizer']} takes no learning-rate "
+                            "schedule; choose schedule none")
     if optimizers.get(checked["optimizer"]).needs_residuals and task != "regression":
         raise SettingsError(f"{checked['optimizer']} fits a sum of squares: choose a "
                             "regression data set (plane, gaussian_regression)")
     return checked
+
+
+@functools.lru_cache(maxsize=None)
+def _takes_a_schedule(optimizer: str) -> bool:
+    """Whether the optimizer named accepts a learning-rate schedule (a few, such as
+    Levenberg-Marquardt, take a plain number only)."""
+    try:
+        optimizers.get({"class_name": optimizer,
+                        "config": {"learning_rate": schedules.StepDecay(0.01, 0.5, 10)}})
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _finite_or_none(value):
+    """A float for JSON (None for NaN or infinity)."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+LIST_SETTINGS = {"hidden": int, "features": str, "layer_activations": str}
+TEXT_SETTINGS = ("dataset", "activation", "optimizer", "regularization", "loss", "schedule")
+PAGE_PARAMETERS = ("token", "teacher", "watch", "discretize", "show_test", "show_train",
+                   "show_batch")  # the page's own (view options, credentials)
+
+
+def parse_query(query) -> tuple:
+    """(settings, errors) of a URL state: a query string such as the page's address
+    holds (``dataset=xor&hidden=4,2&learning_rate=0.03``).  Each value is converted to
+    its setting's type; every parameter that cannot be gives one error (unknown names,
+    numbers that are not), and is left out.  The settings are not yet checked against
+    their ranges (see :meth:`PlaygroundSession.apply_url`)."""
+    from urllib.parse import parse_qsl
+
+    if not isinstance(query, str):
+        raise SettingsError(f"a URL state must be a query string; got {_shown(query)}")
+    if len(query) > URL_LIMIT:
+        raise SettingsError(f"the URL state is too long ({len(query):,} characters; at most "
+                            f"{URL_LIMIT:,})")
+    found, errors = {}, []
+    for key, value in parse_qsl(query.lstrip("?"), keep_blank_values=True):
+        if key in PAGE_PARAMETERS:
+            continue
+        if key not in DEFAULTS:
+            errors.append(f"unknown setting {_shown(key)} (in the address)")
+            continue
+        if key in LIST_SETTINGS:
+            parts = [p.strip() for p in value.split(",")] if value.strip() else []
+            if LIST_SETTINGS[key] is int:
+                try:
+                    parts = [int(p) for p in parts]
+                except ValueError:
+                    errors.append(f"{key} must list whole numbers separated by commas; got "
+                                  f"{_shown(value)}")
+                    continue
+            found[key] = parts
+        elif key in TEXT_SETTINGS:
+            found[key] = value
+        else:
+            try:
+                number = float(value)
+            except ValueError:
+                errors.append(f"{key} must be a number; got {_shown(value)}")
+                continue
+            found[key] = int(number) if number.is_integer() and abs(number) < 2 ** 53 \
+                else number
+    return found, errors
+
+
+DATA_KEYS = ("dataset", "noise", "train_ratio", "samples", "seed", "classes")
+
+
+def settings_from_url(query, base=None, custom_task=None) -> tuple:
+    """(settings, errors): ``base`` (default: the defaults) changed by a URL state's
+    settings, each checked on its own against the settings so far (the data set first);
+    the bad ones are left out and each gives one message.  A URL never selects the
+    uploaded points ("custom")."""
+    found, errors = parse_query(query)
+    if found.get("dataset") == CUSTOM:
+        errors.append("dataset custom cannot come from an address: upload the file "
+                      "or draw the points")
+        found.pop("dataset")
+    settings = dict(base) if base is not None else validate({})
+    if "dataset" in found and "loss" not in found:
+        settings["loss"] = "auto"  # the current loss may not fit the new data set
+    order = ["dataset", "classes", "hidden"]
+    for key in sorted(found, key=lambda k: (order.index(k) if k in order else 9, k)):
+        trial = {**settings, key: found[key]}
+        if key == "hidden" and len(settings["layer_activations"]) != len(found[key]) \
+                and "layer_activations" not in found:
+            trial["layer_activations"] = []
+        try:
+            trial = validate(trial, custom_task)
+        except SettingsError as err:
+            errors.append(str(err))
+            continue
+        settings = trial
+    if len(errors) > MAX_URL_ERRORS:   # a page of errors says no more than this
+        errors = errors[:MAX_URL_ERRORS] + [f"... and {len(errors) - MAX_URL_ERRORS} more"]
+    return settings, errors
+
+
+def url_of(settings: dict, changed_only: bool = False) -> str:
+    """The URL state (query string) of complete settings, as the page writes it (only
+    those that differ from the defaults when ``changed_only``)."""
+    from urllib.parse import urlencode
+
+    defaults = validate({})
+    pairs = [(k, ",".join(map(str, v)) if isinstance(v, list) else
+              (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)))
+             for k, v in settings.items() if not (k == "dataset" and v == CUSTOM)
+             and not (changed_only and defaults.get(k) == v)]
+    return urlencode(pairs, safe=",()^*")
+
+
+def _schedule_as_code(source: str) -> str:
+    """An optimizer's repr writes a learning-rate schedule as its serialized dict;
+    wrap it in ``nl.schedules.get(...)`` so that the exported code runs."""
+    import re
+
+    return re.sub(r"learning_rate=(\{'class_name': '\w+', 'config': \{[^{}]*\}\})",
+                  r"learning_rate=nl.schedules.get(\1)", source)
 
 
 def feature_matrix(X: np.ndarray, features) -> np.ndarray:
@@ -202,7 +346,8 @@ class PlaygroundSession:
 
     def __init__(self, settings=None):
         self.settings = None
-        self.custom = None  # uploaded or drawn points: {"X", "y", "task", "class_names"}
+        self.custom = None  # uploaded or drawn points: {"X", "y", "task", "class_names",
+        #                     "axes" (an upload's columns: name, value at -5 and at 5)}
         self.last_active = time.monotonic()
         self.configure(settings or {})
 
@@ -213,12 +358,17 @@ class PlaygroundSession:
         new = validate(settings, self.custom and self.custom["task"])
         if self._class_count(new) > 2 and new["loss"] == "mse":
             raise SettingsError("loss mse fits two classes; with more, choose crossentropy")
-        data_keys = ("dataset", "noise", "train_ratio", "samples", "seed", "classes")
-        new_data = self.settings is None or any(new[k] != self.settings[k] for k in data_keys)
-        self.settings = new
-        if new_data:
-            self._make_data()
-        self.reset()
+        new_data = self.settings is None or any(new[k] != self.settings[k] for k in DATA_KEYS)
+        before = dict(self.__dict__)   # all or nothing: a failure leaves the session as it was
+        try:
+            self.settings = new
+            if new_data:
+                self._make_data()
+            self.reset()
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
 
     def _class_count(self, settings) -> int:
         """Classes of the data the settings choose (1 for regression)."""
@@ -234,15 +384,16 @@ class PlaygroundSession:
         """The number of classes of the current data set (1 for regression)."""
         return self._class_count(self.settings)
 
-    def upload(self, text, x1, x2, target) -> None:
+    def upload(self, text, x1, x2, target, filename=None) -> None:
         """Points from a CSV's text (columns x1, x2, target); they become the data set
-        "custom".  A bad file raises SettingsError and changes nothing."""
+        "custom".  A bad file raises SettingsError (naming ``filename``, the file's name
+        in the page, when given) and changes nothing."""
         try:
-            X, y, task, names = playground_data.parse_upload(text, x1, x2, target)
+            upload = playground_data.parse_upload(text, x1, x2, target, filename)
         except playground_data.UploadError as err:
             raise SettingsError(str(err)) from None
         previous = self.custom
-        self.custom = {"X": X, "y": y, "task": task, "class_names": names}
+        self.custom = upload
         try:
             self.configure({**self.settings, "dataset": CUSTOM, "loss": "auto"})
         except SettingsError:
@@ -275,6 +426,20 @@ class PlaygroundSession:
         self.settings = {**self.settings, "dataset": CUSTOM}
         self._make_data()
         self.reset()
+
+    def apply_url(self, query) -> list:
+        """Apply a URL state (the page's address): each setting checked on its own, the
+        good ones applied, every bad one's message returned (none: all applied); see
+        :func:`settings_from_url`."""
+        settings, errors = settings_from_url(query, self.settings,
+                                             self.custom and self.custom["task"])
+        try:
+            self.configure(settings)
+        except SettingsError as err:  # a combination (e.g. mse with three classes)
+            errors.append(str(err))
+            with contextlib.suppress(SettingsError):
+                self.configure({**settings, "loss": "auto"})
+        return errors
 
     def set_weight(self, layer, row, column, value) -> None:
         """Set one weight of the network (Dense layer ``layer``'s kernel[row, column]);
@@ -329,11 +494,18 @@ class PlaygroundSession:
                       activation=s["activation"], output_activation=output,
                       kernel_regularizer=penalty and penalty(s["regularization_rate"]),
                       dropout=s["dropout"], seed=s["seed"], name="playground")
-        self.model = _BatchRecordingNetwork(network.layers, seed=network.seed,
-                                            name=network.name)
+        stack = network.layers
+        if s["layer_activations"]:  # one activation per hidden layer (tensorflow/playground#50)
+            chosen = iter(s["layer_activations"])
+            stack = [layers.Dense(layer.units, activation=next(chosen),
+                                  kernel_regularizer=layer.kernel_regularizer,
+                                  kernel_initializer=layer.kernel_initializer)
+                     if isinstance(layer, layers.Dense) and layer is not stack[-1] else layer
+                     for layer in stack]
+        self.model = _BatchRecordingNetwork(stack, seed=network.seed, name=network.name)
         self.loss_name = loss
         self.model.compile(optimizers.get({"class_name": s["optimizer"],
-                                           "config": {"learning_rate": s["learning_rate"]}}),
+                                           "config": {"learning_rate": self._rate()}}),
                            loss=loss, metrics=["accuracy"] if classify else [])
         self.x_train = feature_matrix(self.X_train, s["features"])
         self.x_test = feature_matrix(self.X_test, s["features"])
@@ -341,8 +513,23 @@ class PlaygroundSession:
         self.neuron_grid = feature_matrix(_grid(NEURON_GRID), s["features"])
         self.output_grid = feature_matrix(_grid(OUTPUT_GRID), s["features"])
         self.epoch = 0
-        self.history = {"train_loss": [], "test_loss": []}
+        self.history = {"epoch": [], "train_loss": [], "test_loss": []}
         self._record()
+
+    def _rate(self):
+        """The learning rate, or its schedule (in updates: epochs x batches per epoch)."""
+        s = self.settings
+        rate, per_epoch = s["learning_rate"], max(1, math.ceil(len(self.X_train) /
+                                                              s["batch_size"]))
+        if s["schedule"] == "step":
+            return schedules.StepDecay(rate, drop=0.5, every=100 * per_epoch)
+        if s["schedule"] == "exponential":
+            return schedules.ExponentialDecay(rate, math.log(10) / (500 * per_epoch))
+        if s["schedule"] == "inverse_time":
+            return schedules.InverseTimeDecay(rate, 1 / (100 * per_epoch))
+        if s["schedule"] == "cosine":
+            return schedules.CosineDecayRestarts(rate, 200 * per_epoch)
+        return rate
 
     def train(self, epochs: int = 1) -> None:
         """``epochs`` passes over the training points in mini-batches (each epoch's
@@ -363,22 +550,104 @@ class PlaygroundSession:
         self.train_metrics = self._evaluate(self.x_train, self.y_train)
         self.test_metrics = self._evaluate(self.x_test, self.y_test)
         if append:
+            self.history["epoch"].append(self.epoch)
             self.history["train_loss"].append(self.train_metrics["loss"])
             self.history["test_loss"].append(self.test_metrics["loss"])
+            if len(self.history["epoch"]) > 20_000:  # bounded: every other entry kept
+                self.history = {k: v[::2] for k, v in self.history.items()}
         else:
             self.history["train_loss"][-1] = self.train_metrics["loss"]
             self.history["test_loss"][-1] = self.test_metrics["loss"]
+
+    # -- backpropagation, one point at a time ----------------------------------------------
+    def backprop(self, index) -> dict:
+        """The forward values and the gradients of the loss on one training point (its
+        index in the training points), in the order backpropagation computes them, by
+        nnlearn's own engine (:mod:`nnlearn.autograd`) on the network as it is now.
+
+        Forward, layer by layer: each neuron's z = sum_i w_ij a_i + b_j and a = f(z);
+        the loss.  Backward, from the output layer down: each neuron's dL/da (from the
+        layer above) and dL/dz = f'(z) dL/da; each weight's dL/dw_ij = a_i dL/dz_j and
+        each bias's dL/db_j = dL/dz_j (Rumelhart, Hinton & Williams 1986).  With a
+        sigmoid or softmax output and cross-entropy the loss is computed from the
+        output's z (fused, as in training), so the output's dL/da is not a step.
+        Dropout is off (the network as it predicts) and the regularization penalty,
+        whose gradient adds to the weights', is left out: the numbers are the point's
+        loss alone."""
+        from .. import autograd as ag
+
+        index = _number({"index": index}, "index", 0, len(self.x_train) - 1, integer=True)
+        x = self.x_train[index:index + 1]
+        target = self.y_train[index:index + 1]
+        dense = [layer for layer in self.model.layers if isinstance(layer, layers.Dense)]
+        fused, head = self.model._output_head()
+        n = len(dense)
+        with np.errstate(all="ignore"):
+            a, zs, outs = ag.Tensor(x), [], []
+            for k, layer in enumerate(dense):  # Input and Dropout (off) change nothing
+                z = layer.pre_activation(a)
+                if k == n - 1 and fused is not None:
+                    a = head(z.detach())  # shown; the loss reads z (fused)
+                else:
+                    a = layer.activation(z)
+                zs.append(z)
+                outs.append(a)
+            loss = fused(target, zs[-1]) if fused is not None else \
+                self.model.loss(target, outs[-1])
+            wanted = [*zs, *(outs if fused is None else outs[:-1])] + \
+                [p for layer in dense for p in (layer.kernel, layer.bias)]
+            grads = ag.grad(loss, wanted, allow_unused=True)
+        dz = grads[:n]
+        da = list(grads[n:n + (n if fused is None else n - 1)]) + ([None] if fused else [])
+        params = grads[len(grads) - 2 * n:]
+        dW, db = params[0::2], params[1::2]
+        number = _finite_or_none
+        names = [activations.registered_name(layer.activation) or "custom" for layer in dense]
+        if fused is not None:
+            names[-1] = activations.registered_name(head) or names[-1]
+        steps = []
+        for k, layer in enumerate(dense):  # forward
+            for j in range(layer.units):
+                steps.append({"kind": "forward", "layer": k, "neuron": j,
+                              "z": number(zs[k].data[0, j]), "a": number(outs[k].data[0, j]),
+                              "activation": names[k]})
+        steps.append({"kind": "loss", "value": number(loss.data), "loss": self.loss_name,
+                      "target": number(target[0])})
+        previous = [x] + [o.data for o in outs[:-1]]
+        for k in reversed(range(n)):  # backward
+            for j in range(dense[k].units):
+                steps.append({"kind": "delta", "layer": k, "neuron": j,
+                              "dL_da": None if da[k] is None else number(da[k][0, j]),
+                              "dL_dz": number(dz[k][0, j])})
+            kernel = dense[k].kernel.data
+            for j in range(dense[k].units):
+                for i in range(kernel.shape[0]):
+                    steps.append({"kind": "weight", "layer": k, "row": i, "column": j,
+                                  "value": number(kernel[i, j]),
+                                  "input": number(previous[k][0, i]),
+                                  "grad": number(dW[k][i, j])})
+                steps.append({"kind": "bias", "layer": k, "neuron": j,
+                              "value": number(dense[k].bias.data[j]),
+                              "grad": number(db[k][j])})
+        return {"type": "backprop", "index": index, "epoch": self.epoch,
+                "point": [number(v) for v in self.X_train[index]],
+                "inputs": [number(v) for v in x[0]], "target": number(target[0]),
+                "loss": self.loss_name, "fused": fused is not None,
+                "activations": names, "penalty": self.settings["regularization"] != "none",
+                "dropout": self.settings["dropout"] > 0, "steps": steps}
 
     # -- what the page draws ------------------------------------------------------------------
     def data_message(self) -> dict:
         """The points and the input features' own heat maps (sent when data or
         features change)."""
-        names = self.custom["class_names"] if self.settings["dataset"] == CUSTOM else None
+        custom = self.settings["dataset"] == CUSTOM
+        names = self.custom["class_names"] if custom else None
         classes = self.n_classes if self.task == "classification" else 0
         return {"type": "data", "task": self.task, "extent": EXTENT,
                 "settings": self.settings, "classes": classes,
                 "class_names": names or [str(k) for k in range(classes)],
                 "loss": self.loss_name,
+                "axes": self.custom.get("axes") if custom else None,
                 "train": np.round(np.column_stack([self.X_train, self.y_train]), 3).tolist(),
                 "test": np.round(np.column_stack([self.X_test, self.y_test]), 3).tolist(),
                 "features": [{"name": f, "map": _quantize(self.neuron_grid[:, i])}
@@ -409,6 +678,11 @@ class PlaygroundSession:
         if predicted.shape[1] > 1:  # the class of each pixel; "output" is its probability
             message["output_class"] = np.nan_to_num(predicted).argmax(axis=1).astype(
                 np.uint8).tobytes().hex()
+            # and every class's probability: the page mixes the class colours by them,
+            # so the map is smooth at any class count (no staircase at the borders)
+            probabilities = np.clip(np.nan_to_num(predicted), 0.0, 1.0)
+            message["output_probs"] = [np.round(probabilities[:, k] * 255).astype(np.uint8)
+                                       .tobytes().hex() for k in range(predicted.shape[1])]
         return message
 
     # -- export --------------------------------------------------------------------------------
@@ -446,7 +720,7 @@ class PlaygroundSession:
             "    x1, x2 = X[:, 0], X[:, 1]",
             "    return np.column_stack([" + ", ".join(FEATURE_CODE[f] for f in s["features"])
             + "]).astype(np.float32)", "", "",
-            *python_source(self.model, imports=False).splitlines(),
+            *_schedule_as_code(python_source(self.model, imports=False)).splitlines(),
             f"model.fit(features(X_train), y_train, epochs={max(self.epoch, 1)}, "
             f"batch_size={s['batch_size']}, seed={s['seed']})",
             "print(model.evaluate(features(X_test), y_test, return_dict=True))",

@@ -1,0 +1,123 @@
+// nnlearn playground, the teacher's view: the class's sessions, refreshed every second.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const TOKEN = new URLSearchParams(location.search).get("token") || "";
+const ORANGE = [245, 147, 34], WHITE = [232, 234, 235], BLUE = [8, 119, 189];
+const CLASS_COLOURS = [ORANGE, BLUE, [46, 160, 67], [142, 68, 173], [214, 39, 40]];
+const LABELS = { circle: "Circle", xor: "Exclusive or", gaussian: "Gaussian", spiral: "Spiral",
+                 plane: "Plane (reg.)", gaussian_regression: "Gaussian (reg.)",
+                 spiral_arms: "Spiral arms", blobs: "Blobs", custom: "their own points" };
+const view = { sort: "number", down: false, rows: [] };
+
+const mix = (a, b, u) => a.map((v, i) => Math.round(v + (b[i] - v) * u));
+function colour(t) {
+  t = Math.max(-1, Math.min(1, t));
+  return t < 0 ? mix(WHITE, ORANGE, -t) : mix(WHITE, BLUE, t);
+}
+function bytes(hex) {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.substr(2 * i, 2), 16);
+  return out;
+}
+function drawThumbnail(canvas, row) {
+  const t = row.thumbnail, values = bytes(t.data), n = Math.round(Math.sqrt(values.length));
+  const classes = t.classes && bytes(t.classes), k = row.classes, image = new ImageData(n, n);
+  for (let i = 0; i < values.length; i++) {
+    const v = t.min + values[i] / 255 * (t.max - t.min);
+    const rgb = classes ? mix(WHITE, CLASS_COLOURS[classes[i] % 5], Math.max(0, (v - 1 / k) / (1 - 1 / k)))
+      : colour(row.task === "classification" ? 2 * v - 1 : v);
+    image.data.set([...rgb, 255], 4 * i);
+  }
+  const scratch = document.createElement("canvas");
+  scratch.width = scratch.height = n;
+  scratch.getContext("2d").putImageData(image, 0, 0);
+  canvas.getContext("2d").drawImage(scratch, 0, 0, canvas.width, canvas.height);
+}
+const fmt = (v) => (v === null || v === undefined ? "–" : v.toFixed(3));
+const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+function network(s) {
+  const acts = s.layer_activations.length ? s.layer_activations.join("/") : s.activation;
+  return `${s.features.length}-${s.hidden.join("-")} ${acts}`;
+}
+function sortValue(row, key) {
+  if (key === "dataset") return row.settings.dataset;
+  if (key === "network") return network(row.settings);
+  if (key === "optimizer") return `${row.settings.optimizer} ${row.settings.learning_rate}`;
+  if (key === "name") return row.name.toLowerCase();
+  const v = row[key];
+  return v === null || v === undefined ? Infinity : v;
+}
+function showRows() {
+  const rows = view.rows.slice().sort((a, b) => {
+    const x = sortValue(a, view.sort), y = sortValue(b, view.sort);
+    return (x < y ? -1 : x > y ? 1 : a.number - b.number) * (view.down ? -1 : 1);
+  });
+  const body = document.querySelector("#students tbody");
+  body.innerHTML = "";
+  for (const row of rows) {
+    const s = row.settings, tr = document.createElement("tr");
+    tr.dataset.id = row.id;
+    const watch = `/?watch=${encodeURIComponent(row.id)}&teacher=${encodeURIComponent(TOKEN)}`;
+    tr.innerHTML = `<td>${row.number}</td><td class="${row.running ? "running" : ""}">${escapeHtml(row.name)}</td>` +
+      `<td><canvas width="50" height="50"></canvas></td>` +
+      `<td>${escapeHtml(LABELS[s.dataset] || s.dataset)}${s.dataset === "blobs" || s.dataset === "spiral_arms" ? ` (${s.classes})` : ""}, noise ${s.noise}</td>` +
+      `<td>${escapeHtml(network(s))}</td><td>${escapeHtml(s.optimizer)} ${s.learning_rate}</td>` +
+      `<td>${row.epoch}</td><td>${fmt(row.train_loss)}</td><td class="test-loss">${fmt(row.test_loss)}</td>` +
+      `<td>${fmt(row.test_accuracy)}</td><td><a href="${watch}" target="_blank" rel="noopener">Open (read-only)</a></td>`;
+    drawThumbnail(tr.querySelector("canvas"), row);
+    body.append(tr);
+  }
+  $("none").hidden = rows.length > 0;
+  $("count").textContent = String(rows.length);
+  for (const th of document.querySelectorAll("#students th[data-sort]")) {
+    th.classList.toggle("sorted", th.dataset.sort === view.sort);
+    th.classList.toggle("down", th.dataset.sort === view.sort && view.down);
+  }
+}
+function showBoard(board, challenge) {
+  $("leaderboard").innerHTML = board.map((r) =>
+    `<li data-id="${escapeHtml(r.id)}">${escapeHtml(r.name)}<span class="epoch">epoch ${r.epoch}</span>` +
+    `<span class="loss">${fmt(r.test_loss)}</span></li>`).join("");
+  $("board_empty").hidden = board.length > 0;
+  $("board_title").textContent = challenge ? `(challenge ${challenge.number})` : "";
+  $("challenge_now").textContent = challenge
+    ? `Challenge ${challenge.number}: ${challenge.query}` : "No challenge sent yet.";
+}
+async function refresh() {
+  try {
+    const response = await fetch(`/teacher/sessions?token=${encodeURIComponent(TOKEN)}`);
+    if (!response.ok) throw new Error(`${response.status}: ${await response.text()}`);
+    const data = await response.json();
+    view.rows = data.sessions;
+    showRows();
+    showBoard(data.leaderboard, data.challenge);
+    $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+  } catch (err) {
+    $("updated").textContent = `not updated (${err.message})`;
+  }
+}
+function showError(lines) {
+  $("error").textContent = lines.join("\n");
+  $("error").hidden = !lines.length;
+}
+$("challenge_form").onsubmit = async (event) => {
+  event.preventDefault();
+  let query = $("challenge_query").value.trim();
+  if (query.includes("?")) query = query.slice(query.indexOf("?") + 1);  // a whole address
+  const response = await fetch(`/teacher/challenge?token=${encodeURIComponent(TOKEN)}`, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ query }) });
+  const reply = await response.json().catch(() => ({ errors: [`${response.status}`] }));
+  showError(response.ok ? [] : ["The challenge was not sent:", ...(reply.errors || [])]);
+  if (response.ok) $("updated").textContent = `challenge sent to ${reply.sent} tab${reply.sent === 1 ? "" : "s"}`;
+  refresh();
+};
+for (const th of document.querySelectorAll("#students th[data-sort]")) {
+  th.onclick = () => {
+    view.down = view.sort === th.dataset.sort ? !view.down : false;
+    view.sort = th.dataset.sort;
+    showRows();
+  };
+}
+refresh();
+setInterval(refresh, 1000);
