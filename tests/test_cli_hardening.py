@@ -118,13 +118,18 @@ def test_a_reader_that_closes_the_pipe_ends_the_command_quietly(small_model, sma
     assert process.wait(timeout=120) == 1 and err == "", err
 
 
-def test_any_command_on_a_full_standard_output_is_one_line(small_model):
+@pytest.mark.parametrize("what", ["info", "train"])
+def test_any_command_on_a_full_standard_output_is_one_line(small_model, small_csv, tmp_path,
+                                                            what):
+    argv = {"info": ["info", small_model],  # the progress of training writes too
+            "train": ["train", small_csv, "--target", "label", "--epochs", "1", "--out",
+                      tmp_path / "new.nnlearn"]}[what]
     with open("/dev/full", "w") as full:
-        result = command("info", small_model, stdout=full, stderr=subprocess.PIPE,
-                         capture_output=False)
+        result = command(*argv, stdout=full, stderr=subprocess.PIPE, capture_output=False)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("Error: cannot write to standard output")
     assert result.stderr.count("\n") == 1 and "Exception ignored" not in result.stderr
+    assert not (tmp_path / "new.nnlearn").exists()
 
 
 # -- item 17: --out over an input, formula injection, --hidden, divergence ---------------------

@@ -23,6 +23,7 @@ escape sequences), and predicted labels that a spreadsheet would run as formulas
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -62,6 +63,30 @@ class StandardOutputFailed(Exception):
     def __init__(self, error: OSError):
         super().__init__(str(error))
         self.error = error
+
+
+class _GuardedStdout:
+    """Standard output as every command sees it (``run`` puts it in place): a write or
+    flush that fails (a full device, a closed pipe), be it from nnlearn's text or from a
+    progress bar, raises :class:`StandardOutputFailed`; everything else is the stream's."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except OSError as err:
+            raise StandardOutputFailed(err) from None
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except OSError as err:
+            raise StandardOutputFailed(err) from None
+
+    def __getattr__(self, name):  # isatty, fileno, encoding, ...
+        return getattr(self._stream, name)
 
 
 def say(text="", **kwargs) -> None:
@@ -750,8 +775,11 @@ def playground(host, port, open_browser, idle_timeout, max_sessions, classroom, 
 
 def run(argv=None) -> int:
     """Run the command line with ``argv``; returns the exit status (for tests)."""
+    guarded = contextlib.nullcontext() if sys.stdout is None else \
+        contextlib.redirect_stdout(_GuardedStdout(sys.stdout))
     try:
-        main.main(args=argv, prog_name="nnlearn", standalone_mode=False)
+        with guarded:
+            main.main(args=argv, prog_name="nnlearn", standalone_mode=False)
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.UsageError as err:  # one line, with where to look for help
