@@ -2,8 +2,12 @@
 runs: random mutations of valid model files and of the hostile set (tests/hostile), at
 the byte level and in their structure (manifest values, .npy headers, zip entries).
 
-Only ValueError (or a model that loads) may come out of ``load_model``; anything else is
-a failure, saved under ``--keep`` to reproduce.  Reported: the inputs tried, what came
+Only ValueError (or a model that loads) may come out of ``load_model``, and of
+``predict`` on 10 rows of a model that loads; anything else is a failure, saved under
+``--keep`` to reproduce.  Some inputs nest layers hundreds deep or make each sample
+huge (zero padding, "same" pooling), and with ``--tables`` some CSVs are too wide to save
+a model of or hold one line longer than ``load_table`` reads (``nnlearn train``'s checks
+must refuse them before training).  Reported: the inputs tried, what came
 out, the slowest input, and the most memory one load took: the peak RSS during the load
 above the RSS before it (Linux: the peak is reset before each load through
 /proc/self/clear_refs, so the fuzzer's own copies of its inputs do not count; elsewhere
@@ -121,7 +125,40 @@ def rezip(parts: list, rng: random.Random) -> bytes:
     return buffer.getvalue()
 
 
+def grow(data: bytes, rng: random.Random) -> bytes:
+    """A valid seed whose layers nest (TimeDistributed in TimeDistributed, up to 400 deep)
+    or grow each sample (zero padding, "same" pooling with a huge pool): issue 32's
+    items 8 and 9."""
+    try:
+        if rng.random() < 0.5:
+            return hostile._nested(data, rng.choice([1, 2, 8, 9, 50, 400]))
+        if rng.random() < 0.5:
+            layer = {"class_name": "ZeroPadding2D",
+                     "config": {"padding": rng.choice([1, 100, 1400, 2900, 6000, 10**6])}}
+        else:
+            layer = {"class_name": rng.choice(["MaxPooling2D", "AveragePooling2D"]),
+                     "config": {"pool_size": rng.choice([2, 1000, 4096, 5000, 10**6]),
+                                "padding": "same"}}
+        return hostile._expanding(data, layer)
+    except Exception:  # noqa: BLE001 - a seed that is not a 2-input Dense model
+        return data
+
+
+def wide_csv(rng: random.Random) -> bytes:
+    """A CSV too wide to save a model of (issue 32 item 15) or with one line longer than
+    load_table reads (item 17)."""
+    from nnlearn.datasets.tabular import MAX_LINE_CHARS
+
+    if rng.random() < 0.5:
+        return hostile.wide_csv(rng.choice([10, 10_000, 250_000])).replace(
+            "label", "ring").encode()
+    return hostile.long_line_csv(MAX_LINE_CHARS + rng.randint(-8, 8)).replace(
+        "label", "ring").encode()
+
+
 def mutate(data: bytes, rng: random.Random, pool: list) -> bytes:
+    if rng.random() < 0.05:
+        return grow(data, rng)
     roll = rng.random()
     try:
         members = hostile.members(data)
@@ -199,7 +236,15 @@ def fuzz(seconds: float, seed: int, tables: bool, keep: Path | None) -> int:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 if kind == "model":
-                    nl.load_model(io.BytesIO(data))
+                    model = nl.load_model(io.BytesIO(data))
+                    if model.built and model.input_shape:  # and its predict (item 9)
+                        model.predict(np.zeros((10, *model.input_shape), model.dtype))
+                elif rng.random() < 0.05:
+                    path = directory / "wide.csv"
+                    path.write_bytes(wide_csv(rng))
+                    from nnlearn.cli import train_model  # needs click (the cli extra)
+
+                    train_model(load_table(path, target="ring"), hidden=[1], epochs=1)
                 else:
                     path = directory / rng.choice(["t.npz", "t.csv"])
                     path.write_bytes(data if path.suffix == ".npz" else

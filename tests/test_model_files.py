@@ -475,3 +475,62 @@ def test_grouped_and_causal_convolutions_round_trip_through_a_model_file(tmp_pat
     assert again.layers[1].padding == "causal" and again.layers[1].groups == 4
     assert again.layers[3].groups == 2
     np.testing.assert_array_equal(again.predict(x), model.predict(x))
+
+
+# -- issue 32, item 9: what a layer may take per sample, and predict's batches ------------------
+PREDICT_RSS_SCRIPT = """
+import os, sys, json
+import numpy as np
+import nnlearn as nl
+from nnlearn.layers import Dense, GlobalAveragePooling2D, Input, Reshape, ZeroPadding2D
+
+def status(key):
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) for l in f if l.startswith(key + ":")) * 1024
+
+model = nl.Sequential([Input(2), Reshape((1, 1, 2)), ZeroPadding2D(1400),
+                       GlobalAveragePooling2D(), Dense(3, activation="softmax")], seed=0)
+x = np.ones((10, 2), np.float32)
+model.predict(x[:1])  # everything imported and compiled
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+before = status("VmRSS")
+out = model.predict(x)
+print(json.dumps([status("VmHWM") - before, out.shape]))
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="reads /proc (Linux)")
+def test_predict_takes_bounded_memory_whatever_the_batch_size():
+    """A ZeroPadding2D of 1,400 around a 1 x 1 x 2 image: 15.7 million values (63 MB) a
+    sample, under MAX_SAMPLE_VALUES; 10 rows in one batch of the default 1,024 would take
+    630 MB in that layer alone.  predict takes as many rows at once as fit in
+    MAX_PREDICT_BATCH_BYTES."""
+    result = subprocess.run([sys.executable, "-c", PREDICT_RSS_SCRIPT], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    peak, shape = json.loads(result.stdout)
+    assert shape == [10, 3]
+    assert peak < 250 * 2**20, f"{peak / 2**20:.0f} MB above the RSS before predict"
+
+
+def test_predict_batches_are_sized_by_the_largest_layer():
+    from nnlearn import model_files
+    from nnlearn.layers import Flatten, Reshape, ZeroPadding2D
+
+    small = nl.Sequential([Input(784), Dense(512, activation="relu"), Dense(10)], seed=0)
+    small.build((784,))
+    assert model_files.predict_batch_size(small, 1024) == 1024  # unchanged for an MLP
+    padded = nl.Sequential([Input(4), Reshape((2, 2, 1)), ZeroPadding2D(500), Flatten(),
+                            Dense(1)], seed=0)
+    padded.build((4,))
+    per_sample = 1002 * 1002 * 4  # float32
+    assert model_files.predict_batch_size(padded, 1024) == \
+        model_files.MAX_PREDICT_BATCH_BYTES // per_sample
+    dilated = nl.Sequential([Input(4), Reshape((4, 1)), nl.layers.Conv1D(
+        1, 3, padding="same", dilation_rate=10**6)], seed=0)
+    dilated.build((4,))
+    assert model_files.working_values(dilated.layers[2], (4, 1), (4, 1)) == 4 + 2 * 10**6
+    x = np.random.default_rng(0).standard_normal((9, 4)).astype(np.float32)
+    np.testing.assert_array_equal(padded.predict(x), np.concatenate(
+        [padded.predict(x[i:i + 1], batch_size=1) for i in range(9)]))

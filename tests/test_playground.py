@@ -211,13 +211,12 @@ def test_export_downloads_need_a_live_session():
 
 
 # -- the page in headless Chromium ------------------------------------------------------------
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from browser import CHROMIUM, needs_chromium, sync_api as playwright_sync_api  # noqa: E402
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed "
-                    "(Debian package chromium; .ci/run installs it)")
+@needs_chromium
 def test_page_end_to_end_in_chromium(tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = playwright_sync_api()
     with running_server() as (address, _), sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 800})
@@ -715,9 +714,9 @@ def canvas_colours(page, selector="#output_map"):
     }""", selector)
 
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed")
+@needs_chromium
 def test_page_upload_url_discretize_and_weight_edit_in_chromium(tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    sync_api = playwright_sync_api()
     shots = os.environ.get("NNLEARN_SCREENSHOT_DIR")
     with running_server() as (address, _), sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

@@ -11,10 +11,10 @@ import os
 
 import pytest
 
+from browser import needs_chromium
 from test_playground import CHROMIUM, running_server, three_class_csv
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not "
-                                "installed (Debian package chromium; .ci/run installs it)")
+pytestmark = needs_chromium  # the system's Chromium, or a skip saying what to install
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SHOTS = os.environ.get("NNLEARN_SCREENSHOT_DIR")
 

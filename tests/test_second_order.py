@@ -622,6 +622,55 @@ def test_levenberg_marquardt_refuses_a_jacobian_over_its_limit_and_a_bare_closur
             optimizer.apply([w])
 
 
+def test_levenberg_marquardt_bounds_j_transpose_j_before_computing_anything():
+    x, y = make_sin(5, random_state=0)
+    model = sin_network()  # 10 parameters: J is 5 x 10 = 50 entries, J^T J 10 x 10 = 100
+    model.compile(optimizer=O.LevenbergMarquardt(max_jacobian_entries=60), loss="mse")
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"J\^T J, 10 x 10 = 100 entries .* for the model's "
+                                         r"10 parameters, over max_jacobian_entries=60"):
+        model.fit(x, y, epochs=1, verbose=0)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+PEAK_RSS_MB = """
+import resource
+def peak_rss_mb():
+    try:  # VmHWM: counted from this process's exec (ru_maxrss may keep the parent's peak)
+        with open("/proc/self/status") as f:
+            return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) // 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+"""
+
+
+def test_levenberg_marquardt_on_a_100_200_1_net_refuses_in_little_memory():
+    """Issue 32: J^T J of a 100-200-1 net (20,401 parameters) is 416 million entries,
+    3.3 GB; it is refused, with the bound in the message, before anything is allocated."""
+    import subprocess
+
+    code = PEAK_RSS_MB + """
+import numpy as np
+import nnlearn as nl
+from nnlearn.layers import Dense, Input
+model = nl.Sequential([Input(100), Dense(200, activation="tanh"), Dense(1)], seed=0)
+model.compile(optimizer="levenberg_marquardt", loss="mse")
+x = np.random.default_rng(0).standard_normal((200, 100)).astype(np.float32)
+try:
+    model.fit(x, x[:, 0], epochs=1, verbose=0)
+except ValueError as err:
+    print(err)
+print(peak_rss_mb())
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300)
+    message, peak = result.stdout.strip().rsplit("\n", 1)
+    assert "20,401 x 20,401 = 416,200,801 entries" in message, result
+    assert "max_jacobian_entries=50,000,000" in message
+    assert int(peak) < 200, f"peak RSS {peak} MB"
+
+
 @pytest.mark.parametrize("optimizer", ["conjugate_gradient", "levenberg_marquardt"])
 def test_full_batch_methods_refuse_mini_batches(optimizer):
     x, y = make_sin(100, random_state=0)

@@ -21,7 +21,10 @@ __version__ = "0.1.0"
 
 # The scikit-learn-style modules are imported on first use: with scikit-learn installed
 # they import it, which would make ``import nnlearn`` take a second instead of ~0.1 s.
-_LAZY = ("base", "classic", "diagnostics", "estimators", "model_selection", "preprocessing")
+# So are the figures and the experiments (``nl.plot.plot_history(history)``), which
+# import matplotlib only when a figure is drawn.
+_LAZY = ("base", "classic", "diagnostics", "estimators", "model_selection", "preprocessing",
+         "plot", "experiments")
 
 # ``from nnlearn import *`` leaves Python's builtins alone: the ops named like them (sum,
 # max, min, abs, pow) stay reachable as nl.sum, nl.max, ... but are not star-exported.

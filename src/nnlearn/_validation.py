@@ -5,7 +5,34 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["all_finite", "check_array", "check_X_y"]
+__all__ = ["all_finite", "check_array", "check_X_y", "check_fraction", "check_in_range"]
+
+
+def check_in_range(values: np.ndarray, dtype, name: str) -> None:
+    """ValueError when a finite value of ``values`` is beyond what ``dtype`` holds (1e39 in
+    float32): cast, it would become infinite, and be reported as such."""
+    dtype = np.dtype(dtype)
+    if values.dtype.kind != "f" or dtype.kind != "f" or dtype.itemsize >= values.dtype.itemsize:
+        return
+    largest = np.finfo(dtype).max
+    with np.errstate(invalid="ignore"):
+        beyond = np.abs(values) > largest
+    if beyond.any():
+        first = tuple(int(i) for i in np.argwhere(beyond)[0])
+        raise ValueError(f"{name} holds {values[first]:g} at index {first}, beyond the range "
+                         f"of {dtype} (largest {largest:.3g}); rescale it")
+
+
+def check_fraction(value, name: str) -> float:
+    """``value`` as a float in [0, 1) (``validation_split``): TypeError for something that
+    is not a real number (a string "0.2", a bool), ValueError for one outside."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
+                                                         np.floating)):
+        raise TypeError(f"{name} must be a number in [0, 1); got {value!r} "
+                        f"({type(value).__name__})")
+    if not 0 <= value < 1:
+        raise ValueError(f"{name} must be a number in [0, 1); got {value!r}")
+    return float(value)
 
 
 def all_finite(values: np.ndarray) -> bool:
@@ -43,9 +70,16 @@ def check_array(X, name: str = "X", ensure_2d: bool = True, dtype=np.float64,
                          f"{X.shape}. Reshape your data either using X.reshape(-1, 1) if your "
                          "data has a single feature or X.reshape(1, -1) if it contains a "
                          "single sample.")
-    X = X.astype(dtype, copy=False)
+    original = X
+    with np.errstate(over="ignore"):  # a finite value beyond the dtype's range: see below
+        X = X.astype(dtype, copy=False)
     if not all_finite(X):
         first = tuple(int(i) for i in np.argwhere(~np.isfinite(X))[0])
+        value = original[first]
+        if np.isfinite(value):  # finite, but not in the narrower dtype (1e39 in float32)
+            raise ValueError(f"Input {name} holds {value:g} at index {first}, beyond the "
+                             f"range of {X.dtype} (largest {np.finfo(X.dtype).max:.3g}); "
+                             "rescale the data (e.g. standardise it)")
         raise ValueError(f"Input {name} contains NaN or infinity (first at index {first}).")
     if len(X) == 0:
         raise ValueError(f"{name} has no samples (shape {X.shape}); at least 1 is required")

@@ -70,6 +70,22 @@ class Callback:
         """After the last epoch."""
 
 
+def check_callbacks(callbacks, name: str = "callbacks") -> list:
+    """``callbacks`` (None or a list or tuple of :class:`Callback`) as a list;
+    TypeError naming the argument, the position and what was given otherwise."""
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"{name} must be a list of nnlearn.callbacks.Callback; got "
+                        f"{type(callbacks).__name__}")
+    for i, callback in enumerate(callbacks):
+        if not isinstance(callback, Callback):
+            raise TypeError(f"{name}[{i}] must be a nnlearn.callbacks.Callback (an instance, "
+                            f"e.g. EarlyStopping()); got {callback!r} "
+                            f"({type(callback).__name__})")
+    return list(callbacks)
+
+
 class _Monitor(Callback):
     """Tracks the best value of a logged quantity ("min" for losses, "max" otherwise)."""
 
@@ -293,18 +309,26 @@ class TerminateOnNaN(Callback):
 
 
 class DivergenceGuard(Callback):
-    """Stop when a batch's loss exceeds ``factor`` times the first batch's loss, or is not
-    finite (Karpathy's CS231n tip: "if the cost is ever > 3 * original cost, break out
-    early"), with a message that says what to try."""
+    """Stop when a batch's loss exceeds ``factor`` times the loss before the first
+    update, or is not finite (Karpathy's CS231n tip: "if the cost is ever > 3 * original
+    cost, break out early"), with a message that says what to try.
+
+    The loss before the first update is the first batch's: ``train_step`` computes a
+    batch's loss before it updates the weights.  After a stop, ``first`` and ``last``
+    hold the two losses compared and ``diverged`` is True."""
 
     def __init__(self, factor: float = 3.0):
-        if not factor > 1:
-            raise ValueError(f"factor must be > 1; got {factor!r}")
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or \
+                not factor > 1:
+            raise ValueError(f"factor must be a number > 1; got {factor!r}")
         self.factor = float(factor)
+        self.first = self.last = None
+        self.diverged = False
 
     def on_train_begin(self, logs=None):
-        """Forget the first batch's loss."""
-        self.first = None
+        """Forget the losses of an earlier fit."""
+        self.first = self.last = None
+        self.diverged = False
 
     def on_batch_end(self, batch, logs=None):
         """Remember the first finite loss; stop training when a later one exceeds ``factor``
@@ -317,12 +341,14 @@ class DivergenceGuard(Callback):
             return
         if not math.isfinite(loss) or (self.first is not None
                                        and loss > self.factor * self.first):
+            self.last, self.diverged = loss, True
             lr = self.model.optimizer.current_learning_rate
-            first = "" if self.first is None else \
-                f", more than {self.factor:g} x its first value {self.first:.4g}"
+            grew = f"the loss reached {loss:.4g}" if self.first is None else \
+                f"the loss grew from {self.first:.4g} to {loss:.4g}"
             self.model.stop(StopReason(
-                StopKind.DIVERGED, f"training diverged: the loss reached {loss:.4g}{first}; "
-                f"the learning rate {lr:.4g} is probably too high"))
+                StopKind.DIVERGED, f"training diverged: {grew} (more than {self.factor:g}x "
+                f"its value before the first update); the learning rate {lr:.4g} is "
+                "probably too high"))
 
 
 class CSVLogger(Callback):

@@ -5,19 +5,25 @@
     nnlearn experiments run NAME --out DIR     their figures (PNG) and numbers (JSON)
     nnlearn train DATA --target COL            train an MLP on a CSV/NPZ; writes a model
     nnlearn evaluate MODEL DATA                loss and metrics on labelled data
-    nnlearn predict MODEL DATA --out FILE      predictions with the original labels
+    nnlearn predict MODEL DATA [--out FILE]    predictions with the original labels
+                                               (to standard output without --out)
     nnlearn info [MODEL]                       architecture, training settings, data;
                                                without MODEL: versions, CPU, BLAS, kernels
     nnlearn playground [--port N]              the browser playground on 127.0.0.1
 
 User mistakes (a missing file, an unknown column or option value, non-numeric data, a
-hostile or damaged model file, an output path that cannot be written, training that
-diverged) end with one line ``Error: ...`` naming the file or the argument, and exit
-status 2, never a traceback; a bug in nnlearn still shows its traceback.
+hostile or damaged model file, an output path that cannot be written or that is one of
+the inputs, a full or closed standard output, sizes over the bounds below, training
+that diverged) end with one line ``Error: ...`` naming the file or the argument, and exit
+status 2, never a traceback; a bug in nnlearn still shows its traceback.  Text taken
+from a model or data file is printed with its control characters escaped (no terminal
+escape sequences), and predicted labels that a spreadsheet would run as formulas
+(``=cmd|...``) are written with a leading ``'``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -26,6 +32,7 @@ import math
 import os
 import sys
 import textwrap
+import unicodedata
 from pathlib import Path
 
 import click
@@ -40,14 +47,73 @@ class UserError(click.ClickException):
     exit_code = 2
 
 
+def printable(text) -> str:
+    """``text`` safe to show on a terminal: every control or format character (escape
+    sequences, carriage returns, bells, newlines, right-to-left overrides) written as
+    its Python escape (``\\x1b``, ``\\r``, ``\\u202e``), so that a name taken from a model
+    file or a data file can neither move the cursor, clear the screen nor fake a line."""
+    return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp")
+                   else ch.encode("unicode_escape").decode("ascii") for ch in str(text))
+
+
+class StandardOutputFailed(Exception):
+    """Standard output could not be written (a full device, a closed pipe): ``run`` says
+    so in one line, exit status 2."""
+
+    def __init__(self, error: OSError):
+        super().__init__(str(error))
+        self.error = error
+
+
+class _GuardedStdout:
+    """Standard output as every command sees it (``run`` puts it in place): a write or
+    flush that fails (a full device, a closed pipe), be it from nnlearn's text or from a
+    progress bar, raises :class:`StandardOutputFailed`; everything else is the stream's."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except OSError as err:
+            raise StandardOutputFailed(err) from None
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except OSError as err:
+            raise StandardOutputFailed(err) from None
+
+    def __getattr__(self, name):  # isatty, fileno, encoding, ...
+        return getattr(self._stream, name)
+
+
+def say(text="", **kwargs) -> None:
+    """click.echo of nnlearn's own text; a failed write to standard output (a full
+    device, a closed pipe) raises :class:`StandardOutputFailed`."""
+    try:
+        click.echo(text, **kwargs)
+    except OSError as err:
+        if kwargs.get("err"):
+            raise
+        raise StandardOutputFailed(err) from None
+
+
+def echo(text="") -> None:
+    """One line holding text from a model or data file: :func:`say` of its
+    :func:`printable` form (control characters escaped, newlines included)."""
+    say(printable(text))
+
+
 def user_errors(function):
-    """Turn the library's input errors into :class:`UserError`."""
+    """Turn the library's input errors into :class:`UserError` (one line, printable)."""
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
         try:
             return function(*args, **kwargs)
         except USER_ERRORS as err:
-            raise UserError(" ".join(str(err).split())) from None
+            raise UserError(printable(" ".join(str(err).split()))) from None
     return wrapper
 
 
@@ -58,7 +124,7 @@ def user_errors(function):
 def main(ctx):
     """nnlearn: the classic neural-network curriculum on NumPy."""
     if ctx.invoked_subcommand is None:  # plain `nnlearn`: the help, not an error
-        click.echo(ctx.get_help())
+        say(ctx.get_help())
 
 
 # -- demo -------------------------------------------------------------------------------------
@@ -93,18 +159,18 @@ def experiments_list():
     columns = min(shutil.get_terminal_size((100, 24)).columns, 100)
     indent = " " * (width + 4)
 
-    def echo(text, first=indent):
-        click.echo(textwrap.fill(text, columns, initial_indent=first,
-                                 subsequent_indent=indent))
+    def fill(text, first=indent):
+        say(textwrap.fill(text, columns, initial_indent=first,
+                          subsequent_indent=indent))
 
     for number, title, group in groups:
         click.secho(f"Lesson {number}: {title}" if number else title, bold=True)
         for e in group:
-            echo(e.description, first=f"  {e.name:<{width}}  ")
+            fill(e.description, first=f"  {e.name:<{width}}  ")
             if e.notice:
-                echo(f"What to notice: {e.notice}")
-            echo(f"[{e.source}]")
-        click.echo()
+                fill(f"What to notice: {e.notice}")
+            fill(f"[{e.source}]")
+        say()
 
 
 @experiments.command("run")
@@ -130,10 +196,10 @@ def experiments_run(name, out_dir, seed, quick, no_plots):
             plots = False
     result = registry.run(name, seed=seed, quick=quick, plots=plots)
     paths = result.save(out_dir or Path("experiments") / name)
-    click.echo(result.summary())
-    click.echo(textwrap.fill(f"What to notice: {registry.get(name).notice}", 100))
-    click.echo(f"wrote {len(paths)} file{'' if len(paths) == 1 else 's'} to {paths[0].parent}: "
-               + ", ".join(p.name for p in paths))
+    say(result.summary())
+    say(textwrap.fill(f"What to notice: {registry.get(name).notice}", 100))
+    say(f"wrote {len(paths)} file{'' if len(paths) == 1 else 's'} to {paths[0].parent}: "
+        + ", ".join(p.name for p in paths))
 
 
 # -- train / evaluate / predict / info ---------------------------------------------------------
@@ -211,7 +277,16 @@ def _read_config(path) -> dict:
     return config
 
 
+# Sizes a command line can ask for, bounded before anything is allocated: a layer of
+# 10**12 units would otherwise end in a MemoryError traceback.
+MAX_UNITS = 1_000_000           # units in one hidden layer
+MAX_WEIGHTS = 50_000_000        # weights of the whole network (200 MB in float32)
+
+
 def _hidden_sizes(value) -> list:
+    """The hidden layer sizes of ``--hidden`` (a string like "64,32" or a list): at
+    least one, each a positive integer of at most MAX_UNITS."""
+    given = value
     if isinstance(value, str):
         parts = [p for p in value.replace(" ", "").split(",") if p]
         try:
@@ -219,9 +294,38 @@ def _hidden_sizes(value) -> list:
         except ValueError:
             raise ValueError(f"--hidden: expected comma-separated layer sizes like 64,32; got "
                              f"{value!r}") from None
+    if not value:
+        raise ValueError(f"--hidden: expected at least one layer size, like 64 or 64,32; got "
+                         f"{given!r}")
     if not all(isinstance(n, int) and n >= 1 for n in value):
         raise ValueError(f"--hidden: layer sizes must be positive integers; got {value!r}")
+    if max(value) > MAX_UNITS:
+        raise ValueError(f"--hidden: a layer may have at most {MAX_UNITS:,} units; got "
+                         f"{max(value):,}")
     return list(value)
+
+
+def _check_weights(n_inputs: int, hidden: list, n_outputs: int) -> None:
+    """Refuse a network of more than MAX_WEIGHTS weights before building it."""
+    sizes = [n_inputs, *hidden, n_outputs]
+    weights = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    if weights > MAX_WEIGHTS:
+        raise ValueError(f"--hidden {','.join(map(str, hidden))}: the network "
+                         f"{'-'.join(map(str, sizes))} would have {weights:,} weights; at "
+                         f"most {MAX_WEIGHTS:,} are allowed")
+
+
+def _check_manifest_size(path, metadata: dict, n_features: int) -> None:
+    """Refuse, before training, data whose feature names and scaling would not fit in a
+    model file's manifest (``model_files.MAX_MANIFEST_BYTES``): the model could be
+    trained but never saved."""
+    from .model_files import MAX_MANIFEST_BYTES
+
+    size = len(json.dumps(metadata).encode()) + 64 * 1024  # + the architecture, arrays
+    if size > MAX_MANIFEST_BYTES:
+        raise ValueError(f"{path}: {n_features:,} feature columns: their names and scaling "
+                         f"take {size:,} bytes of the model file's manifest, which holds at "
+                         f"most {MAX_MANIFEST_BYTES:,}; select fewer columns")
 
 
 def _infer_task(y) -> str:
@@ -233,13 +337,17 @@ def _infer_task(y) -> str:
 
 def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
                 learning_rate=None, epochs=50, batch_size=32, task="auto",
-                validation_split=0.1, l2=0.0, dropout=0.0, seed=0, verbose=0):
+                validation_split=0.1, l2=0.0, dropout=0.0, seed=0, verbose=0, path="data"):
     """An MLP for ``table`` (a :class:`nnlearn.datasets.tabular.Table`): standardised
     inputs, ``hidden`` layers of ``activation``, softmax over the classes (classification)
     or a linear output (regression).  The scaling, feature names and class labels go in
-    ``model.metadata``.  Returns (model, history)."""
+    ``model.metadata``.  Sizes are checked before anything is built (at most MAX_UNITS
+    units a layer, MAX_WEIGHTS weights, a manifest that fits a model file; ``path``
+    names the data in the message).  Training stops when the loss grows past 3 times
+    its value before the first update (:class:`nnlearn.callbacks.DivergenceGuard`);
+    ValueError then.  Returns (model, history)."""
     from . import optimizers, regularizers
-    from .callbacks import TerminateOnNaN
+    from .callbacks import DivergenceGuard
     from .models import mlp
     from .preprocessing import StandardScaler
 
@@ -267,7 +375,10 @@ def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
         y = table.y.astype(np.float32)
         outputs, output_activation = 1, None
         loss, metrics = "mse", ["mae"]
-    model = mlp(x.shape[1], _hidden_sizes(hidden), outputs, activation=activation,
+    hidden = _hidden_sizes(hidden)
+    _check_weights(x.shape[1], hidden, outputs)
+    _check_manifest_size(path, metadata, x.shape[1])
+    model = mlp(x.shape[1], hidden, outputs, activation=activation,
                 output_activation=output_activation,
                 kernel_regularizer=regularizers.L2(l2) if l2 else None, dropout=dropout,
                 seed=seed, name="sequential")
@@ -277,7 +388,7 @@ def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         history = model.fit(x, y, epochs=epochs, batch_size=batch_size,
                             validation_split=validation_split if len(x) >= 20 else 0.0,
-                            seed=seed, verbose=verbose, callbacks=[TerminateOnNaN()])
+                            seed=seed, verbose=verbose, callbacks=[DivergenceGuard(3.0)])
     metadata["epochs"] = len(history.history["loss"])
     model.metadata = metadata
     _check_converged(model, history, learning_rate)
@@ -285,35 +396,57 @@ def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
 
 
 def _check_converged(model, history, learning_rate) -> None:
-    """ValueError when training diverged: a loss or a weight that is NaN or infinite."""
+    """ValueError when training diverged: the loss grew past 3 times its value before
+    the first update (DivergenceGuard stopped it), or a loss or a weight is NaN or
+    infinite."""
+    from .callbacks import StopKind
+
     losses = [v for key, values in history.history.items() if key.endswith("loss")
               for v in values]
     finite = all(math.isfinite(v) for v in losses) and \
         all(np.isfinite(w).all() for w in model.get_weights())
-    if not finite:
-        stopped = f" ({model.stop_reason})" if model.stop_reason else ""
-        rate = f"{learning_rate:g}" if learning_rate is not None else "the optimizer's default"
-        raise ValueError(f"training diverged: the loss or the weights became NaN or infinite"
-                         f"{stopped}; nothing was saved. Try a smaller --learning-rate "
-                         f"(this run used {rate}) or standardised data")
+    reason = model.stop_reason
+    diverged = reason is not None and reason.kind is StopKind.DIVERGED
+    if finite and not diverged:
+        return
+    if diverged:  # "the loss grew from X to Y (more than 3x ...)"
+        why = str(reason).removeprefix("training diverged: ").split("; the learning")[0]
+    else:
+        why = "the loss or the weights became NaN or infinite"
+    rate = f"{learning_rate:g}" if learning_rate is not None else "the optimizer's default"
+    raise ValueError(f"training diverged: {why}; nothing was saved. Try a smaller "
+                     f"--learning-rate (this run used {rate}) or standardised data")
 
 
-def _model_inputs(model, table) -> np.ndarray:
+def _model_inputs(model, table, path) -> np.ndarray:
     """The features as the model was trained on them: standardised by the scaler that
-    ``train`` saved (``_table_for`` already put the columns in the model's order)."""
+    ``train`` saved (``_table_for`` already put the columns in the model's order), in
+    the model's dtype; ValueError naming the column and the row of a value that the
+    dtype cannot hold (1e39 in float32)."""
     scaler = model.metadata.get("scaler")
-    if scaler is None:
-        return table.X.astype(model.dtype)
-    return ((table.X - np.array(scaler["mean"])) / np.array(scaler["scale"])).astype(
-        model.dtype)
+    x = table.X
+    if scaler is not None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            x = (x - np.array(scaler["mean"])) / np.array(scaler["scale"])
+    largest = np.finfo(model.dtype).max
+    with np.errstate(invalid="ignore"):
+        beyond = ~(np.abs(x) <= largest)
+    if beyond.any():
+        row, column = (int(i) for i in np.argwhere(beyond)[0])
+        scaled = " (standardised as the model was trained)" if scaler is not None else ""
+        raise ValueError(f"{path}: column {table.feature_names[column]!r}, row {row + 1}: "
+                         f"{table.X[row, column]:g} is {x[row, column]:g}{scaled}, beyond "
+                         f"the range of the model's {np.dtype(model.dtype).name} (largest "
+                         f"{largest:.3g})")
+    return x.astype(model.dtype)
 
 
 def _load(model_path):
     from .models import load_model
 
-    if not Path(model_path).is_file():
+    if not os.path.lexists(model_path):
         raise FileNotFoundError(f"no such model file: {model_path}")
-    model = load_model(model_path)
+    model = load_model(model_path)  # refuses a directory, a FIFO, a device
     if not model.built:
         raise ValueError(f"{model_path}: the model was saved before it was built (no input "
                          "shape, no weights); it cannot be used on data")
@@ -371,6 +504,21 @@ def _writable(option: str, path) -> None:
         raise ValueError(f"{option} {path}: the file is read-only")
 
 
+def _not_an_input(option: str, path, inputs: dict) -> None:
+    """Refuse an output path that is one of the command's inputs (``{what: path}``), also
+    through a link, before any work is done: writing it would destroy the input."""
+    if not os.path.exists(path):
+        return
+    for what, other in inputs.items():
+        try:
+            same = other is not None and os.path.samefile(path, other)
+        except OSError:  # the input does not exist: its own check says so
+            same = False
+        if same:
+            raise ValueError(f"{option} {path}: is {what} ({other}); writing it would "
+                             "overwrite it. Name another file")
+
+
 def _write_error(option: str, path, err: OSError) -> ValueError:
     return ValueError(f"{option} {path}: cannot write it ({err.strerror or err})")
 
@@ -419,17 +567,18 @@ def train(data, target, out_path, config_path, verbose, **options):
     if target is None and not str(data).endswith(".npz"):
         raise UserError("--target is required for CSV data (the column to predict)")
     _writable("--out", out_path)
+    _not_an_input("--out", out_path, {"the input data": data, "the --config file": config_path})
     table = load_table(data, target=target)
-    model, history = train_model(table, verbose=verbose, **settings)
+    model, history = train_model(table, verbose=verbose, path=data, **settings)
     try:
         model.save(out_path)
     except OSError as err:  # a full disk, a path under a file, a read-only file, ...
         raise _write_error("--out", out_path, err) from None
     logs = {k: v[-1] for k, v in history.history.items()}
-    click.echo(f"trained {model.metadata['epochs']} epochs on {len(table.X)} rows "
-               f"({model.metadata['task']}): " +
-               ", ".join(f"{k} {v:.4f}" for k, v in logs.items()))
-    click.echo(f"saved {out_path}")
+    say(f"trained {model.metadata['epochs']} epochs on {len(table.X)} rows "
+        f"({model.metadata['task']}): " +
+        ", ".join(f"{k} {v:.4f}" for k, v in logs.items()))
+    say(f"saved {out_path}")
 
 
 @main.command()
@@ -440,7 +589,7 @@ def evaluate(model_path, data):
     """Loss and metrics of MODEL on labelled DATA."""
     model = _load(model_path)
     table = _table_for(model, data, require_target=True)
-    x = _model_inputs(model, table)
+    x = _model_inputs(model, table, data)
     y = table.y
     if model.metadata.get("task") == "classification":
         classes = list(model.metadata["classes"])
@@ -455,31 +604,41 @@ def evaluate(model_path, data):
         raise UserError("this is a regression model and the target column holds text")
     if model.loss is None:
         raise UserError(f"{model_path} was saved without its loss; it cannot be evaluated")
+    from .model_files import predict_batch_size
+
     values = model.evaluate(x, y.astype(np.float32) if y.dtype.kind == "f" else y,
+                            batch_size=predict_batch_size(model, 1024),  # bounded memory
                             return_dict=True)
-    click.echo(", ".join(f"{k}: {v:.4f}" for k, v in values.items()))
+    say(", ".join(f"{k}: {v:.4f}" for k, v in values.items()))
 
 
 @main.command()
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
 @click.argument("data", type=click.Path(dir_okay=False))
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+@click.option("--out", "out_path", default="-", show_default=True,
+              type=click.Path(dir_okay=False, allow_dash=True),
               help="CSV to write (one row per input row); - writes to standard output.")
 @click.option("--proba", is_flag=True, help="Also write each class's probability.")
 @user_errors
 def predict(model_path, data, out_path, proba):
-    """Predict DATA with MODEL; classification writes the original class labels."""
+    """Predict DATA with MODEL; classification writes the original class labels (to
+    standard output unless --out names a file)."""
     to_stdout = out_path == "-"
-    if not to_stdout:
+    if to_stdout:
+        if sys.stdout is None:  # started with standard output closed (>&-)
+            raise UserError("--out -: standard output is closed; nothing was written "
+                            "(name a file with --out)")
+    else:
         _writable("--out", out_path)
+        _not_an_input("--out", out_path, {"the input data": data, "the model file": model_path})
     model = _load(model_path)
     table = _table_for(model, data, require_target=False)
-    outputs = model.predict(_model_inputs(model, table))
+    outputs = model.predict(_model_inputs(model, table, data))
     meta = model.metadata
-    name = meta.get("target") or "prediction"
+    name = _csv_text(meta.get("target") or "prediction")
     if meta.get("task") == "classification":
-        classes = meta["classes"]
-        header = [name] + ([f"p_{c}" for c in classes] if proba else [])
+        classes = [_csv_text(c) for c in meta["classes"]]
+        header = [name] + ([f"p_{c}" for c in meta["classes"]] if proba else [])
         rows = [[classes[k]] + ([f"{p:.6g}" for p in row] if proba else [])
                 for k, row in zip(outputs.argmax(axis=1), outputs)]
     else:
@@ -487,11 +646,7 @@ def predict(model_path, data, out_path, proba):
                                                       range(outputs.shape[1])]
         rows = [[f"{v:.6g}" for v in row] for row in outputs]
     if to_stdout:
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        click.echo(text.getvalue(), nl=False)
+        _write_stdout(header, rows)
         return
     try:
         with open(out_path, "w", newline="", encoding="utf-8") as f:
@@ -500,7 +655,51 @@ def predict(model_path, data, out_path, proba):
             writer.writerows(rows)
     except OSError as err:
         raise _write_error("--out", out_path, err) from None
-    click.echo(f"wrote {len(rows)} predictions to {out_path}")
+    say(f"wrote {len(rows)} predictions to {out_path}")
+
+
+def _write_stdout(header, rows) -> None:
+    """The CSV on standard output, flushed here so that a full device or a closed pipe
+    is a one-line error (exit status 2), not a traceback or a silent success."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    text = text.getvalue()
+    if sys.stdout.isatty():  # a terminal: labels from the model file must not drive it
+        text = "\n".join(printable(line) for line in text.split("\n"))
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as err:
+        raise StandardOutputFailed(err) from None
+
+
+def _silence_stdout() -> None:
+    """After a failed write (a full device, a closed pipe), point standard output at
+    os.devnull: what could not be written stays in the buffer, and the flush at exit
+    must neither fail again nor print Python's "Exception ignored" warning."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value) -> str:
+    """A label written into the predictions CSV: a text that a spreadsheet would run as
+    a formula (``=cmd|...``, ``+SUM(...)``, ``@x``) gets a leading ``'`` (OWASP's advice
+    on CSV injection); numbers, negative ones included, are written as they are."""
+    text = str(value)
+    if text.startswith(_FORMULA_STARTS):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
 
 
 @main.command()
@@ -513,28 +712,28 @@ def info(model_path):
         from .utils import environment
 
         for key, value in environment().items():
-            click.echo(f"{key + ':':12} {value}")
+            echo(f"{key + ':':12} {value}")
         return
     model = _load(model_path)
-    model.summary(print_fn=click.echo)
+    model.summary(print_fn=echo)
     activations = [f"{type(layer).__name__.lower()}: {layer.get_config()['activation']}"
                    for layer in model.layers if "activation" in layer.get_config()]
     if activations:
-        click.echo("activations: " + ", ".join(activations))
+        echo("activations: " + ", ".join(activations))
     if model.loss is not None:
-        click.echo(f"loss: {model.loss!r}; optimizer: {model.optimizer!r}; steps taken: "
-                   f"{model.optimizer.iterations}")
-        click.echo("training step plan:")
+        echo(f"loss: {model.loss!r}; optimizer: {model.optimizer!r}; steps taken: "
+             f"{model.optimizer.iterations}")
+        echo("training step plan:")
         for line in model.plan().explain().splitlines():
-            click.echo("  " + line)
+            echo("  " + line)
     meta = model.metadata
     if meta:
-        click.echo(f"task: {meta.get('task')}; target: {meta.get('target')}; "
-                   f"trained epochs: {meta.get('epochs')}")
-        click.echo(f"features ({len(meta.get('features', []))}): "
-                   f"{', '.join(map(str, meta.get('features', [])))}")
+        echo(f"task: {meta.get('task')}; target: {meta.get('target')}; "
+             f"trained epochs: {meta.get('epochs')}")
+        echo(f"features ({len(meta.get('features', []))}): "
+             f"{', '.join(map(str, meta.get('features', [])))}")
         if "classes" in meta:
-            click.echo(f"classes: {', '.join(map(str, meta['classes']))}")
+            echo(f"classes: {', '.join(map(str, meta['classes']))}")
 
 
 @main.command()
@@ -576,8 +775,11 @@ def playground(host, port, open_browser, idle_timeout, max_sessions, classroom, 
 
 def run(argv=None) -> int:
     """Run the command line with ``argv``; returns the exit status (for tests)."""
+    guarded = contextlib.nullcontext() if sys.stdout is None else \
+        contextlib.redirect_stdout(_GuardedStdout(sys.stdout))
     try:
-        main.main(args=argv, prog_name="nnlearn", standalone_mode=False)
+        with guarded:
+            main.main(args=argv, prog_name="nnlearn", standalone_mode=False)
     except click.exceptions.Exit as done:
         return done.exit_code
     except click.UsageError as err:  # one line, with where to look for help
@@ -590,7 +792,25 @@ def run(argv=None) -> int:
     except click.Abort:
         click.echo("Aborted!", err=True)
         return 1
+    except StandardOutputFailed as failure:
+        return _stdout_error(failure.error)
+    try:  # what every command printed, flushed here
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except OSError as err:
+        return _stdout_error(err)
     return 0
+
+
+def _stdout_error(err: OSError) -> int:
+    """One line on stderr for a standard output that cannot be written (a full device),
+    exit status 2; a reader that closed the pipe (``nnlearn predict M D | head``) ends
+    the command quietly with status 1, as click does."""
+    _silence_stdout()
+    if isinstance(err, BrokenPipeError):
+        return 1
+    click.echo(f"Error: cannot write to standard output ({err.strerror or err})", err=True)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

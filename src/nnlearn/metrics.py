@@ -193,4 +193,218 @@ def serialize(metric: Metric) -> str:
     if METRICS.get(metric.name) is not type(metric):
         raise ValueError(f"cannot save custom metric {metric.name!r}: only nnlearn's metrics "
                          "can be stored in a model file")
+    if not getattr(metric, "_is_default", lambda: True)():
+        raise ValueError(f"cannot save metric {metric!r} with non-default settings: a model "
+                         f"file stores a metric by its name ({metric.name!r}) only")
     return metric.name
+
+
+# -- counts at thresholds: AUC, precision, recall (Keras's semantics) -------------------------
+def _binary_targets(y_true, y_pred, class_id, metric: str):
+    """(labels, scores) as flat float arrays of equal length: ``y_true`` holds 0/1
+    labels shaped like ``y_pred`` (a column for one output, one-hot rows for several;
+    each output is one binary decision, as in Keras), or only output ``class_id``."""
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    y_true = np.asarray(y_true)
+    if y_true.size != y_pred.size:
+        raise ValueError(f"{metric}: y_true must hold a 0/1 label per output (shape "
+                         f"{y_pred.shape}, one-hot rows for several outputs); got shape "
+                         f"{y_true.shape}")
+    y_true = y_true.reshape(y_pred.shape).astype(np.float64)
+    if class_id is not None:
+        if y_pred.ndim < 2 or not 0 <= class_id < y_pred.shape[-1]:
+            raise ValueError(f"{metric}: class_id={class_id} is not an output of shape "
+                             f"{y_pred.shape}")
+        y_true, y_pred = y_true[..., class_id], y_pred[..., class_id]
+    if not np.isin(y_true, (0.0, 1.0)).all():
+        raise ValueError(f"{metric}: y_true must hold labels 0 and 1; got values such as "
+                         f"{y_true[~np.isin(y_true, (0.0, 1.0))].ravel()[0]:g}")
+    return y_true.ravel(), y_pred.ravel()
+
+
+def _sample_weights(sample_weight, y_true_flat: np.ndarray, y_pred) -> np.ndarray:
+    """Per-output weights (ones without ``sample_weight``; one weight per sample repeated
+    over that sample's outputs)."""
+    if sample_weight is None:
+        return np.ones_like(y_true_flat)
+    weight = np.asarray(sample_weight, dtype=np.float64).ravel()
+    n = len(y_pred)
+    if weight.size != n:
+        raise ValueError(f"sample_weight must hold one weight per sample ({n}); got "
+                         f"{weight.size}")
+    return np.repeat(weight, y_true_flat.size // n)
+
+
+class _ConfusionCounts(Metric):
+    """True/false positives/negatives at each of ``thresholds`` (a prediction above the
+    threshold is a positive), summed over every batch seen."""
+
+    def __init__(self, thresholds, class_id, name):
+        self.thresholds = np.asarray(thresholds, dtype=np.float64)
+        self.class_id = class_id
+        super().__init__(name)
+
+    def reset_state(self) -> None:
+        """Forget every batch seen."""
+        super().reset_state()
+        size = len(self.thresholds)
+        self.tp, self.fp, self.tn, self.fn = (np.zeros(size) for _ in range(4))
+
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Add one batch's counts at every threshold."""
+        labels, scores = _binary_targets(y_true, y_pred, self.class_id, self.name)
+        weights = _sample_weights(sample_weight, labels, y_pred)
+        # k = how many thresholds lie strictly below each score: the score is a positive
+        # at thresholds 0..k-1.  Counts at threshold j: the scores with k > j.
+        k = np.searchsorted(self.thresholds, scores, side="left")
+        size = len(self.thresholds)
+        positives = np.bincount(k, weights=labels * weights, minlength=size + 1)
+        negatives = np.bincount(k, weights=(1 - labels) * weights, minlength=size + 1)
+        above_pos = np.cumsum(positives[::-1])[::-1][1:]  # scores above threshold j
+        above_neg = np.cumsum(negatives[::-1])[::-1][1:]
+        self.tp += above_pos
+        self.fp += above_neg
+        self.fn += positives.sum() - above_pos
+        self.tn += negatives.sum() - above_neg
+        self.count += len(y_pred)
+
+
+def _divide(a, b):
+    """a / b, 0 where b is 0 (Keras's divide_no_nan)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b != 0)
+
+
+class AUC(_ConfusionCounts):
+    """Area under the ROC curve (``curve="ROC"``) or the precision-recall curve
+    (``curve="PR"``), as Keras's ``AUC`` computes it: true/false positives and negatives
+    are counted, over every batch seen, at ``num_thresholds`` thresholds evenly spaced
+    in [0, 1] (the first just below 0, the last just above 1), and the area is the
+    Riemann sum over those points, ``sum (x_i - x_{i+1}) * height_i`` with x the false
+    positive rate (ROC) or the recall (PR) and the height the mean of the two ends
+    (``summation_method="interpolation"``; the PR curve then uses Davis & Goadrich's
+    interpolation, as Keras does), their minimum (``"minoring"``) or maximum
+    (``"majoring"``).
+
+    Outputs are probabilities (a sigmoid or softmax output); ``y_true`` holds 0/1 labels
+    shaped like them (one-hot rows for several outputs: each output is a binary decision,
+    Keras's ``multi_label=False``).  Where no two scores fall between the same pair of
+    thresholds the ROC value equals the exact area (scikit-learn's ``roc_auc_score``);
+    otherwise it is an approximation within about 1/num_thresholds."""
+
+    def __init__(self, num_thresholds: int = 200, curve: str = "ROC",
+                 summation_method: str = "interpolation", name: str = "auc",
+                 thresholds=None):
+        if isinstance(num_thresholds, bool) or not isinstance(num_thresholds, int) or \
+                num_thresholds < 2:
+            raise ValueError(f"AUC: num_thresholds must be an integer > 1; got "
+                             f"{num_thresholds!r}")
+        if curve not in ("ROC", "PR"):
+            raise ValueError(f"AUC: curve must be 'ROC' or 'PR'; got {curve!r}")
+        if summation_method not in ("interpolation", "minoring", "majoring"):
+            raise ValueError(f"AUC: summation_method must be 'interpolation', 'minoring' or "
+                             f"'majoring'; got {summation_method!r}")
+        self.num_thresholds, self.curve = num_thresholds, curve
+        self.summation_method = summation_method
+        if thresholds is None:
+            epsilon = 1e-7  # Keras's: a score of exactly 0 or 1 is on the right side
+            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+            thresholds = [0.0 - epsilon, *inner, 1.0 + epsilon]
+        else:
+            thresholds = sorted(float(t) for t in thresholds)
+            if not all(0 <= t <= 1 for t in thresholds):
+                raise ValueError(f"AUC: thresholds must lie in [0, 1]; got {thresholds!r}")
+            thresholds = [0.0 - 1e-7, *thresholds, 1.0 + 1e-7]
+            self.num_thresholds = len(thresholds)
+        super().__init__(thresholds, None, name)
+
+    def _interpolate_pr_auc(self) -> float:
+        """Davis & Goadrich (2006)'s interpolated area under the precision-recall curve,
+        as Keras computes it."""
+        tp, fp, fn = self.tp, self.fp, self.fn
+        dtp = tp[:-1] - tp[1:]
+        p = tp + fp
+        dp = p[:-1] - p[1:]
+        slope = _divide(dtp, np.maximum(dp, 0))
+        intercept = tp[1:] - slope * p[1:]
+        ratio = np.where((p[:-1] > 0) & (p[1:] > 0), _divide(p[:-1], np.maximum(p[1:], 0)),
+                         1.0)
+        return float(np.sum(_divide(slope * (dtp + intercept * np.log(ratio)),
+                                    np.maximum(tp[1:] + fn[1:], 0))))
+
+    def result(self) -> float:
+        """The area so far (NaN before any update)."""
+        if not self.count:
+            return float("nan")
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return self._interpolate_pr_auc()
+        recall = _divide(self.tp, self.tp + self.fn)
+        if self.curve == "ROC":
+            x, y = _divide(self.fp, self.fp + self.tn), recall
+        else:
+            x, y = recall, _divide(self.tp, self.tp + self.fp)
+        if self.summation_method == "interpolation":
+            heights = (y[:-1] + y[1:]) / 2
+        elif self.summation_method == "minoring":
+            heights = np.minimum(y[:-1], y[1:])
+        else:
+            heights = np.maximum(y[:-1], y[1:])
+        return float(np.sum((x[:-1] - x[1:]) * heights))
+
+    def _is_default(self) -> bool:
+        return (self.num_thresholds, self.curve, self.summation_method) == \
+            (200, "ROC", "interpolation") and len(self.thresholds) == 200
+
+
+class _AtThreshold(_ConfusionCounts):
+    def __init__(self, thresholds=None, class_id: int | None = None, name: str = ""):
+        threshold = 0.5 if thresholds is None else thresholds
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or \
+                not 0 <= threshold <= 1:
+            raise ValueError(f"{type(self).__name__}: thresholds must be one number in "
+                             f"[0, 1]; got {thresholds!r}")
+        if class_id is not None and (isinstance(class_id, bool)
+                                     or not isinstance(class_id, int) or class_id < 0):
+            raise ValueError(f"{type(self).__name__}: class_id must be a non-negative "
+                             f"integer or None; got {class_id!r}")
+        super().__init__([float(threshold)], class_id, name)
+
+    def _is_default(self) -> bool:
+        return self.thresholds[0] == 0.5 and self.class_id is None
+
+
+class Precision(_AtThreshold):
+    """Of the outputs above ``thresholds`` (0.5 by default), the fraction that are true:
+    tp / (tp + fp), counted over every batch seen (Keras's ``Precision``: 0 when nothing
+    was predicted positive).  ``y_true`` holds 0/1 labels shaped like the outputs;
+    ``class_id`` counts only that output."""
+
+    def __init__(self, thresholds=None, class_id: int | None = None,
+                 name: str = "precision"):
+        super().__init__(thresholds, class_id, name)
+
+    def result(self) -> float:
+        """tp / (tp + fp) so far (NaN before any update)."""
+        if not self.count:
+            return float("nan")
+        return float(_divide(self.tp[0], self.tp[0] + self.fp[0]))
+
+
+class Recall(_AtThreshold):
+    """Of the true outputs, the fraction above ``thresholds`` (0.5 by default):
+    tp / (tp + fn), counted over every batch seen (Keras's ``Recall``: 0 when there was
+    no true output).  ``y_true`` holds 0/1 labels shaped like the outputs; ``class_id``
+    counts only that output."""
+
+    def __init__(self, thresholds=None, class_id: int | None = None, name: str = "recall"):
+        super().__init__(thresholds, class_id, name)
+
+    def result(self) -> float:
+        """tp / (tp + fn) so far (NaN before any update)."""
+        if not self.count:
+            return float("nan")
+        return float(_divide(self.tp[0], self.tp[0] + self.fn[0]))
+
+
+METRICS.update({"auc": AUC, "precision": Precision, "recall": Recall})
+__all__ += ["AUC", "Precision", "Recall"]

@@ -228,6 +228,9 @@ def open_zip(file, kind: str = "nnlearn model file"):
             raise FileNotFoundError(f"no such {kind.replace('nnlearn ', '')}: {where}")
         if os.path.isdir(where):
             raise IsADirectoryError(f"{where} is a directory, not a {kind}")
+        if not stat.S_ISREG(os.stat(where).st_mode):  # opening a FIFO would wait forever
+            raise ValueError(f"{where} is not a regular file (a FIFO, a device or a "
+                             f"socket?); a {kind} must be one")
         fp, own = open(where, "rb"), True
     try:
         try:
@@ -662,9 +665,57 @@ def check_weight_shapes(expected: list, manifest: dict, where: str) -> None:
                              f"{tuple(want)}; the file declares {have}")
 
 
-def _expected_weights(layer_list: list, input_shape) -> list:
+# Values one sample may take in one layer's forward pass (its output, or a convolution's
+# padded input): a ZeroPadding2D of 6,000 in a 1.9 KB file would otherwise take 576 MB a
+# sample at predict.  predict then takes as many samples at once as fit in
+# MAX_PREDICT_BATCH_BYTES (see Model.predict).
+MAX_SAMPLE_VALUES = 2**24           # 16,777,216: 64 MiB a sample in float32
+MAX_PREDICT_BATCH_BYTES = 32 * 2**20  # the largest layer's values of one predict batch
+
+
+def predict_batch_size(model, batch_size: int) -> int:
+    """``batch_size``, made smaller where needed so that the largest layer's values for
+    one batch (:func:`working_values` of each built layer, times the dtype's size) take
+    at most MAX_PREDICT_BATCH_BYTES, and at least 1: predict's memory is bounded
+    whatever the batch size asked for (the outputs do not depend on the batching)."""
+    largest = max((working_values(layer, tuple(layer.input_shape), tuple(layer.output_shape))
+                   for layer in model.layers if getattr(layer, "built", False)
+                   and layer.input_shape is not None and layer.output_shape is not None),
+                  default=0)
+    per_sample = largest * np.dtype(model.dtype).itemsize
+    if per_sample == 0:
+        return batch_size
+    return max(1, min(batch_size, MAX_PREDICT_BATCH_BYTES // per_sample))
+
+
+def working_values(layer, input_shape: tuple, output_shape: tuple) -> int:
+    """The values one sample takes in ``layer``'s forward pass: its output, and for a
+    convolution or pooling with "same" or "causal" padding its padded input (a large
+    ``dilation_rate`` or ``pool_size`` pads by that much)."""
+    values = math.prod(output_shape)
+    if isinstance(layer, (layers_module._Conv, layers_module._Pooling)) \
+            and getattr(layer, "padding", "valid") != "valid" and len(input_shape) >= 2:
+        kernel = getattr(layer, "kernel_size", None) or layer.pool_size
+        dilation = getattr(layer, "dilation_rate", (1,) * len(kernel))
+        padded = [n + (k - 1) * d for n, k, d in zip(input_shape[:-1], kernel, dilation)]
+        values = max(values, math.prod(padded) * input_shape[-1])
+    return values
+
+
+def check_sample_values(layer, index: int, input_shape: tuple, output_shape: tuple) -> None:
+    """ValueError when one sample would take more than MAX_SAMPLE_VALUES values in
+    ``layer`` (the ``index``-th), before anything is built or run."""
+    values = working_values(layer, tuple(input_shape), tuple(output_shape))
+    if values > MAX_SAMPLE_VALUES:
+        raise ValueError(f"model.layers[{index}] ({type(layer).__name__}) would take "
+                         f"{values:,} values per sample (output shape {tuple(output_shape)}); "
+                         f"at most {MAX_SAMPLE_VALUES:,} are allowed")
+
+
+def _expected_weights(layer_list: list, input_shape, walk: list | None = None) -> list:
     """The weight shapes a Sequential of ``layer_list`` gets when built on ``input_shape``
-    (a layer of an unknown class is built, on its own, to find out)."""
+    (a layer of an unknown class is built, on its own, to find out); ``walk``, when
+    given, receives ``(layer, input shape, output shape)`` of each layer."""
     shapes, shape = [], tuple(input_shape)
     for layer in layer_list:
         known = layer.weight_shapes(shape)  # each layer declares its own
@@ -673,10 +724,17 @@ def _expected_weights(layer_list: list, input_shape) -> list:
             probe.build(shape, np.random.default_rng(0), np.float32)
             known = ([p.data.shape for p in probe.params]
                      + [a.shape for a in probe.state_arrays()], probe.output_shape)
-        weights, shape = known
+        weights, out = known
+        if walk is not None:
+            walk.append((layer, shape, tuple(out)))
         shapes += weights
-        shape = tuple(shape)
+        shape = tuple(out)
     return shapes
+
+
+# A wrapper layer (TimeDistributed, Bidirectional) holds its layer's spec in its config;
+# deeper nesting than this is refused (300 levels would exhaust Python's recursion).
+MAX_LAYER_NESTING = 8
 
 
 def _layers_from(manifest: dict, where: str) -> list:
@@ -684,20 +742,35 @@ def _layers_from(manifest: dict, where: str) -> list:
     constructor before the layer is created (creating one allocates nothing)."""
     layer_list = []
     for i, spec in enumerate(manifest["model"]["layers"]):
-        cls, config = layers_module.LAYERS[spec["class_name"]], spec["config"]
-        field = f"model.layers[{i}].config"
-        schema = {}
-        for name, p in inspect.signature(cls.__init__).parameters.items():
-            if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                key = name if p.default is p.empty else f"{name}?"
-                schema[key] = _LAYER_ARGUMENTS.get(name, _Schema("a JSON value",
-                                                                 lambda v: True))
-        _check(config, schema, field, where)
+        _check_layer_config(spec, f"model.layers[{i}]", where)
         try:
-            layer_list.append(layers_module.get(spec["class_name"], config))
+            layer_list.append(layers_module.get(spec["class_name"], spec["config"]))
         except (TypeError, ValueError, KeyError, OverflowError) as err:
-            raise ValueError(f"{where}: {field} ({spec['class_name']}): {err}") from None
+            raise ValueError(f"{where}: model.layers[{i}].config ({spec['class_name']}): "
+                             f"{err}") from None
     return layer_list
+
+
+def _check_layer_config(spec: dict, field: str, where: str, depth: int = 0) -> None:
+    """``spec['config']`` checked against the constructor of ``spec['class_name']`` (a
+    known layer class), and so, recursively, the spec a wrapper holds as its ``layer``,
+    at most MAX_LAYER_NESTING levels deep."""
+    if depth > MAX_LAYER_NESTING:
+        raise ValueError(f"{where}: {field}: layers nest more than {MAX_LAYER_NESTING} "
+                         "levels deep (a wrapper in a wrapper ...); at most "
+                         f"{MAX_LAYER_NESTING} are read")
+    _check(spec, {"class_name": _one_of(sorted(layers_module.LAYERS)), "config": dict},
+           field, where)
+    cls, config = layers_module.LAYERS[spec["class_name"]], spec["config"]
+    schema = {}
+    for name, p in inspect.signature(cls.__init__).parameters.items():
+        if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            key = name if p.default is p.empty else f"{name}?"
+            schema[key] = _LAYER_ARGUMENTS.get(name, _Schema("a JSON value", lambda v: True))
+    _check(config, schema, f"{field}.config", where)
+    inner = config.get("layer")
+    if isinstance(inner, dict):
+        _check_layer_config(inner, f"{field}.config.layer", where, depth + 1)
 
 
 def _model_from(manifest: dict, where: str):
@@ -712,10 +785,16 @@ def _model_from(manifest: dict, where: str):
         model = Sequential(layer_list, seed=config["seed"], dtype=config["dtype"],
                            name=config["name"])
         shape = config["input_shape"] or model.input_shape
-        expected = _expected_weights(layer_list, shape) if shape else []
+        walk: list = []
+        expected = _expected_weights(layer_list, shape, walk) if shape else []
     except (TypeError, ValueError, OverflowError) as err:
         raise ValueError(f"{where}: model: {err}") from None
     check_weight_shapes(expected, manifest, where)
+    for index, (layer, layer_input, layer_output) in enumerate(walk):
+        try:
+            check_sample_values(layer, index, layer_input, layer_output)
+        except ValueError as err:
+            raise ValueError(f"{where}: model: {err}") from None
     return model, shape
 
 

@@ -30,11 +30,12 @@ import numpy as np
 
 from . import activations, losses, metrics as metrics_module, optimizers, planner
 from . import layers as layers_module
-from ._validation import all_finite, check_array
+from ._validation import all_finite, check_array, check_fraction, check_in_range
 from .autograd import Tensor, as_tensor, no_grad, sum_of_squares
-from .callbacks import StopKind, StopReason
+from .callbacks import StopKind, StopReason, check_callbacks
 from .model_files import (FORMAT, FORMAT_VERSION, WEIGHTS_FORMAT, check_weight_shapes,
-                          load_model, numbered, read_archive, write_archive)
+                          load_model, numbered, predict_batch_size, read_archive,
+                          write_archive)
 
 __all__ = ["Model", "Sequential", "History", "load_model", "mlp", "python_source"]
 
@@ -291,6 +292,7 @@ class Model:
                              f"{n} and {len(y)}")
         if not all_finite(y):
             raise ValueError(f"{argument} contains NaN or infinity")
+        check_in_range(y, self.dtype, argument)
         self.loss.check_targets(y, self.output_units, argument)
         return y
 
@@ -456,7 +458,7 @@ class Model:
         x, y, weights, validation = self._training_data(
             x, y, epochs, batch_size, initial_epoch, validation_split, validation_data,
             sample_weight, class_weight)
-        callbacks = list(callbacks or [])
+        callbacks = check_callbacks(callbacks)
         for callback in callbacks:
             callback.set_model(self)
         history = History()
@@ -503,8 +505,7 @@ class Model:
         if not isinstance(initial_epoch, (int, np.integer)) or not 0 <= initial_epoch < epochs:
             raise ValueError(f"initial_epoch must be an integer in [0, epochs={epochs}); "
                              f"got {initial_epoch!r}")
-        if not 0 <= validation_split < 1:
-            raise ValueError(f"validation_split must be in [0, 1); got {validation_split!r}")
+        validation_split = check_fraction(validation_split, "validation_split")
         x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
         self.check_input(x)
         y = self.check_targets(y, len(x))
@@ -642,10 +643,13 @@ class Model:
 
     def predict(self, x, batch_size: int = 1024, verbose: int = 0) -> np.ndarray:
         """The outputs for x, one ``predict_step`` per batch (1024 samples by default:
-        larger batches spend less time in Python per sample); verbose=1 shows progress."""
+        larger batches spend less time in Python per sample); verbose=1 shows progress.
+        A batch is made smaller where its largest layer would take more than
+        ``model_files.MAX_PREDICT_BATCH_BYTES`` (32 MiB): the outputs are the same."""
         _positive_int(batch_size, "batch_size")
         x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
         self.check_input(x)
+        batch_size = predict_batch_size(self, batch_size)  # bounded memory (model_files)
         starts = range(0, len(x), batch_size)
         bar = _ProgressBar(len(starts), None, None, verbose)
         parts = []
@@ -946,8 +950,15 @@ class _ProgressBar:
     """Keras-style progress: ``469/469 [=====] - 2s - loss: 0.2524 - accuracy: 0.9273``.
 
     verbose=1 draws a live bar with tqdm when it is installed and the output is a
-    terminal; otherwise (and with verbose=2) one line per epoch is printed.  ``epoch`` is
-    None for evaluate and predict."""
+    terminal or a notebook; otherwise (and with verbose=2) one line per epoch is printed.
+    ``epoch`` is None for evaluate and predict.
+
+    The live bar is only for the epoch in progress (tqdm cuts it at the terminal's
+    width); when the epoch ends it is removed (``leave=False``) and the epoch's final
+    line is printed as plain text, with every metric: a narrow terminal wraps it, as
+    Keras's does, and a saved notebook keeps it (the widget's state is not saved)."""
+
+    WIDTH = 30  # characters of the bar
 
     def __init__(self, steps: int, epoch, epochs, verbose: int):
         self.steps, self.verbose, self.start = steps, verbose, time.perf_counter()
@@ -961,7 +972,7 @@ class _ProgressBar:
                 return
             self.bar = tqdm(total=steps, file=sys.stdout, ascii=".>=", dynamic_ncols=True,
                             bar_format="{n_fmt}/{total_fmt} [{bar:30}] - {elapsed_s:.0f}s - "
-                                       "{desc}", disable=None, leave=True)
+                                       "{desc}", disable=None, leave=False)
 
     @property
     def active(self) -> bool:
@@ -978,10 +989,13 @@ class _ProgressBar:
             self.bar.update(1)
 
     def close(self, logs: dict) -> None:
+        """Remove the live bar and print the final line, every metric in it."""
+        if not self.verbose:
+            return
+        seconds = time.perf_counter() - self.start
+        line = f"{self.steps}/{self.steps}"
         if self.active:
-            self.bar.set_description_str(self._format(logs), refresh=True)
             self.bar.close()
-        elif self.verbose:
-            seconds = time.perf_counter() - self.start
-            line = f"{self.steps}/{self.steps} - {seconds:.0f}s"
-            print(f"{line} - {self._format(logs)}" if logs else line, flush=True)
+            line += f" [{'=' * self.WIDTH}]"
+        line += f" - {seconds:.0f}s"
+        print(f"{line} - {self._format(logs)}" if logs else line, flush=True)

@@ -1126,8 +1126,10 @@ class LevenbergMarquardt(_ClosureMethod):
 
     Needs the residuals, not only the loss (``needs_residuals``): ``closure.residuals()``
     must return (r, J) (see :func:`least_squares_residuals`, which requires the mean
-    squared error loss, and :func:`jacobian`).  J has n x outputs x parameters entries;
-    more than ``max_jacobian_entries`` (50 million: 400 MB) is refused with a ValueError.
+    squared error loss, and :func:`jacobian`).  J has n x outputs x parameters entries
+    and J^T J parameters x parameters: either over ``max_jacobian_entries`` (50 million:
+    400 MB in float64) is refused with a ValueError before it is computed (a network of
+    more than 7,071 parameters, whatever the data).
     ``closure()`` must compute the loss over the full data set (``full_batch``); a
     closure whose loss changes at unchanged weights is refused.  The current mu is the
     state saved with a model.
@@ -1167,7 +1169,24 @@ class LevenbergMarquardt(_ClosureMethod):
         delta = np.linalg.solve(L.T, np.linalg.solve(L, -(J.T @ r)))
         return delta if np.all(np.isfinite(delta)) else None
 
+    def check_size(self, params) -> None:
+        """Refuse, before anything is computed, a model whose normal matrix J^T J (n x n
+        for n parameters, with its Cholesky factor beside it) has more than
+        ``max_jacobian_entries`` entries: J is bounded when it is computed
+        (:func:`jacobian`), J^T J here."""
+        n = sum(int(np.size(p.data if hasattr(p, "data") else p)) for p in params)
+        if n * n > self.max_jacobian_entries:
+            raise ValueError(
+                f"Levenberg-Marquardt solves with J^T J, {n:,} x {n:,} = {n * n:,} entries "
+                f"({n * n * 8 / 1e6:,.0f} MB in float64, twice that with its factor) for the "
+                f"model's {n:,} parameters, over max_jacobian_entries="
+                f"{self.max_jacobian_entries:,}: use a network of at most "
+                f"{math.isqrt(self.max_jacobian_entries):,} parameters or another optimizer "
+                "(L-BFGS: optimizer='lbfgs'), or raise max_jacobian_entries")
+
     def minimize(self, params, closure):
+        params = list(params)
+        self.check_size(params)
         loss, w = self._evaluate(params, closure)
         residuals = getattr(closure, "residuals", None)
         if not callable(residuals):

@@ -94,8 +94,15 @@ class StandardScaler(_Transformer):
         """Learn each feature's mean and standard deviation; returns self."""
         X = check_array(X)
         self.n_features_in_ = X.shape[1]
-        self.mean_ = X.mean(axis=0) if self.with_mean else np.zeros(X.shape[1])
-        std = X.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean, std = X.mean(axis=0), X.std(axis=0)
+        if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+            # finite values whose sum or squares overflow (1e300): the same statistics of
+            # the columns divided by their largest magnitude, scaled back
+            peak = np.max(np.abs(X), axis=0)
+            peak = np.where(peak > 0, peak, 1.0)
+            mean, std = (X / peak).mean(axis=0) * peak, (X / peak).std(axis=0) * peak
+        self.mean_ = mean if self.with_mean else np.zeros(X.shape[1])
         self.scale_ = np.where(std > 0, std, 1.0) if self.with_std else np.ones(X.shape[1])
         return self
 

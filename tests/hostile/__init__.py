@@ -113,6 +113,44 @@ def _set(path, value):
     return edit
 
 
+def _nested(data: bytes, depth: int) -> bytes:
+    """The file with its Dense layer wrapped in ``depth`` TimeDistributed layers (issue 32:
+    300 levels in 24 KB made the reader recurse until RecursionError)."""
+    manifest = manifest_of(data)
+    inner = manifest["model"]["layers"][1]
+    for _ in range(depth):
+        inner = {"class_name": "TimeDistributed", "config": {"layer": inner, "name": None}}
+    manifest["model"]["layers"][1] = inner
+    return with_manifest(data, manifest)
+
+
+def _expanding(data: bytes, layer: dict) -> bytes:
+    """The file with ``layer`` (a weightless layer that makes each sample larger) between
+    its input, reshaped to a 1 x 1 image of 2 channels, and its Dense layer (issue 32: a
+    1.9 KB file whose predict on 10 rows took 1.45 GB)."""
+    manifest = manifest_of(data)
+    layers = manifest["model"]["layers"]
+    manifest["model"]["layers"] = [
+        layers[0], {"class_name": "Reshape", "config": {"target_shape": [1, 1, 2]}}, layer,
+        {"class_name": "GlobalAveragePooling2D", "config": {}}, layers[1]]
+    return with_manifest(data, manifest)
+
+
+def wide_csv(columns: int, rows: int = 4) -> str:
+    """A CSV of ``columns`` features named feature_0, feature_1, ... and a target
+    ``label``: at 200,000 columns a model of it cannot be saved (its manifest would be
+    over the 4 MB cap; issue 32 item 15), so ``nnlearn train`` must refuse it first."""
+    header = ",".join(f"feature_{i}" for i in range(columns)) + ",label\n"
+    return header + "".join(",".join(["1"] * columns) + f",{'ab'[i % 2]}\n"
+                            for i in range(rows))
+
+
+def long_line_csv(characters: int) -> str:
+    """A CSV whose second line holds ``characters`` characters (issue 32 item 17: a
+    500 MB line ended in a MemoryError at 2.2 GB)."""
+    return "a,label\n" + "1," * (characters // 2) + "x\n"
+
+
 def _deep(depth: int) -> bytes:
     return b'{"format": "nnlearn-model", "metadata": ' + b"[" * depth + b"]" * depth + b"}"
 
@@ -250,6 +288,13 @@ def cases(bomb_bytes: int = 2**28) -> dict:
         "wide_input_1e6": (with_manifest(good, wide), "the architecture needs shape"),
         "huge_units": (edited(good, _set(["model", "layers", 1, "config", "units"], 10**9)),
                        "the architecture needs shape"),
+        # layers that nest or grow without limit (issue 32, items 8 and 9)
+        "layers_nested_300": (_nested(good, 300), "layers nest more than 8 levels deep"),
+        "zero_padding_6000": (_expanding(good, {"class_name": "ZeroPadding2D",
+                                                "config": {"padding": 6000}}),
+                              "288,048,002 values per sample"),
+        "same_pooling_5000": (_expanding(good, {"class_name": "MaxPooling2D", "config": {
+            "pool_size": 5000, "padding": "same"}}), "values per sample"),
         "huge_batchnorm": (edited(good, _set(["model", "layers"], [
             {"class_name": "Input", "config": {"shape": [10**5, 10**5]}},
             {"class_name": "BatchNormalization", "config": {}}])),

@@ -45,6 +45,7 @@ def _number(text: str):
 
 
 MAX_NPZ_BYTES = 8 * 2**30  # the arrays x and y of an .npz together, uncompressed
+MAX_LINE_CHARS = 8 * 2**20  # one line of a CSV: its cells are parsed only within it
 
 
 def load_table(path, target: str | None = None, features=None,
@@ -59,7 +60,7 @@ def load_table(path, target: str | None = None, features=None,
     Raises FileNotFoundError for a missing file and ValueError naming the column, row and
     value for anything else (an unknown column, with the closest names; a non-numeric,
     NaN or infinite feature; ragged rows; a column name given twice; a cell over the csv
-    module's field limit; text that is not UTF-8).
+    module's field limit; a line over MAX_LINE_CHARS characters; text that is not UTF-8).
     """
     path = Path(path)
     if not path.is_file():
@@ -113,7 +114,7 @@ def _read_csv_rows(path: Path):
                 dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
             except csv.Error:
                 dialect = csv.excel
-            reader = csv.reader(f, dialect)
+            reader = csv.reader(_bounded_lines(f, path), dialect)
             start = 1
             for row in reader:
                 if any(cell.strip() for cell in row):
@@ -142,6 +143,30 @@ def _read_csv_rows(path: Path):
             raise ValueError(f"{path}, line {line}: {len(row)} values for {len(header)} "
                              "columns")
     return header, rows[1:], lines[1:]
+
+
+def _bounded_lines(f, path: Path, piece: int = 65_536):
+    """The lines of ``f``, each read with at most MAX_LINE_CHARS characters: a longer
+    one (a file of a single 500 MB line) is refused before the csv module splits it
+    into millions of cells.  A line is read in pieces of ``piece`` characters (a text
+    file's ``readline(limit)`` with a limit of megabytes takes 20 times the limit)."""
+    number = 0
+    while True:
+        pieces, size = [], 0
+        while size <= MAX_LINE_CHARS:
+            part = f.readline(piece)
+            pieces.append(part)
+            size += len(part)
+            if not part or part.endswith("\n") or (part.endswith("\r") and len(part) < piece):
+                break
+        if not size:
+            return
+        number += 1
+        if size > MAX_LINE_CHARS:
+            raise ValueError(f"{path}, line {number}: longer than {MAX_LINE_CHARS:,} "
+                             "characters, the most a line may hold; is it a CSV with one "
+                             "row per line?")
+        yield "".join(pieces)
 
 
 def _target_values(path: Path, target: str, values: list) -> np.ndarray:
