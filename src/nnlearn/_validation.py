@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["all_finite", "check_array", "check_X_y", "check_fraction", "check_in_range"]
+__all__ = ["all_finite", "check_array", "check_X_y", "check_fraction", "check_in_range",
+           "check_sample_weight"]
 
 
 def check_in_range(values: np.ndarray, dtype, name: str) -> None:
@@ -100,3 +101,20 @@ def check_X_y(X, y, dtype=np.float64):
         raise ValueError(f"Found input variables with inconsistent numbers of samples: "
                          f"[{len(X)}, {len(y)}]")
     return X, y
+
+
+def check_sample_weight(sample_weight, n: int, argument: str) -> np.ndarray | None:
+    """``sample_weight`` checked: None, or n finite non-negative numbers (float64)."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight)
+    if w.dtype.kind not in "iuf":
+        raise ValueError(f"{argument} must be numeric; got dtype {w.dtype}")
+    if w.shape != (n,) and w.shape != (n, 1):
+        raise ValueError(f"{argument} must hold one weight per sample, shape ({n},); got "
+                         f"shape {w.shape}")
+    w = w.reshape(n).astype(np.float64)
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"{argument} must hold finite weights >= 0; got values from "
+                         f"{w.min()} to {w.max()}")
+    return w

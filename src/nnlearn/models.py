@@ -30,7 +30,8 @@ import numpy as np
 
 from . import activations, losses, metrics as metrics_module, optimizers, planner
 from . import layers as layers_module
-from ._validation import all_finite, check_array, check_fraction, check_in_range
+from ._validation import (all_finite, check_array, check_fraction, check_in_range,
+                          check_sample_weight)
 from .autograd import Tensor, as_tensor, no_grad, sum_of_squares
 from .callbacks import StopKind, StopReason, check_callbacks
 from .model_files import (FORMAT, FORMAT_VERSION, WEIGHTS_FORMAT, check_weight_shapes,
@@ -66,23 +67,6 @@ def _gather(values: np.ndarray, index) -> np.ndarray:
     if isinstance(index, np.ndarray) and index.dtype.kind in "iu":
         return values.take(index, axis=0)
     return values[index]
-
-
-def _sample_weights(sample_weight, n: int, argument: str) -> np.ndarray | None:
-    """``sample_weight`` checked: None, or n finite non-negative numbers (float64)."""
-    if sample_weight is None:
-        return None
-    w = np.asarray(sample_weight)
-    if w.dtype.kind not in "iuf":
-        raise ValueError(f"{argument} must be numeric; got dtype {w.dtype}")
-    if w.shape != (n,) and w.shape != (n, 1):
-        raise ValueError(f"{argument} must hold one weight per sample, shape ({n},); got "
-                         f"shape {w.shape}")
-    w = w.reshape(n).astype(np.float64)
-    if not np.isfinite(w).all() or (w < 0).any():
-        raise ValueError(f"{argument} must hold finite weights >= 0; got values from "
-                         f"{w.min()} to {w.max()}")
-    return w
 
 
 def _positive_int(value, name: str) -> int:
@@ -515,7 +499,7 @@ class Model:
                                  "the class weights into sample_weight)")
             weights = self.class_sample_weights(y, class_weight)
         else:
-            weights = _sample_weights(sample_weight, len(x), "sample_weight")
+            weights = check_sample_weight(sample_weight, len(x), "sample_weight")
         if validation_data is None and validation_split:
             n_val = int(round(len(x) * validation_split))
             if not 0 < n_val < len(x):
@@ -537,8 +521,9 @@ class Model:
             x_val = check_array(validation_data[0], "validation_data[0]", dtype=self.dtype,
                                 allow_nd=True)
             self.check_input(x_val)
-            w_val = _sample_weights(validation_data[2] if len(validation_data) == 3 else None,
-                                    len(x_val), "validation_data[2]")
+            w_val = check_sample_weight(
+                validation_data[2] if len(validation_data) == 3 else None, len(x_val),
+                "validation_data[2]")
             validation_data = (x_val, self.check_targets(validation_data[1], len(x_val),
                                                          "validation_data[1]"), w_val)
         return x, y, weights, validation_data
@@ -670,7 +655,8 @@ class Model:
         x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
         self.check_input(x)
         y = self.check_targets(y, len(x))
-        weights = _sample_weights(sample_weight, len(x), "sample_weight")
+        weights = check_sample_weight(sample_weight, len(x), "sample_weight")
+        batch_size = predict_batch_size(self, batch_size)  # bounded memory, as predict
         starts = range(0, len(x), batch_size)
         bar = _ProgressBar(len(starts), None, None, verbose)
         self.reset_metrics()
