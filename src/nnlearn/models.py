@@ -34,6 +34,7 @@ from ._validation import (all_finite, check_array, check_fraction, check_in_rang
                           check_sample_weight)
 from .autograd import Tensor, as_tensor, no_grad, sum_of_squares
 from .callbacks import StopKind, StopReason, check_callbacks
+from .data import adapters as data_adapters
 from .model_files import (FORMAT, FORMAT_VERSION, WEIGHTS_FORMAT, check_weight_shapes,
                           load_model, numbered, predict_batch_size, read_archive,
                           write_archive)
@@ -57,16 +58,6 @@ class History:
 
     def __repr__(self):
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
-
-
-def _gather(values: np.ndarray, index) -> np.ndarray:
-    """The batch ``index`` of ``values``: every sample for None, else ``values[index]``;
-    for an array of integer indices ``take``, which copies the rows ~20 % faster."""
-    if index is None:
-        return values
-    if isinstance(index, np.ndarray) and index.dtype.kind in "iu":
-        return values.take(index, axis=0)
-    return values[index]
 
 
 def _positive_int(value, name: str) -> int:
@@ -402,20 +393,32 @@ class Model:
             return self(x, training=False).data
 
     # -- the loops -----------------------------------------------------------------------
-    def fit(self, x, y, epochs: int = 1, batch_size: int = 32, validation_split: float = 0.0,
-            validation_data=None, shuffle: bool = True, callbacks=None, verbose: int = 1,
-            seed: int | None = None, initial_epoch: int = 0, sample_weight=None,
-            class_weight=None) -> History:
+    def fit(self, x, y=None, epochs: int = 1, batch_size: int | None = None,
+            validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
+            callbacks=None, verbose: int = 1, seed: int | None = None, initial_epoch: int = 0,
+            sample_weight=None, class_weight=None, steps_per_epoch: int | None = None
+            ) -> History:
         """Train by mini-batch gradient descent, one ``train_step`` per batch; returns the
         History.
 
         Parameters
         ----------
-        x : array of shape (n_samples, ...)
+        x : array of shape (n_samples, ...), or a data source (:mod:`nnlearn.data`)
+            Besides arrays: a lazily indexed array (``np.memmap``, ``h5py.Dataset``, a
+            Zarr array: read a batch of rows at a time, the same batches as in memory), a
+            :class:`nnlearn.data.PyDataset`, a generator or iterable of batches ``(x, y)``
+            or ``(x, y, sample_weight)``, or a Dask array.
         y : array of n_samples targets (one-hot rows, integer labels, values)
+            With arrays (lazily indexed too); left out when ``x`` yields whole batches.
         epochs, batch_size : int
-            With an optimizer that needs the full batch (L-BFGS), every epoch is one
-            step on all samples and ``batch_size`` is not used.
+            ``batch_size`` is 32 when not given (arrays only: a PyDataset or generator
+            makes its own batches).  With an optimizer that needs the full batch
+            (L-BFGS), every epoch is one step on all samples and ``batch_size`` is not
+            used.
+        steps_per_epoch : int, optional
+            Batches per epoch taken from a generator or iterable (each epoch continues
+            where the previous one stopped) or the first batches of a PyDataset's epoch;
+            without it an epoch is the whole PyDataset or the iterable to its end.
         validation_split : float in [0, 1)
             Fraction of the data, taken from the end before shuffling, held out.
         validation_data : (x_val, y_val) or (x_val, y_val, sample_weight_val), optional
@@ -439,45 +442,195 @@ class Model:
             "balanced" is scikit-learn's ``n_samples / (n_classes * count(class))``.
             Not together with ``sample_weight``.
         """
-        x, y, weights, validation = self._training_data(
+        train, validation = self._training_source(
             x, y, epochs, batch_size, initial_epoch, validation_split, validation_data,
-            sample_weight, class_weight)
+            sample_weight, class_weight, shuffle, steps_per_epoch)
+        batch_size = 32 if batch_size is None else batch_size
         callbacks = check_callbacks(callbacks)
         for callback in callbacks:
             callback.set_model(self)
         history = History()
         self.stop_training, self.stop_reason = False, None
         entropy = np.random.SeedSequence(seed).entropy  # fixed per fit when seed is None
-        for callback in callbacks:
-            callback.on_train_begin({})
-        draws = self._draws_random_numbers(len(x), batch_size, shuffle)
-        if verbose == 2:
-            print(f"Training step plan:\n{self.plan(batch_size).explain()}", flush=True)
-        for epoch in range(initial_epoch, epochs):
-            # Every epoch's randomness derives from (seed, epoch): training resumed at
-            # initial_epoch=k replays epochs k.. exactly as an uninterrupted run would.
-            epoch_seed = np.random.SeedSequence([entropy, epoch]) if draws else None
+        try:
             for callback in callbacks:
-                callback.on_epoch_begin(epoch, {})
-            batches = self.batch_indices(len(x), batch_size, shuffle, epoch_seed)
-            bar = _ProgressBar(len(batches), epoch, epochs, verbose)
-            logs = self._train_epoch(x, y, weights, batches, epoch_seed, callbacks, bar)
-            if validation is not None and not self.stop_training:
-                values = self.evaluate(*validation[:2], batch_size=max(batch_size, 1024),
-                                       return_dict=True, sample_weight=validation[2])
-                logs.update({f"val_{k}": v for k, v in values.items()})
-            bar.close(logs)
-            for callback in callbacks:
-                callback.on_epoch_end(epoch, logs)
-            history.record(epoch, logs)
-            if self.stop_training:
-                if verbose and self.stop_reason:
-                    print(f"Stopped after epoch {epoch + 1}: {self.stop_reason}")
-                break
+                callback.on_train_begin({})
+            draws = train.draws_random_numbers()
+            if verbose == 2:
+                print(f"Training step plan:\n{self.plan(batch_size).explain()}", flush=True)
+            for epoch in range(initial_epoch, epochs):
+                # Every epoch's randomness derives from (seed, epoch): training resumed at
+                # initial_epoch=k replays epochs k.. exactly as an uninterrupted run would.
+                epoch_seed = np.random.SeedSequence([entropy, epoch]) if draws else None
+                for callback in callbacks:
+                    callback.on_epoch_begin(epoch, {})
+                train.on_epoch_begin()
+                steps, batches = train.epoch(epoch_seed)
+                bar = _ProgressBar(steps, epoch, epochs, verbose)
+                try:  # a bad batch raises here, before the epoch's end (no checkpoint)
+                    logs = self._train_epoch(batches, epoch_seed, callbacks, bar)
+                finally:
+                    batches.close()  # stops and joins the threads reading ahead
+                train.on_epoch_end()
+                if validation is not None and not self.stop_training:
+                    values = self._validate(validation, batch_size)
+                    logs.update({f"val_{k}": v for k, v in values.items()})
+                bar.close(logs)
+                for callback in callbacks:
+                    callback.on_epoch_end(epoch, logs)
+                history.record(epoch, logs)
+                if self.stop_training:
+                    if verbose and self.stop_reason:
+                        print(f"Stopped after epoch {epoch + 1}: {self.stop_reason}")
+                    break
+        finally:
+            train.close()
         for callback in callbacks:
             callback.on_train_end({})
         self.history = history
         return history
+
+    def _validate(self, validation, batch_size: int) -> dict:
+        """The validation losses and metrics: ``validation`` is (x, y, weights) arrays or
+        an adapter of another source (:mod:`nnlearn.data.adapters`)."""
+        if isinstance(validation, tuple):
+            return self.evaluate(*validation[:2], batch_size=max(batch_size, 1024),
+                                 return_dict=True, sample_weight=validation[2])
+        return self._evaluate_source(validation, 0)
+
+    def _training_source(self, x, y, epochs, batch_size, initial_epoch, validation_split,
+                         validation_data, sample_weight, class_weight, shuffle,
+                         steps_per_epoch):
+        """fit's data as (adapter of the training batches, validation: (x, y, weights)
+        arrays, an adapter, or None); arrays are checked whole, other sources batch by
+        batch as they are read (:mod:`nnlearn.data.adapters`)."""
+        kind = data_adapters.kind_of(x)
+        if kind == "array":
+            if y is None:
+                raise ValueError("fit: y is required with arrays x (targets, one per sample)")
+            if steps_per_epoch is not None:
+                raise ValueError("fit: steps_per_epoch is for generators and PyDatasets; "
+                                 "with arrays an epoch is every sample (use batch_size)")
+            batch_size = 32 if batch_size is None else batch_size
+            x, y, weights, validation = self._training_data(
+                x, y, epochs, batch_size, initial_epoch, validation_split, validation_data,
+                sample_weight, class_weight)
+            return data_adapters.ArrayAdapter(self, x, y, weights, batch_size, shuffle), \
+                validation
+        self._check_compiled("fit")
+        _positive_int(epochs, "epochs")
+        if not isinstance(initial_epoch, (int, np.integer)) or not 0 <= initial_epoch < epochs:
+            raise ValueError(f"initial_epoch must be an integer in [0, epochs={epochs}); "
+                             f"got {initial_epoch!r}")
+        validation_split = check_fraction(validation_split, "validation_split")
+        if class_weight == "balanced" and kind != "lazy":
+            raise ValueError("fit: class_weight='balanced' needs the class counts of every "
+                             "sample; with batches read one at a time give a dict "
+                             "{class: weight}")
+        train = self._source_adapter(x, y, sample_weight, batch_size, shuffle,
+                                     steps_per_epoch, "fit", class_weight, epochs)
+        validation = None
+        if validation_split:
+            if kind != "lazy":
+                raise ValueError("fit: validation_split needs arrays (it holds out the last "
+                                 f"samples); give validation_data with a {type(x).__name__}")
+            if validation_data is not None:
+                raise ValueError("fit: give validation_split or validation_data, not both")
+            n_val = int(round(len(train) * validation_split))
+            if not 0 < n_val < len(train):
+                raise ValueError(f"validation_split={validation_split!r} of {len(train)} "
+                                 f"samples holds out {n_val}: training and validation each "
+                                 "need at least one sample")
+            validation = data_adapters.LazyArrayAdapter(
+                self, train.x, train.y, train.weights, max(train.batch_size, 1024),
+                sequential=True, start=train.stop - n_val)
+            train.stop -= n_val
+        elif validation_data is not None:
+            validation = self._validation_source(validation_data, batch_size)
+        if not self.built:
+            self.check_input(train.first_x())
+        return train, validation
+
+    def _validation_source(self, validation_data, batch_size):
+        """validation_data as (x, y, weights) checked arrays or an adapter."""
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3) \
+                and data_adapters.kind_of(validation_data[0]) == "array":
+            x_val = check_array(validation_data[0], "validation_data[0]", dtype=self.dtype,
+                                allow_nd=True)
+            self.check_input(x_val)
+            w_val = check_sample_weight(
+                validation_data[2] if len(validation_data) == 3 else None, len(x_val),
+                "validation_data[2]")
+            return (x_val, self.check_targets(validation_data[1], len(x_val),
+                                              "validation_data[1]"), w_val)
+        if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
+            return self._source_adapter(validation_data[0], validation_data[1],
+                                        validation_data[2] if len(validation_data) == 3
+                                        else None, max(batch_size or 32, 1024), False, None,
+                                        "validation_data", sequential=True)
+        if isinstance(validation_data, data_adapters.PyDataset):
+            return self._source_adapter(validation_data, None, None, None, False, None,
+                                        "validation_data")
+        raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, y_val, "
+                         f"sample_weight_val), or a PyDataset; got "
+                         f"{type(validation_data).__name__}")
+
+    def _source_adapter(self, x, y, sample_weight, batch_size, shuffle, steps, where,
+                        class_weight=None, epochs=1, sequential=False, targets=True):
+        """The adapter of a data source that is not an in-memory array, its arguments
+        checked (ValueError naming the argument otherwise)."""
+        kind = data_adapters.kind_of(x)
+        if steps is not None:
+            _positive_int(steps, "steps_per_epoch" if where == "fit" else "steps")
+        if kind == "dask":
+            from .data import dask as dask_data
+
+            return dask_data.adapter(self, x, y, sample_weight, batch_size, shuffle,
+                                     where, class_weight, sequential, targets)
+        if kind == "lazy":
+            if targets and y is None:
+                raise ValueError(f"{where}: y is required with an array x "
+                                 f"({type(x).__name__})")
+            if steps is not None:
+                raise ValueError(f"{where}: steps is for generators and PyDatasets; an "
+                                 "epoch of an array is every sample")
+            batch_size = _positive_int(32 if batch_size is None else batch_size,
+                                       "batch_size")
+            n = len(x)
+            for name, values in (("y", y), ("sample_weight", sample_weight)):
+                if values is not None and len(values) != n:
+                    raise ValueError(f"{where}: x and {name} must have the same number of "
+                                     f"samples; got {n} and {len(values)}")
+            if n == 0:
+                raise ValueError(f"{where}: x has no samples (shape {x.shape})")
+            if class_weight is not None and sample_weight is not None:
+                raise ValueError(f"{where}: give sample_weight or class_weight, not both "
+                                 "(multiply the class weights into sample_weight)")
+            if isinstance(class_weight, str):  # "balanced": the counts of every label
+                sample_weight = self.class_sample_weights(
+                    self.check_targets(data_adapters.read_rows(y, None), n), class_weight)
+                class_weight = None
+            if self.built or self.input_shape is not None:
+                self.check_input(np.empty((0, *x.shape[1:])))
+            return data_adapters.LazyArrayAdapter(self, x, y if targets else None,
+                                                  sample_weight, batch_size, shuffle,
+                                                  sequential, class_weight=class_weight)
+        for name, value in (("y", y), ("sample_weight", sample_weight)):
+            if value is not None:
+                raise ValueError(f"{where}: {name} must be left out when x is a "
+                                 f"{type(x).__name__}: its batches are (x, y) or (x, y, "
+                                 "sample_weight)")
+        if batch_size is not None:
+            raise ValueError(f"{where}: batch_size must be left out when x is a "
+                             f"{type(x).__name__}: it makes its own batches")
+        if kind == "pydataset":
+            return data_adapters.PyDatasetAdapter(self, x, shuffle, steps, targets,
+                                                  class_weight)
+        if kind == "iterable":
+            return data_adapters.IterableAdapter(self, x, steps, targets, class_weight,
+                                                 epochs=epochs)
+        raise TypeError(f"{where}: x must be an array or a data source; got "
+                        f"{type(x).__name__}")
 
     def _training_data(self, x, y, epochs, batch_size, initial_epoch, validation_split,
                        validation_data, sample_weight=None, class_weight=None):
@@ -580,20 +733,20 @@ class Model:
         order = np.random.default_rng(epoch_seed).permutation(n) if shuffle else np.arange(n)
         return [order[start:start + batch_size] for start in range(0, n, batch_size)]
 
-    def _train_epoch(self, x, y, weights, batches, epoch_seed, callbacks, bar) -> dict:
-        """One ``train_step`` per batch; the epoch's logs: the loss and metrics tracked
-        with ``update_metrics``, and the sample-weighted mean over the batches of anything
-        else the steps returned (the step's own ``loss`` when it tracked none)."""
+    def _train_epoch(self, batches, epoch_seed, callbacks, bar) -> dict:
+        """One ``train_step`` per batch ``(x, y, sample weights or None)`` of
+        ``batches``; the epoch's logs: the loss and metrics tracked with
+        ``update_metrics``, and the sample-weighted mean over the batches of anything else
+        the steps returned (the step's own ``loss`` when it tracked none)."""
         if epoch_seed is not None:
             self._reseed_layers(epoch_seed)
         self.reset_metrics()
         extras: dict = {}
-        for step, index in enumerate(batches):
-            xb, yb = _gather(x, index), _gather(y, index)
-            logs = self.train_step(xb, yb) if weights is None else \
-                self.train_step(xb, yb, _gather(weights, index))
+        for step, (xb, yb, wb) in enumerate(batches):
+            logs = self.train_step(xb, yb) if wb is None else self.train_step(xb, yb, wb)
             for key, value in logs.items():
                 extras.setdefault(key, metrics_module.Mean(key)).update_state(value, len(xb))
+            bar.done = step + 1
             if bar.active:
                 bar.update(step + 1, self._epoch_logs(extras))
             for callback in callbacks:
@@ -626,53 +779,116 @@ class Model:
             layer.reseed(np.random.SeedSequence([seed_sequence.entropy,
                                                  *seed_sequence.spawn_key, i]))
 
-    def predict(self, x, batch_size: int = 1024, verbose: int = 0) -> np.ndarray:
+    def predict(self, x, batch_size: int | None = None, verbose: int = 0, steps=None):
         """The outputs for x, one ``predict_step`` per batch (1024 samples by default:
         larger batches spend less time in Python per sample); verbose=1 shows progress.
         A batch is made smaller where its largest layer would take more than
-        ``model_files.MAX_PREDICT_BATCH_BYTES`` (32 MiB): the outputs are the same."""
+        ``model_files.MAX_PREDICT_BATCH_BYTES`` (32 MiB): the outputs are the same.
+
+        ``x`` may also be a data source (see :meth:`fit`): a lazily indexed array is
+        read a batch at a time, a PyDataset or iterable gives batches ``x`` or ``(x,
+        ...)`` (``steps``: the first ``steps`` of them), and a Dask array gives a Dask
+        array of the outputs, computed block by block where the blocks are
+        (:mod:`nnlearn.data.dask`)."""
+        kind = data_adapters.kind_of(x)
+        if kind == "dask":
+            from .data import dask as dask_data
+
+            return dask_data.predict(self, x, 1024 if batch_size is None else batch_size)
+        if kind != "array":
+            source = self._source_adapter(x, None, None, self._inference_batch(batch_size, x),
+                                          False, steps, "predict", sequential=True,
+                                          targets=False)
+            if not self.built:
+                self.check_input(source.first_x())
+            return self._predict_source(source, verbose)
+        batch_size = 1024 if batch_size is None else batch_size
         _positive_int(batch_size, "batch_size")
         x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
         self.check_input(x)
         batch_size = predict_batch_size(self, batch_size)  # bounded memory (model_files)
-        starts = range(0, len(x), batch_size)
-        bar = _ProgressBar(len(starts), None, None, verbose)
+        return self._predict_source(
+            data_adapters.ArrayAdapter(self, x, None, None, batch_size, sequential=True),
+            verbose)
+
+    def _inference_batch(self, batch_size, x):
+        """evaluate's and predict's batch size for source x: 1024 by default for arrays
+        (bounded like predict's), None (the source's batches) otherwise."""
+        if data_adapters.kind_of(x) not in ("lazy", "dask"):
+            return batch_size
+        batch_size = _positive_int(1024 if batch_size is None else batch_size, "batch_size")
+        if self.built or self.input_shape is not None:
+            self._build_if_shape_known()
+            batch_size = predict_batch_size(self, batch_size)
+        return batch_size
+
+    def _predict_source(self, source, verbose: int) -> np.ndarray:
+        steps, batches = source.epoch(None)
+        bar = _ProgressBar(steps, None, None, verbose)
         parts = []
-        for step, start in enumerate(starts):
-            parts.append(self.predict_step(x[start:start + batch_size]))
-            bar.update(step + 1, {})
+        try:
+            for step, (xb, _, _) in enumerate(batches):
+                parts.append(self.predict_step(xb))
+                bar.done = step + 1
+                bar.update(step + 1, {})
+        finally:
+            batches.close()
+            source.close()
         bar.close({})
         return np.concatenate(parts) if parts else np.empty((0, self.output_units), self.dtype)
 
-    def evaluate(self, x, y, batch_size: int = 1024, verbose: int = 0, return_dict=False,
-                 sample_weight=None):
+    def evaluate(self, x, y=None, batch_size: int | None = None, verbose: int = 0,
+                 return_dict=False, sample_weight=None, steps=None):
         """The loss and the metrics on (x, y), one ``test_step`` per batch: a float when
         there are no metrics, else a list ``[loss, metric...]`` (or a dict with
         ``return_dict=True``).  ``sample_weight`` weights the samples in the loss (as
-        in :meth:`fit`); verbose=1 shows progress."""
+        in :meth:`fit`); verbose=1 shows progress.  ``x`` may be a data source, as in
+        :meth:`fit` (``steps``: the first ``steps`` batches of a PyDataset or iterable);
+        ``batch_size`` is 1024 by default for arrays."""
         self._check_compiled("evaluate")
-        _positive_int(batch_size, "batch_size")
-        x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
-        self.check_input(x)
-        y = self.check_targets(y, len(x))
-        weights = check_sample_weight(sample_weight, len(x), "sample_weight")
-        batch_size = predict_batch_size(self, batch_size)  # bounded memory, as predict
-        starts = range(0, len(x), batch_size)
-        bar = _ProgressBar(len(starts), None, None, verbose)
-        self.reset_metrics()
-        for step, start in enumerate(starts):
-            batch = slice(start, start + batch_size)
-            if weights is None:
-                self.test_step(x[batch], y[batch])
-            else:
-                self.test_step(x[batch], y[batch], weights[batch])
-            if bar.active:
-                bar.update(step + 1, self.metric_results())
-        values = self.metric_results()
-        bar.close(values)
+        kind = data_adapters.kind_of(x)
+        if kind != "array":
+            source = self._source_adapter(x, y, sample_weight,
+                                          self._inference_batch(batch_size, x), False, steps,
+                                          "evaluate", sequential=True)
+            if not self.built:
+                self.check_input(source.first_x())
+            values = self._evaluate_source(source, verbose)
+        else:
+            if y is None:
+                raise ValueError("evaluate: y is required with arrays x")
+            batch_size = 1024 if batch_size is None else batch_size
+            _positive_int(batch_size, "batch_size")
+            x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
+            self.check_input(x)
+            y = self.check_targets(y, len(x))
+            weights = check_sample_weight(sample_weight, len(x), "sample_weight")
+            batch_size = predict_batch_size(self, batch_size)  # bounded memory, as predict
+            values = self._evaluate_source(data_adapters.ArrayAdapter(
+                self, x, y, weights, batch_size, sequential=True), verbose)
         if return_dict:
             return values
         return values["loss"] if len(values) == 1 else list(values.values())
+
+    def _evaluate_source(self, source, verbose: int) -> dict:
+        """The loss and metrics over every batch of an adapter."""
+        steps, batches = source.epoch(None)
+        bar = _ProgressBar(steps, None, None, verbose)
+        self.reset_metrics()
+        try:
+            for step, (xb, yb, wb) in enumerate(batches):
+                if wb is None:
+                    self.test_step(xb, yb)
+                else:
+                    self.test_step(xb, yb, wb)
+                bar.done = step + 1
+                if bar.active:
+                    bar.update(step + 1, self.metric_results())
+        finally:
+            batches.close()
+        values = self.metric_results()
+        bar.close(values)
+        return values
 
     # -- weights -------------------------------------------------------------------------
     def _weight_arrays(self) -> list:
@@ -937,7 +1153,8 @@ class _ProgressBar:
 
     verbose=1 draws a live bar with tqdm when it is installed and the output is a
     terminal or a notebook; otherwise (and with verbose=2) one line per epoch is printed.
-    ``epoch`` is None for evaluate and predict.
+    ``epoch`` is None for evaluate and predict.  ``steps`` is None when the number of
+    batches is not known (a generator without steps_per_epoch): the steps taken are shown.
 
     The live bar is only for the epoch in progress (tqdm cuts it at the terminal's
     width); when the epoch ends it is removed (``leave=False``) and the epoch's final
@@ -946,9 +1163,9 @@ class _ProgressBar:
 
     WIDTH = 30  # characters of the bar
 
-    def __init__(self, steps: int, epoch, epochs, verbose: int):
+    def __init__(self, steps: int | None, epoch, epochs, verbose: int):
         self.steps, self.verbose, self.start = steps, verbose, time.perf_counter()
-        self.bar = None
+        self.bar, self.done = None, 0  # done: the steps taken (a count when steps is None)
         if verbose and epoch is not None:
             print(f"Epoch {epoch + 1}/{epochs}", flush=True)
         if verbose == 1:
@@ -979,7 +1196,7 @@ class _ProgressBar:
         if not self.verbose:
             return
         seconds = time.perf_counter() - self.start
-        line = f"{self.steps}/{self.steps}"
+        line = f"{self.done}" if self.steps is None else f"{self.steps}/{self.steps}"
         if self.active:
             self.bar.close()
             line += f" [{'=' * self.WIDTH}]"

@@ -1,0 +1,399 @@
+"""Data adapters: what ``Model.fit``, ``evaluate`` and ``predict`` ask for an epoch's
+batches.  One adapter per kind of input (the design of Keras 3's
+``keras/src/trainers/data_adapters``, written anew here):
+
+=====================  ===================================================================
+input                  batches
+=====================  ===================================================================
+NumPy arrays           ``model.batch_indices`` (shuffled from the epoch's seed), gathered
+                       in memory: the behaviour ``fit`` always had, bit for bit
+lazily indexed array   the same batch indices, each batch's rows read from the array
+(``np.memmap``,        (indices sorted and deduplicated for the read, as h5py requires,
+h5py, Zarr)            then put back in the batch's order), read ahead on a thread
+PyDataset              ``dataset[i]`` for i in order (or a seeded permutation of the
+                       batches with ``shuffle``), read ahead by ``workers`` threads
+generator / iterable   ``steps_per_epoch`` items per epoch (or until it ends), read
+                       ahead by one thread, ``max_queue_size`` batches at most
+Dask array             see :mod:`nnlearn.data.dask`
+=====================  ===================================================================
+
+Every batch read from something other than an in-memory array is checked where it is
+read (a tuple ``(x, y)`` or ``(x, y, sample_weight)``, samples of the model's shape,
+finite values, targets the loss takes); a bad batch is a :class:`BatchError` naming its
+index, raised in the training thread before that batch is used.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import all_finite, check_in_range, check_sample_weight
+from .dataset import PyDataset
+from .prefetch import BatchError, ReadAhead, prefetch_indexed
+
+__all__ = ["kind_of", "is_lazy_array", "read_rows", "check_batch", "ArrayAdapter",
+           "LazyArrayAdapter", "PyDatasetAdapter", "IterableAdapter"]
+
+LAZY_WORKERS, LAZY_QUEUE_SIZE = 1, 10  # lazily indexed arrays: one reader, 10 batches ahead
+
+
+def is_dask_array(x) -> bool:
+    """Whether x is a ``dask.array.Array`` (told without importing Dask)."""
+    return any(cls.__module__.startswith("dask.array") and cls.__name__ == "Array"
+               for cls in type(x).__mro__)
+
+
+def is_lazy_array(x) -> bool:
+    """Whether x is an array read from storage as it is indexed: an ``np.memmap``, or an
+    object with ``shape``, ``dtype`` and ``__getitem__`` that is not an in-memory array
+    (an ``h5py.Dataset``, a Zarr array)."""
+    if isinstance(x, np.memmap):
+        return True
+    if isinstance(x, np.ndarray) or is_dask_array(x) or hasattr(x, "to_numpy"):
+        return False
+    return all(hasattr(x, name) for name in ("shape", "dtype", "__getitem__")) and \
+        len(getattr(x, "shape", ())) >= 1
+
+
+def kind_of(x) -> str:
+    """"array", "lazy", "pydataset", "dask" or "iterable" (a generator, or any iterable
+    that is not array-like)."""
+    if isinstance(x, PyDataset):
+        return "pydataset"
+    if is_dask_array(x):
+        return "dask"
+    if is_lazy_array(x):
+        return "lazy"
+    if isinstance(x, (np.ndarray, list, tuple)) or hasattr(x, "__array__") or \
+            hasattr(x, "to_numpy") or not hasattr(x, "__iter__") or isinstance(x, (str, bytes)):
+        return "array"
+    return "iterable"
+
+
+def read_rows(source, index, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Rows ``index`` (None: all, a slice, or integer positions) of rows
+    ``start:stop`` of ``source``, read from it in increasing order without repeats (what
+    h5py requires and what reads a file front to back), returned in ``index``'s order."""
+    stop = len(source) if stop is None else stop
+    if index is None:
+        return np.asarray(source[start:stop])
+    if isinstance(index, slice):
+        rows = range(start, stop)[index]
+        return np.asarray(source[rows.start:rows.stop:rows.step])
+    rows = np.asarray(index, dtype=np.int64) + start
+    unique, inverse = np.unique(rows, return_inverse=True)
+    reader = getattr(source, "oindex", None)  # Zarr's orthogonal indexing
+    block = np.asarray(reader[unique] if reader is not None else source[unique])
+    return block if np.array_equal(unique, rows) else block[inverse]
+
+
+def check_batch(model, batch, index: int, where: str, targets: bool = True,
+                class_weight=None):
+    """``(x, y, sample_weight)`` of one batch read from a data source, checked (see the
+    module); ``y`` and the weights are None when ``targets`` is False (predict).
+    BatchError naming ``where`` and ``index`` otherwise."""
+    def fail(message):
+        raise BatchError(f"{where}: batch {index}: {message}", index)
+
+    if isinstance(batch, (tuple, list)):
+        if not 1 <= len(batch) <= 3:
+            fail(f"expected (x, y) or (x, y, sample_weight); got a {type(batch).__name__} "
+                 f"of {len(batch)} items")
+        x, y, w = (*batch, None, None)[:3]
+    elif targets:
+        fail(f"expected a tuple (x, y) or (x, y, sample_weight); got {type(batch).__name__}")
+    else:
+        x, y, w = batch, None, None
+    try:
+        x = np.asarray(x)
+    except ValueError as err:
+        fail(f"x is not a rectangular array: {err}")
+    if x.dtype.kind not in "iubf":
+        fail(f"x must be numeric; got dtype {x.dtype}")
+    if x.ndim < 2 or len(x) == 0:
+        fail(f"x must hold at least one sample, shape (batch, ...); got shape {x.shape}")
+    expected = model.input_shape
+    if expected is not None and tuple(x.shape[1:]) != tuple(expected):
+        fail(f"x holds samples of shape {tuple(x.shape[1:])}; the model takes "
+             f"{tuple(expected)} (batch shape {x.shape})")
+    with np.errstate(over="ignore"):
+        converted = x.astype(model.dtype, copy=False)
+    if not all_finite(converted):
+        try:
+            check_in_range(x, model.dtype, "x")
+        except ValueError as err:
+            fail(str(err))
+        fail("x contains NaN or infinity")
+    if not targets:
+        return converted, None, None
+    if y is None:
+        fail("no targets: the batch must be (x, y) or (x, y, sample_weight)")
+    try:
+        y = model.check_targets(y, len(x), "y")
+        w = check_sample_weight(w, len(x), "sample_weight")
+        if class_weight is not None:
+            if w is not None:
+                raise ValueError("the batch has sample weights and fit has class_weight: "
+                                 "give one of them")
+            w = model.class_sample_weights(y, class_weight)
+    except (ValueError, TypeError) as err:
+        fail(str(err))
+    return converted, y, w
+
+
+class ArrayAdapter:
+    """In-memory arrays (already checked by the model): the batches of
+    ``model.batch_indices`` (``sequential``: consecutive slices, for evaluate/predict)."""
+
+    def __init__(self, model, x, y, weights, batch_size: int, shuffle: bool = False,
+                 sequential: bool = False):
+        self.model, self.x, self.y, self.weights = model, x, y, weights
+        self.batch_size, self.shuffle, self.sequential = batch_size, shuffle, sequential
+        self.sample_shape = tuple(x.shape[1:])
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def indices(self, epoch_seed) -> list:
+        """The epoch's batches as indices into the rows."""
+        if self.sequential:
+            return [slice(s, s + self.batch_size) for s in range(0, len(self), self.batch_size)]
+        return self.model.batch_indices(len(self), self.batch_size, self.shuffle, epoch_seed)
+
+    def draws_random_numbers(self) -> bool:
+        return self.model._draws_random_numbers(len(self), self.batch_size, self.shuffle)
+
+    def epoch(self, epoch_seed):
+        """(number of batches, iterator of (x, y, sample_weight or None))."""
+        batches = self.indices(epoch_seed)
+        return len(batches), self._batches(batches)
+
+    def _batches(self, batches):
+        x, y, w = self.x, self.y, self.weights
+        for index in batches:
+            yield (_gather(x, index), None if y is None else _gather(y, index),
+                   None if w is None else _gather(w, index))
+
+    def on_epoch_begin(self) -> None:
+        pass
+
+    def on_epoch_end(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _gather(values, index):
+    """As ``models._gather``: every row for None, ``take`` for integer indices (the
+    copy NumPy makes fastest), else ``values[index]``."""
+    if index is None:
+        return values
+    if isinstance(index, np.ndarray) and index.dtype.kind in "iu":
+        return values.take(index, axis=0)
+    return values[index]
+
+
+class LazyArrayAdapter(ArrayAdapter):
+    """Arrays read row by row from storage (``x`` lazily indexed; ``y`` and the weights
+    lazily indexed or in memory): the same batch indices as :class:`ArrayAdapter`, so
+    the same training bit for bit, each batch read (:func:`read_rows`) and checked
+    (:func:`check_batch`) on a reader thread ``LAZY_QUEUE_SIZE`` batches ahead.  Rows
+    ``start:stop`` only (validation_split holds out the last rows)."""
+
+    def __init__(self, model, x, y, weights, batch_size, shuffle=False, sequential=False,
+                 start: int = 0, stop: int | None = None, class_weight=None):
+        super().__init__(model, x, y, weights, batch_size, shuffle, sequential)
+        self.start, self.stop = start, len(x) if stop is None else stop
+        self.class_weight = class_weight
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def _batches(self, batches):
+        targets = self.y is not None
+
+        def fetch(k):
+            index = batches[k]
+            try:
+                x = read_rows(self.x, index, self.start, self.stop)
+                y = read_rows(self.y, index, self.start, self.stop) if targets else None
+                w = None if self.weights is None else \
+                    read_rows(self.weights, index, self.start, self.stop)
+            except Exception as err:  # noqa: BLE001  (any reader's error, with the batch)
+                raise BatchError(f"{type(self.x).__name__}: batch {k}: reading rows failed: "
+                                 f"{type(err).__name__}: {err}", k) from err
+            return check_batch(self.model, (x, y, w) if targets else x, k,
+                               type(self.x).__name__, targets, self.class_weight)
+
+        reader = prefetch_indexed(fetch, range(len(batches)), LAZY_WORKERS, LAZY_QUEUE_SIZE)
+        try:
+            for _, batch in reader:
+                yield batch
+        finally:
+            reader.close()
+
+
+class PyDatasetAdapter:
+    """A :class:`PyDataset`: batches ``dataset[i]``, in order or (``shuffle``) in a
+    permutation drawn from the epoch's seed, the first ``steps`` of them when given;
+    read ahead by the dataset's ``workers`` threads, at most ``max_queue_size``."""
+
+    def __init__(self, model, dataset, shuffle: bool, steps=None, targets: bool = True,
+                 class_weight=None):
+        try:
+            count = len(dataset)
+        except NotImplementedError:
+            raise
+        except Exception as err:  # noqa: BLE001
+            raise TypeError(f"{type(dataset).__name__}.__len__ raised {type(err).__name__}: "
+                            f"{err}") from err
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+            raise ValueError(f"{type(dataset).__name__}: len() must be a positive number of "
+                             f"batches; got {count!r}")
+        if steps is not None and steps > count:
+            raise ValueError(f"steps={steps} is more than the {count} batches of the "
+                             f"{type(dataset).__name__}")
+        self.model, self.dataset, self.shuffle, self.targets = model, dataset, shuffle, targets
+        self.count = int(count) if steps is None else steps
+        self.size, self.class_weight = int(count), class_weight
+        self.where = f"{type(dataset).__name__}"
+        self.sample_shape = None
+
+    def draws_random_numbers(self) -> bool:
+        return self.shuffle or bool(self.model._random_layers())
+
+    def fetch(self, k: int):
+        """Batch k, read and checked (BatchError naming k otherwise)."""
+        try:
+            batch = self.dataset[k]
+        except Exception as err:  # noqa: BLE001  (the user's code: any error, with its batch)
+            raise BatchError(f"{self.where}: batch {k}: __getitem__ raised "
+                             f"{type(err).__name__}: {err}", k) from err
+        return check_batch(self.model, batch, k, self.where, self.targets, self.class_weight)
+
+    def first_x(self) -> np.ndarray:
+        """Batch 0's samples (read once more to build an unbuilt model, as Keras does)."""
+        return self.fetch(0)[0]
+
+    def epoch(self, epoch_seed):
+        order = np.random.default_rng(epoch_seed).permutation(self.size) if self.shuffle \
+            else np.arange(self.size)
+        keys = [int(k) for k in order[:self.count]]
+        return self.count, self._batches(keys)
+
+    def _batches(self, keys):
+        reader = prefetch_indexed(self.fetch, keys, self.dataset.workers,
+                                  self.dataset.max_queue_size)
+        try:
+            for _, batch in reader:
+                yield batch
+        finally:
+            reader.close()
+
+    def on_epoch_begin(self) -> None:
+        self.dataset.on_epoch_begin()
+
+    def on_epoch_end(self) -> None:
+        self.dataset.on_epoch_end()
+
+    def close(self) -> None:
+        pass
+
+
+class IterableAdapter:
+    """A generator (any iterator) or a re-iterable object yielding batches.
+
+    An iterator is read by one thread for the whole of ``fit`` (its items are used in
+    order across epochs, ``steps`` per epoch; without ``steps`` the first epoch reads it
+    to its end and a second one finds it exhausted: an error).  A re-iterable (a list,
+    an object whose ``__iter__`` starts again) is iterated afresh each epoch, the first
+    ``steps`` items or all of them.  An epoch that ends before ``steps`` batches is a
+    :class:`BatchError` naming the batch that never came."""
+
+    def __init__(self, model, source, steps=None, targets: bool = True, class_weight=None,
+                 max_queue_size: int = 10, epochs: int = 1):
+        self.model, self.source, self.steps, self.targets = model, source, steps, targets
+        self.class_weight, self.max_queue_size = class_weight, max_queue_size
+        self.shared = iter(source) is source  # an iterator: one reader for every epoch
+        self.limit = None if steps is None else steps * (epochs if self.shared else 1)
+        self.where = type(source).__name__
+        self.reader = self.pending = None
+        self.epochs_done, self.sample_shape = 0, None
+
+    def draws_random_numbers(self) -> bool:
+        return bool(self.model._random_layers())
+
+    def _reader(self):
+        if self.reader is None:
+            iterator = self.source if self.shared else iter(self.source)
+            self.reader = ReadAhead(iterator, self.max_queue_size, self.limit)
+        return self.reader
+
+    def _next(self, k: int):
+        if self.pending is not None:
+            item, self.pending = self.pending, None
+            return item
+        try:
+            return self._reader().get()
+        except Exception as err:  # noqa: BLE001  (the generator's own error, with its batch)
+            raise BatchError(f"{self.where}: batch {k}: the generator raised "
+                             f"{type(err).__name__}: {err}", k) from err
+
+    def first_x(self) -> np.ndarray:
+        """The first batch's samples (kept, and given again as the first batch)."""
+        item = self._next(0)
+        if item is ReadAhead.END:
+            raise BatchError(f"{self.where}: batch 0: the generator yielded no batch", 0)
+        self.pending = item
+        return check_batch(self.model, item, 0, self.where, self.targets,
+                           self.class_weight)[0]
+
+    def epoch(self, epoch_seed):
+        if self.count is None and self.shared and self.epochs_done:
+            raise BatchError(f"{self.where}: batch 0 of epoch {self.epochs_done + 1}: the "
+                             "generator was read to its end by the first epoch; give "
+                             "steps_per_epoch, or an iterable that starts again (an object "
+                             "whose __iter__ returns a new iterator)", 0)
+        return self.count, self._batches()
+
+    @property
+    def count(self):
+        if self.steps is not None:
+            return self.steps
+        if not self.shared and hasattr(self.source, "__len__"):
+            return len(self.source)
+        return None
+
+    def _batches(self):
+        k = 0
+        try:
+            while self.steps is None or k < self.steps:
+                item = self._next(k)
+                if item is ReadAhead.END:
+                    if self.steps is not None:
+                        raise BatchError(
+                            f"{self.where}: batch {k}: the generator stopped after {k} "
+                            f"batches of this epoch; steps_per_epoch={self.steps}", k)
+                    if k == 0:
+                        raise BatchError(f"{self.where}: batch 0: the iterable yielded no "
+                                         "batch", 0)
+                    break
+                yield check_batch(self.model, item, k, self.where, self.targets,
+                                  self.class_weight)
+                k += 1
+        finally:
+            if not self.shared:
+                self.close()
+
+    def on_epoch_begin(self) -> None:
+        pass
+
+    def on_epoch_end(self) -> None:
+        self.epochs_done += 1
+
+    def close(self) -> None:
+        """Stop the reading thread."""
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
