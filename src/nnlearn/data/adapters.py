@@ -124,6 +124,8 @@ def check_batch(model, batch, index: int, where: str, targets: bool = True,
         except ValueError as err:
             fail(str(err))
         fail("x contains NaN or infinity")
+    if not model.built:  # the first batch, read in the training thread before the others
+        model.check_input(converted)
     if not targets:
         return converted, None, None
     if y is None:
@@ -153,6 +155,10 @@ class ArrayAdapter:
 
     def __len__(self) -> int:
         return len(self.x)
+
+    def first_x(self) -> np.ndarray:
+        """No samples, of the samples' shape (what builds the model)."""
+        return np.empty((0, *self.x.shape[1:]), self.model.dtype)
 
     def indices(self, epoch_seed) -> list:
         """The epoch's batches as indices into the rows."""

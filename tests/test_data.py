@@ -1,0 +1,335 @@
+"""fit/evaluate/predict on data sources other than in-memory arrays (nnlearn.data)."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import nnlearn as nl
+from nnlearn.data import BatchError, PyDataset, read_rows
+from nnlearn.models import mlp
+
+
+def _data(n=203, features=6, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, features)).astype(np.float32)
+    y = nl.utils.to_categorical(rng.integers(0, classes, n), classes)
+    return x, y
+
+
+def _model(dropout=0.0, optimizer="adam"):
+    model = mlp(6, [16], 3, output_activation="softmax", dropout=dropout, seed=1)
+    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+class Batches(PyDataset):
+    """The arrays' consecutive batches (fit's batches with shuffle=False)."""
+
+    def __init__(self, x, y, batch_size, weights=None, **kwargs):
+        super().__init__(**kwargs)
+        self.x, self.y, self.w, self.batch_size = x, y, weights, batch_size
+        self.epochs_ended = 0
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, index):
+        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        if self.w is None:
+            return self.x[rows], self.y[rows]
+        return self.x[rows], self.y[rows], self.w[rows]
+
+    def on_epoch_end(self):
+        self.epochs_ended += 1
+
+
+def _same(a, b):
+    return all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
+
+
+# -- must show: the same weights, bit for bit --------------------------------------------
+@pytest.mark.parametrize("workers", [0, 1, 3])
+def test_pydataset_gives_the_weights_of_the_arrays_bit_for_bit(workers):
+    x, y = _data()
+    w = np.random.default_rng(2).uniform(0.5, 2, len(x))
+    on_arrays, on_dataset = _model(dropout=0.2), _model(dropout=0.2)
+    h1 = on_arrays.fit(x, y, epochs=3, batch_size=32, shuffle=False, seed=5, verbose=0,
+                       sample_weight=w)
+    data = Batches(x, y, 32, w, workers=workers, max_queue_size=2)
+    h2 = on_dataset.fit(data, epochs=3, shuffle=False, seed=5, verbose=0)
+    assert _same(on_arrays, on_dataset)
+    assert h1.history == h2.history
+    assert data.epochs_ended == 3
+    assert on_arrays.evaluate(x, y, 32, sample_weight=w) == on_dataset.evaluate(data)
+    assert np.array_equal(on_arrays.predict(x), on_dataset.predict(data))
+
+
+def test_memmap_gives_the_weights_of_the_arrays_bit_for_bit(tmp_path):
+    x, y = _data()
+    x64 = x.astype(np.float64)  # converted to the model's float32 a batch at a time
+    np.save(tmp_path / "x.npy", x64)
+    np.save(tmp_path / "y.npy", y)
+    xm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    ym = np.load(tmp_path / "y.npy", mmap_mode="r")
+    assert isinstance(xm, np.memmap)
+    on_arrays, on_file = _model(dropout=0.2), _model(dropout=0.2)
+    h1 = on_arrays.fit(x64, y, epochs=3, batch_size=16, seed=7, verbose=0,
+                       validation_split=0.2)
+    h2 = on_file.fit(xm, ym, epochs=3, batch_size=16, seed=7, verbose=0, validation_split=0.2)
+    assert _same(on_arrays, on_file)
+    assert h1.history == h2.history
+    assert np.array_equal(on_arrays.predict(x64), on_file.predict(xm, batch_size=50))
+    assert on_arrays.evaluate(x64, y, 50) == on_file.evaluate(xm, ym, batch_size=50)
+
+
+def test_h5py_dataset_gives_the_weights_of_the_arrays_bit_for_bit(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    x, y = _data()
+    with h5py.File(tmp_path / "data.h5", "w") as f:
+        f["x"], f["y"] = x, y
+    on_arrays, on_file = _model(), _model()
+    on_arrays.fit(x, y, epochs=2, batch_size=16, seed=3, verbose=0)
+    with h5py.File(tmp_path / "data.h5", "r") as f:
+        on_file.fit(f["x"], f["y"], epochs=2, batch_size=16, seed=3, verbose=0)
+        assert np.array_equal(on_arrays.predict(x), on_file.predict(f["x"]))
+    assert _same(on_arrays, on_file)
+
+
+def test_read_rows_sorts_for_the_read_and_restores_the_order():
+    class Increasing:
+        """An array that, like h5py, takes only increasing indices without repeats."""
+        shape, dtype = (10, 2), np.dtype(float)
+        values = np.arange(20.0).reshape(10, 2)
+
+        def __len__(self):
+            return 10
+
+        def __getitem__(self, index):
+            index = np.asarray(index) if not isinstance(index, slice) else index
+            if isinstance(index, np.ndarray):
+                assert (np.diff(index) > 0).all(), "indices must be increasing"
+            return self.values[index]
+
+    source = Increasing()
+    assert np.array_equal(read_rows(source, np.array([7, 2, 2, 9])),
+                          source.values[[7, 2, 2, 9]])
+    assert np.array_equal(read_rows(source, np.array([3, 0]), start=4, stop=8),
+                          source.values[[7, 4]])
+    assert np.array_equal(read_rows(source, None, 2, 5), source.values[2:5])
+
+
+def test_a_generator_with_steps_per_epoch_reads_on_across_epochs():
+    x, y = _data(n=96)
+    on_arrays, on_generator = _model(), _model()
+    on_arrays.fit(x, y, epochs=3, batch_size=32, shuffle=False, verbose=0)
+
+    def batches():
+        while True:
+            for start in range(0, 96, 32):
+                yield x[start:start + 32], y[start:start + 32]
+
+    on_generator.fit(batches(), epochs=3, steps_per_epoch=3, verbose=0)
+    assert _same(on_arrays, on_generator)
+
+
+def test_a_reiterable_is_read_afresh_each_epoch_and_progress_counts_steps(capsys):
+    x, y = _data(n=96)
+
+    class Reiterable:
+        def __iter__(self):
+            return ((x[s:s + 32], y[s:s + 32]) for s in range(0, 96, 32))
+
+    model = _model()
+    history = model.fit(Reiterable(), epochs=2, verbose=2)
+    assert len(history.epoch) == 2
+    assert "3 - " in capsys.readouterr().out  # 3 steps, total unknown
+
+
+def test_pydataset_shuffle_permutes_the_batches_from_the_seed():
+    x, y = _data(n=64)
+    seen = []
+
+    class Recorded(Batches):
+        def __getitem__(self, index):
+            seen.append(index)
+            return super().__getitem__(index)
+
+    _model().fit(Recorded(x, y, 8, workers=0), epochs=1, shuffle=True, seed=4, verbose=0)
+    first = list(seen)
+    seen.clear()
+    _model().fit(Recorded(x, y, 8, workers=0), epochs=1, shuffle=True, seed=4, verbose=0)
+    # batch 0 is read once more first (to build the model), then the permutation
+    assert first == seen and sorted(first[1:]) == list(range(8)) and first[1:] != list(range(8))
+
+
+# -- settings that are accepted do what they say -----------------------------------------
+def test_workers_read_on_that_many_threads_and_the_queue_bounds_the_read_ahead():
+    x, y = _data(n=320)
+    threads, ahead, lock = set(), [], threading.Lock()
+    used = [0]
+
+    class Watched(Batches):
+        def __getitem__(self, index):
+            with lock:
+                threads.add(threading.current_thread().name)
+                ahead.append(index - used[0])
+            return super().__getitem__(index)
+
+    class Count(nl.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            used[0] = batch + 1
+
+    model = _model()
+    model.build((6,))
+    model.fit(Watched(x, y, 8, workers=3, max_queue_size=4), epochs=1, shuffle=False,
+              verbose=0, callbacks=[Count()])
+    assert 1 < len(threads) <= 3 and all(t.startswith("nnlearn-data") for t in threads)
+    assert max(ahead) <= 4  # never more than max_queue_size batches read ahead of the step
+    threads.clear()
+    model.fit(Watched(x, y, 8, workers=0), epochs=1, verbose=0)
+    assert threads == {threading.current_thread().name}
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"use_multiprocessing": True}, "use_multiprocessing=True is not supported"),
+    ({"workers": -1}, "workers must be an integer in"),
+    ({"workers": 1000}, "workers must be an integer in"),
+    ({"max_queue_size": 0}, "max_queue_size must be an integer in"),
+    ({"max_queue_size": 10**9}, "max_queue_size must be an integer in"),
+])
+def test_pydataset_settings_are_checked_never_ignored(kwargs, message):
+    x, y = _data()
+    with pytest.raises(ValueError, match=message):
+        Batches(x, y, 32, **kwargs)
+
+
+def test_arguments_that_a_source_cannot_use_are_refused():
+    x, y = _data()
+    data = Batches(x, y, 32)
+    model = _model()
+    with pytest.raises(ValueError, match="batch_size must be left out"):
+        model.fit(data, batch_size=32)
+    with pytest.raises(ValueError, match="y must be left out"):
+        model.fit(data, y)
+    with pytest.raises(ValueError, match="validation_split needs arrays"):
+        model.fit(data, validation_split=0.2)
+    with pytest.raises(ValueError, match="steps_per_epoch is for generators"):
+        model.fit(x, y, steps_per_epoch=3)
+    with pytest.raises(ValueError, match="steps=99 is more than the 7 batches"):
+        model.fit(data, steps_per_epoch=99)
+    with pytest.raises(ValueError, match="class_weight='balanced'"):
+        model.fit(data, class_weight="balanced")
+
+
+# -- must show: a bad batch is a clear error naming it; no hang; no checkpoint -----------
+class Broken(Batches):
+    def __init__(self, *args, fault, at=3, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fault, self.at = fault, at
+
+    def __getitem__(self, index):
+        x, y = super().__getitem__(index)
+        if index == self.at:
+            if self.fault == "raise":
+                raise OSError("disk unplugged")
+            if self.fault == "shape":
+                return x[:, :4], y
+            if self.fault == "targets":
+                return x, y[:-1]
+            if self.fault == "nan":
+                return np.full_like(x, np.nan), y
+            if self.fault == "not a tuple":
+                return x
+        return x, y
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+@pytest.mark.parametrize("fault, message", [
+    ("raise", r"Broken: batch 3: __getitem__ raised OSError: disk unplugged"),
+    ("shape", r"Broken: batch 3: x holds samples of shape \(4,\); the model takes \(6,\)"),
+    ("targets", r"Broken: batch 3: x and y must have the same number of samples"),
+    ("nan", r"Broken: batch 3: x contains NaN or infinity"),
+    ("not a tuple", r"Broken: batch 3: expected a tuple \(x, y\)"),
+])
+def test_a_bad_batch_names_its_index_and_no_checkpoint_is_saved(tmp_path, fault, message,
+                                                               workers):
+    x, y = _data()
+    path = tmp_path / "epoch{epoch}.nlm"
+    checkpoint = nl.callbacks.ModelCheckpoint(str(path), save_best_only=False)
+    model = _model()
+    before = threading.active_count()
+    with pytest.raises(BatchError, match=message) as error:
+        model.fit(Broken(x, y, 32, fault=fault, workers=workers), epochs=2, shuffle=False,
+                  callbacks=[checkpoint], verbose=0)
+    assert error.value.batch == 3
+    assert list(tmp_path.iterdir()) == []  # the half-trained epoch was not saved
+    assert threading.active_count() == before  # the readers were stopped
+
+
+def test_a_bad_batch_in_the_second_epoch_leaves_the_first_epochs_checkpoint_alone(tmp_path):
+    x, y = _data()
+
+    class Later(Batches):
+        def on_epoch_end(self):
+            super().on_epoch_end()
+            self.broken = True
+
+        def __getitem__(self, index):
+            if getattr(self, "broken", False) and index == 5:
+                raise KeyError(index)
+            return super().__getitem__(index)
+
+    checkpoint = nl.callbacks.ModelCheckpoint(str(tmp_path / "e{epoch}.nlm"))
+    with pytest.raises(BatchError, match="batch 5: __getitem__ raised KeyError"):
+        _model().fit(Later(x, y, 32), epochs=3, shuffle=False, callbacks=[checkpoint],
+                     verbose=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e1.nlm"]
+
+
+def test_a_generator_that_stops_early_names_the_missing_batch(tmp_path):
+    x, y = _data(n=96)
+
+    def five_batches():
+        for start in range(0, 80, 16):
+            yield x[start:start + 16], y[start:start + 16]
+
+    checkpoint = nl.callbacks.ModelCheckpoint(str(tmp_path / "e{epoch}.nlm"))
+    before = threading.active_count()
+    with pytest.raises(BatchError, match=r"batch 5: the generator stopped after 5 batches "
+                                         r"of this epoch; steps_per_epoch=6") as error:
+        _model().fit(five_batches(), epochs=2, steps_per_epoch=6, callbacks=[checkpoint],
+                     verbose=0)
+    assert error.value.batch == 5
+    assert list(tmp_path.iterdir()) == []
+    assert threading.active_count() == before
+
+
+def test_a_generator_that_raises_names_the_batch_and_a_spent_one_is_an_error():
+    x, y = _data(n=64)
+
+    def failing():
+        yield x[:32], y[:32]
+        raise RuntimeError("corrupt record")
+
+    with pytest.raises(BatchError, match="batch 1: the generator raised RuntimeError: "
+                                         "corrupt record"):
+        _model().fit(failing(), epochs=1, verbose=0)
+
+    def once():
+        yield x[:32], y[:32]
+
+    with pytest.raises(BatchError, match="read to its end by the first epoch; give "
+                                         "steps_per_epoch"):
+        _model().fit(once(), epochs=2, verbose=0)
+
+
+def test_a_bad_batch_of_a_memmap_names_it(tmp_path):
+    x, y = _data()
+    x[100, 2] = np.inf
+    np.save(tmp_path / "x.npy", x)
+    xm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    with pytest.raises(BatchError, match=r"memmap: batch 3: x contains NaN or infinity"):
+        _model().fit(xm, y, batch_size=32, shuffle=False, verbose=0)
+    with pytest.raises(ValueError, match="x and y must have the same number of samples"):
+        _model().fit(xm, y[:-1], verbose=0)
