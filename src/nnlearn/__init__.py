@@ -10,8 +10,8 @@ The engine (Theano's ``T.grad`` written against NumPy)::
 
 import importlib
 
-from . import (activations, autograd, callbacks, data, datasets, initializers, kernels, layers, losses,
-               links, metrics, numerics, optimizers, planner, regularizers, schedules,
+from . import (activations, autograd, callbacks, data, datasets, initializers, kernels, layers,
+               losses, links, metrics, numerics, optimizers, planner, regularizers, schedules,
                utils)
 from .autograd import *  # noqa: F403  (Tensor, grad, no_grad, gradcheck and every op)
 from .backend import floatx, set_floatx
@@ -32,8 +32,8 @@ _BUILTIN_NAMES = {"sum", "max", "min", "abs", "pow", "round", "all", "any"}
 
 __all__ = [*(name for name in autograd.__all__ if name not in _BUILTIN_NAMES),
            "floatx", "set_floatx", "Model", "Sequential", "load_model", "numerics",
-           "activations", "callbacks", "data", "datasets", "initializers", "kernels", "layers", "links",
-           "losses",
+           "activations", "callbacks", "data", "datasets", "initializers", "kernels", "layers",
+           "links", "losses",
            "metrics", "optimizers", "planner", "regularizers", "schedules", "utils", *_LAZY]
 
 
