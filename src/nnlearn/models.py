@@ -468,7 +468,8 @@ class Model:
                 steps, batches = train.epoch(epoch_seed)
                 bar = _ProgressBar(steps, epoch, epochs, verbose)
                 try:  # a bad batch raises here, before the epoch's end (no checkpoint)
-                    logs = self._train_epoch(batches, epoch_seed, callbacks, bar)
+                    logs = self._train_epoch(batches, epoch_seed, callbacks, bar,
+                                             getattr(train, "train_step", self.train_step))
                 finally:
                     batches.close()  # stops and joins the threads reading ahead
                 train.on_epoch_end()
@@ -733,8 +734,9 @@ class Model:
         order = np.random.default_rng(epoch_seed).permutation(n) if shuffle else np.arange(n)
         return [order[start:start + batch_size] for start in range(0, n, batch_size)]
 
-    def _train_epoch(self, batches, epoch_seed, callbacks, bar) -> dict:
-        """One ``train_step`` per batch ``(x, y, sample weights or None)`` of
+    def _train_epoch(self, batches, epoch_seed, callbacks, bar, step_function) -> dict:
+        """One ``step_function`` (``train_step``, or the data source's own step: the
+        map-reduce of a Dask array) per batch ``(x, y, sample weights or None)`` of
         ``batches``; the epoch's logs: the loss and metrics tracked with
         ``update_metrics``, and the sample-weighted mean over the batches of anything else
         the steps returned (the step's own ``loss`` when it tracked none)."""
@@ -743,7 +745,7 @@ class Model:
         self.reset_metrics()
         extras: dict = {}
         for step, (xb, yb, wb) in enumerate(batches):
-            logs = self.train_step(xb, yb) if wb is None else self.train_step(xb, yb, wb)
+            logs = step_function(xb, yb) if wb is None else step_function(xb, yb, wb)
             for key, value in logs.items():
                 extras.setdefault(key, metrics_module.Mean(key)).update_state(value, len(xb))
             bar.done = step + 1

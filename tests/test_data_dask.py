@@ -1,0 +1,118 @@
+"""fit/evaluate/predict on Dask arrays, on a LocalCluster of 2 worker processes
+(nnlearn.data.dask)."""
+
+import numpy as np
+import pytest
+
+import nnlearn as nl
+from nnlearn.models import mlp
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def _data(n=1000, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6))
+    y = nl.utils.to_categorical((x[:, 0] + x[:, 1] > 0).astype(int) + (x[:, 2] > 1), 3)
+    return x, y
+
+
+def _model(optimizer="adam", dtype="float32", **kwargs):
+    model = mlp(6, [8], 3, output_activation="softmax", seed=1, dtype=dtype, **kwargs)
+    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def test_predict_on_a_dask_array_is_a_dask_array_equal_to_the_last_bit(client):
+    x, _ = _data()
+    model = _model()
+    model.build((6,))
+    dx = da.from_array(x, chunks=(301, 4))  # blocks not aligned to predict's batches
+    outputs = model.predict(dx, batch_size=128)
+    assert isinstance(outputs, da.Array) and outputs.chunks[0] == dx.chunks[0]
+    expected = model.predict(x, batch_size=128)
+    model.set_weights([w + 1 for w in model.get_weights()])  # the copy taken is used
+    assert np.array_equal(outputs.compute(), expected)
+
+
+def test_minibatch_fit_streams_the_chunks_as_the_arrays_would_be_read(client):
+    x, y = _data()
+    on_arrays, on_dask = _model(), _model()
+    on_arrays.fit(x, y, epochs=2, batch_size=50, shuffle=False, verbose=0)
+    history = on_dask.fit(da.from_array(x, chunks=200), da.from_array(y, chunks=100),
+                          epochs=2, batch_size=50, shuffle=False, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(on_arrays.get_weights(),
+                                                    on_dask.get_weights()))
+    assert len(history.history["loss"]) == 2
+    assert on_arrays.evaluate(x, y, 50) == on_dask.evaluate(da.from_array(x, chunks=200), y,
+                                                            batch_size=50)
+
+
+def test_shuffled_minibatch_fit_on_dask_is_reproducible_from_the_seed(client):
+    x, y = _data()
+    dx, dy = da.from_array(x, chunks=250), da.from_array(y, chunks=250)
+    first, second, other = _model(), _model(), _model()
+    for model, seed in ((first, 3), (second, 3), (other, 4)):
+        model.fit(dx, dy, epochs=2, batch_size=32, seed=seed, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(first.get_weights(),
+                                                    second.get_weights()))
+    assert not all(np.array_equal(a, b) for a, b in zip(first.get_weights(),
+                                                        other.get_weights()))
+
+
+class Iterates(nl.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.weights = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights.append(self.model.get_weights())
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs"])
+def test_full_batch_iterates_on_the_cluster_equal_those_on_the_gathered_array(
+        client, optimizer):
+    x, y = _data()
+    w = np.random.default_rng(5).uniform(0.5, 2.0, len(x))
+    runs = []
+    for data in ((x, y, w), (da.from_array(x, chunks=170), da.from_array(y, chunks=300),
+                             da.from_array(w, chunks=500))):
+        model = _model(optimizer, dtype="float64",
+                       kernel_regularizer=nl.regularizers.L2(1e-3))
+        iterates = Iterates()
+        model.fit(data[0], data[1], sample_weight=data[2], epochs=6, verbose=0,
+                  callbacks=[iterates])
+        runs.append((iterates.weights, model.history.history["loss"]))
+    (gathered, losses), (sharded, sharded_losses) = runs
+    assert len(gathered) == len(sharded) == 6
+    for a, b in zip(gathered, sharded):
+        for u, v in zip(a, b):
+            np.testing.assert_allclose(v, u, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(sharded_losses, losses, rtol=1e-10)
+    assert not np.array_equal(gathered[0][0], gathered[-1][0])  # it did move
+
+
+def test_what_does_not_shard_is_refused(client):
+    x, y = _data(100)
+    dx, dy = da.from_array(x, chunks=50), da.from_array(y, chunks=50)
+    with pytest.raises(ValueError, match="Dropout, BatchNormalization"):
+        _model("lbfgs", dropout=0.5).fit(dx, dy, verbose=0)
+    with pytest.raises(ValueError, match="LevenbergMarquardt on a Dask array is not "
+                                         "supported yet"):
+        model = mlp(6, [4], 3, seed=0)
+        model.compile(optimizer="levenberg_marquardt", loss="mse")
+        model.fit(dx, dy, verbose=0)
+    with pytest.raises(ValueError, match="x and y must have the same number of samples"):
+        _model().fit(dx, dy[:-1], verbose=0)
+    with pytest.raises(ValueError, match="y is required with a Dask array"):
+        _model().fit(dx, verbose=0)
