@@ -335,6 +335,97 @@ def _infer_task(y) -> str:
     return "classification" if integral and len(np.unique(y)) <= 20 else "regression"
 
 
+MAX_SCAN_BYTES = 32 * 2**20  # rows of a .npy read at once to compute the scaling
+
+
+class NpyFeatures:
+    """The feature columns of a 2-D ``.npy`` file opened memory-mapped (every column but
+    the target), read a batch of rows at a time: a lazily indexed array
+    (:func:`nnlearn.data.is_lazy_array`), so ``fit`` never holds the whole file.
+    ``scaled(mean, scale)`` is the same, standardised, in float32."""
+
+    def __init__(self, array, columns, mean=None, scale=None):
+        self.array, self.columns = array, np.asarray(columns)
+        self.mean, self.scale = mean, scale
+        self.shape = (array.shape[0], len(self.columns))
+        self.dtype = np.dtype(np.float32) if mean is not None else np.dtype(np.float64)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows):
+        block = np.asarray(self.array[rows], np.float64)[:, self.columns]
+        if self.mean is None:
+            return block
+        return ((block - self.mean) / self.scale).astype(np.float32)
+
+    def scaled(self, mean, scale) -> "NpyFeatures":
+        return NpyFeatures(self.array, self.columns, mean, scale)
+
+    def chunks(self):
+        """(first row, block) over the whole file, MAX_SCAN_BYTES at a time."""
+        step = max(1, MAX_SCAN_BYTES // max(1, self.array.shape[1] * 8))
+        for start in range(0, len(self), step):
+            yield start, self[start:start + step]
+
+    def standardisation(self):
+        """(mean, scale) of each column (StandardScaler's: the standard deviation, 1
+        where it is 0), in one pass merging the chunks' means and sums of squared
+        deviations (Chan, Golub & LeVeque 1983); ValueError naming the row and column of
+        a value that is not finite."""
+        n, mean, m2 = 0, np.zeros(self.shape[1]), np.zeros(self.shape[1])
+        for start, block in self.chunks():
+            if not np.isfinite(block).all():
+                row, column = (int(i) for i in np.argwhere(~np.isfinite(block))[0])
+                raise ValueError(f"feature column {self.columns[column]} holds "
+                                 f"{block[row, column]} at row {start + row}; features "
+                                 "must be finite numbers")
+            b = len(block)
+            block_mean = block.mean(axis=0)
+            block_m2 = ((block - block_mean) ** 2).sum(axis=0)
+            delta = block_mean - mean
+            mean = mean + delta * b / (n + b)
+            m2 = m2 + block_m2 + delta ** 2 * n * b / (n + b)
+            n += b
+        std = np.sqrt(m2 / n)
+        return mean, np.where(std > 0, std, 1.0)
+
+
+def load_npy(path, target=None):
+    """A :class:`nnlearn.datasets.tabular.Table` of a 2-D numeric ``.npy`` file (no
+    pickles), opened memory-mapped: the target is column ``target`` (an integer, negative
+    from the end; the last column when None), read into memory; the features
+    (:class:`NpyFeatures`) stay in the file and are named ``column_<i>``."""
+    from .datasets.tabular import Table
+
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as err:
+        raise ValueError(f"{path}: not a readable .npy array ({err})") from None
+    if array.ndim != 2 or array.shape[1] < 2 or array.shape[0] < 2:
+        raise ValueError(f"{path}: expected a 2-D array of at least 2 rows and 2 columns "
+                         f"(features and the target); got shape {array.shape}")
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"{path}: expected numbers; got dtype {array.dtype}")
+    d = array.shape[1]
+    try:
+        column = -1 if target is None else int(target)
+    except ValueError:
+        raise ValueError(f"--target: a .npy file has no column names; give the target's "
+                         f"column number (0 to {d - 1}, or -1 for the last); got "
+                         f"{target!r}") from None
+    if not -d <= column < d:
+        raise ValueError(f"--target {target}: {path} has {d} columns (0 to {d - 1})")
+    column %= d
+    y = np.asarray(array[:, column], np.float64)
+    if not np.isfinite(y).all():
+        raise ValueError(f"{path}: the target column {column} holds "
+                         f"{y[~np.isfinite(y)][0]} at row {int(np.argmin(np.isfinite(y)))}")
+    columns = [j for j in range(d) if j != column]
+    return Table(NpyFeatures(array, columns), y, [f"column_{j}" for j in columns],
+                 f"column_{column}")
+
+
 def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
                 learning_rate=None, epochs=50, batch_size=32, task="auto",
                 validation_split=0.1, l2=0.0, dropout=0.0, seed=0, verbose=0, path="data"):
@@ -359,10 +450,15 @@ def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
     if task == "regression" and table.y.dtype.kind in "US":
         raise ValueError(f"target column {table.target_name!r} holds text; it cannot be a "
                          "regression target")
-    scaler = StandardScaler().fit(table.X)
-    x = scaler.transform(table.X).astype(np.float32)
+    if isinstance(table.X, NpyFeatures):  # read from the file a batch at a time
+        mean, scale = table.X.standardisation()
+        x = table.X.scaled(mean, scale)
+    else:
+        scaler = StandardScaler().fit(table.X)
+        x = scaler.transform(table.X).astype(np.float32)
+        mean, scale = scaler.mean_, scaler.scale_
     metadata = {"task": task, "features": table.feature_names, "target": table.target_name,
-                "scaler": {"mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist()}}
+                "scaler": {"mean": mean.tolist(), "scale": scale.tolist()}}
     if task == "classification":
         classes, y = np.unique(table.y, return_inverse=True)
         if len(classes) < 2:
@@ -533,7 +629,8 @@ def _table_for(model, data, require_target):
 
 @main.command()
 @click.argument("data", type=click.Path(dir_okay=False))
-@click.option("--target", help="Name of the target column (CSV).")
+@click.option("--target", help="Name of the target column (CSV); its number (NPY, default "
+              "the last).")
 @click.option("--out", "out_path", default="model.nnlearn", show_default=True,
               type=click.Path(dir_okay=False), help="Where to write the trained model.")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
@@ -554,7 +651,8 @@ def _table_for(model, data, require_target):
 @click.option("--verbose", default=1, show_default=True, type=click.IntRange(0, 2))
 @user_errors
 def train(data, target, out_path, config_path, verbose, **options):
-    """Train an MLP on DATA (a CSV with a header, or an NPZ with x and y) and save it."""
+    """Train an MLP on DATA (a CSV with a header, an NPZ with x and y, or a 2-D NPY read
+    memory-mapped, its target column --target or the last) and save it."""
     from .datasets.tabular import load_table
 
     settings = dict(TRAIN_DEFAULTS)
@@ -564,11 +662,14 @@ def train(data, target, out_path, config_path, verbose, **options):
     from . import activations
 
     activations.get(settings["activation"], "--activation")
-    if target is None and not str(data).endswith(".npz"):
+    npy = str(data).lower().endswith(".npy")
+    if target is None and not str(data).endswith(".npz") and not npy:
         raise UserError("--target is required for CSV data (the column to predict)")
     _writable("--out", out_path)
     _not_an_input("--out", out_path, {"the input data": data, "the --config file": config_path})
-    table = load_table(data, target=target)
+    if npy and not Path(data).is_file():
+        raise FileNotFoundError(f"no such file: {data}")
+    table = load_npy(data, target) if npy else load_table(data, target=target)
     model, history = train_model(table, verbose=verbose, path=data, **settings)
     try:
         model.save(out_path)
