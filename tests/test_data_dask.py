@@ -102,15 +102,35 @@ def test_full_batch_iterates_on_the_cluster_equal_those_on_the_gathered_array(
     assert not np.array_equal(gathered[0][0], gathered[-1][0])  # it did move
 
 
+def test_levenberg_marquardt_sums_the_normal_equations_over_the_chunks(client):
+    x, _ = _data(600)
+    y = np.sin(x[:, :1]) + 0.5 * x[:, 1:2] * x[:, 2:3]
+    runs = []
+    for data in ((x, y), (da.from_array(x, chunks=130), da.from_array(y, chunks=200))):
+        model = mlp(6, [5], 1, activation="tanh", seed=2, dtype="float64")
+        model.compile(optimizer="levenberg_marquardt", loss="mse")
+        iterates = Iterates()
+        model.fit(*data, epochs=5, verbose=0, callbacks=[iterates])
+        runs.append((iterates.weights, model.history.history["loss"]))
+    (gathered, losses), (sharded, sharded_losses) = runs
+    for a, b in zip(gathered, sharded):
+        for u, v in zip(a, b):
+            np.testing.assert_allclose(v, u, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(sharded_losses, losses, rtol=1e-10)
+    assert losses[-1] < 0.5 * losses[0]  # it did move
+
+
 def test_what_does_not_shard_is_refused(client):
     x, y = _data(100)
     dx, dy = da.from_array(x, chunks=50), da.from_array(y, chunks=50)
     with pytest.raises(ValueError, match="Dropout, BatchNormalization"):
         _model("lbfgs", dropout=0.5).fit(dx, dy, verbose=0)
-    with pytest.raises(ValueError, match="LevenbergMarquardt on a Dask array is not "
-                                         "supported yet"):
-        model = mlp(6, [4], 3, seed=0)
-        model.compile(optimizer="levenberg_marquardt", loss="mse")
+    model = mlp(6, [4], 3, seed=0)
+    model.compile(optimizer="levenberg_marquardt", loss="mse")
+    with pytest.raises(ValueError, match="cannot weight samples"):
+        model.fit(dx, dy, sample_weight=np.ones(100), verbose=0)
+    model.compile(optimizer="levenberg_marquardt", loss="categorical_crossentropy")
+    with pytest.raises(ValueError, match="must be the mean squared error"):
         model.fit(dx, dy, verbose=0)
     with pytest.raises(ValueError, match="x and y must have the same number of samples"):
         _model().fit(dx, dy[:-1], verbose=0)

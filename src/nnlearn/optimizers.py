@@ -1160,13 +1160,19 @@ class LevenbergMarquardt(_ClosureMethod):
     def step(J: np.ndarray, r: np.ndarray, mu: float) -> np.ndarray | None:
         """delta solving (J^T J + mu I) delta = -J^T r by Cholesky; None when the matrix is
         not numerically positive definite."""
-        A = J.T @ J
+        return LevenbergMarquardt.solve(J.T @ J, J.T @ r, mu)
+
+    @staticmethod
+    def solve(JtJ: np.ndarray, Jtr: np.ndarray, mu: float) -> np.ndarray | None:
+        """delta solving (J^T J + mu I) delta = -J^T r from the normal equations' two
+        sides (what a map-reduce over the samples sums); None as :meth:`step`."""
+        A = JtJ.copy()
         A[np.diag_indices_from(A)] += mu
         try:
             L = np.linalg.cholesky(A)
         except np.linalg.LinAlgError:
             return None
-        delta = np.linalg.solve(L.T, np.linalg.solve(L, -(J.T @ r)))
+        delta = np.linalg.solve(L.T, np.linalg.solve(L, -Jtr))
         return delta if np.all(np.isfinite(delta)) else None
 
     def check_size(self, params) -> None:
@@ -1189,24 +1195,33 @@ class LevenbergMarquardt(_ClosureMethod):
         self.check_size(params)
         loss, w = self._evaluate(params, closure)
         residuals = getattr(closure, "residuals", None)
-        if not callable(residuals):
+        normal_equations = getattr(closure, "normal_equations", None)
+        if callable(normal_equations):  # J^T J and J^T r summed elsewhere (nnlearn.data.dask)
+            JtJ, Jtr = (np.asarray(a, np.float64) for a in normal_equations())
+            if JtJ.shape != (w.size, w.size) or Jtr.shape != (w.size,):
+                raise ValueError(f"closure.normal_equations() must return J^T J of shape "
+                                 f"({w.size}, {w.size}) and J^T r of shape ({w.size},); got "
+                                 f"{JtJ.shape} and {Jtr.shape}")
+        elif not callable(residuals):
             raise TypeError(
                 "LevenbergMarquardt needs the residuals and their Jacobian: the closure must "
                 "carry closure.residuals() -> (r, J) (optimizers.least_squares_residuals "
                 "builds it for a model compiled with loss='mse'; Model.train_step attaches "
                 "it when the optimizer's needs_residuals is True)")
-        r, J = residuals()
-        r, J = np.asarray(r, np.float64).ravel(), np.asarray(J, np.float64)
-        if J.shape != (r.size, w.size):
-            raise ValueError(f"closure.residuals() must return r and J of shape (len(r), "
-                             f"number of parameter values) = ({r.size}, {w.size}); got J of "
-                             f"shape {J.shape}")
+        else:
+            r, J = residuals()
+            r, J = np.asarray(r, np.float64).ravel(), np.asarray(J, np.float64)
+            if J.shape != (r.size, w.size):
+                raise ValueError(f"closure.residuals() must return r and J of shape (len(r), "
+                                 f"number of parameter values) = ({r.size}, {w.size}); got "
+                                 f"J of shape {J.shape}")
+            JtJ, Jtr = J.T @ J, J.T @ r
         self.iterations += 1
         new_loss = loss
-        if np.max(np.abs(J.T @ r), initial=0.0) > self.tolerance_grad:
+        if np.max(np.abs(Jtr), initial=0.0) > self.tolerance_grad:
             mu = self.current_mu
             while True:
-                delta = self.step(J, r, mu)
+                delta = self.solve(JtJ, Jtr, mu)
                 if delta is not None:
                     self._assign(params, w + self.learning_rate * delta)
                     trial = float(closure())

@@ -19,8 +19,11 @@ full-batch training as a map-reduce over the chunks where they live.
   and of all samples; the layers' penalties are added once, here.  This is how
   dask-glm fits its generalized linear models (its ``lbfgs`` solver).  Layers that draw
   random numbers or use batch statistics (Dropout, BatchNormalization) do not shard
-  exactly and are refused; so is Levenberg-Marquardt (its ``J^T J`` map-reduce is not
-  written yet).  The metrics other than the loss are not computed by that step
+  exactly and are refused.  Levenberg-Marquardt's normal equations are sums too:
+  ``J^T J = sum_c J_c^T J_c`` and ``J^T r = sum_c J_c^T r_c``, each chunk's computed
+  where it lives (its Jacobian, ``n_c x outputs`` rows, bounded by the optimizer's
+  ``max_jacobian_entries``: give chunks small enough), and only the P x P and P sums
+  travel.  The metrics other than the loss are not computed by that step
   (``evaluate`` the Dask array for them).
 
 With an active ``dask.distributed`` Client (``Client(LocalCluster(...))`` or any real
@@ -220,6 +223,19 @@ def _chunk_sums(model, weights, x, y, w, class_weight):
                                            np.zeros_like(p.data)) for p in params]
 
 
+def _chunk_normal_equations(model, weights, x, y, max_entries):
+    """(J_c^T J_c, J_c^T r_c) of one chunk, r_c its residuals (outputs - targets) and
+    J_c their Jacobian (:func:`nnlearn.optimizers.least_squares_residuals`): the
+    normal equations of the whole data are the sums over the chunks."""
+    from .. import optimizers
+
+    model = copy.deepcopy(model)
+    model.set_weights(weights)
+    x, y, _ = check_batch(model, (x, y), 0, "dask chunk")
+    r, J = optimizers.least_squares_residuals(model, x, y, max_entries)()
+    return J.T @ J, J.T @ r
+
+
 class FullBatchDaskAdapter:
     """One step per epoch on every sample, its loss and gradient a map-reduce over the
     chunks (see the module): fit calls :meth:`train_step` in place of the model's."""
@@ -236,11 +252,17 @@ class FullBatchDaskAdapter:
             raise ValueError("fit: a full-batch optimizer on a Dask array sums the chunks' "
                              "gradients, which layers drawing random numbers or batch "
                              "statistics (Dropout, BatchNormalization) do not allow")
-        if model.optimizer.needs_residuals or isinstance(model.optimizer,
-                                                         optimizers.LevenbergMarquardt):
-            raise ValueError(f"fit: {type(model.optimizer).__name__} on a Dask array is not "
-                             "supported yet (its J^T J map-reduce is not written); use "
-                             "L-BFGS, or compute the array")
+        self.least_squares = bool(model.optimizer.needs_residuals)
+        if self.least_squares and not isinstance(model.optimizer,
+                                                 optimizers.LevenbergMarquardt):
+            raise ValueError(f"fit: {type(model.optimizer).__name__} needs residuals, which "
+                             "are summed over a Dask array's chunks only for "
+                             "LevenbergMarquardt")
+        if self.least_squares and (w is not None or class_weight is not None):
+            raise ValueError(f"{type(model.optimizer).__name__} fits residuals: it cannot "
+                             "weight samples (sample_weight, class_weight)")
+        if self.least_squares:  # the loss must be the mean squared error: checked now
+            optimizers.least_squares_residuals(model, np.zeros(0), np.zeros(0))
         self.model, self.class_weight = model, class_weight
         client = _client()
         arrays = [a for a in (x, y, w) if a is not None]
@@ -285,6 +307,8 @@ class FullBatchDaskAdapter:
     def train_step(self, *_):
         """One update: the optimizer's closure sends the weights to the chunks and sums
         what comes back (only weights and sums travel)."""
+        import dask
+
         model = self.model
         params = model.params
         template = copy.deepcopy(model)
@@ -311,6 +335,14 @@ class FullBatchDaskAdapter:
                     (p.grad + g).astype(p.data.dtype)
             return loss
 
+        if self.least_squares:
+            def normal_equations():
+                task = dask.delayed(_chunk_normal_equations, pure=True)
+                limit = model.optimizer.max_jacobian_entries
+                parts = dask.compute(*[task(template, model.get_weights(), x, y, limit)
+                                       for x, y, _ in self.blocks])
+                return sum(p[0] for p in parts), sum(p[1] for p in parts)
+            closure.normal_equations = normal_equations
         loss = model.optimizer.minimize(params, closure)
         model.loss_tracker.update_state(loss, self.n)
         return {"loss": loss}
