@@ -333,3 +333,50 @@ def test_a_bad_batch_of_a_memmap_names_it(tmp_path):
         _model().fit(xm, y, batch_size=32, shuffle=False, verbose=0)
     with pytest.raises(ValueError, match="x and y must have the same number of samples"):
         _model().fit(xm, y[:-1], verbose=0)
+
+
+def test_evaluate_and_predict_on_a_generator_take_steps_batches_and_stop_their_reader():
+    x, y = _data(n=96)
+    model = _model()
+    model.fit(x, y, epochs=1, verbose=0)
+    before = threading.active_count()
+
+    def endless():
+        while True:
+            for start in range(0, 96, 32):
+                yield x[start:start + 32], y[start:start + 32]
+
+    assert model.evaluate(endless(), steps=3) == model.evaluate(x, y, 32)
+    assert np.array_equal(model.predict(endless(), steps=3), model.predict(x, 32))
+    assert np.array_equal(model.predict((x[s:s + 10] for s in range(0, 96, 10))),
+                          model.predict(x, 10))
+    assert threading.active_count() == before
+
+
+def test_an_interrupted_fit_stops_its_readers_and_calls_the_dataset_hooks(capsys):
+    x, y = _data()
+    calls = []
+
+    class Hooked(Batches):
+        def on_epoch_begin(self):
+            calls.append("begin")
+
+        def on_epoch_end(self):
+            calls.append("end")
+
+    class Interrupt(nl.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            if self.model.history_epochs == 1 and batch == 2:
+                raise KeyboardInterrupt
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.model.history_epochs = epoch + 1
+
+    model = _model()
+    model.history_epochs = 0
+    before = threading.active_count()
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(Hooked(x, y, 32, workers=2), epochs=3, verbose=2, callbacks=[Interrupt()])
+    assert threading.active_count() == before
+    assert calls == ["begin", "end", "begin"]
+    assert "7/7" in capsys.readouterr().out  # the first epoch's 7 batches, of 7

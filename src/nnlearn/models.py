@@ -801,9 +801,12 @@ class Model:
             source = self._source_adapter(x, None, None, self._inference_batch(batch_size, x),
                                           False, steps, "predict", sequential=True,
                                           targets=False)
-            if not self.built:
-                self.check_input(source.first_x())
-            return self._predict_source(source, verbose)
+            try:
+                if not self.built:
+                    self.check_input(source.first_x())
+                return self._predict_source(source, verbose)
+            finally:
+                source.close()
         batch_size = 1024 if batch_size is None else batch_size
         _positive_int(batch_size, "batch_size")
         x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
@@ -835,7 +838,6 @@ class Model:
                 bar.update(step + 1, {})
         finally:
             batches.close()
-            source.close()
         bar.close({})
         return np.concatenate(parts) if parts else np.empty((0, self.output_units), self.dtype)
 
@@ -853,9 +855,12 @@ class Model:
             source = self._source_adapter(x, y, sample_weight,
                                           self._inference_batch(batch_size, x), False, steps,
                                           "evaluate", sequential=True)
-            if not self.built:
-                self.check_input(source.first_x())
-            values = self._evaluate_source(source, verbose)
+            try:
+                if not self.built:
+                    self.check_input(source.first_x())
+                values = self._evaluate_source(source, verbose)
+            finally:
+                source.close()  # a generator's reading thread
         else:
             if y is None:
                 raise ValueError("evaluate: y is required with arrays x")
