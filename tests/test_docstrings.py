@@ -9,7 +9,7 @@ import pkgutil
 
 import pytest
 
-PACKAGES = ("autograd", "classic", "datasets", "experiments", "playground")
+PACKAGES = ("autograd", "classic", "data", "datasets", "experiments", "playground")
 
 
 def module_names():

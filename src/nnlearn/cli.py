@@ -360,6 +360,7 @@ class NpyFeatures:
         return ((block - self.mean) / self.scale).astype(np.float32)
 
     def scaled(self, mean, scale) -> "NpyFeatures":
+        """The same columns, standardised: ``(x - mean) / scale`` in float32."""
         return NpyFeatures(self.array, self.columns, mean, scale)
 
     def chunks(self):

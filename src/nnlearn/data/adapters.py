@@ -31,7 +31,7 @@ from .._validation import all_finite, check_in_range, check_sample_weight
 from .dataset import PyDataset
 from .prefetch import BatchError, ReadAhead, prefetch_indexed
 
-__all__ = ["kind_of", "is_lazy_array", "read_rows", "check_batch", "ArrayAdapter",
+__all__ = ["kind_of", "is_lazy_array", "read_rows", "check_batch", "DataAdapter", "ArrayAdapter",
            "LazyArrayAdapter", "PyDatasetAdapter", "IterableAdapter"]
 
 LAZY_WORKERS, LAZY_QUEUE_SIZE = 1, 10  # lazily indexed arrays: one reader, 10 batches ahead
@@ -143,7 +143,35 @@ def check_batch(model, batch, index: int, where: str, targets: bool = True,
     return converted, y, w
 
 
-class ArrayAdapter:
+class DataAdapter:
+    """What every adapter gives ``fit``, ``evaluate`` and ``predict``."""
+
+    def first_x(self) -> np.ndarray:
+        """Samples of the source's shape (possibly none), read before training to build
+        an unbuilt model."""
+        raise NotImplementedError
+
+    def draws_random_numbers(self) -> bool:
+        """Whether an epoch needs a seed (shuffling, or layers drawing random numbers)."""
+        return bool(self.model._random_layers())
+
+    def epoch(self, epoch_seed):
+        """(number of batches or None when unknown, iterator of the epoch's batches
+        ``(x, y, sample_weight or None)``); close the iterator when done with it (that
+        stops the threads reading ahead)."""
+        raise NotImplementedError
+
+    def on_epoch_begin(self) -> None:
+        """Before each epoch of fit."""
+
+    def on_epoch_end(self) -> None:
+        """After each epoch of fit (not after an epoch cut short by an error)."""
+
+    def close(self) -> None:
+        """Release what the adapter holds for the whole of fit (a reading thread)."""
+
+
+class ArrayAdapter(DataAdapter):
     """In-memory arrays (already checked by the model): the batches of
     ``model.batch_indices`` (``sequential``: consecutive slices, for evaluate/predict)."""
 
@@ -157,7 +185,6 @@ class ArrayAdapter:
         return len(self.x)
 
     def first_x(self) -> np.ndarray:
-        """No samples, of the samples' shape (what builds the model)."""
         return np.empty((0, *self.x.shape[1:]), self.model.dtype)
 
     def indices(self, epoch_seed) -> list:
@@ -179,15 +206,6 @@ class ArrayAdapter:
         for index in batches:
             yield (_gather(x, index), None if y is None else _gather(y, index),
                    None if w is None else _gather(w, index))
-
-    def on_epoch_begin(self) -> None:
-        pass
-
-    def on_epoch_end(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def _gather(values, index):
@@ -240,7 +258,7 @@ class LazyArrayAdapter(ArrayAdapter):
             reader.close()
 
 
-class PyDatasetAdapter:
+class PyDatasetAdapter(DataAdapter):
     """A :class:`PyDataset`: batches ``dataset[i]``, in order or (``shuffle``) in a
     permutation drawn from the epoch's seed, the first ``steps`` of them when given;
     read ahead by the dataset's ``workers`` threads, at most ``max_queue_size``."""
@@ -279,7 +297,7 @@ class PyDatasetAdapter:
         return check_batch(self.model, batch, k, self.where, self.targets, self.class_weight)
 
     def first_x(self) -> np.ndarray:
-        """Batch 0's samples (read once more to build an unbuilt model, as Keras does)."""
+        # batch 0, read again in the epoch (Keras also reads a batch to build the model)
         return self.fetch(0)[0]
 
     def epoch(self, epoch_seed):
@@ -303,11 +321,8 @@ class PyDatasetAdapter:
     def on_epoch_end(self) -> None:
         self.dataset.on_epoch_end()
 
-    def close(self) -> None:
-        pass
 
-
-class IterableAdapter:
+class IterableAdapter(DataAdapter):
     """A generator (any iterator) or a re-iterable object yielding batches.
 
     An iterator is read by one thread for the whole of ``fit`` (its items are used in
@@ -327,9 +342,6 @@ class IterableAdapter:
         self.reader = self.pending = None
         self.epochs_done, self.sample_shape = 0, None
 
-    def draws_random_numbers(self) -> bool:
-        return bool(self.model._random_layers())
-
     def _reader(self):
         if self.reader is None:
             iterator = self.source if self.shared else iter(self.source)
@@ -347,7 +359,7 @@ class IterableAdapter:
                              f"{type(err).__name__}: {err}", k) from err
 
     def first_x(self) -> np.ndarray:
-        """The first batch's samples (kept, and given again as the first batch)."""
+        # the first batch: kept, and given again as the epoch's first
         item = self._next(0)
         if item is ReadAhead.END:
             raise BatchError(f"{self.where}: batch 0: the generator yielded no batch", 0)
@@ -365,6 +377,7 @@ class IterableAdapter:
 
     @property
     def count(self):
+        """Batches per epoch: steps, a re-iterable's len, or None (unknown)."""
         if self.steps is not None:
             return self.steps
         if not self.shared and hasattr(self.source, "__len__"):
@@ -392,14 +405,10 @@ class IterableAdapter:
             if not self.shared:
                 self.close()
 
-    def on_epoch_begin(self) -> None:
-        pass
-
     def on_epoch_end(self) -> None:
         self.epochs_done += 1
 
     def close(self) -> None:
-        """Stop the reading thread."""
         if self.reader is not None:
             self.reader.close()
             self.reader = None

@@ -39,7 +39,7 @@ import uuid
 import numpy as np
 
 from ..autograd import as_tensor, sum_of_squares
-from .adapters import check_batch
+from .adapters import DataAdapter, check_batch
 from .prefetch import BatchError, ReadAhead
 
 __all__ = ["predict", "adapter", "DaskAdapter", "FullBatchDaskAdapter"]
@@ -132,7 +132,7 @@ def adapter(model, x, y, sample_weight, batch_size, shuffle, where, class_weight
                        class_weight)
 
 
-class DaskAdapter:
+class DaskAdapter(DataAdapter):
     """Mini-batches streamed from a Dask array's chunks (see the module)."""
 
     def __init__(self, model, x, y, w, batch_size, shuffle, targets=True, class_weight=None):
@@ -193,15 +193,6 @@ class DaskAdapter:
         finally:
             reader.close()
 
-    def on_epoch_begin(self) -> None:
-        pass
-
-    def on_epoch_end(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
 
 def _chunk_sums(model, weights, x, y, w, class_weight):
     """(N_c L_c, [N_c dL_c/dW for each parameter]) of one chunk, L_c the loss of the
@@ -236,7 +227,7 @@ def _chunk_normal_equations(model, weights, x, y, max_entries):
     return J.T @ J, J.T @ r
 
 
-class FullBatchDaskAdapter:
+class FullBatchDaskAdapter(DataAdapter):
     """One step per epoch on every sample, its loss and gradient a map-reduce over the
     chunks (see the module): fit calls :meth:`train_step` in place of the model's."""
 
@@ -285,17 +276,8 @@ class FullBatchDaskAdapter:
         return False
 
     def epoch(self, epoch_seed):
-        """One batch standing for every sample (``range(n)``: its length is the count)."""
+        # one batch standing for every sample (range(n): its length is the count)
         return 1, (batch for batch in [(range(self.n), None, None)])
-
-    def on_epoch_begin(self) -> None:
-        pass
-
-    def on_epoch_end(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
     def _sums(self, template, weights):
         import dask
