@@ -380,3 +380,60 @@ def test_an_interrupted_fit_stops_its_readers_and_calls_the_dataset_hooks(capsys
     assert threading.active_count() == before
     assert calls == ["begin", "end", "begin"]
     assert "7/7" in capsys.readouterr().out  # the first epoch's 7 batches, of 7
+
+
+_MEMORY_CHILD = """
+import sys
+import numpy as np
+import nnlearn as nl
+from nnlearn.models import mlp
+
+def anonymous_mb():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) / 1024
+
+class Peak(nl.callbacks.Callback):
+    def on_batch_end(self, batch, logs=None):
+        self.peak = max(getattr(self, "peak", 0), anonymous_mb())
+
+path, mode = sys.argv[1:]
+model = mlp(32, [16], 2, output_activation="softmax", seed=0)
+model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+warm = np.zeros((8192, 32), np.float32)  # compiles the step's kernels (numba) first
+model.fit(warm, np.zeros(8192, int), batch_size=4096, verbose=0)
+base = anonymous_mb()
+array = np.load(path, mmap_mode="r" if mode == "memmap" else None)
+x, y = array[:, :32], np.load(path.replace("x.npy", "y.npy"), mmap_mode="r")
+peak = Peak()
+model.fit(x, y, epochs=1, batch_size=4096, verbose=0, callbacks=[peak])
+print(peak.peak - base)
+"""
+
+
+def test_fit_on_a_memmap_holds_a_few_batches_in_memory_not_the_file(tmp_path):
+    """Anonymous memory (RssAnon: the process's own, not the file's pages in the page
+    cache) grows by a few batches during fit on a 64 MiB memmap; loading the file first
+    (the control) grows it by the file's size, so the measure can tell them apart."""
+    import subprocess
+    import sys
+
+    if not __import__("os").path.exists("/proc/self/status"):
+        pytest.skip("needs /proc (Linux)")
+    rows = 64 * 2**20 // (32 * 4)
+    x = np.lib.format.open_memmap(tmp_path / "x.npy", "w+", np.float32, (rows, 32))
+    for start in range(0, rows, 1 << 16):
+        x[start:start + (1 << 16)] = np.random.default_rng(start).standard_normal(
+            (min(1 << 16, rows - start), 32), np.float32)
+    x.flush()
+    del x
+    np.save(tmp_path / "y.npy", np.arange(rows) % 2)
+    growth = {}
+    for mode in ("memmap", "memory"):
+        done = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(tmp_path / "x.npy"),
+                               mode], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        growth[mode] = float(done.stdout.split()[-1])
+    assert growth["memmap"] < 24, growth   # a few batches of 4096 x 32 float32 (0.5 MiB)
+    assert growth["memory"] > 64, growth   # the file, loaded
