@@ -437,3 +437,24 @@ def test_fit_on_a_memmap_holds_a_few_batches_in_memory_not_the_file(tmp_path):
         growth[mode] = float(done.stdout.split()[-1])
     assert growth["memmap"] < 24, growth   # a few batches of 4096 x 32 float32 (0.5 MiB)
     assert growth["memory"] > 64, growth   # the file, loaded
+
+
+def test_validation_data_may_be_a_pydataset_or_lazily_indexed_arrays(tmp_path):
+    x, y = _data()
+    xv, yv = _data(n=50, seed=9)
+    np.save(tmp_path / "xv.npy", xv)
+    xm = np.load(tmp_path / "xv.npy", mmap_mode="r")
+    histories = []
+    for validation in ((xv, yv), (xm, list(yv)), Batches(xv, yv, 1024)):
+        model = _model()
+        histories.append(model.fit(x, y, epochs=2, seed=0, verbose=0,
+                                   validation_data=validation).history)
+    assert histories[0] == histories[1] == histories[2]
+    assert len(histories[0]["val_loss"]) == 2
+
+
+def test_a_lazy_array_of_one_dimension_is_refused_with_its_shape(tmp_path):
+    np.save(tmp_path / "x.npy", np.arange(10.0))
+    with pytest.raises(ValueError, match=r"fit: x must have shape \(n_samples, ...\); got "
+                                         r"shape \(10,\)"):
+        _model().fit(np.load(tmp_path / "x.npy", mmap_mode="r"), np.zeros(10))

@@ -513,9 +513,14 @@ class Model:
                 raise ValueError("fit: steps_per_epoch is for generators and PyDatasets; "
                                  "with arrays an epoch is every sample (use batch_size)")
             batch_size = 32 if batch_size is None else batch_size
+            streamed = isinstance(validation_data, data_adapters.PyDataset) or (
+                isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3)
+                and data_adapters.kind_of(validation_data[0]) in ("lazy", "dask"))
             x, y, weights, validation = self._training_data(
-                x, y, epochs, batch_size, initial_epoch, validation_split, validation_data,
-                sample_weight, class_weight)
+                x, y, epochs, batch_size, initial_epoch, 0.0 if streamed else validation_split,
+                None if streamed else validation_data, sample_weight, class_weight)
+            if streamed:
+                validation = self._validation_source(validation_data, batch_size)
             return data_adapters.ArrayAdapter(self, x, y, weights, batch_size, shuffle), \
                 validation
         self._check_compiled("fit")
@@ -597,7 +602,14 @@ class Model:
                                  "epoch of an array is every sample")
             batch_size = _positive_int(32 if batch_size is None else batch_size,
                                        "batch_size")
+            if len(x.shape) < 2:
+                raise ValueError(f"{where}: x must have shape (n_samples, ...); got shape "
+                                 f"{tuple(x.shape)}")
             n = len(x)
+            # targets and weights given as lists or other sequences: in memory, as arrays
+            y = y if y is None or data_adapters.is_lazy_array(y) else np.asarray(y)
+            if sample_weight is not None and not data_adapters.is_lazy_array(sample_weight):
+                sample_weight = np.asarray(sample_weight)
             for name, values in (("y", y), ("sample_weight", sample_weight)):
                 if values is not None and len(values) != n:
                     raise ValueError(f"{where}: x and {name} must have the same number of "
