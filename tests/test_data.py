@@ -458,3 +458,16 @@ def test_a_lazy_array_of_one_dimension_is_refused_with_its_shape(tmp_path):
     with pytest.raises(ValueError, match=r"fit: x must have shape \(n_samples, ...\); got "
                                          r"shape \(10,\)"):
         _model().fit(np.load(tmp_path / "x.npy", mmap_mode="r"), np.zeros(10))
+
+
+def test_a_generator_is_read_no_further_than_training_uses_it():
+    x, y = _data(n=96)
+    taken = []
+
+    def endless():
+        while True:
+            taken.append(1)
+            yield x[:32], y[:32]
+
+    _model().fit(endless(), epochs=4, initial_epoch=1, steps_per_epoch=3, verbose=0)
+    assert len(taken) == 9  # 3 epochs of 3 batches (one read to build the model among them)

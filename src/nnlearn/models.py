@@ -534,7 +534,8 @@ class Model:
                              "sample; with batches read one at a time give a dict "
                              "{class: weight}")
         train = self._source_adapter(x, y, sample_weight, batch_size, shuffle,
-                                     steps_per_epoch, "fit", class_weight, epochs)
+                                     steps_per_epoch, "fit", class_weight,
+                                     epochs - initial_epoch)
         validation = None
         if validation_split:
             if kind != "lazy":
