@@ -115,3 +115,23 @@ def test_against_pytorch_when_installed(name):
     np.testing.assert_allclose(activations.get(name)(nl.Tensor(z)).data,
                                reference(torch.tensor(z)).numpy(), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_a_copied_or_pickled_model_keeps_the_registered_activations_and_its_plan():
+    """A model sent to another process (a Dask worker) or deep-copied holds the
+    registered activation objects themselves, so its loss stays fused and its step
+    compiled: the same step, the same bits."""
+    import copy
+    import pickle
+
+    from nnlearn.models import mlp
+
+    for name in ("relu", "softmax", "tanh"):
+        f = nl.activations.get(name)
+        assert pickle.loads(pickle.dumps(f)) is f and copy.deepcopy(f) is f
+    model = mlp(3, [4], 2, output_activation="softmax", seed=0)
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    model.build((3,))
+    for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert other.plan(8).explain() == model.plan(8).explain()
+        assert other.fused_loss is not None

@@ -77,7 +77,30 @@ def _engine():
     return _ops
 
 
-class Activation:
+def _registered(name: str):
+    """The activation registered under ``name`` (what a pickled one is restored to)."""
+    return ACTIVATIONS[name]
+
+
+def _rebuilt(cls, state: dict):
+    obj = cls.__new__(cls)
+    obj.__dict__.update(state)
+    return obj
+
+
+class _PickledByName:
+    """A registered activation is pickled and copied as its name, so that a copied model
+    (sent to a Dask worker, cloned, deep-copied) holds the registered object itself:
+    the fused loss and the compiled step recognise activations by identity.  A custom
+    one is pickled by value."""
+
+    def __reduce__(self):
+        if ACTIVATIONS.get(getattr(self, "name", None)) is self:
+            return (_registered, (self.name,))
+        return (_rebuilt, (type(self), dict(self.__dict__)))
+
+
+class Activation(_PickledByName):
     """An element-wise activation :math:`h = g(z)`, declared once (see the module).
 
     Parameters
@@ -110,7 +133,7 @@ class Activation:
         return f"<activation {self.name}>"
 
 
-class Softmax:
+class Softmax(_PickledByName):
     r"""Softmax over the last (class) axis: :math:`s_j = e^{z_j} / \sum_k e^{z_k}`, the
     output of a multiclass classifier (Bridle 1990); not element-wise, so the compiled
     step treats it as the link of the cross-entropy rather than as a hidden activation."""
