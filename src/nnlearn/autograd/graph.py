@@ -142,8 +142,9 @@ def _short(array, precision: int) -> str:
     array = np.asarray(array)
     if array.size == 1:
         return f"{array.item():.{precision}g}"
-    return np.array2string(array, precision=precision, separator=", ", threshold=8,
-                           suppress_small=False, max_line_width=200)
+    text = np.array2string(array, precision=precision, separator=", ", threshold=8,
+                           suppress_small=False, max_line_width=10**6)
+    return " ".join(text.split())
 
 
 def graph(output: Tensor, names=None, gradient=None) -> Graph:
