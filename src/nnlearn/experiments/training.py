@@ -181,7 +181,8 @@ def optimizer_comparison(seed: int = 0, quick: bool = False, plots: bool = True)
         plot = _plot()
         figures["bowl_paths"] = plot.plot_optimizer_paths(
             bowl, paths, bounds=((-4.5, 1.0), (-1.2, 1.2)), minimum=(0, 0),
-            title=f"{steps} steps on 0.5 (x^2 + 50 y^2)")
+            title=f"{steps} steps on 0.5 (x^2 + 50 y^2)",
+            xlabel="x (curvature 1: the valley floor)", ylabel="y (curvature 50: across)")
         figures["network_loss"] = plot.plot_history(curves, title="XOR-data network: training "
                                                     "loss per epoch")
     return ExperimentResult("optimizers", numbers, figures, [
