@@ -128,6 +128,27 @@ def test_training_experiments_show_their_effects(results):
     assert results("overfit-small").numbers["passed"]
 
 
+def test_the_optimizer_bowl_and_network_show_what_the_notice_says(results):
+    """Each claim of the optimizers experiment's "what to notice", on its quick run."""
+    from nnlearn.experiments.training import BOWL_OPTIMIZERS, optimizer_path
+
+    paths = {name: optimizer_path(make(), steps=100) for name, make in BOWL_OPTIMIZERS.items()}
+    y = paths["SGD"][:, 1]
+    assert (np.diff(np.sign(y[:21])) != 0).sum() == 20              # across at every step
+    assert abs(paths["SGD"][-1, 0]) > 0.1                            # still creeping along x
+    assert np.abs(paths["momentum"][10:31, 1]).max() > 0.3           # still swinging
+    assert np.abs(paths["Nesterov"][10:, 1]).max() < 0.05            # damped within ten
+    for name in ("Adagrad", "RMSprop", "Adam"):
+        step = np.abs(paths[name][1] - paths[name][0])
+        assert step[1] == pytest.approx(step[0], rel=0.01), name     # same move in x and y
+    step = np.abs(paths["SGD"][1] - paths["SGD"][0])
+    assert step[1] > 10 * step[0]
+    net = results("optimizers").numbers["network"]
+    assert net["SGD"]["final_loss"] > 0.8 * net["SGD"]["first_loss"]   # barely moved
+    for name in ("momentum", "Adam"):
+        assert net[name]["final_loss"] < 0.15 * net[name]["first_loss"]   # done
+
+
 def test_mnist_experiments_on_a_subset(results):
     assert results("mnist-softmax").numbers["test_accuracy"] > 0.8
     assert results("mnist-mlp").numbers["test_accuracy"] > 0.75

@@ -143,9 +143,11 @@ def optimizer_path(optimizer, start=(-4.0, 1.0), steps: int = 100) -> np.ndarray
           "et al. 2011), RMSprop (Hinton, Coursera lecture 6e), Adam (Kingma & Ba 2015)",
           lesson=6,
           notice=(
-          "On the ill-conditioned bowl SGD zig-zags across the valley, momentum and Nesterov "
-          "roll along it, the adaptive methods rescale each direction; on the network, SGD "
-          "has barely moved the loss when momentum and Adam are done."))
+          "On the ill-conditioned bowl SGD zig-zags across the valley at every step and "
+          "creeps along it; momentum swings across the valley floor for dozens of steps, "
+          "Nesterov's look-ahead damps the swings within ten; the adaptive methods' first "
+          "step moves both coordinates by the same amount. On the network, SGD has barely "
+          "moved the loss when momentum and Adam are done."))
 def optimizer_comparison(seed: int = 0, quick: bool = False, plots: bool = True):
     """SGD, momentum, Nesterov, Adagrad, RMSprop and Adam on an ill-conditioned bowl, and
     SGD vs momentum vs Adam training a 2-16-16-2 network.
