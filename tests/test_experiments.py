@@ -154,6 +154,33 @@ def test_mnist_experiments_on_a_subset(results):
     assert results("mnist-mlp").numbers["test_accuracy"] > 0.75
 
 
+def test_regularization_figure_and_notice(results):
+    """dropout-early-stopping: the figure draws training and validation loss; without
+    regularization the validation loss turns up while the training loss keeps falling;
+    dropout and L2 make the rise smaller; early stopping stops at the best epoch."""
+    result = results("dropout-early-stopping")
+    n = result.numbers
+    train, val = n["none"]["loss_history"], n["none"]["val_loss_history"]
+    assert n["none"]["final_val_loss"] > 1.3 * n["none"]["best_val_loss"]
+    assert np.mean(train[-10:]) < np.mean(train[10:20])
+    rise = {k: v["final_val_loss"] - v["best_val_loss"] for k, v in n.items()}
+    assert rise["dropout 0.5"] < rise["none"] and rise["L2 1e-3"] < rise["none"]
+    assert n["early stopping"]["epochs_run"] < n["none"]["epochs_run"]
+    training_panel, validation_panel = result.figures["losses"].axes
+    assert "training" in training_panel.get_title()
+    assert "validation" in validation_panel.get_title()
+    np.testing.assert_allclose(training_panel.lines[0].get_ydata(), train)
+    np.testing.assert_allclose(validation_panel.lines[0].get_ydata(), val)
+
+
+def test_mcp_gates_figure_draws_every_gate_it_names_with_a_legend(results):
+    fig = results("mcp-gates").figures["gates"]
+    titles = " ".join(ax.get_title() for ax in fig.axes)
+    for gate in ("AND", "OR", "NAND", "NOT", "XOR"):
+        assert f"{gate}:" in titles or f"{gate} =" in titles, gate
+    assert any(ax.get_legend() is not None for ax in fig.axes)
+
+
 def test_lesson_10_quick_runs_show_what_their_notices_say(results):
     """On the same 3,000 images and 3 epochs: softmax < MLP < CNN on the test set, the CNN
     with a seventh of the MLP's weights; the digit-0 template has a negative centre; the

@@ -54,7 +54,7 @@ plot.plot_history(history)
 result = experiments.run("dropout-early-stopping", quick=True)
 print(result.summary())
 print("\nWhat to notice:", experiments.get("dropout-early-stopping").notice)
-result.figures["validation_loss"]
+result.figures["losses"]
 
 # %%
 result.figures["decision_boundaries"]
