@@ -404,7 +404,8 @@ result.figures["fit"]
 # output. Derive $\delta^{(2)} = \partial L / \partial z^{(2)}$ and show that the factor
 # $\hat y(1 - \hat y)$ cancels. Check your formula against autograd on the worked
 # example's network and sample.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* $\partial L / \partial \hat y = -y / \hat y + (1 - y)/(1 - \hat y) =
 # (\hat y - y) / (\hat y (1 - \hat y))$. Multiplying by $\partial \hat y / \partial z^{(2)}
 # = \hat y (1 - \hat y)$ leaves $\delta^{(2)} = \hat y - y$. The rest of the backward pass
@@ -430,7 +431,8 @@ assert np.allclose(output.kernel.grad[:, 0], delta2_ce * h, atol=1e-12)
 # sigmoid (keep the sigmoid output and the squared error). Which delta equation
 # changes, and how? Compute the nine gradients by hand for the same weights and sample
 # and compare them with autograd.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* Only the hidden delta changes, through the slope of the hidden unit:
 # $\tanh'(z) = 1 - \tanh^2(z)$, so $\delta^{(1)}_j = \delta^{(2)} w^{(2)}_j (1 - h_j^2)$
 # with $h = \tanh(z^{(1)})$. The output delta and the gradient formulas keep their form,
@@ -463,7 +465,8 @@ assert np.max(np.abs(by_hand - by_autograd)) < 1e-12
 # central difference $(L(\theta + \epsilon) - L(\theta - \epsilon)) / 2\epsilon$ with
 # $\epsilon = 10^{-5}$, and compare with the hand-computed gradients of the worked
 # example. How large is the disagreement, and why is it not zero?
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* The central difference has an error proportional to $\epsilon^2$ times
 # the third derivative (the Taylor terms of even order cancel), about $10^{-10}$ here,
 # plus rounding error of order $10^{-16}/\epsilon \approx 10^{-11}$. So we expect
@@ -495,7 +498,8 @@ assert worst < 1e-9
 # Compute the gradient of the mean squared error over all four XOR samples with the
 # matrix form of the delta equations ($\nabla_{W^{(1)}} J = X^\top \Delta^{(1)}$ and so on,
 # with $J$ the mean, so each delta carries a factor $1/N$), and compare with autograd.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* Stack the samples as rows. The output deltas form a column
 # $\Delta^{(2)} = \tfrac{2}{N}(\hat Y - Y) \odot \hat Y \odot (1 - \hat Y)$; the hidden
 # deltas are $\Delta^{(1)} = (\Delta^{(2)} w^{(2)\top}) \odot H \odot (1 - H)$; each

@@ -295,7 +295,8 @@ result.figures["xor_loss"]
 # **Exercise 1 (the stability limit).** For gradient descent on $J = \tfrac12(x^2 +
 # 50y^2)$, predict what happens with $\alpha = 0.045$, then check with nnlearn's SGD
 # for 30 steps from $(-4, 1)$.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* The factor along $y$ is $1 - 50 \times 0.045 = -1.25$, of size greater
 # than one: $y$ flips sign and grows by 25% at each step, $|y_{30}| = 1.25^{30} \approx
 # 808$, while $x$ still converges (factor 0.955). A learning rate just above $2/\lambda_
@@ -311,7 +312,8 @@ assert abs(path[-1, 0]) < 4
 # **Exercise 2 (Adagrad's vanishing rate).** Minimize $f(w) = 3w$ (constant gradient 3)
 # with Adagrad, $\alpha = 1$ and $G_0 = 0.1$. What is the size of step $t$? How far has
 # $w$ moved after 100 steps, and after 10,000?
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* $G_t = 0.1 + 9t$, so step $t$ has size $3 / \sqrt{0.1 + 9t} \approx
 # 1/\sqrt t$. The distance after $T$ steps is $\sum_{t \le T} 1/\sqrt t \approx 2
 # \sqrt T$: about 19 after 100 steps and about 200 after 10,000, although the gradient
@@ -336,7 +338,8 @@ assert np.allclose(steps, expected, rtol=1e-6)
 # **Exercise 3 (momentum's terminal velocity).** With a constant gradient $g$, show
 # that momentum's velocity tends to $-\alpha g / (1 - \mu)$. Check it with $\mu = 0.9$,
 # $\alpha = 0.01$, $g = 1$ after 200 steps.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* $v_t = \mu v_{t-1} - \alpha g$ is a linear recursion with fixed point
 # $v^* = -\alpha g / (1 - \mu)$, reached geometrically: $v_t - v^* = \mu^t (v_0 - v^*)$.
 # With $\mu = 0.9$ the step becomes ten times the plain step, $-0.1$, after a few dozen
@@ -356,7 +359,8 @@ assert np.isclose(step, -0.1, rtol=1e-6)
 # %% [markdown]
 # **Exercise 4 (Adam is invariant to the gradient's scale).** Multiply the loss by
 # 1000. What happens to the path of SGD, and to the path of Adam? Check on the bowl.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* SGD's steps are 1000 times larger (and diverge: the stability limit drops
 # to $2/50000$). Adam's ratio $\hat m / \sqrt{\hat v}$ does not change when every
 # gradient is multiplied by the same constant (up to the tiny $\epsilon$), so its path

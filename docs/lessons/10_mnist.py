@@ -208,7 +208,8 @@ result.figures["augmentation"]
 #
 # **Exercise 1 (counting weights).** Compute by hand the number of weights of LeNet's
 # layout above, layer by layer, and check with the model's `count_params`.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* A convolution with $F$ filters of $k \times k$ on $C$ channels has $F(k^2
 # C + 1)$ weights; pooling and flattening have none; a dense layer from $n$ to $m$ units
 # has $nm + m$. So: $6 \cdot 26 = 156$, $16 \cdot 151 = 2{,}416$, then $400 \cdot 120 +
@@ -229,7 +230,8 @@ assert sum(by_hand) == net.count_params() == 61706
 # **Exercise 2 (one convolution by hand).** Take a random $6 \times 6$ one-channel image
 # and a $3 \times 3$ filter. Compute the output at position $(1, 2)$ from the formula,
 # and compare with `nl.conv2d` (valid padding).
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* With valid padding the output is $4 \times 4$, and position $(1, 2)$ is the
 # sum of the elementwise product of the filter with the patch of rows 1-3 and columns
 # 2-4. The library computes the same cross-correlation (no flipping of the filter,
@@ -250,7 +252,8 @@ assert abs(by_hand - library.data[0, 1, 2, 0]) < 1e-12
 # **Exercise 3 (which digits fail).** Train softmax regression on the quick subset and
 # print its confusion matrix on the test images (rows: true digit, columns: predicted).
 # Which digit is recognised worst, and what is it mistaken for?
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* Count the pairs (true, predicted) with `np.add.at`. The diagonal holds the
 # correct answers; the largest off-diagonal entries are the typical confusions. The
 # code prints the worst digit and its most common wrong answer. Here it is the 8, right
@@ -288,7 +291,8 @@ assert confusion[4, 9] >= 15 and confusion[7, 9] >= 15
 # $n \times n$ image to $(n - k + 1) \times (n - k + 1)$, a "same" one keeps $n \times
 # n$, and $2 \times 2$ pooling halves it. Predict the shape after each layer of LeNet
 # for a $28 \times 28 \times 1$ input and check by running one image through the layers.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* $28 \times 28 \times 6$ (same padding), $14 \times 14 \times 6$, $10
 # \times 10 \times 16$ (valid: $14 - 5 + 1$), $5 \times 5 \times 16$, then $400$ after
 # flattening, and the dense layers give 120, 84 and 10.

@@ -231,7 +231,8 @@ result.figures["clipping"]
 # inputs and $m$ units has, per gate, an $n \times m$ input matrix, an $m \times m$
 # recurrent matrix and a bias. How many weights do `SimpleRNN(16)`, `LSTM(16)` and
 # `GRU(16)` have on 2 inputs? Check with `count_params`.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* SimpleRNN: one "gate", $16(2 + 16 + 1) = 304$. LSTM: four (forget,
 # input, output, candidate), $4 \times 304 = 1{,}216$. GRU: three (update, reset,
 # candidate), $3 \times 304 = 912$, plus $48$ because with `reset_after=True`
@@ -250,7 +251,8 @@ for kind, expected in by_hand.items():
 # **Exercise 2 (clipping by hand).** Take the gradient $g = (3, -4)$ and the threshold
 # $\tau = 1$. Compute the clipped gradient, then check with an SGD optimizer built with
 # `clipnorm=1.0` and learning rate 1 applied to a parameter at zero.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* $\|g\| = 5 > 1$, so $g \leftarrow g / 5 = (0.6, -0.8)$: same direction,
 # length 1. With learning rate 1 the parameter moves to $-(0.6, -0.8) = (-0.6, 0.8)$.
 
@@ -264,7 +266,8 @@ assert np.allclose(p.data, [-0.6, 0.8])
 # %% [markdown]
 # **Exercise 3 (the baseline of the adding problem).** Show that always answering 1
 # gives a mean squared error of $1/6$, and check on 100,000 generated sequences.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* The target is $a + b$ with $a, b$ independent and uniform on $[0, 1]$.
 # Its mean is 1 and its variance is $2 \times \tfrac{1}{12} = \tfrac16$. The error of
 # the constant answer 1 is $E[(a + b - 1)^2] = \operatorname{Var}(a + b) = 1/6$, and no
@@ -284,7 +287,8 @@ assert abs(baseline - 1 / 6) < 0.005
 # factor per step was $u(1 - h_k^2)$. Show that with $u = 1.2$ and inputs scaled down to
 # $0.1 x_t$ the product grows at first, and explain why it cannot grow for ever with a
 # tanh unit.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* With small inputs and $u > 1$ the state is pushed away from 0 step after
 # step, and while $|h|$ is small the factor $u(1 - h^2)$ is above 1, so the product
 # grows. But a growing state saturates the tanh: $h$ approaches the fixed point of $h =

@@ -1,0 +1,94 @@
+"""The built site reads as prose: no reStructuredText left in any page's text (a literal
+``::``, a double backtick, a ``~nnlearn.`` cross-reference), and the math is set for
+MathJax.
+
+The site is built from mkdocs.yml with two changes that keep the test quick: the lesson
+notebooks are converted without being executed (CI executes them in
+tests/test_notebooks.py and in the strict build), and the gallery, which runs every
+experiment, is left out."""
+
+import html
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+yaml = pytest.importorskip("yaml")
+pytest.importorskip("mkdocs")
+pytest.importorskip("mkdocstrings")
+pytest.importorskip("mkdocs_jupyter")
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = ("::", "``", "~nnlearn.")
+
+
+def _without_gallery(nav):
+    if isinstance(nav, list):
+        return [_without_gallery(item) for item in nav
+                if not (isinstance(item, dict) and "Gallery" in item)]
+    if isinstance(nav, dict):
+        return {key: _without_gallery(value) for key, value in nav.items()}
+    return nav
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("site")
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    config["docs_dir"] = str(ROOT / "docs")
+    config["site_dir"] = str(tmp / "site")
+    config["hooks"] = [str(ROOT / hook) for hook in config.get("hooks", [])]
+    config["nav"] = _without_gallery(config["nav"])
+    for plugin in config["plugins"]:
+        if isinstance(plugin, dict) and "mkdocs-jupyter" in plugin:
+            plugin["mkdocs-jupyter"].update(execute=False, cache=False)
+        if isinstance(plugin, dict) and "mkdocstrings" in plugin:
+            handler = plugin["mkdocstrings"]["handlers"]["python"]
+            handler["paths"] = [str(ROOT / p) for p in handler.get("paths", ["src"])]
+            options = handler.get("options", {})
+            options["extensions"] = [str(ROOT / e) if isinstance(e, str) else e
+                                     for e in options.get("extensions", [])]
+    path = tmp / "mkdocs.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    env = {"NNLEARN_DOCS_GALLERY": "0", "NO_MKDOCS_2_WARNING": "1", "MPLBACKEND": "Agg"}
+    import os
+
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(path)],
+                          cwd=tmp, env={**os.environ, **env}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return tmp / "site"
+
+
+def page_text(page: Path) -> str:
+    """What a reader sees: the page's text, outside code blocks, scripts and styles."""
+    source = page.read_text()
+    source = re.sub(r"<(pre|script|style|textarea)\b.*?</\1>", " ", source, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", source))
+
+
+def test_no_page_shows_restructuredtext_markup(site):
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 20
+    problems = []
+    for page in pages:
+        text = page_text(page)
+        for markup in FORBIDDEN:
+            for match in re.finditer(re.escape(markup), text):
+                context = " ".join(text[max(0, match.start() - 50):match.end() + 30].split())
+                problems.append(f"{page.relative_to(site)}: {markup!r} in ...{context}...")
+    assert not problems, f"{len(problems)} pieces of raw markup:\n" + "\n".join(problems[:40])
+
+
+def test_api_pages_are_rendered_by_mkdocstrings(site):
+    models = (site / "api" / "models" / "index.html").read_text()
+    assert "doc-heading" in models and "Sequential" in models
+
+
+def test_math_is_set_for_mathjax_and_solutions_fold(site):
+    lesson = (site / "lessons" / "05_backpropagation" / "index.html").read_text()
+    assert "javascripts/mathjax.js" in lesson and "tex-mml-chtml" in lesson
+    assert r"\frac{\partial L}" in lesson          # the derivation's LaTeX reaches the page
+    assert "javascripts/solutions.js" in lesson
+    assert lesson.count("celltag_solution") >= 6     # 3+ exercises: prose and code each
