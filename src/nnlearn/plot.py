@@ -16,6 +16,7 @@ In Jupyter they display inline as PNG images with no ``%matplotlib`` magic (they
 - :func:`plot_optimizer_paths` - a 2-D objective's contours with each optimizer's path.
 - :func:`hinton` - a Hinton diagram of a weight matrix (square area ~ |w|, colour = sign).
 - :func:`plot_regression_fit` - data, the true function and fits (the regression experiments).
+- :func:`plot_lr_find` - the learning-rate range test of :func:`nnlearn.lr_find`.
 - :func:`draw_graph` - the computation graph behind a tensor, each node with its value
   and gradient (micrograd's ``draw_dot``, drawn with Matplotlib alone).
 """
@@ -25,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["draw_network", "plot_history", "plot_decision_boundary", "plot_activation_stats",
-           "plot_optimizer_paths", "hinton", "plot_regression_fit", "draw_graph", "new_figure"]
+           "plot_optimizer_paths", "hinton", "plot_regression_fit", "draw_graph", "plot_lr_find",
+           "new_figure"]
 
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
@@ -895,3 +897,34 @@ def _graph_number(array, precision: int) -> str:
     more = ", ..." if array.size > 6 else ""
     body = ", ".join(flat) + more
     return f"[{body}]" if array.ndim == 1 else f"[{body}] {array.shape}"
+
+
+# -- the learning-rate range test ----------------------------------------------------------------
+def plot_lr_find(result, ax=None, title: str | None = None):
+    """The learning-rate range test (Smith 2017) of :func:`nnlearn.lr_find`: each
+    mini-batch's loss (light) and the smoothed loss against the learning rate (log
+    scale), with the suggested rate (steepest descent) and the rate at the minimum."""
+    fig, ax = _figure_and_axes(ax, size=(7, 4.3))
+    rates = np.asarray(result.learning_rates)
+    raw, smooth = np.asarray(result.losses), np.asarray(result.smoothed_losses)
+    ax.plot(rates, raw, color="0.7", lw=0.8, label="mini-batch loss")
+    ax.plot(rates, smooth, color="C0", lw=2, label="smoothed loss")
+    k = int(np.argmin(np.abs(rates - result.suggestion)))
+    ax.plot(rates[k], smooth[k], "o", color="C3", ms=8,
+            label=f"suggestion (steepest fall): {result.suggestion:.2g}")
+    m = int(np.argmin(np.abs(rates - result.min_loss_rate)))
+    ax.plot(rates[m], smooth[m], "v", color="C2", ms=8,
+            label=f"minimum: {result.min_loss_rate:.2g} (a tenth: "
+                  f"{result.min_loss_rate / 10:.2g})")
+    finite = smooth[np.isfinite(smooth)]
+    if finite.size:
+        low, high = float(finite.min()), float(finite[0])
+        ax.set_ylim(low - 0.1 * (high - low + 1e-12), max(high, low) + 0.6 * (high - low + 1e-12))
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (log scale; one mini-batch per rate)")
+    ax.set_ylabel("training loss")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title or "learning-rate range test" +
+                 (" (stopped: the loss diverged)" if result.diverged else ""))
+    return fig
