@@ -125,6 +125,11 @@ def test_training_experiments_show_their_effects(results):
     assert abs(low[-1] - low[0]) < 0.01 * low[0]               # "loss not going down"
     assert "diverged" in search["probes"]["too high (30)"]["stop_reason"]
     assert search["best_val_accuracy"] > 0.5 and search["diverged_trials"] >= 1
+    low, high = search["fine_space"]["learning_rate"]          # the fine stage zooms in
+    assert high / low < 1e-2 * (10.0 / 1e-4)
+    coarse = sorted((r for r in search["trials"] if r["stage"] == "coarse"
+                     and r["status"] == "ok"), key=lambda r: -r["score"])
+    assert low <= coarse[0]["learning_rate"] <= high            # around the best coarse trial
     assert results("overfit-small").numbers["passed"]
 
 
