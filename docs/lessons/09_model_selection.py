@@ -255,7 +255,8 @@ result.figures["loss"]
 # of 0.6. Simulate 2,000 validation sets of 50 samples each and compare the spread of
 # the measured accuracy with $\sqrt{p(1-p)/n}$. How many validation samples are needed
 # to tell 0.60 from 0.65 at two standard errors?
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* Each sample is right with probability 0.6, so the measured accuracy is a
 # binomial count divided by $n$, with standard deviation $\sqrt{0.24/50} \approx 0.069$.
 # To separate a difference of 0.05 at two standard errors (of the difference, roughly
@@ -275,7 +276,8 @@ assert abs(scores.std() - np.sqrt(0.24 / 50)) < 0.005 and needed == 768
 # `ms.KFold(5, shuffle=True, random_state=0)`. Check that the validation folds are
 # disjoint, cover every sample once, differ in size by at most one, and that each
 # training set is the complement of its fold.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* With 23 samples and 5 folds, three folds hold 5 samples and two hold 4.
 # The checks below are the definition of a partition.
 
@@ -294,7 +296,8 @@ for (train, val) in folds:
 # best 5% of its (log) range are good. With a budget of 25 trainings, what is the
 # chance that a $5 \times 5$ grid over (rate, L2) tries a good rate, against 25 random
 # draws? Compute it, then simulate with the good band placed at random.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* The grid tries 5 distinct rates, evenly spaced; a band of width 0.05
 # contains one of them with probability about $5 \times 0.05 = 0.25$. Random draws give
 # 25 distinct rates: $1 - 0.95^{25} \approx 0.72$.
@@ -318,7 +321,8 @@ assert hits["grid"] / 20000 < 0.3
 # **Exercise 4 (why log-uniform).** Draw 10,000 learning rates from `ms.log_uniform(1e-4,
 # 1)` and from a uniform distribution on the same interval. What fraction of each lands
 # in each decade $[10^{-4}, 10^{-3}]$, ..., $[10^{-1}, 1]$?
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* Log-uniform draws split evenly, a quarter per decade, because $\log_{10}
 # \alpha$ is uniform on $[-4, 0]$. Uniform draws put about 90% in the last decade and
 # only 0.09% in the first: a uniform search would almost never try a small rate.

@@ -137,8 +137,14 @@ print(f"relative change of the hidden weights: {mlp['hidden_weights_relative_cha
 # output looks at a $5 \times 5$ patch, not the whole image. *Weight sharing*: the same
 # 25 weights are used at every position, so a stroke detector learned in one place works
 # everywhere. A max-pooling layer then keeps the largest value in each $2 \times 2$
-# block, halving the resolution and making the network indifferent to shifts of a
-# pixel or two.
+# block,
+#
+# $$
+# p_{i,j,f} = \max_{a, e \in \{0, 1\}} z_{2i+a,\, 2j+e,\, f} ,
+# $$
+#
+# halving the resolution and making the network indifferent to shifts of a pixel or
+# two.
 #
 # LeNet-5's layout (LeCun et al. 1998), with ReLU and max pooling as is usual today:
 # 6 filters of $5 \times 5$ on the $28 \times 28$ image, pooling to $14 \times 14$, 16
