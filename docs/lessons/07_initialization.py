@@ -195,7 +195,8 @@ plot.plot_activation_stats(stats, title="6 relu layers, He, standardized inputs"
 # **Exercise 1 (predict the decay).** Draw the weights of a ten-layer, 100-unit tanh
 # network with standard deviation 0.05, feed it unit-Gaussian inputs, and predict the
 # standard deviation of layer 3 before measuring it.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* The factor per layer is $\sqrt{100} \times 0.05 = 0.5$ while the units are
 # near their linear range, so layer 3 should have about $0.5^3 = 0.125$. Each layer's
 # pre-activations have a standard deviation of about 0.5, where tanh already bends
@@ -220,7 +221,8 @@ assert all(0.35 < b / a < 0.55 for a, b in zip([1.0] + layer_std[:9], layer_std)
 # %% [markdown]
 # **Exercise 2 (where He's factor 2 comes from).** For $z \sim N(0, 1)$, estimate
 # $E[\operatorname{relu}(z)^2]$ by simulation and explain the result.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* $\operatorname{relu}(z)^2$ equals $z^2$ when $z > 0$ and 0 otherwise; by
 # symmetry the positive half carries half of $E[z^2] = 1$, so the answer is $1/2$. A
 # ReLU layer passes on half the second moment it receives, and doubling the weight
@@ -236,7 +238,8 @@ assert abs(second_moment - 0.5) < 0.005
 # **Exercise 3 (batch normalization by hand).** Put a batch of 8 samples with 3
 # features through `BatchNormalization()` in training mode (its $\gamma = 1$, $\beta = 0$
 # at the start) and compare with the formula, with Keras's $\epsilon = 10^{-3}$.
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* Per feature, subtract the batch mean and divide by $\sqrt{\sigma_B^2 +
 # \epsilon}$ with the biased variance (divided by 8, not 7). Each output column then
 # has mean 0 and a standard deviation just under 1 (the $\epsilon$).
@@ -256,7 +259,8 @@ assert np.allclose(library, by_hand, atol=1e-12)
 # **Exercise 4 (zero initialization).** Initialize a 2-8-1 network's weights to zero,
 # train it on XOR for 200 epochs, and look at the hidden layer's kernel. Why is it what
 # it is?
-#
+
+# %% [markdown] tags=["solution"]
 # *Solution.* Nothing moves. Every hidden unit outputs $\tanh(0) = 0$, so the output
 # weights get zero gradient (a weight's gradient is its input times the delta of the
 # unit it enters, lesson 5). The hidden weights get zero gradient because the output
