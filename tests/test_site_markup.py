@@ -92,3 +92,31 @@ def test_math_is_set_for_mathjax_and_solutions_fold(site):
     assert r"\frac{\partial L}" in lesson          # the derivation's LaTeX reaches the page
     assert "javascripts/solutions.js" in lesson
     assert lesson.count("celltag_solution") >= 6     # 3+ exercises: prose and code each
+
+
+def test_each_lesson_page_offers_its_notebook(site):
+    import json
+
+    lessons = sorted((ROOT / "docs" / "lessons").glob("[0-9][0-9]_*.py"))
+    for source in lessons:
+        page = site / "lessons" / source.stem / "index.html"
+        assert f'href="{source.stem}.ipynb"' in page.read_text(), source.stem
+        notebook = json.loads((page.parent / f"{source.stem}.ipynb").read_text())
+        assert notebook["nbformat"] == 4 and len(notebook["cells"]) > 10
+
+
+def test_estimator_pages_list_constructor_parameters(site):
+    """MLPClassifier's page shows its constructor's signature with every parameter and
+    its default, and its documentation (a docstring built at import time, which the
+    Griffe extension fetches from the class itself)."""
+    source = (site / "api" / "estimators" / "index.html").read_text()
+    start = source.index('id="nnlearn.estimators.MLPClassifier"')
+    end = source.find('class="doc doc-heading"', start + 100)
+    section = html.unescape(re.sub(r"<[^>]+>", "", source[start:end]))
+    import inspect
+
+    from nnlearn.estimators import MLPClassifier
+
+    for parameter in inspect.signature(MLPClassifier).parameters:
+        assert f"{parameter}=" in section, parameter               # in the signature
+    assert "multilayer perceptron classifier" in section

@@ -121,9 +121,30 @@ def _literal_block(lines: list, start: int, indent: int):
     return [b[margin:] if b.strip() else "" for b in body], j
 
 
+def _runtime_docstring(obj):
+    """The docstring of a class or function whose ``__doc__`` is computed at import time
+    (``__doc__ = "..." + COMMON``), which static analysis cannot see: import it."""
+    import importlib
+    import inspect
+
+    try:
+        module = importlib.import_module(obj.module.path)
+        value = module
+        for part in obj.path[len(obj.module.path) + 1:].split("."):
+            value = getattr(value, part)
+    except Exception:  # noqa: BLE001  (documentation only: keep the static result)
+        return None
+    return inspect.getdoc(value)
+
+
 class RstToMarkdown(griffe.Extension):
-    """Rewrite each docstring (see the module docstring) before mkdocstrings parses it."""
+    """Rewrite each docstring (see the module docstring) before mkdocstrings parses it;
+    a class with no static docstring gets its runtime one."""
 
     def on_instance(self, *, obj, **kwargs) -> None:
+        if obj.docstring is None and obj.is_class and not obj.name.startswith("_"):
+            text = _runtime_docstring(obj)
+            if text:
+                obj.docstring = griffe.Docstring(text, parent=obj)
         if obj.docstring is not None:
             obj.docstring.value = convert(obj.docstring.value)
