@@ -159,6 +159,23 @@ def test_mnist_experiments_on_a_subset(results):
     assert results("mnist-mlp").numbers["test_accuracy"] > 0.75
 
 
+def test_the_other_notices_on_the_quick_runs(results):
+    """Claims of the notices not checked elsewhere."""
+    history = results("hebb-and").numbers["history"]
+    X = np.array([[1, 1], [1, -1], [-1, 1], [-1, -1]])
+    t = np.array([1, -1, -1, -1])
+    right = [bool(np.all(np.sign(X @ np.array(r["weights"][:2]) + r["weights"][2]) == t))
+             for r in history]
+    assert right == [False, False, True, True]                # right after the third pair
+    assert history[3]["weights"] == [2 * w for w in history[2]["weights"]]  # still changes
+    sin = results("sin-regression").numbers                   # MSE near the noise variance
+    assert abs(sin["train_mse"] - sin["noise_std"] ** 2) < 0.2 * sin["noise_std"] ** 2
+    grades = results("softmax-regression").numbers            # a linear model barely overfits
+    assert abs(grades["train_accuracy"] - grades["test_accuracy"]) < 0.05
+    small = results("overfit-small").numbers
+    assert small["passed"] and small["train_accuracy"] == 1.0 and small["final_loss"] < 0.05
+
+
 def test_regularization_figure_and_notice(results):
     """dropout-early-stopping: the figure draws training and validation loss; without
     regularization the validation loss turns up while the training loss keeps falling;

@@ -77,9 +77,10 @@ result.figures["lines"]
 # %% [markdown]
 # Each panel shows the four training points (red: target $+1$), the pair just presented
 # (ringed), the line before the step (dashed) and after it (solid), and the side where
-# the unit fires (shaded). The line moves at every pair, whether or not the unit was
-# already right about it; only after the fourth pair does it separate AND correctly.
-# Hebb's rule adds, it never checks.
+# the unit fires (shaded). The line moves with every pair. After the third pair it is
+# already the right line, $x_1 + x_2 = 1$, and classifies all four points; the fourth
+# pair changes the weights anyway, from $(1, 1, -1)$ to $(2, 2, -2)$, the same line with
+# doubled weights. Hebb's rule adds, it never checks whether the unit was already right.
 #
 # ## The perceptron
 #

@@ -215,9 +215,10 @@ def _mcp_figure(tables: dict):
           "Hebb net: Hebb's rule (Hebb 1949), AND example as in Fausett (1994)",
           lesson=2,
           notice=(
-          "Each pair changes the weights by x * t; the separating line moves after every pair "
-          "and only the last one classifies all four points. Hebb's rule never looks at its "
-          "own error, so it cannot stop when it is right."))
+          "Each pair changes the weights by x * t and the separating line moves with them; "
+          "after the third pair the line already classifies all four points, yet the fourth "
+          "pair still changes the weights (doubling them: same line). Hebb's rule never "
+          "looks at its own error, so it cannot stop when it is right."))
 def hebb_and(seed: int = 0, quick: bool = False, plots: bool = True):
     """Hebb's rule learning AND with bipolar inputs and targets: the weight table and the
     separating line after each pair.
