@@ -801,7 +801,8 @@ def draw_graph(output, names=None, step: int | None = None, ax=None, precision: 
                title: str | None = None):
     """The computation graph behind ``output``: one box per tensor with its label, its
     forward value and its gradient d(output)/d(node), arrows from each op's inputs to its
-    result, inputs on the left and the output on the right.
+    result, inputs on the left and the output on the right. Blue boxes are the leaves
+    (the tensors you made), grey ones constants, yellow ones the results of ops.
 
     Parameters
     ----------
@@ -815,9 +816,6 @@ def draw_graph(output, names=None, step: int | None = None, ax=None, precision: 
         red, and the gradients still to come read "?".  None: all of them.
     precision : int
         Significant digits of the numbers.
-
-    Blue boxes are the leaves (the tensors you made), grey ones constants, yellow ones the
-    results of ops.
     """
     from .autograd.graph import Graph, graph as build_graph
 
