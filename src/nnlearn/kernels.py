@@ -297,8 +297,8 @@ def _compile_loops(rule, names, arrays, updates):
               + over_elements("        "))
     name = f"{rule.__module__}.{rule.__qualname__}"
     try:
-        functions = compiled_module(name, source, {"element": element}, [rule],
-                                    ("loop", "loop_all"))
+        functions = compiled_module(name, source, {"element": element},
+                                    [rule, _compile_loops], ("loop", "loop_all"))
     except OSError:  # the rule's source cannot be read: compiled without a cache
         namespace = {"element": element}
         exec(compile(source, f"<nnlearn kernel {rule.__name__}>", "exec"), namespace)
@@ -330,7 +330,11 @@ def compiled_module(name: str, source: str, namespace: dict, dependencies, funct
     dependency's source cannot be read."""
     import numba
 
-    texts = [inspect.getsource(function) for function in dependencies]
+    from .numerics import numba_lowerings
+
+    # everything the machine code depends on: the source, the functions it calls, the
+    # lowerings numba is taught (erfc) and this generator
+    texts = [inspect.getsource(function) for function in (*dependencies, numba_lowerings)]
     generator = inspect.getsource(compiled_module)
     digest = hashlib.sha256("\n".join([source, generator, *texts]).encode()).hexdigest()[:16]
     stem = name.replace(".", "_").replace("<", "_").replace(">", "_") + f"_{digest}"

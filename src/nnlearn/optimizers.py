@@ -538,6 +538,9 @@ class Nadam(Adam):
 
     def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, **kwargs):
+        if kwargs.get("epsilon_hat"):
+            raise ValueError("Nadam: epsilon_hat=True is Adam's form only; got "
+                             "epsilon_hat=True")
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad=False, **kwargs)
         self._mu_product = 1.0  # prod of mu_1 .. mu_t
 

@@ -257,7 +257,8 @@ def _clipping_figure(runs: dict, clip: float):
           "of 10 but from 25 on stays near the 0.167 of always answering 1, while the LSTM "
           "and the GRU stay below 0.01 at every delay. Trained with delay 50, the LSTM's "
           "answer depends on inputs 50 steps back about as much as on the last ones; the "
-          "SimpleRNN's gradient still dies within a few dozen steps. Without clipping, the gradient norm of the exploding RNN jumps "
+          "SimpleRNN's gradient still dies within a few dozen steps. Without clipping, the "
+          "gradient norm of the exploding RNN jumps "
           "by orders of magnitude and one step throws the weights away; clipped to norm 1, "
           "the same run trains."))
 def vanishing_gradients(seed: int = 0, quick: bool = False, plots: bool = True):
