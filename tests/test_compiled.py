@@ -471,11 +471,13 @@ _ELEMENTWISE = [name for name in activations.elementwise() if name != "exponenti
                        max_size=3),
        head=st.sampled_from(sorted(HEADS)), dtype=st.sampled_from(["float64", "float32"]),
        optimizer=st.sampled_from(["sgd", "adam", "rmsprop", "adagrad", "nadam"]),
-       weighted=st.booleans(), batch_size=st.integers(1, 9), seed=st.integers(0, 1000))
+       weighted=st.booleans(), batch_size=st.integers(1, 9), seed=st.integers(0, 1000),
+       reduction=st.sampled_from(["sum_over_batch_size", "mean_with_sample_weight", "sum"]))
 def test_random_dense_stacks_compiled_equal_the_engine(hidden, head, dtype, optimizer,
-                                                       weighted, batch_size, seed):
-    """Random stacks (activations x heads x dtypes x optimizers x sample weights x batch
-    sizes): the compiled step trains to the engine's weights, to rounding."""
+                                                       weighted, batch_size, seed, reduction):
+    """Random stacks (activations x heads x dtypes x optimizers x sample weights x
+    reductions x batch sizes): the compiled step trains to the engine's weights, to
+    rounding."""
     k = 3
     x, y = _data(head, k, n=9, seed=seed)
     w = np.random.default_rng(seed).uniform(0, 2, 9) if weighted else None
@@ -486,7 +488,9 @@ def test_random_dense_stacks_compiled_equal_the_engine(hidden, head, dtype, opti
                                *[nl.layers.Dense(units, activation=name)
                                  for units, name in hidden],
                                nl.layers.Dense(k, activation=output)], seed=seed, dtype=dtype)
-        model.compile(optimizer=optimizer, loss=loss)
+        cls = type(nl.losses.get(loss))
+        model.compile(optimizer=optimizer, loss=nl.losses.get(
+            {"class_name": cls.__name__, "config": {"reduction": reduction}}))
         with engine_if(engine):
             history = model.fit(x, y, epochs=2, batch_size=batch_size, sample_weight=w,
                                 seed=seed, verbose=0)

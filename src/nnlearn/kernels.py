@@ -27,9 +27,14 @@ chosen in one place (:func:`backend`):
 Neither path warns about overflow or invalid values: a diverging step shows up as a NaN
 or infinite loss.
 
-Both evaluate the same operations in the same order in the arrays' own dtype, so they
-give the same bits (the test suite checks it): numbers inside a rule are arguments, not
-literals, because numba would compute ``1 - rho`` with a float32 ``rho`` in float64.
+For the optimizers' rules both evaluate the same operations in the same order in the
+arrays' own dtype, so they give the same bits (the test suite checks it): numbers inside
+a rule are arguments, not literals, because numba would compute ``1 - rho`` with a
+float32 ``rho`` in float64.  The activations' backward rules (:mod:`nnlearn.activations`)
+write their constants in (0.3, the SELU's) and call transcendental functions whose NumPy
+(vectorized) and C-library versions may differ in the last place: on the two backends
+they agree to rounding, not bit for bit (relu, sigmoid and tanh, whose rules have
+neither, agree bit for bit, the main job's fit included).
 
 Denormals: a state that decays geometrically (a second moment whose gradient stays
 zero, on rarely-lit pixels or dead units) reaches the denormal range, where every
