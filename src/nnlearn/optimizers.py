@@ -184,6 +184,16 @@ class Optimizer:
         self.apply(params)
         return loss
 
+    @classmethod
+    def update_kind(cls) -> str:
+        """How a step updates (what :mod:`nnlearn.planner` reports and relies on):
+        ``"rule"``, the :meth:`kernel` rule on all parameters at once; ``"update"``, the
+        class's own :meth:`update` per parameter; ``"method"``, a :meth:`minimize` of its
+        own that evaluates the loss itself (line searches, trust regions)."""
+        if cls.minimize is not Optimizer.minimize:
+            return "method"
+        return "rule" if cls.update is Optimizer.update else "update"
+
     def apply(self, params) -> None:
         """Apply one update to every parameter from its ``.grad``."""
         if self._state is None:

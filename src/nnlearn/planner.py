@@ -164,10 +164,10 @@ def _head_or_reason(model):
 
 
 def _dense_stack_reason(model):
-    """(Dense layers, None) when the model is a stack the compiled step takes, else
-    (None, reason)."""
-    from . import activations, layers as layers_module
-    from .compiled import activation_code
+    """(Dense layers, None) when the model is a stack the compiled step takes (each
+    layer says so: :meth:`Layer.compiled_step_reason <nnlearn.layers.Layer.compiled_step_reason>`),
+    else (None, reason)."""
+    from . import layers as layers_module
 
     if np.dtype(model.dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
         return None, f"the model computes in {np.dtype(model.dtype)} (float32 and float64 compile)"
@@ -184,14 +184,9 @@ def _dense_stack_reason(model):
         return None, "a Dense layer appears twice (shared weights: the engine adds their " \
             "gradients)"
     for i, layer in enumerate(stack, 1):
-        if not layer.use_bias:
-            return None, f"Dense layer {i} has no bias"
-        if layer.kernel_regularizer is not None:
-            return None, f"Dense layer {i} has a kernel regularizer"
-        if i < len(stack) and activation_code(layer.activation) is None:
-            return None, (f"Dense layer {i}'s activation {layer.activation!r} is not an "
-                          "element-wise activation of nnlearn.activations "
-                          f"({', '.join(activations.elementwise())})")
+        reason = layer.compiled_step_reason(last=i == len(stack))
+        if reason is not None:
+            return None, f"Dense layer {i}: {reason}"
     return stack, None
 
 
@@ -250,23 +245,18 @@ def forget(model) -> None:
 def _one_gradient_per_step(optimizer) -> bool:
     """Whether the optimizer evaluates the gradient once per step and is done with it by
     the next (the library's rules): the compiled step may then reuse its arrays."""
-    from . import optimizers
-
-    kind = type(optimizer)
-    return kind.minimize is optimizers.Optimizer.minimize and \
-        kind.update is optimizers.Optimizer.update
+    return optimizer.update_kind() == "rule"
 
 
 def _updates_part(model) -> Part:
-    from . import optimizers
-
     optimizer = model.optimizer
     name = type(optimizer).__name__
-    if type(optimizer).minimize is not optimizers.Optimizer.minimize:
+    kind = optimizer.update_kind()
+    if kind == "method":
         what = ("the full batch's loss" if optimizer.full_batch else "the loss")
         return Part("updates", f"{name}'s own method",
                     f"it evaluates {what} itself (line search, trust region)")
-    if type(optimizer).update is not optimizers.Optimizer.update:
+    if kind == "update":
         return Part("updates", f"{name}.update per parameter",
                     "its rule is not an element-wise kernel")
     backend = kernels.backend()
