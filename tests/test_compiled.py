@@ -519,3 +519,26 @@ def test_a_gelu_stack_is_compiled_and_equals_the_engine_in_float64():
     for a, b in zip(results[0][0] + results[0][1] + results[0][2],
                     results[1][0] + results[1][1] + results[1][2]):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_a_parameter_resized_in_place_is_checked_again_not_read_past():
+    """A bias resized in place keeps its array object: the loops check the shapes they
+    read on every call and the step goes to the engine, whose error names the bias."""
+    x, y = _data("linear-mse", 2, n=9)
+    model = _model((5,), "relu", "linear-mse", 2, "float64", "sgd")
+    model.build(x.shape[1:])
+    model.train_step(x, y)
+    model.layers[1].bias.data.resize(2, refcheck=False)
+    assert planner.compiled_gradients(model, x)(x, y) is None
+    with pytest.raises(ValueError, match=r"b must have shape \(5,\); got \(2,\)"):
+        model.train_step(x, y)
+
+
+def test_complex_or_object_inputs_are_refused_as_on_the_engine():
+    x, y = _data("softmax-sparse", 3)
+    model = _model((4,), "relu", "softmax-sparse", 3, "float64", "sgd")
+    model.build(x.shape[1:])
+    for bad in (x + 1j, x.astype(object)):
+        for engine in (True, False):
+            with engine_if(engine), pytest.raises(TypeError, match="numeric"):
+                model.train_step(bad, y)

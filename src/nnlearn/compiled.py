@@ -186,6 +186,9 @@ class CompiledGradients:
 
     def __call__(self, x, y, sample_weight=None):
         dtype, head, n = self.dtype, self.head, len(x)
+        kind = getattr(x, "dtype", np.asarray(x).dtype).kind
+        if kind not in "biuf":  # as the engine: no complex part dropped, no objects
+            raise TypeError(f"x must be numeric; got dtype {np.asarray(x).dtype}")
         x = np.ascontiguousarray(x, dtype)
         rows, labels = head.targets(y)
         targets = rows if labels is None else labels
@@ -218,12 +221,15 @@ class CompiledGradients:
                 self.link, scale, head.penalty / normalizer if normalizer else 0.0, decay,
                 self._one, kernel_grads, bias_grads,
                 self._gemm if n * self._largest_kernel >= 65_536 else self._small_gemm)
-        except ValueError:
+        except ValueError as error:
             units = weights[-1].shape[1]
             if labels.size and (labels.min() < 0 or labels.max() >= units):
                 raise ValueError(f"y: class labels must lie in [0, {units}) for the output "
                                  f"layer of {units} units; got values from {labels.min()} "
                                  f"to {labels.max()}") from None
+            if "changed shape" in str(error):  # resized in place: checked again, engine now
+                self._checked = ()
+                return None
             raise
         for layer, kernel_grad, bias_grad in zip(self.layers, kernel_grads, bias_grads):
             layer.kernel.grad, layer.bias.grad = kernel_grad, bias_grad
