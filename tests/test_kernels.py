@@ -439,3 +439,42 @@ def test_without_a_home_folder_training_still_works(monkeypatch):
     with kernels.use("numba"), pytest.warns(UserWarning, match="no home folder"):
         negate(out, x)
     np.testing.assert_array_equal(out, -x)
+
+
+@needs_numba
+def test_a_garbage_index_or_a_full_disk_does_not_stop_training(tmp_path, monkeypatch):
+    import errno
+
+    from numba.core import caching
+
+    folder = tmp_path / "kernels"
+    monkeypatch.setenv("NNLEARN_KERNEL_CACHE", str(folder))
+
+    @elementwise(arrays=2)
+    def add_one(out, x):
+        return x + 1.0
+
+    x, out = np.arange(3.0), np.empty(3)
+    with kernels.use("numba"):
+        add_one(out, x)
+    indexes = list((folder / "__pycache__").glob("*add_one*.nbi"))
+    assert indexes
+    for index in indexes:
+        index.write_bytes(b"\x80\x04garbage, not a pickle")
+    loop, _ = kernels._compile_loops(add_one.rule, add_one.names, 2, 1)  # a new process's
+    with pytest.warns(UserWarning, match="numba's cache could not be read"):
+        loop(out, x)
+    np.testing.assert_array_equal(out, x + 1)
+    saved = list((folder / "__pycache__").glob("*add_one*.nbi"))
+    assert saved and all(b"garbage" not in index.read_bytes() for index in saved)  # anew
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(caching.IndexDataCacheFile, "save", full)
+    for index in (folder / "__pycache__").glob("*add_one*"):
+        index.unlink()
+    loop, _ = kernels._compile_loops(add_one.rule, add_one.names, 2, 1)
+    with pytest.warns(UserWarning, match="No space left on device"):
+        loop(out, x)
+    np.testing.assert_array_equal(out, x + 1)

@@ -390,9 +390,43 @@ def compiled_module(name: str, source: str, namespace: dict, dependencies, funct
             namespace[function] = numba.njit(error_model="numpy")(namespace[function])
         return tuple(namespace[function] for function in functions)
     for function in functions:  # each bound in the module, so the others call it compiled
-        setattr(module, function,
-                numba.njit(error_model="numpy", cache=True)(getattr(module, function)))
+        setattr(module, function, _tolerant_cache(
+            numba.njit(error_model="numpy", cache=True)(getattr(module, function))))
     return tuple(getattr(module, function) for function in functions)
+
+
+def _tolerant_cache(dispatcher):
+    """numba's disk cache of ``dispatcher`` made best-effort: an index it cannot read (a
+    damaged file) is a miss, and a file it cannot write (a full disk, a quota) is
+    skipped, each with one warning: the function compiles in memory, the fit goes on."""
+    cache = getattr(dispatcher, "_cache", None)
+    if cache is None or not hasattr(cache, "load_overload"):
+        return dispatcher
+    load, save = cache.load_overload, cache.save_overload
+
+    def load_overload(*args, **kwargs):
+        try:
+            return load(*args, **kwargs)
+        except Exception as error:  # unpickling a damaged index raises anything
+            _no_disk_cache(f"numba's cache could not be read: {type(error).__name__}")
+            index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+            try:
+                if index:
+                    os.unlink(index)  # damaged: removed, so the compiled code is saved anew
+            except OSError:
+                pass
+            return None
+
+    def save_overload(*args, **kwargs):
+        try:
+            return save(*args, **kwargs)
+        except Exception as error:  # a full disk, a quota, the damaged index it updates
+            what = error.strerror if isinstance(error, OSError) and error.strerror \
+                else type(error).__name__
+            _no_disk_cache(f"numba's cache could not be written: {what}")
+
+    cache.load_overload, cache.save_overload = load_overload, save_overload
+    return dispatcher
 
 
 def _cached_source(stem: str, source: str, name: str, namespace: dict):
