@@ -460,13 +460,13 @@ def test_a_garbage_index_or_a_full_disk_does_not_stop_training(tmp_path, monkeyp
     indexes = list((folder / "__pycache__").glob("*add_one*.nbi"))
     assert indexes
     for index in indexes:
-        index.write_bytes(b"\x80\x04garbage, not a pickle")
+        index.write_bytes(b"\x80\x04XYZZY, not a pickle")
     loop, _ = kernels._compile_loops(add_one.rule, add_one.names, 2, 1)  # a new process's
     with pytest.warns(UserWarning, match="numba's cache could not be read"):
         loop(out, x)
     np.testing.assert_array_equal(out, x + 1)
-    saved = list((folder / "__pycache__").glob("*add_one*.nbi"))
-    assert saved and all(b"garbage" not in index.read_bytes() for index in saved)  # anew
+    saved = list((folder / "__pycache__").glob("*add_one*.loop-*.nbi"))  # the one loaded
+    assert saved and all(b"XYZZY" not in index.read_bytes() for index in saved)  # anew
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
