@@ -478,3 +478,27 @@ def test_a_garbage_index_or_a_full_disk_does_not_stop_training(tmp_path, monkeyp
     with pytest.warns(UserWarning, match="No space left on device"):
         loop(out, x)
     np.testing.assert_array_equal(out, x + 1)
+
+
+@needs_numba
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="giving a folder to another user needs root")
+def test_a_cache_owned_by_another_user_is_not_used(tmp_path, monkeypatch):
+    folder = tmp_path / "theirs"
+    folder.mkdir(mode=0o700)
+    marker = tmp_path / "payload-ran"
+    for name in ("payload.py", "__init__.py"):
+        (folder / name).write_text(f"open({str(marker)!r}, 'w').close()\n")
+    os.chown(folder, 12345, 12345)
+    monkeypatch.setenv("NNLEARN_KERNEL_CACHE", str(folder))
+
+    @elementwise(arrays=2)
+    def square(out, x):
+        return x * x
+
+    x, out = np.arange(4.0), np.empty(4)
+    with kernels.use("numba"), pytest.warns(UserWarning, match="belongs to another user"):
+        square(out, x)
+    np.testing.assert_array_equal(out, x * x)
+    assert not marker.exists()
+    assert not [p for p in folder.glob("*.py") if "square" in p.name]
