@@ -135,3 +135,27 @@ def test_a_copied_or_pickled_model_keeps_the_registered_activations_and_its_plan
     for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
         assert other.plan(8).explain() == model.plan(8).explain()
         assert other.fused_loss is not None
+
+
+@pytest.mark.parametrize("name", sorted(activations.elementwise()))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_backward_is_finite_wherever_the_derivative_is(name, dtype):
+    """At the dtype's extremes (and where the forward overflows) the backward rule gives
+    the limit of the derivative, not 0 * inf = NaN."""
+    big = np.finfo(dtype).max
+    z = np.array([-big, -1e3, -1.0, 1.0, 1e3], dtype)
+    if name != "exponential":  # e^z beyond the range: its derivative is infinite there
+        z = np.append(z, big).astype(dtype)
+    x = nl.Tensor(z, requires_grad=True)
+    with np.errstate(over="ignore"):
+        activations.get(name)(x).sum().backward()
+    assert not np.isnan(x.grad).any(), (name, x.grad)
+
+
+def test_registered_activations_are_one_object_when_copied():
+    import copy
+    import pickle
+
+    for activation in set(activations.ACTIVATIONS.values()):
+        assert pickle.loads(pickle.dumps(activation)) is activation
+        assert copy.deepcopy(activation) is activation

@@ -333,3 +333,9 @@ def test_the_repr_of_an_optimizer_with_a_schedule_is_code_that_builds_it():
     rebuilt = eval("nl.optimizers." + repr(optimizer), {"nl": nl})
     assert rebuilt.get_config() == optimizer.get_config()
     assert isinstance(rebuilt.learning_rate, nl.schedules.StepDecay)
+
+
+def test_nadam_refuses_adams_efficient_form():
+    with pytest.raises(ValueError, match="epsilon_hat=True is Adam's form only"):
+        nl.optimizers.Nadam(epsilon_hat=True)
+    assert nl.optimizers.Adam(epsilon_hat=True).get_config()["epsilon_hat"] is True

@@ -55,6 +55,7 @@ def test_each_switch_moves_only_its_own_part(fast_paths):
         assert _parts(model.plan())["updates"][0] == "RMSprop's rule, numba loops"
 
 
+@pytest.mark.skipif(not NUMBA, reason="the fast paths need numba")
 def test_the_engine_parts_say_why(fast_paths):
     conv = nl.Sequential([Input((6, 6, 1)), nl.layers.Conv2D(2, 3), nl.layers.Flatten(),
                           Dense(2, activation="softmax")])
@@ -72,7 +73,7 @@ def test_the_engine_parts_say_why(fast_paths):
     lbfgs = _mlp(optimizer="lbfgs")
     assert _parts(lbfgs.plan())["updates"][0] == "LBFGS's own method"
     mse = _mlp(loss="mse")
-    assert "no canonical link" in _parts(mse.plan())["gradients"][1]
+    assert "no compiled head" in _parts(mse.plan())["gradients"][1]
 
 
 @pytest.mark.skipif(not NUMBA, reason="the compiled step needs numba")
@@ -107,7 +108,7 @@ def test_the_environment_variable_switches_the_compiled_step_off(monkeypatch):
     assert not planner.compiled_step_enabled()
     assert _parts(_mlp().plan())["gradients"][0] == "engine"
     monkeypatch.setenv("NNLEARN_COMPILED_STEP", "maybe")
-    with pytest.raises(ValueError, match="NNLEARN_COMPILED_STEP must be 'auto' or 'off'"):
+    with pytest.raises(ValueError, match="NNLEARN_COMPILED_STEP must be 'auto', 'on' or 'off'"):
         planner.compiled_step_enabled()
 
 
@@ -131,3 +132,49 @@ def test_nnlearn_info_prints_the_plan(tmp_path):
     assert result.exit_code == 0, result.output
     assert "training step plan:" in result.output
     assert "  gradients:" in result.output and "  updates:" in result.output
+
+
+@pytest.mark.skipif(not NUMBA, reason="the compiled step needs numba")
+def test_a_layer_used_twice_runs_on_the_engine_with_summed_gradients(fast_paths):
+    shared = Dense(3, activation="tanh")
+    model = nl.Sequential([Input(3), shared, shared, Dense(3, activation="softmax")], seed=0,
+                          dtype="float64")
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    model.build((3,))
+    plan = model.plan()
+    assert not plan.compiled and "appears twice" in plan.parts[0].reason
+    x, y = np.random.default_rng(0).normal(size=(5, 3)), np.array([0, 1, 2, 0, 1])
+    expected = nl.grad(model.compute_loss(x, y)[0], [shared.kernel])[0]  # both uses summed
+    model.train_step(x, y)
+    np.testing.assert_allclose(shared.kernel.grad, expected, rtol=1e-12)
+
+
+@pytest.mark.skipif(not NUMBA, reason="the compiled step needs numba")
+def test_a_loss_subclass_that_changes_call_is_neither_fused_nor_compiled(fast_paths):
+    class DoubledMSE(nl.losses.MeanSquaredError):
+        def call(self, y_true, y_pred, sample_weight=None):
+            return super().call(y_true, y_pred, sample_weight) * 2
+
+    class Renamed(nl.losses.MeanSquaredError):
+        name = "renamed_mse"
+
+    model = nl.Sequential([Input(2), Dense(4, activation="relu"), Dense(1)], seed=0)
+    model.compile("sgd", DoubledMSE())
+    model.build((2,))
+    assert not model.plan().compiled and "no compiled head" in model.plan().parts[0].reason
+    model.compile("sgd", Renamed())
+    assert model.plan().compiled  # the same computation: the declared head holds
+    model.compile("sgd", nl.losses.CategoricalCrossentropy())
+    assert nl.losses.CategoricalCrossentropy().from_logits_of("softmax") is not None
+
+    class Smoothed(nl.losses.CategoricalCrossentropy):
+        def call(self, y_true, y_pred, sample_weight=None):
+            return super().call(0.9 * np.asarray(y_true) + 0.05, y_pred, sample_weight)
+
+    assert Smoothed().from_logits_of("softmax") is None  # its own call: computed as it says
+
+
+def test_a_loss_without_reduction_is_refused_at_compile():
+    model = nl.Sequential([Input(2), Dense(1)])
+    with pytest.raises(ValueError, match="reduction='none'.*one number"):
+        model.compile("sgd", nl.losses.MeanSquaredError(reduction="none"))

@@ -85,8 +85,10 @@ def test_reductions_against_their_definitions():
     none = losses.MeanSquaredError(reduction="none")(y_true, y_pred, sample_weight=w)
     np.testing.assert_allclose(none.data, w * per_sample)
     assert losses.MeanSquaredError()(y_true, y_pred).item() == pytest.approx(5 / 3)
+    assert losses.MeanSquaredError(reduction="mean").reduction == "sum_over_batch_size"
+    assert losses.MeanSquaredError(reduction=None).reduction == "none"  # Keras's aliases
     with pytest.raises(ValueError, match="reduction must be one of"):
-        losses.MeanSquaredError(reduction="mean")
+        losses.MeanSquaredError(reduction="average")
 
 
 def test_every_named_loss_weights_its_samples():
@@ -235,3 +237,105 @@ def test_predict_proba_of_a_loaded_classifier_model(tmp_path):
     clf.model_.save(tmp_path / "m.nnl")
     loaded = nl.load_model(tmp_path / "m.nnl")
     np.testing.assert_allclose(loaded.predict(X), clf.predict_proba(X), rtol=1e-12)
+
+
+def test_weights_as_a_column_are_one_per_sample():
+    y_true, y_pred = np.zeros((4, 2)), np.arange(8.0).reshape(4, 2)
+    w = np.array([0.5, 1.0, 2.0, 0.0])
+    for name in ("mae", "mse", "log_cosh"):
+        loss = losses.get(name)
+        assert loss(y_true, y_pred, w[:, None]).item() == pytest.approx(
+            loss(y_true, y_pred, w).item(), rel=1e-15), name
+    with pytest.raises(ValueError, match=r"sample_weight of shape \(3,\) does not match"):
+        losses.get("mae")(y_true, y_pred, w[:3])
+    x, y = _data("softmax")
+    results = []
+    for path in PATHS:
+        with _path(path):
+            for weights in (np.linspace(0, 1, 12), np.linspace(0, 1, 12)[:, None]):
+                model = _net()
+                model.train_step(x, y, weights)
+                results.append(model.get_weights())
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_class_weight_weights_the_training_part_only():
+    x, y = _data("softmax", n=20)
+    model = _net()
+    history = model.fit(x, y, epochs=1, verbose=0, validation_split=0.25,
+                        class_weight="balanced", shuffle=False)
+    plain = _net()
+    plain.fit(x, y, epochs=1, verbose=0, validation_split=0.25, shuffle=False,
+              sample_weight=np.concatenate([model.class_sample_weights(y[:15], "balanced"),
+                                            np.ones(5)]))
+    for a, b in zip(model.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(a, b)  # balanced over the 15 training samples
+    assert history.history["val_loss"][0] == pytest.approx(
+        model.evaluate(x[15:], y[15:]), rel=1e-12)  # validation unweighted
+
+
+def test_a_custom_per_sample_loss_is_reduced_without_weights():
+    model = nl.Sequential([Input(3), Dense(2)], seed=0, dtype="float64")
+    model.compile("sgd", lambda y, p: ((p - y) ** 2).sum(axis=-1))
+    x, y = _data("linear")
+    history = model.fit(x, y, epochs=1, batch_size=12, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_levenberg_marquardt_refuses_weights_before_training():
+    from nnlearn.callbacks import Callback
+
+    class Started(Callback):
+        began = False
+
+        def on_train_begin(self, logs=None):
+            Started.began = True
+
+    model = _net("linear")
+    model.compile(optimizer="levenberg_marquardt", loss="mse")
+    x, y = _data("linear")
+    with pytest.raises(ValueError, match="cannot weight samples"):
+        model.fit(x, y, sample_weight=np.ones(12), callbacks=[Started()], verbose=0)
+    assert not Started.began
+
+
+@pytest.mark.filterwarnings("ignore::nnlearn.estimators.ConvergenceWarning")
+def test_estimators_take_a_python_function_as_their_loss():
+    from nnlearn.estimators import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 3)), rng.normal(size=30)
+    reg = MLPRegressor(loss=lambda t, p: ((p - t) ** 2).mean(), hidden_layer_sizes=(4,),
+                       max_iter=3, random_state=0).fit(X, y)
+    assert np.isfinite(reg.loss_)
+
+
+def test_a_nested_scikit_learn_objective_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="another loss than SklearnMLPLoss"):
+        losses.SklearnMLPLoss("softmax", 0.1, losses.SklearnMLPLoss())
+    nested = {"class_name": "SklearnMLPLoss", "config": {"link": "softmax"}}
+    for _ in range(400):
+        nested = {"class_name": "SklearnMLPLoss", "config": {"link": "softmax",
+                                                             "loss": nested}}
+    with pytest.raises(ValueError, match="another loss than SklearnMLPLoss"):
+        losses.get(nested)
+
+
+def test_pickled_estimators_keep_their_compiled_step_and_save(tmp_path):
+    import pickle
+
+    from nnlearn.estimators import MLPClassifier
+
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(40, 4)), rng.integers(0, 3, 40)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X, y)
+    copy = pickle.loads(pickle.dumps(clf))
+    assert copy.model_.layers[1].activation is nl.activations.relu
+    assert copy.model_.fused_loss is not None
+    copy.model_.save(tmp_path / "m.nnl")
+    np.testing.assert_allclose(copy.predict_proba(X), clf.predict_proba(X), rtol=1e-15)

@@ -124,6 +124,10 @@ def gradients(x, rows, labels, weights, kernels, biases, codes, keeps, link, c, 
     h = x
     for layer in range(depth):
         w = kernels[layer]
+        if w.shape[0] != h.shape[1] or biases[layer].shape[0] != w.shape[1] \
+                or kernel_grads[layer].shape != w.shape \
+                or bias_grads[layer].shape != biases[layer].shape:
+            raise ValueError("parameters changed shape")  # resized in place since checked
         z = np.empty((h.shape[0], w.shape[1]), h.dtype)
         matmul(gemm, h, w, z, False, False)
         keep = np.empty(z.shape if keeps[layer] else (0, 0), z.dtype)

@@ -77,30 +77,7 @@ def _engine():
     return _ops
 
 
-def _registered(name: str):
-    """The activation registered under ``name`` (what a pickled one is restored to)."""
-    return ACTIVATIONS[name]
-
-
-def _rebuilt(cls, state: dict):
-    obj = cls.__new__(cls)
-    obj.__dict__.update(state)
-    return obj
-
-
-class _PickledByName:
-    """A registered activation is pickled and copied as its name, so that a copied model
-    (sent to a Dask worker, cloned, deep-copied) holds the registered object itself:
-    the fused loss and the compiled step recognise activations by identity.  A custom
-    one is pickled by value."""
-
-    def __reduce__(self):
-        if ACTIVATIONS.get(getattr(self, "name", None)) is self:
-            return (_registered, (self.name,))
-        return (_rebuilt, (type(self), dict(self.__dict__)))
-
-
-class Activation(_PickledByName):
+class Activation:
     """An element-wise activation :math:`h = g(z)`, declared once (see the module).
 
     Parameters
@@ -114,26 +91,40 @@ class Activation(_PickledByName):
     needs_input : bool
         Whether ``backward`` reads ``z``; False when it reads only ``h`` (and ``g``), so
         the forward pass may overwrite ``z`` with ``h``.
+    costly : bool
+        Whether the rules call a transcendental function (exp, tanh, erfc, ...): a
+        compiled loop evaluates those one element at a time, where NumPy vectorizes
+        them (the planner sends large batches of such layers to the engine).
 
-    Calling it on a Tensor (or array) gives the engine's node :math:`g(z)`.
+    Calling it on a Tensor (or array) gives the engine's node :math:`g(z)`.  A
+    registered activation is one object: copied or unpickled, it is the same one.
     """
 
     elementwise = True
 
-    def __init__(self, name: str, function, backward, needs_input: bool):
+    def __init__(self, name: str, function, backward, needs_input: bool, costly: bool):
         self.name, self.function, self.backward = name, function, backward
-        self.needs_input = bool(needs_input)
+        self.needs_input, self.costly = bool(needs_input), bool(costly)
         self.__doc__ = function.__doc__
         self.__name__ = name
 
     def __call__(self, z):
         return _engine().activation(z, self)
 
+    def __reduce__(self):
+        return get, (self.name,)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
     def __repr__(self):
         return f"<activation {self.name}>"
 
 
-class Softmax(_PickledByName):
+class Softmax:
     r"""Softmax over the last (class) axis: :math:`s_j = e^{z_j} / \sum_k e^{z_k}`, the
     output of a multiclass classifier (Bridle 1990); not element-wise, so the compiled
     step treats it as the link of the cross-entropy rather than as a hidden activation."""
@@ -142,6 +133,15 @@ class Softmax(_PickledByName):
 
     def __call__(self, z):
         return _engine().softmax(z, axis=-1)
+
+    def __reduce__(self):
+        return get, (self.name,)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
 
     def __repr__(self):
         return "<activation softmax>"
@@ -224,7 +224,7 @@ def _elu(z, one):
 
 
 def _elu_backward(dz, g, z, h, one):
-    return g * ((z > one - one) + (z <= one - one) * (h + one))
+    return g * ((z > one - one) + (z <= one - one) * (np.minimum(h, one - one) + one))
 
 
 def _selu(z, one):
@@ -237,7 +237,7 @@ def _selu(z, one):
 
 def _selu_backward(dz, g, z, h, one):
     return g * ((h > one - one) * (1.0507009873554805 * one)
-                + (h <= one - one) * (h + 1.7580993408473766 * one))
+                + (h <= one - one) * (np.minimum(h, one - one) + 1.7580993408473766 * one))
 
 
 def _softplus(z, one):
@@ -279,21 +279,24 @@ def _gelu_backward(dz, g, z, h, one):
                 + z * (0.3989422804014327 * one) * np.exp(-(0.5 * one) * z * z))
 
 
-linear = Activation("linear", _linear, _linear_backward, needs_input=False)
-binary_step = Activation("binary_step", _binary_step, _binary_step_backward, needs_input=False)
-sigmoid = Activation("sigmoid", _sigmoid, _sigmoid_backward, needs_input=False)
-tanh = Activation("tanh", _tanh, _tanh_backward, needs_input=False)
-arctan = Activation("arctan", _arctan, _arctan_backward, needs_input=True)
-relu = Activation("relu", _relu, _relu_backward, needs_input=False)
-leaky_relu = Activation("leaky_relu", _leaky_relu, _leaky_relu_backward, needs_input=True)
-elu = Activation("elu", _elu, _elu_backward, needs_input=True)
-selu = Activation("selu", _selu, _selu_backward, needs_input=False)
-softplus = Activation("softplus", _softplus, _softplus_backward, needs_input=True)
-silu = Activation("silu", _silu, _silu_backward, needs_input=True)
+linear = Activation("linear", _linear, _linear_backward, needs_input=False, costly=False)
+binary_step = Activation("binary_step", _binary_step, _binary_step_backward,
+                         needs_input=False, costly=False)
+sigmoid = Activation("sigmoid", _sigmoid, _sigmoid_backward, needs_input=False, costly=True)
+tanh = Activation("tanh", _tanh, _tanh_backward, needs_input=False, costly=True)
+arctan = Activation("arctan", _arctan, _arctan_backward, needs_input=True, costly=True)
+relu = Activation("relu", _relu, _relu_backward, needs_input=False, costly=False)
+leaky_relu = Activation("leaky_relu", _leaky_relu, _leaky_relu_backward, needs_input=True,
+                        costly=False)
+elu = Activation("elu", _elu, _elu_backward, needs_input=True, costly=True)
+selu = Activation("selu", _selu, _selu_backward, needs_input=False, costly=True)
+softplus = Activation("softplus", _softplus, _softplus_backward, needs_input=True,
+                      costly=True)
+silu = Activation("silu", _silu, _silu_backward, needs_input=True, costly=True)
 swish = silu
 exponential = Activation("exponential", _exponential, _exponential_backward,
-                         needs_input=False)
-gelu = Activation("gelu", _gelu, _gelu_backward, needs_input=True)
+                         needs_input=False, costly=True)
+gelu = Activation("gelu", _gelu, _gelu_backward, needs_input=True, costly=True)
 softmax = Softmax()
 
 #: Every activation by name (the first name of an object is the one it is saved under).

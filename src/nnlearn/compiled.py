@@ -84,7 +84,8 @@ def step_functions():
         rules += [output.function, loss]
     source = _compiled_dense.source(table, links.ELEMENTWISE_LINKS, links.CODES)
     functions = kernels.compiled_module("nnlearn.compiled.dense_step", source, namespace,
-                                        rules, _compiled_dense.FUNCTIONS)
+                                        [*rules, step_functions.__wrapped__],
+                                        _compiled_dense.FUNCTIONS)
     return dict(zip(_compiled_dense.FUNCTIONS, functions))
 
 
@@ -171,14 +172,13 @@ class CompiledGradients:
         self._gemm = numpy_gemm(self.dtype)
         self._small_gemm = None if _scipy_importable() else self._gemm
         self._largest_kernel = max(layer.kernel.size for layer in self.layers)
-        cheap = {activation_code(a) for a in (activations.linear, activations.relu)}
-        transcendental = [layer.units for layer, code in zip(self.layers, self.codes)
-                          if code not in cheap]
+        transcendental = [layer.units for layer in self.layers[:-1]
+                          if layer.activation.costly]
         if self.head.link != "identity":
             transcendental.append(self.layers[-1].units)
         # Batches larger than this run on the engine (chosen by measurement): numba's
-        # tanh and exp (and any activation but relu and linear) are scalar calls to the
-        # C library, about 5 ns per element (float32,
+        # tanh and exp (the rules of the activations declared costly) are scalar calls to
+        # the C library, about 5 ns per element (float32,
         # AVX-512 Xeon) where NumPy's vectorized tanh takes 0.3 ns, while the engine costs
         # about 10 us of Python per layer; past ~2,000 such elements per layer the engine
         # is faster.
@@ -186,6 +186,9 @@ class CompiledGradients:
 
     def __call__(self, x, y, sample_weight=None):
         dtype, head, n = self.dtype, self.head, len(x)
+        kind = getattr(x, "dtype", np.asarray(x).dtype).kind
+        if kind not in "biuf":  # as the engine: no complex part dropped, no objects
+            raise TypeError(f"x must be numeric; got dtype {np.asarray(x).dtype}")
         x = np.ascontiguousarray(x, dtype)
         rows, labels = head.targets(y)
         targets = rows if labels is None else labels
@@ -203,6 +206,8 @@ class CompiledGradients:
             scale, decay, normalizer = self._scales.get(n) or self._scales_for(n, None)
         else:
             sample_weights = np.ascontiguousarray(sample_weight, dtype)
+            if sample_weights.shape == (n, 1):  # one weight per sample, as a column
+                sample_weights = sample_weights.reshape(n)
             if sample_weights.shape != (n,):
                 raise ValueError(f"sample_weight: expected shape ({n},); got "
                                  f"{sample_weights.shape}")
@@ -216,12 +221,15 @@ class CompiledGradients:
                 self.link, scale, head.penalty / normalizer if normalizer else 0.0, decay,
                 self._one, kernel_grads, bias_grads,
                 self._gemm if n * self._largest_kernel >= 65_536 else self._small_gemm)
-        except ValueError:
+        except ValueError as error:
             units = weights[-1].shape[1]
             if labels.size and (labels.min() < 0 or labels.max() >= units):
                 raise ValueError(f"y: class labels must lie in [0, {units}) for the output "
                                  f"layer of {units} units; got values from {labels.min()} "
                                  f"to {labels.max()}") from None
+            if "changed shape" in str(error):  # resized in place: checked again, engine now
+                self._checked = ()
+                return None
             raise
         for layer, kernel_grad, bias_grad in zip(self.layers, kernel_grads, bias_grads):
             layer.kernel.grad, layer.bias.grad = kernel_grad, bias_grad

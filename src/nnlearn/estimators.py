@@ -452,10 +452,8 @@ class _BaseMLP(BaseEstimator):
 
     def _loss(self):
         """scikit-learn's objective with this fit's alpha (and the custom loss, if any)."""
-        custom = self._custom_loss()
         return losses_module.SklearnMLPLoss(self.out_activation_, float(self.alpha),
-                                            None if custom is None else
-                                            losses_module.serialize(custom))
+                                            self._custom_loss())
 
     def _compile(self):
         self.model_.compile(optimizer=self._optimizer(), loss=self._loss())

@@ -27,9 +27,14 @@ chosen in one place (:func:`backend`):
 Neither path warns about overflow or invalid values: a diverging step shows up as a NaN
 or infinite loss.
 
-Both evaluate the same operations in the same order in the arrays' own dtype, so they
-give the same bits (the test suite checks it): numbers inside a rule are arguments, not
-literals, because numba would compute ``1 - rho`` with a float32 ``rho`` in float64.
+For the optimizers' rules both evaluate the same operations in the same order in the
+arrays' own dtype, so they give the same bits (the test suite checks it): numbers inside
+a rule are arguments, not literals, because numba would compute ``1 - rho`` with a
+float32 ``rho`` in float64.  The activations' backward rules (:mod:`nnlearn.activations`)
+write their constants in (0.3, the SELU's) and call transcendental functions whose NumPy
+(vectorized) and C-library versions may differ in the last place: on the two backends
+they agree to rounding, not bit for bit (relu, sigmoid and tanh, whose rules have
+neither, agree bit for bit, the main job's fit included).
 
 Denormals: a state that decays geometrically (a second moment whose gradient stays
 zero, on rarely-lit pixels or dead units) reaches the denormal range, where every
@@ -54,7 +59,9 @@ import importlib.util
 import inspect
 import os
 import sys
+import stat
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -297,8 +304,8 @@ def _compile_loops(rule, names, arrays, updates):
               + over_elements("        "))
     name = f"{rule.__module__}.{rule.__qualname__}"
     try:
-        functions = compiled_module(name, source, {"element": element}, [rule],
-                                    ("loop", "loop_all"))
+        functions = compiled_module(name, source, {"element": element},
+                                    [rule, _compile_loops], ("loop", "loop_all"))
     except OSError:  # the rule's source cannot be read: compiled without a cache
         namespace = {"element": element}
         exec(compile(source, f"<nnlearn kernel {rule.__name__}>", "exec"), namespace)
@@ -307,14 +314,51 @@ def _compile_loops(rule, names, arrays, updates):
     return functions
 
 
-def kernel_cache_dir() -> Path:
+def kernel_cache_dir() -> Path | None:
     """Where the generated loops and numba's cache of them live:
     ``$NNLEARN_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/nnlearn/kernels``
-    (``~/.cache/nnlearn/kernels``)."""
+    (``~/.cache/nnlearn/kernels``); None when there is no home folder to put it in."""
     if os.environ.get("NNLEARN_KERNEL_CACHE"):
         return Path(os.environ["NNLEARN_KERNEL_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nnlearn" / \
-        "kernels"
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]) / "nnlearn" / "kernels"
+    try:
+        return Path.home() / ".cache" / "nnlearn" / "kernels"
+    except RuntimeError:  # no $HOME and a user the system cannot name
+        return None
+
+
+def _unsafe(folder: Path) -> str | None:
+    """Why ``folder`` may not hold code this process runs, or None.  Created 0700 when
+    absent; it must be a folder of this user that no one else can write to, and so must
+    numba's ``__pycache__`` in it (numba unpickles its index files from there)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        (folder / "__pycache__").mkdir(exist_ok=True, mode=0o700)
+        for path in (folder, folder / "__pycache__"):
+            info = os.stat(path)
+            if not stat.S_ISDIR(info.st_mode):
+                return f"{path} is not a folder"
+            if hasattr(os, "getuid") and info.st_uid != os.getuid():
+                return f"{path} belongs to another user"
+            if info.st_mode & 0o022:
+                return f"others can write to {path}"
+    except OSError as error:
+        return f"{folder} cannot be used ({error.strerror or error})"
+    return None
+
+
+_warned: set = set()
+
+
+def _no_disk_cache(reason: str) -> None:
+    """Say once per reason why generated code is compiled in memory (0.2-2 s more per
+    process), never failing the caller."""
+    if reason not in _warned:
+        _warned.add(reason)
+        warnings.warn(f"nnlearn's kernel cache is not used ({reason}): compiled loops are "
+                      "kept in memory only; set NNLEARN_KERNEL_CACHE to a private folder",
+                      UserWarning, stacklevel=4)
 
 
 def compiled_module(name: str, source: str, namespace: dict, dependencies, functions):
@@ -330,7 +374,11 @@ def compiled_module(name: str, source: str, namespace: dict, dependencies, funct
     dependency's source cannot be read."""
     import numba
 
-    texts = [inspect.getsource(function) for function in dependencies]
+    from .numerics import numba_lowerings
+
+    # everything the machine code depends on: the source, the functions it calls, the
+    # lowerings numba is taught (erfc) and this generator
+    texts = [inspect.getsource(function) for function in (*dependencies, numba_lowerings)]
     generator = inspect.getsource(compiled_module)
     digest = hashlib.sha256("\n".join([source, generator, *texts]).encode()).hexdigest()[:16]
     stem = name.replace(".", "_").replace("<", "_").replace(">", "_") + f"_{digest}"
@@ -342,25 +390,77 @@ def compiled_module(name: str, source: str, namespace: dict, dependencies, funct
             namespace[function] = numba.njit(error_model="numpy")(namespace[function])
         return tuple(namespace[function] for function in functions)
     for function in functions:  # each bound in the module, so the others call it compiled
-        setattr(module, function,
-                numba.njit(error_model="numpy", cache=True)(getattr(module, function)))
+        setattr(module, function, _tolerant_cache(
+            numba.njit(error_model="numpy", cache=True)(getattr(module, function))))
     return tuple(getattr(module, function) for function in functions)
 
 
+def _tolerant_cache(dispatcher):
+    """numba's disk cache of ``dispatcher`` made best-effort: an index it cannot read (a
+    damaged file) is a miss, and a file it cannot write (a full disk, a quota) is
+    skipped, each with one warning: the function compiles in memory, the fit goes on."""
+    cache = getattr(dispatcher, "_cache", None)
+    if cache is None or not hasattr(cache, "load_overload"):
+        return dispatcher
+    load, save = cache.load_overload, cache.save_overload
+
+    def load_overload(*args, **kwargs):
+        try:
+            return load(*args, **kwargs)
+        except Exception as error:  # unpickling a damaged index raises anything
+            _no_disk_cache(f"numba's cache could not be read: {type(error).__name__}")
+            index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+            try:
+                if index:
+                    os.unlink(index)  # damaged: removed, so the compiled code is saved anew
+            except OSError:
+                pass
+            return None
+
+    def save_overload(*args, **kwargs):
+        try:
+            return save(*args, **kwargs)
+        except Exception as error:  # a full disk, a quota, the damaged index it updates
+            what = error.strerror if isinstance(error, OSError) and error.strerror \
+                else type(error).__name__
+            _no_disk_cache(f"numba's cache could not be written: {what}")
+
+    cache.load_overload, cache.save_overload = load_overload, save_overload
+    return dispatcher
+
+
 def _cached_source(stem: str, source: str, name: str, namespace: dict):
-    """The module of ``source`` written to ``<cache>/<stem>.py`` (once) and imported, with
-    ``namespace`` bound; None when the folder cannot be written."""
+    """The module of ``source`` written to ``<cache>/<stem>.py`` and imported, with
+    ``namespace`` bound; None (and one warning) when the folder is not private to this
+    user or cannot be written.  A file already there runs only if its text is exactly
+    the one this generator writes: a damaged or planted one is replaced, and numba's
+    cache of it deleted."""
     folder = kernel_cache_dir()
+    if folder is None:
+        _no_disk_cache("no home folder")
+        return None
+    reason = _unsafe(folder)
+    if reason is not None:
+        _no_disk_cache(reason)
+        return None
     path = folder / f"{stem}.py"
+    text = f"# nnlearn: {name}, generated by nnlearn.kernels\n{source}"
     try:
-        if not path.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            text = f"# nnlearn: {name}, generated by nnlearn.kernels\n{source}"
+        try:
+            intact = path.is_file() and path.read_text() == text
+        except (OSError, UnicodeDecodeError):
+            intact = False
+        if not intact:
+            for stale in (folder / "__pycache__").glob(f"{stem}.*"):
+                stale.unlink()  # numba's index and code of whatever was there
             with tempfile.NamedTemporaryFile("w", dir=folder, suffix=".tmp",
                                              delete=False) as file:
                 file.write(text)
+                file.flush()
+                os.fsync(file.fileno())
             os.replace(file.name, path)  # whole or absent, even with several processes
-    except OSError:
+    except OSError as error:
+        _no_disk_cache(f"{folder} cannot be written ({error.strerror or error})")
         return None
     spec = importlib.util.spec_from_file_location(f"nnlearn_kernel_{stem}", path)
     module = importlib.util.module_from_spec(spec)

@@ -118,6 +118,13 @@ class Layer:
     def reseed(self, seed_sequence: np.random.SeedSequence) -> None:
         """Take fresh randomness for the next epoch (layers without any ignore it)."""
 
+    def compiled_step_reason(self, last: bool) -> str | None:
+        """Why the compiled Dense step (:mod:`nnlearn.compiled`) cannot take this layer
+        (``last``: as the output layer), or None when it can: here, it has no compiled
+        form.  The planner asks every layer; a layer that gains an option says here
+        whether the compiled step still computes it."""
+        return f"a {type(self).__name__} layer has no compiled form"
+
     def count_params(self) -> int:
         """The number of trainable values."""
         return sum(p.size for p in self.params)
@@ -206,6 +213,24 @@ class Dense(Layer):
             raise ValueError("Dense expects samples with at least one axis; got shape ()")
         return ([(input_shape[-1], self.units)] + ([(self.units,)] if self.use_bias else []),
                 self.compute_output_shape(input_shape))
+
+    def compiled_step_reason(self, last: bool) -> str | None:
+        """The compiled step computes ``g(x W + b)`` for any element-wise activation of
+        the table (the output layer's activation is the loss's link instead), with a
+        bias and without a kernel regularizer (each option here, or it runs on the
+        engine)."""
+        from .compiled import activation_code  # the compiled step's own table of codes
+
+        if type(self) is not Dense:
+            return f"a {type(self).__name__} layer has no compiled form"
+        if not self.use_bias:
+            return "it has no bias"
+        if self.kernel_regularizer is not None:
+            return "it has a kernel regularizer"
+        if not last and activation_code(self.activation) is None:
+            return (f"its activation {self.activation!r} is not an element-wise activation "
+                    f"of nnlearn.activations ({', '.join(activations.elementwise())})")
+        return None
 
     def pre_activation(self, x: Tensor) -> Tensor:
         """z = x @ kernel + bias, the input of the activation (the logits of an output

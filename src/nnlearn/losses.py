@@ -110,6 +110,11 @@ def _reduce(per_sample: Tensor, sample_weight=None, reduction: str = MEAN) -> Te
             return per_sample.mean()
         return per_sample.sum() if reduction == "sum" else per_sample
     w = np.asarray(sample_weight, dtype=per_sample.dtype)
+    if w.ndim == per_sample.ndim + 1 and w.shape[-1] == 1:  # (n, 1) weights: one per sample
+        w = w[..., 0]
+    if w.shape != per_sample.shape[:w.ndim]:
+        raise ValueError(f"sample_weight of shape {w.shape} does not match the per-sample "
+                         f"losses of shape {per_sample.shape}")
     w = w.reshape(w.shape + (1,) * (per_sample.ndim - w.ndim))
     weighted = per_sample * w
     if reduction == MEAN:
@@ -367,10 +372,20 @@ class Loss:
     kernel_penalty = 0.0  # c: the model adds c / N sum ||W||^2 over its kernels (see Head)
 
     def __init__(self, reduction: str = MEAN):
+        reduction = {"mean": MEAN, None: "none"}.get(reduction, reduction)  # Keras's aliases
         if reduction not in REDUCTIONS:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}; "
                              f"got {reduction!r}")
         self.reduction = reduction
+
+    def _as_declared(self) -> bool:
+        """Whether this loss computes what its class declares (its fused and compiled
+        forms): a registered class, or a subclass that changes neither ``call`` nor
+        ``__call__`` (one that does computes something else)."""
+        registered = next((cls for cls in type(self).__mro__
+                           if _CLASSES.get(cls.__name__) is cls), None)
+        return (registered is not None and type(self).call is registered.call
+                and type(self).__call__ is registered.__call__)
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
         return self.call(y_true, y_pred, sample_weight)
@@ -443,8 +458,8 @@ class LossFunctionWrapper(Loss):
         if type(self).function is not None:
             return self.fn(y_true, y_pred, sample_weight, self.reduction)
         value = self.fn(y_true, y_pred)
-        if sample_weight is None and self.reduction == MEAN:
-            return value
+        if sample_weight is None and self.reduction == MEAN and np.ndim(value) == 0:
+            return value  # the batch's loss, as the function computed it
         value = value if isinstance(value, Tensor) else Tensor(value)
         if value.ndim == 0 or len(value) != len(y_pred):
             raise ValueError(f"the custom loss {self.name} returns one value for the batch: "
@@ -464,7 +479,7 @@ class MeanSquaredError(LossFunctionWrapper):
     function = staticmethod(mean_squared_error)
 
     def head(self, activation, units):
-        if activation != "linear":
+        if activation != "linear" or not self._as_declared():
             return None
         return Head("identity", 1.0 / units, 2.0 / units, _rows(units))
 
@@ -535,12 +550,12 @@ class _Crossentropy(Loss):
         return loss(y_true, _pred(y_pred), sample_weight, self.reduction)
 
     def from_logits_of(self, activation):
-        if not self.from_logits and activation == self.activation:
+        if not self.from_logits and activation == self.activation and self._as_declared():
             return type(self)(from_logits=True, reduction=self.reduction)
         return None
 
     def head(self, activation, units):
-        if self.from_logits or activation != self.activation:
+        if self.from_logits or activation != self.activation or not self._as_declared():
             return None
         if self.activation == "sigmoid":  # the binary cross-entropy, averaged over outputs
             return Head("sigmoid", 1.0 / units, 1.0 / units, _rows(units))
@@ -639,7 +654,9 @@ class SklearnMLPLoss(Loss):
 
     The gradient with respect to :math:`z_i` is :math:`s_i (f(z_i) - y_i) / S` in every case
     (``reduction="mean_with_sample_weight"``).  With ``loss`` (another nnlearn loss, the
-    estimators' extra) that loss is computed on the outputs instead, plus the same penalty.
+    estimators' extra) that loss is computed on the outputs instead, with its own
+    reduction (by default the weighted mean over the batch, sum_i w_i l_i / n), plus the
+    penalty alpha / (2n) sum ||W||^2.
     """
 
     name = "sklearn_mlp"
@@ -655,6 +672,9 @@ class SklearnMLPLoss(Loss):
             raise ValueError(f"SklearnMLPLoss: alpha must be a finite number >= 0; got "
                              f"{alpha!r}")
         self.link, self.alpha = link, float(alpha)
+        if isinstance(loss, SklearnMLPLoss) or (isinstance(loss, dict) and
+                                                loss.get("class_name") == "SklearnMLPLoss"):
+            raise ValueError("SklearnMLPLoss: loss must be another loss than SklearnMLPLoss")
         self.inner = None if loss is None else get(loss)
         self.kernel_penalty = 0.5 * self.alpha
         self.targets = ("class_index" if link == "softmax" and self.inner is None
@@ -697,7 +717,8 @@ class SklearnMLPLoss(Loss):
         return _reduce(per_sample, sample_weight, self.reduction)
 
     def from_logits_of(self, activation):
-        if self.inner is not None or activation != self.LINKS[self.link]:
+        if self.inner is not None or activation != self.LINKS[self.link] \
+                or not self._as_declared():
             return None
         return self._from_logits
 
@@ -720,7 +741,7 @@ class SklearnMLPLoss(Loss):
 
     def head(self, activation, units):
         if self.inner is not None or activation != self.LINKS[self.link] \
-                or self.link == "exp":
+                or self.link == "exp" or not self._as_declared():
             return None
         penalty = self.kernel_penalty
         if self.link == "softmax":

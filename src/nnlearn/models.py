@@ -229,6 +229,10 @@ class Model:
             raise ValueError("compile: loss is required, e.g. loss='categorical_crossentropy'")
         self.optimizer = optimizers.get(optimizer)
         self.loss = losses.get(loss)
+        if self.loss.reduction == "none":
+            raise ValueError(f"compile: the loss {self.loss.name} has reduction='none', one "
+                             "value per sample; training needs one number (use "
+                             "'sum_over_batch_size', 'mean_with_sample_weight' or 'sum')")
         self.metrics = [metrics_module.get(m, self.loss) for m in (metrics or [])]
         self.loss_tracker = metrics_module.Mean("loss")
         if self.loss.from_logits and self.layers and self.output_activation in ("softmax",
@@ -660,13 +664,14 @@ class Model:
         x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
         self.check_input(x)
         y = self.check_targets(y, len(x))
-        if class_weight is not None:
-            if sample_weight is not None:
-                raise ValueError("fit: give sample_weight or class_weight, not both (multiply "
-                                 "the class weights into sample_weight)")
-            weights = self.class_sample_weights(y, class_weight)
-        else:
-            weights = check_sample_weight(sample_weight, len(x), "sample_weight")
+        if class_weight is not None and sample_weight is not None:
+            raise ValueError("fit: give sample_weight or class_weight, not both (multiply "
+                             "the class weights into sample_weight)")
+        weights = check_sample_weight(sample_weight, len(x), "sample_weight")
+        if (weights is not None or class_weight is not None) and \
+                self.optimizer.needs_residuals:
+            raise ValueError(f"fit: {type(self.optimizer).__name__} fits residuals and cannot "
+                             "weight samples (sample_weight, class_weight)")
         if validation_data is None and validation_split:
             n_val = int(round(len(x) * validation_split))
             if not 0 < n_val < len(x):
@@ -678,6 +683,8 @@ class Model:
             x, y = x[:-n_val], y[:-n_val]
             weights = None if weights is None else weights[:-n_val]
             _warn_if_one_class(self.loss, validation_data[1], n_val)
+        if class_weight is not None:  # the training samples' only (as Keras): after the split
+            weights = self.class_sample_weights(y, class_weight)
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or \
                     len(validation_data) not in (2, 3):

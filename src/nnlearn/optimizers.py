@@ -184,6 +184,16 @@ class Optimizer:
         self.apply(params)
         return loss
 
+    @classmethod
+    def update_kind(cls) -> str:
+        """How a step updates (what :mod:`nnlearn.planner` reports and relies on):
+        ``"rule"``, the :meth:`kernel` rule on all parameters at once; ``"update"``, the
+        class's own :meth:`update` per parameter; ``"method"``, a :meth:`minimize` of its
+        own that evaluates the loss itself (line searches, trust regions)."""
+        if cls.minimize is not Optimizer.minimize:
+            return "method"
+        return "rule" if cls.update is Optimizer.update else "update"
+
     def apply(self, params) -> None:
         """Apply one update to every parameter from its ``.grad``."""
         if self._state is None:
@@ -538,6 +548,9 @@ class Nadam(Adam):
 
     def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999,
                  epsilon: float = 1e-7, **kwargs):
+        if kwargs.get("epsilon_hat"):
+            raise ValueError("Nadam: epsilon_hat=True is Adam's form only; got "
+                             "epsilon_hat=True")
         super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad=False, **kwargs)
         self._mu_product = 1.0  # prod of mu_1 .. mu_t
 

@@ -20,7 +20,8 @@ reason; :meth:`StepPlan.explain` prints it (``nnlearn info MODEL``, ``fit(verbos
 the model; the batch size only moves a Dense stack with costly activations back to the
 engine for large batches (NumPy's vectorized functions are faster there).
 
-Switches (each on its own; the environment variables are read when first needed):
+Switches (each on its own; ``NNLEARN_KERNELS`` is read once, at the first kernel, the two
+others at each use):
 
 ==========================  =======================  ==========================================
 environment variable        :func:`settings` name    what it switches
@@ -55,7 +56,7 @@ _conv_loops = contextvars.ContextVar("nnlearn_conv_loops", default=None)
 def _switch(variable: str) -> bool:
     value = os.environ.get(variable, "auto").strip().lower() or "auto"
     if value not in ("auto", "off", "on"):
-        raise ValueError(f"{variable} must be 'auto' or 'off'; got {value!r}")
+        raise ValueError(f"{variable} must be 'auto', 'on' or 'off'; got {value!r}")
     return value != "off"
 
 
@@ -155,34 +156,37 @@ def _head_or_reason(model):
         return None, f"{kind.__name__} defines its own {', '.join(own)}"
     head = model.loss.head(model.output_activation, model.output_units)
     if head is None:
-        return None, (f"the loss {model.loss.name} has no canonical link with the "
-                      f"{model.output_activation or 'custom'} output (softmax + cross-entropy, "
-                      "sigmoid + binary cross-entropy, linear + mean squared error)")
+        return None, (f"the loss {model.loss.name} after the "
+                      f"{model.output_activation or 'custom'} output has no compiled head "
+                      "(softmax + cross-entropy, sigmoid + binary cross-entropy, linear + mean "
+                      "squared error, as the loss's own class declares them)")
     return head, None
 
 
 def _dense_stack_reason(model):
-    """(Dense layers, None) when the model is a stack the compiled step takes, else
-    (None, reason)."""
-    from . import activations, layers as layers_module
-    from .compiled import activation_code
+    """(Dense layers, None) when the model is a stack the compiled step takes (each
+    layer says so: :meth:`Layer.compiled_step_reason <nnlearn.layers.Layer.compiled_step_reason>`),
+    else (None, reason)."""
+    from . import layers as layers_module
 
     if np.dtype(model.dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
         return None, f"the model computes in {np.dtype(model.dtype)} (float32 and float64 compile)"
     if not model.built:
         return None, "the model is not built yet (its first batch builds it)"
     stack = [layer for layer in model.layers if not isinstance(layer, layers_module.Input)]
-    if not stack or any(type(layer) is not layers_module.Dense for layer in stack):
+    if not stack:
+        return None, "the model has no layers"
+    if any(type(layer) is not layers_module.Dense for layer in stack):
         others = sorted({type(layer).__name__ for layer in stack
                          if type(layer) is not layers_module.Dense})
         return None, f"the model is not a stack of Dense layers ({', '.join(others)})"
+    if len({id(layer) for layer in stack}) < len(stack):
+        return None, "a Dense layer appears twice (shared weights: the engine adds their " \
+            "gradients)"
     for i, layer in enumerate(stack, 1):
-        if not layer.use_bias or layer.kernel_regularizer is not None:
-            return None, f"Dense layer {i} has no bias or has a regularizer"
-        if i < len(stack) and activation_code(layer.activation) is None:
-            return None, (f"Dense layer {i}'s activation {layer.activation!r} is not an "
-                          "element-wise activation of nnlearn.activations "
-                          f"({', '.join(activations.elementwise())})")
+        reason = layer.compiled_step_reason(last=i == len(stack))
+        if reason is not None:
+            return None, f"Dense layer {i}: {reason}"
     return stack, None
 
 
@@ -241,23 +245,18 @@ def forget(model) -> None:
 def _one_gradient_per_step(optimizer) -> bool:
     """Whether the optimizer evaluates the gradient once per step and is done with it by
     the next (the library's rules): the compiled step may then reuse its arrays."""
-    from . import optimizers
-
-    kind = type(optimizer)
-    return kind.minimize is optimizers.Optimizer.minimize and \
-        kind.update is optimizers.Optimizer.update
+    return optimizer.update_kind() == "rule"
 
 
 def _updates_part(model) -> Part:
-    from . import optimizers
-
     optimizer = model.optimizer
     name = type(optimizer).__name__
-    if type(optimizer).minimize is not optimizers.Optimizer.minimize:
+    kind = optimizer.update_kind()
+    if kind == "method":
         what = ("the full batch's loss" if optimizer.full_batch else "the loss")
         return Part("updates", f"{name}'s own method",
                     f"it evaluates {what} itself (line search, trust region)")
-    if type(optimizer).update is not optimizers.Optimizer.update:
+    if kind == "update":
         return Part("updates", f"{name}.update per parameter",
                     "its rule is not an element-wise kernel")
     backend = kernels.backend()
@@ -315,6 +314,6 @@ def plan(model, batch_size: int | None = None) -> StepPlan:
                     f"{gradients.largest_batch} (NumPy's vectorized activations are faster)")
         gradients = None
     loss = Part("loss", f"{model.loss.name}",
-                "fused with the output's activation (from the logits)"
+                "fused with the output activation, from the logits"
                 if model.fused_loss is not None else "computed on the outputs")
     return StepPlan([part, loss, _updates_part(model), *_layer_parts(model)], gradients)

@@ -16,6 +16,9 @@ In Jupyter they display inline as PNG images with no ``%matplotlib`` magic (they
 - :func:`plot_optimizer_paths` - a 2-D objective's contours with each optimizer's path.
 - :func:`hinton` - a Hinton diagram of a weight matrix (square area ~ |w|, colour = sign).
 - :func:`plot_regression_fit` - data, the true function and fits (the regression experiments).
+- :func:`plot_lr_find` - the learning-rate range test of :func:`nnlearn.lr_find`.
+- :func:`draw_graph` - the computation graph behind a tensor, each node with its value
+  and gradient (micrograd's ``draw_dot``, drawn with Matplotlib alone).
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["draw_network", "plot_history", "plot_decision_boundary", "plot_activation_stats",
-           "plot_optimizer_paths", "hinton", "plot_regression_fit", "new_figure"]
+           "plot_optimizer_paths", "hinton", "plot_regression_fit", "draw_graph", "plot_lr_find",
+           "new_figure"]
 
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
@@ -702,9 +706,11 @@ def plot_activation_stats(stats, title: str | None = None, bins: int = 30, value
 
 # -- optimizer paths ---------------------------------------------------------------------------
 def plot_optimizer_paths(objective, paths: dict, bounds=((-2, 2), (-2, 2)), ax=None,
-                         levels: int = 30, title: str | None = None, minimum=None):
+                         levels: int = 30, title: str | None = None, minimum=None,
+                         xlabel: str = "x", ylabel: str = "y"):
     """Contours of a 2-D ``objective(x, y)`` (vectorised over arrays) with each
-    optimizer's trajectory; ``paths`` maps a label to an array of shape (steps, 2)."""
+    optimizer's trajectory; ``paths`` maps a label to an array of shape (steps, 2);
+    ``xlabel`` and ``ylabel`` name the two parameters."""
     fig, ax = _figure_and_axes(ax, size=(8, 5.5))
     (x0, x1), (y0, y1) = bounds
     gx, gy = np.meshgrid(np.linspace(x0, x1, 300), np.linspace(y0, y1, 300))
@@ -721,6 +727,8 @@ def plot_optimizer_paths(objective, paths: dict, bounds=((-2, 2), (-2, 2)), ax=N
         ax.plot(*minimum, "k*", ms=12, label="minimum")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     if title:
         ax.set_title(title)
@@ -782,4 +790,139 @@ def plot_regression_fit(x, y, fits=None, truth=None, ax=None, x_range=None,
     ax.grid(alpha=0.3)
     if title:
         ax.set_title(title)
+    return fig
+
+
+# -- computation graphs ----------------------------------------------------------------------
+_GRAPH_COLORS = {"leaf": "#cfe2f3", "constant": "#eeeeee"}
+
+
+def draw_graph(output, names=None, step: int | None = None, ax=None, precision: int = 3,
+               title: str | None = None):
+    """The computation graph behind ``output``: one box per tensor with its label, its
+    forward value and its gradient d(output)/d(node), arrows from each op's inputs to its
+    result, inputs on the left and the output on the right. Blue boxes are the leaves
+    (the tensors you made), grey ones constants, yellow ones the results of ops.
+
+    Parameters
+    ----------
+    output : Tensor or nnlearn.autograd.Graph
+        A tensor (its graph is built with :func:`nnlearn.autograd.graph`) or a graph.
+    names : dict, optional
+        ``{"name": tensor}`` labels for the nodes (else a node shows its op).
+    step : int, optional
+        Draw the backward pass after ``step`` of its steps: the first ``step`` gradients
+        of :attr:`Graph.backward_order` are shown, the node finished last is outlined in
+        red, and the gradients still to come read "?".  None: all of them.
+    precision : int
+        Significant digits of the numbers.
+    """
+    from .autograd.graph import Graph, graph as build_graph
+
+    g = output if isinstance(output, Graph) else build_graph(output, names=names)
+    n = len(g.nodes)
+    depth = [0] * n
+    for node in g.nodes:                      # forward order: inputs come first
+        if node.inputs:
+            depth[node.index] = 1 + max(depth[i] for i in node.inputs)
+    for node in g.nodes:                      # a constant sits just before its first user
+        users = [b for a, b in g.edges if a == node.index]
+        if node.op == "constant" and users:
+            depth[node.index] = max(min(depth[b] for b in users) - 1, 0)
+    columns = {}
+    for node in g.nodes:
+        columns.setdefault(depth[node.index], []).append(node.index)
+    # Rows: each column in the order of its inputs' mean row, to keep edges short.
+    row = {}
+    for d in sorted(columns):
+        members = columns[d]
+        if d:
+            members.sort(key=lambda i: (_graph_row_key(g, i, row), i))
+        for k, i in enumerate(members):
+            row[i] = k - (len(members) - 1) / 2
+    height = max(len(m) for m in columns.values())
+    fig, ax = _figure_and_axes(ax, size=(max(6.0, 2.3 * len(columns)),
+                                         max(3.0, 1.25 * height)))
+    shown = set(g.backward_order if step is None else g.backward_order[:max(step, 0)])
+    current = g.backward_order[step - 1] if step and 0 < step <= len(g.backward_order) \
+        else None
+    boxes = {}
+    for node in g.nodes:
+        lines = [node.label if node.name is None or node.op in ("leaf", "constant")
+                 else f"{node.label} = {node.op}"]
+        lines.append(f"value {_graph_number(node.value, precision)}")
+        if node.grad is not None:
+            lines.append("grad " + (_graph_number(node.grad, precision)
+                                    if node.index in shown else "?"))
+        face = _GRAPH_COLORS.get(node.op, "#fff2cc")
+        edge = "#d62728" if node.index == current else "#555555"
+        boxes[node.index] = ax.annotate(
+            "\n".join(lines), xy=(depth[node.index], -row[node.index]), ha="center",
+            va="center", fontsize=8, family="monospace", zorder=3,
+            bbox=dict(boxstyle="round,pad=0.35", facecolor=face, edgecolor=edge,
+                      linewidth=2.0 if node.index == current else 0.8))
+    for a, b in g.edges:
+        ax.annotate("", xy=(0, 0.5), xycoords=boxes[b], xytext=(1, 0.5), textcoords=boxes[a],
+                    arrowprops=dict(arrowstyle="-|>", color="#777777", lw=0.8,
+                                    shrinkA=1, shrinkB=1), zorder=2)
+    ax.set_xlim(-0.6, max(columns) + 0.6)
+    ax.set_ylim(-(height - 1) / 2 - 0.7, (height - 1) / 2 + 0.7)
+    ax.axis("off")
+    if title is None:
+        title = "computation graph: forward values and gradients d(output)/d(node)"
+        if step is not None:
+            title = f"backward pass, step {step} of {len(g.backward_order)}"
+    ax.set_title(title, fontsize=10)
+    return fig
+
+
+def _graph_row_key(g, i, row) -> float:
+    """Where node ``i`` should sit in its column: the mean row of its inputs, or for a
+    constant, of the other inputs of the ops that use it (placed already)."""
+    near = [row[j] for j in g.nodes[i].inputs if j in row]
+    if not near:
+        for a, b in g.edges:
+            if a == i:
+                near += [row[j] for j in g.nodes[b].inputs if j in row]
+    return float(np.mean(near)) if near else 0.0
+
+
+def _graph_number(array, precision: int) -> str:
+    array = np.asarray(array)
+    if array.size == 1:
+        return f"{array.item():.{precision}g}"
+    flat = [f"{v:.{precision}g}" for v in array.ravel()[:6]]
+    more = ", ..." if array.size > 6 else ""
+    body = ", ".join(flat) + more
+    return f"[{body}]" if array.ndim == 1 else f"[{body}] {array.shape}"
+
+
+# -- the learning-rate range test ----------------------------------------------------------------
+def plot_lr_find(result, ax=None, title: str | None = None):
+    """The learning-rate range test (Smith 2017) of :func:`nnlearn.lr_find`: each
+    mini-batch's loss (light) and the smoothed loss against the learning rate (log
+    scale), with the suggested rate (steepest descent) and the rate at the minimum."""
+    fig, ax = _figure_and_axes(ax, size=(7, 4.3))
+    rates = np.asarray(result.learning_rates)
+    raw, smooth = np.asarray(result.losses), np.asarray(result.smoothed_losses)
+    ax.plot(rates, raw, color="0.7", lw=0.8, label="mini-batch loss")
+    ax.plot(rates, smooth, color="C0", lw=2, label="smoothed loss")
+    k = int(np.argmin(np.abs(rates - result.suggestion)))
+    ax.plot(rates[k], smooth[k], "o", color="C3", ms=8,
+            label=f"suggestion (steepest fall): {result.suggestion:.2g}")
+    m = int(np.argmin(np.abs(rates - result.min_loss_rate)))
+    ax.plot(rates[m], smooth[m], "v", color="C2", ms=8,
+            label=f"minimum: {result.min_loss_rate:.2g} (a tenth: "
+                  f"{result.min_loss_rate / 10:.2g})")
+    finite = smooth[np.isfinite(smooth)]
+    if finite.size:
+        low, high = float(finite.min()), float(finite[0])
+        ax.set_ylim(low - 0.1 * (high - low + 1e-12), max(high, low) + 0.6 * (high - low + 1e-12))
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (log scale; one mini-batch per rate)")
+    ax.set_ylabel("training loss")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title or "learning-rate range test" +
+                 (" (stopped: the loss diverged)" if result.diverged else ""))
     return fig

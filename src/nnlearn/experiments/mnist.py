@@ -9,13 +9,18 @@ import numpy as np
 from .. import Sequential, layers, optimizers
 from .registry import ExperimentResult, register
 
+#: The quick runs of lesson 10 (softmax regression, the MLP and the CNN): one subset and
+#: one number of epochs for all three, so that their test accuracies compare.
+QUICK = {"train_images": 3000, "test_images": 2000, "epochs": 3}
+
 
 def _data(quick: bool):
     from ..demo import load_mnist_vectors
 
     (x_train, y_train), (x_test, y_test) = load_mnist_vectors()
-    if quick:
-        return (x_train[:5000], y_train[:5000]), (x_test[:2000], y_test[:2000])
+    if quick:  # the same subset and epochs for softmax, MLP and CNN (see QUICK)
+        n_train, n_test = QUICK["train_images"], QUICK["test_images"]
+        return (x_train[:n_train], y_train[:n_train]), (x_test[:n_test], y_test[:n_test])
     return (x_train, y_train), (x_test, y_test)
 
 
@@ -55,7 +60,7 @@ def mnist_softmax(seed: int = 0, quick: bool = False, plots: bool = True):
     model = Sequential([layers.Input(784), layers.Dense(10, activation="softmax",
                                                         kernel_initializer="zeros")], seed=seed)
     model.compile(optimizers.SGD(0.5), "categorical_crossentropy", ["accuracy"])
-    epochs = 1 if quick else 2  # the tutorial's 1000 steps of 100 = 1.7 epochs
+    epochs = QUICK["epochs"] if quick else 2  # the tutorial's 1000 steps of 100 = 1.7 epochs
     history = model.fit(x, y, epochs=epochs, batch_size=100, verbose=0, seed=seed)
     loss, accuracy = model.evaluate(x_test, y_test)
     numbers = {"epochs": epochs, "test_loss": loss, "test_accuracy": accuracy,
@@ -73,11 +78,10 @@ def mnist_softmax(seed: int = 0, quick: bool = False, plots: bool = True):
           "A first look at a neural network (Chollet 2017, Deep Learning with Python, ch. 2)",
           lesson=10,
           notice=(
-          "In the full run (5 epochs) the hidden layer lifts test accuracy to about 0.98, "
-          "well above softmax regression (the quick run, one epoch on a subset, does not "
-          "show the gap). Unlike softmax regression's digit templates, the hidden units' "
-          "weights still look like their random start: each moves a little, and together "
-          "they do the work."))
+          "On the same images and epochs the hidden layer beats softmax regression (the quick "
+          "run: 3,000 images, 3 epochs; the full run reaches about 0.98). Unlike softmax "
+          "regression's digit templates, the hidden units' weights still look like their "
+          "random start: each moves a little, and together they do the work."))
 def mnist_mlp(seed: int = 0, quick: bool = False, plots: bool = True):
     """The main job: 784-512 (relu)-10 (softmax), RMSprop, batch 128, 5 epochs.
 
@@ -92,19 +96,24 @@ def mnist_mlp(seed: int = 0, quick: bool = False, plots: bool = True):
 
     (x, y), (x_test, y_test) = _data(quick)
     model = build_network(seed)
-    epochs = 1 if quick else 5
+    model.build((784,))
+    hidden = next(layer for layer in model.layers if hasattr(layer, "kernel"))
+    start = hidden.kernel.data.copy()
+    epochs = QUICK["epochs"] if quick else 5
     history = model.fit(x, y, epochs=epochs, batch_size=128, validation_data=(x_test, y_test),
                         verbose=0, seed=seed)
     loss, accuracy = model.evaluate(x_test, y_test)
+    change = float(np.linalg.norm(hidden.kernel.data - start) / np.linalg.norm(start))
     numbers = {"epochs": epochs, "test_loss": loss, "test_accuracy": accuracy,
-               "history": history.history}
+               "history": history.history, "hidden_weights_relative_change": change,
+               "parameters": model.count_params()}
     figures = {}
     if plots:
         from .. import plot
 
         figures["history"] = plot.plot_history(history, title="MNIST MLP")
         figures["network"] = plot.draw_network(model)
-        hidden = next(layer for layer in model.layers if hasattr(layer, "kernel")).kernel.data
+        hidden = hidden.kernel.data
         fig, axes = plot.new_figure(ncols=8, nrows=2, size=(12, 3.4))
         for unit, ax in enumerate(axes.ravel()):
             w = hidden[:, unit].reshape(28, 28)

@@ -133,20 +133,81 @@ def mcp_gates(seed: int = 0, quick: bool = False, plots: bool = True):
     bird = {name: int(BLUEBERRY_BIRD(x)) for name, x in objects.items()}
     figures = {}
     if plots:
-        fig, axes = _plot().new_figure(ncols=3, size=(10, 3.6))
-        for ax, (name, gate) in zip(axes, {"AND": AND, "OR": OR, "NAND": NAND}.items()):
-            w, theta = gate.weights, gate.threshold
-            _gate_axes(ax, GATE_INPUTS, tables[name], f"{name}: fires when "
-                       f"{w[0]:g} x1 + {w[1]:g} x2 >= {theta:g}")
-            _draw_line(ax, w[0], w[1], -theta, low=-0.5, high=1.5, color="black")
-            gx, gy = np.meshgrid(np.linspace(-0.5, 1.5, 200), np.linspace(-0.5, 1.5, 200))
-            ax.contourf(gx, gy, (w[0] * gx + w[1] * gy >= theta).astype(float),
-                        levels=[0.5, 1.5], colors=["#d62728"], alpha=0.12)  # where it fires
-            ax.set_xlim(-0.5, 1.5)
-            ax.set_ylim(-0.5, 1.5)
-        figures["gates"] = fig
+        figures["gates"] = _mcp_figure(tables)
     return ExperimentResult("mcp-gates", {"truth_tables": tables, "blueberry_bird": bird},
                             figures, [f"{name}: {table}" for name, table in tables.items()])
+
+
+def _mcp_figure(tables: dict):
+    """Every gate of the experiment, one panel each: the inputs coloured by the output,
+    the threshold line and the side where the unit fires shaded; NOT on its one input;
+    XOR as the AND of an OR unit and a NAND unit; a legend."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    from ..classic import AND, NAND, NOT, OR
+
+    fig, axes = _plot().new_figure(ncols=3, nrows=2, size=(11, 7.4))
+    axes = axes.ravel()
+    low, high = -0.5, 1.5
+    gx, gy = np.meshgrid(np.linspace(low, high, 300), np.linspace(low, high, 300))
+    for ax, (name, gate) in zip(axes, {"AND": AND, "OR": OR, "NAND": NAND}.items()):
+        w, theta = gate.weights, gate.threshold
+        _gate_axes(ax, GATE_INPUTS, tables[name], f"{name}: fires when "
+                   f"{w[0]:g} x1 + {w[1]:g} x2 >= {theta:g}")
+        _draw_line(ax, w[0], w[1], -theta, low=low, high=high, color="black")
+        ax.contourf(gx, gy, (w[0] * gx + w[1] * gy >= theta).astype(float),
+                    levels=[0.5, 1.5], colors=["#d62728"], alpha=0.12)  # where it fires
+        ax.set_xlim(low, high)
+        ax.set_ylim(low, high)
+    # NOT: one input, drawn on a line.
+    ax = axes[3]
+    x = np.array([0, 1])
+    out = np.asarray(tables["NOT"]).ravel()
+    boundary = NOT.threshold / NOT.weights[0]            # -x >= 0  <=>  x <= 0
+    ax.axvspan(low, boundary, color="#d62728", alpha=0.12)
+    ax.axvline(boundary, color="black")
+    ax.scatter(x, np.zeros(2), c=np.where(out > 0, "C3", "C0"), s=80, edgecolor="black",
+               zorder=3)
+    for xi, yi in zip(x, out):
+        ax.annotate(f"NOT {xi} = {yi}", (xi, 0), xytext=(0, 14), textcoords="offset points",
+                    ha="center", fontsize=9)
+    ax.set_xlim(low, high)
+    ax.set_ylim(-0.5, 0.5)
+    ax.set_yticks([])
+    ax.set_xlabel("$x$")
+    ax.set_title(f"NOT: fires when {NOT.weights[0]:g} x >= {NOT.threshold:g}", fontsize=10)
+    ax.grid(alpha=0.3)
+    # XOR: two layers; the hidden OR and NAND units' half-planes, the output ANDs them.
+    ax = axes[4]
+    _gate_axes(ax, GATE_INPUTS, tables["XOR"], "XOR = AND(OR, NAND): two layers")
+    for gate, hatch, color in ((OR, "////", "#9467bd"), (NAND, "\\\\\\\\", "#2ca02c")):
+        w, theta = gate.weights, gate.threshold
+        ax.contourf(gx, gy, (w[0] * gx + w[1] * gy >= theta).astype(float),
+                    levels=[0.5, 1.5], colors="none", hatches=[hatch])
+        for collection in ax.collections[-1:]:
+            collection.set_edgecolor(color)
+            collection.set_linewidth(0)
+    _draw_line(ax, 1, 1, -1, low=low, high=high, color="#d62728", lw=2.5)
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+    axes[5].axis("off")
+    handles = [Line2D([], [], marker="o", ls="", markerfacecolor="C3", markeredgecolor="black",
+                      markersize=9),
+               Line2D([], [], marker="o", ls="", markerfacecolor="C0", markeredgecolor="black",
+                      markersize=9),
+               Line2D([], [], color="black"), Patch(facecolor="#d62728", alpha=0.12),
+               Line2D([], [], color="#d62728", lw=2.5)]
+    axes[5].legend(handles, ["output 1 (fires)", "output 0 (silent)",
+                             "threshold: weighted sum = theta", "where the unit fires",
+                             "where XOR's output unit fires"], loc="upper center",
+                   fontsize=9, title="McCulloch-Pitts units")
+    axes[5].text(0.5, 0.22, "XOR: the hidden OR unit fires on and above the\nline (purple "
+                 "////), the hidden NAND unit on and\nbelow it (green \\\\\\\\); the "
+                 "output AND fires\nwhere both do: on the line, through (0, 1)\nand (1, 0).",
+                 transform=axes[5].transAxes, ha="center", va="center", fontsize=9)
+    fig.suptitle("McCulloch-Pitts gates: weights and thresholds chosen by hand")
+    return fig
 
 
 @register("hebb-and", "Hebb's rule learning AND with bipolar inputs and targets: the "
@@ -154,9 +215,10 @@ def mcp_gates(seed: int = 0, quick: bool = False, plots: bool = True):
           "Hebb net: Hebb's rule (Hebb 1949), AND example as in Fausett (1994)",
           lesson=2,
           notice=(
-          "Each pair changes the weights by x * t; the separating line moves after every pair "
-          "and only the last one classifies all four points. Hebb's rule never looks at its "
-          "own error, so it cannot stop when it is right."))
+          "Each pair changes the weights by x * t and the separating line moves with them; "
+          "after the third pair the line already classifies all four points, yet the fourth "
+          "pair still changes the weights (doubling them: same line). Hebb's rule never "
+          "looks at its own error, so it cannot stop when it is right."))
 def hebb_and(seed: int = 0, quick: bool = False, plots: bool = True):
     """Hebb's rule learning AND with bipolar inputs and targets: the weight table and the
     separating line after each pair.

@@ -143,9 +143,11 @@ def optimizer_path(optimizer, start=(-4.0, 1.0), steps: int = 100) -> np.ndarray
           "et al. 2011), RMSprop (Hinton, Coursera lecture 6e), Adam (Kingma & Ba 2015)",
           lesson=6,
           notice=(
-          "On the ill-conditioned bowl SGD zig-zags across the valley, momentum and Nesterov "
-          "roll along it, the adaptive methods rescale each direction; on the network, SGD "
-          "has barely moved the loss when momentum and Adam are done."))
+          "On the ill-conditioned bowl SGD zig-zags across the valley at every step and "
+          "creeps along it; momentum swings across the valley floor for dozens of steps, "
+          "Nesterov's look-ahead damps the swings within ten; the adaptive methods' first "
+          "step moves both coordinates by the same amount. On the network, SGD has barely "
+          "moved the loss when momentum and Adam are done."))
 def optimizer_comparison(seed: int = 0, quick: bool = False, plots: bool = True):
     """SGD, momentum, Nesterov, Adagrad, RMSprop and Adam on an ill-conditioned bowl, and
     SGD vs momentum vs Adam training a 2-16-16-2 network.
@@ -181,7 +183,8 @@ def optimizer_comparison(seed: int = 0, quick: bool = False, plots: bool = True)
         plot = _plot()
         figures["bowl_paths"] = plot.plot_optimizer_paths(
             bowl, paths, bounds=((-4.5, 1.0), (-1.2, 1.2)), minimum=(0, 0),
-            title=f"{steps} steps on 0.5 (x^2 + 50 y^2)")
+            title=f"{steps} steps on 0.5 (x^2 + 50 y^2)",
+            xlabel="x (curvature 1: the valley floor)", ylabel="y (curvature 50: across)")
         figures["network_loss"] = plot.plot_history(curves, title="XOR-data network: training "
                                                     "loss per epoch")
     return ExperimentResult("optimizers", numbers, figures, [
@@ -238,14 +241,14 @@ def dropout_early_stopping(seed: int = 0, quick: bool = False, plots: bool = Tru
         numbers[name] = {"epochs_run": len(h["loss"]), "train_loss": h["loss"][-1],
                          "best_val_loss": float(min(h["val_loss"])),
                          "final_val_loss": final["loss"], "val_accuracy": final["accuracy"],
-                         "train_accuracy": model.evaluate(x, y, return_dict=True)["accuracy"]}
-        histories[name] = h["val_loss"]
+                         "train_accuracy": model.evaluate(x, y, return_dict=True)["accuracy"],
+                         "loss_history": h["loss"], "val_loss_history": h["val_loss"]}
+        histories[name] = h
         models[name] = model
     figures = {}
     if plots:
         plot = _plot()
-        figures["validation_loss"] = plot.plot_history(histories,
-                                                       title="validation loss per epoch")
+        figures["losses"] = _regularization_losses(histories)
         fig, axes = plot.new_figure(ncols=4, size=(18, 4.4))
         for ax, (name, model) in zip(axes, models.items()):
             plot.plot_decision_boundary(model, x, y, ax=ax, title=name)
@@ -254,6 +257,32 @@ def dropout_early_stopping(seed: int = 0, quick: bool = False, plots: bool = Tru
         f"{name}: {v['epochs_run']} epochs, train loss {v['train_loss']:.3f}, validation loss "
         f"{v['final_val_loss']:.3f} (best {v['best_val_loss']:.3f}), validation accuracy "
         f"{v['val_accuracy']:.3f}" for name, v in numbers.items()])
+
+
+def _regularization_losses(histories: dict):
+    """Training loss (left) and validation loss (right) per epoch for each variant, on
+    one loss scale, so that the gap between them can be read across the two panels."""
+    fig, axes = _plot().new_figure(ncols=2, size=(12, 4.4), sharey=True)
+    for i, (name, h) in enumerate(histories.items()):
+        color = f"C{i}"
+        for ax, key in zip(axes, ("loss", "val_loss")):
+            epochs = np.arange(1, len(h[key]) + 1)
+            ax.plot(epochs, h[key], color=color, lw=1.3, label=name)
+        if name == "early stopping":
+            best = int(np.argmin(h["val_loss"])) + 1
+            axes[1].axvline(best, color=color, ls=":", lw=1)
+            axes[1].annotate(f"best epoch {best}\n(weights restored)", (best, 0.97),
+                             xycoords=("data", "axes fraction"), xytext=(4, 0),
+                             textcoords="offset points", va="top", fontsize=8, color=color)
+    axes[0].set_title("training loss (on the 100 training points)")
+    axes[1].set_title("validation loss (on 1,000 new points)")
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("cross-entropy")
+    axes[0].legend(fontsize=8)
+    fig.suptitle("a 2-128-128-2 network on noisy circles: training falls, validation turns up")
+    return fig
 
 
 # -- learning-rate search --------------------------------------------------------------------

@@ -1,0 +1,127 @@
+"""The built site reads as prose: no reStructuredText left in any page's text (a literal
+``::``, a double backtick, a ``~nnlearn.`` cross-reference), and the math is set for
+MathJax.
+
+The site is built from mkdocs.yml with two changes that keep the test quick: the lesson
+notebooks are converted without being executed (CI executes them in
+tests/test_notebooks.py and in the strict build), and the gallery, which runs every
+experiment, is left out."""
+
+import html
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+yaml = pytest.importorskip("yaml")
+pytest.importorskip("mkdocs")
+pytest.importorskip("mkdocstrings")
+pytest.importorskip("mkdocs_jupyter")
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = ("::", "``", "~nnlearn.")
+
+
+def _without_gallery(nav):
+    if isinstance(nav, list):
+        return [_without_gallery(item) for item in nav
+                if not (isinstance(item, dict) and "Gallery" in item)]
+    if isinstance(nav, dict):
+        return {key: _without_gallery(value) for key, value in nav.items()}
+    return nav
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("site")
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    config["docs_dir"] = str(ROOT / "docs")
+    config["site_dir"] = str(tmp / "site")
+    config["hooks"] = [str(ROOT / hook) for hook in config.get("hooks", [])]
+    config["nav"] = _without_gallery(config["nav"])
+    for plugin in config["plugins"]:
+        if isinstance(plugin, dict) and "mkdocs-jupyter" in plugin:
+            plugin["mkdocs-jupyter"].update(execute=False, cache=False)
+        if isinstance(plugin, dict) and "mkdocstrings" in plugin:
+            handler = plugin["mkdocstrings"]["handlers"]["python"]
+            handler["paths"] = [str(ROOT / p) for p in handler.get("paths", ["src"])]
+            options = handler.get("options", {})
+            options["extensions"] = [str(ROOT / e) if isinstance(e, str) else e
+                                     for e in options.get("extensions", [])]
+    path = tmp / "mkdocs.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    env = {"NNLEARN_DOCS_GALLERY": "0", "NO_MKDOCS_2_WARNING": "1", "MPLBACKEND": "Agg"}
+    import os
+
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f",
+                           str(path)],
+                          cwd=tmp, env={**os.environ, **env}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return tmp / "site"
+
+
+def page_text(page: Path, inline_code: bool = True) -> str:
+    """What a reader sees: the page's text, outside code blocks, scripts and styles (and
+    outside inline code too with ``inline_code=False``)."""
+    source = page.read_text()
+    tags = "pre|script|style|textarea" + ("" if inline_code else "|code")
+    source = re.sub(rf"<({tags})\b.*?</\1>", " ", source, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", source))
+
+
+def test_no_page_shows_restructuredtext_markup(site):
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 20
+    problems = []
+    for page in pages:
+        for markup in FORBIDDEN:
+            # "::" is legitimate inside inline code (x[::2], [::1]); leftovers of the
+            # other two are wrong anywhere.
+            text = page_text(page, inline_code=markup != "::")
+            for match in re.finditer(re.escape(markup), text):
+                context = " ".join(text[max(0, match.start() - 50):match.end() + 30].split())
+                problems.append(f"{page.relative_to(site)}: {markup!r} in ...{context}...")
+    assert not problems, f"{len(problems)} pieces of raw markup:\n" + "\n".join(problems[:40])
+
+
+def test_api_pages_are_rendered_by_mkdocstrings(site):
+    models = (site / "api" / "models" / "index.html").read_text()
+    assert "doc-heading" in models and "Sequential" in models
+
+
+def test_math_is_set_for_mathjax_and_solutions_fold(site):
+    lesson = (site / "lessons" / "05_backpropagation" / "index.html").read_text()
+    assert "javascripts/mathjax.js" in lesson and "tex-mml-chtml" in lesson
+    assert r"\frac{\partial L}" in lesson          # the derivation's LaTeX reaches the page
+    assert "javascripts/solutions.js" in lesson
+    assert lesson.count("celltag_solution") >= 6     # 3+ exercises: prose and code each
+
+
+def test_each_lesson_page_offers_its_notebook(site):
+    import json
+
+    lessons = sorted((ROOT / "docs" / "lessons").glob("[0-9][0-9]_*.py"))
+    for source in lessons:
+        page = site / "lessons" / source.stem / "index.html"
+        assert f'href="{source.stem}.ipynb"' in page.read_text(), source.stem
+        notebook = json.loads((page.parent / f"{source.stem}.ipynb").read_text())
+        assert notebook["nbformat"] == 4 and len(notebook["cells"]) > 10
+
+
+def test_estimator_pages_list_constructor_parameters(site):
+    """MLPClassifier's page shows its constructor's signature with every parameter and
+    its default, and its documentation (a docstring built at import time, which the
+    Griffe extension fetches from the class itself)."""
+    source = (site / "api" / "estimators" / "index.html").read_text()
+    start = source.index('id="nnlearn.estimators.MLPClassifier"')
+    end = source.find('class="doc doc-heading"', start + 100)
+    section = html.unescape(re.sub(r"<[^>]+>", "", source[start:end]))
+    import inspect
+
+    from nnlearn.estimators import MLPClassifier
+
+    for parameter in inspect.signature(MLPClassifier).parameters:
+        assert f"{parameter}=" in section, parameter               # in the signature
+    assert "multilayer perceptron classifier" in section
