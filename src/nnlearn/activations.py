@@ -80,6 +80,9 @@ def _engine():
 class Activation:
     """An element-wise activation :math:`h = g(z)`, declared once (see the module).
 
+    Calling it on a Tensor (or array) gives the engine's node for :math:`g(z)`.  A
+    registered activation is one object, the same after a copy or a pickle round trip.
+
     Parameters
     ----------
     name : str
@@ -95,9 +98,6 @@ class Activation:
         Whether the rules call a transcendental function (exp, tanh, erfc, ...): a
         compiled loop evaluates those one element at a time, where NumPy vectorizes
         them (the planner sends large batches of such layers to the engine).
-
-    Calling it on a Tensor (or array) gives the engine's node :math:`g(z)`.  A
-    registered activation is one object: copied or unpickled, it is the same one.
     """
 
     elementwise = True
