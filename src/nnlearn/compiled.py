@@ -186,9 +186,9 @@ class CompiledGradients:
 
     def __call__(self, x, y, sample_weight=None):
         dtype, head, n = self.dtype, self.head, len(x)
-        kind = getattr(x, "dtype", np.asarray(x).dtype).kind
-        if kind not in "biuf":  # as the engine: no complex part dropped, no objects
-            raise TypeError(f"x must be numeric; got dtype {np.asarray(x).dtype}")
+        if (x.dtype if type(x) is np.ndarray else np.asarray(x).dtype).kind not in "biuf":
+            raise TypeError(f"x must be numeric; got dtype {np.asarray(x).dtype}")  # as the
+            # engine: no complex part dropped, no objects
         x = np.ascontiguousarray(x, dtype)
         rows, labels = head.targets(y)
         targets = rows if labels is None else labels

@@ -78,6 +78,9 @@ def _warn_if_one_class(loss, y_tail: np.ndarray, n_val: int) -> None:
                           "then measures something)", UserWarning, stacklevel=4)
 
 
+_PLAIN = (int, float, bool, str, type(None))  # values that hold no layer
+
+
 def _layers_in(value) -> list:
     """The layers an attribute holds: itself, its items, or a nested model's layers."""
     if isinstance(value, layers_module.Layer):
@@ -145,6 +148,8 @@ class Model:
         """Track the layers assigned as attributes (Keras's subclassing style): a Layer,
         a list, tuple or dict of them, or a nested Model (its layers); an attribute
         assigned again stops tracking what it held."""
+        if type(value) in _PLAIN and type(self.__dict__.get(name)) in _PLAIN:
+            return object.__setattr__(self, name, value)  # a number or a flag: no layers
         if "_layers" not in self.__dict__:
             if _layers_in(value):
                 raise RuntimeError(f"{type(self).__name__}: call super().__init__() before "

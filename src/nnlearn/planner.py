@@ -20,8 +20,7 @@ reason; :meth:`StepPlan.explain` prints it (``nnlearn info MODEL``, ``fit(verbos
 the model; the batch size only moves a Dense stack with costly activations back to the
 engine for large batches (NumPy's vectorized functions are faster there).
 
-Switches (each on its own; ``NNLEARN_KERNELS`` is read once, at the first kernel, the two
-others at each use):
+Switches (each on its own; each environment variable is read once, when first needed):
 
 ==========================  =======================  ==========================================
 environment variable        :func:`settings` name    what it switches
@@ -53,11 +52,16 @@ _compiled_step = contextvars.ContextVar("nnlearn_compiled_step", default=None)
 _conv_loops = contextvars.ContextVar("nnlearn_conv_loops", default=None)
 
 
+_environment: dict = {}  # variable -> its switch, read once (tests clear it)
+
+
 def _switch(variable: str) -> bool:
-    value = os.environ.get(variable, "auto").strip().lower() or "auto"
-    if value not in ("auto", "off", "on"):
-        raise ValueError(f"{variable} must be 'auto', 'on' or 'off'; got {value!r}")
-    return value != "off"
+    if variable not in _environment:
+        value = os.environ.get(variable, "auto").strip().lower() or "auto"
+        if value not in ("auto", "off", "on"):
+            raise ValueError(f"{variable} must be 'auto', 'on' or 'off'; got {value!r}")
+        _environment[variable] = value != "off"
+    return _environment[variable]
 
 
 def compiled_step_enabled() -> bool:
