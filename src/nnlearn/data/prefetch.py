@@ -20,7 +20,6 @@ from __future__ import annotations
 import collections
 import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 __all__ = ["BatchError", "prefetch_indexed", "ReadAhead", "MAX_WORKERS", "MAX_QUEUE_SIZE"]
 
@@ -64,6 +63,8 @@ def prefetch_indexed(fetch, keys, workers: int, max_queue_size: int):
         return
     keys = iter(keys)
     pending: collections.deque = collections.deque()
+    from concurrent.futures import ThreadPoolExecutor  # on first use: ~4 ms at import
+
     pool = ThreadPoolExecutor(workers, thread_name_prefix="nnlearn-data")
     try:
         for key in keys:
