@@ -156,8 +156,6 @@ class CompiledGradients:
         linear = activation_code(activations.linear)
         self.codes = tuple(activation_code(layer.activation)
                            for layer in self.layers[:-1]) + (linear,)
-        self.keeps = tuple(bool(getattr(layer.activation, "needs_input", False))
-                           for layer in self.layers[:-1]) + (False,)
         self.head, self.loss = head, model.loss
         self.link = head.LINKS.index(head.link)
         self._no_rows = np.empty((0, 0), self.dtype)
@@ -203,7 +201,8 @@ class CompiledGradients:
         weights, biases, (kernel_grads, bias_grads) = parameters
         if sample_weight is None:
             sample_weights = self._no_weights
-            scale, decay, normalizer = self._scales.get(n) or self._scales_for(n, None)
+            scale, decay, normalizer, penalty_n = self._scales.get(n) or \
+                self._scales_for(n, None)
         else:
             sample_weights = np.ascontiguousarray(sample_weight, dtype)
             if sample_weights.shape == (n, 1):  # one weight per sample, as a column
@@ -211,15 +210,15 @@ class CompiledGradients:
             if sample_weights.shape != (n,):
                 raise ValueError(f"sample_weight: expected shape ({n},); got "
                                  f"{sample_weights.shape}")
-            scale, decay, normalizer = self._scales_for(n, sample_weights)
+            scale, decay, normalizer, penalty_n = self._scales_for(n, sample_weights)
         if x.shape[1] != weights[0].shape[0]:
             raise ValueError(f"x: expected samples of shape ({weights[0].shape[0]},); got "
                              f"{x.shape[1:]}")
         try:
             losses, penalty, outputs = self._gradients(
-                x, rows, labels, sample_weights, weights, biases, self.codes, self.keeps,
-                self.link, scale, head.penalty / normalizer if normalizer else 0.0, decay,
-                self._one, kernel_grads, bias_grads,
+                x, rows, labels, sample_weights, weights, biases, self.codes, self.link,
+                scale, penalty_n, decay, self._one,
+                kernel_grads, bias_grads,
                 self._gemm if n * self._largest_kernel >= 65_536 else self._small_gemm)
         except ValueError as error:
             units = weights[-1].shape[1]
@@ -284,13 +283,13 @@ class CompiledGradients:
         return True
 
     def _scales_for(self, n: int, sample_weight):
-        """c = grad_scale / N and the penalty's decay 2 penalty / N, in the dtype, and N,
-        the loss's normalizer for this batch (:meth:`nnlearn.losses.Loss.normalizer`:
-        n, the sum of the weights or 1)."""
+        """c = grad_scale / N and the penalty's decay 2 penalty / N, in the dtype; N, the
+        loss's normalizer for this batch (:meth:`nnlearn.losses.Loss.normalizer`: n, the
+        sum of the weights or 1), and penalty / N."""
         cast, normalizer = self.dtype.type, self.loss.normalizer(n, sample_weight)
         inverse = 1.0 / normalizer if normalizer else 0.0
         scales = (cast(self.head.grad_scale * inverse), cast(2 * self.head.penalty * inverse),
-                  normalizer)
+                  normalizer, self.head.penalty / normalizer if normalizer else 0.0)
         if sample_weight is None:
             self._scales[n] = scales
         return scales

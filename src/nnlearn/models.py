@@ -361,7 +361,7 @@ class Model:
 
         def closure() -> float:
             nonlocal predictions
-            self.loss_evaluations += 1
+            self.__dict__["loss_evaluations"] += 1  # (no layer tracking: a counter)
             computed = gradients(x, y, sample_weight) if gradients is not None else None
             if computed is not None:
                 loss, outputs = computed
