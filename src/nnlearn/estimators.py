@@ -490,7 +490,8 @@ class _BaseMLP(BaseEstimator):
         self.model_.loss = self._loss()  # this fit's alpha, also for warm starts
         self.model_.rng = rng
         self.model_.order = None
-        targets = targets.astype(X.dtype, copy=False)
+        if self.out_activation_ != "softmax":  # the softmax's targets are class indices
+            targets = targets.astype(X.dtype, copy=False)
         if self._stochastic:
             self._fit_stochastic(X, targets, weights, incremental, rng)
         else:
@@ -721,7 +722,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         if self._kind == "binary":
             return (index == 1).astype(np.float64)[:, None] if len(self.classes_) == 2 \
                 else np.zeros((len(y), 1))
-        return index.astype(np.float64)[:, None]
+        return index.astype(np.intp)[:, None]  # class indices, read as they are each step
 
     def _decode_targets(self, targets):
         if self._kind == "multilabel":

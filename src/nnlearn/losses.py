@@ -234,8 +234,9 @@ def class_indices(y_true, prediction_shape: tuple) -> np.ndarray:
     if y.dtype.kind not in "iuf":
         raise ValueError("y_true must hold integer class labels for "
                          f"sparse_categorical_crossentropy; got dtype {y.dtype}")
-    labels = y.astype(np.intp)
-    if not np.array_equal(labels, y):
+    labels = y.astype(np.intp, copy=False)
+    exact = y.dtype.kind == "i" and y.dtype.itemsize <= labels.dtype.itemsize
+    if not exact and not np.array_equal(labels, y):  # fractions, or unsigned beyond intp
         raise ValueError("y_true must hold integer class labels for "
                          f"sparse_categorical_crossentropy; got {y[labels != y][0]}")
     if y.size and (y.min() < 0 or y.max() >= n_classes):  # y's own values: no wrap-around
