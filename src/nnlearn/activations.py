@@ -77,7 +77,21 @@ def _engine():
     return _ops
 
 
-class Activation:
+class _Registered:
+    """A registered activation is one object: the same after a copy or a pickle round
+    trip (``get`` by its name)."""
+
+    def __reduce__(self):
+        return get, (self.name,)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class Activation(_Registered):
     """An element-wise activation :math:`h = g(z)`, declared once (see the module).
 
     Calling it on a Tensor (or array) gives the engine's node for :math:`g(z)`.  A
@@ -111,20 +125,11 @@ class Activation:
     def __call__(self, z):
         return _engine().activation(z, self)
 
-    def __reduce__(self):
-        return get, (self.name,)
-
-    def __copy__(self):
-        return self
-
-    def __deepcopy__(self, memo):
-        return self
-
     def __repr__(self):
         return f"<activation {self.name}>"
 
 
-class Softmax:
+class Softmax(_Registered):
     r"""Softmax over the last (class) axis: :math:`s_j = e^{z_j} / \sum_k e^{z_k}`, the
     output of a multiclass classifier (Bridle 1990); not element-wise, so the compiled
     step treats it as the link of the cross-entropy rather than as a hidden activation."""
@@ -133,15 +138,6 @@ class Softmax:
 
     def __call__(self, z):
         return _engine().softmax(z, axis=-1)
-
-    def __reduce__(self):
-        return get, (self.name,)
-
-    def __copy__(self):
-        return self
-
-    def __deepcopy__(self, memo):
-        return self
 
     def __repr__(self):
         return "<activation softmax>"

@@ -310,16 +310,23 @@ class Model:
             output = self(x, training)
             loss = self.loss(y, output, sample_weight)
             predictions = output.data
+        penalty = self.penalty(self.loss.normalizer(len(predictions), sample_weight))
+        return (loss if penalty is None else loss + penalty), predictions
+
+    def penalty(self, normalizer: float):
+        """What :meth:`compute_loss` adds to a batch's loss, or None: the layers' penalties
+        (:meth:`regularization`) and, for a loss that declares one (scikit-learn's
+        objective), ``kernel_penalty / N * sum ||W||^2`` over every kernel, N the loss's
+        ``normalizer`` of the batch."""
         penalty = self.regularization()
         if self.loss.kernel_penalty:
-            normalizer = self.loss.normalizer(len(predictions), sample_weight)
             kernels = [layer.kernel for layer in self.layers if hasattr(layer, "kernel")]
             squares = sum_of_squares(kernels[0])
             for kernel in kernels[1:]:
                 squares = squares + sum_of_squares(kernel)
             scaled = squares * (self.loss.kernel_penalty / normalizer if normalizer else 0.0)
             penalty = scaled if penalty is None else penalty + scaled
-        return (loss if penalty is None else loss + penalty), predictions
+        return penalty
 
     def update_metrics(self, y, predictions, loss: float) -> None:
         """Add one batch to the loss tracker and every metric."""
@@ -691,20 +698,7 @@ class Model:
         if class_weight is not None:  # the training samples' only (as Keras): after the split
             weights = self.class_sample_weights(y, class_weight)
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or \
-                    len(validation_data) not in (2, 3):
-                raise ValueError("validation_data must be a tuple (x_val, y_val) or (x_val, "
-                                 f"y_val, sample_weight_val); got {type(validation_data).__name__}"
-                                 + (f" of length {len(validation_data)}"
-                                    if isinstance(validation_data, (tuple, list)) else ""))
-            x_val = check_array(validation_data[0], "validation_data[0]", dtype=self.dtype,
-                                allow_nd=True)
-            self.check_input(x_val)
-            w_val = check_sample_weight(
-                validation_data[2] if len(validation_data) == 3 else None, len(x_val),
-                "validation_data[2]")
-            validation_data = (x_val, self.check_targets(validation_data[1], len(x_val),
-                                                         "validation_data[1]"), w_val)
+            validation_data = self._validation_source(validation_data, batch_size)
         return x, y, weights, validation_data
 
     def class_sample_weights(self, y, class_weight) -> np.ndarray:

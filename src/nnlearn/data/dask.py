@@ -38,7 +38,7 @@ import uuid
 
 import numpy as np
 
-from ..autograd import as_tensor, sum_of_squares
+from ..autograd import as_tensor
 from .adapters import DataAdapter, check_batch
 from .prefetch import BatchError, ReadAhead
 
@@ -306,7 +306,7 @@ class FullBatchDaskAdapter(DataAdapter):
             loss = sum(r[0] for r in results) / normalizer if normalizer else 0.0
             grads = [sum(r[1][j] for r in results) / normalizer if normalizer else
                      np.zeros_like(p.data) for j, p in enumerate(params)]
-            penalty = _penalty(model, normalizer)
+            penalty = model.penalty(normalizer)
             for p in params:
                 p.grad = None
             if penalty is not None:
@@ -330,15 +330,3 @@ class FullBatchDaskAdapter(DataAdapter):
         return {"loss": loss}
 
 
-def _penalty(model, normalizer: float):
-    """The layers' penalties plus the loss's kernel penalty over N samples (as
-    ``Model.compute_loss`` adds them to a batch's loss), or None."""
-    penalty = model.regularization()
-    if model.loss.kernel_penalty:
-        kernels = [layer.kernel for layer in model.layers if hasattr(layer, "kernel")]
-        squares = sum_of_squares(kernels[0])
-        for kernel in kernels[1:]:
-            squares = squares + sum_of_squares(kernel)
-        scaled = squares * (model.loss.kernel_penalty / normalizer if normalizer else 0.0)
-        penalty = scaled if penalty is None else penalty + scaled
-    return penalty
