@@ -184,9 +184,10 @@ class CompiledGradients:
 
     def __call__(self, x, y, sample_weight=None):
         dtype, head, n = self.dtype, self.head, len(x)
-        if (x.dtype if type(x) is np.ndarray else np.asarray(x).dtype).kind not in "biuf":
-            raise TypeError(f"x must be numeric; got dtype {np.asarray(x).dtype}")  # as the
-            # engine: no complex part dropped, no objects
+        if type(x) is not np.ndarray or x.dtype != dtype:  # checked as the engine does:
+            x = np.asarray(x)                               # no complex part dropped,
+            if x.dtype.kind not in "biuf":                  # no objects
+                raise TypeError(f"x must be numeric; got dtype {x.dtype}")
         x = np.ascontiguousarray(x, dtype)
         rows, labels = head.targets(y)
         targets = rows if labels is None else labels

@@ -472,6 +472,7 @@ class Model:
             for callback in callbacks:
                 callback.on_train_begin({})
             draws = train.draws_random_numbers()
+            step_function = getattr(train, "train_step", self.train_step)
             if verbose == 2:
                 print(f"Training step plan:\n{self.plan(batch_size).explain()}", flush=True)
             for epoch in range(initial_epoch, epochs):
@@ -485,7 +486,7 @@ class Model:
                 bar = _ProgressBar(steps, epoch, epochs, verbose)
                 try:  # a bad batch raises here, before the epoch's end (no checkpoint)
                     logs = self._train_epoch(batches, epoch_seed, callbacks, bar,
-                                             getattr(train, "train_step", self.train_step))
+                                             step_function)
                 finally:
                     batches.close()  # stops and joins the threads reading ahead
                 train.on_epoch_end()

@@ -216,27 +216,28 @@ def _gradients_part(model):
 _cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (key, gradients)
 
 
-def _gradients_key(model):
-    return (model.loss, model.built, len(model.layers), compiled_step_enabled())
-
-
 def compiled_gradients(model, x):
     """The compiled gradients for the batch ``x`` (the per-step lookup of
     :meth:`Model.train_step <nnlearn.models.Model.train_step>`), or None when the engine
     computes them: the plan's choice, samples of more than one axis, or a batch larger
-    than ``CompiledGradients.largest_batch``.  Cached per model."""
+    than ``CompiledGradients.largest_batch``.  Cached per model, for its loss, optimizer,
+    layers and the switch (this runs every step: the key is built inline)."""
     if np.ndim(x) != 2:
         return None
+    enabled = _compiled_step.get()
+    key = (model.loss, model.optimizer, model.built, len(model.layers),
+           _switch("NNLEARN_COMPILED_STEP") if enabled is None else enabled)
     cached = _cache.get(model)
-    if cached is not None and cached[0] == _gradients_key(model) and \
+    if cached is not None and cached[0] == key and \
             (cached[1] is None or cached[1].still_fits(model)):
         gradients = cached[1]
     else:
         gradients = _gradients_part(model)[1] if model.loss is not None else None
-        _cache[model] = (_gradients_key(model), gradients)
+        if gradients is not None:
+            gradients.reuse = _one_gradient_per_step(model.optimizer)
+        _cache[model] = (key, gradients)
     if gradients is None or not 0 < len(x) <= gradients.largest_batch:
         return None
-    gradients.reuse = _one_gradient_per_step(model.optimizer)
     return gradients
 
 

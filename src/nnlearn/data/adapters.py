@@ -203,6 +203,9 @@ class ArrayAdapter(DataAdapter):
 
     def _batches(self, batches):
         x, y, w = self.x, self.y, self.weights
+        if len(batches) == 1 and batches[0] is None:  # every row in one batch
+            yield x, y, w
+            return
         for index in batches:
             yield (_gather(x, index), None if y is None else _gather(y, index),
                    None if w is None else _gather(w, index))
