@@ -8,7 +8,7 @@ import nnlearn as nl
 from nnlearn import activations, compiled, kernels, planner
 
 pytestmark = pytest.mark.skipif(
-    "numba" not in kernels.available_backends() or not compiled._scipy_importable(),
+    "numba" not in kernels.available_backends() or not compiled.scipy_importable(),
     reason="the compiled step needs numba and SciPy (the fast extra)")
 
 
@@ -188,7 +188,7 @@ def test_the_reasons_it_runs_on_the_engine(monkeypatch):
         assert reason(nl.layers.Dense(2, "softmax")) is None
     with planner.settings(compiled_step=False):
         assert "switched off" in reason(nl.layers.Dense(2, "softmax"))
-    monkeypatch.setattr(compiled, "_scipy_importable", lambda: False)
+    monkeypatch.setattr(compiled, "scipy_importable", lambda: False)
     assert reason(nl.layers.Dense(2, "softmax")) is None  # NumPy's own BLAS is enough
     monkeypatch.setattr(compiled, "numpy_gemm", lambda dtype: None)
     assert "SciPy" in reason(nl.layers.Dense(2, "softmax"))

@@ -346,3 +346,22 @@ def test_grouped_and_causal_configs_round_trip(layer):
     config = layer.get_config()
     again = nl.layers.get(type(layer).__name__, json.loads(json.dumps(config)))
     assert again.get_config() == config and again.groups == layer.groups
+
+
+def test_every_layer_declares_the_schema_of_each_of_its_arguments():
+    """Model files check a layer's config against the layer's own declaration
+    (``Layer.config_schema``): no constructor argument is left to "any JSON value"."""
+    from nnlearn.config_schema import ANY
+
+    for name, cls in nl.layers.LAYERS.items():
+        undeclared = [key for key, schema in cls.config_schema().items() if schema is ANY]
+        assert not undeclared, f"{name} does not declare {undeclared}"
+    assert nl.layers.Dense.config_schema()["units"] is not None
+    assert "units" in nl.layers.Dense.config_schema() and \
+        "activation?" in nl.layers.Dense.config_schema()
+
+
+def test_a_convolution_counts_its_padded_input_among_the_values_of_a_sample():
+    conv = nl.layers.Conv1D(1, 3, padding="same", dilation_rate=1000)
+    assert conv.values_per_sample((4, 1), (4, 1)) == 4 + (3 - 1) * 1000  # n + (k - 1) d
+    assert nl.layers.Dense(3).values_per_sample((5,), (3,)) == 3

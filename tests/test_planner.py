@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import nnlearn as nl
-from nnlearn import kernels, planner
+from nnlearn import kernels, planner, switches
 from nnlearn.layers import Dense, Input
 
 NUMBA = "numba" in kernels.available_backends()
@@ -104,12 +104,12 @@ def test_switches_are_checked():
 
 
 def test_the_environment_variable_switches_the_compiled_step_off(monkeypatch):
-    monkeypatch.setattr(planner, "_environment", {})  # read again, and forgotten after
+    monkeypatch.setattr(switches, "_environment", {})  # read again, and forgotten after
     monkeypatch.setenv("NNLEARN_COMPILED_STEP", "off")
     assert not planner.compiled_step_enabled()
     assert _parts(_mlp().plan())["gradients"][0] == "engine"
     monkeypatch.setenv("NNLEARN_COMPILED_STEP", "maybe")
-    planner._environment.clear()
+    switches._environment.clear()
     with pytest.raises(ValueError, match="NNLEARN_COMPILED_STEP must be 'auto', 'on' or 'off'"):
         planner.compiled_step_enabled()
 

@@ -14,11 +14,11 @@ from . import (activations, autograd, callbacks, data, datasets, initializers, k
                losses, links, metrics, numerics, optimizers, planner, regularizers, schedules,
                utils)
 from .autograd import *  # noqa: F403  (Tensor, grad, no_grad, gradcheck and every op)
+from ._version import __version__  # noqa: F401
 from .backend import floatx, set_floatx
 from .lr_finder import lr_find
 from .models import Model, Sequential, load_model
 
-__version__ = "0.1.0"
 
 # The scikit-learn-style modules are imported on first use: with scikit-learn installed
 # they import it, which would make ``import nnlearn`` take a second instead of ~0.1 s.

@@ -1,12 +1,55 @@
-"""Input checks shared by the models and the estimators (NumPy only, so that importing
-the Keras-style model never imports scikit-learn)."""
+"""The argument checks of the whole library, in one place (NumPy only, so that importing
+the Keras-style model never imports scikit-learn).  Each raises at the public boundary
+with the argument's name, what was expected and what was given."""
 
 from __future__ import annotations
 
 import numpy as np
 
 __all__ = ["all_finite", "check_array", "check_X_y", "check_fraction", "check_in_range",
-           "check_sample_weight"]
+           "check_sample_weight", "check_positive_int", "check_flag", "is_real_number",
+           "check_positive", "check_nonnegative", "check_open_unit"]
+
+
+def is_real_number(value) -> bool:
+    """A finite real number (a bool is not one)."""
+    return not isinstance(value, bool) and isinstance(
+        value, (int, float, np.integer, np.floating)) and bool(np.isfinite(value))
+
+
+def check_positive_int(value, name: str) -> int:
+    """``value`` as an int >= 1 (a bool is not one)."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def check_flag(value, name: str) -> bool:
+    """``value`` as a bool (True/False, NumPy's too; not 0/1)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def check_positive(value, name: str) -> float:
+    """``value`` as a float > 0, finite."""
+    if not is_real_number(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive number; got {value!r}")
+    return float(value)
+
+
+def check_nonnegative(value, name: str) -> float:
+    """``value`` as a float >= 0, finite."""
+    if not is_real_number(value) or value < 0:
+        raise ValueError(f"{name} must be a non-negative number; got {value!r}")
+    return float(value)
+
+
+def check_open_unit(value, name: str) -> float:
+    """``value`` as a float in (0, 1)."""
+    if not is_real_number(value) or not 0 < value < 1:
+        raise ValueError(f"{name} must be in (0, 1); got {value!r}")
+    return float(value)
 
 
 def check_in_range(values: np.ndarray, dtype, name: str) -> None:

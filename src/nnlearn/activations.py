@@ -66,15 +66,17 @@ __all__ = ["Activation", "ACTIVATIONS", "get", "serialize", "registered_name", "
            "binary_step", "sigmoid", "tanh", "arctan", "relu", "leaky_relu", "elu", "selu",
            "softplus", "silu", "swish", "gelu", "exponential", "softmax"]
 
-_ops = None  # nnlearn.autograd.ops, bound on first use (it imports this module)
+# The engine's ops that make an activation's graph node: nnlearn.autograd.ops registers
+# itself here when it is imported (it reads the declarations below; this module, the
+# declarations, never imports the engine).
+_engine = None
 
 
-def _engine():
-    global _ops
-    if _ops is None:
-        from .autograd import ops
-        _ops = ops
-    return _ops
+def register_engine(ops) -> None:
+    """Called once, by :mod:`nnlearn.autograd.ops`: calling an activation on a Tensor
+    then gives ``ops.activation(z, activation)`` (``ops.softmax`` for the softmax)."""
+    global _engine
+    _engine = ops
 
 
 class _Registered:
@@ -123,7 +125,7 @@ class Activation(_Registered):
         self.__name__ = name
 
     def __call__(self, z):
-        return _engine().activation(z, self)
+        return _engine.activation(z, self)
 
     def __repr__(self):
         return f"<activation {self.name}>"
@@ -137,7 +139,7 @@ class Softmax(_Registered):
     name, elementwise, __name__ = "softmax", False, "softmax"
 
     def __call__(self, z):
-        return _engine().softmax(z, axis=-1)
+        return _engine.softmax(z, axis=-1)
 
     def __repr__(self):
         return "<activation softmax>"

@@ -90,7 +90,7 @@ def step_functions():
 
 
 @functools.lru_cache(maxsize=1)
-def _scipy_importable() -> bool:
+def scipy_importable() -> bool:
     try:
         import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot calls BLAS through it)
     except ImportError:
@@ -168,7 +168,7 @@ class CompiledGradients:
         # OpenBLAS's threshold) skip the ctypes call, whose argument costs numba about
         # 1 us per step to type (a tenth of the XOR step): np.dot when SciPy is there.
         self._gemm = numpy_gemm(self.dtype)
-        self._small_gemm = None if _scipy_importable() else self._gemm
+        self._small_gemm = None if scipy_importable() else self._gemm
         self._largest_kernel = max(layer.kernel.size for layer in self.layers)
         transcendental = [layer.units for layer in self.layers[:-1]
                           if layer.activation.costly]

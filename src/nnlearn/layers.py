@@ -10,6 +10,7 @@ built, see :func:`building`), which is how a subclassed ``Model`` builds its lay
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 
 import numpy as np
@@ -17,6 +18,7 @@ import numpy as np
 from . import activations, initializers, regularizers
 from . import autograd as ag
 from ._registry import constructor_repr
+from .config_schema import ANY, COUNT, INITIALIZER, NUMBER, SIZE, integer, one_of
 from .autograd import Tensor
 
 __all__ = ["Layer", "Input", "Dense", "Activation", "Dropout", "BatchNormalization",
@@ -46,8 +48,18 @@ class Layer:
     it: model files check a file's arrays against them before reading anything),
     ``regularization()`` (the penalty added to the loss, or None), ``state_arrays()``
     (non-trainable arrays saved with the weights, e.g. batch normalization's moving
-    statistics) and ``reseed(seed_sequence)`` (fresh randomness for each epoch, e.g.
-    dropout masks)."""
+    statistics), ``reseed(seed_sequence)`` (fresh randomness for each epoch, e.g.
+    dropout masks), ``config_schema()`` (what a model file's config of the layer must
+    hold, checked before the layer is created) and ``values_per_sample(input_shape,
+    output_shape)`` (the memory one sample takes in its forward pass, bounded by model
+    files before anything runs)."""
+
+    #: The JSON schema (:mod:`nnlearn.config_schema`) of each constructor argument,
+    #: declared by the class that introduces the argument and merged along the bases by
+    #: :meth:`config_schema`.  Here those that many layers share.
+    ARGUMENTS = {"name": (None, str), "activation": (None, str), "use_bias": bool,
+                 "kernel_initializer": INITIALIZER, "bias_initializer": INITIALIZER,
+                 "kernel_regularizer": (None, dict)}
 
     def __init__(self, name: str | None = None):
         self.name = name
@@ -85,6 +97,25 @@ class Layer:
         if type(self).build is not Layer.build:
             return None
         return [], self.compute_output_shape(tuple(input_shape))
+
+    @classmethod
+    def config_schema(cls) -> dict:
+        """The schema a model file's config of this layer is checked against before the
+        layer is created: one key per constructor argument (optional when it has a
+        default, ending in "?"), each of the type in :attr:`ARGUMENTS` of this class or
+        a base (any JSON value for an argument no class declares)."""
+        declared: dict = {}
+        for klass in reversed(cls.__mro__):
+            declared.update(vars(klass).get("ARGUMENTS", {}))
+        schema = {}
+        for name, p in inspect.signature(cls.__init__).parameters.items():
+            if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                schema[name if p.default is p.empty else f"{name}?"] = declared.get(name, ANY)
+        return schema
+
+    def values_per_sample(self, input_shape: tuple, output_shape: tuple) -> int:
+        """The values one sample takes in this layer's forward pass: here its output."""
+        return math.prod(output_shape)
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         """The layer's output for the batch ``x`` (rows are samples).
@@ -144,6 +175,8 @@ class Layer:
 class Input(Layer):
     """Declares the shape of one sample (without the batch axis)."""
 
+    ARGUMENTS = {"shape": [SIZE]}
+
     def __init__(self, shape, name: str | None = None):
         super().__init__(name)
         shape = (shape,) if isinstance(shape, int) else tuple(shape)
@@ -169,6 +202,8 @@ class Dense(Layer):
     With any element-wise activation of :mod:`nnlearn.activations` the layer is one node
     of the engine (:func:`nnlearn.autograd.dense`).
     """
+
+    ARGUMENTS = {"units": SIZE, "input_dim": (None, SIZE)}
 
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -286,6 +321,8 @@ class _RandomLayer(Layer):
     from its own ``seed``, or else fresh randomness from ``fit(seed=)`` at each epoch, so
     that a seeded fit is reproducible."""
 
+    ARGUMENTS = {"seed": (None, int), "rate": NUMBER, "stddev": NUMBER}
+
     def __init__(self, seed: int | None = None, name: str | None = None):
         super().__init__(name)
         if seed is not None and (not isinstance(seed, (int, np.integer))
@@ -335,6 +372,8 @@ class BatchNormalization(Layer):
     averages ``moving = momentum moving + (1 - momentum) batch``; inference uses the
     running averages.  Keras's defaults: momentum 0.99, epsilon 1e-3.
     """
+
+    ARGUMENTS = {"momentum": NUMBER, "epsilon": NUMBER}
 
     def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3,
                  name: str | None = None):
@@ -394,6 +433,8 @@ class Flatten(Layer):
 class PReLU(Layer):
     """Parametric ReLU (He et al. 2015): z for z > 0, alpha z otherwise, with one
     learnable slope alpha per unit (initialised to 0, as in Keras)."""
+
+    ARGUMENTS = {"alpha_initializer": INITIALIZER}
 
     def __init__(self, alpha_initializer="zeros", name: str | None = None):
         super().__init__(name)
@@ -459,11 +500,27 @@ def _sample_rank(input_shape, rank: int, layer: str, what: str) -> None:
                          f"{tuple(input_shape)}")
 
 
+def _padded_values(input_shape: tuple, output_shape: tuple, padding: str, window: tuple,
+                   dilation: tuple) -> int:
+    """The values one sample takes in a convolution or pooling: its output, or with
+    "same" or "causal" padding its padded input when larger (a large ``dilation_rate``
+    or ``pool_size`` pads by that much)."""
+    values = math.prod(output_shape)
+    if padding != "valid" and len(input_shape) >= 2:
+        padded = [n + (k - 1) * d for n, k, d in zip(input_shape[:-1], window, dilation)]
+        values = max(values, math.prod(padded) * input_shape[-1])
+    return values
+
+
 class _Conv(Layer):
     """The shared part of Conv1D and Conv2D (``rank`` spatial axes)."""
 
     rank = 2
     paddings = ("valid", "same")
+
+    ARGUMENTS = {"filters": SIZE, "kernel_size": (SIZE, [SIZE]),
+                 "strides": (None, SIZE, [SIZE]), "dilation_rate": (SIZE, [SIZE]), "groups": SIZE,
+                 "padding": one_of(["valid", "same", "causal"])}
 
     def __init__(self, filters: int, kernel_size, strides=1, padding: str = "valid",
                  dilation_rate=1, groups: int = 1, activation=None, use_bias: bool = True,
@@ -550,6 +607,10 @@ class _Conv(Layer):
     def regularization(self):
         return self.kernel_regularizer(self.kernel) if self.kernel_regularizer else None
 
+    def values_per_sample(self, input_shape, output_shape):
+        return _padded_values(tuple(input_shape), tuple(output_shape), self.padding,
+                              self.kernel_size, self.dilation_rate)
+
     def get_config(self):
         return {"filters": self.filters, "kernel_size": list(self.kernel_size),
                 "strides": list(self.strides), "padding": self.padding,
@@ -599,6 +660,9 @@ class _Pooling(Layer):
     rank = 2
     _op = ""
 
+    ARGUMENTS = {"pool_size": (SIZE, [SIZE]), "strides": (None, SIZE, [SIZE]),
+                 "padding": one_of(["valid", "same"])}
+
     def __init__(self, pool_size=2, strides=None, padding: str = "valid",
                  name: str | None = None):
         super().__init__(name)
@@ -627,6 +691,10 @@ class _Pooling(Layer):
         if self.rank == 1:
             return op(x, self.pool_size[0], self.strides[0], self.padding)
         return op(x, self.pool_size, self.strides, self.padding)
+
+    def values_per_sample(self, input_shape, output_shape):
+        return _padded_values(tuple(input_shape), tuple(output_shape), self.padding,
+                              self.pool_size, (1,) * len(self.pool_size))
 
     def get_config(self):
         return {"pool_size": list(self.pool_size),
@@ -714,11 +782,13 @@ class ZeroPadding2D(Layer):
     """Zeros around each image: ``padding`` is an int, (rows, cols) or
     ((top, bottom), (left, right)), as in Keras."""
 
+    ARGUMENTS = {"padding": (COUNT, [(COUNT, [COUNT])])}
+
     def __init__(self, padding=(1, 1), name: str | None = None):
         super().__init__(name)
-        from .autograd.conv import _zero_pads
+        from .autograd.conv import zero_pads
 
-        self.pads = _zero_pads(padding)
+        self.pads = zero_pads(padding)
         self.padding = padding
 
     def compute_output_shape(self, input_shape):
@@ -736,6 +806,8 @@ class ZeroPadding2D(Layer):
 class Reshape(Layer):
     """Reshapes each sample to ``target_shape`` (one entry may be -1, inferred), e.g.
     784 features to (28, 28, 1) images."""
+
+    ARGUMENTS = {"target_shape": [integer(-1, description="a positive integer or -1")]}
 
     def __init__(self, target_shape, name: str | None = None):
         super().__init__(name)
@@ -817,6 +889,8 @@ class RandomFlip(_RandomLayer):
     ("horizontal_and_vertical", each with probability 1/2) while training."""
 
     MODES = ("horizontal", "vertical", "horizontal_and_vertical")
+
+    ARGUMENTS = {"mode": str}
 
     def __init__(self, mode: str = "horizontal_and_vertical", seed: int | None = None,
                  name: str | None = None):
@@ -914,6 +988,10 @@ class _RandomAffine(_RandomLayer):
     map per image, resampled with ``interpolation`` and filled by ``fill_mode``
     ("reflect", "wrap", "constant" with ``fill_value``, "nearest").  No gradient flows to
     the input: these layers belong at the input of a model."""
+
+    ARGUMENTS = {"factor": (NUMBER, [NUMBER]), "height_factor": (NUMBER, [NUMBER]),
+                 "width_factor": (None, NUMBER, [NUMBER]), "fill_mode": str,
+                 "interpolation": str, "fill_value": NUMBER}
 
     def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None,
                  fill_value=0.0, name=None):

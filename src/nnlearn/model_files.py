@@ -19,7 +19,6 @@ import contextlib
 import copy
 import errno
 import hashlib
-import inspect
 import json
 import math
 import os
@@ -33,7 +32,8 @@ import zlib
 
 import numpy as np
 
-from . import layers as layers_module
+from . import config_schema, layers as layers_module
+from .config_schema import IDENTIFIED, SIZE, MapOf, Schema, integer, one_of, short_repr
 
 FORMAT = "nnlearn-model"
 WEIGHTS_FORMAT = "nnlearn-weights"
@@ -419,146 +419,21 @@ def npy_data(archive, npy: _Npy, where: str, kind: str = "nnlearn model file") -
 
 
 # -- reading: the manifest and its schema -------------------------------------------------------
-class _Schema:
-    """A check of one JSON value: ``test(value)`` and what it expects, in words."""
-
-    def __init__(self, description: str, test):
-        self.description, self.test = description, test
-
-
-def _integer(low=None, high=None, description="an integer") -> _Schema:
-    return _Schema(description, lambda v: isinstance(v, int) and not isinstance(v, bool)
-                   and (low is None or v >= low) and (high is None or v <= high))
-
-
-def _one_of(values) -> _Schema:
-    return _Schema(" or ".join(map(repr, values)), lambda v: isinstance(v, str) and v in values)
-
-
-class _MapOf:
-    """A JSON object whose keys match ``pattern`` and whose values follow ``schema``."""
-
-    def __init__(self, pattern: str, schema):
-        self.pattern, self.schema = re.compile(pattern), schema
-
-
-_NUMBER = _Schema("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
-_SIZE = _integer(1, description="a positive integer")
-_SHAPE = [_integer(0, description="a non-negative integer")]
-_IDENTIFIED = {"class_name": str, "config": dict}   # {"class_name": ..., "config": {...}}
-_ARRAYS = _MapOf(_ARRAY_KEY, {"shape": _SHAPE, "dtype": _one_of(sorted(_FLOAT_DTYPES)),
-                             "sha256": _Schema("64 hexadecimal digits", lambda v: isinstance(
+_SHAPE = [integer(0, description="a non-negative integer")]
+_ARRAYS = MapOf(_ARRAY_KEY, {"shape": _SHAPE, "dtype": one_of(sorted(_FLOAT_DTYPES)),
+                             "sha256": Schema("64 hexadecimal digits", lambda v: isinstance(
                                  v, str) and re.fullmatch(r"[0-9a-f]{64}", v) is not None)})
 _WEIGHTS_MANIFEST = {"format": str, "version": int, "arrays": _ARRAYS}
 _MODEL_MANIFEST = {
     **_WEIGHTS_MANIFEST, "metadata?": dict,
-    "model": {"name": str, "seed": (None, int), "dtype": _one_of(["float16", "float32",
+    "model": {"name": str, "seed": (None, int), "dtype": one_of(["float16", "float32",
                                                                 "float64"]),
-              "input_shape": (None, [_SIZE]),
-              "layers": [{"class_name": _one_of(sorted(layers_module.LAYERS)),
+              "input_shape": (None, [SIZE]),
+              "layers": [{"class_name": one_of(sorted(layers_module.LAYERS)),
                           "config": dict}]},
-    "compile?": (None, {"loss": _IDENTIFIED, "metrics": [str], "optimizer": _IDENTIFIED,
-                        "iterations": _integer(0, description="a non-negative integer")}),
+    "compile?": (None, {"loss": IDENTIFIED, "metrics": [str], "optimizer": IDENTIFIED,
+                        "iterations": integer(0, description="a non-negative integer")}),
 }
-# the types of layer constructor arguments (a layer's config is checked against its
-# constructor's signature: these keys, the required ones present, nothing else)
-_LAYER_ARGUMENTS = {
-    "units": _SIZE, "activation": (None, str), "use_bias": bool,
-    "kernel_initializer": (str, _IDENTIFIED), "bias_initializer": (str, _IDENTIFIED),
-    "alpha_initializer": (str, _IDENTIFIED), "kernel_regularizer": (None, dict),
-    "input_dim": (None, _SIZE), "name": (None, str), "shape": [_SIZE], "rate": _NUMBER,
-    "seed": (None, int), "momentum": _NUMBER, "epsilon": _NUMBER,
-    # convolutional and augmentation layers
-    "filters": _SIZE, "kernel_size": (_SIZE, [_SIZE]), "strides": (None, _SIZE, [_SIZE]),
-    "dilation_rate": (_SIZE, [_SIZE]), "pool_size": (_SIZE, [_SIZE]), "groups": _SIZE,
-    "padding": (_one_of(["valid", "same", "causal"]),
-                _integer(0, description="a non-negative integer"),
-                [(_integer(0, description="a non-negative integer"),
-                  [_integer(0, description="a non-negative integer")])]),
-    "target_shape": [_integer(-1, description="a positive integer or -1")],
-    "stddev": _NUMBER, "mode": str, "factor": (_NUMBER, [_NUMBER]),
-    "height_factor": (_NUMBER, [_NUMBER]), "width_factor": (None, _NUMBER, [_NUMBER]),
-    "fill_mode": str, "interpolation": str, "fill_value": _NUMBER,
-    # recurrent layers and their wrappers
-    "recurrent_initializer": (str, _IDENTIFIED), "recurrent_activation": (None, str),
-    "unit_forget_bias": bool, "return_sequences": bool, "return_state": bool,
-    "go_backwards": bool, "stateful": bool, "reset_after": bool, "layer": _IDENTIFIED,
-    "merge_mode": _one_of(["concat", "sum", "mul", "ave"]), "output_dim": _SIZE,
-    "embeddings_initializer": (str, _IDENTIFIED),
-}
-
-
-def _describe(schema) -> str:
-    if isinstance(schema, _Schema):
-        return schema.description
-    if isinstance(schema, tuple):
-        return " or ".join(_describe(s) for s in schema)
-    if isinstance(schema, list):
-        return "a list"
-    if isinstance(schema, (dict, _MapOf)) or schema is dict:
-        return "an object"
-    return {None: "null", str: "a string", int: "an integer", bool: "true or false",
-            list: "a list"}.get(schema, str(schema))
-
-
-def _matches(value, schema) -> bool:
-    if schema is None:
-        return value is None
-    if schema is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(schema, type):
-        return isinstance(value, schema)
-    if isinstance(schema, _Schema):
-        return schema.test(value)
-    if isinstance(schema, tuple):
-        return any(_matches(value, s) for s in schema)
-    if isinstance(schema, list):
-        return isinstance(value, list)
-    return isinstance(value, dict)  # dict schemas and _MapOf: the keys are checked next
-
-
-def _check(value, schema, field: str, where: str) -> None:
-    """Raise ValueError naming ``where`` and ``field`` when ``value`` does not follow
-    ``schema`` (a type, None, a _Schema, a tuple of alternatives, [item schema],
-    {key: schema} with optional keys ending in "?", or a _MapOf)."""
-    if isinstance(schema, tuple):  # alternatives: the one whose kind matches decides
-        for alternative in schema:
-            if _matches(value, alternative):
-                return _check(value, alternative, field, where)
-    if not _matches(value, schema):
-        raise ValueError(f"{where}: {field} must be {_describe(schema)}; got "
-                         f"{_short(value)}")
-    if isinstance(schema, list):
-        for i, item in enumerate(value):
-            _check(item, schema[0], f"{field}[{i}]", where)
-    elif isinstance(schema, _MapOf):
-        for key, item in value.items():
-            if not schema.pattern.fullmatch(key):
-                raise ValueError(f"{where}: {field} has an unexpected key {key[:100]!r} "
-                             f"(expected keys like {schema.pattern.pattern!r})")
-            _check(item, schema.schema, f"{field}.{key}", where)
-    elif isinstance(schema, dict):
-        keys = {k.rstrip("?"): k.endswith("?") for k in schema}
-        unknown = [k for k in value if k not in keys]
-        if unknown:
-            raise ValueError(f"{where}: {field or 'the manifest'} has an unexpected key "
-                             f"{unknown[0][:100]!r} (expected {', '.join(keys)})")
-        for key, optional in keys.items():
-            if key in value:
-                _check(value[key], schema[key + "?" if optional else key],
-                       f"{field}.{key}" if field else key, where)
-            elif not optional:
-                raise ValueError(f"{where}: {field + ' ' if field else ''}misses the key "
-                                 f"{key!r}")
-
-
-def _short(value) -> str:
-    if isinstance(value, (dict, list)):
-        return f"a JSON {'object' if isinstance(value, dict) else 'list'}"
-    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge int"
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _json_object(pairs):
     keys = [k for k, _ in pairs]
     if len(set(keys)) != len(keys):
@@ -586,14 +461,14 @@ def _read_manifest(archive, entries: dict, where: str, formats: tuple) -> dict:
     except ValueError as err:  # JSONDecodeError, UnicodeDecodeError, too many digits
         raise _unreadable(where, f"its manifest is not JSON: {str(err)[:200]}") from None
     if not isinstance(manifest, dict):
-        raise ValueError(f"{where}: the manifest must be a JSON object; got {_short(manifest)}")
+        raise ValueError(f"{where}: the manifest must be a JSON object; got {short_repr(manifest)}")
     if manifest.get("format") not in formats:
         raise _unreadable(where, f"not an nnlearn file of format {' or '.join(formats)}: "
-                                 f"format is {_short(manifest.get('format'))}")
-    _check(manifest, _MODEL_MANIFEST if manifest["format"] == FORMAT else _WEIGHTS_MANIFEST,
-           "", where)
+                                 f"format is {short_repr(manifest.get('format'))}")
+    schema = _MODEL_MANIFEST if manifest["format"] == FORMAT else _WEIGHTS_MANIFEST
+    config_schema.check(manifest, schema, "", where)
     if not 1 <= manifest["version"] <= FORMAT_VERSION:
-        raise ValueError(f"{where}: format version {_short(manifest['version'])} is not "
+        raise ValueError(f"{where}: format version {short_repr(manifest['version'])} is not "
                          f"one this nnlearn reads (1 to {FORMAT_VERSION}): a newer nnlearn "
                          "wrote it?")
     for prefix in ("weight_", "optimizer_"):
@@ -675,10 +550,10 @@ MAX_PREDICT_BATCH_BYTES = 32 * 2**20  # the largest layer's values of one predic
 
 def predict_batch_size(model, batch_size: int) -> int:
     """``batch_size``, made smaller where needed so that the largest layer's values for
-    one batch (:func:`working_values` of each built layer, times the dtype's size) take
+    one batch (``Layer.values_per_sample`` of each built layer, times the dtype's size) take
     at most MAX_PREDICT_BATCH_BYTES, and at least 1: predict's memory is bounded
     whatever the batch size asked for (the outputs do not depend on the batching)."""
-    largest = max((working_values(layer, tuple(layer.input_shape), tuple(layer.output_shape))
+    largest = max((layer.values_per_sample(tuple(layer.input_shape), tuple(layer.output_shape))
                    for layer in model.layers if getattr(layer, "built", False)
                    and layer.input_shape is not None and layer.output_shape is not None),
                   default=0)
@@ -689,23 +564,15 @@ def predict_batch_size(model, batch_size: int) -> int:
 
 
 def working_values(layer, input_shape: tuple, output_shape: tuple) -> int:
-    """The values one sample takes in ``layer``'s forward pass: its output, and for a
-    convolution or pooling with "same" or "causal" padding its padded input (a large
-    ``dilation_rate`` or ``pool_size`` pads by that much)."""
-    values = math.prod(output_shape)
-    if isinstance(layer, (layers_module._Conv, layers_module._Pooling)) \
-            and getattr(layer, "padding", "valid") != "valid" and len(input_shape) >= 2:
-        kernel = getattr(layer, "kernel_size", None) or layer.pool_size
-        dilation = getattr(layer, "dilation_rate", (1,) * len(kernel))
-        padded = [n + (k - 1) * d for n, k, d in zip(input_shape[:-1], kernel, dilation)]
-        values = max(values, math.prod(padded) * input_shape[-1])
-    return values
+    """The values one sample takes in ``layer``'s forward pass (the layer says:
+    :meth:`Layer.values_per_sample <nnlearn.layers.Layer.values_per_sample>`)."""
+    return layer.values_per_sample(tuple(input_shape), tuple(output_shape))
 
 
 def check_sample_values(layer, index: int, input_shape: tuple, output_shape: tuple) -> None:
     """ValueError when one sample would take more than MAX_SAMPLE_VALUES values in
     ``layer`` (the ``index``-th), before anything is built or run."""
-    values = working_values(layer, tuple(input_shape), tuple(output_shape))
+    values = layer.values_per_sample(tuple(input_shape), tuple(output_shape))
     if values > MAX_SAMPLE_VALUES:
         raise ValueError(f"model.layers[{index}] ({type(layer).__name__}) would take "
                          f"{values:,} values per sample (output shape {tuple(output_shape)}); "
@@ -759,15 +626,10 @@ def _check_layer_config(spec: dict, field: str, where: str, depth: int = 0) -> N
         raise ValueError(f"{where}: {field}: layers nest more than {MAX_LAYER_NESTING} "
                          "levels deep (a wrapper in a wrapper ...); at most "
                          f"{MAX_LAYER_NESTING} are read")
-    _check(spec, {"class_name": _one_of(sorted(layers_module.LAYERS)), "config": dict},
-           field, where)
+    config_schema.check(spec, {"class_name": one_of(sorted(layers_module.LAYERS)),
+                               "config": dict}, field, where)
     cls, config = layers_module.LAYERS[spec["class_name"]], spec["config"]
-    schema = {}
-    for name, p in inspect.signature(cls.__init__).parameters.items():
-        if name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-            key = name if p.default is p.empty else f"{name}?"
-            schema[key] = _LAYER_ARGUMENTS.get(name, _Schema("a JSON value", lambda v: True))
-    _check(config, schema, f"{field}.config", where)
+    config_schema.check(config, cls.config_schema(), f"{field}.config", where)
     inner = config.get("layer")
     if isinstance(inner, dict):
         _check_layer_config(inner, f"{field}.config.layer", where, depth + 1)

@@ -31,7 +31,7 @@ import numpy as np
 from . import activations, losses, metrics as metrics_module, optimizers, planner
 from . import layers as layers_module
 from ._validation import (all_finite, check_array, check_fraction, check_in_range,
-                          check_sample_weight)
+                          check_positive_int, check_sample_weight)
 from .autograd import Tensor, as_tensor, no_grad, sum_of_squares
 from .callbacks import StopKind, StopReason, check_callbacks
 from .data import adapters as data_adapters
@@ -58,12 +58,6 @@ class History:
 
     def __repr__(self):
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
-
-
-def _positive_int(value, name: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
 
 
 def _warn_if_one_class(loss, y_tail: np.ndarray, n_val: int) -> None:
@@ -343,6 +337,15 @@ class Model:
         """The tracked loss and metrics over the batches seen since the last reset."""
         return {m.name: m.result() for m in (self.loss_tracker, *self.metrics)}
 
+    def own_step_methods(self) -> list:
+        """The parts of the training step this model's class writes itself, where they
+        differ from Sequential's (a custom ``call``, ``compute_loss``, ...): the planner
+        leaves the step of such a model to the engine, which runs whatever they do."""
+        kind = type(self)
+        return [name for name in ("compute_loss", "call", "logits", "train_step",
+                                  "regularization")
+                if getattr(kind, name) is not getattr(Sequential, name)]
+
     def plan(self, batch_size: int | None = None):
         """How this model's training step runs, part by part, and why
         (:func:`nnlearn.planner.plan`; ``print(model.plan().explain())``)."""
@@ -541,7 +544,7 @@ class Model:
             return data_adapters.ArrayAdapter(self, x, y, weights, batch_size, shuffle), \
                 validation
         self._check_compiled("fit")
-        _positive_int(epochs, "epochs")
+        check_positive_int(epochs, "epochs")
         if not isinstance(initial_epoch, (int, np.integer)) or not 0 <= initial_epoch < epochs:
             raise ValueError(f"initial_epoch must be an integer in [0, epochs={epochs}); "
                              f"got {initial_epoch!r}")
@@ -605,7 +608,7 @@ class Model:
         checked (ValueError naming the argument otherwise)."""
         kind = data_adapters.kind_of(x)
         if steps is not None:
-            _positive_int(steps, "steps_per_epoch" if where == "fit" else "steps")
+            check_positive_int(steps, "steps_per_epoch" if where == "fit" else "steps")
         if kind == "dask":
             from .data import dask as dask_data
 
@@ -618,7 +621,7 @@ class Model:
             if steps is not None:
                 raise ValueError(f"{where}: steps is for generators and PyDatasets; an "
                                  "epoch of an array is every sample")
-            batch_size = _positive_int(32 if batch_size is None else batch_size,
+            batch_size = check_positive_int(32 if batch_size is None else batch_size,
                                        "batch_size")
             if len(x.shape) < 2:
                 raise ValueError(f"{where}: x must have shape (n_samples, ...); got shape "
@@ -668,8 +671,8 @@ class Model:
         """fit's arguments checked: (x, y, sample weights or None, (x_val, y_val,
         sample weights or None) or None)."""
         self._check_compiled("fit")
-        _positive_int(epochs, "epochs")
-        _positive_int(batch_size, "batch_size")
+        check_positive_int(epochs, "epochs")
+        check_positive_int(batch_size, "batch_size")
         if not isinstance(initial_epoch, (int, np.integer)) or not 0 <= initial_epoch < epochs:
             raise ValueError(f"initial_epoch must be an integer in [0, epochs={epochs}); "
                              f"got {initial_epoch!r}")
@@ -828,7 +831,7 @@ class Model:
             finally:
                 source.close()
         batch_size = 1024 if batch_size is None else batch_size
-        _positive_int(batch_size, "batch_size")
+        check_positive_int(batch_size, "batch_size")
         x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
         self.check_input(x)
         batch_size = predict_batch_size(self, batch_size)  # bounded memory (model_files)
@@ -841,7 +844,7 @@ class Model:
         (bounded like predict's), None (the source's batches) otherwise."""
         if data_adapters.kind_of(x) not in ("lazy", "dask"):
             return batch_size
-        batch_size = _positive_int(1024 if batch_size is None else batch_size, "batch_size")
+        batch_size = check_positive_int(1024 if batch_size is None else batch_size, "batch_size")
         if self.built or self.input_shape is not None:
             self._build_if_shape_known()
             batch_size = predict_batch_size(self, batch_size)
@@ -885,7 +888,7 @@ class Model:
             if y is None:
                 raise ValueError("evaluate: y is required with arrays x")
             batch_size = 1024 if batch_size is None else batch_size
-            _positive_int(batch_size, "batch_size")
+            check_positive_int(batch_size, "batch_size")
             x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
             self.check_input(x)
             y = self.check_targets(y, len(x))
@@ -1138,7 +1141,7 @@ def mlp(n_inputs: int, hidden, n_outputs: int, activation="relu", output_activat
     """
     hidden = [hidden] if isinstance(hidden, (int, np.integer)) else list(hidden)
     for units in [n_inputs, *hidden, n_outputs]:
-        _positive_int(units, "layer sizes")
+        check_positive_int(units, "layer sizes")
     if not 0 <= dropout < 1:
         raise ValueError(f"dropout must be in [0, 1); got {dropout!r}")
     stack = [layers_module.Input(int(n_inputs))]

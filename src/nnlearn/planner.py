@@ -20,86 +20,22 @@ reason; :meth:`StepPlan.explain` prints it (``nnlearn info MODEL``, ``fit(verbos
 the model; the batch size only moves a Dense stack with costly activations back to the
 engine for large batches (NumPy's vectorized functions are faster there).
 
-Switches (each on its own; each environment variable is read once, when first needed):
-
-==========================  =======================  ==========================================
-environment variable        :func:`settings` name    what it switches
-==========================  =======================  ==========================================
-``NNLEARN_KERNELS``         ``kernels``              element-wise rules: "numba" or "numpy"
-``NNLEARN_COMPILED_STEP``   ``compiled_step``        the compiled Dense step: "auto" or "off"
-``NNLEARN_CONV_LOOPS``      ``conv_loops``           numba loops in convolutions: "auto"/"off"
-==========================  =======================  ==========================================
-
-``with nnlearn.planner.settings(kernels="numpy", compiled_step=False):`` sets any of them
-for a block (in this thread or task).
+The switches that allow or forbid each lowering are in :mod:`nnlearn.switches`
+(``NNLEARN_KERNELS``, ``NNLEARN_COMPILED_STEP``, ``NNLEARN_CONV_LOOPS`` and
+:func:`settings`, re-exported here).
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import os
 import weakref
 
 import numpy as np
 
 from . import kernels
+from .switches import compiled_step_enabled, conv_loops_enabled, settings
 
 __all__ = ["plan", "settings", "StepPlan", "Part", "compiled_step_enabled",
-           "conv_loops_enabled", "compiled_gradients"]
-
-_compiled_step = contextvars.ContextVar("nnlearn_compiled_step", default=None)
-_conv_loops = contextvars.ContextVar("nnlearn_conv_loops", default=None)
-
-
-_environment: dict = {}  # variable -> its switch, read once (tests clear it)
-
-
-def _switch(variable: str) -> bool:
-    if variable not in _environment:
-        value = os.environ.get(variable, "auto").strip().lower() or "auto"
-        if value not in ("auto", "off", "on"):
-            raise ValueError(f"{variable} must be 'auto', 'on' or 'off'; got {value!r}")
-        _environment[variable] = value != "off"
-    return _environment[variable]
-
-
-def compiled_step_enabled() -> bool:
-    """Whether the compiled Dense step may be chosen (``NNLEARN_COMPILED_STEP`` or
-    :func:`settings`)."""
-    chosen = _compiled_step.get()
-    return _switch("NNLEARN_COMPILED_STEP") if chosen is None else chosen
-
-
-def conv_loops_enabled() -> bool:
-    """Whether convolutions and pooling may use their numba loops (``NNLEARN_CONV_LOOPS``
-    or :func:`settings`; numba must be installed)."""
-    chosen = _conv_loops.get()
-    enabled = _switch("NNLEARN_CONV_LOOPS") if chosen is None else chosen
-    return enabled and "numba" in kernels.available_backends()
-
-
-@contextlib.contextmanager
-def settings(kernels: str | None = None, compiled_step: bool | None = None,
-             conv_loops: bool | None = None):
-    """``with settings(...):`` the switches of the module for a block: ``kernels``
-    ("numba" or "numpy"), ``compiled_step`` and ``conv_loops`` (True/False); None leaves
-    one as it is."""
-    from . import kernels as kernels_module
-
-    for name, value in (("compiled_step", compiled_step), ("conv_loops", conv_loops)):
-        if value is not None and not isinstance(value, bool):
-            raise TypeError(f"settings: {name} must be True, False or None; got {value!r}")
-    using = kernels_module.use(kernels) if kernels is not None else contextlib.nullcontext()
-    tokens = [(variable, variable.set(value)) for variable, value in
-              ((_compiled_step, compiled_step), (_conv_loops, conv_loops)) if value is not None]
-    try:
-        with using:
-            yield
-    finally:
-        for variable, token in reversed(tokens):
-            variable.reset(token)
-
+           "conv_loops_enabled", "compiled_step_unavailable", "compiled_gradients"]
 
 class Part:
     """One part of a step: what it is, how it runs, and why."""
@@ -135,15 +71,15 @@ class StepPlan:
 
 
 # -- gradients ------------------------------------------------------------------------------
-def _compiled_unavailable() -> str | None:
+def compiled_step_unavailable() -> str | None:
     """Why no model's step can run compiled here, or None."""
     if not compiled_step_enabled():
         return "the compiled step is switched off (NNLEARN_COMPILED_STEP=off or settings)"
     if "numba" not in kernels.available_backends():
         return "numba is not installed (the fast extra)"
-    from .compiled import _scipy_importable, numpy_gemm
+    from .compiled import scipy_importable, numpy_gemm
 
-    if numpy_gemm(np.float64) is None and not _scipy_importable():
+    if numpy_gemm(np.float64) is None and not scipy_importable():
         return ("SciPy is not installed (numba's matrix product needs it with this build "
                 "of NumPy)")
     return None
@@ -151,13 +87,9 @@ def _compiled_unavailable() -> str | None:
 
 def _head_or_reason(model):
     """The loss's Head for the model's output, or the reason there is none."""
-    from . import models
-
-    kind = type(model)
-    own = [name for name in ("compute_loss", "call", "logits", "train_step", "regularization")
-           if getattr(kind, name) is not getattr(models.Sequential, name)]
+    own = model.own_step_methods()
     if own:
-        return None, f"{kind.__name__} defines its own {', '.join(own)}"
+        return None, f"{type(model).__name__} defines its own {', '.join(own)}"
     head = model.loss.head(model.output_activation, model.output_units)
     if head is None:
         return None, (f"the loss {model.loss.name} after the "
@@ -196,7 +128,7 @@ def _dense_stack_reason(model):
 
 def _gradients_part(model):
     """(Part, CompiledGradients or None) for the gradients."""
-    reason = _compiled_unavailable()
+    reason = compiled_step_unavailable()
     stack = head = None
     if reason is None:
         stack, reason = _dense_stack_reason(model)
@@ -224,9 +156,8 @@ def compiled_gradients(model, x):
     layers and the switch (this runs every step: the key is built inline)."""
     if np.ndim(x) != 2:
         return None
-    enabled = _compiled_step.get()
     key = (model.loss, model.optimizer, model.built, len(model.layers),
-           _switch("NNLEARN_COMPILED_STEP") if enabled is None else enabled)
+           compiled_step_enabled())
     cached = _cache.get(model)
     if cached is not None and cached[0] == key and \
             (cached[1] is None or cached[1].still_fits(model)):

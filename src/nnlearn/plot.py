@@ -358,9 +358,9 @@ def _draw_feature_maps(network, ax, labels: bool):
 def _is_recurrent_model(network) -> bool:
     if not hasattr(network, "layers"):
         return False
-    from .recurrent import Bidirectional, _RNN
+    from .recurrent import is_recurrent
 
-    return any(isinstance(layer, (_RNN, Bidirectional)) for layer in network.layers)
+    return any(is_recurrent(layer) for layer in network.layers)
 
 
 def _unrolled_rows(network) -> tuple:
@@ -369,7 +369,7 @@ def _unrolled_rows(network) -> tuple:
     and the steps (0 = first, -1 = last, None = all) whose output feeds the layer above.
     Layers without weights that keep the shape (Dropout, Activation, ...) are left out."""
     from .layers import Input
-    from .recurrent import Bidirectional, _RNN
+    from .recurrent import Bidirectional, is_recurrent
 
     if not network.built and network.input_shape is not None:
         network.build(network.input_shape)
@@ -387,7 +387,7 @@ def _unrolled_rows(network) -> tuple:
         if not layer.params and out == tuple(layer.input_shape):
             continue
         name = type(getattr(layer, "layer", layer)).__name__  # TimeDistributed: its layer
-        if isinstance(layer, (_RNN, Bidirectional)):
+        if is_recurrent(layer):
             cell = layer.forward_layer if isinstance(layer, Bidirectional) else layer
             kind = type(cell).__name__
             label = (f"Bi-{kind} (2\u00d7{cell.units})" if isinstance(layer, Bidirectional)

@@ -32,22 +32,12 @@ import numpy as np
 from . import activations, initializers, regularizers
 from . import autograd as ag
 from .autograd.recurrent import FUSED_ACTIVATIONS
+from ._validation import check_flag, check_positive_int
+from .config_schema import IDENTIFIED, INITIALIZER, SIZE, one_of
 from .layers import Layer
 
 __all__ = ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Embedding",
-           "gru_weights_from_torch", "lstm_weights_from_torch"]
-
-
-def _positive_int(value, name: str, layer: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{layer}: {name} must be a positive integer; got {value!r}")
-    return int(value)
-
-
-def _flag(value, name: str, layer: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{layer}: {name} must be True or False; got {value!r}")
-    return bool(value)
+           "gru_weights_from_torch", "lstm_weights_from_torch", "is_recurrent"]
 
 
 class _RNN(Layer):
@@ -67,6 +57,10 @@ class _RNN(Layer):
     gates = 1
     n_states = 1
 
+    ARGUMENTS = {"units": SIZE, "recurrent_activation": (None, str),
+                 "recurrent_initializer": INITIALIZER, "return_sequences": bool,
+                 "return_state": bool, "go_backwards": bool, "stateful": bool}
+
     def __init__(self, units: int, activation="tanh", use_bias: bool = True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", kernel_regularizer=None,
@@ -74,9 +68,9 @@ class _RNN(Layer):
                  go_backwards: bool = False, stateful: bool = False, name: str | None = None):
         super().__init__(name)
         layer = type(self).__name__
-        self.units = _positive_int(units, "units", layer)
+        self.units = check_positive_int(units, f"{layer}: units")
         self.activation = activations.get(activation)
-        self.use_bias = _flag(use_bias, "use_bias", layer)
+        self.use_bias = check_flag(use_bias, f"{layer}: use_bias")
         for argument, value in (("kernel_initializer", kernel_initializer),
                                 ("recurrent_initializer", recurrent_initializer),
                                 ("bias_initializer", bias_initializer)):
@@ -85,10 +79,11 @@ class _RNN(Layer):
         self.recurrent_initializer = recurrent_initializer
         self.bias_initializer = bias_initializer
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.return_sequences = _flag(return_sequences, "return_sequences", layer)
-        self.return_state = _flag(return_state, "return_state", layer)
-        self.go_backwards = _flag(go_backwards, "go_backwards", layer)
-        self.stateful = _flag(stateful, "stateful", layer)
+        self.return_sequences = check_flag(return_sequences,
+                                           f"{layer}: return_sequences")
+        self.return_state = check_flag(return_state, f"{layer}: return_state")
+        self.go_backwards = check_flag(go_backwards, f"{layer}: go_backwards")
+        self.stateful = check_flag(stateful, f"{layer}: stateful")
         self.states = None
 
     # -- shapes and weights ------------------------------------------------------------
@@ -247,6 +242,8 @@ class LSTM(_RNN):
     gates = 4
     n_states = 2
 
+    ARGUMENTS = {"unit_forget_bias": bool}
+
     def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid",
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -258,7 +255,7 @@ class LSTM(_RNN):
                          return_sequences, return_state, go_backwards, stateful, name)
         self.recurrent_activation = activations.get(recurrent_activation,
                                                     "recurrent_activation")
-        self.unit_forget_bias = _flag(unit_forget_bias, "unit_forget_bias", "LSTM")
+        self.unit_forget_bias = check_flag(unit_forget_bias, "LSTM: unit_forget_bias")
 
     def initial_bias(self, rng):
         bias = super().initial_bias(rng)
@@ -304,6 +301,8 @@ class GRU(_RNN):
 
     gates = 3
 
+    ARGUMENTS = {"reset_after": bool}
+
     def __init__(self, units: int, activation="tanh", recurrent_activation="sigmoid",
                  use_bias: bool = True, kernel_initializer="glorot_uniform",
                  recurrent_initializer="orthogonal", bias_initializer="zeros",
@@ -315,7 +314,7 @@ class GRU(_RNN):
                          return_sequences, return_state, go_backwards, stateful, name)
         self.recurrent_activation = activations.get(recurrent_activation,
                                                     "recurrent_activation")
-        self.reset_after = _flag(reset_after, "reset_after", "GRU")
+        self.reset_after = check_flag(reset_after, "GRU: reset_after")
 
     def bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
@@ -361,6 +360,12 @@ class GRU(_RNN):
 RECURRENT_CELLS = (SimpleRNN, LSTM, GRU)
 
 
+def is_recurrent(layer) -> bool:
+    """Whether ``layer`` runs through time step by step (SimpleRNN, LSTM, GRU, or a
+    Bidirectional pair of them)."""
+    return isinstance(layer, (_RNN, Bidirectional))
+
+
 def _layer_from(layer, wrapper: str, recurrent: bool = False) -> Layer:
     """A layer, or one from its ``{"class_name", "config"}`` (model files)."""
     from . import layers as layers_module
@@ -392,6 +397,8 @@ class Bidirectional(Layer):
     return_sequences the backward output is put back in time order first, so that step t
     sees the whole sequence.  Weights: the forward layer's, then the backward one's (as
     Keras).  return_state gives ``[output, *forward states, *backward states]``."""
+
+    ARGUMENTS = {"layer": IDENTIFIED, "merge_mode": one_of(["concat", "sum", "mul", "ave"])}
 
     def __init__(self, layer, merge_mode: str = "concat", name: str | None = None):
         super().__init__(name)
@@ -464,6 +471,8 @@ class TimeDistributed(Layer):
     ``TimeDistributed(Dense(1))`` after ``return_sequences=True`` for one output per
     step (Keras's TimeDistributed)."""
 
+    ARGUMENTS = {"layer": IDENTIFIED}
+
     def __init__(self, layer, name: str | None = None):
         super().__init__(name)
         self.layer = _layer_from(layer, "TimeDistributed")
@@ -517,11 +526,13 @@ class Embedding(Layer):
     initialised U(-0.05, 0.05), Keras's "uniform").  The gradient of a row is the sum of
     the gradients of the positions holding its token."""
 
+    ARGUMENTS = {"input_dim": SIZE, "output_dim": SIZE, "embeddings_initializer": INITIALIZER}
+
     def __init__(self, input_dim: int, output_dim: int, embeddings_initializer="uniform",
                  name: str | None = None):
         super().__init__(name)
-        self.input_dim = _positive_int(input_dim, "input_dim", "Embedding")
-        self.output_dim = _positive_int(output_dim, "output_dim", "Embedding")
+        self.input_dim = check_positive_int(input_dim, "Embedding: input_dim")
+        self.output_dim = check_positive_int(output_dim, "Embedding: output_dim")
         initializers.get(embeddings_initializer, "embeddings_initializer")
         self.embeddings_initializer = embeddings_initializer
 

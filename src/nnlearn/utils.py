@@ -59,16 +59,17 @@ def environment() -> dict:
     whether a Dense stack's step can run compiled (:mod:`nnlearn.compiled`)."""
     import os
 
-    from . import __version__, kernels
+    from . import kernels
+    from ._version import __version__
 
     backend = kernels.backend()
     if backend == "numba":
         import numba
 
         backend = f"numba {numba.__version__}"
-    from .planner import _compiled_unavailable, conv_loops_enabled
+    from .planner import compiled_step_unavailable, conv_loops_enabled
 
-    why_not = _compiled_unavailable()
+    why_not = compiled_step_unavailable()
     return {"nnlearn": __version__, "python": platform.python_version(),
             "numpy": np.__version__, "kernels": backend,
             "dense step": "compiled (nnlearn.compiled)" if why_not is None

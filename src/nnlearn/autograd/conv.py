@@ -367,8 +367,8 @@ def _pool_setup(x, pool_size, strides, padding, op):
 
 def _compiled(*arrays) -> bool:
     """Whether a numba loop takes these arrays: the convolution loops switched on
-    (:func:`nnlearn.planner.conv_loops_enabled`), and one dtype, float32 or float64."""
-    from ..planner import conv_loops_enabled
+    (:func:`nnlearn.switches.conv_loops_enabled`), and one dtype, float32 or float64."""
+    from ..switches import conv_loops_enabled
 
     dtype = arrays[0].dtype
     return (dtype in (np.float32, np.float64) and all(a.dtype == dtype for a in arrays)
@@ -489,14 +489,14 @@ def zero_pad2d(x, padding=1) -> Tensor:
     if x.ndim != 4:
         raise ValueError(f"zero_pad2d: x must be (batch, height, width, channels); got "
                          f"shape {x.shape}")
-    pads = _zero_pads(padding)
+    pads = zero_pads(padding)
     out = _pad(x.data, pads)
     if out is x.data:
         out = x.data.copy()
     return Tensor._make(out, (x,), lambda g: (_crop(g, pads, x.shape),), "zero_pad2d")
 
 
-def _zero_pads(padding) -> tuple:
+def zero_pads(padding) -> tuple:
     def count(v):
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
             raise ValueError(f"zero_pad2d: padding must be non-negative integers; got "

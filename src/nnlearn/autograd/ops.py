@@ -13,6 +13,7 @@ and compute a parent's gradient only when that parent requires one.
 from __future__ import annotations
 
 import functools
+import sys
 
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_tuple
@@ -840,3 +841,6 @@ def mean_squared_error(a, b) -> Tensor:
         return ga if a.requires_grad else None, -ga if b.requires_grad else None
 
     return Tensor._make(np.asarray(out, dtype=error.dtype), (a, b), vjp, "mean_squared_error")
+
+
+_activations.register_engine(sys.modules[__name__])  # activations called on Tensors

@@ -80,9 +80,9 @@ def _predict_block(block, model, batch_size):
 def predict(model, x, batch_size: int):
     """The model's outputs for the Dask array ``x``, as a Dask array with ``x``'s
     chunks along the samples (see the module)."""
-    from ..models import _positive_int
+    from .._validation import check_positive_int
 
-    _positive_int(batch_size, "batch_size")
+    check_positive_int(batch_size, "batch_size")
     _check_x(model, x, "predict")
     x = _samples_whole(x)
     frozen = copy.deepcopy(model)  # later training does not change these outputs
@@ -111,7 +111,7 @@ def _aligned(values, x, name: str, where: str):
 def adapter(model, x, y, sample_weight, batch_size, shuffle, where, class_weight,
             sequential, targets):
     """The adapter of a Dask array for fit, evaluate or predict (see the module)."""
-    from ..models import _positive_int
+    from .._validation import check_positive_int
 
     _check_x(model, x, where)
     if targets and y is None:
@@ -127,7 +127,7 @@ def adapter(model, x, y, sample_weight, batch_size, shuffle, where, class_weight
     full = where == "fit" and model.optimizer.full_batch
     if full:
         return FullBatchDaskAdapter(model, x, y, w, class_weight)
-    batch_size = _positive_int(32 if batch_size is None else batch_size, "batch_size")
+    batch_size = check_positive_int(32 if batch_size is None else batch_size, "batch_size")
     return DaskAdapter(model, x, y, w, batch_size, shuffle and not sequential, targets,
                        class_weight)
 

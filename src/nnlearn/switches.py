@@ -1,0 +1,84 @@
+"""The switches that allow or forbid each fast path (a *lowering* that
+:mod:`nnlearn.planner` may choose), one per path, each on its own.
+
+Each environment variable is read once, when first needed:
+
+==========================  =======================  ==========================================
+environment variable        :func:`settings` name    what it switches
+==========================  =======================  ==========================================
+``NNLEARN_KERNELS``         ``kernels``              element-wise rules: "numba" or "numpy"
+``NNLEARN_COMPILED_STEP``   ``compiled_step``        the compiled Dense step: "auto" or "off"
+``NNLEARN_CONV_LOOPS``      ``conv_loops``           numba loops in convolutions: "auto"/"off"
+==========================  =======================  ==========================================
+
+``with nnlearn.planner.settings(kernels="numpy", compiled_step=False):`` sets any of them
+for a block (in this thread or task).
+
+They live below the engine and the planner (both read them), so that neither imports the
+other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+
+from . import kernels
+
+_kernels_module = kernels  # ``settings`` has an argument of the same name
+
+__all__ = ["settings", "compiled_step_enabled", "conv_loops_enabled"]
+
+_compiled_step = contextvars.ContextVar("nnlearn_compiled_step", default=None)
+_conv_loops = contextvars.ContextVar("nnlearn_conv_loops", default=None)
+
+
+_environment: dict = {}  # variable -> its switch, read once (tests clear it)
+
+
+def _switch(variable: str) -> bool:
+    if variable not in _environment:
+        value = os.environ.get(variable, "auto").strip().lower() or "auto"
+        if value not in ("auto", "off", "on"):
+            raise ValueError(f"{variable} must be 'auto', 'on' or 'off'; got {value!r}")
+        _environment[variable] = value != "off"
+    return _environment[variable]
+
+
+def compiled_step_enabled() -> bool:
+    """Whether the compiled Dense step may be chosen (``NNLEARN_COMPILED_STEP`` or
+    :func:`settings`)."""
+    chosen = _compiled_step.get()
+    if chosen is None:
+        chosen = _environment.get("NNLEARN_COMPILED_STEP")  # (read every step: no call)
+        return _switch("NNLEARN_COMPILED_STEP") if chosen is None else chosen
+    return chosen
+
+
+def conv_loops_enabled() -> bool:
+    """Whether convolutions and pooling may use their numba loops (``NNLEARN_CONV_LOOPS``
+    or :func:`settings`; numba must be installed)."""
+    chosen = _conv_loops.get()
+    enabled = _switch("NNLEARN_CONV_LOOPS") if chosen is None else chosen
+    return enabled and "numba" in kernels.available_backends()
+
+
+@contextlib.contextmanager
+def settings(kernels: str | None = None, compiled_step: bool | None = None,
+             conv_loops: bool | None = None):
+    """``with settings(...):`` the switches of the module for a block: ``kernels``
+    ("numba" or "numpy"), ``compiled_step`` and ``conv_loops`` (True/False); None leaves
+    one as it is."""
+    for name, value in (("compiled_step", compiled_step), ("conv_loops", conv_loops)):
+        if value is not None and not isinstance(value, bool):
+            raise TypeError(f"settings: {name} must be True, False or None; got {value!r}")
+    using = _kernels_module.use(kernels) if kernels is not None else contextlib.nullcontext()
+    tokens = [(variable, variable.set(value)) for variable, value in
+              ((_compiled_step, compiled_step), (_conv_loops, conv_loops)) if value is not None]
+    try:
+        with using:
+            yield
+    finally:
+        for variable, token in reversed(tokens):
+            variable.reset(token)
