@@ -406,6 +406,41 @@ def _unrolled_rows(network) -> tuple:
     return rows, steps
 
 
+def _draw_recurrence(ax, row: dict, y: float, xs: list, w: float, h: float, labels: bool,
+                     arrow: dict) -> None:
+    """The arrows h_{t-1} -> h_t of one recurrent row of the unrolled drawing (both ways
+    for a Bidirectional layer) and, with ``labels``, the state's name and the initial
+    zeros."""
+    from matplotlib.patches import FancyArrowPatch
+
+    last_x = xs[-1]
+    both = row["recurrent"] == "both"
+    offsets = (0.14, -0.14) if both else (0.0,)
+    for x0, x1 in zip(xs, xs[1:]):
+        for k, off in enumerate(offsets):
+            start, end = (x0 + w / 2 + 0.04, x1 - w / 2 - 0.04)
+            if k == 1:
+                start, end = end, start
+            ax.add_patch(FancyArrowPatch((start, y + off), (end, y + off),
+                                         linestyle="-" if k == 0 else "--",
+                                         **arrow))
+        if labels:
+            ax.text((x0 + x1) / 2, y + h / 2 - 0.02, row["state"], ha="center",
+                    va="bottom", fontsize=8, color="#c0392b")
+    if labels:  # the initial state(s): zeros, from the left (and the right)
+        ax.add_patch(FancyArrowPatch((xs[0] - w / 2 - 0.75, y + offsets[0]),
+                                     (xs[0] - w / 2 - 0.04, y + offsets[0]),
+                                     **arrow))
+        ax.text(xs[0] - w / 2 - 0.8, y + offsets[0], "0", ha="right", va="center",
+                fontsize=8, color="#c0392b")
+        if both:
+            ax.add_patch(FancyArrowPatch((last_x + w / 2 + 0.75, y + offsets[1]),
+                                         (last_x + w / 2 + 0.04, y + offsets[1]),
+                                         linestyle="--", **arrow))
+            ax.text(last_x + w / 2 + 0.8, y + offsets[1], "0", ha="left",
+                    va="center", fontsize=8, color="#c0392b")
+
+
 def _draw_unrolled(network, time_steps, ax, labels: bool):
     """The recurrent model unrolled over ``time_steps`` drawn steps (see draw_network)."""
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
@@ -455,31 +490,7 @@ def _draw_unrolled(network, time_steps, ax, labels: bool):
                         ax.add_patch(FancyArrowPatch((x0, y - dy + h / 2 + 0.05),
                                                      (x, y - h / 2 - 0.05), **arrow))
         if row["recurrent"]:  # h_{t-1} -> h_t between consecutive copies
-            both = row["recurrent"] == "both"
-            offsets = (0.14, -0.14) if both else (0.0,)
-            for x0, x1 in zip(xs, xs[1:]):
-                for k, off in enumerate(offsets):
-                    start, end = (x0 + w / 2 + 0.04, x1 - w / 2 - 0.04)
-                    if k == 1:
-                        start, end = end, start
-                    ax.add_patch(FancyArrowPatch((start, y + off), (end, y + off),
-                                                 linestyle="-" if k == 0 else "--",
-                                                 **recurrent_arrow))
-                if labels:
-                    ax.text((x0 + x1) / 2, y + h / 2 - 0.02, row["state"], ha="center",
-                            va="bottom", fontsize=8, color="#c0392b")
-            if labels:  # the initial state(s): zeros, from the left (and the right)
-                ax.add_patch(FancyArrowPatch((xs[0] - w / 2 - 0.75, y + offsets[0]),
-                                             (xs[0] - w / 2 - 0.04, y + offsets[0]),
-                                             **recurrent_arrow))
-                ax.text(xs[0] - w / 2 - 0.8, y + offsets[0], "0", ha="right", va="center",
-                        fontsize=8, color="#c0392b")
-                if both:
-                    ax.add_patch(FancyArrowPatch((last_x + w / 2 + 0.75, y + offsets[1]),
-                                                 (last_x + w / 2 + 0.04, y + offsets[1]),
-                                                 linestyle="--", **recurrent_arrow))
-                    ax.text(last_x + w / 2 + 0.8, y + offsets[1], "0", ha="left",
-                            va="center", fontsize=8, color="#c0392b")
+            _draw_recurrence(ax, row, y, xs, w, h, labels, recurrent_arrow)
         if row["emits"] is None:
             previous = columns
         else:
