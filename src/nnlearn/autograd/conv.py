@@ -173,6 +173,29 @@ def _unblocked_gradient(gWb: np.ndarray, shape, t: int, sw: int, dw: int) -> np.
     return gW
 
 
+def _col2im(dcols, x_shape, w_shape, G: int, pads, taps, strides, dilation, out_hw,
+            batch_inner: bool):
+    """The input's gradient (NHWC) from the columns' gradient ``dcols`` (G, K, P): each
+    tap's columns added back where they were copied from (col2im; numba loops where the
+    planner allows them), the padding cut off."""
+    (n, h, wd, c), (kh, kw, cg, _) = x_shape, w_shape
+    (top, bottom), (left, right) = pads
+    hp, wp, (oh, ow) = h + top + bottom, wd + left + right, out_hw
+    dflat = np.zeros((G, cg, n * hp * wp), dcols.dtype)
+    dxt = _nhw_view(dflat, (G, cg), (n, hp, wp), batch_inner)
+    if batch_inner and _compiled(dcols):
+        from .._compiled_conv import col2im
+
+        col2im((kh, kw), strides, dilation)(dcols.reshape(G, kh, kw, cg, oh, ow, n),
+                                            dflat.reshape(G, cg, hp, wp, n))
+    else:
+        columns_view = _nhw_view(dcols, (G, kh, kw, cg), (n, oh, ow), batch_inner)
+        for a, e, rows, columns in taps:
+            dxt[:, :, :, rows, columns] += columns_view[:, a, e]
+    dxt = dxt.reshape(c, n, hp, wp)[:, :, top:top + h, left:left + wd]
+    return np.ascontiguousarray(dxt.transpose(1, 2, 3, 0))
+
+
 def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: str,
           out_hw) -> Tensor:
     """The convolution of NHWC ``x`` (already checked) with HWIO ``w``, the input padded by
@@ -235,20 +258,9 @@ def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: 
             gp = np.reshape(g, (P, G, fg)).transpose(1, 0, 2)
         gx = None
         if x.requires_grad:
-            flat = np.matmul(Wg[:, :K], gp.transpose(0, 2, 1))       # dcols (G, K, P)
-            dflat = np.zeros((G, cg, n * hp * wp), flat.dtype)
-            dxt = _nhw_view(dflat, (G, cg), (n, hp, wp), batch_inner)
-            if batch_inner and _compiled(flat):                      # col2im
-                from .._compiled_conv import col2im
-
-                col2im((kh, kw), strides, dilation)(flat.reshape(G, kh, kw, cg, oh, ow, n),
-                                                    dflat.reshape(G, cg, hp, wp, n))
-            else:
-                dcols = _nhw_view(flat, (G, kh, kw, cg), (n, oh, ow), batch_inner)
-                for a, e, rows, columns in taps:
-                    dxt[:, :, :, rows, columns] += dcols[:, a, e]
-            dxt = dxt.reshape(c, n, hp, wp)[:, :, top:top + h, left:left + wd]
-            gx = np.ascontiguousarray(dxt.transpose(1, 2, 3, 0))
+            dcols = np.matmul(Wg[:, :K], gp.transpose(0, 2, 1))      # (G, K, P)
+            gx = _col2im(dcols, X.shape, W.shape, G, pads, taps, strides, dilation, out_hw,
+                         batch_inner)
         if not any(p.requires_grad for p in parents[1:]):
             return (gx, None, None)[:len(parents)]
         gwb = np.matmul(matrix, gp)                         # (G, K [+ 1], fg)
