@@ -316,7 +316,7 @@ class Activation(Layer):
         return {"activation": activations.serialize(self.activation), **super().get_config()}
 
 
-class _RandomLayer(Layer):
+class RandomLayer(Layer):
     """A layer that draws random numbers while training (dropout, noise, augmentation):
     from its own ``seed``, or else fresh randomness from ``fit(seed=)`` at each epoch, so
     that a seeded fit is reproducible."""
@@ -342,7 +342,7 @@ class _RandomLayer(Layer):
         return {"seed": self.seed, **super().get_config()}
 
 
-class Dropout(_RandomLayer):
+class Dropout(RandomLayer):
     """Inverted dropout (Srivastava et al. 2014): while training, each unit is kept with
     probability 1 - rate and scaled by 1 / (1 - rate), so nothing changes at inference,
     where the layer is the identity."""
@@ -494,7 +494,7 @@ def _padding_of(padding, layer: str, allowed=("valid", "same")) -> str:
     return padding.lower()
 
 
-def _sample_rank(input_shape, rank: int, layer: str, what: str) -> None:
+def check_sample_rank(input_shape, rank: int, layer: str, what: str) -> None:
     if len(input_shape) != rank:
         raise ValueError(f"{layer} expects samples of shape {what}; got sample shape "
                          f"{tuple(input_shape)}")
@@ -512,7 +512,7 @@ def _padded_values(input_shape: tuple, output_shape: tuple, padding: str, window
     return values
 
 
-class _Conv(Layer):
+class BaseConv(Layer):
     """The shared part of Conv1D and Conv2D (``rank`` spatial axes)."""
 
     rank = 2
@@ -579,7 +579,7 @@ class _Conv(Layer):
 
     def compute_output_shape(self, input_shape):
         layer = type(self).__name__
-        _sample_rank(input_shape, self.rank + 1, layer,
+        check_sample_rank(input_shape, self.rank + 1, layer,
                      "(steps, channels)" if self.rank == 1 else "(height, width, channels)")
         from .autograd.conv import output_length
 
@@ -623,7 +623,7 @@ class _Conv(Layer):
                 **super().get_config()}
 
 
-class Conv2D(_Conv):
+class Conv2D(BaseConv):
     """A 2-D convolution layer (LeCun et al. 1998; Keras's Conv2D, channels-last):
     ``activation(conv2d(x, kernel) + bias)`` on images (height, width, channels), with a
     kernel (kh, kw, channels, filters) shared by every position.
@@ -645,7 +645,7 @@ class Conv2D(_Conv):
                          kernel_regularizer, name)
 
 
-class Conv1D(_Conv):
+class Conv1D(BaseConv):
     """A 1-D convolution layer on sequences (steps, channels), with a kernel
     (kernel_size, channels / groups, filters): Keras's Conv1D.  ``padding="causal"``
     left-pads dilation_rate (kernel_size - 1) zeros, so step t sees steps <= t only
@@ -656,7 +656,7 @@ class Conv1D(_Conv):
     paddings = ("valid", "same", "causal")
 
 
-class _Pooling(Layer):
+class BasePooling(Layer):
     rank = 2
     _op = ""
 
@@ -675,7 +675,7 @@ class _Pooling(Layer):
 
     def compute_output_shape(self, input_shape):
         layer = type(self).__name__
-        _sample_rank(input_shape, self.rank + 1, layer,
+        check_sample_rank(input_shape, self.rank + 1, layer,
                      "(steps, channels)" if self.rank == 1 else "(height, width, channels)")
         from .autograd.conv import output_length
 
@@ -702,7 +702,7 @@ class _Pooling(Layer):
                 "padding": self.padding, **super().get_config()}
 
 
-class MaxPooling2D(_Pooling):
+class MaxPooling2D(BasePooling):
     """The maximum of each pool_size window (strides default to pool_size), channel by
     channel (Keras's MaxPooling2D)."""
 
@@ -713,7 +713,7 @@ class MaxPooling2D(_Pooling):
         super().__init__(pool_size, strides, padding, name)
 
 
-class AveragePooling2D(_Pooling):
+class AveragePooling2D(BasePooling):
     """The mean of each pool_size window (with "same", of its unpadded part)."""
 
     _op = "avg_pool2d"
@@ -723,26 +723,26 @@ class AveragePooling2D(_Pooling):
         super().__init__(pool_size, strides, padding, name)
 
 
-class MaxPooling1D(_Pooling):
+class MaxPooling1D(BasePooling):
     """Max pooling along the steps of sequences (steps, channels)."""
 
     rank = 1
     _op = "max_pool1d"
 
 
-class AveragePooling1D(_Pooling):
+class AveragePooling1D(BasePooling):
     """Average pooling along the steps of sequences (steps, channels)."""
 
     rank = 1
     _op = "avg_pool1d"
 
 
-class _GlobalPooling(Layer):
+class BaseGlobalPooling(Layer):
     rank = 2
     _reduce = None
 
     def compute_output_shape(self, input_shape):
-        _sample_rank(input_shape, self.rank + 1, type(self).__name__,
+        check_sample_rank(input_shape, self.rank + 1, type(self).__name__,
                      "(steps, channels)" if self.rank == 1 else "(height, width, channels)")
         return (input_shape[-1],)
 
@@ -750,28 +750,28 @@ class _GlobalPooling(Layer):
         return type(self)._reduce(x, axis=tuple(range(1, self.rank + 1)))
 
 
-class GlobalAveragePooling2D(_GlobalPooling):
+class GlobalAveragePooling2D(BaseGlobalPooling):
     """The mean of each channel over the image: (height, width, channels) -> (channels,)
     (Lin et al. 2013's global average pooling)."""
 
     _reduce = ag.mean
 
 
-class GlobalAveragePooling1D(_GlobalPooling):
+class GlobalAveragePooling1D(BaseGlobalPooling):
     """The mean of each channel over the steps: (steps, channels) -> (channels,)."""
 
     rank = 1
     _reduce = ag.mean
 
 
-class GlobalMaxPooling2D(_GlobalPooling):
+class GlobalMaxPooling2D(BaseGlobalPooling):
     """The maximum of each channel over the image: (height, width, channels) ->
     (channels,)."""
 
     _reduce = ag.max
 
 
-class GlobalMaxPooling1D(_GlobalPooling):
+class GlobalMaxPooling1D(BaseGlobalPooling):
     """The maximum of each channel over the steps: (steps, channels) -> (channels,)."""
 
     rank = 1
@@ -792,7 +792,7 @@ class ZeroPadding2D(Layer):
         self.padding = padding
 
     def compute_output_shape(self, input_shape):
-        _sample_rank(input_shape, 3, "ZeroPadding2D", "(height, width, channels)")
+        check_sample_rank(input_shape, 3, "ZeroPadding2D", "(height, width, channels)")
         (t, b), (left, r) = self.pads
         return (input_shape[0] + t + b, input_shape[1] + left + r, input_shape[2])
 
@@ -843,7 +843,7 @@ class Reshape(Layer):
 # data augmentation: random transformations while training, the identity at inference
 # (Krizhevsky, Sutskever & Hinton 2012; Simard, Steinkraus & Platt 2003)
 # --------------------------------------------------------------------------------------
-class GaussianNoise(_RandomLayer):
+class GaussianNoise(RandomLayer):
     """Adds N(0, stddev^2) noise while training (a regularizer: Sietsma & Dow 1991;
     Bishop 1995 shows it acts like Tikhonov regularization); the identity at inference."""
 
@@ -863,7 +863,7 @@ class GaussianNoise(_RandomLayer):
         return {"stddev": self.stddev, **super().get_config()}
 
 
-class GaussianDropout(_RandomLayer):
+class GaussianDropout(RandomLayer):
     """Multiplies by N(1, rate / (1 - rate)) noise while training: dropout's mean and
     variance with Gaussian noise (Srivastava et al. 2014, section 10); the identity at
     inference."""
@@ -884,7 +884,7 @@ class GaussianDropout(_RandomLayer):
         return {"rate": self.rate, **super().get_config()}
 
 
-class RandomFlip(_RandomLayer):
+class RandomFlip(RandomLayer):
     """Flips each image left-right ("horizontal"), upside down ("vertical") or either
     ("horizontal_and_vertical", each with probability 1/2) while training."""
 
@@ -900,7 +900,7 @@ class RandomFlip(_RandomLayer):
         self.mode = mode
 
     def compute_output_shape(self, input_shape):
-        _sample_rank(input_shape, 3, "RandomFlip", "(height, width, channels)")
+        check_sample_rank(input_shape, 3, "RandomFlip", "(height, width, channels)")
         return tuple(input_shape)
 
     def call(self, x, training=False):
@@ -983,7 +983,7 @@ def _factor_range(factor, name: str, layer: str) -> tuple:
     return low, high
 
 
-class _RandomAffine(_RandomLayer):
+class _RandomAffine(RandomLayer):
     """Shared part of RandomTranslation, RandomRotation and RandomZoom: a random affine
     map per image, resampled with ``interpolation`` and filled by ``fill_mode``
     ("reflect", "wrap", "constant" with ``fill_value``, "nearest").  No gradient flows to
@@ -1007,7 +1007,7 @@ class _RandomAffine(_RandomLayer):
         self.fill_value = float(fill_value)
 
     def compute_output_shape(self, input_shape):
-        _sample_rank(input_shape, 3, type(self).__name__, "(height, width, channels)")
+        check_sample_rank(input_shape, 3, type(self).__name__, "(height, width, channels)")
         return tuple(input_shape)
 
     def matrices(self, n: int, h: int, w: int) -> np.ndarray:

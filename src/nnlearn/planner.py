@@ -212,8 +212,8 @@ def _layer_parts(model) -> list:
     from . import layers as layers_module
 
     parts = []
-    conv = [layer for layer in model.layers if isinstance(layer, (layers_module._Conv,
-                                                                  layers_module._Pooling))]
+    conv = [layer for layer in model.layers if isinstance(layer, (layers_module.BaseConv,
+                                                                  layers_module.BasePooling))]
     if conv:
         if conv_loops_enabled():
             parts.append(Part("convolution", "numba loops (col2im, max pooling)",
