@@ -13,7 +13,7 @@ import pytest
 
 import nnlearn as nl
 from nnlearn import layers
-from nnlearn.recurrent import gru_weights_from_torch, lstm_weights_from_torch
+from nnlearn.layers.recurrent import gru_weights_from_torch, lstm_weights_from_torch
 
 
 def tensor(rng, shape, scale=0.5):

@@ -10,6 +10,10 @@ The engine (Theano's ``T.grad`` written against NumPy)::
 
 import importlib
 
+from . import _moved
+
+_moved.install()  # the old names of moved modules (nnlearn.recurrent, ...) still import
+
 from . import (activations, autograd, callbacks, data, datasets, initializers, kernels, layers,
                losses, links, metrics, numerics, optimizers, planner, regularizers, schedules,
                utils)
@@ -41,6 +45,8 @@ __all__ = [*(name for name in autograd.__all__ if name not in _BUILTIN_NAMES),
 def __getattr__(name):
     if name in _LAZY:
         return importlib.import_module(f".{name}", __name__)
+    if f"{__name__}.{name}" in _moved.MOVED:
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'nnlearn' has no attribute {name!r}")
 
 

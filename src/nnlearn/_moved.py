@@ -15,7 +15,9 @@ import sys
 import types
 
 # old module -> the modules its public names now live in, searched in order
-MOVED: dict = {}
+MOVED: dict = {
+    "nnlearn.recurrent": "nnlearn.layers.recurrent",
+}
 
 
 class _Forwarding(types.ModuleType):

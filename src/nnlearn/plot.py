@@ -358,7 +358,7 @@ def _draw_feature_maps(network, ax, labels: bool):
 def _is_recurrent_model(network) -> bool:
     if not hasattr(network, "layers"):
         return False
-    from .recurrent import is_recurrent
+    from .layers.recurrent import is_recurrent
 
     return any(is_recurrent(layer) for layer in network.layers)
 
@@ -369,7 +369,7 @@ def _unrolled_rows(network) -> tuple:
     and the steps (0 = first, -1 = last, None = all) whose output feeds the layer above.
     Layers without weights that keep the shape (Dropout, Activation, ...) are left out."""
     from .layers import Input
-    from .recurrent import Bidirectional, is_recurrent
+    from .layers.recurrent import Bidirectional, is_recurrent
 
     if not network.built and network.input_shape is not None:
         network.build(network.input_shape)

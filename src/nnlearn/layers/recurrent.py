@@ -1,6 +1,6 @@
-"""Recurrent layers (Keras's names, arguments, defaults and weight layouts), re-exported
-by :mod:`nnlearn.layers`: SimpleRNN (Elman 1990), LSTM (Hochreiter & Schmidhuber 1997;
-the forget gate of Gers, Schmidhuber & Cummins 2000), GRU (Cho et al. 2014), the
+"""Recurrent layers (Keras's names, arguments, defaults and weight layouts), re-exported by
+:mod:`nnlearn.layers`: SimpleRNN (Elman 1990), LSTM (Hochreiter & Schmidhuber 1997; the
+forget gate of Gers, Schmidhuber & Cummins 2000), GRU (Cho et al. 2014), the
 Bidirectional and TimeDistributed wrappers (Schuster & Paliwal 1997) and Embedding.
 
 A recurrent network "can use current and previous inputs, in time": it reads a sequence
@@ -8,19 +8,19 @@ A recurrent network "can use current and previous inputs, in time": it reads a s
 Trained by backpropagation through time (Werbos 1990), it is "extremely hard to train"
 when the dependencies are long: the gradient reaching step t - T is a product of T
 Jacobians, which shrinks or grows exponentially (Hochreiter 1991; Bengio, Simard &
-Frasconi 1994; Pascanu, Mikolov & Bengio 2013).  The LSTM's key idea is to "let the cell
+Frasconi 1994; Pascanu, Mikolov & Bengio 2013). The LSTM's key idea is to "let the cell
 state through, potentially forget past inputs via a gate sigma": its cell state is
 updated additively, scaled only by the forget gate.
 
 The layers run the fused ops of :mod:`nnlearn.autograd.recurrent` (one graph node per
-layer with a hand-written BPTT VJP).  With an activation the fused ops lack (or GRU's
+layer with a hand-written BPTT VJP). With an activation the fused ops lack (or GRU's
 ``reset_after=False``) they unroll the cell on the engine, one node per op and step.
 
 Weights, in Keras's order: ``kernel`` (features, gates * units), ``recurrent_kernel``
 (units, gates * units), ``bias`` (gates * units,) - GRU with reset_after: (2, 3 * units),
-input bias then recurrent bias.  Gate order: LSTM i, f, c, o; GRU z, r, h.  To load
+input bias then recurrent bias. Gate order: LSTM i, f, c, o; GRU z, r, h. To load
 PyTorch's nn.LSTM weights: kernel = weight_ih_l0.T, recurrent_kernel = weight_hh_l0.T,
-bias = bias_ih_l0 + bias_hh_l0 (same gate order i, f, g, o).  nn.GRU orders its gates r,
+bias = bias_ih_l0 + bias_hh_l0 (same gate order i, f, g, o). nn.GRU orders its gates r,
 z, n: permute the blocks to z, r, n (:func:`gru_weights_from_torch`), bias = [bias_ih,
 bias_hh] permuted the same way.
 """
@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import activations, initializers, regularizers
-from . import autograd as ag
-from .autograd.recurrent import FUSED_ACTIVATIONS
-from ._validation import check_flag, check_positive_int
-from .config_schema import IDENTIFIED, INITIALIZER, SIZE, one_of
-from .layers import Layer
+from .. import activations, initializers, regularizers
+from .. import autograd as ag
+from ..autograd.recurrent import FUSED_ACTIVATIONS
+from .._validation import check_flag, check_positive_int
+from ..config_schema import IDENTIFIED, INITIALIZER, SIZE, one_of
+from .base import Layer
 
 __all__ = ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Embedding",
            "gru_weights_from_torch", "lstm_weights_from_torch", "is_recurrent"]
@@ -368,7 +368,7 @@ def is_recurrent(layer) -> bool:
 
 def _layer_from(layer, wrapper: str, recurrent: bool = False) -> Layer:
     """A layer, or one from its ``{"class_name", "config"}`` (model files)."""
-    from . import layers as layers_module
+    from .. import layers as layers_module
 
     if isinstance(layer, dict):
         if set(layer) != {"class_name", "config"} or not isinstance(layer["config"], dict):
