@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import hostile
 import nnlearn as nl
-from nnlearn import model_files
+from nnlearn.models import files as model_files, loading
 from nnlearn.layers import (Activation, BatchNormalization, Dense, Dropout, Flatten, Input,
                             PReLU)
 
@@ -165,7 +165,7 @@ LAYER_STACKS = [
 
 @pytest.mark.parametrize("layer_list, shape", LAYER_STACKS)
 def test_the_weight_shapes_checked_before_building_are_the_built_ones(layer_list, shape):
-    expected = model_files._expected_weights(layer_list, shape)
+    expected = loading._expected_weights(layer_list, shape)
     model = nl.Sequential(layer_list, seed=0)
     model.build(shape)
     assert expected == [w.shape for w in model.get_weights()]
@@ -462,7 +462,7 @@ def test_grouped_and_causal_convolutions_round_trip_through_a_model_file(tmp_pat
                            nl.layers.Flatten(), Dense(1)], seed=0)
     model.build((10, 4))
     assert [w.shape for w in model.get_weights()[:4]] == [(3, 1, 4), (4,), (3, 2, 1, 6), (6,)]
-    assert model_files._expected_weights(model.layers, (10, 4)) == [
+    assert loading._expected_weights(model.layers, (10, 4)) == [
         w.shape for w in model.get_weights()]
     lines = []
     model.summary(print_fn=lines.append)
@@ -515,7 +515,7 @@ def test_predict_takes_bounded_memory_whatever_the_batch_size():
 
 
 def test_predict_batches_are_sized_by_the_largest_layer():
-    from nnlearn import model_files
+    from nnlearn.models import files as model_files
     from nnlearn.layers import Flatten, Reshape, ZeroPadding2D
 
     small = nl.Sequential([Input(784), Dense(512, activation="relu"), Dense(10)], seed=0)

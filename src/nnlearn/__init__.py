@@ -10,10 +10,6 @@ The engine (Theano's ``T.grad`` written against NumPy)::
 
 import importlib
 
-from . import _moved
-
-_moved.install()  # the old names of moved modules (nnlearn.recurrent, ...) still import
-
 from . import (activations, autograd, callbacks, data, datasets, initializers, kernels, layers,
                losses, links, metrics, numerics, optimizers, planner, regularizers, schedules,
                utils)
@@ -21,7 +17,10 @@ from .autograd import *  # noqa: F403  (Tensor, grad, no_grad, gradcheck and eve
 from ._version import __version__  # noqa: F401
 from .backend import floatx, set_floatx
 from .lr_finder import lr_find
+from . import _moved
 from .models import Model, Sequential, load_model
+
+_moved.install()  # the old names of moved modules (nnlearn.recurrent, ...) still import
 
 
 # The scikit-learn-style modules are imported on first use: with scikit-learn installed

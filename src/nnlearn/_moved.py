@@ -17,6 +17,7 @@ import types
 # old module -> the modules its public names now live in, searched in order
 MOVED: dict = {
     "nnlearn.recurrent": "nnlearn.layers.recurrent",
+    "nnlearn.model_files": ("nnlearn.models.files", "nnlearn.models.loading"),
 }
 
 

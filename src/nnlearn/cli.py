@@ -317,9 +317,9 @@ def _check_weights(n_inputs: int, hidden: list, n_outputs: int) -> None:
 
 def _check_manifest_size(path, metadata: dict, n_features: int) -> None:
     """Refuse, before training, data whose feature names and scaling would not fit in a
-    model file's manifest (``model_files.MAX_MANIFEST_BYTES``): the model could be
+    model file's manifest (``nnlearn.models.files.MAX_MANIFEST_BYTES``): the model could be
     trained but never saved."""
-    from .model_files import MAX_MANIFEST_BYTES
+    from .models.files import MAX_MANIFEST_BYTES
 
     size = len(json.dumps(metadata).encode()) + 64 * 1024  # + the architecture, arrays
     if size > MAX_MANIFEST_BYTES:
@@ -706,7 +706,7 @@ def evaluate(model_path, data):
         raise UserError("this is a regression model and the target column holds text")
     if model.loss is None:
         raise UserError(f"{model_path} was saved without its loss; it cannot be evaluated")
-    from .model_files import predict_batch_size
+    from .models.files import predict_batch_size
 
     values = model.evaluate(x, y.astype(np.float32) if y.dtype.kind == "f" else y,
                             batch_size=predict_batch_size(model, 1024),  # bounded memory

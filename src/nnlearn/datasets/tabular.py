@@ -189,7 +189,7 @@ _PLAIN = (lambda s: True, "a plain dtype (no objects, no fields)")
 def _load_npz(path: Path, features) -> Table:
     """x (or X) and y of an .npz, read without unpickling; every header is checked
     against its entry's size before anything is allocated."""
-    from ..model_files import check_entry, npy_data, npy_header, open_zip
+    from ..models.files import check_entry, npy_data, npy_header, open_zip
 
     kind = "NumPy .npz file"
     with open_zip(path, kind) as (archive, _, where):

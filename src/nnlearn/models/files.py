@@ -16,7 +16,6 @@ the tabular loader reads .npz files through the same checked reader.
 from __future__ import annotations
 
 import contextlib
-import copy
 import errno
 import hashlib
 import json
@@ -32,8 +31,9 @@ import zlib
 
 import numpy as np
 
-from . import config_schema, layers as layers_module
-from .config_schema import IDENTIFIED, SIZE, MapOf, Schema, integer, one_of, short_repr
+from .. import config_schema
+from .. import layers as layers_module
+from ..config_schema import IDENTIFIED, SIZE, MapOf, Schema, integer, one_of, short_repr
 
 FORMAT = "nnlearn-model"
 WEIGHTS_FORMAT = "nnlearn-weights"
@@ -220,7 +220,7 @@ def open_zip(file, kind: str = "nnlearn model file"):
     """(zip, file size, where) of a zip whose central directory is at most
     MAX_DIRECTORY_BYTES and whose entries lie inside the file without overlapping
     (also what :mod:`nnlearn.datasets.tabular` reads .npz data through)."""
-    where = _where(file)
+    where = where_of(file)
     if hasattr(file, "read"):
         fp, own = file, False
     else:
@@ -579,122 +579,8 @@ def check_sample_values(layer, index: int, input_shape: tuple, output_shape: tup
                          f"at most {MAX_SAMPLE_VALUES:,} are allowed")
 
 
-def _expected_weights(layer_list: list, input_shape, walk: list | None = None) -> list:
-    """The weight shapes a Sequential of ``layer_list`` gets when built on ``input_shape``
-    (a layer of an unknown class is built, on its own, to find out); ``walk``, when
-    given, receives ``(layer, input shape, output shape)`` of each layer."""
-    shapes, shape = [], tuple(input_shape)
-    for layer in layer_list:
-        known = layer.weight_shapes(shape)  # each layer declares its own
-        if known is None:
-            probe = copy.deepcopy(layer)
-            probe.build(shape, np.random.default_rng(0), np.float32)
-            known = ([p.data.shape for p in probe.params]
-                     + [a.shape for a in probe.state_arrays()], probe.output_shape)
-        weights, out = known
-        if walk is not None:
-            walk.append((layer, shape, tuple(out)))
-        shapes += weights
-        shape = tuple(out)
-    return shapes
-
-
-# A wrapper layer (TimeDistributed, Bidirectional) holds its layer's spec in its config;
-# deeper nesting than this is refused (300 levels would exhaust Python's recursion).
-MAX_LAYER_NESTING = 8
-
-
-def _layers_from(manifest: dict, where: str) -> list:
-    """The layers of a model manifest, each config checked against its class's
-    constructor before the layer is created (creating one allocates nothing)."""
-    layer_list = []
-    for i, spec in enumerate(manifest["model"]["layers"]):
-        _check_layer_config(spec, f"model.layers[{i}]", where)
-        try:
-            layer_list.append(layers_module.get(spec["class_name"], spec["config"]))
-        except (TypeError, ValueError, KeyError, OverflowError) as err:
-            raise ValueError(f"{where}: model.layers[{i}].config ({spec['class_name']}): "
-                             f"{err}") from None
-    return layer_list
-
-
-def _check_layer_config(spec: dict, field: str, where: str, depth: int = 0) -> None:
-    """``spec['config']`` checked against the constructor of ``spec['class_name']`` (a
-    known layer class), and so, recursively, the spec a wrapper holds as its ``layer``,
-    at most MAX_LAYER_NESTING levels deep."""
-    if depth > MAX_LAYER_NESTING:
-        raise ValueError(f"{where}: {field}: layers nest more than {MAX_LAYER_NESTING} "
-                         "levels deep (a wrapper in a wrapper ...); at most "
-                         f"{MAX_LAYER_NESTING} are read")
-    config_schema.check(spec, {"class_name": one_of(sorted(layers_module.LAYERS)),
-                               "config": dict}, field, where)
-    cls, config = layers_module.LAYERS[spec["class_name"]], spec["config"]
-    config_schema.check(config, cls.config_schema(), f"{field}.config", where)
-    inner = config.get("layer")
-    if isinstance(inner, dict):
-        _check_layer_config(inner, f"{field}.config.layer", where, depth + 1)
-
-
-def _model_from(manifest: dict, where: str):
-    """The unbuilt Sequential a model manifest describes, and the shape it is built on;
-    its weights' shapes are checked against the declared arrays (nothing is allocated
-    for a weight the file does not hold)."""
-    from .models import Sequential  # models imports this module: import on use
-
-    config = manifest["model"]
-    layer_list = _layers_from(manifest, where)
-    try:
-        model = Sequential(layer_list, seed=config["seed"], dtype=config["dtype"],
-                           name=config["name"])
-        shape = config["input_shape"] or model.input_shape
-        walk: list = []
-        expected = _expected_weights(layer_list, shape, walk) if shape else []
-    except (TypeError, ValueError, OverflowError) as err:
-        raise ValueError(f"{where}: model: {err}") from None
-    check_weight_shapes(expected, manifest, where)
-    for index, (layer, layer_input, layer_output) in enumerate(walk):
-        try:
-            check_sample_values(layer, index, layer_input, layer_output)
-        except ValueError as err:
-            raise ValueError(f"{where}: model: {err}") from None
-    return model, shape
-
-
-def load_model(file):
-    """The Sequential written by :meth:`Sequential.save` (a path or a binary file object).
-
-    Never unpickles anything.  Everything is checked before it is used, and before
-    anything large is read or allocated: a truncated, corrupted, altered or hostile file
-    raises ValueError naming the file and the field (see MAX_MODEL_BYTES and the other
-    caps in this module)."""
-    manifest, arrays, (model, shape) = read_archive(file, (FORMAT,), _model_from)
-    where = _where(file)
-    try:
-        if shape:
-            model.build(shape)
-        model.set_weights(numbered(arrays, "weight_"))
-    except (TypeError, ValueError, KeyError, OverflowError) as err:
-        raise ValueError(f"{where}: model: {err}") from None
-    compiled = manifest.get("compile")
-    if compiled:
-        try:
-            model.compile(optimizer=compiled["optimizer"], loss=compiled["loss"],
-                          metrics=compiled["metrics"])
-        except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as err:
-            raise ValueError(f"{where}: compile: {err}") from None
-        try:
-            model.optimizer.set_state(model.params, numbered(arrays, "optimizer_"),
-                                      compiled["iterations"])
-        except (TypeError, ValueError, IndexError, KeyError, OverflowError) as err:
-            raise ValueError(f"{where}: the optimizer state does not fit the model: "
-                             f"{err}") from None
-    elif any(k.startswith("optimizer_") for k in arrays):
-        raise ValueError(f"{where}: arrays: optimizer state without a compile section")
-    model.metadata = manifest.get("metadata", {})
-    return model
-
-
-def _where(file) -> str:
+def where_of(file) -> str:
+    """How an error names ``file``: its path, or the file object's name."""
     if hasattr(file, "read"):
         return str(getattr(file, "name", None) or "the file object")
     return os.fspath(file)

@@ -1,5 +1,5 @@
-"""Models: ``Model`` (subclass it and write ``call``), ``Sequential`` (a stack of layers),
-and the training step everything else is built on.
+"""The training loop every model inherits (as Keras 3's ``Trainer``): ``compile``, the
+training step everything else is built on, and ``fit``, ``evaluate`` and ``predict``.
 
 One training step (Rumelhart, Hinton & Williams 1986; mini-batch gradient descent,
 Robbins & Monro 1951): the forward pass builds a graph, the engine backpropagates the
@@ -18,29 +18,37 @@ When a Sequential's output layer is a softmax (sigmoid) and the loss a categoric
 ``p - y``; see :mod:`nnlearn.losses`).  A subclassed model fuses by returning logits and
 compiling with ``from_logits=True``.  The main job, the MNIST network of Chollet
 (2017), ch. 2, is a ``Sequential``.
+
+This module is long because the loop is one class's methods (Keras's ``Trainer`` is one
+class for the same reason): the steps, the three loops over them, and the data sources
+they accept (arrays, lazily indexed arrays, datasets, generators, Dask arrays:
+:mod:`nnlearn.data`).
 """
 
 from __future__ import annotations
 
-import sys
-import time
 import warnings
 
 import numpy as np
 
-from . import activations, losses, metrics as metrics_module, optimizers, planner
-from . import layers as layers_module
-from ._validation import (all_finite, check_array, check_fraction, check_in_range,
-                          check_positive_int, check_sample_weight)
-from .autograd import Tensor, as_tensor, no_grad, sum_of_squares
-from .callbacks import StopKind, StopReason, check_callbacks
-from .data import adapters as data_adapters
-from .model_files import (FORMAT, FORMAT_VERSION, WEIGHTS_FORMAT, check_weight_shapes,
-                          load_model, numbered, predict_batch_size, read_archive,
-                          write_archive)
-
-__all__ = ["Model", "Sequential", "History", "load_model", "mlp", "python_source"]
-
+from .. import activations, losses, optimizers, planner
+from .. import layers as layers_module
+from .. import metrics as metrics_module
+from .._validation import (
+    all_finite,
+    check_array,
+    check_fraction,
+    check_in_range,
+    check_positive_int,
+    check_sample_weight,
+)
+from ..autograd import as_tensor, no_grad, sum_of_squares
+from ..callbacks import StopKind, StopReason, check_callbacks
+from ..data import adapters as data_adapters
+from .files import (
+    predict_batch_size,
+)
+from .progress import ProgressBar
 
 
 class History:
@@ -72,152 +80,8 @@ def _warn_if_one_class(loss, y_tail: np.ndarray, n_val: int) -> None:
                           "then measures something)", UserWarning, stacklevel=4)
 
 
-_PLAIN = (int, float, bool, str, type(None))  # values that hold no layer
-
-
-def _layers_in(value) -> list:
-    """The layers an attribute holds: itself, its items, or a nested model's layers."""
-    if isinstance(value, layers_module.Layer):
-        return [value]
-    if isinstance(value, Model):
-        return list(value.layers)
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, (list, tuple)):
-        return [layer for item in value for layer in _layers_in(item)]
-    return []
-
-
-class Model:
-    """A network: subclass it, create layers in ``__init__`` and write
-    ``call(x, training)`` (Keras's subclassing style)::
-
-        class TwoLayers(nl.Model):
-            def __init__(self):
-                super().__init__(seed=0)
-                self.hidden = nl.layers.Dense(32, activation="relu")
-                self.out = nl.layers.Dense(2, activation="softmax")
-
-            def call(self, x, training=False):
-                return self.out(self.hidden(x))
-
-    Layers assigned as attributes (or in lists) are tracked: their parameters are the
-    model's, built on the first batch.  ``compile``, ``fit``, ``evaluate``, ``predict``,
-    ``get_weights``/``set_weights`` and ``save_weights``/``load_weights`` then work as
-    for ``Sequential``.
-
-    Parameters
-    ----------
-    seed : int, optional
-        Seed of the weight initializers (and of Dropout layers without their own seed).
-    dtype : str
-        Floating dtype of parameters and computation (float32 by default).
-    name : str
-
-    Attributes
-    ----------
-    stop_training : bool, stop_reason : StopReason or None
-        Set by :meth:`stop` (callbacks use it); ``fit`` resets them.
-    metadata : dict
-        Free JSON-serialisable information saved with the model.
-    """
-
-    def __init__(self, seed: int | None = None, dtype="float32", name: str | None = None):
-        object.__setattr__(self, "_layers", [])
-        self.seed = seed
-        self.dtype = np.dtype(dtype)
-        if self.dtype.kind != "f":
-            raise ValueError(f"dtype must be a floating dtype; got {dtype!r}")
-        self.name = name or type(self).__name__.lower()
-        self.built = False
-        self.optimizer = None
-        self.loss = None
-        self.metrics: list = []
-        self.metadata: dict = {}
-        self.stop_training, self.stop_reason = False, None
-        self.loss_evaluations = 0  # times the training loss was evaluated (closure calls)
-        self._input_shape = self._output_shape = None
-
-    def __setattr__(self, name, value):
-        """Track the layers assigned as attributes (Keras's subclassing style): a Layer,
-        a list, tuple or dict of them, or a nested Model (its layers); an attribute
-        assigned again stops tracking what it held."""
-        if type(value) in _PLAIN and type(self.__dict__.get(name)) in _PLAIN:
-            return object.__setattr__(self, name, value)  # a number or a flag: no layers
-        if "_layers" not in self.__dict__:
-            if _layers_in(value):
-                raise RuntimeError(f"{type(self).__name__}: call super().__init__() before "
-                                   "assigning layers")
-            return object.__setattr__(self, name, value)
-        for layer in _layers_in(self.__dict__.get(name)):
-            if not any(layer is other for key, held in self.__dict__.items()
-                       if key not in (name, "_layers") for other in _layers_in(held)):
-                self._layers[:] = [known for known in self._layers if known is not layer]
-        self._layers.extend(layer for layer in _layers_in(value)
-                            if not any(layer is known for known in self._layers))
-        object.__setattr__(self, name, value)
-
-    # -- structure -----------------------------------------------------------------------
-    @property
-    def layers(self) -> list:
-        """The layers, in the order they were added or assigned."""
-        return self._layers
-
-    @property
-    def params(self) -> list:
-        """The trainable Tensors, layer by layer."""
-        return [p for layer in self.layers for p in layer.params]
-
-    @property
-    def input_shape(self):
-        """The shape of one sample (no batch axis), once known."""
-        return self._input_shape
-
-    @property
-    def output_units(self) -> int:
-        """The number of output values per sample."""
-        return int(np.prod(self._output_shape))
-
-    def build(self, input_shape) -> None:
-        """Create every layer's weights by running one zero sample of ``input_shape`` (no
-        batch axis) through ``call``."""
-        shape = tuple(int(n) for n in input_shape)
-        with layers_module.building(np.random.default_rng(self.seed), self.dtype), no_grad():
-            out = self.call(Tensor(np.zeros((1, *shape), self.dtype)), training=False)
-        self._input_shape, self._output_shape = shape, tuple(out.shape[1:])
-        self.built = True
-
-    def _build_if_shape_known(self) -> None:
-        if not self.built and self.input_shape is not None:
-            self.build(self.input_shape)
-
-    def check_input(self, x: np.ndarray) -> None:
-        """Raise a clear ValueError when samples ``x`` do not fit the model; build it
-        for them when it is not built yet."""
-        expected = self.input_shape
-        if expected is not None and tuple(x.shape[1:]) != tuple(expected):
-            raise ValueError(f"x: expected samples of shape {tuple(expected)} "
-                             f"({int(np.prod(expected))} features); got {x.shape[1:]}")
-        if not self.built:
-            self.build(x.shape[1:])
-
-    # -- forward -------------------------------------------------------------------------
-    def call(self, x: Tensor, training: bool = False) -> Tensor:
-        """The output for a batch (rows are samples).  Subclasses define it."""
-        raise NotImplementedError(f"{type(self).__name__} must define call(x, training)")
-
-    def __call__(self, x, training: bool = False) -> Tensor:
-        return self.call(as_tensor(x), training)
-
-    @property
-    def output_activation(self) -> str | None:
-        """The registered name of the output layer's activation when ``logits`` can
-        leave it out (used to fuse it with the loss); None otherwise."""
-        return None
-
-    def logits(self, x: Tensor, training: bool = False) -> Tensor:
-        """The output before ``output_activation`` (only when that is not None)."""
-        raise NotImplementedError
+class Trainer:
+    """What a model does with data: compile, train, evaluate, predict (see the module)."""
 
     # -- compile -------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
@@ -274,19 +138,6 @@ class Model:
         self.loss.check_targets(y, self.output_units, argument)
         return y
 
-    # -- the steps -----------------------------------------------------------------------
-    def regularization(self) -> Tensor | None:
-        """The sum of the layers' penalties, added to the loss; None when no layer has
-        one (as :meth:`Layer.regularization`), so no node is added to the graph."""
-        penalties = [p for p in (layer.regularization() for layer in self.layers)
-                     if p is not None]
-        if not penalties:
-            return None
-        total = penalties[0]
-        for penalty in penalties[1:]:
-            total = total + penalty
-        return total
-
     def compute_loss(self, x, y, training: bool = False, sample_weight=None):
         """(objective, predictions): the loss of the batch (its samples weighted by
         ``sample_weight``, see :class:`nnlearn.losses.Loss`) plus the penalties, as a
@@ -336,15 +187,6 @@ class Model:
     def metric_results(self) -> dict:
         """The tracked loss and metrics over the batches seen since the last reset."""
         return {m.name: m.result() for m in (self.loss_tracker, *self.metrics)}
-
-    def own_step_methods(self) -> list:
-        """The parts of the training step this model's class writes itself, where they
-        differ from Sequential's (a custom ``call``, ``compute_loss``, ...): the planner
-        leaves the step of such a model to the engine, which runs whatever they do."""
-        kind = type(self)
-        return [name for name in ("compute_loss", "call", "logits", "train_step",
-                                  "regularization")
-                if getattr(kind, name) is not getattr(Sequential, name)]
 
     def plan(self, batch_size: int | None = None):
         """How this model's training step runs, part by part, and why
@@ -486,7 +328,7 @@ class Model:
                     callback.on_epoch_begin(epoch, {})
                 train.on_epoch_begin()
                 steps, batches = train.epoch(epoch_seed)
-                bar = _ProgressBar(steps, epoch, epochs, verbose)
+                bar = ProgressBar(steps, epoch, epochs, verbose)
                 try:  # a bad batch raises here, before the epoch's end (no checkpoint)
                     logs = self._train_epoch(batches, epoch_seed, callbacks, bar,
                                              step_function)
@@ -610,7 +452,7 @@ class Model:
         if steps is not None:
             check_positive_int(steps, "steps_per_epoch" if where == "fit" else "steps")
         if kind == "dask":
-            from .data import dask as dask_data
+            from ..data import dask as dask_data
 
             return dask_data.adapter(self, x, y, sample_weight, batch_size, shuffle,
                                      where, class_weight, sequential, targets)
@@ -743,7 +585,7 @@ class Model:
         """Whether an epoch draws random numbers (shuffling, a layer's masks or noise, an
         overridden batch_indices): otherwise fit makes no per-epoch SeedSequence."""
         shuffles = shuffle and n > batch_size and not self.optimizer.full_batch
-        return (shuffles or type(self).batch_indices is not Model.batch_indices
+        return (shuffles or type(self).batch_indices is not Trainer.batch_indices
                 or bool(self._random_layers()))
 
     def batch_indices(self, n: int, batch_size: int, shuffle: bool, epoch_seed) -> list:
@@ -808,7 +650,7 @@ class Model:
         """The outputs for x, one ``predict_step`` per batch (1024 samples by default:
         larger batches spend less time in Python per sample); verbose=1 shows progress.
         A batch is made smaller where its largest layer would take more than
-        ``model_files.MAX_PREDICT_BATCH_BYTES`` (32 MiB): the outputs are the same.
+        ``nnlearn.models.files.MAX_PREDICT_BATCH_BYTES`` (32 MiB): the outputs are the same.
 
         ``x`` may also be a data source (see :meth:`fit`): a lazily indexed array is
         read a batch at a time, a PyDataset or iterable gives batches ``x`` or ``(x,
@@ -817,7 +659,7 @@ class Model:
         (:mod:`nnlearn.data.dask`)."""
         kind = data_adapters.kind_of(x)
         if kind == "dask":
-            from .data import dask as dask_data
+            from ..data import dask as dask_data
 
             return dask_data.predict(self, x, 1024 if batch_size is None else batch_size)
         if kind != "array":
@@ -834,7 +676,7 @@ class Model:
         check_positive_int(batch_size, "batch_size")
         x = check_array(x, "x", dtype=self.dtype, allow_nd=True)
         self.check_input(x)
-        batch_size = predict_batch_size(self, batch_size)  # bounded memory (model_files)
+        batch_size = predict_batch_size(self, batch_size)  # bounded memory (files)
         return self._predict_source(
             data_adapters.ArrayAdapter(self, x, None, None, batch_size, sequential=True),
             verbose)
@@ -852,7 +694,7 @@ class Model:
 
     def _predict_source(self, source, verbose: int) -> np.ndarray:
         steps, batches = source.epoch(None)
-        bar = _ProgressBar(steps, None, None, verbose)
+        bar = ProgressBar(steps, None, None, verbose)
         parts = []
         try:
             for step, (xb, _, _) in enumerate(batches):
@@ -903,7 +745,7 @@ class Model:
     def _evaluate_source(self, source, verbose: int) -> dict:
         """The loss and metrics over every batch of an adapter."""
         steps, batches = source.epoch(None)
-        bar = _ProgressBar(steps, None, None, verbose)
+        bar = ProgressBar(steps, None, None, verbose)
         self.reset_metrics()
         try:
             for step, (xb, yb, wb) in enumerate(batches):
@@ -919,316 +761,3 @@ class Model:
         values = self.metric_results()
         bar.close(values)
         return values
-
-    # -- weights -------------------------------------------------------------------------
-    def _weight_arrays(self) -> list:
-        """The arrays behind the weights, in get_weights' order (not copies)."""
-        self._build_if_shape_known()
-        arrays = []
-        for layer in self.layers:
-            arrays += [p.data for p in layer.params]
-            arrays += layer.state_arrays()
-        return arrays
-
-    def get_weights(self) -> list:
-        """Copies of the weights: layer by layer, kernel before bias (Keras's order);
-        BatchNormalization gives gamma, beta, moving mean, moving variance."""
-        return [w.copy() for w in self._weight_arrays()]
-
-    def set_weights(self, weights) -> None:
-        """Copy ``weights`` (get_weights' order and shapes) into the model."""
-        targets = self._weight_arrays()
-        weights = list(weights)
-        if len(weights) != len(targets):
-            raise ValueError(f"set_weights: the model has {len(targets)} weight arrays; "
-                             f"got {len(weights)}")
-        for i, (target, w) in enumerate(zip(targets, weights)):
-            w = np.asarray(w)
-            if w.shape != target.shape:
-                raise ValueError(f"set_weights: weights[{i}] must have shape {target.shape}; "
-                                 f"got {w.shape}")
-        for target, w in zip(targets, weights):
-            target[...] = w
-
-    def count_params(self) -> int:
-        """The number of weights, trainable and not."""
-        return sum(w.size for w in self._weight_arrays())
-
-    def summary(self, print_fn=print) -> None:
-        """Print the layer table with output shapes and parameter counts, and how the
-        loss is computed."""
-        self._build_if_shape_known()
-        rows = [("Layer (type)", "Output Shape", "Param #")]
-        trainable, seen = 0, {}
-        for layer in self.layers:
-            if isinstance(layer, layers_module.Input):
-                continue
-            kind = type(layer).__name__.lower()
-            seen[kind] = seen.get(kind, 0) + 1  # dense_1, dense_2, dropout_1, ...
-            name = layer.name or f"{kind}_{seen[kind]}"
-            shape = ("(None, " + ", ".join(map(str, layer.output_shape)) + ")"
-                     if layer.built else "(unbuilt)")
-            n = layer.count_params() + sum(a.size for a in layer.state_arrays())
-            trainable += layer.count_params()
-            rows.append((f"{name} ({type(layer).__name__})", shape, f"{n:,}"))
-        widths = [max(len(r[k]) for r in rows) + 3 for k in range(3)]
-        line = "=" * sum(widths)
-        print_fn(f'Model: "{self.name}"')
-        print_fn(line)
-        for j, row in enumerate(rows):
-            print_fn("".join(cell.ljust(w) for cell, w in zip(row, widths)))
-            print_fn(line if j == 0 else "-" * sum(widths))
-        total = self.count_params() if self.built else 0
-        print_fn(f"Total params: {total:,}")
-        print_fn(f"Trainable params: {trainable:,}")
-        print_fn(f"Non-trainable params: {total - trainable:,}")
-        if self.loss is not None:
-            if self.fused_loss is not None:
-                how = f"from the logits of the {self.output_activation} output (fused)"
-            elif self.loss.from_logits:
-                how = "from the outputs, taken as logits (from_logits=True)"
-            else:
-                how = "on the outputs (not fused)"
-            print_fn(f"Loss: {self.loss.name}, computed {how}")
-
-    def _check_built(self, where: str) -> None:
-        self._build_if_shape_known()
-        if not self.built:
-            raise RuntimeError(f"{where}: the model is not built yet; call "
-                               "model.build(sample_shape) or run it on data first")
-
-    def save_weights(self, file) -> None:
-        """Write the weights alone (a path or a binary file object), with a checksum per
-        array; :meth:`load_weights` reads them into a model of the same architecture."""
-        self._check_built("save_weights")
-        arrays = {f"weight_{i}": w for i, w in enumerate(self.get_weights())}
-        write_archive(file, {"format": WEIGHTS_FORMAT, "version": FORMAT_VERSION}, arrays)
-
-    def load_weights(self, file) -> None:
-        """Read weights written by :meth:`save_weights` (or a model file's weights); the
-        file's declared shapes are checked against this model's before anything is read
-        (see :func:`load_model` for the checks)."""
-        self._check_built("load_weights")
-        expected = [a.shape for a in self._weight_arrays()]
-        _, arrays, _ = read_archive(file, (WEIGHTS_FORMAT, FORMAT), lambda manifest, where:
-                                     check_weight_shapes(expected, manifest, where))
-        self.set_weights(numbered(arrays, "weight_"))
-
-    def save(self, file) -> None:
-        """Only a Sequential saves its architecture; use save_weights here."""
-        raise TypeError(f"{type(self).__name__}.save: only a Sequential model can be saved "
-                        "with its architecture; save_weights(path) saves the weights")
-
-
-class Sequential(Model):
-    """A stack of layers, each feeding the next (the Keras model of the main job).
-
-    ``layers`` (a list of Layer) come first; ``seed``, ``dtype``, ``name`` and the
-    attributes are :class:`Model`'s.  ``nnlearn train`` keeps the feature names, the
-    scaling and the class labels in ``metadata``, saved with the model file.
-    """
-
-    def __init__(self, layers=None, seed: int | None = None, dtype="float32",
-                 name: str = "sequential"):
-        super().__init__(seed=seed, dtype=dtype, name=name)
-        for layer in layers or []:
-            self.add(layer)
-
-    def add(self, layer) -> None:
-        """Append a layer (before the model is built)."""
-        if not isinstance(layer, layers_module.Layer):
-            raise TypeError(f"add: expected a Layer; got {type(layer).__name__}")
-        if self.built:
-            raise RuntimeError("add: the model is already built; create a new Sequential")
-        self._layers.append(layer)
-
-    @property
-    def input_shape(self):
-        """The sample shape from an Input layer or input_dim, or once built."""
-        first = self.layers[0] if self.layers else None
-        if isinstance(first, layers_module.Input):
-            return first.shape
-        if isinstance(first, layers_module.Dense) and first.input_dim:
-            return (first.input_dim,)
-        return self.layers[0].input_shape if self.built else None
-
-    @property
-    def output_units(self) -> int:
-        """The number of values the last layer gives per sample."""
-        return int(np.prod(self.layers[-1].output_shape))
-
-    def build(self, input_shape) -> None:
-        """Create every layer's weights for samples of ``input_shape`` (no batch axis)."""
-        if not self.layers:
-            raise ValueError("the model has no layers")
-        rng = np.random.default_rng(self.seed)
-        shape = tuple(input_shape)
-        for layer in self.layers:
-            layer.build(shape, rng, self.dtype)
-            shape = layer.output_shape
-        self.built = True
-
-    def call(self, x, training=False):
-        """The layers applied in order."""
-        if not self.built:  # a Sequential nested in another model builds on first use
-            self.build(x.shape[1:])
-        out = x
-        for layer in self.layers:
-            out = layer.call(out, training)
-        return out
-
-    @property
-    def output_activation(self):
-        """The last Dense or Activation layer's registered activation name."""
-        last = self.layers[-1] if self.layers else None
-        if isinstance(last, (layers_module.Dense, layers_module.Activation)):
-            return activations.registered_name(last.activation)
-        return None
-
-    def logits(self, x, training=False):
-        """The output with the last layer's activation left out."""
-        out = x
-        for layer in self.layers[:-1]:
-            out = layer.call(out, training)
-        last = self.layers[-1]
-        if isinstance(last, layers_module.Dense):
-            return last.pre_activation(out)
-        return out  # an Activation layer: its input is the logits
-
-    # -- model files ---------------------------------------------------------------------
-    def get_config(self) -> dict:
-        """The architecture as JSON-serialisable data (model files)."""
-        return {"name": self.name, "seed": self.seed, "dtype": self.dtype.name,
-                "input_shape": list(self.input_shape) if self.input_shape else None,
-                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
-                           for layer in self.layers]}
-
-    def save(self, file) -> None:
-        """Write one file (a path or a binary file object): a JSON manifest
-        (architecture, compile settings, SHA-256 of every array) and the weights and
-        optimizer state as .npy arrays in a zip.  No pickle.  A path is written to a
-        temporary file, fsynced and renamed, so a crash never leaves a half-written model;
-        a symlink is written through, the file's mode is kept and a read-only file is
-        refused (PermissionError).  ``metadata`` must be a JSON-serialisable dict."""
-        if not isinstance(self.metadata, dict):
-            raise TypeError(f"model.metadata must be a dict; got {type(self.metadata).__name__}")
-        arrays = {f"weight_{i}": w for i, w in enumerate(self.get_weights())}
-        manifest = {"format": FORMAT, "version": FORMAT_VERSION, "model": self.get_config(),
-                    "compile": None, "metadata": self.metadata}
-        if self.loss is not None:
-            manifest["compile"] = {
-                "loss": losses.serialize(self.loss),
-                "metrics": [metrics_module.serialize(m) for m in self.metrics],
-                "optimizer": optimizers.serialize(self.optimizer),
-                "iterations": self.optimizer.iterations,
-            }
-            for i, s in enumerate(self.optimizer.get_state()):
-                arrays[f"optimizer_{i}"] = s
-        write_archive(file, manifest, arrays)
-
-
-# -- the multilayer perceptron, built once for everyone --------------------------------------
-def mlp(n_inputs: int, hidden, n_outputs: int, activation="relu", output_activation=None,
-        *, kernel_regularizer=None, dropout: float = 0.0, batch_normalization: bool = False,
-        kernel_initializer="glorot_uniform", seed: int | None = None, dtype="float32",
-        name: str = "mlp") -> Sequential:
-    """A multilayer perceptron (Rumelhart, Hinton & Williams 1986): ``n_inputs`` ->
-    Dense(h, activation) for each h in ``hidden`` (each optionally followed by
-    BatchNormalization and Dropout) -> Dense(n_outputs, output_activation).
-
-    The estimators, the ``nnlearn train`` command and the playground all build their
-    networks here.  ``kernel_regularizer`` applies to every Dense layer's kernel.
-    """
-    hidden = [hidden] if isinstance(hidden, (int, np.integer)) else list(hidden)
-    for units in [n_inputs, *hidden, n_outputs]:
-        check_positive_int(units, "layer sizes")
-    if not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be in [0, 1); got {dropout!r}")
-    stack = [layers_module.Input(int(n_inputs))]
-    for units in hidden:
-        stack.append(layers_module.Dense(int(units), activation=activation,
-                                         kernel_regularizer=kernel_regularizer,
-                                         kernel_initializer=kernel_initializer))
-        if batch_normalization:
-            stack.append(layers_module.BatchNormalization())
-        if dropout:
-            stack.append(layers_module.Dropout(dropout))
-    stack.append(layers_module.Dense(int(n_outputs), activation=output_activation,
-                                     kernel_regularizer=kernel_regularizer,
-                                     kernel_initializer=kernel_initializer))
-    return Sequential(stack, seed=seed, dtype=dtype, name=name)
-
-
-def python_source(model: Sequential, variable: str = "model", imports: bool = True) -> str:
-    """Python code that builds ``model`` (and compiles it the same way), generated from
-    its config: the playground's export, and a readable record of any Sequential."""
-    config = model.get_config()
-    if model.loss is not None:
-        losses.serialize(model.loss)  # a custom loss has no code to write: clear error
-    lines = ["import nnlearn as nl", ""] if imports else []
-    lines.append(f"{variable} = nl.Sequential([")
-    lines += [f"    nl.layers.{layer!r}," for layer in model.layers]
-    name = "" if config["name"] == "sequential" else f", name={config['name']!r}"
-    lines.append(f"], seed={config['seed']!r}, dtype={config['dtype']!r}{name})")
-    if model.loss is not None:
-        metrics = [m.name for m in model.metrics]
-        lines.append(f"{variable}.compile(optimizer=nl.optimizers.{model.optimizer!r},")
-        lines.append(f"    loss=nl.losses.{model.loss!r}"
-                     + (f", metrics={metrics!r})" if metrics else ")"))
-    return "\n".join(lines) + "\n"
-
-
-class _ProgressBar:
-    """Keras-style progress: ``469/469 [=====] - 2s - loss: 0.2524 - accuracy: 0.9273``.
-
-    verbose=1 draws a live bar with tqdm when it is installed and the output is a
-    terminal or a notebook; otherwise (and with verbose=2) one line per epoch is printed.
-    ``epoch`` is None for evaluate and predict.  ``steps`` is None when the number of
-    batches is not known (a generator without steps_per_epoch): the steps taken are shown.
-
-    The live bar is only for the epoch in progress (tqdm cuts it at the terminal's
-    width); when the epoch ends it is removed (``leave=False``) and the epoch's final
-    line is printed as plain text, with every metric: a narrow terminal wraps it, as
-    Keras's does, and a saved notebook keeps it (the widget's state is not saved)."""
-
-    WIDTH = 30  # characters of the bar
-
-    def __init__(self, steps: int | None, epoch, epochs, verbose: int):
-        self.steps, self.verbose, self.start = steps, verbose, time.perf_counter()
-        self.bar, self.done = None, 0  # done: the steps taken (a count when steps is None)
-        if verbose and epoch is not None:
-            print(f"Epoch {epoch + 1}/{epochs}", flush=True)
-        if verbose == 1:
-            try:
-                from tqdm.auto import tqdm  # a live widget in Jupyter, text elsewhere
-            except ImportError:
-                return
-            self.bar = tqdm(total=steps, file=sys.stdout, ascii=".>=", dynamic_ncols=True,
-                            bar_format="{n_fmt}/{total_fmt} [{bar:30}] - {elapsed_s:.0f}s - "
-                                       "{desc}", disable=None, leave=False)
-
-    @property
-    def active(self) -> bool:
-        """Whether a live bar is drawn (the loops skip computing its logs otherwise)."""
-        return self.bar is not None and not self.bar.disable
-
-    @staticmethod
-    def _format(logs: dict) -> str:
-        return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
-
-    def update(self, step: int, logs: dict) -> None:
-        if self.active:
-            self.bar.set_description_str(self._format(logs), refresh=False)
-            self.bar.update(1)
-
-    def close(self, logs: dict) -> None:
-        """Remove the live bar and print the final line, every metric in it."""
-        if not self.verbose:
-            return
-        seconds = time.perf_counter() - self.start
-        line = f"{self.done}" if self.steps is None else f"{self.steps}/{self.steps}"
-        if self.active:
-            self.bar.close()
-            line += f" [{'=' * self.WIDTH}]"
-        line += f" - {seconds:.0f}s"
-        print(f"{line} - {self._format(logs)}" if logs else line, flush=True)
