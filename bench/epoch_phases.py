@@ -16,14 +16,14 @@ library's own loop and ``train_step``.  The phases:
 * metrics: ``update_metrics`` (the loss tracker and the accuracy).
 
 Overriding ``compute_loss`` keeps the step on the engine (the compiled Dense step of
-``nnlearn.compiled`` runs only for the library's own classes), so these are the
+``nnlearn.lowering.dense_step`` runs only for the library's own classes), so these are the
 engine's phases; ``python -m bench`` times the compiled step.
 
 The matrix products of an epoch, timed alone on the same shapes, back to back and with
 a batch gather between steps (the timer then counts only the products), are printed
 beside them.
 
-``--compiled`` times the compiled Dense step instead (:mod:`nnlearn.compiled`, what
+``--compiled`` times the compiled Dense step instead (:mod:`nnlearn.lowering.dense_step`, what
 ``fit`` runs for this network with the ``fast`` extra): a loop of the same public pieces
 ``train_step`` puts together (gather the batch, ``compiled.compiled_gradients``, the
 optimizer's ``apply``, ``update_metrics``), each timed, next to a real ``fit`` epoch.

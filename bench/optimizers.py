@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 import nnlearn as nl
-from nnlearn import kernels
+from nnlearn.lowering import loops
 from nnlearn import optimizers as O
 
 SHAPES = [(784, 512), (512,), (512, 10), (10,)]
@@ -30,7 +30,7 @@ def main() -> None:
     machine = nl.utils.environment()
     print(f"update step on {sum(int(np.prod(s)) for s in SHAPES):,} float32 parameters, "
           f"best of 5 x {args.steps} steps; CPU: {machine['cpu']}; BLAS: {machine['blas']}")
-    backends = kernels.available_backends()
+    backends = loops.available_backends()
     print(f"  {'optimizer':<14s}" + "".join(f"{b + ' us':>12s}" for b in backends)
           + ("   numpy / numba" if len(backends) > 1 else ""))
     for name, make in [("SGD", lambda: O.SGD(0.01)),
@@ -52,7 +52,7 @@ def _time(make, backend: str, rng, steps: int) -> float:
     for p in params:
         p.grad = rng.standard_normal(p.shape).astype(np.float32)
     optimizer = make()
-    with kernels.use(backend):
+    with loops.use(backend):
         optimizer.apply(params)  # allocate the state (and compile the kernel)
         best = float("inf")
         for _ in range(5):

@@ -5,7 +5,7 @@ check that a refactor changed no result, bit for bit.
 epoch of the 60,000 MNIST images.  Prints one line per weight array, one for the optimizer
 state and one for the loss.  Bit equality holds on one machine and BLAS build (another CPU
 kernel may round the products differently).  ``--engine`` computes the gradients on the
-autodiff engine (``nnlearn.planner.settings(compiled_step=False)``); by default a Dense
+autodiff engine (``nnlearn.lowering.planner.settings(compiled_step=False)``); by default a Dense
 stack with numba installed takes the compiled step, whose sums run in another order
 (equal to rounding, not bit for bit).
 
@@ -43,10 +43,10 @@ if __name__ == "__main__":
                         help="gradients on the autodiff engine, not the compiled Dense step")
     args = parser.parse_args()
     try:  # the planner's switch; an older nnlearn (run on an old commit) had its own
-        from nnlearn.planner import settings
+        from nnlearn.lowering.planner import settings
         engine = settings(compiled_step=False)
     except ImportError:
-        from nnlearn.compiled import disabled
+        from nnlearn.lowering.dense_step import disabled
         engine = disabled()
     with engine if args.engine else contextlib.nullcontext():
         for name, digest in fingerprints().items():

@@ -2,13 +2,13 @@
 
 import pytest
 
-from nnlearn import kernels
+from nnlearn.lowering import loops
 
 
 @pytest.fixture(params=["numpy", "numba"])
 def kernel_backend(request):
     """Run the test once on each kernel backend (numba's run is skipped without numba)."""
-    if request.param not in kernels.available_backends():
+    if request.param not in loops.available_backends():
         pytest.skip("numba is not installed (the fast extra)")
-    with kernels.use(request.param):
+    with loops.use(request.param):
         yield request.param

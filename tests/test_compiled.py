@@ -1,14 +1,15 @@
-"""The compiled forward and backward pass of Dense stacks (nnlearn.compiled) against the
+"""The compiled forward and backward pass of Dense stacks (nnlearn.lowering.dense_step) against the
 engine and against finite differences."""
 
 import numpy as np
 import pytest
 
 import nnlearn as nl
-from nnlearn import activations, compiled, kernels, planner
+from nnlearn import activations
+from nnlearn.lowering import dense_step as compiled, loops, planner
 
 pytestmark = pytest.mark.skipif(
-    "numba" not in kernels.available_backends() or not compiled.scipy_importable(),
+    "numba" not in loops.available_backends() or not compiled.scipy_importable(),
     reason="the compiled step needs numba and SciPy (the fast extra)")
 
 
@@ -138,7 +139,7 @@ def test_every_optimizer_through_fit_matches_the_engine():
         weights = []
         for backend in ("numpy", "numba"):
             model = _model((6,), "relu", "softmax-sparse", 3, "float64", optimizer)
-            with kernels.use(backend):
+            with loops.use(backend):
                 model.fit(x, y, epochs=4, batch_size=8, verbose=0, seed=3)
             weights.append(model.get_weights())
         for a, b in zip(*weights):
@@ -184,7 +185,7 @@ def test_the_reasons_it_runs_on_the_engine(monkeypatch):
     assert "regularizer" in reason(nl.layers.Dense(2, "softmax", kernel_regularizer="l2"))
     assert "no bias" in reason(nl.layers.Dense(2, "softmax", use_bias=False))
     assert "float16" in reason(nl.layers.Dense(2, "softmax"), dtype="float16")
-    with kernels.use("numpy"):  # the kernels' backend is a switch of its own
+    with loops.use("numpy"):  # the kernels' backend is a switch of its own
         assert reason(nl.layers.Dense(2, "softmax")) is None
     with planner.settings(compiled_step=False):
         assert "switched off" in reason(nl.layers.Dense(2, "softmax"))
@@ -338,10 +339,10 @@ def test_fit_names_a_fractional_label():
 def test_the_compiled_loops_are_generated_from_the_table_of_activations():
     """One branch per element-wise activation, in the codes compiled.activation_code
     gives, and one per element-wise link, in the codes of losses.Head.LINKS."""
-    from nnlearn import _compiled_dense as loops
+    from nnlearn.lowering import _dense_template as template
 
     table = activations.elementwise()
-    source = loops.source(table, nl.links.ELEMENTWISE_LINKS, nl.links.CODES)
+    source = template.source(table, nl.links.ELEMENTWISE_LINKS, nl.links.CODES)
     for code, (name, activation) in enumerate(table.items()):
         assert compiled.activation_code(activation) == code
         assert f"if code == {code}:  # {name}" in source

@@ -8,6 +8,7 @@ import pytest
 
 import nnlearn as nl
 from nnlearn.autograd.conv import _same_pads, output_length
+from nnlearn.lowering import loops
 
 
 def distinct(rng, shape):
@@ -373,15 +374,14 @@ def test_max_pool_gradient_with_ties_matches_pytorch(pool, strides, kernel_backe
 def test_max_pool_gradient_is_the_same_on_both_backends(pool, strides, padding):
     """float32 ReLU outputs (many tied zeros, a NaN), disjoint and overlapping windows,
     skipped rows and padding: the compiled loops and NumPy's passes give the same bits."""
-    from nnlearn import kernels
 
     rng = np.random.default_rng(0)
     x = np.maximum(rng.standard_normal((3, 11, 10, 6)), 0).astype(np.float32)
     x[0, :4, :4] = 1.5                               # ties between positive values too
     x[1, 1, 1, 2], x[2, 0, 0, 1] = np.nan, np.inf    # NaN wins its window (np.maximum)
     results = []
-    for backend in kernels.available_backends():
-        with kernels.use(backend):
+    for backend in loops.available_backends():
+        with loops.use(backend):
             xs = nl.Tensor(x, requires_grad=True)
             out = nl.max_pool2d(xs, pool, strides, padding)
             g = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
@@ -404,13 +404,12 @@ def test_conv2d_input_gradient_is_the_same_on_both_backends(x_shape, k_shape, st
                                                             padding, dilation, groups, dtype):
     """col2im with several channels per group is a compiled loop on the numba backend and
     kh * kw NumPy adds on the other: the same sums in the same order, the same bits."""
-    from nnlearn import kernels
 
     rng = np.random.default_rng(0)
     x, k = (rng.standard_normal(s).astype(dtype) for s in (x_shape, k_shape))
     results = []
-    for backend in kernels.available_backends():
-        with kernels.use(backend):
+    for backend in loops.available_backends():
+        with loops.use(backend):
             xs = nl.Tensor(x, requires_grad=True)
             out = nl.conv2d(xs, k, None, strides, padding, dilation, groups)
             g = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)

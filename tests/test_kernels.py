@@ -1,4 +1,4 @@
-"""nnlearn.kernels: one rule, two backends, the same bits.
+"""nnlearn.lowering.loops: one rule, two backends, the same bits.
 
 Every optimizer's rule runs on NumPy (in blocks) and compiled by numba; both must give
 identical arrays, step after step, in float32 and float64, on arrays smaller and larger
@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import nnlearn as nl
-from nnlearn import kernels, planner
+from nnlearn.lowering import loops, planner
 from nnlearn import optimizers as O
-from nnlearn.kernels import elementwise
+from nnlearn.lowering.loops import elementwise
 
-needs_numba = pytest.mark.skipif("numba" not in kernels.available_backends(),
+needs_numba = pytest.mark.skipif("numba" not in loops.available_backends(),
                                  reason="numba is not installed (the fast extra)")
 
 OPTIMIZERS = [
@@ -38,7 +38,7 @@ def trajectory(make, backend, dtype, shape, steps=5):
     w = nl.Tensor(rng.standard_normal(shape), requires_grad=True, dtype=dtype)
     optimizer = make()
     out = []
-    with kernels.use(backend):
+    with loops.use(backend):
         for _ in range(steps):
             w.grad = rng.standard_normal(shape).astype(dtype)
             optimizer.apply([w])
@@ -131,7 +131,7 @@ def test_blocks_cover_every_element(kernel_backend):
     def double(out, x):
         return x + x
 
-    x = np.arange(3 * kernels.BLOCK + 5, dtype=np.float64)
+    x = np.arange(3 * loops.BLOCK + 5, dtype=np.float64)
     out = np.zeros_like(x)
     double(out, x)
     np.testing.assert_array_equal(out, 2 * x)
@@ -152,19 +152,19 @@ def test_rule_arguments_are_checked():
 
 def test_the_backend_is_chosen_in_one_place(monkeypatch):
     monkeypatch.setenv("NNLEARN_KERNELS", "numpy")
-    assert kernels._from_environment() == "numpy"
+    assert loops._from_environment() == "numpy"
     monkeypatch.setenv("NNLEARN_KERNELS", "fortran")
     with pytest.raises(ValueError, match="NNLEARN_KERNELS must be"):
-        kernels._from_environment()
-    monkeypatch.setattr(kernels, "_requested", ["auto"])
-    expected = "numba" if "numba" in kernels.available_backends() else "numpy"
-    assert kernels.backend() == expected
-    monkeypatch.setattr(kernels, "_requested", ["numpy"])
-    assert kernels.backend() == "numpy"
-    with kernels.use(expected):
-        assert kernels.backend() == expected
+        loops._from_environment()
+    monkeypatch.setattr(loops, "_requested", ["auto"])
+    expected = "numba" if "numba" in loops.available_backends() else "numpy"
+    assert loops.backend() == expected
+    monkeypatch.setattr(loops, "_requested", ["numpy"])
+    assert loops.backend() == "numpy"
+    with loops.use(expected):
+        assert loops.backend() == expected
     with pytest.raises(ValueError, match="name must be one of"):
-        kernels.use("cuda")  # checked when called, not only when entered
+        loops.use("cuda")  # checked when called, not only when entered
 
 
 def test_a_bad_environment_variable_is_a_one_line_error_of_the_cli():
@@ -187,7 +187,7 @@ def test_the_environment_variable_picks_the_backend_of_a_run():
     import subprocess
     import sys
 
-    code = "import nnlearn; print(nnlearn.kernels.backend())"
+    code = "import nnlearn; print(nnlearn.loops.backend())"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**__import__("os").environ, "NNLEARN_KERNELS": "numpy"})
     assert run.stdout.strip() == "numpy", run.stderr
@@ -240,12 +240,12 @@ def test_use_is_local_to_the_thread():
     import threading
 
     seen = []
-    with kernels.use("numpy"):
-        worker = threading.Thread(target=lambda: seen.append(kernels.backend()))
+    with loops.use("numpy"):
+        worker = threading.Thread(target=lambda: seen.append(loops.backend()))
         worker.start()
         worker.join()
-        assert kernels.backend() == "numpy"
-    assert seen == [kernels.backend()]  # the other thread kept the default
+        assert loops.backend() == "numpy"
+    assert seen == [loops.backend()]  # the other thread kept the default
 
 
 @needs_numba
@@ -285,7 +285,7 @@ def test_without_a_writable_cache_the_loop_is_compiled_in_memory(tmp_path, monke
 
     x = np.arange(6.0)
     out = np.empty_like(x)
-    with kernels.use("numba"), pytest.warns(UserWarning, match="kernel cache is not used"):
+    with loops.use("numba"), pytest.warns(UserWarning, match="kernel cache is not used"):
         halve(out, x)
     np.testing.assert_array_equal(out, x * 0.5)
     filename = halve.compiled().py_func.__code__.co_filename
@@ -307,7 +307,7 @@ def test_a_changed_rule_gets_a_file_of_its_own(tmp_path, monkeypatch):
     x = np.arange(4.0)
     for body, expected in (("x + 1", x + 1), ("x * 3.0", x * 3)):
         out = np.empty_like(x)
-        with kernels.use("numba"):
+        with loops.use("numba"):
             make(body)(out, x)
         np.testing.assert_array_equal(out, expected)
     assert len(list(tmp_path.glob("*_rule_*.py"))) == 2
@@ -341,16 +341,16 @@ def test_each_runs_every_group_in_one_call_with_the_same_bits():
         reference = groups(strided)
         rng.bit_generator.state = state
         ours = groups(strided)
-        with kernels.use("numpy"):
+        with loops.use("numpy"):
             rule.each(reference, numbers)
-        with kernels.use("numba"):
+        with loops.use("numba"):
             fitting = rule.each(ours, numbers)
-            assert (type(fitting) is kernels._Columns) == (not strided)
+            assert (type(fitting) is loops._Columns) == (not strided)
             for a, b in zip(ours, reference):
                 for x, y in zip(a, b):
                     np.testing.assert_array_equal(x, y)
             rule.each(ours, numbers, fitting)  # the same arrays again, checks skipped
-        with kernels.use("numpy"):
+        with loops.use("numpy"):
             rule.each(reference, numbers)
         for a, b in zip(ours, reference):
             for x, y in zip(a, b):
@@ -378,14 +378,14 @@ def test_a_cache_others_can_write_to_is_not_used(tmp_path, monkeypatch, mode):
     def triple(out, x):
         return x * 3.0
 
-    from nnlearn.kernels import _compile_loops  # noqa: F401  (what names the file)
+    from nnlearn.lowering.loops import _compile_loops  # noqa: F401  (what names the file)
     # plant a file under every name the generator could use for this rule
     (folder / "payload.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
     for stem in ("tests_test_kernels_triple", "test_kernels_triple"):
         (folder / f"{stem}_0123456789abcdef.py").write_text(
             f"open({str(marker)!r}, 'w').close()\n")
     x, out = np.arange(4.0), np.empty(4)
-    with kernels.use("numba"), pytest.warns(UserWarning, match="others can write"):
+    with loops.use("numba"), pytest.warns(UserWarning, match="others can write"):
         triple(out, x)
     np.testing.assert_array_equal(out, x * 3)
     assert not marker.exists()
@@ -402,18 +402,18 @@ def test_a_damaged_or_planted_entry_is_replaced_not_run(tmp_path, monkeypatch):
         return x * 4.0
 
     x, out = np.arange(4.0), np.empty(4)
-    with kernels.use("numba"):
+    with loops.use("numba"):
         quadruple(out, x)
     assert oct(os.stat(folder).st_mode & 0o777) == oct(0o700)
     (entry,) = [p for p in folder.glob("*.py") if "quadruple" in p.name]
     marker = tmp_path / "payload-ran"
     entry.write_text(f"open({str(marker)!r}, 'w').close()\n")  # planted under its name
-    loop, _ = kernels._compile_loops(quadruple.rule, quadruple.names, 2, 1)  # a new process's
+    loop, _ = loops._compile_loops(quadruple.rule, quadruple.names, 2, 1)  # a new process's
     out[:] = 0
     loop(out, x)
     np.testing.assert_array_equal(out, x * 4)
     assert not marker.exists()
-    assert "generated by nnlearn.kernels" in entry.read_text()
+    assert "generated by nnlearn.lowering.loops" in entry.read_text()
 
 
 @needs_numba
@@ -429,14 +429,14 @@ def test_without_a_home_folder_training_still_works(monkeypatch):
         raise RuntimeError("Could not determine home directory.")
 
     monkeypatch.setattr(Path, "home", staticmethod(no_home))
-    assert kernels.kernel_cache_dir() is None
+    assert loops.kernel_cache_dir() is None
 
     @elementwise(arrays=2)
     def negate(out, x):
         return -x
 
     x, out = np.arange(3.0), np.empty(3)
-    with kernels.use("numba"), pytest.warns(UserWarning, match="no home folder"):
+    with loops.use("numba"), pytest.warns(UserWarning, match="no home folder"):
         negate(out, x)
     np.testing.assert_array_equal(out, -x)
 
@@ -455,13 +455,13 @@ def test_a_garbage_index_or_a_full_disk_does_not_stop_training(tmp_path, monkeyp
         return x + 1.0
 
     x, out = np.arange(3.0), np.empty(3)
-    with kernels.use("numba"):
+    with loops.use("numba"):
         add_one(out, x)
     indexes = list((folder / "__pycache__").glob("*add_one*.nbi"))
     assert indexes
     for index in indexes:
         index.write_bytes(b"\x80\x04XYZZY, not a pickle")
-    loop, _ = kernels._compile_loops(add_one.rule, add_one.names, 2, 1)  # a new process's
+    loop, _ = loops._compile_loops(add_one.rule, add_one.names, 2, 1)  # a new process's
     with pytest.warns(UserWarning, match="numba's cache could not be read"):
         loop(out, x)
     np.testing.assert_array_equal(out, x + 1)
@@ -474,7 +474,7 @@ def test_a_garbage_index_or_a_full_disk_does_not_stop_training(tmp_path, monkeyp
     monkeypatch.setattr(caching.IndexDataCacheFile, "save", full)
     for index in (folder / "__pycache__").glob("*add_one*"):
         index.unlink()
-    loop, _ = kernels._compile_loops(add_one.rule, add_one.names, 2, 1)
+    loop, _ = loops._compile_loops(add_one.rule, add_one.names, 2, 1)
     with pytest.warns(UserWarning, match="No space left on device"):
         loop(out, x)
     np.testing.assert_array_equal(out, x + 1)
@@ -497,7 +497,7 @@ def test_a_cache_owned_by_another_user_is_not_used(tmp_path, monkeypatch):
         return x * x
 
     x, out = np.arange(4.0), np.empty(4)
-    with kernels.use("numba"), pytest.warns(UserWarning, match="belongs to another user"):
+    with loops.use("numba"), pytest.warns(UserWarning, match="belongs to another user"):
         square(out, x)
     np.testing.assert_array_equal(out, x * x)
     assert not marker.exists()

@@ -1,13 +1,13 @@
-"""nnlearn.planner: one plan per step, every part with its reason, and the switches."""
+"""nnlearn.lowering.planner: one plan per step, every part with its reason, and the switches."""
 
 import numpy as np
 import pytest
 
 import nnlearn as nl
-from nnlearn import kernels, planner, switches
+from nnlearn.lowering import loops, planner, switches
 from nnlearn.layers import Dense, Input
 
-NUMBA = "numba" in kernels.available_backends()
+NUMBA = "numba" in loops.available_backends()
 
 
 def _mlp(activation="relu", loss="categorical_crossentropy", optimizer="rmsprop"):

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 import nnlearn as nl
-from nnlearn import kernels, losses, planner
+from nnlearn import losses
+from nnlearn.lowering import loops, planner
 from nnlearn.layers import Dense, Input
 
-PATHS = ["engine"] + (["compiled"] if "numba" in kernels.available_backends() else [])
+PATHS = ["engine"] + (["compiled"] if "numba" in loops.available_backends() else [])
 
 
 def _path(name):

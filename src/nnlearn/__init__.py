@@ -10,17 +10,14 @@ The engine (Theano's ``T.grad`` written against NumPy)::
 
 import importlib
 
-from . import (activations, autograd, callbacks, data, datasets, initializers, kernels, layers,
-               losses, links, metrics, numerics, optimizers, planner, regularizers, schedules,
-               utils)
+from . import _moved  # first: the old names of moved modules (nnlearn.recurrent, ...) import
+from . import (activations, autograd, callbacks, data, datasets, initializers, layers, links,
+               losses, lowering, metrics, numerics, optimizers, regularizers, schedules, utils)
 from .autograd import *  # noqa: F403  (Tensor, grad, no_grad, gradcheck and every op)
 from ._version import __version__  # noqa: F401
 from .backend import floatx, set_floatx
 from .lr_finder import lr_find
-from . import _moved
 from .models import Model, Sequential, load_model
-
-_moved.install()  # the old names of moved modules (nnlearn.recurrent, ...) still import
 
 
 # The scikit-learn-style modules are imported on first use: with scikit-learn installed
@@ -36,9 +33,9 @@ _BUILTIN_NAMES = {"sum", "max", "min", "abs", "pow", "round", "all", "any"}
 
 __all__ = [*(name for name in autograd.__all__ if name not in _BUILTIN_NAMES),
            "floatx", "set_floatx", "Model", "Sequential", "load_model", "lr_find", "numerics",
-           "activations", "callbacks", "data", "datasets", "initializers", "kernels", "layers",
-           "links", "losses", "metrics", "optimizers", "planner", "regularizers", "schedules",
-           "utils", *_LAZY]
+           "activations", "callbacks", "data", "datasets", "initializers", "layers",
+           "links", "losses", "lowering", "metrics", "optimizers", "regularizers",
+           "schedules", "utils", *_LAZY]
 
 
 def __getattr__(name):

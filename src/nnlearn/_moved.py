@@ -18,6 +18,9 @@ import types
 MOVED: dict = {
     "nnlearn.recurrent": "nnlearn.layers.recurrent",
     "nnlearn.model_files": ("nnlearn.models.files", "nnlearn.models.loading"),
+    "nnlearn.planner": "nnlearn.lowering.planner",
+    "nnlearn.kernels": "nnlearn.lowering.loops",
+    "nnlearn.compiled": "nnlearn.lowering.dense_step",
 }
 
 
@@ -63,3 +66,6 @@ def install() -> None:
     """Put the finder on ``sys.meta_path`` (once)."""
     if not any(isinstance(finder, _Finder) for finder in sys.meta_path):
         sys.meta_path.append(_Finder())
+
+
+install()  # on import: nnlearn imports this module before any other

@@ -12,14 +12,14 @@ NumPy's functions:
   from ``h``, so nothing but the output has to be kept for the backward pass
   (``needs_input=False``); otherwise (GELU, SiLU, ...) it reads ``z``.  The unused first
   argument ``dz`` is the array the result is written to (the convention of
-  :mod:`nnlearn.kernels`).
+  :mod:`nnlearn.lowering.loops`).
 
 ``one`` is 1 in the arrays' dtype, so that a float32 computation stays in float32.
 The same two rules are *lowered* to every path a step can take (see
-:mod:`nnlearn.planner`): evaluated on whole arrays by NumPy in the engine
-(:func:`nnlearn.autograd.activation`), run as a loop of :mod:`nnlearn.kernels` for the
+:mod:`nnlearn.lowering.planner`): evaluated on whole arrays by NumPy in the engine
+(:func:`nnlearn.autograd.activation`), run as a loop of :mod:`nnlearn.lowering.loops` for the
 engine's backward pass, and inlined element by element into the compiled Dense step
-(:mod:`nnlearn.compiled`).  Adding an entry here is all it takes for a new activation to
+(:mod:`nnlearn.lowering.dense_step`).  Adding an entry here is all it takes for a new activation to
 work everywhere: layers, the compiled step, model files, the playground's menu and the
 documentation.
 

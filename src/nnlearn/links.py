@@ -21,7 +21,7 @@ The softmax link is not element-wise: its loss :math:`-\sum_k t_k \log
 \operatorname{softmax}(z)_k` is a row's, computed as :math:`(z_k - m) - \ln\sum_j
 e^{z_j - m}` with :math:`m = \max z`; NumPy's lowering is
 :func:`nnlearn.autograd.softmax_cross_entropy` (vectorized over the rows), the compiled
-step's is a loop over each row (:mod:`nnlearn._compiled_dense`); the tests compare them.
+step's is a loop over each row (:mod:`nnlearn.lowering._dense_template`); the tests compare them.
 """
 
 from __future__ import annotations

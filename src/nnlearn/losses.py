@@ -64,7 +64,7 @@ def _targets(y_true, y_pred: Tensor) -> np.ndarray:
 def targets_shaped(y_true, shape: tuple, dtype=None) -> np.ndarray:
     """y_true as an array of ``dtype`` (its own when None) and of the predictions'
     ``shape`` ((n,) becomes (n, 1) for a single output); the rule every value loss (and
-    the compiled step, :mod:`nnlearn.compiled`) reads its targets by."""
+    the compiled step, :mod:`nnlearn.lowering.dense_step`) reads its targets by."""
     y = np.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
     if y.dtype.kind not in "iubf":
         raise TypeError(f"y_true must be numeric; got dtype {y.dtype}")
@@ -320,7 +320,7 @@ class Head:
     """How a loss reads the last layer's pre-activation z when it has a *canonical link*
     f (the output activation whose gradient, paired with the loss, is ``f(z) - t``;
     McCullagh & Nelder 1989): what a compiled step needs to compute the loss and dL/dz
-    without building a graph (:mod:`nnlearn.compiled`).
+    without building a graph (:mod:`nnlearn.lowering.dense_step`).
 
     * ``link``: "softmax", "sigmoid" or "identity";
     * the loss is ``value_scale / N * sum_i w_i l_i + penalty / N * sum_l ||W_l||^2``

@@ -17,7 +17,7 @@ The contract every optimizer keeps (the one the training step calls):
   ``fit`` makes every epoch one batch of all samples).
 * State: ``slots`` names the per-parameter arrays (allocated once by ``build``, updated in
   place, saved with a model by ``get_state`` / ``set_state``).
-* The rules of the first-order methods are :mod:`nnlearn.kernels` element-wise kernels:
+* The rules of the first-order methods are :mod:`nnlearn.lowering.loops` element-wise kernels:
   written once as the equations below, run by NumPy or compiled by numba (the ``fast``
   extra), with the same results.  States that decay geometrically (moments, velocities)
   are flushed to zero below the dtype's smallest normal number, where a CPU computes
@@ -186,7 +186,7 @@ class Optimizer:
 
     @classmethod
     def update_kind(cls) -> str:
-        """How a step updates (what :mod:`nnlearn.planner` reports and relies on):
+        """How a step updates (what :mod:`nnlearn.lowering.planner` reports and relies on):
         ``"rule"``, the :meth:`kernel` rule on all parameters at once; ``"update"``, the
         class's own :meth:`update` per parameter; ``"method"``, a :meth:`minimize` of its
         own that evaluates the loss itself (line searches, trust regions)."""
@@ -215,7 +215,7 @@ class Optimizer:
     def _kernel_groups(self, params, gradients) -> list:
         """``[[dtype, groups, fitting]]``: the arrays ``(w, *state slots, g)`` of every
         parameter with a gradient, by dtype, and what the kernel found about them (see
-        :meth:`nnlearn.kernels.Elementwise.each`).  Kept while the parameters and
+        :meth:`nnlearn.lowering.loops.Elementwise.each`).  Kept while the parameters and
         gradients are the same arrays (a compiled step reuses its gradient arrays), so
         the checks run once."""
         cached = self._groups
@@ -245,7 +245,7 @@ class Optimizer:
 
     def kernel(self, lr: float, dtype):
         """``(rule, numbers)`` when the update is an element-wise rule (see
-        :mod:`nnlearn.kernels`): the step is ``rule(w, *state slots, g, *numbers)``
+        :mod:`nnlearn.lowering.loops`): the step is ``rule(w, *state slots, g, *numbers)``
         for this step's learning rate, on arrays of ``dtype``; None otherwise."""
         return None
 

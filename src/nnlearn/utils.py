@@ -56,23 +56,23 @@ def _blas() -> str:
 def environment() -> dict:
     """What a timing depends on: versions, the CPU, the BLAS kernel, the backend of
     nnlearn's element-wise kernels (numba with the ``fast`` extra, else NumPy) and
-    whether a Dense stack's step can run compiled (:mod:`nnlearn.compiled`)."""
+    whether a Dense stack's step can run compiled (:mod:`nnlearn.lowering.dense_step`)."""
     import os
 
-    from . import kernels
+    from .lowering import loops
     from ._version import __version__
 
-    backend = kernels.backend()
+    backend = loops.backend()
     if backend == "numba":
         import numba
 
         backend = f"numba {numba.__version__}"
-    from .planner import compiled_step_unavailable, conv_loops_enabled
+    from .lowering.planner import compiled_step_unavailable, conv_loops_enabled
 
     why_not = compiled_step_unavailable()
     return {"nnlearn": __version__, "python": platform.python_version(),
             "numpy": np.__version__, "kernels": backend,
-            "dense step": "compiled (nnlearn.compiled)" if why_not is None
+            "dense step": "compiled (nnlearn.lowering.dense_step)" if why_not is None
             else f"engine ({why_not})",
             "conv loops": "numba" if conv_loops_enabled() else "NumPy",
             "cpu": _cpu_model(), "cores": os.cpu_count(), "blas": _blas()}

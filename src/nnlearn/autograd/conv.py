@@ -19,7 +19,7 @@ product each (per group)::
 
 with ``out`` and ``g`` as (positions, filters) matrices, and col2im adds dcols back tap
 by tap (kh * kw adds of strided slices; with the batch innermost, a compiled loop on the
-numba backend of :mod:`nnlearn.kernels` adds the same numbers in the same order).
+numba backend of :mod:`nnlearn.lowering.loops` adds the same numbers in the same order).
 Three BLAS calls per layer and step, where the first version made kh * kw + 2: on a
 shared 2-core machine each call costs OpenBLAS a thread handshake (``bench/cnn.py``
 measures it).
@@ -184,7 +184,7 @@ def _col2im(dcols, x_shape, w_shape, G: int, pads, taps, strides, dilation, out_
     dflat = np.zeros((G, cg, n * hp * wp), dcols.dtype)
     dxt = _nhw_view(dflat, (G, cg), (n, hp, wp), batch_inner)
     if batch_inner and _compiled(dcols):
-        from .._compiled_conv import col2im
+        from ..lowering._conv_loops import col2im
 
         col2im((kh, kw), strides, dilation)(dcols.reshape(G, kh, kw, cg, oh, ow, n),
                                             dflat.reshape(G, cg, hp, wp, n))
@@ -379,8 +379,8 @@ def _pool_setup(x, pool_size, strides, padding, op):
 
 def _compiled(*arrays) -> bool:
     """Whether a numba loop takes these arrays: the convolution loops switched on
-    (:func:`nnlearn.switches.conv_loops_enabled`), and one dtype, float32 or float64."""
-    from ..switches import conv_loops_enabled
+    (:func:`nnlearn.lowering.switches.conv_loops_enabled`), and one dtype, float32 or float64."""
+    from ..lowering.switches import conv_loops_enabled
 
     dtype = arrays[0].dtype
     return (dtype in (np.float32, np.float64) and all(a.dtype == dtype for a in arrays)
@@ -394,8 +394,8 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
         out[n, i, j, c] = max_{a < ph, e < pw} x_pad[n, i s_h + a, j s_w + e, c]
 
     computed as a running ``np.maximum`` over the ph * pw taps' strided slices, or on
-    the numba backend of :mod:`nnlearn.kernels` in one compiled loop
-    (nnlearn._compiled_conv).  The gradient goes to the first maximal element of each
+    the numba backend of :mod:`nnlearn.lowering.loops` in one compiled loop
+    (nnlearn.lowering._conv_loops).  The gradient goes to the first maximal element of each
     window in (a, e) order (as PyTorch's and TensorFlow's do): the taps are visited in
     that order and a window stops taking gradient once one tap has equalled its maximum.
     With disjoint windows on the numba backend one compiled loop does it, window by
@@ -406,7 +406,7 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     xp = _pad(X, pads, -np.inf)
     taps = [(rows, cols) for _, _, rows, cols in _taps(pool, strides, (1, 1), out_hw)]
     if _compiled(xp):
-        from .._compiled_conv import max_pool
+        from ..lowering._conv_loops import max_pool
 
         out = np.empty((X.shape[0], *out_hw, X.shape[3]), X.dtype)
         max_pool(pool, strides)(xp, out)
@@ -420,7 +420,7 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     def vjp(g):
         dxp = np.zeros(xp.shape, dtype=np.result_type(X.dtype, g.dtype))
         if disjoint and _compiled(xp, g):
-            from .._compiled_conv import max_pool_gradient
+            from ..lowering._conv_loops import max_pool_gradient
 
             max_pool_gradient(pool, strides)(np.ascontiguousarray(xp), out,
                                              np.ascontiguousarray(g), dxp)

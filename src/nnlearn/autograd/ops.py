@@ -22,7 +22,7 @@ from .. import activations as _activations
 from .. import links as _links
 from .. import numerics
 from ..backend import as_float_array
-from ..kernels import elementwise
+from ..lowering.loops import elementwise
 from .tensor import Tensor
 
 __all__ = [
@@ -469,7 +469,7 @@ def where(condition, a, b) -> Tensor:
 # --------------------------------------------------------------------------------------
 # activations: one node for any element-wise activation of nnlearn.activations
 # --------------------------------------------------------------------------------------
-_backward_kernels: dict = {}  # Activation -> its backward rule as a nnlearn.kernels loop
+_backward_kernels: dict = {}  # Activation -> its backward rule as a nnlearn.lowering.loops loop
 
 
 def _backward_kernel(spec):

@@ -25,7 +25,7 @@ sigma(z) = (1 + tanh(z / 2)) / 2.
 
 The LSTM keeps its per-step arrays time-major (step first), so every step's product and
 gate math read and write contiguous blocks, preallocated once per call and written in
-place.  Its gate math stays in NumPy rather than :mod:`nnlearn.kernels`: without Intel's
+place.  Its gate math stays in NumPy rather than :mod:`nnlearn.lowering.loops`: without Intel's
 SVML, numba evaluates tanh one element at a time, which measured about 0.9 ms per step
 of a (128, 4 x 64) batch against about 0.1 ms for all of NumPy's vectorized passes.
 """

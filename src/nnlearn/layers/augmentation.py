@@ -12,7 +12,7 @@ from ..config_schema import NUMBER
 from ..autograd import Tensor
 # --------------------------------------------------------------------------------------
 # recurrent networks (Elman 1990; Hochreiter & Schmidhuber 1997; Cho et al. 2014): the
-# layers live in nnlearn.recurrent, their fused BPTT ops in nnlearn.autograd.recurrent
+# layers live in nnlearn.layers.recurrent, their fused BPTT ops in nnlearn.autograd.recurrent
 # --------------------------------------------------------------------------------------
 from .base import RandomLayer, check_sample_rank
 

@@ -19,7 +19,7 @@ from ..config_schema import ANY, INITIALIZER, NUMBER, SIZE
 from ..autograd import Tensor
 # --------------------------------------------------------------------------------------
 # recurrent networks (Elman 1990; Hochreiter & Schmidhuber 1997; Cho et al. 2014): the
-# layers live in nnlearn.recurrent, their fused BPTT ops in nnlearn.autograd.recurrent
+# layers live in nnlearn.layers.recurrent, their fused BPTT ops in nnlearn.autograd.recurrent
 # --------------------------------------------------------------------------------------
 
 _BUILDING: list = []  # (rng, dtype) of the models being built, innermost last
@@ -147,7 +147,7 @@ class Layer:
         """Take fresh randomness for the next epoch (layers without any ignore it)."""
 
     def compiled_step_reason(self, last: bool) -> str | None:
-        """Why the compiled Dense step (:mod:`nnlearn.compiled`) cannot take this layer
+        """Why the compiled Dense step (:mod:`nnlearn.lowering.dense_step`) cannot take this layer
         (``last``: as the output layer), or None when it can: here, it has no compiled
         form.  The planner asks every layer; a layer that gains an option says here
         whether the compiled step still computes it."""

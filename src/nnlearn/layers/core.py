@@ -13,7 +13,7 @@ from ..config_schema import INITIALIZER, SIZE, integer
 from ..autograd import Tensor
 # --------------------------------------------------------------------------------------
 # recurrent networks (Elman 1990; Hochreiter & Schmidhuber 1997; Cho et al. 2014): the
-# layers live in nnlearn.recurrent, their fused BPTT ops in nnlearn.autograd.recurrent
+# layers live in nnlearn.layers.recurrent, their fused BPTT ops in nnlearn.autograd.recurrent
 # --------------------------------------------------------------------------------------
 from .base import Layer
 
@@ -80,7 +80,7 @@ class Dense(Layer):
         the table (the output layer's activation is the loss's link instead), with a
         bias and without a kernel regularizer (each option here, or it runs on the
         engine)."""
-        from ..compiled import activation_code  # the compiled step's own table of codes
+        from ..lowering.dense_step import activation_code  # the compiled step's own table of codes
 
         if type(self) is not Dense:
             return f"a {type(self).__name__} layer has no compiled form"

@@ -31,7 +31,8 @@ import warnings
 
 import numpy as np
 
-from .. import activations, losses, optimizers, planner
+from .. import activations, losses, optimizers
+from ..lowering import planner
 from .. import layers as layers_module
 from .. import metrics as metrics_module
 from .._validation import (
@@ -190,7 +191,7 @@ class Trainer:
 
     def plan(self, batch_size: int | None = None):
         """How this model's training step runs, part by part, and why
-        (:func:`nnlearn.planner.plan`; ``print(model.plan().explain())``)."""
+        (:func:`nnlearn.lowering.planner.plan`; ``print(model.plan().explain())``)."""
         self._check_compiled("plan")
         self._build_if_shape_known()
         return planner.plan(self, batch_size)
@@ -204,7 +205,7 @@ class Trainer:
 
         The gradients come from the engine or, for a stack of Dense layers with numba
         installed, from one compiled function (the same to rounding): the model's plan
-        decides (:mod:`nnlearn.planner`; :meth:`plan` says which and why)."""
+        decides (:mod:`nnlearn.lowering.planner`; :meth:`plan` says which and why)."""
         if not self.built:  # the first batch builds the model, as a first call would
             self.check_input(np.asarray(x))
         params = self.params

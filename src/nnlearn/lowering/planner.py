@@ -5,10 +5,10 @@ A step has parts that can run more than one way, each a *lowering* of the same
 declarations (the activations' element rules, the loss's head, the optimizer's rule):
 
 * **gradients**: the engine (:mod:`nnlearn.autograd`: a graph of the forward pass walked
-  back; always correct, any model) or the compiled Dense step (:mod:`nnlearn.compiled`:
+  back; always correct, any model) or the compiled Dense step (:mod:`nnlearn.lowering.dense_step`:
   one numba function for a stack of Dense layers whose loss has a canonical link);
 * **updates**: the optimizer's element-wise rule run by numba loops or by NumPy
-  (:mod:`nnlearn.kernels`), its own ``update()`` per parameter, or a method that calls
+  (:mod:`nnlearn.lowering.loops`), its own ``update()`` per parameter, or a method that calls
   the loss itself (line searches, Levenberg-Marquardt);
 * **convolution and pooling**: numba loops or NumPy passes (:mod:`nnlearn.autograd.conv`);
 * **recurrent layers**: one fused op with its backpropagation through time, or the
@@ -20,7 +20,7 @@ reason; :meth:`StepPlan.explain` prints it (``nnlearn info MODEL``, ``fit(verbos
 the model; the batch size only moves a Dense stack with costly activations back to the
 engine for large batches (NumPy's vectorized functions are faster there).
 
-The switches that allow or forbid each lowering are in :mod:`nnlearn.switches`
+The switches that allow or forbid each lowering are in :mod:`nnlearn.lowering.switches`
 (``NNLEARN_KERNELS``, ``NNLEARN_COMPILED_STEP``, ``NNLEARN_CONV_LOOPS`` and
 :func:`settings`, re-exported here).
 """
@@ -31,7 +31,7 @@ import weakref
 
 import numpy as np
 
-from . import kernels
+from . import loops
 from .switches import compiled_step_enabled, conv_loops_enabled, settings
 
 __all__ = ["plan", "settings", "StepPlan", "Part", "compiled_step_enabled",
@@ -49,7 +49,7 @@ class Part:
 
 class StepPlan:
     """How a model's training step runs: ``parts`` (a list of :class:`Part`) and, when
-    the gradients are compiled, the :class:`~nnlearn.compiled.CompiledGradients` that
+    the gradients are compiled, the :class:`~nnlearn.lowering.dense_step.DenseStepGradients` that
     computes them (``gradients``; None on the engine)."""
 
     def __init__(self, parts: list, gradients=None):
@@ -75,9 +75,9 @@ def compiled_step_unavailable() -> str | None:
     """Why no model's step can run compiled here, or None."""
     if not compiled_step_enabled():
         return "the compiled step is switched off (NNLEARN_COMPILED_STEP=off or settings)"
-    if "numba" not in kernels.available_backends():
+    if "numba" not in loops.available_backends():
         return "numba is not installed (the fast extra)"
-    from .compiled import scipy_importable, numpy_gemm
+    from .dense_step import scipy_importable, numpy_gemm
 
     if numpy_gemm(np.float64) is None and not scipy_importable():
         return ("SciPy is not installed (numba's matrix product needs it with this build "
@@ -103,7 +103,7 @@ def _dense_stack_reason(model):
     """(Dense layers, None) when the model is a stack the compiled step takes (each
     layer says so: :meth:`Layer.compiled_step_reason <nnlearn.layers.Layer.compiled_step_reason>`),
     else (None, reason)."""
-    from . import layers as layers_module
+    from .. import layers as layers_module
 
     if np.dtype(model.dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
         return None, f"the model computes in {np.dtype(model.dtype)} (float32 and float64 compile)"
@@ -127,7 +127,7 @@ def _dense_stack_reason(model):
 
 
 def _gradients_part(model):
-    """(Part, CompiledGradients or None) for the gradients."""
+    """(Part, DenseStepGradients or None) for the gradients."""
     reason = compiled_step_unavailable()
     stack = head = None
     if reason is None:
@@ -136,9 +136,9 @@ def _gradients_part(model):
         head, reason = _head_or_reason(model)
     if reason is not None:
         return Part("gradients", "engine", reason), None
-    from .compiled import CompiledGradients
+    from .dense_step import DenseStepGradients
 
-    gradients = CompiledGradients(model, stack, head)
+    gradients = DenseStepGradients(model, stack, head)
     names = [model.loss.name, head.link]
     return Part("gradients", "compiled Dense step",
                 f"{len(stack)} Dense layers, {names[0]} through its {names[1]} link; "
@@ -152,7 +152,7 @@ def compiled_gradients(model, x):
     """The compiled gradients for the batch ``x`` (the per-step lookup of
     :meth:`Model.train_step <nnlearn.models.Model.train_step>`), or None when the engine
     computes them: the plan's choice, samples of more than one axis, or a batch larger
-    than ``CompiledGradients.largest_batch``.  Cached per model, for its loss, optimizer,
+    than ``DenseStepGradients.largest_batch``.  Cached per model, for its loss, optimizer,
     layers and the switch (this runs every step: the key is built inline)."""
     if np.ndim(x) != 2:
         return None
@@ -195,13 +195,13 @@ def _updates_part(model) -> Part:
     if kind == "update":
         return Part("updates", f"{name}.update per parameter",
                     "its rule is not an element-wise kernel")
-    backend = kernels.backend()
+    backend = loops.backend()
     dtype = np.dtype(model.dtype)
     if backend == "numba" and dtype in (np.dtype(np.float32), np.dtype(np.float64)):
         return Part("updates", f"{name}'s rule, numba loops",
                     f"one compiled call over all {len(model.params)} parameter arrays")
     why = ("NNLEARN_KERNELS=numpy or settings(kernels='numpy')"
-           if "numba" in kernels.available_backends() else "numba is not installed")
+           if "numba" in loops.available_backends() else "numba is not installed")
     if backend == "numba":
         why = f"{dtype} has no compiled loop"
     return Part("updates", f"{name}'s rule, NumPy", why)
@@ -209,7 +209,7 @@ def _updates_part(model) -> Part:
 
 # -- layers ---------------------------------------------------------------------------------
 def _layer_parts(model) -> list:
-    from . import layers as layers_module
+    from .. import layers as layers_module
 
     parts = []
     conv = [layer for layer in model.layers if isinstance(layer, (layers_module.BaseConv,
@@ -219,7 +219,7 @@ def _layer_parts(model) -> list:
             parts.append(Part("convolution", "numba loops (col2im, max pooling)",
                               f"{len(conv)} convolution and pooling layers"))
         else:
-            why = ("numba is not installed" if "numba" not in kernels.available_backends()
+            why = ("numba is not installed" if "numba" not in loops.available_backends()
                    else "NNLEARN_CONV_LOOPS=off or settings(conv_loops=False)")
             parts.append(Part("convolution", "NumPy strided passes", why))
     for layer in model.layers:

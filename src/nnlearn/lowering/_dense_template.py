@@ -1,10 +1,10 @@
-"""The compiled Dense step's loops, as a template (see :mod:`nnlearn.compiled`).
+"""The compiled Dense step's loops, as a template (see :mod:`nnlearn.lowering.dense_step`).
 
 This file is plain Python: :func:`source` appends to it the loops generated from the
 table of activations (:mod:`nnlearn.activations`), one branch per activation with its
 element rules inlined, and the loss heads of the element-wise links (:mod:`nnlearn.links`),
-and :mod:`nnlearn.compiled` compiles the whole text with numba
-through the kernel cache (:func:`nnlearn.kernels.compiled_module`), whose file name
+and :mod:`nnlearn.lowering.dense_step` compiles the whole text with numba
+through the kernel cache (:func:`nnlearn.loops.compiled_module`), whose file name
 carries a digest of that text and of the rules: a new or changed activation gets new
 machine code, never a stale one.
 
@@ -114,7 +114,7 @@ def matmul(gemm, a, b, out, transpose_a, transpose_b):
 def gradients(x, rows, labels, weights, kernels, biases, codes, link, c, penalty, decay,
               one, kernel_grads, bias_grads, gemm):
     """The loss of a batch (float64, without the per-element losses' scale: see
-    compiled.CompiledGradients) and the outputs f(z_L); the gradients written to
+    compiled.DenseStepGradients) and the outputs f(z_L); the gradients written to
     kernel_grads and bias_grads.  ``codes``: each layer's activation (z is kept beside
     h where its derivative reads z: ``keeps_input``).  ``penalty`` (float64) and ``decay``
     (dtype) add penalty sum ||W||^2 to the loss and decay W to each kernel's gradient.

@@ -1,5 +1,5 @@
 """The switches that allow or forbid each fast path (a *lowering* that
-:mod:`nnlearn.planner` may choose), one per path, each on its own.
+:mod:`nnlearn.lowering.planner` may choose), one per path, each on its own.
 
 Each environment variable is read once, when first needed:
 
@@ -11,7 +11,7 @@ environment variable        :func:`settings` name    what it switches
 ``NNLEARN_CONV_LOOPS``      ``conv_loops``           numba loops in convolutions: "auto"/"off"
 ==========================  =======================  ==========================================
 
-``with nnlearn.planner.settings(kernels="numpy", compiled_step=False):`` sets any of them
+``with nnlearn.lowering.planner.settings(kernels="numpy", compiled_step=False):`` sets any of them
 for a block (in this thread or task).
 
 They live below the engine and the planner (both read them), so that neither imports the
@@ -24,9 +24,8 @@ import contextlib
 import contextvars
 import os
 
-from . import kernels
+from . import loops
 
-_kernels_module = kernels  # ``settings`` has an argument of the same name
 
 __all__ = ["settings", "compiled_step_enabled", "conv_loops_enabled"]
 
@@ -61,7 +60,7 @@ def conv_loops_enabled() -> bool:
     or :func:`settings`; numba must be installed)."""
     chosen = _conv_loops.get()
     enabled = _switch("NNLEARN_CONV_LOOPS") if chosen is None else chosen
-    return enabled and "numba" in kernels.available_backends()
+    return enabled and "numba" in loops.available_backends()
 
 
 @contextlib.contextmanager
@@ -73,7 +72,7 @@ def settings(kernels: str | None = None, compiled_step: bool | None = None,
     for name, value in (("compiled_step", compiled_step), ("conv_loops", conv_loops)):
         if value is not None and not isinstance(value, bool):
             raise TypeError(f"settings: {name} must be True, False or None; got {value!r}")
-    using = _kernels_module.use(kernels) if kernels is not None else contextlib.nullcontext()
+    using = loops.use(kernels) if kernels is not None else contextlib.nullcontext()
     tokens = [(variable, variable.set(value)) for variable, value in
               ((_compiled_step, compiled_step), (_conv_loops, conv_loops)) if value is not None]
     try:

@@ -1,6 +1,6 @@
 r"""The forward and backward pass of a stack of Dense layers as one compiled function:
 a *lowering* of the layers' and the loss's declarations (:mod:`nnlearn.activations`,
-:class:`nnlearn.losses.Head`), chosen by :mod:`nnlearn.planner`.
+:class:`nnlearn.losses.Head`), chosen by :mod:`nnlearn.lowering.planner`.
 
 At every step the engine builds a graph of the forward pass and walks it back
 (:mod:`nnlearn.autograd`).  For a small network that bookkeeping *is* the step: XOR's
@@ -24,8 +24,8 @@ numba (the ``fast`` extra):
   :math:`\delta_{l-1} = (\delta_l W_l^T) \odot g'_{l-1}`, each :math:`g'` the
   activation's backward rule (read from the output where it can be).
 
-The loops are generated from the table of activations (:mod:`nnlearn._compiled_dense`)
-and compiled once into the kernel cache (:func:`nnlearn.kernels.compiled_module`): a new
+The loops are generated from the table of activations (:mod:`nnlearn.lowering._dense_template`)
+and compiled once into the kernel cache (:func:`nnlearn.loops.compiled_module`): a new
 activation in :mod:`nnlearn.activations` is compiled here with nothing else to change.
 
 The gradients land in each parameter's ``.grad`` and the optimizer updates as after the
@@ -47,9 +47,10 @@ import operator
 
 import numpy as np
 
-from . import activations, kernels
+from .. import activations
+from . import loops
 
-__all__ = ["CompiledGradients", "activation_code", "step_functions", "numpy_gemm"]
+__all__ = ["DenseStepGradients", "activation_code", "step_functions", "numpy_gemm"]
 
 
 def activation_code(activation) -> int | None:
@@ -65,8 +66,9 @@ def step_functions():
     of activations and compiled into the kernel cache (imports numba)."""
     import numba
 
-    from . import _compiled_dense, links
-    from .numerics import numba_lowerings
+    from . import _dense_template
+    from .. import links
+    from ..numerics import numba_lowerings
 
     numba_lowerings()
     table = activations.elementwise()
@@ -82,11 +84,11 @@ def step_functions():
         namespace[f"output_{code}"], namespace[f"loss_{code}"] = inline(output.function), \
             inline(loss)
         rules += [output.function, loss]
-    source = _compiled_dense.source(table, links.ELEMENTWISE_LINKS, links.CODES)
-    functions = kernels.compiled_module("nnlearn.compiled.dense_step", source, namespace,
+    source = _dense_template.source(table, links.ELEMENTWISE_LINKS, links.CODES)
+    functions = loops.compiled_module("nnlearn.lowering.dense_step.dense_step", source, namespace,
                                         [*rules, step_functions.__wrapped__],
-                                        _compiled_dense.FUNCTIONS)
-    return dict(zip(_compiled_dense.FUNCTIONS, functions))
+                                        _dense_template.FUNCTIONS)
+    return dict(zip(_dense_template.FUNCTIONS, functions))
 
 
 @functools.lru_cache(maxsize=1)
@@ -139,12 +141,12 @@ def numpy_gemm(dtype):
     return function
 
 
-class CompiledGradients:
+class DenseStepGradients:
     """``gradients(x, y, sample_weight=None) -> (loss, outputs)``: the loss of a batch
     (with the penalty) and the model's outputs, each parameter's ``.grad`` set, as the
     engine's forward and backward pass would (see the module); None, computing nothing,
     when a layer's kernel or bias does not fit the compiled loops (the engine then
-    computes the step).  Made by :mod:`nnlearn.planner` for ``layers`` (the model's
+    computes the step).  Made by :mod:`nnlearn.lowering.planner` for ``layers`` (the model's
     Dense layers) and the loss's ``head``."""
 
     def __init__(self, model, layers, head):
@@ -296,3 +298,4 @@ class CompiledGradients:
         return scales
 
 
+CompiledGradients = DenseStepGradients  # its name in release 0.1 (nnlearn.compiled)
