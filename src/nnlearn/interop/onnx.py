@@ -597,7 +597,7 @@ def _recurrent(graph, layer, inputs):
     elif kind == "GRU":
         names = [_rnn_activation(layer, layer.recurrent_activation), names[0]]
         attributes["linear_before_reset"] = int(layer.reset_after)
-    outputs = graph.node(kind, operands, hint=kind.lower(), outputs=3 if kind == "LSTM" else 2,
+    outputs = graph.node({"SimpleRNN": "RNN"}.get(kind, kind), operands, hint=kind.lower(), outputs=3 if kind == "LSTM" else 2,
                          hidden_size=units, activations=names, **attributes)
     sequence, states = outputs[0], [graph.squeeze(state, [0]) for state in outputs[1:]]
     if layer.return_sequences:  # Y (steps, 1, batch, units) -> (batch, steps, units)
