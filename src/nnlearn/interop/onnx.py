@@ -546,6 +546,8 @@ def _embedding(graph, layer, x):
 
 
 _RNN_ACTIVATIONS = {"sigmoid": "Sigmoid", "tanh": "Tanh", "relu": "Relu"}
+_RNN_DEFAULTS = {"SimpleRNN": ["Tanh"], "LSTM": ["Sigmoid", "Tanh", "Tanh"],
+                 "GRU": ["Sigmoid", "Tanh"]}
 
 
 def _rnn_activation(layer, activation) -> str:
@@ -597,8 +599,10 @@ def _recurrent(graph, layer, inputs):
     elif kind == "GRU":
         names = [_rnn_activation(layer, layer.recurrent_activation), names[0]]
         attributes["linear_before_reset"] = int(layer.reset_after)
-    outputs = graph.node({"SimpleRNN": "RNN"}.get(kind, kind), operands, hint=kind.lower(), outputs=3 if kind == "LSTM" else 2,
-                         hidden_size=units, activations=names, **attributes)
+    if names != _RNN_DEFAULTS[kind]:  # written only when not ONNX's default
+        attributes["activations"] = names
+    outputs = graph.node({"SimpleRNN": "RNN"}.get(kind, kind), operands, hint=kind.lower(),
+                         outputs=3 if kind == "LSTM" else 2, hidden_size=units, **attributes)
     sequence, states = outputs[0], [graph.squeeze(state, [0]) for state in outputs[1:]]
     if layer.return_sequences:  # Y (steps, 1, batch, units) -> (batch, steps, units)
         out = graph.transpose(graph.squeeze(sequence, [1]), [1, 0, 2])
