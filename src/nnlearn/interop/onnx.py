@@ -27,9 +27,7 @@ Conv1D, Conv2D (valid, same, causal)       ``Transpose``, ``Conv`` (explicit pad
 Max/AveragePooling1D/2D                    ``MaxPool`` / ``AveragePool`` (padding excluded)
 Global pooling                             ``ReduceMean`` / ``ReduceMax``
 ZeroPadding2D, Flatten, Reshape            ``Pad``, ``Flatten``, ``Reshape``
-BatchNormalization                         its inference form
-                                           :math:`\gamma (x - \mu) / \sqrt{\sigma^2 +
-                                           \epsilon} + \beta`
+BatchNormalization                         its inference form (moving statistics)
 Dropout, Gaussian noise, Random*           nothing: the identity at inference
 Embedding                                  ``Cast`` to int64, ``Gather``
 SimpleRNN, LSTM, GRU                       ``RNN``, ``LSTM`` (gates i, f, c, o reordered to
@@ -42,7 +40,7 @@ PReLU, Activation                          ``PRelu``; the activation below
 Activations are *lowered from their declaration*: the element rule of
 :mod:`nnlearn.activations` (``function(z, one)``) is run once on a symbolic value whose
 arithmetic and NumPy functions emit ONNX nodes (``np.exp`` -> ``Exp``, ``np.maximum``
--> ``Max``, ``erfc`` -> :math:`1 - \operatorname{erf}`, a comparison -> a boolean cast
+-> ``Max``, ``erfc`` -> $1 - \operatorname{erf}$, a comparison -> a boolean cast
 to the dtype), so that GELU, SELU, softplus, SiLU... need no second hand-written copy.
 relu, sigmoid and tanh, which ONNX has as operators of the same definition, use them
 (the graph reads better); softmax is ONNX's ``Softmax`` over the last axis.  The
@@ -525,7 +523,7 @@ def _reshape(graph, layer, x):
 @register_layer(layers.BatchNormalization)
 @_one
 def _batch_normalization(graph, layer, x):
-    r"""The inference form :math:`\gamma (x - \mu) / \sqrt{\sigma^2 + \epsilon} + \beta`
+    r"""The inference form $\gamma (x - \mu) / \sqrt{\sigma^2 + \epsilon} + \beta$
     with the moving statistics, in the layer's order of operations."""
     centered = graph.node("Sub", [x, graph.weight(layer.moving_mean, "moving_mean")])
     scale = np.sqrt(layer.moving_variance + layer.epsilon)
@@ -694,8 +692,8 @@ def model_graph(graph: OnnxGraph, model, inputs: list) -> list:
     return _walker_of(model)(graph, model, inputs)
 
 
-def to_onnx(model, opset=None):
-    """The model as an ``onnx.ModelProto`` (see the module for what each layer becomes).
+def to_onnx(model, opset=None, *, input_scaling=None):
+    r"""The model as an ``onnx.ModelProto`` (see the module for what each layer becomes).
 
     Parameters
     ----------
@@ -703,6 +701,10 @@ def to_onnx(model, opset=None):
     opset : int, optional
         The ONNX operator set (from :data:`MIN_OPSET` to the newest that the installed
         onnx knows); :data:`DEFAULT_OPSET` by default.
+    input_scaling : (mean, scale), optional
+        Standardise the input first, $(x - \mu) / s$ with these per-feature arrays
+        (the scaler ``nnlearn train`` keeps in the metadata; ``nnlearn export`` passes
+        it, so that the graph takes the raw feature columns as ``nnlearn predict`` does).
 
     Returns
     -------
@@ -732,7 +734,18 @@ def to_onnx(model, opset=None):
     walker = _walker_of(model)
     graph = OnnxGraph(model.dtype, opset)
     x = graph.name("input")
-    outputs = walker(graph, model, [x])
+    first = x
+    if input_scaling is not None:
+        mean, scale = (np.asarray(a, dtype=np.float64) for a in input_scaling)
+        if mean.shape != tuple(model.input_shape) or scale.shape != mean.shape \
+                or not np.all(np.isfinite(mean)) or not np.all(np.isfinite(scale)) \
+                or not np.all(scale != 0):
+            raise ValueError(f"input_scaling must be (mean, scale), finite arrays of the "
+                             f"sample shape {tuple(model.input_shape)} with non-zero "
+                             f"scales; got shapes {mean.shape} and {scale.shape}")
+        first = graph.node("Div", [graph.node("Sub", [x, graph.weight(mean, "mean")]),
+                                   graph.weight(scale, "scale")], hint="standardised")
+    outputs = walker(graph, model, [first])
     output_names = ["output"] if len(outputs) == 1 else \
         [f"output_{i}" for i in range(len(outputs))]
     for value, name in zip(outputs, output_names):
@@ -757,10 +770,10 @@ def to_onnx(model, opset=None):
     return proto
 
 
-def save_onnx(model, path, opset=None) -> None:
+def save_onnx(model, path, opset=None, *, input_scaling=None) -> None:
     """Write :func:`to_onnx`'s graph to ``path`` (a temporary file in the same folder
     renamed over it when complete, so a failure never leaves half a file)."""
-    data = to_onnx(model, opset).SerializeToString()
+    data = to_onnx(model, opset, input_scaling=input_scaling).SerializeToString()
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".nnlearn-onnx-")
