@@ -173,9 +173,11 @@ class OnnxGraph:
 
     # small patterns shared by converters
     def transpose(self, x: str, perm) -> str:
+        """``x`` with its axes permuted (``perm``, as NumPy's transpose)."""
         return self.node("Transpose", [x], perm=list(perm))
 
     def squeeze(self, x: str, axes) -> str:
+        """``x`` without its ``axes`` of length 1."""
         return self.node("Squeeze", [x, self.ints(axes, "axes")])
 
     def reduce(self, op_type: str, x: str, axes, keepdims: int = 0) -> str:
@@ -205,6 +207,7 @@ class _Symbol:
         self.graph, self.name, self.boolean = graph, name, boolean
 
     def value(self) -> str:
+        """The name of the value, a boolean cast to the graph's dtype."""
         return self.graph.node("Cast", [self.name], to=self.graph.elem_type) \
             if self.boolean else self.name
 
