@@ -10,11 +10,12 @@ float input ``"input"`` of shape ``(batch, *model.input_shape)`` in the model's 
     session = onnxruntime.InferenceSession("model.onnx")
     (probabilities,) = session.run(None, {"input": x.astype("float32")})
 
-How it is built: a *graph walker* visits the model's layers (a Sequential: its list, in
-order) and asks the converter table :data:`LAYER_CONVERTERS` (layer class ->
-``converter(graph, layer, inputs) -> outputs``, names of ONNX values) to emit each
-layer's nodes into an :class:`OnnxGraph`.  Adding a layer is one registered function
-(:func:`register_layer`); a model kind is one walker (:func:`register_model`).
+How it is built: a *graph walker* (:data:`MODEL_WALKERS`) visits the model's layers (a
+Sequential: its list, in order) and asks the converter table :data:`LAYER_CONVERTERS`
+(layer class -> ``converter(graph, layer, inputs) -> outputs``, names of ONNX values)
+to emit each layer's nodes into an :class:`OnnxGraph`.  Adding a layer is one
+registered function (:func:`register_layer`); a kind of model is one walker and its
+signature, the named inputs and outputs (:func:`register_model`).
 
 What each layer becomes (channels-last layers are transposed to ONNX's channels-first
 ``Conv``/pooling and back; the runtime's optimizer removes the transposes that cancel):
@@ -72,8 +73,8 @@ from ..autograd.conv import _same_pads
 from ..recurrent import GRU, LSTM, Bidirectional, Embedding, SimpleRNN, TimeDistributed
 
 __all__ = ["to_onnx", "save_onnx", "OnnxGraph", "LAYER_CONVERTERS", "register_layer",
-           "register_model", "convert_layer", "lower_activation", "DEFAULT_OPSET",
-           "MIN_OPSET"]
+           "convert_layer", "MODEL_WALKERS", "ModelWalker", "register_model", "model_graph",
+           "lower_activation", "check_opset", "DEFAULT_OPSET", "MIN_OPSET"]
 
 #: The operator set used when ``opset`` is None (onnxruntime 1.16 and later run it).
 DEFAULT_OPSET = 18
@@ -645,20 +646,39 @@ def _time_distributed(graph, layer, x):
 
 
 # -- models: the graph walkers -----------------------------------------------------------------
-#: model class -> ``walker(graph, model, inputs) -> outputs`` (the first class in the
-#: model's method resolution order that has one).
+class ModelWalker:
+    """How one kind of model becomes a graph.
+
+    Parameters
+    ----------
+    walk : ``walk(graph, model, inputs) -> outputs``
+        Emits the model's nodes reading the values ``inputs`` (names); the names of its
+        outputs.
+    signature : ``signature(model) -> (inputs, outputs)``
+        The graph's inputs and outputs, each a list of ``(name, sample shape or None)``
+        (the batch axis is added in front).
+    """
+
+    def __init__(self, walk, signature):
+        self.walk, self.signature = walk, signature
+
+
+#: model class -> :class:`ModelWalker` (the first class in the model's method resolution
+#: order that has one).
 MODEL_WALKERS: dict = {}
 
 
-def register_model(cls):
-    """Decorator: the graph walker of a model class."""
-    def register(walker):
-        MODEL_WALKERS[cls] = walker
-        return walker
+def register_model(cls, signature):
+    """Decorator: ``walk(graph, model, inputs) -> outputs`` is how a ``cls`` model becomes a
+    graph, ``signature(model) -> (inputs, outputs)`` its named inputs and outputs (see
+    :class:`ModelWalker`)."""
+    def register(walk):
+        MODEL_WALKERS[cls] = ModelWalker(walk, signature)
+        return walk
     return register
 
 
-def _walker_of(model):
+def _walker_of(model) -> ModelWalker:
     for cls in type(model).__mro__:
         if cls in MODEL_WALKERS:
             return MODEL_WALKERS[cls]
@@ -680,10 +700,16 @@ def _sequential(graph, model, inputs):
     return values
 
 
+def _sequential_signature(model):
+    """One input ``"input"`` (the sample shape), one output ``"output"`` (the last
+    layer's)."""
+    return [("input", tuple(model.input_shape))], [("output", model.layers[-1].output_shape)]
+
+
 def _register_sequential():
     from ..models import Sequential
 
-    register_model(Sequential)(_sequential)
+    register_model(Sequential, _sequential_signature)(_sequential)
 
 
 _register_sequential()
@@ -692,7 +718,7 @@ _register_sequential()
 def model_graph(graph: OnnxGraph, model, inputs: list) -> list:
     """Emit ``model``'s nodes reading ``inputs``; the names of its outputs (a model inside
     another graph: the skl2onnx converter, a functional model's nested Sequential)."""
-    return _walker_of(model)(graph, model, inputs)
+    return _walker_of(model).walk(graph, model, inputs)
 
 
 def to_onnx(model, opset=None, *, input_scaling=None):
@@ -711,8 +737,9 @@ def to_onnx(model, opset=None, *, input_scaling=None):
 
     Returns
     -------
-    onnx.ModelProto with one input ``"input"`` (batch, *input_shape) and one output
-    ``"output"``, in the model's dtype, named after the model; its metadata holds the
+    onnx.ModelProto named after the model, in the model's dtype, with the inputs and
+    outputs its walker names (a Sequential: one input ``"input"`` (batch,
+    *input_shape) and one output ``"output"``); its metadata holds the
     model's ``metadata`` (the class labels, features and scaling of ``nnlearn train``)
     as JSON under ``"nnlearn.metadata"``.
 
@@ -736,9 +763,13 @@ def to_onnx(model, opset=None, *, input_scaling=None):
     model._check_built("to_onnx")
     walker = _walker_of(model)
     graph = OnnxGraph(model.dtype, opset)
-    x = graph.name("input")
-    first = x
+    input_specs, output_specs = walker.signature(model)
+    for name, _ in input_specs + output_specs:
+        graph.name(name)  # reserved: nothing else is given these names
+    first = [name for name, _ in input_specs]
     if input_scaling is not None:
+        if len(input_specs) != 1:
+            raise ValueError("input_scaling: the model has several inputs")
         mean, scale = (np.asarray(a, dtype=np.float64) for a in input_scaling)
         if mean.shape != tuple(model.input_shape) or scale.shape != mean.shape \
                 or not np.all(np.isfinite(mean)) or not np.all(np.isfinite(scale)) \
@@ -746,22 +777,22 @@ def to_onnx(model, opset=None, *, input_scaling=None):
             raise ValueError(f"input_scaling must be (mean, scale), finite arrays of the "
                              f"sample shape {tuple(model.input_shape)} with non-zero "
                              f"scales; got shapes {mean.shape} and {scale.shape}")
-        first = graph.node("Div", [graph.node("Sub", [x, graph.weight(mean, "mean")]),
-                                   graph.weight(scale, "scale")], hint="standardised")
-    outputs = walker(graph, model, [first])
-    output_names = ["output"] if len(outputs) == 1 else \
-        [f"output_{i}" for i in range(len(outputs))]
-    for value, name in zip(outputs, output_names):
-        graph._names.add(name)
+        first = [graph.node("Div", [graph.node("Sub", [first[0], graph.weight(mean, "mean")]),
+                                    graph.weight(scale, "scale")], hint="standardised")]
+    outputs = walker.walk(graph, model, first)
+    if len(outputs) != len(output_specs):
+        raise ValueError(f"ONNX export: the model gave {len(outputs)} outputs where its "
+                         f"signature names {len(output_specs)}")
+    for value, (name, _) in zip(outputs, output_specs):
         graph._add_node("Identity", [value], [name], graph.name("output_node"), "", {})
-    last = model.layers[-1].output_shape if len(outputs) == 1 else None
+
+    def value_info(name, shape):
+        return helper.make_tensor_value_info(name, graph.elem_type,
+                                             None if shape is None else ["batch", *shape])
+
     proto_graph = helper.make_graph(
-        graph.nodes, model.name or "nnlearn",
-        [helper.make_tensor_value_info(x, graph.elem_type, ["batch", *model.input_shape])],
-        [helper.make_tensor_value_info(name, graph.elem_type,
-                                       None if last is None else ["batch", *last])
-         for name in output_names],
-        initializer=graph.initializers)
+        graph.nodes, model.name or "nnlearn", [value_info(*spec) for spec in input_specs],
+        [value_info(*spec) for spec in output_specs], initializer=graph.initializers)
     opsets = [helper.make_opsetid("", opset)]
     proto = helper.make_model(proto_graph, opset_imports=opsets, producer_name="nnlearn",
                               producer_version=__version__,
