@@ -475,3 +475,20 @@ def test_skl2onnx_converts_the_estimators():
         None, {"X": X.astype(np.float64)})
     assert got.dtype == np.float64
     np.testing.assert_allclose(got, regressor.predict(X), **TOLERANCE)
+
+
+def test_without_onnx_installed_the_export_says_what_to_install(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from nnlearn.cli import run
+
+    model = nl.Sequential([L.Input(2), L.Dense(1)], seed=0)
+    model.build((2,))
+    model.save(tmp_path / "m.nnlearn")
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx fails as if absent
+    monkeypatch.delitem(sys.modules, "nnlearn.interop.onnx")
+    with pytest.raises(ModuleNotFoundError, match=r"needs onnx: pip install onnx"):
+        model.export(tmp_path / "m.onnx")
+    assert run(["export", str(tmp_path / "m.nnlearn")]) == 2
+    assert "Error: export needs onnx: pip install onnx" in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists()
