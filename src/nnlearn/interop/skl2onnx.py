@@ -64,8 +64,8 @@ class _ContainerGraph(OnnxGraph):
 
 
 def _network_output(scope, operator, container, estimator):
-    """The network's output on the operator's input (cast to the network's dtype and
-    the result back to the declared output type)."""
+    """The graph emitting into skl2onnx's container, and the name of the network's
+    output on the operator's input (cast to the network's dtype first if needed)."""
     graph = _ContainerGraph(scope, container, estimator.model_.dtype)
     x = operator.inputs[0].full_name
     if guess_proto_type(operator.inputs[0].type) != graph.elem_type:
@@ -75,6 +75,7 @@ def _network_output(scope, operator, container, estimator):
 
 
 def _to_type(graph, value, proto_type, output):
+    """``output`` = ``value`` in the ONNX type ``proto_type``."""
     if proto_type == graph.elem_type:
         graph._add_node("Identity", [value], [output], None, "", {})
     else:
@@ -100,7 +101,11 @@ def _convert_classifier(scope, operator, container):
         labels = np.array([str(c).encode("utf-8") for c in classes], dtype=object)
         table = graph.name("classes")
         container.add_initializer(table, TensorProto.STRING, [len(labels)], list(labels))
-    else:
+    else:  # int64 labels, as skl2onnx's shape calculator declares them
+        if not np.array_equal(classes.astype(np.int64), classes):
+            raise NotImplementedError(f"skl2onnx: the classes {classes.tolist()[:5]} are "
+                                      "not integers; skl2onnx's label output is int64 or "
+                                      "string: fit with integer or string labels")
         table = graph.initializer(classes.astype(np.int64), "classes")
     graph._add_node("Gather", [table, index], [label_output.full_name], None, "",
                     {"axis": 0})
