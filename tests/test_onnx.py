@@ -460,6 +460,11 @@ def test_skl2onnx_converts_the_estimators():
         np.testing.assert_allclose([[m[c] for c in classifier.classes_] for m in maps],
                                    classifier.predict_proba(X), **TOLERANCE)
 
+    multilabel = MLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(
+        X, np.stack([X[:, 0] > 0, X[:, 1] > 0], 1).astype(int))
+    with pytest.raises(NotImplementedError, match="not a multilabel indicator matrix"):
+        skl2onnx.to_onnx(multilabel, X[:1])
+
     regressor = MLPRegressor(hidden_layer_sizes=(8,), max_iter=40, random_state=0)
     for targets in (X[:, 0] - X[:, 1], np.stack([X[:, 0], X[:, 1] * X[:, 2]], 1)):
         regressor.fit(X, targets)
