@@ -497,3 +497,64 @@ def test_without_onnx_installed_the_export_says_what_to_install(tmp_path, monkey
     assert run(["export", str(tmp_path / "m.nnlearn")]) == 2
     assert "Error: export needs onnx: pip install onnx" in capsys.readouterr().err
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("layer", [
+    L.LSTM(4, return_sequences=True, return_state=True),
+    L.GRU(3, return_state=True, go_backwards=True),
+    L.SimpleRNN(2, return_state=True),
+    L.Bidirectional(L.LSTM(3, return_state=True, return_sequences=True))],
+    ids=["LSTM", "GRU", "SimpleRNN", "Bidirectional"])
+def test_return_state_gives_every_output_through_the_converter_table(layer):
+    """A layer's converter returns all its outputs (the sequence and the final states), as
+    a model of several outputs uses them: each equals the layer's own output."""
+    from nnlearn.interop.onnx import convert_layer
+
+    x = normal((4, 5, 3))
+    layer.build((5, 3), np.random.default_rng(0), np.float32)
+    expected = [out.data for out in layer(x)]
+    graph = OnnxGraph(np.float32, DEFAULT_OPSET)
+    graph.name("x")
+    outputs = convert_layer(graph, layer, ["x"])
+    names = [graph.node("Identity", [value], hint="out") for value in outputs]
+    proto = onnx.helper.make_model(onnx.helper.make_graph(
+        graph.nodes, "layer", [onnx.helper.make_tensor_value_info(
+            "x", onnx.TensorProto.FLOAT, [None, 5, 3])],
+        [onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT,
+                                            [None, *reference.shape[1:]])
+         for name, reference in zip(names, expected)], initializer=graph.initializers),
+        opset_imports=[onnx.helper.make_opsetid("", DEFAULT_OPSET)])
+    proto.ir_version = onnx.helper.find_min_ir_version_for(list(proto.opset_import))
+    onnx.checker.check_model(proto, full_check=True)
+    got = ort.InferenceSession(proto.SerializeToString()).run(None, {"x": x})
+    assert len(got) == len(expected)
+    for value, reference in zip(got, expected):
+        np.testing.assert_allclose(value, reference, **TOLERANCE)
+
+
+def test_a_model_kind_registers_a_walker_and_its_signature(monkeypatch):
+    """How a model of several outputs plugs in: register_model(cls, signature) with a
+    walker; outputs without a declared shape get ONNX's inferred one."""
+    from nnlearn.interop import onnx as exporter
+
+    class WithFeatures(nl.Sequential):
+        """A Sequential whose graph also gives its first layer's output."""
+
+    monkeypatch.setattr(exporter, "MODEL_WALKERS", dict(exporter.MODEL_WALKERS))
+
+    @exporter.register_model(WithFeatures, lambda model: (
+        [("x", model.input_shape)], [("y", None), ("features", None)]))
+    def walk(graph, model, inputs):
+        hidden = exporter.convert_layer(graph, model.layers[0], inputs)
+        return [*exporter.convert_layer(graph, model.layers[1], hidden), *hidden]
+
+    model = WithFeatures([L.Dense(4, activation="tanh"), L.Dense(2)], seed=0)
+    model.build((3,))
+    proto = to_onnx(model)
+    onnx.checker.check_model(proto, full_check=True)
+    assert [o.name for o in proto.graph.output] == ["y", "features"]
+    assert [len(o.type.tensor_type.shape.dim) for o in proto.graph.output] == [2, 2]
+    x = normal((5, 3))
+    y, features = ort.InferenceSession(proto.SerializeToString()).run(None, {"x": x})
+    np.testing.assert_allclose(y, model.predict(x), **TOLERANCE)
+    np.testing.assert_allclose(features, model.layers[0](x).data, **TOLERANCE)

@@ -798,6 +798,11 @@ def to_onnx(model, opset=None, *, input_scaling=None):
                               producer_version=__version__,
                               doc_string=f"{type(model).__name__} exported by nnlearn")
     proto.ir_version = helper.find_min_ir_version_for(opsets)
+    if any(shape is None for _, shape in output_specs):  # ONNX's shape inference says
+        inferred = onnx.shape_inference.infer_shapes(proto)
+        for output, found in zip(proto.graph.output, inferred.graph.output):
+            if not output.type.tensor_type.HasField("shape"):
+                output.type.CopyFrom(found.type)
     if isinstance(model.metadata, dict) and model.metadata:
         helper.set_model_props(proto, {"nnlearn.metadata": json.dumps(model.metadata,
                                                                       default=str)})
