@@ -294,14 +294,17 @@ def stacks(draw):
     size = draw(st.integers(6, 10))
     channels = draw(st.integers(1, 3))
     stack = [L.Input((size, size, channels))] if conv_blocks else [L.Input(channels * 3)]
+    side = size  # the images' side after each layer: a valid kernel must fit
     for _ in range(conv_blocks):
-        stack.append(L.Conv2D(draw(st.integers(1, 4)), draw(st.integers(1, 3)),
-                              strides=draw(st.integers(1, 2)),
-                              padding=draw(st.sampled_from(["valid", "same"])),
-                              activation=draw(st.sampled_from(names))))
+        kernel, stride = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+        padding = draw(st.sampled_from(["valid", "same"])) if kernel <= side else "same"
+        stack.append(L.Conv2D(draw(st.integers(1, 4)), kernel, strides=stride,
+                              padding=padding, activation=draw(st.sampled_from(names))))
+        side = -(-side // stride) if padding == "same" else (side - kernel) // stride + 1
         if draw(st.booleans()):
             stack.append(draw(st.sampled_from([L.MaxPooling2D, L.AveragePooling2D]))(
                 2, padding="same"))
+            side = -(-side // 2)
     if conv_blocks:
         stack.append(draw(st.sampled_from([L.Flatten(), L.GlobalAveragePooling2D()])))
     for _ in range(draw(st.integers(1, 3))):
