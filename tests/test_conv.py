@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import nnlearn as nl
-from nnlearn.autograd.conv import _same_pads, output_length
+from nnlearn.autograd.conv import same_pads, output_length
 from nnlearn.lowering import loops
 
 
@@ -103,7 +103,7 @@ def test_same_padding_output_sizes_follow_tensorflow():
         for k in range(1, 5):
             for s in range(1, 4):
                 assert output_length(n, k, s, "same") == -(-n // s)
-                before, after = _same_pads(n, k, s, 1)
+                before, after = same_pads(n, k, s, 1)
                 assert before <= after <= before + 1
                 assert (n + before + after - k) // s + 1 >= -(-n // s)
 
@@ -146,7 +146,7 @@ def _torch_padded(x, k_hw, strides, dilation, padding):
     torch = pytest.importorskip("torch")
     xt = torch.tensor(x).permute(0, 3, 1, 2)
     if padding == "same":
-        (t, b), (left, r) = (_same_pads(n, k, s, d) for n, k, s, d in
+        (t, b), (left, r) = (same_pads(n, k, s, d) for n, k, s, d in
                              zip(x.shape[1:3], k_hw, strides, dilation))
         xt = torch.nn.functional.pad(xt, (left, r, t, b))
     return xt
@@ -184,7 +184,7 @@ def test_conv1d_matches_pytorch(padding):
     ours = nl.conv1d(x, k, None, strides=2, padding=padding, dilation=2).data
     xt = torch.tensor(x).permute(0, 2, 1)
     if padding == "same":
-        xt = torch.nn.functional.pad(xt, _same_pads(11, 3, 2, 2))
+        xt = torch.nn.functional.pad(xt, same_pads(11, 3, 2, 2))
     theirs = torch.nn.functional.conv1d(xt, torch.tensor(k).permute(2, 1, 0), stride=2,
                                         dilation=2).permute(0, 2, 1).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
@@ -200,7 +200,7 @@ def test_gradients_match_pytorch():
     gx, gk = nl.grad(loss, [xs, ks])
     xt = torch.tensor(x, requires_grad=True)
     kt = torch.tensor(k, requires_grad=True)
-    pads = [_same_pads(n, kk, 2, d) for n, kk, d in zip((8, 7), (3, 2), (1, 2))]
+    pads = [same_pads(n, kk, 2, d) for n, kk, d in zip((8, 7), (3, 2), (1, 2))]
     padded = torch.nn.functional.pad(xt.permute(0, 3, 1, 2), (*pads[1], *pads[0]))
     out = torch.nn.functional.conv2d(padded, kt.permute(3, 2, 0, 1), stride=2, dilation=(1, 2))
     torch.sum(torch.nn.functional.max_pool2d(torch.relu(out), 2) ** 2).backward()
@@ -328,7 +328,7 @@ def test_all_gradients_with_bias_match_pytorch(channels, groups, padding):
     out = nl.conv2d(xs, ks, bs, 1, padding, 1, groups)
     grads = nl.grad(nl.sum(nl.max_pool2d(nl.relu(out), 2) ** 2), [xs, ks, bs])
     xt, kt, bt = (torch.tensor(v, requires_grad=True) for v in (x, k, b))
-    pads = [p for n, kk in zip((7, 8), (2, 3)) for p in _same_pads(n, kk, 1, 1)]
+    pads = [p for n, kk in zip((7, 8), (2, 3)) for p in same_pads(n, kk, 1, 1)]
     xp = F.pad(xt.permute(0, 3, 1, 2), pads if padding == "same" else [0] * 4)
     theirs = F.conv2d(xp, kt.permute(3, 2, 0, 1), bt, groups=groups)
     np.testing.assert_allclose(out.data, theirs.detach().permute(0, 2, 3, 1).numpy(),

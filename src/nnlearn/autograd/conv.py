@@ -94,7 +94,7 @@ def output_length(n: int, k: int, stride: int, padding: str, dilation: int = 1) 
     return max((n - effective) // stride + 1, 0)
 
 
-def _same_pads(n: int, k: int, stride: int, dilation: int) -> tuple:
+def same_pads(n: int, k: int, stride: int, dilation: int) -> tuple:
     """(before, after) padding of TensorFlow's "same": the extra one goes after."""
     effective = (k - 1) * dilation + 1
     total = max((-(-n // stride) - 1) * stride + effective - n, 0)
@@ -104,7 +104,7 @@ def _same_pads(n: int, k: int, stride: int, dilation: int) -> tuple:
 def _pads(shape_hw, kernel, strides, dilation, padding) -> tuple:
     if padding == "valid":
         return (0, 0), (0, 0)
-    return tuple(_same_pads(n, k, s, d) for n, k, s, d in zip(shape_hw, kernel, strides,
+    return tuple(same_pads(n, k, s, d) for n, k, s, d in zip(shape_hw, kernel, strides,
                                                               dilation))
 
 

@@ -69,7 +69,7 @@ except ModuleNotFoundError as err:  # pragma: no cover - the extra is missing
         "install \".[onnx]\" in nnlearn's folder)", name=err.name) from None
 
 from .. import activations, layers, numerics
-from ..autograd.conv import _same_pads
+from ..autograd.conv import same_pads
 from ..layers.recurrent import GRU, LSTM, Bidirectional, Embedding, SimpleRNN, TimeDistributed
 
 __all__ = ["to_onnx", "save_onnx", "OnnxGraph", "LAYER_CONVERTERS", "register_layer",
@@ -454,7 +454,7 @@ def _pads(spatial, kernel, strides, dilation, padding) -> list:
     elif padding == "causal":
         before, after = [d * (k - 1) for k, d in zip(kernel, dilation)], [0] * len(spatial)
     else:
-        pairs = [_same_pads(n, k, s, d) for n, k, s, d in zip(spatial, kernel, strides,
+        pairs = [same_pads(n, k, s, d) for n, k, s, d in zip(spatial, kernel, strides,
                                                               dilation)]
         before, after = [p[0] for p in pairs], [p[1] for p in pairs]
     return [*before, *after]
@@ -753,7 +753,7 @@ def to_onnx(model, opset=None, *, input_scaling=None):
     """
     import json
 
-    from .. import __version__
+    from .._version import __version__
     from ..models import Model
 
     opset = check_opset(opset)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .augmentation import (RandomFlip, RandomRotation, RandomTranslation, RandomZoom,
                            affine_images)
-from .base import Input, Layer, RandomLayer, building
+from .base import LAYERS, Input, Layer, RandomLayer, building, get
 from .convolutional import (AveragePooling1D, AveragePooling2D, BaseConv, BasePooling, Conv1D,
                             Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                             GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
@@ -31,15 +31,8 @@ __all__ = ["Layer", "Input", "Dense", "Activation", "Dropout", "BatchNormalizati
            "Flatten", "PReLU", "get"]
 
 
-LAYERS = {cls.__name__: cls for cls in (Input, Dense, Activation, Dropout,
-                                        BatchNormalization, Flatten, PReLU)}
-
-
-def get(class_name: str, config: dict) -> Layer:
-    """A layer from its class name and config (model files)."""
-    if class_name not in LAYERS:
-        raise ValueError(f"unknown layer class {class_name!r} in model file")
-    return LAYERS[class_name](**config)
+LAYERS.update({cls.__name__: cls for cls in (Input, Dense, Activation, Dropout,
+                                              BatchNormalization, Flatten, PReLU)})
 
 
 CONVOLUTIONAL_LAYERS = (Conv1D, Conv2D, MaxPooling1D, MaxPooling2D, AveragePooling1D,

@@ -218,3 +218,16 @@ def check_sample_rank(input_shape, rank: int, layer: str, what: str) -> None:
     if len(input_shape) != rank:
         raise ValueError(f"{layer} expects samples of shape {what}; got sample shape "
                          f"{tuple(input_shape)}")
+
+
+# Every layer class a model file may name, by class name (filled by the package's
+# __init__, which imports every family of layers; user-defined layers are not here: a
+# file names only the library's own classes).
+LAYERS: dict = {}
+
+
+def get(class_name: str, config: dict) -> Layer:
+    """A layer from its class name and config (model files)."""
+    if class_name not in LAYERS:
+        raise ValueError(f"unknown layer class {class_name!r} in model file")
+    return LAYERS[class_name](**config)

@@ -34,7 +34,7 @@ from .. import autograd as ag
 from ..autograd.recurrent import FUSED_ACTIVATIONS
 from .._validation import check_flag, check_positive_int
 from ..config_schema import IDENTIFIED, INITIALIZER, SIZE, one_of
-from .base import Layer
+from .base import Layer, get
 
 __all__ = ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Embedding",
            "gru_weights_from_torch", "lstm_weights_from_torch", "is_recurrent"]
@@ -368,13 +368,11 @@ def is_recurrent(layer) -> bool:
 
 def _layer_from(layer, wrapper: str, recurrent: bool = False) -> Layer:
     """A layer, or one from its ``{"class_name", "config"}`` (model files)."""
-    from .. import layers as layers_module
-
     if isinstance(layer, dict):
         if set(layer) != {"class_name", "config"} or not isinstance(layer["config"], dict):
             raise ValueError(f"{wrapper}: layer must be a Layer or {{'class_name': ..., "
                              f"'config': {{...}}}}; got {layer!r}")
-        layer = layers_module.get(layer["class_name"], layer["config"])
+        layer = get(layer["class_name"], layer["config"])
     if not isinstance(layer, Layer):
         raise ValueError(f"{wrapper}: layer must be a Layer; got {type(layer).__name__}")
     if recurrent and not isinstance(layer, RECURRENT_CELLS):

@@ -13,14 +13,8 @@ import numpy as np
 from .. import config_schema
 from .. import layers as layers_module
 from ..config_schema import one_of
-from .files import (
-    FORMAT,
-    check_sample_values,
-    check_weight_shapes,
-    numbered,
-    read_archive,
-    where_of,
-)
+from .files import (FORMAT, check_sample_values, check_weight_shapes, numbered, read_archive,
+                    where_of)
 from .sequential import Sequential
 
 

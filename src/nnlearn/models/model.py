@@ -7,19 +7,14 @@ weights, summary, save) on one object, each method short.
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
 from .. import layers as layers_module
 from ..autograd import Tensor, as_tensor, no_grad
-from .files import (
-    FORMAT,
-    FORMAT_VERSION,
-    WEIGHTS_FORMAT,
-    check_weight_shapes,
-    numbered,
-    read_archive,
-    write_archive,
-)
+from .files import (FORMAT, FORMAT_VERSION, WEIGHTS_FORMAT, check_weight_shapes, numbered,
+                    read_archive, write_archive)
 from .trainer import Trainer
 
 _PLAIN = (int, float, bool, str, type(None))  # values that hold no layer
@@ -36,6 +31,11 @@ def _layers_in(value) -> list:
     if isinstance(value, (list, tuple)):
         return [layer for item in value for layer in _layers_in(item)]
     return []
+
+
+# Export formats: the module (above the models, it imports them) and its function. The
+# models name it here rather than import it, so the dependency points one way only.
+EXPORT_FORMATS = {"onnx": ("nnlearn.interop.onnx", "save_onnx")}
 
 
 class Model(Trainer):
@@ -328,11 +328,11 @@ class Model(Trainer):
         (onnxruntime, browsers, phones, C++; needs the ``onnx`` extra) with input
         ``"input"`` and output ``"output"``, what :meth:`predict` gives; ``opset`` the
         ONNX operator set (see :func:`nnlearn.interop.onnx.to_onnx`)."""
-        if format != "onnx":
-            raise ValueError(f"export: format must be 'onnx'; got {format!r}")
-        from ..interop.onnx import save_onnx
-
-        save_onnx(self, path, opset)
+        if format not in EXPORT_FORMATS:
+            raise ValueError(f"export: format must be one of {sorted(EXPORT_FORMATS)}; got "
+                             f"{format!r}")
+        module, function = EXPORT_FORMATS[format]
+        getattr(importlib.import_module(module), function)(self, path, opset)
 
     def save(self, file) -> None:
         """Only a Sequential saves its architecture; use save_weights here."""

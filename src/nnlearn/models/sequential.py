@@ -9,14 +9,8 @@ import numpy as np
 from .. import activations, losses, optimizers
 from .. import layers as layers_module
 from .. import metrics as metrics_module
-from .._validation import (
-    check_positive_int,
-)
-from .files import (
-    FORMAT,
-    FORMAT_VERSION,
-    write_archive,
-)
+from .._validation import check_positive_int
+from .files import FORMAT, FORMAT_VERSION, write_archive
 from .model import Model
 
 

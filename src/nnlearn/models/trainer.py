@@ -35,20 +35,12 @@ from .. import activations, losses, optimizers
 from ..lowering import planner
 from .. import layers as layers_module
 from .. import metrics as metrics_module
-from .._validation import (
-    all_finite,
-    check_array,
-    check_fraction,
-    check_in_range,
-    check_positive_int,
-    check_sample_weight,
-)
+from .._validation import (all_finite, check_array, check_fraction, check_in_range,
+                           check_positive_int, check_sample_weight)
 from ..autograd import as_tensor, no_grad, sum_of_squares
 from ..callbacks import StopKind, StopReason, check_callbacks
 from ..data import adapters as data_adapters
-from .files import (
-    predict_batch_size,
-)
+from .files import predict_batch_size
 from .progress import ProgressBar
 
 
