@@ -20,6 +20,10 @@ status 2, never a traceback; a bug in nnlearn still shows its traceback.  Text t
 from a model or data file is printed with its control characters escaped (no terminal
 escape sequences), and predicted labels that a spreadsheet would run as formulas
 (``=cmd|...``) are written with a leading ``'``.
+
+This module is long because it is the whole command line: one function per command, each
+with the checks of its own inputs (a user's file is untrusted until checked), sharing the
+output and error helpers at the top.
 """
 
 from __future__ import annotations

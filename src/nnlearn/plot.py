@@ -19,6 +19,9 @@ In Jupyter they display inline as PNG images with no ``%matplotlib`` magic (they
 - :func:`plot_lr_find` - the learning-rate range test of :func:`nnlearn.lr_find`.
 - :func:`draw_graph` - the computation graph behind a tensor, each node with its value
   and gradient (micrograd's ``draw_dot``, drawn with Matplotlib alone).
+
+This module is long because it is a catalogue of independent figures, one function each
+(with its private helpers beside it), sharing only the figure set-up at the top.
 """
 
 from __future__ import annotations
