@@ -334,3 +334,41 @@ def test_rough_edges_in_chromium(tmp_path):
         browser.close()
     assert not errors, errors
     assert not dialogs, dialogs
+
+
+def test_the_top_bar_is_one_line_at_1280_px_with_the_widest_choices(tmp_path):
+    """Every control of the top bar (Dropout included, and a classroom's name field) on
+    one line at 1280 px, even with the longest value of every menu shown."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    errors = []
+    with running_server(token="class-token", teacher_token="teacher-token",
+                        max_per_client=4) as (address, _), sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = student_page(browser, address, errors)
+        assert page.is_visible("#student_name")   # a classroom: the name field is shown
+
+        def lines():
+            return page.evaluate("""() => {
+                const boxes = [...document.querySelectorAll('header .controls > *')]
+                    .filter((c) => !c.hidden).map((c) => c.getBoundingClientRect());
+                const header = document.querySelector('header').getBoundingClientRect();
+                return {tops: boxes.map((b) => b.top), bottoms: boxes.map((b) => b.bottom),
+                        right: Math.max(...boxes.map((b) => b.right)), width: innerWidth,
+                        header: header.height, n: boxes.length};
+            }""")
+
+        shown = lines()
+        assert shown["n"] >= 13   # 3 buttons, the epoch, 9 menus
+        assert max(shown["tops"]) < min(shown["bottoms"]), shown   # one line
+        assert page.locator("#dropout").bounding_box()["y"] < 60
+        page.evaluate("""() => { for (const s of document.querySelectorAll('header select')) {
+            const longest = [...s.options].sort((a, b) => b.text.length - a.text.length)[0];
+            s.value = longest.value;   // shown only: nothing is sent
+        } }""")
+        widest = lines()
+        assert max(widest["tops"]) < min(widest["bottoms"]), widest
+        assert widest["right"] <= widest["width"] and widest["header"] < 110, widest
+        shot(page, "top_bar_widest.png", tmp_path, clip={"x": 0, "y": 0, "width": 1280,
+                                                          "height": 120})
+        browser.close()
+    assert not errors, errors
