@@ -19,6 +19,15 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SHOTS = os.environ.get("NNLEARN_SCREENSHOT_DIR")
 
 
+def shown(value, digits=4):
+    """A number as the step mode writes it (app.js fmtDigits): ``digits`` decimals, or
+    scientific notation when that would round a non-zero value to 0."""
+    if value != 0 and abs(value) < 0.5 * 10 ** -digits:
+        mantissa, exponent = f"{value:.{digits - 2}e}".split("e")
+        return f"{mantissa}e{int(exponent):+d}"
+    return f"{value:.{digits}f}"
+
+
 def shot(page, name, tmp_path, **options):
     path = os.path.join(SHOTS, name) if SHOTS else str(tmp_path / name)
     page.screenshot(path=path, **options)
@@ -210,12 +219,17 @@ def test_step_mode_shows_the_servers_numbers_in_order(tmp_path):
                 shot(page, "step_mode_backward.png", tmp_path)
             page.keyboard.press("ArrowRight")
         assert texts[0].startswith("Forward, layer 1 neuron 1") and \
-            f"{expected[0]['a']:.4f}" in texts[0]
+            shown(expected[0]['a']) in texts[0]
         assert texts[3].startswith("Loss (binary_crossentropy)")
         assert texts[4].startswith("Backward, output neuron 1") and \
-            f"{expected[4]['dL_dz']:.4f}" in texts[4]
+            shown(expected[4]['dL_dz']) in texts[4]
+        # a weight's gradient: its input times its neuron's dL/dz, both numbers shown
         assert texts[5].startswith("Weight w1,1 into output") and \
-            f"{expected[5]['grad']:.4f}" in texts[5]
+            f"= {shown(expected[5]['input'])} \u00d7 {shown(expected[4]['dL_dz'])} = " \
+            f"{shown(expected[5]['grad'])}" in texts[5], texts[5]
+        for k, step in enumerate(expected):   # a vanishing gradient does not read as 0
+            if step["kind"] in ("weight", "bias") and step["grad"] != 0:
+                assert not texts[k].rstrip().endswith(("= 0.0000", "= -0.0000")), texts[k]
         assert texts[8].startswith("Backward, layer 1 neuron 1")
         page.click("#bp_first")
         for _ in range(2):

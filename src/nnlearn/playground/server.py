@@ -9,8 +9,9 @@
   ``data``, ``frame`` (streamed while running, at most ``frame_rate`` a second),
   ``export`` and ``error`` messages.  A bad
   message gets an ``error`` reply and the session goes on.
-- ``GET /export/{session}/model.nnlearn`` and ``.../data.npz``: the trained model file
-  and the session's points.
+- ``GET /export/{session}/model.nnlearn``, ``.../model.onnx`` and ``.../data.npz``: the
+  trained model file, the network as an ONNX graph (501 with what to install when the
+  ``onnx`` extra is missing) and the session's points.
 
 Training runs in a worker thread (NumPy releases the GIL), one step at a time per
 session, so the event loop keeps serving other tabs.  A closed tab ends its session (its
@@ -176,6 +177,7 @@ class Playground:
         text = json.dumps(message, allow_nan=False)
         if kind == "frame":  # kept as sent; summarized only when the teacher asks
             state["last_frame"], state["frame"] = text, message
+            state["version"] = state.get("version", 0) + 1  # the teacher's page caches by it
         elif kind == "data":
             state["last_data"] = text
         await state["ws"].send_text(text)
@@ -239,6 +241,8 @@ class Playground:
                 return [{"type": "export", "code": code, "epoch": session.epoch,
                          "test": session.test_metrics,
                          "model_url": f"/export/{sid}/model.nnlearn{query}",
+                         "onnx_url": f"/export/{sid}/model.onnx{query}",
+                         "onnx_missing": onnx_missing(),
                          "data_url": f"/export/{sid}/data.npz{query}"}]
             if kind == "upload":
                 await self._locked(state, session.upload, message.get("csv"),
@@ -359,6 +363,14 @@ class Playground:
         session, state = entry
         if name == "model.nnlearn":
             body = await self._locked(state, session.model_bytes)
+        elif name == "model.onnx":
+            try:
+                body = await self._locked(state, session.onnx_bytes)
+            except ModuleNotFoundError as err:
+                return PlainTextResponse(onnx_missing(err) or str(err), status_code=501)
+            except NotImplementedError as err:
+                return PlainTextResponse(f"this network cannot be written as ONNX: {err}",
+                                         status_code=422)
         elif name == "data.npz":
             body = await self._locked(state, session.data_bytes)
         else:
@@ -386,11 +398,18 @@ class Playground:
             return self._refuse_teacher()
         return FileResponse(STATIC / "teacher.html")
 
-    def class_view(self) -> dict:
+    def class_view(self, known: dict | None = None) -> dict:
         """Every student session (settings, epoch, losses, a thumbnail of the output),
         the current challenge and its leaderboard: sessions on the challenge's data,
         lowest test loss first.  Read from what the sessions last sent: the students'
-        training is not touched."""
+        training is not touched.
+
+        A frame is summarized once, when the view first asks after it was sent (not at
+        every refresh); each row carries its frame's ``version``, and a session whose
+        version is the one in ``known`` (session id -> version: what the teacher's page
+        already shows) gets ``"thumbnail": None`` instead of the same picture again, so
+        a paused student costs the refresh a few numbers."""
+        known = known or {}
         rows = []
         for sid, entry in list(self.sessions.items()):
             if entry is None:
@@ -399,12 +418,18 @@ class Playground:
             frame = state.get("frame")
             if frame is None:
                 continue
-            summary = _summary(frame)
-            rows.append({"id": sid, "number": state["number"],
-                         "name": state["name"] or f"Student {state['number']}",
-                         "running": bool(state.get("running")),
-                         "settings": session.settings, "task": session.task,
-                         "classes": session.n_classes, **summary})
+            cached = state.get("summary")
+            if cached is None or cached[0] is not frame:
+                cached = state["summary"] = (frame, _summary(frame))
+            version = state.get("version", 0)
+            row = {"id": sid, "number": state["number"],
+                   "name": state["name"] or f"Student {state['number']}",
+                   "running": bool(state.get("running")),
+                   "settings": session.settings, "task": session.task,
+                   "classes": session.n_classes, **cached[1], "version": version}
+            if known.get(sid) == version:
+                row["thumbnail"] = None  # the teacher's page has this one
+            rows.append(row)
         rows.sort(key=lambda r: r["number"])
         board = []
         if self.challenge:
@@ -420,10 +445,12 @@ class Playground:
 
     async def teacher_sessions(self, request) -> Response:
         """GET: every student tab's summary (settings, epoch, losses, thumbnail) as JSON,
-        for the teacher's token only (403 otherwise)."""
+        for the teacher's token only (403 otherwise); ``known=id.version,...`` names the
+        thumbnails the page already has (not sent again, see :meth:`class_view`)."""
         if not self._teacher_ok(request.query_params.get("token")):
             return self._refuse_teacher()
-        return JSONResponse(self.class_view())
+        return JSONResponse(self.class_view(
+            _known_versions(request.query_params.get("known"), self.max_sessions)))
 
     async def teacher_challenge(self, request) -> Response:
         """POST {"query": "dataset=xor&noise=10&..."}: the settings of a URL state, all
@@ -529,6 +556,47 @@ def _summary(frame: dict) -> dict:
     return {"epoch": frame["epoch"], "train_loss": frame["train"].get("loss"),
             "test_loss": frame["test"].get("loss"),
             "test_accuracy": frame["test"].get("accuracy"), "thumbnail": thumbnail}
+
+
+def _known_versions(text, most: int) -> dict:
+    """The teacher page's ``known`` parameter, ``id.version,id.version,...`` (the
+    thumbnails it already shows), as {id: version}; at most ``most`` entries are read,
+    a malformed entry is skipped, and a parameter too long to be one is ignored (every
+    thumbnail is then sent)."""
+    if not isinstance(text, str) or len(text) > 40 * most:
+        return {}
+    known = {}
+    for item in text.split(",")[:most]:
+        sid, _, version = item.rpartition(".")
+        if sid and version.isdigit() and len(version) <= 12:
+            known[sid] = int(version)
+    return known
+
+
+def onnx_missing(err: ModuleNotFoundError | None = None) -> str | None:
+    """Why the ONNX export cannot run here (what to install), or None when it can:
+    ``err`` is the import's error, or, without one, whether the modules are found."""
+    import importlib.util
+
+    def found(module):  # without importing it (onnx takes a while to import)
+        try:
+            return importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError, AttributeError):  # a parent missing, or None
+            return False
+
+    if err is None:
+        if not found("onnx"):
+            name = "onnx"
+        elif not found("nnlearn.interop.onnx"):
+            name = "nnlearn.interop.onnx"
+        else:
+            return None
+    else:
+        name = err.name or ""
+    if name.startswith("nnlearn"):
+        return "this nnlearn has no ONNX export (nnlearn.interop.onnx): update nnlearn"
+    return (f"the ONNX export needs the {name or 'onnx'} package: pip install "
+            "\"nnlearn[onnx]\" (in nnlearn's folder: pip install \".[onnx]\")")
 
 
 def _challenge_message(challenge: dict) -> dict:
