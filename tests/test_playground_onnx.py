@@ -131,3 +131,39 @@ def test_a_network_onnx_cannot_express_gets_a_clear_refusal(monkeypatch):
                 b"made_up" in body
             ws.send(json.dumps({"type": "step"}))   # the session goes on
             assert receive_until(ws, "frame")["epoch"] == 2
+
+
+def every_hidden_activation():
+    from nnlearn.playground.session import HIDDEN_ACTIVATIONS
+
+    return HIDDEN_ACTIVATIONS
+
+
+@pytest.mark.parametrize("activation", every_hidden_activation())
+def test_every_activation_of_the_page_exports_to_the_same_predictions(activation):
+    """Each activation the page offers, on a two-class, a five-class and a regression
+    set: onnxruntime's outputs on the whole output map equal the session's predictions."""
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("nnlearn.interop.onnx")
+    from nnlearn.playground import PlaygroundSession
+
+    for dataset in ("xor", "blobs", "plane"):
+        session = PlaygroundSession({"dataset": dataset, "classes": 5, "samples": 100,
+                                     "activation": activation, "hidden": [3, 2],
+                                     "learning_rate": 0.001,
+                                     "features": ["x1", "x2", "sin(x2)"]})
+        if activation != "exponential":  # exp of exp overflows within an epoch or two
+            session.train(2)
+        runner = ort.InferenceSession(session.onnx_bytes(),
+                                      providers=["CPUExecutionProvider"])
+        x = np.ascontiguousarray(session.output_grid, dtype=session.model.dtype)
+        (got,) = runner.run(None, {runner.get_inputs()[0].name: x})
+        with np.errstate(all="ignore"):   # exp overflowing at the map's corners
+            expected = session.model.predict(x)
+        assert got.shape == expected.shape == (len(x), 5 if dataset == "blobs" else 1)
+        # compared where nnlearn's output is finite (exp overflows at the map's corners,
+        # where the two give NaN in different places): nearly everywhere
+        finite = np.isfinite(expected).all(axis=1)
+        assert finite.mean() > 0.5, (activation, dataset)
+        np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-5, atol=1e-6,
+                                   err_msg=f"{activation} on {dataset}")
