@@ -68,7 +68,7 @@ def test_the_onnx_download_predicts_what_the_session_predicts(settings):
             assert get(f"http://{address}{export['onnx_url'].split('?')[0]}")[0] == 403
             status, headers, body = get(f"http://{address}{export['onnx_url']}")
             assert status == 200, body[:300]
-            assert 'filename="playground-model.onnx"' in headers["content-disposition"]
+            assert 'filename="playground.onnx"' in headers["content-disposition"]
             proto = onnx.load_model_from_string(body)
             onnx.checker.check_model(proto)
             metadata = json.loads({p.key: p.value for p in proto.metadata_props}
@@ -85,9 +85,15 @@ def test_the_onnx_download_predicts_what_the_session_predicts(settings):
                 assert got.shape == expected.shape
                 tolerance = 1e-5 if expected.dtype == np.float32 else 1e-10
                 np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance)
-            # the model file of the same tab predicts the same (one network, two files)
+            # the model file of the same tab predicts the same (one network, two files),
+            # saved under the name the exported code loads
             import nnlearn as nl
-            model = nl.load_model(io.BytesIO(get(f"http://{address}{export['model_url']}")[2]))
+            status, headers, body = get(f"http://{address}{export['model_url']}")
+            assert 'filename="playground.nnlearn"' in headers["content-disposition"]
+            assert "nl.load_model('playground.nnlearn')" in export["code"]
+            assert 'filename="playground-data.npz"' in get(
+                f"http://{address}{export['data_url']}")[1]["content-disposition"]
+            model = nl.load_model(io.BytesIO(body))
             np.testing.assert_allclose(model.predict(session.x_test),
                                        session.model.predict(session.x_test))
 

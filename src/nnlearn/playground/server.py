@@ -72,6 +72,10 @@ MAX_SESSIONS = 20
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 REQUEST_TIMEOUT = 10.0          # seconds to send one whole request (headers and body)
 MAX_CONNECTIONS_PER_ADDRESS = 16  # a browser opens about 6 per server, plus its tabs
+# the files the exports are saved as: the names the exported code loads (a browser keeps
+# the server's name over the page link's download attribute)
+EXPORT_NAMES = {"model.nnlearn": "playground.nnlearn", "model.onnx": "playground.onnx",
+                "data.npz": "playground-data.npz"}
 
 
 class Playground:
@@ -377,7 +381,7 @@ class Playground:
             return PlainTextResponse(f"unknown export {name!r}", status_code=404)
         return Response(body, media_type="application/octet-stream",
                         headers={"Content-Disposition":
-                                 f'attachment; filename="playground-{name}"'})
+                                 f'attachment; filename="{EXPORT_NAMES[name]}"'})
 
     # -- the teacher's view ---------------------------------------------------------------
     def _teacher_ok(self, given) -> bool:
