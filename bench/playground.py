@@ -65,6 +65,9 @@ def stream(ws, seconds: float, title: str) -> None:
         except TimeoutError:
             break
     print(f"{title}:")
+    if frames < 2:
+        raise SystemExit(f"  FAILED: {frames} frames in {elapsed:.1f} s (the server did not "
+                         "train; try a longer --seconds)")
     print(f"  updates received while training: {frames / elapsed:5.1f} per second "
           f"({sizes / max(frames, 1) / 1024:.1f} KiB each)")
     print(f"  training speed:                  {(last_epoch - first_epoch) / elapsed:5.0f} "
