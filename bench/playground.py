@@ -44,8 +44,13 @@ def idle_cpu(pid: int, seconds: float) -> float:
 
 
 def stream(ws, seconds: float, title: str) -> None:
-    """Run for ``seconds``: the frames received, their size, the epochs trained."""
+    """Run for ``seconds``, counted from the first frame (the first steps compile the
+    network's code): the frames received, their size, the epochs trained."""
     ws.send(json.dumps({"type": "run"}))
+    deadline = time.monotonic() + 60
+    while json.loads(ws.recv(timeout=max(0.01, deadline - time.monotonic())))["type"] \
+            != "frame":
+        pass
     frames, sizes, first_epoch, last_epoch = 0, 0, None, None
     t0 = time.monotonic()
     while time.monotonic() - t0 < seconds:
