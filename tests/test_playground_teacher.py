@@ -352,13 +352,27 @@ def test_a_challenge_reaches_every_tab_and_bad_ones_list_every_error():
             for ws in (a, b):
                 ws.send(json.dumps({"type": "step"}))
                 assert receive_until(ws, "frame")["epoch"] == 1
+            # a challenge of default settings still says what it is
+            status, body = status_of(url, json.dumps({"query": "dataset=circle"}).encode())
+            assert status == 200 and json.loads(body)["challenge"]["query"] == \
+                "dataset=circle"
+            status, body = status_of(url, json.dumps(
+                {"query": "dataset=spiral&noise=10&hidden=6,4"}).encode())
+            assert json.loads(body)["challenge"]["query"] == \
+                "dataset=spiral&noise=10&hidden=6,4"
+            for ws in (a, b):
+                assert receive_until(ws, "challenge")["number"] == 2
+                assert receive_until(ws, "challenge")["number"] == 3
+                assert receive_until(ws, "frame")["epoch"] == 0
+                ws.send(json.dumps({"type": "step"}))
+                assert receive_until(ws, "frame")["epoch"] == 1
             # a later tab starts on the challenge too
             with websockets_sync.connect(f"ws://{address}/ws?token=s") as c:
-                assert receive_until(c, "challenge")["number"] == 1
+                assert receive_until(c, "challenge")["number"] == 3
                 assert receive_until(c, "data")["settings"]["noise"] == 10
             status, body = status_of(f"http://{address}/teacher/sessions?token=teacher-secret")
             view = json.loads(body)
-            assert view["challenge"]["number"] == 1
+            assert view["challenge"]["number"] == 3
             board = view["leaderboard"]
             assert len(board) == 2 and board[0]["test_loss"] <= board[1]["test_loss"]
             names = {s["id"]: s["name"] for s in view["sessions"]}

@@ -61,7 +61,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 import numpy as np
 
 from .session import (DATA_KEYS, URL_LIMIT, PlaygroundSession, SettingsError, choices,
-                      parse_query, settings_from_url, url_of)
+                      parse_query, settings_from_url, url_of, validate)
 
 STATIC = Path(__file__).with_name("static")
 MAX_MESSAGE = 64 * 1024
@@ -478,12 +478,16 @@ class Playground:
             return JSONResponse({"errors": [str(err)]}, 400)
         if errors:
             return JSONResponse({"errors": errors}, 400)
-        if not parse_query(query)[0]:
+        named = parse_query(query)[0]
+        if not named:
             return JSONResponse({"errors": ["the challenge names no setting (e.g. "
                                             "dataset=spiral&noise=10)"]}, 400)
         number = (self.challenge["number"] + 1) if self.challenge else 1
-        self.challenge = {"settings": settings, "query": url_of(settings, changed_only=True),
-                          "number": number}
+        # shown as the settings it names and those that differ from the defaults (a
+        # challenge of "dataset=circle", the default, is not an empty line)
+        defaults = validate({})
+        shown = {k: v for k, v in settings.items() if k in named or defaults.get(k) != v}
+        self.challenge = {"settings": settings, "query": url_of(shown), "number": number}
         message = _challenge_message(self.challenge)
         sent = 0
         for entry in list(self.sessions.values()):

@@ -59,7 +59,7 @@ function showRows() {
     const s = row.settings, tr = document.createElement("tr");
     tr.dataset.id = row.id;
     const watch = `/?watch=${encodeURIComponent(row.id)}&teacher=${encodeURIComponent(TOKEN)}`;
-    tr.innerHTML = `<td>${row.number}</td><td class="${row.running ? "running" : ""}">${escapeHtml(row.name)}</td>` +
+    tr.innerHTML = `<td>${row.number}</td><td class="name${row.running ? " running" : ""}" title="${escapeHtml(row.name)}">${escapeHtml(row.name)}</td>` +
       `<td><canvas width="50" height="50"></canvas></td>` +
       `<td>${escapeHtml(LABELS[s.dataset] || s.dataset)}${s.dataset === "blobs" || s.dataset === "spiral_arms" ? ` (${s.classes})` : ""}, noise ${s.noise}</td>` +
       `<td>${escapeHtml(network(s))}</td><td>${escapeHtml(s.optimizer)} ${s.learning_rate}</td>` +
@@ -77,7 +77,7 @@ function showRows() {
 }
 function showBoard(board, challenge) {
   $("leaderboard").innerHTML = board.map((r) =>
-    `<li data-id="${escapeHtml(r.id)}">${escapeHtml(r.name)}<span class="epoch">epoch ${r.epoch}</span>` +
+    `<li data-id="${escapeHtml(r.id)}"><span class="who" title="${escapeHtml(r.name)}">${escapeHtml(r.name)}</span><span class="epoch">epoch ${r.epoch}</span>` +
     `<span class="loss">${fmt(r.test_loss)}</span></li>`).join("");
   $("board_empty").hidden = board.length > 0;
   $("board_title").textContent = challenge ? `(challenge ${challenge.number})` : "";
