@@ -3,6 +3,7 @@ over a real socket (malformed input, disconnects, idle sessions, other origins) 
 page end to end in headless Chromium."""
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -277,13 +278,34 @@ def test_page_end_to_end_in_chromium(tmp_path):
             (tmp_path / "model.nnlearn").write_bytes(r.read())
         with urllib.request.urlopen(f"http://{address}{data_url}") as r:
             (tmp_path / "data.npz").write_bytes(r.read())
+        # the ONNX file beside them, or what to install for it
+        from nnlearn.playground.server import onnx_missing
+
+        onnx_url = page.get_attribute("#download_onnx", "href")
+        assert onnx_url.endswith("/model.onnx")
+        if onnx_missing() is None:
+            assert page.is_visible("#download_onnx") and page.is_hidden("#onnx_missing")
+            with urllib.request.urlopen(f"http://{address}{onnx_url}") as r:
+                (tmp_path / "model.onnx").write_bytes(r.read())
+        else:
+            assert page.is_hidden("#download_onnx")
+            assert page.inner_text("#onnx_missing") == f"ONNX: {onnx_missing()}"
         browser.close()
     assert not errors, errors
     assert loss < 0.1, f"test loss still {loss} after 90 s"
     model = nl.load_model(tmp_path / "model.nnlearn")
     with np.load(tmp_path / "data.npz") as data:
         accuracy = model.evaluate(data["x_test"], data["y_test"], return_dict=True)["accuracy"]
+        x_test = data["x_test"]
     assert accuracy == pytest.approx(shown_accuracy, abs=5e-4)  # the page shows 3 decimals
+    if (tmp_path / "model.onnx").exists() and importlib.util.find_spec("onnxruntime"):
+        import onnxruntime
+
+        runner = onnxruntime.InferenceSession(str(tmp_path / "model.onnx"),
+                                              providers=["CPUExecutionProvider"])
+        x = x_test.astype(model.dtype)
+        (got,) = runner.run(None, {runner.get_inputs()[0].name: x})
+        np.testing.assert_allclose(got, model.predict(x), rtol=1e-5, atol=1e-6)
     assert (tmp_path / "playground.png").stat().st_size > 20_000
     if os.environ.get("NNLEARN_SCREENSHOT_DIR"):
         shutil.copy(tmp_path / "playground.png", os.environ["NNLEARN_SCREENSHOT_DIR"])

@@ -19,6 +19,15 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 SHOTS = os.environ.get("NNLEARN_SCREENSHOT_DIR")
 
 
+def shown(value, digits=4):
+    """A number as the step mode writes it (app.js fmtDigits): ``digits`` decimals, or
+    scientific notation when that would round a non-zero value to 0."""
+    if value != 0 and abs(value) < 0.5 * 10 ** -digits:
+        mantissa, exponent = f"{value:.{digits - 2}e}".split("e")
+        return f"{mantissa}e{int(exponent):+d}"
+    return f"{value:.{digits}f}"
+
+
 def shot(page, name, tmp_path, **options):
     path = os.path.join(SHOTS, name) if SHOTS else str(tmp_path / name)
     page.screenshot(path=path, **options)
@@ -210,12 +219,17 @@ def test_step_mode_shows_the_servers_numbers_in_order(tmp_path):
                 shot(page, "step_mode_backward.png", tmp_path)
             page.keyboard.press("ArrowRight")
         assert texts[0].startswith("Forward, layer 1 neuron 1") and \
-            f"{expected[0]['a']:.4f}" in texts[0]
+            shown(expected[0]['a']) in texts[0]
         assert texts[3].startswith("Loss (binary_crossentropy)")
         assert texts[4].startswith("Backward, output neuron 1") and \
-            f"{expected[4]['dL_dz']:.4f}" in texts[4]
+            shown(expected[4]['dL_dz']) in texts[4]
+        # a weight's gradient: its input times its neuron's dL/dz, both numbers shown
         assert texts[5].startswith("Weight w1,1 into output") and \
-            f"{expected[5]['grad']:.4f}" in texts[5]
+            f"= {shown(expected[5]['input'])} \u00d7 {shown(expected[4]['dL_dz'])} = " \
+            f"{shown(expected[5]['grad'])}" in texts[5], texts[5]
+        for k, step in enumerate(expected):   # a vanishing gradient does not read as 0
+            if step["kind"] in ("weight", "bias") and step["grad"] != 0:
+                assert not texts[k].rstrip().endswith(("= 0.0000", "= -0.0000")), texts[k]
         assert texts[8].startswith("Backward, layer 1 neuron 1")
         page.click("#bp_first")
         for _ in range(2):
@@ -334,3 +348,41 @@ def test_rough_edges_in_chromium(tmp_path):
         browser.close()
     assert not errors, errors
     assert not dialogs, dialogs
+
+
+def test_the_top_bar_is_one_line_at_1280_px_with_the_widest_choices(tmp_path):
+    """Every control of the top bar (Dropout included, and a classroom's name field) on
+    one line at 1280 px, even with the longest value of every menu shown."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    errors = []
+    with running_server(token="class-token", teacher_token="teacher-token",
+                        max_per_client=4) as (address, _), sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = student_page(browser, address, errors)
+        assert page.is_visible("#student_name")   # a classroom: the name field is shown
+
+        def lines():
+            return page.evaluate("""() => {
+                const boxes = [...document.querySelectorAll('header .controls > *')]
+                    .filter((c) => !c.hidden).map((c) => c.getBoundingClientRect());
+                const header = document.querySelector('header').getBoundingClientRect();
+                return {tops: boxes.map((b) => b.top), bottoms: boxes.map((b) => b.bottom),
+                        right: Math.max(...boxes.map((b) => b.right)), width: innerWidth,
+                        header: header.height, n: boxes.length};
+            }""")
+
+        shown = lines()
+        assert shown["n"] >= 13   # 3 buttons, the epoch, 9 menus
+        assert max(shown["tops"]) < min(shown["bottoms"]), shown   # one line
+        assert page.locator("#dropout").bounding_box()["y"] < 60
+        page.evaluate("""() => { for (const s of document.querySelectorAll('header select')) {
+            const longest = [...s.options].sort((a, b) => b.text.length - a.text.length)[0];
+            s.value = longest.value;   // shown only: nothing is sent
+        } }""")
+        widest = lines()
+        assert max(widest["tops"]) < min(widest["bottoms"]), widest
+        assert widest["right"] <= widest["width"] and widest["header"] < 110, widest
+        shot(page, "top_bar_widest.png", tmp_path, clip={"x": 0, "y": 0, "width": 1280,
+                                                          "height": 120})
+        browser.close()
+    assert not errors, errors

@@ -270,6 +270,54 @@ def test_the_teachers_routes_need_the_teachers_token():
         create_app(token="same-token", teacher_token="same-token")
 
 
+def test_the_teachers_refresh_sends_a_thumbnail_only_when_it_changed(monkeypatch):
+    """A frame is summarized once, however often the view refreshes; a thumbnail the
+    page already has (its id and version in ``known``) is not sent again."""
+    from nnlearn.playground import server
+
+    summarized = []
+    real = server._summary
+    monkeypatch.setattr(server, "_summary", lambda frame: summarized.append(
+        frame["epoch"]) or real(frame))
+    with running_server(token="s", teacher_token="teacher-secret") as (address, _):
+        url = f"http://{address}/teacher/sessions?token=teacher-secret"
+
+        def view(known=None):
+            status, body = status_of(url + (f"&known={known}" if known is not None else ""))
+            assert status == 200
+            return {row["id"]: row for row in json.loads(body)["sessions"]}
+
+        with websockets_sync.connect(f"ws://{address}/ws?token=s") as a, \
+                websockets_sync.connect(f"ws://{address}/ws?token=s") as b:
+            sid_a, sid_b = (receive_until(ws, "session")["id"] for ws in (a, b))
+            for ws in (a, b):
+                receive_until(ws, "frame")
+            first = view()
+            assert set(first) == {sid_a, sid_b}
+            assert all(row["thumbnail"]["data"] for row in first.values())
+            assert sorted(summarized) == [0, 0]
+            known = ",".join(f"{sid}.{row['version']}" for sid, row in first.items())
+            again = view(known)
+            assert all(row["thumbnail"] is None for row in again.values())
+            assert [again[sid]["epoch"] for sid in (sid_a, sid_b)] == [0, 0]
+            assert len(summarized) == 2   # not summarized again
+            a.send(json.dumps({"type": "step"}))
+            assert receive_until(a, "frame")["epoch"] == 1
+            changed = view(known)
+            assert changed[sid_a]["version"] > first[sid_a]["version"]
+            assert changed[sid_a]["epoch"] == 1 and changed[sid_a]["thumbnail"]["data"]
+            assert changed[sid_b]["thumbnail"] is None
+            assert sorted(summarized) == [0, 0, 1]
+            # what the page already has is read defensively: a malformed or stale entry,
+            # or a parameter too long to be one, only means the thumbnail is sent
+            for bad in (f"{sid_b}.x", f"{sid_b}", f".{first[sid_b]['version']}",
+                        f"{sid_b}.{first[sid_b]['version'] + 1}",
+                        known + "," * 2000, "a" * 100_000):
+                assert view(bad)[sid_b]["thumbnail"]["data"], bad[:60]
+    assert server._known_versions("a.1,b.2,c.3", 2) == {"a": 1, "b": 2}
+    assert server._known_versions(None, 20) == {}
+
+
 def test_a_challenge_reaches_every_tab_and_bad_ones_list_every_error():
     with running_server(token="s", teacher_token="teacher-secret") as (address, app):
         url = f"http://{address}/teacher/challenge?token=teacher-secret"
@@ -304,13 +352,27 @@ def test_a_challenge_reaches_every_tab_and_bad_ones_list_every_error():
             for ws in (a, b):
                 ws.send(json.dumps({"type": "step"}))
                 assert receive_until(ws, "frame")["epoch"] == 1
+            # a challenge of default settings still says what it is
+            status, body = status_of(url, json.dumps({"query": "dataset=circle"}).encode())
+            assert status == 200 and json.loads(body)["challenge"]["query"] == \
+                "dataset=circle"
+            status, body = status_of(url, json.dumps(
+                {"query": "dataset=spiral&noise=10&hidden=6,4"}).encode())
+            assert json.loads(body)["challenge"]["query"] == \
+                "dataset=spiral&noise=10&hidden=6,4"
+            for ws in (a, b):
+                assert receive_until(ws, "challenge")["number"] == 2
+                assert receive_until(ws, "challenge")["number"] == 3
+                assert receive_until(ws, "frame")["epoch"] == 0
+                ws.send(json.dumps({"type": "step"}))
+                assert receive_until(ws, "frame")["epoch"] == 1
             # a later tab starts on the challenge too
             with websockets_sync.connect(f"ws://{address}/ws?token=s") as c:
-                assert receive_until(c, "challenge")["number"] == 1
+                assert receive_until(c, "challenge")["number"] == 3
                 assert receive_until(c, "data")["settings"]["noise"] == 10
             status, body = status_of(f"http://{address}/teacher/sessions?token=teacher-secret")
             view = json.loads(body)
-            assert view["challenge"]["number"] == 1
+            assert view["challenge"]["number"] == 3
             board = view["leaderboard"]
             assert len(board) == 2 and board[0]["test_loss"] <= board[1]["test_loss"]
             names = {s["id"]: s["name"] for s in view["sessions"]}

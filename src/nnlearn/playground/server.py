@@ -9,8 +9,9 @@
   ``data``, ``frame`` (streamed while running, at most ``frame_rate`` a second),
   ``export`` and ``error`` messages.  A bad
   message gets an ``error`` reply and the session goes on.
-- ``GET /export/{session}/model.nnlearn`` and ``.../data.npz``: the trained model file
-  and the session's points.
+- ``GET /export/{session}/model.nnlearn``, ``.../model.onnx`` and ``.../data.npz``: the
+  trained model file, the network as an ONNX graph (501 with what to install when the
+  ``onnx`` extra is missing) and the session's points.
 
 Training runs in a worker thread (NumPy releases the GIL), one step at a time per
 session, so the event loop keeps serving other tabs.  A closed tab ends its session (its
@@ -60,7 +61,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 import numpy as np
 
 from .session import (DATA_KEYS, URL_LIMIT, PlaygroundSession, SettingsError, choices,
-                      parse_query, settings_from_url, url_of)
+                      parse_query, settings_from_url, url_of, validate)
 
 STATIC = Path(__file__).with_name("static")
 MAX_MESSAGE = 64 * 1024
@@ -71,6 +72,10 @@ MAX_SESSIONS = 20
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 REQUEST_TIMEOUT = 10.0          # seconds to send one whole request (headers and body)
 MAX_CONNECTIONS_PER_ADDRESS = 16  # a browser opens about 6 per server, plus its tabs
+# the files the exports are saved as: the names the exported code loads (a browser keeps
+# the server's name over the page link's download attribute)
+EXPORT_NAMES = {"model.nnlearn": "playground.nnlearn", "model.onnx": "playground.onnx",
+                "data.npz": "playground-data.npz"}
 
 
 class Playground:
@@ -176,6 +181,7 @@ class Playground:
         text = json.dumps(message, allow_nan=False)
         if kind == "frame":  # kept as sent; summarized only when the teacher asks
             state["last_frame"], state["frame"] = text, message
+            state["version"] = state.get("version", 0) + 1  # the teacher's page caches by it
         elif kind == "data":
             state["last_data"] = text
         await state["ws"].send_text(text)
@@ -239,6 +245,8 @@ class Playground:
                 return [{"type": "export", "code": code, "epoch": session.epoch,
                          "test": session.test_metrics,
                          "model_url": f"/export/{sid}/model.nnlearn{query}",
+                         "onnx_url": f"/export/{sid}/model.onnx{query}",
+                         "onnx_missing": onnx_missing(),
                          "data_url": f"/export/{sid}/data.npz{query}"}]
             if kind == "upload":
                 await self._locked(state, session.upload, message.get("csv"),
@@ -359,13 +367,21 @@ class Playground:
         session, state = entry
         if name == "model.nnlearn":
             body = await self._locked(state, session.model_bytes)
+        elif name == "model.onnx":
+            try:
+                body = await self._locked(state, session.onnx_bytes)
+            except ModuleNotFoundError as err:
+                return PlainTextResponse(onnx_missing(err) or str(err), status_code=501)
+            except NotImplementedError as err:
+                return PlainTextResponse(f"this network cannot be written as ONNX: {err}",
+                                         status_code=422)
         elif name == "data.npz":
             body = await self._locked(state, session.data_bytes)
         else:
             return PlainTextResponse(f"unknown export {name!r}", status_code=404)
         return Response(body, media_type="application/octet-stream",
                         headers={"Content-Disposition":
-                                 f'attachment; filename="playground-{name}"'})
+                                 f'attachment; filename="{EXPORT_NAMES[name]}"'})
 
     # -- the teacher's view ---------------------------------------------------------------
     def _teacher_ok(self, given) -> bool:
@@ -386,11 +402,18 @@ class Playground:
             return self._refuse_teacher()
         return FileResponse(STATIC / "teacher.html")
 
-    def class_view(self) -> dict:
+    def class_view(self, known: dict | None = None) -> dict:
         """Every student session (settings, epoch, losses, a thumbnail of the output),
         the current challenge and its leaderboard: sessions on the challenge's data,
         lowest test loss first.  Read from what the sessions last sent: the students'
-        training is not touched."""
+        training is not touched.
+
+        A frame is summarized once, when the view first asks after it was sent (not at
+        every refresh); each row carries its frame's ``version``, and a session whose
+        version is the one in ``known`` (session id -> version: what the teacher's page
+        already shows) gets ``"thumbnail": None`` instead of the same picture again, so
+        a paused student costs the refresh a few numbers."""
+        known = known or {}
         rows = []
         for sid, entry in list(self.sessions.items()):
             if entry is None:
@@ -399,12 +422,18 @@ class Playground:
             frame = state.get("frame")
             if frame is None:
                 continue
-            summary = _summary(frame)
-            rows.append({"id": sid, "number": state["number"],
-                         "name": state["name"] or f"Student {state['number']}",
-                         "running": bool(state.get("running")),
-                         "settings": session.settings, "task": session.task,
-                         "classes": session.n_classes, **summary})
+            cached = state.get("summary")
+            if cached is None or cached[0] is not frame:
+                cached = state["summary"] = (frame, _summary(frame))
+            version = state.get("version", 0)
+            row = {"id": sid, "number": state["number"],
+                   "name": state["name"] or f"Student {state['number']}",
+                   "running": bool(state.get("running")),
+                   "settings": session.settings, "task": session.task,
+                   "classes": session.n_classes, **cached[1], "version": version}
+            if known.get(sid) == version:
+                row["thumbnail"] = None  # the teacher's page has this one
+            rows.append(row)
         rows.sort(key=lambda r: r["number"])
         board = []
         if self.challenge:
@@ -420,10 +449,12 @@ class Playground:
 
     async def teacher_sessions(self, request) -> Response:
         """GET: every student tab's summary (settings, epoch, losses, thumbnail) as JSON,
-        for the teacher's token only (403 otherwise)."""
+        for the teacher's token only (403 otherwise); ``known=id.version,...`` names the
+        thumbnails the page already has (not sent again, see :meth:`class_view`)."""
         if not self._teacher_ok(request.query_params.get("token")):
             return self._refuse_teacher()
-        return JSONResponse(self.class_view())
+        return JSONResponse(self.class_view(
+            _known_versions(request.query_params.get("known"), self.max_sessions)))
 
     async def teacher_challenge(self, request) -> Response:
         """POST {"query": "dataset=xor&noise=10&..."}: the settings of a URL state, all
@@ -447,12 +478,16 @@ class Playground:
             return JSONResponse({"errors": [str(err)]}, 400)
         if errors:
             return JSONResponse({"errors": errors}, 400)
-        if not parse_query(query)[0]:
+        named = parse_query(query)[0]
+        if not named:
             return JSONResponse({"errors": ["the challenge names no setting (e.g. "
                                             "dataset=spiral&noise=10)"]}, 400)
         number = (self.challenge["number"] + 1) if self.challenge else 1
-        self.challenge = {"settings": settings, "query": url_of(settings, changed_only=True),
-                          "number": number}
+        # shown as the settings it names and those that differ from the defaults (a
+        # challenge of "dataset=circle", the default, is not an empty line)
+        defaults = validate({})
+        shown = {k: v for k, v in settings.items() if k in named or defaults.get(k) != v}
+        self.challenge = {"settings": settings, "query": url_of(shown), "number": number}
         message = _challenge_message(self.challenge)
         sent = 0
         for entry in list(self.sessions.values()):
@@ -529,6 +564,47 @@ def _summary(frame: dict) -> dict:
     return {"epoch": frame["epoch"], "train_loss": frame["train"].get("loss"),
             "test_loss": frame["test"].get("loss"),
             "test_accuracy": frame["test"].get("accuracy"), "thumbnail": thumbnail}
+
+
+def _known_versions(text, most: int) -> dict:
+    """The teacher page's ``known`` parameter, ``id.version,id.version,...`` (the
+    thumbnails it already shows), as {id: version}; at most ``most`` entries are read,
+    a malformed entry is skipped, and a parameter too long to be one is ignored (every
+    thumbnail is then sent)."""
+    if not isinstance(text, str) or len(text) > 40 * most:
+        return {}
+    known = {}
+    for item in text.split(",")[:most]:
+        sid, _, version = item.rpartition(".")
+        if sid and version.isdigit() and len(version) <= 12:
+            known[sid] = int(version)
+    return known
+
+
+def onnx_missing(err: ModuleNotFoundError | None = None) -> str | None:
+    """Why the ONNX export cannot run here (what to install), or None when it can:
+    ``err`` is the import's error, or, without one, whether the modules are found."""
+    import importlib.util
+
+    def found(module):  # without importing it (onnx takes a while to import)
+        try:
+            return importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError, AttributeError):  # a parent missing, or None
+            return False
+
+    if err is None:
+        if not found("onnx"):
+            name = "onnx"
+        elif not found("nnlearn.interop.onnx"):
+            name = "nnlearn.interop.onnx"
+        else:
+            return None
+    else:
+        name = err.name or ""
+    if name.startswith("nnlearn"):
+        return "this nnlearn has no ONNX export (nnlearn.interop.onnx): update nnlearn"
+    return (f"the ONNX export needs the {name or 'onnx'} package: pip install "
+            "\"nnlearn[onnx]\" (in nnlearn's folder: pip install \".[onnx]\")")
 
 
 def _challenge_message(challenge: dict) -> dict:

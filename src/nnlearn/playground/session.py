@@ -739,6 +739,19 @@ class PlaygroundSession:
         self.model.save(buffer)
         return buffer.getvalue()
 
+    def onnx_bytes(self) -> bytes:
+        """The network as an ONNX graph (:func:`nnlearn.interop.onnx.to_onnx`), the
+        settings in its metadata as in :meth:`model_bytes`: its input is the ticked
+        features of the points (the columns of ``x_train``, in the order of
+        ``settings["features"]``), its output what ``model.predict`` gives (the class
+        probabilities, or the value).  ModuleNotFoundError without the ``onnx`` extra;
+        NotImplementedError (naming it) for a layer or activation ONNX cannot express."""
+        from ..interop.onnx import to_onnx
+
+        self.model.metadata = {"playground": self.settings, "epoch": self.epoch,
+                               "features": self.settings["features"]}
+        return to_onnx(self.model).SerializeToString()
+
     def data_bytes(self) -> bytes:
         """The points and their features as an .npz (x_train, y_train, x_test, y_test
         are the model's inputs; X_* the raw coordinates)."""

@@ -350,6 +350,11 @@ function showExport(message) {
   $("download_model").href = message.model_url;
   $("download_data").href = message.data_url;
   $("download_model").hidden = $("download_data").hidden = false;
+  // the ONNX file beside them, or what to install for it
+  $("download_onnx").href = message.onnx_url;
+  $("download_onnx").hidden = Boolean(message.onnx_missing);
+  $("onnx_missing").textContent = message.onnx_missing ? `ONNX: ${message.onnx_missing}` : "";
+  $("onnx_missing").hidden = !message.onnx_missing;
   $("code").textContent = message.code;
   $("code_dialog").showModal();
 }
@@ -863,7 +868,14 @@ function showBackprop() {
   $("bp_next").disabled = $("bp_last").disabled = step === steps.length - 1;
   drawFrame();
 }
-const fmt4 = (v) => (v === null || v === undefined ? "NaN" : Number(v).toFixed(4));
+// a number with `digits` decimals; one too small for them (a vanishing gradient) in
+// scientific notation, so that it does not read as 0
+function fmtDigits(v, digits) {
+  if (v === null || v === undefined) return "NaN";
+  v = Number(v);
+  return v !== 0 && Math.abs(v) < 0.5 * 10 ** -digits ? v.toExponential(digits - 2) : v.toFixed(digits);
+}
+const fmt4 = (v) => fmtDigits(v, 4);
 function layerName(l, message) {
   return l === message.activations.length - 1 ? "output" : `layer ${l + 1}`;
 }
@@ -883,9 +895,13 @@ function describeStep(st, message) {
       return `<b>Backward</b>, ${L(st.layer)} neuron ${st.neuron + 1}: &part;L/&part;a = ${fmt4(st.dL_da)}` +
              `${st.layer === message.activations.length - 1 ? " (from the loss)" : " (&Sigma; over the layer above of w &middot; &part;L/&part;z)"}; ` +
              `&part;L/&part;z = ${act(st.layer)}&prime;(z) &middot; &part;L/&part;a = <b>${fmt4(st.dL_dz)}</b>`;
-    case "weight":
+    case "weight": {  // the neuron's dL/dz, computed in the backward step before it
+      const delta = message.steps.find((d) => d.kind === "delta" && d.layer === st.layer &&
+                                              d.neuron === st.column);
       return `<b>Weight</b> w${st.row + 1},${st.column + 1} into ${L(st.layer)} (now ${fmt4(st.value)}): ` +
-             `&part;L/&part;w = a &middot; &part;L/&part;z = ${fmt4(st.input)} &times; &part;L/&part;z = <b>${fmt4(st.grad)}</b>`;
+             `&part;L/&part;w = a &middot; &part;L/&part;z = ${fmt4(st.input)} &times; ` +
+             `${delta ? fmt4(delta.dL_dz) : "&part;L/&part;z"} = <b>${fmt4(st.grad)}</b>`;
+    }
     case "bias":
       return `<b>Bias</b> of ${L(st.layer)} neuron ${st.neuron + 1} (now ${fmt4(st.value)}): &part;L/&part;b = &part;L/&part;z = <b>${fmt4(st.grad)}</b>`;
   }
@@ -947,7 +963,7 @@ function drawBackprop() {   // the numbers so far, written on the network
   }
   svg.insertAdjacentHTML("beforeend", extra);
 }
-const fmt3 = (v) => (v === null || v === undefined ? "NaN" : Number(v).toFixed(3));
+const fmt3 = (v) => fmtDigits(v, 3);
 function bindSteps() {
   $("bp_toggle").onclick = toggleBackprop;
   $("bp_first").onclick = () => moveBackprop(0);

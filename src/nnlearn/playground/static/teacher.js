@@ -8,7 +8,7 @@ const CLASS_COLOURS = [ORANGE, BLUE, [46, 160, 67], [142, 68, 173], [214, 39, 40
 const LABELS = { circle: "Circle", xor: "Exclusive or", gaussian: "Gaussian", spiral: "Spiral",
                  plane: "Plane (reg.)", gaussian_regression: "Gaussian (reg.)",
                  spiral_arms: "Spiral arms", blobs: "Blobs", custom: "their own points" };
-const view = { sort: "number", down: false, rows: [] };
+const view = { sort: "number", down: false, rows: [], thumbnails: new Map() };  // id -> [version, thumbnail]
 
 const mix = (a, b, u) => a.map((v, i) => Math.round(v + (b[i] - v) * u));
 function colour(t) {
@@ -59,7 +59,7 @@ function showRows() {
     const s = row.settings, tr = document.createElement("tr");
     tr.dataset.id = row.id;
     const watch = `/?watch=${encodeURIComponent(row.id)}&teacher=${encodeURIComponent(TOKEN)}`;
-    tr.innerHTML = `<td>${row.number}</td><td class="${row.running ? "running" : ""}">${escapeHtml(row.name)}</td>` +
+    tr.innerHTML = `<td>${row.number}</td><td class="name${row.running ? " running" : ""}" title="${escapeHtml(row.name)}">${escapeHtml(row.name)}</td>` +
       `<td><canvas width="50" height="50"></canvas></td>` +
       `<td>${escapeHtml(LABELS[s.dataset] || s.dataset)}${s.dataset === "blobs" || s.dataset === "spiral_arms" ? ` (${s.classes})` : ""}, noise ${s.noise}</td>` +
       `<td>${escapeHtml(network(s))}</td><td>${escapeHtml(s.optimizer)} ${s.learning_rate}</td>` +
@@ -77,7 +77,7 @@ function showRows() {
 }
 function showBoard(board, challenge) {
   $("leaderboard").innerHTML = board.map((r) =>
-    `<li data-id="${escapeHtml(r.id)}">${escapeHtml(r.name)}<span class="epoch">epoch ${r.epoch}</span>` +
+    `<li data-id="${escapeHtml(r.id)}"><span class="who" title="${escapeHtml(r.name)}">${escapeHtml(r.name)}</span><span class="epoch">epoch ${r.epoch}</span>` +
     `<span class="loss">${fmt(r.test_loss)}</span></li>`).join("");
   $("board_empty").hidden = board.length > 0;
   $("board_title").textContent = challenge ? `(challenge ${challenge.number})` : "";
@@ -86,10 +86,19 @@ function showBoard(board, challenge) {
 }
 async function refresh() {
   try {
-    const response = await fetch(`/teacher/sessions?token=${encodeURIComponent(TOKEN)}`);
+    // the thumbnails this page shows: the server sends only those that changed
+    const known = [...view.thumbnails].map(([id, [version]]) => `${id}.${version}`).join(",");
+    const response = await fetch(`/teacher/sessions?token=${encodeURIComponent(TOKEN)}` +
+                                 `&known=${encodeURIComponent(known)}`);
     if (!response.ok) throw new Error(`${response.status}: ${await response.text()}`);
     const data = await response.json();
-    view.rows = data.sessions;
+    const thumbnails = new Map();
+    for (const row of data.sessions) {
+      if (row.thumbnail === null && view.thumbnails.has(row.id)) row.thumbnail = view.thumbnails.get(row.id)[1];
+      if (row.thumbnail) thumbnails.set(row.id, [row.version, row.thumbnail]);
+    }
+    view.thumbnails = thumbnails;  // closed tabs forgotten
+    view.rows = data.sessions.filter((row) => row.thumbnail);
     showRows();
     showBoard(data.leaderboard, data.challenge);
     $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
