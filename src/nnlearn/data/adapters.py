@@ -31,8 +31,8 @@ from .._validation import all_finite, check_in_range, check_sample_weight
 from .dataset import PyDataset
 from .prefetch import BatchError, ReadAhead, prefetch_indexed
 
-__all__ = ["kind_of", "is_lazy_array", "n_rows", "read_rows", "check_batch", "DataAdapter", "ArrayAdapter",
-           "LazyArrayAdapter", "PyDatasetAdapter", "IterableAdapter"]
+__all__ = ["kind_of", "is_lazy_array", "n_rows", "read_rows", "check_batch", "DataAdapter",
+           "ArrayAdapter", "LazyArrayAdapter", "PyDatasetAdapter", "IterableAdapter"]
 
 LAZY_WORKERS, LAZY_QUEUE_SIZE = 1, 10  # lazily indexed arrays: one reader, 10 batches ahead
 
