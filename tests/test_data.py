@@ -96,6 +96,31 @@ def test_h5py_dataset_gives_the_weights_of_the_arrays_bit_for_bit(tmp_path):
     assert _same(on_arrays, on_file)
 
 
+def test_zarr_array_gives_the_weights_of_the_arrays_bit_for_bit(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    x, y = _data()
+    w = np.random.default_rng(4).uniform(0.5, 2, len(x))
+    for name, values in (("x", x), ("y", y), ("w", w)):  # chunks not aligned to batches
+        stored = zarr.open_array(str(tmp_path / f"{name}.zarr"), mode="w", shape=values.shape,
+                                 chunks=(37, *values.shape[1:]), dtype=values.dtype)
+        stored[...] = values
+    xz, yz, wz = (zarr.open_array(str(tmp_path / f"{name}.zarr"), mode="r")
+                  for name in ("x", "y", "w"))
+    assert nl.data.kind_of(xz) == "lazy"
+    on_arrays, on_file = _model(dropout=0.2), _model(dropout=0.2)
+    h1 = on_arrays.fit(x, y, sample_weight=w, epochs=2, batch_size=16, seed=3, verbose=0,
+                       validation_split=0.2)
+    h2 = on_file.fit(xz, yz, sample_weight=wz, epochs=2, batch_size=16, seed=3, verbose=0,
+                     validation_split=0.2)  # shuffled: rows read out of order (oindex)
+    assert _same(on_arrays, on_file)
+    assert h1.history == h2.history
+    assert np.array_equal(on_arrays.predict(x), on_file.predict(xz, batch_size=50))
+    assert on_arrays.evaluate(x, y, 50) == on_file.evaluate(xz, yz, batch_size=50)
+    with pytest.raises(ValueError, match="x and y must have the same number of samples; "
+                                         "got 203 and 202"):
+        on_file.fit(xz, y[:-1], verbose=0)
+
+
 def test_read_rows_sorts_for_the_read_and_restores_the_order():
     class Increasing:
         """An array that, like h5py, takes only increasing indices without repeats."""

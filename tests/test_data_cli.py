@@ -65,3 +65,89 @@ def test_a_bad_npy_file_is_one_line_naming_the_problem(tmp_path, capsys, target,
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err, err
     assert not (tmp_path / "m.nnlearn").exists()
+
+
+def _trained_on_npy(tmp_path, n=400):
+    path, X, y = _npy(tmp_path, n)
+    out = tmp_path / "rings.nnlearn"
+    assert run(["train", str(path), "--target", "1", "--hidden", "8", "--epochs", "5",
+                "--out", str(out), "--verbose", "0"]) == 0
+    model = nl.load_model(out)
+    meta = model.metadata
+    scaled = ((X - meta["scaler"]["mean"]) / meta["scaler"]["scale"]).astype(np.float32)
+    return path, out, model, scaled, y
+
+
+def _reads(monkeypatch):
+    """The number of rows of each read of a .npy file's features."""
+    read = []
+    original = cli.NpyFeatures.__getitem__
+
+    def spy(self, rows):
+        block = original(self, rows)
+        read.append(len(block))
+        return block
+
+    monkeypatch.setattr(cli.NpyFeatures, "__getitem__", spy)
+    monkeypatch.setattr(cli, "MAX_SCAN_BYTES", 1000)  # the range check over many chunks
+    return read
+
+
+def test_evaluate_and_predict_read_a_npy_file_memory_mapped(tmp_path, capsys, monkeypatch):
+    path, out, model, scaled, y = _trained_on_npy(tmp_path, n=2500)
+    capsys.readouterr()
+    read = _reads(monkeypatch)
+    assert run(["evaluate", str(out), str(path)]) == 0
+    loss, accuracy = model.evaluate(scaled, y, batch_size=1024)
+    assert capsys.readouterr().out.strip() == f"loss: {loss:.4f}, accuracy: {accuracy:.4f}"
+    assert 0 < max(read) <= 1024  # batches of 1024 rows, never the 2500 at once
+    read.clear()
+    labels = np.array(model.metadata["classes"])[model.predict(scaled).argmax(axis=1)]
+    for data in (path, tmp_path / "features.npy"):  # the training layout, or features only
+        if data != path:
+            np.save(data, np.load(path)[:, [0, 2, 3]])
+        assert run(["predict", str(out), str(data), "--out", str(tmp_path / "p.csv")]) == 0
+        written = np.loadtxt(tmp_path / "p.csv", delimiter=",", skiprows=1)
+        assert np.array_equal(written, labels.astype(float))
+        assert 0 < max(read) <= 1024
+
+
+def test_a_model_trained_on_a_csv_evaluates_a_npy_of_its_features_then_the_target(
+        tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] - X[:, 2] > 0).astype(int)
+    table = np.column_stack([X, y])
+    csv = tmp_path / "data.csv"
+    np.savetxt(csv, table, delimiter=",", header="a,b,c,label", comments="", fmt="%.17g")
+    out = tmp_path / "m.nnlearn"
+    assert run(["train", str(csv), "--target", "label", "--epochs", "3", "--out", str(out),
+                "--verbose", "0"]) == 0
+    np.save(tmp_path / "data.npy", table)
+    capsys.readouterr()
+    assert run(["evaluate", str(out), str(csv)]) == 0
+    from_csv = capsys.readouterr().out
+    assert run(["evaluate", str(out), str(tmp_path / "data.npy")]) == 0
+    assert capsys.readouterr().out == from_csv and "accuracy" in from_csv
+
+
+@pytest.mark.parametrize("command, array, message", [
+    ("evaluate", lambda t: t[:, [0, 2, 3]], "3 columns; the model takes features at columns "
+                                            "[0, 2, 3], the target at 1"),
+    ("predict", lambda t: t[:, :2], "2 columns; the model takes features at columns "
+                                    "[0, 2, 3], the target at 1 (or only the 3 feature"),
+    ("predict", lambda t: np.where(np.arange(4) == 2, np.nan, t),
+     "feature column 2 holds nan at row 0"),
+    ("evaluate", lambda t: np.where((np.arange(len(t)) == 5)[:, None] & (np.arange(4) == 0),
+                                    1e300, t), "column column_0, row 5: 1e+300 is "),
+    ("evaluate", lambda t: t.astype(str), "expected numbers; got dtype <U"),
+])
+def test_a_bad_npy_file_to_evaluate_or_predict_is_one_line(tmp_path, capsys, monkeypatch,
+                                                           command, array, message):
+    path, out, _, _, _ = _trained_on_npy(tmp_path)
+    bad = tmp_path / "bad.npy"
+    np.save(bad, array(np.load(path)))
+    capsys.readouterr()
+    assert run([command, str(out), str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err, err

@@ -79,27 +79,62 @@ class Iterates(nl.callbacks.Callback):
         self.weights.append(self.model.get_weights())
 
 
-@pytest.mark.parametrize("optimizer", ["lbfgs"])
-def test_full_batch_iterates_on_the_cluster_equal_those_on_the_gathered_array(
-        client, optimizer):
+def _full_batch_runs(optimizer, dtype, objective, epochs):
+    """The iterates and losses of a full-batch fit on the arrays and on Dask arrays
+    chunked three ways (x, y and the weights not aligned)."""
     x, y = _data()
     w = np.random.default_rng(5).uniform(0.5, 2.0, len(x))
+    if objective == "sklearn":  # the estimators' objective: alpha / (2 N) ||W||^2, N = sum w
+        y = y.argmax(axis=1)
     runs = []
     for data in ((x, y, w), (da.from_array(x, chunks=170), da.from_array(y, chunks=300),
                              da.from_array(w, chunks=500))):
-        model = _model(optimizer, dtype="float64",
-                       kernel_regularizer=nl.regularizers.L2(1e-3))
+        if objective == "sklearn":
+            model = mlp(6, [8], 3, output_activation="softmax", seed=1, dtype=dtype)
+            model.compile(optimizer=optimizer,
+                          loss=nl.losses.SklearnMLPLoss("softmax", alpha=0.1))
+        else:
+            model = _model(optimizer, dtype=dtype,
+                           kernel_regularizer=nl.regularizers.L2(1e-3))
         iterates = Iterates()
-        model.fit(data[0], data[1], sample_weight=data[2], epochs=6, verbose=0,
+        model.fit(data[0], data[1], sample_weight=data[2], epochs=epochs, verbose=0,
                   callbacks=[iterates])
         runs.append((iterates.weights, model.history.history["loss"]))
-    (gathered, losses), (sharded, sharded_losses) = runs
+    return runs
+
+
+@pytest.mark.parametrize("optimizer, objective", [
+    ("lbfgs", "penalty"), ("conjugate_gradient", "penalty"), ("rprop", "penalty"),
+    ("lbfgs", "sklearn"), ({"class_name": "conjugate_gradient",
+                            "config": {"method": "fletcher_reeves"}}, "sklearn")])
+def test_full_batch_iterates_on_the_cluster_equal_those_on_the_gathered_array(
+        client, optimizer, objective):
+    (gathered, losses), (sharded, sharded_losses) = _full_batch_runs(
+        optimizer, "float64", objective, epochs=6)
     assert len(gathered) == len(sharded) == 6
     for a, b in zip(gathered, sharded):
         for u, v in zip(a, b):
             np.testing.assert_allclose(v, u, rtol=0, atol=1e-10)
     np.testing.assert_allclose(sharded_losses, losses, rtol=1e-10)
     assert not np.array_equal(gathered[0][0], gathered[-1][0])  # it did move
+
+
+def test_conjugate_gradient_in_float32_drifts_from_the_gathered_run_by_rounding_only():
+    """In float32 the loss is rounded to ~6e-8 of itself on both paths (in a different
+    order), and near a minimum the line search's Wolfe tests compare decreases of that
+    size: a rounding can flip a step's acceptance, after which the two runs follow
+    different (equally valid) float32 paths (~1e-3 apart after 30 iterations).  The
+    sharded objective is the same function: both float32 runs stay within float32
+    rounding of the float64 run over the first iterations, and in float64 they agree
+    to 1e-10 (above).  (No cluster: the local scheduler sums the chunks the same way.)"""
+    (reference, _), _ = _full_batch_runs("conjugate_gradient", "float64", "penalty", 5)
+    (gathered, _), (sharded, _) = _full_batch_runs("conjugate_gradient", "float32",
+                                                   "penalty", 5)
+    for exact, a, b in zip(reference, gathered, sharded):
+        for r, u, v in zip(exact, a, b):
+            assert u.dtype == v.dtype == np.float32
+            np.testing.assert_allclose(u, r, rtol=0, atol=1e-5)
+            np.testing.assert_allclose(v, r, rtol=0, atol=1e-5)
 
 
 def test_levenberg_marquardt_sums_the_normal_equations_over_the_chunks(client):
@@ -160,3 +195,36 @@ def test_dask_ml_incremental_fits_as_a_manual_partial_fit_loop_over_the_blocks(c
     assert all(np.array_equal(a, b) for a, b in zip(incremental.estimator_.coefs_,
                                                     manual.coefs_))
     assert incremental.score(dX, dy) == manual.score(X, y) > 0.6
+
+
+def test_dask_ml_incremental_search_picks_and_refits_an_estimator(client):
+    """IncrementalSearchCV (and Hyperband, built on it) call partial_fit(X, y,
+    classes=...) on the blocks, clone and set_params, and score.  dask-ml 2025.1 calls
+    dask.persist inside its coroutine, which dask >= 2025.3 refuses ("asynchronous Client
+    in a synchronous context", dask/dask-ml#1016): then this is an expected failure of
+    dask-ml's, not of the estimators (with dask 2025.2 the search runs and passes)."""
+    pytest.importorskip("dask_ml")
+    from dask_ml.model_selection import IncrementalSearchCV
+
+    from nnlearn.estimators import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(800, 5))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    dX, dy = da.from_array(X, chunks=100), da.from_array(y, chunks=100)
+    grid = {"learning_rate_init": [0.001, 0.01, 0.1], "alpha": [1e-4, 1e-2]}
+    search = IncrementalSearchCV(MLPClassifier(hidden_layer_sizes=(16,), random_state=0),
+                                 grid, n_initial_parameters=4, max_iter=5, random_state=0)
+    try:
+        search.fit(dX, dy, classes=[0, 1, 2])
+    except RuntimeError as error:
+        if "asynchronous Client in a synchronous context" not in str(error):
+            raise
+        pytest.xfail("dask-ml's IncrementalSearchCV with this dask (dask/dask-ml#1016)")
+    best = search.best_estimator_
+    assert isinstance(best, MLPClassifier)
+    assert all(best.get_params()[name] == value
+               for name, value in search.best_params_.items())
+    assert list(best.classes_) == [0, 1, 2]
+    assert len(search.cv_results_["params"]) == 4
+    assert search.score(dX, dy) == best.score(X, y) > 0.6

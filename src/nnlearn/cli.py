@@ -349,11 +349,11 @@ class NpyFeatures:
     (:func:`nnlearn.data.is_lazy_array`), so ``fit`` never holds the whole file.
     ``scaled(mean, scale)`` is the same, standardised, in float32."""
 
-    def __init__(self, array, columns, mean=None, scale=None):
+    def __init__(self, array, columns, mean=None, scale=None, dtype=np.float32):
         self.array, self.columns = array, np.asarray(columns)
         self.mean, self.scale = mean, scale
         self.shape = (array.shape[0], len(self.columns))
-        self.dtype = np.dtype(np.float32) if mean is not None else np.dtype(np.float64)
+        self.dtype = np.dtype(dtype) if mean is not None else np.dtype(np.float64)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -362,17 +362,42 @@ class NpyFeatures:
         block = np.asarray(self.array[rows], np.float64)[:, self.columns]
         if self.mean is None:
             return block
-        return ((block - self.mean) / self.scale).astype(np.float32)
+        return ((block - self.mean) / self.scale).astype(self.dtype)
 
-    def scaled(self, mean, scale) -> "NpyFeatures":
-        """The same columns, standardised: ``(x - mean) / scale`` in float32."""
-        return NpyFeatures(self.array, self.columns, mean, scale)
+    def scaled(self, mean, scale, dtype=np.float32) -> "NpyFeatures":
+        """The same columns, standardised: ``(x - mean) / scale`` in ``dtype``."""
+        return NpyFeatures(self.array, self.columns, mean, scale, dtype)
 
     def chunks(self):
         """(first row, block) over the whole file, MAX_SCAN_BYTES at a time."""
         step = max(1, MAX_SCAN_BYTES // max(1, self.array.shape[1] * 8))
         for start in range(0, len(self), step):
             yield start, self[start:start + step]
+
+    def _check_finite(self, start, block) -> None:
+        if not np.isfinite(block).all():
+            row, column = (int(i) for i in np.argwhere(~np.isfinite(block))[0])
+            raise ValueError(f"feature column {self.columns[column]} holds "
+                             f"{block[row, column]} at row {start + row}; features "
+                             "must be finite numbers")
+
+    def check_scaled(self, path, dtype) -> None:
+        """One pass over the file, MAX_SCAN_BYTES at a time: every feature finite and,
+        standardised, within the range of ``dtype``; ValueError naming the column and
+        the row otherwise (as for a CSV file)."""
+        largest = np.finfo(dtype).max
+        for start, block in NpyFeatures(self.array, self.columns).chunks():
+            self._check_finite(start, block)
+            with np.errstate(over="ignore"):
+                scaled = (block - self.mean) / self.scale
+            beyond = ~(np.abs(scaled) <= largest)
+            if beyond.any():
+                row, column = (int(i) for i in np.argwhere(beyond)[0])
+                raise ValueError(f"{path}: column column_{self.columns[column]}, row "
+                                 f"{start + row}: {block[row, column]:g} is "
+                                 f"{scaled[row, column]:g} (standardised as the model was "
+                                 f"trained), beyond the range of the model's "
+                                 f"{np.dtype(dtype).name} (largest {largest:.3g})")
 
     def standardisation(self):
         """(mean, scale) of each column (StandardScaler's: the standard deviation, 1
@@ -381,11 +406,7 @@ class NpyFeatures:
         a value that is not finite."""
         n, mean, m2 = 0, np.zeros(self.shape[1]), np.zeros(self.shape[1])
         for start, block in self.chunks():
-            if not np.isfinite(block).all():
-                row, column = (int(i) for i in np.argwhere(~np.isfinite(block))[0])
-                raise ValueError(f"feature column {self.columns[column]} holds "
-                                 f"{block[row, column]} at row {start + row}; features "
-                                 "must be finite numbers")
+            self._check_finite(start, block)
             b = len(block)
             block_mean = block.mean(axis=0)
             block_m2 = ((block - block_mean) ** 2).sum(axis=0)
@@ -404,15 +425,7 @@ def load_npy(path, target=None):
     (:class:`NpyFeatures`) stay in the file and are named ``column_<i>``."""
     from .datasets.tabular import Table
 
-    try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as err:
-        raise ValueError(f"{path}: not a readable .npy array ({err})") from None
-    if array.ndim != 2 or array.shape[1] < 2 or array.shape[0] < 2:
-        raise ValueError(f"{path}: expected a 2-D array of at least 2 rows and 2 columns "
-                         f"(features and the target); got shape {array.shape}")
-    if array.dtype.kind not in "iuf":
-        raise ValueError(f"{path}: expected numbers; got dtype {array.dtype}")
+    array = _open_npy(path, 2, " (features and the target)")
     d = array.shape[1]
     try:
         column = -1 if target is None else int(target)
@@ -430,6 +443,67 @@ def load_npy(path, target=None):
     columns = [j for j in range(d) if j != column]
     return Table(NpyFeatures(array, columns), y, [f"column_{j}" for j in columns],
                  f"column_{column}")
+
+
+def _open_npy(path, at_least: int = 1, what: str = ""):
+    """A 2-D numeric ``.npy`` file of ``at_least`` rows and columns, opened
+    memory-mapped (no pickles); ValueError naming the file otherwise."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    try:
+        array = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (ValueError, OSError) as err:
+        raise ValueError(f"{path}: not a readable .npy array ({err})") from None
+    if array.ndim != 2 or min(array.shape) < at_least:
+        raise ValueError(f"{path}: expected a 2-D array of at least {at_least} rows and "
+                         f"{at_least} columns{what}; got shape {array.shape}")
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"{path}: expected numbers; got dtype {array.dtype}")
+    return array
+
+
+def _column_number(name):
+    """j for a column named ``column_<j>`` (a .npy file's), else None."""
+    prefix, _, number = str(name).partition("_")
+    return int(number) if prefix == "column" and number.isdigit() else None
+
+
+def load_npy_for(model, path, require_target: bool):
+    """The :class:`~nnlearn.datasets.tabular.Table` of a ``.npy`` file to evaluate or
+    predict with ``model``, opened memory-mapped: its features (:class:`NpyFeatures`,
+    read a batch at a time) and, when the file has it, its target column.  A model
+    trained on a ``.npy`` file (features ``column_<j>``) takes a file of the same
+    layout; any other model takes its features in its order, then the target (last).
+    For predict, a file of the feature columns only is taken too."""
+    from .datasets.tabular import Table
+
+    array = _open_npy(path)
+    meta = model.metadata
+    n_inputs = int(np.prod(model.input_shape))
+    features = meta.get("features") or [f"column_{j}" for j in range(n_inputs)]
+    target = meta.get("target")
+    columns = [_column_number(f) for f in features]
+    target_column = _column_number(target) if target is not None else None
+    if None in columns or (target is not None and target_column is None):
+        columns, target_column = list(range(len(features))), len(features)
+        layout = f"the model's {len(features)} features in its order, then the target"
+    else:
+        layout = (f"features at columns {columns}" + ("" if target_column is None else
+                                                       f", the target at {target_column}"))
+    d = array.shape[1]
+    if target_column is not None and d > max(columns + [target_column]):
+        y = np.asarray(array[:, target_column], np.float64)
+        if not np.isfinite(y).all():
+            raise ValueError(f"{path}: the target column {target_column} holds "
+                             f"{y[~np.isfinite(y)][0]} at row "
+                             f"{int(np.argmin(np.isfinite(y)))}")
+        return Table(NpyFeatures(array, columns), y, list(features), target)
+    if d > max(columns) and not require_target:  # the training layout, no target column
+        return Table(NpyFeatures(array, columns), None, list(features), None)
+    if d == len(features) and not require_target:  # the features only, in order
+        return Table(NpyFeatures(array, range(d)), None, list(features), None)
+    needs = "" if require_target else f" (or only the {len(features)} feature columns)"
+    raise ValueError(f"{path}: {d} columns; the model takes {layout}{needs}")
 
 
 def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
@@ -527,6 +601,12 @@ def _model_inputs(model, table, path) -> np.ndarray:
     dtype cannot hold (1e39 in float32)."""
     scaler = model.metadata.get("scaler")
     x = table.X
+    if isinstance(x, NpyFeatures):  # standardised a batch at a time as fit reads it
+        d = x.shape[1]
+        x = x.scaled(np.array(scaler["mean"]) if scaler else np.zeros(d),
+                     np.array(scaler["scale"]) if scaler else np.ones(d), model.dtype)
+        x.check_scaled(path, model.dtype)
+        return x
     if scaler is not None:
         with np.errstate(over="ignore", invalid="ignore"):
             x = (x - np.array(scaler["mean"])) / np.array(scaler["scale"])
@@ -628,6 +708,8 @@ def _write_error(option: str, path, err: OSError) -> ValueError:
 def _table_for(model, data, require_target):
     from .datasets.tabular import load_table
 
+    if str(data).lower().endswith(".npy"):
+        return load_npy_for(model, data, require_target)
     meta = model.metadata
     return load_table(data, target=meta.get("target"), require_target=require_target,
                       features=meta.get("features"))
@@ -673,8 +755,6 @@ def train(data, target, out_path, config_path, verbose, **options):
         raise UserError("--target is required for CSV data (the column to predict)")
     _writable("--out", out_path)
     _not_an_input("--out", out_path, {"the input data": data, "the --config file": config_path})
-    if npy and not Path(data).is_file():
-        raise FileNotFoundError(f"no such file: {data}")
     table = load_npy(data, target) if npy else load_table(data, target=target)
     model, history = train_model(table, verbose=verbose, path=data, **settings)
     try:

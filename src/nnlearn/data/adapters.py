@@ -31,8 +31,8 @@ from .._validation import all_finite, check_in_range, check_sample_weight
 from .dataset import PyDataset
 from .prefetch import BatchError, ReadAhead, prefetch_indexed
 
-__all__ = ["kind_of", "is_lazy_array", "read_rows", "check_batch", "DataAdapter", "ArrayAdapter",
-           "LazyArrayAdapter", "PyDatasetAdapter", "IterableAdapter"]
+__all__ = ["kind_of", "is_lazy_array", "n_rows", "read_rows", "check_batch", "DataAdapter",
+           "ArrayAdapter", "LazyArrayAdapter", "PyDatasetAdapter", "IterableAdapter"]
 
 LAZY_WORKERS, LAZY_QUEUE_SIZE = 1, 10  # lazily indexed arrays: one reader, 10 batches ahead
 
@@ -70,11 +70,18 @@ def kind_of(x) -> str:
     return "iterable"
 
 
+def n_rows(values) -> int:
+    """The number of rows (samples) of an array, a lazily indexed one included: its
+    ``shape[0]`` (a Zarr 3 array has no ``len``), else its ``len``."""
+    shape = getattr(values, "shape", None)
+    return int(shape[0]) if shape is not None and len(shape) >= 1 else len(values)
+
+
 def read_rows(source, index, start: int = 0, stop: int | None = None) -> np.ndarray:
     """Rows ``index`` (None: all, a slice, or integer positions) of rows
     ``start:stop`` of ``source``, read from it in increasing order without repeats (what
     h5py requires and what reads a file front to back), returned in ``index``'s order."""
-    stop = len(source) if stop is None else stop
+    stop = n_rows(source) if stop is None else stop
     if index is None:
         return np.asarray(source[start:stop])
     if isinstance(index, slice):
@@ -231,7 +238,7 @@ class LazyArrayAdapter(ArrayAdapter):
     def __init__(self, model, x, y, weights, batch_size, shuffle=False, sequential=False,
                  start: int = 0, stop: int | None = None, class_weight=None):
         super().__init__(model, x, y, weights, batch_size, shuffle, sequential)
-        self.start, self.stop = start, len(x) if stop is None else stop
+        self.start, self.stop = start, n_rows(x) if stop is None else stop
         self.class_weight = class_weight
 
     def __len__(self) -> int:

@@ -461,15 +461,15 @@ class Trainer:
             if len(x.shape) < 2:
                 raise ValueError(f"{where}: x must have shape (n_samples, ...); got shape "
                                  f"{tuple(x.shape)}")
-            n = len(x)
+            n = data_adapters.n_rows(x)
             # targets and weights given as lists or other sequences: in memory, as arrays
             y = y if y is None or data_adapters.is_lazy_array(y) else np.asarray(y)
             if sample_weight is not None and not data_adapters.is_lazy_array(sample_weight):
                 sample_weight = np.asarray(sample_weight)
             for name, values in (("y", y), ("sample_weight", sample_weight)):
-                if values is not None and len(values) != n:
+                if values is not None and data_adapters.n_rows(values) != n:
                     raise ValueError(f"{where}: x and {name} must have the same number of "
-                                     f"samples; got {n} and {len(values)}")
+                                     f"samples; got {n} and {data_adapters.n_rows(values)}")
             if n == 0:
                 raise ValueError(f"{where}: x has no samples (shape {x.shape})")
             if class_weight is not None and sample_weight is not None:
