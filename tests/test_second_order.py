@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import nnlearn as nl
-from nnlearn import planner
+from nnlearn.lowering import planner
 from nnlearn import optimizers as O
 from nnlearn import schedules as S
 from nnlearn.datasets import make_sin
