@@ -1,6 +1,13 @@
-"""Shared fixtures."""
+"""Shared fixtures.  The tests mirror the package (tests/layers for nnlearn.layers, ...);
+the helpers they share (``hostile``, ``browser``) live here, at the top of the tree, which
+is put on the import path for every folder."""
+
+import os
+import sys
 
 import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from nnlearn.lowering import loops
 

@@ -1,7 +1,7 @@
 """Hostile model files, made from a valid one: pickle payloads, forged .npy headers and
 manifests, zip bombs, traversal names, malformed manifests.  ``load_model`` must refuse
 each with a ValueError (the fragment listed here must be in its message), read nothing
-large and leave no trace.  ``tests/test_model_files.py`` loads them all and measures the
+large and leave no trace.  ``tests/models/test_files.py`` loads them all and measures the
 memory; ``bench/fuzz_model_files.py`` mutates them further.
 
 Each case is ``name -> (bytes of the file, fragment of the expected message)``; the

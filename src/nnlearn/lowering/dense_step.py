@@ -36,7 +36,7 @@ ones): a callback that keeps a gradient between steps should keep a copy.
 The matrix products are BLAS's: NumPy's own OpenBLAS called directly
 (:func:`numpy_gemm`), else numba's ``np.dot`` (SciPy's BLAS); the rest are loops over
 the elements.  The results equal the engine's to rounding (sums run in another order);
-``tests/test_compiled.py`` compares them on random stacks of every activation, head,
+``tests/lowering/test_dense_step.py`` compares them on random stacks of every activation, head,
 dtype, optimizer and sample weighting.
 """
 

@@ -26,7 +26,7 @@ from nnlearn.models import files as model_files, loading
 from nnlearn.layers import (Activation, BatchNormalization, Dense, Dropout, Flatten, Input,
                             PReLU)
 
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).parent.parent
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import pytest
 
 pytest.importorskip("uvicorn")
 pytest.importorskip("websockets")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_classroom_benchmark_runs_and_its_students_close_before_the_server_stops():

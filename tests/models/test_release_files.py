@@ -9,7 +9,7 @@ import pytest
 
 import nnlearn as nl
 
-HERE = os.path.join(os.path.dirname(__file__), "fixtures", "release_0_1")
+HERE = os.path.join(os.path.dirname(__file__), "..", "fixtures", "release_0_1")
 NAMES = sorted(name[:-4] for name in os.listdir(HERE) if name.endswith(".nnl"))
 EXPECTED = np.load(os.path.join(HERE, "expected.npz"))
 
