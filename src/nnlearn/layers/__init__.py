@@ -27,6 +27,7 @@ from .recurrent import (GRU, LSTM, RECURRENT_LAYERS, Bidirectional, Embedding, S
                         TimeDistributed)
 from .regularization import Dropout, GaussianDropout, GaussianNoise
 
+
 __all__ = ["Layer", "Input", "Dense", "Activation", "Dropout", "BatchNormalization",
            "Flatten", "PReLU", "get"]
 

@@ -6,15 +6,14 @@ flips, translations, rotations and zooms of images, by one affine resampling
 from __future__ import annotations
 
 import math
+
 import numpy as np
+
 from .. import autograd as ag
 from ..config_schema import NUMBER
 from ..autograd import Tensor
-# --------------------------------------------------------------------------------------
-# recurrent networks (Elman 1990; Hochreiter & Schmidhuber 1997; Cho et al. 2014): the
-# layers live in nnlearn.layers.recurrent, their fused BPTT ops in nnlearn.autograd.recurrent
-# --------------------------------------------------------------------------------------
 from .base import RandomLayer, check_sample_rank
+
 
 class RandomFlip(RandomLayer):
     """Flips each image left-right ("horizontal"), upside down ("vertical") or either

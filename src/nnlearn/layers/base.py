@@ -13,14 +13,13 @@ from __future__ import annotations
 import contextlib
 import inspect
 import math
+
 import numpy as np
+
 from .._registry import constructor_repr
 from ..config_schema import ANY, INITIALIZER, NUMBER, SIZE
 from ..autograd import Tensor
-# --------------------------------------------------------------------------------------
-# recurrent networks (Elman 1990; Hochreiter & Schmidhuber 1997; Cho et al. 2014): the
-# layers live in nnlearn.layers.recurrent, their fused BPTT ops in nnlearn.autograd.recurrent
-# --------------------------------------------------------------------------------------
+
 
 _BUILDING: list = []  # (rng, dtype) of the models being built, innermost last
 

@@ -6,16 +6,15 @@ in :mod:`nnlearn.autograd.conv`.
 from __future__ import annotations
 
 import math
+
 import numpy as np
+
 from .. import activations, initializers, regularizers
 from .. import autograd as ag
 from ..config_schema import COUNT, SIZE, one_of
 from ..autograd import Tensor
-# --------------------------------------------------------------------------------------
-# recurrent networks (Elman 1990; Hochreiter & Schmidhuber 1997; Cho et al. 2014): the
-# layers live in nnlearn.layers.recurrent, their fused BPTT ops in nnlearn.autograd.recurrent
-# --------------------------------------------------------------------------------------
 from .base import Layer, check_sample_rank
+
 
 # --------------------------------------------------------------------------------------
 # convolutional networks (channels-last, as Keras): LeCun et al. 1998

@@ -6,16 +6,15 @@ Reshape.
 from __future__ import annotations
 
 import math
+
 import numpy as np
+
 from .. import activations, initializers, regularizers
 from .. import autograd as ag
 from ..config_schema import INITIALIZER, SIZE, integer
 from ..autograd import Tensor
-# --------------------------------------------------------------------------------------
-# recurrent networks (Elman 1990; Hochreiter & Schmidhuber 1997; Cho et al. 2014): the
-# layers live in nnlearn.layers.recurrent, their fused BPTT ops in nnlearn.autograd.recurrent
-# --------------------------------------------------------------------------------------
 from .base import Layer
+
 
 class Dense(Layer):
     """A fully connected layer: ``activation(x @ kernel + bias)`` (a layer of neurons

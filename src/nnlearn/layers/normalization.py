@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import numpy as np
+
 from .. import autograd as ag
 from ..config_schema import NUMBER
-# --------------------------------------------------------------------------------------
-# recurrent networks (Elman 1990; Hochreiter & Schmidhuber 1997; Cho et al. 2014): the
-# layers live in nnlearn.layers.recurrent, their fused BPTT ops in nnlearn.autograd.recurrent
-# --------------------------------------------------------------------------------------
 from .base import Layer
+
 
 class BatchNormalization(Layer):
     """Batch normalization (Ioffe & Szegedy 2015)::

@@ -36,6 +36,7 @@ from .._validation import check_flag, check_positive_int
 from ..config_schema import IDENTIFIED, INITIALIZER, SIZE, one_of
 from .base import Layer, get
 
+
 __all__ = ["SimpleRNN", "LSTM", "GRU", "Bidirectional", "TimeDistributed", "Embedding",
            "gru_weights_from_torch", "lstm_weights_from_torch", "is_recurrent"]
 

@@ -5,12 +5,11 @@ Dropout (Srivastava et al. 2014), Gaussian noise and Gaussian dropout.
 from __future__ import annotations
 
 import math
+
 import numpy as np
-# --------------------------------------------------------------------------------------
-# recurrent networks (Elman 1990; Hochreiter & Schmidhuber 1997; Cho et al. 2014): the
-# layers live in nnlearn.layers.recurrent, their fused BPTT ops in nnlearn.autograd.recurrent
-# --------------------------------------------------------------------------------------
+
 from .base import RandomLayer
+
 
 class Dropout(RandomLayer):
     """Inverted dropout (Srivastava et al. 2014): while training, each unit is kept with

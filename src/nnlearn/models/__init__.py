@@ -14,4 +14,5 @@ from .model import Model
 from .trainer import History
 from .sequential import Sequential, mlp, python_source
 
+
 __all__ = ["Model", "Sequential", "History", "load_model", "mlp", "python_source"]

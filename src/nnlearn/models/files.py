@@ -35,6 +35,7 @@ from .. import config_schema
 from .. import layers as layers_module
 from ..config_schema import IDENTIFIED, SIZE, MapOf, Schema, integer, one_of, short_repr
 
+
 FORMAT = "nnlearn-model"
 WEIGHTS_FORMAT = "nnlearn-weights"
 FORMAT_VERSION = 1

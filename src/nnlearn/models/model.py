@@ -17,6 +17,7 @@ from .files import (FORMAT, FORMAT_VERSION, WEIGHTS_FORMAT, check_weight_shapes,
                     read_archive, write_archive)
 from .trainer import Trainer
 
+
 _PLAIN = (int, float, bool, str, type(None))  # values that hold no layer
 
 
