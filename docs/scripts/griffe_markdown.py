@@ -8,7 +8,10 @@ Before a docstring is parsed this extension rewrites them as Markdown:
 - a run of doctest lines (``>>>`` and their output) becomes a ``pycon`` code block;
 - roles (``:func:`name```, ``:class:`~nnlearn.models.Sequential```) become code spans,
   ``~`` keeping only the last component, as Sphinx shows it;
-- double backticks become single ones.
+- double backticks become single ones;
+- math written in reStructuredText (a ``:math:`x``` role, a ``.. math::`` directive)
+  becomes ``$x$`` and a ``$$`` block, which pymdownx.arithmatex hands to MathJax (nnlearn's
+  own docstrings write ``$...$`` and ``$$...$$`` directly).
 
 The source files are left as they are; only the text handed to mkdocstrings changes.
 Used from mkdocs.yml (``extensions`` of the python handler)."""
@@ -21,6 +24,7 @@ import griffe
 
 _ROLE = re.compile(r":(?:py:)?(?:func|class|meth|data|mod|attr|exc|obj|const|ref|term):"
                    r"`(~?)([^`]+)`")
+_MATH_ROLE = re.compile(r":math:`([^`]+)`")
 _DOUBLE = re.compile(r"``(.+?)``")
 _TILDE = re.compile(r"(?<!`)`~([\w.]+)`")
 
@@ -34,6 +38,7 @@ def _short(tilde: str, name: str) -> str:
 
 def inline(line: str) -> str:
     """Roles, ``~`` references and double backticks of one line of prose as Markdown."""
+    line = _MATH_ROLE.sub(lambda m: f"${m.group(1)}$", line)
     line = _ROLE.sub(lambda m: f"`{_short(m.group(1), m.group(2))}`", line)
     line = _DOUBLE.sub(lambda m: f"`{m.group(1)}`", line)
     return _TILDE.sub(lambda m: f"`{_short('~', m.group(1))}`", line)
@@ -60,6 +65,12 @@ def convert(text: str) -> str:
             i += 1
             continue
         stripped = line.rstrip()
+        if stripped.strip() == ".. math::":
+            block, j = _literal_block(lines, i + 1, _indent(line))
+            margin = " " * _indent(line)
+            out += [margin + "$$", *(margin + b for b in block), margin + "$$", ""]
+            i = j
+            continue
         if stripped.endswith("::") and not stripped.lstrip().startswith(">>>"):
             block, j = _literal_block(lines, i + 1, _indent(line))
             if not block and i == 0:  # dedented with the summary line: take one paragraph

@@ -87,11 +87,11 @@ def _vectorized_erfc():
 
 
 def erfc(x):
-    r"""The complementary error function :math:`\operatorname{erfc} x = 1 - \operatorname{erf}
-    x = \frac{2}{\sqrt\pi}\int_x^\infty e^{-t^2} dt`, element by element (NumPy has
+    r"""The complementary error function $\operatorname{erfc} x = 1 - \operatorname{erf}
+    x = \frac{2}{\sqrt\pi}\int_x^\infty e^{-t^2} dt$, element by element (NumPy has
     none): the C library's ``erfc`` through :func:`math.erfc`, in ``x``'s dtype.  Accurate
     in the tail where 1 - erf x cancels: the normal distribution function is
-    :math:`\Phi(z) = \tfrac12 \operatorname{erfc}(-z/\sqrt2)`.  On arrays SciPy's
+    $\Phi(z) = \tfrac12 \operatorname{erfc}(-z/\sqrt2)$.  On arrays SciPy's
     vectorized erfc when installed (the C library's one element at a time is ~200 times
     slower); compiled loops call the C library's (:func:`numba_lowerings`): the two agree
     to a few units in the last place."""

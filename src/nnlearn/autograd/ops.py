@@ -255,14 +255,14 @@ def linear(x, w, b=None) -> Tensor:
 
 
 def dense(x, w, b=None, activation=_activations.linear) -> Tensor:
-    r"""activation(x @ w + b) as one node: a layer of neurons :math:`h = g(x W + b)`.
+    r"""activation(x @ w + b) as one node: a layer of neurons $h = g(x W + b)$.
 
     ``activation``: an element-wise :class:`~nnlearn.activations.Activation` (or its
-    name).  Its element rules give :math:`h` and, in the backward pass,
-    :math:`\delta = \partial L / \partial z = g \cdot g'(z)` (one kernel pass), from
-    which linear's VJP follows: :math:`\partial L/\partial x = \delta W^T`,
-    :math:`\partial L/\partial W = x^T \delta`, :math:`\partial L/\partial b =
-    \sum_i \delta_i`.  Same values, bit for bit, as :func:`linear` followed by
+    name).  Its element rules give $h$ and, in the backward pass,
+    $\delta = \partial L / \partial z = g \cdot g'(z)$ (one kernel pass), from
+    which linear's VJP follows: $\partial L/\partial x = \delta W^T$,
+    $\partial L/\partial W = x^T \delta$, $\partial L/\partial b =
+    \sum_i \delta_i$.  Same values, bit for bit, as :func:`linear` followed by
     :func:`activation`, with one node less; z is kept only when the activation's
     derivative needs it (``needs_input``).
     """
