@@ -142,7 +142,14 @@ class Layer:
 
 
 class Input(Layer):
-    """Declares the shape of one sample (without the batch axis)."""
+    """Declares the shape of one sample (without the batch axis).
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        The shape of one sample: ``784`` (a vector) or ``(28, 28, 1)`` (an image).
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, shape, name: str | None = None):
         super().__init__(name)
@@ -159,16 +166,41 @@ class Input(Layer):
 
 
 class Dense(Layer):
-    """A fully connected layer: ``activation(x @ kernel + bias)`` (a layer of neurons
-    ``h_k = g(w_0k + sum_i w_ik x_i)``, rows of x being samples).
+    r"""A fully connected layer (Rosenblatt 1958; Rumelhart, Hinton & Williams 1986):
 
-    kernel: (n_in, units), bias: (units,).  Samples with more than one axis, as Keras
-    does, are mapped along their last axis (shape (..., n_in) -> (..., units)): the same
-    neurons applied at every position, e.g. every time step of a sequence.
-    ``kernel_regularizer`` adds its penalty on the kernel (never the bias) to the loss.
-    With any element-wise activation of :mod:`nnlearn.activations` the layer is one node
-    of the engine (:func:`nnlearn.autograd.dense`).
-    """
+    $$
+    h = g(x W + b), \qquad h_k = g\Big(b_k + \sum_i x_i W_{ik}\Big),
+    $$
+
+    rows of $x$ being samples, with kernel $W$ of shape (n_in, units) and bias $b$ of shape
+    (units,).  Samples with more than one axis, as Keras does, are mapped along their last
+    axis (shape (..., n_in) -> (..., units)): the same neurons applied at every position,
+    e.g. every time step of a sequence.  ``kernel_regularizer`` adds its penalty on the
+    kernel (never the bias) to the loss.  With any element-wise activation of
+    `nnlearn.activations` the layer is one node of the engine (`nnlearn.autograd.dense`).
+
+    Parameters
+    ----------
+    units : int
+        The number of neurons (outputs per sample).
+    activation : str or callable, optional
+        An activation of `nnlearn.activations` by name (e.g. "relu"), or a function of a
+        Tensor; None is the identity (a linear layer).
+    use_bias : bool, default=True
+        Whether the layer adds a learned bias $b$.
+    kernel_initializer : str or initializer, default="glorot_uniform"
+        How the kernel is drawn (`nnlearn.initializers`; Glorot & Bengio 2010's uniform by
+        default).
+    bias_initializer : str or initializer, default="zeros"
+        How the bias starts.
+    kernel_regularizer : regularizer, optional
+        A penalty on the kernel added to the loss (`nnlearn.regularizers`, e.g.
+        ``L2(1e-4)``, $\lambda \lVert W\rVert^2$); never on the bias.
+    input_dim : int, optional
+        The number of input features, Keras 2's shortcut for an ``Input`` layer before
+        this one.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, units: int, activation=None, use_bias: bool = True,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -233,8 +265,8 @@ class Dense(Layer):
         return None
 
     def pre_activation(self, x: Tensor) -> Tensor:
-        """z = x @ kernel + bias, the input of the activation (the logits of an output
-        layer)."""
+        """$z = x W + b$, the input of the activation (the logits of an
+        output layer)."""
         return self._along_last_axis(x, activations.linear)
 
     def call(self, x, training=False):
@@ -268,7 +300,14 @@ class Dense(Layer):
 
 
 class Activation(Layer):
-    """Applies an activation function by name."""
+    """Applies an activation function $h = g(z)$ by name.
+
+    Parameters
+    ----------
+    activation : str or callable
+        An activation of `nnlearn.activations` (e.g. "tanh") or a function of a Tensor.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, activation, name: str | None = None):
         super().__init__(name)
@@ -306,9 +345,24 @@ class _RandomLayer(Layer):
 
 
 class Dropout(_RandomLayer):
-    """Inverted dropout (Srivastava et al. 2014): while training, each unit is kept with
-    probability 1 - rate and scaled by 1 / (1 - rate), so nothing changes at inference,
-    where the layer is the identity."""
+    r"""Inverted dropout (Srivastava et al. 2014): while training, each unit is kept with
+    probability $1 - p$ and scaled so that its expectation is unchanged,
+
+    $$
+    \tilde h = \frac{m \odot h}{1 - p}, \qquad m_k \sim \operatorname{Bernoulli}(1 - p),
+    $$
+
+    so nothing changes at inference, where the layer is the identity.
+
+    Parameters
+    ----------
+    rate : float
+        The probability $p \in [0, 1)$ that a unit is dropped.
+    seed : int, optional
+        The layer's own random seed; None draws fresh randomness from ``fit(seed=...)`` at
+        each epoch, so that a seeded fit is reproducible.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, rate: float, seed: int | None = None, name: str | None = None):
         super().__init__(seed, name)
@@ -327,14 +381,25 @@ class Dropout(_RandomLayer):
 
 
 class BatchNormalization(Layer):
-    """Batch normalization (Ioffe & Szegedy 2015)::
+    r"""Batch normalization (Ioffe & Szegedy 2015): each feature is standardized by
+    the batch's statistics and then scaled and shifted by learned $\gamma$, $\beta$:
 
-        x_hat = (x - mu_B) / sqrt(var_B + epsilon);   y = gamma x_hat + beta
+    $$
+    \hat x = \frac{x - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}}, \qquad y = \gamma \hat x + \beta.
+    $$
 
-    Training uses the batch's mean and (biased) variance and updates the running
-    averages ``moving = momentum moving + (1 - momentum) batch``; inference uses the
-    running averages.  Keras's defaults: momentum 0.99, epsilon 1e-3.
-    """
+    Training uses the batch's mean $\mu_B$ and (biased) variance $\sigma_B^2$ and updates
+    the running averages $m \leftarrow \rho\, m + (1 - \rho)\, \mu_B$ (and likewise for the
+    variance), $\rho$ = ``momentum``; inference uses the running averages.
+
+    Parameters
+    ----------
+    momentum : float, default=0.99
+        The decay $\rho \in [0, 1)$ of the running averages (Keras's default).
+    epsilon : float, default=1e-3
+        The $\epsilon > 0$ added to the variance (Keras's default).
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3,
                  name: str | None = None):
@@ -382,7 +447,12 @@ class BatchNormalization(Layer):
 
 
 class Flatten(Layer):
-    """Reshapes each sample to a vector (e.g. 28x28 images to 784 features)."""
+    """Reshapes each sample to a vector (e.g. 28x28 images to 784 features).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def compute_output_shape(self, input_shape):
         return (math.prod(input_shape),)
@@ -392,8 +462,15 @@ class Flatten(Layer):
 
 
 class PReLU(Layer):
-    """Parametric ReLU (He et al. 2015): z for z > 0, alpha z otherwise, with one
-    learnable slope alpha per unit (initialised to 0, as in Keras)."""
+    """Parametric ReLU (He et al. 2015): $h = z$ for $z > 0$, $h = a z$ otherwise, with
+    one learnable slope $a$ per unit (initialised to 0, as in Keras).
+
+    Parameters
+    ----------
+    alpha_initializer : str or initializer, default="zeros"
+        How the slopes $a$ start.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, alpha_initializer="zeros", name: str | None = None):
         super().__init__(name)
@@ -563,15 +640,53 @@ class _Conv(Layer):
 
 
 class Conv2D(_Conv):
-    """A 2-D convolution layer (LeCun et al. 1998; Keras's Conv2D, channels-last):
-    ``activation(conv2d(x, kernel) + bias)`` on images (height, width, channels), with a
-    kernel (kh, kw, channels, filters) shared by every position.
+    r"""A 2-D convolution layer (LeCun et al. 1998; Keras's Conv2D, channels-last) on
+    images (height, width, channels), with a kernel $K$ of shape (kh, kw, channels / groups,
+    filters) shared by every position:
 
-    ``padding="same"`` keeps ceil(size / stride) positions; ``dilation_rate`` spreads the
-    kernel's taps apart (Yu & Koltun 2016); ``groups`` splits channels and filters into
-    that many independent convolutions, the kernel being (kh, kw, channels / groups,
-    filters) - depthwise when groups == channels (Chollet 2017).  Glorot's initialisation
-    counts fan_in = kh kw channels / groups and fan_out = kh kw filters."""
+    $$
+    z_{i,j,f} = b_f + \sum_{u,v,c} x_{s i + d u,\; s j + d v,\; c}\, K_{u,v,c,f},
+    \qquad h = g(z),
+    $$
+
+    with stride $s$ and dilation $d$ (the cross-correlation that deep-learning libraries
+    call convolution).  Glorot's initialisation counts
+    $\text{fan}_\text{in} = k_h k_w\, \text{channels} / \text{groups}$ and
+    $\text{fan}_\text{out} = k_h k_w\, \text{filters}$.
+
+    Parameters
+    ----------
+    filters : int
+        The number of filters $F$ (output channels).
+    kernel_size : int or tuple of 2 int
+        The window (kh, kw) of each filter.
+    strides : int or tuple of 2 int, default=(1, 1)
+        The step $s$ between windows.
+    padding : {"valid", "same"}, default="valid"
+        "valid": only whole windows, $\lfloor (n - d (k - 1) - 1) / s\rfloor + 1$
+        positions; "same": zeros around the input so that $\lceil n / s\rceil$ positions
+        remain.
+    dilation_rate : int or tuple of 2 int, default=(1, 1)
+        The spacing $d$ of the kernel's taps (Yu & Koltun 2016).
+    groups : int, default=1
+        Independent convolutions over that many slices of the channels (the channels and
+        ``filters`` must be multiples of it); ``groups`` = channels is a depthwise
+        convolution (Chollet 2017).
+    activation : str or callable, optional
+        An activation of `nnlearn.activations` by name (e.g. "relu"), or a function of a
+        Tensor; None is the identity (a linear layer).
+    use_bias : bool, default=True
+        Whether the layer adds a learned bias $b$.
+    kernel_initializer : str or initializer, default="glorot_uniform"
+        How the kernel is drawn (`nnlearn.initializers`; Glorot & Bengio 2010's uniform by
+        default).
+    bias_initializer : str or initializer, default="zeros"
+        How the bias starts.
+    kernel_regularizer : regularizer, optional
+        A penalty on the kernel added to the loss (`nnlearn.regularizers`, e.g.
+        ``L2(1e-4)``, $\lambda \lVert W\rVert^2$); never on the bias.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     rank = 2
 
@@ -585,11 +700,50 @@ class Conv2D(_Conv):
 
 
 class Conv1D(_Conv):
-    """A 1-D convolution layer on sequences (steps, channels), with a kernel
-    (kernel_size, channels / groups, filters): Keras's Conv1D.  ``padding="causal"``
-    left-pads dilation_rate (kernel_size - 1) zeros, so step t sees steps <= t only
+    r"""A 1-D convolution layer on sequences (steps, channels), with a kernel of shape
+    (kernel_size, channels / groups, filters): Keras's Conv1D,
+
+    $$
+    z_{t,f} = b_f + \sum_{u,c} x_{s t + d u,\; c}\, K_{u,c,f}, \qquad h = g(z).
+    $$
+
+    ``padding="causal"`` left-pads $d (k - 1)$ zeros, so step $t$ sees steps $\le t$ only
     (WaveNet, van den Oord et al. 2016); with dilation rates 1, 2, 4, ... stacked causal
-    layers see an exponentially long past (Yu & Koltun 2016)."""
+    layers see an exponentially long past (Yu & Koltun 2016).
+
+    Parameters
+    ----------
+    filters : int
+        The number of filters $F$ (output channels).
+    kernel_size : int or tuple of 1 int
+        The window length k of each filter.
+    strides : int or tuple of 1 int, default=1
+        The step $s$ between windows.
+    padding : {"valid", "same", "causal"}, default="valid"
+        "valid": only whole windows, $\lfloor (n - d (k - 1) - 1) / s\rfloor + 1$
+        positions; "same": zeros around the input so that $\lceil n / s\rceil$ positions
+        remain; "causal": zeros on the left only, so step $t$ sees steps $\le t$.
+    dilation_rate : int or tuple of 1 int, default=1
+        The spacing $d$ of the kernel's taps (Yu & Koltun 2016).
+    groups : int, default=1
+        Independent convolutions over that many slices of the channels (the channels and
+        ``filters`` must be multiples of it); ``groups`` = channels is a depthwise
+        convolution (Chollet 2017).
+    activation : str or callable, optional
+        An activation of `nnlearn.activations` by name (e.g. "relu"), or a function of a
+        Tensor; None is the identity (a linear layer).
+    use_bias : bool, default=True
+        Whether the layer adds a learned bias $b$.
+    kernel_initializer : str or initializer, default="glorot_uniform"
+        How the kernel is drawn (`nnlearn.initializers`; Glorot & Bengio 2010's uniform by
+        default).
+    bias_initializer : str or initializer, default="zeros"
+        How the bias starts.
+    kernel_regularizer : regularizer, optional
+        A penalty on the kernel added to the loss (`nnlearn.regularizers`, e.g.
+        ``L2(1e-4)``, $\lambda \lVert W\rVert^2$); never on the bias.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     rank = 1
     paddings = ("valid", "same", "causal")
@@ -635,8 +789,21 @@ class _Pooling(Layer):
 
 
 class MaxPooling2D(_Pooling):
-    """The maximum of each pool_size window (strides default to pool_size), channel by
-    channel (Keras's MaxPooling2D)."""
+    r"""The maximum of each window, channel by channel (Keras's MaxPooling2D):
+    $y_{i,j,c} = \max_{u,v} x_{s i + u,\, s j + v,\, c}$ (Zhou & Chellappa 1988; Ranzato
+    et al. 2007).
+
+    Parameters
+    ----------
+    pool_size : int or tuple of 2 int, default=(2, 2)
+        The window's size.
+    strides : int or tuple of 2 int, optional
+        The step between windows; None is ``pool_size`` (windows side by side).
+    padding : {"valid", "same"}, default="valid"
+        "valid": only whole windows; "same": $\lceil n / s\rceil$ windows, the edge ones
+        over the unpadded part.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     _op = "max_pool2d"
 
@@ -646,7 +813,21 @@ class MaxPooling2D(_Pooling):
 
 
 class AveragePooling2D(_Pooling):
-    """The mean of each pool_size window (with "same", of its unpadded part)."""
+    r"""The mean of each window, channel by channel: $y_{i,j,c} =
+    \frac{1}{|P|} \sum_{(u,v) \in P} x_{s i + u,\, s j + v,\, c}$ (with "same", $P$ is the
+    window's unpadded part; LeCun et al. 1998's subsampling).
+
+    Parameters
+    ----------
+    pool_size : int or tuple of 2 int, default=(2, 2)
+        The window's size.
+    strides : int or tuple of 2 int, optional
+        The step between windows; None is ``pool_size`` (windows side by side).
+    padding : {"valid", "same"}, default="valid"
+        "valid": only whole windows; "same": $\lceil n / s\rceil$ windows, the edge ones
+        over the unpadded part.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     _op = "avg_pool2d"
 
@@ -656,14 +837,40 @@ class AveragePooling2D(_Pooling):
 
 
 class MaxPooling1D(_Pooling):
-    """Max pooling along the steps of sequences (steps, channels)."""
+    r"""Max pooling along the steps of sequences (steps, channels):
+    $y_{t,c} = \max_u x_{s t + u,\, c}$.
+
+    Parameters
+    ----------
+    pool_size : int or tuple of 1 int, default=2
+        The window's size.
+    strides : int or tuple of 1 int, optional
+        The step between windows; None is ``pool_size`` (windows side by side).
+    padding : {"valid", "same"}, default="valid"
+        "valid": only whole windows; "same": $\lceil n / s\rceil$ windows, the edge ones
+        over the unpadded part.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     rank = 1
     _op = "max_pool1d"
 
 
 class AveragePooling1D(_Pooling):
-    """Average pooling along the steps of sequences (steps, channels)."""
+    r"""Average pooling along the steps of sequences (steps, channels):
+    $y_{t,c} = \frac{1}{|P|} \sum_{u \in P} x_{s t + u,\, c}$.
+
+    Parameters
+    ----------
+    pool_size : int or tuple of 1 int, default=2
+        The window's size.
+    strides : int or tuple of 1 int, optional
+        The step between windows; None is ``pool_size`` (windows side by side).
+    padding : {"valid", "same"}, default="valid"
+        "valid": only whole windows; "same": $\lceil n / s\rceil$ windows, the edge ones
+        over the unpadded part.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     rank = 1
     _op = "avg_pool1d"
@@ -683,36 +890,65 @@ class _GlobalPooling(Layer):
 
 
 class GlobalAveragePooling2D(_GlobalPooling):
-    """The mean of each channel over the image: (height, width, channels) -> (channels,)
-    (Lin et al. 2013's global average pooling)."""
+    r"""The mean of each channel over the image, $y_c = \frac{1}{HW}
+    \sum_{i,j} x_{i,j,c}$: (height, width, channels) -> (channels,) (Lin, Chen & Yan 2014's
+    global average pooling).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     _reduce = ag.mean
 
 
 class GlobalAveragePooling1D(_GlobalPooling):
-    """The mean of each channel over the steps: (steps, channels) -> (channels,)."""
+    r"""The mean of each channel over the steps, $y_c = \frac1T \sum_t
+    x_{t,c}$: (steps, channels) -> (channels,).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     rank = 1
     _reduce = ag.mean
 
 
 class GlobalMaxPooling2D(_GlobalPooling):
-    """The maximum of each channel over the image: (height, width, channels) ->
-    (channels,)."""
+    r"""The maximum of each channel over the image, $y_c = \max_{i,j}
+    x_{i,j,c}$: (height, width, channels) -> (channels,).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     _reduce = ag.max
 
 
 class GlobalMaxPooling1D(_GlobalPooling):
-    """The maximum of each channel over the steps: (steps, channels) -> (channels,)."""
+    r"""The maximum of each channel over the steps, $y_c = \max_t x_{t,c}$:
+    (steps, channels) -> (channels,).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     rank = 1
     _reduce = ag.max
 
 
 class ZeroPadding2D(Layer):
-    """Zeros around each image: ``padding`` is an int, (rows, cols) or
-    ((top, bottom), (left, right)), as in Keras."""
+    """Zeros around each image, as in Keras.
+
+    Parameters
+    ----------
+    padding : int, (rows, cols) or ((top, bottom), (left, right)), default=(1, 1)
+        The rows of zeros added above and below and the columns left and right.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, padding=(1, 1), name: str | None = None):
         super().__init__(name)
@@ -734,8 +970,14 @@ class ZeroPadding2D(Layer):
 
 
 class Reshape(Layer):
-    """Reshapes each sample to ``target_shape`` (one entry may be -1, inferred), e.g.
-    784 features to (28, 28, 1) images."""
+    """Reshapes each sample, e.g. 784 features to (28, 28, 1) images.
+
+    Parameters
+    ----------
+    target_shape : int or tuple of int
+        The shape of each output sample; one entry may be -1 (inferred from the size).
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, target_shape, name: str | None = None):
         super().__init__(name)
@@ -772,8 +1014,19 @@ class Reshape(Layer):
 # (Krizhevsky, Sutskever & Hinton 2012; Simard, Steinkraus & Platt 2003)
 # --------------------------------------------------------------------------------------
 class GaussianNoise(_RandomLayer):
-    """Adds N(0, stddev^2) noise while training (a regularizer: Sietsma & Dow 1991;
-    Bishop 1995 shows it acts like Tikhonov regularization); the identity at inference."""
+    r"""Adds noise $\epsilon \sim \mathcal N(0, \sigma^2)$ while training (a regularizer:
+    Sietsma & Dow 1991; Bishop 1995 shows it acts like Tikhonov regularization); the identity
+    at inference.
+
+    Parameters
+    ----------
+    stddev : float
+        The noise's standard deviation $\sigma \ge 0$.
+    seed : int, optional
+        The layer's own random seed; None draws fresh randomness from ``fit(seed=...)`` at
+        each epoch, so that a seeded fit is reproducible.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, stddev: float, seed: int | None = None, name: str | None = None):
         super().__init__(seed, name)
@@ -792,9 +1045,19 @@ class GaussianNoise(_RandomLayer):
 
 
 class GaussianDropout(_RandomLayer):
-    """Multiplies by N(1, rate / (1 - rate)) noise while training: dropout's mean and
-    variance with Gaussian noise (Srivastava et al. 2014, section 10); the identity at
-    inference."""
+    r"""Multiplies by noise $\epsilon \sim \mathcal N\big(1, p / (1 - p)\big)$ while
+    training: dropout's mean and variance with Gaussian noise (Srivastava et al. 2014,
+    section 10); the identity at inference.
+
+    Parameters
+    ----------
+    rate : float
+        The drop probability $p \in [0, 1)$ whose variance the noise has.
+    seed : int, optional
+        The layer's own random seed; None draws fresh randomness from ``fit(seed=...)`` at
+        each epoch, so that a seeded fit is reproducible.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, rate: float, seed: int | None = None, name: str | None = None):
         super().__init__(seed, name)
@@ -813,8 +1076,18 @@ class GaussianDropout(_RandomLayer):
 
 
 class RandomFlip(_RandomLayer):
-    """Flips each image left-right ("horizontal"), upside down ("vertical") or either
-    ("horizontal_and_vertical", each with probability 1/2) while training."""
+    """Flips each image at random while training, each flip with probability 1/2;
+    the identity at inference.
+
+    Parameters
+    ----------
+    mode : {"horizontal", "vertical", "horizontal_and_vertical"}, default="horizontal_and_vertical"
+        Left-right flips, upside-down flips, or either.
+    seed : int, optional
+        The layer's own random seed; None draws fresh randomness from ``fit(seed=...)`` at
+        each epoch, so that a seeded fit is reproducible.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
@@ -959,9 +1232,27 @@ def _about_center(linear: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 class RandomTranslation(_RandomAffine):
-    """Shifts each image by a random fraction of its height and width: ``height_factor``
-    0.1 draws shifts in [-10%, +10%] of the height (a pair (lower, upper) sets the
-    range), as Keras's RandomTranslation."""
+    r"""Shifts each image by a random fraction of its height and width while
+    training, as Keras's RandomTranslation.
+
+    Parameters
+    ----------
+    height_factor : float or (float, float)
+        The vertical shift as a fraction of the height: 0.1 draws shifts in
+        $[-10\%, +10\%]$; a pair (lower, upper) sets the range.
+    width_factor : float or (float, float)
+        The same for the horizontal shift.
+    fill_mode : {"reflect", "wrap", "constant", "nearest"}, default="reflect"
+        How points that fall outside the image are filled.
+    interpolation : {"bilinear", "nearest"}, default="bilinear"
+        How the image is sampled between pixels.
+    seed : int, optional
+        The layer's own random seed; None draws fresh randomness from ``fit(seed=...)`` at
+        each epoch, so that a seeded fit is reproducible.
+    fill_value : float, default=0.0
+        The value outside the image with ``fill_mode="constant"``.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, height_factor, width_factor, fill_mode="reflect",
                  interpolation="bilinear", seed=None, fill_value=0.0, name=None):
@@ -983,9 +1274,25 @@ class RandomTranslation(_RandomAffine):
 
 
 class RandomRotation(_RandomAffine):
-    """Rotates each image about its center by a random angle: ``factor`` is a fraction of
-    a full turn (0.1: up to +-36 degrees; a pair (lower, upper) sets the range; positive
-    is counter-clockwise), as Keras's RandomRotation."""
+    r"""Rotates each image about its center by a random angle while training, as
+    Keras's RandomRotation (positive is counter-clockwise).
+
+    Parameters
+    ----------
+    factor : float or (float, float)
+        The angle as a fraction of a full turn: 0.1 draws angles up to $\pm 36°$; a pair
+        (lower, upper) sets the range.
+    fill_mode : {"reflect", "wrap", "constant", "nearest"}, default="reflect"
+        How points that fall outside the image are filled.
+    interpolation : {"bilinear", "nearest"}, default="bilinear"
+        How the image is sampled between pixels.
+    seed : int, optional
+        The layer's own random seed; None draws fresh randomness from ``fit(seed=...)`` at
+        each epoch, so that a seeded fit is reproducible.
+    fill_value : float, default=0.0
+        The value outside the image with ``fill_mode="constant"``.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
                  fill_value=0.0, name=None):
@@ -1004,9 +1311,27 @@ class RandomRotation(_RandomAffine):
 
 
 class RandomZoom(_RandomAffine):
-    """Zooms each image about its center by a random amount: ``height_factor`` 0.2 draws
-    from [-20%, +20%], where a positive value zooms out (the image looks smaller) and a
-    negative one zooms in, as in Keras; ``width_factor`` None keeps the aspect ratio."""
+    r"""Zooms each image about its center by a random amount while training, as
+    Keras's RandomZoom.
+
+    Parameters
+    ----------
+    height_factor : float or (float, float)
+        The vertical zoom: 0.2 draws from $[-20\%, +20\%]$, where a positive value zooms
+        out (the image looks smaller) and a negative one zooms in.
+    width_factor : float or (float, float), optional
+        The same horizontally; None keeps the aspect ratio.
+    fill_mode : {"reflect", "wrap", "constant", "nearest"}, default="reflect"
+        How points that fall outside the image are filled.
+    interpolation : {"bilinear", "nearest"}, default="bilinear"
+        How the image is sampled between pixels.
+    seed : int, optional
+        The layer's own random seed; None draws fresh randomness from ``fit(seed=...)`` at
+        each epoch, so that a seeded fit is reproducible.
+    fill_value : float, default=0.0
+        The value outside the image with ``fill_mode="constant"``.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, height_factor, width_factor=None, fill_mode="reflect",
                  interpolation="bilinear", seed=None, fill_value=0.0, name=None):
