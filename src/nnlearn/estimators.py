@@ -1,4 +1,4 @@
-"""scikit-learn compatible multilayer perceptrons on nnlearn's engine.
+r"""scikit-learn compatible multilayer perceptrons on nnlearn's engine.
 
 ``MLPClassifier`` and ``MLPRegressor`` are drop-in replacements for scikit-learn's
 classes of the same names (scikit-learn 1.6+): the same parameters, defaults, fitted
@@ -10,11 +10,13 @@ it installed they are its estimators (``clone``, ``Pipeline``, ``GridSearchCV``,
 ``check_estimator``).
 
 The objective is scikit-learn's (``_backprop`` in sklearn/neural_network): for a batch
-of n samples with weights s_i (1 without ``sample_weight``) and S = sum_i s_i,
+of $n$ samples with weights $s_i$ (1 without ``sample_weight``) and $S = \sum_i s_i$,
 
-    J = (1/S) sum_i s_i l(y_i, f(x_i)) + alpha / (2 S) sum_layers ||W||_F^2
+$$
+J = \frac1S \sum_i s_i\, l(y_i, f(x_i)) + \frac{\alpha}{2S} \sum_l \lVert W_l\rVert_F^2
+$$
 
-with l the half squared error averaged over the outputs (regression), the half Poisson
+with $l$ the half squared error averaged over the outputs (regression), the half Poisson
 deviance summed over the outputs with an exp output (``loss="poisson"``), the
 cross-entropy of a softmax output (several classes) or the binary cross-entropy of
 logistic outputs summed over the labels (binary, multi-label).  Computation happens in
