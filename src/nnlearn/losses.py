@@ -353,20 +353,20 @@ class Head:
     r"""How a loss reads the last layer's pre-activation $z$ when it has a *canonical link*
     $f$ (the output activation whose gradient, paired with the loss, is $f(z) - t$;
     McCullagh & Nelder 1989): what a compiled step needs to compute the loss and
-    $\partial L/\partial z$ without building a graph (:mod:`nnlearn.compiled`).
+    $\partial L/\partial z$ without building a graph (:mod:`nnlearn.compiled`).  The loss
+    and its gradient are
+
+    $$
+    L = \frac{c_v}{N} \sum_i w_i l_i + \frac{\lambda}{N} \sum_l \lVert W_l\rVert^2, \qquad
+    \frac{\partial L}{\partial z_i} = \frac{c_g}{N} w_i \big(f(z_i) - t_i\big)
+    $$
+
+    ($c_v$ = ``value_scale``, $c_g$ = ``grad_scale``, $\lambda$ = ``penalty``; softmax:
+    $f(z_i) \sum_k t_{ik} - t_i$), with $l_i$ the per-sample cross-entropy of the link (the
+    squared error for the identity) summed over the outputs, $w_i$ the sample weights (1
+    without) and $N$ the reduction's normalizer (:meth:`Loss.normalizer`).
 
     * ``link``: "softmax", "sigmoid" or "identity";
-    * the loss and its gradient are
-
-      $$
-      L = \frac{c_v}{N} \sum_i w_i l_i + \frac{\lambda}{N} \sum_l \lVert W_l\rVert^2, \qquad
-      \frac{\partial L}{\partial z_i} = \frac{c_g}{N} w_i \big(f(z_i) - t_i\big)
-      $$
-
-      ($c_v$ = ``value_scale``, $c_g$ = ``grad_scale``, $\lambda$ = ``penalty``; softmax:
-      $f(z_i) \sum_k t_{ik} - t_i$), with $l_i$ the per-sample cross-entropy of the link
-      (the squared error for the identity) summed over the outputs, $w_i$ the sample weights
-      (1 without) and $N$ the reduction's normalizer (:meth:`Loss.normalizer`);
     * ``targets(y)`` gives the targets of a batch as ``(rows, None)`` (an (n, k) array)
       or ``(None, labels)`` (class indices), read and checked by the engine's own rules."""
 
