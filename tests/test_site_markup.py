@@ -145,7 +145,7 @@ def arithmatex(page: Path) -> list:
     ("api/training", [r"\frac{\partial L}{\partial z_k} = p_k - y_k"]),  # the fused losses
     ("api/estimators", [r"\frac{\alpha}{2S} \sum_l \lVert W_l\rVert_F^2"]),
     ("api/classic", [r"W = \frac1N \sum_p p\, p^\top"]),                 # Hopfield
-    ("api/autograd", [r"\frac{\partial L}{\partial z} = \sigma(z) - t"]),
+    ("api/autograd", [r"\frac{\partial L}{\partial z} &= \sigma(z) - t"]),
 ])
 def test_api_pages_render_docstring_math(site, page, formulas):
     """Known formulas reach their API page as MathJax input (arithmatex output), and no

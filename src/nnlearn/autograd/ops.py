@@ -791,9 +791,11 @@ def sigmoid_binary_cross_entropy(logits, targets, reduction="mean") -> Tensor:
     r"""Binary cross-entropy of sigmoid(logits) against targets in $[0, 1]$, as one node:
 
     $$
-    L = -t \ln \sigma(z) - (1 - t) \ln(1 - \sigma(z))
-      = (\max(z, 0) - z t) + \ln(1 + e^{-|z|}), \qquad
-    \frac{\partial L}{\partial z} = \sigma(z) - t .
+    \begin{aligned}
+    L &= -t \ln \sigma(z) - (1 - t) \ln(1 - \sigma(z))
+       = (\max(z, 0) - z t) + \ln(1 + e^{-|z|}), \\
+    \frac{\partial L}{\partial z} &= \sigma(z) - t .
+    \end{aligned}
     $$
 
     The large terms cancel before the small one is added
