@@ -6,6 +6,7 @@ docstring, as ``help()`` shows it (``inspect.getdoc``)."""
 import importlib
 import inspect
 import pkgutil
+import re
 
 import pytest
 
@@ -75,3 +76,122 @@ def test_the_check_finds_a_missing_docstring():
     assert undocumented(module) == ["bare", "Bare", "Bare.method"]
     assert {"nnlearn.classic.neurons", "nnlearn.layers", "nnlearn.autograd.ops",
             "nnlearn.experiments.recurrent"} <= set(module_names())
+
+
+# -- the API pages' parameters and math ---------------------------------------------------
+def documented_parameters(doc: str) -> list:
+    """The names a numpy-style "Parameters" section of ``doc`` describes (``name : type``
+    or ``name`` lines at the section's margin, ``**name`` for keyword arguments)."""
+    lines = inspect.cleandoc(doc or "").split("\n")
+    for i, line in enumerate(lines[:-1]):
+        if line.strip() == "Parameters" and set(lines[i + 1].strip()) == {"-"}:
+            break
+    else:
+        return []
+    names = []
+    for line in lines[i + 2:]:
+        if line.strip() and not line.startswith(" "):
+            if set(line.strip()) == {"-"}:   # the next section's underline
+                names.pop()
+                break
+            names.append(line.split(" : ")[0].strip().lstrip("*"))
+    return names
+
+
+def public_classes(module_name):
+    module = importlib.import_module(module_name)
+    return [(name, obj) for name, obj in vars(module).items()
+            if inspect.isclass(obj) and not name.startswith("_")
+            and obj.__module__ == module.__name__]
+
+
+@pytest.mark.parametrize("module_name", ["nnlearn.layers", "nnlearn.recurrent",
+                                         "nnlearn.estimators"])
+def test_layers_and_estimators_document_every_constructor_parameter(module_name):
+    """Each public layer and estimator lists every parameter of its constructor, in the
+    signature's order, with a description (the API pages render the section)."""
+    missing = {}
+    for name, cls in public_classes(module_name):
+        if name == "Layer":
+            continue
+        parameters = [p for p in inspect.signature(cls).parameters]
+        documented = documented_parameters(cls.__doc__)
+        if documented != parameters:
+            missing[name] = (parameters, documented)
+    assert not missing, missing
+
+
+def test_the_parameter_check_reads_a_numpy_section():
+    doc = """Summary.
+
+    Parameters
+    ----------
+    units : int
+        How many.
+    **extra
+        Passed on.
+
+    Returns
+    -------
+    thing
+    """
+    assert documented_parameters(doc) == ["units", "extra"]
+    assert documented_parameters("No section.") == []
+
+
+MATH_MODULES = ["nnlearn.activations", "nnlearn.losses", "nnlearn.links",
+                "nnlearn.initializers", "nnlearn.regularizers", "nnlearn.metrics",
+                "nnlearn.numerics", "nnlearn.callbacks", "nnlearn.layers",
+                "nnlearn.recurrent", "nnlearn.estimators", "nnlearn.lr_finder",
+                "nnlearn.autograd.ops", "nnlearn.autograd.conv", "nnlearn.autograd.recurrent",
+                "nnlearn.classic.linear", "nnlearn.classic.neurons"]
+
+
+def docstrings_of(module):
+    """(qualified name, docstring) of the module and everything defined in it."""
+    yield module.__name__, module.__doc__ or ""
+    for name, obj in vars(module).items():
+        if not (inspect.isfunction(obj) or inspect.isclass(obj)) or \
+                obj.__module__ != module.__name__:
+            continue
+        yield name, obj.__doc__ or ""
+        if inspect.isclass(obj):
+            for attr, member in vars(obj).items():
+                function = member.fget if isinstance(member, property) else \
+                    getattr(member, "__func__", member)
+                if inspect.isfunction(function):
+                    yield f"{name}.{attr}", function.__doc__ or ""
+
+
+def math_problems(doc: str) -> list:
+    """What keeps a docstring's math from reaching MathJax as written: reStructuredText
+    math (the site renders ``$...$``/``$$...$$``), a backslash escape Python already
+    turned into a control character (``\\frac`` in a string that is not raw), or an
+    unmatched ``$`` (math running into the prose)."""
+    problems = []
+    if ":math:" in doc or ".. math::" in doc:
+        problems.append("reStructuredText math")
+    controls = sorted({hex(ord(c)) for c in doc if ord(c) < 32 and c != "\n"})
+    if controls:
+        problems.append(f"control characters {controls} (a backslash in a non-raw string)")
+    text = re.sub(r"`[^`\n]*`", "", doc)          # code spans may hold a literal $
+    if text.replace("$$", "").count("$") % 2:
+        problems.append("an unmatched $")
+    return problems
+
+
+@pytest.mark.parametrize("module_name", MATH_MODULES)
+def test_docstring_math_is_latex_for_mathjax(module_name):
+    module = importlib.import_module(module_name)
+    problems = {name: math_problems(doc) for name, doc in docstrings_of(module)}
+    assert not {name: p for name, p in problems.items() if p}
+
+
+def test_the_math_check_finds_each_problem():
+    assert math_problems(r"The logistic $\sigma(z) = 1 / (1 + e^{-z})$.") == []
+    assert math_problems("$$\nJ = \\sum_i l_i\n$$") == []
+    assert math_problems("Costs `$5` in code.") == []
+    assert math_problems(":math:`z`") == ["reStructuredText math"]
+    assert math_problems("$\frac{1}{2}$") == [
+        "control characters ['0xc'] (a backslash in a non-raw string)"]
+    assert math_problems(r"$z = \max(x, 0)") == ["an unmatched $"]

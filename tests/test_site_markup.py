@@ -1,6 +1,8 @@
 """The built site reads as prose: no reStructuredText left in any page's text (a literal
-``::``, a double backtick, a ``~nnlearn.`` cross-reference), and the math is set for
-MathJax.
+``::``, a double backtick, a ``~nnlearn.`` cross-reference, a ``:math:`` role, a simple
+table's ``=====`` rule), the math is set for MathJax (the docstrings' ``$...$`` and
+``$$...$$`` reach the API pages as arithmatex spans, no ``$`` left over in their text)
+and every estimator and layer lists its constructor parameters in a table.
 
 The site is built from mkdocs.yml with two changes that keep the test quick: the lesson
 notebooks are converted without being executed (CI executes them in
@@ -21,7 +23,7 @@ pytest.importorskip("mkdocstrings")
 pytest.importorskip("mkdocs_jupyter")
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN = ("::", "``", "~nnlearn.")
+FORBIDDEN = ("::", "``", "~nnlearn.", ":math:", "=====")
 
 
 def _without_gallery(nav):
@@ -125,3 +127,75 @@ def test_estimator_pages_list_constructor_parameters(site):
     for parameter in inspect.signature(MLPClassifier).parameters:
         assert f"{parameter}=" in section, parameter               # in the signature
     assert "multilayer perceptron classifier" in section
+
+
+def arithmatex(page: Path) -> list:
+    """The LaTeX of every math span and block pymdownx.arithmatex made on ``page``."""
+    source = page.read_text()
+    return [html.unescape(body).strip() for body in re.findall(
+        r'<(?:span|div) class="arithmatex">(.*?)</(?:span|div)>', source, flags=re.S)]
+
+
+@pytest.mark.parametrize("page, formulas", [
+    ("api/layers", [r"\(\sigma(z) = \dfrac{1}{1 + e^{-z}}\)",            # the activations
+                    r"\(h (1 - h)\)",
+                    r"\hat x = \frac{x - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}}",   # BatchNorm
+                    r"c_t &= f_t \odot c_{t-1} + i_t \odot \tilde c_t",             # LSTM
+                    r"R(W) = \lambda_1 \sum_i \lvert w_i\rvert + \lambda_2 \sum_i w_i^2"]),
+    ("api/training", [r"\frac{\partial L}{\partial z_k} = p_k - y_k"]),  # the fused losses
+    ("api/estimators", [r"\frac{\alpha}{2S} \sum_l \lVert W_l\rVert_F^2"]),
+    ("api/classic", [r"W = \frac1N \sum_p p\, p^\top"]),                 # Hopfield
+    ("api/autograd", [r"\frac{\partial L}{\partial z} &= \sigma(z) - t"]),
+])
+def test_api_pages_render_docstring_math(site, page, formulas):
+    """Known formulas reach their API page as MathJax input (arithmatex output), and no
+    page shows a stray ``$``: the sign of math that Markdown did not recognise."""
+    found = arithmatex(site / page / "index.html")
+    for formula in formulas:
+        assert any(formula in math for math in found), (page, formula, found[:5])
+    text = re.sub(r'<(span|div) class="arithmatex">.*?</\1>', " ",
+                  (site / page / "index.html").read_text(), flags=re.S)
+    shown = page_text_of(text, inline_code=False)
+    assert "$" not in shown, shown[max(0, shown.find("$") - 80):shown.find("$") + 80]
+
+
+def page_text_of(source: str, inline_code: bool = True) -> str:
+    tags = "pre|script|style|textarea" + ("" if inline_code else "|code")
+    source = re.sub(rf"<({tags})\b.*?</\1>", " ", source, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", source))
+
+
+def parameter_table(source: str, anchor: str) -> list:
+    """The names in the "Parameters" table of the object whose heading has id ``anchor``
+    (up to the next object's heading)."""
+    start = source.index(f'id="{anchor}"')
+    end = source.find('class="doc doc-heading"', start + 100)
+    section = source[start:end if end > 0 else None]
+    table = re.search(r"<table>.*?<th>Name</th>.*?</table>", section, flags=re.S)
+    if table is None:
+        return []
+    return re.findall(r'<tr class="doc-section-item">\s*<td>\s*<code>([^<]+)</code>',
+                      table.group(0))
+
+
+@pytest.mark.parametrize("module, page", [("nnlearn.estimators", "api/estimators"),
+                                          ("nnlearn.layers", "api/layers"),
+                                          ("nnlearn.recurrent", "api/layers")])
+def test_estimator_and_layer_pages_tabulate_their_parameters(site, module, page):
+    """Each public estimator and layer class's page section has a parameter table with a
+    row for every constructor parameter (griffe parsed its "Parameters" section)."""
+    import importlib
+    import inspect
+
+    source = (site / page / "index.html").read_text()
+    namespace = importlib.import_module(module)
+    checked = 0
+    for name, cls in vars(namespace).items():
+        if not inspect.isclass(cls) or name.startswith("_") or cls.__module__ != module \
+                or name == "Layer":
+            continue
+        parameters = [p.lstrip("*") for p in inspect.signature(cls).parameters]
+        rows = [row.lstrip("*") for row in parameter_table(source, f"{module}.{name}")]
+        assert rows == parameters, (name, rows, parameters)
+        checked += 1
+    assert checked >= 4

@@ -236,14 +236,15 @@ print(g.steps())
 assert np.allclose(g["z2"].grad, delta2, rtol=0, atol=1e-12)
 assert np.allclose(g["z1"].grad, delta1, rtol=0, atol=1e-12)
 print("graph: delta2 =", g["z2"].grad.ravel(), " delta1 =", g["z1"].grad.ravel())
-plot.draw_graph(g)
+plot.draw_graph(g, direction="TB")
 
 # %% [markdown]
-# In the figure the leaves (blue) are on the left: the input $x$, the two weight
-# matrices and the two biases. Yellow boxes are results of operations, grey ones are
-# constants (the target 1 and the exponent 2). Each box shows the forward value on its
-# second line and the gradient on its third. Follow the gradient from right to left:
-# it starts at 1 at $L$, becomes negative at $\hat y$ (the output is too small), shrinks
+# The figure reads from top to bottom, as the forward pass runs. The leaves (blue) are
+# the input $x$, the two weight matrices and the two biases, each drawn beside the
+# operation that first uses it. Yellow boxes are results of operations, grey ones are
+# constants (the target 1). Each box shows the forward value on its second line and
+# the gradient on its third. Follow the gradient from the bottom up: it starts at 1 at
+# $L$, becomes negative at $\hat y$ (the output is too small), shrinks
 # by the factor $\hat y(1 - \hat y) \approx 0.2$ at the output sigmoid, and arrives at the
 # leaves. The leaf $x$ also gets a gradient: the derivative of the loss with respect to
 # the input, which is what saliency maps and adversarial examples use.
@@ -252,7 +253,7 @@ plot.draw_graph(g)
 # with the gradients not yet known marked "?":
 
 # %%
-plot.draw_graph(g, step=5)
+plot.draw_graph(g, step=5, direction="TB")
 
 # %% [markdown]
 # After five steps the backward pass has reached $z^{(2)}$ (outlined in red) and knows

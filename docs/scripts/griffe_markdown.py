@@ -8,7 +8,11 @@ Before a docstring is parsed this extension rewrites them as Markdown:
 - a run of doctest lines (``>>>`` and their output) becomes a ``pycon`` code block;
 - roles (``:func:`name```, ``:class:`~nnlearn.models.Sequential```) become code spans,
   ``~`` keeping only the last component, as Sphinx shows it;
-- double backticks become single ones.
+- double backticks become single ones;
+- a simple table (columns under ``=====  =====`` rules) becomes a Markdown table;
+- math written in reStructuredText (a ``:math:`x``` role, a ``.. math::`` directive)
+  becomes ``$x$`` and a ``$$`` block, which pymdownx.arithmatex hands to MathJax (nnlearn's
+  own docstrings write ``$...$`` and ``$$...$$`` directly).
 
 The source files are left as they are; only the text handed to mkdocstrings changes.
 Used from mkdocs.yml (``extensions`` of the python handler)."""
@@ -21,6 +25,8 @@ import griffe
 
 _ROLE = re.compile(r":(?:py:)?(?:func|class|meth|data|mod|attr|exc|obj|const|ref|term):"
                    r"`(~?)([^`]+)`")
+_MATH_ROLE = re.compile(r":math:`([^`]+)`")
+_TABLE_RULE = re.compile(r"^\s*=+(?: +=+)+\s*$")
 _DOUBLE = re.compile(r"``(.+?)``")
 _TILDE = re.compile(r"(?<!`)`~([\w.]+)`")
 
@@ -34,6 +40,7 @@ def _short(tilde: str, name: str) -> str:
 
 def inline(line: str) -> str:
     """Roles, ``~`` references and double backticks of one line of prose as Markdown."""
+    line = _MATH_ROLE.sub(lambda m: f"${m.group(1)}$", line)
     line = _ROLE.sub(lambda m: f"`{_short(m.group(1), m.group(2))}`", line)
     line = _DOUBLE.sub(lambda m: f"`{m.group(1)}`", line)
     return _TILDE.sub(lambda m: f"`{_short('~', m.group(1))}`", line)
@@ -60,6 +67,18 @@ def convert(text: str) -> str:
             i += 1
             continue
         stripped = line.rstrip()
+        if _TABLE_RULE.match(line):
+            table, j = _simple_table(lines, i)
+            if table:
+                out += ["", *table, ""]
+                i = j
+                continue
+        if stripped.strip() == ".. math::":
+            block, j = _literal_block(lines, i + 1, _indent(line))
+            margin = " " * _indent(line)
+            out += [margin + "$$", *(margin + b for b in block), margin + "$$", ""]
+            i = j
+            continue
         if stripped.endswith("::") and not stripped.lstrip().startswith(">>>"):
             block, j = _literal_block(lines, i + 1, _indent(line))
             if not block and i == 0:  # dedented with the summary line: take one paragraph
@@ -88,6 +107,48 @@ def convert(text: str) -> str:
         out.append(inline(line))
         i += 1
     return "\n".join(out)
+
+
+def _simple_table(lines: list, start: int):
+    """A reStructuredText simple table starting at the rule ``lines[start]`` as Markdown
+    table lines (a row whose first column is blank, opens a parenthesis or follows an
+    unclosed one there continues the row above; a table
+    without a header rule gets an empty header), and the index after it; ([], start)
+    when no closing rule follows."""
+    rule = lines[start]
+    margin = _indent(rule)
+    spans = [(m.start(), m.end()) for m in re.finditer(r"=+", rule)]
+    rules = [k for k in range(start + 1, len(lines)) if lines[k].strip() and
+             _TABLE_RULE.match(lines[k]) and _indent(lines[k]) == margin]
+    if not rules:
+        return [], start
+    has_header = rules[0] == start + 2 and len(rules) > 1
+    end = rules[1] if has_header else rules[0]
+
+    def cells(line):
+        bounds = [a for a, _ in spans[1:]] + [None]
+        return [line[a:b].strip() if len(line) > a else "" for (a, _), b in
+                zip(spans, bounds)]
+
+    rows = []
+    for line in lines[(start + 3 if has_header else start + 1):end]:
+        if not line.strip():
+            continue
+        row = cells(line)
+        open_bracket = rows and rows[-1][0].count("(") > rows[-1][0].count(")")
+        aside = row[0].startswith("(")
+        if rows and (not row[0] or open_bracket or aside):   # the row goes on
+            rows[-1] = [f"{old} {new}".strip() for old, new in zip(rows[-1], row)]
+        else:
+            rows.append(row)
+    header = cells(lines[start + 1]) if has_header else [""] * len(spans)
+    pad = " " * margin
+
+    def markdown(row):
+        return pad + "| " + " | ".join(inline(c).replace("|", "\\|") for c in row) + " |"
+
+    return ([markdown(header), pad + "|" + "---|" * len(spans)]
+            + [markdown(row) for row in rows]), end + 1
 
 
 def _paragraph(lines: list, start: int):
@@ -145,6 +206,11 @@ class RstToMarkdown(griffe.Extension):
         if obj.docstring is None and obj.is_class and not obj.name.startswith("_"):
             text = _runtime_docstring(obj)
             if text:
-                obj.docstring = griffe.Docstring(text, parent=obj)
+                # parsed as the loader parses the rest (numpy style, from mkdocs.yml), so
+                # that its "Parameters" section becomes the parameter table
+                like = obj.module.docstring
+                obj.docstring = griffe.Docstring(
+                    text, parent=obj, parser=like.parser if like else None,
+                    parser_options=like.parser_options if like else None)
         if obj.docstring is not None:
             obj.docstring.value = convert(obj.docstring.value)

@@ -1,14 +1,14 @@
 r"""Activation functions, each declared once.
 
-An activation :math:`h = g(z)` is applied element by element (softmax, over the class
+An activation $h = g(z)$ is applied element by element (softmax, over the class
 axis, is the one exception).  Each entry of :data:`ACTIVATIONS` is an
 :class:`Activation` holding two *element rules*, plain functions of numbers written with
 NumPy's functions:
 
-* ``function(z, one)``: :math:`g(z)`;
-* ``backward(dz, g, z, h, one)``: :math:`\frac{\partial L}{\partial z} = g \cdot g'(z)`,
-  given the gradient ``g`` of the loss with respect to the output :math:`h`.  Where
-  :math:`g'` is a function of the output (sigmoid, tanh, relu, ...) the rule reads it
+* ``function(z, one)``: $g(z)$;
+* ``backward(dz, g, z, h, one)``: $\frac{\partial L}{\partial z} = g \cdot g'(z)$,
+  given the gradient ``g`` of the loss with respect to the output $h$.  Where
+  $g'$ is a function of the output (sigmoid, tanh, relu, ...) the rule reads it
   from ``h``, so nothing but the output has to be kept for the backward pass
   (``needs_input=False``); otherwise (GELU, SiLU, ...) it reads ``z``.  The unused first
   argument ``dz`` is the array the result is written to (the convention of
@@ -24,34 +24,31 @@ symbolic value whose operations emit ONNX nodes (:mod:`nnlearn.interop.onnx`).  
 is all it takes for a new activation to work everywhere: layers, the compiled step,
 model files, ONNX files, the playground's menu and the documentation.
 
-==============  ========================================  ====================================
-name            :math:`g(z)`                              :math:`g'(z)`
-==============  ========================================  ====================================
-linear          :math:`z`                                 :math:`1`
-binary_step     :math:`1` if :math:`z \ge 0` else 0       :math:`0` (no gradient flows)
-sigmoid         :math:`1 / (1 + e^{-z})`                  :math:`h (1 - h)`
-tanh            :math:`\tanh z`                           :math:`1 - h^2`
-arctan          :math:`\arctan z`                         :math:`1 / (1 + z^2)`
-relu            :math:`\max(z, 0)`                        :math:`1` if :math:`h > 0` else 0
-leaky_relu      :math:`z` or :math:`0.3 z`                :math:`1` or :math:`0.3`
-elu             :math:`z` or :math:`e^z - 1`              :math:`1` or :math:`h + 1`
-selu            :math:`\lambda z` or                      :math:`\lambda` or
-                :math:`\lambda\alpha (e^z - 1)`           :math:`h + \lambda\alpha`
-softplus        :math:`\ln(1 + e^z)`                      :math:`\sigma(z)`
-silu / swish    :math:`z \sigma(z)`                       :math:`\sigma(z)(1 + z (1 - \sigma(z)))`
-gelu            :math:`z \Phi(z)`                         :math:`\Phi(z) + z \varphi(z)`
-exponential     :math:`e^z`                               :math:`h`
-softmax         :math:`e^{z_j} / \sum_k e^{z_k}`          :math:`s_j (\delta_{jk} - s_k)`
-==============  ========================================  ====================================
+| name | $g(z)$ | $g'(z)$ |
+|------|--------|---------|
+| linear | $z$ | $1$ |
+| binary_step | $1$ if $z \ge 0$, else $0$ | $0$ (no gradient flows) |
+| sigmoid | $\sigma(z) = \dfrac{1}{1 + e^{-z}}$ | $h (1 - h)$ |
+| tanh | $\tanh z$ | $1 - h^2$ |
+| arctan | $\arctan z$ | $\dfrac{1}{1 + z^2}$ |
+| relu | $\max(z, 0)$ | $1$ if $h > 0$, else $0$ |
+| leaky_relu | $z$ if $z > 0$, else $0.3 z$ | $1$ or $0.3$ |
+| elu | $z$ if $z > 0$, else $e^z - 1$ | $1$ or $h + 1$ |
+| selu | $\lambda z$ if $z > 0$, else $\lambda\alpha (e^z - 1)$ | $\lambda$ or $h + \lambda\alpha$ |
+| softplus | $\ln(1 + e^z)$ | $\sigma(z)$ |
+| silu / swish | $z \sigma(z)$ | $\sigma(z)\,(1 + z (1 - \sigma(z)))$ |
+| gelu | $z \Phi(z)$ | $\Phi(z) + z \varphi(z)$ |
+| exponential | $e^z$ | $h$ |
+| softmax | $s_j = e^{z_j} / \sum_k e^{z_k}$ | $s_j (\delta_{jk} - s_k)$ |
 
 Sources: the logistic sigmoid and tanh of the early multilayer perceptrons (Rumelhart,
 Hinton & Williams 1986); relu (Nair & Hinton 2010; Glorot, Bordes & Bengio 2011); leaky
 relu (Maas, Hannun & Ng 2013); elu (Clevert, Unterthiner & Hochreiter 2016); selu,
-self-normalizing with :math:`\lambda \approx 1.0507`, :math:`\alpha \approx 1.6733`
+self-normalizing with $\lambda \approx 1.0507$, $\alpha \approx 1.6733$
 (Klambauer, Unterthiner, Mayr & Hochreiter 2017); softplus
 (Dugas et al. 2001); silu/swish (Elfwing, Uchibe & Doya 2018; Ramachandran, Zoph & Le
-2017); gelu (Hendrycks & Gimpel 2016), with :math:`\Phi` the standard normal
-distribution function and :math:`\varphi` its density.
+2017); gelu (Hendrycks & Gimpel 2016), with $\Phi$ the standard normal
+distribution function and $\varphi$ its density.
 """
 
 from __future__ import annotations
@@ -95,9 +92,9 @@ class _Registered:
 
 
 class Activation(_Registered):
-    """An element-wise activation :math:`h = g(z)`, declared once (see the module).
+    """An element-wise activation $h = g(z)$, declared once (see the module).
 
-    Calling it on a Tensor (or array) gives the engine's node for :math:`g(z)`.  A
+    Calling it on a Tensor (or array) gives the engine's node for $g(z)$.  A
     registered activation is one object, the same after a copy or a pickle round trip.
 
     Parameters
@@ -105,7 +102,7 @@ class Activation(_Registered):
     name : str
         The name it is registered and saved under.
     function : callable ``(z, one) -> g(z)``
-        The element rule of :math:`g`.
+        The element rule of $g$.
     backward : callable ``(dz, g, z, h, one) -> g * g'(z)``
         The element rule of the backward pass.
     needs_input : bool
@@ -133,7 +130,7 @@ class Activation(_Registered):
 
 
 class Softmax(_Registered):
-    r"""Softmax over the last (class) axis: :math:`s_j = e^{z_j} / \sum_k e^{z_k}`, the
+    r"""Softmax over the last (class) axis: $s_j = e^{z_j} / \sum_k e^{z_k}$, the
     output of a multiclass classifier (Bridle 1990); not element-wise, so the compiled
     step treats it as the link of the cross-entropy rather than as a hidden activation."""
 
@@ -161,8 +158,8 @@ def _linear_backward(dz, g, z, h, one):
 
 
 def _binary_step(z, one):
-    """The Heaviside step, 1 for z >= 0 else 0 (the threshold unit of McCulloch & Pitts
-    1943).  Its derivative is 0 wherever it exists: no gradient flows through it, which is
+    r"""The Heaviside step, $1$ for $z \ge 0$ else $0$ (the threshold unit of McCulloch &
+    Pitts 1943).  Its derivative is 0 wherever it exists: no gradient flows through it, which is
     why the perceptron rule exists."""
     return (z >= one - one) * one
 
@@ -172,8 +169,8 @@ def _binary_step_backward(dz, g, z, h, one):
 
 
 def _sigmoid(z, one):
-    """The logistic function 1 / (1 + e^-z); 0 where e^-z overflows (the true value is
-    below the dtype's smallest normal number there)."""
+    r"""The logistic function $\sigma(z) = 1 / (1 + e^{-z})$; $0$ where $e^{-z}$ overflows
+    (the true value is below the dtype's smallest normal number there)."""
     return one / (one + np.exp(-z))
 
 
@@ -182,7 +179,7 @@ def _sigmoid_backward(dz, g, z, h, one):
 
 
 def _tanh(z, one):
-    """The hyperbolic tangent (e^z - e^-z) / (e^z + e^-z)."""
+    r"""The hyperbolic tangent $\tanh z = (e^z - e^{-z}) / (e^z + e^{-z})$."""
     return np.tanh(z)
 
 
@@ -191,7 +188,7 @@ def _tanh_backward(dz, g, z, h, one):
 
 
 def _arctan(z, one):
-    """arctan z, an S-shaped activation with range (-pi/2, pi/2)."""
+    r"""$\arctan z$, an S-shaped activation with range $(-\pi/2, \pi/2)$."""
     return np.arctan(z)
 
 
@@ -200,7 +197,7 @@ def _arctan_backward(dz, g, z, h, one):
 
 
 def _relu(z, one):
-    """The rectified linear unit max(z, 0); NaN stays NaN."""
+    r"""The rectified linear unit $\max(z, 0)$ (Nair & Hinton 2010); NaN stays NaN."""
     return np.maximum(z, one - one)
 
 
@@ -209,7 +206,7 @@ def _relu_backward(dz, g, z, h, one):
 
 
 def _leaky_relu(z, one):
-    """z for z > 0, 0.3 z otherwise (Keras's default slope)."""
+    r"""$z$ for $z > 0$, $0.3 z$ otherwise (Maas, Hannun & Ng 2013; Keras's default slope)."""
     return np.maximum(z, one - one) + 0.3 * one * np.minimum(z, one - one)
 
 
@@ -218,7 +215,8 @@ def _leaky_relu_backward(dz, g, z, h, one):
 
 
 def _elu(z, one):
-    """The exponential linear unit: z for z > 0, e^z - 1 otherwise."""
+    r"""The exponential linear unit: $z$ for $z > 0$, $e^z - 1$ otherwise (Clevert et al.
+    2016)."""
     return np.maximum(z, one - one) + np.expm1(np.minimum(z, one - one))
 
 
@@ -227,9 +225,9 @@ def _elu_backward(dz, g, z, h, one):
 
 
 def _selu(z, one):
-    """The scaled exponential linear unit: lambda z for z > 0, lambda alpha (e^z - 1)
-    otherwise, lambda = 1.0507009873554805, alpha = 1.6732632423543772 (the constants that
-    keep activations at mean 0 and variance 1)."""
+    r"""The scaled exponential linear unit: $\lambda z$ for $z > 0$, $\lambda\alpha (e^z - 1)$
+    otherwise, $\lambda = 1.0507009873554805$, $\alpha = 1.6732632423543772$ (the constants
+    that keep activations at mean 0 and variance 1; Klambauer et al. 2017)."""
     return (1.0507009873554805 * one) * np.maximum(z, one - one) \
         + (1.7580993408473766 * one) * np.expm1(np.minimum(z, one - one))
 
@@ -240,7 +238,8 @@ def _selu_backward(dz, g, z, h, one):
 
 
 def _softplus(z, one):
-    """ln(1 + e^z) = max(z, 0) + ln(1 + e^-|z|), finite for any z."""
+    r"""$\ln(1 + e^z) = \max(z, 0) + \ln(1 + e^{-|z|})$, finite for any $z$ (Dugas et al.
+    2001)."""
     return np.maximum(z, one - one) + np.log1p(np.exp(-np.abs(z)))
 
 
@@ -249,7 +248,8 @@ def _softplus_backward(dz, g, z, h, one):
 
 
 def _silu(z, one):
-    """z sigmoid(z), the sigmoid-weighted linear unit (also called swish)."""
+    r"""$z \sigma(z)$, the sigmoid-weighted linear unit (Elfwing, Uchibe & Doya 2018; also
+    called swish, Ramachandran, Zoph & Le 2017)."""
     return z * (one / (one + np.exp(-z)))
 
 
@@ -258,7 +258,7 @@ def _silu_backward(dz, g, z, h, one):
 
 
 def _exponential(z, one):
-    """e^z, the output of a Poisson regression (the log link's inverse)."""
+    r"""$e^z$, the output of a Poisson regression (the log link's inverse)."""
     return np.exp(z)
 
 
@@ -267,9 +267,10 @@ def _exponential_backward(dz, g, z, h, one):
 
 
 def _gelu(z, one):
-    """z Phi(z), Phi the standard normal distribution function, erfc(-z / sqrt 2) / 2 (the
-    exact form of the Gaussian error linear unit; erfc keeps the left tail accurate where
-    1 + erf(z / sqrt 2) would cancel)."""
+    r"""$z \Phi(z)$, $\Phi(z) = \tfrac12 \operatorname{erfc}(-z / \sqrt 2)$ the standard normal
+    distribution function (the exact form of the Gaussian error linear unit, Hendrycks &
+    Gimpel 2016; erfc keeps the left tail accurate where $1 + \operatorname{erf}(z / \sqrt 2)$
+    would cancel)."""
     return z * ((0.5 * one) * erfc(z * (-0.7071067811865476 * one)))
 
 

@@ -115,7 +115,8 @@ class _Monitor(Callback):
 
 class EarlyStopping(_Monitor):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
-    epochs (early stopping); ``restore_best_weights`` puts back the best epoch's weights.
+    epochs (early stopping: Morgan & Bourlard 1990; Prechelt 1998);
+    ``restore_best_weights`` puts back the best epoch's weights.
 
     Keras's semantics: ``patience=3`` stops at the end of the third epoch in a row
     without improvement (``patience=0`` at the first one).
@@ -166,9 +167,15 @@ class EarlyStopping(_Monitor):
 
 
 class ReduceLROnPlateau(_Monitor):
-    """Multiply the learning rate by ``factor`` when ``monitor`` stops improving for
+    r"""Multiply the learning rate by ``factor`` when ``monitor`` stops improving for
     ``patience`` epochs ("only decrease when successive iterations do not
-    decrease cost"), not below ``min_lr``, then wait ``cooldown`` epochs.
+    decrease cost"), not below ``min_lr``, then wait ``cooldown`` epochs:
+
+    $$
+    \eta \leftarrow \max(\gamma\, \eta,\ \eta_\text{min}),
+    $$
+
+    $\gamma$ = ``factor``, $\eta_\text{min}$ = ``min_lr``.
 
     Parameters
     ----------
@@ -309,9 +316,9 @@ class TerminateOnNaN(Callback):
 
 
 class DivergenceGuard(Callback):
-    """Stop when a batch's loss exceeds ``factor`` times the loss before the first
-    update, or is not finite (Karpathy's CS231n tip: "if the cost is ever > 3 * original
-    cost, break out early"), with a message that says what to try.
+    r"""Stop when a batch's loss $L_t$ exceeds ``factor`` $c$ times the loss before the
+    first update, $L_t > c\, L_0$, or is not finite (Karpathy's CS231n tip: "if the cost
+    is ever > 3 * original cost, break out early"), with a message that says what to try.
 
     The loss before the first update is the first batch's: ``train_step`` computes a
     batch's loss before it updates the weights.  After a stop, ``first`` and ``last``

@@ -21,11 +21,13 @@ class Schema:
 
 
 def integer(low=None, high=None, description="an integer") -> Schema:
+    """An integer (not a bool) in [low, high] (either bound may be None)."""
     return Schema(description, lambda v: isinstance(v, int) and not isinstance(v, bool)
                    and (low is None or v >= low) and (high is None or v <= high))
 
 
 def one_of(values) -> Schema:
+    """One of the strings ``values``."""
     return Schema(" or ".join(map(repr, values)), lambda v: isinstance(v, str) and v in values)
 
 
@@ -45,6 +47,7 @@ ANY = Schema("a JSON value", lambda v: True)
 
 
 def describe(schema) -> str:
+    """What ``schema`` expects, in words (for error messages)."""
     if isinstance(schema, Schema):
         return schema.description
     if isinstance(schema, tuple):
@@ -109,6 +112,7 @@ def check(value, schema, field: str, where: str) -> None:
 
 
 def short_repr(value) -> str:
+    """``value`` shortened for an error message (a JSON object or list by its kind)."""
     if isinstance(value, (dict, list)):
         return f"a JSON {'object' if isinstance(value, dict) else 'list'}"
     text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge int"

@@ -1,4 +1,4 @@
-"""scikit-learn compatible multilayer perceptrons on nnlearn's engine.
+r"""scikit-learn compatible multilayer perceptrons on nnlearn's engine.
 
 ``MLPClassifier`` and ``MLPRegressor`` are drop-in replacements for scikit-learn's
 classes of the same names (scikit-learn 1.6+): the same parameters, defaults, fitted
@@ -10,11 +10,13 @@ it installed they are its estimators (``clone``, ``Pipeline``, ``GridSearchCV``,
 ``check_estimator``).
 
 The objective is scikit-learn's (``_backprop`` in sklearn/neural_network): for a batch
-of n samples with weights s_i (1 without ``sample_weight``) and S = sum_i s_i,
+of $n$ samples with weights $s_i$ (1 without ``sample_weight``) and $S = \sum_i s_i$,
 
-    J = (1/S) sum_i s_i l(y_i, f(x_i)) + alpha / (2 S) sum_layers ||W||_F^2
+$$
+J = \frac1S \sum_i s_i\, l(y_i, f(x_i)) + \frac{\alpha}{2S} \sum_l \lVert W_l\rVert_F^2
+$$
 
-with l the half squared error averaged over the outputs (regression), the half Poisson
+with $l$ the half squared error averaged over the outputs (regression), the half Poisson
 deviance summed over the outputs with an exp output (``loss="poisson"``), the
 cross-entropy of a softmax output (several classes) or the binary cross-entropy of
 logistic outputs summed over the labels (binary, multi-label).  Computation happens in
@@ -635,6 +637,109 @@ _COMMON_DOC = """
     any nnlearn optimizer for ``solver``{extra}.
 """
 
+#: What each constructor parameter of the multilayer perceptrons means, written once;
+#: each class's "Parameters" section lists them in its signature's order.
+_MLP_PARAMETERS = {
+    "hidden_layer_sizes": r"""hidden_layer_sizes : array-like of int, or int, default=(100,)
+    The width of each hidden layer, input side first: ``(64, 32)`` is two hidden layers
+    of 64 and 32 units.""",
+    "activation": r"""activation : str, default="relu"
+    The hidden layers' activation $g$: scikit-learn's "identity", "logistic"
+    ($\sigma(z) = 1/(1 + e^{-z})$), "tanh" or "relu" ($\max(z, 0)$), or any name of
+    `nnlearn.activations`. The output layer's activation follows from the task.""",
+    "solver": r"""solver : {"lbfgs", "sgd", "adam"} or nnlearn Optimizer, default="adam"
+    How the weights are fitted: full-batch L-BFGS (Liu & Nocedal 1989), minibatch
+    stochastic gradient descent with momentum (Robbins & Monro 1951; Polyak 1964), Adam
+    (Kingma & Ba 2015), or any nnlearn optimizer object run on minibatches.""",
+    "alpha": r"""alpha : float, default=0.0001
+    Strength $\alpha \ge 0$ of the L2 penalty (weight decay) on the weights, not the
+    biases: the objective gains $\frac{\alpha}{2S} \sum_l \lVert W_l\rVert_F^2$, $S$ the
+    batch's total sample weight.""",
+    "batch_size": r"""batch_size : int or "auto", default="auto"
+    Samples per minibatch for the stochastic solvers; "auto" is $\min(200, n)$. Unused
+    by "lbfgs".""",
+    "learning_rate": r"""learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+    The step-size schedule of ``solver="sgd"``: constant $\eta_0$; "invscaling"
+    $\eta_t = \eta_0 / (t + 1)^{p}$ with $t$ the samples seen and $p$ = ``power_t``;
+    "adaptive" keeps $\eta_0$ while the loss improves and divides it by 5 after
+    ``n_iter_no_change`` epochs without improvement by ``tol``.""",
+    "learning_rate_init": r"""learning_rate_init : float, default=0.001
+    The initial step size $\eta_0 > 0$ ("sgd" and "adam").""",
+    "power_t": r"""power_t : float, default=0.5
+    The exponent $p$ of the "invscaling" schedule.""",
+    "max_iter": r"""max_iter : int, default=200
+    The most epochs (stochastic solvers) or L-BFGS iterations; reaching it without
+    converging warns (ConvergenceWarning, with scikit-learn installed).""",
+    "shuffle": r"""shuffle : bool, default=True
+    Whether the samples are shuffled at each epoch (stochastic solvers).""",
+    "random_state": r"""random_state : int, RandomState or None, default=None
+    The source of the initial weights, the shuffling, the validation split and the
+    dropout masks; an int gives reproducible fits, and the same initial weights and
+    shuffling as scikit-learn's estimator with the same value.""",
+    "tol": r"""tol : float, default=1e-4
+    The improvement that counts: training stops after ``n_iter_no_change`` epochs in
+    which the loss fell (or the validation score rose) by less than ``tol``; for L-BFGS,
+    the bound on the largest gradient component.""",
+    "verbose": r"""verbose : bool or int, default=False
+    Print the loss (and validation score) at each epoch.""",
+    "warm_start": r"""warm_start : bool, default=False
+    Continue from the previous fit's weights instead of initializing anew.""",
+    "momentum": r"""momentum : float, default=0.9
+    The momentum $\mu \in [0, 1]$ of ``solver="sgd"``:
+    $v \leftarrow \mu v - \eta g$, $W \leftarrow W + v$ (Polyak 1964).""",
+    "nesterovs_momentum": r"""nesterovs_momentum : bool, default=True
+    Use Nesterov's momentum, the gradient taken at the look-ahead point (Nesterov 1983;
+    Sutskever et al. 2013), with ``solver="sgd"`` and ``momentum > 0``.""",
+    "early_stopping": r"""early_stopping : bool, default=False
+    Hold out ``validation_fraction`` of the training data (stratified for a classifier),
+    stop when its score has not improved by ``tol`` for ``n_iter_no_change`` epochs and
+    keep the weights of the best epoch (stochastic solvers).""",
+    "validation_fraction": r"""validation_fraction : float, default=0.1
+    The share of the training data held out for ``early_stopping``, in $[0, 1)$.""",
+    "beta_1": r"""beta_1 : float, default=0.9
+    Adam's decay rate $\beta_1 \in [0, 1)$ of the first-moment estimate
+    $m \leftarrow \beta_1 m + (1 - \beta_1) g$ (Kingma & Ba 2015).""",
+    "beta_2": r"""beta_2 : float, default=0.999
+    Adam's decay rate $\beta_2 \in [0, 1)$ of the second-moment estimate
+    $v \leftarrow \beta_2 v + (1 - \beta_2) g^2$.""",
+    "epsilon": r"""epsilon : float, default=1e-8
+    Adam's $\epsilon$ in the step $\eta\, \hat m / (\sqrt{\hat v} + \epsilon)$, which
+    keeps it finite where $\hat v$ is 0.""",
+    "n_iter_no_change": r"""n_iter_no_change : int, default=10
+    The number of epochs without an improvement of ``tol`` before stopping (or, with
+    ``learning_rate="adaptive"``, before dividing the step size by 5).""",
+    "max_fun": r"""max_fun : int, default=15000
+    The most loss evaluations of ``solver="lbfgs"`` (its line searches included).""",
+    "dropout": r"""dropout : float, default=0.0
+    nnlearn's extra: the dropout rate after each hidden layer while training, in
+    $[0, 1)$ (Srivastava et al. 2014); 0 adds no Dropout layer.""",
+    "batch_normalization": r"""batch_normalization : bool, default=False
+    nnlearn's extra: a BatchNormalization layer after each hidden layer (Ioffe &
+    Szegedy 2015).""",
+    "kernel_initializer": r"""kernel_initializer : str or nnlearn initializer, default=None
+    nnlearn's extra: the initializer of every layer's weights (e.g. "he_normal"); None
+    draws scikit-learn's uniform Glorot initialization from ``random_state``.""",
+    "callbacks": r"""callbacks : list of nnlearn Callback, default=None
+    nnlearn's extra: callbacks called at each epoch of the fit, before the
+    estimator's own stopping rule.""",
+    "dtype": r"""dtype : str or numpy dtype, default=None
+    nnlearn's extra: the floating dtype the network computes in (e.g. "float32");
+    None follows X (float32 stays float32, anything else float64).""",
+}
+
+
+def _parameters_section(estimator_class, descriptions: dict) -> str:
+    """The numpy-style "Parameters" section of ``estimator_class``'s docstring: each
+    constructor parameter's description from ``descriptions``, in the signature's order
+    (a parameter without one is an error at import time, not a silent gap)."""
+    import inspect
+    import textwrap
+
+    names = [name for name in inspect.signature(estimator_class.__init__).parameters
+             if name != "self"]
+    entries = [textwrap.indent(descriptions[name].strip("\n"), "    ") for name in names]
+    return "\n    Parameters\n    ----------\n" + "\n".join(entries) + "\n"
+
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     __doc__ = ("""A multilayer perceptron classifier: scikit-learn's MLPClassifier on
@@ -829,6 +934,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return tags
 
 
+MLPClassifier.__doc__ += _parameters_section(MLPClassifier, {**_MLP_PARAMETERS, "loss": r"""
+loss : str, nnlearn Loss or None, default=None
+    nnlearn's extra: the loss on the outputs; None is scikit-learn's log-loss, the
+    cross-entropy $-\sum_k y_k \ln p_k$ of a softmax output (several classes) or the
+    binary cross-entropy of logistic outputs summed over the labels (Cox 1958; Bridle
+    1990)."""})
+
 class MLPRegressor(RegressorMixin, _BaseMLP):
     __doc__ = ("""A multilayer perceptron regressor: scikit-learn's MLPRegressor on nnlearn's
     engine: a linear output and the half squared error (``loss="squared_error"``), or an
@@ -944,6 +1056,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return tags
 
 
+MLPRegressor.__doc__ += _parameters_section(MLPRegressor, {**_MLP_PARAMETERS, "loss": r"""
+loss : {"squared_error", "poisson"} or nnlearn Loss, default="squared_error"
+    "squared_error": a linear output and the half squared error
+    $\frac{1}{2K} \sum_k (y_k - \hat y_k)^2$ (least squares, Gauss 1809); "poisson": an
+    exponential output $\hat y = e^z$ and the half Poisson deviance
+    $\sum_k (\hat y_k - y_k \ln \hat y_k)$ up to a constant, for counts $y \ge 0$
+    (Nelder & Wedderburn 1972); or any nnlearn loss, computed on a linear output."""})
+
 # -- any compiled nnlearn model as a scikit-learn estimator ------------------------------------
 class _ModelWrapper(BaseEstimator):
     """Base of ModelClassifier / ModelRegressor (what scikeras's KerasClassifier does for
@@ -1034,8 +1154,39 @@ class _ModelWrapper(BaseEstimator):
         return tags
 
 
+#: The constructor parameters of ModelClassifier and ModelRegressor (one text for both).
+_MODEL_WRAPPER_PARAMETERS = """
+    Parameters
+    ----------
+    model : callable
+        A function returning a compiled nnlearn model. It receives the keyword
+        arguments named like its parameters (the hyperparameters below), and
+        ``n_features_in`` and ``n_classes`` (classifier) or ``n_outputs`` (regressor)
+        when it takes parameters of those names.
+    epochs : int, default=10
+        The passes over the training data in ``fit``.
+    batch_size : int, default=32
+        Samples per minibatch (at most the number of samples).
+    shuffle : bool, default=True
+        Whether the samples are shuffled at each epoch.
+    validation_split : float, default=0.0
+        The share of the training data held out to report validation metrics, as
+        ``Model.fit(validation_split=...)`` does.
+    callbacks : list of nnlearn Callback, default=None
+        Callbacks passed to ``Model.fit``.
+    verbose : int, default=0
+        ``Model.fit``'s progress output: 0 silent, 1 a progress bar, 2 a line per epoch.
+    random_state : int, RandomState or None, default=None
+        The source of the model's seed (initial weights, shuffling, dropout masks); an
+        int gives reproducible fits.
+    **model_params
+        The model function's hyperparameters (``units=32``): estimator parameters
+        that ``get_params`` reports and ``GridSearchCV`` can tune.
+"""
+
+
 class ModelClassifier(ClassifierMixin, _ModelWrapper):
-    """Any function building a compiled nnlearn classifier as a scikit-learn classifier::
+    __doc__ = ("""Any function building a compiled nnlearn classifier as a scikit-learn classifier::
 
         def build(n_features_in, n_classes, units=32):
             model = nl.Sequential([nl.layers.Input(n_features_in),
@@ -1049,7 +1200,7 @@ class ModelClassifier(ClassifierMixin, _ModelWrapper):
     The targets given to the model follow its loss: class indices for a sparse loss,
     one-hot rows for a categorical one, a 0/1 column for a single output.  The outputs
     are read as probabilities (softmax / sigmoid applied when the loss takes logits).
-    """
+    """ + _MODEL_WRAPPER_PARAMETERS)
 
     def fit(self, X, y):
         """Build the model for (X, y) and train it; returns self."""
@@ -1086,8 +1237,9 @@ class ModelClassifier(ClassifierMixin, _ModelWrapper):
 
 
 class ModelRegressor(RegressorMixin, _ModelWrapper):
-    """Any function building a compiled nnlearn regressor as a scikit-learn regressor
-    (the model function may take ``n_features_in`` and ``n_outputs``)."""
+    __doc__ = ("""Any function building a compiled nnlearn regressor as a scikit-learn
+    regressor (the model function may take ``n_features_in`` and ``n_outputs``).
+    """ + _MODEL_WRAPPER_PARAMETERS)
 
     def fit(self, X, y):
         """Build the model for (X, y) and train it; returns self."""

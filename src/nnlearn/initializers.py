@@ -1,29 +1,32 @@
-"""Weight initializers by name (Glorot & Bengio 2010; He et al. 2015), with Keras's names
+r"""Weight initializers by name (Glorot & Bengio 2010; He et al. 2015), with Keras's names
 and defaults.
 
-For a kernel of shape (fan_in, fan_out):
+For a kernel of shape (fan_in, fan_out) $= (n_i, n_o)$, with the Glorot limit
+$r = \sqrt{6 / (n_i + n_o)}$:
 
-==========================  ================================================
-zeros / ones / constant      every weight the same (the symmetry that
-                             stops a network from learning)
-random_normal               N(0, 0.05^2)
-random_uniform              U(-0.05, 0.05)
-glorot_uniform              U(-r, r), r = sqrt(6 / (fan_in + fan_out))  (Xavier)
-glorot_normal               truncated N, std sqrt(2 / (fan_in + fan_out))
-he_uniform / he_normal      the same with 6 / fan_in and 2 / fan_in       (He)
-lecun_uniform / lecun_normal  the same with 3 / fan_in and 1 / fan_in    (LeCun)
-glorot_uniform_sigmoid      U(-4r, 4r)            (Glorot limit x 4 for sigmoid)
-glorot_uniform_relu         U(-sqrt(2) r, sqrt(2) r)       (x sqrt 2 for ReLU)
-glorot_normal_sigmoid       N with std 4 sqrt(2 / (fan_in + fan_out))
-glorot_normal_relu          N with std sqrt(2) sqrt(2 / (fan_in + fan_out))
-orthogonal                  a random orthogonal matrix (Saxe et al. 2014):
-                             Keras's default for recurrent kernels
-uniform                     Keras's alias of random_uniform (Embedding)
-==========================  ================================================
+| name | distribution |
+|---|---|
+| zeros / ones / constant | every weight the same (the symmetry that stops learning) |
+| random_normal | $\mathcal N(0, 0.05^2)$ |
+| random_uniform | $U(-0.05, 0.05)$ |
+| glorot_uniform | $U(-r, r)$ (Glorot & Bengio 2010) |
+| glorot_normal | truncated $\mathcal N$, $\sigma = \sqrt{2 / (n_i + n_o)}$ |
+| he_uniform / he_normal | the same with $6 / n_i$ and $2 / n_i$ (He et al. 2015) |
+| lecun_uniform / lecun_normal | the same with $3 / n_i$ and $1 / n_i$ (LeCun et al. 1998) |
+| glorot_uniform_sigmoid | $U(-4r, 4r)$ (the Glorot limit times 4 for the sigmoid) |
+| glorot_uniform_relu | $U(-\sqrt2\, r, \sqrt2\, r)$ (times $\sqrt2$ for the ReLU) |
+| glorot_normal_sigmoid | $\mathcal N$ with $\sigma = 4 \sqrt{2 / (n_i + n_o)}$ |
+| glorot_normal_relu | $\mathcal N$ with $\sigma = \sqrt2 \sqrt{2 / (n_i + n_o)}$ |
+| orthogonal | a random orthogonal matrix (Saxe et al. 2014): recurrent kernels |
+| uniform | Keras's alias of random_uniform (Embedding) |
+
+Each keeps the variance of the activations about constant from layer to layer: a
+weight of variance $\operatorname{Var}(w) = c / n$ gives a unit that sums $n$ inputs the
+variance $c$ times its inputs' (with $c = 1$ for tanh near 0 and $c = 2$ for the ReLU,
+which zeroes half its inputs).
 
 Truncated normals (Keras's VarianceScaling) redraw values beyond two standard deviations
-and divide the standard deviation by 0.87962566103423978 so the variance is as stated.
-"""
+and divide the standard deviation by 0.87962566103423978 so the variance is as stated."""
 
 from __future__ import annotations
 
@@ -60,8 +63,8 @@ def _truncated_normal(rng, shape, std):
 
 
 def variance_scaling(shape, rng, scale=1.0, mode="fan_in", distribution="truncated_normal"):
-    """Keras's VarianceScaling: weights with variance scale / n, n = fan_in, fan_out or
-    their mean ("fan_avg"); uniform limits sqrt(3 scale / n).
+    r"""Keras's VarianceScaling: weights with variance $\text{scale} / n$, $n$ =
+    fan_in, fan_out or their mean ("fan_avg"); uniform limits $\sqrt{3\, \text{scale} / n}$.
 
     Parameters
     ----------
@@ -74,11 +77,10 @@ def variance_scaling(shape, rng, scale=1.0, mode="fan_in", distribution="truncat
         1 for Glorot & Bengio (2010) with ``mode="fan_avg"``, 2 for He et al. (2015) with
         ``mode="fan_in"``.
     mode : {"fan_in", "fan_out", "fan_avg"}
-        Which n divides ``scale``.
+        Which $n$ divides ``scale``.
     distribution : str
         ``"truncated_normal"`` (a normal cut at 2 standard deviations, rescaled to keep
-        the variance), ``"uniform"``, or anything else for an untruncated normal.
-    """
+        the variance), ``"uniform"``, or anything else for an untruncated normal."""
     fan_in, fan_out = _fans(shape)
     n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
     if distribution == "uniform":
@@ -105,12 +107,12 @@ def ones(shape, rng=None):
 
 
 def random_normal(shape, rng, mean=0.0, stddev=0.05):
-    """Weights drawn from N(mean, stddev^2)."""
+    r"""Weights drawn from $\mathcal N(\mu, \sigma^2)$, $\mu$ = ``mean``, $\sigma$ = ``stddev``."""
     return rng.normal(mean, stddev, shape)
 
 
 def random_uniform(shape, rng, minval=-0.05, maxval=0.05):
-    """Weights drawn from U(minval, maxval)."""
+    """Weights drawn from $U(a, b)$, $a$ = ``minval``, $b$ = ``maxval``."""
     return rng.uniform(minval, maxval, shape)
 
 
@@ -123,13 +125,14 @@ lecun_uniform = functools.partial(variance_scaling, scale=1.0, distribution="uni
 lecun_normal = functools.partial(variance_scaling, scale=1.0)
 
 def orthogonal(shape, rng, gain=1.0):
-    """A random orthogonal matrix (Saxe, McClelland & Ganguli 2014), as Keras's
-    Orthogonal: the Q of the QR decomposition of a standard normal (rows, cols) matrix,
-    rows = prod(shape[:-1]) and cols = shape[-1], its columns' signs fixed by diag(R) so
-    that Q is uniformly (Haar) distributed.  A tall matrix has orthonormal columns
-    (Q^T Q = I), a wide one orthonormal rows (Q Q^T = I); times ``gain``.  All of a
-    linear map's singular values are 1, so repeated products neither grow nor shrink a
-    vector: the choice for recurrent kernels, applied again at every step."""
+    r"""A random orthogonal matrix (Saxe, McClelland & Ganguli 2014), as Keras's
+    Orthogonal: the $Q$ of the QR decomposition of a standard normal (rows, cols) matrix,
+    rows = prod(shape[:-1]) and cols = shape[-1], its columns' signs fixed by
+    $\operatorname{diag}(R)$ so that $Q$ is uniformly (Haar) distributed.  A tall matrix has
+    orthonormal columns ($Q^\top Q = I$), a wide one orthonormal rows ($Q Q^\top = I$);
+    times ``gain``.  All of a linear map's singular values are 1, so repeated products
+    neither grow nor shrink a vector: the choice for recurrent kernels, applied again at
+    every step."""
     shape = tuple(shape)
     if len(shape) < 2:
         raise ValueError(f"orthogonal: shape must have at least 2 axes; got {shape}")

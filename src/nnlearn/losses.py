@@ -1,22 +1,36 @@
-"""Loss functions with Keras's names and signature ``loss(y_true, y_pred)``.
+r"""Loss functions with Keras's names and signature ``loss(y_true, y_pred)``.
 
 Each returns the mean over the batch of a per-sample loss, the per-sample loss being
-taken over the last axis as Keras defines it (``EPSILON = 1e-7`` where Keras clips):
+taken over the last axis as Keras defines it ($\epsilon$ = ``EPSILON`` $= 10^{-7}$ where
+Keras clips), for targets $y$ and predictions $p$ with $K$ values per sample:
 
-* mean_squared_error (mse):        mean (y - p)^2
-* mean_absolute_error (mae):       mean |y - p|
-* mean_absolute_percentage_error (mape): 100 mean |(y - p) / max(|y|, eps)|
-* mean_squared_logarithmic_error (msle): mean (ln(max(p, eps) + 1) - ln(max(y, eps) + 1))^2
-* hinge:                           mean max(1 - y p, 0)         (0/1 labels become -1/1)
-* squared_hinge:                   mean max(1 - y p, 0)^2       (likewise)
-* categorical_hinge:               max(max_k (1 - y_k) p_k - sum_k y_k p_k + 1, 0)
-* log_cosh (logcosh):              mean ln cosh(p - y)
-* binary_crossentropy:             mean -[y ln p + (1 - y) ln(1 - p)], p in [eps, 1 - eps]
-* categorical_crossentropy:        -sum_k y_k ln p_k, p normalised and clipped
-* sparse_categorical_crossentropy: the same with integer labels
-* kl_divergence:                   sum_k y_k ln(y_k / p_k), both clipped to [eps, 1]
-* poisson:                         mean p - y ln(p + eps)
-* cosine_similarity (cosine_proximity): -sum_k y_k p_k / (|y| |p|)
+| loss (alias) | per-sample loss |
+|---|---|
+| mean_squared_error (mse) | $\frac1K \sum_k (y_k - p_k)^2$ |
+| mean_absolute_error (mae) | $\frac1K \sum_k \lvert y_k - p_k\rvert$ |
+| mean_absolute_percentage_error | $\frac{100}{K} \sum_k \lvert y_k - p_k\rvert / \hat y_k$ |
+| mean_squared_logarithmic_error | $\frac1K \sum_k (\ln(\hat p_k + 1) - \ln(\hat y_k + 1))^2$ |
+| hinge | $\frac1K \sum_k \max(1 - y_k p_k, 0)$, labels $\pm 1$ (0/1 labels become $-1$/$1$) |
+| squared_hinge | $\frac1K \sum_k \max(1 - y_k p_k, 0)^2$ (likewise) |
+| categorical_hinge | $\max\big(\max_k (1 - y_k) p_k - \sum_k y_k p_k + 1,\ 0\big)$ |
+| log_cosh (logcosh) | $\frac1K \sum_k \ln\cosh(p_k - y_k)$ |
+| binary_crossentropy | $-\frac1K \sum_k \big[y_k \ln p_k + (1 - y_k) \ln(1 - p_k)\big]$ |
+| categorical_crossentropy | $-\sum_k y_k \ln p_k$, $p$ normalised and clipped |
+| sparse_categorical_crossentropy | the same with integer labels: $-\ln p_y$ |
+| kl_divergence | $\sum_k y_k \ln(y_k / p_k)$, both clipped to $[\epsilon, 1]$ |
+| poisson | $\frac1K \sum_k \big(p_k - y_k \ln(p_k + \epsilon)\big)$ |
+| cosine_similarity (cosine_proximity) | $-\sum_k y_k p_k / (\lVert y\rVert\, \lVert p\rVert)$ |
+
+The aliases: mape for mean_absolute_percentage_error, msle for
+mean_squared_logarithmic_error; $\hat v = \max(v, \epsilon)$ (for mape
+$\hat y_k = \max(\lvert y_k\rvert, \epsilon)$).  The binary cross-entropy clips $p$ to
+$[\epsilon, 1 - \epsilon]$.
+
+Sources: least squares (Legendre 1805; Gauss 1809); least absolute deviations (Laplace
+1788); the hinge loss of support vector machines (Cortes & Vapnik 1995) and its
+multiclass form (Crammer & Singer 2001); the cross-entropy of a probabilistic classifier
+(Cox 1958; Bridle 1990); the Kullback-Leibler divergence (Kullback & Leibler 1951); the
+Poisson deviance of generalized linear models (Nelder & Wedderburn 1972).
 
 Each function has a class with Keras's name (``MeanSquaredError``,
 ``CategoricalCrossentropy(from_logits=False)``, ...): a :class:`Loss` object knows its
@@ -24,10 +38,15 @@ name, what its targets are (values, one-hot rows, class indices) and checks them
 the cross-entropies know their *fused* form.  When the model's output layer is a softmax
 (sigmoid) and the loss a categorical (binary) cross-entropy, the model computes the loss
 from the logits in one node: the gradient of softmax + cross-entropy with respect to the
-logits is simply ``p - y`` (Bridle 1990; Goodfellow, Bengio & Courville 2016, 6.2.2.3),
-exact for any logit instead of clipped.  A plain function given as the loss is wrapped
-in a :class:`LossFunctionWrapper`: it trains, unfused.
-"""
+logits is simply
+
+$$
+\frac{\partial L}{\partial z_k} = p_k - y_k
+$$
+
+(Bridle 1990; Goodfellow, Bengio & Courville 2016, 6.2.2.3), exact for any logit instead
+of clipped.  A plain function given as the loss is wrapped in a
+:class:`LossFunctionWrapper`: it trains, unfused."""
 
 from __future__ import annotations
 
@@ -129,7 +148,8 @@ def _reduce(per_sample: Tensor, sample_weight=None, reduction: str = MEAN) -> Te
 
 
 def mean_squared_error(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
-    """mean over the batch of mean_k (y_k - p_k)^2 (least squares)."""
+    r"""Mean over the batch of $\frac1K \sum_k (y_k - p_k)^2$ (least squares; Legendre 1805,
+    Gauss 1809)."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     if sample_weight is None and reduction == MEAN:
@@ -138,7 +158,7 @@ def mean_squared_error(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Te
 
 
 def mean_absolute_error(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
-    """mean over the batch of mean_k |y_k - p_k|."""
+    r"""Mean over the batch of $\frac1K \sum_k \lvert y_k - p_k\rvert$ (Laplace 1788)."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     return _reduce(ag.abs(p - y).mean(axis=-1), sample_weight, reduction)
@@ -146,7 +166,8 @@ def mean_absolute_error(y_true, y_pred, sample_weight=None, reduction=MEAN) -> T
 
 def mean_absolute_percentage_error(y_true, y_pred, sample_weight=None,
                                    reduction=MEAN) -> Tensor:
-    """100 x mean over the batch of mean_k |(y_k - p_k) / max(|y_k|, eps)|."""
+    r"""Mean over the batch of
+    $\frac{100}{K} \sum_k \lvert (y_k - p_k) / \max(\lvert y_k\rvert, \epsilon)\rvert$."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     # the factor 100 last: in float16 a term times 100 can overflow where the mean does not
@@ -156,7 +177,7 @@ def mean_absolute_percentage_error(y_true, y_pred, sample_weight=None,
 
 def mean_squared_logarithmic_error(y_true, y_pred, sample_weight=None,
                                    reduction=MEAN) -> Tensor:
-    """mean of (ln(max(p, eps) + 1) - ln(max(y, eps) + 1))^2."""
+    r"""Mean of $\big(\ln(\max(p, \epsilon) + 1) - \ln(\max(y, \epsilon) + 1)\big)^2$."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     log_p = ag.log(ag.maximum(p, EPSILON) + 1)
@@ -170,21 +191,23 @@ def _signed(y: np.ndarray) -> np.ndarray:
 
 
 def hinge(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
-    """mean of max(1 - y p, 0), labels in {-1, 1} (0/1 labels are converted)."""
+    r"""Mean of $\max(1 - y p, 0)$, labels in $\{-1, 1\}$ (0/1 labels are converted;
+    Cortes & Vapnik 1995)."""
     p = _pred(y_pred)
     y = _signed(_targets(y_true, p))
     return _reduce(ag.relu(1 - y * p).mean(axis=-1), sample_weight, reduction)
 
 
 def squared_hinge(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
-    """mean of max(1 - y p, 0)^2, labels in {-1, 1} (0/1 converted)."""
+    r"""Mean of $\max(1 - y p, 0)^2$, labels in $\{-1, 1\}$ (0/1 converted)."""
     p = _pred(y_pred)
     y = _signed(_targets(y_true, p))
     return _reduce((ag.relu(1 - y * p) ** 2).mean(axis=-1), sample_weight, reduction)
 
 
 def categorical_hinge(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
-    """mean over the batch of max(max_k (1 - y_k) p_k - sum_k y_k p_k + 1, 0)."""
+    r"""Mean over the batch of
+    $\max\big(\max_k (1 - y_k) p_k - \sum_k y_k p_k + 1,\ 0\big)$ (Crammer & Singer 2001)."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     positive = (y * p).sum(axis=-1)
@@ -193,7 +216,8 @@ def categorical_hinge(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Ten
 
 
 def log_cosh(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
-    """ln cosh(x) computed as x + softplus(-2x) - ln 2, finite for any x."""
+    r"""$\ln\cosh x$ computed as $x + \operatorname{softplus}(-2x) - \ln 2$, finite for
+    any $x$."""
     p = _pred(y_pred)
     x = p - _targets(y_true, p)
     return _reduce((x + ag.softplus(-2 * x) - math.log(2.0)).mean(axis=-1), sample_weight,
@@ -201,7 +225,8 @@ def log_cosh(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
 
 
 def binary_crossentropy(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
-    """mean of -[y ln p + (1 - y) ln(1 - p)], p clipped to [eps, 1 - eps]."""
+    r"""Mean of $-[y \ln p + (1 - y) \ln(1 - p)]$, $p$ clipped to
+    $[\epsilon, 1 - \epsilon]$ (Cox 1958)."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     eps = _clip_epsilon(p.dtype)
@@ -211,7 +236,8 @@ def binary_crossentropy(y_true, y_pred, sample_weight=None, reduction=MEAN) -> T
 
 
 def categorical_crossentropy(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
-    """mean over the batch of -sum_k y_k ln p_k, p normalised and clipped."""
+    r"""Mean over the batch of $-\sum_k y_k \ln p_k$, $p$ normalised
+    and clipped (Bridle 1990)."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     eps = _clip_epsilon(p.dtype)
@@ -247,7 +273,8 @@ def class_indices(y_true, prediction_shape: tuple) -> np.ndarray:
 
 def sparse_categorical_crossentropy(y_true, y_pred, sample_weight=None,
                                     reduction=MEAN) -> Tensor:
-    """categorical_crossentropy with integer class labels."""
+    r"""categorical_crossentropy with integer class labels
+    $y$: $-\ln p_y$."""
     p = _pred(y_pred)
     labels = class_indices(y_true, p.shape)
     return categorical_crossentropy(np.eye(p.shape[-1], dtype=p.dtype)[labels], p,
@@ -255,7 +282,8 @@ def sparse_categorical_crossentropy(y_true, y_pred, sample_weight=None,
 
 
 def kl_divergence(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
-    """mean over the batch of sum_k y_k ln(y_k / p_k), both clipped to [eps, 1]."""
+    r"""Mean over the batch of $\sum_k y_k \ln(y_k / p_k)$, both clipped to
+    $[\epsilon, 1]$ (Kullback & Leibler 1951)."""
     p = _pred(y_pred)
     y = np.clip(_targets(y_true, p), EPSILON, 1)
     p = ag.clip(p, EPSILON, 1)
@@ -263,14 +291,16 @@ def kl_divergence(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
 
 
 def poisson(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
-    """mean of p - y ln(p + eps), the Poisson negative log-likelihood up to a constant."""
+    r"""Mean of $p - y \ln(p + \epsilon)$, the Poisson negative log-likelihood up to
+    a constant (Nelder & Wedderburn 1972)."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
     return _reduce((p - y * ag.log(p + EPSILON)).mean(axis=-1), sample_weight, reduction)
 
 
 def cosine_similarity(y_true, y_pred, sample_weight=None, reduction=MEAN) -> Tensor:
-    """-cos(y, p) per sample, each vector scaled by 1 / sqrt(max(|v|^2, 1e-12)) (the floor
+    r"""$-\cos(y, p) = -\sum_k y_k p_k / (\lVert y\rVert\, \lVert p\rVert)$ per
+    sample, each vector scaled by $1 / \sqrt{\max(\lVert v\rVert^2, 10^{-12})}$ (the floor
     raised to the dtype's smallest normal number in float16)."""
     p = _pred(y_pred)
     y = _targets(y_true, p)
@@ -288,8 +318,9 @@ def _fused(node, per_sample_node, sample_weight, reduction) -> Tensor:
 
 
 def _sparse_from_logits(y_true, logits: Tensor, sample_weight=None, reduction=MEAN) -> Tensor:
-    """Sparse categorical cross-entropy from the logits z: mean of
-    logsumexp(z) - z_label, whose gradient is softmax(z) - onehot(label) (one fused node)."""
+    r"""Sparse categorical cross-entropy from the logits $z$: mean of
+    $\operatorname{logsumexp}(z) - z_y$, whose gradient is
+    $\operatorname{softmax}(z) - \operatorname{onehot}(y)$ (one fused node)."""
     labels = class_indices(y_true, logits.shape)
     return _fused(lambda: ag.softmax_cross_entropy(logits, labels),
                   lambda: ag.softmax_cross_entropy(logits, labels, reduction="none"),
@@ -298,8 +329,9 @@ def _sparse_from_logits(y_true, logits: Tensor, sample_weight=None, reduction=ME
 
 def _categorical_from_logits(y_true, logits: Tensor, sample_weight=None,
                              reduction=MEAN) -> Tensor:
-    """Categorical cross-entropy from the logits z: mean of logsumexp(z) - sum_k y_k z_k,
-    whose gradient is softmax(z) - y (one fused node)."""
+    r"""Categorical cross-entropy from the logits $z$: mean of
+    $\operatorname{logsumexp}(z) - \sum_k y_k z_k$, whose gradient is
+    $\operatorname{softmax}(z) - y$ (one fused node)."""
     y = _targets(y_true, logits)
     return _fused(lambda: ag.softmax_cross_entropy(logits, y),
                   lambda: ag.softmax_cross_entropy(logits, y, reduction="none"),
@@ -307,8 +339,9 @@ def _categorical_from_logits(y_true, logits: Tensor, sample_weight=None,
 
 
 def _binary_from_logits(y_true, logits: Tensor, sample_weight=None, reduction=MEAN) -> Tensor:
-    """Binary cross-entropy from the logits z: mean of softplus(z) - y z, whose gradient
-    is sigmoid(z) - y (one fused node, never forming sigmoid(z) and its log)."""
+    r"""Binary cross-entropy from the logits $z$: mean of
+    $\operatorname{softplus}(z) - y z$, whose gradient is $\sigma(z) - y$ (one fused node,
+    never forming $\sigma(z)$ and its log)."""
     y = _targets(y_true, logits)
     return _fused(lambda: ag.sigmoid_binary_cross_entropy(logits, y),
                   lambda: ag.sigmoid_binary_cross_entropy(logits, y, reduction="none")
@@ -317,20 +350,25 @@ def _binary_from_logits(y_true, logits: Tensor, sample_weight=None, reduction=ME
 
 # -- loss objects ---------------------------------------------------------------------------
 class Head:
-    """How a loss reads the last layer's pre-activation z when it has a *canonical link*
-    f (the output activation whose gradient, paired with the loss, is ``f(z) - t``;
-    McCullagh & Nelder 1989): what a compiled step needs to compute the loss and dL/dz
-    without building a graph (:mod:`nnlearn.lowering.dense_step`).
+    r"""How a loss reads the last layer's pre-activation $z$ when it has a *canonical link*
+    $f$ (the output activation whose gradient, paired with the loss, is $f(z) - t$;
+    McCullagh & Nelder 1989): what a compiled step needs to compute the loss and
+    $\partial L/\partial z$ without building a graph (:mod:`nnlearn.lowering.dense_step`).  The loss
+    and its gradient are
+
+    $$
+    L = \frac{c_v}{N} \sum_i w_i l_i + \frac{\lambda}{N} \sum_l \lVert W_l\rVert^2, \qquad
+    \frac{\partial L}{\partial z_i} = \frac{c_g}{N} w_i \big(f(z_i) - t_i\big)
+    $$
+
+    ($c_v$ = ``value_scale``, $c_g$ = ``grad_scale``, $\lambda$ = ``penalty``; softmax:
+    $f(z_i) \sum_k t_{ik} - t_i$), with $l_i$ the per-sample cross-entropy of the link (the
+    squared error for the identity) summed over the outputs, $w_i$ the sample weights (1
+    without) and $N$ the reduction's normalizer (:meth:`Loss.normalizer`).
 
     * ``link``: "softmax", "sigmoid" or "identity";
-    * the loss is ``value_scale / N * sum_i w_i l_i + penalty / N * sum_l ||W_l||^2``
-      and ``dL/dz_i = grad_scale / N * w_i (f(z_i) - t_i)`` (softmax:
-      ``f(z_i) sum_k t_ik - t_i``), with l_i the per-sample cross-entropy of the link (the
-      squared error for the identity) summed over the outputs, w_i the sample weights (1
-      without) and N the reduction's normalizer (:meth:`Loss.normalizer`);
     * ``targets(y)`` gives the targets of a batch as ``(rows, None)`` (an (n, k) array)
-      or ``(None, labels)`` (class indices), read and checked by the engine's own rules.
-    """
+      or ``(None, labels)`` (class indices), read and checked by the engine's own rules."""
 
     LINKS = tuple(links.CODES)  # in their codes' order
 
@@ -351,20 +389,20 @@ def _rows(units: int):
 
 
 class Loss:
-    """A loss ``loss(y_true, y_pred, sample_weight=None) -> Tensor``: the per-sample losses
+    r"""A loss ``loss(y_true, y_pred, sample_weight=None) -> Tensor``: the per-sample losses
     of a batch reduced to one number (Keras 3's semantics).
 
     Subclasses define :meth:`call`.  ``reduction`` (one of :data:`REDUCTIONS`) says how
-    the per-sample losses l_i with weights w_i (1 when not given) become the batch's loss:
-    ``"sum_over_batch_size"`` (the default) ``sum_i w_i l_i / n``, the weighted mean over
-    the batch; ``"mean_with_sample_weight"`` ``sum_i w_i l_i / sum_i w_i``; ``"sum"``;
-    ``"none"`` (the weighted per-sample losses).  ``targets`` says what ``y_true`` holds:
-    ``"values"`` (anything shaped like the output), ``"one_hot"`` (rows of class
-    probabilities) or ``"class_index"`` (integer labels); :meth:`check_targets` checks them
-    against the model's output before training starts.  :meth:`from_logits_of` gives the
-    same loss computed from the logits of a named output activation, when one exists, and
-    :meth:`head` what a compiled step needs to compute it (its canonical link).
-    """
+    the per-sample losses $l_i$ with weights $w_i$ (1 when not given) become the batch's
+    loss: ``"sum_over_batch_size"`` (the default) $\frac1n \sum_i w_i l_i$, the weighted
+    mean over the batch; ``"mean_with_sample_weight"`` $\sum_i w_i l_i / \sum_i w_i$;
+    ``"sum"`` $\sum_i w_i l_i$; ``"none"`` (the weighted per-sample losses).  ``targets``
+    says what ``y_true`` holds: ``"values"`` (anything shaped like the output),
+    ``"one_hot"`` (rows of class probabilities) or ``"class_index"`` (integer labels);
+    :meth:`check_targets` checks them against the model's output before training starts.
+    :meth:`from_logits_of` gives the same loss computed from the logits of a named output
+    activation, when one exists, and :meth:`head` what a compiled step needs to compute it
+    (its canonical link)."""
 
     name = "loss"
     targets = "values"
@@ -396,8 +434,8 @@ class Loss:
         raise NotImplementedError
 
     def normalizer(self, n: int, sample_weight=None) -> float:
-        """N, what the weighted sum of the per-sample losses of a batch of n samples is
-        divided by: n, the sum of the weights or 1 (see :data:`REDUCTIONS`)."""
+        """$N$, what the weighted sum of the per-sample losses of a batch of $n$
+        samples is divided by: $n$, the sum of the weights or 1 (see :data:`REDUCTIONS`)."""
         if self.reduction == "mean_with_sample_weight" and sample_weight is not None:
             return float(np.add.reduce(np.asarray(sample_weight), dtype=np.float64))
         return float(n) if self.reduction in (MEAN, "mean_with_sample_weight") else 1.0
@@ -475,8 +513,9 @@ class LossFunctionWrapper(Loss):
 
 
 class MeanSquaredError(LossFunctionWrapper):
-    """mean (y - p)^2: least squares (Legendre 1805, Gauss 1809).  Its canonical link is
-    the identity: after a linear output, dL/dz = 2 (z - y) / k per sample of k outputs."""
+    r"""$\frac1K \sum_k (y_k - p_k)^2$: least squares (Legendre 1805, Gauss
+    1809).  Its canonical link is the identity: after a linear output,
+    $\partial L/\partial z_k = 2 (z_k - y_k) / K$ per sample of $K$ outputs."""
     function = staticmethod(mean_squared_error)
 
     def head(self, activation, units):
@@ -486,52 +525,53 @@ class MeanSquaredError(LossFunctionWrapper):
 
 
 class MeanAbsoluteError(LossFunctionWrapper):
-    """mean |y - p| (least absolute deviations, Laplace)."""
+    r"""$\frac1K \sum_k \lvert y_k - p_k\rvert$ (least absolute deviations, Laplace 1788)."""
     function = staticmethod(mean_absolute_error)
 
 
 class MeanAbsolutePercentageError(LossFunctionWrapper):
-    """100 mean |(y - p) / max(|y|, eps)|."""
+    r"""$\frac{100}{K} \sum_k \lvert (y_k - p_k) / \max(\lvert y_k\rvert, \epsilon)\rvert$."""
     function = staticmethod(mean_absolute_percentage_error)
 
 
 class MeanSquaredLogarithmicError(LossFunctionWrapper):
-    """mean (ln(max(p, eps) + 1) - ln(max(y, eps) + 1))^2."""
+    r"""$\frac1K \sum_k \big(\ln(\max(p_k, \epsilon) + 1) - \ln(\max(y_k, \epsilon) + 1)\big)^2$."""
     function = staticmethod(mean_squared_logarithmic_error)
 
 
 class Hinge(LossFunctionWrapper):
-    """mean max(1 - y p, 0), labels in {-1, 1} (Cortes & Vapnik 1995)."""
+    r"""$\frac1K \sum_k \max(1 - y_k p_k, 0)$, labels in $\{-1, 1\}$ (Cortes & Vapnik 1995)."""
     function = staticmethod(hinge)
 
 
 class SquaredHinge(LossFunctionWrapper):
-    """mean max(1 - y p, 0)^2."""
+    r"""$\frac1K \sum_k \max(1 - y_k p_k, 0)^2$, labels in $\{-1, 1\}$."""
     function = staticmethod(squared_hinge)
 
 
 class CategoricalHinge(LossFunctionWrapper):
-    """max(max_k (1 - y_k) p_k - sum_k y_k p_k + 1, 0) (Crammer & Singer 2001)."""
+    r"""$\max\big(\max_k (1 - y_k) p_k - \sum_k y_k p_k + 1,\ 0\big)$ (Crammer & Singer 2001)."""
     function = staticmethod(categorical_hinge)
 
 
 class LogCosh(LossFunctionWrapper):
-    """mean ln cosh(p - y)."""
+    r"""$\frac1K \sum_k \ln\cosh(p_k - y_k)$."""
     function = staticmethod(log_cosh)
 
 
 class KLDivergence(LossFunctionWrapper):
-    """sum_k y_k ln(y_k / p_k) (Kullback & Leibler 1951)."""
+    r"""$\sum_k y_k \ln(y_k / p_k)$ (Kullback & Leibler 1951)."""
     function = staticmethod(kl_divergence)
 
 
 class Poisson(LossFunctionWrapper):
-    """mean p - y ln(p + eps), the Poisson negative log-likelihood up to a constant."""
+    r"""$\frac1K \sum_k \big(p_k - y_k \ln(p_k + \epsilon)\big)$, the Poisson negative
+    log-likelihood up to a constant (Nelder & Wedderburn 1972)."""
     function = staticmethod(poisson)
 
 
 class CosineSimilarity(LossFunctionWrapper):
-    """-cos(y, p) per sample."""
+    r"""$-\cos(y, p) = -\sum_k y_k p_k / (\lVert y\rVert\, \lVert p\rVert)$ per sample."""
     function = staticmethod(cosine_similarity)
 
 
@@ -568,8 +608,9 @@ class _Crossentropy(Loss):
 
 
 class BinaryCrossentropy(_Crossentropy):
-    """-[y ln p + (1 - y) ln(1 - p)] averaged over the outputs; with a sigmoid output the
-    model computes it from the logits z as softplus(z) - y z (gradient sigmoid(z) - y)."""
+    r"""$-\frac1K \sum_k [y_k \ln p_k + (1 - y_k) \ln(1 - p_k)]$ (Cox 1958); with a
+    sigmoid output the model computes it from the logits $z$ as
+    $\operatorname{softplus}(z) - y z$ (gradient $\sigma(z) - y$)."""
 
     name, activation, accuracy = "binary_crossentropy", "sigmoid", "binary"
     probabilities = staticmethod(binary_crossentropy)
@@ -587,8 +628,9 @@ class BinaryCrossentropy(_Crossentropy):
 
 
 class CategoricalCrossentropy(_Crossentropy):
-    """-sum_k y_k ln p_k with one-hot (or probability) rows y; with a softmax output the
-    model computes it from the logits as logsumexp(z) - sum_k y_k z_k (gradient p - y)."""
+    r"""$-\sum_k y_k \ln p_k$ with one-hot (or probability) rows $y$
+    (Bridle 1990); with a softmax output the model computes it from the logits as
+    $\operatorname{logsumexp}(z) - \sum_k y_k z_k$ (gradient $p - y$)."""
 
     name, activation, targets = "categorical_crossentropy", "softmax", "one_hot"
     accuracy = "categorical"
@@ -606,7 +648,8 @@ class CategoricalCrossentropy(_Crossentropy):
 
 
 class SparseCategoricalCrossentropy(_Crossentropy):
-    """The categorical cross-entropy with integer class labels instead of one-hot rows."""
+    r"""The categorical cross-entropy with integer class labels
+    $y$ instead of one-hot rows: $-\ln p_y$."""
 
     name, activation, targets = "sparse_categorical_crossentropy", "softmax", "class_index"
     accuracy = "sparse"
@@ -636,28 +679,28 @@ class SklearnMLPLoss(Loss):
     r"""scikit-learn's multilayer-perceptron objective (``_backprop`` and ``_base.py`` in
     sklearn/neural_network), the loss of nnlearn's :class:`~nnlearn.estimators.MLPClassifier`
     and :class:`~nnlearn.estimators.MLPRegressor`: for a batch with sample weights
-    :math:`s_i` (1 without) and :math:`S = \sum_i s_i`,
+    $s_i$ (1 without) and $S = \sum_i s_i$,
 
-    .. math::
+    $$
+    J = \frac{1}{S} \sum_i s_i\, l(y_i, z_i) + \frac{\alpha}{2S} \sum_l \|W_l\|_F^2
+    $$
 
-        J = \frac{1}{S} \sum_i s_i\, l(y_i, z_i) + \frac{\alpha}{2S} \sum_l \|W_l\|_F^2
+    from the output layer's logits $z$ through the link of ``link``:
 
-    from the output layer's logits :math:`z` through the link of ``link``:
-
-    * ``"softmax"``: :math:`l = \log\sum_k e^{z_k} - z_y` (log-loss, integer labels);
-    * ``"logistic"``: :math:`l = \sum_k \operatorname{softplus}(z_k) - t_k z_k` (binary
+    * ``"softmax"``: $l = \log\sum_k e^{z_k} - z_y$ (log-loss, integer labels);
+    * ``"logistic"``: $l = \sum_k \operatorname{softplus}(z_k) - t_k z_k$ (binary
       log-loss summed over the labels);
-    * ``"identity"``: :math:`l = \tfrac12 \operatorname{mean}_k (z_k - y_k)^2` (half squared
-      error), whose gradient scikit-learn takes as :math:`z - y` for every output (that of
+    * ``"identity"``: $l = \tfrac12 \operatorname{mean}_k (z_k - y_k)^2$ (half squared
+      error), whose gradient scikit-learn takes as $z - y$ for every output (that of
       the sum over the outputs): so does this loss;
-    * ``"exp"``: :math:`l = \sum_k e^{z_k} - y_k z_k + y_k \ln y_k - y_k` (half Poisson
+    * ``"exp"``: $l = \sum_k e^{z_k} - y_k z_k + y_k \ln y_k - y_k$ (half Poisson
       deviance, exponential output).
 
-    The gradient with respect to :math:`z_i` is :math:`s_i (f(z_i) - y_i) / S` in every case
+    The gradient with respect to $z_i$ is $s_i (f(z_i) - y_i) / S$ in every case
     (``reduction="mean_with_sample_weight"``).  With ``loss`` (another nnlearn loss, the
     estimators' extra) that loss is computed on the outputs instead, with its own
-    reduction (by default the weighted mean over the batch, sum_i w_i l_i / n), plus the
-    penalty alpha / (2n) sum ||W||^2.
+    reduction (by default the weighted mean over the batch, $\frac1n \sum_i w_i l_i$), plus
+    the penalty $\frac{\alpha}{2n} \sum_l \lVert W_l\rVert_F^2$.
     """
 
     name = "sklearn_mlp"

@@ -1,6 +1,13 @@
-"""The learning-rate range test (Smith 2017, "Cyclical learning rates for training neural
+r"""The learning-rate range test (Smith 2017, "Cyclical learning rates for training neural
 networks", section 3.3): train for a short while with a learning rate that grows
-geometrically from tiny to huge, one mini-batch per rate, and record the loss.
+geometrically from tiny to huge, one mini-batch per rate, and record the loss: over
+$T$ steps the rate of step $t$ is
+
+$$
+\eta_t = \eta_\text{start} \left(\frac{\eta_\text{end}}{\eta_\text{start}}\right)^{t / (T - 1)},
+\qquad t = 0, \dots, T - 1 .
+$$
+
 
 While the rate is too small the loss stays flat; in a good range it falls, fastest
 somewhere in the middle; past the largest stable rate it turns up and diverges.  The
@@ -96,7 +103,7 @@ class _RangeTest(Callback):
 def lr_find(model, x, y, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int = 100,
             batch_size: int = 32, smoothing: float = 0.9, divergence: float = 4.0,
             seed: int | None = 0) -> LRFinderResult:
-    """The learning-rate range test of Smith (2017) on a compiled model.
+    r"""The learning-rate range test of Smith (2017) on a compiled model.
 
     One mini-batch update per rate, the rates growing geometrically from ``start_lr`` to
     ``end_lr`` over ``steps`` updates (cycling through ``x`` as often as needed: 100 steps
@@ -114,8 +121,9 @@ def lr_find(model, x, y, start_lr: float = 1e-7, end_lr: float = 10.0, steps: in
         The number of updates (and of rates) in the range.
     batch_size : int
     smoothing : float
-        The factor beta of the running (exponential) average of the loss that watches
-        for divergence (0: none).
+        The factor $\beta$ of the running (exponential, bias-corrected) average of the
+        loss that watches for divergence, $a_t = \beta a_{t-1} + (1 - \beta) L_t$,
+        $\bar L_t = a_t / (1 - \beta^{t+1})$ (0: none).
     divergence : float
         Stop when that running average passes this multiple of its minimum so far.
     seed : int or None

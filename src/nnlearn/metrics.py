@@ -49,12 +49,12 @@ def sparse_categorical_accuracy(y_true, y_pred) -> float:
 
 
 def mean_squared_error(y_true, y_pred) -> float:
-    """mean (y - p)^2 over the batch, as a float."""
+    r"""$\frac{1}{n} \sum_i (y_i - p_i)^2$ over the batch, as a float."""
     return float(np.mean((np.asarray(y_true).reshape(y_pred.shape) - y_pred) ** 2))
 
 
 def mean_absolute_error(y_true, y_pred) -> float:
-    """mean |y - p| over the batch, as a float."""
+    r"""$\frac{1}{n} \sum_i \lvert y_i - p_i\rvert$ over the batch, as a float."""
     return float(np.mean(np.abs(np.asarray(y_true).reshape(y_pred.shape) - y_pred)))
 
 
@@ -83,7 +83,8 @@ class Metric:
 
 
 class Mean(Metric):
-    """The weighted mean of the values given (``fit`` tracks the loss with one)."""
+    r"""The weighted mean $\sum_j w_j v_j / \sum_j w_j$ of the values $v_j$ given (``fit``
+    tracks the loss with one)."""
 
     def __init__(self, name: str = "mean"):
         super().__init__(name)
@@ -151,12 +152,12 @@ class Accuracy(Metric):
 
 
 class MeanSquaredError(MeanMetricWrapper):
-    """mean (y - p)^2 over every sample seen."""
+    r"""$\frac{1}{n} \sum_i (y_i - p_i)^2$ over every sample seen."""
     function = staticmethod(mean_squared_error)
 
 
 class MeanAbsoluteError(MeanMetricWrapper):
-    """mean |y - p| over every sample seen."""
+    r"""$\frac{1}{n} \sum_i \lvert y_i - p_i\rvert$ over every sample seen."""
     function = staticmethod(mean_absolute_error)
 
 
@@ -270,19 +271,25 @@ class _ConfusionCounts(Metric):
 
 
 def _divide(a, b):
-    """a / b, 0 where b is 0 (Keras's divide_no_nan)."""
+    """$a / b$, 0 where $b$ is 0 (Keras's divide_no_nan)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return np.divide(a, b, out=np.zeros(np.broadcast(a, b).shape), where=b != 0)
 
 
 class AUC(_ConfusionCounts):
-    """Area under the ROC curve (``curve="ROC"``) or the precision-recall curve
-    (``curve="PR"``), as Keras's ``AUC`` computes it: true/false positives and negatives
-    are counted, over every batch seen, at ``num_thresholds`` thresholds evenly spaced
-    in [0, 1] (the first just below 0, the last just above 1), and the area is the
-    Riemann sum over those points, ``sum (x_i - x_{i+1}) * height_i`` with x the false
-    positive rate (ROC) or the recall (PR) and the height the mean of the two ends
-    (``summation_method="interpolation"``; the PR curve then uses Davis & Goadrich's
+    r"""Area under the ROC curve (``curve="ROC"``, Hanley & McNeil 1982) or the
+    precision-recall curve (``curve="PR"``), as Keras's ``AUC`` computes it: true/false
+    positives and negatives are counted, over every batch seen, at ``num_thresholds``
+    thresholds evenly spaced in $[0, 1]$ (the first just below 0, the last just above 1),
+    and the area is the Riemann sum over those points,
+
+    $$
+    \text{AUC} = \sum_i (x_i - x_{i+1})\, \text{height}_i ,
+    $$
+
+    with $x$ the false positive rate $\text{fp} / (\text{fp} + \text{tn})$ (ROC) or the
+    recall (PR), and the height the mean of the two ends
+    (``summation_method="interpolation"``; the PR curve then uses Davis & Goadrich 2006's
     interpolation, as Keras does), their minimum (``"minoring"``) or maximum
     (``"majoring"``).
 
@@ -290,7 +297,7 @@ class AUC(_ConfusionCounts):
     shaped like them (one-hot rows for several outputs: each output is a binary decision,
     Keras's ``multi_label=False``).  Where no two scores fall between the same pair of
     thresholds the ROC value equals the exact area (scikit-learn's ``roc_auc_score``);
-    otherwise it is an approximation within about 1/num_thresholds."""
+    otherwise it is an approximation within about $1/\text{num\_thresholds}$."""
 
     def __init__(self, num_thresholds: int = 200, curve: str = "ROC",
                  summation_method: str = "interpolation", name: str = "auc",
@@ -374,33 +381,33 @@ class _AtThreshold(_ConfusionCounts):
 
 
 class Precision(_AtThreshold):
-    """Of the outputs above ``thresholds`` (0.5 by default), the fraction that are true:
-    tp / (tp + fp), counted over every batch seen (Keras's ``Precision``: 0 when nothing
-    was predicted positive).  ``y_true`` holds 0/1 labels shaped like the outputs;
-    ``class_id`` counts only that output."""
+    r"""Of the outputs above ``thresholds`` (0.5 by default), the fraction that are
+    true: $\text{tp} / (\text{tp} + \text{fp})$, counted over every batch seen (Keras's
+    ``Precision``: 0 when nothing was predicted positive).  ``y_true`` holds 0/1 labels
+    shaped like the outputs; ``class_id`` counts only that output."""
 
     def __init__(self, thresholds=None, class_id: int | None = None,
                  name: str = "precision"):
         super().__init__(thresholds, class_id, name)
 
     def result(self) -> float:
-        """tp / (tp + fp) so far (NaN before any update)."""
+        r"""$\text{tp} / (\text{tp} + \text{fp})$ so far (NaN before any update)."""
         if not self.count:
             return float("nan")
         return float(_divide(self.tp[0], self.tp[0] + self.fp[0]))
 
 
 class Recall(_AtThreshold):
-    """Of the true outputs, the fraction above ``thresholds`` (0.5 by default):
-    tp / (tp + fn), counted over every batch seen (Keras's ``Recall``: 0 when there was
-    no true output).  ``y_true`` holds 0/1 labels shaped like the outputs; ``class_id``
-    counts only that output."""
+    r"""Of the true outputs, the fraction above ``thresholds`` (0.5 by default):
+    $\text{tp} / (\text{tp} + \text{fn})$, counted over every batch seen (Keras's ``Recall``:
+    0 when there was no true output).  ``y_true`` holds 0/1 labels shaped like the outputs;
+    ``class_id`` counts only that output."""
 
     def __init__(self, thresholds=None, class_id: int | None = None, name: str = "recall"):
         super().__init__(thresholds, class_id, name)
 
     def result(self) -> float:
-        """tp / (tp + fn) so far (NaN before any update)."""
+        r"""$\text{tp} / (\text{tp} + \text{fn})$ so far (NaN before any update)."""
         if not self.count:
             return float("nan")
         return float(_divide(self.tp[0], self.tp[0] + self.fn[0]))

@@ -1,20 +1,21 @@
-"""Numerically stable functions on plain NumPy arrays, for the engine's row-wise ops
+r"""Numerically stable functions on plain NumPy arrays, for the engine's row-wise ops
 (:mod:`nnlearn.autograd`: log-sum-exp, log-softmax), the element rules of the
 activations (:func:`erfc`, which NumPy lacks) and the classic models
 (:mod:`nnlearn.classic`: sigmoid and softplus, in place on plain arrays; the
 activations' own rules, :mod:`nnlearn.activations`, are what the networks use).
 
-* ``stable_max(x, axes)``:  max over ``axes`` (kept), infinite maxima replaced by 0, so
-  that ``x - m`` never produces ``inf - inf``.
-* ``logsumexp(x, axes)``:   ln sum exp(x) = m + ln sum exp(x - m), m = max x (the
-  shift that keeps every exponent <= 0; Blanchard, Higham & Higham 2021 analyse it).
-* ``log_softmax(x, axes)``: x - logsumexp(x) computed as (x - m) - ln sum exp(x - m):
-  never m + ln(...) rounded first and subtracted after, which loses everything when the
-  logits are large (float32 [1e8, 1e8] would give [0, -1e8 + 1e8 ...] instead of -ln 2).
-* ``sigmoid(x)``:           1 / (1 + e^-x), accurate in both tails (0 where it underflows).
-* ``softplus(x)``:          ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), finite for any x.
-* ``erfc(x)``:              the complementary error function, element by element.
-"""
+* ``stable_max(x, axes)``: $m = \max x$ over ``axes`` (kept), infinite maxima replaced
+  by 0, so that $x - m$ never produces $\infty - \infty$.
+* ``logsumexp(x, axes)``: $\ln \sum_k e^{x_k} = m + \ln \sum_k e^{x_k - m}$, the shift
+  that keeps every exponent $\le 0$ (Blanchard, Higham & Higham 2021 analyse it).
+* ``log_softmax(x, axes)``: $x_j - \ln \sum_k e^{x_k}$ computed as
+  $(x_j - m) - \ln \sum_k e^{x_k - m}$: never $m + \ln(\dots)$ rounded first and
+  subtracted after, which loses everything when the logits are large (float32
+  $[10^8, 10^8]$ would give $[0, 0]$ instead of $-\ln 2$).
+* ``sigmoid(x)``: $1 / (1 + e^{-x})$, accurate in both tails (0 where it underflows).
+* ``softplus(x)``: $\ln(1 + e^x) = \max(x, 0) + \ln(1 + e^{-\lvert x\rvert})$, finite for
+  any $x$.
+* ``erfc(x)``: the complementary error function, element by element."""
 
 from __future__ import annotations
 
@@ -26,15 +27,15 @@ __all__ = ["stable_max", "logsumexp", "log_softmax", "sigmoid", "softplus", "erf
 
 
 def stable_max(x: np.ndarray, axes) -> np.ndarray:
-    """max over ``axes`` (kept), with infinite maxima replaced by 0 so x - m is safe."""
+    r"""$m = \max x$ over ``axes`` (kept), with infinite maxima replaced by 0 so $x - m$ is safe."""
     m = np.max(x, axis=axes, keepdims=True)
     finite = np.isfinite(m)
     return m if finite.all() else np.where(finite, m, 0)
 
 
 def logsumexp(x: np.ndarray, axes) -> np.ndarray:
-    """log sum exp(x) over ``axes`` (kept) as m + log sum exp(x - m), m = max x, so that
-    nothing overflows.  A slice that is all -inf gives -inf."""
+    r"""$\ln \sum_k e^{x_k}$ over ``axes`` (kept) as $m + \ln \sum_k e^{x_k - m}$,
+    $m = \max x$, so that nothing overflows.  A slice that is all $-\infty$ gives $-\infty$."""
     m = stable_max(x, axes)
     total = np.add.reduce(np.exp(x - m), axis=axes, keepdims=True)
     if total.all():
@@ -44,9 +45,10 @@ def logsumexp(x: np.ndarray, axes) -> np.ndarray:
 
 
 def log_softmax(x: np.ndarray, axes) -> np.ndarray:
-    """x - log sum exp(x) over ``axes`` (kept), as (x - m) - log sum exp(x - m) with
-    m = max x: exact to rounding for any finite x, huge equal values included (where
-    m + log(...) is rounded back to m).  A slice that is all -inf gives NaN."""
+    r"""$x_j - \ln \sum_k e^{x_k}$ over ``axes`` (kept), as
+    $(x_j - m) - \ln \sum_k e^{x_k - m}$ with $m = \max x$: exact to rounding for any finite
+    $x$, huge equal values included (where $m + \ln(\dots)$ is rounded back to $m$).  A
+    slice that is all $-\infty$ gives NaN."""
     with np.errstate(over="ignore"):  # x - m below -max: -inf, the value rounded
         shifted = x - stable_max(x, axes)
     total = np.add.reduce(np.exp(shifted), axis=axes, keepdims=True)
@@ -55,11 +57,11 @@ def log_softmax(x: np.ndarray, axes) -> np.ndarray:
 
 
 def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """1 / (1 + e^-x), accurate in both tails: where e^-x overflows the result is 0 (the
-    true value is below the dtype's smallest normal number there).  Capping the exponent
-    instead would freeze the tail at that number, and x * sigmoid(x) (silu) at the most
-    negative x would come out near -1 instead of -0.  ``out``: the array to write (x
-    itself for an in-place sigmoid)."""
+    r"""$\sigma(x) = 1 / (1 + e^{-x})$, accurate in both tails: where $e^{-x}$ overflows the
+    result is 0 (the true value is below the dtype's smallest normal number there).  Capping
+    the exponent instead would freeze the tail at that number, and $x \sigma(x)$ (silu) at
+    the most negative $x$ would come out near $-1$ instead of $-0$.  ``out``: the array to
+    write (x itself for an in-place sigmoid)."""
     t = np.negative(x, out=out)
     if type(t) is not np.ndarray:  # a 0-d input gives a NumPy scalar
         t = np.asarray(t)
@@ -70,7 +72,7 @@ def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 
 def softplus(x: np.ndarray) -> np.ndarray:
-    """ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), finite for any x."""
+    r"""$\ln(1 + e^x) = \max(x, 0) + \ln(1 + e^{-|x|})$, finite for any $x$."""
     return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
 
 
@@ -87,11 +89,11 @@ def _vectorized_erfc():
 
 
 def erfc(x):
-    r"""The complementary error function :math:`\operatorname{erfc} x = 1 - \operatorname{erf}
-    x = \frac{2}{\sqrt\pi}\int_x^\infty e^{-t^2} dt`, element by element (NumPy has
+    r"""The complementary error function $\operatorname{erfc} x = 1 - \operatorname{erf}
+    x = \frac{2}{\sqrt\pi}\int_x^\infty e^{-t^2} dt$, element by element (NumPy has
     none): the C library's ``erfc`` through :func:`math.erfc`, in ``x``'s dtype.  Accurate
     in the tail where 1 - erf x cancels: the normal distribution function is
-    :math:`\Phi(z) = \tfrac12 \operatorname{erfc}(-z/\sqrt2)`.  On arrays SciPy's
+    $\Phi(z) = \tfrac12 \operatorname{erfc}(-z/\sqrt2)$.  On arrays SciPy's
     vectorized erfc when installed (the C library's one element at a time is ~200 times
     slower); compiled loops call the C library's (:func:`numba_lowerings`): the two agree
     to a few units in the last place."""

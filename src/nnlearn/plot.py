@@ -812,11 +812,12 @@ _GRAPH_COLORS = {"leaf": "#cfe2f3", "constant": "#eeeeee"}
 
 
 def draw_graph(output, names=None, step: int | None = None, ax=None, precision: int = 3,
-               title: str | None = None):
+               title: str | None = None, direction: str = "LR"):
     """The computation graph behind ``output``: one box per tensor with its label, its
     forward value and its gradient d(output)/d(node), arrows from each op's inputs to its
-    result, inputs on the left and the output on the right. Blue boxes are the leaves
-    (the tensors you made), grey ones constants, yellow ones the results of ops.
+    result, inputs on the left and the output on the right (``direction="TB"``: inputs at
+    the top, the output at the bottom). Blue boxes are the leaves (the tensors you made),
+    grey ones constants, yellow ones the results of ops.
 
     Parameters
     ----------
@@ -830,8 +831,15 @@ def draw_graph(output, names=None, step: int | None = None, ax=None, precision: 
         red, and the gradients still to come read "?".  None: all of them.
     precision : int
         Significant digits of the numbers.
+    direction : {"LR", "TB"}
+        Left to right (a wide figure) or top to bottom (a tall one, which keeps its
+        boxes legible on a page when the graph is many operations deep).
     """
     from .autograd.graph import Graph, graph as build_graph
+
+    if direction not in ("LR", "TB"):
+        raise ValueError(f'draw_graph: direction must be "LR" or "TB"; got {direction!r}')
+    across = direction == "LR"
 
     g = output if isinstance(output, Graph) else build_graph(output, names=names)
     n = len(g.nodes)
@@ -839,9 +847,10 @@ def draw_graph(output, names=None, step: int | None = None, ax=None, precision: 
     for node in g.nodes:                      # forward order: inputs come first
         if node.inputs:
             depth[node.index] = 1 + max(depth[i] for i in node.inputs)
+    beside_user = ("constant",) if across else ("constant", "leaf")
     for node in g.nodes:                      # a constant sits just before its first user
-        users = [b for a, b in g.edges if a == node.index]
-        if node.op == "constant" and users:
+        users = [b for a, b in g.edges if a == node.index]   # (top to bottom: a leaf too)
+        if node.op in beside_user and users:
             depth[node.index] = max(min(depth[b] for b in users) - 1, 0)
     columns = {}
     for node in g.nodes:
@@ -855,8 +864,9 @@ def draw_graph(output, names=None, step: int | None = None, ax=None, precision: 
         for k, i in enumerate(members):
             row[i] = k - (len(members) - 1) / 2
     height = max(len(m) for m in columns.values())
-    fig, ax = _figure_and_axes(ax, size=(max(6.0, 2.3 * len(columns)),
-                                         max(3.0, 1.25 * height)))
+    size = (max(6.0, 2.3 * len(columns)), max(3.0, 1.25 * height)) if across else \
+        (max(6.0, 3.2 * height), max(3.0, 0.95 * len(columns)))
+    fig, ax = _figure_and_axes(ax, size=size)
     shown = set(g.backward_order if step is None else g.backward_order[:max(step, 0)])
     current = g.backward_order[step - 1] if step and 0 < step <= len(g.backward_order) \
         else None
@@ -871,16 +881,25 @@ def draw_graph(output, names=None, step: int | None = None, ax=None, precision: 
         face = _GRAPH_COLORS.get(node.op, "#fff2cc")
         edge = "#d62728" if node.index == current else "#555555"
         boxes[node.index] = ax.annotate(
-            "\n".join(lines), xy=(depth[node.index], -row[node.index]), ha="center",
+            "\n".join(lines), ha="center",
+            xy=(depth[node.index], -row[node.index]) if across else
+            (row[node.index], -depth[node.index]),
             va="center", fontsize=8, family="monospace", zorder=3,
             bbox=dict(boxstyle="round,pad=0.35", facecolor=face, edgecolor=edge,
                       linewidth=2.0 if node.index == current else 0.8))
+    into, out_of = ((0, 0.5), (1, 0.5)) if across else ((0.5, 1), (0.5, 0))
     for a, b in g.edges:
-        ax.annotate("", xy=(0, 0.5), xycoords=boxes[b], xytext=(1, 0.5), textcoords=boxes[a],
+        ax.annotate("", xy=into, xycoords=boxes[b], xytext=out_of, textcoords=boxes[a],
                     arrowprops=dict(arrowstyle="-|>", color="#777777", lw=0.8,
                                     shrinkA=1, shrinkB=1), zorder=2)
-    ax.set_xlim(-0.6, max(columns) + 0.6)
-    ax.set_ylim(-(height - 1) / 2 - 0.7, (height - 1) / 2 + 0.7)
+    steps_span = (-0.6, max(columns) + 0.6)
+    rows_span = (-(height - 1) / 2 - 0.7, (height - 1) / 2 + 0.7)
+    if across:
+        ax.set_xlim(*steps_span)
+        ax.set_ylim(*rows_span)
+    else:
+        ax.set_xlim(*rows_span)
+        ax.set_ylim(-steps_span[1], -steps_span[0])
     ax.axis("off")
     if title is None:
         title = "computation graph: forward values and gradients d(output)/d(node)"

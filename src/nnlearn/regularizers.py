@@ -1,10 +1,17 @@
-"""Weight penalties added to the loss (regularization: L(W) + alpha R(W)),
-with Keras's names and defaults.  Applied to kernels, not biases.
+r"""Weight penalties added to the loss, with Keras's names and defaults: training
+minimizes $L(W) + R(W)$ with
 
-* L1 (lasso):  l1 * sum |w|
-* L2 (ridge):  l2 * sum w^2
-* L1L2:        both
-"""
+$$
+R(W) = \lambda_1 \sum_i \lvert w_i\rvert + \lambda_2 \sum_i w_i^2 ,
+$$
+
+$\lambda_1$ = ``l1``, $\lambda_2$ = ``l2``.  Applied to kernels, not biases.
+
+* L1 (lasso, Tibshirani 1996): $\lambda_1 \sum_i \lvert w_i\rvert$, which drives weights
+  to exactly 0;
+* L2 (ridge, Hoerl & Kennard 1970; weight decay): $\lambda_2 \sum_i w_i^2$, gradient
+  $2 \lambda_2 w$, which shrinks every weight in proportion;
+* L1L2 (the elastic net, Zou & Hastie 2005): both."""
 
 from __future__ import annotations
 
@@ -17,7 +24,7 @@ __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get"]
 
 
 class Regularizer:
-    """penalty(w) = l1 * sum |w| + l2 * sum w^2."""
+    r"""The penalty $R(w) = \lambda_1 \sum_i \lvert w_i\rvert + \lambda_2 \sum_i w_i^2$."""
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0):
         for name, value in (("l1", l1), ("l2", l2)):
@@ -37,7 +44,7 @@ class Regularizer:
         return terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
     def get_config(self) -> dict:
-        """The strengths l1 and l2 (saved in model files)."""
+        r"""The strengths $\lambda_1$ = ``l1`` and $\lambda_2$ = ``l2`` (saved in model files)."""
         return {"l1": self.l1, "l2": self.l2}
 
     def __repr__(self) -> str:
@@ -45,17 +52,18 @@ class Regularizer:
 
 
 def L1(l1: float = 0.01) -> Regularizer:  # noqa: N802 (Keras's name)
-    """The lasso penalty l1 * sum |w| (Tibshirani 1996)."""
+    r"""The lasso penalty $\lambda_1 \sum_i \lvert w_i\rvert$ (Tibshirani 1996)."""
     return Regularizer(l1=l1)
 
 
 def L2(l2: float = 0.01) -> Regularizer:  # noqa: N802
-    """The ridge penalty (weight decay) l2 * sum w^2 (Hoerl & Kennard 1970)."""
+    r"""The ridge penalty (weight decay) $\lambda_2 \sum_i w_i^2$ (Hoerl & Kennard 1970)."""
     return Regularizer(l2=l2)
 
 
 def L1L2(l1: float = 0.01, l2: float = 0.01) -> Regularizer:  # noqa: N802
-    """Both penalties: l1 * sum |w| + l2 * sum w^2 (the elastic net, Zou & Hastie 2005)."""
+    r"""Both penalties: $\lambda_1 \sum_i \lvert w_i\rvert + \lambda_2 \sum_i w_i^2$ (the
+    elastic net, Zou & Hastie 2005)."""
     return Regularizer(l1=l1, l2=l2)
 
 

@@ -111,3 +111,28 @@ def test_draw_graph_draws_one_box_per_node_and_one_arrow_per_edge():
     partial = plot.draw_graph(graph, step=2)
     questions = sum(t.get_text().count("grad ?") for t in partial.axes[0].texts)
     assert questions == len(graph.backward_order) - 2
+
+
+def test_draw_graph_top_to_bottom_puts_every_result_below_its_inputs():
+    """direction="TB" (the tall layout a page can show legibly): each op's box lies
+    below each of its inputs' boxes, as with "LR" it lies to their right; a leaf sits
+    just above its first user rather than all leaves in the top row."""
+    pytest.importorskip("matplotlib")
+    from nnlearn import plot
+
+    nodes = micrograd_readme_expression(scalar, autograd.relu)
+    graph = autograd.graph(nodes["g"], names=nodes)
+    for direction, after in (("LR", lambda a, b: b[0] > a[0]),
+                             ("TB", lambda a, b: b[1] < a[1])):
+        fig = plot.draw_graph(graph, direction=direction)
+        boxes = [t.xy for t in fig.axes[0].texts if t.get_text()]
+        assert len(boxes) == len(graph.nodes)
+        assert all(after(boxes[a], boxes[b]) for a, b in graph.edges), direction
+    tall = plot.draw_graph(graph, direction="TB")
+    boxes = [t.xy for t in tall.axes[0].texts if t.get_text()]
+    for node in graph.nodes:
+        users = [b for a, b in graph.edges if a == node.index]
+        if node.op == "leaf" and users:
+            assert min(boxes[node.index][1] - boxes[b][1] for b in users) == 1
+    with pytest.raises(ValueError, match="direction"):
+        plot.draw_graph(graph, direction="RL")

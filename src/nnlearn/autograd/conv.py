@@ -1,4 +1,4 @@
-"""Convolution and pooling ops (channels-last, as Keras), each with its VJP beside it.
+r"""Convolution and pooling ops (channels-last, as Keras), each with its VJP beside it.
 
 Shapes follow Keras: images are ``(batch, height, width, channels)`` (NHWC), sequences
 ``(batch, steps, channels)``; a 2-D kernel is ``(kh, kw, in_channels / groups, filters)``
@@ -12,12 +12,16 @@ The convolution (a cross-correlation, as in every deep-learning library; LeCun e
 ``(channels, batch, height, width)`` and each of the kh * kw kernel taps copies its
 strided slice into a ``(kh kw channels, positions)`` column matrix, to which a row of
 ones is appended when there is a bias (the bias is then the kernel's last row, and its
-gradient comes out of the same product).  Forward, dL/dkernel and dL/dx are one matrix
-product each (per group)::
+gradient comes out of the same product).  Forward, $\partial L/\partial K$ and
+$\partial L/\partial x$ are one matrix product each (per group):
 
-    out = cols^T K      dL/dK = cols g      dcols = K g^T
+$$
+\text{out} = C^\top K, \qquad \frac{\partial L}{\partial K} = C g, \qquad
+\frac{\partial L}{\partial C} = K g^\top
+$$
 
-with ``out`` and ``g`` as (positions, filters) matrices, and col2im adds dcols back tap
+with $C$ the column matrix ``cols``, ``out`` and $g$ as (positions, filters) matrices,
+and col2im adds $\partial L/\partial C$ back tap
 by tap (kh * kw adds of strided slices; with the batch innermost, a compiled loop on the
 numba backend of :mod:`nnlearn.lowering.loops` adds the same numbers in the same order).
 Three BLAS calls per layer and step, where the first version made kh * kw + 2: on a
@@ -288,11 +292,13 @@ def _check_groups(groups, c: int, cin: int, f: int, op: str) -> int:
 
 
 def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1, groups=1) -> Tensor:
-    """2-D convolution (cross-correlation; LeCun et al. 1989, 1998) of NHWC ``x`` with an
-    HWIO ``kernel``, dilated by ``d`` (Yu & Koltun 2016)::
+    r"""2-D convolution (cross-correlation; LeCun et al. 1989, 1998) of NHWC ``x`` with an
+    HWIO ``kernel``, dilated by $d$ (Yu & Koltun 2016):
 
-        out[n, i, j, f] = b[f] + sum_{a, e, k} x_pad[n, i s_h + a d_h, j s_w + e d_w,
-                                                     q(f) cg + k] kernel[a, e, k, f]
+    $$
+    \text{out}_{n,i,j,f} = b_f + \sum_{a, e, k}
+    x^\text{pad}_{n,\; i s_h + a d_h,\; j s_w + e d_w,\; q(f) c_g + k}\, K_{a,e,k,f}
+    $$
 
     where with ``groups`` G the C channels and F filters are split into G consecutive
     groups of cg = C / G and F / G and filter f sees only its group q(f) = f // (F / G)
@@ -388,10 +394,13 @@ def _compiled(*arrays) -> bool:
 
 
 def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
-    """The maximum of each (ph, pw) window of NHWC ``x`` (strides default to pool_size,
-    as in Keras; "same" padding never wins a maximum)::
+    r"""The maximum of each (ph, pw) window of NHWC ``x`` (strides default to pool_size,
+    as in Keras; "same" padding never wins a maximum):
 
-        out[n, i, j, c] = max_{a < ph, e < pw} x_pad[n, i s_h + a, j s_w + e, c]
+    $$
+    \text{out}_{n,i,j,c} = \max_{a < p_h,\; e < p_w}
+    x^\text{pad}_{n,\; i s_h + a,\; j s_w + e,\; c}
+    $$
 
     computed as a running ``np.maximum`` over the ph * pw taps' strided slices, or on
     the numba backend of :mod:`nnlearn.lowering.loops` in one compiled loop
@@ -509,6 +518,9 @@ def zero_pad2d(x, padding=1) -> Tensor:
 
 
 def zero_pads(padding) -> tuple:
+    """``padding`` (an int, (rows, cols) or ((top, bottom), (left, right)), as Keras's
+    ZeroPadding2D takes it) as ((top, bottom), (left, right)), checked."""
+
     def count(v):
         if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
             raise ValueError(f"zero_pad2d: padding must be non-negative integers; got "

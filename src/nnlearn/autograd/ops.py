@@ -1,14 +1,21 @@
-"""Differentiable ops: each forward computation with its vector-Jacobian product beside it.
+r"""Differentiable ops: each forward computation with its vector-Jacobian product beside it.
 
 Every op takes Tensors (or numbers and arrays, treated as constants), computes its
-output with NumPy, and hands :meth:`Tensor._make` a ``vjp(g)`` closure that maps
-``g = dL/d(output)`` to ``dL/d(input)`` for each input (None where no gradient is
-needed).  Broadcasting follows NumPy; the gradient of a broadcast input is summed back
-over the broadcast axes (:func:`_unbroadcast`).
+output $y = f(a, b, \dots)$ with NumPy, and hands :meth:`Tensor._make` a ``vjp(g)``
+closure that maps $g = \partial L / \partial y$ to each input's gradient, the
+vector-Jacobian product
+
+$$
+\frac{\partial L}{\partial a} = g^\top \frac{\partial y}{\partial a}
+$$
+
+(None where no gradient is needed): reverse-mode differentiation (Linnainmaa 1970;
+Speelpenning 1980; Rumelhart, Hinton & Williams 1986).  Broadcasting follows NumPy; the
+gradient of a broadcast input is summed back over the broadcast axes
+(:func:`_unbroadcast`).
 
 Conventions: VJPs never write into ``g`` (the same array may reach several parents),
-and compute a parent's gradient only when that parent requires one.
-"""
+and compute a parent's gradient only when that parent requires one."""
 
 from __future__ import annotations
 
@@ -74,9 +81,9 @@ def _ones(n: int, dtype: np.dtype) -> np.ndarray:
 
 
 def _column_sum(g: np.ndarray) -> np.ndarray:
-    """The sum of the rows of a matrix (a bias gradient), as the product 1^T g: BLAS
-    does it 3-4 times faster than ``np.add.reduce(g, axis=0)`` (measured on 100 x 3 and
-    128 x 512 float32)."""
+    r"""The sum of the rows of a matrix (a bias gradient), as the product $\mathbf 1^\top g$:
+    BLAS does it 3-4 times faster than ``np.add.reduce(g, axis=0)`` (measured on 100 x 3
+    and 128 x 512 float32)."""
     return np.dot(_ones(g.shape[0], g.dtype), g)
 
 
@@ -111,7 +118,7 @@ def _expand_to(g: np.ndarray, shape: tuple, axes, keepdims: bool) -> np.ndarray:
 # arithmetic
 # --------------------------------------------------------------------------------------
 def add(a, b) -> Tensor:
-    """a + b;  d/da = 1, d/db = 1."""
+    r"""$a + b$; $\partial/\partial a = 1$, $\partial/\partial b = 1$."""
     a, b = _pair(a, b)
 
     def vjp(g):
@@ -122,7 +129,7 @@ def add(a, b) -> Tensor:
 
 
 def sub(a, b) -> Tensor:
-    """a - b;  d/da = 1, d/db = -1."""
+    r"""$a - b$; $\partial/\partial a = 1$, $\partial/\partial b = -1$."""
     a, b = _pair(a, b)
 
     def vjp(g):
@@ -133,7 +140,7 @@ def sub(a, b) -> Tensor:
 
 
 def mul(a, b) -> Tensor:
-    """a * b (elementwise);  d/da = b, d/db = a."""
+    r"""$a \odot b$ (elementwise); $\partial/\partial a = b$, $\partial/\partial b = a$."""
     a, b = _pair(a, b)
 
     def vjp(g):
@@ -144,7 +151,7 @@ def mul(a, b) -> Tensor:
 
 
 def div(a, b) -> Tensor:
-    """a / b;  d/da = 1/b, d/db = -a/b^2 = -out/b."""
+    r"""$a / b$; $\partial/\partial a = 1/b$, $\partial/\partial b = -a/b^2 = -y/b$."""
     a, b = _pair(a, b)
     out = a.data / b.data
 
@@ -157,13 +164,14 @@ def div(a, b) -> Tensor:
 
 
 def neg(a) -> Tensor:
-    """-a;  d/da = -1."""
+    r"""$-a$; $\partial/\partial a = -1$."""
     a = _tensor(a)
     return Tensor._make(-a.data, (a,), lambda g: (-g,), "neg")
 
 
 def pow(a, b) -> Tensor:
-    """a ** b;  d/da = b a^(b-1),  d/db = a^b ln a (taken as 0 where a <= 0)."""
+    r"""$a^b$; $\partial/\partial a = b\, a^{b-1}$, $\partial/\partial b = a^b \ln a$ (taken as 0
+    where $a \le 0$)."""
     if isinstance(b, (int, float)) and not isinstance(b, bool) and isinstance(a, Tensor):
         # The common case, a constant exponent (x ** 2): no tensor for b.
         a_data, exponent = a.data, b
@@ -208,10 +216,9 @@ def _matmul_mismatch(shape_a: tuple, shape_b: tuple) -> str:
 
 
 def matmul(a, b) -> Tensor:
-    """a @ b with NumPy's rules (vectors, matrices, stacks of matrices).
+    r"""``a @ b`` with NumPy's rules (vectors, matrices, stacks of matrices).
 
-    For matrices: dL/da = g b^T, dL/db = a^T g.
-    """
+    For matrices: $\partial L/\partial a = g\, b^\top$, $\partial L/\partial b = a^\top g$."""
     a, b = _pair(a, b)
     A, B = a.data, b.data
     try:
@@ -243,27 +250,26 @@ def matmul(a, b) -> Tensor:
 
 
 def linear(x, w, b=None) -> Tensor:
-    """x @ w + b as one node: the affine map of a dense layer (a neuron's
-    ``h_in = w_0 + sum_i w_i x_i``, rows of x being samples).
+    r"""``x @ w + b`` as one node: the affine map $z = x W + b$ of a dense layer (a neuron's
+    $z = w_0 + \sum_i w_i x_i$, rows of $x$ being samples).
 
     x: (n, n_in), w: (n_in, n_out), b: (n_out,) or None.
-    dL/dx = g w^T,  dL/dw = x^T g,  dL/db = sum over samples of g.
-
+    $\partial L/\partial x = g W^\top$, $\partial L/\partial W = x^\top g$,
+    $\partial L/\partial b = \sum_i g_i$ (over samples).
     The products use ``np.dot``, which for matrices is the same BLAS product as ``@``
-    with less call overhead (it matters for tiny networks such as the XOR network).
-    """
+    with less call overhead (it matters for tiny networks such as the XOR network)."""
     return dense(x, w, b, _activations.linear)
 
 
 def dense(x, w, b=None, activation=_activations.linear) -> Tensor:
-    r"""activation(x @ w + b) as one node: a layer of neurons :math:`h = g(x W + b)`.
+    r"""activation(x @ w + b) as one node: a layer of neurons $h = g(x W + b)$.
 
     ``activation``: an element-wise :class:`~nnlearn.activations.Activation` (or its
-    name).  Its element rules give :math:`h` and, in the backward pass,
-    :math:`\delta = \partial L / \partial z = g \cdot g'(z)` (one kernel pass), from
-    which linear's VJP follows: :math:`\partial L/\partial x = \delta W^T`,
-    :math:`\partial L/\partial W = x^T \delta`, :math:`\partial L/\partial b =
-    \sum_i \delta_i`.  Same values, bit for bit, as :func:`linear` followed by
+    name).  Its element rules give $h$ and, in the backward pass,
+    $\delta = \partial L / \partial z = g \cdot g'(z)$ (one kernel pass), from
+    which linear's VJP follows: $\partial L/\partial x = \delta W^T$,
+    $\partial L/\partial W = x^T \delta$, $\partial L/\partial b =
+    \sum_i \delta_i$.  Same values, bit for bit, as :func:`linear` followed by
     :func:`activation`, with one node less; z is kept only when the activation's
     derivative needs it (``needs_input``).
     """
@@ -303,7 +309,7 @@ def dense(x, w, b=None, activation=_activations.linear) -> Tensor:
 # reductions
 # --------------------------------------------------------------------------------------
 def sum(a, axis=None, keepdims=False) -> Tensor:
-    """Sum over ``axis`` (all axes by default);  the gradient is g copied over the axis."""
+    """Sum over ``axis`` (all axes by default); the gradient is $g$ copied over the axis."""
     a = _tensor(a)
     axes = _axes(axis, a.ndim)
     out = np.add.reduce(a.data, axis=axes, keepdims=keepdims)
@@ -311,8 +317,8 @@ def sum(a, axis=None, keepdims=False) -> Tensor:
 
 
 def sum_of_squares(a) -> Tensor:
-    """sum_i a_i^2, the squared L2 norm (an L2 penalty), as one node:
-    one pass and no temporary, where ``(a * a).sum()`` takes three nodes;  d/da = 2 a."""
+    r"""$\sum_i a_i^2$, the squared L2 norm (an L2 penalty), as one node: one pass and no
+    temporary, where ``(a * a).sum()`` takes three nodes; $\partial/\partial a = 2a$."""
     a = _tensor(a)
     out = np.vdot(a.data, a.data)
     return Tensor._make(np.asarray(out, dtype=a.dtype), (a,),
@@ -320,7 +326,7 @@ def sum_of_squares(a) -> Tensor:
 
 
 def mean(a, axis=None, keepdims=False) -> Tensor:
-    """Mean over ``axis``;  the gradient is g / n copied over the axis."""
+    """Mean over ``axis``; the gradient is $g / n$ copied over the axis."""
     a = _tensor(a)
     axes = _axes(axis, a.ndim)
     n = a.data.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
@@ -363,8 +369,8 @@ def min(a, axis=None, keepdims=False) -> Tensor:
 
 
 def logsumexp(a, axis=None, keepdims=False) -> Tensor:
-    """log sum_i exp(a_i), computed as m + log sum_i exp(a_i - m) with m = max a;
-    the gradient is softmax(a) * g."""
+    r"""$\ln \sum_i e^{a_i}$, computed as $m + \ln \sum_i e^{a_i - m}$ with $m = \max a$; the
+    gradient is $\operatorname{softmax}(a)\, g$."""
     a = _tensor(a)
     axes = _axes(axis, a.ndim)
     kept = numerics.logsumexp(a.data, axes)
@@ -381,39 +387,40 @@ def logsumexp(a, axis=None, keepdims=False) -> Tensor:
 # elementwise functions
 # --------------------------------------------------------------------------------------
 def exp(a) -> Tensor:
-    """e^a;  d/da = e^a."""
+    r"""$e^a$; $\partial/\partial a = e^a$."""
     a = _tensor(a)
     out = np.exp(a.data)
     return Tensor._make(out, (a,), lambda g: (g * out,), "exp")
 
 
 def log(a) -> Tensor:
-    """ln a;  d/da = 1/a."""
+    r"""$\ln a$; $\partial/\partial a = 1/a$."""
     a = _tensor(a)
     return Tensor._make(np.log(a.data), (a,), lambda g: (g / a.data,), "log")
 
 
 def sqrt(a) -> Tensor:
-    """sqrt(a);  d/da = 1 / (2 sqrt(a))."""
+    r"""$\sqrt a$; $\partial/\partial a = 1 / (2 \sqrt a)$."""
     a = _tensor(a)
     out = np.sqrt(a.data)
     return Tensor._make(out, (a,), lambda g: (g / (2 * out),), "sqrt")
 
 
 def abs(a) -> Tensor:
-    """|a|;  d/da = sign(a) (0 at 0)."""
+    r"""$\lvert a\rvert$; $\partial/\partial a = \operatorname{sign}(a)$ (0 at 0)."""
     a = _tensor(a)
     return Tensor._make(np.abs(a.data), (a,), lambda g: (g * np.sign(a.data),), "abs")
 
 
 def sign(a) -> Tensor:
-    """sign(a) in {-1, 0, 1};  its derivative is 0 wherever it exists."""
+    r"""$\operatorname{sign}(a) \in \{-1, 0, 1\}$; its derivative is 0 wherever it exists."""
     a = _tensor(a)
     return Tensor._make(np.sign(a.data), (a,), lambda g: (np.zeros_like(a.data),), "sign")
 
 
 def clip(a, min=None, max=None) -> Tensor:
-    """a limited to [min, max];  d/da = 1 inside the interval, 0 outside."""
+    r"""$a$ limited to $[\text{min}, \text{max}]$; $\partial/\partial a = 1$ inside the
+    interval, 0 outside."""
     a = _tensor(a)
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
@@ -444,12 +451,12 @@ def _select(a, b, a_wins, name) -> Tensor:
 
 
 def maximum(a, b) -> Tensor:
-    """Elementwise max(a, b);  the gradient goes to the larger input (halved on ties)."""
+    r"""Elementwise $\max(a, b)$; the gradient goes to the larger input (halved on ties)."""
     return _select(a, b, np.greater, "maximum")
 
 
 def minimum(a, b) -> Tensor:
-    """Elementwise min(a, b);  the gradient goes to the smaller input (halved on ties)."""
+    r"""Elementwise $\min(a, b)$; the gradient goes to the smaller input (halved on ties)."""
     return _select(a, b, np.less, "minimum")
 
 
@@ -480,7 +487,7 @@ def _backward_kernel(spec):
 
 
 def _forward(spec, z: np.ndarray) -> np.ndarray:
-    """h = g(z): the activation's element rule evaluated by NumPy on the whole array."""
+    """$h = g(z)$: the activation's element rule evaluated by NumPy on the whole array."""
     if spec is _activations.linear:
         return z
     with np.errstate(over="ignore", under="ignore"):  # e^-z = inf: sigmoid 0, as the rule says
@@ -489,8 +496,8 @@ def _forward(spec, z: np.ndarray) -> np.ndarray:
 
 
 def _backward(spec, g: np.ndarray, z: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """dL/dz = g * g'(z): the activation's backward rule, one kernel pass (``z`` may be
-    ``h`` when the rule reads only the output)."""
+    r"""$\partial L/\partial z = g \cdot g'(z)$: the activation's backward rule, one kernel pass
+    (``z`` may be ``h`` when the rule reads only the output)."""
     if spec is _activations.linear:
         return g
     dz = np.empty(h.shape, np.result_type(g, h))
@@ -499,9 +506,9 @@ def _backward(spec, g: np.ndarray, z: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 
 def activation(a, spec) -> Tensor:
-    """h = g(a) for an element-wise activation ``spec`` of :mod:`nnlearn.activations`
+    r"""$h = g(a)$ for an element-wise activation ``spec`` of :mod:`nnlearn.activations`
     (an :class:`~nnlearn.activations.Activation`: its element rules give the value and
-    dL/da = g * g'(a))."""
+    $\partial L/\partial a = g \cdot g'(a)$)."""
     a = _tensor(a)
     z = a.data
     h = _forward(spec, z)
@@ -510,41 +517,45 @@ def activation(a, spec) -> Tensor:
 
 
 def tanh(a) -> Tensor:
-    """tanh(a);  d/da = 1 - tanh(a)^2."""
+    r"""$\tanh a$; $\partial/\partial a = 1 - \tanh^2 a$."""
     return activation(a, _activations.tanh)
 
 
 def sigmoid(a) -> Tensor:
-    """The logistic function 1 / (1 + e^-a);  d/da = s (1 - s)."""
+    r"""The logistic function $\sigma(a) = 1 / (1 + e^{-a})$;
+    $\partial/\partial a = \sigma (1 - \sigma)$."""
     return activation(a, _activations.sigmoid)
 
 
 def relu(a) -> Tensor:
-    """max(a, 0);  d/da = 1 for a > 0, else 0 (read from the output: h > 0)."""
+    r"""$\max(a, 0)$; $\partial/\partial a = 1$ for $a > 0$, else 0 (read from the output:
+    $h > 0$)."""
     return activation(a, _activations.relu)
 
 
 def arctan(a) -> Tensor:
-    """arctan(a), an S-shaped activation with range (-pi/2, pi/2);  d/da = 1 / (1 + a^2)."""
+    r"""$\arctan a$, an S-shaped activation with range $(-\pi/2, \pi/2)$;
+    $\partial/\partial a = 1 / (1 + a^2)$."""
     return activation(a, _activations.arctan)
 
 
 def binary_step(a) -> Tensor:
-    """The Heaviside step: 1 for a >= 0, else 0 (the threshold unit).  Its derivative
+    r"""The Heaviside step: 1 for $a \ge 0$, else 0 (the threshold unit).  Its derivative
     is 0 everywhere it exists, so no gradient flows through it: it cannot be trained by
     backpropagation (which is why the perceptron rule exists)."""
     return activation(a, _activations.binary_step)
 
 
 def softplus(a) -> Tensor:
-    """ln(1 + e^a);  d/da = sigmoid(a)."""
+    r"""$\ln(1 + e^a)$; $\partial/\partial a = \sigma(a)$."""
     return activation(a, _activations.softplus)
 
 
 def leaky_relu(a, alpha=0.3) -> Tensor:
-    """a for a > 0, alpha a otherwise (Keras's default alpha = 0.3);  d/da = 1 or alpha.
-    Another alpha than the registered activation's is the composition
-    relu(a) - alpha relu(-a) (no derivative of its own)."""
+    r"""$a$ for $a > 0$, $\alpha a$ otherwise (Keras's default $\alpha = 0.3$);
+    $\partial/\partial a = 1$ or $\alpha$.  Another $\alpha$ than the registered
+    activation's is the composition $\operatorname{relu}(a) - \alpha \operatorname{relu}(-a)$
+    (no derivative of its own)."""
     if alpha == 0.3:
         return activation(a, _activations.leaky_relu)
     a = _tensor(a)
@@ -552,9 +563,10 @@ def leaky_relu(a, alpha=0.3) -> Tensor:
 
 
 def elu(a, alpha=1.0) -> Tensor:
-    """a for a > 0, alpha (e^a - 1) otherwise (Clevert et al. 2015);  d/da = 1 or
-    alpha e^a.  Another alpha than the registered activation's (1) is the composition
-    relu(a) + alpha elu_1(min(a, 0)) (no derivative of its own)."""
+    r"""$a$ for $a > 0$, $\alpha (e^a - 1)$ otherwise (Clevert et al. 2016);
+    $\partial/\partial a = 1$ or $\alpha e^a$.  Another $\alpha$ than the registered
+    activation's (1) is the composition $\operatorname{relu}(a) + \alpha
+    \operatorname{elu}_1(\min(a, 0))$ (no derivative of its own)."""
     if alpha == 1.0:
         return activation(a, _activations.elu)
     a = _tensor(a)
@@ -562,8 +574,8 @@ def elu(a, alpha=1.0) -> Tensor:
 
 
 def softmax(a, axis=-1) -> Tensor:
-    """e^a_j / sum_k e^a_k along ``axis``;
-    VJP: s * (g - sum_k g_k s_k)."""
+    r"""$s_j = e^{a_j} / \sum_k e^{a_k}$ along ``axis``; VJP:
+    $s \odot (g - \sum_k g_k s_k)$."""
     a = _tensor(a)
     axes = _axes(axis, a.ndim)
     with np.errstate(over="ignore"):  # a - m below -max: -inf, and e^-inf = 0
@@ -577,8 +589,9 @@ def softmax(a, axis=-1) -> Tensor:
 
 
 def log_softmax(a, axis=-1) -> Tensor:
-    """a_j - log sum_k e^a_k along ``axis``, as (a_j - m) - log sum_k e^(a_k - m) with
-    m = max a (right for huge equal logits too);  VJP: g - softmax(a) * sum_k g_k."""
+    r"""$a_j - \ln \sum_k e^{a_k}$ along ``axis``, as $(a_j - m) - \ln \sum_k e^{a_k - m}$ with
+    $m = \max a$ (right for huge equal logits too); VJP:
+    $g - \operatorname{softmax}(a) \sum_k g_k$."""
     a = _tensor(a)
     axes = _axes(axis, a.ndim)
     out = numerics.log_softmax(a.data, axes)
@@ -726,17 +739,21 @@ def _class_targets(labels, logits: np.ndarray):
 
 
 def softmax_cross_entropy(logits, labels, reduction="mean") -> Tensor:
-    """Cross-entropy of softmax(logits) against labels, as one node.
+    r"""Cross-entropy of softmax(logits) against labels, as one node.
 
-    For sample i with logits z_i and one-hot (or probability) target y_i::
+    For sample $i$ with logits $z_i$ and one-hot (or probability) target $y_i$:
 
-        L_i = -sum_k y_ik log softmax(z_i)_k
-        dL_i/dz_i = softmax(z_i) sum_k y_ik - y_i          (= softmax - onehot)
+    $$
+    L_i = -\sum_k y_{ik} \ln \operatorname{softmax}(z_i)_k, \qquad
+    \frac{\partial L_i}{\partial z_i} = \operatorname{softmax}(z_i) \sum_k y_{ik} - y_i
+    $$
 
-    with log softmax(z) = (z - m) - log sum_k e^(z_k - m), m = max z: never
-    logsumexp(z) - z, whose rounded logsumexp loses the answer for large logits (float32
-    [1e8, 1e8] with label 0 would give 0 and gradient [0, 1] instead of ln 2 and
-    [-0.5, 0.5]).  Finite for any finite logits.  The class axis is the last one.
+    ($= \operatorname{softmax} - \operatorname{onehot}$; Bridle 1990), with
+    $\ln \operatorname{softmax}(z) = (z - m) - \ln \sum_k e^{z_k - m}$, $m = \max z$: never
+    $\operatorname{logsumexp}(z) - z$, whose rounded logsumexp loses the answer for large
+    logits (float32 $[10^8, 10^8]$ with label 0 would give 0 and gradient $[0, 1]$ instead
+    of $\ln 2$ and $[-0.5, 0.5]$).  Finite for any finite logits.  The class axis is the
+    last one.
 
     Parameters
     ----------
@@ -744,8 +761,7 @@ def softmax_cross_entropy(logits, labels, reduction="mean") -> Tensor:
     labels : array of shape (...) with class indices, or (..., n_classes) with one-hot
         rows or probabilities.  Labels get no gradient.
     reduction : {"mean", "sum", "none"}
-        Mean over samples (default, Theano's ``-T.mean``), sum, or per-sample losses.
-    """
+        Mean over samples (default, Theano's ``-T.mean``), sum, or per-sample losses."""
     z = _tensor(logits)
     if z.ndim == 0:
         raise ValueError("softmax_cross_entropy: logits need a class axis; got a scalar")
@@ -773,22 +789,26 @@ def softmax_cross_entropy(logits, labels, reduction="mean") -> Tensor:
 
 
 def sigmoid_binary_cross_entropy(logits, targets, reduction="mean") -> Tensor:
-    """Binary cross-entropy of sigmoid(logits) against targets in [0, 1], as one node::
+    r"""Binary cross-entropy of sigmoid(logits) against targets in $[0, 1]$, as one node:
 
-        L = -t log s(z) - (1 - t) log(1 - s(z)) = (max(z, 0) - z t) + ln(1 + e^-|z|)
-        dL/dz = s(z) - t
+    $$
+    \begin{aligned}
+    L &= -t \ln \sigma(z) - (1 - t) \ln(1 - \sigma(z))
+       = (\max(z, 0) - z t) + \ln(1 + e^{-|z|}), \\
+    \frac{\partial L}{\partial z} &= \sigma(z) - t .
+    \end{aligned}
+    $$
 
-    The large terms cancel before the small one is added (softplus(z) - z t would round
-    ln(1 + e^-|z|) away next to a large z).  Finite for any finite logits.  Targets get
-    no gradient.
+    The large terms cancel before the small one is added
+    ($\operatorname{softplus}(z) - z t$ would round $\ln(1 + e^{-|z|})$ away next to a large
+    $z$).  Finite for any finite logits.  Targets get no gradient.
 
     Parameters
     ----------
     logits : Tensor
     targets : array of the same shape (or broadcastable to it)
     reduction : {"mean", "sum", "none"}
-        Mean over all elements (default), sum, or elementwise losses.
-    """
+        Mean over all elements (default), sum, or elementwise losses."""
     z = _tensor(logits)
     t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
     if t.dtype.kind not in "iubf":
@@ -815,14 +835,16 @@ def sigmoid_binary_cross_entropy(logits, targets, reduction="mean") -> Tensor:
 
 
 def mean_squared_error(a, b) -> Tensor:
-    """The mean of (a - b)^2 over all elements, as one node (the squared-error
-    cost of regression; equal to Keras's mean over the last axis, then over the samples)::
+    r"""The mean of $(a - b)^2$ over all elements, as one node (the squared-error cost of
+    regression; equal to Keras's mean over the last axis, then over the samples):
 
-        L = (1/N) sum_i (a_i - b_i)^2,        dL/da = 2 (a - b) / N = -dL/db
+    $$
+    L = \frac1N \sum_i (a_i - b_i)^2, \qquad
+    \frac{\partial L}{\partial a} = \frac{2 (a - b)}{N} = -\frac{\partial L}{\partial b}.
+    $$
 
     Symmetric, so the order of prediction and target does not matter; the shapes must
-    be equal (no broadcasting: a target of the wrong shape is an error, not a grid).
-    """
+    be equal (no broadcasting: a target of the wrong shape is an error, not a grid)."""
     a, b = _pair(a, b)
     if a.shape != b.shape:
         raise ValueError(f"mean_squared_error: the shapes must be equal; got {a.shape} "

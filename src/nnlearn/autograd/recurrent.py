@@ -154,10 +154,12 @@ def _make(out, parents: list, grads_of, name: str) -> Tensor:
 # --------------------------------------------------------------------------------------
 def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None,
                activation: str = "tanh") -> Tensor:
-    """The states of an Elman network (Elman 1990, "Finding structure in time") over a
-    batch of sequences::
+    r"""The states of an Elman network (Elman 1990, "Finding structure in time") over a
+    batch of sequences:
 
-        h_t = g(x_t W + h_{t-1} U + b),    h_0 = initial_state (zeros by default)
+    $$
+    h_t = g(x_t W + h_{t-1} U + b), \qquad h_0 = \text{initial\_state (zeros by default)}.
+    $$
 
     Parameters
     ----------
@@ -213,13 +215,21 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None,
 # --------------------------------------------------------------------------------------
 def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_carry=None,
          activation: str = "tanh", recurrent_activation: str = "sigmoid") -> tuple:
-    """Long short-term memory (Hochreiter & Schmidhuber 1997) with a forget gate (Gers,
-    Schmidhuber & Cummins 2000), Keras's gate order i, f, c, o::
+    r"""Long short-term memory (Hochreiter & Schmidhuber 1997) with a forget gate (Gers,
+    Schmidhuber & Cummins 2000), Keras's gate order i, f, c, o:
 
-        [z_i, z_f, z_c, z_o] = x_t W + h_{t-1} U + b
-        i = s(z_i)   f = s(z_f)   o = s(z_o)   c~ = g(z_c)      (s: recurrent_activation)
-        c_t = f * c_{t-1} + i * c~         the cell state, let through unless f forgets it
-        h_t = o * g(c_t)
+    $$
+    \begin{aligned}
+    [z_i, z_f, z_c, z_o] &= x_t W + h_{t-1} U + b, \\
+    i = \sigma(z_i), \quad f &= \sigma(z_f), \quad o = \sigma(z_o), \quad
+    \tilde c = g(z_c), \\
+    c_t &= f \odot c_{t-1} + i \odot \tilde c, \\
+    h_t &= o \odot g(c_t),
+    \end{aligned}
+    $$
+
+    $\sigma$ the ``recurrent_activation``; the cell state $c_t$ is let through unless
+    $f$ forgets it.
 
     The cell state is the key idea: its gradient flows back through ``c_t = f c_{t-1} +
     ...`` multiplied only by the forget gate, not by a weight matrix and a squashing
@@ -368,13 +378,20 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_car
 # --------------------------------------------------------------------------------------
 def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None,
         activation: str = "tanh", recurrent_activation: str = "sigmoid") -> Tensor:
-    """Gated recurrent unit (Cho et al. 2014) with the reset gate applied after the
+    r"""Gated recurrent unit (Cho et al. 2014) with the reset gate applied after the
     recurrent product (Keras's ``reset_after=True``; PyTorch's nn.GRU), gate order z, r,
-    h; the bias has two rows, b_in for the input and b_rec for the recurrent product::
+    h; the bias has two rows, $b_\text{in}$ for the input and $b_\text{rec}$ for the
+    recurrent product:
 
-        [x_z, x_r, x_h] = x_t W + b_in        [r_z, r_r, r_h] = h_{t-1} U + b_rec
-        z = s(x_z + r_z)    r = s(x_r + r_r)    h~ = g(x_h + r * r_h)
-        h_t = z * h_{t-1} + (1 - z) * h~
+    $$
+    \begin{aligned}
+    [x_z, x_r, x_h] &= x_t W + b_\text{in}, \qquad
+    [r_z, r_r, r_h] = h_{t-1} U + b_\text{rec}, \\
+    z = \sigma(x_z + r_z), \quad r &= \sigma(x_r + r_r), \quad
+    \tilde h = g(x_h + r \odot r_h), \\
+    h_t &= z \odot h_{t-1} + (1 - z) \odot \tilde h .
+    \end{aligned}
+    $$
 
     Parameters: x (batch, steps, features); kernel (features, 3 units); recurrent_kernel
     (units, 3 units); bias (2, 3 units); initial_state (batch, units).  Returns the states

@@ -1,16 +1,23 @@
-"""Regression models that a single neuron is, in plain NumPy with the formulas written
-out.  Rows of X are samples; the intercept is w_0 on the constant feature x_0 = 1.
+r"""Regression models that a single neuron is, in plain NumPy with the formulas written
+out.  Rows of $X$ are samples; the intercept is $w_0$ on the constant feature $x_0 = 1$;
+$\alpha$ is the learning rate of gradient descent (Cauchy 1847) and $N$ the number of
+samples.
 
-* LinearRegression: h(x) = w . x;  the normal equation, or gradient descent on
-  L(w) = 1/(2N) sum (h(x_i) - y_i)^2 with  w_j <- w_j - alpha/N sum (h(x_i) - y_i) x_ij
-* LogisticRegression: h(x) = 1 / (1 + e^{-w . x});  L = -1/N sum [y ln h + (1-y) ln(1-h)]
-  with  w_j <- w_j - alpha/N sum (h(x_i) - y_i) x_ij
-* SoftmaxRegression: P(y = k | x) = e^{w_k . x} / sum_j e^{w_j . x};
-  L = -1/N sum ln P(y_i | x_i) with  w_ab <- w_ab - alpha/N sum (P(a | x_i) - [y_i = a]) x_ib
-* Ridge: minimises ||y - X w||^2 + alpha ||w||^2 (intercept not penalised)
-* Lasso: minimises 1/(2N) ||y - X w||^2 + alpha ||w||_1 by coordinate descent
-  (Ridge and Lasso with scikit-learn's objectives)
-"""
+* LinearRegression (Legendre 1805; Gauss 1809): $h(x) = w^\top x$; the normal equation,
+  or gradient descent on $L(w) = \frac{1}{2N} \sum_i (h(x_i) - y_i)^2$ with
+  $w_j \leftarrow w_j - \frac{\alpha}{N} \sum_i (h(x_i) - y_i)\, x_{ij}$.
+* LogisticRegression (Cox 1958): $h(x) = 1 / (1 + e^{-w^\top x})$;
+  $L = -\frac1N \sum_i [y_i \ln h(x_i) + (1 - y_i) \ln(1 - h(x_i))]$ with the same update
+  $w_j \leftarrow w_j - \frac{\alpha}{N} \sum_i (h(x_i) - y_i)\, x_{ij}$.
+* SoftmaxRegression: $P(y = k \mid x) = e^{w_k^\top x} / \sum_j e^{w_j^\top x}$;
+  $L = -\frac1N \sum_i \ln P(y_i \mid x_i)$ with
+  $w_{ab} \leftarrow w_{ab} - \frac{\alpha}{N} \sum_i (P(a \mid x_i) - [y_i = a])\, x_{ib}$.
+* Ridge (Hoerl & Kennard 1970): minimises
+  $\lVert y - X w\rVert^2 + \alpha \lVert w\rVert^2$ (intercept not penalised).
+* Lasso (Tibshirani 1996): minimises
+  $\frac{1}{2N} \lVert y - X w\rVert^2 + \alpha \lVert w\rVert_1$ by coordinate descent.
+
+Ridge and Lasso have scikit-learn's objectives."""
 
 from __future__ import annotations
 
@@ -24,10 +31,10 @@ __all__ = ["LinearRegression", "LogisticRegression", "SoftmaxRegression", "Ridge
 
 
 class _Linear(BaseEstimator):
-    """Shared: the design matrix with x_0 = 1 and prediction w . x."""
+    r"""Shared: the design matrix with $x_0 = 1$ and prediction $w^\top x$."""
 
     def _design(self, X) -> np.ndarray:
-        """X with the constant feature x_0 = 1 in front (when fitting an intercept)."""
+        """X with the constant feature $x_0 = 1$ in front (when fitting an intercept)."""
         return np.hstack([np.ones((len(X), 1)), X]) if self.fit_intercept else X
 
     def _set_weights(self, w: np.ndarray) -> None:
@@ -49,8 +56,8 @@ class _Linear(BaseEstimator):
         return self._design(validate_predict(self, X, "coef_")) @ self._weights()
 
     def _gradient_descent(self, Xd, Y, gradient, cost, w0):
-        """w <- w - alpha grad(w) for n_epochs full-batch steps (or per sample with
-        solver="sgd"), recording the cost before each step and snapshots."""
+        r"""$w \leftarrow w - \alpha \nabla L(w)$ for n_epochs full-batch steps (or per
+        sample with solver="sgd"), recording the cost before each step and snapshots."""
         rng = np.random.default_rng(self.random_state)
         w = w0.copy()
         self.cost_history_, self.snapshots_ = [], {}
@@ -83,13 +90,18 @@ def _check_gd(model):
 
 
 class LinearRegression(RegressorMixin, _Linear):
-    """Least squares: the normal equation (solver="normal", solved by an orthogonal
-    factorisation with ``numpy.linalg.lstsq``, never by inverting X^T X), or gradient
-    descent (solver="gd", full batch; "sgd", one sample at a time) on the
-    cost L(w) = 1/(2N) sum (w . x_i - y_i)^2.
+    r"""Least squares (Legendre 1805; Gauss 1809): the normal equation
+    (solver="normal", solved by an orthogonal factorisation with ``numpy.linalg.lstsq``,
+    never by inverting $X^\top X$), or gradient descent (solver="gd", full batch; "sgd", one
+    sample at a time) on the cost
 
-    (The cost sum(...)^2 / N, without the 1/2, has a gradient twice as large: its
-    alpha = 0.005 corresponds to learning_rate = 0.01 here.)
+    $$
+    L(w) = \frac{1}{2N} \sum_i (w^\top x_i - y_i)^2, \qquad
+    w \leftarrow w - \frac{\alpha}{N} X^\top (X w - y).
+    $$
+
+    (The cost $\frac1N \sum_i (\dots)^2$, without the $\frac12$, has a gradient twice as
+    large: its $\alpha = 0.005$ corresponds to learning_rate = 0.01 here.)
 
     Parameters
     ----------
@@ -102,8 +114,7 @@ class LinearRegression(RegressorMixin, _Linear):
     Attributes
     ----------
     coef_, intercept_, cost_history_ (gd/sgd: the cost before each epoch's update and
-    after the last), snapshots_ {epoch: weights, intercept first}
-    """
+    after the last), snapshots_ {epoch: weights, intercept first}"""
 
     def __init__(self, solver: str = "normal", learning_rate: float = 0.01,
                  n_epochs: int = 1000, fit_intercept: bool = True, initial_weights=None,
@@ -138,7 +149,7 @@ class LinearRegression(RegressorMixin, _Linear):
         return self
 
     def predict(self, X) -> np.ndarray:
-        """X w + b."""
+        """$X w + b$."""
         scores = self._scores(X)
         return scores[:, 0] if self._single_output else scores
 
@@ -162,8 +173,9 @@ class _Classifier(ClassifierMixin, _Linear):
 
 
 class LogisticRegression(_Classifier):
-    """Binary logistic regression by gradient descent on the mean cross-entropy
-    (maximum likelihood): w_j <- w_j - alpha/N sum_i (h(x_i) - y_i) x_ij."""
+    r"""Binary logistic regression (Cox 1958) by gradient descent on the mean
+    cross-entropy (maximum likelihood): $w_j \leftarrow w_j - \frac{\alpha}{N} \sum_i
+    (h(x_i) - y_i)\, x_{ij}$, $h(x) = \sigma(w^\top x)$."""
 
     def __init__(self, learning_rate: float = 0.1, n_epochs: int = 1000,
                  fit_intercept: bool = True, initial_weights=None, snapshot_epochs=(),
@@ -199,11 +211,11 @@ class LogisticRegression(_Classifier):
         return self
 
     def decision_function(self, X) -> np.ndarray:
-        """The logit X w + b."""
+        """The logit $X w + b$."""
         return self._scores(X)[:, 0]
 
     def predict_proba(self, X) -> np.ndarray:
-        """[1 - sigmoid(X w + b), sigmoid(X w + b)] per sample."""
+        r"""$[1 - \sigma(X w + b),\ \sigma(X w + b)]$ per sample."""
         p = sigmoid(self.decision_function(X))
         return np.stack([1 - p, p], axis=1)
 
@@ -214,8 +226,9 @@ class LogisticRegression(_Classifier):
 
 
 class SoftmaxRegression(_Classifier):
-    """Multinomial logistic (softmax) regression by gradient descent:
-    w_ab <- w_ab - alpha/N sum_i (P(y = a | x_i) - [y_i = a]) x_ib."""
+    r"""Multinomial logistic (softmax) regression by gradient descent:
+    $w_{ab} \leftarrow w_{ab} - \frac{\alpha}{N} \sum_i \big(P(y = a \mid x_i) - [y_i = a]\big)
+    \, x_{ib}$."""
 
     def __init__(self, learning_rate: float = 0.5, n_epochs: int = 1000,
                  fit_intercept: bool = True, snapshot_epochs=(), random_state=None):
@@ -248,27 +261,29 @@ class SoftmaxRegression(_Classifier):
         return self
 
     def decision_function(self, X) -> np.ndarray:
-        """The scores w_k . x; for two classes, scikit-learn's single column
-        w_1 . x - w_0 . x (positive means the second class)."""
+        r"""The scores $w_k^\top x$; for two classes, scikit-learn's single
+        column $w_1^\top x - w_0^\top x$ (positive means the second class)."""
         scores = self._scores(X)
         return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
 
     def predict_proba(self, X) -> np.ndarray:
-        """softmax(X W + b) per sample."""
+        r"""$\operatorname{softmax}(X W + b)$ per sample."""
         return self._probabilities(self._scores(X))
 
 
 class Ridge(RegressorMixin, _Linear):
-    """L2-regularised least squares (ridge regression; Hoerl & Kennard 1970):
-    minimises ||y - X w||^2 + alpha ||w||^2, the intercept unpenalised, solved as the
-    least-squares problem [X; sqrt(alpha) I] w = [y; 0] on centred data."""
+    r"""L2-regularised least squares (ridge regression; Hoerl & Kennard 1970): minimises
+    $\lVert y - X w\rVert^2 + \alpha \lVert w\rVert^2$, the intercept unpenalised, solved as
+    the least-squares problem $\begin{bmatrix} X \\ \sqrt\alpha\, I \end{bmatrix} w =
+    \begin{bmatrix} y \\ 0 \end{bmatrix}$ on centred data."""
 
     def __init__(self, alpha: float = 1.0, fit_intercept: bool = True):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
 
     def fit(self, X, y):
-        """Solve [X; sqrt(alpha) I] w = [y; 0] by least squares on centred data; returns self."""
+        r"""Solve $[X; \sqrt\alpha\, I]\, w = [y; 0]$ by least squares on centred data; returns
+        self."""
         if not self.alpha >= 0:
             raise ValueError(f"alpha must be non-negative; got {self.alpha!r}")
         X, y = validate_fit(self, X, y)
@@ -286,17 +301,21 @@ class Ridge(RegressorMixin, _Linear):
         return X - self._x_mean, y - self._y_mean
 
     def predict(self, X) -> np.ndarray:
-        """X w + b."""
+        """$X w + b$."""
         return validate_predict(self, X, "coef_") @ self.coef_ + self.intercept_
 
 
 class Lasso(Ridge):
-    """L1-regularised least squares (the lasso; Tibshirani 1996):
-    minimises 1/(2N) ||y - X w||^2 + alpha ||w||_1 by cyclic coordinate descent::
+    r"""L1-regularised least squares (the lasso; Tibshirani 1996): minimises
+    $\frac{1}{2N} \lVert y - X w\rVert^2 + \alpha \lVert w\rVert_1$ by cyclic coordinate
+    descent,
 
-        w_j <- S(x_j . r_j / N, alpha) / (x_j . x_j / N),   S(z, a) = sign(z) max(|z| - a, 0)
+    $$
+    w_j \leftarrow \frac{S(x_j^\top r_j / N,\ \alpha)}{x_j^\top x_j / N}, \qquad
+    S(z, a) = \operatorname{sign}(z) \max(\lvert z\rvert - a, 0),
+    $$
 
-    with r_j the residual without feature j.  Soft-thresholding sets weights exactly to
+    with $r_j$ the residual without feature $j$.  Soft-thresholding sets weights exactly to
     zero: the lasso selects features."""
 
     def __init__(self, alpha: float = 1.0, fit_intercept: bool = True, max_iter: int = 10000,

@@ -32,8 +32,8 @@ def _augment(X: np.ndarray) -> np.ndarray:
 
 
 def separating_line(w1: float, w2: float, b: float) -> str:
-    """The decision boundary w1 x1 + w2 x2 + b = 0 written as ``x2 = ...`` (or ``x1 = ...``),
-    as in Fausett's (1994) Hebb-net examples."""
+    """The decision boundary $w_1 x_1 + w_2 x_2 + b = 0$ written as ``x2 = ...`` (or
+    ``x1 = ...``), as in Fausett's (1994) Hebb-net examples."""
     def number(v):
         return f"{v:g}"
 
@@ -53,21 +53,23 @@ def separating_line(w1: float, w2: float, b: float) -> str:
 # McCulloch-Pitts
 # --------------------------------------------------------------------------------------
 class MCPNeuron:
-    """A McCulloch-Pitts neuron (McCulloch & Pitts 1943): binary inputs x, fixed weights w
-    and a threshold theta designed by hand::
+    r"""A McCulloch-Pitts neuron (McCulloch & Pitts 1943): binary inputs $x$, fixed weights
+    $w$ and a threshold $\theta$ designed by hand:
 
-        y = 1 if sum_i w_i x_i >= theta else 0
+    $$
+    y = \begin{cases} 1 & \text{if } \sum_i w_i x_i \ge \theta, \\ 0 & \text{otherwise.}
+    \end{cases}
+    $$
 
-    There is no learning: "the weights are fixed and the threshold is pre-designed".
-    """
+    There is no learning: "the weights are fixed and the threshold is pre-designed"."""
 
     def __init__(self, weights, threshold: float):
         self.weights = np.asarray(weights, dtype=float).ravel()
         self.threshold = float(threshold)
 
     def __call__(self, X) -> np.ndarray:
-        """The unit's output for each row x of ``X``: 1 if sum_i w_i x_i >= threshold, else 0
-        (McCulloch & Pitts 1943)."""
+        r"""The unit's output for each row $x$ of ``X``: 1 if $\sum_i w_i x_i \ge \theta$,
+        else 0 (McCulloch & Pitts 1943)."""
         X = np.asarray(X)
         single = X.ndim == 1
         X = np.atleast_2d(X)
@@ -116,12 +118,15 @@ BLUEBERRY_BIRD = MCPNeuron([1, 1], threshold=2)
 # Hebb
 # --------------------------------------------------------------------------------------
 class HebbNeuron(BaseEstimator):
-    """Hebb's rule (Hebb 1949), one pass over the training pairs in order::
+    r"""Hebb's rule (Hebb 1949), one pass over the training pairs in order:
 
-        w_i <- w_i + x_i y,   b <- b + y
+    $$
+    w_i \leftarrow w_i + x_i\, y, \qquad b \leftarrow b + y .
+    $$
 
-    ``encoding`` is "binary" (inputs and targets in {0, 1}) or "bipolar" ({-1, 1}).
-    The output is 1 when w . x + b >= 0, else 0 (binary) or -1 (bipolar).
+    ``encoding`` is "binary" (inputs and targets in $\{0, 1\}$) or "bipolar"
+    ($\{-1, 1\}$).  The output is 1 when $w^\top x + b \ge 0$, else 0 (binary) or -1
+    (bipolar).
 
     Attributes
     ----------
@@ -135,11 +140,11 @@ class HebbNeuron(BaseEstimator):
     Parameters
     ----------
     encoding : {"bipolar", "binary"}
-        The values of inputs and targets: {-1, 1} or {0, 1}.  With binary targets a
-        target 0 changes nothing, which is why Hebb's rule needs the bipolar form for AND.
+        The values of inputs and targets: $\{-1, 1\}$ or $\{0, 1\}$.  With binary targets
+        a target 0 changes nothing, which is why Hebb's rule needs the bipolar form for
+        AND.
     epochs : int
-        Passes over the training pairs (Hebb's rule makes one).
-    """
+        Passes over the training pairs (Hebb's rule makes one)."""
 
     def __init__(self, encoding: str = "bipolar", epochs: int = 1):
         self.encoding = encoding
@@ -151,7 +156,8 @@ class HebbNeuron(BaseEstimator):
         return (0, 1) if self.encoding == "binary" else (-1, 1)
 
     def fit(self, X, y):
-        """One pass of Hebb's rule over the pairs (w += x t, b += t); returns self."""
+        r"""One pass of Hebb's rule over the pairs ($w \leftarrow w + x t$, $b \leftarrow b + t$);
+        returns self."""
         values = self._values()
         X, y = check_X_y(X, y)
         _check_values(X, values, "X")
@@ -176,7 +182,7 @@ class HebbNeuron(BaseEstimator):
         return self
 
     def decision_function(self, X) -> np.ndarray:
-        """The net input X w + b."""
+        """The net input $X w + b$."""
         check_is_fitted(self, "weights_")
         return check_array(X) @ self.weights_ + self.bias_
 
@@ -230,7 +236,7 @@ class _LinearUnit(ClassifierMixin, BaseEstimator):
         return np.where(y[:, None] == self.classes_[None, :], 1.0, -1.0)
 
     def decision_function(self, X) -> np.ndarray:
-        """The net inputs X w + b: one column per one-vs-all unit (a vector for two classes)."""
+        """The net inputs $X w + b$: one column per one-vs-all unit (a vector for two classes)."""
         scores = validate_predict(self, X, "coef_") @ self.coef_.T + self.intercept_
         return scores[:, 0] if len(self.classes_) == 2 else scores
 
@@ -244,17 +250,22 @@ class _LinearUnit(ClassifierMixin, BaseEstimator):
 
 
 class Perceptron(_LinearUnit):
-    """Rosenblatt's (1958) perceptron with its error-correction algorithm::
+    r"""Rosenblatt's (1958) perceptron with its error-correction algorithm: pick $x$
+    (cyclically or at random), then
 
-        pick x (cyclically or at random);
-        if x in P and w . x <= 0:  w <- w + eta x      (add)
-        if x in N and w . x >= 0:  w <- w - eta x      (subtract)
+    $$
+    w \leftarrow \begin{cases}
+    w + \eta x & \text{if } x \in P \text{ and } w^\top x \le 0 \quad \text{(add)}, \\
+    w - \eta x & \text{if } x \in N \text{ and } w^\top x \ge 0 \quad \text{(subtract)},
+    \end{cases}
+    $$
 
-    with x = (x_1, ..., x_n, 1).  An epoch presents every sample once; training stops
+    with $x = (x_1, \dots, x_n, 1)$.  An epoch presents every sample once; training stops
     when an epoch makes no update (``converged_``) or after ``max_epochs``.  The
-    perceptron criterion J(w) = -sum over misclassified samples of y_i w . x_i
-    (y in {-1, +1}) is recorded after each epoch.  Several classes: one perceptron per
-    class against the rest (one-vs-all), prediction by the largest w . x.
+    perceptron criterion $J(w) = -\sum_{i \in \mathcal M} y_i\, w^\top x_i$ over the
+    misclassified samples $\mathcal M$ ($y \in \{-1, +1\}$) is recorded after each epoch.
+    Several classes: one perceptron per class against the rest (one-vs-all), prediction by
+    the largest $w^\top x$.
 
     Attributes
     ----------
@@ -264,16 +275,16 @@ class Perceptron(_LinearUnit):
     Parameters
     ----------
     learning_rate : float
-        eta > 0, the step of each correction (with zero initial weights it only scales w).
+        $\eta > 0$, the step of each correction (with zero initial weights it only scales
+        $w$).
     max_epochs : int
         The most passes over the samples.
     presentation : {"cyclic", "random"}
         The samples in order each epoch, or in a new random order each epoch.
     initial_weights : {"zeros", "random"}
-        w at the start: zero, or standard normal.
+        $w$ at the start: zero, or standard normal.
     random_state : int, numpy.random.Generator or None
-        Makes the random number generator (None: a fresh one each fit).
-    """
+        Makes the random number generator (None: a fresh one each fit)."""
 
     def __init__(self, learning_rate: float = 1.0, max_epochs: int = 100,
                  presentation: str = "cyclic", initial_weights: str = "zeros",
@@ -324,32 +335,37 @@ class Perceptron(_LinearUnit):
 
 
 class Adaline(_LinearUnit):
-    """Adaline (Widrow and Hoff 1960): the linear output w . x is fitted to
-    targets +1 / -1 by the LMS (Widrow-Hoff, delta) rule, on the cost
-    J(w) = 1/2 mean (y - w . x)^2::
+    r"""Adaline (Widrow and Hoff 1960): the linear output $w^\top x$ is fitted to
+    targets $\pm 1$ by the LMS (Widrow-Hoff, delta) rule, on the cost
+    $J(w) = \frac12 \operatorname{mean}_i (y_i - w^\top x_i)^2$:
 
-        online:  w <- w + eta (y_i - w . x_i) x_i          for each sample
-        batch:   w <- w + eta mean_i (y_i - w . x_i) x_i    once per epoch
+    $$
+    \begin{aligned}
+    \text{online:}\quad & w \leftarrow w + \eta\, (y_i - w^\top x_i)\, x_i
+      && \text{for each sample,} \\
+    \text{batch:}\quad & w \leftarrow w + \eta \operatorname{mean}_i (y_i - w^\top x_i)\, x_i
+      && \text{once per epoch,}
+    \end{aligned}
+    $$
 
-    and classifies by the sign of w . x.  ``cost_history_`` holds J after each epoch.
-
-    ``learning_rate="auto"`` uses eta = 1 / trace(R) (batch) or 0.1 / trace(R) (online,
-    where a smaller step keeps the LMS misadjustment small), R = mean x x^T: inside
-    Widrow's stability bound 0 < eta < 2 / lambda_max(R) whatever the inputs' scale.
+    and classifies by the sign of $w^\top x$.  ``cost_history_`` holds $J$ after each
+    epoch.  ``learning_rate="auto"`` uses $\eta = 1 / \operatorname{tr} R$ (batch) or
+    $0.1 / \operatorname{tr} R$ (online, where a smaller step keeps the LMS misadjustment
+    small), $R = \operatorname{mean}_i x_i x_i^\top$: inside Widrow's stability bound
+    $0 < \eta < 2 / \lambda_\text{max}(R)$ whatever the inputs' scale.
 
     Parameters
     ----------
     learning_rate : float or "auto"
-        eta; "auto" as above.
+        $\eta$; "auto" as above.
     max_epochs : int
         The most epochs.
     mode : {"online", "batch"}
         LMS updates after each sample (in a random order) or once per epoch.
     tol : float
-        Stop when J changes by less than this between two epochs.
+        Stop when $J$ changes by less than this between two epochs.
     random_state : int, numpy.random.Generator or None
-        Makes the random number generator (None: a fresh one each fit).
-    """
+        Makes the random number generator (None: a fresh one each fit)."""
 
     def __init__(self, learning_rate="auto", max_epochs: int = 100, mode: str = "online",
                  tol: float = 1e-8, random_state=None):
@@ -399,13 +415,19 @@ class Adaline(_LinearUnit):
 # Hopfield
 # --------------------------------------------------------------------------------------
 class HopfieldNetwork(BaseEstimator):
-    """Hopfield's associative memory (Hopfield 1982) for bipolar patterns of N units.
+    r"""Hopfield's associative memory (Hopfield 1982) for bipolar patterns of $N$ units.
 
-    Storage (Hebbian): W = (1/N) sum_p p p^T with a zero diagonal.
-    Recall: s_i <- sign(sum_j W_ij s_j) (unchanged when the sum is 0), all units at once
-    ("synchronous") or one at a time in random order ("asynchronous", which never
-    increases the energy E(s) = -1/2 s^T W s), until nothing changes.
-    About 0.138 N random patterns can be stored; more gives a warning.
+    Storage (Hebbian), with a zero diagonal, and recall:
+
+    $$
+    W = \frac1N \sum_p p\, p^\top, \qquad
+    s_i \leftarrow \operatorname{sign}\Big(\sum_j W_{ij} s_j\Big)
+    $$
+
+    (unchanged when the sum is 0), all units at once ("synchronous") or one at a time in
+    random order ("asynchronous", which never increases the energy
+    $E(s) = -\frac12 s^\top W s$), until nothing changes.  About $0.138 N$ random patterns
+    can be stored (Amit, Gutfreund & Sompolinsky 1985); more gives a warning.
 
     Parameters
     ----------
@@ -414,8 +436,7 @@ class HopfieldNetwork(BaseEstimator):
     max_iter : int
         The most sweeps of recall.
     random_state : int, numpy.random.Generator or None
-        Makes the random number generator (None: a fresh one each fit).
-    """
+        Makes the random number generator (None: a fresh one each fit)."""
 
     CAPACITY = 0.138
 
@@ -439,7 +460,7 @@ class HopfieldNetwork(BaseEstimator):
         return self
 
     def energy(self, state) -> float:
-        """E = -1/2 s^T W s, which never increases under asynchronous updates."""
+        r"""$E = -\frac12 s^\top W s$, which never increases under asynchronous updates."""
         check_is_fitted(self, "weights_")
         s = np.asarray(state, dtype=float)
         return float(-0.5 * s @ self.weights_ @ s)

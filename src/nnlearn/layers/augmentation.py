@@ -16,8 +16,18 @@ from .base import RandomLayer, check_sample_rank
 
 
 class RandomFlip(RandomLayer):
-    """Flips each image left-right ("horizontal"), upside down ("vertical") or either
-    ("horizontal_and_vertical", each with probability 1/2) while training."""
+    """Flips each image at random while training, each flip with probability 1/2;
+    the identity at inference.
+
+    Parameters
+    ----------
+    mode : {"horizontal", "vertical", "horizontal_and_vertical"}, default="horizontal_and_vertical"
+        Left-right flips, upside-down flips, or either.
+    seed : int, optional
+        The layer's own random seed; None draws fresh randomness from ``fit(seed=...)`` at
+        each epoch, so that a seeded fit is reproducible.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     MODES = ("horizontal", "vertical", "horizontal_and_vertical")
 
@@ -168,9 +178,27 @@ def _about_center(linear: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 class RandomTranslation(_RandomAffine):
-    """Shifts each image by a random fraction of its height and width: ``height_factor``
-    0.1 draws shifts in [-10%, +10%] of the height (a pair (lower, upper) sets the
-    range), as Keras's RandomTranslation."""
+    r"""Shifts each image by a random fraction of its height and width while
+    training, as Keras's RandomTranslation.
+
+    Parameters
+    ----------
+    height_factor : float or (float, float)
+        The vertical shift as a fraction of the height: 0.1 draws shifts in
+        $[-10\%, +10\%]$; a pair (lower, upper) sets the range.
+    width_factor : float or (float, float)
+        The same for the horizontal shift.
+    fill_mode : {"reflect", "wrap", "constant", "nearest"}, default="reflect"
+        How points that fall outside the image are filled.
+    interpolation : {"bilinear", "nearest"}, default="bilinear"
+        How the image is sampled between pixels.
+    seed : int, optional
+        The layer's own random seed; None draws fresh randomness from ``fit(seed=...)`` at
+        each epoch, so that a seeded fit is reproducible.
+    fill_value : float, default=0.0
+        The value outside the image with ``fill_mode="constant"``.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, height_factor, width_factor, fill_mode="reflect",
                  interpolation="bilinear", seed=None, fill_value=0.0, name=None):
@@ -192,9 +220,25 @@ class RandomTranslation(_RandomAffine):
 
 
 class RandomRotation(_RandomAffine):
-    """Rotates each image about its center by a random angle: ``factor`` is a fraction of
-    a full turn (0.1: up to +-36 degrees; a pair (lower, upper) sets the range; positive
-    is counter-clockwise), as Keras's RandomRotation."""
+    r"""Rotates each image about its center by a random angle while training, as
+    Keras's RandomRotation (positive is counter-clockwise).
+
+    Parameters
+    ----------
+    factor : float or (float, float)
+        The angle as a fraction of a full turn: 0.1 draws angles up to $\pm 36°$; a pair
+        (lower, upper) sets the range.
+    fill_mode : {"reflect", "wrap", "constant", "nearest"}, default="reflect"
+        How points that fall outside the image are filled.
+    interpolation : {"bilinear", "nearest"}, default="bilinear"
+        How the image is sampled between pixels.
+    seed : int, optional
+        The layer's own random seed; None draws fresh randomness from ``fit(seed=...)`` at
+        each epoch, so that a seeded fit is reproducible.
+    fill_value : float, default=0.0
+        The value outside the image with ``fill_mode="constant"``.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
                  fill_value=0.0, name=None):
@@ -213,9 +257,27 @@ class RandomRotation(_RandomAffine):
 
 
 class RandomZoom(_RandomAffine):
-    """Zooms each image about its center by a random amount: ``height_factor`` 0.2 draws
-    from [-20%, +20%], where a positive value zooms out (the image looks smaller) and a
-    negative one zooms in, as in Keras; ``width_factor`` None keeps the aspect ratio."""
+    r"""Zooms each image about its center by a random amount while training, as
+    Keras's RandomZoom.
+
+    Parameters
+    ----------
+    height_factor : float or (float, float)
+        The vertical zoom: 0.2 draws from $[-20\%, +20\%]$, where a positive value zooms
+        out (the image looks smaller) and a negative one zooms in.
+    width_factor : float or (float, float), optional
+        The same horizontally; None keeps the aspect ratio.
+    fill_mode : {"reflect", "wrap", "constant", "nearest"}, default="reflect"
+        How points that fall outside the image are filled.
+    interpolation : {"bilinear", "nearest"}, default="bilinear"
+        How the image is sampled between pixels.
+    seed : int, optional
+        The layer's own random seed; None draws fresh randomness from ``fit(seed=...)`` at
+        each epoch, so that a seeded fit is reproducible.
+    fill_value : float, default=0.0
+        The value outside the image with ``fill_mode="constant"``.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, height_factor, width_factor=None, fill_mode="reflect",
                  interpolation="bilinear", seed=None, fill_value=0.0, name=None):

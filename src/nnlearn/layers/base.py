@@ -169,7 +169,14 @@ class Layer:
 
 
 class Input(Layer):
-    """Declares the shape of one sample (without the batch axis)."""
+    """Declares the shape of one sample (without the batch axis).
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+        The shape of one sample: ``784`` (a vector) or ``(28, 28, 1)`` (an image).
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     ARGUMENTS = {"shape": [SIZE]}
 

@@ -165,15 +165,53 @@ class BaseConv(Layer):
 
 
 class Conv2D(BaseConv):
-    """A 2-D convolution layer (LeCun et al. 1998; Keras's Conv2D, channels-last):
-    ``activation(conv2d(x, kernel) + bias)`` on images (height, width, channels), with a
-    kernel (kh, kw, channels, filters) shared by every position.
+    r"""A 2-D convolution layer (LeCun et al. 1998; Keras's Conv2D, channels-last) on
+    images (height, width, channels), with a kernel $K$ of shape (kh, kw, channels / groups,
+    filters) shared by every position:
 
-    ``padding="same"`` keeps ceil(size / stride) positions; ``dilation_rate`` spreads the
-    kernel's taps apart (Yu & Koltun 2016); ``groups`` splits channels and filters into
-    that many independent convolutions, the kernel being (kh, kw, channels / groups,
-    filters) - depthwise when groups == channels (Chollet 2017).  Glorot's initialisation
-    counts fan_in = kh kw channels / groups and fan_out = kh kw filters."""
+    $$
+    z_{i,j,f} = b_f + \sum_{u,v,c} x_{s i + d u,\; s j + d v,\; c}\, K_{u,v,c,f},
+    \qquad h = g(z),
+    $$
+
+    with stride $s$ and dilation $d$ (the cross-correlation that deep-learning libraries
+    call convolution).  Glorot's initialisation counts
+    $\text{fan}_\text{in} = k_h k_w\, \text{channels} / \text{groups}$ and
+    $\text{fan}_\text{out} = k_h k_w\, \text{filters}$.
+
+    Parameters
+    ----------
+    filters : int
+        The number of filters $F$ (output channels).
+    kernel_size : int or tuple of 2 int
+        The window (kh, kw) of each filter.
+    strides : int or tuple of 2 int, default=(1, 1)
+        The step $s$ between windows.
+    padding : {"valid", "same"}, default="valid"
+        "valid": only whole windows, $\lfloor (n - d (k - 1) - 1) / s\rfloor + 1$
+        positions; "same": zeros around the input so that $\lceil n / s\rceil$ positions
+        remain.
+    dilation_rate : int or tuple of 2 int, default=(1, 1)
+        The spacing $d$ of the kernel's taps (Yu & Koltun 2016).
+    groups : int, default=1
+        Independent convolutions over that many slices of the channels (the channels and
+        ``filters`` must be multiples of it); ``groups`` = channels is a depthwise
+        convolution (Chollet 2017).
+    activation : str or callable, optional
+        An activation of `nnlearn.activations` by name (e.g. "relu"), or a function of a
+        Tensor; None is the identity (a linear layer).
+    use_bias : bool, default=True
+        Whether the layer adds a learned bias $b$.
+    kernel_initializer : str or initializer, default="glorot_uniform"
+        How the kernel is drawn (`nnlearn.initializers`; Glorot & Bengio 2010's uniform by
+        default).
+    bias_initializer : str or initializer, default="zeros"
+        How the bias starts.
+    kernel_regularizer : regularizer, optional
+        A penalty on the kernel added to the loss (`nnlearn.regularizers`, e.g.
+        ``L2(1e-4)``, $\lambda \lVert W\rVert^2$); never on the bias.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     rank = 2
 
@@ -187,11 +225,50 @@ class Conv2D(BaseConv):
 
 
 class Conv1D(BaseConv):
-    """A 1-D convolution layer on sequences (steps, channels), with a kernel
-    (kernel_size, channels / groups, filters): Keras's Conv1D.  ``padding="causal"``
-    left-pads dilation_rate (kernel_size - 1) zeros, so step t sees steps <= t only
+    r"""A 1-D convolution layer on sequences (steps, channels), with a kernel of shape
+    (kernel_size, channels / groups, filters): Keras's Conv1D,
+
+    $$
+    z_{t,f} = b_f + \sum_{u,c} x_{s t + d u,\; c}\, K_{u,c,f}, \qquad h = g(z).
+    $$
+
+    ``padding="causal"`` left-pads $d (k - 1)$ zeros, so step $t$ sees steps $\le t$ only
     (WaveNet, van den Oord et al. 2016); with dilation rates 1, 2, 4, ... stacked causal
-    layers see an exponentially long past (Yu & Koltun 2016)."""
+    layers see an exponentially long past (Yu & Koltun 2016).
+
+    Parameters
+    ----------
+    filters : int
+        The number of filters $F$ (output channels).
+    kernel_size : int or tuple of 1 int
+        The window length k of each filter.
+    strides : int or tuple of 1 int, default=1
+        The step $s$ between windows.
+    padding : {"valid", "same", "causal"}, default="valid"
+        "valid": only whole windows, $\lfloor (n - d (k - 1) - 1) / s\rfloor + 1$
+        positions; "same": zeros around the input so that $\lceil n / s\rceil$ positions
+        remain; "causal": zeros on the left only, so step $t$ sees steps $\le t$.
+    dilation_rate : int or tuple of 1 int, default=1
+        The spacing $d$ of the kernel's taps (Yu & Koltun 2016).
+    groups : int, default=1
+        Independent convolutions over that many slices of the channels (the channels and
+        ``filters`` must be multiples of it); ``groups`` = channels is a depthwise
+        convolution (Chollet 2017).
+    activation : str or callable, optional
+        An activation of `nnlearn.activations` by name (e.g. "relu"), or a function of a
+        Tensor; None is the identity (a linear layer).
+    use_bias : bool, default=True
+        Whether the layer adds a learned bias $b$.
+    kernel_initializer : str or initializer, default="glorot_uniform"
+        How the kernel is drawn (`nnlearn.initializers`; Glorot & Bengio 2010's uniform by
+        default).
+    bias_initializer : str or initializer, default="zeros"
+        How the bias starts.
+    kernel_regularizer : regularizer, optional
+        A penalty on the kernel added to the loss (`nnlearn.regularizers`, e.g.
+        ``L2(1e-4)``, $\lambda \lVert W\rVert^2$); never on the bias.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     rank = 1
     paddings = ("valid", "same", "causal")
@@ -244,8 +321,21 @@ class BasePooling(Layer):
 
 
 class MaxPooling2D(BasePooling):
-    """The maximum of each pool_size window (strides default to pool_size), channel by
-    channel (Keras's MaxPooling2D)."""
+    r"""The maximum of each window, channel by channel (Keras's MaxPooling2D):
+    $y_{i,j,c} = \max_{u,v} x_{s i + u,\, s j + v,\, c}$ (Zhou & Chellappa 1988; Ranzato
+    et al. 2007).
+
+    Parameters
+    ----------
+    pool_size : int or tuple of 2 int, default=(2, 2)
+        The window's size.
+    strides : int or tuple of 2 int, optional
+        The step between windows; None is ``pool_size`` (windows side by side).
+    padding : {"valid", "same"}, default="valid"
+        "valid": only whole windows; "same": $\lceil n / s\rceil$ windows, the edge ones
+        over the unpadded part.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     _op = "max_pool2d"
 
@@ -255,7 +345,21 @@ class MaxPooling2D(BasePooling):
 
 
 class AveragePooling2D(BasePooling):
-    """The mean of each pool_size window (with "same", of its unpadded part)."""
+    r"""The mean of each window, channel by channel: $y_{i,j,c} =
+    \frac{1}{|P|} \sum_{(u,v) \in P} x_{s i + u,\, s j + v,\, c}$ (with "same", $P$ is the
+    window's unpadded part; LeCun et al. 1998's subsampling).
+
+    Parameters
+    ----------
+    pool_size : int or tuple of 2 int, default=(2, 2)
+        The window's size.
+    strides : int or tuple of 2 int, optional
+        The step between windows; None is ``pool_size`` (windows side by side).
+    padding : {"valid", "same"}, default="valid"
+        "valid": only whole windows; "same": $\lceil n / s\rceil$ windows, the edge ones
+        over the unpadded part.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     _op = "avg_pool2d"
 
@@ -265,14 +369,40 @@ class AveragePooling2D(BasePooling):
 
 
 class MaxPooling1D(BasePooling):
-    """Max pooling along the steps of sequences (steps, channels)."""
+    r"""Max pooling along the steps of sequences (steps, channels):
+    $y_{t,c} = \max_u x_{s t + u,\, c}$.
+
+    Parameters
+    ----------
+    pool_size : int or tuple of 1 int, default=2
+        The window's size.
+    strides : int or tuple of 1 int, optional
+        The step between windows; None is ``pool_size`` (windows side by side).
+    padding : {"valid", "same"}, default="valid"
+        "valid": only whole windows; "same": $\lceil n / s\rceil$ windows, the edge ones
+        over the unpadded part.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     rank = 1
     _op = "max_pool1d"
 
 
 class AveragePooling1D(BasePooling):
-    """Average pooling along the steps of sequences (steps, channels)."""
+    r"""Average pooling along the steps of sequences (steps, channels):
+    $y_{t,c} = \frac{1}{|P|} \sum_{u \in P} x_{s t + u,\, c}$.
+
+    Parameters
+    ----------
+    pool_size : int or tuple of 1 int, default=2
+        The window's size.
+    strides : int or tuple of 1 int, optional
+        The step between windows; None is ``pool_size`` (windows side by side).
+    padding : {"valid", "same"}, default="valid"
+        "valid": only whole windows; "same": $\lceil n / s\rceil$ windows, the edge ones
+        over the unpadded part.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     rank = 1
     _op = "avg_pool1d"
@@ -292,36 +422,65 @@ class BaseGlobalPooling(Layer):
 
 
 class GlobalAveragePooling2D(BaseGlobalPooling):
-    """The mean of each channel over the image: (height, width, channels) -> (channels,)
-    (Lin et al. 2013's global average pooling)."""
+    r"""The mean of each channel over the image, $y_c = \frac{1}{HW}
+    \sum_{i,j} x_{i,j,c}$: (height, width, channels) -> (channels,) (Lin, Chen & Yan 2014's
+    global average pooling).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     _reduce = ag.mean
 
 
 class GlobalAveragePooling1D(BaseGlobalPooling):
-    """The mean of each channel over the steps: (steps, channels) -> (channels,)."""
+    r"""The mean of each channel over the steps, $y_c = \frac1T \sum_t
+    x_{t,c}$: (steps, channels) -> (channels,).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     rank = 1
     _reduce = ag.mean
 
 
 class GlobalMaxPooling2D(BaseGlobalPooling):
-    """The maximum of each channel over the image: (height, width, channels) ->
-    (channels,)."""
+    r"""The maximum of each channel over the image, $y_c = \max_{i,j}
+    x_{i,j,c}$: (height, width, channels) -> (channels,).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     _reduce = ag.max
 
 
 class GlobalMaxPooling1D(BaseGlobalPooling):
-    """The maximum of each channel over the steps: (steps, channels) -> (channels,)."""
+    r"""The maximum of each channel over the steps, $y_c = \max_t x_{t,c}$:
+    (steps, channels) -> (channels,).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     rank = 1
     _reduce = ag.max
 
 
 class ZeroPadding2D(Layer):
-    """Zeros around each image: ``padding`` is an int, (rows, cols) or
-    ((top, bottom), (left, right)), as in Keras."""
+    """Zeros around each image, as in Keras.
+
+    Parameters
+    ----------
+    padding : int, (rows, cols) or ((top, bottom), (left, right)), default=(1, 1)
+        The rows of zeros added above and below and the columns left and right.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     ARGUMENTS = {"padding": (COUNT, [(COUNT, [COUNT])])}
 

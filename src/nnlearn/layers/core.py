@@ -17,16 +17,41 @@ from .base import Layer
 
 
 class Dense(Layer):
-    """A fully connected layer: ``activation(x @ kernel + bias)`` (a layer of neurons
-    ``h_k = g(w_0k + sum_i w_ik x_i)``, rows of x being samples).
+    r"""A fully connected layer (Rosenblatt 1958; Rumelhart, Hinton & Williams 1986):
 
-    kernel: (n_in, units), bias: (units,).  Samples with more than one axis, as Keras
-    does, are mapped along their last axis (shape (..., n_in) -> (..., units)): the same
-    neurons applied at every position, e.g. every time step of a sequence.
-    ``kernel_regularizer`` adds its penalty on the kernel (never the bias) to the loss.
-    With any element-wise activation of :mod:`nnlearn.activations` the layer is one node
-    of the engine (:func:`nnlearn.autograd.dense`).
-    """
+    $$
+    h = g(x W + b), \qquad h_k = g\Big(b_k + \sum_i x_i W_{ik}\Big),
+    $$
+
+    rows of $x$ being samples, with kernel $W$ of shape (n_in, units) and bias $b$ of shape
+    (units,).  Samples with more than one axis, as Keras does, are mapped along their last
+    axis (shape (..., n_in) -> (..., units)): the same neurons applied at every position,
+    e.g. every time step of a sequence.  ``kernel_regularizer`` adds its penalty on the
+    kernel (never the bias) to the loss.  With any element-wise activation of
+    `nnlearn.activations` the layer is one node of the engine (`nnlearn.autograd.dense`).
+
+    Parameters
+    ----------
+    units : int
+        The number of neurons (outputs per sample).
+    activation : str or callable, optional
+        An activation of `nnlearn.activations` by name (e.g. "relu"), or a function of a
+        Tensor; None is the identity (a linear layer).
+    use_bias : bool, default=True
+        Whether the layer adds a learned bias $b$.
+    kernel_initializer : str or initializer, default="glorot_uniform"
+        How the kernel is drawn (`nnlearn.initializers`; Glorot & Bengio 2010's uniform by
+        default).
+    bias_initializer : str or initializer, default="zeros"
+        How the bias starts.
+    kernel_regularizer : regularizer, optional
+        A penalty on the kernel added to the loss (`nnlearn.regularizers`, e.g.
+        ``L2(1e-4)``, $\lambda \lVert W\rVert^2$); never on the bias.
+    input_dim : int, optional
+        The number of input features, Keras 2's shortcut for an ``Input`` layer before
+        this one.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     ARGUMENTS = {"units": SIZE, "input_dim": (None, SIZE)}
 
@@ -93,8 +118,8 @@ class Dense(Layer):
         return None
 
     def pre_activation(self, x: Tensor) -> Tensor:
-        """z = x @ kernel + bias, the input of the activation (the logits of an output
-        layer)."""
+        """$z = x W + b$, the input of the activation (the logits of an
+        output layer)."""
         return self._along_last_axis(x, activations.linear)
 
     def call(self, x, training=False):
@@ -128,7 +153,14 @@ class Dense(Layer):
 
 
 class Activation(Layer):
-    """Applies an activation function by name."""
+    """Applies an activation function $h = g(z)$ by name.
+
+    Parameters
+    ----------
+    activation : str or callable
+        An activation of `nnlearn.activations` (e.g. "tanh") or a function of a Tensor.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, activation, name: str | None = None):
         super().__init__(name)
@@ -142,7 +174,12 @@ class Activation(Layer):
 
 
 class Flatten(Layer):
-    """Reshapes each sample to a vector (e.g. 28x28 images to 784 features)."""
+    """Reshapes each sample to a vector (e.g. 28x28 images to 784 features).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def compute_output_shape(self, input_shape):
         return (math.prod(input_shape),)
@@ -152,8 +189,15 @@ class Flatten(Layer):
 
 
 class PReLU(Layer):
-    """Parametric ReLU (He et al. 2015): z for z > 0, alpha z otherwise, with one
-    learnable slope alpha per unit (initialised to 0, as in Keras)."""
+    """Parametric ReLU (He et al. 2015): $h = z$ for $z > 0$, $h = a z$ otherwise, with
+    one learnable slope $a$ per unit (initialised to 0, as in Keras).
+
+    Parameters
+    ----------
+    alpha_initializer : str or initializer, default="zeros"
+        How the slopes $a$ start.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     ARGUMENTS = {"alpha_initializer": INITIALIZER}
 
@@ -180,8 +224,14 @@ class PReLU(Layer):
 
 
 class Reshape(Layer):
-    """Reshapes each sample to ``target_shape`` (one entry may be -1, inferred), e.g.
-    784 features to (28, 28, 1) images."""
+    """Reshapes each sample, e.g. 784 features to (28, 28, 1) images.
+
+    Parameters
+    ----------
+    target_shape : int or tuple of int
+        The shape of each output sample; one entry may be -1 (inferred from the size).
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     ARGUMENTS = {"target_shape": [integer(-1, description="a positive integer or -1")]}
 

@@ -11,14 +11,25 @@ from .base import Layer
 
 
 class BatchNormalization(Layer):
-    """Batch normalization (Ioffe & Szegedy 2015)::
+    r"""Batch normalization (Ioffe & Szegedy 2015): each feature is standardized by
+    the batch's statistics and then scaled and shifted by learned $\gamma$, $\beta$:
 
-        x_hat = (x - mu_B) / sqrt(var_B + epsilon);   y = gamma x_hat + beta
+    $$
+    \hat x = \frac{x - \mu_B}{\sqrt{\sigma_B^2 + \epsilon}}, \qquad y = \gamma \hat x + \beta.
+    $$
 
-    Training uses the batch's mean and (biased) variance and updates the running
-    averages ``moving = momentum moving + (1 - momentum) batch``; inference uses the
-    running averages.  Keras's defaults: momentum 0.99, epsilon 1e-3.
-    """
+    Training uses the batch's mean $\mu_B$ and (biased) variance $\sigma_B^2$ and updates
+    the running averages $m \leftarrow \rho\, m + (1 - \rho)\, \mu_B$ (and likewise for the
+    variance), $\rho$ = ``momentum``; inference uses the running averages.
+
+    Parameters
+    ----------
+    momentum : float, default=0.99
+        The decay $\rho \in [0, 1)$ of the running averages (Keras's default).
+    epsilon : float, default=1e-3
+        The $\epsilon > 0$ added to the variance (Keras's default).
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     ARGUMENTS = {"momentum": NUMBER, "epsilon": NUMBER}
 

@@ -211,11 +211,47 @@ class _RNN(Layer):
 
 
 class SimpleRNN(_RNN):
-    """Elman's simple recurrent network (Elman 1990, "Finding structure in time"):
-    ``h_t = activation(x_t W + h_{t-1} U + b)``, Keras's SimpleRNN (activation tanh,
-    kernel glorot_uniform, recurrent kernel orthogonal).  Its gradient through T steps is
-    a product of T factors ``diag(g'(z)) U^T``: it vanishes (or explodes) exponentially
-    with T (Bengio, Simard & Frasconi 1994)."""
+    r"""Elman's simple recurrent network (Elman 1990, "Finding structure in time"),
+    Keras's SimpleRNN:
+
+    $$
+    h_t = g(x_t W + h_{t-1} U + b).
+    $$
+
+    Its gradient through $T$ steps is a product of $T$ Jacobians
+    $\partial h_t / \partial h_{t-1} = \operatorname{diag}(g'(z_t))\, U^\top$: it vanishes
+    (or explodes) exponentially with $T$ (Bengio, Simard & Frasconi 1994).
+
+    Parameters
+    ----------
+    units : int
+        The size $u$ of the state $h_t$ (and of the output at each step).
+    activation : str or callable, default="tanh"
+        The activation $g$ of the new state (or candidate).
+    use_bias : bool, default=True
+        Whether the gates add a learned bias $b$.
+    kernel_initializer : str or initializer, default="glorot_uniform"
+        How the input kernel $W$ (features, units) is drawn.
+    recurrent_initializer : str or initializer, default="orthogonal"
+        How the recurrent kernel $U$ (units, units) is drawn (an orthogonal matrix,
+        Saxe, McClelland & Ganguli 2014).
+    bias_initializer : str or initializer, default="zeros"
+        How the bias starts.
+    kernel_regularizer : regularizer, optional
+        A penalty on the input kernel $W$ added to the loss.
+    return_sequences : bool, default=False
+        Return the state of every step (batch, steps, units), else the last one only.
+    return_state : bool, default=False
+        Also return the final state(s), as a list ``[output, h]`` (LSTM:
+        ``[output, h, c]``), for a functional or subclassed model.
+    go_backwards : bool, default=False
+        Read the sequence from its end (the output is in that order too).
+    stateful : bool, default=False
+        The final states of a batch are the initial states of the next (call
+        ``reset_states()`` between independent sequences); a batch of another size starts
+        from zeros.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def run(self, x, states):
         if not self.fused():
@@ -229,16 +265,59 @@ class SimpleRNN(_RNN):
 
 
 class LSTM(_RNN):
-    """Long short-term memory (Hochreiter & Schmidhuber 1997) with a forget gate (Gers,
-    Schmidhuber & Cummins 2000), Keras's LSTM::
+    r"""Long short-term memory (Hochreiter & Schmidhuber 1997) with a forget gate (Gers,
+    Schmidhuber & Cummins 2000), Keras's LSTM:
 
-        [i, f, c~, o] = [s, s, g, s](x_t W + h_{t-1} U + b)
-        c_t = f * c_{t-1} + i * c~,    h_t = o * g(c_t)
+    $$
+    \begin{aligned}
+    i_t &= \sigma(x_t W_i + h_{t-1} U_i + b_i), &
+    f_t &= \sigma(x_t W_f + h_{t-1} U_f + b_f), \\
+    \tilde c_t &= g(x_t W_c + h_{t-1} U_c + b_c), &
+    o_t &= \sigma(x_t W_o + h_{t-1} U_o + b_o), \\
+    c_t &= f_t \odot c_{t-1} + i_t \odot \tilde c_t, &
+    h_t &= o_t \odot g(c_t),
+    \end{aligned}
+    $$
 
-    g = ``activation`` (tanh), s = ``recurrent_activation`` (sigmoid).
-    ``unit_forget_bias=True`` (Keras's default; Jozefowicz, Zaremba & Sutskever 2015)
-    starts the forget gate's bias at 1, so the cell state is let through at first.
-    ``return_state`` gives ``[output, h, c]``."""
+    $g$ = ``activation`` (tanh), $\sigma$ = ``recurrent_activation`` (sigmoid); the cell
+    state $c_t$ is updated additively, scaled only by the forget gate, so its gradient can
+    reach far back.
+
+    Parameters
+    ----------
+    units : int
+        The size $u$ of the state $h_t$ (and of the output at each step).
+    activation : str or callable, default="tanh"
+        The activation $g$ of the new state (or candidate).
+    recurrent_activation : str or callable, default="sigmoid"
+        The gates' activation $\sigma$.
+    use_bias : bool, default=True
+        Whether the gates add a learned bias $b$.
+    kernel_initializer : str or initializer, default="glorot_uniform"
+        How the input kernel $W$ (features, 4 units) is drawn.
+    recurrent_initializer : str or initializer, default="orthogonal"
+        How the recurrent kernel $U$ (units, 4 units) is drawn (an orthogonal matrix,
+        Saxe, McClelland & Ganguli 2014).
+    bias_initializer : str or initializer, default="zeros"
+        How the bias starts.
+    unit_forget_bias : bool, default=True
+        Start the forget gate's bias $b_f$ at 1, so the cell state is let through at first
+        (Keras's default; Jozefowicz, Zaremba & Sutskever 2015).
+    kernel_regularizer : regularizer, optional
+        A penalty on the input kernel $W$ added to the loss.
+    return_sequences : bool, default=False
+        Return the state of every step (batch, steps, units), else the last one only.
+    return_state : bool, default=False
+        Also return the final state(s), as a list ``[output, h]`` (LSTM:
+        ``[output, h, c]``), for a functional or subclassed model.
+    go_backwards : bool, default=False
+        Read the sequence from its end (the output is in that order too).
+    stateful : bool, default=False
+        The final states of a batch are the initial states of the next (call
+        ``reset_states()`` between independent sequences); a batch of another size starts
+        from zeros.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     gates = 4
     n_states = 2
@@ -289,16 +368,58 @@ class LSTM(_RNN):
 
 
 class GRU(_RNN):
-    """Gated recurrent unit (Cho et al. 2014), Keras's GRU (gate order z, r, h)::
+    r"""Gated recurrent unit (Cho et al. 2014), Keras's GRU (gate order z, r, h):
 
-        z = s(x_z + r_z),  r = s(x_r + r_r)
-        h~ = g(x_h + r * r_h)                       reset_after=True (Keras's default)
-        h~ = g(x_h + (r * h_{t-1}) U_h + b_h)       reset_after=False (Cho et al.)
-        h_t = z * h_{t-1} + (1 - z) * h~
+    $$
+    \begin{aligned}
+    z_t &= \sigma(x_t W_z + h_{t-1} U_z + b_z), \qquad
+    r_t = \sigma(x_t W_r + h_{t-1} U_r + b_r), \\
+    \tilde h_t &= g\big(x_t W_h + b_h + r_t \odot (h_{t-1} U_h + b'_h)\big)
+    \quad \text{(reset after, Keras's default)}, \\
+    \tilde h_t &= g\big(x_t W_h + (r_t \odot h_{t-1}) U_h + b_h\big)
+    \quad \text{(reset before, Cho et al.)}, \\
+    h_t &= z_t \odot h_{t-1} + (1 - z_t) \odot \tilde h_t .
+    \end{aligned}
+    $$
 
-    with [x_z, x_r, x_h] = x_t W + b_in and [r_z, r_r, r_h] = h_{t-1} U + b_rec.  With
-    reset_after the bias is (2, 3 units): b_in, b_rec (PyTorch's nn.GRU's form);
-    without it, one bias (3 units,)."""
+    With reset after, the bias is (2, 3 units): the input bias, then the recurrent one
+    (PyTorch's nn.GRU's form); without it, one bias (3 units,).
+
+    Parameters
+    ----------
+    units : int
+        The size $u$ of the state $h_t$ (and of the output at each step).
+    activation : str or callable, default="tanh"
+        The activation $g$ of the new state (or candidate).
+    recurrent_activation : str or callable, default="sigmoid"
+        The gates' activation $\sigma$.
+    use_bias : bool, default=True
+        Whether the gates add a learned bias $b$.
+    kernel_initializer : str or initializer, default="glorot_uniform"
+        How the input kernel $W$ (features, 3 units) is drawn.
+    recurrent_initializer : str or initializer, default="orthogonal"
+        How the recurrent kernel $U$ (units, 3 units) is drawn (an orthogonal matrix,
+        Saxe, McClelland & Ganguli 2014).
+    bias_initializer : str or initializer, default="zeros"
+        How the bias starts.
+    kernel_regularizer : regularizer, optional
+        A penalty on the input kernel $W$ added to the loss.
+    return_sequences : bool, default=False
+        Return the state of every step (batch, steps, units), else the last one only.
+    return_state : bool, default=False
+        Also return the final state(s), as a list ``[output, h]`` (LSTM:
+        ``[output, h, c]``), for a functional or subclassed model.
+    go_backwards : bool, default=False
+        Read the sequence from its end (the output is in that order too).
+    stateful : bool, default=False
+        The final states of a batch are the initial states of the next (call
+        ``reset_states()`` between independent sequences); a batch of another size starts
+        from zeros.
+    reset_after : bool, default=True
+        Apply the reset gate after the recurrent product (Keras's and PyTorch's form)
+        rather than before it (Cho et al. 2014's).
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     gates = 3
 
@@ -390,12 +511,22 @@ _MERGE_MODES = ("concat", "sum", "mul", "ave")
 
 
 class Bidirectional(Layer):
-    """A bidirectional recurrent layer (Schuster & Paliwal 1997): ``layer`` reads the
-    sequence forwards, a copy of it (its own weights) backwards, and their outputs are
-    merged (``merge_mode``: "concat" (default), "sum", "mul" or "ave").  With
-    return_sequences the backward output is put back in time order first, so that step t
-    sees the whole sequence.  Weights: the forward layer's, then the backward one's (as
-    Keras).  return_state gives ``[output, *forward states, *backward states]``."""
+    r"""A bidirectional recurrent layer (Schuster & Paliwal 1997): ``layer`` reads the
+    sequence forwards, a copy of it (its own weights) backwards, and their outputs
+    $\overrightarrow{h}_t$, $\overleftarrow{h}_t$ are merged.  With return_sequences the
+    backward output is put back in time order first, so that step $t$ sees the whole
+    sequence.  Weights: the forward layer's, then the backward one's (as Keras).
+    return_state gives ``[output, *forward states, *backward states]``.
+
+    Parameters
+    ----------
+    layer : SimpleRNN, LSTM or GRU
+        The forward layer; the backward one is a copy of its configuration.
+    merge_mode : {"concat", "sum", "mul", "ave"}, default="concat"
+        How the two outputs are merged: $[\overrightarrow{h}_t, \overleftarrow{h}_t]$, their
+        sum, product or mean.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     ARGUMENTS = {"layer": IDENTIFIED, "merge_mode": one_of(["concat", "sum", "mul", "ave"])}
 
@@ -466,9 +597,15 @@ class Bidirectional(Layer):
 
 class TimeDistributed(Layer):
     """Applies ``layer`` to every step of a sequence, with the same weights:
-    (batch, steps, ...) -> (batch, steps, layer's output), e.g.
-    ``TimeDistributed(Dense(1))`` after ``return_sequences=True`` for one output per
-    step (Keras's TimeDistributed)."""
+    (batch, steps, ...) -> (batch, steps, layer's output), e.g. ``TimeDistributed(Dense(1))``
+    after ``return_sequences=True`` for one output per step (Keras's TimeDistributed).
+
+    Parameters
+    ----------
+    layer : Layer
+        The layer applied at each step.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     ARGUMENTS = {"layer": IDENTIFIED}
 
@@ -520,10 +657,21 @@ class TimeDistributed(Layer):
 
 
 class Embedding(Layer):
-    """A learned vector for each of ``input_dim`` tokens: integer sequences (batch, steps)
-    -> (batch, steps, output_dim), ``out[n, t] = embeddings[x[n, t]]`` (Keras's Embedding;
-    initialised U(-0.05, 0.05), Keras's "uniform").  The gradient of a row is the sum of
-    the gradients of the positions holding its token."""
+    r"""A learned vector for each of ``input_dim`` tokens: integer sequences (batch, steps)
+    -> (batch, steps, output_dim), $\text{out}_{n,t} = E_{x_{n,t}}$ (Keras's Embedding;
+    Bengio et al. 2003's learned word vectors).  The gradient of a row of $E$ is the sum of
+    the gradients of the positions holding its token.
+
+    Parameters
+    ----------
+    input_dim : int
+        The vocabulary's size: tokens are integers in $[0, \text{input\_dim})$.
+    output_dim : int
+        The length of each token's vector.
+    embeddings_initializer : str or initializer, default="uniform"
+        How the table $E$ starts: Keras's "uniform", $U(-0.05, 0.05)$.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     ARGUMENTS = {"input_dim": SIZE, "output_dim": SIZE, "embeddings_initializer": INITIALIZER}
 

@@ -12,9 +12,24 @@ from .base import RandomLayer
 
 
 class Dropout(RandomLayer):
-    """Inverted dropout (Srivastava et al. 2014): while training, each unit is kept with
-    probability 1 - rate and scaled by 1 / (1 - rate), so nothing changes at inference,
-    where the layer is the identity."""
+    r"""Inverted dropout (Srivastava et al. 2014): while training, each unit is kept with
+    probability $1 - p$ and scaled so that its expectation is unchanged,
+
+    $$
+    \tilde h = \frac{m \odot h}{1 - p}, \qquad m_k \sim \operatorname{Bernoulli}(1 - p),
+    $$
+
+    so nothing changes at inference, where the layer is the identity.
+
+    Parameters
+    ----------
+    rate : float
+        The probability $p \in [0, 1)$ that a unit is dropped.
+    seed : int, optional
+        The layer's own random seed; None draws fresh randomness from ``fit(seed=...)`` at
+        each epoch, so that a seeded fit is reproducible.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, rate: float, seed: int | None = None, name: str | None = None):
         super().__init__(seed, name)
@@ -37,8 +52,19 @@ class Dropout(RandomLayer):
 # (Krizhevsky, Sutskever & Hinton 2012; Simard, Steinkraus & Platt 2003)
 # --------------------------------------------------------------------------------------
 class GaussianNoise(RandomLayer):
-    """Adds N(0, stddev^2) noise while training (a regularizer: Sietsma & Dow 1991;
-    Bishop 1995 shows it acts like Tikhonov regularization); the identity at inference."""
+    r"""Adds noise $\epsilon \sim \mathcal N(0, \sigma^2)$ while training (a regularizer:
+    Sietsma & Dow 1991; Bishop 1995 shows it acts like Tikhonov regularization); the identity
+    at inference.
+
+    Parameters
+    ----------
+    stddev : float
+        The noise's standard deviation $\sigma \ge 0$.
+    seed : int, optional
+        The layer's own random seed; None draws fresh randomness from ``fit(seed=...)`` at
+        each epoch, so that a seeded fit is reproducible.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, stddev: float, seed: int | None = None, name: str | None = None):
         super().__init__(seed, name)
@@ -57,9 +83,19 @@ class GaussianNoise(RandomLayer):
 
 
 class GaussianDropout(RandomLayer):
-    """Multiplies by N(1, rate / (1 - rate)) noise while training: dropout's mean and
-    variance with Gaussian noise (Srivastava et al. 2014, section 10); the identity at
-    inference."""
+    r"""Multiplies by noise $\epsilon \sim \mathcal N\big(1, p / (1 - p)\big)$ while
+    training: dropout's mean and variance with Gaussian noise (Srivastava et al. 2014,
+    section 10); the identity at inference.
+
+    Parameters
+    ----------
+    rate : float
+        The drop probability $p \in [0, 1)$ whose variance the noise has.
+    seed : int, optional
+        The layer's own random seed; None draws fresh randomness from ``fit(seed=...)`` at
+        each epoch, so that a seeded fit is reproducible.
+    name : str, optional
+        The layer's name (in ``summary()`` and model files); None gives a generated one."""
 
     def __init__(self, rate: float, seed: int | None = None, name: str | None = None):
         super().__init__(seed, name)
