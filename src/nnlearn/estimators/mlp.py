@@ -29,206 +29,37 @@ that saves, loads and exports its Python source like any other.
 ``ModelClassifier`` and ``ModelRegressor`` wrap any function that builds a compiled
 nnlearn model as a scikit-learn estimator (what scikeras does for Keras), so that
 ``GridSearchCV`` and ``Pipeline`` work with arbitrary architectures.
+
+The parameter checks are in :mod:`.parameters`, the training rules replayed from
+scikit-learn in :mod:`.fitting`, the wrappers of any nnlearn model in :mod:`.wrappers`.
+This module is long because its two estimators document every one of scikit-learn's
+parameters where the user reads them, in their docstrings; the code they share is one
+base class.
 """
 
 from __future__ import annotations
 
-import inspect
 import numbers
 import warnings
 
 import numpy as np
 
-from . import activations as activations_module
-from . import autograd as ag
-from . import initializers as initializers_module
-from . import losses as losses_module
-from . import optimizers as optimizers_module
-from .base import (BaseEstimator, ClassifierMixin, RegressorMixin, check_is_fitted,
+from .. import losses as losses_module
+from .. import optimizers as optimizers_module
+from ..base import (BaseEstimator, ClassifierMixin, RegressorMixin, check_is_fitted,
                    validate_fit, validate_predict)
-from .callbacks import Callback, StopKind, StopReason
-from .layers import Dense
-from .models import Model, Sequential, mlp
+from ..layers import Dense
+from ..models import mlp
+from .fitting import (NON_FINITE, ConvergenceWarning, LbfgsStopping, Network, StochasticStopping,
+                      sklearn_weights)
+from .parameters import (FLOATS, MLP_CONSTRAINTS, NONE, SKLEARN_ACTIVATIONS, Check, Options,
+                         check_random_state, known, validate_parameters)
 
-__all__ = ["MLPClassifier", "MLPRegressor", "ModelClassifier", "ModelRegressor",
-           "ConvergenceWarning", "InvalidParameterError"]
-
-try:
-    from sklearn.exceptions import ConvergenceWarning
-except ImportError:  # pragma: no cover
-    class ConvergenceWarning(UserWarning):
-        """Training stopped at max_iter before the stopping criterion was met."""
-
-try:
-    from sklearn.utils._param_validation import InvalidParameterError
-except ImportError:  # pragma: no cover
-    class InvalidParameterError(ValueError, TypeError):
-        """A constructor parameter has a value its estimator does not accept."""
 
 try:
     from sklearn.model_selection import train_test_split as _sklearn_split
 except ImportError:  # pragma: no cover
     _sklearn_split = None
-
-_SKLEARN_ACTIVATIONS = {"logistic": "sigmoid", "identity": "linear"}
-_FLOATS = (np.float64, np.float32)  # float32 input is trained in float32, else float64
-_STOCHASTIC = ("sgd", "adam")
-_SCIPY_FTOL = 2.220446049250313e-09  # scipy's L-BFGS-B default factr * machine epsilon
-_NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain "
-               "large values and need to be preprocessed.")
-
-
-# -- parameter validation: one declarative table per estimator -------------------------------
-class _Interval:
-    """Numbers of ``kind`` (numbers.Real or numbers.Integral, NumPy scalars included)
-    between ``low`` and ``high`` (None: unbounded); ``closed`` as scikit-learn's
-    Interval: "left", "right", "both" or "neither"."""
-
-    def __init__(self, kind, low, high, closed):
-        self.kind, self.low, self.high, self.closed = kind, low, high, closed
-
-    def __call__(self, value) -> bool:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, self.kind):
-            return False
-        if self.low is not None and (value < self.low or (
-                value == self.low and self.closed in ("right", "neither"))):
-            return False
-        return self.high is None or not (value > self.high or (
-            value == self.high and self.closed in ("left", "neither")))
-
-    def __str__(self):
-        kind = "an int" if self.kind is numbers.Integral else "a float"
-        left = "[" if self.closed in ("left", "both") else "("
-        right = "]" if self.closed in ("right", "both") else ")"
-        low = "-inf" if self.low is None else self.low
-        high = "inf" if self.high is None else self.high
-        return f"{kind} in the range {left}{low}, {high}{right}"
-
-
-class _Options:
-    """One of a fixed set of values (strings, or e.g. ``{np.inf}``)."""
-
-    def __init__(self, *values, kind=None):
-        self.values, self.kind = values, kind
-
-    def __call__(self, value) -> bool:
-        try:
-            return (self.kind is None or isinstance(value, self.kind)) and any(
-                value == v and type(value) is not bool for v in self.values)
-        except (TypeError, ValueError):
-            return False
-
-    def __str__(self):
-        what = "a str" if all(isinstance(v, str) for v in self.values) else "a float"
-        return f"{what} among {{{', '.join(repr(v) for v in self.values)}}}"
-
-
-class _Check:
-    """A predicate with its description (for the error message)."""
-
-    def __init__(self, test, text):
-        self.test, self.text = test, text
-
-    def __call__(self, value) -> bool:
-        try:
-            return bool(self.test(value))
-        except Exception:  # noqa: BLE001 - any failure means "not satisfied"
-            return False
-
-    def __str__(self):
-        return self.text
-
-
-def _is_random_state(value) -> bool:
-    return value is None or isinstance(value, np.random.RandomState) or (
-        isinstance(value, numbers.Integral) and not isinstance(value, bool)
-        and 0 <= value <= 2**32 - 1)
-
-
-def _is_hidden_layer_sizes(value) -> bool:
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return value >= 1
-    return not isinstance(value, str) and hasattr(value, "__iter__")
-
-
-def _known(lookup):
-    def test(value):
-        lookup(value)
-        return True
-    return test
-
-
-_BOOLEAN = _Check(lambda v: isinstance(v, (bool, np.bool_)), "an instance of 'bool'")
-_RANDOM_STATE = _Check(_is_random_state, "an int in the range [0, 4294967295], an instance "
-                       "of 'numpy.random.RandomState' or None")
-_VERBOSE = _Check(lambda v: isinstance(v, (numbers.Integral, np.bool_)), "an int or a bool")
-_NONE = _Check(lambda v: v is None, "None")
-_ACTIVATION = _Check(_known(lambda v: activations_module.get(
-    _SKLEARN_ACTIVATIONS.get(v, v))), "a str among {'identity', 'logistic', 'tanh', "
-    "'relu'} or any nnlearn activation")
-_SOLVER = _Check(lambda v: isinstance(v, optimizers_module.Optimizer) or (
-    isinstance(v, str) and _known(lambda s: s in _STOCHASTIC + ("lbfgs",)
-                                  or optimizers_module.get({"class_name": s}, "solver"))(v)),
-    "a str among {'lbfgs', 'sgd', 'adam'}, any nnlearn optimizer name or an Optimizer")
-
-_MLP_CONSTRAINTS = {
-    "hidden_layer_sizes": [_Check(_is_hidden_layer_sizes, "an array-like or an int in the "
-                                  "range [1, inf)")],
-    "activation": [_ACTIVATION],
-    "solver": [_SOLVER],
-    "alpha": [_Interval(numbers.Real, 0, None, "left")],
-    "batch_size": [_Options("auto"), _Interval(numbers.Integral, 1, None, "left")],
-    "learning_rate": [_Options("constant", "invscaling", "adaptive")],
-    "learning_rate_init": [_Interval(numbers.Real, 0, None, "neither")],
-    "power_t": [_Interval(numbers.Real, 0, None, "left")],
-    "max_iter": [_Interval(numbers.Integral, 1, None, "left")],
-    "shuffle": [_BOOLEAN],
-    "random_state": [_RANDOM_STATE],
-    "tol": [_Interval(numbers.Real, 0, None, "left")],
-    "verbose": [_VERBOSE],
-    "warm_start": [_BOOLEAN],
-    "momentum": [_Interval(numbers.Real, 0, 1, "both")],
-    "nesterovs_momentum": [_BOOLEAN],
-    "early_stopping": [_BOOLEAN],
-    "validation_fraction": [_Interval(numbers.Real, 0, 1, "left")],
-    "beta_1": [_Interval(numbers.Real, 0, 1, "left")],
-    "beta_2": [_Interval(numbers.Real, 0, 1, "left")],
-    "epsilon": [_Interval(numbers.Real, 0, None, "neither")],
-    "n_iter_no_change": [_Interval(numbers.Integral, 1, None, "left"),
-                         _Options(np.inf, kind=numbers.Real)],
-    "max_fun": [_Interval(numbers.Integral, 1, None, "left")],
-    # nnlearn's extras
-    "dropout": [_Interval(numbers.Real, 0, 1, "left")],
-    "batch_normalization": [_BOOLEAN],
-    "kernel_initializer": [_NONE, _Check(_known(initializers_module.get),
-                                         "an nnlearn initializer")],
-    "callbacks": [_NONE, _Check(lambda v: all(isinstance(c, Callback) for c in v),
-                                "a list of nnlearn callbacks")],
-    "dtype": [_NONE, _Check(lambda v: np.dtype(v).kind == "f", "a floating dtype")],
-}
-
-
-def _validate_parameters(estimator, table: dict) -> None:
-    """Check every parameter of ``estimator`` against ``table`` (name -> list of
-    constraints, any one of which must hold), with scikit-learn's message."""
-    for name, constraints in table.items():
-        value = getattr(estimator, name)
-        if any(constraint(value) for constraint in constraints):
-            continue
-        texts = [str(c) for c in constraints]
-        text = texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} or {texts[-1]}"
-        raise InvalidParameterError(f"The {name!r} parameter of {type(estimator).__name__} "
-                                    f"must be {text}. Got {value!r} instead.")
-
-
-def _check_random_state(seed) -> np.random.RandomState:
-    """scikit-learn's check_random_state: None is NumPy's global RandomState, an int a new
-    RandomState(seed), a RandomState itself."""
-    if seed is None:
-        return np.random.mtrand._rand
-    if isinstance(seed, numbers.Integral):
-        return np.random.RandomState(int(seed))
-    return seed
 
 
 def _check_sample_weight(sample_weight, n: int, dtype) -> np.ndarray | None:
@@ -267,140 +98,12 @@ def _r2(y, predicted, weights=None) -> float:
     return float(np.mean(scores))
 
 
-# -- the network --------------------------------------------------------------------------
-class _Network(Sequential):
-    """The estimators' network: a Sequential that draws each epoch's batches as
-    scikit-learn does (the sample order permuted again by the estimator's RandomState,
-    ``rng``) when ``rng`` is set, through :meth:`Model.batch_indices`, the documented way
-    to draw batches differently.  Its loss is scikit-learn's objective
-    (:class:`nnlearn.losses.SklearnMLPLoss`); saved, it is a plain Sequential."""
-
-    rng = order = None
-
-    def batch_indices(self, n, batch_size, shuffle, epoch_seed):
-        if self.rng is None or self.optimizer.full_batch:
-            return super().batch_indices(n, batch_size, shuffle, epoch_seed)
-        if not shuffle:
-            return [slice(start, start + batch_size) for start in range(0, n, batch_size)]
-        if self.order is None or len(self.order) != n:
-            self.order = np.arange(n)
-        permutation = np.arange(n)
-        self.rng.shuffle(permutation)  # sklearn.utils.shuffle's draw
-        self.order = self.order[permutation]
-        return [self.order[start:start + batch_size] for start in range(0, n, batch_size)]
-
-
-def _sklearn_weights(rng, sizes, activation, dtype):
-    """scikit-learn's initialization (Glorot & Bengio 2010): W and b uniform in +-sqrt(6 /
-    (fan_in + fan_out)) (2 instead of 6 for the logistic activation), layer by layer, W
-    then b, drawn from ``rng`` in scikit-learn's order."""
-    factor = 2.0 if activation == "logistic" else 6.0
-    weights = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-        bound = np.sqrt(factor / (fan_in + fan_out))
-        weights.append(rng.uniform(-bound, bound, (fan_in, fan_out)).astype(dtype))
-        weights.append(rng.uniform(-bound, bound, fan_out).astype(dtype))
-    return weights
-
-
-# -- the callbacks that implement scikit-learn's stopping rules ---------------------------------
-class _StochasticStopping(Callback):
-    """scikit-learn's epoch end for the stochastic solvers (``_fit_stochastic``): record
-    the loss; count the epochs without improvement of the training loss (or, with
-    early_stopping, of the validation score) by tol; update the learning rate
-    (invscaling); after n_iter_no_change + 1 such epochs stop, or with
-    learning_rate='adaptive' divide the learning rate by 5 (until it is <= 1e-6)."""
-
-    def __init__(self, estimator, n_samples, validation, incremental: bool):
-        self.estimator, self.n_samples = estimator, n_samples
-        self.validation, self.incremental = validation, incremental
-        self.converged = False
-
-    def on_epoch_end(self, epoch, logs=None):
-        est, loss = self.estimator, float(logs["loss"])
-        est.n_iter_ += 1
-        est.loss_ = loss
-        est.t_ += self.n_samples
-        est.loss_curve_.append(loss)
-        if est.verbose:
-            print(f"Iteration {est.n_iter_}, loss = {loss:.8f}")
-        if self.validation is not None:
-            score = est._validation_score(*self.validation)
-            est.validation_scores_.append(score)
-            if est.verbose:
-                print(f"Validation score: {score:f}")
-            improved = not score < est.best_validation_score_ + est.tol
-            if score > est.best_validation_score_:
-                est.best_validation_score_ = score
-                est._best_weights = self.model.get_weights()
-        else:
-            improved = not loss > est.best_loss_ - est.tol
-            if loss < est.best_loss_:
-                est.best_loss_ = loss
-        est._no_improvement_count = 0 if improved else est._no_improvement_count + 1
-        optimizer = self.model.optimizer
-        sgd = est.solver == "sgd"
-        if sgd and est.learning_rate == "invscaling":
-            optimizer.learning_rate = float(est.learning_rate_init) / (est.t_ + 1) ** est.power_t
-        if est._no_improvement_count > est.n_iter_no_change:
-            what = "Validation score" if self.validation is not None else "Training loss"
-            message = (f"{what} did not improve more than tol={est.tol:f} for "
-                       f"{est.n_iter_no_change} consecutive epochs.")
-            if sgd and est.learning_rate == "adaptive" and optimizer.learning_rate > 1e-6:
-                optimizer.learning_rate /= 5.0
-                est._no_improvement_count = 0
-                if est.verbose:
-                    print(f"{message} Setting learning rate to {optimizer.learning_rate:f}")
-            else:
-                if est.verbose:
-                    print(f"{message} Stopping.")
-                self.converged = True
-                self.model.stop(StopReason(StopKind.CONVERGED, message))
-
-
-class _LbfgsStopping(Callback):
-    """scikit-learn's L-BFGS stopping (scipy's L-BFGS-B with gtol=tol, maxiter=max_iter,
-    maxfun=max_fun): stop when max |gradient| <= tol, when the relative decrease of the
-    loss (f_k - f_k+1) / max(|f_k|, |f_k+1|, 1) <= 2.2e-9 (scipy's ftol), or when the
-    loss has been evaluated max_fun times; each epoch is one L-BFGS iteration, whose
-    line search is capped so that the evaluations stay within max_fun."""
-
-    def __init__(self, estimator):
-        self.estimator = estimator
-        self.status, self.message = 1, "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
-
-    def on_epoch_begin(self, epoch, logs=None):
-        left = self.estimator.max_fun - self.model.loss_evaluations
-        self.model.optimizer.max_line_search = int(max(1, min(25, left - 1)))
-
-    def on_epoch_end(self, epoch, logs=None):
-        est, model = self.estimator, self.model
-        est.n_iter_ += 1
-        before, after = float(logs["loss"]), float(model.optimizer.last_loss)
-        est.loss_ = after
-        if est.verbose:
-            print(f"Iteration {est.n_iter_}, loss = {after:.8f}")
-        gradient = max(float(np.max(np.abs(p.grad))) for p in model.params
-                       if p.grad is not None)
-        if model.loss_evaluations >= est.max_fun:
-            self.message = "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"
-        elif gradient <= est.tol:
-            self.status, self.message = 0, "CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL"
-        elif (before - after) / max(abs(before), abs(after), 1.0) <= _SCIPY_FTOL:
-            self.status = 0
-            self.message = "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH"
-        else:
-            return
-        model.stop(StopReason(StopKind.CONVERGED if self.status == 0 else StopKind.REQUESTED,
-                              self.message))
-
-
 # -- the estimators ---------------------------------------------------------------------------
 class _BaseMLP(BaseEstimator):
-    _parameter_table = _MLP_CONSTRAINTS
+    _parameter_table = MLP_CONSTRAINTS
 
     def _check_parameters(self):
-        _validate_parameters(self, self._parameter_table)
+        validate_parameters(self, self._parameter_table)
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if not hasattr(sizes, "__iter__") else list(sizes)
         if not all(isinstance(n, numbers.Integral) and n > 0 for n in sizes):
@@ -431,16 +134,16 @@ class _BaseMLP(BaseEstimator):
     def _build(self, sizes, n_features, n_outputs, dtype, rng):
         output = losses_module.SklearnMLPLoss.LINKS[self.out_activation_]
         stack = mlp(n_features, sizes, n_outputs,
-                    activation=_SKLEARN_ACTIVATIONS.get(self.activation, self.activation),
+                    activation=SKLEARN_ACTIVATIONS.get(self.activation, self.activation),
                     output_activation=output, dropout=float(self.dropout),
                     batch_normalization=self.batch_normalization,
                     kernel_initializer=self.kernel_initializer or "glorot_uniform",
                     seed=int(rng.randint(2**31 - 1)) if self.kernel_initializer else None,
                     dtype=dtype)
-        model = _Network(stack.layers, seed=stack.seed, dtype=dtype, name="mlp")
+        model = Network(stack.layers, seed=stack.seed, dtype=dtype, name="mlp")
         model.build((n_features,))
         if self.kernel_initializer is None:  # scikit-learn's initialization, its draws
-            initial = _sklearn_weights(rng, [n_features, *sizes, n_outputs],
+            initial = sklearn_weights(rng, [n_features, *sizes, n_outputs],
                                        self.activation, dtype)
             self._set_dense(model, initial)
         return model
@@ -475,7 +178,7 @@ class _BaseMLP(BaseEstimator):
             raise ValueError(f"y has {n_outputs} output(s) per sample; the estimator was "
                              f"fitted with {self.n_outputs_}")
         self.n_outputs_ = n_outputs
-        rng = _check_random_state(self.random_state)
+        rng = check_random_state(self.random_state)
         if first:
             self.model_ = self._build(sizes, X.shape[1], self.n_outputs_, X.dtype, rng)
             self.n_iter_, self.t_ = 0, 0
@@ -499,7 +202,7 @@ class _BaseMLP(BaseEstimator):
         else:
             self._fit_lbfgs(X, targets, weights)
         if not all(np.all(np.isfinite(w)) for w in self.model_.get_weights()):
-            raise ValueError(_NON_FINITE)
+            raise ValueError(NON_FINITE)
         return self
 
     def _fit_stochastic(self, X, targets, weights, incremental, rng):
@@ -517,7 +220,7 @@ class _BaseMLP(BaseEstimator):
                               "going to be clipped", stacklevel=4)
             batch = int(np.clip(self.batch_size, 1, n))
         self.n_iter_ = 0
-        stopping = _StochasticStopping(self, n, validation, incremental)
+        stopping = StochasticStopping(self, n, validation, incremental)
         self.model_.fit(X, targets, epochs=1 if incremental else self.max_iter,
                         batch_size=batch, shuffle=self.shuffle, verbose=0,
                         sample_weight=weights,
@@ -542,7 +245,7 @@ class _BaseMLP(BaseEstimator):
             parts = _sklearn_split(*arrays, random_state=rng,
                                    test_size=self.validation_fraction, stratify=stratify)
         else:  # pragma: no cover - without scikit-learn: nnlearn's own split
-            from .model_selection import train_test_split
+            from ..model_selection import train_test_split
             parts = train_test_split(*arrays, test_size=self.validation_fraction,
                                      stratify=stratify,
                                      random_state=int(rng.randint(2**31 - 1)))
@@ -555,7 +258,7 @@ class _BaseMLP(BaseEstimator):
                 (validation[0], self._decode_targets(validation[1]), w_val))
 
     def _fit_lbfgs(self, X, targets, weights):
-        stopping = _LbfgsStopping(self)
+        stopping = LbfgsStopping(self)
         self.model_.loss_evaluations = 0
         self.n_iter_ = 0
         self.model_.fit(X, targets, epochs=self.max_iter, batch_size=len(X), shuffle=False,
@@ -751,8 +454,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     """ + _COMMON_DOC.format(name="MLPClassifier", extra=", and any nnlearn loss for "
                              "``loss`` (None: the log-loss)"))
 
-    _parameter_table = {**_MLP_CONSTRAINTS, "loss": [_NONE, _Check(
-        _known(losses_module.get), "an nnlearn loss")]}
+    _parameter_table = {**MLP_CONSTRAINTS, "loss": [NONE, Check(
+        known(losses_module.get), "an nnlearn loss")]}
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
                  alpha=0.0001, batch_size="auto", learning_rate="constant",
@@ -857,7 +560,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Train on (X, y) (optionally weighting the samples); returns self."""
         sizes = self._check_parameters()
         first = not hasattr(self, "model_") or not self.warm_start
-        X, y = validate_fit(self, X, y, reset=first, dtype=_FLOATS, multi_output=True,
+        X, y = validate_fit(self, X, y, reset=first, dtype=FLOATS, multi_output=True,
                             accept_sparse=True)
         targets = self._labels(y, incremental=False, first=first)
         return self._fit(X, targets, sample_weight, False, first, sizes)
@@ -886,7 +589,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 raise ValueError(f"`classes={classes!r}` is not the same as on last call to "
                                  f"partial_fit, was: {known!r}")
         first = not hasattr(self, "model_")
-        X, y = validate_fit(self, X, y, reset=first, dtype=_FLOATS, multi_output=True,
+        X, y = validate_fit(self, X, y, reset=first, dtype=FLOATS, multi_output=True,
                             accept_sparse=True)
         if known is None:
             multilabel = self._is_multilabel(y)
@@ -911,12 +614,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def predict(self, X):
         """The predicted class of each sample (labels, or an indicator matrix)."""
-        return self._predict_array(validate_predict(self, X, "model_", dtype=_FLOATS,
+        return self._predict_array(validate_predict(self, X, "model_", dtype=FLOATS,
                                                     accept_sparse=True))
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``."""
-        X = validate_predict(self, X, "model_", dtype=_FLOATS, accept_sparse=True)
+        X = validate_predict(self, X, "model_", dtype=FLOATS, accept_sparse=True)
         output = self._forward(X)
         if self.n_outputs_ == 1:
             return np.hstack([1 - output, output])
@@ -948,9 +651,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     """ + _COMMON_DOC.format(name="MLPRegressor", extra=", and any nnlearn loss for "
                              "``loss`` (computed on a linear output)"))
 
-    _parameter_table = {**_MLP_CONSTRAINTS, "loss": [
-        _Options("squared_error", "poisson"),
-        _Check(lambda v: losses_module.get(v) is not None, "any nnlearn loss")]}
+    _parameter_table = {**MLP_CONSTRAINTS, "loss": [
+        Options("squared_error", "poisson"),
+        Check(lambda v: losses_module.get(v) is not None, "any nnlearn loss")]}
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
                  solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
@@ -1009,7 +712,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         """Train on (X, y) (optionally weighting the samples); returns self."""
         sizes = self._check_parameters()
         first = not hasattr(self, "model_") or not self.warm_start
-        X, y = validate_fit(self, X, y, reset=first, dtype=_FLOATS, multi_output=True,
+        X, y = validate_fit(self, X, y, reset=first, dtype=FLOATS, multi_output=True,
                             accept_sparse=True)
         if first:
             self._head()
@@ -1027,7 +730,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _partial_fit(self, X, y, sample_weight=None):
         sizes = self._check_parameters()
         first = not hasattr(self, "model_")
-        X, y = validate_fit(self, X, y, reset=first, dtype=_FLOATS, multi_output=True,
+        X, y = validate_fit(self, X, y, reset=first, dtype=FLOATS, multi_output=True,
                             accept_sparse=True)
         if first:
             self._head()
@@ -1044,7 +747,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def predict(self, X):
         """The predictions: shape (n,) for one output, else (n, n_outputs)."""
-        X = validate_predict(self, X, "model_", dtype=_FLOATS, accept_sparse=True)
+        X = validate_predict(self, X, "model_", dtype=FLOATS, accept_sparse=True)
         output = self._forward(X)
         return output[:, 0] if output.shape[1] == 1 else output
 
@@ -1063,199 +766,3 @@ loss : {"squared_error", "poisson"} or nnlearn Loss, default="squared_error"
     exponential output $\hat y = e^z$ and the half Poisson deviance
     $\sum_k (\hat y_k - y_k \ln \hat y_k)$ up to a constant, for counts $y \ge 0$
     (Nelder & Wedderburn 1972); or any nnlearn loss, computed on a linear output."""})
-
-# -- any compiled nnlearn model as a scikit-learn estimator ------------------------------------
-class _ModelWrapper(BaseEstimator):
-    """Base of ModelClassifier / ModelRegressor (what scikeras's KerasClassifier does for
-    Keras): ``model`` is a function returning a compiled nnlearn Model; keyword arguments
-    named like its parameters are its hyperparameters (so GridSearchCV can tune them),
-    and it also receives ``n_features_in`` and ``n_outputs`` (regression) or ``n_classes``
-    (classification) when it takes parameters of those names."""
-
-    _meta = ()
-
-    def __init__(self, model=None, *, epochs=10, batch_size=32, shuffle=True,
-                 validation_split=0.0, callbacks=None, verbose=0, random_state=None,
-                 **model_params):
-        self.model = model
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.validation_split = validation_split
-        self.callbacks = callbacks
-        self.verbose = verbose
-        self.random_state = random_state
-        for name, value in model_params.items():
-            setattr(self, name, value)
-        self._model_params = tuple(model_params)
-
-    def get_params(self, deep=True):
-        params = {name: getattr(self, name) for name in
-                  ("model", "epochs", "batch_size", "shuffle", "validation_split",
-                   "callbacks", "verbose", "random_state")}
-        params.update({name: getattr(self, name) for name in self._model_params})
-        return params
-
-    def set_params(self, **params):
-        fixed = set(self.get_params())
-        for name, value in params.items():
-            if name not in fixed:
-                if not self._accepts(name):
-                    raise ValueError(f"Invalid parameter {name!r} for estimator "
-                                     f"{type(self).__name__}(): the model function takes "
-                                     "no parameter of that name.")
-                self._model_params = (*self._model_params, name)
-            setattr(self, name, value)
-        return self
-
-    def _accepts(self, name) -> bool:
-        if self.model is None:
-            return False
-        parameters = inspect.signature(self.model).parameters
-        return name in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-
-    def _build_model(self, meta: dict) -> Model:
-        if not callable(self.model):
-            raise ValueError("model must be a function returning a compiled nnlearn model; "
-                             f"got {self.model!r}")
-        kwargs = {name: getattr(self, name) for name in self._model_params}
-        parameters = inspect.signature(self.model).parameters
-        kwargs.update({k: v for k, v in meta.items() if k in parameters})
-        model = self.model(**kwargs)
-        if not isinstance(model, Model) or model.loss is None:
-            raise ValueError("model must return a compiled nnlearn Model (call "
-                             "model.compile(optimizer, loss) in the function)")
-        if not model.built:
-            model.build((meta["n_features_in"],))
-        return model
-
-    def _train(self, X, targets, model):
-        seed = None if self.random_state is None else int(
-            _check_random_state(self.random_state).randint(2**31 - 1))
-        self.model_ = model
-        if self.model_.seed is None and seed is not None and not self.model_.built:
-            self.model_.seed = seed
-        X = X.astype(self.model_.dtype, copy=False)
-        self.history_ = self.model_.fit(
-            X, targets, epochs=self.epochs, batch_size=min(self.batch_size, len(X)),
-            shuffle=self.shuffle, validation_split=self.validation_split,
-            callbacks=list(self.callbacks or []), verbose=self.verbose, seed=seed)
-        return self
-
-    def _outputs(self, X):
-        X = validate_predict(self, X, "model_", dtype=_FLOATS, accept_sparse=True)
-        return self.model_.predict(X.astype(self.model_.dtype, copy=False)).astype(
-            np.float64).reshape(len(X), -1)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = self.random_state is None
-        tags.input_tags.sparse = True
-        return tags
-
-
-#: The constructor parameters of ModelClassifier and ModelRegressor (one text for both).
-_MODEL_WRAPPER_PARAMETERS = """
-    Parameters
-    ----------
-    model : callable
-        A function returning a compiled nnlearn model. It receives the keyword
-        arguments named like its parameters (the hyperparameters below), and
-        ``n_features_in`` and ``n_classes`` (classifier) or ``n_outputs`` (regressor)
-        when it takes parameters of those names.
-    epochs : int, default=10
-        The passes over the training data in ``fit``.
-    batch_size : int, default=32
-        Samples per minibatch (at most the number of samples).
-    shuffle : bool, default=True
-        Whether the samples are shuffled at each epoch.
-    validation_split : float, default=0.0
-        The share of the training data held out to report validation metrics, as
-        ``Model.fit(validation_split=...)`` does.
-    callbacks : list of nnlearn Callback, default=None
-        Callbacks passed to ``Model.fit``.
-    verbose : int, default=0
-        ``Model.fit``'s progress output: 0 silent, 1 a progress bar, 2 a line per epoch.
-    random_state : int, RandomState or None, default=None
-        The source of the model's seed (initial weights, shuffling, dropout masks); an
-        int gives reproducible fits.
-    **model_params
-        The model function's hyperparameters (``units=32``): estimator parameters
-        that ``get_params`` reports and ``GridSearchCV`` can tune.
-"""
-
-
-class ModelClassifier(ClassifierMixin, _ModelWrapper):
-    __doc__ = ("""Any function building a compiled nnlearn classifier as a scikit-learn classifier::
-
-        def build(n_features_in, n_classes, units=32):
-            model = nl.Sequential([nl.layers.Input(n_features_in),
-                                   nl.layers.Dense(units, activation="relu"),
-                                   nl.layers.Dense(n_classes, activation="softmax")])
-            model.compile("adam", loss="sparse_categorical_crossentropy")
-            return model
-
-        GridSearchCV(ModelClassifier(build, units=32, epochs=20), {"units": [16, 64]})
-
-    The targets given to the model follow its loss: class indices for a sparse loss,
-    one-hot rows for a categorical one, a 0/1 column for a single output.  The outputs
-    are read as probabilities (softmax / sigmoid applied when the loss takes logits).
-    """ + _MODEL_WRAPPER_PARAMETERS)
-
-    def fit(self, X, y):
-        """Build the model for (X, y) and train it; returns self."""
-        X, y = validate_fit(self, X, y, dtype=_FLOATS, accept_sparse=True)
-        self.classes_, index = np.unique(y, return_inverse=True)
-        meta = {"n_features_in": X.shape[1], "n_classes": len(self.classes_)}
-        model = self._build_model(meta)
-        return self._train(X, self._targets_for(model, index), model)
-
-    def _targets_for(self, model, index):
-        if model.output_units == 1:
-            return index.astype(np.float64)
-        if model.loss.targets == "one_hot":
-            return np.eye(len(self.classes_))[index]
-        return index
-
-    def predict_proba(self, X):
-        """Class probabilities, columns in the order of ``classes_`` (the model's
-        outputs, through softmax or sigmoid when its loss takes logits)."""
-        output = self._outputs(X)
-        if self.model_.loss.from_logits:
-            output = (activations_module.sigmoid if output.shape[1] == 1 else
-                      activations_module.softmax)(ag.Tensor(output)).data
-        if output.shape[1] == 1:
-            return np.hstack([1 - output, output])
-        return output
-
-    def predict(self, X):
-        """The most probable class of each sample, as a label of ``classes_``."""
-        probabilities = self.predict_proba(X)
-        if len(self.classes_) == 1:
-            return np.repeat(self.classes_, len(probabilities))
-        return self.classes_[np.argmax(probabilities, axis=1)]
-
-
-class ModelRegressor(RegressorMixin, _ModelWrapper):
-    __doc__ = ("""Any function building a compiled nnlearn regressor as a scikit-learn
-    regressor (the model function may take ``n_features_in`` and ``n_outputs``).
-    """ + _MODEL_WRAPPER_PARAMETERS)
-
-    def fit(self, X, y):
-        """Build the model for (X, y) and train it; returns self."""
-        X, y = validate_fit(self, X, y, dtype=_FLOATS, multi_output=True, accept_sparse=True)
-        y = np.asarray(y, dtype=np.float64)
-        self._single_output = y.ndim == 1
-        meta = {"n_features_in": X.shape[1], "n_outputs": 1 if y.ndim == 1 else y.shape[1]}
-        return self._train(X, y, self._build_model(meta))
-
-    def predict(self, X):
-        """The model's outputs (a vector when fit was given one target column)."""
-        output = self._outputs(X)
-        return output[:, 0] if self._single_output else output
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        return tags
