@@ -307,6 +307,13 @@ class Chain(Transform):
                 numbers.extend(member.numbers(state, entry[0]))
             entry[2] = kernel.each(entry[1], numbers, entry[2])
 
+    @property
+    def fused_kernel(self):
+        """The kernel of the chain's last run of element-wise transforms with the
+        addition W + u (arrays ``(w, *their state arrays, g)``, then their numbers), or
+        None when the chain ends with a transform that is not element-wise."""
+        return self._apply_kernel
+
     @staticmethod
     def _slot_names(members):
         return [slot for m in members for slot in m.slots]
@@ -342,7 +349,7 @@ def _rate_at(learning_rate, count: int) -> float:
     return float(learning_rate(count - 1))
 
 
-def _scale(u, minus_rate):
+def rate_step(u, minus_rate):
     return u * minus_rate
 
 
@@ -351,7 +358,7 @@ class ScaleByLearningRate(ElementwiseTransform):
     $\alpha_t$; a schedule from :mod:`nnlearn.schedules` gives it per step t, evaluated at
     t - 1, 0 for the first)."""
 
-    rule = staticmethod(_scale)
+    rule = staticmethod(rate_step)
 
     def __init__(self, learning_rate):
         self.learning_rate = _rate(learning_rate)
@@ -366,11 +373,11 @@ def scale_by_learning_rate(learning_rate) -> ScaleByLearningRate:
     return ScaleByLearningRate(learning_rate)
 
 
-def _decay(u, w, weight_decay):
+def decayed_weights(u, w, weight_decay):
     return u + w * weight_decay
 
 
-def _decay_step(u, w, minus_rate_times_decay):
+def decayed_weights_step(u, w, minus_rate_times_decay):
     return u + w * minus_rate_times_decay
 
 
@@ -385,7 +392,7 @@ class AddDecayedWeights(ElementwiseTransform):
     def __init__(self, weight_decay, learning_rate=None):
         self.weight_decay = nonnegative(weight_decay, "weight_decay")
         self.learning_rate = None if learning_rate is None else _rate(learning_rate)
-        self.rule = _decay if learning_rate is None else _decay_step
+        self.rule = decayed_weights if learning_rate is None else decayed_weights_step
 
     def numbers(self, state, dtype):
         if self.learning_rate is None:
@@ -401,7 +408,7 @@ def add_decayed_weights(weight_decay, learning_rate=None) -> AddDecayedWeights:
 
 
 # -- clipping (Pascanu, Mikolov & Bengio 2013) ----------------------------------------------
-def _clip(u, low, high):
+def clip_values(u, low, high):
     return np.minimum(np.maximum(u, low), high)
 
 
@@ -409,7 +416,7 @@ class Clip(ElementwiseTransform):
     r"""$u \leftarrow \min(\max(u, -c), c)$: every element clipped to $[-c, c]$
     (Keras's ``clipvalue``)."""
 
-    rule = staticmethod(_clip)
+    rule = staticmethod(clip_values)
 
     def __init__(self, max_value):
         self.max_value = nonnegative(max_value, "max_value")
