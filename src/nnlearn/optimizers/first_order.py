@@ -157,7 +157,7 @@ class Optimizer:
         """Apply one update to every parameter from its ``.grad``."""
         if self._state is None:
             self.build(params)
-        built = self.__dict__.get("_chain")
+        built = self._chain
         if built is None:
             built = self._current_chain()
         if built:
@@ -193,12 +193,15 @@ class Optimizer:
                                   "update()")
 
     def describe(self) -> str:
-        """The chain a step runs, one transform after the other (what the planner
-        reports)."""
+        """The chain a step runs: its runs of element-wise transforms (joined by +, each
+        one fused kernel) and the transforms with a pass of their own, in order (what the
+        planner reports)."""
         built = self._current_chain()
         if not built:
             return f"{type(self).__name__}.update"
-        return " -> ".join(type(t).__name__ for t in built.transforms)
+        return ", then ".join(" + ".join(type(t).__name__ for t in run)
+                              if isinstance(run, tuple) else f"{type(run).__name__} (its own pass)"
+                              for run in built.runs)
 
     def fused(self) -> bool:
         """Whether a step is one kernel over all parameters (every transform of the

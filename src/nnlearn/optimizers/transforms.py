@@ -57,11 +57,21 @@ class State:
     ``slots``, one dict per parameter of its state arrays (changed in place); ``scalars``,
     the numbers it keeps across steps (saved with a model, like the arrays)."""
 
-    __slots__ = ("count", "slots", "scalars", "cache")
+    __slots__ = ("count", "slots", "scalars", "cache", "buffers")
 
     def __init__(self, slots: list, scalars: dict | None = None, count: int = 0):
         self.count, self.slots, self.scalars = count, slots, dict(scalars or {})
         self.cache = None  # the kernel's groups of arrays (see Chain.descend)
+        self.buffers = {}  # work arrays the updates are written to, by transform (not saved)
+
+    def buffer(self, key, i: int, like: np.ndarray) -> np.ndarray:
+        """The work array ``i`` of ``key`` (allocated once, of ``like``'s shape and dtype):
+        where a transform writes its updates, overwritten at the next step."""
+        arrays = self.buffers.setdefault(key, {})
+        array = arrays.get(i)
+        if array is None or array.shape != like.shape or array.dtype != like.dtype:
+            array = arrays[i] = np.empty_like(like)
+        return array
 
     def __repr__(self):
         return f"State(count={self.count}, slots={len(self.slots)} parameters, " \
@@ -94,7 +104,8 @@ class Transform:
 
     def update(self, updates, state: State, params=None) -> list:
         """One step: ``updates`` (the gradients, or the previous transform's updates; None
-        for a parameter without one) to this transform's updates; counts the step."""
+        for a parameter without one) to this transform's updates; counts the step.  The
+        updates may be work arrays of the state, overwritten by the next step."""
         state.count += 1
         updates = self.step(list(updates), state, params)
         self.end_step(state)
@@ -127,7 +138,7 @@ class ElementwiseTransform(Transform):
         return ()
 
     def step(self, updates, state, params):
-        return _run((self,), updates, state, params)
+        return _run((self,), updates, state, params, self.rule)
 
 
 # -- the lowering: runs of element-wise transforms fused into one kernel ------------------------
@@ -169,15 +180,16 @@ def _build_fused(members, apply):
     return kernels.fuse(name, source, parts, len(arrays), 1 + len(slot_args))
 
 
-def _numbers(members, state, dtype) -> list:
-    numbers = []
+def _numbers(members, state, dtype) -> tuple:
+    numbers = ()
     for member in members:
-        numbers.extend(member.numbers(state, dtype))
+        numbers += member.numbers(state, dtype)
     return numbers
 
 
-def _run(members, updates, state, params) -> list:
-    """The updates of a run of element-wise transforms, parameter by parameter."""
+def _run(members, updates, state, params, key) -> list:
+    """The updates of a run of element-wise transforms, parameter by parameter, written to
+    the state's work arrays of ``key``."""
     kernel = _fused(members, apply=False)
     reads = any(m.reads_params for m in members)
     if reads and params is None:
@@ -195,7 +207,7 @@ def _run(members, updates, state, params) -> list:
         numbers = numbers_by_dtype.get(dtype)
         if numbers is None:
             numbers = numbers_by_dtype[dtype] = _numbers(members, state, dtype)
-        result = np.empty_like(u)
+        result = state.buffer(key, i, u)
         kernel(result, *[slots[s] for s in names],
                *([_array(params[i])] if reads else []), u, *numbers)
         out.append(result)
@@ -233,6 +245,7 @@ class Chain(Transform):
         self._enders = [t for t in flat if type(t).end_step is not Transform.end_step]
         last = runs[-1] if runs else None
         self._apply_kernel = _fused(last, apply=True) if isinstance(last, tuple) else None
+        self._one_kernel = len(runs) == 1 and self._apply_kernel is not None
 
     def initial_scalars(self):
         return {k: v for t in self.transforms for k, v in t.initial_scalars().items()}
@@ -245,8 +258,8 @@ class Chain(Transform):
         return State(slots, self.initial_scalars())
 
     def step(self, updates, state, params):
-        for run in self._runs:
-            updates = _run(run, updates, state, params) if isinstance(run, tuple) \
+        for key, run in enumerate(self._runs):
+            updates = _run(run, updates, state, params, key) if isinstance(run, tuple) \
                 else run.step(updates, state, params)
         return updates
 
@@ -257,55 +270,73 @@ class Chain(Transform):
     def descend(self, params, state: State) -> None:
         """One step in place from every parameter's ``.grad`` (the optimizer's update):
         W <- W + u, the last run of element-wise transforms and the addition in one fused
-        kernel over all parameters at once (:meth:`nnlearn.kernels.Elementwise.each`)."""
+        kernel over all parameters at once (:meth:`nnlearn.kernels.Elementwise.each`).
+
+        The kernel's groups of arrays ``(w, *state arrays, g)``, by dtype, and what the
+        kernel found about them are kept while the parameters and gradients are the same
+        arrays (a compiled step reuses its gradient arrays), so the checks run once.  (The
+        per-step work is written out here, not in helpers: a tiny network's step costs
+        about as much as its Python calls.)"""
         state.count += 1
-        runs = self._runs
-        if len(runs) == 1 and self._apply_kernel is not None:  # the common case: one kernel
-            self._descend(runs[0], params, [p.grad for p in params], state)
+        if self._one_kernel:
+            members, groups, cached = self._runs[0], None, state.cache
+            if cached is not None and len(cached[0]) == len(params):
+                for (w, g), p in zip(cached[0], params):
+                    if w is not p.data or g is not p.grad:
+                        break
+                else:
+                    groups = cached[1]
+            if groups is None:
+                groups = self._groups(members, params, [p.grad for p in params], state)
         else:
-            self._descend_in_passes(params, state)
+            updates, runs = [p.grad for p in params], self._runs
+            if self._apply_kernel is None:
+                apply_updates(params, self.step(updates, state, params))
+                self._end_step(state)
+                return
+            for key, run in enumerate(runs[:-1]):
+                updates = _run(run, updates, state, params, key) if isinstance(run, tuple) \
+                    else run.step(updates, state, params)
+            members = runs[-1]
+            groups = self._groups(members, params, updates, state)
+        kernel = self._apply_kernel
+        for entry in groups:
+            numbers = ()
+            for member in members:
+                numbers += member.numbers(state, entry[0])
+            entry[2] = kernel.each(entry[1], numbers, entry[2])
         if self._enders:
             self.end_step(state)
 
-    def _descend_in_passes(self, params, state):
-        updates, runs = [p.grad for p in params], self._runs
-        last = runs[-1] if self._apply_kernel is not None else None
-        for run in (runs[:-1] if last is not None else runs):
-            updates = _run(run, updates, state, params) if isinstance(run, tuple) \
-                else run.step(updates, state, params)
-        if last is not None:
-            state.cache = None  # the updates are new arrays at every step
-            self._descend(last, params, updates, state)
-        else:
-            apply_updates(params, updates)
+    def _end_step(self, state):
+        if self._enders:
+            self.end_step(state)
 
-    def _descend(self, members, params, gradients, state):
-        """The fused kernel on ``(w, *state arrays, g)`` of every parameter with a
-        gradient, grouped by dtype.  The groups (and what the kernel found about them) are
-        kept while the parameters and gradients are the same arrays (a compiled step
-        reuses its gradient arrays), so the checks run once."""
+    @staticmethod
+    def _groups(members, params, gradients, state) -> list:
+        """``[[dtype, arrays, fitting]]``: the arrays ``(w, *state arrays, g)`` of every
+        parameter with a gradient, by dtype (kept in ``state.cache``, see :meth:`descend`)."""
         cached = state.cache
-        groups = None
         if cached is not None and len(cached[0]) == len(params):
             for (w, g), p, grad in zip(cached[0], params, gradients):
                 if w is not p.data or g is not grad:
                     break
             else:
-                groups = cached[1]
-        if groups is None:
-            names, by_dtype = self._slot_names(members), {}
-            for p, g, slots in zip(params, gradients, state.slots):
-                if g is not None:
-                    by_dtype.setdefault(p.data.dtype, []).append(
-                        (p.data, *[slots[s] for s in names], g))
-            groups = [[dtype, arrays, None] for dtype, arrays in by_dtype.items()]
-            state.cache = ([(p.data, g) for p, g in zip(params, gradients)], groups)
-        kernel = self._apply_kernel
-        for entry in groups:
-            numbers = []
-            for member in members:
-                numbers.extend(member.numbers(state, entry[0]))
-            entry[2] = kernel.each(entry[1], numbers, entry[2])
+                return cached[1]
+        names, by_dtype = [slot for m in members for slot in m.slots], {}
+        for p, g, slots in zip(params, gradients, state.slots):
+            if g is not None:
+                by_dtype.setdefault(p.data.dtype, []).append(
+                    (p.data, *[slots[s] for s in names], g))
+        groups = [[dtype, arrays, None] for dtype, arrays in by_dtype.items()]
+        state.cache = ([(p.data, g) for p, g in zip(params, gradients)], groups)
+        return groups
+
+    @property
+    def runs(self) -> tuple:
+        """The transforms in order, each run of consecutive element-wise ones as a tuple
+        (one fused kernel), any other on its own."""
+        return tuple(self._runs)
 
     @property
     def fused_kernel(self):
@@ -313,10 +344,6 @@ class Chain(Transform):
         addition W + u (arrays ``(w, *their state arrays, g)``, then their numbers), or
         None when the chain ends with a transform that is not element-wise."""
         return self._apply_kernel
-
-    @staticmethod
-    def _slot_names(members):
-        return [slot for m in members for slot in m.slots]
 
     def __repr__(self):
         return f"chain({', '.join(map(repr, self.transforms))})"
@@ -344,9 +371,7 @@ def _rate(learning_rate, name="learning_rate"):
 
 def _rate_at(learning_rate, count: int) -> float:
     """The rate of step ``count`` (a schedule is evaluated at t - 1, 0 for the first)."""
-    if type(learning_rate) is float:
-        return learning_rate
-    return float(learning_rate(count - 1))
+    return learning_rate if type(learning_rate) is float else float(learning_rate(count - 1))
 
 
 def rate_step(u, minus_rate):
@@ -364,7 +389,8 @@ class ScaleByLearningRate(ElementwiseTransform):
         self.learning_rate = _rate(learning_rate)
 
     def numbers(self, state, dtype):
-        return (-_rate_at(self.learning_rate, state.count),)
+        rate = self.learning_rate  # (inline: one call less per step than _rate_at)
+        return (-(rate if type(rate) is float else float(rate(state.count - 1))),)
 
 
 def scale_by_learning_rate(learning_rate) -> ScaleByLearningRate:
@@ -442,13 +468,15 @@ class ClipByNorm(Transform):
         self.max_norm = nonnegative(max_norm, "max_norm")
 
     def step(self, updates, state, params):
-        out = []
-        for u in updates:
+        out, buffers = list(updates), state.buffers.setdefault("clip_by_norm", {})
+        for i, u in enumerate(updates):
             if u is not None:
-                norm = _norm(u)
+                norm = float(np.sqrt(np.vdot(u, u)))
                 if norm > self.max_norm:
-                    u = u * (self.max_norm / norm)
-            out.append(u)
+                    buffer = buffers.get(i)  # the clipped update's work array
+                    if buffer is None or buffer.shape != u.shape or buffer.dtype != u.dtype:
+                        buffer = buffers[i] = np.empty_like(u)
+                    out[i] = np.multiply(u, self.max_norm / norm, out=buffer)
         return out
 
 
@@ -471,7 +499,9 @@ class ClipByGlobalNorm(Transform):
         if norm <= self.max_norm:
             return updates
         factor = self.max_norm / norm
-        return [None if u is None else u * factor for u in updates]
+        return [None if u is None else
+                np.multiply(u, factor, out=state.buffer("clip_by_global_norm", i, u))
+                for i, u in enumerate(updates)]
 
 
 def clip_by_global_norm(max_norm) -> ClipByGlobalNorm:
