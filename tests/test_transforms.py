@@ -266,38 +266,42 @@ def test_objective_gives_value_and_gradient_at_flat_weights():
         O.Objective([w], 3.0)
 
 
-def test_levenberg_marquardt_takes_residuals_or_their_normal_equations_alike():
-    """r = (w0 - 1, 10 (w1 - w0^2)): J by hand, given as (r, J) or as (J^T J, J^T r)."""
-    def residuals_of(w):
-        r = np.array([w[0] - 1, 10 * (w[1] - w[0] ** 2)])
-        J = np.array([[1.0, 0.0], [-20 * w[0], 10.0]])
-        return r, J
+def rosenbrock_least_squares(form):
+    """w and its Objective for r = (w0 - 1, 10 (w1 - w0^2)), J written out by hand and
+    given as (r, J) (``form="residuals"``) or as (J^T J, J^T r)."""
+    w = nl.Tensor(np.array([-1.2, 1.0]), requires_grad=True)
 
+    def closure():
+        w.grad = None
+        r = (nl.Tensor(np.array([1.0, 0.0])) * (w[0] - 1)
+             + nl.Tensor(np.array([0.0, 10.0])) * (w[1] - w[0] ** 2))
+        loss = (r * r).sum()
+        loss.backward()
+        return loss.item()
+
+    def residuals():
+        w0, w1 = w.data
+        return (np.array([w0 - 1, 10 * (w1 - w0 ** 2)]),
+                np.array([[1.0, 0.0], [-20 * w0, 10.0]]))
+
+    def normal_equations():
+        r, J = residuals()
+        return J.T @ J, J.T @ r
+
+    given = residuals if form == "residuals" else normal_equations
+    return w, O.Objective([w], closure, **{form: given})
+
+
+def test_levenberg_marquardt_takes_residuals_or_their_normal_equations_alike():
     paths = []
     for form in ("residuals", "normal_equations"):
-        w = nl.Tensor(np.array([-1.2, 1.0]), requires_grad=True)
-
-        def closure():
-            w.grad = None
-            r = (nl.Tensor(np.array([1.0, 0.0])) * (w[0] - 1)
-                 + nl.Tensor(np.array([0.0, 10.0])) * (w[1] - w[0] ** 2))
-            loss = (r * r).sum()
-            loss.backward()
-            return loss.item()
-
-        def residuals():
-            return residuals_of(w.data)
-
-        def normal_equations():
-            r, J = residuals_of(w.data)
-            return J.T @ J, J.T @ r
-
-        objective = O.Objective([w], closure, **{form: locals()[form]})
+        w, objective = rosenbrock_least_squares(form)
         optimizer, path = O.LevenbergMarquardt(), []
         for _ in range(30):
             optimizer.minimize([w], objective)
             path.append(w.data.copy())
         paths.append(np.array(path))
+        assert objective.has_residuals
     np.testing.assert_allclose(paths[0], paths[1], rtol=1e-12)
     np.testing.assert_allclose(paths[0][-1], [1.0, 1.0], atol=1e-8)
 

@@ -40,13 +40,14 @@ from .transforms import (Chain, ElementwiseTransform, GradientClipping, State, T
                          add_decayed_weights, apply_updates, chain, clip, clip_by_global_norm,
                          clip_by_norm, scale_by_learning_rate)
 
-__all__ = ["Optimizer", "GradientClipping", "SGD", "SGDW", "Adagrad", "Adadelta", "RMSprop",
-           "Adam", "AdamW", "Nadam", "LBFGS", "ConjugateGradient", "LevenbergMarquardt",
-           "Rprop", "IRpropPlus", "Quickprop", "FullBatchMethod", "Objective",
-           "strong_wolfe_line_search", "jacobian", "least_squares_residuals", "get",
-           "serialize", "compare", "Transform", "ElementwiseTransform", "State", "Chain",
-           "chain", "apply_updates", "scale_by_learning_rate", "add_decayed_weights", "clip",
-           "clip_by_norm", "clip_by_global_norm", "scale_by_momentum", "scale_by_adagrad",
+__all__ = ["OPTIMIZERS", "Optimizer", "GradientClipping", "SGD", "SGDW", "Adagrad", "Adadelta",
+           "RMSprop", "Adam", "AdamW", "Nadam", "LBFGS", "ConjugateGradient",
+           "LevenbergMarquardt", "Rprop", "IRpropPlus", "Quickprop", "FullBatchMethod",
+           "Objective", "strong_wolfe_line_search", "jacobian",
+           "least_squares_residuals", "get", "serialize", "compare", "Transform",
+           "ElementwiseTransform", "State", "Chain", "chain", "apply_updates",
+           "scale_by_learning_rate", "add_decayed_weights", "clip", "clip_by_norm",
+           "clip_by_global_norm", "scale_by_momentum", "scale_by_adagrad",
            "scale_by_adadelta", "scale_by_rms", "scale_by_adam", "scale_by_nadam"]
 
 

@@ -108,10 +108,10 @@ class LevenbergMarquardt(FullBatchMethod):
     Needs the residuals, not only the loss (``needs_residuals``): the objective must be an
     :class:`~.objective.Objective` whose ``residuals()`` returns (r, J) (see
     :func:`least_squares_residuals`, which requires the mean squared error loss, and
-    :func:`jacobian`), or whose ``normal_equations()`` returns (J^T J, J^T r).  J has n x outputs x parameters entries
-    and J^T J parameters x parameters: either over ``max_jacobian_entries`` (50 million:
-    400 MB in float64) is refused with a ValueError before it is computed (a network of
-    more than 7,071 parameters, whatever the data).
+    :func:`jacobian`), or whose ``normal_equations()`` returns (J^T J, J^T r).  J has
+    n x outputs x parameters entries and J^T J parameters x parameters: either over
+    ``max_jacobian_entries`` (50 million: 400 MB in float64) is refused with a ValueError
+    before it is computed (a network of more than 7,071 parameters, whatever the data).
     ``closure()`` must compute the loss over the full data set (``full_batch``); a
     closure whose loss changes at unchanged weights is refused.  The current mu is the
     state saved with a model.

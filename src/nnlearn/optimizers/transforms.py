@@ -40,7 +40,7 @@ import math
 import numpy as np
 
 from .. import kernels, schedules
-from ._arguments import nonnegative, smallest_normal
+from ._arguments import nonnegative
 
 __all__ = ["State", "Transform", "ElementwiseTransform", "Chain", "chain", "apply_updates",
            "scale_by_learning_rate", "add_decayed_weights", "clip", "clip_by_norm",
