@@ -28,6 +28,8 @@ OPTIMIZERS = [
     lambda: O.Adam(0.01),
     lambda: O.Adam(0.01, amsgrad=True),
     lambda: O.Nadam(0.01),
+    lambda: O.AdamW(0.01, weight_decay=0.1),
+    lambda: O.SGDW(0.05, momentum=0.9, weight_decay=0.1),
 ]
 
 

@@ -24,6 +24,11 @@ chosen in one place (:func:`backend`):
   inf propagate as in NumPy) and no fast-math flags.  It reads each array once and writes
   each updated array once, where NumPy makes one pass per operation.
 
+Several rules applied one after the other (an optimizer's chain of transforms:
+:mod:`nnlearn.optimizers.transforms`) become one kernel with :func:`fuse`: a generated
+element function calling each rule in turn, so that the chain reads and writes every
+array once, however many rules it has.
+
 Neither path warns about overflow or invalid values: a diverging step shows up as a NaN
 or infinite loss.
 

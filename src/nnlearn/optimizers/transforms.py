@@ -119,7 +119,8 @@ class Transform:
         """After every parameter's update (a transform with scalar state moves it here)."""
 
     def __repr__(self):
-        config = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        config = ", ".join(f"{k}={v!r}" for k, v in vars(self).items()
+                           if not k.startswith("_") and k not in ("rule", "slots"))
         return f"{type(self).__name__}({config})"
 
 
