@@ -134,6 +134,37 @@ def test_adam_is_the_chain_of_its_direction_and_the_rate_fused_or_not():
     np.testing.assert_allclose(np.array(separate), adam_class, rtol=1e-14)
 
 
+CHAINS = {
+    "clip-rms-decay-rate": lambda: [O.clip(0.7), O.scale_by_rms(), O.add_decayed_weights(0.05),
+                                    O.scale_by_learning_rate(0.01)],
+    "adagrad-rate-momentum": lambda: [O.scale_by_adagrad(), O.scale_by_learning_rate(0.1),
+                                      O.scale_by_momentum(0.8, nesterov=True)],
+    "adadelta-rate-stepdecay": lambda: [O.scale_by_adadelta(), O.scale_by_learning_rate(
+        S.StepDecay(0.5, 0.5, 3)), O.add_decayed_weights(0.1, learning_rate=0.5)],
+    "amsgrad-clipnorm-rate": lambda: [O.scale_by_adam(amsgrad=True), O.clip_by_norm(0.5),
+                                      O.scale_by_learning_rate(0.05)],
+}
+
+
+@pytest.mark.parametrize("backend", kernels.available_backends())
+@pytest.mark.parametrize("name", sorted(CHAINS))
+def test_a_fused_chain_equals_its_transforms_run_one_by_one(name, backend):
+    """The lowering changes nothing but the number of passes: a chain (its element-wise
+    runs fused into one kernel each) gives the iterates of its transforms run one after
+    the other, each a pass of its own with its own state."""
+    with kernels.use(backend):
+        fused = run_transform(O.chain(*CHAINS[name]()))
+        members, w, path = CHAINS[name](), W0.copy(), []
+        states = [t.init([w]) for t in members]
+        for _ in range(20):
+            u = [gradient(w)]
+            for t, state in zip(members, states):
+                u = t.update(u, state, [w])
+            O.apply_updates([w], u)
+            path.append(w.copy())
+    np.testing.assert_allclose(fused, np.array(path), rtol=1e-14, atol=1e-15)
+
+
 def test_clip_by_global_norm_then_adam_equals_adams_clipnorm():
     """Keras's clipnorm clips each parameter's gradient: with one parameter array that is
     the global norm, so chain(clip_by_global_norm(c), adam) equals Adam(clipnorm=c)."""
