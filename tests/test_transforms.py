@@ -250,6 +250,24 @@ def test_a_chain_of_element_wise_transforms_is_one_kernel():
         "ClipByNorm (its own pass), then ScaleByAdam + ScaleByLearningRate"
 
 
+def test_a_chain_built_by_hand_trains_a_model_like_the_class():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((64, 3)), rng.standard_normal((64, 1))
+    weights = []
+    for optimizer in (O.FromTransform(O.chain(O.scale_by_adam(), O.add_decayed_weights(0.1),
+                                              O.scale_by_learning_rate(0.01))),
+                      O.AdamW(0.01, weight_decay=0.1)):
+        model = nl.Sequential([Dense(4, activation="tanh"), Dense(1)], seed=0,
+                              dtype="float64")
+        model.compile(optimizer, "mse")
+        model.fit(x, y, epochs=3, batch_size=16, verbose=0, seed=1)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-13)
+    with pytest.raises(TypeError, match="transform must be a Transform .*got Adam"):
+        O.FromTransform(O.Adam())
+
+
 # -- bad input ----------------------------------------------------------------------------
 @pytest.mark.parametrize("make, error, message", [
     (lambda: O.chain(O.scale_by_adam(), "adam"), TypeError, "every argument must be a "

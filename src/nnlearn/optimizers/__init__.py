@@ -26,8 +26,8 @@ The package, layer by layer:
 ``compare`` (the experiment harness) lives in :mod:`nnlearn.experiments.compare`.
 """
 
-from .first_order import (SGD, SGDW, Adadelta, Adagrad, Adam, AdamW, Nadam, Optimizer,
-                          RMSprop)
+from .first_order import (SGD, SGDW, Adadelta, Adagrad, Adam, AdamW, FromTransform, Nadam,
+                          Optimizer, RMSprop)
 from .full_batch import LBFGS, ConjugateGradient, FullBatchMethod
 from .least_squares import LevenbergMarquardt, jacobian, least_squares_residuals
 from .line_search import strong_wolfe_line_search
@@ -40,15 +40,16 @@ from .transforms import (Chain, ElementwiseTransform, GradientClipping, State, T
                          add_decayed_weights, apply_updates, chain, clip, clip_by_global_norm,
                          clip_by_norm, scale_by_learning_rate)
 
-__all__ = ["OPTIMIZERS", "Optimizer", "GradientClipping", "SGD", "SGDW", "Adagrad", "Adadelta",
-           "RMSprop", "Adam", "AdamW", "Nadam", "LBFGS", "ConjugateGradient",
-           "LevenbergMarquardt", "Rprop", "IRpropPlus", "Quickprop", "FullBatchMethod",
-           "Objective", "strong_wolfe_line_search", "jacobian",
-           "least_squares_residuals", "get", "serialize", "compare", "Transform",
-           "ElementwiseTransform", "State", "Chain", "chain", "apply_updates",
-           "scale_by_learning_rate", "add_decayed_weights", "clip", "clip_by_norm",
-           "clip_by_global_norm", "scale_by_momentum", "scale_by_adagrad",
-           "scale_by_adadelta", "scale_by_rms", "scale_by_adam", "scale_by_nadam"]
+__all__ = ["OPTIMIZERS", "Optimizer", "FromTransform", "GradientClipping", "SGD", "SGDW",
+           "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "Nadam", "LBFGS",
+           "ConjugateGradient", "LevenbergMarquardt", "Rprop", "IRpropPlus",
+           "Quickprop", "FullBatchMethod", "Objective", "strong_wolfe_line_search",
+           "jacobian", "least_squares_residuals", "get", "serialize", "compare",
+           "Transform", "ElementwiseTransform", "State", "Chain", "chain",
+           "apply_updates", "scale_by_learning_rate", "add_decayed_weights", "clip",
+           "clip_by_norm", "clip_by_global_norm", "scale_by_momentum",
+           "scale_by_adagrad", "scale_by_adadelta", "scale_by_rms", "scale_by_adam",
+           "scale_by_nadam"]
 
 
 def __getattr__(name):

@@ -41,8 +41,8 @@ from .rules import (scale_by_adadelta, scale_by_adagrad, scale_by_adam, scale_by
 from .transforms import (GradientClipping, add_decayed_weights, chain,
                          scale_by_learning_rate)
 
-__all__ = ["Optimizer", "SGD", "SGDW", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW",
-           "Nadam"]
+__all__ = ["Optimizer", "FromTransform", "SGD", "SGDW", "Adagrad", "Adadelta", "RMSprop",
+           "Adam", "AdamW", "Nadam"]
 
 _LEGACY = False  # Optimizer._chain of a class without a transform (its own update)
 
@@ -273,6 +273,36 @@ class Optimizer:
             text = text.replace(f"learning_rate={schedules.serialize(lr)!r}",
                                 f"learning_rate=nl.schedules.{lr!r}")
         return text
+
+
+class FromTransform(Optimizer):
+    """An optimizer that runs a transform you built (:func:`~.transforms.chain` of
+    :mod:`.transforms` and :mod:`.rules`), so that ``model.compile`` and ``fit`` take it::
+
+        model.compile(FromTransform(chain(clip_by_global_norm(1.0), scale_by_adam(),
+                                          scale_by_learning_rate(1e-3))), "mse")
+
+    The transform carries its own learning rate, so ``learning_rate`` here is only
+    reported (callbacks that change it do not reach the transform).  A model with such an
+    optimizer cannot be saved with its optimizer (model files store built-in optimizers
+    by name and arguments, never code)."""
+
+    def __init__(self, transform):
+        from .transforms import Transform
+
+        if not isinstance(transform, Transform):
+            raise TypeError(f"FromTransform: transform must be a Transform (e.g. a chain); "
+                            f"got {type(transform).__name__}")
+        rates = [t.learning_rate for t in getattr(transform, "transforms", [transform])
+                 if getattr(t, "learning_rate", None) is not None]
+        super().__init__(rates[0] if rates else 0.0)
+        self._transform = transform
+
+    def transform(self):
+        return self._transform
+
+    def __repr__(self):
+        return f"FromTransform({self._transform!r})"
 
 
 class SGD(Optimizer):
