@@ -77,6 +77,34 @@ def test_adamw_follows_torch_adamw(amsgrad, backend):
     assert np.abs(plain - ours).max() > 1e-3  # the decay does something
 
 
+def test_adamw_follows_keras_adamw():
+    """Keras 3's AdamW adds epsilon to sqrt(v), the corrections in the step (Kingma & Ba's
+    "efficient" form): AdamW(epsilon_hat=True) is it to rounding, the default within
+    epsilon's effect."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")  # the bench extra's backend
+    keras = pytest.importorskip("keras")
+    previous = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    try:
+        variable = keras.Variable(W0.copy(), dtype="float64")
+        optimizer = keras.optimizers.AdamW(learning_rate=0.05, weight_decay=0.1, beta_1=0.9,
+                                           beta_2=0.99, epsilon=1e-7)
+        expected = []
+        for _ in range(20):
+            w = keras.ops.convert_to_numpy(variable)
+            optimizer.apply_gradients([(keras.ops.convert_to_tensor(gradient(w)), variable)])
+            expected.append(keras.ops.convert_to_numpy(variable).copy())
+    finally:
+        keras.config.set_floatx(previous)
+    settings = dict(weight_decay=0.1, beta_1=0.9, beta_2=0.99, epsilon=1e-7)
+    np.testing.assert_allclose(run_optimizer(O.AdamW(0.05, epsilon_hat=True, **settings)),
+                               expected, rtol=1e-12)
+    np.testing.assert_allclose(run_optimizer(O.AdamW(0.05, **settings)), expected,
+                               rtol=0, atol=1e-6)
+
+
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_sgd_with_coupled_decay_chain_follows_torch_sgd_weight_decay(nesterov):
     """PyTorch's SGD(weight_decay) adds lambda W to the gradient, momentum included:

@@ -486,7 +486,9 @@ class AdamW(Adam):
     i.e. ``chain(scale_by_adam(...), add_decayed_weights(lambda),
     scale_by_learning_rate(alpha))``, $\lambda$ = ``weight_decay`` (PyTorch's and Keras's
     name and default 0.01 for ``torch.optim.AdamW``; Keras 3's default is 0.004), scaled
-    by the learning rate as both do.
+    by the learning rate as both do.  PyTorch's AdamW adds epsilon to $\sqrt{\hat v}$, as
+    here; Keras 3's adds it to $\sqrt{v}$: ``epsilon_hat=True`` (see :class:`Adam`) is
+    Keras's form (both tested, to rounding).
     """
 
     def __init__(self, learning_rate=0.001, weight_decay: float = 0.01, beta_1: float = 0.9,
