@@ -1,7 +1,14 @@
 """The strong Wolfe line search (Nocedal & Wright 2006, Algorithms 3.5 and 3.6), shared by
 L-BFGS and conjugate gradient (:mod:`.full_batch`).  It takes its objective explicitly: a
 function phi(a) of the step along a direction, returning the loss, its slope and the
-gradient there."""
+gradient there.
+
+Bracketing tries ``step``, 2 ``step``, 4 ``step``, ... until a trial breaks sufficient
+decrease, does not improve on the previous one, or has phi' >= 0; zoom then shrinks the
+bracket [a_lo, a_hi] around a point that satisfies both conditions, each trial the
+minimizer of the cubic through phi and phi' at its ends (eq. 3.59), kept 10% of the
+bracket away from either end (bisection when the cubic has no minimizer).
+"""
 
 from __future__ import annotations
 
@@ -45,17 +52,12 @@ def _interpolate(lo, hi):
 def strong_wolfe_line_search(phi, f0: float, slope0: float, step: float, c1: float = 1e-4,
                              c2: float = 0.9, max_evaluations: int = 25,
                              max_step: float = 1e10):
-    """A step a > 0 along a descent direction d satisfying the strong Wolfe conditions
-    (Nocedal & Wright 2006, Algorithm 3.5, bracketing, and Algorithm 3.6, zoom)::
+    r"""A step $a > 0$ along a descent direction $d$ satisfying the strong Wolfe conditions,
+    sufficient decrease and curvature (Nocedal & Wright 2006, Algorithms 3.5 and 3.6; the
+    module says how):
 
-        f(W + a d) <= f(W) + c1 a g.d                 (sufficient decrease)
-        |g(W + a d).d| <= c2 |g.d|                    (curvature)
-
-    Bracketing tries ``step``, 2 ``step``, 4 ``step``, ... until a trial breaks
-    sufficient decrease, does not improve on the previous one, or has phi' >= 0; zoom
-    then shrinks the bracket [a_lo, a_hi] around a point that satisfies both, each trial
-    the minimizer of the cubic through phi and phi' at its ends (eq. 3.59), kept 10% of
-    the bracket away from either end (bisection when the cubic has no minimizer).
+    $$f(W + a d) \le f(W) + c_1 a \, g^\top d, \qquad
+      |g(W + a d)^\top d| \le c_2 |g^\top d|$$
 
     Parameters
     ----------
