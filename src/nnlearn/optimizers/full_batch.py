@@ -19,24 +19,25 @@ __all__ = ["FullBatchMethod", "LBFGS", "ConjugateGradient"]
 
 
 class LBFGS(Optimizer):
-    """Limited-memory BFGS (Liu & Nocedal 1989), full batch.
+    r"""Limited-memory BFGS (Liu & Nocedal 1989), full batch.
 
-    Each ``minimize(params, closure)`` is one iteration: the search direction
-    d = -H g comes from the two-loop recursion over the last ``history_size`` pairs
-    s = W_{k+1} - W_k, y = g_{k+1} - g_k (H_0 = s.y / y.y), then a line search along d
-    from step 1 (``learning_rate``):
+    Each ``minimize(params, objective)`` is one iteration: the search direction
+    $d = -H g$ comes from the two-loop recursion over the last ``history_size`` pairs
+    $s = W_{k+1} - W_k$, $y = g_{k+1} - g_k$ ($H_0 = s^\top y / y^\top y$), then a line
+    search along $d$ from step 1 (``learning_rate``):
 
     * ``line_search="armijo"`` (the default): backtracking, halving the step until the
-      Armijo condition f(W + a d) <= f(W) + c1 a g.d holds;
-    * ``line_search="strong_wolfe"``: :func:`strong_wolfe_line_search` (Nocedal & Wright
-      2006, Algorithms 3.5 and 3.6), which also asks |g(W + a d).d| <= c2 |g.d|, so that
-      s.y > 0 always holds (c2 = 0.9, their value for quasi-Newton methods).
+      Armijo condition $f(W + a d) \le f(W) + c_1 a \, g^\top d$ holds;
+    * ``line_search="strong_wolfe"``: :func:`~.line_search.strong_wolfe_line_search`
+      (Nocedal & Wright 2006, Algorithms 3.5 and 3.6), which also asks
+      $|g(W + a d)^\top d| \le c_2 |g^\top d|$, so that $s^\top y > 0$ always holds
+      ($c_2 = 0.9$, their value for quasi-Newton methods).
 
-    A pair is kept only when s.y > 0, so H stays
-    positive definite; with every |g| <= ``tolerance_grad`` the step does nothing.
-    ``closure()`` must recompute the loss over the full data set, set every ``.grad`` and
-    return the loss.  The method needs the loss of the whole data set (``full_batch``),
-    so in ``fit`` one epoch is one L-BFGS iteration.
+    A pair is kept only when $s^\top y > 0$, so $H$ stays positive definite; with every
+    $|g| \le$ ``tolerance_grad`` the step does nothing.  The objective (an
+    :class:`~.objective.Objective`, or a closure) must compute the loss over the full
+    data set and set every ``.grad`` (``full_batch``: in ``fit`` one epoch is one L-BFGS
+    iteration).
     """
 
     full_batch = True
@@ -201,31 +202,30 @@ class FullBatchMethod(Optimizer):
 
 
 class ConjugateGradient(FullBatchMethod):
-    """Nonlinear conjugate gradient (Fletcher & Reeves 1964; Polak & Ribiere 1969;
+    r"""Nonlinear conjugate gradient (Fletcher & Reeves 1964; Polak & Ribiere 1969;
     Hestenes & Stiefel 1952), full batch, with a strong Wolfe line search.
 
-    Each ``minimize(params, closure)`` is one iteration k::
+    Each ``minimize(params, objective)`` is one iteration k:
 
-        d_0 = -g_0;    d_k = -g_k + beta_k d_{k-1};    W_{k+1} = W_k + a_k d_k
+    $$d_0 = -g_0; \qquad d_k = -g_k + \beta_k d_{k-1}; \qquad W_{k+1} = W_k + a_k d_k$$
+    $$\beta^{FR}_k = \frac{g_k^\top g_k}{g_{k-1}^\top g_{k-1}}, \qquad
+      \beta^{PR+}_k = \max\left(0, \frac{g_k^\top y_k}{g_{k-1}^\top g_{k-1}}\right), \qquad
+      \beta^{HS}_k = \frac{g_k^\top y_k}{d_{k-1}^\top y_k}, \qquad y_k = g_k - g_{k-1}$$
 
-        method="fletcher_reeves":  beta = g_k.g_k / g_{k-1}.g_{k-1}
-        method="polak_ribiere":    beta = max(0, g_k.y_k / g_{k-1}.g_{k-1})    (PR+)
-        method="hestenes_stiefel": beta = g_k.y_k / d_{k-1}.y_k
-        with y_k = g_k - g_{k-1}
+    (``method="fletcher_reeves"``, ``"polak_ribiere"``, ``"hestenes_stiefel"``; Nocedal
+    & Wright 2006, Algorithm 5.4 and eqs. 5.44-5.46).  PR+ (Powell 1986; Gilbert &
+    Nocedal 1992) restarts by itself when $\beta^{PR} < 0$; every method also restarts
+    ($d = -g$) every ``restart`` iterations (the number of parameter values when None),
+    whenever $d$ is not a descent direction, and after a failed line search.  $a_k$ comes
+    from :func:`~.line_search.strong_wolfe_line_search` with $c_2 = 0.1$ (Nocedal &
+    Wright's value for CG; Fletcher-Reeves needs $c_2 < 1/2$); the first trial step is
+    ``learning_rate`` $\cdot \min(1, 1 / \sum |g|)$ after a restart and
+    $a_{k-1} g_{k-1}^\top d_{k-1} / g_k^\top d_k$ otherwise (eq. 3.60).  With every
+    $|g| \le$ ``tolerance_grad`` the iteration does nothing.
 
-    (Nocedal & Wright 2006, Algorithm 5.4 and eqs. 5.44-5.46).  PR+ (Powell 1986; Gilbert
-    & Nocedal 1992) restarts by itself when beta_PR < 0; every method also restarts
-    (d = -g) every ``restart`` iterations (the number of parameter values when None),
-    whenever d is not a descent direction, and after a failed line search.  a_k comes
-    from :func:`strong_wolfe_line_search` with c2 = 0.1 (Nocedal & Wright's value for
-    CG; Fletcher-Reeves needs c2 < 1/2); the first trial step is
-    ``learning_rate * min(1, 1 / sum|g|)`` after a restart and
-    a_{k-1} g_{k-1}.d_{k-1} / g_k.d_k otherwise (eq. 3.60).  With every
-    |g| <= ``tolerance_grad`` the iteration does nothing.
-
-    ``closure()`` must compute the loss over the full data set (``full_batch``: in
-    ``fit`` one epoch is one iteration); a closure whose loss changes at unchanged
-    weights (mini-batches, dropout) is refused with a ValueError.
+    The objective must compute the loss over the full data set (``full_batch``: in
+    ``fit`` one epoch is one iteration); one whose loss changes at unchanged weights
+    (mini-batches, dropout) is refused with a ValueError.
     """
 
     METHODS = ("fletcher_reeves", "polak_ribiere", "hestenes_stiefel")

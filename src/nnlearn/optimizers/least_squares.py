@@ -88,33 +88,34 @@ def least_squares_residuals(model, x, y, max_entries: int | None = None):
 
 
 class LevenbergMarquardt(FullBatchMethod):
-    """Levenberg-Marquardt for a sum of squares (Levenberg 1944; Marquardt 1963), as
+    r"""Levenberg-Marquardt for a sum of squares (Levenberg 1944; Marquardt 1963), as
     applied to networks by Hagan & Menhaj (1994) and MATLAB's ``trainlm``; full batch.
 
-    With r the residuals (outputs - targets, all n x outputs of them) and J = dr/dW,
-    each ``minimize(params, closure)`` is one iteration::
+    With $r$ the residuals (outputs - targets, all n x outputs of them) and
+    $J = \partial r / \partial W$, each ``minimize(params, objective)`` is one iteration:
 
-        solve (J^T J + mu I) delta = -J^T r       (Cholesky factorization)
-        W_try = W + learning_rate * delta
-        loss(W_try) < loss(W):  W <- W_try, mu <- mu * mu_dec     (towards Gauss-Newton)
-        otherwise:              mu <- mu * mu_inc and solve again (towards gradient descent)
+    $$(J^\top J + \mu I) \, \delta = -J^\top r \quad \text{(Cholesky)}, \qquad
+      W_{try} = W + \alpha \delta$$
 
-    until a step is accepted or mu would exceed ``mu_max`` (the weights then stay, mu
-    stays at its last value <= mu_max).  A factorization that fails counts as a rejected
-    step.  Defaults are ``trainlm``'s: mu = 1e-3, mu_dec = 0.1, mu_inc = 10,
-    mu_max = 1e10; learning_rate 1 takes the full step.  With every |J^T r| <=
-    ``tolerance_grad`` the iteration does nothing.
+    if $f(W_{try}) < f(W)$: $W \leftarrow W_{try}$, $\mu \leftarrow \mu \mu_{dec}$
+    (towards Gauss-Newton); otherwise $\mu \leftarrow \mu \mu_{inc}$ and solve again
+    (towards gradient descent), until a step is accepted or $\mu$ would exceed
+    ``mu_max`` (the weights then stay, $\mu$ stays at its last value $\le$ ``mu_max``).
+    A factorization that fails counts as a rejected step.  Defaults are ``trainlm``'s:
+    $\mu$ = 1e-3, ``mu_dec`` = 0.1, ``mu_inc`` = 10, ``mu_max`` = 1e10; ``learning_rate``
+    $\alpha$ = 1 takes the full step.  With every $|J^\top r| \le$ ``tolerance_grad`` the
+    iteration does nothing.
 
     Needs the residuals, not only the loss (``needs_residuals``): the objective must be an
     :class:`~.objective.Objective` whose ``residuals()`` returns (r, J) (see
     :func:`least_squares_residuals`, which requires the mean squared error loss, and
-    :func:`jacobian`), or whose ``normal_equations()`` returns (J^T J, J^T r).  J has
-    n x outputs x parameters entries and J^T J parameters x parameters: either over
-    ``max_jacobian_entries`` (50 million: 400 MB in float64) is refused with a ValueError
-    before it is computed (a network of more than 7,071 parameters, whatever the data).
-    ``closure()`` must compute the loss over the full data set (``full_batch``); a
-    closure whose loss changes at unchanged weights is refused.  The current mu is the
-    state saved with a model.
+    :func:`jacobian`), or whose ``normal_equations()`` returns $(J^\top J, J^\top r)$.
+    J has n x outputs x parameters entries and $J^\top J$ parameters x parameters:
+    either over ``max_jacobian_entries`` (50 million: 400 MB in float64) is refused with
+    a ValueError before it is computed (a network of more than 7,071 parameters,
+    whatever the data).  The objective must compute the loss over the full data set
+    (``full_batch``); one whose loss changes at unchanged weights is refused.  The current
+    $\mu$ is the state saved with a model.
     """
 
     needs_residuals = True

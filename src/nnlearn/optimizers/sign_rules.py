@@ -27,15 +27,17 @@ def _step_sizes(low, high):
 
 
 class Rprop(Optimizer):
-    """Resilient backpropagation (Riedmiller & Braun 1993) in the form PyTorch's
+    r"""Resilient backpropagation (Riedmiller & Braun 1993) in the form PyTorch's
     ``torch.optim.Rprop`` implements, with its defaults: Rprop without weight-backtracking
     where a sign change sets g to 0 for that step (iRprop- in Igel & Husken 2000's
-    naming).  Element by element, with step sizes Delta starting at ``learning_rate``::
+    naming).  Element by element, with step sizes $\Delta$ starting at ``learning_rate``:
 
-        g_{t-1} g_t > 0:  Delta <- min(Delta eta+, Delta_max)
-        g_{t-1} g_t < 0:  Delta <- max(Delta eta-, Delta_min);  g_t <- 0
-        otherwise:        Delta unchanged (then clipped to [Delta_min, Delta_max])
-        W <- W - sign(g_t) Delta;     g_{t-1} <- g_t
+    $$\Delta_t = \begin{cases}
+        \min(\eta^+ \Delta_{t-1}, \Delta_{\max}) & g_{t-1} g_t > 0 \\
+        \max(\eta^- \Delta_{t-1}, \Delta_{\min}), \text{ and } g_t \leftarrow 0
+            & g_{t-1} g_t < 0 \\
+        \Delta_{t-1} & \text{otherwise}
+      \end{cases} \qquad W \leftarrow W - \operatorname{sign}(g_t) \, \Delta_t$$
 
     Defaults (PyTorch's): learning_rate 0.01, etas (eta-, eta+) = (0.5, 1.2), step_sizes
     (Delta_min, Delta_max) = (1e-6, 50); Riedmiller & Braun used Delta_0 = 0.1.
@@ -86,16 +88,16 @@ class Rprop(Optimizer):
 
 
 class IRpropPlus(Rprop):
-    """iRprop+ (Igel & Husken 2000): Rprop with weight-backtracking only when the error
-    went up.  Element by element, E_t being the loss at the current weights::
+    r"""iRprop+ (Igel & Husken 2000): Rprop with weight-backtracking only when the error
+    went up.  Element by element, $E_t$ being the loss at the current weights, $\Delta_t$
+    as in :class:`Rprop`:
 
-        g_{t-1} g_t > 0:  Delta <- min(Delta eta+, Delta_max);  dW <- -sign(g_t) Delta
-                          W <- W + dW
-        g_{t-1} g_t < 0:  Delta <- max(Delta eta-, Delta_min)
-                          if E_t > E_{t-1}:  W <- W - dW      (undo the last step)
-                          g_t <- 0;  dW <- 0
-        otherwise:        dW <- -sign(g_t) Delta;  W <- W + dW
-        g_{t-1} <- g_t
+    $$\begin{cases}
+        \Delta W_t = -\operatorname{sign}(g_t) \Delta_t; \ W \leftarrow W + \Delta W_t
+            & g_{t-1} g_t \ge 0 \\
+        W \leftarrow W - \Delta W_{t-1} \text{ if } E_t > E_{t-1};
+            \ g_t \leftarrow 0; \ \Delta W_t = 0 & g_{t-1} g_t < 0
+      \end{cases}$$
 
     The same defaults as :class:`Rprop` (PyTorch's; Igel & Husken used eta 0.5 / 1.2,
     Delta_max 50).  The rule needs the loss, so it updates through ``minimize(params,
@@ -135,24 +137,24 @@ class IRpropPlus(Rprop):
 
 
 class Quickprop(Optimizer):
-    """Quickprop (Fahlman 1988): each weight's error taken as a parabola in that weight
-    alone, fitted through the last two slopes, and the step jumps to its minimum::
+    r"""Quickprop (Fahlman 1988): each weight's error taken as a parabola in that weight
+    alone, fitted through the last two slopes, and the step jumps to its minimum:
 
-        dW_t = dW_{t-1} g_t / (g_{t-1} - g_t)
+    $$\Delta W_t = \Delta W_{t-1} \frac{g_t}{g_{t-1} - g_t}$$
 
-    bounded by the maximum growth factor mu (1.75): |dW_t| <= mu |dW_{t-1}|.  The
-    variant is Fahlman's own code (quickprop1.c), element by element, with epsilon =
-    ``learning_rate`` and shrink = mu / (1 + mu)::
+    bounded by the maximum growth factor $\mu$ (1.75): $|\Delta W_t| \le \mu |\Delta
+    W_{t-1}|$.  The variant is Fahlman's own code (quickprop1.c), element by element, with
+    $\epsilon$ = ``learning_rate`` and shrink $= \mu / (1 + \mu)$: the first step (and any
+    with $\Delta W_{t-1} = 0$) is $-\epsilon g_t$; otherwise, for $\Delta W_{t-1} > 0$
+    (mirrored for $< 0$), $\Delta W_t$ is the sum of
 
-        dW_{t-1} = 0 (first step):  dW_t = -epsilon g_t
-        dW_{t-1} > 0 (< 0):
-            dW_t  = -epsilon g_t  if g_t < 0 (> 0): still going downhill, add the
-                                  gradient-descent term; else 0
-            dW_t += mu dW_{t-1}   if g_t <= shrink g_{t-1} (>=): the parabola's step would
-                                  grow more than mu times (or the slope did not shrink)
-            dW_t += dW_{t-1} g_t / (g_{t-1} - g_t)   otherwise (when g_{t-1} - g_t = 0 there,
-                                  the gradient-descent term is taken instead)
-        W <- W + dW_t
+    * $-\epsilon g_t$ if $g_t < 0$ (still going downhill: the gradient-descent term);
+    * $\mu \Delta W_{t-1}$ if $g_t \le$ shrink $\cdot g_{t-1}$ (the parabola's step would
+      grow more than $\mu$ times, or the slope did not shrink);
+    * else the parabola's step above (the gradient-descent term when
+      $g_{t-1} = g_t$);
+
+    then $W \leftarrow W + \Delta W_t$.
 
     Fahlman's weight decay term is left to the layers' regularizers.  Like Rprop, the
     secant between two gradients assumes one error function, so ``full_batch`` is True.
