@@ -39,6 +39,7 @@ def main() -> None:
                        ("Adagrad", O.Adagrad), ("Adadelta", O.Adadelta),
                        ("RMSprop", O.RMSprop), ("Adam", O.Adam),
                        ("Adam amsgrad", lambda: O.Adam(amsgrad=True)), ("Nadam", O.Nadam),
+                       ("AdamW", O.AdamW), ("SGDW momentum", lambda: O.SGDW(0.01, 0.9)),
                        ("SGD clipnorm", lambda: O.SGD(0.01, clipnorm=1.0))]:
         times = [_time(make, backend, rng, args.steps) for backend in backends]
         ratio = f"{times[0] / times[1]:15.2f}" if len(times) > 1 else ""

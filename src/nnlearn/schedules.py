@@ -1,6 +1,7 @@
-"""Learning-rate schedules ("start with a large step size, then cool down"), usable
-as ``learning_rate=`` of any optimizer.  A schedule maps the step count t (0 for the
-first update) to a learning rate.
+r"""Learning-rate schedules ("start with a large step size, then cool down"), usable
+as ``learning_rate=`` of any optimizer (the optimizers' :func:`scale_by_learning_rate`
+transform evaluates it once per step).  A schedule maps the step count t (0 for the
+first update) to a learning rate $\alpha_t$.
 
 ==========================  ==============================================================
 StepDecay                   a0 * drop^floor(t / every)
@@ -47,7 +48,8 @@ class Schedule:
 
 
 class StepDecay(Schedule):
-    """a_t = a_0 drop^floor(t / every): the rate cut by ``drop`` every ``every`` steps."""
+    r"""$\alpha_t = \alpha_0 \, \mathrm{drop}^{\lfloor t / \mathrm{every} \rfloor}$: the
+    rate cut by ``drop`` every ``every`` steps (step decay)."""
     def __init__(self, initial_learning_rate: float, drop: float = 0.5, every: int = 1000):
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
         self.drop = _positive(drop, "drop")
@@ -58,7 +60,7 @@ class StepDecay(Schedule):
 
 
 class ExponentialDecay(Schedule):
-    """a_t = a_0 exp(-k t)."""
+    r"""$\alpha_t = \alpha_0 e^{-k t}$ (exponential decay)."""
     def __init__(self, initial_learning_rate: float, k: float):
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
         self.k = _positive(k, "k", allow_zero=True)
@@ -68,7 +70,8 @@ class ExponentialDecay(Schedule):
 
 
 class InverseTimeDecay(Schedule):
-    """a_t = a_0 / (1 + k t) (the 1/t decay of stochastic approximation, Robbins & Monro 1951)."""
+    r"""$\alpha_t = \alpha_0 / (1 + k t)$: the 1/t decay of stochastic approximation
+    (Robbins & Monro 1951), whose steps sum to infinity while their squares do not."""
     def __init__(self, initial_learning_rate: float, k: float):
         self.initial_learning_rate = _positive(initial_learning_rate, "initial_learning_rate")
         self.k = _positive(k, "k", allow_zero=True)
@@ -78,8 +81,12 @@ class InverseTimeDecay(Schedule):
 
 
 class CosineDecayRestarts(Schedule):
-    """SGDR (Loshchilov & Hutter 2017): a_t = a_min + (a_0 - a_min) (1 + cos(pi t_cur / T_i)) /
-    2, the cycle length T_i starting at T_0 and multiplied by T_mult at each restart.
+    r"""SGDR (Loshchilov & Hutter 2017): within a cycle of length $T_i$,
+
+    $$\alpha_t = \alpha_{\min} + \frac{\alpha_0 - \alpha_{\min}}{2}
+      \left(1 + \cos\frac{\pi t_{cur}}{T_i}\right),$$
+
+    the cycle length starting at $T_0$ and multiplied by $T_{mult}$ at each restart.
 
     Parameters
     ----------
@@ -113,7 +120,8 @@ class CosineDecayRestarts(Schedule):
 
 
 class PiecewiseConstantDecay(Schedule):
-    """values[i] while t < boundaries[i]; the last value after the last boundary."""
+    r"""$\alpha_t$ = ``values[i]`` while ``boundaries[i-1]`` $\le t <$ ``boundaries[i]``;
+    the last value after the last boundary (piecewise constant, Keras's name)."""
     def __init__(self, boundaries, values):
         boundaries, values = list(boundaries), list(values)
         if len(values) != len(boundaries) + 1:

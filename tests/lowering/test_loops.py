@@ -28,6 +28,8 @@ OPTIMIZERS = [
     lambda: O.Adam(0.01),
     lambda: O.Adam(0.01, amsgrad=True),
     lambda: O.Nadam(0.01),
+    lambda: O.AdamW(0.01, weight_decay=0.1),
+    lambda: O.SGDW(0.05, momentum=0.9, weight_decay=0.1),
 ]
 
 
@@ -258,9 +260,9 @@ def test_a_new_process_loads_the_loop_from_the_disk_cache(tmp_path):
 
     code = ("import numpy as np\n"
             "from nnlearn.optimizers import RMSprop\n"
-            "loop = RMSprop.rule.compiled()\n"
+            "loop = RMSprop(0.1).chain().fused_kernel.compiled()\n"
             "w, s, g = np.ones(5, np.float32), np.zeros(5, np.float32), np.ones(5, np.float32)\n"
-            "loop(w, s, g, *[np.float32(v) for v in (0.1, 0.9, 0.1, 1e-7, 1e-38)])\n"
+            "loop(w, s, g, *[np.float32(v) for v in (0.9, 0.1, 1e-7, 1e-38, -0.1)])\n"
             "print(sum(loop.stats.cache_hits.values()), sum(loop.stats.cache_misses.values()),"
             " w[0])\n")
     env = {**os.environ, "NNLEARN_KERNEL_CACHE": str(tmp_path)}
@@ -269,7 +271,7 @@ def test_a_new_process_loads_the_loop_from_the_disk_cache(tmp_path):
     assert runs[0][:2] == ["0", "1"]            # compiled, and saved
     assert runs[1][:2] == ["1", "0"]            # loaded
     assert runs[0][2] == runs[1][2] != "1.0"    # the same update either way
-    assert len(list(tmp_path.glob("nnlearn_optimizers_RMSprop_rule_*.py"))) == 1
+    assert len(list(tmp_path.glob("nnlearn_kernels_fused_rms_rate_step_apply_*.py"))) == 1
     assert list(tmp_path.glob("__pycache__/*.nbi"))      # numba's index of the cache
 
 
@@ -317,11 +319,12 @@ def test_a_changed_rule_gets_a_file_of_its_own(tmp_path, monkeypatch):
 def test_each_runs_every_group_in_one_call_with_the_same_bits():
     """Groups that the loop takes as they are go to it in one call (tuples of flat views);
     a group it cannot take sends each group its own way.  Both give NumPy's bits."""
-    from nnlearn.optimizers import Adam
+    from nnlearn.optimizers import Adam, State
 
-    adam = Adam(learning_rate=0.01)
-    adam.iterations = 3  # the bias corrections of step 3
-    rule, numbers = adam.kernel(0.01, np.dtype(np.float32))
+    chain = Adam(learning_rate=0.01).chain()  # Adam's fused kernel, W + u included
+    step_3 = State([], count=3)  # the bias corrections of step 3
+    rule = chain.fused_kernel
+    numbers = [n for t in chain.transforms for n in t.numbers(step_3, np.dtype(np.float32))]
     rng = np.random.default_rng(0)
 
     def groups(strided=False):

@@ -33,7 +33,7 @@ websockets_sync = pytest.importorskip("websockets.sync.client")
     ({"hidden": [1000]}, "1 to 8 neurons"),
     ({"hidden": [2.5]}, "1 to 8 neurons"),
     ({"activation": "sigmod"}, "activation must be one of"),
-    ({"optimizer": "adamw"}, "optimizer must be one of"),
+    ({"optimizer": "adamax"}, "optimizer must be one of"),
     ({"features": []}, "non-empty list"),
     ({"features": ["x3"]}, "unknown feature"),
     ({"dataset": "moons"}, "dataset must be one of"),

@@ -317,15 +317,18 @@ class FullBatchDaskAdapter(DataAdapter):
                     (p.grad + g).astype(p.data.dtype)
             return loss
 
+        objective = closure
         if self.least_squares:
+            from .. import optimizers
+
             def normal_equations():
                 task = dask.delayed(_chunk_normal_equations, pure=True)
                 limit = model.optimizer.max_jacobian_entries
                 parts = dask.compute(*[task(template, model.get_weights(), x, y, limit)
                                        for x, y, _ in self.blocks])
                 return sum(p[0] for p in parts), sum(p[1] for p in parts)
-            closure.normal_equations = normal_equations
-        loss = model.optimizer.minimize(params, closure)
+            objective = optimizers.Objective(params, closure, normal_equations=normal_equations)
+        loss = model.optimizer.minimize(params, objective)
         model.loss_tracker.update_state(loss, self.n)
         return {"loss": loss}
 

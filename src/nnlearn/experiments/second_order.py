@@ -6,7 +6,7 @@ Every method trains the same initial weights (N(0, 1), float64) on the full batc
 ``fit`` epoch per iteration.  The loss is the mean squared error for both networks
 (Levenberg-Marquardt needs a sum of squares; Rumelhart, Hinton & Williams (1986) trained
 XOR on the squared error too).  For Levenberg-Marquardt, ``Model.train_step`` hands the
-optimizer the residuals and their Jacobian (``closure.residuals``).
+optimizer the residuals and their Jacobian (an ``optimizers.Objective``).
 """
 
 from __future__ import annotations

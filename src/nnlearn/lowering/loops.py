@@ -24,6 +24,11 @@ chosen in one place (:func:`backend`):
   inf propagate as in NumPy) and no fast-math flags.  It reads each array once and writes
   each updated array once, where NumPy makes one pass per operation.
 
+Several rules applied one after the other (an optimizer's chain of transforms:
+:mod:`nnlearn.optimizers.transforms`) become one kernel with :func:`fuse`: a generated
+element function calling each rule in turn, so that the chain reads and writes every
+array once, however many rules it has.
+
 Neither path warns about overflow or invalid values: a diverging step shows up as a NaN
 or infinite loss.
 
@@ -66,7 +71,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["elementwise", "backend", "use", "available_backends", "kernel_cache_dir",
+__all__ = ["elementwise", "fuse", "backend", "use", "available_backends", "kernel_cache_dir",
            "compiled_module", "BLOCK"]
 
 BLOCK = 32_768  # elements per block of the NumPy path
@@ -285,7 +290,13 @@ def _compile_loops(rule, names, arrays, updates):
     from ..numerics import numba_lowerings
 
     numba_lowerings()  # the functions rules may call that NumPy lacks (erf)
-    element = numba.njit(error_model="numpy", inline="always")(rule)
+    inline = numba.njit(error_model="numpy", inline="always")
+    parts = getattr(rule, "parts", None)
+    if parts is None:  # a rule written as a Python function
+        namespace, header, dependencies = {"element": inline(rule)}, "", [rule]
+    else:  # a fused rule (see fuse): its source defines element, calling its parts
+        namespace = {key: inline(part) for key, part in parts.items()}
+        header, dependencies = rule.source + "\n\n", list(parts.values())
     flat = [f"{name}_" for name in names[:arrays]]  # C-contiguous arrays seen as vectors
     arguments = [f"{name}[i]" for name in flat] + names[arrays:]
     targets = ", ".join(f"{name}[i]" for name in flat[:updates])
@@ -294,7 +305,7 @@ def _compile_loops(rule, names, arrays, updates):
         return (f"{indent}for i in range({flat[0]}.size):\n"
                 f"{indent}    {targets} = element({', '.join(arguments)})\n")
 
-    source = (f"def loop({', '.join(names)}):\n"
+    source = (header + f"def loop({', '.join(names)}):\n"
               + "".join(f"    {name}_ = {name}.reshape({name}.size)\n"
                         for name in names[:arrays])
               + over_elements("    ")
@@ -303,15 +314,17 @@ def _compile_loops(rule, names, arrays, updates):
               + "".join(f"        {name}_ = {name}[k]\n" for name in names[:arrays])
               + over_elements("        "))
     name = f"{rule.__module__}.{rule.__qualname__}"
+    functions = ("loop", "loop_all") if parts is None else ("element", "loop", "loop_all")
     try:
-        functions = compiled_module(name, source, {"element": element},
-                                    [rule, _compile_loops], ("loop", "loop_all"))
+        compiled = compiled_module(name, source, namespace, [*dependencies, _compile_loops],
+                                   functions)
     except OSError:  # the rule's source cannot be read: compiled without a cache
-        namespace = {"element": element}
+        namespace = dict(namespace)
         exec(compile(source, f"<nnlearn kernel {rule.__name__}>", "exec"), namespace)
-        return tuple(numba.njit(error_model="numpy")(namespace[name])
-                     for name in ("loop", "loop_all"))
-    return functions
+        for function in functions:
+            namespace[function] = numba.njit(error_model="numpy")(namespace[function])
+        compiled = tuple(namespace[function] for function in functions)
+    return compiled[-2:]
 
 
 def kernel_cache_dir() -> Path | None:
@@ -469,6 +482,23 @@ def _cached_source(stem: str, source: str, name: str, namespace: dict):
     spec.loader.exec_module(module)
     sys.modules[spec.name] = module  # numba's cached code finds its module by name
     return module
+
+
+def fuse(name: str, source: str, parts: dict, arrays: int, updates: int) -> Elementwise:
+    """One :class:`Elementwise` kernel from several rules: ``source`` defines
+    ``element(...)``, a function of element values that calls the rules in ``parts``
+    (name -> rule function) one after the other, so that a chain of element-wise steps
+    reads and writes each array once (one loop on numba, one block pass on NumPy)
+    instead of once per rule.  On NumPy the parts run as the Python functions they are;
+    on numba each is compiled and inlined into the element function, and the loop is
+    cached on disk against the parts' source like any rule's."""
+    namespace = dict(parts)
+    exec(compile(source, f"<nnlearn fused kernel {name}>", "exec"), namespace)
+    element = namespace["element"]
+    element.__name__ = element.__qualname__ = name
+    element.__module__ = __name__
+    element.source, element.parts = source, dict(parts)
+    return Elementwise(element, arrays, updates)
 
 
 def elementwise(arrays: int, updates: int = 1):

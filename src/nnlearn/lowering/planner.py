@@ -197,14 +197,17 @@ def _updates_part(model) -> Part:
                     "its rule is not an element-wise kernel")
     backend = loops.backend()
     dtype = np.dtype(model.dtype)
+    chain = optimizer.describe()  # its transforms, fused into one kernel where element-wise
     if backend == "numba" and dtype in (np.dtype(np.float32), np.dtype(np.float64)):
         return Part("updates", f"{name}'s rule, numba loops",
-                    f"one compiled call over all {len(model.params)} parameter arrays")
+                    f"{chain} fused into one compiled call over all {len(model.params)} "
+                    "parameter arrays")
     why = ("NNLEARN_KERNELS=numpy or settings(kernels='numpy')"
            if "numba" in loops.available_backends() else "numba is not installed")
     if backend == "numba":
         why = f"{dtype} has no compiled loop"
-    return Part("updates", f"{name}'s rule, NumPy", why)
+    return Part("updates", f"{name}'s rule, NumPy",
+                f"{why}; {chain} fused into one pass per parameter")
 
 
 # -- layers ---------------------------------------------------------------------------------

@@ -221,13 +221,15 @@ class Trainer:
                 predictions = outputs
             return loss
 
+        objective = closure
         if self.optimizer.needs_residuals:  # Levenberg-Marquardt: r and dr/dw of the batch
             if sample_weight is not None:
                 raise ValueError(f"{type(self.optimizer).__name__} fits residuals: it cannot "
                                  "weight samples (sample_weight, class_weight)")
-            closure.residuals = optimizers.least_squares_residuals(
+            residuals = optimizers.least_squares_residuals(
                 self, x, y, self.optimizer.max_jacobian_entries)
-        loss = self.optimizer.minimize(params, closure)
+            objective = optimizers.Objective(params, closure, residuals=residuals)
+        loss = self.optimizer.minimize(params, objective)
         self.update_metrics(y, predictions, loss)
         return {"loss": loss}
 

@@ -371,8 +371,8 @@ Y_EXP = 2.0 * np.exp(-1.5 * T) + 0.05 * np.cos(7 * T)
 
 
 def exponential_closure(w):
-    """r_i = w0 exp(w1 t_i) - y_i, loss mean(r^2), with closure.residuals from the
-    engine."""
+    """r_i = w0 exp(w1 t_i) - y_i, loss mean(r^2): an Objective with the residuals and
+    their Jacobian from the engine."""
     def residual_fn():
         return w[0] * (w[1] * nl.Tensor(T)).exp() - nl.Tensor(Y_EXP)
 
@@ -383,8 +383,7 @@ def exponential_closure(w):
         loss.backward()
         return loss.item()
 
-    closure.residuals = lambda: O.jacobian(residual_fn, [w])
-    return closure
+    return O.Objective([w], closure, residuals=lambda: O.jacobian(residual_fn, [w]))
 
 
 def lm_by_hand(w, steps, mu=1e-3, dec=0.1, inc=10.0, mu_max=1e10):
@@ -495,7 +494,7 @@ def test_every_method_trains_the_sin_net_through_fit_and_compare():
 
 
 def test_plain_sequential_trains_with_levenberg_marquardt():
-    """Model.train_step hands LM the residuals and their Jacobian (closure.residuals)."""
+    """Model.train_step hands LM the residuals and their Jacobian (an Objective)."""
     x, y = make_sin(100, noise=0.25, random_state=0)
     model = nl.Sequential([Input(1), Dense(3, activation="sigmoid"), Dense(1)], seed=0)
     model.compile(optimizer="levenberg_marquardt", loss="mse")
@@ -532,8 +531,7 @@ def rosenbrock_closure_with_residuals(w):
         loss.backward()
         return loss.item()
 
-    closure.residuals = lambda: O.jacobian(residual_fn, [w])
-    return closure
+    return O.Objective([w], closure, residuals=lambda: O.jacobian(residual_fn, [w]))
 
 
 @pytest.mark.parametrize("make, steps, tolerance", [
@@ -615,7 +613,7 @@ def test_levenberg_marquardt_refuses_a_jacobian_over_its_limit_and_a_bare_closur
         loss.backward()
         return loss.item()
 
-    with pytest.raises(TypeError, match=r"closure.residuals\(\) -> \(r, J\)"):
+    with pytest.raises(TypeError, match=r"needs the residuals .*residuals\(\) -> \(r, J\)"):
         O.LevenbergMarquardt().minimize([w], closure)
     for optimizer in (O.LevenbergMarquardt(), O.ConjugateGradient(), O.IRpropPlus()):
         with pytest.raises(TypeError, match=r"minimize\(params, closure\)"):
