@@ -116,6 +116,20 @@ def test_a_teacher_sees_two_students_sends_a_challenge_and_ranks_them(tmp_path):
         assert [float(t) for t in column.all_inner_texts()] == \
             sorted((float(t) for t in column.all_inner_texts()), reverse=True)
         teacher.click("#students th[data-sort=number]")
+        # both tabs paused: the page names the thumbnails it has, the server leaves them
+        # out, and the page still draws them
+        for _ in range(2):
+            with teacher.expect_response(lambda r: "/teacher/sessions" in r.url) as reply:
+                pass
+        rows = reply.value.json()["sessions"]
+        assert all(f"{row['id']}.{row['version']}" in reply.value.url.replace("%2C", ",")
+                   .replace("%2E", ".") for row in rows), reply.value.url
+        assert [row["thumbnail"] for row in rows] == [None, None]
+        teacher.wait_for_timeout(300)
+        inked = teacher.evaluate("""[...document.querySelectorAll('#students canvas')]
+            .map((c) => [...c.getContext('2d').getImageData(0, 0, c.width, c.height).data]
+                 .filter((v, i) => i % 4 === 3 && v > 0).length)""")
+        assert len(inked) == 2 and min(inked) > 1000, inked
         teacher.set_viewport_size({"width": 1280, "height": 720})
         shot(teacher, "teacher_1280.png", tmp_path, full_page=True)
         # the teacher opens Ada's network, read-only, in a new tab (to project it)
