@@ -348,7 +348,7 @@ def test_the_compiled_loops_are_generated_from_the_table_of_activations():
         assert f"if code == {code}:  # {name}" in source
         assert f"function_{code}(v, one)" in source
     assert compiled.activation_code(activations.softmax) is None
-    assert loops.SOFTMAX == nl.losses.Head.LINKS.index("softmax") == 0
+    assert template.SOFTMAX == nl.losses.Head.LINKS.index("softmax") == 0
     for name in nl.links.ELEMENTWISE_LINKS:  # one loss head per element-wise link
         code = nl.losses.Head.LINKS.index(name)
         assert f"if link == {code}:  # {name}" in source
