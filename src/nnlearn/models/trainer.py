@@ -305,7 +305,7 @@ class Trainer:
         callbacks = check_callbacks(callbacks)
         for callback in callbacks:
             callback.set_model(self)
-        history = History()
+        history = self.history = History()
         self.stop_training, self.stop_reason = False, None
         entropy = np.random.SeedSequence(seed).entropy  # fixed per fit when seed is None
         try:
@@ -316,26 +316,9 @@ class Trainer:
             if verbose == 2:
                 print(f"Training step plan:\n{self.plan(batch_size).explain()}", flush=True)
             for epoch in range(initial_epoch, epochs):
-                # Every epoch's randomness derives from (seed, epoch): training resumed at
-                # initial_epoch=k replays epochs k.. exactly as an uninterrupted run would.
-                epoch_seed = np.random.SeedSequence([entropy, epoch]) if draws else None
-                for callback in callbacks:
-                    callback.on_epoch_begin(epoch, {})
-                train.on_epoch_begin()
-                steps, batches = train.epoch(epoch_seed)
-                bar = ProgressBar(steps, epoch, epochs, verbose)
-                try:  # a bad batch raises here, before the epoch's end (no checkpoint)
-                    logs = self._train_epoch(batches, epoch_seed, callbacks, bar,
-                                             step_function)
-                finally:
-                    batches.close()  # stops and joins the threads reading ahead
-                train.on_epoch_end()
-                if validation is not None and not self.stop_training:
-                    values = self._validate(validation, batch_size)
-                    logs.update({f"val_{k}": v for k, v in values.items()})
-                bar.close(logs)
-                for callback in callbacks:
-                    callback.on_epoch_end(epoch, logs)
+                logs = self._fit_epoch(train, validation, epoch, epochs, entropy if draws
+                                       else None, callbacks, step_function, batch_size,
+                                       verbose)
                 history.record(epoch, logs)
                 if self.stop_training:
                     if verbose and self.stop_reason:
@@ -345,8 +328,33 @@ class Trainer:
             train.close()
         for callback in callbacks:
             callback.on_train_end({})
-        self.history = history
         return history
+
+    def _fit_epoch(self, train, validation, epoch: int, epochs: int, entropy, callbacks,
+                   step_function, batch_size: int, verbose: int) -> dict:
+        """One epoch of fit: its batches (``train``, an adapter of :mod:`nnlearn.data`),
+        the validation, the progress bar and the callbacks around them; its logs.  Every
+        epoch's randomness derives from (seed, epoch) (``entropy`` None: none is drawn),
+        so training resumed at ``initial_epoch=k`` replays epochs k.. exactly as an
+        uninterrupted run would."""
+        epoch_seed = None if entropy is None else np.random.SeedSequence([entropy, epoch])
+        for callback in callbacks:
+            callback.on_epoch_begin(epoch, {})
+        train.on_epoch_begin()
+        steps, batches = train.epoch(epoch_seed)
+        bar = ProgressBar(steps, epoch, epochs, verbose)
+        try:  # a bad batch raises here, before the epoch's end (no checkpoint)
+            logs = self._train_epoch(batches, epoch_seed, callbacks, bar, step_function)
+        finally:
+            batches.close()  # stops and joins the threads reading ahead
+        train.on_epoch_end()
+        if validation is not None and not self.stop_training:
+            values = self._validate(validation, batch_size)
+            logs.update({f"val_{k}": v for k, v in values.items()})
+        bar.close(logs)
+        for callback in callbacks:
+            callback.on_epoch_end(epoch, logs)
+        return logs
 
     def _validate(self, validation, batch_size: int) -> dict:
         """The validation losses and metrics: ``validation`` is (x, y, weights) arrays or
