@@ -46,7 +46,11 @@ $$
 
 (Bridle 1990; Goodfellow, Bengio & Courville 2016, 6.2.2.3), exact for any logit instead
 of clipped.  A plain function given as the loss is wrapped in a
-:class:`LossFunctionWrapper`: it trains, unfused."""
+:class:`LossFunctionWrapper`: it trains, unfused.
+
+This module is long because it is the catalogue of Keras's losses: each a function and a
+class of a few lines, beside the fused forms and heads that share their helpers.
+"""
 
 from __future__ import annotations
 

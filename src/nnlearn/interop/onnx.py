@@ -49,6 +49,9 @@ recurrent operators take their activations by name: sigmoid, tanh or relu.
 
 The format: Bai, Lu, Zhang et al., *ONNX: Open Neural Network Exchange* (2017-), the
 operator set chosen by ``opset`` (default :data:`DEFAULT_OPSET`).
+
+This module is long because it is the table of converters, one short function per
+layer and activation, with the graph builder they share.
 """
 
 from __future__ import annotations

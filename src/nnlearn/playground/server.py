@@ -33,6 +33,10 @@ counted on a loopback-only server); a flood of half-sent requests therefore cann
 the server's file descriptors (see :class:`ConnectionGuard`).  ``X-Forwarded-For`` is
 read only from a ``trusted_proxy`` named at launch; otherwise the per-computer tab cap
 counts the socket's own address.
+
+This module is long because it is one ASGI application: its routes (the page, the
+training sessions' socket, the exports, the classroom and teacher views) share the
+sessions and the classroom state held here.
 """
 
 from __future__ import annotations

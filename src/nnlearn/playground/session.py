@@ -10,6 +10,9 @@ noise and the training ratio in percent.  Beyond it: three- to five-class data s
 trained on binary cross-entropy (fused from logits) or squared error; more classes in a
 softmax trained on (sparse) categorical cross-entropy; regression in one linear unit on
 mean squared error, mean absolute error or log-cosh.
+
+This module is long because a session is one state machine (settings, data, model,
+training, frames, run history, the step mode) whose parts read each other's state.
 """
 
 from __future__ import annotations
