@@ -189,7 +189,7 @@ def test_the_environment_variable_picks_the_backend_of_a_run():
     import subprocess
     import sys
 
-    code = "import nnlearn; print(nnlearn.loops.backend())"
+    code = "from nnlearn.lowering import loops; print(loops.backend())"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**__import__("os").environ, "NNLEARN_KERNELS": "numpy"})
     assert run.stdout.strip() == "numpy", run.stderr
