@@ -354,7 +354,9 @@ class NpyFeatures:
         return self.shape[0]
 
     def __getitem__(self, rows):
-        block = np.asarray(self.array[rows], np.float64)[:, self.columns]
+        from .data import read_rows  # from the file, not through the mapping (no RSS)
+
+        block = np.asarray(read_rows(self.array, rows), np.float64)[:, self.columns]
         if self.mean is None:
             return block
         return ((block - self.mean) / self.scale).astype(self.dtype)
