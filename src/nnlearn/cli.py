@@ -770,7 +770,8 @@ def train(data, target, out_path, config_path, verbose, **options):
 @click.argument("data", type=click.Path(dir_okay=False))
 @user_errors
 def evaluate(model_path, data):
-    """Loss and metrics of MODEL on labelled DATA."""
+    """Loss and metrics of MODEL on labelled DATA (a CSV, an NPZ, or a 2-D NPY read
+    memory-mapped: the training file's columns, or the features then the target)."""
     model = _load(model_path)
     table = _table_for(model, data, require_target=True)
     x = _model_inputs(model, table, data)
@@ -805,8 +806,9 @@ def evaluate(model_path, data):
 @click.option("--proba", is_flag=True, help="Also write each class's probability.")
 @user_errors
 def predict(model_path, data, out_path, proba):
-    """Predict DATA with MODEL; classification writes the original class labels (to
-    standard output unless --out names a file)."""
+    """Predict DATA with MODEL (a CSV, an NPZ, or a 2-D NPY read memory-mapped, with
+    the training file's columns or the feature columns only); classification writes
+    the original class labels (to standard output unless --out names a file)."""
     to_stdout = out_path == "-"
     if to_stdout:
         if sys.stdout is None:  # started with standard output closed (>&-)
