@@ -433,7 +433,7 @@ def load_npy(path, target=None):
     if not -d <= column < d:
         raise ValueError(f"--target {target}: {path} has {d} columns (0 to {d - 1})")
     column %= d
-    y = np.asarray(array[:, column], np.float64)
+    y = _npy_column(array, column)
     if not np.isfinite(y).all():
         raise ValueError(f"{path}: the target column {column} holds "
                          f"{y[~np.isfinite(y)][0]} at row {int(np.argmin(np.isfinite(y)))}")
@@ -459,6 +459,17 @@ def _open_npy(path, at_least: int = 1, what: str = ""):
     return array
 
 
+def _npy_column(array, column: int) -> np.ndarray:
+    """One column of a memory-mapped 2-D array, in float64, read from the file
+    MAX_SCAN_BYTES of rows at a time (:func:`nnlearn.data.read_rows`: a column read
+    through the mapping would map every page of the file into the process)."""
+    from .data import read_rows
+
+    step = max(1, MAX_SCAN_BYTES // max(1, array.shape[1] * array.itemsize))
+    return np.concatenate([np.asarray(read_rows(array, slice(start, start + step))[:, column],
+                                      np.float64) for start in range(0, len(array), step)])
+
+
 def _column_number(name):
     """j for a column named ``column_<j>`` (a .npy file's), else None."""
     prefix, _, number = str(name).partition("_")
@@ -480,16 +491,16 @@ def load_npy_for(model, path, require_target: bool):
     features = meta.get("features") or [f"column_{j}" for j in range(n_inputs)]
     target = meta.get("target")
     columns = [_column_number(f) for f in features]
-    target_column = _column_number(target) if target is not None else None
-    if None in columns or (target is not None and target_column is None):
+    target_column = _column_number(target) if target is not None else \
+        max((c for c in columns if c is not None), default=-1) + 1  # after the features
+    if None in columns or target_column is None:
         columns, target_column = list(range(len(features))), len(features)
         layout = f"the model's {len(features)} features in its order, then the target"
     else:
-        layout = (f"features at columns {columns}" + ("" if target_column is None else
-                                                       f", the target at {target_column}"))
+        layout = f"features at columns {columns}, the target at {target_column}"
     d = array.shape[1]
-    if target_column is not None and d > max(columns + [target_column]):
-        y = np.asarray(array[:, target_column], np.float64)
+    if d > max(columns + [target_column]):
+        y = _npy_column(array, target_column)
         if not np.isfinite(y).all():
             raise ValueError(f"{path}: the target column {target_column} holds "
                              f"{y[~np.isfinite(y)][0]} at row "
