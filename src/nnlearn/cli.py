@@ -359,7 +359,9 @@ class NpyFeatures:
         return self.shape[0]
 
     def __getitem__(self, rows):
-        block = np.asarray(self.array[rows], np.float64)[:, self.columns]
+        from .data import read_rows  # from the file, not through the mapping (no RSS)
+
+        block = np.asarray(read_rows(self.array, rows), np.float64)[:, self.columns]
         if self.mean is None:
             return block
         return ((block - self.mean) / self.scale).astype(self.dtype)
@@ -436,7 +438,7 @@ def load_npy(path, target=None):
     if not -d <= column < d:
         raise ValueError(f"--target {target}: {path} has {d} columns (0 to {d - 1})")
     column %= d
-    y = np.asarray(array[:, column], np.float64)
+    y = _npy_column(array, column)
     if not np.isfinite(y).all():
         raise ValueError(f"{path}: the target column {column} holds "
                          f"{y[~np.isfinite(y)][0]} at row {int(np.argmin(np.isfinite(y)))}")
@@ -462,6 +464,17 @@ def _open_npy(path, at_least: int = 1, what: str = ""):
     return array
 
 
+def _npy_column(array, column: int) -> np.ndarray:
+    """One column of a memory-mapped 2-D array, in float64, read from the file
+    MAX_SCAN_BYTES of rows at a time (:func:`nnlearn.data.read_rows`: a column read
+    through the mapping would map every page of the file into the process)."""
+    from .data import read_rows
+
+    step = max(1, MAX_SCAN_BYTES // max(1, array.shape[1] * array.itemsize))
+    return np.concatenate([np.asarray(read_rows(array, slice(start, start + step))[:, column],
+                                      np.float64) for start in range(0, len(array), step)])
+
+
 def _column_number(name):
     """j for a column named ``column_<j>`` (a .npy file's), else None."""
     prefix, _, number = str(name).partition("_")
@@ -483,16 +496,16 @@ def load_npy_for(model, path, require_target: bool):
     features = meta.get("features") or [f"column_{j}" for j in range(n_inputs)]
     target = meta.get("target")
     columns = [_column_number(f) for f in features]
-    target_column = _column_number(target) if target is not None else None
-    if None in columns or (target is not None and target_column is None):
+    target_column = _column_number(target) if target is not None else \
+        max((c for c in columns if c is not None), default=-1) + 1  # after the features
+    if None in columns or target_column is None:
         columns, target_column = list(range(len(features))), len(features)
         layout = f"the model's {len(features)} features in its order, then the target"
     else:
-        layout = (f"features at columns {columns}" + ("" if target_column is None else
-                                                       f", the target at {target_column}"))
+        layout = f"features at columns {columns}, the target at {target_column}"
     d = array.shape[1]
-    if target_column is not None and d > max(columns + [target_column]):
-        y = np.asarray(array[:, target_column], np.float64)
+    if d > max(columns + [target_column]):
+        y = _npy_column(array, target_column)
         if not np.isfinite(y).all():
             raise ValueError(f"{path}: the target column {target_column} holds "
                              f"{y[~np.isfinite(y)][0]} at row "
@@ -773,7 +786,8 @@ def train(data, target, out_path, config_path, verbose, **options):
 @click.argument("data", type=click.Path(dir_okay=False))
 @user_errors
 def evaluate(model_path, data):
-    """Loss and metrics of MODEL on labelled DATA."""
+    """Loss and metrics of MODEL on labelled DATA (a CSV, an NPZ, or a 2-D NPY read
+    memory-mapped: the training file's columns, or the features then the target)."""
     model = _load(model_path)
     table = _table_for(model, data, require_target=True)
     x = _model_inputs(model, table, data)
@@ -808,8 +822,9 @@ def evaluate(model_path, data):
 @click.option("--proba", is_flag=True, help="Also write each class's probability.")
 @user_errors
 def predict(model_path, data, out_path, proba):
-    """Predict DATA with MODEL; classification writes the original class labels (to
-    standard output unless --out names a file)."""
+    """Predict DATA with MODEL (a CSV, an NPZ, or a 2-D NPY read memory-mapped, with
+    the training file's columns or the feature columns only); classification writes
+    the original class labels (to standard output unless --out names a file)."""
     to_stdout = out_path == "-"
     if to_stdout:
         if sys.stdout is None:  # started with standard output closed (>&-)

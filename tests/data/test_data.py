@@ -413,34 +413,39 @@ import numpy as np
 import nnlearn as nl
 from nnlearn.models import mlp
 
-def anonymous_mb():
+def resident_mb(field="RssAnon"):
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("RssAnon:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
+
+anonymous_mb = resident_mb
 
 class Peak(nl.callbacks.Callback):
     def on_batch_end(self, batch, logs=None):
         self.peak = max(getattr(self, "peak", 0), anonymous_mb())
+        self.total = max(getattr(self, "total", 0), resident_mb("VmRSS"))
 
 path, mode = sys.argv[1:]
 model = mlp(32, [16], 2, output_activation="softmax", seed=0)
 model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
 warm = np.zeros((8192, 32), np.float32)  # compiles the step's kernels (numba) first
 model.fit(warm, np.zeros(8192, int), batch_size=4096, verbose=0)
-base = anonymous_mb()
+base, base_total = anonymous_mb(), resident_mb("VmRSS")
 array = np.load(path, mmap_mode="r" if mode == "memmap" else None)
 x, y = array[:, :32], np.load(path.replace("x.npy", "y.npy"), mmap_mode="r")
 peak = Peak()
 model.fit(x, y, epochs=1, batch_size=4096, verbose=0, callbacks=[peak])
-print(peak.peak - base)
+print(peak.peak - base, peak.total - base_total)
 """
 
 
 def test_fit_on_a_memmap_holds_a_few_batches_in_memory_not_the_file(tmp_path):
     """Anonymous memory (RssAnon: the process's own, not the file's pages in the page
     cache) grows by a few batches during fit on a 64 MiB memmap; loading the file first
-    (the control) grows it by the file's size, so the measure can tell them apart."""
+    (the control) grows it by the file's size, so the measure can tell them apart.  The
+    whole resident set (VmRSS, pages of the file mapped into the process included) grows
+    by a few batches too: the rows are read from the file, not through the mapping."""
     import subprocess
     import sys
 
@@ -454,14 +459,15 @@ def test_fit_on_a_memmap_holds_a_few_batches_in_memory_not_the_file(tmp_path):
     x.flush()
     del x
     np.save(tmp_path / "y.npy", np.arange(rows) % 2)
-    growth = {}
+    growth, total = {}, {}
     for mode in ("memmap", "memory"):
         done = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(tmp_path / "x.npy"),
                                mode], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
-        growth[mode] = float(done.stdout.split()[-1])
+        growth[mode], total[mode] = (float(v) for v in done.stdout.split()[-2:])
     assert growth["memmap"] < 24, growth   # a few batches of 4096 x 32 float32 (0.5 MiB)
     assert growth["memory"] > 64, growth   # the file, loaded
+    assert total["memmap"] < 24, total     # read through the mapping: the whole file
 
 
 def test_validation_data_may_be_a_pydataset_or_lazily_indexed_arrays(tmp_path):
@@ -496,3 +502,52 @@ def test_a_generator_is_read_no_further_than_training_uses_it():
 
     _model().fit(endless(), epochs=4, initial_epoch=1, steps_per_epoch=3, verbose=0)
     assert len(taken) == 9  # 3 epochs of 3 batches (one read to build the model among them)
+
+
+def _mapped_mb(path) -> float:
+    """The resident pages of this process's mappings of ``path`` (/proc/self/smaps)."""
+    total, inside = 0, False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            head = line.split()
+            if head and "-" in head[0] and len(head) >= 5 and ":" in head[3]:  # a mapping
+                inside = len(head) >= 6 and head[5] == str(path)
+            elif inside and head and head[0] == "Rss:":
+                total += int(head[1])
+    return total / 1024
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_a_read_only_memmap_is_read_from_its_file_not_through_the_mapping(tmp_path,
+                                                                         shuffle):
+    """Pages touched through a mapping count in the process's RSS (on Linux a fault maps
+    whole page-cache folios, up to 2 MiB); fit reads a read-only memmap's rows with
+    preadv, so no page of the file is ever mapped, and the weights are those of the
+    arrays in memory.  A copy-on-write memmap (mode "c", its writes in memory only) is
+    read through its mapping, with its writes."""
+    if not __import__("os").path.exists("/proc/self/smaps"):
+        pytest.skip("needs /proc (Linux)")
+    x, y = _data(n=3000)
+    whole = np.column_stack([x, y]).astype(np.float64)  # x a column view of the file
+    np.save(tmp_path / "data.npy", whole)
+    mapped = np.load(tmp_path / "data.npy", mmap_mode="r")
+
+    class Mapped(nl.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            self.peak = max(getattr(self, "peak", 0.0), _mapped_mb(tmp_path / "data.npy"))
+
+    probe = Mapped()
+    on_arrays, on_file = _model(), _model()
+    on_arrays.fit(whole[:, :6], y, epochs=2, batch_size=64, shuffle=shuffle, seed=1,
+                  verbose=0)
+    on_file.fit(mapped[:, :6], mapped[:, 6:], epochs=2, batch_size=64, shuffle=shuffle,
+                seed=1, verbose=0, callbacks=[probe])
+    assert _same(on_arrays, on_file)
+    assert probe.peak == 0.0
+    assert np.array_equal(on_file.predict(mapped[:, :6]), on_file.predict(whole[:, :6]))
+    assert _mapped_mb(tmp_path / "data.npy") == 0.0
+    np.asarray(mapped[::50, 0]).sum()  # the measure sees pages read through the mapping
+    assert _mapped_mb(tmp_path / "data.npy") > 0.0
+    copy = np.load(tmp_path / "data.npy", mmap_mode="c")
+    copy[7, :6] = 0.25
+    assert np.array_equal(read_rows(copy[:, :6], [7, 2]), [[0.25] * 6, whole[2, :6]])

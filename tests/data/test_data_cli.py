@@ -151,3 +151,20 @@ def test_a_bad_npy_file_to_evaluate_or_predict_is_one_line(tmp_path, capsys, mon
     assert run([command, str(out), str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err, err
+
+
+def test_a_model_without_column_names_takes_its_features_then_the_target(tmp_path, capsys):
+    path, out, model, _, _ = _trained_on_npy(tmp_path)
+    capsys.readouterr()
+    assert run(["evaluate", str(out), str(path)]) == 0
+    expected = capsys.readouterr().out
+    model.metadata = {k: v for k, v in model.metadata.items()
+                      if k not in ("features", "target")}  # as the playground saves
+    model.save(tmp_path / "unnamed.nnlearn")
+    reordered = tmp_path / "reordered.npy"
+    np.save(reordered, np.load(path)[:, [0, 2, 3, 1]])  # the features, then the target
+    assert run(["evaluate", str(tmp_path / "unnamed.nnlearn"), str(reordered)]) == 0
+    assert capsys.readouterr().out == expected
+    assert run(["evaluate", str(tmp_path / "unnamed.nnlearn"), str(path.parent /
+                                                                   "rings.npy")]) == 0
+    assert capsys.readouterr().out != expected  # the target read from the wrong column

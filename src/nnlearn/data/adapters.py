@@ -25,6 +25,8 @@ index, raised in the training thread before that batch is used.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .._validation import all_finite, check_in_range, check_sample_weight
@@ -77,20 +79,79 @@ def n_rows(values) -> int:
     return int(shape[0]) if shape is not None and len(shape) >= 1 else len(values)
 
 
+def _file_layout(source):
+    """(path, file position of row 0, row stride, bytes of a row) of a read-only
+    ``np.memmap`` whose rows lie forward in its file, else None."""
+    import mmap
+
+    mapping = getattr(source, "_mmap", None)
+    if not isinstance(source, np.memmap) or source.mode != "r" or mapping is None or \
+            source.filename is None or not hasattr(os, "preadv") or source.ndim < 1 or \
+            0 in source.shape or source.strides[0] <= 0 or min(source.strides[1:],
+                                                                 default=0) < 0:
+        return None
+    span = source.itemsize + sum((d - 1) * s for d, s in zip(source.shape[1:],
+                                                             source.strides[1:]))
+    if span > source.strides[0]:
+        return None
+    address = np.frombuffer(mapping, np.uint8, count=1).ctypes.data  # where it is mapped
+    mapped_from = source.offset - source.offset % mmap.ALLOCATIONGRANULARITY
+    return (source.filename, mapped_from + source.ctypes.data - address, source.strides[0],
+            span)
+
+
+def _read_file_rows(source, rows: np.ndarray):
+    """Rows ``rows`` (increasing, no repeats) of a read-only ``np.memmap``, read from
+    its file with ``preadv`` (one call per run of consecutive rows), or None when its
+    layout does not allow it (:func:`_file_layout`).  Reading through the mapping would
+    map the pages touched into the process (on Linux whole page-cache folios, up to 2
+    MiB a row), so that shuffled batches over a file larger than memory would grow the
+    resident set (RSS) towards the file's size; read this way, the rows pass through
+    the operating system's page cache and the process holds only the batch."""
+    layout = _file_layout(source)
+    if layout is None:
+        return None
+    path, first, stride, span = layout
+    raw = np.empty((len(rows), stride), np.uint8)
+    flat = raw.reshape(-1)
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        for begin, end in zip([0, *breaks.tolist()], [*breaks.tolist(), len(rows)]):
+            size = (end - begin - 1) * stride + span
+            where = first + int(rows[begin]) * stride
+            if os.preadv(descriptor, [flat[begin * stride:begin * stride + size]],
+                         where) != size:
+                raise OSError(f"{path}: short read of {size} bytes at {where}")
+    finally:
+        os.close(descriptor)
+    return np.array(np.ndarray((len(rows), *source.shape[1:]), source.dtype, raw, 0,
+                               (stride, *source.strides[1:])))
+
+
 def read_rows(source, index, start: int = 0, stop: int | None = None) -> np.ndarray:
     """Rows ``index`` (None: all, a slice, or integer positions) of rows
     ``start:stop`` of ``source``, read from it in increasing order without repeats (what
-    h5py requires and what reads a file front to back), returned in ``index``'s order."""
+    h5py requires and what reads a file front to back), returned in ``index``'s order.
+    A read-only ``np.memmap``'s rows are read from its file, not through the mapping
+    (:func:`_read_file_rows`: the process's memory holds the batch, not the pages)."""
     stop = n_rows(source) if stop is None else stop
     if index is None:
-        return np.asarray(source[start:stop])
+        index = slice(None)
     if isinstance(index, slice):
         rows = range(start, stop)[index]
+        if rows.step == 1 and isinstance(source, np.memmap) and len(rows):
+            block = _read_file_rows(source, np.arange(rows.start, rows.stop))
+            if block is not None:
+                return block
         return np.asarray(source[rows.start:rows.stop:rows.step])
     rows = np.asarray(index, dtype=np.int64) + start
     unique, inverse = np.unique(rows, return_inverse=True)
-    reader = getattr(source, "oindex", None)  # Zarr's orthogonal indexing
-    block = np.asarray(reader[unique] if reader is not None else source[unique])
+    block = _read_file_rows(source, unique) if isinstance(source, np.memmap) and \
+        len(unique) else None
+    if block is None:
+        reader = getattr(source, "oindex", None)  # Zarr's orthogonal indexing
+        block = np.asarray(reader[unique] if reader is not None else source[unique])
     return block if np.array_equal(unique, rows) else block[inverse]
 
 
