@@ -232,15 +232,24 @@ def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: 
     # (CHWN: a tap copies runs of ow * n numbers) unless a group has one channel (the
     # products then give NHWC as it is: see the module docstring)
     batch_inner = cg > 1
-    xt = _nhw_view(np.zeros((c, n * hp * wp), X.dtype), (c,), (n, hp, wp), batch_inner)
+    flat = np.zeros((c, n * hp * wp), X.dtype)
+    xt = _nhw_view(flat, (c,), (n, hp, wp), batch_inner)
     xt[:, :, top:top + h, left:left + wd] = X.transpose(3, 0, 1, 2)
-    xg = xt.reshape(G, cg, n, hp, wp)
     # columns (G, K [+ a row of ones], P), the positions P in the memory order of xt
     matrix = np.empty((G, K + (B is not None), P), X.dtype)
     matrix[:, K:] = 1
-    cols = _nhw_view(matrix[:, :K], (G, kh, kw, cg), (n, oh, ow), batch_inner)
-    for a, e, rows, columns in taps:
-        cols[:, a, e] = xg[:, :, :, rows, columns]
+    if _compiled(X):   # one compiled pass over the taps (the same copies)
+        from ..lowering._conv_loops import im2col
+
+        spatial = (oh, ow, n) if batch_inner else (n, oh, ow)
+        padded = (hp, wp, n) if batch_inner else (n, hp, wp)
+        im2col((kh, kw), strides, dilation, batch_inner)(
+            flat.reshape(G, cg, *padded), matrix[:, :K].reshape(G, kh, kw, cg, *spatial))
+    else:
+        xg = xt.reshape(G, cg, n, hp, wp)
+        cols = _nhw_view(matrix[:, :K], (G, kh, kw, cg), (n, oh, ow), batch_inner)
+        for a, e, rows, columns in taps:
+            cols[:, a, e] = xg[:, :, :, rows, columns]
     out = np.empty((n, oh, ow, f), dtype)
     if batch_inner:  # positions (oh, ow, n): move the batch axis out, channels stay runs
         out_p = np.matmul(matrix.transpose(0, 2, 1), Wg)
@@ -417,9 +426,15 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
 
     disjoint = all(s >= p for s, p in zip(strides, pool))  # each input in one window
 
+    # windows that tile the padded input: the compiled loop writes every element of dxp
+    tiling = strides == pool and all(o * s == n for o, s, n in zip(out_hw, strides,
+                                                                    xp.shape[1:3]))
+
     def vjp(g):
-        dxp = np.zeros(xp.shape, dtype=np.result_type(X.dtype, g.dtype))
-        if disjoint and _compiled(xp, g):
+        compiled = disjoint and _compiled(xp, g)
+        dxp = (np.empty if compiled and tiling else np.zeros)(
+            xp.shape, dtype=np.result_type(X.dtype, g.dtype))
+        if compiled:
             from ..lowering._conv_loops import max_pool_gradient
 
             max_pool_gradient(pool, strides)(np.ascontiguousarray(xp), out,
