@@ -168,6 +168,11 @@ def conv_parts(repeats: int = 20) -> dict:
             times.append(time.perf_counter() - start)
         return round(min(times) * 1e3, 3)
 
+    def times(op, arguments, wanted, g):
+        return {"forward_ms": best(lambda: op(*arguments)),
+                "forward_backward_ms": best(
+                    lambda: nl.grad(op(*arguments), wanted, gradient=g))}
+
     result = {}
     routes = [False] + ([True] if "numba" in loops.available_backends() else [])
     for name, (shape, input_gradient, kernel, op) in layers.items():
@@ -182,10 +187,8 @@ def conv_parts(repeats: int = 20) -> dict:
         g = np.ones(op(x, k, b).shape, np.float32)
         for compiled in routes:
             with settings(conv_loops=compiled):
-                result[f"{name}, {'numba' if compiled else 'numpy'}"] = {
-                    "forward_ms": best(lambda: op(x, k, b)),
-                    "forward_backward_ms": best(
-                        lambda: nl.grad(op(x, k, b), wanted, gradient=g))}
+                result[f"{name}, {'numba' if compiled else 'numpy'}"] = times(
+                    op, (x, k, b), wanted, g)
     return result
 
 
