@@ -10,7 +10,8 @@ steps on the left, so that output t sees inputs up to t only (van den Oord et al
 The convolution (a cross-correlation, as in every deep-learning library; LeCun et al.
 1989) is im2col (unfolding, Chellapilla et al. 2006): the padded input is copied once as
 ``(channels, batch, height, width)`` and each of the kh * kw kernel taps copies its
-strided slice into a ``(kh kw channels, positions)`` column matrix, to which a row of
+strided slice into a ``(kh kw channels, positions)`` column matrix (the same copies in one compiled loop on
+the numba backend of :mod:`nnlearn.lowering.loops`), to which a row of
 ones is appended when there is a bias (the bias is then the kernel's last row, and its
 gradient comes out of the same product).  Forward, dL/dkernel and dL/dx are one matrix
 product each (per group)::
@@ -407,8 +408,9 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     (nnlearn.lowering._conv_loops).  The gradient goes to the first maximal element of each
     window in (a, e) order (as PyTorch's and TensorFlow's do): the taps are visited in
     that order and a window stops taking gradient once one tap has equalled its maximum.
-    With disjoint windows on the numba backend one compiled loop does it, window by
-    window."""
+    With disjoint windows on the numba backend one compiled loop does it, a row of
+    windows at a time along the input's memory (and, when the windows tile the input,
+    without zeroing the gradient first: the loop writes every element)."""
     x, pool, strides, pads, out_hw = _pool_setup(x, pool_size, strides, padding,
                                                  "max_pool2d")
     X = x.data
