@@ -10,8 +10,8 @@ steps on the left, so that output t sees inputs up to t only (van den Oord et al
 The convolution (a cross-correlation, as in every deep-learning library; LeCun et al.
 1989) is im2col (unfolding, Chellapilla et al. 2006): the padded input is copied once as
 ``(channels, batch, height, width)`` and each of the kh * kw kernel taps copies its
-strided slice into a ``(kh kw channels, positions)`` column matrix (the same copies in one compiled loop on
-the numba backend of :mod:`nnlearn.lowering.loops`), to which a row of
+strided slice into a ``(kh kw channels, positions)`` column matrix (the same copies in
+one compiled loop on the numba backend of :mod:`nnlearn.lowering.loops`), to which a row of
 ones is appended when there is a bias (the bias is then the kernel's last row, and its
 gradient comes out of the same product).  Forward, dL/dkernel and dL/dx are one matrix
 product each (per group)::
