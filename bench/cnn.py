@@ -12,7 +12,12 @@ process keeps to one core, which is what a busy 2-core machine can compare relia
 ``--choice`` times the two NumPy routes for a convolution: im2col + one matrix product
 (what nnlearn.autograd.conv does) against a loop of kh * kw smaller products.
 
+``--parts`` times LeNet's convolution and pooling layers alone (forward, and forward +
+backward, best of repeats) on both routes of the planner's convolution part: the numba
+loops (im2col, col2im, max pooling) and NumPy's strided passes.
+
     python bench/cnn.py [--images 60000] [--rounds 1] [--threads n] [--profile] [--choice]
+                        [--parts]
 """
 
 from __future__ import annotations
@@ -135,6 +140,58 @@ def conv_choice(repeats: int = 5) -> dict:
     return {"im2col_s": best(im2col), "loop_of_products_s": best(loop)}
 
 
+def conv_parts(repeats: int = 20) -> dict:
+    """Milliseconds (best of ``repeats``) of LeNet's layers at batch 64, forward and
+    forward + backward, with the convolution loops on ("numba") and off ("numpy")."""
+    import nnlearn as nl
+    from nnlearn.lowering import loops
+    from nnlearn.lowering.switches import settings
+
+    rng = np.random.default_rng(0)
+    layers = {   # name: (input shape, needs dL/dx, the op on (x, kernel, bias))
+        "conv1 28x28x1 -> 28x28x6 (same)": ((BATCH, 28, 28, 1), False, (5, 5, 1, 6),
+                                             lambda x, k, b: nl.conv2d(x, k, b, 1, "same")),
+        "conv2 14x14x6 -> 10x10x16": ((BATCH, 14, 14, 6), True, (5, 5, 6, 16),
+                                      lambda x, k, b: nl.conv2d(x, k, b)),
+        "pool1 28x28x6 -> 14x14x6": ((BATCH, 28, 28, 6), True, None,
+                                     lambda x, k, b: nl.max_pool2d(x, 2)),
+        "pool2 10x10x16 -> 5x5x16": ((BATCH, 10, 10, 16), True, None,
+                                     lambda x, k, b: nl.max_pool2d(x, 2)),
+    }
+
+    def best(fn):
+        fn()
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return round(min(times) * 1e3, 3)
+
+    def times(op, arguments, wanted, g):
+        return {"forward_ms": best(lambda: op(*arguments)),
+                "forward_backward_ms": best(
+                    lambda: nl.grad(op(*arguments), wanted, gradient=g))}
+
+    result = {}
+    routes = [False] + ([True] if "numba" in loops.available_backends() else [])
+    for name, (shape, input_gradient, kernel, op) in layers.items():
+        x = nl.Tensor(np.maximum(rng.standard_normal(shape), 0).astype(np.float32),
+                      requires_grad=input_gradient)
+        k = b = None
+        wanted = [x] if input_gradient else []
+        if kernel is not None:
+            k = nl.Tensor(rng.standard_normal(kernel).astype(np.float32), requires_grad=True)
+            b = nl.Tensor(np.zeros(kernel[-1], np.float32), requires_grad=True)
+            wanted += [k, b]
+        g = np.ones(op(x, k, b).shape, np.float32)
+        for compiled in routes:
+            with settings(conv_loops=compiled):
+                result[f"{name}, {'numba' if compiled else 'numpy'}"] = times(
+                    op, (x, k, b), wanted, g)
+    return result
+
+
 def child(framework: str, n: int, profile: bool) -> None:
     result = (run_nnlearn if framework == "nnlearn" else run_torch)(n, profile)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -148,8 +205,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--choice", action="store_true")
+    parser.add_argument("--parts", action="store_true")
     parser.add_argument("--child", choices=["nnlearn", "torch"])
     args = parser.parse_args()
+    if args.parts:
+        for name, times in conv_parts().items():
+            print(f"{name:44s} forward {times['forward_ms']:7.3f} ms   forward + backward "
+                  f"{times['forward_backward_ms']:7.3f} ms")
+        return
     if args.child:
         child(args.child, args.images, args.profile)
         return

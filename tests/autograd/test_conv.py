@@ -9,6 +9,13 @@ import pytest
 import nnlearn as nl
 from nnlearn.autograd.conv import same_pads, output_length
 from nnlearn.lowering import loops
+from nnlearn.lowering.switches import settings
+
+
+def conv_routes():
+    """The convolution's routes here: NumPy's passes, and numba's loops when installed
+    (``settings(conv_loops=...)``: the kernel backend alone does not switch them)."""
+    return [False, True] if "numba" in loops.available_backends() else [False]
 
 
 def distinct(rng, shape):
@@ -380,8 +387,8 @@ def test_max_pool_gradient_is_the_same_on_both_backends(pool, strides, padding):
     x[0, :4, :4] = 1.5                               # ties between positive values too
     x[1, 1, 1, 2], x[2, 0, 0, 1] = np.nan, np.inf    # NaN wins its window (np.maximum)
     results = []
-    for backend in loops.available_backends():
-        with loops.use(backend):
+    for compiled in conv_routes():
+        with settings(conv_loops=compiled):
             xs = nl.Tensor(x, requires_grad=True)
             out = nl.max_pool2d(xs, pool, strides, padding)
             g = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
@@ -408,8 +415,8 @@ def test_conv2d_input_gradient_is_the_same_on_both_backends(x_shape, k_shape, st
     rng = np.random.default_rng(0)
     x, k = (rng.standard_normal(s).astype(dtype) for s in (x_shape, k_shape))
     results = []
-    for backend in loops.available_backends():
-        with loops.use(backend):
+    for compiled in conv_routes():
+        with settings(conv_loops=compiled):
             xs = nl.Tensor(x, requires_grad=True)
             out = nl.conv2d(xs, k, None, strides, padding, dilation, groups)
             g = np.random.default_rng(1).standard_normal(out.shape).astype(dtype)
@@ -447,3 +454,59 @@ def test_one_channel_conv2d_in_blocks_of_columns(x_shape, k_shape, strides, padd
         np.testing.assert_allclose(blocked, plain, rtol=1e-12, atol=1e-12)
     small = [nl.Tensor(v, requires_grad=True) for v in (x[:1, :6, :8], k, b)]
     assert nl.gradcheck(lambda x, k, b: nl.conv2d(x, k, b, strides, padding, dilation), small)
+
+
+# -- the compiled im2col, col2im and pooling loops equal NumPy's passes (property test) ---
+from hypothesis import HealthCheck, example, given, settings as hypothesis_settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def convolutions(draw):
+    """A convolution that fits: shapes, strides, padding, dilation, groups, dtype."""
+    groups = draw(st.integers(1, 3))
+    cg, fg = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    spread = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilated = draw(st.booleans())     # strides > 1 with dilation > 1 is not allowed
+    strides, dilation = ((1, 1), spread) if dilated else (spread, (1, 1))
+    padding = draw(st.sampled_from(["valid", "same"]))
+    h = draw(st.integers((kh - 1) * dilation[0] + 1 if padding == "valid" else 1, 12))
+    w = draw(st.integers((kw - 1) * dilation[1] + 1 if padding == "valid" else 1, 12))
+    n = draw(st.integers(1, 3))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    return ((n, h, w, groups * cg), (kh, kw, cg, groups * fg), strides, padding, dilation,
+            groups, dtype, draw(st.booleans()), draw(st.integers(0, 2 ** 32 - 1)))
+
+
+@pytest.mark.skipif("numba" not in loops.available_backends(),
+                    reason="numba is not installed (the fast extra)")
+@hypothesis_settings(max_examples=40, deadline=None,
+                     suppress_health_check=[HealthCheck.too_slow])
+@given(convolutions())
+@example(((2, 28, 28, 1), (5, 5, 1, 6), (1, 1), "same", (1, 1), 1, np.float32, True, 0))
+@example(((2, 14, 14, 6), (5, 5, 6, 16), (1, 1), "valid", (1, 1), 1, np.float32, True, 1))
+@example(((2, 9, 10, 4), (3, 2, 2, 4), (1, 1), "same", (2, 3), 2, np.float64, False, 2))
+@example(((2, 8, 11, 1), (2, 3, 1, 3), (1, 1), "valid", (1, 2), 1, np.float64, True, 3))
+def test_compiled_convolution_loops_equal_numpy_passes(case):
+    """Over random shapes, strides, paddings, dilations and groups (one channel per group
+    too, in blocks of columns), the compiled im2col, col2im and max-pooling loops give
+    NumPy's outputs and gradients bit for bit: they copy and add the same numbers in the
+    same order."""
+    x_shape, k_shape, strides, padding, dilation, groups, dtype, bias, seed = case
+    rng = np.random.default_rng(seed)
+    x, k, b = (rng.standard_normal(s).astype(dtype) for s in (x_shape, k_shape, k_shape[-1:]))
+    x[..., 0] = np.round(x[..., 0])        # ties for max pooling (after the ReLU, zeros too)
+    results, g = [], None
+    for compiled in (False, True):
+        with settings(conv_loops=compiled):
+            tensors = [nl.Tensor(v, requires_grad=True) for v in ((x, k, b) if bias else (x, k))]
+            out = nl.conv2d(tensors[0], tensors[1], tensors[2] if bias else None, strides,
+                            padding, dilation, groups)
+            pool = (1 + (out.shape[1] > 1), 1 + (out.shape[2] > 1))
+            pooled = nl.max_pool2d(nl.relu(out), pool, None, padding)
+            g = rng.standard_normal(pooled.shape).astype(dtype) if g is None else g
+            results.append([out.data, pooled.data, *nl.grad(pooled, tensors, gradient=g)])
+    for numpy_value, compiled_value in zip(*results):
+        assert compiled_value.dtype == dtype
+        np.testing.assert_array_equal(compiled_value, numpy_value)

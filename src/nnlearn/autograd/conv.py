@@ -10,7 +10,8 @@ steps on the left, so that output t sees inputs up to t only (van den Oord et al
 The convolution (a cross-correlation, as in every deep-learning library; LeCun et al.
 1989) is im2col (unfolding, Chellapilla et al. 2006): the padded input is copied once as
 ``(channels, batch, height, width)`` and each of the kh * kw kernel taps copies its
-strided slice into a ``(kh kw channels, positions)`` column matrix, to which a row of
+strided slice into a ``(kh kw channels, positions)`` column matrix (the same copies in
+one compiled loop on the numba backend of :mod:`nnlearn.lowering.loops`), to which a row of
 ones is appended when there is a bias (the bias is then the kernel's last row, and its
 gradient comes out of the same product).  Forward, $\partial L/\partial K$ and
 $\partial L/\partial x$ are one matrix product each (per group):
@@ -236,15 +237,24 @@ def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: 
     # (CHWN: a tap copies runs of ow * n numbers) unless a group has one channel (the
     # products then give NHWC as it is: see the module docstring)
     batch_inner = cg > 1
-    xt = _nhw_view(np.zeros((c, n * hp * wp), X.dtype), (c,), (n, hp, wp), batch_inner)
+    flat = np.zeros((c, n * hp * wp), X.dtype)
+    xt = _nhw_view(flat, (c,), (n, hp, wp), batch_inner)
     xt[:, :, top:top + h, left:left + wd] = X.transpose(3, 0, 1, 2)
-    xg = xt.reshape(G, cg, n, hp, wp)
     # columns (G, K [+ a row of ones], P), the positions P in the memory order of xt
     matrix = np.empty((G, K + (B is not None), P), X.dtype)
     matrix[:, K:] = 1
-    cols = _nhw_view(matrix[:, :K], (G, kh, kw, cg), (n, oh, ow), batch_inner)
-    for a, e, rows, columns in taps:
-        cols[:, a, e] = xg[:, :, :, rows, columns]
+    if _compiled(X):   # one compiled pass over the taps (the same copies)
+        from ..lowering._conv_loops import im2col
+
+        spatial = (oh, ow, n) if batch_inner else (n, oh, ow)
+        padded = (hp, wp, n) if batch_inner else (n, hp, wp)
+        im2col((kh, kw), strides, dilation, batch_inner)(
+            flat.reshape(G, cg, *padded), matrix[:, :K].reshape(G, kh, kw, cg, *spatial))
+    else:
+        xg = xt.reshape(G, cg, n, hp, wp)
+        cols = _nhw_view(matrix[:, :K], (G, kh, kw, cg), (n, oh, ow), batch_inner)
+        for a, e, rows, columns in taps:
+            cols[:, a, e] = xg[:, :, :, rows, columns]
     out = np.empty((n, oh, ow, f), dtype)
     if batch_inner:  # positions (oh, ow, n): move the batch axis out, channels stay runs
         out_p = np.matmul(matrix.transpose(0, 2, 1), Wg)
@@ -407,8 +417,9 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
     (nnlearn.lowering._conv_loops).  The gradient goes to the first maximal element of each
     window in (a, e) order (as PyTorch's and TensorFlow's do): the taps are visited in
     that order and a window stops taking gradient once one tap has equalled its maximum.
-    With disjoint windows on the numba backend one compiled loop does it, window by
-    window."""
+    With disjoint windows on the numba backend one compiled loop does it, a row of
+    windows at a time along the input's memory (and, when the windows tile the input,
+    without zeroing the gradient first: the loop writes every element)."""
     x, pool, strides, pads, out_hw = _pool_setup(x, pool_size, strides, padding,
                                                  "max_pool2d")
     X = x.data
@@ -426,9 +437,15 @@ def max_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
 
     disjoint = all(s >= p for s, p in zip(strides, pool))  # each input in one window
 
+    # windows that tile the padded input: the compiled loop writes every element of dxp
+    tiling = strides == pool and all(o * s == n for o, s, n in zip(out_hw, strides,
+                                                                    xp.shape[1:3]))
+
     def vjp(g):
-        dxp = np.zeros(xp.shape, dtype=np.result_type(X.dtype, g.dtype))
-        if disjoint and _compiled(xp, g):
+        compiled = disjoint and _compiled(xp, g)
+        dxp = (np.empty if compiled and tiling else np.zeros)(
+            xp.shape, dtype=np.result_type(X.dtype, g.dtype))
+        if compiled:
             from ..lowering._conv_loops import max_pool_gradient
 
             max_pool_gradient(pool, strides)(np.ascontiguousarray(xp), out,

@@ -10,7 +10,9 @@ declarations (the activations' element rules, the loss's head, the optimizer's r
 * **updates**: the optimizer's element-wise rule run by numba loops or by NumPy
   (:mod:`nnlearn.lowering.loops`), its own ``update()`` per parameter, or a method that calls
   the loss itself (line searches, Levenberg-Marquardt);
-* **convolution and pooling**: numba loops or NumPy passes (:mod:`nnlearn.autograd.conv`);
+* **convolution and pooling**: numba loops (im2col's tap copies, col2im's adds, max
+  pooling and its gradient: :mod:`nnlearn.lowering._conv_loops`) or NumPy's strided
+  passes (:mod:`nnlearn.autograd.conv`), the same numbers either way;
 * **recurrent layers**: one fused op with its backpropagation through time, or the
   graph of every step unrolled (:mod:`nnlearn.autograd.recurrent`).
 
@@ -219,8 +221,9 @@ def _layer_parts(model) -> list:
                                                                   layers_module.BasePooling))]
     if conv:
         if conv_loops_enabled():
-            parts.append(Part("convolution", "numba loops (col2im, max pooling)",
-                              f"{len(conv)} convolution and pooling layers"))
+            parts.append(Part("convolution", "numba loops (im2col, col2im, max pooling)",
+                              f"{len(conv)} convolution and pooling layers; the same copies "
+                              "and sums as NumPy's strided passes, in one compiled pass each"))
         else:
             why = ("numba is not installed" if "numba" not in loops.available_backends()
                    else "NNLEARN_CONV_LOOPS=off or settings(conv_loops=False)")
