@@ -201,6 +201,39 @@ def _col2im(dcols, x_shape, w_shape, G: int, pads, taps, strides, dilation, out_
     return np.ascontiguousarray(dxt.transpose(1, 2, 3, 0))
 
 
+def _im2col(X, G: int, K: int, bias: bool, pads, taps, kernel, strides, dilation, out_hw,
+            batch_inner: bool):
+    """The columns of the convolution (G, K [+ a row of ones for the bias], P): the
+    input padded by ``pads`` as (channels, batch, height, width), stored batch innermost
+    (CHWN: a tap copies runs of ow * n numbers) unless a group has one channel (the
+    products then give NHWC as it is: see the module docstring), each tap's values
+    copied into its rows (one compiled pass where the planner allows the loops), the
+    positions P in the memory order of the padded input."""
+    n, h, wd, c = X.shape
+    (kh, kw), (oh, ow), cg = kernel, out_hw, c // G
+    (top, bottom), (left, right) = pads
+    hp, wp, P = h + top + bottom, wd + left + right, n * out_hw[0] * out_hw[1]
+    flat = np.zeros((c, n * hp * wp), X.dtype)
+    xt = _nhw_view(flat, (c,), (n, hp, wp), batch_inner)
+    xt[:, :, top:top + h, left:left + wd] = X.transpose(3, 0, 1, 2)
+    # columns (G, K [+ a row of ones], P), the positions P in the memory order of xt
+    matrix = np.empty((G, K + bias, P), X.dtype)
+    matrix[:, K:] = 1
+    if _compiled(X):   # one compiled pass over the taps (the same copies)
+        from ..lowering._conv_loops import im2col
+
+        spatial = (oh, ow, n) if batch_inner else (n, oh, ow)
+        padded = (hp, wp, n) if batch_inner else (n, hp, wp)
+        im2col((kh, kw), strides, dilation, batch_inner)(
+            flat.reshape(G, cg, *padded), matrix[:, :K].reshape(G, kh, kw, cg, *spatial))
+    else:
+        xg = xt.reshape(G, cg, n, hp, wp)
+        cols = _nhw_view(matrix[:, :K], (G, kh, kw, cg), (n, oh, ow), batch_inner)
+        for a, e, rows, columns in taps:
+            cols[:, a, e] = xg[:, :, :, rows, columns]
+    return matrix
+
+
 def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: str,
           out_hw) -> Tensor:
     """The convolution of NHWC ``x`` (already checked) with HWIO ``w``, the input padded by
@@ -225,7 +258,6 @@ def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: 
     kh, kw, cg, f = W.shape
     G, fg, (oh, ow) = groups, f // groups, out_hw
     (top, bottom), (left, right) = pads
-    hp, wp = h + top + bottom, wd + left + right
     taps = list(_taps((kh, kw), strides, dilation, out_hw))
     P, K = n * oh * ow, kh * kw * cg
     # the kernel as one (kh kw cg, fg) matrix per group: filter j of group i is i fg + j
@@ -237,24 +269,8 @@ def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: 
     # (CHWN: a tap copies runs of ow * n numbers) unless a group has one channel (the
     # products then give NHWC as it is: see the module docstring)
     batch_inner = cg > 1
-    flat = np.zeros((c, n * hp * wp), X.dtype)
-    xt = _nhw_view(flat, (c,), (n, hp, wp), batch_inner)
-    xt[:, :, top:top + h, left:left + wd] = X.transpose(3, 0, 1, 2)
-    # columns (G, K [+ a row of ones], P), the positions P in the memory order of xt
-    matrix = np.empty((G, K + (B is not None), P), X.dtype)
-    matrix[:, K:] = 1
-    if _compiled(X):   # one compiled pass over the taps (the same copies)
-        from ..lowering._conv_loops import im2col
-
-        spatial = (oh, ow, n) if batch_inner else (n, oh, ow)
-        padded = (hp, wp, n) if batch_inner else (n, hp, wp)
-        im2col((kh, kw), strides, dilation, batch_inner)(
-            flat.reshape(G, cg, *padded), matrix[:, :K].reshape(G, kh, kw, cg, *spatial))
-    else:
-        xg = xt.reshape(G, cg, n, hp, wp)
-        cols = _nhw_view(matrix[:, :K], (G, kh, kw, cg), (n, oh, ow), batch_inner)
-        for a, e, rows, columns in taps:
-            cols[:, a, e] = xg[:, :, :, rows, columns]
+    matrix = _im2col(X, G, K, B is not None, pads, taps, (kh, kw), strides, dilation,
+                     out_hw, batch_inner)
     out = np.empty((n, oh, ow, f), dtype)
     if batch_inner:  # positions (oh, ow, n): move the batch axis out, channels stay runs
         out_p = np.matmul(matrix.transpose(0, 2, 1), Wg)

@@ -724,6 +724,22 @@ def model_graph(graph: OnnxGraph, model, inputs: list) -> list:
     return _walker_of(model).walk(graph, model, inputs)
 
 
+def _standardised(graph: OnnxGraph, model, inputs: list, input_scaling) -> str:
+    """The nodes of $(x - \\mu) / s$ on the model's one input (``input_scaling`` =
+    (mean, scale), checked: finite arrays of the sample shape, non-zero scales)."""
+    if len(inputs) != 1:
+        raise ValueError("input_scaling: the model has several inputs")
+    mean, scale = (np.asarray(a, dtype=np.float64) for a in input_scaling)
+    if mean.shape != tuple(model.input_shape) or scale.shape != mean.shape \
+            or not np.all(np.isfinite(mean)) or not np.all(np.isfinite(scale)) \
+            or not np.all(scale != 0):
+        raise ValueError(f"input_scaling must be (mean, scale), finite arrays of the "
+                         f"sample shape {tuple(model.input_shape)} with non-zero "
+                         f"scales; got shapes {mean.shape} and {scale.shape}")
+    return graph.node("Div", [graph.node("Sub", [inputs[0], graph.weight(mean, "mean")]),
+                              graph.weight(scale, "scale")], hint="standardised")
+
+
 def to_onnx(model, opset=None, *, input_scaling=None):
     r"""The model as an ``onnx.ModelProto`` (see the module for what each layer becomes).
 
@@ -771,17 +787,7 @@ def to_onnx(model, opset=None, *, input_scaling=None):
         graph.name(name)  # reserved: nothing else is given these names
     first = [name for name, _ in input_specs]
     if input_scaling is not None:
-        if len(input_specs) != 1:
-            raise ValueError("input_scaling: the model has several inputs")
-        mean, scale = (np.asarray(a, dtype=np.float64) for a in input_scaling)
-        if mean.shape != tuple(model.input_shape) or scale.shape != mean.shape \
-                or not np.all(np.isfinite(mean)) or not np.all(np.isfinite(scale)) \
-                or not np.all(scale != 0):
-            raise ValueError(f"input_scaling must be (mean, scale), finite arrays of the "
-                             f"sample shape {tuple(model.input_shape)} with non-zero "
-                             f"scales; got shapes {mean.shape} and {scale.shape}")
-        first = [graph.node("Div", [graph.node("Sub", [first[0], graph.weight(mean, "mean")]),
-                                    graph.weight(scale, "scale")], hint="standardised")]
+        first = [_standardised(graph, model, first, input_scaling)]
     outputs = walker.walk(graph, model, first)
     if len(outputs) != len(output_specs):
         raise ValueError(f"ONNX export: the model gave {len(outputs)} outputs where its "
