@@ -12,7 +12,11 @@ declarations (the activations' element rules, the loss's head, the optimizer's r
   the loss itself (line searches, Levenberg-Marquardt);
 * **convolution and pooling**: numba loops or NumPy passes (:mod:`nnlearn.autograd.conv`);
 * **recurrent layers**: one fused op with its backpropagation through time, or the
-  graph of every step unrolled (:mod:`nnlearn.autograd.recurrent`).
+  graph of every step unrolled (:mod:`nnlearn.autograd.recurrent`); the fused op's steps
+  run as one compiled loop per sequence batch (:mod:`nnlearn.compiled_recurrent`: the
+  activations' rules with float32 exp and tanh lowered to :mod:`nnlearn.fastmath`) or as
+  NumPy passes, and the BLAS runs a loop of small per-step products on one thread
+  (:func:`recurrent_threads`).
 
 :func:`plan` returns a :class:`StepPlan` listing every part with the choice and the
 reason; :meth:`StepPlan.explain` prints it (``nnlearn info MODEL``, ``fit(verbose=2)``,
@@ -28,6 +32,7 @@ environment variable        :func:`settings` name    what it switches
 ``NNLEARN_KERNELS``         ``kernels``              element-wise rules: "numba" or "numpy"
 ``NNLEARN_COMPILED_STEP``   ``compiled_step``        the compiled Dense step: "auto" or "off"
 ``NNLEARN_CONV_LOOPS``      ``conv_loops``           numba loops in convolutions: "auto"/"off"
+``NNLEARN_RECURRENT_CELL``  ``recurrent_cell``       the compiled recurrent cell: "auto"/"off"
 ==========================  =======================  ==========================================
 
 ``with nnlearn.planner.settings(kernels="numpy", compiled_step=False):`` sets any of them
@@ -46,10 +51,12 @@ import numpy as np
 from . import kernels
 
 __all__ = ["plan", "settings", "StepPlan", "Part", "compiled_step_enabled",
-           "conv_loops_enabled", "compiled_gradients"]
+           "conv_loops_enabled", "compiled_gradients", "recurrent_cell_reason",
+           "recurrent_threads"]
 
 _compiled_step = contextvars.ContextVar("nnlearn_compiled_step", default=None)
 _conv_loops = contextvars.ContextVar("nnlearn_conv_loops", default=None)
+_recurrent_cell = contextvars.ContextVar("nnlearn_recurrent_cell", default=None)
 
 
 _environment: dict = {}  # variable -> its switch, read once (tests clear it)
@@ -79,20 +86,58 @@ def conv_loops_enabled() -> bool:
     return enabled and "numba" in kernels.available_backends()
 
 
+_COMPILED_CELL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def recurrent_cell_reason(dtype) -> str | None:
+    """Why the fused recurrent ops of ``dtype`` run their steps as NumPy passes rather
+    than the compiled cell (:mod:`nnlearn.compiled_recurrent`), or None when the cell
+    runs them (``NNLEARN_RECURRENT_CELL`` or :func:`settings`; numba installed; float32
+    or float64)."""
+    chosen = _recurrent_cell.get()
+    if not (_switch("NNLEARN_RECURRENT_CELL") if chosen is None else chosen):
+        return "NNLEARN_RECURRENT_CELL=off or settings(recurrent_cell=False)"
+    if "numba" not in kernels.available_backends():
+        return "numba is not installed (the fast extra)"
+    if np.dtype(dtype) not in _COMPILED_CELL_DTYPES:
+        return f"{np.dtype(dtype)} has no compiled cell (float32 and float64 compile)"
+    from .compiled import _scipy_importable, numpy_gemm
+
+    if numpy_gemm(dtype) is None and not _scipy_importable():
+        return ("SciPy is not installed (numba's matrix product needs it with this build "
+                "of NumPy)")
+    return None
+
+
+#: a step's product h_{t-1} U of at most this many multiply-adds runs on one BLAS thread
+SMALL_PRODUCT = 1 << 22
+
+
+def recurrent_threads(batch: int, units: int, gates: int) -> int | None:
+    """The BLAS threads for a recurrent loop whose every step multiplies (batch, units) by
+    (units, gates x units): 1 when that is at most :data:`SMALL_PRODUCT` multiply-adds
+    (an LSTM(64) on a batch of 128: 2.1 million), where splitting one product over
+    threads costs more in synchronisation than it saves; None (the BLAS's own count)
+    for larger ones."""
+    return 1 if batch * units * gates * units <= SMALL_PRODUCT else None
+
+
 @contextlib.contextmanager
 def settings(kernels: str | None = None, compiled_step: bool | None = None,
-             conv_loops: bool | None = None):
+             conv_loops: bool | None = None, recurrent_cell: bool | None = None):
     """``with settings(...):`` the switches of the module for a block: ``kernels``
-    ("numba" or "numpy"), ``compiled_step`` and ``conv_loops`` (True/False); None leaves
-    one as it is."""
+    ("numba" or "numpy"), ``compiled_step``, ``conv_loops`` and ``recurrent_cell``
+    (True/False); None leaves one as it is."""
     from . import kernels as kernels_module
 
-    for name, value in (("compiled_step", compiled_step), ("conv_loops", conv_loops)):
+    for name, value in (("compiled_step", compiled_step), ("conv_loops", conv_loops),
+                        ("recurrent_cell", recurrent_cell)):
         if value is not None and not isinstance(value, bool):
             raise TypeError(f"settings: {name} must be True, False or None; got {value!r}")
     using = kernels_module.use(kernels) if kernels is not None else contextlib.nullcontext()
     tokens = [(variable, variable.set(value)) for variable, value in
-              ((_compiled_step, compiled_step), (_conv_loops, conv_loops)) if value is not None]
+              ((_compiled_step, compiled_step), (_conv_loops, conv_loops),
+               (_recurrent_cell, recurrent_cell)) if value is not None]
     try:
         with using:
             yield
@@ -277,7 +322,7 @@ def _updates_part(model) -> Part:
 
 
 # -- layers ---------------------------------------------------------------------------------
-def _layer_parts(model) -> list:
+def _layer_parts(model, batch_size: int | None = None) -> list:
     from . import layers as layers_module
 
     parts = []
@@ -297,8 +342,22 @@ def _layer_parts(model) -> list:
             continue
         name = type(layer).__name__
         if fused():
-            parts.append(Part(f"recurrent {name}", "fused op, backpropagation through time",
-                              "its activations have derivatives from their outputs"))
+            why = recurrent_cell_reason(model.dtype)
+            steps = ("compiled cell (numba), one call per batch of sequences each way"
+                     if why is None else "NumPy passes per step")
+            parts.append(Part(f"recurrent {name}",
+                              f"fused op, backpropagation through time; {steps}",
+                              "its activations have derivatives from their outputs"
+                              + ("" if why is None else f"; steps in NumPy: {why}")))
+            if batch_size is not None:
+                gates = {"LSTM": 4, "GRU": 3}.get(name, 1)
+                threads = recurrent_threads(batch_size, layer.units, gates)
+                parts.append(Part(f"recurrent {name} threads",
+                                  "BLAS on 1 thread around the steps" if threads == 1
+                                  else "BLAS's own threads",
+                                  f"each step multiplies ({batch_size}, {layer.units}) by "
+                                  f"({layer.units}, {gates * layer.units}): "
+                                  + ("small" if threads == 1 else "large enough to split")))
         else:
             parts.append(Part(f"recurrent {name}", "unrolled graph, one node per step",
                               "an activation without a fused derivative"))
@@ -321,4 +380,5 @@ def plan(model, batch_size: int | None = None) -> StepPlan:
     loss = Part("loss", f"{model.loss.name}",
                 "fused with the output activation, from the logits"
                 if model.fused_loss is not None else "computed on the outputs")
-    return StepPlan([part, loss, _updates_part(model), *_layer_parts(model)], gradients)
+    return StepPlan([part, loss, _updates_part(model), *_layer_parts(model, batch_size)],
+                    gradients)
