@@ -172,3 +172,21 @@ def test_thread_policy_and_its_restoration():
     assert get() == before
     with compiled_recurrent.blas_threads(None):
         assert get() == before
+
+
+def test_thread_policy_through_threadpoolctl(monkeypatch):
+    """Where NumPy's BLAS is not its bundled OpenBLAS, threadpoolctl sets the threads."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from nnlearn import compiled_recurrent
+
+    monkeypatch.setattr(compiled_recurrent, "_openblas_threads", lambda: None)
+    assert compiled_recurrent.thread_control() == "threadpoolctl"
+    blas = [info for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+    if not blas:
+        pytest.skip("no BLAS that threadpoolctl knows is loaded")
+    before = [info["num_threads"] for info in blas]
+    with compiled_recurrent.blas_threads(1):
+        assert all(info["num_threads"] == 1 for info in threadpoolctl.threadpool_info()
+                   if info["user_api"] == "blas")
+    assert [info["num_threads"] for info in threadpoolctl.threadpool_info()
+            if info["user_api"] == "blas"] == before
