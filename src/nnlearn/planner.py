@@ -341,7 +341,7 @@ def _layer_parts(model, batch_size: int | None = None) -> list:
         if fused is None or not callable(fused):
             continue
         name = type(layer).__name__
-        if fused():
+        if fused() and getattr(layer, "reset_after", True):  # GRU: reset after U only
             why = recurrent_cell_reason(model.dtype)
             steps = ("compiled cell (numba), one call per batch of sequences each way"
                      if why is None else "NumPy passes per step")
@@ -349,7 +349,12 @@ def _layer_parts(model, batch_size: int | None = None) -> list:
                               f"fused op, backpropagation through time; {steps}",
                               "its activations have derivatives from their outputs"
                               + ("" if why is None else f"; steps in NumPy: {why}")))
-            if batch_size is not None:
+            if batch_size is None:
+                parts.append(Part(f"recurrent {name} threads",
+                                  "BLAS on 1 thread around the steps of small batches",
+                                  f"where batch x units x gates x units <= {SMALL_PRODUCT:,}"
+                                  " multiply-adds per step"))
+            else:
                 gates = {"LSTM": 4, "GRU": 3}.get(name, 1)
                 threads = recurrent_threads(batch_size, layer.units, gates)
                 parts.append(Part(f"recurrent {name} threads",
@@ -360,7 +365,8 @@ def _layer_parts(model, batch_size: int | None = None) -> list:
                                   + ("small" if threads == 1 else "large enough to split")))
         else:
             parts.append(Part(f"recurrent {name}", "unrolled graph, one node per step",
-                              "an activation without a fused derivative"))
+                              "an activation without a fused derivative" if not fused()
+                              else "reset_after=False (the fused GRU resets after U)"))
     return parts
 
 
