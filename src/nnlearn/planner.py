@@ -11,6 +11,9 @@ declarations (the activations' element rules, the loss's head, the optimizer's r
   (:mod:`nnlearn.kernels`), its own ``update()`` per parameter, or a method that calls
   the loss itself (line searches, Levenberg-Marquardt);
 * **convolution and pooling**: numba loops or NumPy passes (:mod:`nnlearn.autograd.conv`);
+* **predict**: the engine's forward pass, or the forward part of the compiled Dense step
+  (:class:`nnlearn.compiled.CompiledForward`) for a stack of Dense layers whose hidden
+  activations are not costly (:func:`compiled_forward`);
 * **recurrent layers**: one fused op with its backpropagation through time, or the
   graph of every step unrolled (:mod:`nnlearn.autograd.recurrent`); the fused op's steps
   run as one compiled loop per sequence batch (:mod:`nnlearn.compiled_recurrent`: the
@@ -52,7 +55,7 @@ from . import kernels
 
 __all__ = ["plan", "settings", "StepPlan", "Part", "compiled_step_enabled",
            "conv_loops_enabled", "compiled_gradients", "recurrent_cell_reason",
-           "recurrent_threads"]
+           "recurrent_threads", "compiled_forward"]
 
 _compiled_step = contextvars.ContextVar("nnlearn_compiled_step", default=None)
 _conv_loops = contextvars.ContextVar("nnlearn_conv_loops", default=None)
@@ -289,6 +292,69 @@ def compiled_gradients(model, x):
 def forget(model) -> None:
     """Drop ``model``'s cached choice (after its loss or layers changed in place)."""
     _cache.pop(model, None)
+    _forward_cache.pop(model, None)
+
+
+# -- predict -------------------------------------------------------------------------------
+def _forward_reason(model) -> str | None:
+    """Why ``predict`` runs the engine rather than the compiled Dense forward, or None."""
+    from . import activations, models
+    from .compiled import activation_code
+
+    reason = _compiled_unavailable()
+    if reason is not None:
+        return reason
+    kind = type(model)
+    own = [name for name in ("call", "predict_step", "__call__")
+           if getattr(kind, name) is not getattr(models.Sequential, name, None)]
+    if own:
+        return f"{kind.__name__} defines its own {', '.join(own)}"
+    stack, reason = _dense_stack_reason(model)
+    if reason is not None:
+        return reason
+    last = stack[-1].activation
+    if last is not activations.softmax and activation_code(last) is None:
+        return f"the output activation {last!r} has no compiled form"
+    costly = [i for i, layer in enumerate(stack[:-1], 1) if layer.activation.costly]
+    if costly:
+        return (f"hidden Dense layer {costly[0]} has a costly activation "
+                f"({stack[costly[0] - 1].activation.name}: numba calls the C library one "
+                "element at a time, NumPy's vectorized functions are faster)")
+    return None
+
+
+_forward_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def compiled_forward(model, x):
+    """The compiled forward of ``model``'s Dense stack for ``predict``'s batch ``x``
+    (:class:`nnlearn.compiled.CompiledForward`), or None when the engine computes the
+    outputs (:func:`_forward_reason`; samples of more than one axis).  Cached per model,
+    for its layers and the switch."""
+    if np.ndim(x) != 2:
+        return None
+    enabled = _compiled_step.get()
+    key = (model.built, len(model.layers),
+           _switch("NNLEARN_COMPILED_STEP") if enabled is None else enabled)
+    cached = _forward_cache.get(model)
+    if cached is not None and cached[0] == key and \
+            (cached[1] is None or cached[1].still_fits(model)):
+        return cached[1]
+    forward = None
+    if _forward_reason(model) is None:
+        from .compiled import CompiledForward
+
+        forward = CompiledForward(model, _dense_stack_reason(model)[0])
+    _forward_cache[model] = (key, forward)
+    return forward
+
+
+def _predict_part(model) -> Part:
+    reason = _forward_reason(model)
+    if reason is None:
+        return Part("predict", "compiled Dense forward",
+                    "the forward part of the compiled step, one numba call per batch")
+    return Part("predict", "engine", reason)
 
 
 # -- updates -------------------------------------------------------------------------------
@@ -386,5 +452,5 @@ def plan(model, batch_size: int | None = None) -> StepPlan:
     loss = Part("loss", f"{model.loss.name}",
                 "fused with the output activation, from the logits"
                 if model.fused_loss is not None else "computed on the outputs")
-    return StepPlan([part, loss, _updates_part(model), *_layer_parts(model, batch_size)],
-                    gradients)
+    return StepPlan([part, loss, _updates_part(model), *_layer_parts(model, batch_size),
+                     _predict_part(model)], gradients)
