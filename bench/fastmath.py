@@ -75,7 +75,7 @@ def speed() -> None:
     out = np.empty_like(x)
     for name, ours, numpy in (("exp", exp_loop, np.exp), ("tanh", tanh_loop, np.tanh)):
         rows = []
-        for run in (lambda: ours(x, out), lambda: numpy(x, out=out)):
+        for run in (lambda f=ours: f(x, out), lambda f=numpy: f(x, out=out)):
             run()
             start = time.process_time()
             for _ in range(20):

@@ -91,11 +91,15 @@ def test_lowered_rules_keep_float64_exact_and_float32_close():
     rules = {name: (inline(fastmath.lowered(a.function)), a.function)
              for name, a in activations.elementwise().items() if not a.needs_input}
 
-    for name, (compiled, rule) in rules.items():
+    def loop(compiled):
         @numba.njit(error_model="numpy")
         def apply(x, out, one):
             for i in range(x.size):
                 out[i] = compiled(x[i], one)
+        return apply
+
+    for name, (compiled, rule) in rules.items():
+        apply = loop(compiled)
 
         # float64: the C library's exp and tanh against NumPy's, to the last place;
         # float32: the approximations, within a few ulps (and an absolute 3e-7 where
