@@ -11,7 +11,7 @@ one pass over the gates, each gate's value computed, used and stored in that pas
 
 The gates' functions are the activations' own element rules
 (:mod:`nnlearn.activations`), compiled with ``np.exp`` and ``np.tanh`` lowered to the
-vectorizable float32 approximations of :mod:`nnlearn.fastmath` (at most 1 and 6 ulp;
+vectorizable float32 approximations of :mod:`nnlearn.fastmath` (at most 1 and 7 ulp;
 float64 keeps the C library's).  The outputs therefore equal the NumPy path's to float32
 rounding and, in float64, to float64 rounding (``tests/test_compiled_recurrent.py``:
 property tests over shapes, activations, initial states and gradient patterns).

@@ -17,7 +17,8 @@ arithmetic, comparisons and a bit cast, which LLVM vectorizes:
 * :func:`tanh`: the odd rational minimax approximation :math:`p_{13}(x) / q_6(x)` on
   :math:`|x| \le 7.9053` of the Eigen library (its ``ptanh_float``; Guennebaud, Jacob et
   al. 2010), clamped outside (tanh rounds to :math:`\pm 1` there) and :math:`\tanh x = x`
-  for :math:`|x| < 0.0004`.  **Max error: 6 ulp** over every float32 (same check).
+  for :math:`|x| < 0.0004`.  **Max error: 7 ulp** over every float32 (same check;
+  reached at :math:`x = \pm 5.7402925`).
 
 NaN stays NaN; :math:`\pm\infty` give :math:`\infty, 0` (exp) and :math:`\pm 1` (tanh).
 In float64 both are NumPy's own functions (the C library's, correctly rounded to about
@@ -42,7 +43,7 @@ __all__ = ["exp", "tanh", "lowered", "EXP_MAX_ULPS", "TANH_MAX_ULPS", "numba_fun
 #: the largest error of :func:`exp` on float32, in units in the last place
 EXP_MAX_ULPS = 1
 #: the largest error of :func:`tanh` on float32, in units in the last place
-TANH_MAX_ULPS = 6
+TANH_MAX_ULPS = 7
 
 
 def exp(x):
@@ -52,7 +53,7 @@ def exp(x):
 
 
 def tanh(x):
-    """:math:`\\tanh x`: in compiled float32 code the approximation of the module (6 ulp);
+    """:math:`\\tanh x`: in compiled float32 code the approximation of the module (7 ulp);
     elsewhere NumPy's."""
     return np.tanh(x)
 
