@@ -1,19 +1,25 @@
-"""Seconds per epoch of an LSTM(64) on the adding problem (10,000 sequences of 50 steps,
-2 features; Adam 1e-3, batch 128, float32, MSE), nnlearn vs PyTorch CPU (nn.LSTM) in
-the same run, with the CPU model and the BLAS (threadpoolctl), and where nnlearn's time
-goes (forward / backward of the fused LSTM op per batch, and a cProfile of the epoch).
+"""Seconds per epoch of a recurrent layer of 64 units (LSTM, GRU, SimpleRNN) + Dense(1)
+on the adding problem (10,000 sequences of 50 steps, 2 features; Adam 1e-3, batch 128,
+float32, MSE), nnlearn vs PyTorch CPU (nn.LSTM, nn.GRU, nn.RNN) in the same run, with
+the CPU model and the BLAS, with each library's default threads and with one thread
+each (``--threads``), and where nnlearn's time goes (forward / backward of the fused op
+per batch, and a cProfile of the epoch).
 
-Each framework runs in its own process.  ``--unrolled`` also times nnlearn's engine
-graph of one node per op and step (an LSTM with a custom activation takes that path),
-the alternative the fused op with its hand-written BPTT VJP replaces.
+Each framework runs in its own process (one thread: OPENBLAS_NUM_THREADS=1 and
+torch.set_num_threads(1)).  ``--unrolled`` also times nnlearn's engine graph of one node
+per op and step (a layer with a custom activation takes that path), the alternative the
+fused op with its hand-written BPTT VJP replaces; ``NNLEARN_RECURRENT_CELL=off`` times
+the fused op's NumPy steps instead of the compiled cell.
 
-    python bench/rnn.py [--sequences 10000] [--steps 50] [--profile] [--unrolled]
+    python bench/rnn.py [--cell lstm|gru|simple_rnn|all] [--threads default|one|both]
+                        [--sequences 10000] [--steps 50] [--profile] [--unrolled]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -22,6 +28,8 @@ import time
 import numpy as np
 
 BATCH, UNITS = 128, 64
+CELLS = {"lstm": ("LSTM", "LSTM", 2), "gru": ("GRU", "GRU", 1),  # nnlearn, torch, outputs
+         "simple_rnn": ("SimpleRNN", "RNN", 1)}
 
 
 def data(n: int, steps: int):
@@ -31,12 +39,12 @@ def data(n: int, steps: int):
     return x.astype(np.float32), y.astype(np.float32)
 
 
-def run_nnlearn(n: int, steps: int, profile: bool, unrolled: bool) -> dict:
+def run_nnlearn(n: int, steps: int, profile: bool, unrolled: bool, cell: str) -> dict:
     import nnlearn as nl
     from nnlearn import layers
 
     x, y = data(n, steps)
-    lstm = layers.LSTM(UNITS)
+    lstm = getattr(layers, CELLS[cell][0])(UNITS)
     if unrolled:
         lstm.fused = lambda: False  # the engine graph: one node per op and step
     model = nl.Sequential([layers.Input((steps, 2)), lstm, layers.Dense(1)], seed=0)
@@ -63,7 +71,10 @@ def run_nnlearn(n: int, steps: int, profile: bool, unrolled: bool) -> dict:
         forward, backward = [], []
         for _ in range(10):
             t0 = time.perf_counter()
-            h, _ = nl.lstm(xb, *lstm.params)
+            if cell == "lstm":
+                h, _ = nl.lstm(xb, *lstm.params)
+            else:
+                h = getattr(nl, cell)(xb, *lstm.params)
             out = h[:, -1]
             t1 = time.perf_counter()
             nl.grad(out, lstm.params, gradient=np.ones(out.shape, np.float32))
@@ -74,8 +85,11 @@ def run_nnlearn(n: int, steps: int, profile: bool, unrolled: bool) -> dict:
     return result
 
 
-def run_torch(n: int, steps: int, profile: bool, unrolled: bool) -> dict:
+def run_torch(n: int, steps: int, profile: bool, unrolled: bool, cell: str) -> dict:
     import torch
+
+    if os.environ.get("OPENBLAS_NUM_THREADS") == "1":
+        torch.set_num_threads(1)
 
     torch.manual_seed(0)
     x, y = (torch.from_numpy(a) for a in data(n, steps))
@@ -83,7 +97,7 @@ def run_torch(n: int, steps: int, profile: bool, unrolled: bool) -> dict:
     class Net(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.lstm = torch.nn.LSTM(2, UNITS, batch_first=True)
+            self.lstm = getattr(torch.nn, CELLS[cell][1])(2, UNITS, batch_first=True)
             self.dense = torch.nn.Linear(UNITS, 1)
 
         def forward(self, xs):
@@ -109,13 +123,53 @@ def run_torch(n: int, steps: int, profile: bool, unrolled: bool) -> dict:
 
 def child(framework: str, args) -> None:
     run = run_torch if framework == "torch" else run_nnlearn
-    result = run(args.sequences, args.steps, args.profile, framework == "unrolled")
+    result = run(args.sequences, args.steps, args.profile, framework == "unrolled", args.cell)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
 
+def compare(args, cell: str, threads: str) -> None:
+    """One row: nnlearn and PyTorch (and the unrolled graph) on ``cell`` with ``threads``."""
+    name = CELLS[cell][0]
+    print(f"{name}({UNITS}) + Dense(1), {args.sequences:,} sequences x {args.steps} steps x "
+          f"2 features, batch {BATCH}, Adam, float32, {threads} threads: one epoch")
+    env = dict(os.environ)
+    if threads == "one":
+        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    results = {}
+    for framework in ("nnlearn", "torch") + (("unrolled",) if args.unrolled else ()):
+        done = subprocess.run([sys.executable, __file__, "--child", framework, "--cell", cell,
+                               "--sequences", str(args.sequences), "--steps", str(args.steps),
+                               *(["--profile"] if args.profile else [])],
+                              capture_output=True, text=True, env=env)
+        if done.returncode:
+            print(f"{framework}: failed or not installed ({done.stderr.strip()[-200:]})")
+            continue
+        results[framework] = json.loads(done.stdout.strip().splitlines()[-1])
+    for framework, r in results.items():
+        extra = f" (torch {r['torch']}, {r['threads']} threads)" if "torch" in r else ""
+        label = "nnlearn unrolled" if framework == "unrolled" else framework
+        print(f"  {label:17s} {r['epoch_s']:7.2f} s per epoch  peak {r['peak_rss_mb']:.0f} MB"
+              f"{extra}")
+    if "nnlearn" in results and "torch" in results:
+        ratio = results["nnlearn"]["epoch_s"] / results["torch"]["epoch_s"]
+        print(f"  ratio nnlearn / torch ({name}, {threads} threads): {ratio:.2f}")
+    ours = results.get("nnlearn", {})
+    if "op_forward_ms" in ours:
+        batches = -(-args.sequences // BATCH)
+        op = (ours["op_forward_ms"] + ours["op_backward_ms"]) * batches / 1e3
+        print(f"  where the time goes: the fused {name} op takes {ours['op_forward_ms']:.1f} ms "
+              f"forward + {ours['op_backward_ms']:.1f} ms backward per batch of {BATCH}, "
+              f"{op:.2f} s of the epoch ({100 * op / ours['epoch_s']:.0f}%); the rest: the "
+              f"Dense layer, the loss, Adam, batching (and any load from other jobs)")
+    for t, label in ours.get("profile_tottime_s", []):
+        print(f"    {t:8.3f} s  {label}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cell", choices=[*CELLS, "all"], default="all")
+    parser.add_argument("--threads", choices=["default", "one", "both"], default="both")
     parser.add_argument("--sequences", type=int, default=10000)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--profile", action="store_true")
@@ -130,36 +184,11 @@ def main() -> None:
     machine = environment()
     print(f"CPU: {machine['cpu']} ({machine['cores']} cores); NumPy {machine['numpy']}, "
           f"BLAS: {machine['blas']}; element-wise kernels: {machine['kernels']}")
-    print(f"LSTM({UNITS}) + Dense(1), {args.sequences:,} sequences x {args.steps} steps x 2 "
-          f"features, batch {BATCH}, Adam, float32: one epoch")
-    results = {}
-    for framework in ("nnlearn", "torch") + (("unrolled",) if args.unrolled else ()):
-        done = subprocess.run([sys.executable, __file__, "--child", framework,
-                               "--sequences", str(args.sequences), "--steps", str(args.steps),
-                               *(["--profile"] if args.profile else [])],
-                              capture_output=True, text=True)
-        if done.returncode:
-            print(f"{framework}: failed or not installed ({done.stderr.strip()[-200:]})")
-            continue
-        results[framework] = json.loads(done.stdout.strip().splitlines()[-1])
-    for framework, r in results.items():
-        extra = f" (torch {r['torch']}, {r['threads']} threads)" if "torch" in r else ""
-        label = "nnlearn unrolled" if framework == "unrolled" else framework
-        print(f"{label:17s} {r['epoch_s']:7.2f} s per epoch  peak {r['peak_rss_mb']:.0f} MB"
-              f"{extra}")
-    if "nnlearn" in results and "torch" in results:
-        ratio = results["nnlearn"]["epoch_s"] / results["torch"]["epoch_s"]
-        print(f"ratio nnlearn / torch: {ratio:.2f}")
-    ours = results.get("nnlearn", {})
-    if "op_forward_ms" in ours:
-        batches = -(-args.sequences // BATCH)
-        op = (ours["op_forward_ms"] + ours["op_backward_ms"]) * batches / 1e3
-        print(f"where the time goes: the fused LSTM op takes {ours['op_forward_ms']:.1f} ms "
-              f"forward + {ours['op_backward_ms']:.1f} ms backward per batch of {BATCH}, "
-              f"{op:.2f} s of the epoch ({100 * op / ours['epoch_s']:.0f}%); the rest: the "
-              f"Dense layer, the loss, Adam, batching (and any load from other jobs)")
-    for t, name in ours.get("profile_tottime_s", []):
-        print(f"  {t:8.3f} s  {name}")
+    cells = list(CELLS) if args.cell == "all" else [args.cell]
+    threads = ["default", "one"] if args.threads == "both" else [args.threads]
+    for cell in cells:
+        for mode in threads:
+            compare(args, cell, mode)
 
 
 if __name__ == "__main__":

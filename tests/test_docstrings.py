@@ -105,7 +105,7 @@ def public_classes(module_name):
             and obj.__module__ == module.__name__]
 
 
-@pytest.mark.parametrize("module_name", ["nnlearn.layers", "nnlearn.recurrent",
+@pytest.mark.parametrize("module_name", ["nnlearn.layers", "nnlearn.layers.recurrent",
                                          "nnlearn.estimators"])
 def test_layers_and_estimators_document_every_constructor_parameter(module_name):
     """Each public layer and estimator lists every parameter of its constructor, in the
@@ -142,7 +142,7 @@ def test_the_parameter_check_reads_a_numpy_section():
 MATH_MODULES = ["nnlearn.activations", "nnlearn.losses", "nnlearn.links",
                 "nnlearn.initializers", "nnlearn.regularizers", "nnlearn.metrics",
                 "nnlearn.numerics", "nnlearn.callbacks", "nnlearn.layers",
-                "nnlearn.recurrent", "nnlearn.estimators", "nnlearn.lr_finder",
+                "nnlearn.layers.recurrent", "nnlearn.estimators", "nnlearn.lr_finder",
                 "nnlearn.autograd.ops", "nnlearn.autograd.conv", "nnlearn.autograd.recurrent",
                 "nnlearn.classic.linear", "nnlearn.classic.neurons"]
 

@@ -180,7 +180,7 @@ def parameter_table(source: str, anchor: str) -> list:
 
 @pytest.mark.parametrize("module, page", [("nnlearn.estimators", "api/estimators"),
                                           ("nnlearn.layers", "api/layers"),
-                                          ("nnlearn.recurrent", "api/layers")])
+                                          ("nnlearn.layers.recurrent", "api/layers")])
 def test_estimator_and_layer_pages_tabulate_their_parameters(site, module, page):
     """Each public estimator and layer class's page section has a parameter table with a
     row for every constructor parameter (griffe parsed its "Parameters" section)."""

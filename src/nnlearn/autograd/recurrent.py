@@ -25,9 +25,18 @@ sigma(z) = (1 + tanh(z / 2)) / 2.
 
 The LSTM keeps its per-step arrays time-major (step first), so every step's product and
 gate math read and write contiguous blocks, preallocated once per call and written in
-place.  Its gate math stays in NumPy rather than :mod:`nnlearn.lowering.loops`: without Intel's
-SVML, numba evaluates tanh one element at a time, which measured about 0.9 ms per step
-of a (128, 4 x 64) batch against about 0.1 ms for all of NumPy's vectorized passes.
+place.
+
+Two lowerings run the steps, chosen by
+:func:`nnlearn.lowering.recurrent_cell.recurrent_cell_reason`: the compiled cell
+(:mod:`nnlearn.lowering.recurrent_cell`: one numba call per batch of sequences forward
+and one backward, the activations' rules with float32 exp and tanh lowered to the
+vectorizable approximations of :mod:`nnlearn.lowering.fastmath`; numba's own tanh and exp
+are scalar C-library calls), and NumPy passes per step, here, when numba is absent or
+``NNLEARN_RECURRENT_CELL=off``. Either way the input projection and the final products
+(dL/dx, dL/dW, dL/dU) are one BLAS product each, and a loop of small per-step products
+runs with the BLAS on one thread
+(:func:`nnlearn.lowering.recurrent_cell.recurrent_threads`).
 """
 
 from __future__ import annotations
@@ -138,6 +147,170 @@ def _finish(x, kernel, dz_in: np.ndarray) -> tuple:
     return dx, dkernel
 
 
+def _compiled(dtype, n: int, units: int, gates: int):
+    """(the BLAS threads for the steps, whether the compiled cell runs them): the
+    planner's choices for this op."""
+    from ..lowering import recurrent_cell
+
+    return recurrent_cell.recurrent_threads(n, units, gates), \
+        recurrent_cell.recurrent_cell_reason(dtype) is None
+
+
+def _time_major(x: np.ndarray, kernel: np.ndarray, bias) -> tuple:
+    """(x time-major (steps, batch, features), x_t W + bias of every step time-major
+    (steps, batch, gates * units)): one product."""
+    n, steps, features = x.shape
+    xt = np.ascontiguousarray(x.transpose(1, 0, 2))
+    xw = xt.reshape(steps * n, features) @ kernel
+    if bias is not None:
+        xw += bias
+    return xt, xw.reshape(steps, n, -1)
+
+
+def _finish_time_major(x, kernel, xt: np.ndarray, dz_in: np.ndarray) -> tuple:
+    """dL/dx and dL/dkernel from the input pre-activations' gradient dZ, time-major
+    (steps, batch, gates * units)."""
+    steps, n, _ = dz_in.shape
+    flat = dz_in.reshape(steps * n, -1)
+    dx = dkernel = None
+    if x.requires_grad:
+        dx = (flat @ kernel.data.T).reshape(steps, n, -1).transpose(1, 0, 2)
+    if kernel.requires_grad:
+        dkernel = xt.reshape(steps * n, -1).T @ flat
+    return dx, dkernel
+
+
+def _steps(steps, threads):
+    """Iterate over ``steps`` with the BLAS on ``threads`` threads (None: as it is)."""
+    with _blas_threads(threads):
+        yield from steps
+
+
+def _blas_threads(limit):
+    from ..lowering.recurrent_cell import blas_threads
+
+    return blas_threads(limit)
+
+
+def _cell(activation: str, recurrent_activation: str, dtype) -> tuple:
+    """(the compiled loops for these activations, the gemm, 1 in dtype)."""
+    from ..lowering import recurrent_cell
+
+    return (recurrent_cell.cell_functions(activation, recurrent_activation),
+            recurrent_cell.gemm(dtype), np.dtype(dtype).type(1))
+
+
+def _simple_rnn_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation, threads):
+    """simple_rnn with its steps in the compiled cell (the same equations)."""
+    n, steps, _ = x.shape
+    units, dtype = recurrent_kernel.shape[0], x.dtype
+    loops, gemm, one = _cell(activation, activation, dtype)
+    u = np.ascontiguousarray(recurrent_kernel.data)
+    xt, xw = _time_major(x.data, kernel.data, None if bias is None else bias.data)
+    h = np.empty((steps + 1, n, units), dtype)
+    h[0] = h0_data
+    with _blas_threads(threads):
+        loops["simple_rnn_forward"](xw, u, h, gemm, one)
+
+    def grads_of(grad_out):
+        grad = _time_major_grad(grad_out, dtype)
+        dz = np.empty((steps, n, units), dtype)
+        dh = np.zeros((n, units), dtype)
+        with _blas_threads(threads):
+            loops["simple_rnn_backward"](h, grad, u, dz, dh, gemm, one)
+        dx, dkernel = _finish_time_major(x, kernel, xt, dz)
+        flat = dz.reshape(steps * n, units)
+        du = h[:-1].reshape(steps * n, units).T @ flat
+        db = flat.sum(axis=0) if bias is not None else None
+        return dx, dkernel, du, db, dh
+
+    return _make(_batch_major(h[1:]), [x, kernel, recurrent_kernel, bias, h0], grads_of,
+                 "simple_rnn")
+
+
+def _time_major_grad(grad_out: np.ndarray, dtype) -> np.ndarray:
+    """The outputs' gradient (batch, steps, ...) as a C-ordered time-major array."""
+    return np.ascontiguousarray(np.moveaxis(grad_out, 1, 0), dtype=dtype)
+
+
+def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, activation,
+               recurrent_activation, threads):
+    """lstm with its steps in the compiled cell (the same equations)."""
+    n, steps, _ = x.shape
+    k, dtype = recurrent_kernel.shape[0], x.dtype
+    loops, gemm, one = _cell(activation, recurrent_activation, dtype)
+    u = np.ascontiguousarray(recurrent_kernel.data)
+    xt, xw = _time_major(x.data, kernel.data, None if bias is None else bias.data)
+    h = np.empty((steps + 1, n, k), dtype)
+    c = np.empty((steps + 1, n, k), dtype)
+    gates = np.empty((steps, n, 4 * k), dtype)
+    g_c = np.empty((steps, n, k), dtype)
+    h[0], c[0] = h0_data, c0_data
+    with _blas_threads(threads):
+        loops["lstm_forward"](xw, u, h, c, gates, g_c, gemm, one)
+    packed = np.empty((n, steps, 2, k), dtype)  # (batch, steps, h or c, units)
+    packed[:, :, 0] = h[1:].transpose(1, 0, 2)
+    packed[:, :, 1] = c[1:].transpose(1, 0, 2)
+
+    def grads_of(grad_packed):
+        grad = np.ascontiguousarray(grad_packed.transpose(1, 2, 0, 3), dtype=dtype)
+        dz = np.empty((steps, n, 4 * k), dtype)
+        dh = np.zeros((n, k), dtype)
+        dc = np.zeros((n, k), dtype)
+        with _blas_threads(threads):
+            loops["lstm_backward"](gates, c, g_c, grad, u, dz, dh, dc, gemm, one)
+        dx, dkernel = _finish_time_major(x, kernel, xt, dz)
+        flat = dz.reshape(steps * n, 4 * k)
+        du = h[:-1].reshape(steps * n, k).T @ flat
+        db = flat.sum(axis=0) if bias is not None else None
+        return dx, dkernel, du, db, dh, dc
+
+    out = _make(packed, [x, kernel, recurrent_kernel, bias, h0, c0], grads_of, "lstm")
+    return out[:, :, 0], out[:, :, 1]
+
+
+def _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
+              recurrent_activation, threads):
+    """gru with its steps in the compiled cell (the same equations)."""
+    n, steps, _ = x.shape
+    k, dtype = recurrent_kernel.shape[0], x.dtype
+    loops, gemm, one = _cell(activation, recurrent_activation, dtype)
+    u = np.ascontiguousarray(recurrent_kernel.data)
+    xt, xw = _time_major(x.data, kernel.data, None if bias is None else bias.data[0])
+    b_rec = np.zeros(3 * k, dtype) if bias is None else np.ascontiguousarray(bias.data[1])
+    h = np.empty((steps + 1, n, k), dtype)
+    zr = np.empty((steps, n, 2 * k), dtype)
+    r_h = np.empty((steps, n, k), dtype)
+    cand = np.empty((steps, n, k), dtype)
+    h[0] = h0_data
+    with _blas_threads(threads):
+        loops["gru_forward"](xw, u, b_rec, h, zr, r_h, cand, gemm, one)
+
+    def grads_of(grad_out):
+        grad = _time_major_grad(grad_out, dtype)
+        dz_in = np.empty((steps, n, 3 * k), dtype)
+        dz_rec = np.empty((steps, n, 3 * k), dtype)
+        dh = np.zeros((n, k), dtype)
+        keep = np.empty((n, k), dtype)
+        with _blas_threads(threads):
+            loops["gru_backward"](h, zr, r_h, cand, grad, u, dz_in, dz_rec, dh, keep,
+                                  gemm, one)
+        dx, dkernel = _finish_time_major(x, kernel, xt, dz_in)
+        flat = dz_rec.reshape(steps * n, 3 * k)
+        du = h[:-1].reshape(steps * n, k).T @ flat
+        db = None
+        if bias is not None:
+            db = np.stack([dz_in.reshape(steps * n, 3 * k).sum(axis=0), flat.sum(axis=0)])
+        return dx, dkernel, du, db, dh
+
+    return _make(_batch_major(h[1:]), [x, kernel, recurrent_kernel, bias, h0], grads_of, "gru")
+
+
+def _batch_major(time_major: np.ndarray) -> np.ndarray:
+    """(steps, batch, units) -> a C-ordered (batch, steps, units)."""
+    return np.ascontiguousarray(time_major.transpose(1, 0, 2))
+
+
 def _make(out, parents: list, grads_of, name: str) -> Tensor:
     """The op's output; parents that are None (no bias, no initial state) are left out."""
     kept = [(i, p) for i, p in enumerate(parents) if p is not None]
@@ -185,22 +358,28 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None,
     g, dg = _activation(activation, "activation", op)
     bias = _bias(bias, (units,), op)
     h0, h0_data = _state(initial_state, n, units, x.dtype, "initial_state", op)
+    threads, compiled = _compiled(x.dtype, n, units, 1)
+    if compiled:
+        return _simple_rnn_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
+                                threads)
     u = recurrent_kernel.data
     xw = _projection(x.data, kernel.data, None if bias is None else bias.data)
     h = np.empty((n, steps + 1, units), x.dtype)  # h[:, 0] = h_0
     h[:, 0] = h0_data
-    for t in range(steps):
-        h[:, t + 1] = g(xw[:, t] + h[:, t] @ u)
+    with _blas_threads(threads):
+        for t in range(steps):
+            h[:, t + 1] = g(xw[:, t] + h[:, t] @ u)
     out = h[:, 1:]
 
     def grads_of(grad_out):
         dz = np.empty_like(xw)
         slope = dg(out)  # g'(z_t) of every step at once
         dh = np.zeros((n, units), x.dtype)
-        for t in reversed(range(steps)):
-            dh += grad_out[:, t]
-            dz_t = np.multiply(dh, slope[:, t], out=dz[:, t])
-            dh = dz_t @ u.T
+        with _blas_threads(threads):
+            for t in reversed(range(steps)):
+                dh += grad_out[:, t]
+                dz_t = np.multiply(dh, slope[:, t], out=dz[:, t])
+                dh = dz_t @ u.T
         dx, dkernel = _finish(x, kernel, dz)
         flat = dz.reshape(n * steps, units)
         du = h[:, :-1].reshape(n * steps, units).T @ flat
@@ -254,6 +433,10 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_car
     bias = _bias(bias, (4 * units,), op)
     h0, h0_data = _state(initial_state, n, units, x.dtype, "initial_state", op)
     c0, c0_data = _state(initial_carry, n, units, x.dtype, "initial_carry", op)
+    threads, compiled = _compiled(x.dtype, n, units, 4)
+    if compiled:
+        return _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data,
+                          activation, recurrent_activation, threads)
     u = recurrent_kernel.data
     k, dtype = units, x.dtype
     # Time-major arrays (step first), so that every step reads and writes contiguous
@@ -279,7 +462,7 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_car
         u_step = u * scale
     else:
         squash, u_step = _gate_squash(g, s, k), u
-    for t in range(steps):
+    for t in _steps(range(steps), threads):
         np.matmul(h[t], u_step, out=z)
         z += xw[t]
         a = gates[t]
@@ -345,7 +528,7 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_car
         dh = np.zeros((n, k), dtype)
         dc = np.zeros((n, k), dtype)
         tmp = np.empty((n, k), dtype)
-        for hi in range(steps, 0, -block):
+        for hi in _steps(range(steps, 0, -block), threads):
             lo = max(0, hi - block)
             factors(lo, hi)
             for t in reversed(range(lo, hi)):
@@ -408,6 +591,10 @@ def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None,
     s, ds = _activation(recurrent_activation, "recurrent_activation", op)
     bias = _bias(bias, (2, 3 * units), op)
     h0, h0_data = _state(initial_state, n, units, x.dtype, "initial_state", op)
+    threads, compiled = _compiled(x.dtype, n, units, 3)
+    if compiled:
+        return _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
+                         recurrent_activation, threads)
     u = recurrent_kernel.data
     k = units
     xw = _projection(x.data, kernel.data, None if bias is None else bias.data[0])
@@ -417,7 +604,7 @@ def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None,
     r_h = np.empty((n, steps, k), x.dtype)  # the recurrent part of the candidate
     cand = np.empty((n, steps, k), x.dtype)  # h~
     h[:, 0] = h0_data
-    for t in range(steps):
+    for t in _steps(range(steps), threads):
         hu = h[:, t] @ u
         if b_rec is not None:
             hu += b_rec
@@ -441,7 +628,7 @@ def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None,
         rec_t = dz_rec.reshape(n, steps, 3, k)
         dh_all = np.empty((n, steps, k), x.dtype)
         dh = np.zeros((n, k), x.dtype)
-        for t in reversed(range(steps)):
+        for t in _steps(reversed(range(steps)), threads):
             dh += grad_out[:, t]
             dh_all[:, t] = dh
             np.multiply(dh[:, None], rec[:, t], out=rec_t[:, t])

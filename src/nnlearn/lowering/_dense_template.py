@@ -159,9 +159,31 @@ def gradients(x, rows, labels, weights, kernels, biases, codes, link, c, penalty
     return loss, penalty * squares, predictions
 
 
+def forward(x, kernels, biases, codes, softmax, one, gemm):
+    """The outputs of the stack for x, the forward part of :func:`gradients`:
+    h_l = g_l(h_{l-1} W_l + b_l), each g_l by its code; with ``softmax`` the last codes
+    is linear's and the outputs are the softmax of its z, by the softmax link of
+    :func:`loss_head` (whose loss and delta are dropped)."""
+    h = x
+    for layer in range(len(kernels)):
+        w = kernels[layer]
+        if w.shape[0] != h.shape[1] or biases[layer].shape[0] != w.shape[1]:
+            raise ValueError("parameters changed shape")  # resized in place since checked
+        z = np.empty((h.shape[0], w.shape[1]), h.dtype)
+        matmul(gemm, h, w, z, False, False)
+        activate(z, biases[layer], codes[layer], one, z)  # noqa: F821 (generated)
+        h = z
+    if not softmax:
+        return h
+    outputs, delta = np.empty_like(h), np.empty_like(h)
+    loss_head(h, np.empty((0, 0), h.dtype), np.zeros(h.shape[0], np.intp),
+              np.empty(0, h.dtype), SOFTMAX, one, one, outputs, delta)
+    return outputs
+
+
 #: The functions compiled.py compiles, in the order they call each other.
 FUNCTIONS = ("elementwise_head", "loss_head", "column_sums", "sum_of_squares", "matmul",
-             "keeps_input", "activate", "times_derivative", "gradients")
+             "keeps_input", "activate", "times_derivative", "gradients", "forward")
 
 
 def source(table: dict, links: dict, codes: dict) -> str:

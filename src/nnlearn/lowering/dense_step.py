@@ -50,7 +50,8 @@ import numpy as np
 from .. import activations
 from . import loops
 
-__all__ = ["DenseStepGradients", "activation_code", "step_functions", "numpy_gemm"]
+__all__ = ["DenseStepGradients", "DenseForward", "activation_code", "step_functions",
+           "numpy_gemm"]
 
 
 def activation_code(activation) -> int | None:
@@ -139,6 +140,56 @@ def numpy_gemm(dtype):
                          real, pointer, integer, pointer, integer, real, pointer, integer]
     function.restype = None
     return function
+
+
+class DenseForward:
+    """``forward(x) -> outputs``: the outputs of a stack of Dense layers for a batch, the
+    forward part of the compiled step (:func:`nnlearn.lowering._dense_template.forward`; a
+    softmax output through the softmax link of its loss head), or None when a layer's
+    kernel or bias does not fit the compiled loops (the engine then computes them).
+    Made by :func:`nnlearn.lowering.planner.compiled_forward` for ``predict``."""
+
+    def __init__(self, model, layers):
+        self.layers = layers
+        self._model_layers = list(model.layers)
+        self._settings = [layer.activation for layer in layers]
+        self.dtype = np.dtype(model.dtype)
+        self.softmax = layers[-1].activation is activations.softmax
+        last = activations.linear if self.softmax else layers[-1].activation
+        self.codes = tuple(activation_code(layer.activation) for layer in layers[:-1]) + \
+            (activation_code(last),)
+        self._one = self.dtype.type(1)
+        self._forward = step_functions()["forward"]
+        self._gemm = numpy_gemm(self.dtype)
+        self._small_gemm = None if scipy_importable() else self._gemm
+        self._largest_kernel = max(layer.kernel.size for layer in layers)
+        self._checked = ()
+
+    def still_fits(self, model) -> bool:
+        """Whether the model's layers and their activations are the ones this was made
+        for."""
+        return model.layers == self._model_layers and \
+            [layer.activation for layer in self.layers] == self._settings
+
+    def __call__(self, x):
+        weights = tuple([layer.kernel.data for layer in self.layers])
+        biases = tuple([layer.bias.data for layer in self.layers])
+        arrays = weights + biases
+        if len(self._checked) != len(arrays) or \
+                not all(map(operator.is_, arrays, self._checked)):
+            if not DenseStepGradients._fit_the_loops(self, weights, biases):
+                return None
+            self._checked = arrays
+        x = np.ascontiguousarray(x, self.dtype)
+        if x.ndim != 2 or x.shape[1] != weights[0].shape[0]:
+            return None
+        gemm = self._gemm if len(x) * self._largest_kernel >= 65_536 else self._small_gemm
+        try:
+            return self._forward(x, weights, biases, self.codes, self.softmax, self._one,
+                                 gemm)
+        except ValueError:  # resized in place: checked again, the engine now
+            self._checked = ()
+            return None
 
 
 class DenseStepGradients:

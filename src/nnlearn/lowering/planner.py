@@ -13,8 +13,15 @@ declarations (the activations' element rules, the loss's head, the optimizer's r
 * **convolution and pooling**: numba loops (im2col's tap copies, col2im's adds, max
   pooling and its gradient: :mod:`nnlearn.lowering._conv_loops`) or NumPy's strided
   passes (:mod:`nnlearn.autograd.conv`), the same numbers either way;
+* **predict**: the engine's forward pass, or the forward part of the fused Dense step
+  (:class:`nnlearn.lowering.dense_step.DenseForward`) for a stack of Dense layers whose
+  hidden activations are not costly (:func:`compiled_forward`);
 * **recurrent layers**: one fused op with its backpropagation through time, or the
-  graph of every step unrolled (:mod:`nnlearn.autograd.recurrent`).
+  graph of every step unrolled (:mod:`nnlearn.autograd.recurrent`); the fused op's steps
+  run as one compiled loop per sequence batch (:mod:`nnlearn.lowering.recurrent_cell`: the
+  activations' rules with float32 exp and tanh lowered to :mod:`nnlearn.lowering.fastmath`) or as
+  NumPy passes, and the BLAS runs a loop of small per-step products on one thread
+  (:func:`recurrent_threads`).
 
 :func:`plan` returns a :class:`StepPlan` listing every part with the choice and the
 reason; :meth:`StepPlan.explain` prints it (``nnlearn info MODEL``, ``fit(verbose=2)``,
@@ -23,8 +30,8 @@ the model; the batch size only moves a Dense stack with costly activations back 
 engine for large batches (NumPy's vectorized functions are faster there).
 
 The switches that allow or forbid each lowering are in :mod:`nnlearn.lowering.switches`
-(``NNLEARN_KERNELS``, ``NNLEARN_COMPILED_STEP``, ``NNLEARN_CONV_LOOPS`` and
-:func:`settings`, re-exported here).
+(``NNLEARN_KERNELS``, ``NNLEARN_COMPILED_STEP``, ``NNLEARN_CONV_LOOPS``,
+``NNLEARN_RECURRENT_CELL`` and :func:`settings`, re-exported here).
 """
 
 from __future__ import annotations
@@ -34,10 +41,13 @@ import weakref
 import numpy as np
 
 from . import loops
+from .recurrent_cell import SMALL_PRODUCT, recurrent_cell_reason, recurrent_threads
 from .switches import compiled_step_enabled, conv_loops_enabled, settings
 
 __all__ = ["plan", "settings", "StepPlan", "Part", "compiled_step_enabled",
-           "conv_loops_enabled", "compiled_step_unavailable", "compiled_gradients"]
+           "conv_loops_enabled", "compiled_step_unavailable", "compiled_gradients",
+           "recurrent_cell_reason", "recurrent_threads", "compiled_forward"]
+
 
 class Part:
     """One part of a step: what it is, how it runs, and why."""
@@ -177,6 +187,65 @@ def compiled_gradients(model, x):
 def forget(model) -> None:
     """Drop ``model``'s cached choice (after its loss or layers changed in place)."""
     _cache.pop(model, None)
+    _forward_cache.pop(model, None)
+
+
+# -- predict -------------------------------------------------------------------------------
+def _forward_reason(model) -> str | None:
+    """Why ``predict`` runs the engine rather than the compiled Dense forward, or None."""
+    from .. import activations
+    from .dense_step import activation_code
+
+    reason = compiled_step_unavailable()
+    if reason is not None:
+        return reason
+    own = model.own_step_methods(("call", "predict_step", "__call__"))
+    if own:
+        return f"{type(model).__name__} defines its own {', '.join(own)}"
+    stack, reason = _dense_stack_reason(model)
+    if reason is not None:
+        return reason
+    last = stack[-1].activation
+    if last is not activations.softmax and activation_code(last) is None:
+        return f"the output activation {last!r} has no compiled form"
+    costly = [i for i, layer in enumerate(stack[:-1], 1) if layer.activation.costly]
+    if costly:
+        return (f"hidden Dense layer {costly[0]} has a costly activation "
+                f"({stack[costly[0] - 1].activation.name}: numba calls the C library one "
+                "element at a time, NumPy's vectorized functions are faster)")
+    return None
+
+
+_forward_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def compiled_forward(model, x):
+    """The compiled forward of ``model``'s Dense stack for ``predict``'s batch ``x``
+    (:class:`nnlearn.lowering.dense_step.DenseForward`), or None when the engine computes the
+    outputs (:func:`_forward_reason`; samples of more than one axis).  Cached per model,
+    for its layers and the switch."""
+    if np.ndim(x) != 2:
+        return None
+    key = (model.built, len(model.layers), compiled_step_enabled())
+    cached = _forward_cache.get(model)
+    if cached is not None and cached[0] == key and \
+            (cached[1] is None or cached[1].still_fits(model)):
+        return cached[1]
+    forward = None
+    if _forward_reason(model) is None:
+        from .dense_step import DenseForward
+
+        forward = DenseForward(model, _dense_stack_reason(model)[0])
+    _forward_cache[model] = (key, forward)
+    return forward
+
+
+def _predict_part(model) -> Part:
+    reason = _forward_reason(model)
+    if reason is None:
+        return Part("predict", "compiled Dense forward",
+                    "the forward part of the compiled step, one numba call per batch")
+    return Part("predict", "engine", reason)
 
 
 # -- updates -------------------------------------------------------------------------------
@@ -213,7 +282,7 @@ def _updates_part(model) -> Part:
 
 
 # -- layers ---------------------------------------------------------------------------------
-def _layer_parts(model) -> list:
+def _layer_parts(model, batch_size: int | None = None) -> list:
     from .. import layers as layers_module
 
     parts = []
@@ -233,12 +302,32 @@ def _layer_parts(model) -> list:
         if fused is None or not callable(fused):
             continue
         name = type(layer).__name__
-        if fused():
-            parts.append(Part(f"recurrent {name}", "fused op, backpropagation through time",
-                              "its activations have derivatives from their outputs"))
+        if fused() and getattr(layer, "reset_after", True):  # GRU: reset after U only
+            why = recurrent_cell_reason(model.dtype)
+            steps = ("compiled cell (numba), one call per batch of sequences each way"
+                     if why is None else "NumPy passes per step")
+            parts.append(Part(f"recurrent {name}",
+                              f"fused op, backpropagation through time; {steps}",
+                              "its activations have derivatives from their outputs"
+                              + ("" if why is None else f"; steps in NumPy: {why}")))
+            if batch_size is None:
+                parts.append(Part(f"recurrent {name} threads",
+                                  "BLAS on 1 thread around the steps of small batches",
+                                  f"where batch x units x gates x units <= {SMALL_PRODUCT:,}"
+                                  " multiply-adds per step"))
+            else:
+                gates = {"LSTM": 4, "GRU": 3}.get(name, 1)
+                threads = recurrent_threads(batch_size, layer.units, gates)
+                parts.append(Part(f"recurrent {name} threads",
+                                  "BLAS on 1 thread around the steps" if threads == 1
+                                  else "BLAS's own threads",
+                                  f"each step multiplies ({batch_size}, {layer.units}) by "
+                                  f"({layer.units}, {gates * layer.units}): "
+                                  + ("small" if threads == 1 else "large enough to split")))
         else:
             parts.append(Part(f"recurrent {name}", "unrolled graph, one node per step",
-                              "an activation without a fused derivative"))
+                              "an activation without a fused derivative" if not fused()
+                              else "reset_after=False (the fused GRU resets after U)"))
     return parts
 
 
@@ -258,4 +347,5 @@ def plan(model, batch_size: int | None = None) -> StepPlan:
     loss = Part("loss", f"{model.loss.name}",
                 "fused with the output activation, from the logits"
                 if model.fused_loss is not None else "computed on the outputs")
-    return StepPlan([part, loss, _updates_part(model), *_layer_parts(model)], gradients)
+    return StepPlan([part, loss, _updates_part(model), *_layer_parts(model, batch_size),
+                     _predict_part(model)], gradients)

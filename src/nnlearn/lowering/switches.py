@@ -9,6 +9,7 @@ environment variable        :func:`settings` name    what it switches
 ``NNLEARN_KERNELS``         ``kernels``              element-wise rules: "numba" or "numpy"
 ``NNLEARN_COMPILED_STEP``   ``compiled_step``        the compiled Dense step: "auto" or "off"
 ``NNLEARN_CONV_LOOPS``      ``conv_loops``           numba loops in convolutions: "auto"/"off"
+``NNLEARN_RECURRENT_CELL``  ``recurrent_cell``       the compiled recurrent cell: "auto"/"off"
 ==========================  =======================  ==========================================
 
 ``with nnlearn.lowering.planner.settings(kernels="numpy", compiled_step=False):`` sets any of them
@@ -27,10 +28,11 @@ import os
 from . import loops
 
 
-__all__ = ["settings", "compiled_step_enabled", "conv_loops_enabled"]
+__all__ = ["settings", "compiled_step_enabled", "conv_loops_enabled", "recurrent_cell_enabled"]
 
 _compiled_step = contextvars.ContextVar("nnlearn_compiled_step", default=None)
 _conv_loops = contextvars.ContextVar("nnlearn_conv_loops", default=None)
+_recurrent_cell = contextvars.ContextVar("nnlearn_recurrent_cell", default=None)
 
 
 _environment: dict = {}  # variable -> its switch, read once (tests clear it)
@@ -63,18 +65,27 @@ def conv_loops_enabled() -> bool:
     return enabled and "numba" in loops.available_backends()
 
 
+def recurrent_cell_enabled() -> bool:
+    """Whether the fused recurrent ops may run their steps in the compiled cell
+    (``NNLEARN_RECURRENT_CELL`` or :func:`settings`)."""
+    chosen = _recurrent_cell.get()
+    return _switch("NNLEARN_RECURRENT_CELL") if chosen is None else chosen
+
+
 @contextlib.contextmanager
 def settings(kernels: str | None = None, compiled_step: bool | None = None,
-             conv_loops: bool | None = None):
+             conv_loops: bool | None = None, recurrent_cell: bool | None = None):
     """``with settings(...):`` the switches of the module for a block: ``kernels``
-    ("numba" or "numpy"), ``compiled_step`` and ``conv_loops`` (True/False); None leaves
-    one as it is."""
-    for name, value in (("compiled_step", compiled_step), ("conv_loops", conv_loops)):
+    ("numba" or "numpy"), ``compiled_step``, ``conv_loops`` and ``recurrent_cell``
+    (True/False); None leaves one as it is."""
+    for name, value in (("compiled_step", compiled_step), ("conv_loops", conv_loops),
+                        ("recurrent_cell", recurrent_cell)):
         if value is not None and not isinstance(value, bool):
             raise TypeError(f"settings: {name} must be True, False or None; got {value!r}")
     using = loops.use(kernels) if kernels is not None else contextlib.nullcontext()
     tokens = [(variable, variable.set(value)) for variable, value in
-              ((_compiled_step, compiled_step), (_conv_loops, conv_loops)) if value is not None]
+              ((_compiled_step, compiled_step), (_conv_loops, conv_loops),
+               (_recurrent_cell, recurrent_cell)) if value is not None]
     try:
         with using:
             yield

@@ -229,16 +229,15 @@ class Model(Trainer):
 
     STEP_METHODS = ("compute_loss", "call", "logits", "train_step", "regularization")
 
-    def own_step_methods(self) -> list:
-        """The parts of the training step this model's class writes itself
-        (:attr:`STEP_METHODS` that differ from this base class's): the planner leaves the
-        step of such a model to the engine, which runs whatever they do."""
-        return self._differing_from(Model)
+    def own_step_methods(self, names: tuple = STEP_METHODS) -> list:
+        """The methods among ``names`` (the parts of the training step by default) that
+        this model's class writes itself, differing from this base class's: the planner
+        leaves such a model to the engine, which runs whatever they do."""
+        return self._differing_from(Model, names)
 
-    def _differing_from(self, base) -> list:
+    def _differing_from(self, base, names: tuple) -> list:
         kind = type(self)
-        return [name for name in self.STEP_METHODS
-                if getattr(kind, name) is not getattr(base, name)]
+        return [name for name in names if getattr(kind, name) is not getattr(base, name, None)]
 
     def get_weights(self) -> list:
         """Copies of the weights: layer by layer, kernel before bias (Keras's order);

@@ -90,10 +90,10 @@ class Sequential(Model):
         return out  # an Activation layer: its input is the logits
 
     # -- model files ---------------------------------------------------------------------
-    def own_step_methods(self) -> list:
-        """The step methods a subclass of Sequential writes itself (none for a plain
-        stack)."""
-        return self._differing_from(Sequential)
+    def own_step_methods(self, names: tuple = Model.STEP_METHODS) -> list:
+        """The methods among ``names`` a subclass of Sequential writes itself (none for a
+        plain stack)."""
+        return self._differing_from(Sequential, names)
 
     def get_config(self) -> dict:
         """The architecture as JSON-serialisable data (model files)."""

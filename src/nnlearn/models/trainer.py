@@ -244,7 +244,14 @@ class Trainer:
         return {"loss": loss}
 
     def predict_step(self, x) -> np.ndarray:
-        """The outputs for a batch, without building a graph."""
+        """The outputs for a batch, without building a graph (a Dense stack's by the
+        compiled forward where the planner chooses it:
+        :func:`nnlearn.lowering.planner.compiled_forward`)."""
+        forward = planner.compiled_forward(self, x)
+        if forward is not None:
+            outputs = forward(x)
+            if outputs is not None:
+                return outputs
         with no_grad():
             return self(x, training=False).data
 

@@ -1,0 +1,175 @@
+"""The compiled recurrent cells' loops, as a template (see :mod:`nnlearn.lowering.recurrent_cell`).
+
+This file is plain Python: :func:`source` appends to it the matrix product of the Dense
+template (:func:`nnlearn._dense_template.matmul`), and the kernel cache compiles the
+text with numba, the activations bound as ``activation`` / ``activation_backward`` (g)
+and ``recurrent`` / ``recurrent_backward`` (s): their element rules from
+:mod:`nnlearn.activations`, lowered by :func:`nnlearn.lowering.fastmath.lowered`.  A backward
+rule is called as ``rule(d, d, y, y, one)``: d g'(z) read from the output y = g(z) (the
+fused ops take only activations whose derivative needs no z).
+
+Every array is time-major (step first) and C-ordered, so that each step reads and
+writes contiguous blocks; ``xw`` holds x_t W + b of every step (one product done
+before).  Each forward loop runs all the steps: per step, one product ``h_{t-1} U`` by
+``matmul`` and one pass over the gates.  Each backward loop runs the steps backwards:
+per step, one pass over the gates writing the pre-activations' gradients ``dz[t]`` and
+one product ``dz_t U^T`` into dL/dh_{t-1}.  The equations are those of
+:mod:`nnlearn.autograd.recurrent`, whose NumPy passes compute the same values.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+
+import numpy as np
+
+
+def simple_rnn_forward(xw, u, h, gemm, one):
+    """h[t + 1] = g(xw[t] + h[t] U) for every step (h[0] holds h_0)."""
+    steps, n, k = xw.shape
+    z = np.empty((n, k), xw.dtype)
+    for t in range(steps):
+        matmul(gemm, h[t], u, z, False, False)  # noqa: F821 (appended)
+        x_t, h_t = xw[t], h[t + 1]
+        for i in range(n):
+            for j in range(k):
+                h_t[i, j] = activation(x_t[i, j] + z[i, j], one)  # noqa: F821
+
+
+def simple_rnn_backward(h, grad, u, dz, dh, gemm, one):
+    """dz[t] = (dh_t) g'(z_t), dh_{t-1} = dz_t U^T, from dh = dL/dh_T (zeros) and the
+    outputs' gradients grad[t]; dh ends as dL/dh_0."""
+    steps, n, k = grad.shape
+    for t in range(steps - 1, -1, -1):
+        y, g_t, dz_t = h[t + 1], grad[t], dz[t]
+        for i in range(n):
+            for j in range(k):
+                d = dh[i, j] + g_t[i, j]
+                dz_t[i, j] = activation_backward(d, d, y[i, j], y[i, j], one)  # noqa: F821
+        matmul(gemm, dz_t, u, dh, False, True)  # noqa: F821
+
+
+def lstm_forward(xw, u, h, c, gates, g_c, gemm, one):
+    """The LSTM's steps (gate order i, f, c~, o): gates[t] = (s(z_i), s(z_f), g(z_c),
+    s(z_o)) with z = xw[t] + h[t] U; c[t + 1] = f c[t] + i c~; g_c[t] = g(c[t + 1]);
+    h[t + 1] = o g_c[t]."""
+    steps, n, k4 = xw.shape
+    k = k4 // 4
+    z = np.empty((n, k4), xw.dtype)
+    for t in range(steps):
+        matmul(gemm, h[t], u, z, False, False)  # noqa: F821
+        for b in range(n):
+            x_b, z_b, a = xw[t, b], z[b], gates[t, b]
+            c_prev, c_b, g_b, h_b = c[t, b], c[t + 1, b], g_c[t, b], h[t + 1, b]
+            # one short loop per gate function (LLVM vectorizes each), then the cell
+            for j in range(2 * k):
+                a[j] = recurrent(x_b[j] + z_b[j], one)  # noqa: F821  i, f
+            for j in range(2 * k, 3 * k):
+                a[j] = activation(x_b[j] + z_b[j], one)  # noqa: F821  c~
+            for j in range(3 * k, k4):
+                a[j] = recurrent(x_b[j] + z_b[j], one)  # noqa: F821  o
+            for j in range(k):
+                cell = a[k + j] * c_prev[j] + a[j] * a[2 * k + j]
+                c_b[j] = cell
+                squashed = activation(cell, one)  # noqa: F821
+                g_b[j] = squashed
+                h_b[j] = a[3 * k + j] * squashed
+
+
+def lstm_backward(gates, c, g_c, grad, u, dz, dh, dc, gemm, one):
+    """Backpropagation through the LSTM's steps from dh, dc (dL/dh_T, dL/dc_T: zeros)
+    and the outputs' gradients grad[t] = (dL/dh_t, dL/dc_t): do = dh g(c_t) s'(o);
+    dc += dh o g'(c_t); di = dc c~ s'(i); df = dc c_{t-1} s'(f); dc~ = dc i g'(c~);
+    dc_{t-1} = dc f; dh_{t-1} = dz_t U^T.  dh and dc end as dL/dh_0 and dL/dc_0."""
+    steps, n, k4 = gates.shape
+    k = k4 // 4
+    for t in range(steps - 1, -1, -1):
+        for b in range(n):
+            a, dz_b, c_prev, g_b = gates[t, b], dz[t, b], c[t, b], g_c[t, b]
+            gh, gc, dh_b, dc_b = grad[t, 0, b], grad[t, 1, b], dh[b], dc[b]
+            for j in range(k):  # the output gate, and dc_t (few arrays per loop: each
+                o = a[3 * k + j]  # loop vectorizes)
+                d_h = dh_b[j] + gh[j]
+                squashed = g_b[j]
+                d_o = d_h * squashed
+                dz_b[3 * k + j] = recurrent_backward(d_o, d_o, o, o, one)  # noqa: F821
+                d_g = d_h * o
+                dc_b[j] = dc_b[j] + gc[j] + activation_backward(  # noqa: F821
+                    d_g, d_g, squashed, squashed, one)
+            for j in range(k):  # the input and forget gates, the candidate, dc_{t-1}
+                i, f, cc = a[j], a[k + j], a[2 * k + j]
+                d_c = dc_b[j]
+                d_i, d_f, d_cc = d_c * cc, d_c * c_prev[j], d_c * i
+                dz_b[j] = recurrent_backward(d_i, d_i, i, i, one)  # noqa: F821
+                dz_b[k + j] = recurrent_backward(d_f, d_f, f, f, one)  # noqa: F821
+                dz_b[2 * k + j] = activation_backward(d_cc, d_cc, cc, cc, one)  # noqa: F821
+                dc_b[j] = d_c * f
+        matmul(gemm, dz[t], u, dh, False, True)  # noqa: F821
+
+
+def gru_forward(xw, u, b_rec, h, zr, r_h, cand, gemm, one):
+    """The GRU's steps (reset after the product; gate order z, r, h~): with
+    hu = h[t] U + b_rec, z = s(xw_z + hu_z), r = s(xw_r + hu_r), r_h[t] = hu_h,
+    cand[t] = g(xw_h + r hu_h), h[t + 1] = z h[t] + (1 - z) cand[t]."""
+    steps, n, k3 = xw.shape
+    k = k3 // 3
+    hu = np.empty((n, k3), xw.dtype)
+    for t in range(steps):
+        matmul(gemm, h[t], u, hu, False, False)  # noqa: F821
+        for b in range(n):
+            x_b, u_b, a = xw[t, b], hu[b], zr[t, b]
+            h_prev, h_b, rh_b, cand_b = h[t, b], h[t + 1, b], r_h[t, b], cand[t, b]
+            for j in range(2 * k):  # z, r
+                a[j] = recurrent(x_b[j] + (u_b[j] + b_rec[j]), one)  # noqa: F821
+            for j in range(k):
+                rh_b[j] = u_b[2 * k + j] + b_rec[2 * k + j]
+            for j in range(k):
+                z = a[j]
+                candidate = activation(x_b[2 * k + j] + a[k + j] * rh_b[j], one)  # noqa: F821
+                cand_b[j] = candidate
+                h_b[j] = z * h_prev[j] + (one - z) * candidate
+
+
+def gru_backward(h, zr, r_h, cand, grad, u, dz_in, dz_rec, dh, keep, gemm, one):
+    """Backpropagation through the GRU's steps from dh = dL/dh_T (zeros) and the
+    outputs' gradients grad[t]: dz = dh (h_{t-1} - h~) s'(z); da = dh (1 - z) g'(h~);
+    dr = da r_h s'(r); the input side gets (dz, dr, da), the recurrent side (dz, dr,
+    da r); dh_{t-1} = dh z + dz_rec U^T.  ``keep`` is scratch (batch, units); dh ends as
+    dL/dh_0."""
+    steps, n, k = grad.shape
+    for t in range(steps - 1, -1, -1):
+        for b in range(n):
+            a, h_prev, rh_b, cand_b = zr[t, b], h[t, b], r_h[t, b], cand[t, b]
+            g_b, din, drec, dh_b, keep_b = grad[t, b], dz_in[t, b], dz_rec[t, b], dh[b], \
+                keep[b]
+            for j in range(k):  # the update gate and the candidate
+                z, candidate = a[j], cand_b[j]
+                d_h = dh_b[j] + g_b[j]
+                keep_b[j] = d_h * z
+                d_z = d_h * (h_prev[j] - candidate)
+                d_z = recurrent_backward(d_z, d_z, z, z, one)  # noqa: F821
+                d_a = d_h * (one - z)
+                din[j], drec[j] = d_z, d_z
+                din[2 * k + j] = activation_backward(  # noqa: F821
+                    d_a, d_a, candidate, candidate, one)
+            for j in range(k):  # the reset gate
+                r, d_a = a[k + j], din[2 * k + j]
+                d_r = d_a * rh_b[j]
+                d_r = recurrent_backward(d_r, d_r, r, r, one)  # noqa: F821
+                din[k + j], drec[k + j], drec[2 * k + j] = d_r, d_r, d_a * r
+        matmul(gemm, dz_rec[t], u, dh, False, True)  # noqa: F821
+        dh += keep
+
+
+#: The functions compiled_recurrent.py compiles (matmul first: the others call it).
+FUNCTIONS = ("matmul", "simple_rnn_forward", "simple_rnn_backward", "lstm_forward", "lstm_backward",
+             "gru_forward", "gru_backward")
+
+
+def source() -> str:
+    """This template with the Dense template's ``matmul`` appended."""
+    from . import _dense_template
+
+    template = inspect.getsource(sys.modules[__name__])
+    return template.rstrip("\n") + "\n\n\n" + inspect.getsource(_dense_template.matmul)

@@ -1,0 +1,177 @@
+r"""The recurrent cells' steps as compiled loops: a *lowering* of the fused recurrent ops
+(:mod:`nnlearn.autograd.recurrent`) chosen by :mod:`nnlearn.lowering.planner`.
+
+The fused ops of SimpleRNN (Elman 1990), LSTM (Hochreiter & Schmidhuber 1997; Gers,
+Schmidhuber & Cummins 2000) and GRU (Cho et al. 2014) run their steps in Python, each
+step a small product :math:`h_{t-1} U` and about ten NumPy passes of gate arithmetic
+over a (batch, gates x units) block.  Here a whole batch of sequences goes through one
+compiled call forward and one backward (:mod:`nnlearn.lowering._recurrent_template`): per step
+one product (NumPy's own BLAS, called directly: :func:`nnlearn.lowering.dense_step.numpy_gemm`) and
+one pass over the gates, each gate's value computed, used and stored in that pass.
+
+The gates' functions are the activations' own element rules
+(:mod:`nnlearn.activations`), compiled with ``np.exp`` and ``np.tanh`` lowered to the
+vectorizable float32 approximations of :mod:`nnlearn.lowering.fastmath` (at most 1 and 7 ulp;
+float64 keeps the C library's).  The outputs therefore equal the NumPy path's to float32
+rounding and, in float64, to float64 rounding (``tests/test_recurrent_template.py``:
+property tests over shapes, activations, initial states and gradient patterns).
+
+**Threads.**  A step's product is small (a batch of 128 LSTM(64) states:
+:math:`128 \times 64 \times 256`), and OpenBLAS splitting it over threads loses more in
+synchronisation than it gains; the BLAS's thread count is process-wide but can be set
+around a whole loop.  :func:`blas_threads` sets it to one for the loop when the
+planner says the products are small (:func:`nnlearn.lowering.planner.recurrent_threads`), then
+restores it: through NumPy's bundled OpenBLAS directly, else threadpoolctl when
+installed (the ``fast`` extra), else it leaves the threads alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+
+import numpy as np
+
+from .. import activations
+from . import loops
+from .switches import recurrent_cell_enabled
+
+__all__ = ["cell_functions", "blas_threads", "gemm", "recurrent_cell_reason",
+           "recurrent_threads", "SMALL_PRODUCT"]
+
+
+@functools.lru_cache(maxsize=None)
+def cell_functions(activation: str, recurrent_activation: str) -> dict:
+    """The compiled loops (``lstm_forward``, ..., :data:`_recurrent_template.FUNCTIONS`)
+    for the activation g and the recurrent activation s (registered names whose
+    derivative reads only the output), compiled into the kernel cache."""
+    import numba
+
+    from ..numerics import numba_lowerings
+    from . import _recurrent_template, fastmath
+
+    numba_lowerings()
+    fastmath.numba_functions()
+    inline = numba.njit(error_model="numpy", inline="always")
+    namespace, rules = {}, []
+    for prefix, name in (("activation", activation), ("recurrent", recurrent_activation)):
+        spec = activations.get(name)
+        namespace[prefix] = inline(fastmath.lowered(spec.function))
+        namespace[f"{prefix}_backward"] = inline(fastmath.lowered(spec.backward))
+        rules += [spec.function, spec.backward]
+    functions = loops.compiled_module(
+        f"nnlearn.lowering.recurrent_cell.{activation}.{recurrent_activation}",
+        _recurrent_template.source(), namespace,
+        [*rules, cell_functions.__wrapped__, fastmath.numba_functions.__wrapped__,
+         fastmath.lowered], _recurrent_template.FUNCTIONS)
+    return dict(zip(_recurrent_template.FUNCTIONS, functions))
+
+
+def gemm(dtype):
+    """The BLAS gemm the loops call for ``dtype`` (None: numba's np.dot)."""
+    from .dense_step import numpy_gemm
+
+    return numpy_gemm(dtype)
+
+
+@functools.lru_cache(maxsize=1)
+def _openblas_threads():
+    """(get, set) of NumPy's bundled OpenBLAS's thread count as ctypes functions, or
+    None."""
+    import ctypes
+
+    from .dense_step import numpy_openblas
+
+    library = numpy_openblas()
+    get = getattr(library, "scipy_openblas_get_num_threads64_", None)
+    set_ = getattr(library, "scipy_openblas_set_num_threads64_", None)
+    if get is None or set_ is None:
+        return None
+    get.restype, get.argtypes = ctypes.c_int, []
+    set_.restype, set_.argtypes = None, [ctypes.c_int]
+    return get, set_
+
+
+@functools.lru_cache(maxsize=1)
+def _threadpool_controller():
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
+def thread_control() -> str | None:
+    """How :func:`blas_threads` sets the BLAS's threads here: "NumPy's OpenBLAS",
+    "threadpoolctl", or None (it cannot)."""
+    if _openblas_threads() is not None:
+        return "NumPy's OpenBLAS"
+    return "threadpoolctl" if _threadpool_controller() is not None else None
+
+
+@contextlib.contextmanager
+def blas_threads(limit: int | None):
+    """``with blas_threads(1):`` runs the block with the BLAS on ``limit`` threads
+    (None: as it is), restoring the count after."""
+    if limit is None:
+        yield
+        return
+    direct = _openblas_threads()
+    if direct is not None:
+        get, set_ = direct
+        before = get()
+        if before == limit:
+            yield
+            return
+        set_(limit)
+        try:
+            yield
+        finally:
+            set_(before)
+        return
+    controller = _threadpool_controller()
+    if controller is None:
+        yield
+        return
+    with controller.limit(limits=limit, user_api="blas"):
+        yield
+
+
+def one(dtype):
+    """1 in ``dtype`` (the loops' ``one``)."""
+    return np.dtype(dtype).type(1)
+
+
+_COMPILED_CELL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def recurrent_cell_reason(dtype) -> str | None:
+    """Why the fused recurrent ops of ``dtype`` run their steps as NumPy passes rather
+    than the compiled cell (:mod:`nnlearn.lowering.recurrent_cell`), or None when the cell
+    runs them (``NNLEARN_RECURRENT_CELL`` or :func:`settings`; numba installed; float32
+    or float64)."""
+    if not recurrent_cell_enabled():
+        return "NNLEARN_RECURRENT_CELL=off or settings(recurrent_cell=False)"
+    if "numba" not in loops.available_backends():
+        return "numba is not installed (the fast extra)"
+    if np.dtype(dtype) not in _COMPILED_CELL_DTYPES:
+        return f"{np.dtype(dtype)} has no compiled cell (float32 and float64 compile)"
+    from .dense_step import numpy_gemm, scipy_importable
+
+    if numpy_gemm(dtype) is None and not scipy_importable():
+        return ("SciPy is not installed (numba's matrix product needs it with this build "
+                "of NumPy)")
+    return None
+
+
+#: a step's product h_{t-1} U of at most this many multiply-adds runs on one BLAS thread
+SMALL_PRODUCT = 1 << 22
+
+
+def recurrent_threads(batch: int, units: int, gates: int) -> int | None:
+    """The BLAS threads for a recurrent loop whose every step multiplies (batch, units) by
+    (units, gates x units): 1 when that is at most :data:`SMALL_PRODUCT` multiply-adds
+    (an LSTM(64) on a batch of 128: 2.1 million), where splitting one product over
+    threads costs more in synchronisation than it saves; None (the BLAS's own count)
+    for larger ones."""
+    return 1 if batch * units * gates * units <= SMALL_PRODUCT else None

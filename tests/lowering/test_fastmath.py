@@ -1,0 +1,127 @@
+"""nnlearn.lowering.fastmath: the float32 exp and tanh approximations are within their stated
+ulps of the C library's float64 functions (rounded to float32) over the float32 range
+(a strided sweep of every bit pattern, plus every float32 near the places where the
+formulas switch: the clamps, the small-argument branch, gradual underflow, overflow),
+keep NaN, infinities and signed zeros, and leave float64 to the C library; an element
+rule lowered onto them is the same rule (float64 results equal NumPy's to the last
+place).  ``bench/fastmath.py --exhaustive`` checks every float32."""
+
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+import numba  # noqa: E402
+
+from nnlearn import activations    # noqa: E402
+from nnlearn.lowering import fastmath    # noqa: E402
+
+FUNCTIONS = fastmath.numba_functions()
+BITS32 = FUNCTIONS["bits32"]
+
+
+@numba.njit(error_model="numpy")
+def _ulps(a, b):
+    if a != a or b != b:
+        return 0 if (a != a) == (b != b) else 1 << 40
+    ia, ib = np.int64(BITS32(a)), np.int64(BITS32(b))
+    ia = -2147483648 - ia if ia < 0 else ia
+    ib = -2147483648 - ib if ib < 0 else ib
+    return abs(ia - ib)
+
+
+@numba.njit(error_model="numpy")
+def _exp_errors(x):
+    out = np.empty(x.size, np.int64)
+    for i in range(x.size):
+        out[i] = _ulps(fastmath.exp(x[i]), np.float32(math.exp(np.float64(x[i]))))
+    return out
+
+
+@numba.njit(error_model="numpy")
+def _tanh_errors(x):
+    out = np.empty(x.size, np.int64)
+    for i in range(x.size):
+        out[i] = _ulps(fastmath.tanh(x[i]), np.float32(math.tanh(np.float64(x[i]))))
+    return out
+
+
+def _float32_range(stride: int = 2039) -> np.ndarray:
+    """Every ``stride``-th float32 bit pattern (all signs and exponents, mantissas spread
+    by the odd stride) and every float32 within 4096 steps of the switch points."""
+    patterns = np.arange(-2 ** 31, 2 ** 31, stride, dtype=np.int64).astype(np.int32)
+    swept = patterns.view(np.float32)
+    near = []
+    for point in (0.0004, 7.90531110763549805, 87.3, 88.72, 89.0, 103.9, 104.0,
+                  np.finfo(np.float32).tiny, 1.0, 0.5 * math.log(2),
+                  5.740292549133301):  # tanh's worst case, found by the exhaustive check
+        centre = np.array([point], np.float32).view(np.int32)[0]
+        steps = np.arange(centre - 4096, centre + 4096, dtype=np.int32).view(np.float32)
+        near += [steps, -steps]
+    return np.concatenate([swept, *near])
+
+
+@pytest.mark.parametrize("name, errors, bound", [
+    ("exp", _exp_errors, fastmath.EXP_MAX_ULPS),
+    ("tanh", _tanh_errors, fastmath.TANH_MAX_ULPS)])
+def test_float32_error_within_the_stated_ulps(name, errors, bound):
+    x = _float32_range()
+    found = errors(x)
+    assert found.max() <= bound, (name, x[found.argmax()], found.max())
+    assert found.max() == bound  # tight: the sweep includes the exhaustive check's worst
+    assert f"{bound} ulp" in fastmath.__doc__  # the docstring states the bound tested
+
+
+def test_special_values():
+    f32 = np.float32
+    exp, tanh = FUNCTIONS["exp32"], FUNCTIONS["tanh32"]
+    assert exp(f32(np.inf)) == np.inf and exp(f32(-np.inf)) == 0
+    assert np.isnan(exp(f32(np.nan))) and np.isnan(tanh(f32(np.nan)))
+    assert tanh(f32(np.inf)) == 1 and tanh(f32(-np.inf)) == -1
+    assert exp(f32(0)) == 1 and exp(f32(-0.0)) == 1
+    assert tanh(f32(0)) == 0 and math.copysign(1, tanh(f32(-0.0))) == -1
+    tiny = np.array([1], np.int32).view(np.float32)[0]  # the smallest subnormal: tanh x = x
+    assert tanh(tiny) == tiny and tanh(-tiny) == -tiny
+    for x in (f32(-103.0), f32(-88.0), f32(88.7)):  # gradual underflow; the largest
+        assert 0 < exp(x) < np.inf and _ulps(f32(exp(x)), f32(math.exp(float(x)))) <= 1
+    assert exp(f32(88.8)) == np.inf
+
+
+def test_lowered_rules_keep_float64_exact_and_float32_close():
+    inline = numba.njit(error_model="numpy", inline="always")
+    rules = {name: (inline(fastmath.lowered(a.function)), a.function)
+             for name, a in activations.elementwise().items() if not a.needs_input}
+
+    def loop(compiled):
+        @numba.njit(error_model="numpy")
+        def apply(x, out, one):
+            for i in range(x.size):
+                out[i] = compiled(x[i], one)
+        return apply
+
+    for name, (compiled, rule) in rules.items():
+        apply = loop(compiled)
+
+        # float64: the C library's exp and tanh against NumPy's, to the last place;
+        # float32: the approximations, within a few ulps (and an absolute 3e-7 where
+        # sigmoid's 1 + e^-z rounds)
+        for dtype, ulps, absolute in ((np.float64, 4, 0), (np.float32, 8, 3e-7)):
+            x = np.linspace(-30, 30, 2001).astype(dtype)
+            out = np.empty_like(x)
+            apply(x, out, dtype(1))
+            with np.errstate(over="ignore"):
+                expected = rule(x, dtype(1))
+            np.testing.assert_allclose(out, expected, rtol=ulps * np.finfo(dtype).eps,
+                                       atol=absolute, err_msg=name)
+
+
+def test_lowered_keeps_the_rule_and_outside_numba_is_numpy():
+    rule = activations.sigmoid.function
+    lowered = fastmath.lowered(rule)
+    assert lowered.__code__ is rule.__code__
+    x = np.linspace(-5, 5, 11, dtype=np.float32)
+    np.testing.assert_array_equal(lowered(x, np.float32(1)), rule(x, np.float32(1)))
+    np.testing.assert_array_equal(fastmath.tanh(x), np.tanh(x))
+    np.testing.assert_array_equal(fastmath.exp(x), np.exp(x))

@@ -1,0 +1,193 @@
+"""The compiled recurrent cell (nnlearn.lowering.recurrent_cell) equals the fused ops' NumPy
+steps (nnlearn.autograd.recurrent), which the engine's unrolled graph and PyTorch check in
+tests/test_recurrent.py: property tests over random shapes, activations, biases,
+initial states and gradient patterns (gradients to 1e-10 in float64, outputs and
+gradients to float32 rounding in float32), and through the layers with
+return_sequences and go_backwards; both lowerings pass float64 central-difference
+gradient checks; the planner chooses and explains them, and the BLAS thread policy."""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings as hypothesis_settings, strategies as st
+
+import nnlearn as nl
+from nnlearn import layers
+from nnlearn.lowering import planner
+from nnlearn.autograd.recurrent import FUSED_ACTIVATIONS
+
+pytest.importorskip("numba")
+
+GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
+NAMES = sorted(FUSED_ACTIVATIONS)
+# (activation, recurrent activation) pairs: each pair is compiled once (seconds), so the
+# properties draw from these, which between them use every fused activation
+PAIRS = [("tanh", "sigmoid"), ("relu", "tanh"), ("linear", "binary_step"),
+         ("selu", "sigmoid"), ("exponential", "sigmoid")]
+assert {name for pair in PAIRS for name in pair} == set(NAMES)
+
+
+def _inputs(rng, op, n, steps, features, units, dtype, with_bias, with_state):
+    gates = GATES[op]
+    arrays = [rng.standard_normal((n, steps, features)),
+              rng.standard_normal((features, gates * units)) * 0.6,
+              rng.standard_normal((units, gates * units)) * 0.6]
+    bias_shape = (2, 3 * units) if op == "gru" else (gates * units,)
+    arrays.append(rng.standard_normal(bias_shape) * 0.3 if with_bias else None)
+    states = 2 if op == "lstm" else 1
+    arrays += [rng.standard_normal((n, units)) * 0.5 if with_state else None
+               for _ in range(states)]
+    return [None if a is None else nl.Tensor(a.astype(dtype), requires_grad=True)
+            for a in arrays]
+
+
+def _run(op, inputs, activation, recurrent, weights, cell: bool):
+    """(outputs, gradients of sum(outputs * weights)) on the chosen lowering."""
+    function = getattr(nl, op)
+    kwargs = {"activation": activation}
+    if op != "simple_rnn":
+        kwargs["recurrent_activation"] = recurrent
+    with planner.settings(recurrent_cell=cell), np.errstate(all="ignore"):  # overflow
+        out = function(*inputs, **kwargs)
+        outs = list(out) if isinstance(out, tuple) else [out]
+        loss = sum((o * nl.Tensor(w)).sum() for o, w in zip(outs, weights))
+        present = [t for t in inputs if t is not None]
+        grads = nl.grad(loss, present)
+    return [o.data for o in outs], list(grads)
+
+
+@hypothesis_settings(max_examples=40, deadline=None)
+@given(op=st.sampled_from(sorted(GATES)), n=st.integers(1, 4), steps=st.integers(1, 6),
+       features=st.integers(1, 3), units=st.integers(1, 5),
+       pair=st.sampled_from(PAIRS), with_bias=st.booleans(), with_state=st.booleans(),
+       pattern=st.sampled_from(["all", "last", "sparse"]), seed=st.integers(0, 2 ** 16))
+def test_compiled_cell_equals_numpy_steps_in_float64(op, n, steps, features, units, pair,
+                                                      with_bias, with_state, pattern, seed):
+    activation, recurrent = pair
+    rng = np.random.default_rng(seed)
+    inputs = _inputs(rng, op, n, steps, features, units, np.float64, with_bias, with_state)
+    weights = []
+    for _ in range(2 if op == "lstm" else 1):
+        w = rng.standard_normal((n, steps, units))
+        if pattern == "last":  # a many-to-one model: only the last step's output
+            w[:, :-1] = 0
+        elif pattern == "sparse":
+            w *= rng.random((n, steps, units)) < 0.3
+        weights.append(w)
+    ours = _run(op, inputs, activation, recurrent, weights, cell=True)
+    theirs = _run(op, inputs, activation, recurrent, weights, cell=False)
+    # exponential states can overflow, where inf and NaN depend on the order of the sums
+    assume(all(np.isfinite(b).all() for b in theirs[0] + theirs[1]))
+    for a, b in zip(ours[0] + ours[1], theirs[0] + theirs[1]):
+        scale = max(1.0, float(np.abs(b[np.isfinite(b)]).max(initial=0)))  # exponential
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10 * scale)
+
+
+@hypothesis_settings(max_examples=25, deadline=None)
+@given(op=st.sampled_from(sorted(GATES)), n=st.integers(1, 6), steps=st.integers(1, 12),
+       features=st.integers(1, 4), units=st.integers(1, 17),
+       pair=st.sampled_from(PAIRS[:3]), with_bias=st.booleans(),
+       seed=st.integers(0, 2 ** 16))
+def test_compiled_cell_equals_numpy_steps_in_float32(op, n, steps, features, units, pair,
+                                                      with_bias, seed):
+    """float32, with the approximations of exp and tanh: to float32 rounding, relative
+    to the array's largest value (64 ulps per step: rounding differences grow through
+    the recurrence and the gradients' sums cancel)."""
+    rng = np.random.default_rng(seed)
+    activation, recurrent = pair
+    inputs = _inputs(rng, op, n, steps, features, units, np.float32, with_bias, True)
+    weights = [rng.standard_normal((n, steps, units)).astype(np.float32)
+               for _ in range(2 if op == "lstm" else 1)]
+    ours = _run(op, inputs, activation, recurrent, weights, cell=True)
+    theirs = _run(op, inputs, activation, recurrent, weights, cell=False)
+    for a, b in zip(ours[0] + ours[1], theirs[0] + theirs[1]):
+        assert a.dtype == b.dtype == np.float32
+        scale = max(1.0, float(np.abs(b).max()))
+        np.testing.assert_allclose(a, b, rtol=0, atol=64 * 2 ** -23 * steps * scale)
+
+
+@pytest.mark.parametrize("cell", [True, False])
+@pytest.mark.parametrize("op", sorted(GATES))
+def test_gradcheck_on_both_lowerings(op, cell):
+    rng = np.random.default_rng(3)
+    inputs = [t for t in _inputs(rng, op, 2, 4, 3, 3, np.float64, True, True)]
+    kwargs = {} if op == "simple_rnn" else {"recurrent_activation": "sigmoid"}
+
+    def fn(*args):
+        out = getattr(nl, op)(*args, activation="tanh", **kwargs)
+        return out[0] * 2 + out[1] if isinstance(out, tuple) else out
+
+    with planner.settings(recurrent_cell=cell):
+        assert nl.gradcheck(fn, inputs)
+
+
+@hypothesis_settings(max_examples=12, deadline=None)
+@given(kind=st.sampled_from(["SimpleRNN", "LSTM", "GRU"]), return_sequences=st.booleans(),
+       go_backwards=st.booleans(), steps=st.integers(1, 5), seed=st.integers(0, 2 ** 16))
+def test_layers_equal_on_both_lowerings(kind, return_sequences, go_backwards, steps, seed):
+    rng = np.random.default_rng(seed)
+    layer = getattr(layers, kind)(4, return_sequences=return_sequences,
+                                  go_backwards=go_backwards)
+    model = nl.Sequential([layers.Input((steps, 3)), layer, layers.Dense(2)], seed=seed,
+                          dtype="float64")
+    x = rng.standard_normal((3, steps, 3))
+    results = []
+    for cell in (True, False):
+        with planner.settings(recurrent_cell=cell):
+            xt = nl.Tensor(x, requires_grad=True)
+            out = model(xt)
+            grads = nl.grad((out * out).sum(), [xt, *model.params])
+        results.append([out.data, *grads])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+def test_planner_chooses_and_explains_the_cell():
+    model = nl.Sequential([layers.Input((5, 2)), layers.LSTM(8), layers.Dense(1)], seed=0)
+    model.compile("adam", "mse")
+    text = model.plan(batch_size=128).explain() if hasattr(model, "plan") else \
+        planner.plan(model, batch_size=128).explain()
+    assert "compiled cell (numba)" in text
+    assert "BLAS on 1 thread around the steps" in text
+    assert planner.recurrent_cell_reason(np.float32) is None
+    with planner.settings(recurrent_cell=False):
+        text = planner.plan(model).explain()
+        assert "NumPy passes per step" in text and "NNLEARN_RECURRENT_CELL=off" in text
+        assert planner.recurrent_cell_reason(np.float32) is not None
+    assert "float16 has no compiled cell" in planner.recurrent_cell_reason(np.float16)
+    with pytest.raises(TypeError, match="recurrent_cell"):
+        with planner.settings(recurrent_cell="yes"):
+            pass
+
+
+def test_thread_policy_and_its_restoration():
+    from nnlearn.lowering import recurrent_cell as compiled_recurrent
+
+    assert planner.recurrent_threads(128, 64, 4) == 1  # 2.1 million multiply-adds
+    assert planner.recurrent_threads(1024, 512, 4) is None
+    if compiled_recurrent.thread_control() != "NumPy's OpenBLAS":
+        pytest.skip("NumPy's BLAS is not its bundled OpenBLAS")
+    get, _ = compiled_recurrent._openblas_threads()
+    before = get()
+    with compiled_recurrent.blas_threads(1):
+        assert get() == 1
+    assert get() == before
+    with compiled_recurrent.blas_threads(None):
+        assert get() == before
+
+
+def test_thread_policy_through_threadpoolctl(monkeypatch):
+    """Where NumPy's BLAS is not its bundled OpenBLAS, threadpoolctl sets the threads."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from nnlearn.lowering import recurrent_cell as compiled_recurrent
+
+    monkeypatch.setattr(compiled_recurrent, "_openblas_threads", lambda: None)
+    assert compiled_recurrent.thread_control() == "threadpoolctl"
+    blas = [info for info in threadpoolctl.threadpool_info() if info["user_api"] == "blas"]
+    if not blas:
+        pytest.skip("no BLAS that threadpoolctl knows is loaded")
+    before = [info["num_threads"] for info in blas]
+    with compiled_recurrent.blas_threads(1):
+        assert all(info["num_threads"] == 1 for info in threadpoolctl.threadpool_info()
+                   if info["user_api"] == "blas")
+    assert [info["num_threads"] for info in threadpoolctl.threadpool_info()
+            if info["user_api"] == "blas"] == before
