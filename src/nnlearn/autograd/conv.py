@@ -55,7 +55,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
-from .ops import _constant, _tensor
+from .ops import constant, as_operand
 from .tensor import Tensor
 
 __all__ = ["conv2d", "conv1d", "max_pool2d", "avg_pool2d", "max_pool1d", "avg_pool1d",
@@ -243,7 +243,7 @@ def _conv(x: Tensor, w: Tensor, bias, strides, pads, dilation, groups: int, op: 
     X, W0 = x.data, w.data
     parents, B = (x, w), None
     if bias is not None:
-        b = bias if isinstance(bias, Tensor) else _constant(bias, W0.dtype)
+        b = bias if isinstance(bias, Tensor) else constant(bias, W0.dtype)
         if b.shape != (W0.shape[3],):
             raise ValueError(f"{op}: bias must have shape ({W0.shape[3]},); got {b.shape}")
         parents, B = (x, w, b), b.data
@@ -340,8 +340,8 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1, groups=
     groups : int dividing in_channels and filters
     """
     op = "conv2d"
-    x = _tensor(x)
-    w = kernel if isinstance(kernel, Tensor) else _constant(kernel, x.dtype)
+    x = as_operand(x)
+    w = kernel if isinstance(kernel, Tensor) else constant(kernel, x.dtype)
     if x.ndim != 4 or w.ndim != 4:
         raise ValueError(f"{op}: x must be (batch, height, width, channels) and kernel "
                          f"(kh, kw, in_channels, filters); got shapes {x.shape} and {w.shape}")
@@ -367,8 +367,8 @@ def conv1d(x, kernel, bias=None, strides=1, padding="valid", dilation=1, groups=
     ``out[t]`` depends on ``x[:t + 1]`` (WaveNet's causal convolution, van den Oord et al.
     2016; Keras's Conv1D(padding="causal"))."""
     op = "conv1d"
-    x = _tensor(x)
-    w = kernel if isinstance(kernel, Tensor) else _constant(kernel, x.dtype)
+    x = as_operand(x)
+    w = kernel if isinstance(kernel, Tensor) else constant(kernel, x.dtype)
     if x.ndim != 3 or w.ndim != 3:
         raise ValueError(f"{op}: x must be (batch, steps, channels) and kernel (k, "
                          f"in_channels, filters); got shapes {x.shape} and {w.shape}")
@@ -392,7 +392,7 @@ def conv1d(x, kernel, bias=None, strides=1, padding="valid", dilation=1, groups=
 
 
 def _pool_setup(x, pool_size, strides, padding, op):
-    x = _tensor(x)
+    x = as_operand(x)
     if x.ndim != 4:
         raise ValueError(f"{op}: x must be (batch, height, width, channels); got shape "
                          f"{x.shape}")
@@ -515,7 +515,7 @@ def avg_pool2d(x, pool_size=2, strides=None, padding="valid") -> Tensor:
 
 
 def _pool1d(pool2d, x, pool_size, strides, padding, op) -> Tensor:
-    x = _tensor(x)
+    x = as_operand(x)
     if x.ndim != 3:
         raise ValueError(f"{op}: x must be (batch, steps, channels); got shape {x.shape}")
     size = _single(pool_size, "pool_size", op)
@@ -539,7 +539,7 @@ def zero_pad2d(x, padding=1) -> Tensor:
     """Zeros around NHWC images: ``padding`` is an int, (rows, cols) or
     ((top, bottom), (left, right)) as in Keras's ZeroPadding2D;  the gradient is the
     unpadded part."""
-    x = _tensor(x)
+    x = as_operand(x)
     if x.ndim != 4:
         raise ValueError(f"zero_pad2d: x must be (batch, height, width, channels); got "
                          f"shape {x.shape}")

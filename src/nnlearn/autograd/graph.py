@@ -29,7 +29,7 @@ import dataclasses
 
 import numpy as np
 
-from .tensor import Tensor, _backpropagate, _seed_gradient
+from .tensor import Tensor, backpropagate, seed_gradient
 
 __all__ = ["graph", "Graph", "Node"]
 
@@ -207,9 +207,9 @@ def graph(output: Tensor, names=None, gradient=None) -> Graph:
 
     grads = {}
     if output.requires_grad:
-        seed = _seed_gradient(output, gradient)
+        seed = seed_gradient(output, gradient)
         wanted = {id(t) for t in tensors if t.requires_grad}
-        _, grads = _backpropagate(output, seed, wanted=wanted)
+        _, grads = backpropagate(output, seed, wanted=wanted)
         if id(output) in wanted:
             grads[id(output)] = seed
 

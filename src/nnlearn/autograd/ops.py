@@ -47,7 +47,7 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------
-def _constant(x, dtype=None) -> Tensor:
+def constant(x, dtype=None) -> Tensor:
     """Wrap a number or array as a constant tensor; a bare Python number takes ``dtype``
     (the other operand's), so ``float32_tensor * 0.5`` stays float32."""
     if isinstance(x, (int, float)) and not isinstance(x, bool) and dtype is not None:
@@ -57,19 +57,20 @@ def _constant(x, dtype=None) -> Tensor:
     return Tensor._make(data, (), None, "constant")
 
 
-def _tensor(x) -> Tensor:
-    return x if isinstance(x, Tensor) else _constant(x)
+def as_operand(x) -> Tensor:
+    """``x`` if it is a Tensor, else :func:`constant` of it (an op's operand)."""
+    return x if isinstance(x, Tensor) else constant(x)
 
 
 def _pair(a, b):
     if isinstance(a, Tensor):
         if not isinstance(b, Tensor):
-            b = _constant(b, a.dtype)
+            b = constant(b, a.dtype)
     elif isinstance(b, Tensor):
-        a = _constant(a, b.dtype)
+        a = constant(a, b.dtype)
     else:
-        a = _constant(a)
-        b = _constant(b, a.dtype)
+        a = constant(a)
+        b = constant(b, a.dtype)
     return a, b
 
 
@@ -165,7 +166,7 @@ def div(a, b) -> Tensor:
 
 def neg(a) -> Tensor:
     r"""$-a$; $\partial/\partial a = -1$."""
-    a = _tensor(a)
+    a = as_operand(a)
     return Tensor._make(-a.data, (a,), lambda g: (-g,), "neg")
 
 
@@ -288,7 +289,7 @@ def dense(x, w, b=None, activation=_activations.linear) -> Tensor:
     z = np.dot(X, W)
     parents = (x, w)
     if b is not None:
-        b = b if isinstance(b, Tensor) else _constant(b, z.dtype)
+        b = b if isinstance(b, Tensor) else constant(b, z.dtype)
         if b.shape != (W.shape[1],):
             raise ValueError(f"{op}: b must have shape ({W.shape[1]},); got {b.shape}")
         z = z + b.data if b.dtype != z.dtype else np.add(z, b.data, out=z)
@@ -310,7 +311,7 @@ def dense(x, w, b=None, activation=_activations.linear) -> Tensor:
 # --------------------------------------------------------------------------------------
 def sum(a, axis=None, keepdims=False) -> Tensor:
     """Sum over ``axis`` (all axes by default); the gradient is $g$ copied over the axis."""
-    a = _tensor(a)
+    a = as_operand(a)
     axes = _axes(axis, a.ndim)
     out = np.add.reduce(a.data, axis=axes, keepdims=keepdims)
     return Tensor._make(out, (a,), lambda g: (_expand_to(g, a.shape, axes, keepdims),), "sum")
@@ -319,7 +320,7 @@ def sum(a, axis=None, keepdims=False) -> Tensor:
 def sum_of_squares(a) -> Tensor:
     r"""$\sum_i a_i^2$, the squared L2 norm (an L2 penalty), as one node: one pass and no
     temporary, where ``(a * a).sum()`` takes three nodes; $\partial/\partial a = 2a$."""
-    a = _tensor(a)
+    a = as_operand(a)
     out = np.vdot(a.data, a.data)
     return Tensor._make(np.asarray(out, dtype=a.dtype), (a,),
                         lambda g: (a.data * (2 * float(g)),), "sum_of_squares")
@@ -327,7 +328,7 @@ def sum_of_squares(a) -> Tensor:
 
 def mean(a, axis=None, keepdims=False) -> Tensor:
     """Mean over ``axis``; the gradient is $g / n$ copied over the axis."""
-    a = _tensor(a)
+    a = as_operand(a)
     axes = _axes(axis, a.ndim)
     n = a.data.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
     if a.dtype == np.float16:  # as np.mean does: a float32 sum (a float16 one overflows)
@@ -343,7 +344,7 @@ def mean(a, axis=None, keepdims=False) -> Tensor:
 
 
 def _extremum(a, axis, keepdims, reduce, name) -> Tensor:
-    a = _tensor(a)
+    a = as_operand(a)
     axes = _axes(axis, a.ndim)
     kept = reduce(a.data, axis=axes, keepdims=True)
     out = kept if keepdims else (kept.reshape(()) if axes is None else np.squeeze(kept, axes))
@@ -371,7 +372,7 @@ def min(a, axis=None, keepdims=False) -> Tensor:
 def logsumexp(a, axis=None, keepdims=False) -> Tensor:
     r"""$\ln \sum_i e^{a_i}$, computed as $m + \ln \sum_i e^{a_i - m}$ with $m = \max a$; the
     gradient is $\operatorname{softmax}(a)\, g$."""
-    a = _tensor(a)
+    a = as_operand(a)
     axes = _axes(axis, a.ndim)
     kept = numerics.logsumexp(a.data, axes)
     out = kept if keepdims else (kept.reshape(()) if axes is None else np.squeeze(kept, axes))
@@ -388,40 +389,40 @@ def logsumexp(a, axis=None, keepdims=False) -> Tensor:
 # --------------------------------------------------------------------------------------
 def exp(a) -> Tensor:
     r"""$e^a$; $\partial/\partial a = e^a$."""
-    a = _tensor(a)
+    a = as_operand(a)
     out = np.exp(a.data)
     return Tensor._make(out, (a,), lambda g: (g * out,), "exp")
 
 
 def log(a) -> Tensor:
     r"""$\ln a$; $\partial/\partial a = 1/a$."""
-    a = _tensor(a)
+    a = as_operand(a)
     return Tensor._make(np.log(a.data), (a,), lambda g: (g / a.data,), "log")
 
 
 def sqrt(a) -> Tensor:
     r"""$\sqrt a$; $\partial/\partial a = 1 / (2 \sqrt a)$."""
-    a = _tensor(a)
+    a = as_operand(a)
     out = np.sqrt(a.data)
     return Tensor._make(out, (a,), lambda g: (g / (2 * out),), "sqrt")
 
 
 def abs(a) -> Tensor:
     r"""$\lvert a\rvert$; $\partial/\partial a = \operatorname{sign}(a)$ (0 at 0)."""
-    a = _tensor(a)
+    a = as_operand(a)
     return Tensor._make(np.abs(a.data), (a,), lambda g: (g * np.sign(a.data),), "abs")
 
 
 def sign(a) -> Tensor:
     r"""$\operatorname{sign}(a) \in \{-1, 0, 1\}$; its derivative is 0 wherever it exists."""
-    a = _tensor(a)
+    a = as_operand(a)
     return Tensor._make(np.sign(a.data), (a,), lambda g: (np.zeros_like(a.data),), "sign")
 
 
 def clip(a, min=None, max=None) -> Tensor:
     r"""$a$ limited to $[\text{min}, \text{max}]$; $\partial/\partial a = 1$ inside the
     interval, 0 outside."""
-    a = _tensor(a)
+    a = as_operand(a)
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
     out = np.clip(a.data, min, max)
@@ -509,7 +510,7 @@ def activation(a, spec) -> Tensor:
     r"""$h = g(a)$ for an element-wise activation ``spec`` of :mod:`nnlearn.activations`
     (an :class:`~nnlearn.activations.Activation`: its element rules give the value and
     $\partial L/\partial a = g \cdot g'(a)$)."""
-    a = _tensor(a)
+    a = as_operand(a)
     z = a.data
     h = _forward(spec, z)
     kept = z if spec.needs_input else h
@@ -558,7 +559,7 @@ def leaky_relu(a, alpha=0.3) -> Tensor:
     (no derivative of its own)."""
     if alpha == 0.3:
         return activation(a, _activations.leaky_relu)
-    a = _tensor(a)
+    a = as_operand(a)
     return sub(relu(a), mul(alpha, relu(neg(a))))
 
 
@@ -569,14 +570,14 @@ def elu(a, alpha=1.0) -> Tensor:
     \operatorname{elu}_1(\min(a, 0))$ (no derivative of its own)."""
     if alpha == 1.0:
         return activation(a, _activations.elu)
-    a = _tensor(a)
+    a = as_operand(a)
     return add(relu(a), mul(alpha, activation(minimum(a, 0.0), _activations.elu)))
 
 
 def softmax(a, axis=-1) -> Tensor:
     r"""$s_j = e^{a_j} / \sum_k e^{a_k}$ along ``axis``; VJP:
     $s \odot (g - \sum_k g_k s_k)$."""
-    a = _tensor(a)
+    a = as_operand(a)
     axes = _axes(axis, a.ndim)
     with np.errstate(over="ignore"):  # a - m below -max: -inf, and e^-inf = 0
         e = np.exp(a.data - numerics.stable_max(a.data, axes))
@@ -592,7 +593,7 @@ def log_softmax(a, axis=-1) -> Tensor:
     r"""$a_j - \ln \sum_k e^{a_k}$ along ``axis``, as $(a_j - m) - \ln \sum_k e^{a_k - m}$ with
     $m = \max a$ (right for huge equal logits too); VJP:
     $g - \operatorname{softmax}(a) \sum_k g_k$."""
-    a = _tensor(a)
+    a = as_operand(a)
     axes = _axes(axis, a.ndim)
     out = numerics.log_softmax(a.data, axes)
 
@@ -607,7 +608,7 @@ def log_softmax(a, axis=-1) -> Tensor:
 # --------------------------------------------------------------------------------------
 def reshape(a, shape) -> Tensor:
     """The same values in a new shape;  the gradient is reshaped back."""
-    a = _tensor(a)
+    a = as_operand(a)
     try:
         out = a.data.reshape(shape)
     except ValueError:
@@ -618,7 +619,7 @@ def reshape(a, shape) -> Tensor:
 
 def transpose(a, axes=None) -> Tensor:
     """Permute the axes (reverse them by default);  the gradient is permuted back."""
-    a = _tensor(a)
+    a = as_operand(a)
     out = np.transpose(a.data, axes)
     inverse = None if axes is None else tuple(np.argsort(normalize_axis_tuple(axes, a.ndim)))
     return Tensor._make(out, (a,), lambda g: (np.transpose(g, inverse),), "transpose")
@@ -639,7 +640,7 @@ def getitem(a, index) -> Tensor:
     """a[index]: slices, integers, boolean masks and integer arrays
     (e.g. ``log_p[np.arange(n), y]``);  the gradient is scattered back, summing
     where an element was picked more than once."""
-    a = _tensor(a)
+    a = as_operand(a)
     index = tuple(_index_part(p) for p in index) if isinstance(index, tuple) else _index_part(index)
     parts = index if isinstance(index, tuple) else (index,)
     advanced = any(isinstance(p, (np.ndarray, list)) for p in parts)
@@ -658,7 +659,7 @@ def getitem(a, index) -> Tensor:
 
 def concatenate(tensors, axis=0) -> Tensor:
     """Join tensors along an existing axis;  the gradient is split back."""
-    tensors = [_tensor(t) for t in tensors]
+    tensors = [as_operand(t) for t in tensors]
     if not tensors:
         raise ValueError("concatenate: needs at least one tensor")
     out = np.concatenate([t.data for t in tensors], axis=axis)
@@ -674,7 +675,7 @@ def concatenate(tensors, axis=0) -> Tensor:
 def stack(tensors, axis=0) -> Tensor:
     """Join same-shaped tensors along a new axis: the concatenation of each tensor given
     a new axis of length 1 there (so it needs no VJP of its own)."""
-    tensors = [_tensor(t) for t in tensors]
+    tensors = [as_operand(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
     shapes = sorted({t.shape for t in tensors})
@@ -762,7 +763,7 @@ def softmax_cross_entropy(logits, labels, reduction="mean") -> Tensor:
         rows or probabilities.  Labels get no gradient.
     reduction : {"mean", "sum", "none"}
         Mean over samples (default, Theano's ``-T.mean``), sum, or per-sample losses."""
-    z = _tensor(logits)
+    z = as_operand(logits)
     if z.ndim == 0:
         raise ValueError("softmax_cross_entropy: logits need a class axis; got a scalar")
     index, probs = _class_targets(labels, z.data)
@@ -809,7 +810,7 @@ def sigmoid_binary_cross_entropy(logits, targets, reduction="mean") -> Tensor:
     targets : array of the same shape (or broadcastable to it)
     reduction : {"mean", "sum", "none"}
         Mean over all elements (default), sum, or elementwise losses."""
-    z = _tensor(logits)
+    z = as_operand(logits)
     t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
     if t.dtype.kind not in "iubf":
         raise TypeError("sigmoid_binary_cross_entropy: targets must be numeric; "

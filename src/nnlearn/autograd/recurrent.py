@@ -44,7 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import activations as _activations
-from .ops import _tensor
+from .ops import as_operand
 from .tensor import Tensor
 
 __all__ = ["simple_rnn", "lstm", "gru", "embedding"]
@@ -112,7 +112,7 @@ def _state(state, n: int, units: int, dtype, name: str, op: str):
     """(Tensor or None, array) of an initial state: zeros when None."""
     if state is None:
         return None, np.zeros((n, units), dtype)
-    state = _tensor(state)
+    state = as_operand(state)
     if state.shape != (n, units):
         raise ValueError(f"{op}: {name} must have shape (batch, units) = {(n, units)}; got "
                          f"{state.shape}")
@@ -122,7 +122,7 @@ def _state(state, n: int, units: int, dtype, name: str, op: str):
 def _bias(bias, shape: tuple, op: str):
     if bias is None:
         return None
-    bias = _tensor(bias)
+    bias = as_operand(bias)
     if bias.shape != shape:
         raise ValueError(f"{op}: bias must have shape {shape}; got {bias.shape}")
     return bias
@@ -353,7 +353,7 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None,
     dh_{t-1} += dz_t U^T; dU = sum_t h_{t-1}^T dz_t.
     """
     op = "simple_rnn"
-    x, kernel, recurrent_kernel = _tensor(x), _tensor(kernel), _tensor(recurrent_kernel)
+    x, kernel, recurrent_kernel = as_operand(x), as_operand(kernel), as_operand(recurrent_kernel)
     n, steps, _, units = _check(x, kernel, recurrent_kernel, 1, op)
     g, dg = _activation(activation, "activation", op)
     bias = _bias(bias, (units,), op)
@@ -426,7 +426,7 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_car
     dz = (di s'(i), df s'(f), dc~ g'(c~), do s'(o)); dh_{t-1} = dz U^T.
     """
     op = "lstm"
-    x, kernel, recurrent_kernel = _tensor(x), _tensor(kernel), _tensor(recurrent_kernel)
+    x, kernel, recurrent_kernel = as_operand(x), as_operand(kernel), as_operand(recurrent_kernel)
     n, steps, features, units = _check(x, kernel, recurrent_kernel, 4, op)
     g, dg = _activation(activation, "activation", op)
     s, ds = _activation(recurrent_activation, "recurrent_activation", op)
@@ -585,7 +585,7 @@ def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None,
     da), the recurrent side (dz s'(z), dr s'(r), da r); dh_{t-1} = dh z + that U^T.
     """
     op = "gru"
-    x, kernel, recurrent_kernel = _tensor(x), _tensor(kernel), _tensor(recurrent_kernel)
+    x, kernel, recurrent_kernel = as_operand(x), as_operand(kernel), as_operand(recurrent_kernel)
     n, steps, _, units = _check(x, kernel, recurrent_kernel, 3, op)
     g, dg = _activation(activation, "activation", op)
     s, ds = _activation(recurrent_activation, "recurrent_activation", op)
@@ -652,7 +652,7 @@ def embedding(indices, embeddings) -> Tensor:
     """``embeddings[indices]``: the row of each integer index (a learned vector per token);
     the gradient adds the gradient of each position into its row (rows picked twice get
     both).  ``indices`` may be a float array holding integers (a model's input)."""
-    embeddings = _tensor(embeddings)
+    embeddings = as_operand(embeddings)
     data = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
     if data.dtype.kind == "f":
         as_int = data.astype(np.intp)

@@ -214,8 +214,8 @@ class Tensor:
                 "tensors it was computed from has requires_grad=True (or it was computed "
                 "inside no_grad())"
             )
-        seed = _seed_gradient(self, gradient)
-        leaves, _ = _backpropagate(self, seed)
+        seed = seed_gradient(self, gradient)
+        leaves, _ = backpropagate(self, seed)
         for leaf, g in leaves:
             if g.dtype != leaf.data.dtype:
                 g = g.astype(leaf.data.dtype)
@@ -393,7 +393,9 @@ def _data(x):
     return x.data if isinstance(x, Tensor) else x
 
 
-def _seed_gradient(output: Tensor, gradient) -> np.ndarray:
+def seed_gradient(output: Tensor, gradient) -> np.ndarray:
+    """The gradient backpropagation starts from: ``gradient`` checked against the
+    output's shape, or 1 for a scalar output."""
     if gradient is None:
         if output.data.size != 1:
             raise RuntimeError(
@@ -414,7 +416,7 @@ def _seed_gradient(output: Tensor, gradient) -> np.ndarray:
 _creation_order = itertools.count()
 
 
-def _backpropagate(root: Tensor, seed: np.ndarray, wanted=None):
+def backpropagate(root: Tensor, seed: np.ndarray, wanted=None):
     """Apply the VJPs from ``root`` back through the graph, newest node first.
 
     Returns ``(leaves, found)``: the pairs ``(leaf, gradient)`` of the leaves reached, and
@@ -488,8 +490,8 @@ def grad(output: Tensor, inputs, gradient=None, allow_unused: bool = False) -> l
             raise ValueError(f"grad: inputs[{i}] does not require grad (shape {t.shape})")
     if not output.requires_grad:
         raise RuntimeError("grad: output does not depend on any tensor that requires grad")
-    seed = _seed_gradient(output, gradient)
-    _, found = _backpropagate(output, seed, wanted={id(t) for t in inputs})
+    seed = seed_gradient(output, gradient)
+    _, found = backpropagate(output, seed, wanted={id(t) for t in inputs})
     result = []
     for i, t in enumerate(inputs):
         g = found.get(id(t))
