@@ -15,7 +15,11 @@ gradient of a broadcast input is summed back over the broadcast axes
 (:func:`_unbroadcast`).
 
 Conventions: VJPs never write into ``g`` (the same array may reach several parents),
-and compute a parent's gradient only when that parent requires one."""
+and compute a parent's gradient only when that parent requires one.
+
+This module is long because it is the catalogue of the engine's ops, each forward beside
+its vector-Jacobian product, sharing the broadcasting and dtype helpers at the top.
+"""
 
 from __future__ import annotations
 

@@ -37,6 +37,9 @@ are scalar C-library calls), and NumPy passes per step, here, when numba is abse
 (dL/dx, dL/dW, dL/dU) are one BLAS product each, and a loop of small per-step products
 runs with the BLAS on one thread
 (:func:`nnlearn.lowering.recurrent_cell.recurrent_threads`).
+
+This module is long because each of the three fused ops (SimpleRNN, LSTM, GRU) holds its
+forward pass and its backpropagation through time side by side, on both lowerings.
 """
 
 from __future__ import annotations

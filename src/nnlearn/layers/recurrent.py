@@ -23,6 +23,9 @@ PyTorch's nn.LSTM weights: kernel = weight_ih_l0.T, recurrent_kernel = weight_hh
 bias = bias_ih_l0 + bias_hh_l0 (same gate order i, f, g, o). nn.GRU orders its gates r,
 z, n: permute the blocks to z, r, n (:func:`gru_weights_from_torch`), bias = [bias_ih,
 bias_hh] permuted the same way.
+
+This module is long because each recurrent layer's docstring gives its equations and
+every constructor parameter, where the reader of the layer looks for them.
 """
 
 from __future__ import annotations
