@@ -200,7 +200,7 @@ def _chunk_sums(model, weights, x, y, w, class_weight):
     model = copy.deepcopy(model)  # a worker's threads never share one model
     model.set_weights(weights)
     x, y, w = check_batch(model, (x, y, w), 0, "dask chunk", True, class_weight)
-    fused, activation = model._output_head()
+    fused, activation = model.output_head()
     if fused is not None:
         loss = fused(y, model.logits(as_tensor(x), True), w)
     else:

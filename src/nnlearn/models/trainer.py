@@ -101,9 +101,9 @@ class Trainer:
     def fused_loss(self):
         """The loss as a function of the logits when it fuses with the output activation
         (see :mod:`nnlearn.losses`), else None: the loss is then computed on the outputs."""
-        return self._output_head()[0]
+        return self.output_head()[0]
 
-    def _output_head(self):
+    def output_head(self):
         """(fused loss or None, output activation function): looked up once per loss and
         output layer, not at every step."""
         key = (self.loss, self.layers[-1] if self.layers else None)
@@ -138,7 +138,7 @@ class Trainer:
         (:meth:`regularization`) and, for a loss that declares one (scikit-learn's
         objective), ``kernel_penalty / N * sum ||W||^2`` over every kernel, N the loss's
         normalizer of the batch."""
-        fused, activation = self._output_head()
+        fused, activation = self.output_head()
         if fused is not None:
             logits = self.logits(as_tensor(x), training)
             loss = fused(y, logits, sample_weight)

@@ -583,7 +583,7 @@ class PlaygroundSession:
         x = self.x_train[index:index + 1]
         target = self.y_train[index:index + 1]
         dense = [layer for layer in self.model.layers if isinstance(layer, layers.Dense)]
-        fused, head = self.model._output_head()
+        fused, head = self.model.output_head()
         n = len(dense)
         with np.errstate(all="ignore"):
             a, zs, outs = ag.Tensor(x), [], []
