@@ -305,11 +305,11 @@ def main_job(optimizer: str, epochs: int):
     theirs, keras, floor = (None, None, None) if NO_PEERS else \
         (run("torch"), run("keras"), run("matmul"))
     epoch = {"torch": theirs and min(theirs["epoch_s"]), "keras": keras and min(keras["epoch_s"])}
-    rows = [_row(f"main job epoch, {optimizer} ({nl.loops.backend()})", "s",
+    rows = [_row(f"main job epoch, {optimizer} ({nl.kernels.backend()})", "s",
                  min(ours["epoch_s"]), floor and min(floor["epoch_s"]),
                  {"torch": 0.85, "matmul": 1.4},
                  **epoch)]
-    if nl.loops.backend() != "numpy":
+    if nl.kernels.backend() != "numpy":
         numpy_path = run("nnlearn", "numpy")
         rows.append(_row(f"main job epoch, {optimizer} (numpy)", "s",
                          min(numpy_path["epoch_s"]), floor and min(floor["epoch_s"]),

@@ -42,11 +42,11 @@ if __name__ == "__main__":
     parser.add_argument("--engine", action="store_true",
                         help="gradients on the autodiff engine, not the compiled Dense step")
     args = parser.parse_args()
-    try:  # the planner's switch; an older nnlearn (run on an old commit) had its own
-        from nnlearn.lowering.planner import settings
+    try:  # the switch, by its release-0.1 name (every nnlearn since has it)
+        from nnlearn.planner import settings
         engine = settings(compiled_step=False)
-    except ImportError:
-        from nnlearn.lowering.dense_step import disabled
+    except ImportError:  # an older nnlearn (run on an old commit) had its own
+        from nnlearn.compiled import disabled
         engine = disabled()
     with engine if args.engine else contextlib.nullcontext():
         for name, digest in fingerprints().items():

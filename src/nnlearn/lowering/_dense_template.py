@@ -4,7 +4,7 @@ This file is plain Python: :func:`source` appends to it the loops generated from
 table of activations (:mod:`nnlearn.activations`), one branch per activation with its
 element rules inlined, and the loss heads of the element-wise links (:mod:`nnlearn.links`),
 and :mod:`nnlearn.lowering.dense_step` compiles the whole text with numba
-through the kernel cache (:func:`nnlearn.loops.compiled_module`), whose file name
+through the kernel cache (:func:`nnlearn.lowering.loops.compiled_module`), whose file name
 carries a digest of that text and of the rules: a new or changed activation gets new
 machine code, never a stale one.
 

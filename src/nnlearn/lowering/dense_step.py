@@ -25,7 +25,7 @@ numba (the ``fast`` extra):
   activation's backward rule (read from the output where it can be).
 
 The loops are generated from the table of activations (:mod:`nnlearn.lowering._dense_template`)
-and compiled once into the kernel cache (:func:`nnlearn.loops.compiled_module`): a new
+and compiled once into the kernel cache (:func:`nnlearn.lowering.loops.compiled_module`): a new
 activation in :mod:`nnlearn.activations` is compiled here with nothing else to change.
 
 The gradients land in each parameter's ``.grad`` and the optimizer updates as after the

@@ -21,7 +21,7 @@ $$W \leftarrow W - \alpha_t \left(\frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon} + 
 formula to every element (:class:`ElementwiseTransform`): each declares its ``rule``, a
 function of element values ``rule(u, *state, [w,] *numbers) -> (u, *state)`` written as
 its equation, and ``numbers(state, dtype)``, the step's constants.  A chain lowers each run
-of consecutive element-wise transforms into one :func:`nnlearn.loops.fuse` kernel: one
+of consecutive element-wise transforms into one :func:`nnlearn.lowering.loops.fuse` kernel: one
 function calling the rules in turn, run as one numba loop (or one NumPy pass over blocks)
 that reads and writes every array once, however many transforms the chain has; the
 optimizer's last run also adds the update to the weights in the same loop.  Transforms
@@ -272,7 +272,7 @@ class Chain(Transform):
     def descend(self, params, state: State) -> None:
         """One step in place from every parameter's ``.grad`` (the optimizer's update):
         W <- W + u, the last run of element-wise transforms and the addition in one fused
-        kernel over all parameters at once (:meth:`nnlearn.loops.Elementwise.each`).
+        kernel over all parameters at once (:meth:`nnlearn.lowering.loops.Elementwise.each`).
 
         The kernel's groups of arrays ``(w, *state arrays, g)``, by dtype, and what the
         kernel found about them are kept while the parameters and gradients are the same
