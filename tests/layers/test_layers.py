@@ -365,3 +365,15 @@ def test_a_convolution_counts_its_padded_input_among_the_values_of_a_sample():
     conv = nl.layers.Conv1D(1, 3, padding="same", dilation_rate=1000)
     assert conv.values_per_sample((4, 1), (4, 1)) == 4 + (3 - 1) * 1000  # n + (k - 1) d
     assert nl.layers.Dense(3).values_per_sample((5,), (3,)) == 3
+
+
+def test_a_misspelt_argument_names_the_layer_and_the_closest_argument():
+    with pytest.raises(TypeError, match=r"Dense: unknown argument 'unit'; did you mean "
+                                        r"'units'\? \(its arguments: units, activation"):
+        Dense(unit=3)
+    with pytest.raises(TypeError, match="LSTM: unknown argument 'return_sequence'; did you "
+                                        "mean 'return_sequences'"):
+        nl.layers.LSTM(4, return_sequence=True)
+    with pytest.raises(TypeError, match=r"Flatten: unknown argument 'xyz' \(its arguments"):
+        Flatten(xyz=1)
+    assert Dense(units=3, activation="relu").units == 3  # known names pass through

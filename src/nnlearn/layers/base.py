@@ -11,6 +11,8 @@ built, see :func:`building`), which is how a subclassed ``Model`` builds its lay
 from __future__ import annotations
 
 import contextlib
+import difflib
+import functools
 import inspect
 import math
 
@@ -32,6 +34,28 @@ def building(rng: np.random.Generator, dtype):
         yield
     finally:
         _BUILDING.pop()
+
+
+def _checking_arguments(init):
+    """``init`` with its keyword arguments checked first: an unknown one is a TypeError
+    naming the layer, the argument, the closest known name and every known one (Python's
+    own message names only the argument)."""
+    parameters = inspect.signature(init).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return init
+    known = [name for name in parameters if name != "self"]
+
+    @functools.wraps(init)
+    def checked(self, *args, **kwargs):
+        for name in kwargs:
+            if name not in parameters:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise TypeError(f"{type(self).__name__}: unknown argument {name!r}{hint} "
+                                f"(its arguments: {', '.join(known)})")
+        return init(self, *args, **kwargs)
+
+    return checked
 
 
 class Layer:
@@ -56,6 +80,11 @@ class Layer:
     ARGUMENTS = {"name": (None, str), "activation": (None, str), "use_bias": bool,
                  "kernel_initializer": INITIALIZER, "bias_initializer": INITIALIZER,
                  "kernel_regularizer": (None, dict)}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in vars(cls):
+            cls.__init__ = _checking_arguments(cls.__init__)
 
     def __init__(self, name: str | None = None):
         self.name = name
