@@ -197,6 +197,9 @@ class Layer:
         return constructor_repr(self, self.get_config())
 
 
+Layer.__init__ = _checking_arguments(Layer.__init__)  # (its subclasses': __init_subclass__)
+
+
 class Input(Layer):
     """Declares the shape of one sample (without the batch axis).
 
