@@ -190,12 +190,13 @@ def test_estimator_and_layer_pages_tabulate_their_parameters(site, module, page)
     source = (site / page / "index.html").read_text()
     namespace = importlib.import_module(module)
     checked = 0
-    for name, cls in vars(namespace).items():
-        if not inspect.isclass(cls) or name.startswith("_") or cls.__module__ != module \
-                or name == "Layer":
+    for name, cls in vars(namespace).items():  # a package's classes: its modules'
+        if not inspect.isclass(cls) or name.startswith("_") or name == "Layer" \
+                or not cls.__module__.startswith(module) or name not in getattr(
+                    namespace, "__all__", [name]):
             continue
         parameters = [p.lstrip("*") for p in inspect.signature(cls).parameters]
-        rows = [row.lstrip("*") for row in parameter_table(source, f"{module}.{name}")]
+        rows = [row.lstrip("*") for row in parameter_table(source, f"{cls.__module__}.{name}")]
         assert rows == parameters, (name, rows, parameters)
         checked += 1
     assert checked >= 4

@@ -271,7 +271,7 @@ def test_a_new_process_loads_the_loop_from_the_disk_cache(tmp_path):
     assert runs[0][:2] == ["0", "1"]            # compiled, and saved
     assert runs[1][:2] == ["1", "0"]            # loaded
     assert runs[0][2] == runs[1][2] != "1.0"    # the same update either way
-    assert len(list(tmp_path.glob("nnlearn_kernels_fused_rms_rate_step_apply_*.py"))) == 1
+    assert len(list(tmp_path.glob("nnlearn_lowering_loops_fused_rms_rate_step_apply_*.py"))) == 1
     assert list(tmp_path.glob("__pycache__/*.nbi"))      # numba's index of the cache
 
 
