@@ -840,58 +840,17 @@ def draw_graph(output, names=None, step: int | None = None, ax=None, precision: 
     if direction not in ("LR", "TB"):
         raise ValueError(f'draw_graph: direction must be "LR" or "TB"; got {direction!r}')
     across = direction == "LR"
-
     g = output if isinstance(output, Graph) else build_graph(output, names=names)
-    n = len(g.nodes)
-    depth = [0] * n
-    for node in g.nodes:                      # forward order: inputs come first
-        if node.inputs:
-            depth[node.index] = 1 + max(depth[i] for i in node.inputs)
-    beside_user = ("constant",) if across else ("constant", "leaf")
-    for node in g.nodes:                      # a constant sits just before its first user
-        users = [b for a, b in g.edges if a == node.index]   # (top to bottom: a leaf too)
-        if node.op in beside_user and users:
-            depth[node.index] = max(min(depth[b] for b in users) - 1, 0)
-    columns = {}
-    for node in g.nodes:
-        columns.setdefault(depth[node.index], []).append(node.index)
-    # Rows: each column in the order of its inputs' mean row, to keep edges short.
-    row = {}
-    for d in sorted(columns):
-        members = columns[d]
-        if d:
-            members.sort(key=lambda i: (_graph_row_key(g, i, row), i))
-        for k, i in enumerate(members):
-            row[i] = k - (len(members) - 1) / 2
-    height = max(len(m) for m in columns.values())
+    depth, row, columns, height = _graph_layout(g, across)
     size = (max(6.0, 2.3 * len(columns)), max(3.0, 1.25 * height)) if across else \
         (max(6.0, 3.2 * height), max(3.0, 0.95 * len(columns)))
     fig, ax = _figure_and_axes(ax, size=size)
     shown = set(g.backward_order if step is None else g.backward_order[:max(step, 0)])
     current = g.backward_order[step - 1] if step and 0 < step <= len(g.backward_order) \
         else None
-    boxes = {}
-    for node in g.nodes:
-        lines = [node.label if node.name is None or node.op in ("leaf", "constant")
-                 else f"{node.label} = {node.op}"]
-        lines.append(f"value {_graph_number(node.value, precision)}")
-        if node.grad is not None:
-            lines.append("grad " + (_graph_number(node.grad, precision)
-                                    if node.index in shown else "?"))
-        face = _GRAPH_COLORS.get(node.op, "#fff2cc")
-        edge = "#d62728" if node.index == current else "#555555"
-        boxes[node.index] = ax.annotate(
-            "\n".join(lines), ha="center",
-            xy=(depth[node.index], -row[node.index]) if across else
-            (row[node.index], -depth[node.index]),
-            va="center", fontsize=8, family="monospace", zorder=3,
-            bbox=dict(boxstyle="round,pad=0.35", facecolor=face, edgecolor=edge,
-                      linewidth=2.0 if node.index == current else 0.8))
-    into, out_of = ((0, 0.5), (1, 0.5)) if across else ((0.5, 1), (0.5, 0))
-    for a, b in g.edges:
-        ax.annotate("", xy=into, xycoords=boxes[b], xytext=out_of, textcoords=boxes[a],
-                    arrowprops=dict(arrowstyle="-|>", color="#777777", lw=0.8,
-                                    shrinkA=1, shrinkB=1), zorder=2)
+    places = {i: (depth[i], -row[i]) if across else (row[i], -depth[i]) for i in row}
+    boxes = _draw_graph_boxes(ax, g, places, shown, current, precision)
+    _draw_graph_arrows(ax, g, boxes, across)
     steps_span = (-0.6, max(columns) + 0.6)
     rows_span = (-(height - 1) / 2 - 0.7, (height - 1) / 2 + 0.7)
     if across:
@@ -907,6 +866,68 @@ def draw_graph(output, names=None, step: int | None = None, ax=None, precision: 
             title = f"backward pass, step {step} of {len(g.backward_order)}"
     ax.set_title(title, fontsize=10)
     return fig
+
+
+def _graph_layout(g, across: bool) -> tuple:
+    """(depth, row, columns, height) of the graph's nodes: a node's depth (its column,
+    or its row when drawn top to bottom) is one more than its deepest input's, a constant
+    (top to bottom: a leaf too) sits just before its first user; within a column the
+    nodes are ordered by their inputs' mean row (:func:`_graph_row_key`), to keep edges
+    short, and centred on 0.  ``columns`` maps a depth to its nodes, ``height`` is the
+    largest column's size."""
+    depth = [0] * len(g.nodes)
+    for node in g.nodes:                      # forward order: inputs come first
+        if node.inputs:
+            depth[node.index] = 1 + max(depth[i] for i in node.inputs)
+    beside_user = ("constant",) if across else ("constant", "leaf")
+    for node in g.nodes:                      # a constant sits just before its first user
+        users = [b for a, b in g.edges if a == node.index]   # (top to bottom: a leaf too)
+        if node.op in beside_user and users:
+            depth[node.index] = max(min(depth[b] for b in users) - 1, 0)
+    columns = {}
+    for node in g.nodes:
+        columns.setdefault(depth[node.index], []).append(node.index)
+    row = {}
+    for d in sorted(columns):
+        members = columns[d]
+        if d:
+            members.sort(key=lambda i: (_graph_row_key(g, i, row), i))
+        for k, i in enumerate(members):
+            row[i] = k - (len(members) - 1) / 2
+    height = max(len(m) for m in columns.values())
+    return depth, row, columns, height
+
+
+def _draw_graph_boxes(ax, g, places: dict, shown: set, current, precision: int) -> dict:
+    """One box per node at ``places[index]``: its label, value and gradient ("?" when not
+    in ``shown`` yet), coloured by kind, the node ``current`` outlined in red; returns
+    index -> the box's annotation (the arrows' anchors)."""
+    boxes = {}
+    for node in g.nodes:
+        lines = [node.label if node.name is None or node.op in ("leaf", "constant")
+                 else f"{node.label} = {node.op}"]
+        lines.append(f"value {_graph_number(node.value, precision)}")
+        if node.grad is not None:
+            lines.append("grad " + (_graph_number(node.grad, precision)
+                                    if node.index in shown else "?"))
+        face = _GRAPH_COLORS.get(node.op, "#fff2cc")
+        edge = "#d62728" if node.index == current else "#555555"
+        boxes[node.index] = ax.annotate(
+            "\n".join(lines), ha="center", xy=places[node.index],
+            va="center", fontsize=8, family="monospace", zorder=3,
+            bbox=dict(boxstyle="round,pad=0.35", facecolor=face, edgecolor=edge,
+                      linewidth=2.0 if node.index == current else 0.8))
+    return boxes
+
+
+def _draw_graph_arrows(ax, g, boxes: dict, across: bool) -> None:
+    """An arrow from each op's input box to its result's box (right side to left side;
+    top to bottom: bottom to top)."""
+    into, out_of = ((0, 0.5), (1, 0.5)) if across else ((0.5, 1), (0.5, 0))
+    for a, b in g.edges:
+        ax.annotate("", xy=into, xycoords=boxes[b], xytext=out_of, textcoords=boxes[a],
+                    arrowprops=dict(arrowstyle="-|>", color="#777777", lw=0.8,
+                                    shrinkA=1, shrinkB=1), zorder=2)
 
 
 def _graph_row_key(g, i, row) -> float:

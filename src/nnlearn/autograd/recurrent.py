@@ -251,9 +251,7 @@ def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, acti
     h[0], c[0] = h0_data, c0_data
     with _blas_threads(threads):
         loops["lstm_forward"](xw, u, h, c, gates, g_c, gemm, one)
-    packed = np.empty((n, steps, 2, k), dtype)  # (batch, steps, h or c, units)
-    packed[:, :, 0] = h[1:].transpose(1, 0, 2)
-    packed[:, :, 1] = c[1:].transpose(1, 0, 2)
+    packed = _lstm_packed(h, c)
 
     def grads_of(grad_packed):
         grad = np.ascontiguousarray(grad_packed.transpose(1, 2, 0, 3), dtype=dtype)
@@ -431,8 +429,8 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_car
     op = "lstm"
     x, kernel, recurrent_kernel = as_operand(x), as_operand(kernel), as_operand(recurrent_kernel)
     n, steps, features, units = _check(x, kernel, recurrent_kernel, 4, op)
-    g, dg = _activation(activation, "activation", op)
-    s, ds = _activation(recurrent_activation, "recurrent_activation", op)
+    rules = _activation(activation, "activation", op) + \
+        _activation(recurrent_activation, "recurrent_activation", op)
     bias = _bias(bias, (4 * units,), op)
     h0, h0_data = _state(initial_state, n, units, x.dtype, "initial_state", op)
     c0, c0_data = _state(initial_carry, n, units, x.dtype, "initial_carry", op)
@@ -440,123 +438,164 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_car
     if compiled:
         return _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data,
                           activation, recurrent_activation, threads)
-    u = recurrent_kernel.data
-    k, dtype = units, x.dtype
+    return _lstm_numpy(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data,
+                       (activation, recurrent_activation), rules, threads)
+
+
+def _lstm_numpy(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, names,
+                rules, threads):
+    """lstm with its steps as NumPy passes (the equations of :func:`lstm`); ``names`` is
+    (activation, recurrent_activation), ``rules`` their (g, g', s, s')."""
+    n, steps, _ = x.shape
+    k, dtype = recurrent_kernel.shape[0], x.dtype
+    g, dg, s, ds = rules
+    default = names == ("tanh", "sigmoid")
     # Time-major arrays (step first), so that every step reads and writes contiguous
     # blocks: the per-step product and the gate math then run on whole rows.
-    xt = np.ascontiguousarray(x.data.transpose(1, 0, 2))  # (steps, batch, features)
-    xw = xt.reshape(steps * n, features) @ kernel.data
-    if bias is not None:
-        xw += bias.data
-    xw = xw.reshape(steps, n, 4 * k)
+    xt, xw = _time_major(x.data, kernel.data, None if bias is None else bias.data)
     h = np.empty((steps + 1, n, k), dtype)
     c = np.empty((steps + 1, n, k), dtype)
     g_c = np.empty((steps, n, k), dtype)  # g(c_t), kept for the backward pass
     gates = np.empty((steps, n, 4 * k), dtype)  # i, f, c~, o after their activations
     h[0], c[0] = h0_data, c0_data
-    z = np.empty((n, 4 * k), dtype)
-    ic = np.empty((n, k), dtype)
-    default = (activation, recurrent_activation) == ("tanh", "sigmoid")
-    if default:  # s(z) = (1 + tanh(z / 2)) / 2: fold the halving into W x + b and U once
-        scale = np.full(4 * k, 0.5, dtype)
-        scale[2 * k:3 * k] = 1.0
-        shift = 0.5 * (scale != 1)
-        xw *= scale  # exact: a power of two
-        u_step = u * scale
+    activate_gates, u_step = _lstm_gate_activation(default, g, s, k, xw,
+                                                   recurrent_kernel.data)
+    if names[0] == "tanh":
+        def activate_cell(c_t, out):
+            np.tanh(c_t, out=out)
     else:
-        squash, u_step = _gate_squash(g, s, k), u
-    for t in _steps(range(steps), threads):
-        np.matmul(h[t], u_step, out=z)
+        def activate_cell(c_t, out):
+            out[...] = g(c_t)
+    _lstm_forward(xw, u_step, h, c, gates, g_c, activate_gates, activate_cell, threads)
+
+    def grads_of(grad_packed):
+        dz, dh, dc = _lstm_backward(grad_packed, gates, c, g_c, recurrent_kernel.data,
+                                    default, dg, ds, threads)
+        dx, dkernel = _finish_time_major(x, kernel, xt, dz)
+        flat = dz.reshape(steps * n, 4 * k)
+        du = h[:-1].reshape(steps * n, k).T @ flat  # sum_t h_{t-1}^T dz_t, one product
+        db = flat.sum(axis=0) if bias is not None else None
+        return dx, dkernel, du, db, dh, dc
+
+    out = _make(_lstm_packed(h, c), [x, kernel, recurrent_kernel, bias, h0, c0], grads_of,
+                "lstm")
+    return out[:, :, 0], out[:, :, 1]
+
+
+def _lstm_packed(h: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The states h_1..h_T and c_1..c_T of time-major (steps + 1, batch, units) arrays as
+    one (batch, steps, h or c, units) array: the op's single output."""
+    steps, n, k = h.shape[0] - 1, h.shape[1], h.shape[2]
+    packed = np.empty((n, steps, 2, k), h.dtype)
+    packed[:, :, 0] = h[1:].transpose(1, 0, 2)
+    packed[:, :, 1] = c[1:].transpose(1, 0, 2)
+    return packed
+
+
+def _lstm_gate_activation(default: bool, g, s, k: int, xw: np.ndarray, u: np.ndarray):
+    r"""(a function (z, out) writing [s(z_i), s(z_f), g(z_c), s(z_o)] into out, the
+    recurrent kernel the steps multiply by).  The default pair (tanh, sigmoid) is one tanh
+    of all four gates, $\sigma(z) = (1 + \tanh(z / 2)) / 2$: the halving is folded into
+    ``xw`` (in place, exact: a power of two) and into the returned kernel once."""
+    if not default:
+        return _gate_squash(g, s, k), u
+    scale = np.full(4 * k, 0.5, xw.dtype)
+    scale[2 * k:3 * k] = 1.0
+    shift = 0.5 * (scale != 1)
+    xw *= scale
+
+    def activate(z, out):  # i, f, o = s(z_i, z_f, z_o);  c~ = g(z_c), written in place
+        np.tanh(z, out=out)
+        out *= scale
+        out += shift
+
+    return activate, u * scale
+
+
+def _lstm_forward(xw, u, h, c, gates, g_c, activate_gates, activate_cell, threads):
+    r"""The LSTM's steps, time-major, written in place: for t = 1..T,
+    $z = x_t W + b + h_{t-1} U$, the gates $[i, f, \tilde c, o]$ of z,
+    $c_t = f c_{t-1} + i \tilde c$, $g(c_t)$ and $h_t = o\, g(c_t)$."""
+    n, k = h.shape[1], h.shape[2]
+    z = np.empty((n, 4 * k), h.dtype)
+    ic = np.empty((n, k), h.dtype)
+    for t in _steps(range(xw.shape[0]), threads):
+        np.matmul(h[t], u, out=z)
         z += xw[t]
         a = gates[t]
-        if default:  # i, f, o = s(z_i, z_f, z_o);  c~ = g(z_c), written in place
-            np.tanh(z, out=a)
-            a *= scale
-            a += shift
-        else:
-            squash(z, a)
+        activate_gates(z, a)
         i, f, cc, o = a[:, :k], a[:, k:2 * k], a[:, 2 * k:3 * k], a[:, 3 * k:]
         c_t = c[t + 1]
         np.multiply(f, c[t], out=c_t)
         np.multiply(i, cc, out=ic)
         c_t += ic
-        if activation == "tanh":
-            np.tanh(c_t, out=g_c[t])
-        else:
-            g_c[t] = g(c_t)
+        activate_cell(c_t, g_c[t])
         np.multiply(o, g_c[t], out=h[t + 1])
-    packed = np.empty((n, steps, 2, k), dtype)  # (batch, steps, h or c, units)
-    packed[:, :, 0] = h[1:].transpose(1, 0, 2)
-    packed[:, :, 1] = c[1:].transpose(1, 0, 2)
 
-    def grads_of(grad_packed):
-        grad = np.ascontiguousarray(grad_packed.transpose(1, 2, 0, 3))  # (steps, 2, n, k)
-        grad_h, grad_c = grad[:, 0], grad[:, 1]
-        # steps whose output receives a gradient (a many-to-one model: only the last)
-        live_h, live_c = grad_h.any(axis=(1, 2)), grad_c.any(axis=(1, 2))
-        # the factors of each step: dz = (dc A_i, dc A_f, dc A_c, dh A_o) and
-        # dc_t += dh_t P_t, with A_i = c~ s'(i), A_f = c_{t-1} s'(f), A_c = i g'(c~),
-        # A_o = g(c_t) s'(o), P = o g'(c_t).  They are computed for a block of steps at
-        # once, in place: few NumPy calls per step, and a block small enough to stay in
-        # the CPU's cache (the whole sequence's factors would not).
-        block = max(1, min(steps, _BLOCK_ELEMENTS // (n * 4 * k)))
-        slopes = np.empty((block, n, 4, k), dtype)  # (A_i, A_f, A_c, A_o): dz4's layout
-        p = np.empty((block, n, k), dtype)
 
-        def factors(lo, hi):
-            """slopes[:hi - lo] and p[:hi - lo] for steps lo..hi-1."""
-            m = hi - lo
-            a = gates[lo:hi].reshape(m, n, 4, k)
-            i, f, cc, o = (a[:, :, j] for j in range(4))
-            out = slopes[:m]
-            if default:  # s'(y) = y (1 - y), g'(y) = 1 - y^2, from the outputs y
-                np.subtract(1, a, out=out)
-                out *= a
-                np.multiply(cc, cc, out=out[:, :, 2])
-                np.subtract(1, out[:, :, 2], out=out[:, :, 2])
-                for j, factor in enumerate((cc, c[lo:hi], i, g_c[lo:hi])):
-                    out[:, :, j] *= factor
-                np.multiply(g_c[lo:hi], g_c[lo:hi], out=p[:m])
-                np.subtract(1, p[:m], out=p[:m])
-                p[:m] *= o
-            else:
-                for j, (factor, slope) in enumerate(((cc, ds(i)), (c[lo:hi], ds(f)),
-                                                     (i, dg(cc)), (g_c[lo:hi], ds(o)))):
-                    np.multiply(factor, slope, out=out[:, :, j])
-                np.multiply(o, dg(g_c[lo:hi]), out=p[:m])
+def _lstm_factors(gates, c, g_c, lo: int, hi: int, slopes, p, default: bool, dg, ds):
+    """The backward factors of steps lo..hi-1, written into slopes[:hi - lo] (A_i, A_f,
+    A_c, A_o) and p[:hi - lo] (P): dz = (dc A_i, dc A_f, dc A_c, dh A_o) and
+    dc_t += dh_t P_t, with A_i = c~ s'(i), A_f = c_{t-1} s'(f), A_c = i g'(c~),
+    A_o = g(c_t) s'(o), P = o g'(c_t)."""
+    m, n, k = hi - lo, gates.shape[1], c.shape[2]
+    a = gates[lo:hi].reshape(m, n, 4, k)
+    i, f, cc, o = (a[:, :, j] for j in range(4))
+    out = slopes[:m]
+    if default:  # s'(y) = y (1 - y), g'(y) = 1 - y^2, from the outputs y
+        np.subtract(1, a, out=out)
+        out *= a
+        np.multiply(cc, cc, out=out[:, :, 2])
+        np.subtract(1, out[:, :, 2], out=out[:, :, 2])
+        for j, factor in enumerate((cc, c[lo:hi], i, g_c[lo:hi])):
+            out[:, :, j] *= factor
+        np.multiply(g_c[lo:hi], g_c[lo:hi], out=p[:m])
+        np.subtract(1, p[:m], out=p[:m])
+        p[:m] *= o
+    else:
+        for j, (factor, slope) in enumerate(((cc, ds(i)), (c[lo:hi], ds(f)),
+                                             (i, dg(cc)), (g_c[lo:hi], ds(o)))):
+            np.multiply(factor, slope, out=out[:, :, j])
+        np.multiply(o, dg(g_c[lo:hi]), out=p[:m])
 
-        dz = np.empty((steps, n, 4 * k), dtype)
-        dz4 = dz.reshape(steps, n, 4, k)
-        u_t = np.ascontiguousarray(u.T)
-        dh = np.zeros((n, k), dtype)
-        dc = np.zeros((n, k), dtype)
-        tmp = np.empty((n, k), dtype)
-        for hi in _steps(range(steps, 0, -block), threads):
-            lo = max(0, hi - block)
-            factors(lo, hi)
-            for t in reversed(range(lo, hi)):
-                if live_h[t]:
-                    dh += grad_h[t]
-                if live_c[t]:
-                    dc += grad_c[t]
-                np.multiply(dh, p[t - lo], out=tmp)
-                dc += tmp
-                np.multiply(dc[:, None], slopes[t - lo, :, :3], out=dz4[t, :, :3])
-                np.multiply(dh, slopes[t - lo, :, 3], out=dz4[t, :, 3])
-                dc *= gates[t, :, k:2 * k]  # the forget gate
-                np.matmul(dz[t], u_t, out=dh)
-        flat = dz.reshape(steps * n, 4 * k)
-        dx = dkernel = None
-        if x.requires_grad:
-            dx = (flat @ kernel.data.T).reshape(steps, n, features).transpose(1, 0, 2)
-        if kernel.requires_grad:
-            dkernel = xt.reshape(steps * n, features).T @ flat
-        du = h[:-1].reshape(steps * n, k).T @ flat  # sum_t h_{t-1}^T dz_t, one product
-        db = flat.sum(axis=0) if bias is not None else None
-        return dx, dkernel, du, db, dh, dc
 
-    out = _make(packed, [x, kernel, recurrent_kernel, bias, h0, c0], grads_of, op)
-    return out[:, :, 0], out[:, :, 1]
+def _lstm_backward(grad_packed, gates, c, g_c, u, default: bool, dg, ds, threads) -> tuple:
+    """Backpropagation through time of the LSTM: (dz of every step (steps, batch,
+    4 units), dL/dh_0, dL/dc_0) from the gradient of the packed output (batch, steps,
+    h or c, units); the steps run backwards in blocks whose factors
+    (:func:`_lstm_factors`) are computed at once, in place: few NumPy calls per step, and
+    a block small enough to stay in the CPU's cache (the whole sequence's factors would
+    not)."""
+    steps, n, k = g_c.shape
+    dtype = g_c.dtype
+    grad = np.ascontiguousarray(grad_packed.transpose(1, 2, 0, 3))  # (steps, 2, n, k)
+    grad_h, grad_c = grad[:, 0], grad[:, 1]
+    # steps whose output receives a gradient (a many-to-one model: only the last)
+    live_h, live_c = grad_h.any(axis=(1, 2)), grad_c.any(axis=(1, 2))
+    block = max(1, min(steps, _BLOCK_ELEMENTS // (n * 4 * k)))
+    slopes = np.empty((block, n, 4, k), dtype)  # (A_i, A_f, A_c, A_o): dz4's layout
+    p = np.empty((block, n, k), dtype)
+    dz = np.empty((steps, n, 4 * k), dtype)
+    dz4 = dz.reshape(steps, n, 4, k)
+    u_t = np.ascontiguousarray(u.T)
+    dh = np.zeros((n, k), dtype)
+    dc = np.zeros((n, k), dtype)
+    tmp = np.empty((n, k), dtype)
+    for hi in _steps(range(steps, 0, -block), threads):
+        lo = max(0, hi - block)
+        _lstm_factors(gates, c, g_c, lo, hi, slopes, p, default, dg, ds)
+        for t in reversed(range(lo, hi)):
+            if live_h[t]:
+                dh += grad_h[t]
+            if live_c[t]:
+                dc += grad_c[t]
+            np.multiply(dh, p[t - lo], out=tmp)
+            dc += tmp
+            np.multiply(dc[:, None], slopes[t - lo, :, :3], out=dz4[t, :, :3])
+            np.multiply(dh, slopes[t - lo, :, 3], out=dz4[t, :, 3])
+            dc *= gates[t, :, k:2 * k]  # the forget gate
+            np.matmul(dz[t], u_t, out=dh)
+    return dz, dh, dc
 
 
 # --------------------------------------------------------------------------------------
@@ -598,8 +637,17 @@ def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None,
     if compiled:
         return _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
                          recurrent_activation, threads)
+    return _gru_numpy(x, kernel, recurrent_kernel, bias, h0, h0_data, (g, dg, s, ds),
+                      threads)
+
+
+def _gru_numpy(x, kernel, recurrent_kernel, bias, h0, h0_data, rules, threads):
+    """gru with its steps as NumPy passes (the equations of :func:`gru`); ``rules`` is
+    (g, g', s, s') of the activation and the recurrent activation."""
+    n, steps, _ = x.shape
+    k = recurrent_kernel.shape[0]
+    g, dg, s, ds = rules
     u = recurrent_kernel.data
-    k = units
     xw = _projection(x.data, kernel.data, None if bias is None else bias.data[0])
     b_rec = None if bias is None else bias.data[1]
     h = np.empty((n, steps + 1, k), x.dtype)
@@ -607,7 +655,28 @@ def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None,
     r_h = np.empty((n, steps, k), x.dtype)  # the recurrent part of the candidate
     cand = np.empty((n, steps, k), x.dtype)  # h~
     h[:, 0] = h0_data
-    for t in _steps(range(steps), threads):
+    _gru_forward(xw, u, b_rec, h, zr, r_h, cand, g, s, threads)
+
+    def grads_of(grad_out):
+        dz_in, dz_rec, dh = _gru_backward(grad_out, xw, h, zr, r_h, cand, u, dg, ds,
+                                          threads)
+        dx, dkernel = _finish(x, kernel, dz_in)
+        flat = dz_rec.reshape(n * steps, 3 * k)
+        du = h[:, :-1].reshape(n * steps, k).T @ flat
+        db = None
+        if bias is not None:
+            db = np.stack([dz_in.reshape(n * steps, 3 * k).sum(axis=0), flat.sum(axis=0)])
+        return dx, dkernel, du, db, dh
+
+    return _make(h[:, 1:], [x, kernel, recurrent_kernel, bias, h0], grads_of, "gru")
+
+
+def _gru_forward(xw, u, b_rec, h, zr, r_h, cand, g, s, threads):
+    r"""The GRU's steps, batch-major, written in place: for t = 1..T,
+    $[r_z, r_r, r_h] = h_{t-1} U + b_\text{rec}$, $[z, r] = \sigma(x_{z,r} + r_{z,r})$,
+    $\tilde h = g(x_h + r \odot r_h)$ and $h_t = z h_{t-1} + (1 - z) \tilde h$."""
+    k = h.shape[2]
+    for t in _steps(range(xw.shape[1]), threads):
         hu = h[:, t] @ u
         if b_rec is not None:
             hu += b_rec
@@ -617,35 +686,32 @@ def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None,
         r_h[:, t] = hu[:, 2 * k:]
         cand[:, t] = g(xw[:, t, 2 * k:] + r * r_h[:, t])
         h[:, t + 1] = z * h[:, t] + (1 - z) * cand[:, t]
-    out = h[:, 1:]
 
-    def grads_of(grad_out):
-        # dz_in = dh (A_z, A_a R, A_a) and dz_rec = dh (A_z, A_a R, A_a r), the factors
-        # of every step computed at once
-        z, r = zr[..., :k], zr[..., k:]
-        a_z = (h[:, :-1] - cand) * ds(z)
-        a_a = (1 - z) * dg(cand)
-        a_r = a_a * r_h * ds(r)
-        rec = np.stack([a_z, a_r, a_a * r], axis=2)  # (batch, steps, 3, units)
-        dz_rec = np.empty_like(xw)
-        rec_t = dz_rec.reshape(n, steps, 3, k)
-        dh_all = np.empty((n, steps, k), x.dtype)
-        dh = np.zeros((n, k), x.dtype)
-        for t in _steps(reversed(range(steps)), threads):
-            dh += grad_out[:, t]
-            dh_all[:, t] = dh
-            np.multiply(dh[:, None], rec[:, t], out=rec_t[:, t])
-            dh = dh * z[:, t] + dz_rec[:, t] @ u.T
-        dz_in = (dh_all[:, :, None] * np.stack([a_z, a_r, a_a], axis=2)).reshape(xw.shape)
-        dx, dkernel = _finish(x, kernel, dz_in)
-        flat = dz_rec.reshape(n * steps, 3 * k)
-        du = h[:, :-1].reshape(n * steps, k).T @ flat
-        db = None
-        if bias is not None:
-            db = np.stack([dz_in.reshape(n * steps, 3 * k).sum(axis=0), flat.sum(axis=0)])
-        return dx, dkernel, du, db, dh
 
-    return _make(out, [x, kernel, recurrent_kernel, bias, h0], grads_of, op)
+def _gru_backward(grad_out, xw, h, zr, r_h, cand, u, dg, ds,
+                                          threads) -> tuple:
+    """Backpropagation through time of the GRU: (dz_in, dz_rec, dL/dh_0), the gradients
+    of the input side's and the recurrent side's pre-activations (batch, steps, 3 units):
+    dz_in = dh (A_z, A_a R, A_a) and dz_rec = dh (A_z, A_a R, A_a r), the factors of every
+    step computed at once; ``xw`` is the input projection, whose shape and type they
+    take."""
+    n, steps, k = cand.shape
+    z, r = zr[..., :k], zr[..., k:]
+    a_z = (h[:, :-1] - cand) * ds(z)
+    a_a = (1 - z) * dg(cand)
+    a_r = a_a * r_h * ds(r)
+    rec = np.stack([a_z, a_r, a_a * r], axis=2)  # (batch, steps, 3, units)
+    dz_rec = np.empty_like(xw)
+    rec_t = dz_rec.reshape(n, steps, 3, k)
+    dh_all = np.empty((n, steps, k), h.dtype)
+    dh = np.zeros((n, k), h.dtype)
+    for t in _steps(reversed(range(steps)), threads):
+        dh += grad_out[:, t]
+        dh_all[:, t] = dh
+        np.multiply(dh[:, None], rec[:, t], out=rec_t[:, t])
+        dh = dh * z[:, t] + dz_rec[:, t] @ u.T
+    dz_in = (dh_all[:, :, None] * np.stack([a_z, a_r, a_a], axis=2)).reshape(xw.shape)
+    return dz_in, dz_rec, dh
 
 
 # --------------------------------------------------------------------------------------

@@ -63,10 +63,22 @@ def numba_functions() -> dict:
     """Teach numba :func:`exp` and :func:`tanh` (imports numba); returns the compiled
     float32 approximations and bit casts by name (``exp32``, ``tanh32``, ``bits32``,
     ``float32_of_bits``), for the tests."""
-    import numba
+    from numba.extending import overload
+
+    float32_of_bits, bits32 = _bit_casts()
+    exp32, tanh32 = _approximations(float32_of_bits)
+    overload(exp, inline="always")(_float32_only(exp32, np.exp))
+    overload(tanh, inline="always")(_float32_only(tanh32, np.tanh))
+    return {"exp32": exp32, "tanh32": tanh32, "bits32": bits32,
+            "float32_of_bits": float32_of_bits}
+
+
+def _bit_casts() -> tuple:
+    """(float32_of_bits, bits32): numba intrinsics reinterpreting an integer's low 32 bits
+    as a float32 and a float32 as an int32 (LLVM bitcasts, no conversion)."""
     from llvmlite import ir
     from numba import types
-    from numba.extending import intrinsic, overload
+    from numba.extending import intrinsic
 
     @intrinsic
     def float32_of_bits(typingctx, bits):
@@ -93,6 +105,15 @@ def numba_functions() -> dict:
             return builder.bitcast(args[0], ir.IntType(32))
 
         return types.int32(value), codegen
+
+    return float32_of_bits, bits32
+
+
+def _approximations(float32_of_bits) -> tuple:
+    """(exp32, tanh32): the float32 approximations of $e^x$ (Cody & Waite 1980 argument
+    reduction, the Cephes polynomial, Moshier 1989) and $\\tanh x$ (Eigen's rational
+    minimax form), compiled by numba to be inlined."""
+    import numba
 
     # inlined into the loops at numba's level (a call would keep LLVM from vectorizing
     # them): written without conditional expressions, NaN carried by np.minimum and
@@ -134,17 +155,19 @@ def numba_functions() -> dict:
         tiny = f(np.abs(y) < f(0.0004))  # tanh x = x there, to rounding
         return tiny * y + (f(1.0) - tiny) * (p * y / q)
 
-    def float32_only(approximation, exact):
-        def choose(x):
-            if isinstance(x, types.Float) and x.bitwidth == 32:
-                return lambda x: approximation(x)
-            return lambda x: exact(x)
-        return choose
+    return exp32, tanh32
 
-    overload(exp, inline="always")(float32_only(exp32, np.exp))
-    overload(tanh, inline="always")(float32_only(tanh32, np.tanh))
-    return {"exp32": exp32, "tanh32": tanh32, "bits32": bits32,
-            "float32_of_bits": float32_of_bits}
+
+def _float32_only(approximation, exact):
+    """A numba overload choosing ``approximation`` for a float32 argument, ``exact``
+    otherwise."""
+    from numba import types
+
+    def choose(x):
+        if isinstance(x, types.Float) and x.bitwidth == 32:
+            return lambda x: approximation(x)
+        return lambda x: exact(x)
+    return choose
 
 
 @functools.lru_cache(maxsize=1)

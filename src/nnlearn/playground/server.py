@@ -217,71 +217,11 @@ class Playground:
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             return [_error("malformed message: expected an object with a \"type\"")]
         kind = message["type"]
+        handler = _MESSAGE_HANDLERS.get(kind)
+        if handler is None:
+            return [_error(f"unknown message type {_shown_text(kind)}")]
         try:
-            if kind == "settings":
-                await self._locked(state, session.configure, message.get("settings"))
-                return [await self._locked(state, session.data_message),
-                        await self._locked(state, session.frame)]
-            if kind == "run":
-                state["running"] = True
-                return [{"type": "status", "running": True}]
-            if kind == "pause":
-                state["running"] = False  # the step in progress ends before the frame
-                return [{"type": "status", "running": False},
-                        await self._locked(state, session.frame)]
-            if kind == "step":
-                state["running"] = False
-                await self._locked(state, session.train, 1)
-                return [{"type": "status", "running": False},
-                        await self._locked(state, session.frame)]
-            if kind == "reset":
-                state["running"] = False
-                await self._locked(state, session.reset)
-                return [{"type": "status", "running": False},
-                        await self._locked(state, session.frame)]
-            if kind == "regenerate":
-                await self._locked(state, session.regenerate)
-                return [await self._locked(state, session.data_message),
-                        await self._locked(state, session.frame)]
-            if kind == "export":
-                code = await self._locked(state, session.python_code)
-                query = f"?token={self.token}" if self.token else ""
-                return [{"type": "export", "code": code, "epoch": session.epoch,
-                         "test": session.test_metrics,
-                         "model_url": f"/export/{sid}/model.nnlearn{query}",
-                         "onnx_url": f"/export/{sid}/model.onnx{query}",
-                         "onnx_missing": onnx_missing(),
-                         "data_url": f"/export/{sid}/data.npz{query}"}]
-            if kind == "upload":
-                await self._locked(state, session.upload, message.get("csv"),
-                                   message.get("x1"), message.get("x2"), message.get("target"),
-                                   message.get("name"))
-                return [await self._locked(state, session.data_message),
-                        await self._locked(state, session.frame)]
-            if kind == "add_point":
-                await self._locked(state, session.add_point, message.get("x"),
-                                   message.get("y"), message.get("label"))
-                return [await self._locked(state, session.data_message),
-                        await self._locked(state, session.frame)]
-            if kind == "set_weight":
-                await self._locked(state, session.set_weight, message.get("layer"),
-                                   message.get("row"), message.get("column"),
-                                   message.get("value"))
-                return [await self._locked(state, session.frame)]
-            if kind == "ping":
-                return [{"type": "pong"}]
-            if kind == "url":  # the page's address: every bad parameter reported
-                errors = await self._locked(state, session.apply_url, message.get("query"))
-                return [await self._locked(state, session.data_message),
-                        await self._locked(state, session.frame),
-                        {"type": "url_errors", "errors": errors}]
-            if kind == "backprop":
-                state["running"] = False
-                return [{"type": "status", "running": False},
-                        await self._locked(state, session.backprop, message.get("index"))]
-            if kind == "name":  # a student's name for the teacher's view
-                state["name"] = _student_name(message.get("name"))
-                return [{"type": "name", "name": state["name"]}]
+            return await handler(self, message, session, state, sid)
         except SettingsError as err:
             return [_error(str(err))]
         except Exception as err:  # a bug must not end the tab's session: say so, go on
@@ -289,7 +229,6 @@ class Playground:
                 "the playground failed on a %r message", kind[:40])
             return [_error(f"the server failed on this {_shown_text(kind)} message "
                            f"({type(err).__name__}); the session goes on unchanged")]
-        return [_error(f"unknown message type {_shown_text(kind)}")]
 
     async def _stream(self, sid, session, state) -> None:
         """While running: train for up to FRAME_BUDGET seconds, send a frame, wait for
@@ -551,6 +490,114 @@ class Playground:
             watchers = state.get("watchers")
             if watchers is not None:
                 watchers.discard(ws)
+
+
+# --------------------------------------------------------------------------------------
+# the protocol: one small function per message type, each (server, message, session,
+# state, sid) -> the replies, looked up by Playground._handle in _MESSAGE_HANDLERS
+# --------------------------------------------------------------------------------------
+async def _data_and_frame(server, session, state) -> list:
+    """The data set's message and a frame: the replies to a change of the data."""
+    return [await server._locked(state, session.data_message),
+            await server._locked(state, session.frame)]
+
+
+async def _stopped_and_frame(server, session, state) -> list:
+    """A status saying training is paused, and a frame."""
+    return [{"type": "status", "running": False},
+            await server._locked(state, session.frame)]
+
+
+async def _on_settings(server, message, session, state, sid) -> list:
+    await server._locked(state, session.configure, message.get("settings"))
+    return await _data_and_frame(server, session, state)
+
+
+async def _on_run(server, message, session, state, sid) -> list:
+    state["running"] = True
+    return [{"type": "status", "running": True}]
+
+
+async def _on_pause(server, message, session, state, sid) -> list:
+    state["running"] = False  # the step in progress ends before the frame
+    return await _stopped_and_frame(server, session, state)
+
+
+async def _on_step(server, message, session, state, sid) -> list:
+    state["running"] = False
+    await server._locked(state, session.train, 1)
+    return await _stopped_and_frame(server, session, state)
+
+
+async def _on_reset(server, message, session, state, sid) -> list:
+    state["running"] = False
+    await server._locked(state, session.reset)
+    return await _stopped_and_frame(server, session, state)
+
+
+async def _on_regenerate(server, message, session, state, sid) -> list:
+    await server._locked(state, session.regenerate)
+    return await _data_and_frame(server, session, state)
+
+
+async def _on_export(server, message, session, state, sid) -> list:
+    code = await server._locked(state, session.python_code)
+    query = f"?token={server.token}" if server.token else ""
+    return [{"type": "export", "code": code, "epoch": session.epoch,
+             "test": session.test_metrics,
+             "model_url": f"/export/{sid}/model.nnlearn{query}",
+             "onnx_url": f"/export/{sid}/model.onnx{query}",
+             "onnx_missing": onnx_missing(),
+             "data_url": f"/export/{sid}/data.npz{query}"}]
+
+
+async def _on_upload(server, message, session, state, sid) -> list:
+    await server._locked(state, session.upload, message.get("csv"), message.get("x1"),
+                         message.get("x2"), message.get("target"), message.get("name"))
+    return await _data_and_frame(server, session, state)
+
+
+async def _on_add_point(server, message, session, state, sid) -> list:
+    await server._locked(state, session.add_point, message.get("x"), message.get("y"),
+                         message.get("label"))
+    return await _data_and_frame(server, session, state)
+
+
+async def _on_set_weight(server, message, session, state, sid) -> list:
+    await server._locked(state, session.set_weight, message.get("layer"),
+                         message.get("row"), message.get("column"), message.get("value"))
+    return [await server._locked(state, session.frame)]
+
+
+async def _on_ping(server, message, session, state, sid) -> list:
+    return [{"type": "pong"}]
+
+
+async def _on_url(server, message, session, state, sid) -> list:
+    """The page's address: every bad parameter reported."""
+    errors = await server._locked(state, session.apply_url, message.get("query"))
+    return await _data_and_frame(server, session, state) + \
+        [{"type": "url_errors", "errors": errors}]
+
+
+async def _on_backprop(server, message, session, state, sid) -> list:
+    state["running"] = False
+    return [{"type": "status", "running": False},
+            await server._locked(state, session.backprop, message.get("index"))]
+
+
+async def _on_name(server, message, session, state, sid) -> list:
+    """A student's name for the teacher's view."""
+    state["name"] = _student_name(message.get("name"))
+    return [{"type": "name", "name": state["name"]}]
+
+
+_MESSAGE_HANDLERS = {
+    "settings": _on_settings, "run": _on_run, "pause": _on_pause, "step": _on_step,
+    "reset": _on_reset, "regenerate": _on_regenerate, "export": _on_export,
+    "upload": _on_upload, "add_point": _on_add_point, "set_weight": _on_set_weight,
+    "ping": _on_ping, "url": _on_url, "backprop": _on_backprop, "name": _on_name,
+}
 
 
 def _summary(frame: dict) -> dict:
