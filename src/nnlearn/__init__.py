@@ -17,6 +17,7 @@ from .autograd import *  # noqa: F403  (Tensor, grad, no_grad, gradcheck and eve
 from .backend import floatx, set_floatx
 from .lr_finder import lr_find
 from .models import Model, Sequential, load_model
+from .functional import Input
 
 __version__ = "0.1.0"
 
@@ -32,7 +33,7 @@ _LAZY = ("base", "classic", "diagnostics", "estimators", "model_selection", "pre
 _BUILTIN_NAMES = {"sum", "max", "min", "abs", "pow", "round", "all", "any"}
 
 __all__ = [*(name for name in autograd.__all__ if name not in _BUILTIN_NAMES),
-           "floatx", "set_floatx", "Model", "Sequential", "load_model", "lr_find", "numerics",
+           "floatx", "set_floatx", "Input", "Model", "Sequential", "load_model", "lr_find", "numerics",
            "activations", "callbacks", "data", "datasets", "initializers", "kernels", "layers",
            "links", "losses", "metrics", "optimizers", "planner", "regularizers", "schedules",
            "utils", *_LAZY]

@@ -23,6 +23,13 @@ __all__ = ["Layer", "Input", "Dense", "Activation", "Dropout", "BatchNormalizati
            "Flatten", "PReLU", "get"]
 
 
+def _symbolic(x) -> bool:
+    """Whether ``x`` is a symbolic tensor of a functional model, or a list holding one."""
+    if isinstance(x, (list, tuple)):
+        return any(getattr(item, "is_symbolic", False) for item in x)
+    return getattr(x, "is_symbolic", False)
+
+
 _BUILDING: list = []  # (rng, dtype) of the models being built, innermost last
 
 
@@ -100,7 +107,13 @@ class Layer:
 
     def __call__(self, x, training: bool = False, **call_arguments):
         """``call`` on ``x`` (a Tensor or array), building the layer first if needed;
-        keyword arguments go to ``call`` (a recurrent layer's ``initial_state``)."""
+        keyword arguments go to ``call`` (a recurrent layer's ``initial_state``).  On a
+        symbolic tensor (``nl.Input``) it records a node of a functional model instead
+        and returns the symbolic output (:mod:`nnlearn.functional`)."""
+        if not isinstance(x, Tensor) and _symbolic(x):
+            from .functional import call_symbolic
+
+            return call_symbolic(self, x, training, call_arguments)
         x = x if isinstance(x, Tensor) else Tensor(x)
         if not self.built:
             rng, dtype = _BUILDING[-1] if _BUILDING else (np.random.default_rng(), x.dtype)
@@ -1048,3 +1061,13 @@ from .recurrent import (GRU, LSTM, RECURRENT_LAYERS, Bidirectional, Embedding,  
 
 LAYERS.update({cls.__name__: cls for cls in RECURRENT_LAYERS})
 __all__ += [cls.__name__ for cls in RECURRENT_LAYERS]
+
+
+# --------------------------------------------------------------------------------------
+# merge layers (several inputs, one output) of functional models: nnlearn.merging
+# --------------------------------------------------------------------------------------
+from .merging import (MERGE_LAYERS, Add, Average, Concatenate, Dot, Maximum,  # noqa: E402,F401
+                      Minimum, Multiply, Subtract)
+
+LAYERS.update({cls.__name__: cls for cls in MERGE_LAYERS})
+__all__ += [cls.__name__ for cls in MERGE_LAYERS]

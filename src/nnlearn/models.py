@@ -128,6 +128,16 @@ class Model:
         Free JSON-serialisable information saved with the model.
     """
 
+    def __new__(cls, *args, **kwargs):
+        """``Model(inputs, outputs)`` on symbolic tensors (``nl.Input``) is a functional
+        model (:class:`nnlearn.functional.Functional`, as Keras's ``Model`` does);
+        ``Model()`` and subclasses are the subclassing style."""
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from .functional import Functional
+
+            return super().__new__(Functional)
+        return super().__new__(cls)
+
     def __init__(self, seed: int | None = None, dtype="float32", name: str | None = None):
         object.__setattr__(self, "_layers", [])
         self.seed = seed
@@ -266,8 +276,10 @@ class Model:
         if self.loss is None:
             raise RuntimeError(f"{where}: call compile(optimizer, loss) first")
 
-    def check_targets(self, y, n: int, argument: str = "y") -> np.ndarray:
-        """``y`` as an array, checked against n samples and the loss's kind of target."""
+    def check_targets(self, y, n: int, argument: str = "y", loss=None,
+                      units: int | None = None) -> np.ndarray:
+        """``y`` as an array, checked against n samples and the kind of target of
+        ``loss`` (the model's by default) for ``units`` outputs (the model's)."""
         y = np.asarray(y)
         if y.dtype.kind not in "iubf":
             raise ValueError(f"{argument} must be numeric; got dtype {y.dtype}")
@@ -277,7 +289,8 @@ class Model:
         if not all_finite(y):
             raise ValueError(f"{argument} contains NaN or infinity")
         check_in_range(y, self.dtype, argument)
-        self.loss.check_targets(y, self.output_units, argument)
+        (loss or self.loss).check_targets(y, self.output_units if units is None else units,
+                                          argument)
         return y
 
     # -- the steps -----------------------------------------------------------------------
@@ -1114,6 +1127,8 @@ class Sequential(Model):
                     "compile": None, "metadata": self.metadata}
         if self.loss is not None:
             manifest["compile"] = {
+                **({"outputs": self._compile_config()} if "graph" in manifest["model"]
+                   else {}),
                 "loss": losses.serialize(self.loss),
                 "metrics": [metrics_module.serialize(m) for m in self.metrics],
                 "optimizer": optimizers.serialize(self.optimizer),
@@ -1158,7 +1173,12 @@ def mlp(n_inputs: int, hidden, n_outputs: int, activation="relu", output_activat
 
 def python_source(model: Sequential, variable: str = "model", imports: bool = True) -> str:
     """Python code that builds ``model`` (and compiles it the same way), generated from
-    its config: the playground's export, and a readable record of any Sequential."""
+    its config: the playground's export, and a readable record of any Sequential (and
+    of a functional model: :func:`nnlearn.functional.python_source`)."""
+    if "graph" in getattr(model, "get_config", dict)():
+        from .functional import python_source as functional_source
+
+        return functional_source(model, variable, imports)
     config = model.get_config()
     if model.loss is not None:
         losses.serialize(model.loss)  # a custom loss has no code to write: clear error
