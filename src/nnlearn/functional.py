@@ -848,9 +848,19 @@ class Functional(Model):
     def summary(self, print_fn=print) -> None:
         """The layer table (Keras's for functional models): each node's layer, output
         shape, parameters (counted at a layer's first node) and the layers it reads
-        ("Connected to")."""
+        ("Connected to"; ``name[k]`` is the k-th call of a shared layer)."""
         rows = [("Layer (type)", "Output Shape", "Param #", "Connected to")]
         counted: set = set()
+        calls: dict = {}  # node position -> the how-manieth call of its layer it is
+        uses: dict = {}
+        for k, (layer, _, _) in enumerate(self._steps):
+            calls[k] = uses.get(id(layer), 0)
+            uses[id(layer)] = calls[k] + 1
+
+        def source(j: int) -> str:  # a shared layer's inbound node: name[call]
+            layer = self._steps[j][0]
+            return layer.name + (f"[{calls[j]}]" if uses[id(layer)] > 1 else "")
+
         for k, node in enumerate(self._nodes):
             layer = node.layer
             n = 0
@@ -858,7 +868,7 @@ class Functional(Model):
                 counted.add(id(layer))
                 n = layer.count_params() + sum(a.size for a in layer.state_arrays())
             shape = "(None, " + ", ".join(map(str, node.output.sample_shape)) + ")"
-            connected = ", ".join(other.name for other in self.inbound_layers(k)) or "-"
+            connected = ", ".join(source(j) for j in self._steps[k][1]) or "-"
             rows.append((f"{layer.name} ({type(layer).__name__})", shape, f"{n:,}",
                          connected))
         widths = [max(len(r[c]) for r in rows) + 3 for c in range(4)]
