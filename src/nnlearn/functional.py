@@ -661,8 +661,9 @@ class Functional(Model):
         outputs with a loss (each from its logits when it fuses with the output's
         activation), plus the layers' penalties; the predictions are an array (one
         output) or a list of arrays."""
-        xs = x.arrays if isinstance(x, _Columns) else [x]
-        ys = y.arrays if isinstance(y, _Columns) else [y]
+        xs = x.arrays if isinstance(x, _Columns) else self._structure(x, self.input_names, "x")
+        ys = y.arrays if isinstance(y, _Columns) else \
+            self._structure(y, self.output_names, "y")
         heads = self._heads()
         fused_positions = {self._output_positions[k] for k, (fused, _) in enumerate(heads)
                            if fused is not None}
@@ -839,6 +840,7 @@ class Functional(Model):
                                              self._bounded_batch(batch_size), sequential=True)
         _, batches = adapter.epoch(None)
         parts = [self.predict_step(xb) for xb, _, _ in batches]
+        parts = [p if isinstance(p, list) else [p] for p in parts]
         outs = [np.concatenate([p[k] for p in parts]) if parts else
                 np.empty((0, *t.sample_shape), self.dtype)
                 for k, t in enumerate(self.outputs)]
