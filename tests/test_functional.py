@@ -494,3 +494,24 @@ def test_a_model_file_of_a_functional_model_is_small_and_refused_when_altered():
     with pytest.raises(ValueError, match="its own input"):
         nl.load_model(io.BytesIO(hostile.with_manifest(data, json.loads(
             json.dumps(manifest)))))
+
+
+def test_draw_network_draws_a_box_per_node_and_an_arrow_per_edge():
+    pytest.importorskip("matplotlib")
+    from matplotlib.patches import FancyBboxPatch
+
+    model = build_nnlearn("shared")[0]
+    fig = nl.plot.draw_network(model)
+    ax = fig.axes[0]
+    boxes = [p for p in ax.patches if isinstance(p, FancyBboxPatch)]
+    assert len(boxes) == len(model._steps) == 11  # 2 inputs, shared twice, 5 merges, 2
+    edges = sum(len(inbound) for _, inbound, _ in model._steps)
+    assert len([t for t in ax.texts if t.arrow_patch is not None]) == edges == 18
+    labels = " ".join(t.get_text() for t in ax.texts)
+    assert "shared[0]" in labels and "shared[1]" in labels and "(None, 11)" in labels
+    residual = build_nnlearn("residual")[0]
+    columns = [p.get_x() for p in nl.plot.draw_network(residual).axes[0].patches
+               if isinstance(p, FancyBboxPatch)]
+    assert len(set(columns)) == 6  # x, hidden, residual, add, relu, out: one column each
+    with pytest.raises(ValueError, match="weights=True"):
+        nl.plot.draw_network(model, weights=True)
