@@ -204,11 +204,13 @@ def test_an_output_left_out_of_the_loss_dict_is_not_trained():
     model, inputs, outputs = build_nnlearn("two_in_two_out")
     model.compile("sgd", loss={"reg": "mse"})
     xs, ys = data_for(inputs, outputs)
-    cls_kernel = model.get_layer("cls").kernel.data.copy() if hasattr(model, "get_layer") \
-        else next(layer for layer in model.layers if layer.name == "cls").kernel.data.copy()
+    cls_kernel = model.get_layer("cls").kernel.data.copy()
+    trunk_kernel = model.get_layer("trunk").kernel.data.copy()
     model.fit(xs, [ys[0], None], epochs=2, verbose=0)
-    after = next(layer for layer in model.layers if layer.name == "cls").kernel.data
-    np.testing.assert_array_equal(after, cls_kernel)
+    np.testing.assert_array_equal(model.get_layer("cls").kernel.data, cls_kernel)
+    assert not np.array_equal(model.get_layer("trunk").kernel.data, trunk_kernel)
+    with pytest.raises(ValueError, match="no layer is named 'nope'"):
+        model.get_layer("nope")
     values = model.evaluate(xs, [ys[0], None], return_dict=True)
     assert set(values) == {"loss", "reg_loss"}
 

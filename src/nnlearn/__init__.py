@@ -10,9 +10,9 @@ The engine (Theano's ``T.grad`` written against NumPy)::
 
 import importlib
 
-from . import (activations, autograd, callbacks, data, datasets, initializers, kernels, layers,
-               losses, links, metrics, numerics, optimizers, planner, regularizers, schedules,
-               utils)
+from . import (activations, autograd, callbacks, data, datasets, functional, initializers,
+               kernels, layers, losses, links, metrics, numerics, optimizers, planner,
+               regularizers, schedules, utils)
 from .autograd import *  # noqa: F403  (Tensor, grad, no_grad, gradcheck and every op)
 from .backend import floatx, set_floatx
 from .lr_finder import lr_find
@@ -33,7 +33,8 @@ _LAZY = ("base", "classic", "diagnostics", "estimators", "model_selection", "pre
 _BUILTIN_NAMES = {"sum", "max", "min", "abs", "pow", "round", "all", "any"}
 
 __all__ = [*(name for name in autograd.__all__ if name not in _BUILTIN_NAMES),
-           "floatx", "set_floatx", "Input", "Model", "Sequential", "load_model", "lr_find", "numerics",
+           "floatx", "set_floatx", "Input", "Model", "Sequential", "load_model", "lr_find",
+           "numerics", "functional",
            "activations", "callbacks", "data", "datasets", "initializers", "kernels", "layers",
            "links", "losses", "metrics", "optimizers", "planner", "regularizers", "schedules",
            "utils", *_LAZY]

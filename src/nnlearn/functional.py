@@ -388,6 +388,14 @@ class Functional(Model):
         """One input and one output: x and y are plain arrays."""
         return len(self.inputs) == 1 and len(self.outputs) == 1
 
+    def get_layer(self, name: str):
+        """The layer called ``name`` (Keras's ``get_layer``)."""
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"get_layer: no layer is named {name!r}; the layers are "
+                         f"{[layer.name for layer in self.layers]}")
+
     def inbound_layers(self, node_index: int) -> list:
         """The layers whose outputs node ``node_index`` reads."""
         return [self._steps[j][0] for j in self._steps[node_index][1]]
