@@ -813,7 +813,8 @@ class Functional(Model):
                  return_dict=False, sample_weight=None, steps=None):
         """As :meth:`Model.evaluate`; with several inputs or outputs ``x`` and ``y`` are
         lists or dicts (by name) of arrays, and the result holds ``loss``,
-        ``<output>_loss`` and ``<output>_<metric>`` (a list in that order, or a dict)."""
+        ``<output>_loss`` and ``<output>_<metric>`` (a list in that order, or a dict).
+        ``sample_weight`` (one weight per sample) weights every output's loss."""
         self._check_compiled("evaluate")
         if self.single:
             x = self._structure(x, self.input_names, "x")[0]

@@ -107,6 +107,9 @@ class Model:
             def call(self, x, training=False):
                 return self.out(self.hidden(x))
 
+    ``nl.Model(inputs, outputs)`` on symbolic tensors (``nl.Input``) is a functional
+    model instead: a graph of layers (:class:`nnlearn.functional.Functional`).
+
     Layers assigned as attributes (or in lists) are tracked: their parameters are the
     model's, built on the first batch.  ``compile``, ``fit``, ``evaluate``, ``predict``,
     ``get_weights``/``set_weights`` and ``save_weights``/``load_weights`` then work as
