@@ -190,6 +190,12 @@ def test_the_loss_is_the_weighted_sum_of_the_outputs_losses_computed_by_hand():
     assert values["reg_mae"] == pytest.approx(np.mean(np.abs(reg - ys[0])), rel=1e-9)
     assert values["cls_binary_accuracy"] == pytest.approx(np.mean((cls > 0.5) == ys[1]))
     assert model.evaluate(xs, ys) == pytest.approx(list(values.values()))
+    w = np.linspace(0.0, 2.0, 20)  # Keras's semantics: sum_i w_i l_i / n, every output
+    weighted = model.evaluate(xs, ys, sample_weight=w, return_dict=True)
+    per_sample = np.mean((reg - ys[0]) ** 2, axis=1)
+    assert weighted["reg_loss"] == pytest.approx(np.sum(w * per_sample) / 20, rel=1e-9)
+    per_sample = np.mean(-(ys[1] * np.log(p) + (1 - ys[1]) * np.log(1 - p)), axis=1)
+    assert weighted["cls_loss"] == pytest.approx(np.sum(w * per_sample) / 20, rel=1e-6)
 
     history = model.fit(xs, ys, epochs=30, batch_size=5, verbose=0, seed=0,
                         validation_data=(xs, ys))
