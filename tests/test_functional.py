@@ -523,3 +523,15 @@ def test_draw_network_draws_a_box_per_node_and_an_arrow_per_edge():
     assert len(set(columns)) == 6  # x, hidden, residual, add, relu, out: one column each
     with pytest.raises(ValueError, match="weights=True"):
         nl.plot.draw_network(model, weights=True)
+
+
+def test_the_command_line_refuses_a_model_of_several_inputs_clearly(tmp_path):
+    from nnlearn.cli import _load
+
+    model = build_nnlearn("two_in_two_out")[0]
+    model.save(tmp_path / "two.nnlearn")
+    with pytest.raises(ValueError, match="has 2 inputs and 2 outputs; the command line runs"):
+        _load(tmp_path / "two.nnlearn")
+    single = build_nnlearn("residual")[0]
+    single.save(tmp_path / "one.nnlearn")
+    assert isinstance(_load(tmp_path / "one.nnlearn"), Functional)
