@@ -535,3 +535,25 @@ def test_the_command_line_refuses_a_model_of_several_inputs_clearly(tmp_path):
     single = build_nnlearn("residual")[0]
     single.save(tmp_path / "one.nnlearn")
     assert isinstance(_load(tmp_path / "one.nnlearn"), Functional)
+
+
+def test_convolutional_recurrent_and_random_layers_in_a_graph_train_save_and_load(tmp_path):
+    img, tokens = nl.Input((8, 8, 1), name="img"), nl.Input((5,), name="tokens")
+    h = layers.Flatten()(layers.MaxPooling2D()(layers.Conv2D(4, 3, activation="relu")(img)))
+    h = layers.Dropout(0.3)(layers.BatchNormalization()(h))
+    r = layers.LSTM(4)(layers.Embedding(10, 3)(tokens))
+    out = layers.Dense(2, activation="softmax", name="label")(
+        layers.Concatenate()([layers.Dense(4)(h), r]))
+    model = nl.Model([img, tokens], out, seed=0)
+    assert [layer.name for layer in model.layers if not isinstance(layer, layers.Input)] == [
+        "conv2d", "max_pooling2d", "flatten", "batch_normalization", "dropout", "dense",
+        "embedding", "lstm", "concatenate", "label"]  # Keras's names
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    xs = [rng.random((16, 8, 8, 1)), rng.integers(0, 10, (16, 5)).astype(float)]
+    y = rng.integers(0, 2, 16)
+    history = model.fit(xs, y, epochs=3, batch_size=8, verbose=0, seed=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    model.save(tmp_path / "m.nnlearn")
+    loaded = nl.load_model(tmp_path / "m.nnlearn")
+    np.testing.assert_array_equal(loaded.predict(xs), model.predict(xs))

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import re
 
 import numpy as np
 
@@ -260,6 +261,13 @@ def check_graph(graph, n_layers: int, field: str = "graph") -> list:
     return order
 
 
+def _snake_case(name: str) -> str:
+    """``Conv2D`` -> ``conv2d``, ``SimpleRNN`` -> ``simple_rnn``, ``MaxPooling2D`` ->
+    ``max_pooling2d`` (Keras's layer names)."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
 class _Columns:
     """Several arrays of the same samples, indexed together (a batch of a model with
     several inputs or outputs): what the array adapter gathers rows of."""
@@ -351,8 +359,7 @@ class Functional(Model):
             if layer.name:
                 continue
             base = "input_layer" if isinstance(layer, layers_module.Input) else \
-                "".join("_" + c.lower() if c.isupper() and k else c.lower()
-                        for k, c in enumerate(type(layer).__name__))
+                _snake_case(type(layer).__name__)
             name, k = base, 0
             while name in taken:
                 k += 1
