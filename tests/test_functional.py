@@ -558,3 +558,14 @@ def test_convolutional_recurrent_and_random_layers_in_a_graph_train_save_and_loa
     model.save(tmp_path / "m.nnlearn")
     loaded = nl.load_model(tmp_path / "m.nnlearn")
     np.testing.assert_array_equal(loaded.predict(xs), model.predict(xs))
+
+
+def test_a_one_input_model_reads_a_list_of_rows_as_data_and_a_list_of_one_array_as_its_input():
+    x = nl.Input(2)
+    model = nl.Model(x, layers.Dense(1)(x), seed=0)
+    rows = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    expected = model.predict(np.array(rows))
+    np.testing.assert_array_equal(model.predict(rows), expected)
+    np.testing.assert_array_equal(model.predict([np.array(rows)]), expected)
+    np.testing.assert_array_equal(model.predict({model.input_names[0]: np.array(rows)}),
+                                  expected)

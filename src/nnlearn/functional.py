@@ -511,8 +511,10 @@ class Functional(Model):
                 raise ValueError(f"{argument}: misses {missing[0]!r} (the model's are "
                                  f"{names})")
             return [value[n] for n in names]
-        if isinstance(value, (list, tuple)) and not (len(names) == 1 and not isinstance(
-                value[0] if value else None, (list, tuple, np.ndarray, Tensor))):
+        # with one name, a list is one array per name only as [array] (a list of rows,
+        # [[1, 2], [3, 4]], is the data itself, as Sequential reads it)
+        if isinstance(value, (list, tuple)) and (len(names) > 1 or (
+                len(value) == 1 and isinstance(value[0], (np.ndarray, Tensor)))):
             if len(value) != len(names):
                 raise ValueError(f"{argument}: the model has {len(names)} "
                                  f"{'inputs' if argument.startswith('x') else 'outputs'} "
