@@ -138,7 +138,7 @@ def test_the_installed_command_and_help():
     result = subprocess.run([sys.executable, "-m", "nnlearn", "--help"], capture_output=True,
                             text=True)
     assert result.returncode == 0
-    for command in ("demo", "experiments", "train", "evaluate", "predict", "info"):
+    for command in ("demo", "experiments", "train", "evaluate", "predict", "info", "export"):
         assert command in result.stdout
     result = subprocess.run([sys.executable, "-m", "nnlearn", "train", "--bogus"],
                             capture_output=True, text=True)

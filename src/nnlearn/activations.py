@@ -19,9 +19,10 @@ The same two rules are *lowered* to every path a step can take (see
 :mod:`nnlearn.planner`): evaluated on whole arrays by NumPy in the engine
 (:func:`nnlearn.autograd.activation`), run as a loop of :mod:`nnlearn.kernels` for the
 engine's backward pass, and inlined element by element into the compiled Dense step
-(:mod:`nnlearn.compiled`).  Adding an entry here is all it takes for a new activation to
-work everywhere: layers, the compiled step, model files, the playground's menu and the
-documentation.
+(:mod:`nnlearn.compiled`); the ONNX export runs ``function`` once on a symbolic value
+whose operations emit ONNX nodes (:mod:`nnlearn.interop.onnx`).  Adding an entry here
+is all it takes for a new activation to work everywhere: layers, the compiled step,
+model files, ONNX files, the playground's menu and the documentation.
 
 ==============  ========================================  ====================================
 name            :math:`g(z)`                              :math:`g'(z)`

@@ -7,6 +7,7 @@
     nnlearn evaluate MODEL DATA                loss and metrics on labelled data
     nnlearn predict MODEL DATA [--out FILE]    predictions with the original labels
                                                (to standard output without --out)
+    nnlearn export MODEL [--opset N] [-o OUT]  the model as an ONNX graph (onnx extra)
     nnlearn info [MODEL]                       architecture, training settings, data;
                                                without MODEL: versions, CPU, BLAS, kernels
     nnlearn playground [--port N]              the browser playground on 127.0.0.1
@@ -806,6 +807,45 @@ def _csv_text(value) -> str:
         except ValueError:
             return "'" + text
     return text
+
+
+@main.command()
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
+@click.option("--format", "export_format", type=click.Choice(["onnx"]), default="onnx",
+              show_default=True, help="The file format.")
+@click.option("--opset", type=int, default=None,
+              help="ONNX operator set [default: 18].")
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Where to write it [default: MODEL with the suffix .onnx].")
+@user_errors
+def export(model_path, export_format, opset, out_path):
+    """Write MODEL as an ONNX graph (onnxruntime, browsers, phones, C++): input "input",
+    output "output".  A model trained by `nnlearn train` takes the raw feature columns
+    (its standardisation is in the graph) and gives what `nnlearn predict` computes: the
+    class probabilities (labels in the file's metadata) or the predicted values."""
+    out_path = out_path if out_path is not None else str(Path(model_path).with_suffix(".onnx"))
+    _writable("--out", out_path)
+    _not_an_input("--out", out_path, {"the model file": model_path})
+    try:
+        from .interop.onnx import save_onnx
+    except ModuleNotFoundError as err:
+        raise UserError(f"export needs {err.name}: pip install onnx (nnlearn's onnx extra: "
+                        "pip install \".[onnx]\" in nnlearn's folder)") from None
+    model = _load(model_path)
+    scaler = model.metadata.get("scaler")
+    scaling = None if scaler is None else (
+        np.reshape(scaler["mean"], model.input_shape), np.reshape(scaler["scale"],
+                                                                  model.input_shape))
+    try:
+        save_onnx(model, out_path, opset, input_scaling=scaling)
+    except NotImplementedError as err:
+        raise UserError(f"{model_path}: {printable(str(err))}") from None
+    except OSError as err:
+        raise _write_error("--out", out_path, err) from None
+    from .interop.onnx import DEFAULT_OPSET
+
+    say(f"wrote {out_path}: ONNX opset {opset or DEFAULT_OPSET}, input 'input' of shape "
+        f"(batch, {', '.join(map(str, model.input_shape))}), output 'output'")
 
 
 @main.command()

@@ -1027,6 +1027,17 @@ class Model:
                                      check_weight_shapes(expected, manifest, where))
         self.set_weights(numbered(arrays, "weight_"))
 
+    def export(self, path, format: str = "onnx", opset: int | None = None) -> None:
+        """Write the model for another runtime: ``format="onnx"`` writes an ONNX graph
+        (onnxruntime, browsers, phones, C++; needs the ``onnx`` extra) with input
+        ``"input"`` and output ``"output"``, what :meth:`predict` gives; ``opset`` the
+        ONNX operator set (see :func:`nnlearn.interop.onnx.to_onnx`)."""
+        if format != "onnx":
+            raise ValueError(f"export: format must be 'onnx'; got {format!r}")
+        from .interop.onnx import save_onnx
+
+        save_onnx(self, path, opset)
+
     def save(self, file) -> None:
         """Only a Sequential saves its architecture; use save_weights here."""
         raise TypeError(f"{type(self).__name__}.save: only a Sequential model can be saved "
