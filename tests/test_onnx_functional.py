@@ -13,7 +13,7 @@ from onnx.reference import ReferenceEvaluator  # noqa: E402
 import nnlearn as nl  # noqa: E402
 from nnlearn.interop.onnx import to_onnx  # noqa: E402
 
-from test_functional import MODELS, data_for  # noqa: E402
+from test_functional import MODELS, data_for, random_graph  # noqa: E402
 
 L = nl.layers
 TOLERANCE = dict(rtol=1e-5, atol=1e-5)
@@ -66,34 +66,6 @@ def test_every_merge_layer_and_dot_axes_export():
     rng = np.random.default_rng(5)
     xs = [rng.normal(size=(6, *t.sample_shape)) for t in model.inputs]
     agree(model, xs)
-
-
-def random_graph(seed: int):
-    """A random functional model: inputs, Dense layers (one shared at times) and merges
-    over the tensors made so far, one or two outputs."""
-    rng = np.random.default_rng(seed)
-    width = int(rng.integers(2, 5))
-    inputs = [nl.Input(width, name=f"x{k}") for k in range(int(rng.integers(1, 3)))]
-    tensors = list(inputs)
-    shared = L.Dense(width, activation="tanh")
-    for _ in range(int(rng.integers(2, 7))):
-        kind = rng.integers(0, 4)
-        picks = [tensors[int(i)] for i in rng.integers(0, len(tensors), 2)]
-        if kind == 0:
-            tensors.append(L.Dense(width, activation=str(rng.choice(
-                ["relu", "sigmoid", "gelu", "softplus", "linear"])))(picks[0]))
-        elif kind == 1:
-            tensors.append(shared(picks[0]))
-        elif kind == 2:
-            merge = [L.Add, L.Subtract, L.Multiply, L.Average, L.Maximum,
-                     L.Minimum][int(rng.integers(0, 6))]
-            tensors.append(merge()(picks))
-        else:
-            tensors.append(L.Dense(width)(L.Concatenate()(picks)))
-    heads = [L.Dense(2, activation="softmax")(tensors[-1])]
-    if rng.random() < 0.5:
-        heads.append(L.Dense(1)(L.Concatenate()([tensors[-1], tensors[len(inputs)]])))
-    return nl.Model(inputs, heads, seed=seed)  # an input no head reads stays an input
 
 
 @pytest.mark.parametrize("seed", range(12))
