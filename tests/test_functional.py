@@ -394,6 +394,10 @@ def test_graph_construction_errors():
         dense(nl.Input(5))
     with pytest.raises(ValueError, match="two layers are named 'same'"):
         nl.Model(a, layers.Dense(2, name="same")(layers.Dense(2, name="same")(a)))
+    with pytest.raises(ValueError, match="listed twice in outputs"):
+        nl.Model(a, [out, out])
+    with pytest.raises(ValueError, match="listed twice in inputs"):
+        nl.Model([a, a], layers.Dense(1)(a))
     with pytest.raises(TypeError, match="has no values"):
         np.asarray(a)
     assert isinstance(a, SymbolicTensor) and a.shape == (None, 3)

@@ -309,8 +309,10 @@ class Functional(Model):
             if not isinstance(t.node.layer, layers_module.Input):
                 raise ValueError(f"Model: inputs[{i}] must come from nl.Input; got the output "
                                  f"of {_label(t.node.layer)}")
-        if len({id(t.node) for t in inputs}) < len(inputs):
-            raise ValueError("Model: an input is listed twice in inputs")
+        for argument, tensors in (("inputs", inputs), ("outputs", outputs)):
+            if len({id(t.node) for t in tensors}) < len(tensors):
+                raise ValueError(f"Model: a tensor is listed twice in {argument} (each "
+                                 f"is named by its layer: the names must differ)")
         nodes = _topological(outputs)
         given = {id(t.node) for t in inputs}
         for node in nodes:
