@@ -632,3 +632,13 @@ def test_random_graphs_gradcheck_and_round_trip_through_files_and_code(seed, tmp
     for other in (nl.load_model(tmp_path / "g.nnlearn"), namespace["model"]):
         for got, want in zip(as_list(other.predict(xs)), as_list(model.predict(xs))):
             np.testing.assert_array_equal(got, want)
+
+
+def test_one_metric_object_for_every_output_counts_each_output_apart():
+    model, inputs, outputs = build_nnlearn("two_in_two_out")
+    model.compile("sgd", loss="mse", metrics=[nl.metrics.MeanAbsoluteError()])
+    xs, ys = data_for(inputs, outputs, n=10)
+    values = model.evaluate(xs, ys, return_dict=True)
+    reg, cls = model.predict(xs)
+    assert values["reg_mean_absolute_error"] == pytest.approx(np.mean(np.abs(reg - ys[0])))
+    assert values["cls_mean_absolute_error"] == pytest.approx(np.mean(np.abs(cls - ys[1])))

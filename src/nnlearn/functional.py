@@ -29,6 +29,7 @@ itself, a cycle, too many nodes) with a ValueError before any layer is created.
 
 from __future__ import annotations
 
+import copy
 import keyword
 import math
 import re
@@ -125,8 +126,6 @@ def _output_shape(layer, input_shape) -> tuple:
     try:
         declared = layer.weight_shapes(input_shape)
         if declared is None:  # a layer that does not declare its shapes: build a copy
-            import copy
-
             probe = copy.deepcopy(layer)
             probe.build(input_shape, np.random.default_rng(0), np.float64)
             out = probe.output_shape
@@ -629,7 +628,17 @@ class Functional(Model):
         self.optimizer = optimizers.get(optimizer)
         self.output_losses = output_losses
         self.loss_weights = [float(w) for w in weights]
-        self.output_metrics = [[metrics_module.get(m, output_losses[k]) for m in items]
+        seen: set = set()  # a Metric object given for two outputs: a copy for the second
+
+        def fresh(metric, k):
+            metric = metrics_module.get(metric, output_losses[k])
+            if id(metric) in seen:
+                metric = copy.deepcopy(metric)
+                metric.reset_state()
+            seen.add(id(metric))
+            return metric
+
+        self.output_metrics = [[fresh(m, k) for m in items]
                                for k, items in enumerate(per_metrics)]
         self.loss = next(item for item in output_losses if item is not None)
         self.metrics = [m for items in self.output_metrics for m in items]
