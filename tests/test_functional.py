@@ -577,9 +577,9 @@ def test_convolutional_recurrent_and_random_layers_in_a_graph_train_save_and_loa
     out = layers.Dense(2, activation="softmax", name="label")(
         layers.Concatenate()([layers.Dense(4)(h), r]))
     model = nl.Model([img, tokens], out, seed=0)
-    assert [layer.name for layer in model.layers if not isinstance(layer, layers.Input)] == [
-        "conv2d", "max_pooling2d", "flatten", "batch_normalization", "dropout", "dense",
-        "embedding", "lstm", "concatenate", "label"]  # Keras's names
+    assert [layer.name for layer in model.layers] == [  # Keras's names, in Keras's order
+        "img", "conv2d", "max_pooling2d", "flatten", "batch_normalization", "tokens",
+        "dropout", "embedding", "dense", "lstm", "concatenate", "label"]
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     rng = np.random.default_rng(0)
     xs = [rng.random((16, 8, 8, 1)), rng.integers(0, 10, (16, 5)).astype(float)]
@@ -642,3 +642,21 @@ def test_one_metric_object_for_every_output_counts_each_output_apart():
     reg, cls = model.predict(xs)
     assert values["reg_mean_absolute_error"] == pytest.approx(np.mean(np.abs(reg - ys[0])))
     assert values["cls_mean_absolute_error"] == pytest.approx(np.mean(np.abs(cls - ys[1])))
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_the_weights_are_in_keras_order(keras, name):
+    """get_weights lists the layers in Keras's order (by depth, then as met from the
+    outputs): Keras's get_weights fit set_weights directly."""
+    import torch
+
+    model, inputs, outputs = build_nnlearn(name)
+    make = MODELS[name][0]
+    theirs = keras.Model(*make(keras))
+    assert [layer.name for layer in model.layers] == [layer.name for layer in theirs.layers]
+    model.set_weights(theirs.get_weights())
+    xs, _ = data_for(inputs, outputs)
+    expected = theirs([torch.tensor(x) for x in xs])
+    for got, want in zip(as_list(model.predict(xs if len(xs) > 1 else xs[0])),
+                         expected if isinstance(expected, (list, tuple)) else [expected]):
+        np.testing.assert_allclose(got, keras.ops.convert_to_numpy(want), atol=1e-6)

@@ -196,6 +196,34 @@ def _topological(outputs: list) -> list:
     return order
 
 
+def _keras_layer_order(nodes: list, outputs: list) -> list:
+    """The layers (each once) in Keras's order, that of ``get_weights``: by depth, the
+    longest path from a layer's nodes to an output, deepest first; at equal depth in the
+    order a depth-first search from the outputs first meets them (Keras's
+    ``map_graph``).  So ``set_weights(keras_model.get_weights())`` fits the same graph."""
+    first_seen: dict = {}
+    seen, stack = set(), [t.node for t in reversed(outputs)]
+    while stack:  # pre-order, inbound tensors in order
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        first_seen.setdefault(id(node.layer), len(first_seen))
+        stack.extend(t.node for t in reversed(node.inbound))
+    node_depth: dict = {}
+    layer_depth: dict = {}
+    for node in reversed(nodes):  # outputs first
+        depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+        layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+        for t in node.inbound:
+            node_depth[id(t.node)] = max(depth + 1, node_depth.get(id(t.node), 0))
+    layers_once: dict = {}
+    for node in nodes:
+        layers_once.setdefault(id(node.layer), node.layer)
+    return sorted(layers_once.values(), key=lambda layer: (-layer_depth.get(id(layer), 0),
+                                                           first_seen.get(id(layer), -1)))
+
+
 def check_graph(graph, n_layers: int, field: str = "graph") -> list:
     """Check a graph read from data and return its nodes in a topological order.
 
@@ -324,10 +352,7 @@ class Functional(Model):
         if len(nodes) > MAX_GRAPH_NODES:
             raise ValueError(f"Model: {len(nodes):,} nodes; at most {MAX_GRAPH_NODES:,}")
         position = {id(node): k for k, node in enumerate(nodes)}
-        unique: list = []
-        for node in nodes:
-            if not any(node.layer is known for known in unique):
-                unique.append(node.layer)
+        unique = _keras_layer_order(nodes, outputs)
         self._name_layers(unique)
         object.__setattr__(self, "inputs", inputs)
         object.__setattr__(self, "outputs", outputs)

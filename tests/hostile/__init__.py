@@ -64,6 +64,8 @@ def functional_cases() -> dict:
     before any node is read), and their kin."""
     good = valid_functional_bytes()
     nodes = manifest_of(good)["model"]["graph"]["nodes"]
+    input_b = next(i for i, spec in enumerate(manifest_of(good)["model"]["layers"])
+                   if spec["config"].get("name") == "b")
     add = next(i for i, (layer, inbound) in enumerate(nodes) if len(inbound) == 3)
     shared = nodes[add][1][1]
     cycle = json.loads(json.dumps(nodes))
@@ -88,7 +90,7 @@ def functional_cases() -> dict:
                               "an input node reads nothing"),
         "graph_keys": (edited(good, _set(["model", "graph", "extra"], 1)),
                        "keys nodes, inputs and outputs"),
-        "graph_shapes_clash": (edited(good, _set(["model", "layers", 2, "config", "shape"],
+        "graph_shapes_clash": (edited(good, _set(["model", "layers", input_b, "config", "shape"],
                                                  [5])), "called on samples of shape"),
     }
 
