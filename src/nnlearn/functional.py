@@ -438,8 +438,11 @@ class Functional(Model):
         the one before, no layer twice): the compiled Dense step may take it (as a
         Sequential); else why not."""
         if not self.single:
-            return (f"a functional model with {len(self.inputs)} inputs and "
-                    f"{len(self.outputs)} outputs")
+            def count(n: int, what: str) -> str:
+                return f"{n} {what}" + ("s" if n != 1 else "")
+
+            return (f"a functional model with {count(len(self.inputs), 'input')} and "
+                    f"{count(len(self.outputs), 'output')}")
         for k, (layer, inbound, multiple) in enumerate(self._steps[1:], 1):
             if multiple or inbound != [k - 1]:
                 return (f"a functional graph, not a chain ({_label(layer)} reads "
