@@ -43,10 +43,10 @@ if __name__ == "__main__":
                         help="gradients on the autodiff engine, not the compiled Dense step")
     args = parser.parse_args()
     try:  # the switch, by its release-0.1 name (every nnlearn since has it)
-        from nnlearn.planner import settings
+        from nnlearn.planner import settings  # (the old name: every commit has it)
         engine = settings(compiled_step=False)
     except ImportError:  # an older nnlearn (run on an old commit) had its own
-        from nnlearn.compiled import disabled
+        from nnlearn.lowering.dense_step import disabled
         engine = disabled()
     with engine if args.engine else contextlib.nullcontext():
         for name, digest in fingerprints().items():

@@ -18,6 +18,7 @@ from ._version import __version__  # noqa: F401
 from .backend import floatx, set_floatx
 from .lr_finder import lr_find
 from .models import Model, Sequential, load_model
+from .models.functional import Input
 
 
 # The scikit-learn-style modules are imported on first use: with scikit-learn installed
@@ -32,7 +33,8 @@ _LAZY = ("base", "classic", "diagnostics", "estimators", "model_selection", "pre
 _BUILTIN_NAMES = {"sum", "max", "min", "abs", "pow", "round", "all", "any"}
 
 __all__ = [*(name for name in autograd.__all__ if name not in _BUILTIN_NAMES),
-           "floatx", "set_floatx", "Model", "Sequential", "load_model", "lr_find", "numerics",
+           "floatx", "set_floatx", "Input", "Model", "Sequential", "load_model", "lr_find",
+           "numerics",
            "activations", "callbacks", "data", "datasets", "initializers", "layers",
            "links", "losses", "lowering", "metrics", "optimizers", "regularizers",
            "schedules", "utils", *_LAZY]

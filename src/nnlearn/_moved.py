@@ -21,6 +21,8 @@ MOVED: dict = {
     "nnlearn.planner": "nnlearn.lowering.planner",
     "nnlearn.kernels": "nnlearn.lowering.loops",
     "nnlearn.compiled": "nnlearn.lowering.dense_step",
+    "nnlearn.functional": "nnlearn.models.functional",
+    "nnlearn.merging": "nnlearn.layers.merging",
 }
 
 

@@ -642,6 +642,10 @@ def _load(model_path):
     if not os.path.lexists(model_path):
         raise FileNotFoundError(f"no such model file: {model_path}")
     model = load_model(model_path)  # refuses a directory, a FIFO, a device
+    if len(getattr(model, "inputs", "x")) != 1 or len(getattr(model, "outputs", "y")) != 1:
+        raise ValueError(f"{model_path}: the model has {len(model.inputs)} inputs and "
+                         f"{len(model.outputs)} outputs; the command line runs models of one "
+                         "input and one output (call predict in Python)")
     if not model.built:
         raise ValueError(f"{model_path}: the model was saved before it was built (no input "
                          "shape, no weights); it cannot be used on data")

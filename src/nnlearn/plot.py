@@ -7,7 +7,7 @@ In Jupyter they display inline as PNG images with no ``%matplotlib`` magic (they
 :class:`matplotlib.figure.Figure` subclass with IPython's ``_repr_png_`` hook).
 
 - :func:`draw_network` - a network diagram: circles for neurons, arrows for weights,
-  bias units (+1) that receive no connections.
+  bias units (+1) that receive no connections; a functional model's graph of layers.
 - :func:`plot_history` - loss and metric curves from ``Sequential.fit``.
 - :func:`plot_decision_boundary` - class regions and probability shading on the plane
   (AND/OR/XOR and softmax pictures, TensorFlow Playground's output map).
@@ -135,6 +135,12 @@ def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
     arrows between a recurrent layer's consecutive copies (both ways for Bidirectional).
     A layer that returns only its last state feeds the layers above from its last step.
 
+    A functional model (``nl.Model(inputs, outputs)``) is drawn as its graph: a box per
+    node (the layer's name, class and output shape), an arrow from each node to the nodes
+    that read it, the inputs on the left and each node one column right of the deepest
+    node it reads (a layered drawing, Sugiyama, Tagawa & Toda 1981); a shared layer is a
+    box per call, its name followed by the call's number.
+
     A Sequential with convolutional or pooling layers is drawn as LeCun et al. (1998)
     drew LeNet-5: each layer's output as a stack of feature maps (one sheet per channel,
     sized by height x width), flat layers as bars, the layer and its output shape below.
@@ -152,6 +158,11 @@ def draw_network(network, bias: bool = True, max_neurons: int = 10, ax=None,
     time_steps : for a recurrent model, how many steps to draw (the first ones and the
         last, with "..." between when the sequence is longer).
     """
+    if hasattr(network, "chain_reason"):  # a functional model: its graph of layers
+        if weights:
+            raise ValueError("draw_network: weights=True draws a stack's Dense weights; a "
+                             "functional model is drawn as its graph of layers")
+        return _draw_layer_graph(network, ax, labels)
     if _is_convolutional_model(network):
         if weights:
             raise ValueError("draw_network: weights=True draws Dense weights; a model with "
@@ -352,6 +363,63 @@ def _draw_feature_maps(network, ax, labels: bool):
         x += slot + 0.5
     ax.set_xlim(-0.3, x - 0.2)
     ax.set_ylim(-2.5, 1.9)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return fig
+
+
+# -- functional graph ----------------------------------------------------------------------
+def _graph_columns(steps: list) -> list:
+    """Each node's column: 0 for an input, else one more than the deepest node it reads
+    (the steps are in a topological order, so those are known first)."""
+    columns: list = []
+    for _, inbound, _ in steps:
+        columns.append(1 + max((columns[j] for j in inbound), default=-1))
+    return columns
+
+
+def _draw_layer_graph(model, ax, labels: bool):
+    """A functional model's nodes as boxes in columns, arrows along the edges."""
+    require_matplotlib()
+    from matplotlib.patches import FancyBboxPatch
+
+    steps = model._steps
+    columns = _graph_columns(steps)
+    depth = max(columns) + 1
+    rows = [[k for k, c in enumerate(columns) if c == column] for column in range(depth)]
+    height = max(len(r) for r in rows)
+    uses: dict = {}
+    calls = []
+    for layer, _, _ in steps:
+        calls.append(uses.get(id(layer), 0))
+        uses[id(layer)] = calls[-1] + 1
+    fig, ax = _figure_and_axes(ax, size=(2.3 * depth + 0.4, 1.1 * height + 0.8))
+    width, box = 1.7, 0.75
+    centre = {}
+    for column, members in enumerate(rows):
+        for r, k in enumerate(members):
+            centre[k] = (2.3 * column, (len(members) - 1) / 2 * 1.1 - r * 1.1)
+    outputs = set(model._output_positions)
+    for k, (layer, inbound, _) in enumerate(steps):
+        x, y = centre[k]
+        face = "#e8e8e8" if not inbound else "#fde2cf" if k in outputs else "#dbe9f6"
+        ax.add_patch(FancyBboxPatch((x - width / 2, y - box / 2), width, box,
+                                    boxstyle="round,pad=0.02", facecolor=face,
+                                    edgecolor="#34495e", lw=0.8, zorder=1))
+        if labels:
+            name = layer.name + (f"[{calls[k]}]" if uses[id(layer)] > 1 else "")
+            shape = "(None, " + ", ".join(map(str, model._nodes[k].output.sample_shape)) + ")"
+            ax.text(x, y, f"{name}\n{type(layer).__name__}\n{shape}", ha="center",
+                    va="center", fontsize=7, zorder=2)
+        for j in inbound:  # an edge over columns arcs around the boxes between
+            (x0, y0), (x1, y1) = centre[j], centre[k]
+            bend = 0.0 if columns[k] - columns[j] == 1 else -0.35
+            ax.annotate("", xy=(x1 - width / 2, y1), xytext=(x0 + width / 2, y0),
+                        arrowprops=dict(arrowstyle="-|>", color="#34495e", lw=0.9,
+                                        shrinkA=1, shrinkB=1,
+                                        connectionstyle=f"arc3,rad={bend}"), zorder=0)
+    ax.set_xlim(-width / 2 - 0.2, 2.3 * (depth - 1) + width / 2 + 0.2)
+    ax.set_ylim(-(height - 1) / 2 * 1.1 - box - 0.6, (height - 1) / 2 * 1.1 + box + 0.6)
     ax.set_aspect("equal")
     ax.axis("off")
     return fig

@@ -43,6 +43,58 @@ def valid_model_bytes(units: int = 3) -> bytes:
     return buffer.getvalue()
 
 
+def valid_functional_bytes() -> bytes:
+    """A functional model file: two inputs, a shared Dense layer, a residual Add."""
+    a, b = nl.Input(2, name="a"), nl.Input(2, name="b")
+    shared = nl.layers.Dense(2, activation="tanh", name="shared")
+    added = nl.layers.Add(name="add")([a, shared(a), shared(b)])
+    out = nl.layers.Dense(3, activation="softmax", name="out")(added)
+    model = nl.Model([a, b], out, seed=0)
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit([np.zeros((4, 2), np.float32)] * 2, np.array([0, 1, 2, 0]), epochs=1,
+              verbose=0)
+    buffer = io.BytesIO()
+    model.save(buffer)
+    return buffer.getvalue()
+
+
+def functional_cases() -> dict:
+    """Hostile graphs of a functional model file (nodes ``[layer, [inbound]]``): a
+    cycle, a dangling reference, a node that reads itself, 10^6 nodes (refused by count,
+    before any node is read), and their kin."""
+    good = valid_functional_bytes()
+    nodes = manifest_of(good)["model"]["graph"]["nodes"]
+    input_b = next(i for i, spec in enumerate(manifest_of(good)["model"]["layers"])
+                   if spec["config"].get("name") == "b")
+    add = next(i for i, (layer, inbound) in enumerate(nodes) if len(inbound) == 3)
+    shared = nodes[add][1][1]
+    cycle = json.loads(json.dumps(nodes))
+    cycle[shared][1] = [add]  # shared reads add, which reads shared
+    return {
+        "graph_cycle": (edited(good, _set(["model", "graph", "nodes"], cycle)),
+                        "the graph has a cycle"),
+        "graph_dangling_inbound": (edited(good, _set(["model", "graph", "nodes", add, 1],
+                                                     [0, 99])), "refers to 99, which does "
+                                                                "not exist"),
+        "graph_dangling_layer": (edited(good, _set(["model", "graph", "nodes", add, 0], 7)),
+                                 "refers to 7, which does not exist"),
+        "graph_dangling_output": (edited(good, _set(["model", "graph", "outputs"], [12])),
+                                  "outputs[0] refers to 12"),
+        "graph_self_input": (edited(good, _set(["model", "graph", "nodes", add, 1],
+                                               [0, add])), "lists itself as its own input"),
+        "graph_1e6_nodes": (edited(good, _set(["model", "graph", "nodes"], [0] * 10**6)),
+                            "1,000,000 nodes; at most 10,000"),
+        "graph_node_malformed": (edited(good, _set(["model", "graph", "nodes", add], "x")),
+                                 "must be [layer index, [inbound node indices]]"),
+        "graph_input_reads": (edited(good, _set(["model", "graph", "inputs"], [add])),
+                              "an input node reads nothing"),
+        "graph_keys": (edited(good, _set(["model", "graph", "extra"], 1)),
+                       "keys nodes, inputs and outputs"),
+        "graph_shapes_clash": (edited(good, _set(["model", "layers", input_b, "config", "shape"],
+                                                 [5])), "called on samples of shape"),
+    }
+
+
 def members(data: bytes) -> dict:
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         return {name: z.read(name) for name in z.namelist()}
@@ -394,6 +446,7 @@ def cases(bomb_bytes: int = 2**28) -> dict:
         "compile_negative_iterations": (edited(good, _set(["compile", "iterations"], -1)),
                                         "compile.iterations must be a non-negative integer"),
         "optimizer_state_short": (_drop_optimizer_array(good), "optimizer state"),
+        **functional_cases(),
     }
 
 

@@ -173,7 +173,8 @@ def test_the_weight_shapes_checked_before_building_are_the_built_ones(layer_list
 
 def test_every_registered_layer_has_its_weight_shapes_known_without_building():
     covered = {type(layer).__name__ for stack, _ in LAYER_STACKS for layer in stack}
-    assert covered == set(nl.layers.LAYERS)
+    merges = {cls.__name__ for cls in nl.layers.MERGE_LAYERS}  # several inputs: checked in
+    assert covered | merges == set(nl.layers.LAYERS)           # tests/test_functional.py
     for stack, shape in LAYER_STACKS:
         for layer in stack:
             known = layer.weight_shapes(shape)  # declared by the layer itself

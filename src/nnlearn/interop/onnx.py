@@ -687,7 +687,7 @@ def _walker_of(model) -> ModelWalker:
             return MODEL_WALKERS[cls]
     raise NotImplementedError(
         f"ONNX export: a {type(model).__name__} model cannot be exported: its call() is "
-        "Python code the exporter cannot read; build it as a Sequential")
+        "Python code the exporter cannot read; build it as a Sequential or a functional model")
 
 
 def _sequential(graph, model, inputs):
@@ -716,6 +716,7 @@ def _register_sequential():
 
 
 _register_sequential()
+from . import onnx_functional  # noqa: E402,F401  (functional models and merge layers)
 
 
 def model_graph(graph: OnnxGraph, model, inputs: list) -> list:
@@ -745,7 +746,8 @@ def to_onnx(model, opset=None, *, input_scaling=None):
 
     Parameters
     ----------
-    model : a built nnlearn Sequential model.
+    model : a built nnlearn Sequential or functional model (``nl.Model(inputs, outputs)``:
+        :mod:`nnlearn.interop.onnx_functional`).
     opset : int, optional
         The ONNX operator set (from :data:`MIN_OPSET` to the newest that the installed
         onnx knows); :data:`DEFAULT_OPSET` by default.

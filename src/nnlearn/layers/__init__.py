@@ -22,6 +22,8 @@ from .convolutional import (AveragePooling1D, AveragePooling2D, BaseConv, BasePo
                             GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
                             ZeroPadding2D)
 from .core import Activation, Dense, Flatten, PReLU, Reshape
+from .merging import (MERGE_LAYERS, Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
+                      Subtract)
 from .normalization import BatchNormalization
 from .recurrent import (GRU, LSTM, RECURRENT_LAYERS, Bidirectional, Embedding, SimpleRNN,
                         TimeDistributed)
@@ -46,3 +48,6 @@ __all__ += [cls.__name__ for cls in CONVOLUTIONAL_LAYERS + AUGMENTATION_LAYERS]
 
 LAYERS.update({cls.__name__: cls for cls in RECURRENT_LAYERS})
 __all__ += [cls.__name__ for cls in RECURRENT_LAYERS]
+
+LAYERS.update({cls.__name__: cls for cls in MERGE_LAYERS})  # functional models' merges
+__all__ += [cls.__name__ for cls in MERGE_LAYERS]

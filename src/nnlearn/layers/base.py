@@ -36,6 +36,16 @@ def building(rng: np.random.Generator, dtype):
         _BUILDING.pop()
 
 
+def symbolic_tensor_in(x):
+    """The first symbolic tensor of a functional model in ``x`` (one, or a list of them),
+    or None.  Asked by duck typing (``is_symbolic``): the layers do not import the models
+    that build graphs of them."""
+    for item in (x if isinstance(x, (list, tuple)) else (x,)):
+        if getattr(item, "is_symbolic", False):
+            return item
+    return None
+
+
 def _checking_arguments(init):
     """``init`` with its keyword arguments checked first: an unknown one is a TypeError
     naming the layer, the argument, the closest known name and every known one (Python's
@@ -156,7 +166,12 @@ class Layer:
 
     def __call__(self, x, training: bool = False, **call_arguments):
         """``call`` on ``x`` (a Tensor or array), building the layer first if needed;
-        keyword arguments go to ``call`` (a recurrent layer's ``initial_state``)."""
+        keyword arguments go to ``call`` (a recurrent layer's ``initial_state``).  On a
+        symbolic tensor (``nl.Input``) it records a node of a functional model instead
+        and returns the symbolic output (:mod:`nnlearn.models.functional`)."""
+        symbolic = None if isinstance(x, Tensor) else symbolic_tensor_in(x)
+        if symbolic is not None:  # a node of a functional model (nnlearn.models.functional)
+            return symbolic.called_by(self, x, training, call_arguments)
         x = x if isinstance(x, Tensor) else Tensor(x)
         if not self.built:
             rng, dtype = _BUILDING[-1] if _BUILDING else (np.random.default_rng(), x.dtype)

@@ -121,6 +121,10 @@ def _dense_stack_reason(model):
         return None, f"the model computes in {np.dtype(model.dtype)} (float32 and float64 compile)"
     if not model.built:
         return None, "the model is not built yet (its first batch builds it)"
+    chain_reason = getattr(model, "chain_reason", None)  # a functional model's graph
+    if chain_reason is not None and chain_reason() is not None:
+        return None, (f"{chain_reason()}: the compiled Dense step takes a plain chain of "
+                      "layers; the engine evaluates the graph")
     stack = [layer for layer in model.layers if not isinstance(layer, layers_module.Input)]
     if not stack:
         return None, "the model has no layers"
@@ -347,5 +351,10 @@ def plan(model, batch_size: int | None = None) -> StepPlan:
     loss = Part("loss", f"{model.loss.name}",
                 "fused with the output activation, from the logits"
                 if model.fused_loss is not None else "computed on the outputs")
+    if len(getattr(model, "outputs", ())) > 1:  # a functional model's outputs
+        terms = [f"{w:g} * {item.name}({name})" for name, item, w in
+                 zip(model.output_names, model.output_losses, model.loss_weights) if item]
+        loss = Part("loss", " + ".join(terms), "the weighted sum of the outputs' losses "
+                    "(loss_weights), each fused with its output's activation where it can")
     return StepPlan([part, loss, _updates_part(model), *_layer_parts(model, batch_size),
                      _predict_part(model)], gradients)

@@ -33,7 +33,8 @@ import numpy as np
 
 from .. import config_schema
 from .. import layers as layers_module
-from ..config_schema import IDENTIFIED, SIZE, MapOf, Schema, integer, one_of, short_repr
+from ..config_schema import (IDENTIFIED, NUMBER, SIZE, MapOf, Schema, integer, one_of,
+                             short_repr)
 
 
 FORMAT = "nnlearn-model"
@@ -431,9 +432,16 @@ _MODEL_MANIFEST = {
                                                                 "float64"]),
               "input_shape": (None, [SIZE]),
               "layers": [{"class_name": one_of(sorted(layers_module.LAYERS)),
-                          "config": dict}]},
+                          "config": dict}],
+              # a functional model's graph, checked by functional.check_graph (the node
+              # count first, before any node is read)
+              "graph?": dict},
     "compile?": (None, {"loss": IDENTIFIED, "metrics": [str], "optimizer": IDENTIFIED,
-                        "iterations": integer(0, description="a non-negative integer")}),
+                        "iterations": integer(0, description="a non-negative integer"),
+                        # a functional model's per-output settings ("loss" and "metrics"
+                        # above are its first output's)
+                        "outputs?": {"losses": [(None, IDENTIFIED)],
+                                     "loss_weights": [NUMBER], "metrics": [[str]]}}),
 }
 def _json_object(pairs):
     keys = [k for k, _ in pairs]

@@ -13,8 +13,10 @@ import numpy as np
 from .. import config_schema
 from .. import layers as layers_module
 from ..config_schema import one_of
+from ..layers.merging import Merge
 from .files import (FORMAT, check_sample_values, check_weight_shapes, numbered, read_archive,
                     where_of)
+from .functional import Functional, check_graph
 from .sequential import Sequential
 
 
@@ -24,18 +26,87 @@ def _expected_weights(layer_list: list, input_shape, walk: list | None = None) -
     given, receives ``(layer, input shape, output shape)`` of each layer."""
     shapes, shape = [], tuple(input_shape)
     for layer in layer_list:
-        known = layer.weight_shapes(shape)  # each layer declares its own
-        if known is None:
-            probe = copy.deepcopy(layer)
-            probe.build(shape, np.random.default_rng(0), np.float32)
-            known = ([p.data.shape for p in probe.params]
-                     + [a.shape for a in probe.state_arrays()], probe.output_shape)
-        weights, out = known
+        weights, out = _layer_weights(layer, shape)
         if walk is not None:
             walk.append((layer, shape, tuple(out)))
         shapes += weights
         shape = tuple(out)
     return shapes
+
+
+def _layer_weights(layer, shape) -> tuple:
+    """(weight shapes, output shape) of ``layer`` on samples of ``shape``: as the layer
+    declares them, or from a copy built on its own (a layer that does not declare them)."""
+    known = layer.weight_shapes(shape)  # each layer declares its own
+    if known is None:
+        probe = copy.deepcopy(layer)
+        probe.build(shape, np.random.default_rng(0), np.float32)
+        known = ([p.data.shape for p in probe.params]
+                 + [a.shape for a in probe.state_arrays()], probe.output_shape)
+    return known
+
+
+def _graph_weights(layer_list: list, nodes: list, order: list, walk: list) -> list:
+    """The weight shapes of a functional model's layers (in ``layer_list`` order, each at
+    its first node) along a checked graph in topological ``order``; ``walk`` receives
+    ``(layer, input shape, output shape)`` of each node.  A layer called on two shapes, a
+    layer of one input given several, a layer no node calls: ValueError."""
+    outputs: dict = {}
+    first: dict = {}
+    for i in order:
+        layer_index, inbound = nodes[i]
+        layer = layer_list[layer_index]
+        if isinstance(layer, layers_module.Input):
+            if inbound:
+                raise ValueError(f"graph.nodes[{i}]: an Input layer reads nothing")
+            outputs[i] = tuple(layer.shape)
+            first.setdefault(layer_index, ([], tuple(layer.shape)))
+            continue
+        if not isinstance(layer, Merge) and len(inbound) != 1:
+            raise ValueError(f"graph.nodes[{i}] ({type(layer).__name__}) takes one input; "
+                             f"got {len(inbound)}")
+        shape = tuple(outputs[j] for j in inbound) if isinstance(layer, Merge) \
+            else outputs[inbound[0]]
+        if layer_index in first and first[layer_index][1] != shape:
+            raise ValueError(f"graph.nodes[{i}]: layer {layer_index} is called on samples of "
+                             f"shape {first[layer_index][1]} and of {shape}")
+        weights, out = _layer_weights(layer, shape)
+        first.setdefault(layer_index, (weights, shape))
+        walk.append((layer, shape, tuple(out)))
+        outputs[i] = tuple(out)
+    unused = [k for k in range(len(layer_list)) if k not in first]
+    if unused:
+        raise ValueError(f"model.layers[{unused[0]}] is not called by any node of the graph")
+    return [shape for k in range(len(layer_list)) for shape in first[k][0]]
+
+
+def _functional_from(manifest: dict, where: str):
+    """The functional model a manifest with a graph describes: the graph checked
+    (:func:`nnlearn.models.functional.check_graph`: bounded, every reference resolved, no
+    node reading itself, no cycle) before any layer is created, the weights' shapes along
+    the graph checked against the declared arrays before any is allocated."""
+    config = manifest["model"]
+    try:
+        order = check_graph(config["graph"], len(config["layers"]), "model.graph")
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+    layer_list = _layers_from(manifest, where)
+    walk: list = []
+    try:
+        expected = _graph_weights(layer_list, config["graph"]["nodes"], order, walk)
+    except (TypeError, ValueError, OverflowError, IndexError) as err:
+        raise ValueError(f"{where}: model: {err}") from None
+    check_weight_shapes(expected, manifest, where)
+    for index, (layer, layer_input, layer_output) in enumerate(walk):
+        try:
+            check_sample_values(layer, index, layer_input, layer_output)
+        except ValueError as err:
+            raise ValueError(f"{where}: model: {err}") from None
+    try:
+        model = Functional.replay(config, layer_list, order)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ValueError(f"{where}: model: {err}") from None
+    return model, None
 
 
 # A wrapper layer (TimeDistributed, Bidirectional) holds its layer's spec in its config;
@@ -78,6 +149,8 @@ def _model_from(manifest: dict, where: str):
     """The unbuilt Sequential a model manifest describes, and the shape it is built on;
     its weights' shapes are checked against the declared arrays (nothing is allocated
     for a weight the file does not hold)."""
+    if "graph" in manifest["model"]:
+        return _functional_from(manifest, where)
     config = manifest["model"]
     layer_list = _layers_from(manifest, where)
     try:
@@ -98,7 +171,9 @@ def _model_from(manifest: dict, where: str):
 
 
 def load_model(file):
-    """The Sequential written by :meth:`Sequential.save` (a path or a binary file object).
+    """The Sequential written by :meth:`Sequential.save`, or the functional model written
+    by :meth:`Functional.save <nnlearn.models.functional.Functional.save>` (a path or a
+    binary file object).
 
     Never unpickles anything.  Everything is checked before it is used, and before
     anything large is read or allocated: a truncated, corrupted, altered or hostile file
@@ -115,8 +190,16 @@ def load_model(file):
     compiled = manifest.get("compile")
     if compiled:
         try:
-            model.compile(optimizer=compiled["optimizer"], loss=compiled["loss"],
-                          metrics=compiled["metrics"])
+            outputs = compiled.get("outputs")
+            if outputs is not None and hasattr(model, "output_names"):
+                model.compile(optimizer=compiled["optimizer"], loss=outputs["losses"],
+                              loss_weights=outputs["loss_weights"],
+                              metrics=outputs["metrics"])
+            elif outputs is not None:
+                raise ValueError("per-output settings for a model with one output")
+            else:
+                model.compile(optimizer=compiled["optimizer"], loss=compiled["loss"],
+                              metrics=compiled["metrics"])
         except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as err:
             raise ValueError(f"{where}: compile: {err}") from None
         try:

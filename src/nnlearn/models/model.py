@@ -52,6 +52,9 @@ class Model(Trainer):
             def call(self, x, training=False):
                 return self.out(self.hidden(x))
 
+    ``nl.Model(inputs, outputs)`` on symbolic tensors (``nl.Input``) is a functional
+    model instead: a graph of layers (:class:`nnlearn.models.functional.Functional`).
+
     Layers assigned as attributes (or in lists) are tracked: their parameters are the
     model's, built on the first batch.  ``compile``, ``fit``, ``evaluate``, ``predict``,
     ``get_weights``/``set_weights`` and ``save_weights``/``load_weights`` then work as
@@ -72,6 +75,18 @@ class Model(Trainer):
     metadata : dict
         Free JSON-serialisable information saved with the model.
     """
+
+    #: The class ``Model(inputs, outputs)`` makes: set by :mod:`nnlearn.models.functional`,
+    #: which builds on this one (so this module need not import it).
+    functional_class = None
+
+    def __new__(cls, *args, **kwargs):
+        """``Model(inputs, outputs)`` on symbolic tensors (``nl.Input``) is a functional
+        model (:class:`nnlearn.models.functional.Functional`, as Keras's ``Model`` does);
+        ``Model()`` and subclasses are the subclassing style."""
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            return super().__new__(Model.functional_class)
+        return super().__new__(cls)
 
     def __init__(self, seed: int | None = None, dtype="float32", name: str | None = None):
         object.__setattr__(self, "_layers", [])

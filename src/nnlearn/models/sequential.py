@@ -116,6 +116,8 @@ class Sequential(Model):
                     "compile": None, "metadata": self.metadata}
         if self.loss is not None:
             manifest["compile"] = {
+                **({"outputs": self._compile_config()} if "graph" in manifest["model"]
+                   else {}),
                 "loss": losses.serialize(self.loss),
                 "metrics": [metrics_module.serialize(m) for m in self.metrics],
                 "optimizer": optimizers.serialize(self.optimizer),
@@ -160,7 +162,11 @@ def mlp(n_inputs: int, hidden, n_outputs: int, activation="relu", output_activat
 
 def python_source(model: Sequential, variable: str = "model", imports: bool = True) -> str:
     """Python code that builds ``model`` (and compiles it the same way), generated from
-    its config: the playground's export, and a readable record of any Sequential."""
+    its config: the playground's export, and a readable record of any Sequential (a
+    functional model writes its own: :meth:`Functional.python_source
+    <nnlearn.models.functional.Functional.python_source>`)."""
+    if "graph" in getattr(model, "get_config", dict)():
+        return model.python_source(variable, imports)
     config = model.get_config()
     if model.loss is not None:
         losses.serialize(model.loss)  # a custom loss has no code to write: clear error

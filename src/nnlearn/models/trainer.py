@@ -117,8 +117,10 @@ class Trainer:
         if self.loss is None:
             raise RuntimeError(f"{where}: call compile(optimizer, loss) first")
 
-    def check_targets(self, y, n: int, argument: str = "y") -> np.ndarray:
-        """``y`` as an array, checked against n samples and the loss's kind of target."""
+    def check_targets(self, y, n: int, argument: str = "y", loss=None,
+                      units: int | None = None) -> np.ndarray:
+        """``y`` as an array, checked against n samples and the kind of target of
+        ``loss`` (the model's by default) for ``units`` outputs (the model's)."""
         y = np.asarray(y)
         if y.dtype.kind not in "iubf":
             raise ValueError(f"{argument} must be numeric; got dtype {y.dtype}")
@@ -128,7 +130,8 @@ class Trainer:
         if not all_finite(y):
             raise ValueError(f"{argument} contains NaN or infinity")
         check_in_range(y, self.dtype, argument)
-        self.loss.check_targets(y, self.output_units, argument)
+        (loss or self.loss).check_targets(y, self.output_units if units is None else units,
+                                          argument)
         return y
 
     def compute_loss(self, x, y, training: bool = False, sample_weight=None):
