@@ -18,7 +18,7 @@ from ._version import __version__  # noqa: F401
 from .backend import floatx, set_floatx
 from .lr_finder import lr_find
 from .models import Model, Sequential, load_model
-from .models.functional import Input
+from .models.graph import Input
 
 
 # The scikit-learn-style modules are imported on first use: with scikit-learn installed

@@ -13,7 +13,7 @@ from onnx.reference import ReferenceEvaluator  # noqa: E402
 import nnlearn as nl  # noqa: E402
 from nnlearn.interop.onnx import to_onnx  # noqa: E402
 
-from test_functional import MODELS, data_for, random_graph  # noqa: E402
+from functional_graphs import MODELS, data_for, random_graph  # noqa: E402
 
 L = nl.layers
 TOLERANCE = dict(rtol=1e-5, atol=1e-5)

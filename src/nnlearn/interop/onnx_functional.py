@@ -25,7 +25,7 @@ from __future__ import annotations
 from ..models.functional import Functional
 from ..layers.merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply,
                        Subtract)
-from .onnx import convert_layer, register_layer, register_model
+from .onnx_graph import convert_layer, register_layer, register_model
 
 __all__: list = []
 

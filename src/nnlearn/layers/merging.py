@@ -158,6 +158,8 @@ class Concatenate(Merge):
 
     minimum_inputs = 1
 
+    ARGUMENTS = {"axis": int}
+
     def __init__(self, axis: int = -1, name: str | None = None):
         super().__init__(name)
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or axis == 0:
@@ -204,6 +206,8 @@ class Dot(Merge):
     batch included); ``axes`` counts the batch axis, as in Keras."""
 
     exact_inputs = 2
+
+    ARGUMENTS = {"axes": (int, [int]), "normalize": bool}
 
     def __init__(self, axes, normalize: bool = False, name: str | None = None):
         super().__init__(name)

@@ -16,7 +16,8 @@ from ..config_schema import one_of
 from ..layers.merging import Merge
 from .files import (FORMAT, check_sample_values, check_weight_shapes, numbered, read_archive,
                     where_of)
-from .functional import Functional, check_graph
+from .functional import Functional
+from .graph import check_graph
 from .sequential import Sequential
 
 
