@@ -172,8 +172,10 @@ class DenseForward:
             [layer.activation for layer in self.layers] == self._settings
 
     def __call__(self, x):
-        weights = tuple([layer.kernel.data for layer in self.layers])
-        biases = tuple([layer.bias.data for layer in self.layers])
+        # (np.asarray: a memory-mapped or other ndarray subclass read as a plain array; the
+        # forward pass only reads the weights, so a read-only file's serve as they are)
+        weights = tuple([np.asarray(layer.kernel.data) for layer in self.layers])
+        biases = tuple([np.asarray(layer.bias.data) for layer in self.layers])
         arrays = weights + biases
         if len(self._checked) != len(arrays) or \
                 not all(map(operator.is_, arrays, self._checked)):
