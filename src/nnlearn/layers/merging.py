@@ -95,7 +95,13 @@ class Merge(Layer):
 
 class Add(Merge):
     """$y = \\sum_{k=1}^{K} x_k$ (a residual connection $y = x + F(x)$ with two inputs;
-    He, Zhang, Ren & Sun 2016)."""
+    He, Zhang, Ren & Sun 2016).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name (Keras's by default: add, add_1, ...).
+    """
 
     def call(self, inputs, training=False):
         total = inputs[0]
@@ -105,7 +111,13 @@ class Add(Merge):
 
 
 class Subtract(Merge):
-    """$y = x_1 - x_2$ (exactly two inputs)."""
+    """$y = x_1 - x_2$ (exactly two inputs).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name.
+    """
 
     exact_inputs = 2
 
@@ -115,7 +127,13 @@ class Subtract(Merge):
 
 class Multiply(Merge):
     """$y = x_1 \\odot x_2 \\odot \\dots \\odot x_K$ (element by element; a gate when one
-    input is a sigmoid, Hochreiter & Schmidhuber 1997)."""
+    input is a sigmoid, Hochreiter & Schmidhuber 1997).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name.
+    """
 
     def call(self, inputs, training=False):
         product = inputs[0]
@@ -125,7 +143,13 @@ class Multiply(Merge):
 
 
 class Average(Merge):
-    """$y = \\frac{1}{K} \\sum_{k=1}^{K} x_k$."""
+    """$y = \\frac{1}{K} \\sum_{k=1}^{K} x_k$.
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name.
+    """
 
     def call(self, inputs, training=False):
         return Add.call(self, inputs) * (1.0 / len(inputs))
@@ -133,7 +157,13 @@ class Average(Merge):
 
 class Maximum(Merge):
     """$y = \\max_k x_k$ element by element (the gradient goes to the largest input,
-    shared on ties: :func:`nnlearn.autograd.maximum`)."""
+    shared on ties: :func:`nnlearn.autograd.maximum`).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name.
+    """
 
     def call(self, inputs, training=False):
         out = inputs[0]
@@ -143,7 +173,13 @@ class Maximum(Merge):
 
 
 class Minimum(Merge):
-    """$y = \\min_k x_k$ element by element (:func:`nnlearn.autograd.minimum`)."""
+    """$y = \\min_k x_k$ element by element (:func:`nnlearn.autograd.minimum`).
+
+    Parameters
+    ----------
+    name : str, optional
+        The layer's name.
+    """
 
     def call(self, inputs, training=False):
         out = inputs[0]
@@ -154,7 +190,15 @@ class Minimum(Merge):
 
 class Concatenate(Merge):
     """The inputs joined along ``axis`` (of the batch, so ``axis=-1`` is the features'
-    axis; ``axis=0``, the samples, is refused): every other axis must agree."""
+    axis; ``axis=0``, the samples, is refused): every other axis must agree.
+
+    Parameters
+    ----------
+    axis : int, default=-1
+        The axis the inputs are joined along (of the batch: -1 is the features' axis).
+    name : str, optional
+        The layer's name.
+    """
 
     minimum_inputs = 1
 
@@ -203,7 +247,17 @@ class Dot(Merge):
     $B \\in \\mathbb{R}^{k \\times m}$ with ``axes=(2, 1)``, $Y = A B$.  ``normalize=True``
     divides each input by its L2 norm along the axis first, $a / \\max(\\|a\\|, 10^{-6})$
     (so $y$ is the cosine similarity).  Samples of one or two axes (inputs of rank 2 or 3,
-    batch included); ``axes`` counts the batch axis, as in Keras."""
+    batch included); ``axes`` counts the batch axis, as in Keras.
+
+    Parameters
+    ----------
+    axes : int or (int, int)
+        The axis of each input summed over (of the batch; one int for both).
+    normalize : bool, default=False
+        Whether each input is divided by its L2 norm along its axis first (the cosine similarity).
+    name : str, optional
+        The layer's name.
+    """
 
     exact_inputs = 2
 
