@@ -185,11 +185,6 @@ class Model(Trainer):
         """The output before ``output_activation`` (only when that is not None)."""
         raise NotImplementedError
 
-
-
-
-
-
     # -- the steps -----------------------------------------------------------------------
     def regularization(self) -> Tensor | None:
         """The sum of the layers' penalties, added to the loss; None when no layer has
@@ -202,35 +197,6 @@ class Model(Trainer):
         for penalty in penalties[1:]:
             total = total + penalty
         return total
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
     # -- weights -------------------------------------------------------------------------
     def _weight_arrays(self) -> list:

@@ -31,7 +31,6 @@ class Objective:
     normal_equations : callable () -> (J^T J, J^T r), optional
         The same information summed elsewhere (:mod:`nnlearn.data.dask`).
 
-
     Notes
     -----
     An Objective is itself a closure (calling it evaluates the loss), so the first-order
