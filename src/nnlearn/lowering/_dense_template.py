@@ -91,9 +91,10 @@ def sum_of_squares(w):
 
 
 def matmul(gemm, a, b, out, transpose_a, transpose_b):
-    """out <- op(a) op(b), op transposing when asked, for C-ordered a, b and out: by
-    ``gemm``, a row-major CBLAS gemm of 64-bit integers (NumPy's own BLAS, passed as a
-    ctypes function), or numba's np.dot (SciPy's BLAS) when ``gemm`` is None."""
+    """out <- op(a) op(b), op transposing when asked, for C-ordered a, b and out: by the
+    row-major CBLAS gemm at the address ``gemm`` (NumPy's own BLAS:
+    :mod:`nnlearn.lowering.blas`), or numba's np.dot (SciPy's BLAS) when ``gemm`` is
+    None."""
     if gemm is None:
         if transpose_a:
             np.dot(a.T, b, out)
@@ -107,8 +108,8 @@ def matmul(gemm, a, b, out, transpose_a, transpose_b):
     if (b.shape[1] if transpose_b else b.shape[0]) != k or out.shape[0] != m \
             or out.shape[1] != n:
         raise ValueError("matmul: shapes not aligned")
-    gemm(101, 112 if transpose_a else 111, 112 if transpose_b else 111,  # row-major; T, N
-         m, n, k, 1.0, a.ctypes, a.shape[1], b.ctypes, b.shape[1], 0.0, out.ctypes, n)
+    gemm_call(gemm, 112 if transpose_a else 111, 112 if transpose_b else 111,  # noqa: F821
+              m, n, k, a, b, out)
 
 
 def gradients(x, rows, labels, weights, kernels, biases, codes, link, c, penalty, decay,

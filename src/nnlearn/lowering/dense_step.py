@@ -34,7 +34,7 @@ per step, the same ``.grad`` arrays are overwritten at every step (the engine ma
 ones): a callback that keeps a gradient between steps should keep a copy.
 
 The matrix products are BLAS's: NumPy's own OpenBLAS called directly
-(:func:`numpy_gemm`), else numba's ``np.dot`` (SciPy's BLAS); the rest are loops over
+(:mod:`nnlearn.lowering.blas`), else numba's ``np.dot`` (SciPy's BLAS); the rest are loops over
 the elements.  The results equal the engine's to rounding (sums run in another order);
 ``tests/lowering/test_dense_step.py`` compares them on random stacks of every activation, head,
 dtype, optimizer and sample weighting.
@@ -49,6 +49,7 @@ import numpy as np
 
 from .. import activations
 from . import loops
+from .blas import gemm_call, numpy_gemm, numpy_openblas  # noqa: F401  (re-exported)
 
 __all__ = ["DenseStepGradients", "DenseForward", "activation_code", "step_functions",
            "numpy_gemm"]
@@ -74,7 +75,7 @@ def step_functions():
     numba_lowerings()
     table = activations.elementwise()
     inline = numba.njit(error_model="numpy", inline="always")
-    namespace, rules = {}, []
+    namespace, rules = {"gemm_call": gemm_call()}, [gemm_call.__wrapped__]
     for code, activation in enumerate(table.values()):
         for kind, rule in (("function", activation.function),
                            ("backward", activation.backward)):
@@ -99,47 +100,6 @@ def scipy_importable() -> bool:
     except ImportError:
         return False
     return True
-
-
-@functools.lru_cache(maxsize=1)
-def numpy_openblas():
-    """The OpenBLAS bundled in NumPy's wheel (``numpy.libs/libscipy_openblas64_*``, its
-    symbols prefixed ``scipy_`` and suffixed ``64_``) as a ctypes library, or None for
-    other builds of NumPy."""
-    import ctypes
-    import glob
-    import os
-
-    folder = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
-    libraries = sorted(glob.glob(os.path.join(folder, "libscipy_openblas64_*")))
-    try:
-        return ctypes.CDLL(libraries[0]) if libraries else None
-    except OSError:
-        return None
-
-
-@functools.lru_cache(maxsize=None)
-def numpy_gemm(dtype):
-    """NumPy's own BLAS gemm for ``dtype`` (float32 or float64) as a ctypes function,
-    or None.  NumPy's wheels bundle an OpenBLAS with 64-bit integers
-    (:func:`numpy_openblas`, CBLAS ``scipy_cblas_[sd]gemm64_``); the compiled step
-    calls it so that its products run on the same BLAS threads as NumPy's own (numba's
-    np.dot would use SciPy's, a second pool whose spinning threads and NumPy's take the
-    cores from each other).  None for other builds of NumPy: the step then uses
-    np.dot."""
-    import ctypes
-
-    library = numpy_openblas()
-    letter, real = {"float32": ("s", ctypes.c_float),
-                    "float64": ("d", ctypes.c_double)}[np.dtype(dtype).name]
-    function = getattr(library, f"scipy_cblas_{letter}gemm64_", None)
-    if function is None:
-        return None
-    integer, pointer = ctypes.c_int64, ctypes.c_void_p
-    function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, integer, integer, integer,
-                         real, pointer, integer, pointer, integer, real, pointer, integer]
-    function.restype = None
-    return function
 
 
 class DenseForward:

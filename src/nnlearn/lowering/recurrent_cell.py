@@ -6,7 +6,7 @@ Schmidhuber & Cummins 2000) and GRU (Cho et al. 2014) run their steps in Python,
 step a small product :math:`h_{t-1} U` and about ten NumPy passes of gate arithmetic
 over a (batch, gates x units) block.  Here a whole batch of sequences goes through one
 compiled call forward and one backward (:mod:`nnlearn.lowering._recurrent_template`): per step
-one product (NumPy's own BLAS, called directly: :func:`nnlearn.lowering.dense_step.numpy_gemm`) and
+one product (NumPy's own BLAS, called directly: :mod:`nnlearn.lowering.blas`) and
 one pass over the gates, each gate's value computed, used and stored in that pass.
 
 The gates' functions are the activations' own element rules
@@ -49,11 +49,12 @@ def cell_functions(activation: str, recurrent_activation: str) -> dict:
 
     from ..numerics import numba_lowerings
     from . import _recurrent_template, fastmath
+    from .blas import gemm_call
 
     numba_lowerings()
     fastmath.numba_functions()
     inline = numba.njit(error_model="numpy", inline="always")
-    namespace, rules = {}, []
+    namespace, rules = {"gemm_call": gemm_call()}, [gemm_call.__wrapped__]
     for prefix, name in (("activation", activation), ("recurrent", recurrent_activation)):
         spec = activations.get(name)
         namespace[prefix] = inline(fastmath.lowered(spec.function))
@@ -68,8 +69,9 @@ def cell_functions(activation: str, recurrent_activation: str) -> dict:
 
 
 def gemm(dtype):
-    """The BLAS gemm the loops call for ``dtype`` (None: numba's np.dot)."""
-    from .dense_step import numpy_gemm
+    """The address of the BLAS gemm the loops call for ``dtype`` (None: numba's
+    np.dot)."""
+    from .blas import numpy_gemm
 
     return numpy_gemm(dtype)
 
@@ -80,7 +82,7 @@ def _openblas_threads():
     None."""
     import ctypes
 
-    from .dense_step import numpy_openblas
+    from .blas import numpy_openblas
 
     library = numpy_openblas()
     get = getattr(library, "scipy_openblas_get_num_threads64_", None)
