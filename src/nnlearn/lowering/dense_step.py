@@ -120,9 +120,7 @@ class DenseForward:
             (activation_code(last),)
         self._one = self.dtype.type(1)
         self._forward = step_functions()["forward"]
-        self._gemm = numpy_gemm(self.dtype)
-        self._small_gemm = None if scipy_importable() else self._gemm
-        self._largest_kernel = max(layer.kernel.size for layer in layers)
+        self._gemm = numpy_gemm(self.dtype)  # None: numba's np.dot (SciPy's BLAS)
         self._checked = ()
 
     def still_fits(self, model) -> bool:
@@ -145,10 +143,9 @@ class DenseForward:
         x = np.ascontiguousarray(x, self.dtype)
         if x.ndim != 2 or x.shape[1] != weights[0].shape[0]:
             return None
-        gemm = self._gemm if len(x) * self._largest_kernel >= 65_536 else self._small_gemm
         try:
             return self._forward(x, weights, biases, self.codes, self.softmax, self._one,
-                                 gemm)
+                                 self._gemm)
         except ValueError:  # resized in place: checked again, the engine now
             self._checked = ()
             return None
@@ -179,12 +176,7 @@ class DenseStepGradients:
         self._one, self._scales = self.dtype.type(1), {}
         self.reuse = False
         self._gradients = step_functions()["gradients"]
-        # Products too small for BLAS to start its threads (below 65,536 multiply-adds,
-        # OpenBLAS's threshold) skip the ctypes call, whose argument costs numba about
-        # 1 us per step to type (a tenth of the XOR step): np.dot when SciPy is there.
-        self._gemm = numpy_gemm(self.dtype)
-        self._small_gemm = None if scipy_importable() else self._gemm
-        self._largest_kernel = max(layer.kernel.size for layer in self.layers)
+        self._gemm = numpy_gemm(self.dtype)  # None: numba's np.dot (SciPy's BLAS)
         transcendental = [layer.units for layer in self.layers[:-1]
                           if layer.activation.costly]
         if self.head.link != "identity":
@@ -234,8 +226,7 @@ class DenseStepGradients:
             losses, penalty, outputs = self._gradients(
                 x, rows, labels, sample_weights, weights, biases, self.codes, self.link,
                 scale, penalty_n, decay, self._one,
-                kernel_grads, bias_grads,
-                self._gemm if n * self._largest_kernel >= 65_536 else self._small_gemm)
+                kernel_grads, bias_grads, self._gemm)
         except ValueError as error:
             units = weights[-1].shape[1]
             if labels.size and (labels.min() < 0 or labels.max() >= units):
