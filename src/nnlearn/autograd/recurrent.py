@@ -238,36 +238,40 @@ def _time_major_grad(grad_out: np.ndarray, dtype) -> np.ndarray:
 
 def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, activation,
                recurrent_activation, threads):
-    """lstm with its steps in the compiled cell (the same equations)."""
-    n, steps, _ = x.shape
+    """lstm with its steps in the compiled cell (the same equations), on the stacked
+    operand [h_{t-1} | x_t] and kernel [U; W] (see :mod:`nnlearn.lowering._recurrent_template`)."""
+    n, steps, features = x.shape
     k, dtype = recurrent_kernel.shape[0], x.dtype
     loops, gemm, one = _cell(activation, recurrent_activation, dtype)
-    u = np.ascontiguousarray(recurrent_kernel.data)
-    xt, xw = _time_major(x.data, kernel.data, None if bias is None else bias.data)
-    h = np.empty((steps + 1, n, k), dtype)
-    c = np.empty((steps + 1, n, k), dtype)
+    v = np.concatenate([recurrent_kernel.data, kernel.data]).astype(dtype, copy=False)
+    b = np.zeros(4 * k, dtype) if bias is None else np.ascontiguousarray(bias.data, dtype)
+    hx = np.empty((steps + 1, n, k + features), dtype)  # hx[t] = [h_{t-1} | x_t]
+    hx[:steps, :, k:] = x.data.transpose(1, 0, 2)
+    hx[0, :, :k] = h0_data
+    c_start = np.ascontiguousarray(np.broadcast_to(c0_data, (n, k)), dtype)
+    out = np.empty((n, steps, 2, k), dtype)  # the op's output: (h_t, c_t) of every step
     gates = np.empty((steps, n, 4 * k), dtype)
     g_c = np.empty((steps, n, k), dtype)
-    h[0], c[0] = h0_data, c0_data
     with _blas_threads(threads):
-        loops["lstm_forward"](xw, u, h, c, gates, g_c, gemm, one)
-    packed = _lstm_packed(h, c)
+        loops["lstm_forward"](hx, v, b, c_start, out, gates, g_c, gemm, one)
 
     def grads_of(grad_packed):
-        grad = np.ascontiguousarray(grad_packed.transpose(1, 2, 0, 3), dtype=dtype)
+        grad = np.ascontiguousarray(grad_packed, dtype)
         dz = np.empty((steps, n, 4 * k), dtype)
-        dh = np.zeros((n, k), dtype)
-        dc = np.zeros((n, k), dtype)
+        dhx = np.empty((n, k + features), dtype)
+        dh, dc = np.zeros((n, k), dtype), np.zeros((n, k), dtype)
+        dx = np.empty((n, steps, features), dtype)
         with _blas_threads(threads):
-            loops["lstm_backward"](gates, c, g_c, grad, u, dz, dh, dc, gemm, one)
-        dx, dkernel = _finish_time_major(x, kernel, xt, dz)
+            loops["lstm_backward"](gates, g_c, c_start, out, grad, v, dz, dhx, dh, dc, dx,
+                                   gemm, one)
         flat = dz.reshape(steps * n, 4 * k)
-        du = h[:-1].reshape(steps * n, k).T @ flat
+        dv = hx[:-1].reshape(steps * n, k + features).T @ flat  # [dU; dW], one product
         db = flat.sum(axis=0) if bias is not None else None
-        return dx, dkernel, du, db, dh, dc
+        return (dx if x.requires_grad else None,
+                dv[k:] if kernel.requires_grad else None, dv[:k], db, dh, dc)
 
-    out = _make(packed, [x, kernel, recurrent_kernel, bias, h0, c0], grads_of, "lstm")
-    return out[:, :, 0], out[:, :, 1]
+    result = _make(out, [x, kernel, recurrent_kernel, bias, h0, c0], grads_of, "lstm")
+    return result[:, :, 0], result[:, :, 1]
 
 
 def _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,

@@ -8,13 +8,19 @@ and ``recurrent`` / ``recurrent_backward`` (s): their element rules from
 rule is called as ``rule(d, d, y, y, one)``: d g'(z) read from the output y = g(z) (the
 fused ops take only activations whose derivative needs no z).
 
-Every array is time-major (step first) and C-ordered, so that each step reads and
-writes contiguous blocks; ``xw`` holds x_t W + b of every step (one product done
-before).  Each forward loop runs all the steps: per step, one product ``h_{t-1} U`` by
-``matmul`` and one pass over the gates.  Each backward loop runs the steps backwards:
-per step, one pass over the gates writing the pre-activations' gradients ``dz[t]`` and
-one product ``dz_t U^T`` into dL/dh_{t-1}.  The equations are those of
-:mod:`nnlearn.autograd.recurrent`, whose NumPy passes compute the same values.
+The arrays a step reads or writes as a block are time-major (step first) and
+C-ordered, so that each step's block is contiguous.  SimpleRNN and GRU take ``xw``,
+x_t W + b of every step (one product done before); each forward loop runs all the
+steps: per step, one product ``h_{t-1} U`` by ``matmul`` and one pass over the gates,
+and each backward loop runs them backwards: per step, one pass over the gates writing
+the pre-activations' gradients ``dz[t]`` and one product ``dz_t U^T`` into
+dL/dh_{t-1}.  The LSTM multiplies the stacked [h_{t-1} | x_t] by the stacked kernel
+[U; W] instead, one product per step for both (and dz_t [U; W]^T gives dL/dh_{t-1} and
+dL/dx_t together), and reads and writes its output and the output's gradient
+batch-major in the loop: no time-major copy of x W, of the outputs or of their
+gradient is made (measured: those copies took a third of the LSTM(64) op's time).
+The equations are those of :mod:`nnlearn.autograd.recurrent`, whose NumPy passes
+compute the same values.
 """
 
 from __future__ import annotations
@@ -50,44 +56,54 @@ def simple_rnn_backward(h, grad, u, dz, dh, gemm, one):
         matmul(gemm, dz_t, u, dh, False, True)  # noqa: F821
 
 
-def lstm_forward(xw, u, h, c, gates, g_c, gemm, one):
-    """The LSTM's steps (gate order i, f, c~, o): gates[t] = (s(z_i), s(z_f), g(z_c),
-    s(z_o)) with z = xw[t] + h[t] U; c[t + 1] = f c[t] + i c~; g_c[t] = g(c[t + 1]);
-    h[t + 1] = o g_c[t]."""
-    steps, n, k4 = xw.shape
+def lstm_forward(hx, v, bias, c0, out, gates, g_c, gemm, one):
+    """The LSTM's steps (gate order i, f, c~, o) on the stacked operand hx[t] =
+    [h_{t-1} | x_t] (the caller fills h_0 and every x_t) and the stacked kernel
+    v = [U; W]: z = hx[t] v + b, one product per step; gates[t] = (s(z_i), s(z_f),
+    g(z_c), s(z_o)); c_t = f c_{t-1} + i c~ (c_{-1}: c0); g_c[t] = g(c_t);
+    h_t = o g_c[t], written into hx[t + 1] for the next step and, with c_t, into the
+    op's output out[b, t] = (h_t, c_t) (batch-major: no copy after the loop)."""
+    steps, n, k4 = gates.shape
     k = k4 // 4
-    z = np.empty((n, k4), xw.dtype)
+    z = np.empty((n, k4), gates.dtype)
     for t in range(steps):
-        matmul(gemm, h[t], u, z, False, False)  # noqa: F821
+        matmul(gemm, hx[t], v, z, False, False)  # noqa: F821
         for b in range(n):
-            x_b, z_b, a = xw[t, b], z[b], gates[t, b]
-            c_prev, c_b, g_b, h_b = c[t, b], c[t + 1, b], g_c[t, b], h[t + 1, b]
+            z_b, a, g_b, h_next = z[b], gates[t, b], g_c[t, b], hx[t + 1, b]
+            c_prev = c0[b] if t == 0 else out[b, t - 1, 1]
+            h_b, c_b = out[b, t, 0], out[b, t, 1]
             # one short loop per gate function (LLVM vectorizes each), then the cell
             for j in range(2 * k):
-                a[j] = recurrent(x_b[j] + z_b[j], one)  # noqa: F821  i, f
+                a[j] = recurrent(z_b[j] + bias[j], one)  # noqa: F821  i, f
             for j in range(2 * k, 3 * k):
-                a[j] = activation(x_b[j] + z_b[j], one)  # noqa: F821  c~
+                a[j] = activation(z_b[j] + bias[j], one)  # noqa: F821  c~
             for j in range(3 * k, k4):
-                a[j] = recurrent(x_b[j] + z_b[j], one)  # noqa: F821  o
+                a[j] = recurrent(z_b[j] + bias[j], one)  # noqa: F821  o
             for j in range(k):
                 cell = a[k + j] * c_prev[j] + a[j] * a[2 * k + j]
                 c_b[j] = cell
                 squashed = activation(cell, one)  # noqa: F821
                 g_b[j] = squashed
-                h_b[j] = a[3 * k + j] * squashed
+                h = a[3 * k + j] * squashed
+                h_b[j] = h
+                h_next[j] = h
 
 
-def lstm_backward(gates, c, g_c, grad, u, dz, dh, dc, gemm, one):
+def lstm_backward(gates, g_c, c0, out, grad, v, dz, dhx, dh, dc, dx, gemm, one):
     """Backpropagation through the LSTM's steps from dh, dc (dL/dh_T, dL/dc_T: zeros)
-    and the outputs' gradients grad[t] = (dL/dh_t, dL/dc_t): do = dh g(c_t) s'(o);
+    and the output's gradient grad[b, t] = (dL/dh_t, dL/dc_t): do = dh g(c_t) s'(o);
     dc += dh o g'(c_t); di = dc c~ s'(i); df = dc c_{t-1} s'(f); dc~ = dc i g'(c~);
-    dc_{t-1} = dc f; dh_{t-1} = dz_t U^T.  dh and dc end as dL/dh_0 and dL/dc_0."""
+    dc_{t-1} = dc f; then one product per step, dz_t v^T = [dh_{t-1} | dx_t] into the
+    scratch dhx, dx_t written into dx[:, t] (batch-major).  dh and dc end as dL/dh_0
+    and dL/dc_0."""
     steps, n, k4 = gates.shape
     k = k4 // 4
+    features = dhx.shape[1] - k
     for t in range(steps - 1, -1, -1):
         for b in range(n):
-            a, dz_b, c_prev, g_b = gates[t, b], dz[t, b], c[t, b], g_c[t, b]
-            gh, gc, dh_b, dc_b = grad[t, 0, b], grad[t, 1, b], dh[b], dc[b]
+            a, dz_b, g_b = gates[t, b], dz[t, b], g_c[t, b]
+            c_prev = c0[b] if t == 0 else out[b, t - 1, 1]
+            gh, gc, dh_b, dc_b = grad[b, t, 0], grad[b, t, 1], dh[b], dc[b]
             for j in range(k):  # the output gate, and dc_t (few arrays per loop: each
                 o = a[3 * k + j]  # loop vectorizes)
                 d_h = dh_b[j] + gh[j]
@@ -105,7 +121,13 @@ def lstm_backward(gates, c, g_c, grad, u, dz, dh, dc, gemm, one):
                 dz_b[k + j] = recurrent_backward(d_f, d_f, f, f, one)  # noqa: F821
                 dz_b[2 * k + j] = activation_backward(d_cc, d_cc, cc, cc, one)  # noqa: F821
                 dc_b[j] = d_c * f
-        matmul(gemm, dz[t], u, dh, False, True)  # noqa: F821
+        matmul(gemm, dz[t], v, dhx, False, True)  # noqa: F821
+        for b in range(n):
+            row, dh_b, dx_b = dhx[b], dh[b], dx[b, t]
+            for j in range(k):
+                dh_b[j] = row[j]
+            for j in range(features):
+                dx_b[j] = row[k + j]
 
 
 def gru_forward(xw, u, b_rec, h, zr, r_h, cand, gemm, one):
