@@ -10,6 +10,9 @@ manual update under no_grad, raw tensors with torch.optim.SGD, and nn.Sequential
 BCEWithLogitsLoss and torch.optim.SGD; each the summed cross-entropy with lr 0.1), and
 the ratios are printed.
 
+The engine alone (tensor ops, ``nl.grad`` and a manual update, no layers) is timed too,
+against the nn.Sequential idiom.
+
     python bench/engine_overhead.py [--steps 5000] [--repeats 5]
 """
 
@@ -44,6 +47,26 @@ def nnlearn_step():
     model = xor_network(seed=0, learning_rate=0.1)
     model.build(X_XOR.shape[1:])
     return lambda: model.train_step(X_XOR, Y_XOR)
+
+
+def engine_step():
+    """The same network written with the engine's tensor ops (no layers, no ``fit``):
+    sigmoid hidden layer, the summed cross-entropy on the logits,
+    :math:`\\sum \\mathrm{softplus}(z) - y z`, its gradients by ``nl.grad`` and a manual
+    update, as the first lecture's Theano-style code does."""
+    rng = np.random.default_rng(0)
+    x, y = X_XOR, Y_XOR
+    params = [nl.Tensor(rng.normal(size=shape).astype(np.float32), requires_grad=True)
+              for shape in ((2, 2), (2,), (2, 1), (1,))]
+    w1, b1, w2, b2 = params
+
+    def step():
+        z = nl.sigmoid(x @ w1 + b1) @ w2 + b2
+        loss = (nl.softplus(z) - y * z).sum()
+        for p, g in zip(params, nl.grad(loss, params)):
+            p.data -= 0.1 * g
+
+    return step
 
 
 def torch_steps():
@@ -99,6 +122,8 @@ def main() -> None:
           f"{args.steps} steps; numpy {np.__version__}, python {platform.python_version()}")
     ours = best_time_per_step(nnlearn_step(), args.steps, args.repeats)
     print(f"  nnlearn {nl.__version__:<36s} {ours:8.1f} us/step")
+    bare = best_time_per_step(engine_step(), args.steps, args.repeats)
+    print(f"  nnlearn {nl.__version__} tensor ops + nl.grad {bare:13.1f} us/step")
     try:
         variants, version = torch_steps()
     except ImportError:
@@ -110,6 +135,9 @@ def main() -> None:
         print(f"  torch {version} {name:<27s} {theirs[name]:8.1f} us/step")
     for name, t in theirs.items():
         print(f"  ratio nnlearn / torch ({name}): {ours / t:.3f}")
+    modules = theirs["nn.Sequential + optim.SGD"]
+    print(f"  ratio nnlearn tensor ops + nl.grad / torch (nn.Sequential + optim.SGD): "
+          f"{bare / modules:.3f} (goal <= 0.2)")
 
 
 if __name__ == "__main__":

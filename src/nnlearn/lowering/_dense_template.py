@@ -91,7 +91,8 @@ def sum_of_squares(w):
 
 
 def matmul(gemm, a, b, out, transpose_a, transpose_b):
-    """out <- op(a) op(b), op transposing when asked, for C-ordered a, b and out: by the
+    """out <- op(a) op(b), op transposing when asked, for a, b and out of contiguous
+    rows (C-ordered, or a block of rows of a C-ordered array): by the
     row-major CBLAS gemm at the address ``gemm`` (NumPy's own BLAS:
     :mod:`nnlearn.lowering.blas`), or numba's np.dot (SciPy's BLAS) when ``gemm`` is
     None."""
@@ -108,6 +109,9 @@ def matmul(gemm, a, b, out, transpose_a, transpose_b):
     if (b.shape[1] if transpose_b else b.shape[0]) != k or out.shape[0] != m \
             or out.shape[1] != n:
         raise ValueError("matmul: shapes not aligned")
+    if a.strides[1] != a.itemsize or b.strides[1] != b.itemsize \
+            or out.strides[1] != out.itemsize:
+        raise ValueError("matmul: rows must be contiguous")
     gemm_call(gemm, 112 if transpose_a else 111, 112 if transpose_b else 111,  # noqa: F821
               m, n, k, a, b, out)
 

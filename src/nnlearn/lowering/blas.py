@@ -67,7 +67,9 @@ def gemm_call():
     out)``: out (m x n) <- op(a) op(b) for C-ordered float32 or float64 arrays, by the
     row-major CBLAS gemm at ``address`` (:func:`numpy_gemm`), alpha = 1 and beta = 0;
     ``transpose_a``/``transpose_b`` are CBLAS's codes (111: as it is, 112: transposed).
-    The caller checks the shapes."""
+    Each array's rows may be spaced (a block of rows of a larger array: its leading
+    dimension is its row stride); the caller checks the shapes and that each row is
+    contiguous."""
     from llvmlite import ir
     from numba import types
     from numba.extending import intrinsic
@@ -96,15 +98,17 @@ def gemm_call():
             def integer(name, to, numba_type):
                 return context.cast(builder, values[name], kinds[name], numba_type)
 
-            def data_and_columns(name):
+            def data_and_leading(name):  # the row stride, in elements
                 array = context.make_array(kinds[name])(context, builder, values[name])
-                columns = builder.extract_value(array.shape, 1)
+                row_bytes = builder.extract_value(array.strides, 0)
+                item = context.get_constant(types.intp, context.get_abi_sizeof(real))
                 return builder.bitcast(array.data, pointer), \
-                    context.cast(builder, columns, types.intp, types.int64)
+                    context.cast(builder, builder.sdiv(row_bytes, item), types.intp,
+                                 types.int64)
 
             function = builder.inttoptr(integer("address", i64, types.intp),
                                         cblas.as_pointer())
-            (a_data, lda), (b_data, ldb), (out_data, ldc) = map(data_and_columns,
+            (a_data, lda), (b_data, ldb), (out_data, ldc) = map(data_and_leading,
                                                                 ("a", "b", "out"))
             builder.call(function, [
                 ir.Constant(i32, ROW_MAJOR), integer("ta", i32, types.int32),
