@@ -374,7 +374,8 @@ def _no_disk_cache(reason: str) -> None:
                       UserWarning, stacklevel=4)
 
 
-def compiled_module(name: str, source: str, namespace: dict, dependencies, functions):
+def compiled_module(name: str, source: str, namespace: dict, dependencies, functions,
+                    nogil: bool = False):
     """The ``functions`` of the Python ``source`` compiled by numba and cached on disk:
     the one compile cache of nnlearn's generated code (the kernels' loops, the compiled
     Dense step).  The source is written to a file of its own in :func:`kernel_cache_dir`
@@ -384,7 +385,8 @@ def compiled_module(name: str, source: str, namespace: dict, dependencies, funct
     and of this generator: changed code gets a new file and cache, never stale machine
     code.  ``namespace`` is bound into the module before compiling.  When the folder
     cannot be written the functions are compiled without a disk cache; OSError when a
-    dependency's source cannot be read."""
+    dependency's source cannot be read.  ``nogil``: the functions run without the GIL
+    (numba's ``nogil``), for loops that threads run beside Python code."""
     import numba
 
     from ..numerics import numba_lowerings
@@ -400,11 +402,13 @@ def compiled_module(name: str, source: str, namespace: dict, dependencies, funct
         namespace = dict(namespace)
         exec(compile(source, f"<nnlearn {name}>", "exec"), namespace)
         for function in functions:
-            namespace[function] = numba.njit(error_model="numpy")(namespace[function])
+            namespace[function] = numba.njit(error_model="numpy", nogil=nogil)(
+                namespace[function])
         return tuple(namespace[function] for function in functions)
     for function in functions:  # each bound in the module, so the others call it compiled
         setattr(module, function, _tolerant_cache(
-            numba.njit(error_model="numpy", cache=True)(getattr(module, function))))
+            numba.njit(error_model="numpy", cache=True, nogil=nogil)(
+                getattr(module, function))))
     return tuple(getattr(module, function) for function in functions)
 
 
