@@ -25,6 +25,7 @@ index, raised in the training thread before that batch is used.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
@@ -40,7 +41,7 @@ __all__ = ["kind_of", "is_lazy_array", "n_rows", "read_rows", "check_batch", "Da
 # Lazily indexed arrays: LAZY_WORKERS reader threads; at most LAZY_QUEUE_SIZE batches
 # read ahead of the step; consecutive batches read together, as many as hold at most
 # LAZY_READ_BYTES of x (at least one, at most half the queue): see LazyArrayAdapter.
-LAZY_WORKERS, LAZY_QUEUE_SIZE, LAZY_READ_BYTES = 1, 32, 4 << 20
+LAZY_WORKERS, LAZY_QUEUE_SIZE, LAZY_READ_BYTES = 2, 32, 4 << 20
 
 
 def is_dask_array(x) -> bool:
@@ -382,13 +383,37 @@ class LazyArrayAdapter(ArrayAdapter):
         reader = prefetch_indexed(lambda group: self._fetch_group(batches, group), groups,
                                   LAZY_WORKERS, max(1, LAZY_QUEUE_SIZE // size))
         try:
-            for _, results in reader:
-                for batch in results:
-                    if isinstance(batch, BatchError):
-                        raise batch
-                    yield batch
+            with blas_beside_readers(LAZY_WORKERS if len(groups) > 1 else 0):
+                for _, results in reader:
+                    for batch in results:
+                        if isinstance(batch, BatchError):
+                            raise batch
+                        yield batch
         finally:
             reader.close()
+
+
+@contextlib.contextmanager
+def blas_beside_readers(workers: int):
+    """``with blas_beside_readers(workers):`` the BLAS on at most the cores left by
+    ``workers`` reader threads (at least one thread; never more than it had), restored
+    after.  The step's products are small (a batch of 256 rows times a 64 x 64 kernel)
+    and OpenBLAS's second thread gains nothing on them, but it waits for work spinning
+    on the core the readers need: measured on 2 cores (bench/data.py, 0.5 GiB), the
+    memmap epoch took 1.4-1.7x the in-memory one with the BLAS on 2 threads and
+    1.12-1.16x on 1, and the in-memory epoch was the same either way (2.4-3.0 s
+    against 2.8-3.1 s).  A product's result does not depend on the thread count
+    (OpenBLAS splits a gemm by blocks of its output)."""
+    if workers == 0:
+        yield
+        return
+    from ..lowering.recurrent_cell import blas_thread_count, blas_threads
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        (os.cpu_count() or 1)
+    limit, now = max(1, cores - workers), blas_thread_count()
+    with blas_threads(limit if now is not None and now > limit else None):
+        yield
 
 
 class PyDatasetAdapter(DataAdapter):
