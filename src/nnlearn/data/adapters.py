@@ -41,7 +41,7 @@ __all__ = ["kind_of", "is_lazy_array", "n_rows", "read_rows", "check_batch", "Da
 # Lazily indexed arrays: LAZY_WORKERS reader threads; at most LAZY_QUEUE_SIZE batches
 # read ahead of the step; consecutive batches read together, as many as hold at most
 # LAZY_READ_BYTES of x (at least one, at most half the queue): see LazyArrayAdapter.
-LAZY_WORKERS, LAZY_QUEUE_SIZE, LAZY_READ_BYTES = 2, 32, 4 << 20
+LAZY_WORKERS, LAZY_QUEUE_SIZE, LAZY_READ_BYTES = 2, 16, 4 << 20
 
 
 def is_dask_array(x) -> bool:
