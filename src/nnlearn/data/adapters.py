@@ -8,8 +8,9 @@ input                  batches
 NumPy arrays           ``model.batch_indices`` (shuffled from the epoch's seed), gathered
                        in memory: the behaviour ``fit`` always had, bit for bit
 lazily indexed array   the same batch indices, each batch's rows read from the array
-(``np.memmap``,        (indices sorted and deduplicated for the read, as h5py requires,
-h5py, Zarr)            then put back in the batch's order), read ahead on a thread
+(``np.memmap``,        (a memmap's from its file in the batch's order; others' sorted
+h5py, Zarr)            and deduplicated, as h5py requires, then put back in order),
+                       several batches a read, read ahead by ``LAZY_WORKERS`` threads
 PyDataset              ``dataset[i]`` for i in order (or a seeded permutation of the
                        batches with ``shuffle``), read ahead by ``workers`` threads
 generator / iterable   ``steps_per_epoch`` items per epoch (or until it ends), read
@@ -302,9 +303,22 @@ def _gather(values, index):
 class LazyArrayAdapter(ArrayAdapter):
     """Arrays read row by row from storage (``x`` lazily indexed; ``y`` and the weights
     lazily indexed or in memory): the same batch indices as :class:`ArrayAdapter`, so
-    the same training bit for bit, each batch read (:func:`read_rows`) and checked
-    (:func:`check_batch`) on a reader thread ``LAZY_QUEUE_SIZE`` batches ahead.  Rows
-    ``start:stop`` only (validation_split holds out the last rows)."""
+    the same training bit for bit, the batches read (:func:`read_rows`) and checked
+    (:func:`check_batch`) by ``LAZY_WORKERS`` reader threads, at most
+    ``LAZY_QUEUE_SIZE`` batches ahead.  Rows ``start:stop`` only (validation_split
+    holds out the last rows).
+
+    fit's batches (index arrays) are read :meth:`group_size` at a time: one
+    :func:`read_rows` per array and one check for the group, then cut into its batches.
+    The step holds the GIL for its Python, and the readers' Python (indexing, checks,
+    about 0.5 ms a read whatever its size) waits for it, so read a batch at a time the
+    reader fell behind the step (``bench/data.py --gigabytes 0.5``, 2 cores, the
+    compiled loop of :mod:`nnlearn.data.fileread`, the BLAS on one thread: the memmap
+    epoch 1.9-3.4x the in-memory one; 16 batches a read, 1.7-1.9x; and with two
+    readers, 1.12-1.16x).  The read-ahead is what the settings say: ``LAZY_WORKERS``
+    threads, at most ``LAZY_QUEUE_SIZE`` batches read and not yet used.  During the
+    epoch the BLAS is held to the cores the readers leave
+    (:func:`blas_beside_readers`)."""
 
     def __init__(self, model, x, y, weights, batch_size, shuffle=False, sequential=False,
                  start: int = 0, stop: int | None = None, class_weight=None):
@@ -397,13 +411,14 @@ class LazyArrayAdapter(ArrayAdapter):
 def blas_beside_readers(workers: int):
     """``with blas_beside_readers(workers):`` the BLAS on at most the cores left by
     ``workers`` reader threads (at least one thread; never more than it had), restored
-    after.  The step's products are small (a batch of 256 rows times a 64 x 64 kernel)
-    and OpenBLAS's second thread gains nothing on them, but it waits for work spinning
-    on the core the readers need: measured on 2 cores (bench/data.py, 0.5 GiB), the
-    memmap epoch took 1.4-1.7x the in-memory one with the BLAS on 2 threads and
-    1.12-1.16x on 1, and the in-memory epoch was the same either way (2.4-3.0 s
-    against 2.8-3.1 s).  A product's result does not depend on the thread count
-    (OpenBLAS splits a gemm by blocks of its output)."""
+    after: the readers need their cores, and OpenBLAS's idle threads wait for work
+    spinning on them.  Measured on 2 cores (``bench/data.py --gigabytes 0.5``: batches
+    of 256 rows through a 64 x 64 kernel, products too small for a second BLAS thread
+    to gain anything), the memmap epoch took 1.4-1.7x the in-memory one with the BLAS
+    on 2 threads and 1.12-1.16x on 1, and the in-memory epoch was the same either way
+    (2.8-3.1 s on 2 threads, 2.4-3.0 s on 1).  OpenBLAS splits a product's output, not
+    its sums, between threads, so the weights are the same bits (that fit's, on the
+    memmap with one thread and in memory with two, compared)."""
     if workers == 0:
         yield
         return

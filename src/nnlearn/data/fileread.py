@@ -1,31 +1,37 @@
-"""Rows of a read-only ``np.memmap`` read from its file with ``pread``, one call per
-run of consecutive rows: the loop that issues the calls, compiled (numba) or in Python.
+"""Rows of a read-only ``np.memmap`` read from its file with ``pread``: the loop that
+issues the calls, compiled (numba, run without the GIL) or in Python.  :func:`reader`
+is the one place that chooses; :data:`READER` = "python" forces the Python loop.
 
-Why the rows are read from the file and not through the mapping: pages touched through a
-mapping count in the process's resident set (on Linux a fault maps a whole page-cache
-folio, up to 2 MiB), so that shuffled batches over a file larger than memory would grow
-the resident set towards the file's size (see :func:`nnlearn.data.adapters.read_rows`).
+Why from the file and not through the mapping: pages touched through a mapping count in
+the process's resident set, and on Linux a read fault maps a whole page-cache folio (up
+to 2 MiB), so shuffled batches over a file map the file into the process.
 
-Why the loop is compiled.  A shuffled batch of 256 rows out of millions is 256 runs of
-one row, hence 256 ``pread`` calls.  Measured on the 2-core Xeon this was written on
-(Linux 6.18, ext4, a 2 GiB file of 8.26 M rows of 65 float32 in the page cache, batches
-of 256 sorted random rows, 4000 batches; ``bench/data.py``'s layout), per batch:
+Why the loop is compiled.  A shuffled batch of 256 rows out of millions is 256 rows
+apart from each other, hence 256 reads.  Measured on the 2-core Xeon this was written on
+(Linux 6.18, ext4; a 2 GiB file of 8,259,552 rows of 65 float32 in the page cache, read
+as the column view ``x[:, :64]``; batches of 256 random rows; ``bench/data.py``'s
+layout), per batch of 256 rows:
 
-======================================================  =============  ====================
-how                                                     time a batch   resident set
-======================================================  =============  ====================
-``os.preadv`` per run, Python loop (the fallback)       360-640 us     the batch
-``pread`` per run, numba ``nogil`` loop (:data:`READER`)  150-200 us   the batch
-``take`` through the mapping, ``madvise(DONTNEED)``     660 ms         the file (2.2 GB)
-after each batch
-======================================================  =============  ====================
+=======================================================  ===============  =============
+how                                                      time a batch     peak VmRSS
+=======================================================  ===============  =============
+(a) ``x[rows]`` through the mapping, then                940 us           554 MB
+``madvise(MADV_DONTNEED)`` every batch
+(a) the same, ``madvise`` every 16 / 64 batches          323 / 119 us     2.05 / 2.13 GB
+(b) ``os.preadv`` per row, a Python loop (the fallback)  360-640 us       the batch
+(b) ``pread`` per row, this module's numba loop          150-200 us       the batch
+=======================================================  ===============  =============
 
-Gathering through the mapping is ruled out on this kernel: each row faults in its whole
-folio, so one batch maps up to 256 x 2 MiB, and dropping them costs 1.6-1.8 ms a call.
-The Python loop costs 1.4-2.5 us a row and releases and retakes the GIL around every
-call, so the reader thread competes with the training step for the GIL 256 times a
-batch; the compiled loop makes the calls without the GIL (0.6-0.75 us a row), once a
-read.  Without numba (nnlearn's ``fast`` extra) the Python loop reads the same bytes.
+(a) is ruled out: one batch maps up to 256 folios of 2 MiB (MADV_RANDOM and
+MADV_NOHUGEPAGE did not change that: 40 batches mapped the whole 2 GiB), a
+``madvise(MADV_DONTNEED)`` costs 0.2-1.6 ms, and NumPy's gather holds the GIL through
+its page faults (beside a spinning Python thread it took 5.6 ms a batch).  (b) in
+Python costs 1.4-2.5 us a row and releases and retakes the GIL around every call; the
+compiled loop costs 0.6-0.8 us a row (sorted or not) and releases the GIL once a read.
+(c) a second reader thread (``LAZY_WORKERS`` in :mod:`nnlearn.data.adapters`) and the
+BLAS held to one thread beside them took the memmap epoch of ``python -m bench.data
+--gigabytes 0.5`` from 1.28-1.41x the in-memory epoch (one reader) to 1.12-1.16x (two);
+the adapters module gives the rest (batches read several at a time).
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import numpy as np
 
 __all__ = ["READER", "reader", "read_runs"]
 
-READER = "auto"  # "auto": the compiled loop when numba is importable; "python": never
+READER = "auto"  # "auto": the compiled loop when numba is importable; "python": always Python
 
 _SOURCE = '''
 def read_runs(descriptor, out, out_stride, rows, first, stride, span):
