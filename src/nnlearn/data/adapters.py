@@ -41,8 +41,9 @@ __all__ = ["kind_of", "is_lazy_array", "n_rows", "read_rows", "check_batch", "Da
 
 # Lazily indexed arrays: LAZY_WORKERS reader threads; at most LAZY_QUEUE_SIZE batches
 # read ahead of the step; consecutive batches read together, as many as hold at most
-# LAZY_READ_BYTES of x (at least one, at most half the queue): see LazyArrayAdapter.
-LAZY_WORKERS, LAZY_QUEUE_SIZE, LAZY_READ_BYTES = 2, 16, 4 << 20
+# LAZY_READ_BYTES of x (at least one), one read per thread and one more under way:
+# see LazyArrayAdapter.
+LAZY_WORKERS, LAZY_QUEUE_SIZE, LAZY_READ_BYTES = 2, 64, 2 << 20
 
 
 def is_dask_array(x) -> bool:
@@ -346,14 +347,15 @@ class LazyArrayAdapter(ArrayAdapter):
 
     def group_size(self, batches) -> int:
         """How many consecutive batches one read gathers: as many as hold at most
-        ``LAZY_READ_BYTES`` of x, at least 1, at most half of ``LAZY_QUEUE_SIZE`` (so
-        that two reads are under way); 1 for slices (evaluate and predict read
-        consecutive rows, a few calls a batch) and for a single batch of every row."""
+        ``LAZY_READ_BYTES`` of x, at least 1, at most ``LAZY_QUEUE_SIZE`` shared by
+        ``LAZY_WORKERS + 1`` reads (one per thread, one more ready); 1 for slices
+        (evaluate and predict read consecutive rows, a few calls a batch) and for a
+        single batch of every row."""
         if len(batches) <= 1 or not isinstance(batches[0], np.ndarray):
             return 1
         row = int(np.prod(self.x.shape[1:], dtype=np.int64)) * np.dtype(self.x.dtype).itemsize
         return int(max(1, min(LAZY_READ_BYTES // max(1, row * self.batch_size),
-                              LAZY_QUEUE_SIZE // 2)))
+                              LAZY_QUEUE_SIZE // (LAZY_WORKERS + 1))))
 
     def _fetch_group(self, batches, group: range) -> list:
         """Batches ``group`` read as one: their rows read together (one
@@ -394,8 +396,9 @@ class LazyArrayAdapter(ArrayAdapter):
     def _batches(self, batches):
         size = self.group_size(batches)
         groups = [range(k, min(k + size, len(batches))) for k in range(0, len(batches), size)]
+        ahead = max(1, min(LAZY_WORKERS + 1, LAZY_QUEUE_SIZE // size))  # reads
         reader = prefetch_indexed(lambda group: self._fetch_group(batches, group), groups,
-                                  LAZY_WORKERS, max(1, LAZY_QUEUE_SIZE // size))
+                                  LAZY_WORKERS, ahead)
         try:
             with blas_beside_readers(LAZY_WORKERS if len(groups) > 1 else 0):
                 for _, results in reader:
