@@ -312,7 +312,7 @@ class LazyArrayAdapter(ArrayAdapter):
     fit's batches (index arrays) are read :meth:`group_size` at a time: one
     :func:`read_rows` per array and one check for the group, then cut into its batches.
     The step holds the GIL for its Python, and the readers' Python (indexing, checks,
-    about 0.5 ms a read whatever its size) waits for it, so read a batch at a time the
+    0.3-0.4 ms a read whatever its size) waits for it, so read a batch at a time the
     reader fell behind the step (``bench/data.py --gigabytes 0.5``, 2 cores, the
     compiled loop of :mod:`nnlearn.data.fileread`, the BLAS on one thread: the memmap
     epoch 1.9-3.4x the in-memory one; 16 batches a read, 1.7-1.9x; and with two
