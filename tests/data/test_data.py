@@ -551,3 +551,166 @@ def test_a_read_only_memmap_is_read_from_its_file_not_through_the_mapping(tmp_pa
     copy = np.load(tmp_path / "data.npy", mmap_mode="c")
     copy[7, :6] = 0.25
     assert np.array_equal(read_rows(copy[:, :6], [7, 2]), [[0.25] * 6, whole[2, :6]])
+
+
+# -- a memmap's rows: the compiled pread loop, the Python loop, batches read together ----
+def _layouts(tmp_path):
+    """Read-only memmaps of three layouts: rows end to end (runs read whole), a column
+    view (each row its own read, straight into the batch) and every other column (read
+    with the file's stride, then copied)."""
+    x, _ = _data(n=300, features=12)
+    np.save(tmp_path / "wide.npy", x)
+    wide = np.load(tmp_path / "wide.npy", mmap_mode="r")
+    np.save(tmp_path / "x.npy", x[:, :6])
+    return {"packed": (np.load(tmp_path / "x.npy", mmap_mode="r"), x[:, :6]),
+            "column view": (wide[:, :6], x[:, :6]),
+            "strided": (wide[:, ::2], x[:, ::2])}
+
+
+@pytest.mark.parametrize("loop", ["auto", "python"])
+def test_shuffled_epochs_of_a_memmap_are_the_arrays_batches_bit_for_bit(tmp_path,
+                                                                        monkeypatch, loop):
+    """Every batch of shuffled epochs (and of a validation_split's row range) is the
+    batch ArrayAdapter gathers in memory, with the compiled loop (numba, when
+    installed) and with the Python loop, batches read together or one at a time."""
+    from nnlearn.data import adapters, fileread
+
+    monkeypatch.setattr(fileread, "READER", loop)
+    if loop == "python":
+        assert fileread.reader() == "python"
+    y = nl.utils.to_categorical(np.random.default_rng(3).integers(0, 3, 300), 3)
+    for name, (mapped, values) in _layouts(tmp_path).items():
+        for queue in (adapters.LAZY_QUEUE_SIZE, 1):  # 16 batches a read, and 1
+            monkeypatch.setattr(adapters, "LAZY_QUEUE_SIZE", queue)
+            model = _model()
+            lazy = adapters.LazyArrayAdapter(model, mapped, y, None, 16, shuffle=True,
+                                             stop=250)
+            eager = adapters.ArrayAdapter(model, values[:250], y[:250], None, 16,
+                                          shuffle=True)
+            for seed in (0, 1, 2):
+                count, batches = lazy.epoch(seed)
+                expected = list(eager.epoch(seed)[1])
+                got = list(batches)
+                assert count == len(got) == len(expected) == 16, name
+                for (xa, ya, _), (xb, yb, _) in zip(got, expected):
+                    assert xa.dtype == xb.dtype and np.array_equal(xa, xb), (name, queue)
+                    assert np.array_equal(ya, yb)
+
+
+@pytest.mark.parametrize("loop", ["auto", "python"])
+def test_fit_on_a_column_view_of_a_memmap_gives_the_arrays_weights(tmp_path, monkeypatch,
+                                                                   loop):
+    from nnlearn.data import fileread
+
+    monkeypatch.setattr(fileread, "READER", loop)
+    x, y = _data(n=700)
+    whole = np.column_stack([x, y])
+    np.save(tmp_path / "data.npy", whole)
+    mapped = np.load(tmp_path / "data.npy", mmap_mode="r")
+    on_arrays, on_file = _model(dropout=0.2), _model(dropout=0.2)
+    h1 = on_arrays.fit(x, y, epochs=3, batch_size=16, seed=4, verbose=0,
+                       validation_split=0.25)
+    h2 = on_file.fit(mapped[:, :6], mapped[:, 6:], epochs=3, batch_size=16, seed=4,
+                     verbose=0, validation_split=0.25)
+    assert _same(on_arrays, on_file)
+    assert h1.history == h2.history
+
+
+def test_batches_read_together_give_the_weights_of_batches_read_one_at_a_time(
+        tmp_path, monkeypatch):
+    """Sample weights and class weights (given to each batch) are the same whether
+    batches are read several at a time or one at a time."""
+    from nnlearn.data import adapters
+
+    x, y = _data(n=600)
+    np.save(tmp_path / "x.npy", x)
+    xm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    w = np.random.default_rng(5).uniform(0.5, 2, len(x))
+    models = []
+    for queue in (adapters.LAZY_QUEUE_SIZE, 1):
+        monkeypatch.setattr(adapters, "LAZY_QUEUE_SIZE", queue)
+        for kwargs in ({"sample_weight": w}, {"class_weight": {0: 2.0, 2: 0.5}}):
+            model = _model()
+            model.fit(xm, y, epochs=2, batch_size=16, seed=6, verbose=0, **kwargs)
+            models.append(model)
+    for together, alone in zip(models[:2], models[2:]):
+        assert _same(together, alone)
+
+
+def test_a_bad_row_inside_a_read_names_its_batch_after_the_batches_before_it(tmp_path):
+    """Batches read together are checked together; a bad one among them is told batch
+    by batch: the batches before it are trained on, then its BatchError is raised."""
+    x, y = _data(n=640)
+    x[7 * 16 + 3, 1] = np.nan  # in batch 7 (unshuffled), inside the first read of 16
+    np.save(tmp_path / "x.npy", x)
+    xm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    seen = []
+
+    class Seen(nl.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            seen.append(batch)
+
+    before = threading.active_count()
+    with pytest.raises(BatchError, match=r"memmap: batch 7: x contains NaN or infinity"):
+        _model().fit(xm, y, batch_size=16, shuffle=False, verbose=0, callbacks=[Seen()])
+    assert seen == list(range(7))
+    assert threading.active_count() == before
+
+
+def test_the_blas_is_held_to_the_cores_the_readers_leave_and_restored(tmp_path):
+    from nnlearn.data import adapters
+    from nnlearn.lowering.recurrent_cell import blas_thread_count
+
+    if blas_thread_count() is None:
+        pytest.skip("the BLAS's threads cannot be told here")
+    x, y = _data(n=640)
+    np.save(tmp_path / "x.npy", x)
+    xm = np.load(tmp_path / "x.npy", mmap_mode="r")
+    before, during = blas_thread_count(), []
+
+    class Threads(nl.callbacks.Callback):
+        def on_batch_end(self, batch, logs=None):
+            during.append(blas_thread_count())
+
+    _model().fit(xm, y, batch_size=16, epochs=2, verbose=0, callbacks=[Threads()])
+    cores = len(__import__("os").sched_getaffinity(0))
+    assert set(during) == {min(before, max(1, cores - adapters.LAZY_WORKERS))}
+    assert blas_thread_count() == before
+
+
+def test_the_file_reading_loop_is_chosen_in_one_place(monkeypatch):
+    from nnlearn.data import fileread
+    from nnlearn.lowering import loops
+
+    expected = "numba" if "numba" in loops.available_backends() else "python"
+    assert fileread.reader() == expected
+    monkeypatch.setattr(fileread, "READER", "python")
+    assert fileread.reader() == "python"
+    monkeypatch.setattr(fileread, "READER", "auto")
+    monkeypatch.setattr(fileread, "_compiled", lambda: None)  # numba not installed
+    assert fileread.reader() == "python"
+    monkeypatch.setattr(fileread, "READER", "fast")
+    with pytest.raises(ValueError, match="READER must be 'auto' or 'python'; got 'fast'"):
+        fileread.reader()
+
+
+@pytest.mark.parametrize("loop", ["auto", "python"])
+def test_read_rows_of_a_memmap_in_any_order_with_repeats_and_a_short_file(tmp_path,
+                                                                          monkeypatch, loop):
+    from nnlearn.data import fileread
+
+    monkeypatch.setattr(fileread, "READER", loop)
+    for name, (mapped, values) in _layouts(tmp_path).items():
+        rows = [299, 0, 5, 5, 6, 7, 8, 150, 1]
+        assert np.array_equal(read_rows(mapped, rows), values[rows]), name
+        assert np.array_equal(read_rows(mapped, [3, 0], start=100, stop=200),
+                              values[[103, 100]])
+        with pytest.raises(IndexError, match="rows 0 to 100 asked of 100"):
+            read_rows(mapped, [0, 100], start=100, stop=200)
+    x = np.arange(40.0).reshape(10, 4)
+    np.save(tmp_path / "short.npy", x)
+    mapped = np.load(tmp_path / "short.npy", mmap_mode="r")
+    with open(tmp_path / "short.npy", "r+b") as file:  # the file cut after the array opened
+        file.truncate(128 + 5 * 32)
+    with pytest.raises(OSError, match="short read"):
+        read_rows(mapped, [1, 8])

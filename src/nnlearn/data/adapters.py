@@ -8,8 +8,9 @@ input                  batches
 NumPy arrays           ``model.batch_indices`` (shuffled from the epoch's seed), gathered
                        in memory: the behaviour ``fit`` always had, bit for bit
 lazily indexed array   the same batch indices, each batch's rows read from the array
-(``np.memmap``,        (indices sorted and deduplicated for the read, as h5py requires,
-h5py, Zarr)            then put back in the batch's order), read ahead on a thread
+(``np.memmap``,        (a memmap's from its file in the batch's order; others' sorted
+h5py, Zarr)            and deduplicated, as h5py requires, then put back in order),
+                       several batches a read, read ahead by ``LAZY_WORKERS`` threads
 PyDataset              ``dataset[i]`` for i in order (or a seeded permutation of the
                        batches with ``shuffle``), read ahead by ``workers`` threads
 generator / iterable   ``steps_per_epoch`` items per epoch (or until it ends), read
@@ -25,18 +26,24 @@ index, raised in the training thread before that batch is used.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import numpy as np
 
 from .._validation import all_finite, check_in_range, check_sample_weight
+from . import fileread
 from .dataset import PyDataset
 from .prefetch import BatchError, ReadAhead, prefetch_indexed
 
 __all__ = ["kind_of", "is_lazy_array", "n_rows", "read_rows", "check_batch", "DataAdapter",
            "ArrayAdapter", "LazyArrayAdapter", "PyDatasetAdapter", "IterableAdapter"]
 
-LAZY_WORKERS, LAZY_QUEUE_SIZE = 1, 10  # lazily indexed arrays: one reader, 10 batches ahead
+# Lazily indexed arrays: LAZY_WORKERS reader threads; at most LAZY_QUEUE_SIZE batches
+# read ahead of the step; consecutive batches read together, as many as hold at most
+# LAZY_READ_BYTES of x (at least one), one read per thread and one more under way:
+# see LazyArrayAdapter.
+LAZY_WORKERS, LAZY_QUEUE_SIZE, LAZY_READ_BYTES = 2, 64, 2 << 20
 
 
 def is_dask_array(x) -> bool:
@@ -101,40 +108,39 @@ def _file_layout(source):
 
 
 def _read_file_rows(source, rows: np.ndarray):
-    """Rows ``rows`` (increasing, no repeats) of a read-only ``np.memmap``, read from
-    its file with ``preadv`` (one call per run of consecutive rows), or None when its
-    layout does not allow it (:func:`_file_layout`).  Reading through the mapping would
-    map the pages touched into the process (on Linux whole page-cache folios, up to 2
-    MiB a row), so that shuffled batches over a file larger than memory would grow the
-    resident set (RSS) towards the file's size; read this way, the rows pass through
-    the operating system's page cache and the process holds only the batch."""
+    """Rows ``rows`` (in any order, repeats allowed, each in range) of a read-only
+    ``np.memmap``, read from its file with ``pread`` by the loop
+    :mod:`nnlearn.data.fileread` chooses (one call per row, or per run of consecutive
+    rows where the rows lie end to end in the file), or None when its layout does not
+    allow it (:func:`_file_layout`).  Reading through the mapping would map the pages
+    touched into the process (on Linux whole page-cache folios, up to 2 MiB a row), so
+    that shuffled batches over a file larger than memory would grow the resident set
+    (RSS) towards the file's size; read this way, the rows pass through the operating
+    system's page cache and the process holds only the batch.  A sample whose bytes lie
+    together (its elements C-ordered) is read straight into the result."""
     layout = _file_layout(source)
     if layout is None:
         return None
     path, first, stride, span = layout
+    shape = (len(rows), *source.shape[1:])
+    if span == source.itemsize * int(np.prod(shape[1:], dtype=np.int64)) and \
+            source[:1].flags.c_contiguous:  # samples packed: read in place
+        out = np.empty(shape, source.dtype)
+        fileread.read_runs(path, out, span, rows, first, stride, span)
+        return out
     raw = np.empty((len(rows), stride), np.uint8)
-    flat = raw.reshape(-1)
-    breaks = np.flatnonzero(np.diff(rows) != 1) + 1
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        for begin, end in zip([0, *breaks.tolist()], [*breaks.tolist(), len(rows)]):
-            size = (end - begin - 1) * stride + span
-            where = first + int(rows[begin]) * stride
-            if os.preadv(descriptor, [flat[begin * stride:begin * stride + size]],
-                         where) != size:
-                raise OSError(f"{path}: short read of {size} bytes at {where}")
-    finally:
-        os.close(descriptor)
-    return np.array(np.ndarray((len(rows), *source.shape[1:]), source.dtype, raw, 0,
-                               (stride, *source.strides[1:])))
+    fileread.read_runs(path, raw, stride, rows, first, stride, span)
+    return np.array(np.ndarray(shape, source.dtype, raw, 0, (stride, *source.strides[1:])))
 
 
 def read_rows(source, index, start: int = 0, stop: int | None = None) -> np.ndarray:
     """Rows ``index`` (None: all, a slice, or integer positions) of rows
-    ``start:stop`` of ``source``, read from it in increasing order without repeats (what
-    h5py requires and what reads a file front to back), returned in ``index``'s order.
-    A read-only ``np.memmap``'s rows are read from its file, not through the mapping
-    (:func:`_read_file_rows`: the process's memory holds the batch, not the pages)."""
+    ``start:stop`` of ``source``, returned in ``index``'s order.  A read-only
+    ``np.memmap``'s rows are read from its file, not through the mapping
+    (:func:`_read_file_rows`: the process's memory holds the batch, not the pages), in
+    the index's order; an in-memory array's are taken; any other source's are read in
+    increasing order without repeats (what h5py requires and what reads a file front
+    to back), then put in the index's order."""
     stop = n_rows(source) if stop is None else stop
     if index is None:
         index = slice(None)
@@ -146,12 +152,18 @@ def read_rows(source, index, start: int = 0, stop: int | None = None) -> np.ndar
                 return block
         return np.asarray(source[rows.start:rows.stop:rows.step])
     rows = np.asarray(index, dtype=np.int64) + start
+    if isinstance(source, np.memmap) and len(rows):
+        if rows.min() < start or rows.max() >= stop:
+            raise IndexError(f"rows {rows.min() - start} to {rows.max() - start} asked of "
+                             f"{stop - start}")
+        block = _read_file_rows(source, rows)
+        if block is not None:
+            return block
+    elif isinstance(source, np.ndarray):
+        return source.take(rows, axis=0)
     unique, inverse = np.unique(rows, return_inverse=True)
-    block = _read_file_rows(source, unique) if isinstance(source, np.memmap) and \
-        len(unique) else None
-    if block is None:
-        reader = getattr(source, "oindex", None)  # Zarr's orthogonal indexing
-        block = np.asarray(reader[unique] if reader is not None else source[unique])
+    reader = getattr(source, "oindex", None)  # Zarr's orthogonal indexing
+    block = np.asarray(reader[unique] if reader is not None else source[unique])
     return block if np.array_equal(unique, rows) else block[inverse]
 
 
@@ -292,9 +304,23 @@ def _gather(values, index):
 class LazyArrayAdapter(ArrayAdapter):
     """Arrays read row by row from storage (``x`` lazily indexed; ``y`` and the weights
     lazily indexed or in memory): the same batch indices as :class:`ArrayAdapter`, so
-    the same training bit for bit, each batch read (:func:`read_rows`) and checked
-    (:func:`check_batch`) on a reader thread ``LAZY_QUEUE_SIZE`` batches ahead.  Rows
-    ``start:stop`` only (validation_split holds out the last rows)."""
+    the same training bit for bit, the batches read (:func:`read_rows`) and checked
+    (:func:`check_batch`) by ``LAZY_WORKERS`` reader threads, at most
+    ``LAZY_QUEUE_SIZE`` batches ahead.  Rows ``start:stop`` only (validation_split
+    holds out the last rows).
+
+    fit's batches (index arrays) are read :meth:`group_size` at a time: one
+    :func:`read_rows` per array and one check for the group, then cut into its batches.
+    The step holds the GIL for its Python, and the readers' Python (indexing, checks,
+    0.3-0.4 ms a read whatever its size) waits for it, so read a batch at a time the
+    reader fell behind the step (``bench/data.py --gigabytes 0.5``, 2 cores, the
+    compiled loop of :mod:`nnlearn.data.fileread`, the BLAS on one thread: the memmap
+    epoch 1.9-3.4x the in-memory one; 16 batches a read, 1.7-1.9x; and with two
+    readers, 1.12-1.16x; at 2 GiB, reads of up to 21 batches, five runs: 0.87-1.30x,
+    median 0.93).  The read-ahead is what the settings say: ``LAZY_WORKERS``
+    threads, at most ``LAZY_QUEUE_SIZE`` batches read and not yet used.  During the
+    epoch the BLAS is held to the cores the readers leave
+    (:func:`blas_beside_readers`)."""
 
     def __init__(self, model, x, y, weights, batch_size, shuffle=False, sequential=False,
                  start: int = 0, stop: int | None = None, class_weight=None):
@@ -305,28 +331,108 @@ class LazyArrayAdapter(ArrayAdapter):
     def __len__(self) -> int:
         return self.stop - self.start
 
-    def _batches(self, batches):
+    def _fetch(self, index, k: int, class_weight=None):
+        """Rows ``index`` of x, y and the weights, read and checked as batch k (its
+        sample weights from ``class_weight`` when given)."""
         targets = self.y is not None
-
-        def fetch(k):
-            index = batches[k]
-            try:
-                x = read_rows(self.x, index, self.start, self.stop)
-                y = read_rows(self.y, index, self.start, self.stop) if targets else None
-                w = None if self.weights is None else \
-                    read_rows(self.weights, index, self.start, self.stop)
-            except Exception as err:  # noqa: BLE001  (any reader's error, with the batch)
-                raise BatchError(f"{type(self.x).__name__}: batch {k}: reading rows failed: "
-                                 f"{type(err).__name__}: {err}", k) from err
-            return check_batch(self.model, (x, y, w) if targets else x, k,
-                               type(self.x).__name__, targets, self.class_weight)
-
-        reader = prefetch_indexed(fetch, range(len(batches)), LAZY_WORKERS, LAZY_QUEUE_SIZE)
         try:
-            for _, batch in reader:
-                yield batch
+            x = read_rows(self.x, index, self.start, self.stop)
+            y = read_rows(self.y, index, self.start, self.stop) if targets else None
+            w = None if self.weights is None else \
+                read_rows(self.weights, index, self.start, self.stop)
+        except Exception as err:  # noqa: BLE001  (any reader's error, with the batch)
+            raise BatchError(f"{type(self.x).__name__}: batch {k}: reading rows failed: "
+                             f"{type(err).__name__}: {err}", k) from err
+        return check_batch(self.model, (x, y, w) if targets else x, k,
+                           type(self.x).__name__, targets, class_weight)
+
+    def group_size(self, batches) -> int:
+        """How many consecutive batches one read gathers: as many as hold at most
+        ``LAZY_READ_BYTES`` of x, at least 1, at most ``LAZY_QUEUE_SIZE`` shared by
+        ``LAZY_WORKERS + 1`` reads (one per thread, one more ready); 1 for slices
+        (evaluate and predict read consecutive rows, a few calls a batch) and for a
+        single batch of every row."""
+        if len(batches) <= 1 or not isinstance(batches[0], np.ndarray):
+            return 1
+        row = int(np.prod(self.x.shape[1:], dtype=np.int64)) * np.dtype(self.x.dtype).itemsize
+        return int(max(1, min(LAZY_READ_BYTES // max(1, row * self.batch_size),
+                              LAZY_QUEUE_SIZE // (LAZY_WORKERS + 1))))
+
+    def _fetch_group(self, batches, group: range) -> list:
+        """Batches ``group`` read as one: their rows read together (one
+        :func:`read_rows` per array) and checked together, then cut into the batches,
+        so that the per-read work in Python (with the GIL, beside the training step) is
+        paid once for the group.  Any error: the group again batch by batch, up to the
+        first bad batch, which is in the list as its BatchError naming it."""
+        if len(group) > 1:
+            try:
+                return self._read_together(batches, group)
+            except Exception:  # noqa: BLE001  (told batch by batch below, with its index)
+                pass
+        results = []
+        for k in group:
+            try:
+                results.append(self._fetch(batches[k], k, self.class_weight))
+            except BatchError as err:
+                results.append(err)
+                break
+        return results
+
+    def _read_together(self, batches, group: range) -> list:
+        indices = [np.asarray(batches[k], dtype=np.int64) for k in group]
+        cuts = np.cumsum([0, *(len(i) for i in indices)]).tolist()
+        index = np.concatenate(indices)
+        x, y, w = self._fetch(index, group[0])  # class weights: below, batch by batch
+        if self.class_weight is not None and w is not None:
+            raise ValueError("sample weights and class_weight")  # the error, per batch
+        results = []
+        for begin, end in zip(cuts[:-1], cuts[1:]):
+            yk = None if y is None else y[begin:end]
+            wk = None if w is None else w[begin:end]
+            if self.class_weight is not None and yk is not None:
+                wk = self.model.class_sample_weights(yk, self.class_weight)
+            results.append((x[begin:end], yk, wk))
+        return results
+
+    def _batches(self, batches):
+        size = self.group_size(batches)
+        groups = [range(k, min(k + size, len(batches))) for k in range(0, len(batches), size)]
+        ahead = max(1, min(LAZY_WORKERS + 1, LAZY_QUEUE_SIZE // size))  # reads
+        reader = prefetch_indexed(lambda group: self._fetch_group(batches, group), groups,
+                                  LAZY_WORKERS, ahead)
+        try:
+            with blas_beside_readers(LAZY_WORKERS if len(groups) > 1 else 0):
+                for _, results in reader:
+                    for batch in results:
+                        if isinstance(batch, BatchError):
+                            raise batch
+                        yield batch
         finally:
             reader.close()
+
+
+@contextlib.contextmanager
+def blas_beside_readers(workers: int):
+    """``with blas_beside_readers(workers):`` the BLAS on at most the cores left by
+    ``workers`` reader threads (at least one thread; never more than it had), restored
+    after: the readers need their cores, and OpenBLAS's idle threads wait for work
+    spinning on them.  Measured on 2 cores (``bench/data.py --gigabytes 0.5``: batches
+    of 256 rows through a 64 x 64 kernel, products too small for a second BLAS thread
+    to gain anything), the memmap epoch took 1.4-1.7x the in-memory one with the BLAS
+    on 2 threads and 1.12-1.16x on 1, and the in-memory epoch was the same either way
+    (2.8-3.1 s on 2 threads, 2.4-3.0 s on 1).  OpenBLAS splits a product's output, not
+    its sums, between threads, so the weights are the same bits (that fit's, on the
+    memmap with one thread and in memory with two, compared)."""
+    if workers == 0:
+        yield
+        return
+    from ..lowering.recurrent_cell import blas_thread_count, blas_threads
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        (os.cpu_count() or 1)
+    limit, now = max(1, cores - workers), blas_thread_count()
+    with blas_threads(limit if now is not None and now > limit else None):
+        yield
 
 
 class PyDatasetAdapter(DataAdapter):

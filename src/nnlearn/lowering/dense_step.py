@@ -89,7 +89,7 @@ def step_functions():
     source = _dense_template.source(table, links.ELEMENTWISE_LINKS, links.CODES)
     functions = loops.compiled_module("nnlearn.lowering.dense_step.dense_step", source, namespace,
                                         [*rules, step_functions.__wrapped__],
-                                        _dense_template.FUNCTIONS)
+                                        _dense_template.FUNCTIONS, nogil=True)
     return dict(zip(_dense_template.FUNCTIONS, functions))
 
 

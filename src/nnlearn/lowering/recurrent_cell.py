@@ -43,8 +43,9 @@ from .. import activations
 from . import loops
 from .switches import recurrent_cell_enabled
 
-__all__ = ["cell_functions", "blas_threads", "gemm", "recurrent_cell_reason",
-           "recurrent_threads", "SMALL_PRODUCT", "batch_parts", "run_parts"]
+__all__ = ["cell_functions", "blas_threads", "blas_thread_count", "gemm",
+           "recurrent_cell_reason", "recurrent_threads", "SMALL_PRODUCT", "batch_parts",
+           "run_parts"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -116,6 +117,18 @@ def thread_control() -> str | None:
     if _openblas_threads() is not None:
         return "NumPy's OpenBLAS"
     return "threadpoolctl" if _threadpool_controller() is not None else None
+
+
+def blas_thread_count() -> int | None:
+    """The BLAS's thread count now, or None when it cannot be told."""
+    direct = _openblas_threads()
+    if direct is not None:
+        return int(direct[0]())
+    controller = _threadpool_controller()
+    if controller is None:
+        return None
+    counts = [pool.num_threads for pool in controller.select(user_api="blas").lib_controllers]
+    return max(counts) if counts else None
 
 
 @contextlib.contextmanager
@@ -208,8 +221,7 @@ def batch_parts(n: int, threads: int | None) -> list:
     enough for the BLAS's own threads (``threads`` None: see :func:`recurrent_threads`)."""
     parts = 1
     if threads == 1:
-        direct = _openblas_threads()
-        own = direct[0]() if direct is not None else 1
+        own = blas_thread_count() or 1
         parts = max(1, min(own, _cores(), n // SMALLEST_PART))
     bounds = [n * i // parts for i in range(parts + 1)]
     return list(zip(bounds[:-1], bounds[1:]))
