@@ -178,58 +178,6 @@ def test_thread_policy_and_its_restoration():
         assert get() == before
 
 
-def test_batch_parts_follow_the_blas_threads_and_the_cores(monkeypatch):
-    from nnlearn.lowering import recurrent_cell as compiled_recurrent
-
-    monkeypatch.setattr(compiled_recurrent, "_openblas_threads", lambda: (lambda: 4, None))
-    monkeypatch.setattr(compiled_recurrent, "_cores", lambda: 2)
-    assert compiled_recurrent.batch_parts(128, 1) == [(0, 64), (64, 128)]
-    assert compiled_recurrent.batch_parts(129, 1) == [(0, 64), (64, 129)]
-    assert compiled_recurrent.batch_parts(20, 1) == [(0, 20)]  # parts of >= 16 only
-    assert compiled_recurrent.batch_parts(128, None) == [(0, 128)]  # large products
-    monkeypatch.setattr(compiled_recurrent, "_openblas_threads", lambda: (lambda: 1, None))
-    assert compiled_recurrent.batch_parts(128, 1) == [(0, 128)]  # OPENBLAS_NUM_THREADS=1
-
-
-@pytest.mark.parametrize("op", sorted(GATES))
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_split_over_threads_equals_one_block(monkeypatch, dtype, op):
-    """The batch run as blocks on threads (the blocks' rows spaced in the time-major
-    arrays) gives the same outputs and gradients as one block, to the last bit: each
-    sequence's arithmetic is the same; only the weights' sums run after the loop."""
-    from nnlearn.lowering import recurrent_cell as compiled_recurrent
-
-    if compiled_recurrent.gemm(dtype) is None:
-        pytest.skip("the blocks need NumPy's own BLAS")
-    rng = np.random.default_rng(3)
-    inputs = _inputs(rng, op, 11, 7, 3, 5, dtype, True, True)
-    weights = [rng.standard_normal((11, 7, 5)).astype(dtype)
-               for _ in range(2 if op == "lstm" else 1)]
-    whole = _run(op, inputs, "tanh", "sigmoid", weights, cell=True)
-    seen = []
-
-    def three_blocks(n, threads):
-        seen.append(n)
-        return [(0, 4), (4, 5), (5, n)]
-
-    monkeypatch.setattr(compiled_recurrent, "batch_parts", three_blocks)
-    split = _run(op, inputs, "tanh", "sigmoid", weights, cell=True)
-    assert seen == [11]
-    for a, b in zip(whole[0] + whole[1], split[0] + split[1]):
-        np.testing.assert_array_equal(a, b)
-
-
-def test_an_error_in_a_block_reaches_the_caller():
-    from nnlearn.lowering import recurrent_cell as compiled_recurrent
-
-    def fail_on_the_second(start, stop):
-        if start:
-            raise ValueError(f"block {start}:{stop}")
-
-    with pytest.raises(ValueError, match="block 2:4"):
-        compiled_recurrent.run_parts(fail_on_the_second, [(0, 2), (2, 4)])
-
-
 def test_thread_policy_through_threadpoolctl(monkeypatch):
     """Where NumPy's BLAS is not its bundled OpenBLAS, threadpoolctl sets the threads."""
     threadpoolctl = pytest.importorskip("threadpoolctl")

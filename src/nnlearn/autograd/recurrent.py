@@ -195,21 +195,6 @@ def _blas_threads(limit):
     return blas_threads(limit)
 
 
-def _batch_parts(n: int, threads, gemm) -> list:
-    """The blocks of the batch the compiled cell runs side by side
-    (:func:`nnlearn.lowering.recurrent_cell.batch_parts`; one block without NumPy's own
-    BLAS, whose calls take rows of any spacing)."""
-    from ..lowering.recurrent_cell import batch_parts
-
-    return batch_parts(n, threads) if gemm is not None else [(0, n)]
-
-
-def _run_parts(function, parts) -> None:
-    from ..lowering.recurrent_cell import run_parts
-
-    run_parts(function, parts)
-
-
 def _cell(activation: str, recurrent_activation: str, dtype) -> tuple:
     """(the compiled loops for these activations, the gemm, 1 in dtype)."""
     from ..lowering import recurrent_cell
@@ -227,25 +212,15 @@ def _simple_rnn_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
     xt, xw = _time_major(x.data, kernel.data, None if bias is None else bias.data)
     h = np.empty((steps + 1, n, units), dtype)
     h[0] = h0_data
-    parts = _batch_parts(n, threads, gemm)
-
-    def forward(lo, hi):
-        loops["simple_rnn_forward"](xw[:, lo:hi], u, h[:, lo:hi], gemm, one)
-
     with _blas_threads(threads):
-        _run_parts(forward, parts)
+        loops["simple_rnn_forward"](xw, u, h, gemm, one)
 
     def grads_of(grad_out):
         grad = _time_major_grad(grad_out, dtype)
         dz = np.empty((steps, n, units), dtype)
         dh = np.zeros((n, units), dtype)
-
-        def backward(lo, hi):
-            loops["simple_rnn_backward"](h[:, lo:hi], grad[:, lo:hi], u, dz[:, lo:hi],
-                                         dh[lo:hi], gemm, one)
-
         with _blas_threads(threads):
-            _run_parts(backward, parts)
+            loops["simple_rnn_backward"](h, grad, u, dz, dh, gemm, one)
         dx, dkernel = _finish_time_major(x, kernel, xt, dz)
         flat = dz.reshape(steps * n, units)
         du = h[:-1].reshape(steps * n, units).T @ flat
@@ -277,14 +252,8 @@ def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, acti
     out = np.empty((n, steps, 2, k), dtype)  # the op's output: (h_t, c_t) of every step
     gates = np.empty((steps, n, 4 * k), dtype)
     g_c = np.empty((steps, n, k), dtype)
-    parts = _batch_parts(n, threads, gemm)
-
-    def forward(lo, hi):
-        loops["lstm_forward"](hx[:, lo:hi], v, b, c_start[lo:hi], out[lo:hi],
-                              gates[:, lo:hi], g_c[:, lo:hi], gemm, one)
-
     with _blas_threads(threads):
-        _run_parts(forward, parts)
+        loops["lstm_forward"](hx, v, b, c_start, out, gates, g_c, gemm, one)
 
     def grads_of(grad_packed):
         grad = np.ascontiguousarray(grad_packed, dtype)
@@ -292,14 +261,9 @@ def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, acti
         dhx = np.empty((n, k + features), dtype)
         dh, dc = np.zeros((n, k), dtype), np.zeros((n, k), dtype)
         dx = np.empty((n, steps, features), dtype)
-
-        def backward(lo, hi):
-            loops["lstm_backward"](gates[:, lo:hi], g_c[:, lo:hi], c_start[lo:hi],
-                                   out[lo:hi], grad[lo:hi], v, dz[:, lo:hi], dhx[lo:hi],
-                                   dh[lo:hi], dc[lo:hi], dx[lo:hi], gemm, one)
-
         with _blas_threads(threads):
-            _run_parts(backward, parts)
+            loops["lstm_backward"](gates, g_c, c_start, out, grad, v, dz, dhx, dh, dc, dx,
+                                   gemm, one)
         flat = dz.reshape(steps * n, 4 * k)
         dv = hx[:-1].reshape(steps * n, k + features).T @ flat  # [dU; dW], one product
         db = flat.sum(axis=0) if bias is not None else None
@@ -324,14 +288,8 @@ def _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
     r_h = np.empty((steps, n, k), dtype)
     cand = np.empty((steps, n, k), dtype)
     h[0] = h0_data
-    parts = _batch_parts(n, threads, gemm)
-
-    def forward(lo, hi):
-        loops["gru_forward"](xw[:, lo:hi], u, b_rec, h[:, lo:hi], zr[:, lo:hi],
-                             r_h[:, lo:hi], cand[:, lo:hi], gemm, one)
-
     with _blas_threads(threads):
-        _run_parts(forward, parts)
+        loops["gru_forward"](xw, u, b_rec, h, zr, r_h, cand, gemm, one)
 
     def grads_of(grad_out):
         grad = _time_major_grad(grad_out, dtype)
@@ -339,14 +297,9 @@ def _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
         dz_rec = np.empty((steps, n, 3 * k), dtype)
         dh = np.zeros((n, k), dtype)
         keep = np.empty((n, k), dtype)
-
-        def backward(lo, hi):
-            loops["gru_backward"](h[:, lo:hi], zr[:, lo:hi], r_h[:, lo:hi],
-                                  cand[:, lo:hi], grad[:, lo:hi], u, dz_in[:, lo:hi],
-                                  dz_rec[:, lo:hi], dh[lo:hi], keep[lo:hi], gemm, one)
-
         with _blas_threads(threads):
-            _run_parts(backward, parts)
+            loops["gru_backward"](h, zr, r_h, cand, grad, u, dz_in, dz_rec, dh, keep,
+                                  gemm, one)
         dx, dkernel = _finish_time_major(x, kernel, xt, dz_in)
         flat = dz_rec.reshape(steps * n, 3 * k)
         du = h[:-1].reshape(steps * n, k).T @ flat

@@ -41,7 +41,7 @@ import weakref
 import numpy as np
 
 from . import loops
-from .recurrent_cell import SMALL_PRODUCT, batch_parts, recurrent_cell_reason, recurrent_threads
+from .recurrent_cell import SMALL_PRODUCT, recurrent_cell_reason, recurrent_threads
 from .switches import compiled_step_enabled, conv_loops_enabled, settings
 
 __all__ = ["plan", "settings", "StepPlan", "Part", "compiled_step_enabled",
@@ -316,25 +316,18 @@ def _layer_parts(model, batch_size: int | None = None) -> list:
                               + ("" if why is None else f"; steps in NumPy: {why}")))
             if batch_size is None:
                 parts.append(Part(f"recurrent {name} threads",
-                                  "BLAS on 1 thread around the steps of small batches, "
-                                  "the batch split into blocks of sequences run side by "
-                                  "side, one per BLAS thread and core",
+                                  "BLAS on 1 thread around the steps of small batches",
                                   f"where batch x units x gates x units <= {SMALL_PRODUCT:,}"
                                   " multiply-adds per step"))
             else:
                 gates = {"LSTM": 4, "GRU": 3}.get(name, 1)
                 threads = recurrent_threads(batch_size, layer.units, gates)
-                blocks = len(batch_parts(batch_size, threads)) if why is None else 1
                 parts.append(Part(f"recurrent {name} threads",
-                                  ("BLAS on 1 thread around the steps" if threads == 1
-                                   else "BLAS's own threads")
-                                  + (f", {blocks} blocks of sequences on {blocks} threads"
-                                     if blocks > 1 else ""),
+                                  "BLAS on 1 thread around the steps" if threads == 1
+                                  else "BLAS's own threads",
                                   f"each step multiplies ({batch_size}, {layer.units}) by "
                                   f"({layer.units}, {gates * layer.units}): "
-                                  + ("small" if threads == 1 else "large enough to split")
-                                  + ("; the sequences of a batch are independent through "
-                                     "the steps" if blocks > 1 else "")))
+                                  + ("small" if threads == 1 else "large enough to split")))
         else:
             parts.append(Part(f"recurrent {name}", "unrolled graph, one node per step",
                               "an activation without a fused derivative" if not fused()

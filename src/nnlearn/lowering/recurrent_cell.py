@@ -22,20 +22,13 @@ synchronisation than it gains; the BLAS's thread count is process-wide but can b
 around a whole loop.  :func:`blas_threads` sets it to one for the loop when the
 planner says the products are small (:func:`nnlearn.lowering.planner.recurrent_threads`), then
 restores it: through NumPy's bundled OpenBLAS directly, else threadpoolctl when
-installed (the ``fast`` extra), else it leaves the threads alone.  The threads the BLAS
-would have used are given to the batch instead: the sequences of a batch never meet
-in the recurrence, so :func:`batch_parts` splits the batch into blocks, one per BLAS
-thread and core, and :func:`run_parts` runs the compiled loop on each block side by
-side (the loops release the GIL); the weights' gradients are summed after the loop, in
-one product over the whole batch, so a block's results equal the whole batch's to the
-last bit.
+installed (the ``fast`` extra), else it leaves the threads alone.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import os
 
 import numpy as np
 
@@ -44,8 +37,7 @@ from . import loops
 from .switches import recurrent_cell_enabled
 
 __all__ = ["cell_functions", "blas_threads", "blas_thread_count", "gemm",
-           "recurrent_cell_reason", "recurrent_threads", "SMALL_PRODUCT", "batch_parts",
-           "run_parts"]
+           "recurrent_cell_reason", "recurrent_threads", "SMALL_PRODUCT"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -72,7 +64,7 @@ def cell_functions(activation: str, recurrent_activation: str) -> dict:
         f"nnlearn.lowering.recurrent_cell.{activation}.{recurrent_activation}",
         _recurrent_template.source(), namespace,
         [*rules, cell_functions.__wrapped__, fastmath.numba_functions.__wrapped__,
-         fastmath.lowered], _recurrent_template.FUNCTIONS, nogil=True)
+         fastmath.lowered], _recurrent_template.FUNCTIONS)
     return dict(zip(_recurrent_template.FUNCTIONS, functions))
 
 
@@ -198,53 +190,3 @@ def recurrent_threads(batch: int, units: int, gates: int) -> int | None:
     for larger ones."""
     return 1 if batch * units * gates * units <= SMALL_PRODUCT else None
 
-
-#: a part of a batch the cell runs on a thread of its own has at least this many sequences
-SMALLEST_PART = 16
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def batch_parts(n: int, threads: int | None) -> list:
-    """The blocks of sequences ``[(start, stop), ...]`` of a batch of ``n`` that the
-    compiled cell runs side by side, one thread each.  The sequences of a batch are
-    independent through the steps, so a batch splits into blocks with no exchange
-    between them until the weights' gradients are summed (one product after the
-    loop).  As many blocks as the threads the BLAS would use by itself (so
-    ``OPENBLAS_NUM_THREADS=1`` keeps one thread), at most one per core and at least
-    :data:`SMALLEST_PART` sequences each; one block when the steps' products are large
-    enough for the BLAS's own threads (``threads`` None: see :func:`recurrent_threads`)."""
-    parts = 1
-    if threads == 1:
-        own = blas_thread_count() or 1
-        parts = max(1, min(own, _cores(), n // SMALLEST_PART))
-    bounds = [n * i // parts for i in range(parts + 1)]
-    return list(zip(bounds[:-1], bounds[1:]))
-
-
-@functools.lru_cache(maxsize=1)
-def _pool():
-    from concurrent.futures import ThreadPoolExecutor
-
-    return ThreadPoolExecutor(max_workers=max(1, _cores() - 1),
-                              thread_name_prefix="nnlearn-recurrent")
-
-
-def run_parts(function, parts: list) -> None:
-    """``function(start, stop)`` for every block of :func:`batch_parts`: the first on this
-    thread, the others on the pool's (the compiled loops release the GIL); returns when
-    all are done, raising the first error."""
-    if len(parts) == 1:
-        function(*parts[0])
-        return
-    futures = [_pool().submit(function, *part) for part in parts[1:]]
-    try:
-        function(*parts[0])
-    finally:
-        for future in futures:
-            future.result()
