@@ -543,3 +543,31 @@ def test_complex_or_object_inputs_are_refused_as_on_the_engine():
         for engine in (True, False):
             with engine_if(engine), pytest.raises(TypeError, match="numeric"):
                 model.train_step(bad, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_takes_rows_of_any_spacing_and_free_strides_of_single_rows(dtype):
+    """NumPy leaves the stride of an axis of length 1 free (a one-sample batch, a one-unit
+    layer's (1, 1) kernel): the leading dimension given to BLAS must not be read from it;
+    a block of rows of a larger array is taken with its row stride."""
+    from nnlearn.lowering.dense_step import numpy_gemm, step_functions
+
+    gemm = numpy_gemm(dtype)
+    if gemm is None:
+        pytest.skip("NumPy's BLAS is not its bundled OpenBLAS")
+    matmul = step_functions()["matmul"]
+    rng = np.random.default_rng(0)
+    one_row = rng.random((1, 3)).astype(dtype)
+    free = np.lib.stride_tricks.as_strided(one_row, (1, 3), (999 * one_row.itemsize,
+                                                               one_row.itemsize))
+    b = rng.random((3, 2)).astype(dtype)
+    out = np.empty((1, 2), dtype)
+    matmul(gemm, free, b, out, False, False)
+    np.testing.assert_allclose(out, one_row @ b, rtol=1e-6)
+    big = rng.random((6, 5)).astype(dtype)
+    block = big[:, 1:4]  # rows 5 apart, each contiguous
+    out = np.empty((6, 2), dtype)
+    matmul(gemm, block, b, out, False, False)
+    np.testing.assert_allclose(out, block @ b, rtol=1e-6)
+    with pytest.raises(ValueError, match="rows must be contiguous"):
+        matmul(gemm, big[:, ::2], rng.random((3, 2)).astype(dtype), out, False, False)

@@ -109,11 +109,19 @@ def matmul(gemm, a, b, out, transpose_a, transpose_b):
     if (b.shape[1] if transpose_b else b.shape[0]) != k or out.shape[0] != m \
             or out.shape[1] != n:
         raise ValueError("matmul: shapes not aligned")
-    if a.strides[1] != a.itemsize or b.strides[1] != b.itemsize \
-            or out.strides[1] != out.itemsize:
-        raise ValueError("matmul: rows must be contiguous")
     gemm_call(gemm, 112 if transpose_a else 111, 112 if transpose_b else 111,  # noqa: F821
-              m, n, k, a, b, out)
+              m, n, k, a, leading(a), b, leading(b), out, leading(out))
+
+
+def leading(a):
+    """The leading dimension BLAS takes for the rows of ``a``: their stride in elements
+    (any, for a single row: NumPy leaves the strides of axes of length 1 free); each row
+    must be contiguous."""
+    if a.shape[1] > 1 and a.strides[1] != a.itemsize:
+        raise ValueError("matmul: rows must be contiguous")
+    if a.shape[0] <= 1:
+        return max(1, a.shape[1])
+    return a.strides[0] // a.itemsize
 
 
 def gradients(x, rows, labels, weights, kernels, biases, codes, link, c, penalty, decay,
@@ -187,7 +195,8 @@ def forward(x, kernels, biases, codes, softmax, one, gemm):
 
 
 #: The functions compiled.py compiles, in the order they call each other.
-FUNCTIONS = ("elementwise_head", "loss_head", "column_sums", "sum_of_squares", "matmul",
+FUNCTIONS = ("elementwise_head", "loss_head", "column_sums", "sum_of_squares", "leading",
+             "matmul",
              "keeps_input", "activate", "times_derivative", "gradients", "forward")
 
 

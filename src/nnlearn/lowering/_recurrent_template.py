@@ -185,13 +185,16 @@ def gru_backward(h, zr, r_h, cand, grad, u, dz_in, dz_rec, dh, keep, gemm, one):
 
 
 #: The functions compiled_recurrent.py compiles (matmul first: the others call it).
-FUNCTIONS = ("matmul", "simple_rnn_forward", "simple_rnn_backward", "lstm_forward", "lstm_backward",
-             "gru_forward", "gru_backward")
+FUNCTIONS = ("leading", "matmul", "simple_rnn_forward", "simple_rnn_backward",
+             "lstm_forward", "lstm_backward", "gru_forward", "gru_backward")
 
 
 def source() -> str:
-    """This template with the Dense template's ``matmul`` appended."""
+    """This template with the Dense template's ``matmul`` (and its ``leading``)
+    appended."""
     from . import _dense_template
 
     template = inspect.getsource(sys.modules[__name__])
-    return template.rstrip("\n") + "\n\n\n" + inspect.getsource(_dense_template.matmul)
+    return template.rstrip("\n") + "".join(
+        "\n\n\n" + inspect.getsource(function).rstrip("\n")
+        for function in (_dense_template.leading, _dense_template.matmul)) + "\n"

@@ -63,25 +63,28 @@ def numpy_gemm(dtype) -> int | None:
 
 @functools.lru_cache(maxsize=1)
 def gemm_call():
-    """The numba intrinsic ``gemm_call(address, transpose_a, transpose_b, m, n, k, a, b,
-    out)``: out (m x n) <- op(a) op(b) for C-ordered float32 or float64 arrays, by the
-    row-major CBLAS gemm at ``address`` (:func:`numpy_gemm`), alpha = 1 and beta = 0;
-    ``transpose_a``/``transpose_b`` are CBLAS's codes (111: as it is, 112: transposed).
-    Each array's rows may be spaced (a block of rows of a larger array: its leading
-    dimension is its row stride); the caller checks the shapes and that each row is
-    contiguous."""
+    """The numba intrinsic ``gemm_call(address, transpose_a, transpose_b, m, n, k, a, lda,
+    b, ldb, out, ldc)``: out (m x n) <- op(a) op(b) for float32 or float64 arrays whose
+    rows are contiguous, ``lda``, ``ldb``, ``ldc`` their row strides in elements (their
+    leading dimensions), by the row-major CBLAS gemm at ``address`` (:func:`numpy_gemm`),
+    alpha = 1 and beta = 0; ``transpose_a``/``transpose_b`` are CBLAS's codes (111: as it
+    is, 112: transposed).  The caller checks the shapes and strides."""
     from llvmlite import ir
     from numba import types
     from numba.extending import intrinsic
 
+    names = ("address", "ta", "tb", "m", "n", "k", "a", "lda", "b", "ldb", "out", "ldc")
+
     @intrinsic
-    def gemm_call(typingctx, address, transpose_a, transpose_b, m, n, k, a, b, out):
+    def gemm_call(typingctx, address, transpose_a, transpose_b, m, n, k, a, lda, b, ldb,
+                  out, ldc):
         arrays = (a, b, out)
         if not all(isinstance(array, types.Array) and array.ndim == 2 for array in arrays) \
                 or len({array.dtype for array in arrays}) != 1 \
                 or a.dtype not in (types.float32, types.float64):
             return None
-        signature = types.void(address, transpose_a, transpose_b, m, n, k, a, b, out)
+        signature = types.void(address, transpose_a, transpose_b, m, n, k, a, lda, b, ldb,
+                               out, ldc)
 
         def codegen(context, builder, signature, args):
             real = context.get_value_type(a.dtype)
@@ -90,32 +93,23 @@ def gemm_call():
             cblas = ir.FunctionType(ir.VoidType(), [i32, i32, i32, i64, i64, i64, real,
                                                     pointer, i64, pointer, i64, real,
                                                     pointer, i64])
-            values = dict(zip(("address", "ta", "tb", "m", "n", "k", "a", "b", "out"),
-                              args))
-            kinds = dict(zip(("address", "ta", "tb", "m", "n", "k", "a", "b", "out"),
-                             signature.args))
+            values, kinds = dict(zip(names, args)), dict(zip(names, signature.args))
 
-            def integer(name, to, numba_type):
+            def integer(name, numba_type):
                 return context.cast(builder, values[name], kinds[name], numba_type)
 
-            def data_and_leading(name):  # the row stride, in elements
+            def data(name):
                 array = context.make_array(kinds[name])(context, builder, values[name])
-                row_bytes = builder.extract_value(array.strides, 0)
-                item = context.get_constant(types.intp, context.get_abi_sizeof(real))
-                return builder.bitcast(array.data, pointer), \
-                    context.cast(builder, builder.sdiv(row_bytes, item), types.intp,
-                                 types.int64)
+                return builder.bitcast(array.data, pointer)
 
-            function = builder.inttoptr(integer("address", i64, types.intp),
-                                        cblas.as_pointer())
-            (a_data, lda), (b_data, ldb), (out_data, ldc) = map(data_and_leading,
-                                                                ("a", "b", "out"))
+            function = builder.inttoptr(integer("address", types.intp), cblas.as_pointer())
             builder.call(function, [
-                ir.Constant(i32, ROW_MAJOR), integer("ta", i32, types.int32),
-                integer("tb", i32, types.int32), integer("m", i64, types.int64),
-                integer("n", i64, types.int64), integer("k", i64, types.int64),
-                ir.Constant(real, 1.0), a_data, lda, b_data, ldb, ir.Constant(real, 0.0),
-                out_data, ldc])
+                ir.Constant(i32, ROW_MAJOR), integer("ta", types.int32),
+                integer("tb", types.int32), integer("m", types.int64),
+                integer("n", types.int64), integer("k", types.int64),
+                ir.Constant(real, 1.0), data("a"), integer("lda", types.int64), data("b"),
+                integer("ldb", types.int64), ir.Constant(real, 0.0), data("out"),
+                integer("ldc", types.int64)])
             return context.get_dummy_value()
 
         return signature, codegen
