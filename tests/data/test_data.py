@@ -657,8 +657,9 @@ def test_a_bad_row_inside_a_read_names_its_batch_after_the_batches_before_it(tmp
     assert threading.active_count() == before
 
 
-def test_the_blas_is_held_to_the_cores_the_readers_leave_and_restored(tmp_path):
-    from nnlearn.data import adapters
+def test_the_blas_keeps_its_threads_during_a_lazy_fit(tmp_path):
+    """Holding the BLAS to fewer threads beside the readers changed the weights' last
+    bits (OpenBLAS rounds its products on two threads differently): it keeps its own."""
     from nnlearn.lowering.recurrent_cell import blas_thread_count
 
     if blas_thread_count() is None:
@@ -673,8 +674,7 @@ def test_the_blas_is_held_to_the_cores_the_readers_leave_and_restored(tmp_path):
             during.append(blas_thread_count())
 
     _model().fit(xm, y, batch_size=16, epochs=2, verbose=0, callbacks=[Threads()])
-    cores = len(__import__("os").sched_getaffinity(0))
-    assert set(during) == {min(before, max(1, cores - adapters.LAZY_WORKERS))}
+    assert set(during) == {before}
     assert blas_thread_count() == before
 
 

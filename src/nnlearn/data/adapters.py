@@ -26,7 +26,6 @@ index, raised in the training thread before that batch is used.
 
 from __future__ import annotations
 
-import contextlib
 import os
 
 import numpy as np
@@ -318,9 +317,12 @@ class LazyArrayAdapter(ArrayAdapter):
     epoch 1.9-3.4x the in-memory one; 16 batches a read, 1.7-1.9x; and with two
     readers, 1.12-1.16x; at 2 GiB, reads of up to 21 batches, five runs: 0.87-1.30x,
     median 0.93).  The read-ahead is what the settings say: ``LAZY_WORKERS``
-    threads, at most ``LAZY_QUEUE_SIZE`` batches read and not yet used.  During the
-    epoch the BLAS is held to the cores the readers leave
-    (:func:`blas_beside_readers`)."""
+    threads, at most ``LAZY_QUEUE_SIZE`` batches read and not yet used.  The BLAS
+    keeps its own threads: holding it to the cores the readers leave made the epoch
+    faster (those figures were taken so) but changed the weights' last bits for some
+    networks (OpenBLAS's products on two threads round differently: lesson 10's
+    784-64-10 fit on a memmap then differed from the same fit in memory), and the same
+    weights as in memory come first."""
 
     def __init__(self, model, x, y, weights, batch_size, shuffle=False, sequential=False,
                  start: int = 0, stop: int | None = None, class_weight=None):
@@ -401,38 +403,13 @@ class LazyArrayAdapter(ArrayAdapter):
         reader = prefetch_indexed(lambda group: self._fetch_group(batches, group), groups,
                                   LAZY_WORKERS, ahead)
         try:
-            with blas_beside_readers(LAZY_WORKERS if len(groups) > 1 else 0):
-                for _, results in reader:
-                    for batch in results:
-                        if isinstance(batch, BatchError):
-                            raise batch
-                        yield batch
+            for _, results in reader:
+                for batch in results:
+                    if isinstance(batch, BatchError):
+                        raise batch
+                    yield batch
         finally:
             reader.close()
-
-
-@contextlib.contextmanager
-def blas_beside_readers(workers: int):
-    """``with blas_beside_readers(workers):`` the BLAS on at most the cores left by
-    ``workers`` reader threads (at least one thread; never more than it had), restored
-    after: the readers need their cores, and OpenBLAS's idle threads wait for work
-    spinning on them.  Measured on 2 cores (``bench/data.py --gigabytes 0.5``: batches
-    of 256 rows through a 64 x 64 kernel, products too small for a second BLAS thread
-    to gain anything), the memmap epoch took 1.4-1.7x the in-memory one with the BLAS
-    on 2 threads and 1.12-1.16x on 1, and the in-memory epoch was the same either way
-    (2.8-3.1 s on 2 threads, 2.4-3.0 s on 1).  OpenBLAS splits a product's output, not
-    its sums, between threads, so the weights are the same bits (that fit's, on the
-    memmap with one thread and in memory with two, compared)."""
-    if workers == 0:
-        yield
-        return
-    from ..lowering.recurrent_cell import blas_thread_count, blas_threads
-
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        (os.cpu_count() or 1)
-    limit, now = max(1, cores - workers), blas_thread_count()
-    with blas_threads(limit if now is not None and now > limit else None):
-        yield
 
 
 class PyDatasetAdapter(DataAdapter):

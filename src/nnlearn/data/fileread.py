@@ -28,10 +28,11 @@ MADV_NOHUGEPAGE did not change that: 40 batches mapped the whole 2 GiB), a
 its page faults (beside a spinning Python thread it took 5.6 ms a batch).  (b) in
 Python costs 1.4-2.5 us a row and releases and retakes the GIL around every call; the
 compiled loop costs 0.6-0.8 us a row (sorted or not) and releases the GIL once a read.
-(c) a second reader thread (``LAZY_WORKERS`` in :mod:`nnlearn.data.adapters`) and the
+(c) a second reader thread (``LAZY_WORKERS`` in :mod:`nnlearn.data.adapters`) with the
 BLAS held to one thread beside them took the memmap epoch of ``python -m bench.data
---gigabytes 0.5`` from 1.28-1.41x the in-memory epoch (one reader) to 1.12-1.16x (two);
-the adapters module gives the rest (batches read several at a time).
+--gigabytes 0.5`` from 1.28-1.41x the in-memory epoch (one reader) to 1.12-1.16x (two),
+1.4-1.7x with the BLAS on its own two threads, which is what runs: the hold changed the
+weights' last bits for some networks (see the adapters module).
 """
 
 from __future__ import annotations
