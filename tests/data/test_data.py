@@ -660,10 +660,11 @@ def test_a_bad_row_inside_a_read_names_its_batch_after_the_batches_before_it(tmp
 def test_the_blas_keeps_its_threads_during_a_lazy_fit(tmp_path):
     """Holding the BLAS to fewer threads beside the readers changed the weights' last
     bits (OpenBLAS rounds its products on two threads differently): it keeps its own."""
-    from nnlearn.lowering.recurrent_cell import blas_thread_count
+    from nnlearn.lowering import recurrent_cell
 
-    if blas_thread_count() is None:
-        pytest.skip("the BLAS's threads cannot be told here")
+    if recurrent_cell._openblas_threads() is None:
+        pytest.skip("NumPy's BLAS is not its bundled OpenBLAS")
+    blas_thread_count = recurrent_cell._openblas_threads()[0]
     x, y = _data(n=640)
     np.save(tmp_path / "x.npy", x)
     xm = np.load(tmp_path / "x.npy", mmap_mode="r")

@@ -25,7 +25,7 @@ import numpy as np
 
 __all__ = ["numpy_openblas", "numpy_gemm", "gemm_call"]
 
-ROW_MAJOR, NO_TRANSPOSE, TRANSPOSE = 101, 111, 112  # CBLAS's enumerations
+ROW_MAJOR = 101  # CBLAS's enumeration (the loops pass 111 / 112: as it is / transposed)
 
 
 @functools.lru_cache(maxsize=1)

@@ -36,8 +36,8 @@ from .. import activations
 from . import loops
 from .switches import recurrent_cell_enabled
 
-__all__ = ["cell_functions", "blas_threads", "blas_thread_count", "gemm",
-           "recurrent_cell_reason", "recurrent_threads", "SMALL_PRODUCT"]
+__all__ = ["cell_functions", "blas_threads", "gemm", "recurrent_cell_reason",
+           "recurrent_threads", "SMALL_PRODUCT"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -109,18 +109,6 @@ def thread_control() -> str | None:
     if _openblas_threads() is not None:
         return "NumPy's OpenBLAS"
     return "threadpoolctl" if _threadpool_controller() is not None else None
-
-
-def blas_thread_count() -> int | None:
-    """The BLAS's thread count now, or None when it cannot be told."""
-    direct = _openblas_threads()
-    if direct is not None:
-        return int(direct[0]())
-    controller = _threadpool_controller()
-    if controller is None:
-        return None
-    counts = [pool.num_threads for pool in controller.select(user_api="blas").lib_controllers]
-    return max(counts) if counts else None
 
 
 @contextlib.contextmanager
