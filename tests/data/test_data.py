@@ -7,6 +7,7 @@ import pytest
 
 import nnlearn as nl
 from nnlearn.data import BatchError, PyDataset, read_rows
+from nnlearn.lowering import planner
 from nnlearn.models import mlp
 
 
@@ -657,26 +658,47 @@ def test_a_bad_row_inside_a_read_names_its_batch_after_the_batches_before_it(tmp
     assert threading.active_count() == before
 
 
-def test_the_blas_keeps_its_threads_during_a_lazy_fit(tmp_path):
-    """Holding the BLAS to fewer threads beside the readers changed the weights' last
-    bits (OpenBLAS rounds its products on two threads differently): it keeps its own."""
-    from nnlearn.lowering import recurrent_cell
+def test_the_steps_blas_threads_are_the_same_from_a_file_as_in_memory(tmp_path):
+    """The BLAS's thread count can change a product's last bits (OpenBLAS rounds a split
+    product differently), so the step's count is the planner's choice for the shapes
+    (here small products: one thread), the same whether the batches come from memory or
+    from a file; the weights are the same bit for bit, and the count is restored
+    between the steps, where the readers run."""
+    from nnlearn.lowering import blas
 
-    if recurrent_cell._openblas_threads() is None:
+    if blas.openblas_threads() is None:
         pytest.skip("NumPy's BLAS is not its bundled OpenBLAS")
-    blas_thread_count = recurrent_cell._openblas_threads()[0]
-    x, y = _data(n=640)
+    get = blas.openblas_threads()[0]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1024, 64)).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[rng.integers(0, 2, 1024)]
     np.save(tmp_path / "x.npy", x)
     xm = np.load(tmp_path / "x.npy", mmap_mode="r")
-    before, during = blas_thread_count(), []
+    before, fitted = get(), []
+    for data in (x, xm):
+        model = mlp(64, [64], 2, output_activation="softmax", seed=0)
+        model.compile(optimizer="adam", loss="categorical_crossentropy")
+        inside, between = [], []
 
-    class Threads(nl.callbacks.Callback):
-        def on_batch_end(self, batch, logs=None):
-            during.append(blas_thread_count())
+        class Between(nl.callbacks.Callback):
+            def on_batch_end(self, batch, logs=None, between=between):
+                between.append(get())
 
-    _model().fit(xm, y, batch_size=16, epochs=2, verbose=0, callbacks=[Threads()])
-    assert set(during) == {before}
-    assert blas_thread_count() == before
+        original = model._train_step
+
+        def recorded(*args, original=original, inside=inside):
+            inside.append(get())
+            return original(*args)
+
+        model._train_step = recorded
+        model.fit(data, y, batch_size=256, epochs=2, seed=0, verbose=0,
+                  callbacks=[Between()])
+        assert planner.step_threads(model, 256) == 1  # 256 x 64 x 64 multiply-adds
+        assert set(inside) == {1} and len(inside) == 8
+        assert set(between) == {before}
+        fitted.append(model)
+    assert get() == before
+    assert _same(*fitted)
 
 
 def test_the_file_reading_loop_is_chosen_in_one_place(monkeypatch):

@@ -20,6 +20,11 @@ def test_train_on_a_npy_file_reads_it_memory_mapped_and_standardises_it(tmp_path
                                                                       monkeypatch):
     path, X, y = _npy(tmp_path)
     monkeypatch.setattr(cli, "MAX_SCAN_BYTES", 1000)  # the scaling over many chunks
+    from nnlearn.data import adapters
+
+    # two readers (one per core the step leaves: how many depends on the machine), so
+    # a read is a share of the queue smaller than the 360 training rows
+    monkeypatch.setattr(adapters, "LAZY_WORKERS", 2)
     read = []
     original = cli.NpyFeatures.__getitem__
 

@@ -180,3 +180,33 @@ def test_a_loss_without_reduction_is_refused_at_compile():
     model = nl.Sequential([Input(2), Dense(1)])
     with pytest.raises(ValueError, match="reduction='none'.*one number"):
         model.compile("sgd", nl.losses.MeanSquaredError(reduction="none"))
+
+
+def test_a_step_of_small_products_runs_on_one_blas_thread():
+    """The BLAS threads follow the step's largest product, batch x largest kernel: one
+    thread from OpenBLAS's own one-thread bound up to blas.SMALL_STEP_PRODUCT, its own
+    count above (and below, where OpenBLAS takes one thread itself: nothing to set)."""
+    from nnlearn.lowering import blas
+
+    def stack(*units, first=64):
+        model = nl.Sequential([Input(first)] + [Dense(u, activation="relu") for u in units],
+                              seed=0)
+        model.compile(optimizer="sgd", loss="mse")
+        model.build((first,))
+        return model
+
+    small = stack(64, 2)                     # largest kernel 64 x 64
+    assert planner.step_threads(small, 256) == 1   # 1,048,576 multiply-adds
+    assert planner.step_threads(small, 32) is None  # 131,072: OpenBLAS's one thread
+    assert planner.step_threads(small, 1024) is None  # 4,194,304: two threads pay
+    assert 256 * 64 * 64 <= blas.SMALL_STEP_PRODUCT < 1024 * 64 * 64
+    assert planner.step_threads(stack(512, 10, first=784), 128) is None  # the main job
+    assert _parts(small.plan(batch_size=256))["BLAS threads"][0] == "1 thread for the step"
+    assert _parts(small.plan(batch_size=1024))["BLAS threads"][0] == "BLAS's own threads"
+    assert "BLAS threads" in _parts(small.plan())
+    conv = nl.Sequential([Input((8, 8, 1)), nl.layers.Conv2D(4, 3), nl.layers.Flatten(),
+                          Dense(2)], seed=0)
+    conv.compile(optimizer="sgd", loss="mse")
+    conv.build((8, 8, 1))
+    assert planner.step_threads(conv, 256) is None  # its products are not batch x kernel
+    assert "BLAS threads" not in _parts(conv.plan(batch_size=256))

@@ -495,7 +495,10 @@ def _forward(spec, z: np.ndarray) -> np.ndarray:
     """$h = g(z)$: the activation's element rule evaluated by NumPy on the whole array."""
     if spec is _activations.linear:
         return z
-    with np.errstate(over="ignore", under="ignore"):  # e^-z = inf: sigmoid 0, as the rule says
+    if spec.overflows:
+        with np.errstate(over="ignore", under="ignore"):  # e^-z = inf: sigmoid 0, as the rule says
+            h = spec.function(z, z.dtype.type(1))
+    else:
         h = spec.function(z, z.dtype.type(1))
     return h if type(h) is np.ndarray else np.asarray(h, z.dtype)
 

@@ -38,11 +38,12 @@ from .prefetch import BatchError, ReadAhead, prefetch_indexed
 __all__ = ["kind_of", "is_lazy_array", "n_rows", "read_rows", "check_batch", "DataAdapter",
            "ArrayAdapter", "LazyArrayAdapter", "PyDatasetAdapter", "IterableAdapter"]
 
-# Lazily indexed arrays: LAZY_WORKERS reader threads; at most LAZY_QUEUE_SIZE batches
-# read ahead of the step; consecutive batches read together, as many as hold at most
-# LAZY_READ_BYTES of x (at least one), one read per thread and one more under way:
-# see LazyArrayAdapter.
-LAZY_WORKERS, LAZY_QUEUE_SIZE, LAZY_READ_BYTES = 2, 64, 2 << 20
+# Lazily indexed arrays: LAZY_WORKERS reader threads (one per core the step leaves,
+# at most two); at most LAZY_QUEUE_SIZE batches read ahead of the step; consecutive
+# batches read together, as many as hold at most LAZY_READ_BYTES of x (at least one),
+# one read per thread and one more under way: see LazyArrayAdapter.
+LAZY_WORKERS = max(1, min(2, (os.cpu_count() or 2) - 1))
+LAZY_QUEUE_SIZE, LAZY_READ_BYTES = 64, 2 << 20
 
 
 def is_dask_array(x) -> bool:
@@ -317,12 +318,14 @@ class LazyArrayAdapter(ArrayAdapter):
     epoch 1.9-3.4x the in-memory one; 16 batches a read, 1.7-1.9x; and with two
     readers, 1.12-1.16x; at 2 GiB, reads of up to 21 batches, five runs: 0.87-1.30x,
     median 0.93).  The read-ahead is what the settings say: ``LAZY_WORKERS``
-    threads, at most ``LAZY_QUEUE_SIZE`` batches read and not yet used.  The BLAS
-    keeps its own threads: holding it to the cores the readers leave made the epoch
-    faster (those figures were taken so) but changed the weights' last bits for some
-    networks (OpenBLAS's products on two threads round differently: lesson 10's
-    784-64-10 fit on a memmap then differed from the same fit in memory), and the same
-    weights as in memory come first."""
+    threads, at most ``LAZY_QUEUE_SIZE`` batches read and not yet used.  The BLAS's
+    threads are the plan's choice for the step's shapes
+    (:func:`nnlearn.lowering.planner.step_threads`), never a choice made for the file:
+    OpenBLAS rounds a product split over two threads differently, and holding it to one
+    thread only beside the readers changed lesson 10's weights' last bits.  A step of
+    small products runs on one BLAS thread in memory and from a file alike, which leaves
+    the other core to one reader (two readers beside it made the epoch of ``bench.data
+    --gigabytes 1`` 3.3 s against 2.9-3.0 s with one)."""
 
     def __init__(self, model, x, y, weights, batch_size, shuffle=False, sequential=False,
                  start: int = 0, stop: int | None = None, class_weight=None):

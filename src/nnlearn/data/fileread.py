@@ -31,8 +31,10 @@ compiled loop costs 0.6-0.8 us a row (sorted or not) and releases the GIL once a
 (c) a second reader thread (``LAZY_WORKERS`` in :mod:`nnlearn.data.adapters`) with the
 BLAS held to one thread beside them took the memmap epoch of ``python -m bench.data
 --gigabytes 0.5`` from 1.28-1.41x the in-memory epoch (one reader) to 1.12-1.16x (two),
-1.4-1.7x with the BLAS on its own two threads, which is what runs: the hold changed the
-weights' last bits for some networks (see the adapters module).
+1.4-1.7x with the BLAS on its own two threads: the hold changed the weights' last bits
+for some networks (see the adapters module).  What runs now: a step of small products
+runs on one BLAS thread wherever its data come from (the planner's ``step_threads``),
+and one reader per core that leaves (one on 2 cores).
 """
 
 from __future__ import annotations

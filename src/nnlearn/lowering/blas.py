@@ -15,6 +15,21 @@ any function taking a ctypes function (``predict``'s float32 forward beside a fl
 step, say), each call of the step fell back to numba's slowest dispatch, typing every
 argument in Python (about 1 ms a step: an MLPClassifier fit on the digits ran 3x
 slower after a ``predict``).  An integer is typed by numba's C dispatcher.
+
+**Threads.**  OpenBLAS splits a product over its threads when it has more than
+:data:`OPENBLAS_ONE_THREAD` multiply-adds.  For small products the split costs about
+what it saves (measured on 2 cores, float32: (128, 64) x (64, 64) and (128, 128) x (128,
+128) take the same time on one thread as on two; from about 4 million multiply-adds two
+threads win: (256, 128) x (128, 128) 0.75x, (128, 784) x (784, 512) 0.57x), and an
+idle BLAS thread spins on a core for a while after each product, where other work
+(Python, the threads reading a memory-mapped file) would run.  So loops of small
+products run with the BLAS on one thread: :func:`blas_threads` sets the count around
+them, through NumPy's bundled OpenBLAS directly, else threadpoolctl when installed (the
+``fast`` extra), else it leaves the threads alone.  The planner says where
+(:func:`nnlearn.lowering.planner.step_threads`, ``recurrent_threads``).  Changing the
+count can change the last bits of a product (OpenBLAS rounds a split product
+differently), so a choice depends only on the shapes, never on where the data come
+from.
 """
 
 from __future__ import annotations
@@ -23,7 +38,9 @@ import functools
 
 import numpy as np
 
-__all__ = ["numpy_openblas", "numpy_gemm", "gemm_call"]
+__all__ = ["numpy_openblas", "numpy_gemm", "gemm_call", "openblas_threads",
+           "thread_control", "blas_threads", "step_threads", "OPENBLAS_ONE_THREAD",
+           "SMALL_PRODUCT", "SMALL_STEP_PRODUCT"]
 
 ROW_MAJOR = 101  # CBLAS's enumeration (the loops pass 111 / 112: as it is / transposed)
 
@@ -115,3 +132,92 @@ def gemm_call():
         return signature, codegen
 
     return gemm_call
+
+
+#: OpenBLAS runs a gemm of at most this many multiply-adds on one thread by itself
+#: (``interface/gemm.c``: SMP_THRESHOLD_MIN x GEMM_MULTITHREAD_THRESHOLD, 65536 x 4)
+OPENBLAS_ONE_THREAD = 1 << 18
+#: a recurrent loop whose per-step product h_{t-1} U has at most this many multiply-adds
+#: runs on one BLAS thread (measured on the LSTM's loop: planner.recurrent_threads)
+SMALL_PRODUCT = 1 << 22
+#: a training step whose largest product has at most this many multiply-adds runs on
+#: one BLAS thread (two threads gain nothing up to about 2 million: module docstring)
+SMALL_STEP_PRODUCT = 1 << 21
+
+
+def step_threads(multiply_adds: int) -> int | None:
+    """The BLAS threads for a step whose largest product has ``multiply_adds``: 1 between
+    :data:`OPENBLAS_ONE_THREAD` (below it OpenBLAS takes one thread itself: nothing to
+    set) and :data:`SMALL_STEP_PRODUCT`, else None (the BLAS's own count)."""
+    return 1 if OPENBLAS_ONE_THREAD < multiply_adds <= SMALL_STEP_PRODUCT else None
+
+
+@functools.lru_cache(maxsize=1)
+def openblas_threads():
+    """(get, set) of NumPy's bundled OpenBLAS's thread count as ctypes functions, or
+    None for other builds of NumPy.  Loaded as a ``PyDLL``, whose calls keep the GIL:
+    a plain ``CDLL`` call releases it, and taking it back from threads running Python
+    (a memory-mapped file's readers) cost ~30 us a training step."""
+    import ctypes
+
+    library = numpy_openblas()
+    library = None if library is None else ctypes.PyDLL(library._name)
+    get = getattr(library, "scipy_openblas_get_num_threads64_", None)
+    set_ = getattr(library, "scipy_openblas_set_num_threads64_", None)
+    if get is None or set_ is None:
+        return None
+    get.restype, get.argtypes = ctypes.c_int, []
+    set_.restype, set_.argtypes = None, [ctypes.c_int]
+    return get, set_
+
+
+@functools.lru_cache(maxsize=1)
+def _threadpool_controller():
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
+def thread_control() -> str | None:
+    """How :func:`blas_threads` sets the BLAS's threads here: "NumPy's OpenBLAS",
+    "threadpoolctl", or None (it cannot)."""
+    if openblas_threads() is not None:
+        return "NumPy's OpenBLAS"
+    return "threadpoolctl" if _threadpool_controller() is not None else None
+
+
+class blas_threads:  # noqa: N801  (a context manager used as a function)
+    """``with blas_threads(1):`` runs the block with the BLAS on ``limit`` threads
+    (None: as it is), restoring the count after.  A class rather than a generator: it
+    runs around every small training step, and costs a third as much."""
+
+    __slots__ = ("limit", "before", "_limit")
+
+    def __init__(self, limit: int | None):
+        self.limit, self.before, self._limit = limit, None, None
+
+    def __enter__(self):
+        if self.limit is None:
+            return self
+        direct = openblas_threads()
+        if direct is not None:
+            before = direct[0]()
+            if before != self.limit:
+                self.before = before
+                direct[1](self.limit)
+            return self
+        controller = _threadpool_controller()
+        if controller is not None:
+            self._limit = controller.limit(limits=self.limit, user_api="blas")
+        return self
+
+    def __exit__(self, *exc):
+        if self.before is not None:
+            openblas_threads()[1](self.before)
+            self.before = None
+        elif self._limit is not None:
+            self._limit.restore_original_limits()
+            self._limit = None
+        return False

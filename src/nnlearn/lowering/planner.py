@@ -40,13 +40,14 @@ import weakref
 
 import numpy as np
 
-from . import loops
+from . import blas, loops
 from .recurrent_cell import SMALL_PRODUCT, recurrent_cell_reason, recurrent_threads
 from .switches import compiled_step_enabled, conv_loops_enabled, settings
 
 __all__ = ["plan", "settings", "StepPlan", "Part", "compiled_step_enabled",
            "conv_loops_enabled", "compiled_step_unavailable", "compiled_gradients",
-           "recurrent_cell_reason", "recurrent_threads", "compiled_forward"]
+           "recurrent_cell_reason", "recurrent_threads", "compiled_forward",
+           "step_threads"]
 
 
 class Part:
@@ -192,6 +193,61 @@ def forget(model) -> None:
     """Drop ``model``'s cached choice (after its loss or layers changed in place)."""
     _cache.pop(model, None)
     _forward_cache.pop(model, None)
+    _largest_kernels.pop(model, None)
+
+
+# -- BLAS threads ---------------------------------------------------------------------------
+_largest_kernels: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _largest_kernel(model) -> int | None:
+    """The entries of the model's largest kernel when every layer with parameters is a
+    Dense layer (each product of its step is then a batch times a kernel), else None.
+    Cached per model, built state and number of layers."""
+    key = (model.built, len(model.layers))
+    cached = _largest_kernels.get(model)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    from .. import layers as layers_module
+
+    largest = None
+    if model.built:
+        sizes = [layer.kernel.data.size if type(layer) is layers_module.Dense else None
+                 for layer in model.layers if layer.params]
+        largest = max(sizes) if sizes and None not in sizes else None
+    _largest_kernels[model] = (key, largest)
+    return largest
+
+
+def step_threads(model, n: int) -> int | None:
+    """The BLAS threads for a training step of ``model`` on a batch of ``n`` (the
+    per-step lookup of :meth:`Model.train_step <nnlearn.models.Model.train_step>`): 1
+    when the model is Dense layers and parameter-free layers whose largest product,
+    n x its largest kernel, is small (:func:`nnlearn.lowering.blas.step_threads`),
+    else None (the BLAS's own count).  The same for the engine and the compiled step,
+    and for data in memory or read from a file."""
+    largest = _largest_kernel(model)
+    return None if largest is None else blas.step_threads(n * largest)
+
+
+def _threads_part(model, batch_size: int | None):
+    largest = _largest_kernel(model)
+    if largest is None:
+        return None
+    if batch_size is None:
+        return Part("BLAS threads", "1 thread for a step of small products",
+                    f"where batch x largest kernel ({largest:,} entries) is at most "
+                    f"{blas.SMALL_STEP_PRODUCT:,} multiply-adds; two threads gain nothing "
+                    "there")
+    size = batch_size * largest
+    if step_threads(model, batch_size) == 1:
+        return Part("BLAS threads", "1 thread for the step",
+                    f"its largest product ({size:,} multiply-adds) is small: two threads "
+                    "gain nothing there")
+    return Part("BLAS threads", "BLAS's own threads",
+                f"its largest product has {size:,} multiply-adds"
+                + (" (OpenBLAS keeps it on one thread)"
+                   if size <= blas.OPENBLAS_ONE_THREAD else ""))
 
 
 # -- predict -------------------------------------------------------------------------------
@@ -356,5 +412,6 @@ def plan(model, batch_size: int | None = None) -> StepPlan:
                  zip(model.output_names, model.output_losses, model.loss_weights) if item]
         loss = Part("loss", " + ".join(terms), "the weighted sum of the outputs' losses "
                     "(loss_weights), each fused with its output's activation where it can")
+    threads = _threads_part(model, batch_size)
     return StepPlan([part, loss, _updates_part(model), *_layer_parts(model, batch_size),
-                     _predict_part(model)], gradients)
+                     *([threads] if threads else []), _predict_part(model)], gradients)

@@ -21,23 +21,22 @@ property tests over shapes, activations, initial states and gradient patterns).
 synchronisation than it gains; the BLAS's thread count is process-wide but can be set
 around a whole loop.  :func:`blas_threads` sets it to one for the loop when the
 planner says the products are small (:func:`nnlearn.lowering.planner.recurrent_threads`), then
-restores it: through NumPy's bundled OpenBLAS directly, else threadpoolctl when
-installed (the ``fast`` extra), else it leaves the threads alone.
+restores it (:mod:`nnlearn.lowering.blas`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 
 import numpy as np
 
 from .. import activations
 from . import loops
+from .blas import SMALL_PRODUCT, blas_threads, thread_control
 from .switches import recurrent_cell_enabled
 
-__all__ = ["cell_functions", "blas_threads", "gemm", "recurrent_cell_reason",
-           "recurrent_threads", "SMALL_PRODUCT"]
+__all__ = ["cell_functions", "blas_threads", "thread_control", "gemm",
+           "recurrent_cell_reason", "recurrent_threads", "SMALL_PRODUCT"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -76,69 +75,6 @@ def gemm(dtype):
     return numpy_gemm(dtype)
 
 
-@functools.lru_cache(maxsize=1)
-def _openblas_threads():
-    """(get, set) of NumPy's bundled OpenBLAS's thread count as ctypes functions, or
-    None."""
-    import ctypes
-
-    from .blas import numpy_openblas
-
-    library = numpy_openblas()
-    get = getattr(library, "scipy_openblas_get_num_threads64_", None)
-    set_ = getattr(library, "scipy_openblas_set_num_threads64_", None)
-    if get is None or set_ is None:
-        return None
-    get.restype, get.argtypes = ctypes.c_int, []
-    set_.restype, set_.argtypes = None, [ctypes.c_int]
-    return get, set_
-
-
-@functools.lru_cache(maxsize=1)
-def _threadpool_controller():
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
-    return ThreadpoolController()
-
-
-def thread_control() -> str | None:
-    """How :func:`blas_threads` sets the BLAS's threads here: "NumPy's OpenBLAS",
-    "threadpoolctl", or None (it cannot)."""
-    if _openblas_threads() is not None:
-        return "NumPy's OpenBLAS"
-    return "threadpoolctl" if _threadpool_controller() is not None else None
-
-
-@contextlib.contextmanager
-def blas_threads(limit: int | None):
-    """``with blas_threads(1):`` runs the block with the BLAS on ``limit`` threads
-    (None: as it is), restoring the count after."""
-    if limit is None:
-        yield
-        return
-    direct = _openblas_threads()
-    if direct is not None:
-        get, set_ = direct
-        before = get()
-        if before == limit:
-            yield
-            return
-        set_(limit)
-        try:
-            yield
-        finally:
-            set_(before)
-        return
-    controller = _threadpool_controller()
-    if controller is None:
-        yield
-        return
-    with controller.limit(limits=limit, user_api="blas"):
-        yield
-
-
 def one(dtype):
     """1 in ``dtype`` (the loops' ``one``)."""
     return np.dtype(dtype).type(1)
@@ -164,10 +100,6 @@ def recurrent_cell_reason(dtype) -> str | None:
         return ("SciPy is not installed (numba's matrix product needs it with this build "
                 "of NumPy)")
     return None
-
-
-#: a step's product h_{t-1} U of at most this many multiply-adds runs on one BLAS thread
-SMALL_PRODUCT = 1 << 22
 
 
 def recurrent_threads(batch: int, units: int, gates: int) -> int | None:

@@ -33,6 +33,7 @@ import numpy as np
 
 from .. import activations, losses, optimizers
 from ..lowering import planner
+from ..lowering.blas import blas_threads
 from .. import layers as layers_module
 from .. import metrics as metrics_module
 from .._validation import (all_finite, check_array, check_fraction, check_in_range,
@@ -200,9 +201,17 @@ class Trainer:
 
         The gradients come from the engine or, for a stack of Dense layers with numba
         installed, from one compiled function (the same to rounding): the model's plan
-        decides (:mod:`nnlearn.lowering.planner`; :meth:`plan` says which and why)."""
+        decides (:mod:`nnlearn.lowering.planner`; :meth:`plan` says which and why), as
+        it decides the BLAS's threads for a step of small products (one)."""
         if not self.built:  # the first batch builds the model, as a first call would
             self.check_input(np.asarray(x))
+        threads = planner.step_threads(self, len(x)) if type(x) is np.ndarray else None
+        if threads is None:
+            return self._train_step(x, y, sample_weight)
+        with blas_threads(threads):
+            return self._train_step(x, y, sample_weight)
+
+    def _train_step(self, x, y, sample_weight) -> dict:
         params = self.params
         predictions = None
         gradients = planner.compiled_gradients(self, x)
