@@ -59,17 +59,17 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import hashlib
-import importlib.util
 import inspect
 import os
 import sys
 import stat
-import tempfile
 import warnings
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["elementwise", "fuse", "backend", "use", "available_backends", "kernel_cache_dir",
            "compiled_module", "BLOCK"]
@@ -331,6 +331,8 @@ def kernel_cache_dir() -> Path | None:
     """Where the generated loops and numba's cache of them live:
     ``$NNLEARN_KERNEL_CACHE``, else ``$XDG_CACHE_HOME/nnlearn/kernels``
     (``~/.cache/nnlearn/kernels``); None when there is no home folder to put it in."""
+    from pathlib import Path  # here: pathlib, hashlib and tempfile are ~15 ms of import
+
     if os.environ.get("NNLEARN_KERNEL_CACHE"):
         return Path(os.environ["NNLEARN_KERNEL_CACHE"])
     if os.environ.get("XDG_CACHE_HOME"):
@@ -393,6 +395,8 @@ def compiled_module(name: str, source: str, namespace: dict, dependencies, funct
 
     # everything the machine code depends on: the source, the functions it calls, the
     # lowerings numba is taught (erfc) and this generator
+    import hashlib
+
     texts = [inspect.getsource(function) for function in (*dependencies, numba_lowerings)]
     generator = inspect.getsource(compiled_module)
     digest = hashlib.sha256("\n".join([source, generator, *texts]).encode()).hexdigest()[:16]
@@ -452,6 +456,9 @@ def _cached_source(stem: str, source: str, name: str, namespace: dict):
     user or cannot be written.  A file already there runs only if its text is exactly
     the one this generator writes: a damaged or planted one is replaced, and numba's
     cache of it deleted."""
+    import importlib.util
+    import tempfile
+
     folder = kernel_cache_dir()
     if folder is None:
         _no_disk_cache("no home folder")

@@ -9,28 +9,27 @@ entry's name, size and compression, the manifest against a declared schema, each
 header against its entry, the declared weight shapes against the architecture; a hostile
 or damaged file raises ValueError naming the file and the field.
 
-``Sequential.save`` / ``load_model`` and ``Model.save_weights`` / ``load_weights`` use it;
-the tabular loader reads .npz files through the same checked reader.
+Used by ``save`` / ``load_model``, ``save_weights`` / ``load_weights`` and the .npz loader.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import math
 import os
 import re
 import stat
 import struct
-import tempfile
 import time
-import zipfile
 import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:  # zipfile, hashlib, tempfile: imported where used (~20 ms of import)
+    import zipfile
 from .. import config_schema
 from .. import layers as layers_module
 from ..config_schema import (IDENTIFIED, NUMBER, SIZE, MapOf, Schema, integer, one_of,
@@ -63,6 +62,7 @@ _STARTED = time.time()              # temporary files older than this process ar
 
 
 def _checksum(a: np.ndarray) -> str:
+    import hashlib
     return hashlib.sha256(np.ascontiguousarray(a)).hexdigest()
 
 
@@ -101,6 +101,7 @@ def _save_atomically(path: str, write) -> None:
     destination is refused with PermissionError.  The temporary file is removed when
     anything fails, and temporary files that killed processes left in the directory are
     removed by the next save."""
+    import tempfile
     target = os.path.realpath(path)
     directory = os.path.dirname(target)
     try:
@@ -222,6 +223,7 @@ def open_zip(file, kind: str = "nnlearn model file"):
     """(zip, file size, where) of a zip whose central directory is at most
     MAX_DIRECTORY_BYTES and whose entries lie inside the file without overlapping
     (also what :mod:`nnlearn.datasets.tabular` reads .npz data through)."""
+    import zipfile
     where = where_of(file)
     if hasattr(file, "read"):
         fp, own = file, False
@@ -287,6 +289,7 @@ def check_entry(info: zipfile.ZipInfo, where: str) -> None:
     """Refuse an encrypted entry, an unsupported compression, a stored entry whose sizes
     disagree and a deflated one declaring more than MAX_EXPANSION times its compressed
     size (a zip bomb), from the zip directory alone."""
+    import zipfile
     name = info.filename
     if info.flag_bits & 0x1:
         raise ValueError(f"{where}: entry {name!r} is encrypted")
@@ -368,6 +371,7 @@ def npy_header(archive, info, where: str, dtypes) -> _Npy:
     """The header of one .npy entry, checked: a plain dtype among ``dtypes`` (a set of
     dtype strings, or (test, description)) and a shape whose size is exactly what the
     entry holds (nothing is allocated for it)."""
+    import zipfile
     name = info.filename
     try:
         with archive.open(info) as f:
@@ -401,6 +405,7 @@ def npy_header(archive, info, where: str, dtypes) -> _Npy:
 
 def npy_data(archive, npy: _Npy, where: str, kind: str = "nnlearn model file") -> np.ndarray:
     """The array of a checked header, read in chunks into a buffer of its size."""
+    import zipfile
     flat = np.empty(math.prod(npy.shape), npy.dtype)
     raw = flat.view(np.uint8)
     try:
