@@ -140,16 +140,19 @@ OPENBLAS_ONE_THREAD = 1 << 18
 #: a recurrent loop whose per-step product h_{t-1} U has at most this many multiply-adds
 #: runs on one BLAS thread (measured on the LSTM's loop: planner.recurrent_threads)
 SMALL_PRODUCT = 1 << 22
-#: a training step whose largest product has at most this many multiply-adds runs on
-#: one BLAS thread (two threads gain nothing up to about 2 million: module docstring)
+#: a float32 training step whose largest product has at most this many multiply-adds
+#: runs on one BLAS thread (two threads gain nothing up to about 2 million: module
+#: docstring); a float64 one, at most half as many (each costs twice as much)
 SMALL_STEP_PRODUCT = 1 << 21
 
 
-def step_threads(multiply_adds: int) -> int | None:
-    """The BLAS threads for a step whose largest product has ``multiply_adds``: 1 between
-    :data:`OPENBLAS_ONE_THREAD` (below it OpenBLAS takes one thread itself: nothing to
-    set) and :data:`SMALL_STEP_PRODUCT`, else None (the BLAS's own count)."""
-    return 1 if OPENBLAS_ONE_THREAD < multiply_adds <= SMALL_STEP_PRODUCT else None
+def step_threads(multiply_adds: int, itemsize: int = 4) -> int | None:
+    """The BLAS threads for a step whose largest product has ``multiply_adds`` of
+    ``itemsize``-byte numbers: 1 between :data:`OPENBLAS_ONE_THREAD` (below it OpenBLAS
+    takes one thread itself: nothing to set) and :data:`SMALL_STEP_PRODUCT` (scaled to
+    float32's cost), else None (the BLAS's own count)."""
+    work = multiply_adds * itemsize // 4
+    return 1 if OPENBLAS_ONE_THREAD < multiply_adds and work <= SMALL_STEP_PRODUCT else None
 
 
 @functools.lru_cache(maxsize=1)

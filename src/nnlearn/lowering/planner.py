@@ -227,7 +227,8 @@ def step_threads(model, n: int) -> int | None:
     else None (the BLAS's own count).  The same for the engine and the compiled step,
     and for data in memory or read from a file."""
     largest = _largest_kernel(model)
-    return None if largest is None else blas.step_threads(n * largest)
+    return None if largest is None else \
+        blas.step_threads(n * largest, np.dtype(model.dtype).itemsize)
 
 
 def _threads_part(model, batch_size: int | None):
@@ -237,8 +238,8 @@ def _threads_part(model, batch_size: int | None):
     if batch_size is None:
         return Part("BLAS threads", "1 thread for a step of small products",
                     f"where batch x largest kernel ({largest:,} entries) is at most "
-                    f"{blas.SMALL_STEP_PRODUCT:,} multiply-adds; two threads gain nothing "
-                    "there")
+                    f"{blas.SMALL_STEP_PRODUCT:,} multiply-adds (float32; half in float64): "
+                    "two threads gain nothing there")
     size = batch_size * largest
     if step_threads(model, batch_size) == 1:
         return Part("BLAS threads", "1 thread for the step",
