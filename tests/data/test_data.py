@@ -737,3 +737,22 @@ def test_read_rows_of_a_memmap_in_any_order_with_repeats_and_a_short_file(tmp_pa
         file.truncate(128 + 5 * 32)
     with pytest.raises(OSError, match="short read"):
         read_rows(mapped, [1, 8])
+
+
+def test_balanced_class_weights_on_a_memmap_for_an_unbuilt_model(tmp_path):
+    """class_weight="balanced" reads the labels' counts before training, which needs
+    the model's outputs: a model not built yet is built from the file's sample shape
+    first, and the weights equal the same fit in memory bit for bit."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 200)
+    np.save(tmp_path / "x.npy", x)
+    fitted = []
+    for data in (x, np.load(tmp_path / "x.npy", mmap_mode="r")):
+        model = nl.Sequential([nl.layers.Dense(8, activation="relu"),
+                               nl.layers.Dense(3, activation="softmax")], seed=0)
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        model.fit(data, y, class_weight="balanced", batch_size=32, epochs=2, seed=0,
+                  verbose=0)
+        fitted.append(model)
+    assert _same(*fitted)

@@ -519,12 +519,12 @@ class Trainer:
             if class_weight is not None and sample_weight is not None:
                 raise ValueError(f"{where}: give sample_weight or class_weight, not both "
                                  "(multiply the class weights into sample_weight)")
+            if self.built or self.input_shape is not None or isinstance(class_weight, str):
+                self.check_input(np.empty((0, *x.shape[1:])))  # "balanced" needs the outputs
             if isinstance(class_weight, str):  # "balanced": the counts of every label
                 sample_weight = self.class_sample_weights(
                     self.check_targets(data_adapters.read_rows(y, None), n), class_weight)
                 class_weight = None
-            if self.built or self.input_shape is not None:
-                self.check_input(np.empty((0, *x.shape[1:])))
             return data_adapters.LazyArrayAdapter(self, x, y if targets else None,
                                                   sample_weight, batch_size, shuffle,
                                                   sequential, class_weight=class_weight)
