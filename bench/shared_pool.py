@@ -36,7 +36,7 @@ import time
 
 import numpy as np
 
-from nnlearn.lowering.dense_step import numpy_openblas
+from nnlearn.lowering.blas import numpy_openblas
 
 ROWS, FEATURES, UNITS = 128, 784, 512
 

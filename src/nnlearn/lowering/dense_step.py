@@ -49,7 +49,7 @@ import numpy as np
 
 from .. import activations
 from . import loops
-from .blas import gemm_call, numpy_gemm, numpy_openblas  # noqa: F401  (re-exported)
+from .blas import gemm_call, numpy_gemm
 
 __all__ = ["DenseStepGradients", "DenseForward", "activation_code", "step_functions",
            "numpy_gemm"]
@@ -143,30 +143,12 @@ class DenseForward:
         x = np.ascontiguousarray(x, self.dtype)
         if x.ndim != 2 or x.shape[1] != weights[0].shape[0]:
             return None
-        rows = self.block_rows(weights)
         try:
-            if len(x) <= rows:
-                return self._forward(x, weights, biases, self.codes, self.softmax,
-                                     self._one, self._gemm)
-            return np.concatenate([
-                self._forward(x[start:start + rows], weights, biases, self.codes,
-                              self.softmax, self._one, self._gemm)
-                for start in range(0, len(x), rows)])
+            return self._forward(x, weights, biases, self.codes, self.softmax, self._one,
+                                 self._gemm)
         except ValueError:  # resized in place: checked again, the engine now
             self._checked = ()
             return None
-
-    #: a block of rows of the widest layer's outputs takes at most this many bytes
-    BLOCK_BYTES = 1 << 20
-
-    def block_rows(self, weights) -> int:
-        """The rows of ``x`` the forward pass takes at a time: a block whose widest layer
-        outputs fit in :data:`BLOCK_BYTES` (about a core's L2 cache), so that each layer's
-        outputs are read by the next from the cache rather than from memory (10,000
-        samples of the main net: 20 MB of hidden outputs written and read back
-        otherwise); at least 256 rows, so that each product stays large."""
-        widest = max(w.shape[1] for w in weights)
-        return max(256, self.BLOCK_BYTES // (widest * self.dtype.itemsize))
 
 
 class DenseStepGradients:

@@ -193,19 +193,22 @@ def forget(model) -> None:
     """Drop ``model``'s cached choice (after its loss or layers changed in place)."""
     _cache.pop(model, None)
     _forward_cache.pop(model, None)
-    _largest_kernels.pop(model, None)
+    model.__dict__.pop(_STEP_SHAPES, None)
 
 
 # -- BLAS threads ---------------------------------------------------------------------------
-_largest_kernels: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+#: where _step_shapes keeps its answer: on the model itself (a dict lookup, where a
+#: weak-keyed table costs ~0.5 us, 3% of the XOR network's step)
+_STEP_SHAPES = "_planner_step_shapes"
 
 
-def _largest_kernel(model) -> int | None:
-    """The entries of the model's largest kernel when every layer with parameters is a
-    Dense layer (each product of its step is then a batch times a kernel), else None.
-    Cached per model, built state and number of layers."""
+def _step_shapes(model) -> tuple:
+    """(the entries of the model's largest kernel when every layer with parameters is a
+    Dense layer (each product of its step is then a batch times a kernel), else None;
+    the threads chosen per batch size so far).  Cached per model, built state and
+    number of layers."""
     key = (model.built, len(model.layers))
-    cached = _largest_kernels.get(model)
+    cached = model.__dict__.get(_STEP_SHAPES)
     if cached is not None and cached[0] == key:
         return cached[1]
     from .. import layers as layers_module
@@ -215,8 +218,13 @@ def _largest_kernel(model) -> int | None:
         sizes = [layer.kernel.data.size if type(layer) is layers_module.Dense else None
                  for layer in model.layers if layer.params]
         largest = max(sizes) if sizes and None not in sizes else None
-    _largest_kernels[model] = (key, largest)
-    return largest
+    shapes = (largest, {})
+    model.__dict__[_STEP_SHAPES] = (key, shapes)  # (not a tracked attribute)
+    return shapes
+
+
+def _largest_kernel(model) -> int | None:
+    return _step_shapes(model)[0]
 
 
 def step_threads(model, n: int) -> int | None:
@@ -225,10 +233,14 @@ def step_threads(model, n: int) -> int | None:
     when the model is Dense layers and parameter-free layers whose largest product,
     n x its largest kernel, is small (:func:`nnlearn.lowering.blas.step_threads`),
     else None (the BLAS's own count).  The same for the engine and the compiled step,
-    and for data in memory or read from a file."""
-    largest = _largest_kernel(model)
-    return None if largest is None else \
-        blas.step_threads(n * largest, np.dtype(model.dtype).itemsize)
+    and for data in memory or read from a file.  Cached per batch size (this runs every
+    step: a microsecond matters to the XOR network's 17 us step)."""
+    largest, chosen = _step_shapes(model)
+    threads = chosen.get(n, 0)
+    if threads == 0:
+        threads = chosen[n] = None if largest is None else \
+            blas.step_threads(n * largest, np.dtype(model.dtype).itemsize)
+    return threads
 
 
 def _threads_part(model, batch_size: int | None):

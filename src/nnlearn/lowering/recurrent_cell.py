@@ -94,7 +94,8 @@ def recurrent_cell_reason(dtype) -> str | None:
         return "numba is not installed (the fast extra)"
     if np.dtype(dtype) not in _COMPILED_CELL_DTYPES:
         return f"{np.dtype(dtype)} has no compiled cell (float32 and float64 compile)"
-    from .dense_step import numpy_gemm, scipy_importable
+    from .blas import numpy_gemm
+    from .dense_step import scipy_importable
 
     if numpy_gemm(dtype) is None and not scipy_importable():
         return ("SciPy is not installed (numba's matrix product needs it with this build "
@@ -109,4 +110,3 @@ def recurrent_threads(batch: int, units: int, gates: int) -> int | None:
     threads costs more in synchronisation than it saves; None (the BLAS's own count)
     for larger ones."""
     return 1 if batch * units * gates * units <= SMALL_PRODUCT else None
-

@@ -205,26 +205,11 @@ class Trainer:
         it decides the BLAS's threads for a step of small products (one)."""
         if not self.built:  # the first batch builds the model, as a first call would
             self.check_input(np.asarray(x))
-        threads = self._step_threads(x)
+        threads = planner.step_threads(self, len(x)) if type(x) is np.ndarray else None
         if threads is None:
             return self._train_step(x, y, sample_weight)
         with blas_threads(threads):
             return self._train_step(x, y, sample_weight)
-
-    def _step_threads(self, x):
-        """The plan's BLAS threads for a step on x (:func:`planner.step_threads`), cached
-        per batch size while the layers stay (this runs every step: 1 us matters to the
-        XOR network's 17 us step)."""
-        if type(x) is not np.ndarray:
-            return None
-        key = (self.built, len(self.layers))
-        cache = self.__dict__.get("_blas_threads_cache")  # (no layer tracking: a dict)
-        if cache is None or cache[0] != key:
-            cache = self.__dict__["_blas_threads_cache"] = (key, {})
-        threads = cache[1].get(len(x), 0)
-        if threads == 0:
-            threads = cache[1][len(x)] = planner.step_threads(self, len(x))
-        return threads
 
     def _train_step(self, x, y, sample_weight) -> dict:
         params = self.params
