@@ -171,7 +171,7 @@ def compiled_gradients(model, x):
     computes them: the plan's choice, samples of more than one axis, or a batch larger
     than ``DenseStepGradients.largest_batch``.  Cached per model, for its loss, optimizer,
     layers and the switch (this runs every step: the key is built inline)."""
-    if np.ndim(x) != 2:
+    if (x.ndim if type(x) is np.ndarray else np.ndim(x)) != 2:
         return None
     key = (model.loss, model.optimizer, model.built, len(model.layers),
            compiled_step_enabled())
