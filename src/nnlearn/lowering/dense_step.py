@@ -68,27 +68,32 @@ def step_functions():
     of activations and compiled into the kernel cache (imports numba)."""
     import numba
 
-    from . import _dense_template
+    from . import _dense_template, fastmath
     from .. import links
     from ..numerics import numba_lowerings
 
     numba_lowerings()
     table = activations.elementwise()
     inline = numba.njit(error_model="numpy", inline="always")
+
+    def lower(rule):  # np.maximum/np.minimum of numbers in one comparison; NumPy's exp/tanh
+        return inline(fastmath.lowered(rule, approximate=False))
+
     namespace, rules = {"gemm_call": gemm_call()}, [gemm_call.__wrapped__]
     for code, activation in enumerate(table.values()):
         for kind, rule in (("function", activation.function),
                            ("backward", activation.backward)):
-            namespace[f"{kind}_{code}"] = inline(rule)
+            namespace[f"{kind}_{code}"] = lower(rule)
             rules.append(rule)
     for name, (output, loss) in links.ELEMENTWISE_LINKS.items():
         code = links.CODES[name]
-        namespace[f"output_{code}"], namespace[f"loss_{code}"] = inline(output.function), \
-            inline(loss)
+        namespace[f"output_{code}"], namespace[f"loss_{code}"] = lower(output.function), \
+            lower(loss)
         rules += [output.function, loss]
     source = _dense_template.source(table, links.ELEMENTWISE_LINKS, links.CODES)
     functions = loops.compiled_module("nnlearn.lowering.dense_step.dense_step", source, namespace,
-                                        [*rules, step_functions.__wrapped__],
+                                        [*rules, step_functions.__wrapped__,
+                                         *fastmath.lowering_sources()],
                                         _dense_template.FUNCTIONS, nogil=True)
     return dict(zip(_dense_template.FUNCTIONS, functions))
 

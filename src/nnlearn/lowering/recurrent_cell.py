@@ -62,8 +62,8 @@ def cell_functions(activation: str, recurrent_activation: str) -> dict:
     functions = loops.compiled_module(
         f"nnlearn.lowering.recurrent_cell.{activation}.{recurrent_activation}",
         _recurrent_template.source(), namespace,
-        [*rules, cell_functions.__wrapped__, fastmath.numba_functions.__wrapped__,
-         fastmath.lowered], _recurrent_template.FUNCTIONS)
+        [*rules, cell_functions.__wrapped__, *fastmath.lowering_sources()],
+        _recurrent_template.FUNCTIONS)
     return dict(zip(_recurrent_template.FUNCTIONS, functions))
 
 
