@@ -1,5 +1,6 @@
 """Two commits in one run: ``python -m bench`` (nnlearn's own rows, ``--no-peers``) on
-each source tree in turn, alternating, and each row's best time on both with the ratio
+each source tree in turn, alternating (old first in even rounds, new first in odd
+ones), and each row's best time on both with the ratio
 new / old.  A refactor should leave every ratio near 1 (the issue's bar: none above
 1.05).  Run it on a quiet machine; both trees use this checkout's benchmark code.
 
@@ -39,8 +40,10 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="the full bench, not --quick")
     args = parser.parse_args()
     best: dict = {"old": {}, "new": {}}
-    for _ in range(args.rounds):
-        for which in ("old", "new"):
+    for round_ in range(args.rounds):
+        # ABBA: the order alternates, so that a drift of the machine over a round (turbo,
+        # a neighbour's load) does not always favour the tree that runs first
+        for which in ("old", "new") if round_ % 2 == 0 else ("new", "old"):
             for name, (value, unit) in run(getattr(args, which), not args.full).items():
                 lower_is_better = unit in ("s", "ms", "us", "MB")
                 kept = best[which].get(name)
