@@ -33,10 +33,11 @@ made the relu of a 200 x 100 float64 batch take 5.5 us against 3.1 us for one co
 and one select; :func:`maximum` and :func:`minimum` give what numba's own lowering gives
 (``a >= b or a is NaN ? a : b``, NaN from either side, ``a`` on a tie of signed zeros),
 bit for bit, with the check of ``b`` for NaN left for the compiler to drop when ``b``
-is a constant (relu's 0).  ``approximate=False``
-keeps NumPy's exp and tanh (the compiled Dense step, whose float32 results the engine's
-match to rounding).  ``tests/test_fastmath.py`` sweeps the float32 range and checks the bounds above;
-``bench/fastmath.py --exhaustive`` checks every float32.
+is a constant (relu's 0).  ``approximate=False`` keeps NumPy's exp and tanh (the
+compiled Dense step, whose float32 results match the engine's to rounding).
+
+``tests/lowering/test_fastmath.py`` sweeps the float32 range and checks the bounds
+above; ``bench/fastmath.py --exhaustive`` checks every float32.
 """
 
 from __future__ import annotations
