@@ -223,10 +223,6 @@ def _step_shapes(model) -> tuple:
     return shapes
 
 
-def _largest_kernel(model) -> int | None:
-    return _step_shapes(model)[0]
-
-
 def step_threads(model, n: int) -> int | None:
     """The BLAS threads for a training step of ``model`` on a batch of ``n`` (the
     per-step lookup of :meth:`Model.train_step <nnlearn.models.Model.train_step>`): 1
@@ -244,7 +240,7 @@ def step_threads(model, n: int) -> int | None:
 
 
 def _threads_part(model, batch_size: int | None):
-    largest = _largest_kernel(model)
+    largest = _step_shapes(model)[0]
     if largest is None:
         return None
     if batch_size is None:
