@@ -27,6 +27,7 @@ index, raised in the training thread before that batch is used.
 from __future__ import annotations
 
 import os
+import typing
 
 import numpy as np
 
@@ -44,6 +45,7 @@ __all__ = ["kind_of", "is_lazy_array", "n_rows", "read_rows", "check_batch", "Da
 # one read per thread and one more under way: see LazyArrayAdapter.
 LAZY_WORKERS = max(1, min(2, (os.cpu_count() or 2) - 1))
 LAZY_QUEUE_SIZE, LAZY_READ_BYTES = 64, 2 << 20
+LAZY_HELP_ROWS = 128  # rows the training thread reads between looks at its next batch
 
 
 def is_dask_array(x) -> bool:
@@ -86,79 +88,40 @@ def n_rows(values) -> int:
     return int(shape[0]) if shape is not None and len(shape) >= 1 else len(values)
 
 
-def _file_layout(source):
-    """(path, file position of row 0, row stride, bytes of a row) of a read-only
-    ``np.memmap`` whose rows lie forward in its file, else None."""
-    import mmap
-
-    mapping = getattr(source, "_mmap", None)
-    if not isinstance(source, np.memmap) or source.mode != "r" or mapping is None or \
-            source.filename is None or not hasattr(os, "preadv") or source.ndim < 1 or \
-            0 in source.shape or source.strides[0] <= 0 or min(source.strides[1:],
-                                                                 default=0) < 0:
-        return None
-    span = source.itemsize + sum((d - 1) * s for d, s in zip(source.shape[1:],
-                                                             source.strides[1:]))
-    if span > source.strides[0]:
-        return None
-    address = np.frombuffer(mapping, np.uint8, count=1).ctypes.data  # where it is mapped
-    mapped_from = source.offset - source.offset % mmap.ALLOCATIONGRANULARITY
-    return (source.filename, mapped_from + source.ctypes.data - address, source.strides[0],
-            span)
-
-
-def _read_file_rows(source, rows: np.ndarray):
-    """Rows ``rows`` (in any order, repeats allowed, each in range) of a read-only
-    ``np.memmap``, read from its file with ``pread`` by the loop
-    :mod:`nnlearn.data.fileread` chooses (one call per row, or per run of consecutive
-    rows where the rows lie end to end in the file), or None when its layout does not
-    allow it (:func:`_file_layout`).  Reading through the mapping would map the pages
-    touched into the process (on Linux whole page-cache folios, up to 2 MiB a row), so
-    that shuffled batches over a file larger than memory would grow the resident set
-    (RSS) towards the file's size; read this way, the rows pass through the operating
-    system's page cache and the process holds only the batch.  A sample whose bytes lie
-    together (its elements C-ordered) is read straight into the result."""
-    layout = _file_layout(source)
-    if layout is None:
-        return None
-    path, first, stride, span = layout
-    shape = (len(rows), *source.shape[1:])
-    if span == source.itemsize * int(np.prod(shape[1:], dtype=np.int64)) and \
-            source[:1].flags.c_contiguous:  # samples packed: read in place
-        out = np.empty(shape, source.dtype)
-        fileread.read_runs(path, out, span, rows, first, stride, span)
-        return out
-    raw = np.empty((len(rows), stride), np.uint8)
-    fileread.read_runs(path, raw, stride, rows, first, stride, span)
-    return np.array(np.ndarray(shape, source.dtype, raw, 0, (stride, *source.strides[1:])))
+def _rows_in_range(index, start: int, stop: int) -> np.ndarray:
+    """Positions ``index`` of rows ``start:stop`` as positions in the whole array;
+    IndexError for one out of range."""
+    rows = np.asarray(index, dtype=np.int64) + start
+    if len(rows) and (rows.min() < start or rows.max() >= stop):
+        raise IndexError(f"rows {rows.min() - start} to {rows.max() - start} asked of "
+                         f"{stop - start}")
+    return rows
 
 
 def read_rows(source, index, start: int = 0, stop: int | None = None) -> np.ndarray:
     """Rows ``index`` (None: all, a slice, or integer positions) of rows
     ``start:stop`` of ``source``, returned in ``index``'s order.  A read-only
     ``np.memmap``'s rows are read from its file, not through the mapping
-    (:func:`_read_file_rows`: the process's memory holds the batch, not the pages), in
-    the index's order; an in-memory array's are taken; any other source's are read in
-    increasing order without repeats (what h5py requires and what reads a file front
-    to back), then put in the index's order."""
+    (:class:`~nnlearn.data.fileread.MemmapRows`: the process's memory holds the batch,
+    not the pages), in the index's order; an in-memory array's are taken; any other
+    source's are read in increasing order without repeats (what h5py requires and what
+    reads a file front to back), then put in the index's order (IndexError for a
+    memmap's row out of range)."""
     stop = n_rows(source) if stop is None else stop
     if index is None:
         index = slice(None)
     if isinstance(index, slice):
         rows = range(start, stop)[index]
         if rows.step == 1 and isinstance(source, np.memmap) and len(rows):
-            block = _read_file_rows(source, np.arange(rows.start, rows.stop))
-            if block is not None:
-                return block
+            reads = fileread.memmap_rows(source, np.arange(rows.start, rows.stop))
+            if reads is not None:
+                return reads.array()
         return np.asarray(source[rows.start:rows.stop:rows.step])
     rows = np.asarray(index, dtype=np.int64) + start
     if isinstance(source, np.memmap) and len(rows):
-        if rows.min() < start or rows.max() >= stop:
-            raise IndexError(f"rows {rows.min() - start} to {rows.max() - start} asked of "
-                             f"{stop - start}")
-        block = _read_file_rows(source, rows)
-        if block is not None:
-            return block
+        reads = fileread.memmap_rows(source, _rows_in_range(index, start, stop))
+        if reads is not None:
+            return reads.array()
     elif isinstance(source, np.ndarray):
         return source.take(rows, axis=0)
     unique, inverse = np.unique(rows, return_inverse=True)
@@ -312,20 +275,19 @@ class LazyArrayAdapter(ArrayAdapter):
     fit's batches (index arrays) are read :meth:`group_size` at a time: one
     :func:`read_rows` per array and one check for the group, then cut into its batches.
     The step holds the GIL for its Python, and the readers' Python (indexing, checks,
-    0.3-0.4 ms a read whatever its size) waits for it, so read a batch at a time the
-    reader fell behind the step (``bench/data.py --gigabytes 0.5``, 2 cores, the
-    compiled loop of :mod:`nnlearn.data.fileread`, the BLAS on one thread: the memmap
-    epoch 1.9-3.4x the in-memory one; 16 batches a read, 1.7-1.9x; and with two
-    readers, 1.12-1.16x; at 2 GiB, reads of up to 21 batches, five runs: 0.87-1.30x,
-    median 0.93).  The read-ahead is what the settings say: ``LAZY_WORKERS``
-    threads, at most ``LAZY_QUEUE_SIZE`` batches read and not yet used.  The BLAS's
-    threads are the plan's choice for the step's shapes
-    (:func:`nnlearn.lowering.planner.step_threads`), never a choice made for the file:
-    OpenBLAS rounds a product split over two threads differently, and holding it to one
-    thread only beside the readers changed lesson 10's weights' last bits.  A step of
-    small products runs on one BLAS thread in memory and from a file alike, which leaves
-    the other core to one reader (two readers beside it made the epoch of ``bench.data
-    --gigabytes 1`` 3.3 s against 2.9-3.0 s with one)."""
+    0.3-0.4 ms a read whatever its size) waits for it: read a batch at a time, the
+    reader fell behind the step (``bench/data.py --gigabytes 0.5``, 2 cores: the memmap
+    epoch 1.9-3.4x the in-memory one; 16 batches a read, 1.7-1.9x).  When the group the
+    step needs next is not read yet, the training thread reads rows of it (and of the
+    groups after it) beside the reader instead of waiting (:meth:`_help`,
+    :class:`~nnlearn.data.fileread.SharedRows`).  The BLAS's threads are the plan's
+    choice for the step's shapes (:func:`nnlearn.lowering.planner.step_threads`), never
+    a choice made for the file: OpenBLAS rounds a product split over two threads
+    differently, and holding it to one thread only beside the readers changed lesson
+    10's weights' last bits.  A step of small products runs on one BLAS thread in memory
+    and from a file alike, which leaves the other core to one reader (two readers beside
+    it made the epoch of ``bench.data --gigabytes 1`` 3.3 s against 2.9-3.0 s with
+    one)."""
 
     def __init__(self, model, x, y, weights, batch_size, shuffle=False, sequential=False,
                  start: int = 0, stop: int | None = None, class_weight=None):
@@ -336,12 +298,14 @@ class LazyArrayAdapter(ArrayAdapter):
     def __len__(self) -> int:
         return self.stop - self.start
 
-    def _fetch(self, index, k: int, class_weight=None):
+    def _fetch(self, index, k: int, class_weight=None, x_rows=None):
         """Rows ``index`` of x, y and the weights, read and checked as batch k (its
-        sample weights from ``class_weight`` when given)."""
+        sample weights from ``class_weight`` when given); x's from ``x_rows`` when given
+        (a :class:`~nnlearn.data.fileread.MemmapRows` of them)."""
         targets = self.y is not None
         try:
-            x = read_rows(self.x, index, self.start, self.stop)
+            x = x_rows.array() if x_rows is not None else \
+                read_rows(self.x, index, self.start, self.stop)
             y = read_rows(self.y, index, self.start, self.stop) if targets else None
             w = None if self.weights is None else \
                 read_rows(self.weights, index, self.start, self.stop)
@@ -363,15 +327,29 @@ class LazyArrayAdapter(ArrayAdapter):
         return int(max(1, min(LAZY_READ_BYTES // max(1, row * self.batch_size),
                               LAZY_QUEUE_SIZE // (LAZY_WORKERS + 1))))
 
-    def _fetch_group(self, batches, group: range) -> list:
-        """Batches ``group`` read as one: their rows read together (one
+    def _plan(self, batches, group: range) -> _Group:
+        """Group ``group`` of ``batches`` ready to be read: its rows, and for x a
+        :class:`~nnlearn.data.fileread.MemmapRows` other threads can help read when x's
+        rows come from its file (the training thread, instead of waiting: :meth:`_help`)."""
+        if len(group) == 1:
+            return _Group(group, batches[group[0]], None)
+        index = np.concatenate([np.asarray(batches[k], dtype=np.int64) for k in group])
+        x_rows = None
+        if isinstance(self.x, np.memmap):
+            rows = _rows_in_range(index, self.start, self.stop)
+            x_rows = fileread.memmap_rows(self.x, rows)
+        return _Group(group, index, x_rows)
+
+    def _fetch_group(self, batches, planned: _Group) -> list:
+        """Batches ``planned.group`` read as one: their rows read together (one
         :func:`read_rows` per array) and checked together, then cut into the batches,
         so that the per-read work in Python (with the GIL, beside the training step) is
         paid once for the group.  Any error: the group again batch by batch, up to the
         first bad batch, which is in the list as its BatchError naming it."""
+        group = planned.group
         if len(group) > 1:
             try:
-                return self._read_together(batches, group)
+                return self._read_together(batches, planned)
             except Exception:  # noqa: BLE001  (told batch by batch below, with its index)
                 pass
         results = []
@@ -383,11 +361,11 @@ class LazyArrayAdapter(ArrayAdapter):
                 break
         return results
 
-    def _read_together(self, batches, group: range) -> list:
-        indices = [np.asarray(batches[k], dtype=np.int64) for k in group]
-        cuts = np.cumsum([0, *(len(i) for i in indices)]).tolist()
-        index = np.concatenate(indices)
-        x, y, w = self._fetch(index, group[0])  # class weights: below, batch by batch
+    def _read_together(self, batches, planned: _Group) -> list:
+        group = planned.group
+        cuts = np.cumsum([0, *(len(batches[k]) for k in group)]).tolist()
+        # class weights: below, batch by batch
+        x, y, w = self._fetch(planned.index, group[0], None, planned.x_rows)
         if self.class_weight is not None and w is not None:
             raise ValueError("sample weights and class_weight")  # the error, per batch
         results = []
@@ -399,12 +377,27 @@ class LazyArrayAdapter(ArrayAdapter):
             results.append((x[begin:end], yk, wk))
         return results
 
+    @staticmethod
+    def _help(planned: _Group, later: list, ready) -> None:
+        """While group ``planned`` is not ready, read rows of x for it and then for the
+        groups after it, :data:`LAZY_HELP_ROWS` at a time (the training thread helping
+        the reader: see :class:`~nnlearn.data.fileread.SharedRows`)."""
+        for next_group in (planned, *later):
+            if next_group.x_rows is None:
+                continue
+            while not ready():
+                if not next_group.x_rows.reads.help(LAZY_HELP_ROWS):
+                    break
+            if ready():
+                return
+
     def _batches(self, batches):
         size = self.group_size(batches)
-        groups = [range(k, min(k + size, len(batches))) for k in range(0, len(batches), size)]
-        ahead = max(1, min(LAZY_WORKERS + 1, LAZY_QUEUE_SIZE // size))  # reads
-        reader = prefetch_indexed(lambda group: self._fetch_group(batches, group), groups,
-                                  LAZY_WORKERS, ahead)
+        groups = (self._plan(batches, range(k, min(k + size, len(batches))))
+                  for k in range(0, len(batches), size))
+        ahead = max(1, min(LAZY_WORKERS + 2, LAZY_QUEUE_SIZE // size))  # reads
+        reader = prefetch_indexed(lambda planned: self._fetch_group(batches, planned),
+                                  groups, LAZY_WORKERS, ahead, self._help)
         try:
             for _, results in reader:
                 for batch in results:
@@ -413,6 +406,14 @@ class LazyArrayAdapter(ArrayAdapter):
                     yield batch
         finally:
             reader.close()
+
+
+class _Group(typing.NamedTuple):
+    """Consecutive batches read together by :class:`LazyArrayAdapter`: their numbers,
+    their rows, and x's rows to read from its file (or None)."""
+    group: range
+    index: object
+    x_rows: fileread.MemmapRows | None
 
 
 class PyDatasetAdapter(DataAdapter):

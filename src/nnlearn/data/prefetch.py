@@ -51,12 +51,15 @@ def check_workers(workers, max_queue_size, use_multiprocessing=False) -> tuple[i
     return workers, max_queue_size
 
 
-def prefetch_indexed(fetch, keys, workers: int, max_queue_size: int):
+def prefetch_indexed(fetch, keys, workers: int, max_queue_size: int, help=None):
     """Yield ``(key, fetch(key))`` for each key in order, reading up to
     ``max_queue_size`` batches ahead on ``workers`` threads (``workers=0``: each batch is
     read when it is needed, in this thread).  An exception raised by ``fetch`` is raised
     here when its batch's turn comes; closing the generator cancels the batches not yet
-    started and waits for the ones running."""
+    started and waits for the ones running.  ``help`` (optional): when the next batch is
+    not ready, ``help(key, later, ready)`` is called before waiting for it, with the keys
+    asked for after it and a function telling whether it is ready: the consuming thread
+    can do some of the reading instead of waiting (:class:`nnlearn.data.fileread.SharedRows`)."""
     if workers == 0:
         for key in keys:
             yield key, fetch(key)
@@ -73,6 +76,8 @@ def prefetch_indexed(fetch, keys, workers: int, max_queue_size: int):
                 break
         while pending:
             key, future = pending.popleft()
+            if help is not None and not future.done():
+                help(key, [later for later, _ in pending], future.done)
             result = future.result()
             following = next(keys, _END)
             if following is not _END:  # keep the queue full while the step runs
