@@ -206,3 +206,69 @@ def test_thread_policy_through_threadpoolctl(monkeypatch):
                    if info["user_api"] == "blas")
     assert [info["num_threads"] for info in threadpoolctl.threadpool_info()
             if info["user_api"] == "blas"] == before
+
+
+# -- groups of sequences side by side (recurrent_parts) ------------------------------------
+def _with_parts(parts, call):
+    from nnlearn.lowering import recurrent_cell
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(recurrent_cell, "recurrent_parts", lambda *shape: parts)
+        return call()
+
+
+@hypothesis_settings(max_examples=40, deadline=None)
+@given(op=st.sampled_from(sorted(GATES)), parts=st.integers(2, 3), extra=st.integers(0, 5),
+       steps=st.integers(1, 6), features=st.integers(1, 3), units=st.integers(1, 5),
+       pair=st.sampled_from(PAIRS[:3]), with_bias=st.booleans(), with_state=st.booleans(),
+       seed=st.integers(0, 2 ** 16))
+def test_groups_of_sequences_side_by_side_equal_the_numpy_steps_in_float64(
+        op, parts, extra, steps, features, units, pair, with_bias, with_state, seed):
+    """The compiled cell on 2 or 3 groups of rows, each in its own thread, equals the
+    NumPy steps on the whole batch: outputs and every gradient (the weights' summed over
+    the groups) to 1e-10."""
+    activation, recurrent = pair
+    n = parts + extra
+    rng = np.random.default_rng(seed)
+    inputs = _inputs(rng, op, n, steps, features, units, np.float64, with_bias, with_state)
+    weights = [rng.standard_normal((n, steps, units)) for _ in range(2 if op == "lstm" else 1)]
+    ours = _with_parts(parts, lambda: _run(op, inputs, activation, recurrent, weights, True))
+    theirs = _run(op, inputs, activation, recurrent, weights, cell=False)
+    for a, b in zip(ours[0] + ours[1], theirs[0] + theirs[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("op", sorted(GATES))
+def test_groups_of_sequences_in_float32_equal_one_group_to_rounding(op):
+    """float32, a batch of 128 in 2 groups against 1: the outputs and the state and
+    input gradients are the same rows computed by the same loop (equal up to the
+    products' rounding), the weights' gradients the same sums grouped differently."""
+    rng = np.random.default_rng(5)
+    inputs = _inputs(rng, op, 128, 20, 3, 16, np.float32, True, True,
+                     recurrent_scale=0.6 / 4)
+    weights = [rng.standard_normal((128, 20, 16)).astype(np.float32)
+               for _ in range(2 if op == "lstm" else 1)]
+    one = _with_parts(1, lambda: _run(op, inputs, "tanh", "sigmoid", weights, True))
+    two = _with_parts(2, lambda: _run(op, inputs, "tanh", "sigmoid", weights, True))
+    for a, b in zip(one[0] + one[1], two[0] + two[1]):
+        scale = float(np.abs(a).max())
+        np.testing.assert_allclose(b, a, rtol=0, atol=2e-5 * scale)
+
+
+def test_the_planner_runs_groups_of_small_products_side_by_side():
+    from nnlearn.lowering import recurrent_cell
+
+    with blas.blas_threads(2):
+        if blas.thread_control() is not None:
+            assert recurrent_cell.recurrent_parts(128, 64, 4) == 2  # LSTM(64), batch 128
+            assert recurrent_cell.recurrent_parts(63, 64, 4) == 1  # fewer than 2 x 32 rows
+        assert recurrent_cell.recurrent_parts(512, 256, 4) == 1  # products for the BLAS
+    with blas.blas_threads(1):
+        if blas.thread_control() is not None:
+            assert recurrent_cell.recurrent_parts(128, 64, 4) == 1  # one thread allowed
+    model = nl.Sequential([layers.Input((10, 2)), layers.LSTM(64), layers.Dense(1)], seed=0)
+    model.compile("adam", "mse")
+    with blas.blas_threads(2):
+        text = planner.plan(model, batch_size=128).explain()
+    if blas.thread_control() is not None:
+        assert "2 groups of rows side by side" in text

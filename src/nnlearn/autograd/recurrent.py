@@ -36,13 +36,17 @@ are scalar C-library calls), and NumPy passes per step, here, when numba is abse
 ``NNLEARN_RECURRENT_CELL=off``. Either way the input projection and the final products
 (dL/dx, dL/dW, dL/dU) are one BLAS product each, and a loop of small per-step products
 runs with the BLAS on one thread
-(:func:`nnlearn.lowering.recurrent_cell.recurrent_threads`).
+(:func:`nnlearn.lowering.recurrent_cell.recurrent_threads`); the compiled cell runs groups
+of the batch's sequences side by side, one thread each
+(:func:`nnlearn.lowering.recurrent_cell.recurrent_parts`), each group's products its own.
 
 This module is long because each of the three fused ops (SimpleRNN, LSTM, GRU) holds its
 forward pass and its backpropagation through time side by side, on both lowerings.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -151,12 +155,13 @@ def _finish(x, kernel, dz_in: np.ndarray) -> tuple:
 
 
 def _compiled(dtype, n: int, units: int, gates: int):
-    """(the BLAS threads for the steps, whether the compiled cell runs them): the
-    planner's choices for this op."""
+    """(the BLAS threads for the steps, whether the compiled cell runs them, the groups
+    of sequences it runs side by side): the planner's choices for this op."""
     from ..lowering import recurrent_cell
 
     return recurrent_cell.recurrent_threads(n, units, gates), \
-        recurrent_cell.recurrent_cell_reason(dtype) is None
+        recurrent_cell.recurrent_cell_reason(dtype) is None, \
+        recurrent_cell.recurrent_parts(n, units, gates)
 
 
 def _time_major(x: np.ndarray, kernel: np.ndarray, bias) -> tuple:
@@ -203,32 +208,50 @@ def _cell(activation: str, recurrent_activation: str, dtype) -> tuple:
             recurrent_cell.gemm(dtype), np.dtype(dtype).type(1))
 
 
-def _simple_rnn_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation, threads):
-    """simple_rnn with its steps in the compiled cell (the same equations)."""
+def _simple_rnn_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation, threads,
+                     parts=1):
+    """simple_rnn with its steps in the compiled cell (the same equations), the batch's
+    sequences in ``parts`` groups of rows side by side (:func:`_side_by_side`)."""
     n, steps, _ = x.shape
     units, dtype = recurrent_kernel.shape[0], x.dtype
     loops, gemm, one = _cell(activation, activation, dtype)
     u = np.ascontiguousarray(recurrent_kernel.data)
-    xt, xw = _time_major(x.data, kernel.data, None if bias is None else bias.data)
-    h = np.empty((steps + 1, n, units), dtype)
-    h[0] = h0_data
-    with _blas_threads(threads):
+    spans = _spans(n, parts)
+    out = np.empty((n, steps, units), dtype)
+    xts, hs = [None] * len(spans), [None] * len(spans)
+
+    def forward(p, lo, hi):
+        xts[p], xw = _time_major(x.data[lo:hi], kernel.data,
+                                 None if bias is None else bias.data)
+        h = hs[p] = np.empty((steps + 1, hi - lo, units), dtype)
+        h[0] = h0_data[lo:hi]
         loops["simple_rnn_forward"](xw, u, h, gemm, one)
+        out[lo:hi] = h[1:].transpose(1, 0, 2)
+
+    _run_parts(forward, spans, threads)
 
     def grads_of(grad_out):
-        grad = _time_major_grad(grad_out, dtype)
-        dz = np.empty((steps, n, units), dtype)
         dh = np.zeros((n, units), dtype)
-        with _blas_threads(threads):
-            loops["simple_rnn_backward"](h, grad, u, dz, dh, gemm, one)
-        dx, dkernel = _finish_time_major(x, kernel, xt, dz)
-        flat = dz.reshape(steps * n, units)
-        du = h[:-1].reshape(steps * n, units).T @ flat
-        db = flat.sum(axis=0) if bias is not None else None
+        dx = np.empty(x.shape, dtype) if x.requires_grad else None
+        sums = [None] * len(spans)
+
+        def backward(p, lo, hi):
+            m = hi - lo
+            dz = np.empty((steps, m, units), dtype)
+            loops["simple_rnn_backward"](hs[p], _time_major_grad(grad_out[lo:hi], dtype), u,
+                                         dz, dh[lo:hi], gemm, one)
+            dx_part, dkernel = _finish_time_major(x, kernel, xts[p], dz)
+            if dx is not None:
+                dx[lo:hi] = dx_part
+            flat = dz.reshape(steps * m, units)
+            sums[p] = (dkernel, hs[p][:-1].reshape(steps * m, units).T @ flat,
+                       flat.sum(axis=0) if bias is not None else None)
+
+        _run_parts(backward, spans, threads)
+        dkernel, du, db = _sum_parts(sums)
         return dx, dkernel, du, db, dh
 
-    return _make(_batch_major(h[1:]), [x, kernel, recurrent_kernel, bias, h0], grads_of,
-                 "simple_rnn")
+    return _make(out, [x, kernel, recurrent_kernel, bias, h0], grads_of, "simple_rnn")
 
 
 def _time_major_grad(grad_out: np.ndarray, dtype) -> np.ndarray:
@@ -237,36 +260,52 @@ def _time_major_grad(grad_out: np.ndarray, dtype) -> np.ndarray:
 
 
 def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, activation,
-               recurrent_activation, threads):
+               recurrent_activation, threads, parts=1):
     """lstm with its steps in the compiled cell (the same equations), on the stacked
-    operand [h_{t-1} | x_t] and kernel [U; W] (see :mod:`nnlearn.lowering._recurrent_template`)."""
+    operand [h_{t-1} | x_t] and kernel [U; W] (see
+    :mod:`nnlearn.lowering._recurrent_template`), the batch's sequences in ``parts``
+    groups of rows side by side (:func:`_side_by_side`)."""
     n, steps, features = x.shape
     k, dtype = recurrent_kernel.shape[0], x.dtype
     loops, gemm, one = _cell(activation, recurrent_activation, dtype)
     v = np.concatenate([recurrent_kernel.data, kernel.data]).astype(dtype, copy=False)
     b = np.zeros(4 * k, dtype) if bias is None else np.ascontiguousarray(bias.data, dtype)
-    hx = np.empty((steps + 1, n, k + features), dtype)  # hx[t] = [h_{t-1} | x_t]
-    hx[:steps, :, k:] = x.data.transpose(1, 0, 2)
-    hx[0, :, :k] = h0_data
     c_start = np.ascontiguousarray(np.broadcast_to(c0_data, (n, k)), dtype)
     out = np.empty((n, steps, 2, k), dtype)  # the op's output: (h_t, c_t) of every step
-    gates = np.empty((steps, n, 4 * k), dtype)
-    g_c = np.empty((steps, n, k), dtype)
-    with _blas_threads(threads):
-        loops["lstm_forward"](hx, v, b, c_start, out, gates, g_c, gemm, one)
+    spans = _spans(n, parts)
+    hxs, gates, g_cs = [None] * len(spans), [None] * len(spans), [None] * len(spans)
+
+    def forward(p, lo, hi):
+        m = hi - lo
+        hx = hxs[p] = np.empty((steps + 1, m, k + features), dtype)  # [h_{t-1} | x_t]
+        hx[:steps, :, k:] = x.data[lo:hi].transpose(1, 0, 2)
+        hx[0, :, :k] = h0_data[lo:hi]
+        gates[p] = np.empty((steps, m, 4 * k), dtype)
+        g_cs[p] = np.empty((steps, m, k), dtype)
+        loops["lstm_forward"](hx, v, b, c_start[lo:hi], out[lo:hi], gates[p], g_cs[p],
+                              gemm, one)
+
+    _run_parts(forward, spans, threads)
 
     def grads_of(grad_packed):
         grad = np.ascontiguousarray(grad_packed, dtype)
-        dz = np.empty((steps, n, 4 * k), dtype)
-        dhx = np.empty((n, k + features), dtype)
         dh, dc = np.zeros((n, k), dtype), np.zeros((n, k), dtype)
         dx = np.empty((n, steps, features), dtype)
-        with _blas_threads(threads):
-            loops["lstm_backward"](gates, g_c, c_start, out, grad, v, dz, dhx, dh, dc, dx,
-                                   gemm, one)
-        flat = dz.reshape(steps * n, 4 * k)
-        dv = hx[:-1].reshape(steps * n, k + features).T @ flat  # [dU; dW], one product
-        db = flat.sum(axis=0) if bias is not None else None
+        sums = [None] * len(spans)
+
+        def backward(p, lo, hi):
+            m = hi - lo
+            dz = np.empty((steps, m, 4 * k), dtype)
+            loops["lstm_backward"](gates[p], g_cs[p], c_start[lo:hi], out[lo:hi],
+                                   grad[lo:hi], v, dz, np.empty((m, k + features), dtype),
+                                   dh[lo:hi], dc[lo:hi], dx[lo:hi], gemm, one)
+            flat = dz.reshape(steps * m, 4 * k)
+            # [dU; dW] = sum_t hx_t^T dz_t over this group's rows, one product
+            sums[p] = (hxs[p][:-1].reshape(steps * m, k + features).T @ flat,
+                       flat.sum(axis=0) if bias is not None else None)
+
+        _run_parts(backward, spans, threads)
+        dv, db = _sum_parts(sums)
         return (dx if x.requires_grad else None,
                 dv[k:] if kernel.requires_grad else None, dv[:k], db, dh, dc)
 
@@ -274,41 +313,108 @@ def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, acti
     return result[:, :, 0], result[:, :, 1]
 
 
+def _spans(n: int, parts: int) -> list:
+    """``parts`` consecutive (start, stop) row ranges of n rows, as equal as can be."""
+    parts = max(1, min(parts, n))
+    bounds = [n * p // parts for p in range(parts + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def _run_parts(work, spans, threads) -> None:
+    """``work(p, start, stop)`` for each group of rows, side by side
+    (:func:`_side_by_side`): with the BLAS on ``threads`` threads for one group, on one
+    thread for several (each group's products are its thread's own)."""
+    with _blas_threads(1 if len(spans) > 1 else threads):
+        _side_by_side([functools.partial(work, p, lo, hi)
+                       for p, (lo, hi) in enumerate(spans)])
+
+
+def _sum_parts(sums: list) -> tuple:
+    """The groups' gradients (tuples, None where there is none) summed item by item."""
+    if len(sums) == 1:
+        return sums[0]
+    return tuple(None if items[0] is None else functools.reduce(np.add, items)
+                 for items in zip(*sums))
+
+
+_POOL = []  # the threads that run the other groups of rows (made on first use)
+
+
+def _side_by_side(calls) -> None:
+    """Run the calls, the first in this thread and the others in threads beside it, and
+    wait for all, raising the first error.  The calls spend their time in compiled loops
+    and BLAS products, which release the GIL: the groups of sequences of a batch are
+    independent, so their steps run on as many cores as there are groups, with no
+    synchronisation per step (:func:`nnlearn.lowering.recurrent_cell.recurrent_parts`)."""
+    if len(calls) == 1:
+        calls[0]()
+        return
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL.append(ThreadPoolExecutor(thread_name_prefix="nnlearn-recurrent"))
+    others = [_POOL[0].submit(call) for call in calls[1:]]
+    try:
+        calls[0]()
+    finally:
+        for other in others:
+            other.result()
+
+
 def _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
-              recurrent_activation, threads):
-    """gru with its steps in the compiled cell (the same equations)."""
+              recurrent_activation, threads, parts=1):
+    """gru with its steps in the compiled cell (the same equations), the batch's
+    sequences in ``parts`` groups of rows side by side (:func:`_side_by_side`)."""
     n, steps, _ = x.shape
     k, dtype = recurrent_kernel.shape[0], x.dtype
     loops, gemm, one = _cell(activation, recurrent_activation, dtype)
     u = np.ascontiguousarray(recurrent_kernel.data)
-    xt, xw = _time_major(x.data, kernel.data, None if bias is None else bias.data[0])
     b_rec = np.zeros(3 * k, dtype) if bias is None else np.ascontiguousarray(bias.data[1])
-    h = np.empty((steps + 1, n, k), dtype)
-    zr = np.empty((steps, n, 2 * k), dtype)
-    r_h = np.empty((steps, n, k), dtype)
-    cand = np.empty((steps, n, k), dtype)
-    h[0] = h0_data
-    with _blas_threads(threads):
+    spans = _spans(n, parts)
+    out = np.empty((n, steps, k), dtype)
+    kept = [None] * len(spans)  # each group's (xt, h, zr, r_h, cand)
+
+    def forward(p, lo, hi):
+        m = hi - lo
+        xt, xw = _time_major(x.data[lo:hi], kernel.data,
+                             None if bias is None else bias.data[0])
+        h = np.empty((steps + 1, m, k), dtype)
+        zr = np.empty((steps, m, 2 * k), dtype)
+        r_h = np.empty((steps, m, k), dtype)
+        cand = np.empty((steps, m, k), dtype)
+        h[0] = h0_data[lo:hi]
         loops["gru_forward"](xw, u, b_rec, h, zr, r_h, cand, gemm, one)
+        out[lo:hi] = h[1:].transpose(1, 0, 2)
+        kept[p] = (xt, h, zr, r_h, cand)
+
+    _run_parts(forward, spans, threads)
 
     def grads_of(grad_out):
-        grad = _time_major_grad(grad_out, dtype)
-        dz_in = np.empty((steps, n, 3 * k), dtype)
-        dz_rec = np.empty((steps, n, 3 * k), dtype)
         dh = np.zeros((n, k), dtype)
-        keep = np.empty((n, k), dtype)
-        with _blas_threads(threads):
-            loops["gru_backward"](h, zr, r_h, cand, grad, u, dz_in, dz_rec, dh, keep,
+        dx = np.empty(x.shape, dtype) if x.requires_grad else None
+        sums = [None] * len(spans)
+
+        def backward(p, lo, hi):
+            m = hi - lo
+            xt, h, zr, r_h, cand = kept[p]
+            dz_in = np.empty((steps, m, 3 * k), dtype)
+            dz_rec = np.empty((steps, m, 3 * k), dtype)
+            loops["gru_backward"](h, zr, r_h, cand, _time_major_grad(grad_out[lo:hi], dtype),
+                                  u, dz_in, dz_rec, dh[lo:hi], np.empty((m, k), dtype),
                                   gemm, one)
-        dx, dkernel = _finish_time_major(x, kernel, xt, dz_in)
-        flat = dz_rec.reshape(steps * n, 3 * k)
-        du = h[:-1].reshape(steps * n, k).T @ flat
-        db = None
-        if bias is not None:
-            db = np.stack([dz_in.reshape(steps * n, 3 * k).sum(axis=0), flat.sum(axis=0)])
+            dx_part, dkernel = _finish_time_major(x, kernel, xt, dz_in)
+            if dx is not None:
+                dx[lo:hi] = dx_part
+            flat = dz_rec.reshape(steps * m, 3 * k)
+            db = None if bias is None else \
+                np.stack([dz_in.reshape(steps * m, 3 * k).sum(axis=0), flat.sum(axis=0)])
+            sums[p] = (dkernel, h[:-1].reshape(steps * m, k).T @ flat, db)
+
+        _run_parts(backward, spans, threads)
+        dkernel, du, db = _sum_parts(sums)
         return dx, dkernel, du, db, dh
 
-    return _make(_batch_major(h[1:]), [x, kernel, recurrent_kernel, bias, h0], grads_of, "gru")
+    return _make(out, [x, kernel, recurrent_kernel, bias, h0], grads_of, "gru")
 
 
 def _batch_major(time_major: np.ndarray) -> np.ndarray:
@@ -363,10 +469,10 @@ def simple_rnn(x, kernel, recurrent_kernel, bias=None, initial_state=None,
     g, dg = _activation(activation, "activation", op)
     bias = _bias(bias, (units,), op)
     h0, h0_data = _state(initial_state, n, units, x.dtype, "initial_state", op)
-    threads, compiled = _compiled(x.dtype, n, units, 1)
+    threads, compiled, parts = _compiled(x.dtype, n, units, 1)
     if compiled:
         return _simple_rnn_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
-                                threads)
+                                threads, parts)
     u = recurrent_kernel.data
     xw = _projection(x.data, kernel.data, None if bias is None else bias.data)
     h = np.empty((n, steps + 1, units), x.dtype)  # h[:, 0] = h_0
@@ -438,10 +544,10 @@ def lstm(x, kernel, recurrent_kernel, bias=None, initial_state=None, initial_car
     bias = _bias(bias, (4 * units,), op)
     h0, h0_data = _state(initial_state, n, units, x.dtype, "initial_state", op)
     c0, c0_data = _state(initial_carry, n, units, x.dtype, "initial_carry", op)
-    threads, compiled = _compiled(x.dtype, n, units, 4)
+    threads, compiled, parts = _compiled(x.dtype, n, units, 4)
     if compiled:
         return _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data,
-                          activation, recurrent_activation, threads)
+                          activation, recurrent_activation, threads, parts)
     return _lstm_numpy(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data,
                        (activation, recurrent_activation), rules, threads)
 
@@ -637,10 +743,10 @@ def gru(x, kernel, recurrent_kernel, bias=None, initial_state=None,
     s, ds = _activation(recurrent_activation, "recurrent_activation", op)
     bias = _bias(bias, (2, 3 * units), op)
     h0, h0_data = _state(initial_state, n, units, x.dtype, "initial_state", op)
-    threads, compiled = _compiled(x.dtype, n, units, 3)
+    threads, compiled, parts = _compiled(x.dtype, n, units, 3)
     if compiled:
         return _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
-                         recurrent_activation, threads)
+                         recurrent_activation, threads, parts)
     return _gru_numpy(x, kernel, recurrent_kernel, bias, h0, h0_data, (g, dg, s, ds),
                       threads)
 

@@ -35,12 +35,13 @@ from.
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 
 __all__ = ["numpy_openblas", "numpy_gemm", "gemm_call", "openblas_threads",
-           "thread_control", "blas_threads", "step_threads", "OPENBLAS_ONE_THREAD",
-           "SMALL_PRODUCT", "SMALL_STEP_PRODUCT"]
+           "thread_control", "thread_count", "blas_threads", "step_threads",
+           "OPENBLAS_ONE_THREAD", "SMALL_PRODUCT", "SMALL_STEP_PRODUCT"]
 
 ROW_MAJOR = 101  # CBLAS's enumeration (the loops pass 111 / 112: as it is / transposed)
 
@@ -52,7 +53,6 @@ def numpy_openblas():
     other builds of NumPy."""
     import ctypes
     import glob
-    import os
 
     folder = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
     libraries = sorted(glob.glob(os.path.join(folder, "libscipy_openblas64_*")))
@@ -181,6 +181,21 @@ def _threadpool_controller():
     except ImportError:
         return None
     return ThreadpoolController()
+
+
+def thread_count() -> int:
+    """The BLAS's thread count now (NumPy's OpenBLAS, else as threadpoolctl sees it),
+    else the cores."""
+    direct = openblas_threads()
+    if direct is not None:
+        return int(direct[0]())
+    controller = _threadpool_controller()
+    if controller is not None:
+        counts = [info["num_threads"] for info in controller.info()
+                  if info.get("user_api") == "blas"]
+        if counts:
+            return int(min(counts))
+    return os.cpu_count() or 1
 
 
 def thread_control() -> str | None:

@@ -21,7 +21,8 @@ declarations (the activations' element rules, the loss's head, the optimizer's r
   run as one compiled loop per sequence batch (:mod:`nnlearn.lowering.recurrent_cell`: the
   activations' rules with float32 exp and tanh lowered to :mod:`nnlearn.lowering.fastmath`) or as
   NumPy passes, and the BLAS runs a loop of small per-step products on one thread
-  (:func:`recurrent_threads`).
+  (:func:`recurrent_threads`), the compiled loop on groups of the batch's sequences side
+  by side, one thread each (:func:`recurrent_parts`).
 
 :func:`plan` returns a :class:`StepPlan` listing every part with the choice and the
 reason; :meth:`StepPlan.explain` prints it (``nnlearn info MODEL``, ``fit(verbose=2)``,
@@ -41,12 +42,13 @@ import weakref
 import numpy as np
 
 from . import blas, loops
-from .recurrent_cell import SMALL_PRODUCT, recurrent_cell_reason, recurrent_threads
+from .recurrent_cell import (PART_ROWS, SMALL_PRODUCT, recurrent_cell_reason, recurrent_parts,
+                             recurrent_threads)
 from .switches import compiled_step_enabled, conv_loops_enabled, settings
 
 __all__ = ["plan", "settings", "StepPlan", "Part", "compiled_step_enabled",
            "conv_loops_enabled", "compiled_step_unavailable", "compiled_gradients",
-           "recurrent_cell_reason", "recurrent_threads", "compiled_forward",
+           "recurrent_cell_reason", "recurrent_threads", "recurrent_parts", "compiled_forward",
            "step_threads"]
 
 
@@ -387,12 +389,19 @@ def _layer_parts(model, batch_size: int | None = None) -> list:
             else:
                 gates = {"LSTM": 4, "GRU": 3}.get(name, 1)
                 threads = recurrent_threads(batch_size, layer.units, gates)
-                parts.append(Part(f"recurrent {name} threads",
-                                  "BLAS on 1 thread around the steps" if threads == 1
-                                  else "BLAS's own threads",
+                groups = recurrent_parts(batch_size, layer.units, gates) if why is None \
+                    else 1
+                how = "BLAS on 1 thread around the steps" if threads == 1 \
+                    else "BLAS's own threads"
+                if groups > 1:
+                    how += (f"; the batch's sequences in {groups} groups of rows side by "
+                            "side, one thread each")
+                parts.append(Part(f"recurrent {name} threads", how,
                                   f"each step multiplies ({batch_size}, {layer.units}) by "
                                   f"({layer.units}, {gates * layer.units}): "
-                                  + ("small" if threads == 1 else "large enough to split")))
+                                  + ("small" if threads == 1 else "large enough to split")
+                                  + (f"; {groups} BLAS threads allowed, at least "
+                                     f"{PART_ROWS} sequences a group" if groups > 1 else "")))
         else:
             parts.append(Part(f"recurrent {name}", "unrolled graph, one node per step",
                               "an activation without a fused derivative" if not fused()
