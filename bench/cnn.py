@@ -246,7 +246,7 @@ def main() -> None:
         rounds.append(results)
     if ratios:
         print(f"median ratio over {len(ratios)} rounds: {np.median(ratios):.2f} "
-              f"(goal: at most 1.5)")
+              f"(goal: at most 0.9)")
     results = rounds[-1]
     for t, name in results.get("nnlearn", {}).get("profile_tottime_s", []):
         print(f"  {t:8.3f} s  {name}")
