@@ -272,3 +272,31 @@ def test_the_planner_runs_groups_of_small_products_side_by_side():
         text = planner.plan(model, batch_size=128).explain()
     if blas.thread_control() is not None:
         assert "2 groups of rows side by side" in text
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="fork is POSIX")
+def test_a_forked_child_runs_groups_of_sequences_in_threads_of_its_own():
+    """The threads that run the groups do not survive a fork: the child makes its own
+    pool instead of queueing work for threads it does not have (which would hang)."""
+    import multiprocessing
+
+    rng = np.random.default_rng(0)
+    inputs = _inputs(rng, "lstm", 8, 5, 2, 3, np.float64, True, False)
+    weights = [rng.standard_normal((8, 5, 3)) for _ in range(2)]
+    expected = _with_parts(2, lambda: _run("lstm", inputs, "tanh", "sigmoid", weights, True))
+
+    def child(queue):
+        got = _with_parts(2, lambda: _run("lstm", inputs, "tanh", "sigmoid", weights, True))
+        queue.put(all(np.array_equal(a, b) for a, b in zip(got[0] + got[1],
+                                                            expected[0] + expected[1])))
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=child, args=(queue,))
+    process.start()
+    process.join(timeout=120)
+    hung = process.is_alive()
+    if hung:
+        process.kill()
+    assert not hung, "the forked child hung on the recurrent op"
+    assert process.exitcode == 0 and queue.get(timeout=5) is True

@@ -350,9 +350,12 @@ def _side_by_side(calls) -> None:
         calls[0]()
         return
     if not _POOL:
+        import os
         from concurrent.futures import ThreadPoolExecutor
 
         _POOL.append(ThreadPoolExecutor(thread_name_prefix="nnlearn-recurrent"))
+        # a forked child has none of the pool's threads: it makes a pool of its own
+        os.register_at_fork(after_in_child=_POOL.clear)
     others = [_POOL[0].submit(call) for call in calls[1:]]
     try:
         calls[0]()
