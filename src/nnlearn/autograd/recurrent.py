@@ -220,12 +220,13 @@ def _simple_rnn_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
     out = np.empty((n, steps, units), dtype)
     xts, hs = [None] * len(spans), [None] * len(spans)
 
-    def forward(p, lo, hi):
+    def forward(p, lo, hi, loop_threads):
         xts[p], xw = _time_major(x.data[lo:hi], kernel.data,
                                  None if bias is None else bias.data)
         h = hs[p] = np.empty((steps + 1, hi - lo, units), dtype)
         h[0] = h0_data[lo:hi]
-        loops["simple_rnn_forward"](xw, u, h, gemm, one)
+        with _blas_threads(loop_threads):
+            loops["simple_rnn_forward"](xw, u, h, gemm, one)
         out[lo:hi] = h[1:].transpose(1, 0, 2)
 
     _run_parts(forward, spans, threads)
@@ -235,11 +236,12 @@ def _simple_rnn_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
         dx = np.empty(x.shape, dtype) if x.requires_grad else None
         sums = [None] * len(spans)
 
-        def backward(p, lo, hi):
+        def backward(p, lo, hi, loop_threads):
             m = hi - lo
             dz = np.empty((steps, m, units), dtype)
-            loops["simple_rnn_backward"](hs[p], _time_major_grad(grad_out[lo:hi], dtype), u,
-                                         dz, dh[lo:hi], gemm, one)
+            grad = _time_major_grad(grad_out[lo:hi], dtype)
+            with _blas_threads(loop_threads):
+                loops["simple_rnn_backward"](hs[p], grad, u, dz, dh[lo:hi], gemm, one)
             dx_part, dkernel = _finish_time_major(x, kernel, xts[p], dz)
             if dx is not None:
                 dx[lo:hi] = dx_part
@@ -275,15 +277,16 @@ def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, acti
     spans = _spans(n, parts)
     hxs, gates, g_cs = [None] * len(spans), [None] * len(spans), [None] * len(spans)
 
-    def forward(p, lo, hi):
+    def forward(p, lo, hi, loop_threads):
         m = hi - lo
         hx = hxs[p] = np.empty((steps + 1, m, k + features), dtype)  # [h_{t-1} | x_t]
         hx[:steps, :, k:] = x.data[lo:hi].transpose(1, 0, 2)
         hx[0, :, :k] = h0_data[lo:hi]
         gates[p] = np.empty((steps, m, 4 * k), dtype)
         g_cs[p] = np.empty((steps, m, k), dtype)
-        loops["lstm_forward"](hx, v, b, c_start[lo:hi], out[lo:hi], gates[p], g_cs[p],
-                              gemm, one)
+        with _blas_threads(loop_threads):
+            loops["lstm_forward"](hx, v, b, c_start[lo:hi], out[lo:hi], gates[p], g_cs[p],
+                                  gemm, one)
 
     _run_parts(forward, spans, threads)
 
@@ -293,12 +296,14 @@ def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, acti
         dx = np.empty((n, steps, features), dtype)
         sums = [None] * len(spans)
 
-        def backward(p, lo, hi):
+        def backward(p, lo, hi, loop_threads):
             m = hi - lo
             dz = np.empty((steps, m, 4 * k), dtype)
-            loops["lstm_backward"](gates[p], g_cs[p], c_start[lo:hi], out[lo:hi],
-                                   grad[lo:hi], v, dz, np.empty((m, k + features), dtype),
-                                   dh[lo:hi], dc[lo:hi], dx[lo:hi], gemm, one)
+            scratch = np.empty((m, k + features), dtype)
+            with _blas_threads(loop_threads):
+                loops["lstm_backward"](gates[p], g_cs[p], c_start[lo:hi], out[lo:hi],
+                                       grad[lo:hi], v, dz, scratch, dh[lo:hi], dc[lo:hi],
+                                       dx[lo:hi], gemm, one)
             flat = dz.reshape(steps * m, 4 * k)
             # [dU; dW] = sum_t hx_t^T dz_t over this group's rows, one product
             sums[p] = (hxs[p][:-1].reshape(steps * m, k + features).T @ flat,
@@ -321,11 +326,17 @@ def _spans(n: int, parts: int) -> list:
 
 
 def _run_parts(work, spans, threads) -> None:
-    """``work(p, start, stop)`` for each group of rows, side by side
-    (:func:`_side_by_side`): with the BLAS on ``threads`` threads for one group, on one
-    thread for several (each group's products are its thread's own)."""
-    with _blas_threads(1 if len(spans) > 1 else threads):
-        _side_by_side([functools.partial(work, p, lo, hi)
+    """``work(p, start, stop, loop_threads)`` for each group of rows.  One group: here,
+    its loop with the BLAS on ``threads`` threads (the recurrent_threads policy) and its
+    other products on the BLAS's own.  Several: side by side (:func:`_side_by_side`),
+    with the BLAS on one thread throughout, so that each group's products are its own
+    thread's (after a product on its own threads OpenBLAS's workers spin, a third busy
+    thread beside the two groups)."""
+    if len(spans) == 1:
+        work(0, *spans[0], threads)
+        return
+    with _blas_threads(1):
+        _side_by_side([functools.partial(work, p, lo, hi, None)
                        for p, (lo, hi) in enumerate(spans)])
 
 
@@ -377,7 +388,7 @@ def _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
     out = np.empty((n, steps, k), dtype)
     kept = [None] * len(spans)  # each group's (xt, h, zr, r_h, cand)
 
-    def forward(p, lo, hi):
+    def forward(p, lo, hi, loop_threads):
         m = hi - lo
         xt, xw = _time_major(x.data[lo:hi], kernel.data,
                              None if bias is None else bias.data[0])
@@ -386,7 +397,8 @@ def _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
         r_h = np.empty((steps, m, k), dtype)
         cand = np.empty((steps, m, k), dtype)
         h[0] = h0_data[lo:hi]
-        loops["gru_forward"](xw, u, b_rec, h, zr, r_h, cand, gemm, one)
+        with _blas_threads(loop_threads):
+            loops["gru_forward"](xw, u, b_rec, h, zr, r_h, cand, gemm, one)
         out[lo:hi] = h[1:].transpose(1, 0, 2)
         kept[p] = (xt, h, zr, r_h, cand)
 
@@ -397,14 +409,15 @@ def _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
         dx = np.empty(x.shape, dtype) if x.requires_grad else None
         sums = [None] * len(spans)
 
-        def backward(p, lo, hi):
+        def backward(p, lo, hi, loop_threads):
             m = hi - lo
             xt, h, zr, r_h, cand = kept[p]
             dz_in = np.empty((steps, m, 3 * k), dtype)
             dz_rec = np.empty((steps, m, 3 * k), dtype)
-            loops["gru_backward"](h, zr, r_h, cand, _time_major_grad(grad_out[lo:hi], dtype),
-                                  u, dz_in, dz_rec, dh[lo:hi], np.empty((m, k), dtype),
-                                  gemm, one)
+            grad, keep = _time_major_grad(grad_out[lo:hi], dtype), np.empty((m, k), dtype)
+            with _blas_threads(loop_threads):
+                loops["gru_backward"](h, zr, r_h, cand, grad, u, dz_in, dz_rec, dh[lo:hi],
+                                      keep, gemm, one)
             dx_part, dkernel = _finish_time_major(x, kernel, xt, dz_in)
             if dx is not None:
                 dx[lo:hi] = dx_part
