@@ -353,10 +353,11 @@ _POOL = []  # the threads that run the other groups of rows (made on first use)
 
 def _side_by_side(calls) -> None:
     """Run the calls, the first in this thread and the others in threads beside it, and
-    wait for all, raising the first error.  The calls spend their time in compiled loops
-    and BLAS products, which release the GIL: the groups of sequences of a batch are
-    independent, so their steps run on as many cores as there are groups, with no
-    synchronisation per step (:func:`nnlearn.lowering.recurrent_cell.recurrent_parts`)."""
+    wait for all; an error any of them raised is raised here.  The calls spend their time
+    in compiled loops and BLAS products, which release the GIL: the groups of sequences
+    of a batch are independent, so their steps run on as many cores as there are groups,
+    with no synchronisation per step
+    (:func:`nnlearn.lowering.recurrent_cell.recurrent_parts`)."""
     if len(calls) == 1:
         calls[0]()
         return
@@ -431,11 +432,6 @@ def _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
         return dx, dkernel, du, db, dh
 
     return _make(out, [x, kernel, recurrent_kernel, bias, h0], grads_of, "gru")
-
-
-def _batch_major(time_major: np.ndarray) -> np.ndarray:
-    """(steps, batch, units) -> a C-ordered (batch, steps, units)."""
-    return np.ascontiguousarray(time_major.transpose(1, 0, 2))
 
 
 def _make(out, parents: list, grads_of, name: str) -> Tensor:

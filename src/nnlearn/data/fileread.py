@@ -61,7 +61,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["READER", "CHUNK", "reader", "read_runs", "SharedRows", "file_layout", "MemmapRows",
+__all__ = ["READER", "CHUNK", "reader", "SharedRows", "file_layout", "MemmapRows",
            "memmap_rows"]
 
 READER = "auto"  # "auto": the compiled loop when numba is importable; "python": always Python
@@ -143,22 +143,15 @@ def reader() -> str:
     return "numba" if READER == "auto" and _compiled() is not None else "python"
 
 
-def read_runs(path: str, out: np.ndarray, out_stride: int, rows: np.ndarray, first: int,
-              stride: int, span: int) -> None:
-    """Read rows ``rows`` (in any order, repeats allowed) of the file ``path`` into
-    ``out`` (C-contiguous), row i at byte ``i * out_stride``: file row r is the ``span``
-    bytes at ``first + r * stride``.  When ``out_stride == stride`` each run of
-    consecutive rows is one ``pread``, else each row is one.  OSError on a short read
-    (a file shorter than its array)."""
-    SharedRows(path, out, out_stride, rows, first, stride, span).finish()
-
-
 class SharedRows:
-    """Rows of a file to be read into ``out`` (the arguments of :func:`read_runs`) by
-    one thread that owns them and calls :meth:`finish`, helped by any others that call
-    :meth:`help` meanwhile: each thread claims the next rows with one atomic add and
-    reads them (see the module), so the rows are read once, whoever reads them.  Without
-    the compiled loop nothing is shared: the owner reads them all."""
+    """Rows ``rows`` (in any order, repeats allowed) of the file ``path`` to be read into
+    ``out`` (C-contiguous), row i at byte ``i * out_stride``, file row r being the
+    ``span`` bytes at ``first + r * stride`` (a run of consecutive rows is one ``pread``
+    when ``out_stride == stride``, else each row is one), by one thread that owns them
+    and calls :meth:`finish`, helped by any others that call :meth:`help` meanwhile:
+    each thread claims the next rows with one atomic add and reads them (see the
+    module), so the rows are read once, whoever reads them.  Without the compiled loop
+    nothing is shared: the owner reads them all."""
 
     def __init__(self, path: str, out: np.ndarray, out_stride: int, rows: np.ndarray,
                  first: int, stride: int, span: int):

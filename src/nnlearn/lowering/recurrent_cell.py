@@ -127,11 +127,12 @@ def recurrent_parts(batch: int, units: int, gates: int) -> int:
     1 (the whole batch in this thread) when the step's products are large enough for
     the BLAS's own threads (:func:`recurrent_threads`); else as many groups as the BLAS
     may use threads (its thread count: ``OPENBLAS_NUM_THREADS=1`` keeps one group), each
-    of at least :data:`PART_ROWS` sequences.  Measured (``bench/rnn.py``, LSTM(64),
-    batch 128, 2 cores): the epoch 1.12-1.18 s with two groups against 1.36-2.37 s with
-    one.  The count depends on the shapes and the BLAS's thread setting only, never on
-    the data, so a fit is reproducible; a different count rounds the weight gradients'
-    sums differently (to float rounding)."""
+    of at least :data:`PART_ROWS` sequences.  Measured (``bench/rnn.py --child nnlearn
+    --cell lstm``, LSTM(64), batch 128, 2 cores, alternating with the code before the
+    groups): the epoch 0.77-1.46 s (median 0.91) with two groups against 1.26-1.34 s
+    (median 1.32) with one.  The count depends on the shapes and the BLAS's thread
+    setting only, never on the data, so a fit is reproducible; a different count rounds
+    the weight gradients' sums differently (to float rounding)."""
     if recurrent_threads(batch, units, gates) != 1:
         return 1
     from .blas import thread_count
