@@ -79,14 +79,14 @@ def lstm_forward(hx, v, bias, c0, out, gates, g_c, gemm, one):
                 a[j] = activation(z_b[j] + bias[j], one)  # noqa: F821  c~
             for j in range(3 * k, k4):
                 a[j] = recurrent(z_b[j] + bias[j], one)  # noqa: F821  o
+            for j in range(k):  # one store per loop: LLVM vectorizes only those here
+                c_b[j] = a[k + j] * c_prev[j] + a[j] * a[2 * k + j]
             for j in range(k):
-                cell = a[k + j] * c_prev[j] + a[j] * a[2 * k + j]
-                c_b[j] = cell
-                squashed = activation(cell, one)  # noqa: F821
-                g_b[j] = squashed
-                h = a[3 * k + j] * squashed
-                h_b[j] = h
-                h_next[j] = h
+                g_b[j] = activation(c_b[j], one)  # noqa: F821
+            for j in range(k):
+                h_b[j] = a[3 * k + j] * g_b[j]
+            for j in range(k):
+                h_next[j] = h_b[j]
 
 
 def lstm_backward(gates, g_c, c0, out, grad, v, dz, dhx, dh, dc, dx, gemm, one):
@@ -104,23 +104,25 @@ def lstm_backward(gates, g_c, c0, out, grad, v, dz, dhx, dh, dc, dx, gemm, one):
             a, dz_b, g_b = gates[t, b], dz[t, b], g_c[t, b]
             c_prev = c0[b] if t == 0 else out[b, t - 1, 1]
             gh, gc, dh_b, dc_b = grad[b, t, 0], grad[b, t, 1], dh[b], dc[b]
-            for j in range(k):  # the output gate, and dc_t (few arrays per loop: each
-                o = a[3 * k + j]  # loop vectorizes)
-                d_h = dh_b[j] + gh[j]
-                squashed = g_b[j]
-                d_o = d_h * squashed
+            # one store per loop (LLVM vectorizes only those here): the output gate,
+            for j in range(k):
+                o, d_o = a[3 * k + j], (dh_b[j] + gh[j]) * g_b[j]
                 dz_b[3 * k + j] = recurrent_backward(d_o, d_o, o, o, one)  # noqa: F821
-                d_g = d_h * o
+            for j in range(k):  # dc_t,
+                d_g, squashed = (dh_b[j] + gh[j]) * a[3 * k + j], g_b[j]
                 dc_b[j] = dc_b[j] + gc[j] + activation_backward(  # noqa: F821
                     d_g, d_g, squashed, squashed, one)
-            for j in range(k):  # the input and forget gates, the candidate, dc_{t-1}
-                i, f, cc = a[j], a[k + j], a[2 * k + j]
-                d_c = dc_b[j]
-                d_i, d_f, d_cc = d_c * cc, d_c * c_prev[j], d_c * i
+            for j in range(k):  # the input gate,
+                i, d_i = a[j], dc_b[j] * a[2 * k + j]
                 dz_b[j] = recurrent_backward(d_i, d_i, i, i, one)  # noqa: F821
+            for j in range(k):  # the forget gate,
+                f, d_f = a[k + j], dc_b[j] * c_prev[j]
                 dz_b[k + j] = recurrent_backward(d_f, d_f, f, f, one)  # noqa: F821
+            for j in range(k):  # the candidate,
+                cc, d_cc = a[2 * k + j], dc_b[j] * a[j]
                 dz_b[2 * k + j] = activation_backward(d_cc, d_cc, cc, cc, one)  # noqa: F821
-                dc_b[j] = d_c * f
+            for j in range(k):  # and dc_{t-1}
+                dc_b[j] = dc_b[j] * a[k + j]
         matmul(gemm, dz[t], v, dhx, False, True)  # noqa: F821
         for b in range(n):
             row, dh_b, dx_b = dhx[b], dh[b], dx[b, t]
@@ -146,11 +148,11 @@ def gru_forward(xw, u, b_rec, h, zr, r_h, cand, gemm, one):
                 a[j] = recurrent(x_b[j] + (u_b[j] + b_rec[j]), one)  # noqa: F821
             for j in range(k):
                 rh_b[j] = u_b[2 * k + j] + b_rec[2 * k + j]
+            for j in range(k):  # one store per loop: LLVM vectorizes only those here
+                cand_b[j] = activation(x_b[2 * k + j] + a[k + j] * rh_b[j], one)  # noqa: F821
             for j in range(k):
                 z = a[j]
-                candidate = activation(x_b[2 * k + j] + a[k + j] * rh_b[j], one)  # noqa: F821
-                cand_b[j] = candidate
-                h_b[j] = z * h_prev[j] + (one - z) * candidate
+                h_b[j] = z * h_prev[j] + (one - z) * cand_b[j]
 
 
 def gru_backward(h, zr, r_h, cand, grad, u, dz_in, dz_rec, dh, keep, gemm, one):
@@ -165,21 +167,26 @@ def gru_backward(h, zr, r_h, cand, grad, u, dz_in, dz_rec, dh, keep, gemm, one):
             a, h_prev, rh_b, cand_b = zr[t, b], h[t, b], r_h[t, b], cand[t, b]
             g_b, din, drec, dh_b, keep_b = grad[t, b], dz_in[t, b], dz_rec[t, b], dh[b], \
                 keep[b]
-            for j in range(k):  # the update gate and the candidate
-                z, candidate = a[j], cand_b[j]
-                d_h = dh_b[j] + g_b[j]
-                keep_b[j] = d_h * z
-                d_z = d_h * (h_prev[j] - candidate)
-                d_z = recurrent_backward(d_z, d_z, z, z, one)  # noqa: F821
-                d_a = d_h * (one - z)
-                din[j], drec[j] = d_z, d_z
+            # one store per loop (LLVM vectorizes only those here): the update gate,
+            for j in range(k):
+                z = a[j]
+                keep_b[j] = (dh_b[j] + g_b[j]) * z
+            for j in range(k):
+                z, d_z = a[j], (dh_b[j] + g_b[j]) * (h_prev[j] - cand_b[j])
+                din[j] = recurrent_backward(d_z, d_z, z, z, one)  # noqa: F821
+            for j in range(k):
+                drec[j] = din[j]
+            for j in range(k):  # the candidate,
+                candidate, d_a = cand_b[j], (dh_b[j] + g_b[j]) * (one - a[j])
                 din[2 * k + j] = activation_backward(  # noqa: F821
                     d_a, d_a, candidate, candidate, one)
             for j in range(k):  # the reset gate
-                r, d_a = a[k + j], din[2 * k + j]
-                d_r = d_a * rh_b[j]
-                d_r = recurrent_backward(d_r, d_r, r, r, one)  # noqa: F821
-                din[k + j], drec[k + j], drec[2 * k + j] = d_r, d_r, d_a * r
+                r, d_r = a[k + j], din[2 * k + j] * rh_b[j]
+                din[k + j] = recurrent_backward(d_r, d_r, r, r, one)  # noqa: F821
+            for j in range(k):
+                drec[k + j] = din[k + j]
+            for j in range(k):
+                drec[2 * k + j] = din[2 * k + j] * a[k + j]
         matmul(gemm, dz_rec[t], u, dh, False, True)  # noqa: F821
         dh += keep
 
