@@ -1,10 +1,10 @@
 """The error of nnlearn's float32 exp and tanh approximations (:mod:`nnlearn.lowering.fastmath`)
 in units in the last place, against the C library's float64 functions rounded to
 float32, over every float32 (``--exhaustive``: 2^32 values, minutes) or every
-``--stride``-th bit pattern; and their speed per element against NumPy's vectorized
+``--stride``-th bit pattern (``--contract``: compiled with FMA contraction); and their speed per element against NumPy's vectorized
 functions (a rough figure: time it on a quiet machine).
 
-    python bench/fastmath.py [--exhaustive | --stride 97]
+    python bench/fastmath.py [--exhaustive | --stride 97] [--contract]
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import time
 import numpy as np
 
 
-def sweep(stride: int) -> dict:
-    """name -> (max ulps, where) over every ``stride``-th float32 bit pattern."""
+def sweep(stride: int, contract: bool = False) -> dict:
+    """name -> (max ulps, where) over every ``stride``-th float32 bit pattern (compiled
+    with FMA contraction, as the recurrent cells are, with ``contract``)."""
     import numba
 
     from nnlearn.lowering import fastmath
@@ -36,7 +37,7 @@ def sweep(stride: int) -> dict:
         ib = -2147483648 - ib if ib < 0 else ib
         return abs(ia - ib)
 
-    @numba.njit(error_model="numpy")
+    @numba.njit(error_model="numpy", fastmath={"contract"} if contract else False)
     def worst(which, stride):
         most, where = 0, np.float32(0)
         for pattern in range(-2 ** 31, 2 ** 31, stride):
@@ -89,11 +90,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--exhaustive", action="store_true")
     parser.add_argument("--stride", type=int, default=97)
+    parser.add_argument("--contract", action="store_true",
+                        help="compile with FMA contraction, as the recurrent cells are")
     args = parser.parse_args()
     stride = 1 if args.exhaustive else args.stride
     from nnlearn.lowering import fastmath
 
-    for name, (most, where) in sweep(stride).items():
+    for name, (most, where) in sweep(stride, args.contract).items():
         bound = {"exp": fastmath.EXP_MAX_ULPS, "tanh": fastmath.TANH_MAX_ULPS}[name]
         print(f"{name}: max error {most} ulp (at x = {where!r}) over every {stride}-th "
               f"float32; stated bound {bound} ulp")

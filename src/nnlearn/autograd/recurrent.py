@@ -264,14 +264,16 @@ def _time_major_grad(grad_out: np.ndarray, dtype) -> np.ndarray:
 def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, activation,
                recurrent_activation, threads, parts=1):
     """lstm with its steps in the compiled cell (the same equations), on the stacked
-    operand [h_{t-1} | x_t] and kernel [U; W] (see
-    :mod:`nnlearn.lowering._recurrent_template`), the batch's sequences in ``parts``
-    groups of rows side by side (:func:`_side_by_side`)."""
+    operand [h_{t-1} | x_t | 1] and kernel [U; W; b] (see
+    :mod:`nnlearn.lowering._recurrent_template`; no 1s and no b without a bias), the
+    batch's sequences in ``parts`` groups of rows side by side (:func:`_side_by_side`).
+    The weight-gradient product of the stacked operand gives dU, dW and db together."""
     n, steps, features = x.shape
     k, dtype = recurrent_kernel.shape[0], x.dtype
     loops, gemm, one = _cell(activation, recurrent_activation, dtype)
-    v = np.concatenate([recurrent_kernel.data, kernel.data]).astype(dtype, copy=False)
-    b = np.zeros(4 * k, dtype) if bias is None else np.ascontiguousarray(bias.data, dtype)
+    stacked = [recurrent_kernel.data, kernel.data] + ([] if bias is None else [bias.data[None]])
+    v = np.concatenate(stacked).astype(dtype, copy=False)
+    width = len(v)  # k + features (+ 1: the constant input of the bias)
     c_start = np.ascontiguousarray(np.broadcast_to(c0_data, (n, k)), dtype)
     out = np.empty((n, steps, 2, k), dtype)  # the op's output: (h_t, c_t) of every step
     spans = _spans(n, parts)
@@ -279,13 +281,14 @@ def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, acti
 
     def forward(p, lo, hi, loop_threads):
         m = hi - lo
-        hx = hxs[p] = np.empty((steps + 1, m, k + features), dtype)  # [h_{t-1} | x_t]
-        hx[:steps, :, k:] = x.data[lo:hi].transpose(1, 0, 2)
+        hx = hxs[p] = np.empty((steps + 1, m, width), dtype)  # [h_{t-1} | x_t | 1]
+        hx[:steps, :, k:k + features] = x.data[lo:hi].transpose(1, 0, 2)
+        hx[:, :, k + features:] = 1
         hx[0, :, :k] = h0_data[lo:hi]
         gates[p] = np.empty((steps, m, 4 * k), dtype)
         g_cs[p] = np.empty((steps, m, k), dtype)
         with _blas_threads(loop_threads):
-            loops["lstm_forward"](hx, v, b, c_start[lo:hi], out[lo:hi], gates[p], g_cs[p],
+            loops["lstm_forward"](hx, v, c_start[lo:hi], out[lo:hi], gates[p], g_cs[p],
                                   gemm, one)
 
     _run_parts(forward, spans, threads)
@@ -302,17 +305,17 @@ def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, acti
             scratch = np.empty((m, k + features), dtype)
             with _blas_threads(loop_threads):
                 loops["lstm_backward"](gates[p], g_cs[p], c_start[lo:hi], out[lo:hi],
-                                       grad[lo:hi], v, dz, scratch, dh[lo:hi], dc[lo:hi],
-                                       dx[lo:hi], gemm, one)
+                                       grad[lo:hi], v[:k + features], dz, scratch, dh[lo:hi],
+                                       dc[lo:hi], dx[lo:hi], gemm, one)
             flat = dz.reshape(steps * m, 4 * k)
-            # [dU; dW] = sum_t hx_t^T dz_t over this group's rows, one product
-            sums[p] = (hxs[p][:-1].reshape(steps * m, k + features).T @ flat,
-                       flat.sum(axis=0) if bias is not None else None)
+            # [dU; dW; db] = sum_t hx_t^T dz_t over this group's rows, one product
+            sums[p] = (hxs[p][:-1].reshape(steps * m, width).T @ flat,)
 
         _run_parts(backward, spans, threads)
-        dv, db = _sum_parts(sums)
+        dv, = _sum_parts(sums)
         return (dx if x.requires_grad else None,
-                dv[k:] if kernel.requires_grad else None, dv[:k], db, dh, dc)
+                dv[k:k + features] if kernel.requires_grad else None, dv[:k],
+                None if bias is None else dv[k + features], dh, dc)
 
     result = _make(out, [x, kernel, recurrent_kernel, bias, h0, c0], grads_of, "lstm")
     return result[:, :, 0], result[:, :, 1]

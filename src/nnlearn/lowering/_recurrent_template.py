@@ -56,10 +56,12 @@ def simple_rnn_backward(h, grad, u, dz, dh, gemm, one):
         matmul(gemm, dz_t, u, dh, False, True)  # noqa: F821
 
 
-def lstm_forward(hx, v, bias, c0, out, gates, g_c, gemm, one):
+def lstm_forward(hx, v, c0, out, gates, g_c, gemm, one):
     """The LSTM's steps (gate order i, f, c~, o) on the stacked operand hx[t] =
-    [h_{t-1} | x_t] (the caller fills h_0 and every x_t) and the stacked kernel
-    v = [U; W]: z = hx[t] v + b, one product per step; gates[t] = (s(z_i), s(z_f),
+    [h_{t-1} | x_t | 1] (the caller fills h_0, every x_t and the 1s) and the stacked
+    kernel v = [U; W; b] (the bias as the weight of a constant input 1, the perceptron's
+    w_0; without a bias, no 1s and no b): z = hx[t] v, one product per step for all
+    three; gates[t] = (s(z_i), s(z_f),
     g(z_c), s(z_o)); c_t = f c_{t-1} + i c~ (c_{-1}: c0); g_c[t] = g(c_t);
     h_t = o g_c[t], written into hx[t + 1] for the next step and, with c_t, into the
     op's output out[b, t] = (h_t, c_t) (batch-major: no copy after the loop)."""
@@ -74,11 +76,11 @@ def lstm_forward(hx, v, bias, c0, out, gates, g_c, gemm, one):
             h_b, c_b = out[b, t, 0], out[b, t, 1]
             # one short loop per gate function (LLVM vectorizes each), then the cell
             for j in range(2 * k):
-                a[j] = recurrent(z_b[j] + bias[j], one)  # noqa: F821  i, f
+                a[j] = recurrent(z_b[j], one)  # noqa: F821  i, f
             for j in range(2 * k, 3 * k):
-                a[j] = activation(z_b[j] + bias[j], one)  # noqa: F821  c~
+                a[j] = activation(z_b[j], one)  # noqa: F821  c~
             for j in range(3 * k, k4):
-                a[j] = recurrent(z_b[j] + bias[j], one)  # noqa: F821  o
+                a[j] = recurrent(z_b[j], one)  # noqa: F821  o
             for j in range(k):  # one store per loop: LLVM vectorizes only those here
                 c_b[j] = a[k + j] * c_prev[j] + a[j] * a[2 * k + j]
             for j in range(k):
@@ -93,12 +95,12 @@ def lstm_backward(gates, g_c, c0, out, grad, v, dz, dhx, dh, dc, dx, gemm, one):
     """Backpropagation through the LSTM's steps from dh, dc (dL/dh_T, dL/dc_T: zeros)
     and the output's gradient grad[b, t] = (dL/dh_t, dL/dc_t): do = dh g(c_t) s'(o);
     dc += dh o g'(c_t); di = dc c~ s'(i); df = dc c_{t-1} s'(f); dc~ = dc i g'(c~);
-    dc_{t-1} = dc f; then one product per step, dz_t v^T = [dh_{t-1} | dx_t] into the
-    scratch dhx, dx_t written into dx[:, t] (batch-major).  dh and dc end as dL/dh_0
+    dc_{t-1} = dc f; then one product per step, dz_t v^T = [dh_{t-1} | dx_t] (v = [U; W],
+    no b) into the scratch dhx, dx_t written into dx[:, t] (batch-major).  dh and dc end as dL/dh_0
     and dL/dc_0."""
     steps, n, k4 = gates.shape
     k = k4 // 4
-    features = dhx.shape[1] - k
+    features = dx.shape[2]
     for t in range(steps - 1, -1, -1):
         for b in range(n):
             a, dz_b, g_b = gates[t, b], dz[t, b], g_c[t, b]

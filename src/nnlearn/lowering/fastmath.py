@@ -20,6 +20,11 @@ arithmetic, comparisons and a bit cast, which LLVM vectorizes:
   for :math:`|x| < 0.0004`.  **Max error: 7 ulp** over every float32 (same check;
   reached at :math:`x = \pm 5.7402925`).
 
+Compiled with contraction (``a * b + c`` as one fused multiply-add where the CPU has it,
+as the recurrent cells are: :func:`nnlearn.lowering.loops.compiled_module`'s
+``contract``), the same exhaustive check gives 1 ulp for :func:`exp` and 5 ulp for
+:func:`tanh` (at :math:`x = \pm 3.7372892`): within the same bounds.
+
 NaN stays NaN; :math:`\pm\infty` give :math:`\infty, 0` (exp) and :math:`\pm 1` (tanh).
 In float64 both are NumPy's own functions (the C library's, correctly rounded to about
 half an ulp): the approximations are float32-only, and a float64 computation (the

@@ -377,7 +377,7 @@ def _no_disk_cache(reason: str) -> None:
 
 
 def compiled_module(name: str, source: str, namespace: dict, dependencies, functions,
-                    nogil: bool = False):
+                    nogil: bool = False, contract: bool = False):
     """The ``functions`` of the Python ``source`` compiled by numba and cached on disk:
     the one compile cache of nnlearn's generated code (the kernels' loops, the compiled
     Dense step).  The source is written to a file of its own in :func:`kernel_cache_dir`
@@ -388,7 +388,11 @@ def compiled_module(name: str, source: str, namespace: dict, dependencies, funct
     code.  ``namespace`` is bound into the module before compiling.  When the folder
     cannot be written the functions are compiled without a disk cache; OSError when a
     dependency's source cannot be read.  ``nogil``: the functions release Python's GIL
-    while they run (so that threads can run them side by side)."""
+    while they run (so that threads can run them side by side).  ``contract``: LLVM may
+    fuse a multiply and an add into one instruction, rounded once (an FMA, where the CPU
+    has one; numba's ``fastmath={"contract"}``, no other fast-math flag): faster, and
+    the results differ from NumPy's in the last place, so it is only for code compared
+    to NumPy to rounding, never bit for bit."""
     import numba
 
     from ..numerics import numba_lowerings
@@ -399,20 +403,22 @@ def compiled_module(name: str, source: str, namespace: dict, dependencies, funct
 
     texts = [inspect.getsource(function) for function in (*dependencies, numba_lowerings)]
     generator = inspect.getsource(compiled_module)
-    digest = hashlib.sha256("\n".join([source, generator, *texts]).encode()).hexdigest()[:16]
+    flags = f"nogil={nogil} contract={contract}"
+    digest = hashlib.sha256("\n".join([source, generator, flags, *texts]).encode()
+                            ).hexdigest()[:16]
     stem = name.replace(".", "_").replace("<", "_").replace(">", "_") + f"_{digest}"
+    options = dict(error_model="numpy", nogil=nogil,
+                   fastmath={"contract"} if contract else False)
     module = _cached_source(stem, source, name, namespace)
     if module is None:
         namespace = dict(namespace)
         exec(compile(source, f"<nnlearn {name}>", "exec"), namespace)
         for function in functions:
-            namespace[function] = numba.njit(error_model="numpy", nogil=nogil)(
-                namespace[function])
+            namespace[function] = numba.njit(**options)(namespace[function])
         return tuple(namespace[function] for function in functions)
     for function in functions:  # each bound in the module, so the others call it compiled
         setattr(module, function, _tolerant_cache(
-            numba.njit(error_model="numpy", cache=True, nogil=nogil)(
-                getattr(module, function))))
+            numba.njit(cache=True, **options)(getattr(module, function))))
     return tuple(getattr(module, function) for function in functions)
 
 
