@@ -1,8 +1,9 @@
 """The error of nnlearn's float32 exp and tanh approximations (:mod:`nnlearn.lowering.fastmath`)
 in units in the last place, against the C library's float64 functions rounded to
 float32, over every float32 (``--exhaustive``: 2^32 values, minutes) or every
-``--stride``-th bit pattern (``--contract``: compiled with FMA contraction); and their speed per element against NumPy's vectorized
-functions (a rough figure: time it on a quiet machine).
+``--stride``-th bit pattern (``--contract``: compiled with FMA contraction); and their
+speed per element against NumPy's vectorized functions (a rough figure: time it on a
+quiet machine).
 
     python bench/fastmath.py [--exhaustive | --stride 97] [--contract]
 """

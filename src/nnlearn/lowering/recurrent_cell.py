@@ -16,9 +16,10 @@ float64 keeps the C library's).  The loops are compiled with contraction (``a * 
 as one fused multiply-add where the CPU has it, rounded once): the approximations'
 polynomials are mostly such steps, and the LSTM(64) forward took 4.5 ms a batch of 128
 with it against 5.5 ms without (one thread); each gate loop writes one array, which
-LLVM vectorizes (a loop writing four was left scalar: 7.7 ms before).  The outputs therefore equal the NumPy path's to float32
-rounding and, in float64, to float64 rounding (``tests/test_recurrent_template.py``:
-property tests over shapes, activations, initial states and gradient patterns).
+LLVM vectorizes (a loop writing four was left scalar: 7.7 ms before).  The outputs
+therefore equal the NumPy path's to float32 rounding and, in float64, to float64
+rounding (``tests/lowering/test_recurrent_cell.py``: property tests over shapes,
+activations, initial states and gradient patterns).
 
 **Threads.**  A step's product is small (a batch of 128 LSTM(64) states:
 :math:`128 \times 64 \times 256`), and OpenBLAS splitting it over threads loses more in
