@@ -234,6 +234,7 @@ def _simple_rnn_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
     def grads_of(grad_out):
         dh = np.zeros((n, units), dtype)
         dx = np.empty(x.shape, dtype) if x.requires_grad else None
+        ut = np.ascontiguousarray(u.T)  # U^T: a transposed operand's product is slower
         sums = [None] * len(spans)
 
         def backward(p, lo, hi, loop_threads):
@@ -241,7 +242,7 @@ def _simple_rnn_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
             dz = np.empty((steps, m, units), dtype)
             grad = _time_major_grad(grad_out[lo:hi], dtype)
             with _blas_threads(loop_threads):
-                loops["simple_rnn_backward"](hs[p], grad, u, dz, dh[lo:hi], gemm, one)
+                loops["simple_rnn_backward"](hs[p], grad, ut, dz, dh[lo:hi], gemm, one)
             dx_part, dkernel = _finish_time_major(x, kernel, xts[p], dz)
             if dx is not None:
                 dx[lo:hi] = dx_part
@@ -296,25 +297,26 @@ def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, acti
     def grads_of(grad_packed):
         grad = np.ascontiguousarray(grad_packed, dtype)
         dh, dc = np.zeros((n, k), dtype), np.zeros((n, k), dtype)
-        dx = np.empty((n, steps, features), dtype)
+        dx = np.empty((n, steps, features), dtype) if x.requires_grad else None
+        ut = np.ascontiguousarray(v[:k].T)
         sums = [None] * len(spans)
 
         def backward(p, lo, hi, loop_threads):
             m = hi - lo
             dz = np.empty((steps, m, 4 * k), dtype)
-            scratch = np.empty((m, k + features), dtype)
             with _blas_threads(loop_threads):
                 loops["lstm_backward"](gates[p], g_cs[p], c_start[lo:hi], out[lo:hi],
-                                       grad[lo:hi], v[:k + features], dz, scratch, dh[lo:hi],
-                                       dc[lo:hi], dx[lo:hi], gemm, one)
+                                       grad[lo:hi], ut, dz, dh[lo:hi], dc[lo:hi], gemm, one)
             flat = dz.reshape(steps * m, 4 * k)
+            if dx is not None:  # dL/dx_t = dz_t W^T, every step in one product
+                dx[lo:hi] = (flat @ v[k:k + features].T).reshape(steps, m, features) \
+                    .transpose(1, 0, 2)
             # [dU; dW; db] = sum_t hx_t^T dz_t over this group's rows, one product
             sums[p] = (hxs[p][:-1].reshape(steps * m, width).T @ flat,)
 
         _run_parts(backward, spans, threads)
         dv, = _sum_parts(sums)
-        return (dx if x.requires_grad else None,
-                dv[k:k + features] if kernel.requires_grad else None, dv[:k],
+        return (dx, dv[k:k + features] if kernel.requires_grad else None, dv[:k],
                 None if bias is None else dv[k + features], dh, dc)
 
     result = _make(out, [x, kernel, recurrent_kernel, bias, h0, c0], grads_of, "lstm")
@@ -411,6 +413,7 @@ def _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
     def grads_of(grad_out):
         dh = np.zeros((n, k), dtype)
         dx = np.empty(x.shape, dtype) if x.requires_grad else None
+        ut = np.ascontiguousarray(u.T)  # U^T: a transposed operand's product is slower
         sums = [None] * len(spans)
 
         def backward(p, lo, hi, loop_threads):
@@ -420,7 +423,7 @@ def _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
             dz_rec = np.empty((steps, m, 3 * k), dtype)
             grad, keep = _time_major_grad(grad_out[lo:hi], dtype), np.empty((m, k), dtype)
             with _blas_threads(loop_threads):
-                loops["gru_backward"](h, zr, r_h, cand, grad, u, dz_in, dz_rec, dh[lo:hi],
+                loops["gru_backward"](h, zr, r_h, cand, grad, ut, dz_in, dz_rec, dh[lo:hi],
                                       keep, gemm, one)
             dx_part, dkernel = _finish_time_major(x, kernel, xt, dz_in)
             if dx is not None:

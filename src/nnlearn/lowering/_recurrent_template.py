@@ -14,11 +14,12 @@ x_t W + b of every step (one product done before); each forward loop runs all th
 steps: per step, one product ``h_{t-1} U`` by ``matmul`` and one pass over the gates,
 and each backward loop runs them backwards: per step, one pass over the gates writing
 the pre-activations' gradients ``dz[t]`` and one product ``dz_t U^T`` into
-dL/dh_{t-1}.  The LSTM multiplies the stacked [h_{t-1} | x_t] by the stacked kernel
-[U; W] instead, one product per step for both (and dz_t [U; W]^T gives dL/dh_{t-1} and
-dL/dx_t together), and reads and writes its output and the output's gradient
-batch-major in the loop: no time-major copy of x W, of the outputs or of their
-gradient is made (measured: those copies took a third of the LSTM(64) op's time).
+dL/dh_{t-1}.  The LSTM multiplies the stacked [h_{t-1} | x_t | 1] by the stacked kernel
+[U; W; b] instead, one product per step for all three, and reads and writes its output
+and the output's gradient batch-major in the loop: no time-major copy of x W, of the
+outputs or of their gradient is made (measured: those copies took a third of the
+LSTM(64) op's time); backward, its product per step is dz_t U^T alone, dL/dx the
+caller's single product for all the steps.
 The equations are those of :mod:`nnlearn.autograd.recurrent`, whose NumPy passes
 compute the same values.
 """
@@ -43,9 +44,9 @@ def simple_rnn_forward(xw, u, h, gemm, one):
                 h_t[i, j] = activation(x_t[i, j] + z[i, j], one)  # noqa: F821
 
 
-def simple_rnn_backward(h, grad, u, dz, dh, gemm, one):
+def simple_rnn_backward(h, grad, ut, dz, dh, gemm, one):
     """dz[t] = (dh_t) g'(z_t), dh_{t-1} = dz_t U^T, from dh = dL/dh_T (zeros) and the
-    outputs' gradients grad[t]; dh ends as dL/dh_0."""
+    outputs' gradients grad[t] (``ut``: U^T, C-ordered); dh ends as dL/dh_0."""
     steps, n, k = grad.shape
     for t in range(steps - 1, -1, -1):
         y, g_t, dz_t = h[t + 1], grad[t], dz[t]
@@ -53,7 +54,7 @@ def simple_rnn_backward(h, grad, u, dz, dh, gemm, one):
             for j in range(k):
                 d = dh[i, j] + g_t[i, j]
                 dz_t[i, j] = activation_backward(d, d, y[i, j], y[i, j], one)  # noqa: F821
-        matmul(gemm, dz_t, u, dh, False, True)  # noqa: F821
+        matmul(gemm, dz_t, ut, dh, False, False)  # noqa: F821
 
 
 def lstm_forward(hx, v, c0, out, gates, g_c, gemm, one):
@@ -91,16 +92,16 @@ def lstm_forward(hx, v, c0, out, gates, g_c, gemm, one):
                 h_next[j] = h_b[j]
 
 
-def lstm_backward(gates, g_c, c0, out, grad, v, dz, dhx, dh, dc, dx, gemm, one):
+def lstm_backward(gates, g_c, c0, out, grad, ut, dz, dh, dc, gemm, one):
     """Backpropagation through the LSTM's steps from dh, dc (dL/dh_T, dL/dc_T: zeros)
     and the output's gradient grad[b, t] = (dL/dh_t, dL/dc_t): do = dh g(c_t) s'(o);
     dc += dh o g'(c_t); di = dc c~ s'(i); df = dc c_{t-1} s'(f); dc~ = dc i g'(c~);
-    dc_{t-1} = dc f; then one product per step, dz_t v^T = [dh_{t-1} | dx_t] (v = [U; W],
-    no b) into the scratch dhx, dx_t written into dx[:, t] (batch-major).  dh and dc end as dL/dh_0
-    and dL/dc_0."""
+    dc_{t-1} = dc f; then one product per step, dL/dh_{t-1} = dz_t U^T into dh (``ut``:
+    U^T, C-ordered: the product of a transposed operand took a fifth longer).  dh and dc
+    end as dL/dh_0 and dL/dc_0; dL/dx_t = dz_t W^T is the caller's, one product for all
+    the steps (none when x needs no gradient)."""
     steps, n, k4 = gates.shape
     k = k4 // 4
-    features = dx.shape[2]
     for t in range(steps - 1, -1, -1):
         for b in range(n):
             a, dz_b, g_b = gates[t, b], dz[t, b], g_c[t, b]
@@ -125,13 +126,7 @@ def lstm_backward(gates, g_c, c0, out, grad, v, dz, dhx, dh, dc, dx, gemm, one):
                 dz_b[2 * k + j] = activation_backward(d_cc, d_cc, cc, cc, one)  # noqa: F821
             for j in range(k):  # and dc_{t-1}
                 dc_b[j] = dc_b[j] * a[k + j]
-        matmul(gemm, dz[t], v, dhx, False, True)  # noqa: F821
-        for b in range(n):
-            row, dh_b, dx_b = dhx[b], dh[b], dx[b, t]
-            for j in range(k):
-                dh_b[j] = row[j]
-            for j in range(features):
-                dx_b[j] = row[k + j]
+        matmul(gemm, dz[t], ut, dh, False, False)  # noqa: F821
 
 
 def gru_forward(xw, u, b_rec, h, zr, r_h, cand, gemm, one):
@@ -157,12 +152,12 @@ def gru_forward(xw, u, b_rec, h, zr, r_h, cand, gemm, one):
                 h_b[j] = z * h_prev[j] + (one - z) * cand_b[j]
 
 
-def gru_backward(h, zr, r_h, cand, grad, u, dz_in, dz_rec, dh, keep, gemm, one):
+def gru_backward(h, zr, r_h, cand, grad, ut, dz_in, dz_rec, dh, keep, gemm, one):
     """Backpropagation through the GRU's steps from dh = dL/dh_T (zeros) and the
     outputs' gradients grad[t]: dz = dh (h_{t-1} - h~) s'(z); da = dh (1 - z) g'(h~);
     dr = da r_h s'(r); the input side gets (dz, dr, da), the recurrent side (dz, dr,
-    da r); dh_{t-1} = dh z + dz_rec U^T.  ``keep`` is scratch (batch, units); dh ends as
-    dL/dh_0."""
+    da r); dh_{t-1} = dh z + dz_rec U^T (``ut``: U^T, C-ordered).  ``keep`` is scratch
+    (batch, units); dh ends as dL/dh_0."""
     steps, n, k = grad.shape
     for t in range(steps - 1, -1, -1):
         for b in range(n):
@@ -189,7 +184,7 @@ def gru_backward(h, zr, r_h, cand, grad, u, dz_in, dz_rec, dh, keep, gemm, one):
                 drec[k + j] = din[k + j]
             for j in range(k):
                 drec[2 * k + j] = din[2 * k + j] * a[k + j]
-        matmul(gemm, dz_rec[t], u, dh, False, True)  # noqa: F821
+        matmul(gemm, dz_rec[t], ut, dh, False, False)  # noqa: F821
         dh += keep
 
 
