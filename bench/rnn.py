@@ -11,8 +11,13 @@ per op and step (a layer with a custom activation takes that path), the alternat
 fused op with its hand-written BPTT VJP replaces; ``NNLEARN_RECURRENT_CELL=off`` times
 the fused op's NumPy steps instead of the compiled cell.
 
+``--rounds n`` alternates the frameworks' runs n times (which goes first alternating too)
+and reports each one's median epoch and the median of the rounds' ratios (on a shared
+machine the load changes from one minute to the next).
+
     python bench/rnn.py [--cell lstm|gru|simple_rnn|all] [--threads default|one|both]
-                        [--sequences 10000] [--steps 50] [--profile] [--unrolled]
+                        [--sequences 10000] [--steps 50] [--rounds 1] [--profile]
+                        [--unrolled]
 """
 
 from __future__ import annotations
@@ -129,6 +134,12 @@ def child(framework: str, args) -> None:
     print(json.dumps(result))
 
 
+def _median_run(results: list) -> dict:
+    """The run whose epoch is the median of the rounds' (the upper one of an even
+    number)."""
+    return sorted(results, key=lambda r: r["epoch_s"])[len(results) // 2]
+
+
 def compare(args, cell: str, threads: str) -> None:
     """One row: nnlearn and PyTorch (and the unrolled graph) on ``cell`` with ``threads``."""
     name = CELLS[cell][0]
@@ -137,25 +148,34 @@ def compare(args, cell: str, threads: str) -> None:
     env = dict(os.environ)
     if threads == "one":
         env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    results = {}
-    for framework in ("nnlearn", "torch") + (("unrolled",) if args.unrolled else ()):
-        done = subprocess.run([sys.executable, __file__, "--child", framework, "--cell", cell,
-                               "--sequences", str(args.sequences), "--steps", str(args.steps),
-                               *(["--profile"] if args.profile else [])],
-                              capture_output=True, text=True, env=env)
-        if done.returncode:
-            print(f"{framework}: failed or not installed ({done.stderr.strip()[-200:]})")
-            continue
-        results[framework] = json.loads(done.stdout.strip().splitlines()[-1])
+    frameworks = ("nnlearn", "torch") + (("unrolled",) if args.unrolled else ())
+    runs = {}  # framework -> the results of its rounds
+    for round_ in range(args.rounds):  # alternating which goes first: the load drifts
+        for framework in frameworks if round_ % 2 == 0 else frameworks[::-1]:
+            done = subprocess.run([sys.executable, __file__, "--child", framework, "--cell",
+                                   cell, "--sequences", str(args.sequences), "--steps",
+                                   str(args.steps), *(["--profile"] if args.profile else [])],
+                                  capture_output=True, text=True, env=env)
+            if done.returncode:
+                print(f"{framework}: failed or not installed ({done.stderr.strip()[-200:]})")
+                continue
+            runs.setdefault(framework, []).append(
+                json.loads(done.stdout.strip().splitlines()[-1]))
+    results = {framework: _median_run(r) for framework, r in runs.items()}
     for framework, r in results.items():
         extra = f" (torch {r['torch']}, {r['threads']} threads)" if "torch" in r else ""
         label = "nnlearn unrolled" if framework == "unrolled" else framework
-        print(f"  {label:17s} {r['epoch_s']:7.2f} s per epoch ({r['epoch_cpu_s']:.2f} s of CPU)"
-              f"  peak {r['peak_rss_mb']:.0f} MB"
-              f"{extra}")
-    if "nnlearn" in results and "torch" in results:
-        ratio = results["nnlearn"]["epoch_s"] / results["torch"]["epoch_s"]
-        print(f"  ratio nnlearn / torch ({name}, {threads} threads): {ratio:.2f}")
+        epochs = ", ".join(f"{x['epoch_s']:.2f}" for x in runs[framework])
+        each = "" if args.rounds == 1 else f" (median of {epochs})"
+        print(f"  {label:17s} {r['epoch_s']:7.2f} s per epoch{each} ({r['epoch_cpu_s']:.2f} s"
+              f" of CPU)  peak {r['peak_rss_mb']:.0f} MB{extra}")
+    if "nnlearn" in runs and "torch" in runs:
+        ratios = sorted(a["epoch_s"] / b["epoch_s"] for a, b in zip(runs["nnlearn"],
+                                                                      runs["torch"]))
+        spread = "" if len(ratios) == 1 else \
+            f" (median of the rounds' {', '.join(f'{r:.2f}' for r in ratios)})"
+        print(f"  ratio nnlearn / torch ({name}, {threads} threads): "
+              f"{ratios[len(ratios) // 2]:.2f}{spread}")
     ours = results.get("nnlearn", {})
     if "op_forward_ms" in ours:
         batches = -(-args.sequences // BATCH)
@@ -174,6 +194,8 @@ def main() -> None:
     parser.add_argument("--threads", choices=["default", "one", "both"], default="both")
     parser.add_argument("--sequences", type=int, default=10000)
     parser.add_argument("--steps", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="alternate the frameworks' runs this many times; the median")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--unrolled", action="store_true")
     parser.add_argument("--child", choices=["nnlearn", "torch", "unrolled"])
