@@ -134,6 +134,14 @@ def child(framework: str, args) -> None:
     print(json.dumps(result))
 
 
+def _positive(text: str) -> int:
+    """A positive integer from the command line."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {value}")
+    return value
+
+
 def _median_run(results: list) -> dict:
     """The run whose epoch is the median of the rounds' (the upper one of an even
     number)."""
@@ -149,7 +157,7 @@ def compare(args, cell: str, threads: str) -> None:
     if threads == "one":
         env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     frameworks = ("nnlearn", "torch") + (("unrolled",) if args.unrolled else ())
-    runs = {}  # framework -> the results of its rounds
+    runs = {}  # framework -> {round: its result}
     for round_ in range(args.rounds):  # alternating which goes first: the load drifts
         for framework in frameworks if round_ % 2 == 0 else frameworks[::-1]:
             done = subprocess.run([sys.executable, __file__, "--child", framework, "--cell",
@@ -159,19 +167,21 @@ def compare(args, cell: str, threads: str) -> None:
             if done.returncode:
                 print(f"{framework}: failed or not installed ({done.stderr.strip()[-200:]})")
                 continue
-            runs.setdefault(framework, []).append(
-                json.loads(done.stdout.strip().splitlines()[-1]))
-    results = {framework: _median_run(r) for framework, r in runs.items()}
+            runs.setdefault(framework, {})[round_] = json.loads(
+                done.stdout.strip().splitlines()[-1])
+    results = {framework: _median_run(list(r.values())) for framework, r in runs.items()}
     for framework, r in results.items():
         extra = f" (torch {r['torch']}, {r['threads']} threads)" if "torch" in r else ""
         label = "nnlearn unrolled" if framework == "unrolled" else framework
-        epochs = ", ".join(f"{x['epoch_s']:.2f}" for x in runs[framework])
-        each = "" if args.rounds == 1 else f" (median of {epochs})"
+        epochs = ", ".join(f"{x['epoch_s']:.2f}" for x in runs[framework].values())
+        each = "" if len(runs[framework]) == 1 else f" (median of {epochs})"
         print(f"  {label:17s} {r['epoch_s']:7.2f} s per epoch{each} ({r['epoch_cpu_s']:.2f} s"
               f" of CPU)  peak {r['peak_rss_mb']:.0f} MB{extra}")
-    if "nnlearn" in runs and "torch" in runs:
-        ratios = sorted(a["epoch_s"] / b["epoch_s"] for a, b in zip(runs["nnlearn"],
-                                                                      runs["torch"]))
+    # the ratio of each round in which both ran
+    ratios = sorted(ours["epoch_s"] / runs["torch"][round_]["epoch_s"]
+                    for round_, ours in runs.get("nnlearn", {}).items()
+                    if round_ in runs.get("torch", {}))
+    if ratios:
         spread = "" if len(ratios) == 1 else \
             f" (median of the rounds' {', '.join(f'{r:.2f}' for r in ratios)})"
         print(f"  ratio nnlearn / torch ({name}, {threads} threads): "
@@ -194,7 +204,7 @@ def main() -> None:
     parser.add_argument("--threads", choices=["default", "one", "both"], default="both")
     parser.add_argument("--sequences", type=int, default=10000)
     parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=1,
+    parser.add_argument("--rounds", type=_positive, default=1,
                         help="alternate the frameworks' runs this many times; the median")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--unrolled", action="store_true")

@@ -215,7 +215,7 @@ def _simple_rnn_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
     n, steps, _ = x.shape
     units, dtype = recurrent_kernel.shape[0], x.dtype
     loops, gemm, one = _cell(activation, activation, dtype)
-    u = np.ascontiguousarray(recurrent_kernel.data)
+    u = np.ascontiguousarray(recurrent_kernel.data, dtype)
     spans = _spans(n, parts)
     out = np.empty((n, steps, units), dtype)
     xts, hs = [None] * len(spans), [None] * len(spans)
@@ -284,7 +284,7 @@ def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, acti
         m = hi - lo
         hx = hxs[p] = np.empty((steps + 1, m, width), dtype)  # [h_{t-1} | x_t | 1]
         hx[:steps, :, k:k + features] = x.data[lo:hi].transpose(1, 0, 2)
-        hx[:, :, k + features:] = 1
+        hx[:steps, :, k + features:] = 1
         hx[0, :, :k] = h0_data[lo:hi]
         gates[p] = np.empty((steps, m, 4 * k), dtype)
         g_cs[p] = np.empty((steps, m, k), dtype)
@@ -388,7 +388,7 @@ def _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
     n, steps, _ = x.shape
     k, dtype = recurrent_kernel.shape[0], x.dtype
     loops, gemm, one = _cell(activation, recurrent_activation, dtype)
-    u = np.ascontiguousarray(recurrent_kernel.data)
+    u = np.ascontiguousarray(recurrent_kernel.data, dtype)
     b_rec = np.zeros(3 * k, dtype) if bias is None else np.ascontiguousarray(bias.data[1])
     spans = _spans(n, parts)
     out = np.empty((n, steps, k), dtype)

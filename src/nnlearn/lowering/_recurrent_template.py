@@ -11,9 +11,10 @@ fused ops take only activations whose derivative needs no z).
 The arrays a step reads or writes as a block are time-major (step first) and
 C-ordered, so that each step's block is contiguous.  SimpleRNN and GRU take ``xw``,
 x_t W + b of every step (one product done before); each forward loop runs all the
-steps: per step, one product ``h_{t-1} U`` by ``matmul`` and one pass over the gates,
-and each backward loop runs them backwards: per step, one pass over the gates writing
-the pre-activations' gradients ``dz[t]`` and one product ``dz_t U^T`` into
+steps: per step, one product ``h_{t-1} U`` by ``matmul`` and short passes over the
+gates, each writing one array (LLVM vectorizes those; it left loops that wrote several
+scalar), and each backward loop runs them backwards: per step, passes over the gates
+writing the pre-activations' gradients ``dz[t]`` and one product ``dz_t U^T`` into
 dL/dh_{t-1}.  The LSTM multiplies the stacked [h_{t-1} | x_t | 1] by the stacked kernel
 [U; W; b] instead, one product per step for all three, and reads and writes its output
 and the output's gradient batch-major in the loop: no time-major copy of x W, of the
@@ -62,10 +63,10 @@ def lstm_forward(hx, v, c0, out, gates, g_c, gemm, one):
     [h_{t-1} | x_t | 1] (the caller fills h_0, every x_t and the 1s) and the stacked
     kernel v = [U; W; b] (the bias as the weight of a constant input 1, the perceptron's
     w_0; without a bias, no 1s and no b): z = hx[t] v, one product per step for all
-    three; gates[t] = (s(z_i), s(z_f),
-    g(z_c), s(z_o)); c_t = f c_{t-1} + i c~ (c_{-1}: c0); g_c[t] = g(c_t);
-    h_t = o g_c[t], written into hx[t + 1] for the next step and, with c_t, into the
-    op's output out[b, t] = (h_t, c_t) (batch-major: no copy after the loop)."""
+    three; gates[t] = (s(z_i), s(z_f), g(z_c), s(z_o)); c_t = f c_{t-1} + i c~ (c_{-1}:
+    c0); g_c[t] = g(c_t); h_t = o g_c[t], written into hx[t + 1] for the next step and,
+    with c_t, into the op's output out[b, t] = (h_t, c_t) (batch-major: no copy after
+    the loop)."""
     steps, n, k4 = gates.shape
     k = k4 // 4
     z = np.empty((n, k4), gates.dtype)

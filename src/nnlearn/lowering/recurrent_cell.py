@@ -7,7 +7,7 @@ step a small product :math:`h_{t-1} U` and about ten NumPy passes of gate arithm
 over a (batch, gates x units) block.  Here a whole batch of sequences goes through one
 compiled call forward and one backward (:mod:`nnlearn.lowering._recurrent_template`): per step
 one product (NumPy's own BLAS, called directly: :mod:`nnlearn.lowering.blas`) and
-one pass over the gates, each gate's value computed, used and stored in that pass.
+a few compiled passes over the gates, each writing one array.
 
 The gates' functions are the activations' own element rules
 (:mod:`nnlearn.activations`), compiled with ``np.exp`` and ``np.tanh`` lowered to the
