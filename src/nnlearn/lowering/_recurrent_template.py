@@ -99,9 +99,8 @@ def lstm_backward(gates, g_c, c0, out, grad, ut, dz, dh, dc, gemm, one):
     dc += dh o g'(c_t); di = dc c~ s'(i); df = dc c_{t-1} s'(f); dc~ = dc i g'(c~);
     dc_{t-1} = dc f; then one product per step, dL/dh_{t-1} = dz_t U^T into dh (``ut``:
     U^T, C-ordered: with a transposed U the product took 10-28% longer, on 128 and 64
-    rows of an LSTM(64)).  dh and dc
-    end as dL/dh_0 and dL/dc_0; dL/dx_t = dz_t W^T is the caller's, one product for all
-    the steps (none when x needs no gradient)."""
+    rows of an LSTM(64)).  dh and dc end as dL/dh_0 and dL/dc_0; dL/dx_t = dz_t W^T is
+    the caller's, one product for all the steps (none when x needs no gradient)."""
     steps, n, k4 = gates.shape
     k = k4 // 4
     for t in range(steps - 1, -1, -1):
