@@ -143,6 +143,15 @@ def receive_until(ws, kind, timeout=10):
             return message
 
 
+def wait_for_sessions(address, count, timeout=10):
+    """Wait until the server reports ``count`` open sessions (AssertionError after
+    ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while health(address)["sessions"] != count:
+        assert time.monotonic() < deadline, health(address)
+        time.sleep(0.05)
+
+
 def health(address):
     with urllib.request.urlopen(f"http://{address}/health", timeout=5) as response:
         return json.loads(response.read())
@@ -421,14 +430,13 @@ def test_sessions_are_capped_with_a_clear_refusal_and_freed_on_close():
         with websockets_sync.connect(f"ws://{address}/ws") as third:
             assert "already has 2 sessions open" in receive_until(third, "error")["message"]
         first.close()
-        deadline = time.monotonic() + 10
-        while health(address)["sessions"] != 1:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for_sessions(address, 1)
         with websockets_sync.connect(f"ws://{address}/ws") as again:  # a place is free again
             receive_until(again, "session")
         second.close()
         for _ in range(10):  # open and close more tabs: none stays in memory
+            # (a closed tab's session is freed by the server a moment after the close)
+            wait_for_sessions(address, 0)
             with websockets_sync.connect(f"ws://{address}/ws") as ws:
                 ws.send(json.dumps({"type": "step"}))
                 receive_until(ws, "frame")
