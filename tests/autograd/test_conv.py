@@ -510,3 +510,36 @@ def test_compiled_convolution_loops_equal_numpy_passes(case):
     for numpy_value, compiled_value in zip(*results):
         assert compiled_value.dtype == dtype
         np.testing.assert_array_equal(compiled_value, numpy_value)
+
+
+def test_a_new_process_loads_the_convolution_loops_from_the_disk_cache(tmp_path):
+    """The im2col, col2im and max-pooling loops go through the kernel cache
+    (nnlearn.lowering.loops.compiled_module): a second process loads them instead of
+    compiling them again, and computes the same values."""
+    pytest.importorskip("numba")
+    import os
+    import subprocess
+    import sys
+
+    code = ("import numpy as np\n"
+            "import nnlearn as nl\n"
+            "from nnlearn.lowering import _conv_loops as c\n"
+            "rng = np.random.default_rng(0)\n"
+            "x = nl.Tensor(rng.standard_normal((2, 8, 8, 3)).astype(np.float32),"
+            " requires_grad=True)\n"
+            "w = nl.Tensor(rng.standard_normal((3, 3, 3, 4)).astype(np.float32),"
+            " requires_grad=True)\n"
+            "y = nl.max_pool2d(nl.conv2d(x, w, padding='same'), 2)\n"
+            "gx, gw = nl.grad(y.sum(), [x, w])\n"
+            "loops = [c.im2col((3, 3), (1, 1), (1, 1), True), c.col2im((3, 3), (1, 1), (1, 1)),"
+            " c.max_pool((2, 2), (2, 2)), c.max_pool_gradient((2, 2), (2, 2))]\n"
+            "print(sum(sum(f.stats.cache_hits.values()) for f in loops),"
+            " sum(sum(f.stats.cache_misses.values()) for f in loops),"
+            " float(y.data.sum()), float(gx.sum()), float(gw.sum()))\n")
+    env = {**os.environ, "NNLEARN_KERNEL_CACHE": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=env, check=True).stdout.split() for _ in range(2)]
+    assert runs[0][:2] == ["0", "4"]     # compiled, and saved
+    assert runs[1][:2] == ["4", "0"]     # loaded
+    assert runs[0][2:] == runs[1][2:]    # the same values either way
+    assert len(list(tmp_path.glob("nnlearn_lowering_conv_loops_*.py"))) == 4

@@ -1,7 +1,11 @@
-"""The numba loops of :mod:`nnlearn.autograd.conv`, imported when one first runs:
-importing this module imports numba.  Each is compiled once per window (or kernel)
-size, strides and dilation, which are then constants numba unrolls (with them as
-arguments the pooling loop ran about twice as slowly).
+"""The numba loops of :mod:`nnlearn.autograd.conv`.  Each is compiled once per window (or
+kernel) size, strides and dilation, which are then constants numba unrolls (with them as
+arguments the pooling loop ran about twice as slowly): the loops below are written with
+those constants as module-level names (``KH``, ``SW``, ...), and :func:`_compiled`
+writes each one's source with the constants' values above it to nnlearn's one compile
+cache (:func:`nnlearn.lowering.loops.compiled_module`), so that a new process loads the
+machine code instead of compiling it again (LeNet's five loops took about 3 s to compile
+in every process: nearly all of a first ``fit``'s time).
 
 * max pooling and its gradient: NumPy makes them in ph * pw passes over strided slices whose
   contiguous runs are one pixel's channels (six numbers after a first LeNet layer), so
@@ -19,9 +23,27 @@ arguments the pooling loop ran about twice as slowly).
 from __future__ import annotations
 
 import functools
+import inspect
 
-import numba
 import numpy as np
+
+#: the constants a loop is compiled with: each loop's template reads them as globals
+KH = KW = SH = SW = DH = DW = PH = PW = 1
+
+
+def _compiled(template, **constants):
+    """``template`` compiled by numba with ``constants`` (``KH=5``, ...) bound as the
+    module-level names it reads, through the kernel cache
+    (:func:`nnlearn.lowering.loops.compiled_module`); the values are written into the
+    source, so each set of constants has its own cached machine code."""
+    from . import loops
+
+    header = "".join(f"{name} = {int(value)}\n" for name, value in sorted(constants.items()))
+    source = "import numpy as np\n\n" + header + "\n\n" + inspect.getsource(template)
+    suffix = "_".join(f"{name}{int(value)}" for name, value in sorted(constants.items()))
+    (loop,) = loops.compiled_module(f"nnlearn.lowering.conv_loops.{template.__name__}.{suffix}",
+                                    source, {}, [], (template.__name__,))
+    return loop
 
 
 @functools.lru_cache(maxsize=None)
@@ -31,24 +53,24 @@ def max_pool(pool: tuple, strides: tuple):
     output is made tap by tap over its whole (width, channels) plane, which numba
     vectorizes."""
     (ph, pw), (sh, sw) = pool, strides
+    return _compiled(max_pool_loop, PH=ph, PW=pw, SH=sh, SW=sw)
 
-    @numba.njit(error_model="numpy")
-    def loop(xp, out):
-        n, oh, ow, c = out.shape
-        for b in range(n):
-            for i in range(oh):
-                for a in range(ph):
-                    for e in range(pw):
-                        for j in range(ow):
-                            for k in range(c):
-                                v = xp[b, i * sh + a, j * sw + e, k]
-                                if a + e == 0:
-                                    out[b, i, j, k] = v
-                                else:
-                                    m = out[b, i, j, k]
-                                    out[b, i, j, k] = v if v > m or v != v else m
 
-    return loop
+def max_pool_loop(xp, out):
+    """The loop of :func:`max_pool`."""
+    n, oh, ow, c = out.shape
+    for b in range(n):
+        for i in range(oh):
+            for a in range(PH):
+                for e in range(PW):
+                    for j in range(ow):
+                        for k in range(c):
+                            v = xp[b, i * SH + a, j * SW + e, k]
+                            if a + e == 0:
+                                out[b, i, j, k] = v
+                            else:
+                                m = out[b, i, j, k]
+                                out[b, i, j, k] = v if v > m or v != v else m
 
 
 @functools.lru_cache(maxsize=None)
@@ -58,29 +80,29 @@ def max_pool_gradient(pool: tuple, strides: tuple):
     (row, column) order) is set to ``g``, the window's other elements to 0.  Elements
     of ``dxp`` outside every window are left as they are (zeros from the caller)."""
     (ph, pw), (sh, sw) = pool, strides
+    return _compiled(max_pool_gradient_loop, PH=ph, PW=pw, SH=sh, SW=sw)
 
-    @numba.njit(error_model="numpy")
-    def loop(xp, out, g, dxp):
-        n, oh, ow, c = out.shape
-        zero = g.dtype.type(0)
-        rest = np.empty((ow, c), g.dtype)    # what each window of the row has still to give
-        for b in range(n):
-            for i in range(oh):
+
+def max_pool_gradient_loop(xp, out, g, dxp):
+    """The loop of :func:`max_pool_gradient`."""
+    n, oh, ow, c = out.shape
+    zero = g.dtype.type(0)
+    rest = np.empty((ow, c), g.dtype)    # what each window of the row has still to give
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for k in range(c):
+                    rest[j, k] = g[b, i, j, k]
+            # row by row of the windows, along the input's memory (window by window
+            # the taps are still visited in (a, e) order)
+            for a in range(PH):
                 for j in range(ow):
-                    for k in range(c):
-                        rest[j, k] = g[b, i, j, k]
-                # row by row of the windows, along the input's memory (window by window
-                # the taps are still visited in (a, e) order)
-                for a in range(ph):
-                    for j in range(ow):
-                        for e in range(pw):
-                            for k in range(c):
-                                hit = xp[b, i * sh + a, j * sw + e, k] == out[b, i, j, k]
-                                r = rest[j, k]
-                                dxp[b, i * sh + a, j * sw + e, k] = r if hit else zero
-                                rest[j, k] = zero if hit else r    # later ties get nothing
-
-    return loop
+                    for e in range(PW):
+                        for k in range(c):
+                            hit = xp[b, i * SH + a, j * SW + e, k] == out[b, i, j, k]
+                            r = rest[j, k]
+                            dxp[b, i * SH + a, j * SW + e, k] = r if hit else zero
+                            rest[j, k] = zero if hit else r    # later ties get nothing
 
 
 @functools.lru_cache(maxsize=None)
@@ -94,35 +116,36 @@ def im2col(kernel: tuple, strides: tuple, dilation: tuple, batch_inner: bool):
     else the batch comes first, ``xt`` (groups, cg, batch, hp, wp) and ``cols`` (groups,
     kh, kw, cg, batch, oh, ow), with the same indices."""
     (kh, kw), (sh, sw), (dh, dw) = kernel, strides, dilation
+    return _compiled(im2col_batch_inner if batch_inner else im2col_batch_first,
+                     KH=kh, KW=kw, SH=sh, SW=sw, DH=dh, DW=dw)
 
-    if batch_inner:
-        @numba.njit(error_model="numpy")
-        def loop(xt, cols):
-            groups, _, _, cg, oh, ow, n = cols.shape
-            for q in range(groups):
-                for a in range(kh):
-                    for e in range(kw):
-                        for k in range(cg):
-                            for i in range(oh):
-                                for j in range(ow):
-                                    for b in range(n):
-                                        cols[q, a, e, k, i, j, b] = \
-                                            xt[q, k, i * sh + a * dh, j * sw + e * dw, b]
-    else:
-        @numba.njit(error_model="numpy")
-        def loop(xt, cols):
-            groups, _, _, cg, n, oh, ow = cols.shape
-            for q in range(groups):
-                for a in range(kh):
-                    for e in range(kw):
-                        for k in range(cg):
+
+def im2col_batch_inner(xt, cols):
+    """The loop of :func:`im2col` with the batch innermost."""
+    groups, _, _, cg, oh, ow, n = cols.shape
+    for q in range(groups):
+        for a in range(KH):
+            for e in range(KW):
+                for k in range(cg):
+                    for i in range(oh):
+                        for j in range(ow):
                             for b in range(n):
-                                for i in range(oh):
-                                    for j in range(ow):
-                                        cols[q, a, e, k, b, i, j] = \
-                                            xt[q, k, b, i * sh + a * dh, j * sw + e * dw]
+                                cols[q, a, e, k, i, j, b] = \
+                                    xt[q, k, i * SH + a * DH, j * SW + e * DW, b]
 
-    return loop
+
+def im2col_batch_first(xt, cols):
+    """The loop of :func:`im2col` with the batch first."""
+    groups, _, _, cg, n, oh, ow = cols.shape
+    for q in range(groups):
+        for a in range(KH):
+            for e in range(KW):
+                for k in range(cg):
+                    for b in range(n):
+                        for i in range(oh):
+                            for j in range(ow):
+                                cols[q, a, e, k, b, i, j] = \
+                                    xt[q, k, b, i * SH + a * DH, j * SW + e * DW]
 
 
 @functools.lru_cache(maxsize=None)
@@ -135,18 +158,18 @@ def col2im(kernel: tuple, strides: tuple, dilation: tuple):
 
     tap (a, e) after tap, as the NumPy path adds them."""
     (kh, kw), (sh, sw), (dh, dw) = kernel, strides, dilation
+    return _compiled(col2im_loop, KH=kh, KW=kw, SH=sh, SW=sw, DH=dh, DW=dw)
 
-    @numba.njit(error_model="numpy")
-    def loop(dcols, dxt):
-        groups, _, _, cg, oh, ow, n = dcols.shape
-        for q in range(groups):
-            for a in range(kh):
-                for e in range(kw):
-                    for k in range(cg):
-                        for i in range(oh):
-                            for j in range(ow):
-                                for b in range(n):
-                                    dxt[q, k, i * sh + a * dh, j * sw + e * dw, b] += \
-                                        dcols[q, a, e, k, i, j, b]
 
-    return loop
+def col2im_loop(dcols, dxt):
+    """The loop of :func:`col2im`."""
+    groups, _, _, cg, oh, ow, n = dcols.shape
+    for q in range(groups):
+        for a in range(KH):
+            for e in range(KW):
+                for k in range(cg):
+                    for i in range(oh):
+                        for j in range(ow):
+                            for b in range(n):
+                                dxt[q, k, i * SH + a * DH, j * SW + e * DW, b] += \
+                                    dcols[q, a, e, k, i, j, b]
