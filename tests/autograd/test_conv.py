@@ -536,7 +536,8 @@ def test_a_new_process_loads_the_convolution_loops_from_the_disk_cache(tmp_path)
             "print(sum(sum(f.stats.cache_hits.values()) for f in loops),"
             " sum(sum(f.stats.cache_misses.values()) for f in loops),"
             " float(y.data.sum()), float(gx.sum()), float(gw.sum()))\n")
-    env = {**os.environ, "NNLEARN_KERNEL_CACHE": str(tmp_path)}
+    # (the loops switched on whatever the suite runs with: this is about their cache)
+    env = {**os.environ, "NNLEARN_KERNEL_CACHE": str(tmp_path), "NNLEARN_CONV_LOOPS": "on"}
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            env=env, check=True).stdout.split() for _ in range(2)]
     assert runs[0][:2] == ["0", "4"]     # compiled, and saved
