@@ -347,8 +347,6 @@ def _run_parts(work, spans, threads) -> None:
 
 def _sum_parts(sums: list) -> tuple:
     """The groups' gradients (tuples, None where there is none) summed item by item."""
-    if len(sums) == 1:
-        return sums[0]
     return tuple(None if items[0] is None else functools.reduce(np.add, items)
                  for items in zip(*sums))
 
@@ -363,9 +361,6 @@ def _side_by_side(calls) -> None:
     of a batch are independent, so their steps run on as many cores as there are groups,
     with no synchronisation per step
     (:func:`nnlearn.lowering.recurrent_cell.recurrent_parts`)."""
-    if len(calls) == 1:
-        calls[0]()
-        return
     if not _POOL:
         import os
         from concurrent.futures import ThreadPoolExecutor

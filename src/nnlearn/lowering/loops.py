@@ -380,9 +380,10 @@ def compiled_module(name: str, source: str, namespace: dict, dependencies, funct
                     nogil: bool = False, contract: bool = False):
     """The ``functions`` of the Python ``source`` compiled by numba and cached on disk:
     the one compile cache of nnlearn's generated code (the kernels' loops, the compiled
-    Dense step).  The source is written to a file of its own in :func:`kernel_cache_dir`
-    (a function made by ``exec`` has no file for numba to cache against, and compiling
-    takes 0.2-2 s in every new process), named after ``name`` and a digest of the source,
+    Dense step, the recurrent cells, the convolution loops).  The source is written to a
+    file of its own in :func:`kernel_cache_dir` (a function made by ``exec`` has no file
+    for numba to cache against, and compiling takes 0.2-2 s in every new process), named
+    after ``name`` and a digest of the source,
     of the ``dependencies`` (the functions bound in ``namespace`` that the source calls)
     and of this generator: changed code gets a new file and cache, never stale machine
     code.  ``namespace`` is bound into the module before compiling.  When the folder
