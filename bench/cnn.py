@@ -16,8 +16,13 @@ process keeps to one core, which is what a busy 2-core machine can compare relia
 backward, best of repeats) on both routes of the planner's convolution part: the numba
 loops (im2col, col2im, max pooling) and NumPy's strided passes.
 
+``--heap`` times LeNet's training step (batch 64, the same batch 200 times) with the C
+heap's thresholds set (:mod:`nnlearn.lowering.heap`) and with the C library's defaults
+(``NNLEARN_HEAP=off``), each in its own process, ``--rounds`` times alternating, and
+prints the page faults and the milliseconds of a step.
+
     python bench/cnn.py [--images 60000] [--rounds 1] [--threads n] [--profile] [--choice]
-                        [--parts]
+                        [--parts] [--heap]
 """
 
 from __future__ import annotations
@@ -192,6 +197,41 @@ def conv_parts(repeats: int = 20) -> dict:
     return result
 
 
+def heap_child() -> None:
+    """Page faults and milliseconds of LeNet's training step (batch 64, one batch 200
+    times after 50 to warm up), as JSON."""
+    from nnlearn.experiments.cnn import lenet
+
+    rng = np.random.default_rng(0)
+    x = rng.random((BATCH, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, BATCH)
+    model = lenet(seed=0)
+    for _ in range(50):
+        model.train_step(x, y)
+    times, before = [], resource.getrusage(resource.RUSAGE_SELF)
+    for _ in range(200):
+        start = time.perf_counter()
+        model.train_step(x, y)
+        times.append(time.perf_counter() - start)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"faults": (after.ru_minflt - before.ru_minflt) / 200,
+                      "step_ms": 1e3 * float(np.median(times)),
+                      "system_s": after.ru_stime - before.ru_stime}))
+
+
+def heap_rounds(rounds: int) -> None:
+    """:func:`heap_child` with the heap policy on and off, alternating."""
+    for r in range(rounds):
+        for policy in (("on", "off") if r % 2 == 0 else ("off", "on")):
+            env = {**os.environ, "NNLEARN_HEAP": "auto" if policy == "on" else "off"}
+            done = subprocess.run([sys.executable, __file__, "--child", "heap"],
+                                  capture_output=True, text=True, env=env, check=True)
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            print(f"heap policy {policy:3s}: {result['faults']:7.1f} page faults a step, "
+                  f"{result['step_ms']:6.2f} ms a step (median of 200), "
+                  f"{result['system_s']:.2f} s in the kernel")
+
+
 def child(framework: str, n: int, profile: bool) -> None:
     result = (run_nnlearn if framework == "nnlearn" else run_torch)(n, profile)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -206,12 +246,16 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--choice", action="store_true")
     parser.add_argument("--parts", action="store_true")
-    parser.add_argument("--child", choices=["nnlearn", "torch"])
+    parser.add_argument("--heap", action="store_true")
+    parser.add_argument("--child", choices=["nnlearn", "torch", "heap"])
     args = parser.parse_args()
     if args.parts:
         for name, times in conv_parts().items():
             print(f"{name:44s} forward {times['forward_ms']:7.3f} ms   forward + backward "
                   f"{times['forward_backward_ms']:7.3f} ms")
+        return
+    if args.child == "heap":
+        heap_child()
         return
     if args.child:
         child(args.child, args.images, args.profile)
@@ -221,6 +265,9 @@ def main() -> None:
     machine = environment()
     print(f"CPU: {machine['cpu']} ({machine['cores']} cores); BLAS: {machine['blas']}; "
           f"element-wise kernels: {machine['kernels']}")
+    if args.heap:
+        heap_rounds(args.rounds)
+        return
     env = dict(os.environ)
     if args.threads:
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):

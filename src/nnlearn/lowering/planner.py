@@ -22,7 +22,9 @@ declarations (the activations' element rules, the loss's head, the optimizer's r
   activations' rules with float32 exp and tanh lowered to :mod:`nnlearn.lowering.fastmath`) or as
   NumPy passes, and the BLAS runs a loop of small per-step products on one thread
   (:func:`recurrent_threads`), the compiled loop on groups of the batch's sequences side
-  by side, one thread each (:func:`recurrent_parts`).
+  by side, one thread each (:func:`recurrent_parts`);
+* **heap**: glibc's thresholds set so that the step's large temporaries stay mapped
+  between batches (:mod:`nnlearn.lowering.heap`), or the C library's defaults.
 
 :func:`plan` returns a :class:`StepPlan` listing every part with the choice and the
 reason; :meth:`StepPlan.explain` prints it (``nnlearn info MODEL``, ``fit(verbose=2)``,
@@ -32,7 +34,7 @@ engine for large batches (NumPy's vectorized functions are faster there).
 
 The switches that allow or forbid each lowering are in :mod:`nnlearn.lowering.switches`
 (``NNLEARN_KERNELS``, ``NNLEARN_COMPILED_STEP``, ``NNLEARN_CONV_LOOPS``,
-``NNLEARN_RECURRENT_CELL`` and :func:`settings`, re-exported here).
+``NNLEARN_RECURRENT_CELL``, ``NNLEARN_HEAP`` and :func:`settings`, re-exported here).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import weakref
 
 import numpy as np
 
-from . import blas, loops
+from . import blas, heap, loops
 from .recurrent_cell import (PART_ROWS, SMALL_PRODUCT, recurrent_cell_reason, recurrent_parts,
                              recurrent_threads)
 from .switches import compiled_step_enabled, conv_loops_enabled, settings
@@ -432,4 +434,5 @@ def plan(model, batch_size: int | None = None) -> StepPlan:
                     "(loss_weights), each fused with its output's activation where it can")
     threads = _threads_part(model, batch_size)
     return StepPlan([part, loss, _updates_part(model), *_layer_parts(model, batch_size),
-                     *([threads] if threads else []), _predict_part(model)], gradients)
+                     *([threads] if threads else []), _predict_part(model),
+                     Part("heap", *heap.heap_policy())], gradients)

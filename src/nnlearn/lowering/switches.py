@@ -10,10 +10,13 @@ environment variable        :func:`settings` name    what it switches
 ``NNLEARN_COMPILED_STEP``   ``compiled_step``        the compiled Dense step: "auto" or "off"
 ``NNLEARN_CONV_LOOPS``      ``conv_loops``           numba loops in convolutions: "auto"/"off"
 ``NNLEARN_RECURRENT_CELL``  ``recurrent_cell``       the compiled recurrent cell: "auto"/"off"
+``NNLEARN_HEAP``            (none)                   glibc keeps freed blocks: "auto"/"off"
 ==========================  =======================  ==========================================
 
 ``with nnlearn.lowering.planner.settings(kernels="numpy", compiled_step=False):`` sets any of them
-for a block (in this thread or task).
+for a block (in this thread or task).  ``NNLEARN_HEAP`` has no :func:`settings` name: the
+heap's thresholds are the process's and cannot be restored once set
+(:mod:`nnlearn.lowering.heap`).
 
 They live below the engine and the planner (both read them), so that neither imports the
 other.
@@ -28,7 +31,8 @@ import os
 from . import loops
 
 
-__all__ = ["settings", "compiled_step_enabled", "conv_loops_enabled", "recurrent_cell_enabled"]
+__all__ = ["settings", "compiled_step_enabled", "conv_loops_enabled", "recurrent_cell_enabled",
+           "heap_policy_enabled"]
 
 _compiled_step = contextvars.ContextVar("nnlearn_compiled_step", default=None)
 _conv_loops = contextvars.ContextVar("nnlearn_conv_loops", default=None)
@@ -70,6 +74,12 @@ def recurrent_cell_enabled() -> bool:
     (``NNLEARN_RECURRENT_CELL`` or :func:`settings`)."""
     chosen = _recurrent_cell.get()
     return _switch("NNLEARN_RECURRENT_CELL") if chosen is None else chosen
+
+
+def heap_policy_enabled() -> bool:
+    """Whether a model may set glibc's heap thresholds for the process (``NNLEARN_HEAP``;
+    :mod:`nnlearn.lowering.heap`)."""
+    return _switch("NNLEARN_HEAP")
 
 
 @contextlib.contextmanager

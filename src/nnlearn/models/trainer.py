@@ -34,6 +34,7 @@ import numpy as np
 from .. import activations, losses, optimizers
 from ..lowering import planner
 from ..lowering.blas import blas_threads
+from ..lowering.heap import keep_freed_blocks
 from .. import layers as layers_module
 from .. import metrics as metrics_module
 from .._validation import (all_finite, check_array, check_fraction, check_in_range,
@@ -202,9 +203,11 @@ class Trainer:
         The gradients come from the engine or, for a stack of Dense layers with numba
         installed, from one compiled function (the same to rounding): the model's plan
         decides (:mod:`nnlearn.lowering.planner`; :meth:`plan` says which and why), as
-        it decides the BLAS's threads for a step of small products (one)."""
+        it decides the BLAS's threads for a step of small products (one) and the C
+        heap's thresholds (:mod:`nnlearn.lowering.heap`, set once per process)."""
         if not self.built:  # the first batch builds the model, as a first call would
             self.check_input(np.asarray(x))
+        keep_freed_blocks()  # once per process: the heap keeps the step's arrays mapped
         threads = planner.step_threads(self, len(x)) if type(x) is np.ndarray else None
         if threads is None:
             return self._train_step(x, y, sample_weight)
@@ -679,6 +682,7 @@ class Trainer:
         ...)`` (``steps``: the first ``steps`` of them), and a Dask array gives a Dask
         array of the outputs, computed block by block where the blocks are
         (:mod:`nnlearn.data.dask`)."""
+        keep_freed_blocks()  # once per process (nnlearn.lowering.heap)
         kind = data_adapters.kind_of(x)
         if kind == "dask":
             from ..data import dask as dask_data
@@ -737,6 +741,7 @@ class Trainer:
         :meth:`fit` (``steps``: the first ``steps`` batches of a PyDataset or iterable);
         ``batch_size`` is 1024 by default for arrays."""
         self._check_compiled("evaluate")
+        keep_freed_blocks()  # once per process (nnlearn.lowering.heap)
         kind = data_adapters.kind_of(x)
         if kind != "array":
             source = self._source_adapter(x, y, sample_weight,

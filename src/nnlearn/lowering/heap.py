@@ -1,0 +1,84 @@
+r"""The C heap's policy for a training loop's large temporary arrays.
+
+A training step allocates and frees the same large arrays every batch: a convolution's
+patch matrix and its gradient (megabytes each at batch 64), the activations, their
+gradients.  NumPy takes them from the C library's ``malloc``, and glibc's ``malloc``
+serves a block above its *mmap threshold* with a fresh ``mmap`` that ``free`` gives back
+to the kernel, and gives the heap's free top back above its *trim threshold*.  Both
+thresholds adapt: the mmap threshold rises to the largest block freed (up to 32 MiB on
+a 64-bit machine) and the trim threshold to twice it.  But a step whose temporaries add
+up to more than the trim threshold still returns its memory every batch, and the next
+batch faults it in again, each page zeroed by the kernel: LeNet at batch 64 took about
+1,700 page faults a step (7 MB), 9.5 ms a step against 5.5-6.0 ms with the thresholds
+set (``python bench/cnn.py --heap``, which prints the faults and the time both ways).
+
+:func:`keep_freed_blocks` sets the two thresholds once, for the process, to the values
+the adaptive rule tops out at: blocks up to 32 MiB come from the heap (glibc's
+``DEFAULT_MMAP_THRESHOLD_MAX`` on 64-bit machines) and up to 64 MiB of freed heap stays
+mapped for the next batch.  Nothing else changes: the same blocks, served from memory the
+process already has (the CNN benchmark's peak resident memory is the same, 370 MB).  A
+model's ``train_step`` (so ``fit``), ``evaluate`` and ``predict`` call it; it is a no-op
+where the C library is not glibc (``mallopt`` is glibc's), and ``NNLEARN_HEAP=off``
+switches it off.  It cannot be undone in a process (glibc has no call that restores the
+adaptive thresholds), so it is never applied before a model runs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import platform
+import threading
+
+__all__ = ["keep_freed_blocks", "heap_policy", "MMAP_THRESHOLD", "TRIM_THRESHOLD"]
+
+#: Blocks up to this size come from the heap (glibc's largest adaptive mmap threshold).
+MMAP_THRESHOLD = 32 * 1024 * 1024
+#: Freed memory at the heap's top kept mapped up to this size (twice the mmap threshold,
+#: glibc's adaptive rule).
+TRIM_THRESHOLD = 2 * MMAP_THRESHOLD
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3   # glibc's <malloc.h>
+_lock = threading.Lock()
+_state: dict = {}   # "reason": why not applied, or None once applied
+
+
+def _unavailable() -> str | None:
+    """Why the policy cannot or may not be applied here, or None."""
+    from .switches import heap_policy_enabled
+
+    if not heap_policy_enabled():
+        return "NNLEARN_HEAP=off"
+    if platform.libc_ver()[0] != "glibc":
+        return "the C library is not glibc (mallopt is glibc's)"
+    return None
+
+
+def keep_freed_blocks() -> str | None:
+    """Set glibc's mmap threshold to :data:`MMAP_THRESHOLD` and its trim threshold to
+    :data:`TRIM_THRESHOLD` for this process, once (later calls cost a dictionary
+    lookup); returns None when they are set, else why not (see the module docstring)."""
+    if "reason" in _state:
+        return _state["reason"]
+    with _lock:
+        if "reason" not in _state:
+            reason = _unavailable()
+            if reason is None:
+                mallopt = ctypes.CDLL(None).mallopt
+                mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+                if not (mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+                        and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)):
+                    reason = "glibc's mallopt refused the thresholds"
+            _state["reason"] = reason
+    return _state["reason"]
+
+
+def heap_policy() -> tuple:
+    """(choice, reason) for the plan's "heap" line (:mod:`nnlearn.lowering.planner`)."""
+    reason = _state["reason"] if "reason" in _state else _unavailable()
+    if reason is not None:
+        return "the C library's defaults", reason
+    mib = 1024 * 1024
+    return (f"freed blocks kept (mmap threshold {MMAP_THRESHOLD // mib} MiB, trim threshold "
+            f"{TRIM_THRESHOLD // mib} MiB)",
+            "a step frees and allocates the same large arrays every batch: kept mapped, "
+            "they are not faulted in and zeroed again")
