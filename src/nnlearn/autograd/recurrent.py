@@ -46,11 +46,10 @@ forward pass and its backpropagation through time side by side, on both lowering
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from .. import activations as _activations
+from ..lowering import groups
 from .ops import as_operand
 from .tensor import Tensor
 
@@ -211,12 +210,13 @@ def _cell(activation: str, recurrent_activation: str, dtype) -> tuple:
 def _simple_rnn_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation, threads,
                      parts=1):
     """simple_rnn with its steps in the compiled cell (the same equations), the batch's
-    sequences in ``parts`` groups of rows side by side (:func:`_side_by_side`)."""
+    sequences in ``parts`` groups of rows side by side
+    (:func:`nnlearn.lowering.groups.side_by_side`)."""
     n, steps, _ = x.shape
     units, dtype = recurrent_kernel.shape[0], x.dtype
     loops, gemm, one = _cell(activation, activation, dtype)
     u = np.ascontiguousarray(recurrent_kernel.data, dtype)
-    spans = _spans(n, parts)
+    spans = groups.spans(n, parts)
     out = np.empty((n, steps, units), dtype)
     xts, hs = [None] * len(spans), [None] * len(spans)
 
@@ -229,7 +229,7 @@ def _simple_rnn_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
             loops["simple_rnn_forward"](xw, u, h, gemm, one)
         out[lo:hi] = h[1:].transpose(1, 0, 2)
 
-    _run_parts(forward, spans, threads)
+    groups.run_parts(forward, spans, threads)
 
     def grads_of(grad_out):
         dh = np.zeros((n, units), dtype)
@@ -250,8 +250,8 @@ def _simple_rnn_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
             sums[p] = (dkernel, hs[p][:-1].reshape(steps * m, units).T @ flat,
                        flat.sum(axis=0) if bias is not None else None)
 
-        _run_parts(backward, spans, threads)
-        dkernel, du, db = _sum_parts(sums)
+        groups.run_parts(backward, spans, threads)
+        dkernel, du, db = groups.sum_parts(sums)
         return dx, dkernel, du, db, dh
 
     return _make(out, [x, kernel, recurrent_kernel, bias, h0], grads_of, "simple_rnn")
@@ -267,7 +267,8 @@ def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, acti
     """lstm with its steps in the compiled cell (the same equations), on the stacked
     operand [h_{t-1} | x_t | 1] and kernel [U; W; b] (see
     :mod:`nnlearn.lowering._recurrent_template`; no 1s and no b without a bias), the
-    batch's sequences in ``parts`` groups of rows side by side (:func:`_side_by_side`).
+    batch's sequences in ``parts`` groups of rows side by side
+    (:func:`nnlearn.lowering.groups.side_by_side`).
     The weight-gradient product of the stacked operand gives dU, dW and db together."""
     n, steps, features = x.shape
     k, dtype = recurrent_kernel.shape[0], x.dtype
@@ -277,7 +278,7 @@ def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, acti
     width = len(v)  # k + features (+ 1: the constant input of the bias)
     c_start = np.ascontiguousarray(np.broadcast_to(c0_data, (n, k)), dtype)
     out = np.empty((n, steps, 2, k), dtype)  # the op's output: (h_t, c_t) of every step
-    spans = _spans(n, parts)
+    spans = groups.spans(n, parts)
     hxs, gates, g_cs = [None] * len(spans), [None] * len(spans), [None] * len(spans)
 
     def forward(p, lo, hi, loop_threads):
@@ -292,7 +293,7 @@ def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, acti
             loops["lstm_forward"](hx, v, c_start[lo:hi], out[lo:hi], gates[p], g_cs[p],
                                   gemm, one)
 
-    _run_parts(forward, spans, threads)
+    groups.run_parts(forward, spans, threads)
 
     def grads_of(grad_packed):
         grad = np.ascontiguousarray(grad_packed, dtype)
@@ -314,8 +315,8 @@ def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, acti
             # [dU; dW; db] = sum_t hx_t^T dz_t over this group's rows, one product
             sums[p] = (hxs[p][:-1].reshape(steps * m, width).T @ flat,)
 
-        _run_parts(backward, spans, threads)
-        dv, = _sum_parts(sums)
+        groups.run_parts(backward, spans, threads)
+        dv, = groups.sum_parts(sums)
         return (dx, dv[k:k + features] if kernel.requires_grad else None, dv[:k],
                 None if bias is None else dv[k + features], dh, dc)
 
@@ -323,69 +324,17 @@ def _lstm_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, c0, c0_data, acti
     return result[:, :, 0], result[:, :, 1]
 
 
-def _spans(n: int, parts: int) -> list:
-    """``parts`` consecutive (start, stop) row ranges of n rows, as equal as can be."""
-    parts = max(1, min(parts, n))
-    bounds = [n * p // parts for p in range(parts + 1)]
-    return list(zip(bounds[:-1], bounds[1:]))
-
-
-def _run_parts(work, spans, threads) -> None:
-    """``work(p, start, stop, loop_threads)`` for each group of rows.  One group: here,
-    its loop with the BLAS on ``threads`` threads (the recurrent_threads policy) and its
-    other products on the BLAS's own.  Several: side by side (:func:`_side_by_side`),
-    with the BLAS on one thread throughout, so that each group's products are its own
-    thread's (after a product on its own threads OpenBLAS's workers spin, a third busy
-    thread beside the two groups)."""
-    if len(spans) == 1:
-        work(0, *spans[0], threads)
-        return
-    with _blas_threads(1):
-        _side_by_side([functools.partial(work, p, lo, hi, None)
-                       for p, (lo, hi) in enumerate(spans)])
-
-
-def _sum_parts(sums: list) -> tuple:
-    """The groups' gradients (tuples, None where there is none) summed item by item."""
-    return tuple(None if items[0] is None else functools.reduce(np.add, items)
-                 for items in zip(*sums))
-
-
-_POOL = []  # the threads that run the other groups of rows (made on first use)
-
-
-def _side_by_side(calls) -> None:
-    """Run the calls, the first in this thread and the others in threads beside it, and
-    wait for all; an error any of them raised is raised here.  The calls spend their time
-    in compiled loops and BLAS products, which release the GIL: the groups of sequences
-    of a batch are independent, so their steps run on as many cores as there are groups,
-    with no synchronisation per step
-    (:func:`nnlearn.lowering.recurrent_cell.recurrent_parts`)."""
-    if not _POOL:
-        import os
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL.append(ThreadPoolExecutor(thread_name_prefix="nnlearn-recurrent"))
-        # a forked child has none of the pool's threads: it makes a pool of its own
-        os.register_at_fork(after_in_child=_POOL.clear)
-    others = [_POOL[0].submit(call) for call in calls[1:]]
-    try:
-        calls[0]()
-    finally:
-        for other in others:
-            other.result()
-
-
 def _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
               recurrent_activation, threads, parts=1):
     """gru with its steps in the compiled cell (the same equations), the batch's
-    sequences in ``parts`` groups of rows side by side (:func:`_side_by_side`)."""
+    sequences in ``parts`` groups of rows side by side
+    (:func:`nnlearn.lowering.groups.side_by_side`)."""
     n, steps, _ = x.shape
     k, dtype = recurrent_kernel.shape[0], x.dtype
     loops, gemm, one = _cell(activation, recurrent_activation, dtype)
     u = np.ascontiguousarray(recurrent_kernel.data, dtype)
     b_rec = np.zeros(3 * k, dtype) if bias is None else np.ascontiguousarray(bias.data[1])
-    spans = _spans(n, parts)
+    spans = groups.spans(n, parts)
     out = np.empty((n, steps, k), dtype)
     kept = [None] * len(spans)  # each group's (xt, h, zr, r_h, cand)
 
@@ -403,7 +352,7 @@ def _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
         out[lo:hi] = h[1:].transpose(1, 0, 2)
         kept[p] = (xt, h, zr, r_h, cand)
 
-    _run_parts(forward, spans, threads)
+    groups.run_parts(forward, spans, threads)
 
     def grads_of(grad_out):
         dh = np.zeros((n, k), dtype)
@@ -428,8 +377,8 @@ def _gru_cell(x, kernel, recurrent_kernel, bias, h0, h0_data, activation,
                 np.stack([dz_in.reshape(steps * m, 3 * k).sum(axis=0), flat.sum(axis=0)])
             sums[p] = (dkernel, h[:-1].reshape(steps * m, k).T @ flat, db)
 
-        _run_parts(backward, spans, threads)
-        dkernel, du, db = _sum_parts(sums)
+        groups.run_parts(backward, spans, threads)
+        dkernel, du, db = groups.sum_parts(sums)
         return dx, dkernel, du, db, dh
 
     return _make(out, [x, kernel, recurrent_kernel, bias, h0], grads_of, "gru")
