@@ -6,11 +6,15 @@ gradients.  NumPy takes them from the C library's ``malloc``, and glibc's ``mall
 serves a block above its *mmap threshold* with a fresh ``mmap`` that ``free`` gives back
 to the kernel, and gives the heap's free top back above its *trim threshold*.  Both
 thresholds adapt: the mmap threshold rises to the largest block freed (up to 32 MiB on
-a 64-bit machine) and the trim threshold to twice it.  But a step whose temporaries add
-up to more than the trim threshold still returns its memory every batch, and the next
-batch faults it in again, each page zeroed by the kernel: LeNet at batch 64 took about
-1,700 page faults a step (7 MB), 9.5 ms a step against 5.5-6.0 ms with the thresholds
-set (``python bench/cnn.py --heap``, which prints the faults and the time both ways).
+a 64-bit machine) and the trim threshold to twice it, but only once a block that large
+has been freed.  Until then a step whose temporaries add up to more than the trim
+threshold returns its memory every batch, and the next batch faults it in again, each
+page zeroed by the kernel: in a process that had freed no large block, LeNet at batch 64
+took about 1,700 page faults a step (7 MB), 6.5-7.7 ms a step against 4.4-4.9 ms with
+the thresholds set (``python bench/cnn.py --heap --rounds 4``, which prints the faults
+and the time both ways).  Whether a fit pays this depended on what the process had
+freed before (the CNN benchmark's fit, after loading MNIST, did not); with the
+thresholds set it never does.
 
 :func:`keep_freed_blocks` sets the two thresholds once, for the process, to the values
 the adaptive rule tops out at: blocks up to 32 MiB come from the heap (glibc's
