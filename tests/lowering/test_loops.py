@@ -505,3 +505,71 @@ def test_a_cache_owned_by_another_user_is_not_used(tmp_path, monkeypatch):
     np.testing.assert_array_equal(out, x * x)
     assert not marker.exists()
     assert not [p for p in folder.glob("*.py") if "square" in p.name]
+
+
+def _fake_entry(folder, stem: str, used: float, sizes=(1000, 1000, 2000)):
+    """A kernel-cache entry: a source and two numba files, last used at ``used``."""
+    paths = [folder / f"{stem}.py", folder / "__pycache__" / f"{stem}.f-1.py311.nbi",
+             folder / "__pycache__" / f"{stem}.f-1.py311.1.nbc"]
+    for path, size in zip(paths, sizes):
+        path.write_bytes(b"#" * size)
+    os.utime(paths[0], (used, used))
+    return paths
+
+
+def test_the_kernel_cache_keeps_its_most_recently_used_entries(tmp_path, monkeypatch):
+    """Above KERNEL_CACHE_BYTES the least recently used entries go, whole, down to three
+    quarters of the bound; an entry this process uses stays however old; numba's files
+    without a source and stale temporary files go too; it happens once per process."""
+    import time
+
+    (tmp_path / "__pycache__").mkdir()
+    now = time.time()
+    entries = [_fake_entry(tmp_path, f"entry_{i}", now - 1000 + 100 * i) for i in range(6)]
+    stray = tmp_path / "__pycache__" / "gone_0123.f-1.py311.nbi"
+    stray.write_bytes(b"#")
+    old_tmp, new_tmp = tmp_path / "old.tmp", tmp_path / "new.tmp"
+    old_tmp.write_text("x")
+    new_tmp.write_text("x")
+    os.utime(old_tmp, (now - 7200, now - 7200))
+    monkeypatch.setattr(loops, "KERNEL_CACHE_BYTES", 20_000)   # 6 entries hold 24,000
+    monkeypatch.setattr(loops, "_pruned", [])
+    monkeypatch.setattr(loops, "_in_use", {"entry_0"})
+    loops._prune(tmp_path)
+    kept = [all(p.exists() for p in paths) for paths in entries]
+    gone = [not any(p.exists() for p in paths) for paths in entries]
+    # 24,000 -> 20,000 -> 16,000 -> 12,000 <= 15,000: entries 1, 2 and 3 (the oldest but
+    # the one in use) are removed
+    assert kept == [True, False, False, False, True, True]
+    assert gone == [False, True, True, True, False, False]
+    assert not stray.exists() and not old_tmp.exists() and new_tmp.exists()
+    entries.append(_fake_entry(tmp_path, "entry_6", now - 5000, (30_000, 0, 0)))
+    loops._prune(tmp_path)                                   # once per process
+    assert all(p.exists() for p in entries[-1])
+
+
+def test_a_kernel_cache_within_its_bound_keeps_every_entry(tmp_path, monkeypatch):
+    (tmp_path / "__pycache__").mkdir()
+    entries = [_fake_entry(tmp_path, f"entry_{i}", 1_000_000.0 * i) for i in range(3)]
+    monkeypatch.setattr(loops, "_pruned", [])
+    loops._prune(tmp_path)
+    assert all(p.exists() for paths in entries for p in paths)
+
+
+@needs_numba
+def test_writing_a_new_entry_bounds_the_kernel_cache(tmp_path, monkeypatch):
+    """compiled_module prunes when it writes a new source: old entries over the bound
+    go, the new one (compiled and saved by numba) stays and runs."""
+    monkeypatch.setenv("NNLEARN_KERNEL_CACHE", str(tmp_path))
+    (tmp_path / "__pycache__").mkdir(mode=0o700)
+    tmp_path.chmod(0o700)
+    old = [_fake_entry(tmp_path, f"old_{i}", 1_000_000.0 + i, (10_000, 0, 0))
+           for i in range(4)]
+    monkeypatch.setattr(loops, "KERNEL_CACHE_BYTES", 20_000)
+    monkeypatch.setattr(loops, "_pruned", [])
+    (add_one,) = loops.compiled_module("nnlearn.tests.prune", "def add_one(x):\n"
+                                       "    return x + 1\n", {}, [], ("add_one",))
+    assert add_one(1.5) == 2.5
+    # 40,000 bytes and the new source: the three oldest go (down to 15,000 at most)
+    assert [p[0].exists() for p in old] == [False, False, False, True]
+    assert len(list(tmp_path.glob("nnlearn_tests_prune_*.py"))) == 1

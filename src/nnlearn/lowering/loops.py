@@ -457,6 +457,62 @@ def _tolerant_cache(dispatcher):
     return dispatcher
 
 
+#: The most bytes the kernel cache keeps (the generated sources and numba's index and
+#: machine code of each); above it, a process that writes a new entry removes the least
+#: recently used ones until the cache holds three quarters of it (:func:`_prune`).
+KERNEL_CACHE_BYTES = 256 * 1024 * 1024
+_in_use: set = set()   # the entries this process loaded: never removed by it
+_pruned: list = []     # whether this process has pruned (once is enough)
+
+
+def _prune(folder: Path) -> None:
+    """Bound the kernel cache: every version of nnlearn, and every kernel, stride and
+    dilation of a convolution, writes entries of its own, which nothing would remove
+    (one test suite's runs left 564 MB).  Once per process, when it writes a new entry:
+    numba's files whose source is gone and temporary files older than an hour are
+    removed, then, above :data:`KERNEL_CACHE_BYTES`, whole entries (a source and its
+    numba files), the least recently used first (the source's access time, which
+    reading it at every load keeps within a day, or its modification time), down to
+    three quarters of it.  A removed entry is compiled again when next needed."""
+    import time
+
+    if _pruned:
+        return
+    _pruned.append(True)
+    entries, strays = {}, []   # stem -> [last use, bytes, paths]
+    try:
+        for item in os.scandir(folder):
+            info = item.stat(follow_symlinks=False)
+            if item.name.endswith(".py") and stat.S_ISREG(info.st_mode):
+                entries[item.name[:-3]] = [max(info.st_atime, info.st_mtime), info.st_size,
+                                           [item.path]]
+            elif item.name.endswith(".tmp") and info.st_mtime < time.time() - 3600:
+                strays.append(item.path)
+        for item in os.scandir(folder / "__pycache__"):
+            entry = entries.get(item.name.split(".", 1)[0])
+            if entry is None:
+                strays.append(item.path)
+            else:
+                entry[1] += item.stat(follow_symlinks=False).st_size
+                entry[2].append(item.path)
+    except OSError:
+        return
+    total, removable = sum(e[1] for e in entries.values()), []
+    if total > KERNEL_CACHE_BYTES:
+        removable = sorted((e for stem, e in entries.items() if stem not in _in_use),
+                           key=lambda e: e[0])
+    for entry in removable:
+        if total <= KERNEL_CACHE_BYTES * 3 // 4:
+            break
+        strays += entry[2]
+        total -= entry[1]
+    for path in strays:
+        try:
+            os.unlink(path)
+        except OSError:   # another process removed or replaced it first
+            pass
+
+
 def _cached_source(stem: str, source: str, name: str, namespace: dict):
     """The module of ``source`` written to ``<cache>/<stem>.py`` and imported, with
     ``namespace`` bound; None (and one warning) when the folder is not private to this
@@ -493,6 +549,9 @@ def _cached_source(stem: str, source: str, name: str, namespace: dict):
     except OSError as error:
         _no_disk_cache(f"{folder} cannot be written ({error.strerror or error})")
         return None
+    _in_use.add(stem)
+    if not intact:
+        _prune(folder)
     spec = importlib.util.spec_from_file_location(f"nnlearn_kernel_{stem}", path)
     module = importlib.util.module_from_spec(spec)
     for key, value in namespace.items():  # globals resolved when numba compiles
