@@ -69,7 +69,7 @@ def test_without_the_policy_the_same_blocks_are_faulted_in_every_round():
     the freed top of the heap goes back to the kernel and every round faults it in."""
     reason, faults, choice, why = _probe(FIT, heap="off")
     assert reason == "NNLEARN_HEAP=off"
-    assert faults > 1000
+    assert faults > 500     # (2,020 a round on glibc 2.36: half the blocks)
     assert (choice, why) == ("the C library's defaults", "NNLEARN_HEAP=off")
 
 
@@ -77,7 +77,7 @@ def test_nothing_is_set_before_a_model_runs():
     """Importing nnlearn and building a plan change nothing: the plan says what a run will
     do; the thresholds are set by train_step, evaluate and predict."""
     _, faults, choice, _ = _probe("")
-    assert faults > 1000
+    assert faults > 500     # (2,020 a round on glibc 2.36: half the blocks)
     assert choice.startswith("freed blocks kept")
 
 
