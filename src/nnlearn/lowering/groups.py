@@ -5,7 +5,7 @@ cut into groups of consecutive rows, each group's steps run on its own core, and
 groups' weight gradients summed at the end.  Each group's work spends its time in a loop
 compiled without the GIL and in BLAS products (which release it), so the groups run in
 parallel, each product on one BLAS thread: no synchronisation inside the work, where a
-product split over the BLAS's threads synchronises at every one of the 50 steps.  The
+product split over the BLAS's threads synchronises at every step.  The
 planner decides the number of groups from the shapes and the BLAS's thread count only,
 never from the data, so that a fit is reproducible
 (:func:`nnlearn.lowering.recurrent_cell.recurrent_parts`); a different count rounds the

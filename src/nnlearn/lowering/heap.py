@@ -12,25 +12,31 @@ threshold returns its memory every batch, and the next batch faults it in again,
 page zeroed by the kernel: in a process that had freed no large block, LeNet at batch 64
 took about 1,700 page faults a step (7 MB), 6.5-7.7 ms a step against 4.4-4.9 ms with
 the thresholds set (``python bench/cnn.py --heap --rounds 4``, which prints the faults
-and the time both ways).  Whether a fit pays this depended on what the process had
+and the time both ways).  Whether a fit paid this depended on what the process had
 freed before (the CNN benchmark's fit, after loading MNIST, did not); with the
 thresholds set it never does.
 
 :func:`keep_freed_blocks` sets the two thresholds once, for the process, to the values
 the adaptive rule tops out at: blocks up to 32 MiB come from the heap (glibc's
 ``DEFAULT_MMAP_THRESHOLD_MAX`` on 64-bit machines) and up to 64 MiB of freed heap stays
-mapped for the next batch.  Nothing else changes: the same blocks, served from memory the
-process already has (the CNN benchmark's peak resident memory is the same, 370 MB).  A
-model's ``train_step`` (so ``fit``), ``evaluate`` and ``predict`` call it; it is a no-op
-where the C library is not glibc (``mallopt`` is glibc's), and ``NNLEARN_HEAP=off``
-switches it off.  It cannot be undone in a process (glibc has no call that restores the
-adaptive thresholds), so it is never applied before a model runs.
+mapped for the next batch.  The blocks are the same, served from memory the process
+already has: the CNN benchmark's peak resident memory is the same (370 MB), but after
+a fit up to 64 MiB of freed memory can stay resident in each of glibc's arenas (one per
+thread that allocates), and blocks up to 32 MiB share the heap with the rest instead of
+being unmapped, which a long-running server may notice.  The built-in ``train_step``
+(so ``fit``), ``evaluate`` and ``predict`` of a model call it; it cannot be undone in a
+process (glibc has no call that restores the adaptive thresholds), so it is never
+applied before a model runs, and it is not applied (the plan's "heap" line says why)
+with ``NNLEARN_HEAP=off``, where the C library is not glibc, where the process has its
+own malloc settings (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``,
+``GLIBC_TUNABLES``) or where another allocator is preloaded (jemalloc, tcmalloc,
+mimalloc: ``LD_PRELOAD``).
 """
 
 from __future__ import annotations
 
 import ctypes
-import platform
+import os
 import threading
 
 __all__ = ["keep_freed_blocks", "heap_policy", "MMAP_THRESHOLD", "TRIM_THRESHOLD"]
@@ -42,6 +48,8 @@ MMAP_THRESHOLD = 32 * 1024 * 1024
 TRIM_THRESHOLD = 2 * MMAP_THRESHOLD
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3   # glibc's <malloc.h>
+_OWN_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+_OTHER_ALLOCATORS = ("jemalloc", "tcmalloc", "mimalloc")
 _lock = threading.Lock()
 _state: dict = {}   # "reason": why not applied, or None once applied
 
@@ -52,27 +60,49 @@ def _unavailable() -> str | None:
 
     if not heap_policy_enabled():
         return "NNLEARN_HEAP=off"
-    if platform.libc_ver()[0] != "glibc":
+    try:
+        glibc = os.confstr("CS_GNU_LIBC_VERSION")
+    except (AttributeError, ValueError, OSError):   # not a POSIX system, or not glibc's
+        glibc = None
+    if not glibc:
         return "the C library is not glibc (mallopt is glibc's)"
+    own = [name for name in _OWN_SETTINGS if os.environ.get(name)]
+    if own:
+        return f"the process has its own malloc settings ({', '.join(own)})"
+    preloaded = os.environ.get("LD_PRELOAD", "")
+    other = [name for name in _OTHER_ALLOCATORS if name in preloaded]
+    if other:
+        return f"another allocator is preloaded ({other[0]})"
+    return None
+
+
+def _apply() -> str | None:
+    """Set the thresholds; None, or why they were not set."""
+    reason = _unavailable()
+    if reason is not None:
+        return reason
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError) as error:
+        return f"glibc's mallopt could not be found ({error})"
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    if not (mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+            and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)):
+        return "glibc's mallopt refused the thresholds"
     return None
 
 
 def keep_freed_blocks() -> str | None:
     """Set glibc's mmap threshold to :data:`MMAP_THRESHOLD` and its trim threshold to
     :data:`TRIM_THRESHOLD` for this process, once (later calls cost a dictionary
-    lookup); returns None when they are set, else why not (see the module docstring)."""
+    lookup); returns None when they are set, else why not (see the module docstring).
+    Only a bad ``NNLEARN_HEAP`` value raises: the policy is a speed-up, and a training
+    step goes on without it."""
     if "reason" in _state:
         return _state["reason"]
     with _lock:
         if "reason" not in _state:
-            reason = _unavailable()
-            if reason is None:
-                mallopt = ctypes.CDLL(None).mallopt
-                mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-                if not (mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-                        and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD)):
-                    reason = "glibc's mallopt refused the thresholds"
-            _state["reason"] = reason
+            _state["reason"] = _apply()
     return _state["reason"]
 
 

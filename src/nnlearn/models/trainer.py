@@ -676,6 +676,8 @@ class Trainer:
         larger batches spend less time in Python per sample); verbose=1 shows progress.
         A batch is made smaller where its largest layer would take more than
         ``nnlearn.models.files.MAX_PREDICT_BATCH_BYTES`` (32 MiB): the outputs are the same.
+        Like ``fit`` and ``evaluate``, it sets glibc's heap thresholds for the process
+        once (:mod:`nnlearn.lowering.heap`; ``NNLEARN_HEAP=off`` keeps the defaults).
 
         ``x`` may also be a data source (see :meth:`fit`): a lazily indexed array is
         read a batch at a time, a PyDataset or iterable gives batches ``x`` or ``(x,
@@ -739,7 +741,8 @@ class Trainer:
         ``return_dict=True``).  ``sample_weight`` weights the samples in the loss (as
         in :meth:`fit`); verbose=1 shows progress.  ``x`` may be a data source, as in
         :meth:`fit` (``steps``: the first ``steps`` batches of a PyDataset or iterable);
-        ``batch_size`` is 1024 by default for arrays."""
+        ``batch_size`` is 1024 by default for arrays.  Like ``fit`` and ``predict``, it sets
+        glibc's heap thresholds for the process once (:mod:`nnlearn.lowering.heap`)."""
         self._check_compiled("evaluate")
         keep_freed_blocks()  # once per process (nnlearn.lowering.heap)
         kind = data_adapters.kind_of(x)
