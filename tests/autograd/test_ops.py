@@ -429,3 +429,27 @@ def test_dense_gradcheck_and_equals_linear_then_activation(activation, with_bias
 def test_dense_refuses_an_activation_it_does_not_fuse():
     with pytest.raises(ValueError, match="dense: activation must be an element-wise"):
         nl.dense(np.ones((2, 3)), np.ones((3, 1)), None, "softmax")
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "softplus", "gelu", "elu",
+                                  "swish", "leaky_relu"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_activation_s_gradient_is_its_rule_on_small_and_large_arrays(name, dtype):
+    """Up to ops.SMALL elements the backward rule runs in NumPy, above it in the kernel
+    pass (numba where installed): both are the rule of nnlearn.activations, and give
+    its values to rounding."""
+    from nnlearn import activations
+    from nnlearn.autograd import ops
+
+    spec = activations.get(name)
+    rng = np.random.default_rng(0)
+    for size in (ops.SMALL, ops.SMALL + 1):
+        x = nl.Tensor((3 * rng.standard_normal(size)).astype(dtype), requires_grad=True)
+        g = rng.standard_normal(size).astype(dtype)
+        (dx,) = nl.grad(ops.activation(x, spec), [x], gradient=g)
+        h = spec.function(x.data, dtype(1))
+        with np.errstate(all="ignore"):
+            expected = spec.backward(g, g, x.data, h, dtype(1))
+        assert dx.dtype == dtype
+        np.testing.assert_allclose(dx, expected, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                   atol=1e-6 if dtype == np.float32 else 1e-12)

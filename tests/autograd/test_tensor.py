@@ -147,14 +147,18 @@ def test_gradients_reduce_over_broadcast_axes():
     assert b.grad.shape == () and b.grad == pytest.approx(12.0)
 
 
-def test_leaf_gradients_never_alias_each_other():
-    # add's VJP hands the same array to both parents; sum's is a read-only view.
-    a = nl.Tensor(np.zeros(3), requires_grad=True)
-    b = nl.Tensor(np.zeros(3), requires_grad=True)
+@pytest.mark.parametrize("size", [3, 5000])   # sum's gradient: a new array; a view
+def test_leaf_gradients_never_alias_each_other(size):
+    # add's VJP hands the same array to both parents
+    a = nl.Tensor(np.zeros(size), requires_grad=True)
+    b = nl.Tensor(np.zeros(size), requires_grad=True)
     (a + b).sum().backward()
     a.grad *= 10  # an optimizer may update gradients in place
-    np.testing.assert_array_equal(b.grad, [1, 1, 1])
-    np.testing.assert_array_equal(a.grad, [10, 10, 10])
+    np.testing.assert_array_equal(b.grad, np.ones(size))
+    np.testing.assert_array_equal(a.grad, np.full(size, 10.0))
+    ga, gb = nl.grad((a + b).sum(), [a, b])
+    ga *= 10
+    np.testing.assert_array_equal(gb, np.ones(size))
 
 
 def test_backward_on_non_scalar_needs_a_gradient():

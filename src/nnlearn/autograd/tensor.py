@@ -216,11 +216,13 @@ class Tensor:
             )
         seed = seed_gradient(self, gradient)
         leaves, _ = backpropagate(self, seed)
+        handed = set()  # a VJP may hand one array to several parents: each leaf owns its own
         for leaf, g in leaves:
             if g.dtype != leaf.data.dtype:
                 g = g.astype(leaf.data.dtype)
-            elif g.base is not None or g is seed:  # a view or the caller's array: own it
-                g = g.copy()
+            elif g.base is not None or g is seed or id(g) in handed:  # a view, the caller's
+                g = g.copy()                                          # or a shared array
+            handed.add(id(g))
             if leaf.grad is None:
                 leaf.grad = g
             else:
@@ -492,7 +494,7 @@ def grad(output: Tensor, inputs, gradient=None, allow_unused: bool = False) -> l
         raise RuntimeError("grad: output does not depend on any tensor that requires grad")
     seed = seed_gradient(output, gradient)
     _, found = backpropagate(output, seed, wanted={id(t) for t in inputs})
-    result = []
+    result, handed = [], set()  # one array handed to several inputs is copied for each
     for i, t in enumerate(inputs):
         g = found.get(id(t))
         if g is None:
@@ -504,8 +506,9 @@ def grad(output: Tensor, inputs, gradient=None, allow_unused: bool = False) -> l
             g = np.zeros_like(t.data)
         elif g.dtype != t.dtype:
             g = g.astype(t.dtype)
-        elif g.base is not None or g is seed:
+        elif g.base is not None or g is seed or id(g) in handed:
             g = g.copy()
+        handed.add(id(g))
         result.append(g)
     return result
 
