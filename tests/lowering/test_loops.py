@@ -528,6 +528,9 @@ def test_the_kernel_cache_keeps_its_most_recently_used_entries(tmp_path, monkeyp
     entries = [_fake_entry(tmp_path, f"entry_{i}", now - 1000 + 100 * i) for i in range(6)]
     stray = tmp_path / "__pycache__" / "gone_0123.f-1.py311.nbi"
     stray.write_bytes(b"#")
+    os.utime(stray, (now - 7200, now - 7200))
+    young_stray = tmp_path / "__pycache__" / "new_4567.f-1.py311.nbi"   # being written
+    young_stray.write_bytes(b"#")
     old_tmp, new_tmp = tmp_path / "old.tmp", tmp_path / "new.tmp"
     old_tmp.write_text("x")
     new_tmp.write_text("x")
@@ -542,7 +545,8 @@ def test_the_kernel_cache_keeps_its_most_recently_used_entries(tmp_path, monkeyp
     # the one in use) are removed
     assert kept == [True, False, False, False, True, True]
     assert gone == [False, True, True, True, False, False]
-    assert not stray.exists() and not old_tmp.exists() and new_tmp.exists()
+    assert not stray.exists() and not old_tmp.exists()
+    assert new_tmp.exists() and young_stray.exists()
     entries.append(_fake_entry(tmp_path, "entry_6", now - 5000, (30_000, 0, 0)))
     loops._prune(tmp_path)                                   # once per process
     assert all(p.exists() for p in entries[-1])

@@ -469,31 +469,33 @@ def _prune(folder: Path) -> None:
     """Bound the kernel cache: every version of nnlearn, and every kernel, stride and
     dilation of a convolution, writes entries of its own, which nothing would remove
     (one test suite's runs left 564 MB).  Once per process, when it writes a new entry:
-    numba's files whose source is gone and temporary files older than an hour are
-    removed, then, above :data:`KERNEL_CACHE_BYTES`, whole entries (a source and its
-    numba files), the least recently used first (the source's access time, which
-    reading it at every load keeps within a day, or its modification time), down to
-    three quarters of it.  A removed entry is compiled again when next needed."""
+    numba's files whose source is gone and temporary files, each older than an hour (a
+    younger one may be another process's entry in the making), are removed, then, above
+    :data:`KERNEL_CACHE_BYTES`, whole entries (a source and its numba files), the least
+    recently used first (the source's access time, which reading it at every load keeps
+    within a day, or its modification time), down to three quarters of it.  A removed
+    entry is compiled again when next needed."""
     import time
 
     if _pruned:
         return
     _pruned.append(True)
-    entries, strays = {}, []   # stem -> [last use, bytes, paths]
+    entries, strays, hour_ago = {}, [], time.time() - 3600  # stem -> [last use, bytes, paths]
     try:
         for item in os.scandir(folder):
             info = item.stat(follow_symlinks=False)
             if item.name.endswith(".py") and stat.S_ISREG(info.st_mode):
                 entries[item.name[:-3]] = [max(info.st_atime, info.st_mtime), info.st_size,
                                            [item.path]]
-            elif item.name.endswith(".tmp") and info.st_mtime < time.time() - 3600:
+            elif item.name.endswith(".tmp") and info.st_mtime < hour_ago:
                 strays.append(item.path)
         for item in os.scandir(folder / "__pycache__"):
-            entry = entries.get(item.name.split(".", 1)[0])
+            info, entry = item.stat(follow_symlinks=False), entries.get(item.name.split(".", 1)[0])
             if entry is None:
-                strays.append(item.path)
+                if info.st_mtime < hour_ago:
+                    strays.append(item.path)
             else:
-                entry[1] += item.stat(follow_symlinks=False).st_size
+                entry[1] += info.st_size
                 entry[2].append(item.path)
     except OSError:
         return
