@@ -50,7 +50,15 @@ print(repr((heap.keep_freed_blocks(), faults, line.choice, line.reason)))
 """
 
 RUNS = {"fit": "model.fit(x, y, verbose=0)", "evaluate": "model.evaluate(x, y)",
-        "predict": "model.predict(x)"}
+        "predict": "model.predict(x)",
+        # a fit whose train_step is the user's own (as a Dask fit's is nnlearn.data.dask's)
+        "fit with its own train_step": (
+            "class Own(nl.Sequential):\n"
+            "    def train_step(self, x, y, sample_weight=None):\n"
+            "        return {'loss': 0.0}\n"
+            "own = Own([Input(2), Dense(1)], seed=0)\n"
+            "own.compile('sgd', 'mse')\n"
+            "own.fit(x, y, verbose=0)")}
 
 
 def _probe(run: str, **environment):

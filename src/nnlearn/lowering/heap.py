@@ -23,14 +23,14 @@ mapped for the next batch.  The blocks are the same, served from memory the proc
 already has: the CNN benchmark's peak resident memory is the same (370 MB), but after
 a fit up to 64 MiB of freed memory can stay resident in each of glibc's arenas (one per
 thread that allocates), and blocks up to 32 MiB share the heap with the rest instead of
-being unmapped, which a long-running server may notice.  The built-in ``train_step``
-(so ``fit``), ``evaluate`` and ``predict`` of a model call it; it cannot be undone in a
-process (glibc has no call that restores the adaptive thresholds), so it is never
-applied before a model runs, and it is not applied (the plan's "heap" line says why)
-with ``NNLEARN_HEAP=off``, where the C library is not glibc, where the process has its
-own malloc settings (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``,
-``GLIBC_TUNABLES``) or where another allocator is preloaded (jemalloc, tcmalloc,
-mimalloc: ``LD_PRELOAD``).
+being unmapped, which a long-running server may notice.  A model's ``fit`` (whatever
+its ``train_step``), built-in ``train_step``, ``evaluate`` and ``predict`` call it; it
+cannot be undone in a process (glibc has no call that restores the adaptive
+thresholds), so it is never applied before a model runs, and it is not applied (the
+plan's "heap" line says why) with ``NNLEARN_HEAP=off``, where the C library is not
+glibc, where the process has its own malloc settings (``MALLOC_MMAP_THRESHOLD_``,
+``MALLOC_TRIM_THRESHOLD_``, ``GLIBC_TUNABLES``) or where another allocator is preloaded
+(jemalloc, tcmalloc, mimalloc: ``LD_PRELOAD``).
 """
 
 from __future__ import annotations

@@ -320,6 +320,7 @@ class Trainer:
             "balanced" is scikit-learn's ``n_samples / (n_classes * count(class))``.
             Not together with ``sample_weight``.
         """
+        keep_freed_blocks()  # once per process (nnlearn.lowering.heap), whatever the step
         train, validation = self._training_source(
             x, y, epochs, batch_size, initial_epoch, validation_split, validation_data,
             sample_weight, class_weight, shuffle, steps_per_epoch)
