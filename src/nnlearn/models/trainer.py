@@ -320,7 +320,6 @@ class Trainer:
             "balanced" is scikit-learn's ``n_samples / (n_classes * count(class))``.
             Not together with ``sample_weight``.
         """
-        keep_freed_blocks()  # once per process (nnlearn.lowering.heap), whatever the step
         train, validation = self._training_source(
             x, y, epochs, batch_size, initial_epoch, validation_split, validation_data,
             sample_weight, class_weight, shuffle, steps_per_epoch)
@@ -360,6 +359,7 @@ class Trainer:
         epoch's randomness derives from (seed, epoch) (``entropy`` None: none is drawn),
         so training resumed at ``initial_epoch=k`` replays epochs k.. exactly as an
         uninterrupted run would."""
+        keep_freed_blocks()  # once per process (nnlearn.lowering.heap), whatever the step
         epoch_seed = None if entropy is None else np.random.SeedSequence([entropy, epoch])
         for callback in callbacks:
             callback.on_epoch_begin(epoch, {})
