@@ -435,9 +435,9 @@ def test_dense_refuses_an_activation_it_does_not_fuse():
                                   "swish", "leaky_relu"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_an_activation_s_gradient_is_its_rule_on_small_and_large_arrays(name, dtype):
-    """Up to ops.SMALL elements the backward rule runs in NumPy, above it in the kernel
-    pass (numba where installed): both are the rule of nnlearn.activations, and give
-    its values to rounding."""
+    """The activation's gradient is its backward rule of nnlearn.activations (the kernel
+    pass, numba where installed), to rounding, on either side of ops.SMALL (where a sum's
+    gradient becomes a broadcast view)."""
     from nnlearn import activations
     from nnlearn.autograd import ops
 

@@ -113,11 +113,9 @@ def _axes(axis, ndim: int):
     return None if axis is None else normalize_axis_tuple(axis, ndim)
 
 
-#: Arrays of at most this many elements take an activation's backward rule in NumPy, and
-#: a reduction's gradient as a new array, rather than the compiled kernel and a
-#: broadcast view: their fixed costs (the kernel's checks and call, 3.1 us; a view,
-#: 2.8 us) are most of an op on a few elements, where NumPy's calls take 1.3 and 0.7 us
-#: (8 float32; the kernel is faster from about 4,096).
+#: A full reduction's gradient over at most this many elements is a filled array rather
+#: than a broadcast view: the view's fixed cost (2.8 us) is most of the VJP of a sum of a
+#: few elements, where ``np.full`` takes 0.7 us.
 SMALL = 2048
 
 
@@ -517,15 +515,9 @@ def _forward(spec, z: np.ndarray) -> np.ndarray:
 
 def _backward(spec, g: np.ndarray, z: np.ndarray, h: np.ndarray) -> np.ndarray:
     r"""$\partial L/\partial z = g \cdot g'(z)$: the activation's backward rule, one kernel pass
-    (``z`` may be ``h`` when the rule reads only the output); on at most :data:`SMALL`
-    elements the same rule evaluated by NumPy."""
+    (``z`` may be ``h`` when the rule reads only the output)."""
     if spec is _activations.linear:
         return g
-    if h.size <= SMALL and g.shape == h.shape:
-        dtype = np.result_type(g, h)
-        with np.errstate(all="ignore"):   # as the kernel: inf and NaN propagate quietly
-            dz = spec.backward(g, g, z, h, dtype.type(1))
-        return dz if type(dz) is np.ndarray and dz.dtype == dtype else np.asarray(dz, dtype)
     dz = np.empty(h.shape, np.result_type(g, h))
     _backward_kernel(spec)(dz, g, z, h, 1)
     return dz
