@@ -244,6 +244,45 @@ def test_max_pool_gradient_of_tiling_windows(shape, pool, padding, kernel_backen
                                                   [1, 0, 1, 0], [0, 0, 0, 0]])
 
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("pool, strides", [((2, 2), (2, 2)), ((2, 3), (3, 4))])
+def test_the_compiled_max_pool_loops_move_the_values_bits(dtype, pool, strides):
+    """The compiled pooling loops against a plain Python reading of their rules: the
+    maximum (a NaN winning its window), and the gradient written as ``g``'s own bits at
+    each window's first maximum (a NaN, an infinity and -0 of ``g`` included) and +0 at
+    the window's other elements; ties among six and sixteen channels."""
+    pytest.importorskip("numba")
+    from nnlearn.lowering._conv_loops import max_pool, max_pool_gradient
+
+    (ph, pw), (sh, sw) = pool, strides
+    for channels in (6, 16):
+        rng = np.random.default_rng(channels)
+        xp = np.maximum(rng.standard_normal((3, 9, 10, channels)), 0).astype(dtype)
+        xp[0, :4, :4] = 1.5                      # ties between positive values
+        xp[1, 1, 1, 2] = np.nan
+        oh, ow = (xp.shape[1] - ph) // sh + 1, (xp.shape[2] - pw) // sw + 1
+        out = np.empty((3, oh, ow, channels), dtype)
+        max_pool(pool, strides)(xp, out)
+        g = rng.standard_normal(out.shape).astype(dtype)
+        g[0, 0, 0, :3] = np.nan, np.inf, -0.0
+        dxp = np.full(xp.shape, 7, dtype)
+        max_pool_gradient(pool, strides)(xp, out, g, dxp)
+        expected = np.full(xp.shape, 7, dtype)
+        for b, i, j, k in np.ndindex(out.shape):
+            window = [(i * sh + a, j * sw + e) for a in range(ph) for e in range(pw)]
+            values = [xp[b, r, c, k] for r, c in window]
+            top = np.nan if np.isnan(values).any() else max(values)
+            assert out[b, i, j, k] == top or np.isnan(top) and np.isnan(out[b, i, j, k])
+            taken = False
+            for (r, c), v in zip(window, values):
+                hit = v == top and not taken
+                expected[b, r, c, k] = g[b, i, j, k] if hit else 0
+                taken = taken or hit
+        unsigned = np.uint32 if dtype == np.float32 else np.uint64
+        np.testing.assert_array_equal(dxp.view(unsigned), expected.view(unsigned))
+
+
 # -- groups (depthwise when groups == channels), causal padding, dilation ------------------
 @pytest.mark.parametrize("channels, filters, groups", [(4, 6, 2), (3, 3, 3), (2, 4, 2),
                                                        (6, 3, 3), (4, 8, 1)])
@@ -532,7 +571,7 @@ def test_a_new_process_loads_the_convolution_loops_from_the_disk_cache(tmp_path)
             "y = nl.max_pool2d(nl.conv2d(x, w, padding='same'), 2)\n"
             "gx, gw = nl.grad(y.sum(), [x, w])\n"
             "loops = [c.im2col((3, 3), (1, 1), (1, 1), True), c.col2im((3, 3), (1, 1), (1, 1)),"
-            " c.max_pool((2, 2), (2, 2)), c.max_pool_gradient((2, 2), (2, 2))]\n"
+            " c.max_pool((2, 2), (2, 2)), c.max_pool_gradient((2, 2), (2, 2)).loop]\n"
             "print(sum(sum(f.stats.cache_hits.values()) for f in loops),"
             " sum(sum(f.stats.cache_misses.values()) for f in loops),"
             " float(y.data.sum()), float(gx.sum()), float(gw.sum()))\n")
