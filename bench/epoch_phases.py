@@ -136,7 +136,7 @@ def epoch(model, x, y, seed: int, batch_size: int = 128) -> dict:
 def compiled_epoch(model, x, y, seed: int, batch_size: int = 128) -> dict:
     """Seconds per phase of an epoch of compiled steps (see the module), and of one real
     ``fit`` epoch of the same model."""
-    from nnlearn.lowering import dense_step as compiled
+    from nnlearn.lowering import planner
 
     seconds = dict.fromkeys(("gather", "compiled gradients", "optimizer", "metrics"), 0.0)
     order = np.random.default_rng(seed).permutation(len(x))
@@ -145,7 +145,7 @@ def compiled_epoch(model, x, y, seed: int, batch_size: int = 128) -> dict:
         index = order[start:start + batch_size]
         xb, yb = x.take(index, axis=0), y.take(index, axis=0)
         t1 = clock()
-        loss, outputs = compiled.compiled_gradients(model, xb)(xb, yb)
+        loss, outputs = planner.compiled_gradients(model, xb)(xb, yb)
         t2 = clock()
         model.optimizer.apply(model.params)
         t3 = clock()
