@@ -171,5 +171,9 @@ def test_every_activation_of_the_page_exports_to_the_same_predictions(activation
         # where the two give NaN in different places): nearly everywhere
         finite = np.isfinite(expected).all(axis=1)
         assert finite.mean() > 0.5, (activation, dataset)
-        np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-5, atol=1e-6,
+        # exp of exp magnifies the two libraries' last-bit differences of exp and of the
+        # products: an output of -0.01 on the plane set differed by 1.1e-6 (onnxruntime
+        # against OpenBLAS's Haswell kernels on an AMD EPYC)
+        atol = 1e-5 if activation == "exponential" else 1e-6
+        np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-5, atol=atol,
                                    err_msg=f"{activation} on {dataset}")

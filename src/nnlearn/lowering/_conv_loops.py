@@ -9,7 +9,9 @@ in every process: nearly all of a first ``fit``'s time).
 
 * max pooling and its gradient: NumPy makes them in ph * pw passes over strided slices whose
   contiguous runs are one pixel's channels (six numbers after a first LeNet layer), so
-  it pays its per-run overhead on every few numbers; the loop visits each window once.
+  it pays its per-run overhead on every few numbers; the loop visits each window once,
+  and chooses without branching (a comparison's result selects or masks a value: on
+  random data a branch per tap is mispredicted often enough to cost 2-4 times the loop).
 * im2col, the copying of each kernel tap's strided slice of the padded input into the
   column matrix (Chellapilla et al. 2006): NumPy makes kh * kw strided copies, each with
   its per-run overhead (a first LeNet layer in blocks of four columns copies runs of
