@@ -409,20 +409,27 @@ def test_model_wrappers_in_grid_search_and_pipeline(digits):
         ModelClassifier(build_classifier).set_params(depth=3)
 
 
-@pytest.mark.parametrize("estimator", [
-    ModelClassifier(build_classifier, epochs=5, random_state=0),
-    # float64: scikit-learn checks that predict on a subset of the rows gives the same
-    # numbers to 1e-7, and float32 outputs differ in their last bits with the number of
-    # rows wherever the BLAS's kernels sum in a different order for each (OpenBLAS's
-    # Haswell kernels on an AMD EPYC: 1-3 ulps of an output of 0.7 between 1 and 20 rows)
-    ModelRegressor(build_float64_regressor, epochs=5, random_state=0),
-    MLPClassifier(solver="sgd", learning_rate="adaptive"),
-    MLPRegressor(solver="lbfgs"),
-], ids=["ModelClassifier", "ModelRegressor", "MLPClassifier-sgd", "MLPRegressor-lbfgs"])
-def test_more_estimators_pass_check_estimator(estimator):
+# scikit-learn checks that predict on a subset of the rows gives the same numbers to
+# 1e-7; float32 outputs differ in their last bits with the number of rows wherever the
+# BLAS's kernels sum in a different order for each (OpenBLAS's Haswell kernels on an AMD
+# EPYC: 1-3 ulps of an output of 0.7 between 1 and 20 rows), so the float32 regressor
+# skips that one check and the float64 one runs them all
+SUBSET_IN_FLOAT32 = {"check_methods_subset_invariance": "float32 outputs depend on the "
+                     "rows predicted together in their last bits (the BLAS's kernels)"}
+
+
+@pytest.mark.parametrize("estimator, expected_failed", [
+    (ModelClassifier(build_classifier, epochs=5, random_state=0), None),
+    (ModelRegressor(build_regressor, epochs=5, random_state=0), SUBSET_IN_FLOAT32),
+    (ModelRegressor(build_float64_regressor, epochs=5, random_state=0), None),
+    (MLPClassifier(solver="sgd", learning_rate="adaptive"), None),
+    (MLPRegressor(solver="lbfgs"), None),
+], ids=["ModelClassifier", "ModelRegressor", "ModelRegressor-float64", "MLPClassifier-sgd",
+        "MLPRegressor-lbfgs"])
+def test_more_estimators_pass_check_estimator(estimator, expected_failed):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        check_estimator(estimator)
+        check_estimator(estimator, expected_failed_checks=expected_failed)
 
 
 def build_cnn(n_features_in, n_classes, filters=8):

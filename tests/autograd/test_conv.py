@@ -244,7 +244,6 @@ def test_max_pool_gradient_of_tiling_windows(shape, pool, padding, kernel_backen
                                                   [1, 0, 1, 0], [0, 0, 0, 0]])
 
 
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("pool, strides", [((2, 2), (2, 2)), ((2, 3), (3, 4))])
 def test_the_compiled_max_pool_loops_move_the_values_bits(dtype, pool, strides):
@@ -260,7 +259,8 @@ def test_the_compiled_max_pool_loops_move_the_values_bits(dtype, pool, strides):
         rng = np.random.default_rng(channels)
         xp = np.maximum(rng.standard_normal((3, 9, 10, channels)), 0).astype(dtype)
         xp[0, :4, :4] = 1.5                      # ties between positive values
-        xp[1, 1, 1, 2] = np.nan
+        xp[1, 1, 1, 2] = np.nan                  # a later tap of its window
+        xp[2, 0, 0, 3] = np.nan                  # the first tap of its window
         oh, ow = (xp.shape[1] - ph) // sh + 1, (xp.shape[2] - pw) // sw + 1
         out = np.empty((3, oh, ow, channels), dtype)
         max_pool(pool, strides)(xp, out)

@@ -88,12 +88,17 @@ def max_pool_gradient(pool: tuple, strides: tuple):
     same width and keeps or clears them with a mask made from the comparison
     (``r & -hit``), so a hit costs no branch (with ``r if hit else 0`` numba branched,
     and random data mispredicts a quarter of the taps: 2.5 times slower on a first LeNet
-    layer's six channels); the values written are ``g``'s own, NaN and -0 included."""
+    layer's six channels).  At each window's first maximum the value written is ``g``'s
+    own, NaN and -0 included; at its other elements +0 (NumPy's route writes ``False * g``
+    there: -0 for a negative ``g``, NaN for a non-finite one)."""
     (ph, pw), (sh, sw) = pool, strides
     loop = _compiled(max_pool_gradient_loop, PH=ph, PW=pw, SH=sh, SW=sw)
     bits = {np.dtype(np.float32): np.uint32, np.dtype(np.float64): np.uint64}
 
     def gradient(xp, out, g, dxp):
+        if dxp.dtype != g.dtype:   # the views below must have one width
+            raise TypeError(f"max_pool_gradient: dxp has dtype {dxp.dtype}; expected "
+                            f"{g.dtype}, g's")
         unsigned = bits[g.dtype]
         loop(xp, out, g.view(unsigned), dxp.view(unsigned))
 
