@@ -57,8 +57,6 @@ def constant(x, dtype=None) -> Tensor:
     (the other operand's), so ``float32_tensor * 0.5`` stays float32."""
     if isinstance(x, (int, float)) and not isinstance(x, bool) and dtype is not None:
         data = np.asarray(x, dtype=dtype)
-    elif type(x) is np.ndarray and x.dtype.kind == "f":
-        data = x  # what as_float_array returns for it, without its checks (a data batch)
     else:
         data = as_float_array(x, copy=False, name="operand")
     return Tensor._make(data, (), None, "constant")

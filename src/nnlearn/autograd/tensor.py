@@ -216,13 +216,9 @@ class Tensor:
             )
         seed = seed_gradient(self, gradient)
         leaves, _ = backpropagate(self, seed)
-        handed = set()  # a VJP may hand one array to several parents: each leaf owns its own
+        handed = set()
         for leaf, g in leaves:
-            if g.dtype != leaf.data.dtype:
-                g = g.astype(leaf.data.dtype)
-            elif g.base is not None or g is seed or id(g) in handed:  # a view, the caller's
-                g = g.copy()                                          # or a shared array
-            handed.add(id(g))
+            g = _owned(g, leaf.data.dtype, seed, handed)
             if leaf.grad is None:
                 leaf.grad = g
             else:
@@ -395,6 +391,18 @@ def _data(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _owned(g: np.ndarray, dtype, seed: np.ndarray, handed: set) -> np.ndarray:
+    """A gradient the caller may keep and update in place: ``g`` cast to ``dtype``, or
+    copied where it is a view, the caller's own ``seed`` or an array already handed out
+    (a VJP may hand one array to several parents); its id is added to ``handed``."""
+    if g.dtype != dtype:
+        g = g.astype(dtype)
+    elif g.base is not None or g is seed or id(g) in handed:
+        g = g.copy()
+    handed.add(id(g))
+    return g
+
+
 def seed_gradient(output: Tensor, gradient) -> np.ndarray:
     """The gradient backpropagation starts from: ``gradient`` checked against the
     output's shape, or 1 for a scalar output."""
@@ -494,7 +502,7 @@ def grad(output: Tensor, inputs, gradient=None, allow_unused: bool = False) -> l
         raise RuntimeError("grad: output does not depend on any tensor that requires grad")
     seed = seed_gradient(output, gradient)
     _, found = backpropagate(output, seed, wanted={id(t) for t in inputs})
-    result, handed = [], set()  # one array handed to several inputs is copied for each
+    result, handed = [], set()
     for i, t in enumerate(inputs):
         g = found.get(id(t))
         if g is None:
@@ -504,11 +512,8 @@ def grad(output: Tensor, inputs, gradient=None, allow_unused: bool = False) -> l
                     "pass allow_unused=True to get zeros"
                 )
             g = np.zeros_like(t.data)
-        elif g.dtype != t.dtype:
-            g = g.astype(t.dtype)
-        elif g.base is not None or g is seed or id(g) in handed:
-            g = g.copy()
-        handed.add(id(g))
+        else:
+            g = _owned(g, t.dtype, seed, handed)
         result.append(g)
     return result
 
