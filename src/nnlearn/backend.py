@@ -51,6 +51,9 @@ def as_float_array(value, dtype=None, copy: bool = True, name: str = "data") -> 
     name : str
         The argument's name, used in error messages.
     """
+    if type(value) is np.ndarray and value.dtype.kind == "f" and not copy \
+            and (dtype is None or value.dtype == dtype):
+        return value  # already what is asked for (an op's array operand: the common case)
     if isinstance(value, (str, bytes)) or not isinstance(
         value, (np.ndarray, np.generic, bool, int, float, list, tuple)
     ):
