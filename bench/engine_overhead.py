@@ -11,7 +11,8 @@ BCEWithLogitsLoss and torch.optim.SGD; each the summed cross-entropy with lr 0.1
 the ratios are printed.
 
 The engine alone (tensor ops, ``nl.grad`` and a manual update, no layers) is timed too,
-against the nn.Sequential idiom.
+against the nn.Sequential idiom, and beside it the same arithmetic written directly in
+NumPy with no graph (:func:`numpy_step`): the floor of any eager engine on NumPy.
 
     python bench/engine_overhead.py [--steps 5000] [--repeats 5]
 """
@@ -65,6 +66,33 @@ def engine_step():
         loss = (nl.softplus(z) - y * z).sum()
         for p, g in zip(params, nl.grad(loss, params)):
             p.data -= 0.1 * g
+        return loss
+
+    return step
+
+
+def numpy_step():
+    """The engine step's arithmetic written directly in NumPy, with no graph: the same
+    products, the same element-wise formulas (the stable softplus, the logistic sigmoid),
+    the gradients by hand and the same update, one NumPy call per operation.  No eager
+    engine can take less than this (it makes these calls and, besides, the graph); the
+    engine's overhead is the difference."""
+    rng = np.random.default_rng(0)
+    x, y = X_XOR, Y_XOR
+    w1, b1, w2, b2 = [rng.normal(size=shape).astype(np.float32)
+                      for shape in ((2, 2), (2,), (2, 1), (1,))]
+    ones = np.ones(len(x), np.float32)
+
+    def step():
+        h = 1 / (1 + np.exp(-(np.dot(x, w1) + b1)))
+        z = np.dot(h, w2) + b2
+        loss = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))) - y * z).sum()
+        dz = 1 / (1 + np.exp(-z)) - y                  # d loss / dz: sigma(z) - y
+        da = np.dot(dz, w2.T) * h * (1 - h)           # back through the sigmoid
+        grads = (np.dot(x.T, da), np.dot(ones, da), np.dot(h.T, dz), np.dot(ones, dz))
+        for p, g in zip((w1, b1, w2, b2), grads):
+            p -= 0.1 * g
+        return loss
 
     return step
 
@@ -124,6 +152,8 @@ def main() -> None:
     print(f"  nnlearn {nl.__version__:<36s} {ours:8.1f} us/step")
     bare = best_time_per_step(engine_step(), args.steps, args.repeats)
     print(f"  nnlearn {nl.__version__} tensor ops + nl.grad {bare:13.1f} us/step")
+    floor = best_time_per_step(numpy_step(), args.steps, args.repeats)
+    print(f"  numpy {np.__version__}, the same arithmetic, no graph {floor:7.1f} us/step")
     try:
         variants, version = torch_steps()
     except ImportError:
@@ -138,6 +168,9 @@ def main() -> None:
     modules = theirs["nn.Sequential + optim.SGD"]
     print(f"  ratio nnlearn tensor ops + nl.grad / torch (nn.Sequential + optim.SGD): "
           f"{bare / modules:.3f} (goal <= 0.2)")
+    print(f"  ratio numpy alone / torch (nn.Sequential + optim.SGD): {floor / modules:.3f} "
+          f"(the floor of any eager engine on NumPy); the engine's own share: "
+          f"{bare - floor:.1f} us/step")
 
 
 if __name__ == "__main__":

@@ -35,3 +35,16 @@ def test_absolute_goals():
     # a bound and a ratio goal in one row: both must hold
     assert bench._goal_cell(row(ours=0.5, at_most=1, goals={"torch": 0.7}, torch=0.6)) == \
         "torch<=0.7 <=1 MISSED"
+
+
+def test_the_engine_benchmarks_numpy_floor_does_the_engines_arithmetic():
+    """bench/engine_overhead.py's NumPy step (the floor of an eager engine) is the engine
+    step's computation: the same losses, step after step, from the same start."""
+    import numpy as np
+
+    overhead = pytest.importorskip("bench.engine_overhead")
+    engine, floor = overhead.engine_step(), overhead.numpy_step()
+    for _ in range(30):
+        expected = float(engine().data)
+        assert float(floor()) == pytest.approx(expected, rel=1e-5), "the losses part"
+    assert np.isfinite(expected)
