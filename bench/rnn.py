@@ -148,11 +148,16 @@ def _median_run(results: list) -> dict:
     return sorted(results, key=lambda r: r["epoch_s"])[len(results) // 2]
 
 
+def _threads(threads: str) -> str:
+    """The printed name of a thread setting: "default threads" or "one thread"."""
+    return "one thread" if threads == "one" else f"{threads} threads"
+
+
 def compare(args, cell: str, threads: str) -> None:
     """One row: nnlearn and PyTorch (and the unrolled graph) on ``cell`` with ``threads``."""
     name = CELLS[cell][0]
     print(f"{name}({UNITS}) + Dense(1), {args.sequences:,} sequences x {args.steps} steps x "
-          f"2 features, batch {BATCH}, Adam, float32, {threads} threads: one epoch")
+          f"2 features, batch {BATCH}, Adam, float32, {_threads(threads)}: one epoch")
     env = dict(os.environ)
     if threads == "one":
         env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
@@ -171,7 +176,8 @@ def compare(args, cell: str, threads: str) -> None:
                 done.stdout.strip().splitlines()[-1])
     results = {framework: _median_run(list(r.values())) for framework, r in runs.items()}
     for framework, r in results.items():
-        extra = f" (torch {r['torch']}, {r['threads']} threads)" if "torch" in r else ""
+        extra = (f" (torch {r['torch']}, {r['threads']} thread"
+                     f"{'' if r['threads'] == 1 else 's'})" if "torch" in r else "")
         label = "nnlearn unrolled" if framework == "unrolled" else framework
         epochs = ", ".join(f"{x['epoch_s']:.2f}" for x in runs[framework].values())
         each = "" if len(runs[framework]) == 1 else f" (median of {epochs})"
@@ -184,7 +190,7 @@ def compare(args, cell: str, threads: str) -> None:
     if ratios:
         spread = "" if len(ratios) == 1 else \
             f" (median of the rounds' {', '.join(f'{r:.2f}' for r in ratios)})"
-        print(f"  ratio nnlearn / torch ({name}, {threads} threads): "
+        print(f"  ratio nnlearn / torch ({name}, {_threads(threads)}): "
               f"{ratios[len(ratios) // 2]:.2f}{spread}")
     ours = results.get("nnlearn", {})
     if "op_forward_ms" in ours:
