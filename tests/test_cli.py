@@ -69,6 +69,27 @@ def test_train_predict_evaluate_info_with_string_labels(circle_csv, tmp_path, ca
     assert "Total params: 354" in text and "classes: inner, outer" in text
 
 
+def test_integer_labels_come_back_as_written_and_a_missing_file_is_named_first(tmp_path,
+                                                                               capsys):
+    """A CSV's 0/1 labels are read as numbers; the model keeps them as the integers they
+    are, so predict writes 0 and 1 (not 0.0 and 1.0) and evaluate still matches them."""
+    X, y = nl.datasets.make_circle(120, noise=0.05, random_state=0)
+    path = tmp_path / "ints.csv"
+    path.write_text("x1,x2,label\n" + "".join(f"{a:.4f},{b:.4f},{t}\n"
+                                               for (a, b), t in zip(X, y)))
+    model_path, out = tmp_path / "m.nnlearn", tmp_path / "p.csv"
+    assert run(["train", str(path), "--target", "label", "--epochs", "2", "--verbose", "0",
+                "--out", str(model_path)]) == 0
+    assert nl.load_model(model_path).metadata["classes"] == [0, 1]
+    assert run(["predict", str(model_path), str(path), "--out", str(out)]) == 0
+    assert set(out.read_text().split()[1:]) <= {"0", "1"}
+    capsys.readouterr()
+    assert run(["evaluate", str(model_path), str(path)]) == 0
+    assert "accuracy" in capsys.readouterr().out
+    one_line_error(capsys, ["train", str(tmp_path / "missing.csv")], "no such file",
+                   "missing.csv")
+
+
 def test_predict_on_a_file_without_the_target_column(circle_csv, tmp_path, capsys):
     model_path = tmp_path / "m.nnlearn"
     run(["train", str(circle_csv), "--target", "ring", "--epochs", "2", "--verbose", "0",

@@ -22,3 +22,11 @@ def test_no_public_name_is_lost(module_name):
     module = importlib.import_module(module_name)
     missing = [name for name in RELEASE_0_1[module_name] if not hasattr(module, name)]
     assert not missing, f"{module_name} lost {missing}"
+
+
+def test_dir_of_the_package_shows_public_names_and_no_helper_modules():
+    import nnlearn as nl
+
+    names = dir(nl)
+    assert {"Tensor", "grad", "Sequential", "plot", "__version__"} <= set(names)
+    assert not {"importlib", "_importlib", "_moved"} & set(names)

@@ -8,7 +8,7 @@ The engine (Theano's ``T.grad`` written against NumPy)::
     (grad_a,) = nl.grad(cost, [a])
 """
 
-import importlib
+import importlib as _importlib
 
 from . import _moved  # first: the old names of moved modules (nnlearn.recurrent, ...) import
 from . import (activations, autograd, callbacks, data, datasets, initializers, layers, links,
@@ -42,11 +42,13 @@ __all__ = [*(name for name in autograd.__all__ if name not in _BUILTIN_NAMES),
 
 def __getattr__(name):
     if name in _LAZY:
-        return importlib.import_module(f".{name}", __name__)
+        return _importlib.import_module(f".{name}", __name__)
     if f"{__name__}.{name}" in _moved.MOVED:
-        return importlib.import_module(f"{__name__}.{name}")
+        return _importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'nnlearn' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted([*globals(), *_LAZY])
+    """The public names and the lazy modules (not the private helpers above: _moved, ...)."""
+    public = (name for name in globals() if not name.startswith("_") or name.startswith("__"))
+    return sorted([*public, *_LAZY])

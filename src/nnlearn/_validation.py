@@ -4,11 +4,16 @@ with the argument's name, what was expected and what was given."""
 
 from __future__ import annotations
 
+import difflib
+import functools
+import inspect
+
 import numpy as np
 
 __all__ = ["all_finite", "check_array", "check_X_y", "check_fraction", "check_in_range",
            "check_sample_weight", "check_positive_int", "check_flag", "is_real_number",
-           "check_positive", "check_nonnegative", "check_open_unit"]
+           "check_positive", "check_nonnegative", "check_open_unit", "checking_keywords",
+           "unknown_keyword", "check_verbose"]
 
 
 def is_real_number(value) -> bool:
@@ -21,6 +26,14 @@ def check_positive_int(value, name: str) -> int:
     """``value`` as an int >= 1 (a bool is not one)."""
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{name} must be a positive integer; got {value!r}")
+    return int(value)
+
+
+def check_verbose(value, name: str = "verbose") -> int:
+    """0 (silent), 1 (a progress bar) or 2 (one line per epoch), as in Keras."""
+    if isinstance(value, bool) or not is_real_number(value) or value not in (0, 1, 2):
+        raise ValueError(f"{name} must be 0 (silent), 1 (a progress bar) or 2 (one line per "
+                         f"epoch); got {value!r}")
     return int(value)
 
 
@@ -161,3 +174,35 @@ def check_sample_weight(sample_weight, n: int, argument: str) -> np.ndarray | No
         raise ValueError(f"{argument} must hold finite weights >= 0; got values from "
                          f"{w.min()} to {w.max()}")
     return w
+
+
+def unknown_keyword(owner: str, name: str, known) -> TypeError:
+    """The error for an unknown keyword argument ``name`` of ``owner`` (a class or a
+    method): the argument, the closest known name and every known one (Python's own
+    message names only the argument, and the class that defines the method)."""
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return TypeError(f"{owner}: unknown argument {name!r}{hint} "
+                     f"(its arguments: {', '.join(known)})")
+
+
+def checking_keywords(method):
+    """``method`` with its keyword arguments checked first (:func:`unknown_keyword`),
+    named after the object's own class: ``Dense: unknown argument 'activaton'; did you
+    mean 'activation'?``, ``Sequential.fit: unknown argument 'epoch'; ...``.  A method
+    that takes ``**kwargs`` is returned as it is."""
+    parameters = inspect.signature(method).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return method
+    known = [name for name in parameters if name != "self"]
+    suffix = "" if method.__name__ == "__init__" else f".{method.__name__}"
+
+    @functools.wraps(method)
+    def checked(self, *args, **kwargs):
+        for name in kwargs:
+            if name not in parameters:
+                raise unknown_keyword(type(self).__name__ + suffix, name, known)
+        return method(self, *args, **kwargs)
+
+    return checked

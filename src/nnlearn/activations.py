@@ -338,6 +338,9 @@ def get(identifier, argument: str = "activation"):
     """The activation named ``identifier`` (None means linear), or a callable as given."""
     if identifier is None:
         return linear
+    if isinstance(identifier, str) and identifier.strip().lower() in ("none", "identity"):
+        raise ValueError(f"{argument}: unknown activation {identifier!r}. For no activation "
+                         f"(the identity), pass None or 'linear'.")
     return lookup("activation", ACTIVATIONS, identifier, argument)
 
 

@@ -557,6 +557,9 @@ def train_model(table, hidden=(32, 32), activation="relu", optimizer="adam",
         if len(classes) < 2:
             raise ValueError(f"target column {table.target_name!r} has a single class "
                              f"{classes[0]!r}; nothing to learn")
+        if classes.dtype.kind == "f" and np.all(np.abs(classes) < 2.0**53) \
+                and np.array_equal(classes, np.round(classes)):   # (NaN and inf fail both)
+            classes = classes.astype(np.int64)  # a CSV's 0/1 labels, read as numbers: 0, 1
         metadata["classes"] = classes.tolist()
         outputs, output_activation = len(classes), "softmax"
         loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
@@ -756,8 +759,9 @@ def _table_for(model, data, require_target):
 @click.option("--verbose", default=1, show_default=True, type=click.IntRange(0, 2))
 @user_errors
 def train(data, target, out_path, config_path, verbose, **options):
-    """Train an MLP on DATA (a CSV with a header, an NPZ with x and y, or a 2-D NPY read
-    memory-mapped, its target column --target or the last) and save it."""
+    """Train an MLP on DATA and save it: a CSV with a header (--target names the column to
+    predict), an NPZ with x and y, or a 2-D NPY read memory-mapped (its target column
+    --target, a number, or the last)."""
     from .datasets.tabular import load_table
 
     settings = dict(TRAIN_DEFAULTS)
@@ -768,6 +772,8 @@ def train(data, target, out_path, config_path, verbose, **options):
 
     activations.get(settings["activation"], "--activation")
     npy = str(data).lower().endswith(".npy")
+    if not os.path.exists(data):  # before asking for --target: the file is the first fault
+        raise UserError(f"no such file: {data}")
     if target is None and not str(data).endswith(".npz") and not npy:
         raise UserError("--target is required for CSV data (the column to predict)")
     _writable("--out", out_path)

@@ -254,6 +254,33 @@ def test_matmul_shape_mismatch_names_both_shapes():
         nl.matmul(nl.Tensor(1.0), nl.Tensor([1.0]))
 
 
+@pytest.mark.parametrize("op, symbol", [("add", "+"), ("sub", "-"), ("mul", "*"), ("div", "/")])
+def test_an_elementwise_shape_mismatch_names_the_op_and_both_shapes(op, symbol):
+    a, b = nl.Tensor(np.ones((2, 3)), requires_grad=True), nl.Tensor(np.ones((4, 2)))
+    with pytest.raises(ValueError, match=rf"^{op}: shapes \(2, 3\) and \(4, 2\) do not "
+                                         r"broadcast \(NumPy's rule"):
+        eval(f"a {symbol} b")
+    with pytest.raises(ValueError, match=rf"^{op}: shapes \(4, 2\) and \(2, 3\)"):
+        eval(f"np.ones((4, 2)) {symbol} a")   # the reflected operator, an array on the left
+
+
+def test_float_of_a_one_element_tensor_and_its_error_otherwise():
+    assert float((nl.Tensor([[1.5]]) * 2).sum()) == 3.0
+    assert float(nl.Tensor([2.5])) == 2.5
+    with pytest.raises(TypeError, match=r"^float\(\) needs a tensor with one element; got "
+                                        r"shape \(2,\)$"):
+        float(nl.Tensor([1.0, 2.0]))
+
+
+def test_grad_of_a_non_scalar_names_grad_not_backward():
+    a = nl.Tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"^grad\(\) without a gradient needs a scalar "
+                                           r"output; got shape \(2, 3\)"):
+        nl.grad(a * 2, [a])
+    with pytest.raises(RuntimeError, match=r"^backward\(\) without a gradient"):
+        (a * 2).backward()
+
+
 def test_linear_shape_errors():
     with pytest.raises(ValueError, match=r"\(3, 4\).*\(5, 2\)"):
         nl.linear(nl.Tensor(np.ones((3, 4))), nl.Tensor(np.ones((5, 2))))

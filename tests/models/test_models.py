@@ -559,3 +559,46 @@ def test_a_single_class_validation_tail_is_warned_about():
     order = np.argsort(y, kind="stable")  # sorted by class: the tail is all class 2
     with pytest.warns(UserWarning, match="all of class 2: shuffle the data first"):
         small_model().fit(x[order], y[order], epochs=1, validation_split=0.2, verbose=0)
+
+
+def test_a_misspelled_keyword_of_compile_fit_evaluate_or_predict_names_the_model_and_a_guess():
+    """Python's own message names the class that defines the method (an internal one)
+    and no correction; the model's says which method, the closest name and all of them."""
+    model = nl.Sequential([Dense(2, activation="softmax")], seed=0)
+    with pytest.raises(TypeError, match=r"^Sequential\.compile: unknown argument 'optimiser'; "
+                                        r"did you mean 'optimizer'\? \(its arguments: "
+                                        r"optimizer, loss, metrics\)$"):
+        model.compile(optimiser="adam", loss="mse")
+    model.compile(loss="sparse_categorical_crossentropy")
+    x, y = np.zeros((4, 2), np.float32), np.zeros(4)
+    with pytest.raises(TypeError, match=r"^Sequential\.fit: unknown argument 'epoch'; did you "
+                                        r"mean 'epochs'\?"):
+        model.fit(x, y, epoch=2)
+    with pytest.raises(TypeError, match=r"^Sequential\.predict: unknown argument 'batchsize'; "
+                                        r"did you mean 'batch_size'\?"):
+        model.predict(x, batchsize=2)
+    with pytest.raises(TypeError, match=r"^Sequential\.evaluate: unknown argument 'xyz' "
+                                        r"\(its arguments: x, y, "):
+        model.evaluate(x, y, xyz=0)
+    assert model.fit(x, y, epochs=1, verbose=0).history["loss"]   # known names still pass
+
+
+def test_verbose_a_single_layer_and_activation_none_get_clear_errors():
+    x, y = np.zeros((4, 2), np.float32), np.zeros(4)
+    model = nl.Sequential([Dense(2, activation="softmax")], seed=0)
+    model.compile(loss="sparse_categorical_crossentropy")
+    for call in (lambda: model.fit(x, y, verbose=3), lambda: model.predict(x, verbose=-1),
+                 lambda: model.evaluate(x, y, verbose=True)):
+        with pytest.raises(ValueError, match=r"^verbose must be 0 \(silent\), 1 \(a progress "
+                                             r"bar\) or 2 \(one line per epoch\); got "):
+            call()
+    assert model.fit(x, y, verbose=0.0).history["loss"]   # 0.0 is 0
+    with pytest.raises(TypeError, match=r"^Sequential: layers must be a list of layers, e\.g\. "
+                                        r".*got a single Dense \(put the layers in a list\)$"):
+        nl.Sequential(Dense(2))
+    with pytest.raises(TypeError, match=r"^Sequential: layers must be a list of layers; got int$"):
+        nl.Sequential(3)
+    assert len(nl.Sequential(layer for layer in [Dense(2), Dense(1)]).layers) == 2
+    with pytest.raises(ValueError, match=r"^activation: unknown activation 'none'\. For no "
+                                         r"activation \(the identity\), pass None or 'linear'"):
+        Dense(2, activation="none")

@@ -311,8 +311,11 @@ def test_an_unknown_argument_names_the_optimizer_and_its_arguments():
                                         r"learning_rate= \(its arguments: learning_rate, "
                                         r"beta_1, .*clipvalue\)$"):
         O.Adam(lr=0.01)
-    with pytest.raises(TypeError, match=r"^SGD: unknown argument 'momentun' "):
+    with pytest.raises(TypeError, match=r"^SGD: unknown argument 'momentun'; did you mean "
+                                        r"'momentum'\? \(its arguments: learning_rate, "):
         O.SGD(momentun=0.9)
+    with pytest.raises(TypeError, match=r"^Adam: unknown argument 'xyz' \(its arguments"):
+        O.Adam(xyz=1)
 
 
 def test_an_optimizer_without_a_rule_says_so():

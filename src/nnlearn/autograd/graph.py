@@ -207,7 +207,7 @@ def graph(output: Tensor, names=None, gradient=None) -> Graph:
 
     grads = {}
     if output.requires_grad:
-        seed = seed_gradient(output, gradient)
+        seed = seed_gradient(output, gradient, "graph()")
         wanted = {id(t) for t in tensors if t.requires_grad}
         _, grads = backpropagate(output, seed, wanted=wanted)
         if id(output) in wanted:

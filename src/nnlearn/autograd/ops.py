@@ -134,43 +134,65 @@ def _expand_to(g: np.ndarray, shape: tuple, axes, keepdims: bool) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # arithmetic
 # --------------------------------------------------------------------------------------
+def _broadcast_mismatch(op: str, a: Tensor, b: Tensor) -> ValueError:
+    """Explain why ``a op b`` is undefined: the shapes do not broadcast."""
+    return ValueError(f"{op}: shapes {a.shape} and {b.shape} do not broadcast (NumPy's rule: "
+                      f"compared from the last axis, two lengths must be equal or one of "
+                      f"them 1)")
+
+
 def add(a, b) -> Tensor:
     r"""$a + b$; $\partial/\partial a = 1$, $\partial/\partial b = 1$."""
     a, b = _pair(a, b)
+    try:
+        out = a.data + b.data
+    except ValueError:
+        raise _broadcast_mismatch("add", a, b) from None
 
     def vjp(g):
         return (_unbroadcast(g, a.shape) if a.requires_grad else None,
                 _unbroadcast(g, b.shape) if b.requires_grad else None)
 
-    return Tensor._make(a.data + b.data, (a, b), vjp, "add")
+    return Tensor._make(out, (a, b), vjp, "add")
 
 
 def sub(a, b) -> Tensor:
     r"""$a - b$; $\partial/\partial a = 1$, $\partial/\partial b = -1$."""
     a, b = _pair(a, b)
+    try:
+        out = a.data - b.data
+    except ValueError:
+        raise _broadcast_mismatch("sub", a, b) from None
 
     def vjp(g):
         return (_unbroadcast(g, a.shape) if a.requires_grad else None,
                 _unbroadcast(-g, b.shape) if b.requires_grad else None)
 
-    return Tensor._make(a.data - b.data, (a, b), vjp, "sub")
+    return Tensor._make(out, (a, b), vjp, "sub")
 
 
 def mul(a, b) -> Tensor:
     r"""$a \odot b$ (elementwise); $\partial/\partial a = b$, $\partial/\partial b = a$."""
     a, b = _pair(a, b)
+    try:
+        out = a.data * b.data
+    except ValueError:
+        raise _broadcast_mismatch("mul", a, b) from None
 
     def vjp(g):
         return (_unbroadcast(g * b.data, a.shape) if a.requires_grad else None,
                 _unbroadcast(g * a.data, b.shape) if b.requires_grad else None)
 
-    return Tensor._make(a.data * b.data, (a, b), vjp, "mul")
+    return Tensor._make(out, (a, b), vjp, "mul")
 
 
 def div(a, b) -> Tensor:
     r"""$a / b$; $\partial/\partial a = 1/b$, $\partial/\partial b = -a/b^2 = -y/b$."""
     a, b = _pair(a, b)
-    out = a.data / b.data
+    try:
+        out = a.data / b.data
+    except ValueError:
+        raise _broadcast_mismatch("div", a, b) from None
 
     def vjp(g):
         g_over_b = g / b.data

@@ -178,6 +178,12 @@ class Tensor:
             raise ValueError(f"item() needs a tensor with one element; got shape {self.shape}")
         return self.data.item()
 
+    def __float__(self) -> float:
+        """``float(loss)``: the value of a one-element tensor."""
+        if self.data.size != 1:
+            raise TypeError(f"float() needs a tensor with one element; got shape {self.shape}")
+        return float(self.data.item())
+
     def detach(self) -> "Tensor":
         """A tensor sharing this one's data, outside the graph."""
         return Tensor._make(self.data, (), None, "detach")
@@ -403,13 +409,14 @@ def _owned(g: np.ndarray, dtype, seed: np.ndarray, handed: set) -> np.ndarray:
     return g
 
 
-def seed_gradient(output: Tensor, gradient) -> np.ndarray:
+def seed_gradient(output: Tensor, gradient, caller: str = "backward()") -> np.ndarray:
     """The gradient backpropagation starts from: ``gradient`` checked against the
-    output's shape, or 1 for a scalar output."""
+    output's shape, or 1 for a scalar output (``caller``: the function the user called,
+    for the error message)."""
     if gradient is None:
         if output.data.size != 1:
             raise RuntimeError(
-                f"backward() without a gradient needs a scalar output; got shape "
+                f"{caller} without a gradient needs a scalar output; got shape "
                 f"{output.shape}. Reduce it first (e.g. .sum() or .mean()) or pass "
                 f"gradient= with shape {output.shape}"
             )
@@ -502,7 +509,7 @@ def grad(output: Tensor, inputs, gradient=None, allow_unused: bool = False) -> l
             raise ValueError(f"grad: inputs[{i}] does not require grad (shape {t.shape})")
     if not output.requires_grad:
         raise RuntimeError("grad: output does not depend on any tensor that requires grad")
-    seed = seed_gradient(output, gradient)
+    seed = seed_gradient(output, gradient, "grad()")
     _, found = backpropagate(output, seed, wanted={id(t) for t in inputs})
     result, handed = [], set()
     for i, t in enumerate(inputs):

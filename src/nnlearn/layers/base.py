@@ -11,8 +11,6 @@ built, see :func:`building`), which is how a subclassed ``Model`` builds its lay
 from __future__ import annotations
 
 import contextlib
-import difflib
-import functools
 import inspect
 import math
 
@@ -20,6 +18,7 @@ import numpy as np
 
 from .._registry import constructor_repr
 from ..config_schema import ANY, INITIALIZER, NUMBER, SIZE
+from .._validation import checking_keywords
 from ..autograd import Tensor
 
 
@@ -44,28 +43,6 @@ def symbolic_tensor_in(x):
         if getattr(item, "is_symbolic", False):
             return item
     return None
-
-
-def _checking_arguments(init):
-    """``init`` with its keyword arguments checked first: an unknown one is a TypeError
-    naming the layer, the argument, the closest known name and every known one (Python's
-    own message names only the argument)."""
-    parameters = inspect.signature(init).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
-        return init
-    known = [name for name in parameters if name != "self"]
-
-    @functools.wraps(init)
-    def checked(self, *args, **kwargs):
-        for name in kwargs:
-            if name not in parameters:
-                close = difflib.get_close_matches(name, known, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise TypeError(f"{type(self).__name__}: unknown argument {name!r}{hint} "
-                                f"(its arguments: {', '.join(known)})")
-        return init(self, *args, **kwargs)
-
-    return checked
 
 
 class Layer:
@@ -94,7 +71,7 @@ class Layer:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "__init__" in vars(cls):
-            cls.__init__ = _checking_arguments(cls.__init__)
+            cls.__init__ = checking_keywords(cls.__init__)
 
     def __init__(self, name: str | None = None):
         self.name = name
@@ -212,7 +189,7 @@ class Layer:
         return constructor_repr(self, self.get_config())
 
 
-Layer.__init__ = _checking_arguments(Layer.__init__)  # (its subclasses': __init_subclass__)
+Layer.__init__ = checking_keywords(Layer.__init__)  # (its subclasses': __init_subclass__)
 
 
 class Input(Layer):

@@ -41,7 +41,8 @@ import numpy as np
 
 from .. import layers as layers_module
 from .. import losses, metrics as metrics_module, optimizers
-from .._validation import check_array, check_fraction, check_positive_int, check_sample_weight
+from .._validation import (check_array, check_fraction, check_positive_int, check_sample_weight,
+                           checking_keywords)
 from ..autograd import Tensor, as_tensor, no_grad
 from ..data import adapters as data_adapters
 from ..layers.merging import Merge
@@ -367,6 +368,7 @@ class Functional(Model):
         return self._y_columns(y, n, argument)
 
     # -- compile --------------------------------------------------------------------------
+    @checking_keywords
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None) -> None:
         """As :meth:`Model.compile`, per output: ``loss`` one loss for every output, a
         list (one per output, None for an output not trained) or a dict by output name
@@ -626,6 +628,7 @@ class Functional(Model):
         return data_adapters.ArrayAdapter(self, xs, ys, weights, batch_size, shuffle), \
             validation
 
+    @checking_keywords
     def evaluate(self, x, y=None, batch_size: int | None = None, verbose: int = 0,
                  return_dict=False, sample_weight=None, steps=None):
         """As :meth:`Model.evaluate`; with several inputs or outputs ``x`` and ``y`` are
@@ -654,6 +657,7 @@ class Functional(Model):
 
         return predict_batch_size(self, batch_size)
 
+    @checking_keywords
     def predict(self, x, batch_size: int | None = None, verbose: int = 0, steps=None):
         """As :meth:`Model.predict`; with several inputs ``x`` is a list or dict (by
         name) of arrays, and with several outputs the result is a list of arrays."""

@@ -24,8 +24,17 @@ class Sequential(Model):
 
     def __init__(self, layers=None, seed: int | None = None, dtype="float32",
                  name: str = "sequential"):
+        if isinstance(layers, layers_module.Layer):
+            raise TypeError(f"Sequential: layers must be a list of layers, e.g. "
+                            f"Sequential([Dense(16), Dense(1)]); got a single "
+                            f"{type(layers).__name__} (put the layers in a list)")
+        try:
+            layers = list(layers or [])
+        except TypeError:
+            raise TypeError(f"Sequential: layers must be a list of layers; got "
+                            f"{type(layers).__name__}") from None
         super().__init__(seed=seed, dtype=dtype, name=name)
-        for layer in layers or []:
+        for layer in layers:
             self.add(layer)
 
     def add(self, layer) -> None:

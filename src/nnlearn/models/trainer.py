@@ -38,7 +38,8 @@ from ..lowering.heap import keep_freed_blocks
 from .. import layers as layers_module
 from .. import metrics as metrics_module
 from .._validation import (all_finite, check_array, check_fraction, check_in_range,
-                           check_positive_int, check_sample_weight)
+                           check_positive_int, check_sample_weight, check_verbose,
+                           checking_keywords)
 from ..autograd import as_tensor, no_grad, sum_of_squares
 from ..callbacks import StopKind, StopReason, check_callbacks
 from ..data import adapters as data_adapters
@@ -79,6 +80,7 @@ class Trainer:
     """What a model does with data: compile, train, evaluate, predict (see the module)."""
 
     # -- compile -------------------------------------------------------------------------
+    @checking_keywords
     def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
         """Choose the optimizer (name, config or instance), the loss (Keras name, Loss
         object or function ``loss(y_true, y_pred)``) and the metrics (names, Metric
@@ -271,6 +273,7 @@ class Trainer:
             return self(x, training=False).data
 
     # -- the loops -----------------------------------------------------------------------
+    @checking_keywords
     def fit(self, x, y=None, epochs: int = 1, batch_size: int | None = None,
             validation_split: float = 0.0, validation_data=None, shuffle: bool = True,
             callbacks=None, verbose: int = 1, seed: int | None = None, initial_epoch: int = 0,
@@ -320,6 +323,7 @@ class Trainer:
             "balanced" is scikit-learn's ``n_samples / (n_classes * count(class))``.
             Not together with ``sample_weight``.
         """
+        verbose = check_verbose(verbose)
         train, validation = self._training_source(
             x, y, epochs, batch_size, initial_epoch, validation_split, validation_data,
             sample_weight, class_weight, shuffle, steps_per_epoch)
@@ -672,6 +676,7 @@ class Trainer:
             layer.reseed(np.random.SeedSequence([seed_sequence.entropy,
                                                  *seed_sequence.spawn_key, i]))
 
+    @checking_keywords
     def predict(self, x, batch_size: int | None = None, verbose: int = 0, steps=None):
         """The outputs for x, one ``predict_step`` per batch (1024 samples by default:
         larger batches spend less time in Python per sample); verbose=1 shows progress.
@@ -685,6 +690,7 @@ class Trainer:
         ...)`` (``steps``: the first ``steps`` of them), and a Dask array gives a Dask
         array of the outputs, computed block by block where the blocks are
         (:mod:`nnlearn.data.dask`)."""
+        verbose = check_verbose(verbose)
         keep_freed_blocks()  # once per process (nnlearn.lowering.heap)
         kind = data_adapters.kind_of(x)
         if kind == "dask":
@@ -735,6 +741,7 @@ class Trainer:
         bar.close({})
         return np.concatenate(parts) if parts else np.empty((0, self.output_units), self.dtype)
 
+    @checking_keywords
     def evaluate(self, x, y=None, batch_size: int | None = None, verbose: int = 0,
                  return_dict=False, sample_weight=None, steps=None):
         """The loss and the metrics on (x, y), one ``test_step`` per batch: a float when
@@ -745,6 +752,7 @@ class Trainer:
         ``batch_size`` is 1024 by default for arrays.  Like ``fit`` and ``predict``, it sets
         glibc's heap thresholds for the process once (:mod:`nnlearn.lowering.heap`)."""
         self._check_compiled("evaluate")
+        verbose = check_verbose(verbose)
         keep_freed_blocks()  # once per process (nnlearn.lowering.heap)
         kind = data_adapters.kind_of(x)
         if kind != "array":

@@ -35,6 +35,7 @@ import numpy as np
 
 from .. import schedules
 from .._registry import constructor_repr
+from .._validation import unknown_keyword
 from ._arguments import fraction, nonnegative
 from .rules import (scale_by_adadelta, scale_by_adagrad, scale_by_adam, scale_by_momentum,
                     scale_by_nadam, scale_by_rms)
@@ -63,9 +64,11 @@ class Optimizer:
             known = dict.fromkeys([*inspect.signature(type(self)).parameters, "clipnorm",
                                    "clipvalue"])
             known = [p for p in known if p not in ("kwargs", "unknown")]
-            hint = "; the learning rate is learning_rate=" if name == "lr" else ""
-            raise TypeError(f"{type(self).__name__}: unknown argument {name!r}{hint} "
-                            f"(its arguments: {', '.join(known)})")
+            if name == "lr":  # Keras 2's name, which difflib does not match
+                raise TypeError(f"{type(self).__name__}: unknown argument 'lr'; the "
+                                f"learning rate is learning_rate= (its arguments: "
+                                f"{', '.join(known)})")
+            raise unknown_keyword(type(self).__name__, name, known)
         self.learning_rate = learning_rate
         clipping = GradientClipping(clipnorm, clipvalue)
         self.clipping = clipping if clipping.get_config() else None
