@@ -214,25 +214,36 @@ print("largest difference:", largest)
 # %%
 T = lambda a: nl.Tensor(np.asarray(a, dtype="float64"), requires_grad=True)  # noqa: E731
 tx, tW1, tb1, tw2, tb2 = T(x[None, :]), T(W1), T(b1), T(w2[:, None]), T(np.array([b2]))
-tz1 = tx @ tW1 + tb1
+txW1 = tx @ tW1
+tz1 = txW1 + tb1
 th = autograd.sigmoid(tz1)
-tz2 = th @ tw2 + tb2
+thw2 = th @ tw2
+tz2 = thw2 + tb2
 ty_hat = autograd.sigmoid(tz2)
-tL = ((ty_hat - y) ** 2).sum()
-names = {"x": tx, "W1": tW1, "b1": tb1, "w2": tw2, "b2": tb2, "z1": tz1, "h": th,
-         "z2": tz2, "y_hat": ty_hat, "L": tL}
+te = ty_hat - y
+tL = (te ** 2).sum()
+names = {"x": tx, "W1": tW1, "b1": tb1, "w2": tw2, "b2": tb2, "xW1": txW1, "z1": tz1,
+         "h": th, "hw2": thw2, "z2": tz2, "y_hat": ty_hat, "e": te, "L": tL}
 g = autograd.graph(tL, names=names)
 print(g.steps())
 
 # %% [markdown]
-# Read the backward list from the top. The seed is $\partial L / \partial L = 1$. The
-# next lines are the derivatives with respect to $\hat y$ ($2(\hat y - y)$), then $z^{(2)}$,
-# whose gradient is $\delta^{(2)}$, then $h$ (that is $\delta^{(2)} w^{(2)}$), then
-# $z^{(1)}$, which is $\delta^{(1)}$, and finally the leaves: the weights and the input.
-# Every node is visited only after all the nodes that use it, so its gradient is
-# complete when its turn comes. The graph's deltas are the ones we computed by hand:
+# Read the backward list from the top. The seed is $\partial L / \partial L = 1$. Then
+# come the square (`pow`, whose gradient is 1 because the sum passes it on) and the error
+# $e = \hat y - y$, whose gradient is $2e$; then $\hat y$ (the same, since $y$ is a
+# constant); then $z^{(2)}$, whose gradient is $\delta^{(2)}$; the product $h w^{(2)}$
+# (the addition of $b^{(2)}$ passes $\delta^{(2)}$ on unchanged); $h$, that is
+# $\delta^{(2)} w^{(2)\top}$; $z^{(1)}$, which is $\delta^{(1)}$; and the product
+# $x W^{(1)}$. The leaves (the weights, the biases and the input) come last: they were
+# made before any operation, and the list runs from the newest node to the oldest. Every
+# node is visited only after all the nodes that use it, so its gradient is complete when
+# its turn comes. The graph's deltas are the ones we computed by hand:
 
 # %%
+order = [g.nodes[i].label for i in g.backward_order]
+assert order[:10] == ["L", "pow", "e", "y_hat", "z2", "hw2", "h", "z1", "xW1", "b2"]
+assert set(order[9:]) == {"x", "W1", "b1", "w2", "b2"}    # the leaves, last
+assert np.allclose(g["e"].grad, 2 * (y_hat - y), rtol=0, atol=1e-12)
 assert np.allclose(g["z2"].grad, delta2, rtol=0, atol=1e-12)
 assert np.allclose(g["z1"].grad, delta1, rtol=0, atol=1e-12)
 print("graph: delta2 =", g["z2"].grad.ravel(), " delta1 =", g["z1"].grad.ravel())
@@ -258,8 +269,10 @@ plot.draw_graph(g, step=5, direction="TB")
 # %% [markdown]
 # After five steps the backward pass has reached $z^{(2)}$ (outlined in red) and knows
 # the output delta, but nothing about the hidden layer yet: every hidden gradient is
-# still a question mark. The next step sends $\delta^{(2)}$ back through the matrix
-# product to $h$ and to $w^{(2)}$ at once.
+# still a question mark. The next step passes $\delta^{(2)}$ through the addition to the
+# product $h w^{(2)}$ (and to $b^{(2)}$); the one after applies the product's local
+# derivative, which gives the gradients of $h$ and of $w^{(2)}$ together ($w^{(2)}$, a
+# leaf, is listed with the other leaves at the end).
 #
 # ## The algorithm for any depth, and what it costs
 #

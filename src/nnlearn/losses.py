@@ -249,6 +249,15 @@ def categorical_crossentropy(y_true, y_pred, sample_weight=None, reduction=MEAN)
     return _reduce(-(y * ag.log(p)).sum(axis=-1), sample_weight, reduction)
 
 
+def per_position_hint(prediction_shape: tuple) -> str:
+    """Why a model gave a prediction per position, not per sample: samples with more axes
+    than the first layer needs (a Dense layer acts on the last axis of its input)."""
+    return (f"(the model's output has shape {tuple(prediction_shape)}, a prediction for each "
+            f"position of a sample: a Dense layer acts on the last axis of its input, so "
+            f"samples with extra axes give one output per position; flatten the samples, "
+            f"x.reshape(len(x), -1), or put a Flatten() layer first)")
+
+
 def class_indices(y_true, prediction_shape: tuple, check_range: bool = True) -> np.ndarray:
     """Integer labels of shape prediction_shape[:-1] (a trailing axis of 1 is dropped),
     checked: the rule the sparse cross-entropy (and the compiled step) reads labels by.
@@ -261,8 +270,10 @@ def class_indices(y_true, prediction_shape: tuple, check_range: bool = True) -> 
     if y.shape != tuple(prediction_shape[:-1]):
         raise ValueError(f"y_true of shape {y.shape} must hold one integer label per "
                          f"sample ({tuple(prediction_shape[:-1])}) for "
-                         "sparse_categorical_crossentropy (one-hot rows: use "
-                         "loss='categorical_crossentropy')")
+                         "sparse_categorical_crossentropy " + (
+                             per_position_hint(prediction_shape)
+                             if len(prediction_shape) > 2 and y.shape[:1] == prediction_shape[:1]
+                             else "(one-hot rows: use loss='categorical_crossentropy')"))
     if y.dtype.kind not in "iuf":
         raise ValueError("y_true must hold integer class labels for "
                          f"sparse_categorical_crossentropy; got dtype {y.dtype}")

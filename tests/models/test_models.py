@@ -602,3 +602,20 @@ def test_verbose_a_single_layer_and_activation_none_get_clear_errors():
     with pytest.raises(ValueError, match=r"^activation: unknown activation 'none'\. For no "
                                          r"activation \(the identity\), pass None or 'linear'"):
         Dense(2, activation="none")
+
+
+@pytest.mark.parametrize("loss", ["sparse_categorical_crossentropy", "categorical_crossentropy"])
+def test_samples_with_an_extra_axis_get_a_hint_about_the_per_position_output(loss):
+    """A Dense layer acts on the last axis, so (n, 2, 1) samples give (n, 2, 2) outputs:
+    the error about y also says why, and how to get one prediction per sample."""
+    X, y = nl.datasets.make_circle(100, random_state=0)
+    model = nl.Sequential([Dense(4, activation="relu"), Dense(2, activation="softmax")], seed=0)
+    model.compile(loss=loss, optimizer="adam")
+    target = y if loss.startswith("sparse") else nl.utils.to_categorical(y)
+    with pytest.raises(ValueError, match=r"the model's output has shape \(\d+, 2, 2\), a "
+                                         r"prediction for each position .* put a Flatten\(\) "
+                                         r"layer first\)$"):
+        model.fit(X.reshape(100, 2, 1), target, verbose=0)
+    model = nl.Sequential([Dense(4, activation="relu"), Dense(2, activation="softmax")], seed=0)
+    model.compile(loss=loss, optimizer="adam")
+    assert model.fit(X, target, epochs=1, verbose=0).history["loss"]   # flat samples

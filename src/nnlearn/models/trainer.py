@@ -134,8 +134,16 @@ class Trainer:
         if not all_finite(y):
             raise ValueError(f"{argument} contains NaN or infinity")
         check_in_range(y, self.dtype, argument)
-        (loss or self.loss).check_targets(y, self.output_units if units is None else units,
-                                          argument)
+        try:
+            (loss or self.loss).check_targets(y, self.output_units if units is None else units,
+                                              argument)
+        except ValueError as err:
+            last = self.layers[-1] if units is None and self.layers else None
+            shape = getattr(last, "output_shape", None) if last is not None and last.built \
+                else None
+            if shape is not None and len(shape) > 1:  # a prediction per position of a sample
+                raise ValueError(f"{err} {losses.per_position_hint((n, *shape))}") from None
+            raise
         return y
 
     def compute_loss(self, x, y, training: bool = False, sample_weight=None):
