@@ -138,8 +138,9 @@ class Trainer:
             (loss or self.loss).check_targets(y, self.output_units if units is None else units,
                                               argument)
         except ValueError as err:
-            last = self.layers[-1] if units is None and self.layers else None
-            shape = getattr(last, "output_shape", None) if last is not None and last.built \
+            stack = getattr(self, "layers", None) if units is None else None
+            last = stack[-1] if stack else None
+            shape = getattr(last, "output_shape", None) if getattr(last, "built", False) \
                 else None
             if shape is not None and len(shape) > 1:  # a prediction per position of a sample
                 raise ValueError(f"{err} {losses.per_position_hint((n, *shape))}") from None
