@@ -332,12 +332,11 @@ class Trainer:
             "balanced" is scikit-learn's ``n_samples / (n_classes * count(class))``.
             Not together with ``sample_weight``.
         """
-        verbose = check_verbose(verbose)
+        verbose, callbacks = check_verbose(verbose), check_callbacks(callbacks)
         train, validation = self._training_source(
             x, y, epochs, batch_size, initial_epoch, validation_split, validation_data,
             sample_weight, class_weight, shuffle, steps_per_epoch)
         batch_size = 32 if batch_size is None else batch_size
-        callbacks = check_callbacks(callbacks)
         for callback in callbacks:
             callback.set_model(self)
         history = self.history = History()
