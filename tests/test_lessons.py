@@ -51,3 +51,13 @@ def test_lesson_teaches(path):
 def test_lessons_name_topics_not_internal_notes(path):
     text = path.read_text().lower()
     assert "seed 00" not in text and "lecture notes" not in text
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_lessons_hold_no_control_characters(path):
+    """A tab in a lesson's prose is a backslash sequence gone wrong (a "\\t" written in a
+    string that was not raw once turned the \\theta of a formula into "heta")."""
+    text = path.read_text()
+    bad = [(n, line) for n, line in enumerate(text.splitlines(), 1)
+           if re.search(r"[\x00-\x09\x0b-\x1f\x7f]", line)]
+    assert not bad, bad[:3]

@@ -49,10 +49,12 @@
 # \text{NOT}: w = -1,\ \theta = 0 .
 # $$
 #
-# NAND, "not both", is AND with every sign flipped: weights $(-1, -1)$ and threshold
-# $-1$, so it fires unless both inputs are on. Since NAND alone can build any logical
-# circuit, a network of threshold units can compute any Boolean function. The example
-# of the course is a bird that eats an object only if it is purple *and* round: two
+# NAND, "not both", fires unless both inputs are on: $x_1 + x_2 < 2$, which for inputs of
+# 0 and 1 is $-x_1 - x_2 \ge -1$, so weights $(-1, -1)$ and threshold $-1$. (Flipping
+# AND's signs alone, threshold $-2$, would fire for every input: the unit's test is
+# $\ge$, so the strict $<$ has to become $\le 1$ first.) Since NAND alone can build any
+# logical circuit, a network of threshold units can compute any Boolean function. A classic
+# teaching example is a bird that eats an object only if it is purple *and* round: two
 # detector inputs, an AND unit, and the bird eats blueberries but not golf balls,
 # violets or hot dogs.
 
@@ -95,9 +97,10 @@ result.figures["gates"]
 # In the top row each panel shows the four input corners, red where the gate fires and
 # blue where it does not, the threshold line in black and the side where the unit fires
 # shaded. For AND the line cuts off the corner $(1, 1)$; for OR it cuts off $(0, 0)$ from
-# the other three; NAND's line is OR's, moved and flipped, cutting off $(1, 1)$ from the
-# other side. NOT, bottom left, has a single input: the line becomes a point, $x = 0$,
-# and the unit fires on its left.
+# the other three; NAND's line is OR's own, $x_1 + x_2 = 1$ (weights $(-1, -1)$ and
+# threshold $-1$ are OR's negated), with the firing side flipped: it cuts off $(1, 1)$,
+# and the two corners on the line fire for both gates. NOT, bottom left, has a single
+# input: the line becomes a point, $x = 0$, and the unit fires on its left.
 #
 # ## XOR needs two layers
 #
@@ -135,8 +138,8 @@ plot.draw_network([2, 2, 1])
 # an input that is always 1:
 #
 # $$
-# \sum_{i=1}^{n} w_i x_i \ge 	heta \iff \sum_{i=1}^{n} w_i x_i + b \cdot 1 \ge 0,
-# \qquad b = -	heta .
+# \sum_{i=1}^{n} w_i x_i \ge \theta \iff \sum_{i=1}^{n} w_i x_i + b \cdot 1 \ge 0,
+# \qquad b = -\theta .
 # $$
 #
 # That is what the "+1" units of the diagram are, and why every later lesson writes a
