@@ -120,17 +120,19 @@ gd = classic.LinearRegression(solver="gd", learning_rate=0.01, n_epochs=1000,
                               initial_weights=[1.0, -0.5]).fit(X, y)
 print(f"gradient descent: a = {gd.coef_[0]:.4f}, b = {gd.intercept_:.4f}")
 cost = np.array(gd.cost_history_)
-print("cost at epochs 1, 2, 10, 100, 1000:", cost[[0, 1, 9, 99, 999]].round(4))
+print("cost before epochs 1, 2, 10, 100, 1000:", cost[[0, 1, 9, 99, 999]].round(4))
 plot.plot_history({"cost J(a, b), log scale": np.log10(cost)},
                   title="gradient descent: log10 of the cost per epoch")
 
 # %% [markdown]
 # On a log scale the cost curve has two phases: a plunge in the first ten epochs, from
-# 17 to below 0.1, then a slow decline. The first phase fixes the slope, which the
-# data pin down strongly (the $x$ values reach 10, so the slope's gradient is large).
-# The second phase is the intercept crawling towards its value: its gradient is the
-# unweighted mean error, small once the slope is right, and the bowl is long and narrow
-# in the intercept's direction. After 1,000 epochs $b$ is still about 0.06 away from
+# 17 to below 0.1, then a slow decline. The first phase brings the slope most of the
+# way (from $-0.5$ to about 0.40 in ten epochs, the least-squares slope being 0.50),
+# which the data pin down strongly (the $x$ values reach 10, so the slope's gradient is
+# large). The second phase is the intercept crawling towards its value, the slope
+# following it from 0.40 to 0.49: the intercept's gradient is the unweighted mean
+# error, small once the slope is nearly right, and the bowl is long and narrow in the
+# intercept's direction. After 1,000 epochs $b$ is still about 0.06 away from
 # the least-squares value. This is lesson 6's ill-conditioned valley in its smallest
 # form; standardizing $x$ (lesson 7) would make the bowl round.
 #
@@ -146,7 +148,14 @@ result.figures["fits"]
 # %% [markdown]
 # The green line is the start, sloping down through the data. After 10 epochs the line
 # already lies along the data; the lines of epochs 100, 500 and 1000 are nearly on top
-# of it, moving up very slowly as the intercept catches up.
+# of it, turning very slowly about the middle of the data: the intercept falls (1.11
+# after 10 epochs, 0.56 after 1000, towards the least-squares 0.50) while the slope
+# rises to meet it (0.40 to 0.49).
+
+# %%
+steps = [line["snapshots"][str(e)] for e in (10, 100, 500, 1000)]
+assert all(p["b"] > q["b"] and p["a"] < q["a"] for p, q in zip(steps, steps[1:]))
+assert steps[-1]["b"] > line["least_squares"]["b"] and steps[-1]["a"] < line["least_squares"]["a"]
 
 # %%
 result.figures["cost"]

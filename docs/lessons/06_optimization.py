@@ -79,7 +79,7 @@ print(f"x after 100 steps: {path[-1, 0]:.4f}  (formula -4 x 0.965^100 = {-4 * 0.
 # $$
 #
 # Along the valley floor the gradients point the same way step after step and the
-# velocity builds up to $\alpha g / (1 - \mu)$, ten times the plain step for the usual
+# velocity builds up to $-\alpha g / (1 - \mu)$, ten times the plain step for the usual
 # $\mu = 0.9$ (exercise 3). Across the valley the gradients alternate in sign and
 # largely cancel in $v$. Nesterov's accelerated gradient (Nesterov 1983; used for
 # networks by Sutskever et al. 2013) evaluates the gradient at the point the momentum
@@ -193,6 +193,9 @@ print(result.summary())
 print("\nWhat to notice:", experiments.get("optimizers").notice)
 
 # %%
+on_bowl = result.numbers["bowl"]
+assert on_bowl["RMSprop"]["final_loss"] == max(m["final_loss"] for m in on_bowl.values())
+assert on_bowl["Adagrad"]["final_loss"] < 1e-10 < on_bowl["SGD"]["final_loss"]
 result.figures["bowl_paths"]
 
 # %% [markdown]
@@ -204,7 +207,12 @@ result.figures["bowl_paths"]
 # both coordinates at the same speed; Adagrad and RMSprop then follow the valley floor,
 # while Adam's momentum carries it past the floor in a wide, slow arc. After 100
 # steps SGD's loss is still about $6 \times 10^{-3}$, while Adagrad's, whose rate per
-# coordinate happens to match this quadratic's curvatures, is $10^{-14}$.
+# coordinate happens to match this quadratic's curvatures, is $10^{-14}$. RMSprop ends
+# worst of all, at $1.6 \times 10^{-2}$: its steps do not shrink as the gradient does
+# (each is about $\alpha$ divided by the gradient's recent size, times the gradient), so
+# with a fixed learning rate it keeps stepping back and forth across the minimum
+# instead of settling into it (a learning rate that decays over the steps, one of
+# `nnlearn.schedules`, lets it settle).
 #
 # ## On a network
 #
@@ -236,7 +244,7 @@ curves = nl.optimizers.compare(
                  "Adam": nl.optimizers.Adam(0.01)},
     X, y, epochs=150, batch_size=32, loss="sparse_categorical_crossentropy", seed=0)
 for name, curve in curves.items():
-    print(f"{name:>8}: loss {curve[0]:.3f} -> {curve[-1]:.3f}")
+    print(f"{name:>8}: loss in epoch 1 {curve[0]:.3f} -> in epoch 150 {curve[-1]:.3f}")
 assert curves["Adam"][-1] < 0.5 * curves["SGD"][-1]      # checked on every CI run
 assert curves["SGD"][-1] > 0.9 * curves["SGD"][0] - 0.1
 plot.plot_history(curves, title="two spirals, 2-32-32-2 tanh: training loss per epoch")
@@ -284,9 +292,11 @@ result.figures["sin_loss"]
 result.figures["xor_loss"]
 
 # %% [markdown]
-# On the 2-2-1 XOR network the picture changes: conjugate gradient, Levenberg-Marquardt
-# and both Rprops stop on a plateau of the error surface near 0.125 (one of the four
-# inputs wrong), the kind of region we met in lesson 5. L-BFGS and Quickprop solve it
+# On the 2-2-1 XOR network the picture changes: Levenberg-Marquardt and both Rprops stop
+# on a plateau of the error surface at 0.125, where the network answers 0.5 for two of
+# the four inputs (each then adds $0.5^2 = 0.25$ to the squared errors, and the mean over
+# four is 0.125): two inputs left undecided. Conjugate gradient stops higher, at 0.167.
+# These are the kind of region we met in lesson 5. L-BFGS and Quickprop solve it
 # fastest, and the three first-order methods get through, slowly. Fewer iterations is not the
 # same as more reliable.
 #

@@ -66,7 +66,12 @@ class _Clock(callbacks.Callback):
 def train(build, x, y, make, iterations: int) -> dict:
     """One method's run: the loss at the start of every iteration and the seconds spent
     before it (``loss[k]``, ``seconds[k]``: after k iterations), ending with the final
-    loss."""
+    loss.  One untimed iteration on a copy first: the seconds are the method's, not the
+    process's one-off start-up (the first fit compiles or loads the step's kernels; the
+    first method timed without it paid about a second for it)."""
+    warm_up = build()
+    warm_up.compile(optimizer=make(), loss="mse")
+    warm_up.fit(x, y, epochs=1, batch_size=len(x), shuffle=False, verbose=0)
     model = build()
     model.compile(optimizer=make(), loss="mse")
     clock = _Clock()
