@@ -881,6 +881,26 @@ def test_the_classroom_launch_prints_the_link_and_the_address_to_project(monkeyp
     assert "At most 3 tabs per computer" in out
 
 
+def test_the_address_to_project_is_the_routed_interface_not_the_loopback(monkeypatch):
+    """Debian's /etc/hosts maps the machine's name to 127.0.1.1: the routing table's
+    interface comes first, then the resolved name, then the bare name."""
+    import socket
+
+    from nnlearn.playground import server
+
+    monkeypatch.setattr(socket, "gethostname", lambda: "classroom-pc")
+    cases = [("10.0.0.5", "127.0.1.1", "10.0.0.5"), (None, "192.168.1.20", "192.168.1.20"),
+             (None, "127.0.1.1", "classroom-pc"), (None, None, "classroom-pc")]
+    for routed, resolved, expected in cases:
+        monkeypatch.setattr(server, "_routed_address", lambda: routed)
+        monkeypatch.setattr(server, "_resolved_name", lambda: resolved)
+        assert server.classroom_address("0.0.0.0") == expected, (routed, resolved)
+    assert server.classroom_address("192.168.7.7") == "192.168.7.7"   # a named interface
+    monkeypatch.undo()
+    routed = server._routed_address()   # the real probe: an IPv4 address or no route
+    assert routed is None or socket.inet_aton(routed)
+
+
 def test_frames_name_the_points_of_the_last_mini_batch():
     s = PlaygroundSession({"batch_size": 7, "samples": 100, "train_ratio": 50})
     assert s.frame()["batch"] == []

@@ -944,16 +944,39 @@ def create_app(frame_rate: float = 20.0, idle_timeout: float = 1800.0,
     return checked
 
 
+def _routed_address() -> str | None:
+    """The address of the interface this machine would send from to reach beyond itself:
+    a UDP socket "connected" to an address of the documentation range (RFC 5737) takes
+    the routing table's choice, and connecting a UDP socket sends no packet.  None
+    without a route."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))
+            return probe.getsockname()[0]
+    except OSError:
+        return None
+
+
 def classroom_address(host: str) -> str:
     """The address students type: ``host`` when it names one interface, else this
-    machine's address on the local network as its name resolves (no packet is sent)."""
+    machine's address on the local network (no packet is sent): the interface its
+    routing table would send from, else what its name resolves to, else its name.  (On
+    Debian and Ubuntu the name resolves to 127.0.1.1, which no other computer can
+    reach.)"""
     if host not in ("0.0.0.0", "::"):
         return host
+    for address in (_routed_address(), _resolved_name()):
+        if address and not address.startswith("127.") and address != "0.0.0.0":
+            return address
+    return socket.gethostname() or "127.0.0.1"
+
+
+def _resolved_name() -> str | None:
+    """What this machine's name resolves to (None when it does not)."""
     try:
-        address = socket.gethostbyname(socket.gethostname())
+        return socket.gethostbyname(socket.gethostname())
     except OSError:
-        return "127.0.0.1"
-    return address if not address.startswith("127.") else socket.gethostname()
+        return None
 
 
 def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False,
