@@ -139,6 +139,9 @@ def test_a_teacher_sees_two_students_sends_a_challenge_and_ranks_them(tmp_path):
         watch.on("pageerror", lambda e: errors.append(str(e)))
         watch.wait_for_function("state.frame && state.frame.epoch === 20")
         assert "Watching Ada's network (read-only)" in watch.inner_text("#banner")
+        assert "teacher=" not in watch.url and "watch=" in watch.url   # no token projected
+        watch.reload()                                  # the tab keeps it: still connected
+        watch.wait_for_function("state.frame && state.frame.epoch === 20")
         assert watch.is_disabled("#run") and watch.is_disabled("#learning_rate")
         assert watch.evaluate("state.settings.dataset") == "spiral"
         ada.evaluate("send('step')")   # the view follows the student's tab

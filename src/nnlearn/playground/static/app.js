@@ -5,8 +5,20 @@ const $ = (id) => document.getElementById(id);
 const state = { settings: null, choices: null, running: false, data: null, frame: null,
                 frames: 0, runs: [], run: null, bp: null };
 const PARAMS = new URLSearchParams(location.search);
-// the teacher's read-only view of a student's tab: /?watch=SESSION&teacher=TOKEN
-const WATCH = PARAMS.get("watch"), TEACHER = PARAMS.get("teacher");
+// the teacher's read-only view of a student's tab: /?watch=SESSION&teacher=TOKEN.  The
+// token is kept in this tab's sessionStorage (a reload still connects) and taken out of
+// the address bar at once: the view is made to be projected, and the token can send
+// challenges to every student.
+const WATCH = PARAMS.get("watch"), TEACHER = keepTeacherToken(PARAMS.get("teacher"));
+function keepTeacherToken(token) {
+  if (!WATCH) return token;
+  try {
+    if (token) sessionStorage.setItem("nnlearn-teacher", token);
+    else token = sessionStorage.getItem("nnlearn-teacher");
+  } catch (error) { return token; }     // no storage (a privacy mode): keep the address
+  history.replaceState(null, "", `${location.pathname}?watch=${encodeURIComponent(WATCH)}`);
+  return token;
+}
 const LEARNING_RATES = [0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 const REG_RATES = [0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 const DROPOUTS = [0, 0.1, 0.2, 0.3, 0.5];
