@@ -262,6 +262,30 @@ def test_step_mode_shows_the_servers_numbers_in_order(tmp_path):
     assert not errors, errors
 
 
+def test_two_setting_changes_made_together_both_take_effect(tmp_path):
+    """The second change builds on the first one sent, not on the last settings the
+    server confirmed (which would put the first one back)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    errors = []
+    with running_server() as (address, _), sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"http://{address}/?dataset=circle&activation=tanh&learning_rate=0.03")
+        page.wait_for_function("state.settings && state.settings.dataset === 'circle'")
+        page.evaluate("sendSettings({dataset: 'spiral'}); sendSettings({activation: 'relu'});"
+                      "sendSettings({learning_rate: 0.3})")
+        page.wait_for_function("state.settings.learning_rate === 0.3")
+        page.wait_for_timeout(300)   # any late answer would have arrived
+        assert page.evaluate("[state.settings.dataset, state.settings.activation, "
+                             "state.settings.learning_rate]") == ["spiral", "relu", 0.3]
+        page.select_option("#learning_rate", "0.01")   # later changes build on the answer
+        page.wait_for_function("state.settings.learning_rate === 0.01")
+        assert page.evaluate("state.settings.dataset") == "spiral"
+        browser.close()
+    assert not errors, errors
+
+
 def test_rough_edges_in_chromium(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     errors, dialogs = [], []

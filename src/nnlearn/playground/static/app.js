@@ -110,14 +110,25 @@ function connect() {
 function send(type, extra = {}) {
   if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type, ...extra }));
 }
+// Each settings message is answered by one "data" (or one "error"); until the answers
+// to all of them are in, a new change builds on the last settings sent, not on the last
+// confirmed ones (two changes made together would otherwise lose the first).
+let requested = null, unanswered = 0;
 function sendSettings(changes) {
-  const s = state.settings, next = { ...s, ...changes };
+  const s = requested || state.settings, next = { ...s, ...changes };
   if (changes.hidden && s.layer_activations.length && !changes.layer_activations) {
     // one activation per layer: a new layer takes the last one's, a removed one goes
     const per = s.hidden.map((_, i) => s.layer_activations[i] || s.activation);
     next.layer_activations = changes.hidden.map((_, i) => per[Math.min(i, per.length - 1)]);
   }
+  if (!socket || socket.readyState !== WebSocket.OPEN) return;
+  requested = next;
+  unanswered += 1;
   send("settings", { settings: next });
+}
+function settingsAnswered(all = false) {
+  unanswered = all ? 0 : Math.max(0, unanswered - 1);
+  if (!unanswered) requested = null;
 }
 
 function receive(message) {
@@ -138,6 +149,7 @@ function receive(message) {
       break;
     case "data":
       hideError();
+      settingsAnswered();
       state.data = message;
       state.settings = message.settings;
       showSettings();
@@ -161,6 +173,7 @@ function receive(message) {
       showExport(message);
       break;
     case "error":
+      settingsAnswered(true);    // a refused change: the server's settings are in force
       showError(message.message);
       break;
     case "url_errors":
@@ -168,6 +181,7 @@ function receive(message) {
         showError(["Some settings in the address were left out:", ...message.errors]);
       break;
     case "challenge":
+      settingsAnswered(true);    // the teacher's settings replace any change on its way
       showBanner(`Challenge ${message.number} from the teacher: reach the lowest test loss ` +
                  `on this data (${describe(message.settings)}). The network is yours to change.`);
       break;
