@@ -286,6 +286,34 @@ def test_two_setting_changes_made_together_both_take_effect(tmp_path):
     assert not errors, errors
 
 
+def test_a_weight_can_be_clicked_while_the_network_trains(tmp_path):
+    """The lines are updated in place, frame after frame: a click held for 80 ms (a
+    person's) lands on the line it started on, and the editor opens."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    errors = []
+    with running_server() as (address, _), sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"http://{address}/?dataset=circle&hidden=4,4")
+        page.wait_for_function("state.settings && state.frame")
+        page.click("#run")
+        page.wait_for_function("state.frame.epoch > 5")
+        first = page.locator("#links path.weight").first
+        element = first.element_handle()
+        frames = page.evaluate("state.frames")
+        for _ in range(3):
+            first.click(force=True, delay=80)
+            page.wait_for_selector("#weight_editor:not([hidden])")
+            page.press("#weight_value", "Escape")
+        assert page.evaluate("state.frames") > frames + 3    # frames came in meanwhile
+        assert element.evaluate("(e) => e.isConnected")      # the same line, updated
+        assert page.locator("#links path.weight").count() == 2 * 4 + 4 * 4 + 4 * 1
+        page.click("#run")
+        browser.close()
+    assert not errors, errors
+
+
 def test_rough_edges_in_chromium(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     errors, dialogs = [], []

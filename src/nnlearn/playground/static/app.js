@@ -471,40 +471,54 @@ function drawAxes() {
   $("y_name").textContent = axes ? axes[1].name : "x2";
 }
 function drawLinks(weights) {
+  // Two paths per weight: the visible line and a wider invisible one to point at.  They
+  // are made once per network shape and then updated in place, frame after frame: a
+  // line remade at every frame (about 18 a second in training) was gone before the
+  // mouse button came up, so a click on a weight almost never reached it.
   const svg = $("links"), box = $("net").getBoundingClientRect();
   const centre = (el) => {
     const r = el.getBoundingClientRect();
     return [r.left - box.left + r.width / 2, r.top - box.top + r.height / 2, r.width / 2];
   };
-  let paths = "";
+  const links = [];
   weights.forEach((matrix, layer) => {
     const from = state.nodes[layer], to = state.nodes[layer + 1];
     if (!from || !to) return;
     matrix.forEach((row, i) => row.forEach((w, j) => {
       if (!from[i] || !to[j]) return;
       const [x1, y1, r1] = centre(from[i]), [x2, y2, r2] = centre(to[j]);
-      const [r, g, b] = colour(w > 0 ? 1 : -1);
-      const width = Math.min(6, 0.4 + Math.abs(w) * 1.5).toFixed(2);
       const mid = (x1 + x2) / 2;
-      const d = `M${x1 + r1},${y1} C${mid},${y1} ${mid},${y2} ${x2 - r2},${y2}`;
-      paths += `<path d="${d}" stroke="rgb(${r},${g},${b})" stroke-width="${width}" ` +
-               `fill="none" opacity="0.75"/>` +  // and a wider invisible one to point at
-               `<path class="weight" d="${d}" data-layer="${layer}" data-row="${i}" ` +
-               `data-column="${j}" data-value="${w}"/>`;
+      links.push({ layer, i, j, w, d: `M${x1 + r1},${y1} C${mid},${y1} ${mid},${y2} ${x2 - r2},${y2}` });
     }));
   });
-  svg.innerHTML = paths;
-  for (const path of svg.querySelectorAll(".weight")) {
-    path.onmousemove = (event) => {
-      const tip = $("weight_tip");
-      tip.textContent = `weight ${Number(path.dataset.value).toFixed(3)} (click to edit)`;
-      tip.style.left = `${event.pageX + 12}px`;
-      tip.style.top = `${event.pageY + 12}px`;
-      tip.hidden = false;
-    };
-    path.onmouseleave = () => { $("weight_tip").hidden = true; };
-    path.onclick = (event) => openWeightEditor(path, event);
+  const shape = links.map((l) => `${l.layer}.${l.i}.${l.j}`).join(" ");
+  if (svg.dataset.shape !== shape) {
+    svg.innerHTML = links.map(() => '<path fill="none" opacity="0.75"/><path class="weight"/>')
+                         .join("") + '<g class="bp-marks"></g>';   // drawBackprop's numbers
+    svg.dataset.shape = shape;
+    for (const path of svg.querySelectorAll(".weight")) {
+      path.onmousemove = (event) => {
+        const tip = $("weight_tip");
+        tip.textContent = `weight ${Number(path.dataset.value).toFixed(3)} (click to edit)`;
+        tip.style.left = `${event.pageX + 12}px`;
+        tip.style.top = `${event.pageY + 12}px`;
+        tip.hidden = false;
+      };
+      path.onmouseleave = () => { $("weight_tip").hidden = true; };
+      path.onclick = (event) => openWeightEditor(path, event);
+    }
   }
+  const paths = svg.children;
+  links.forEach((link, k) => {
+    const line = paths[2 * k], target = paths[2 * k + 1];
+    const [r, g, b] = colour(link.w > 0 ? 1 : -1);
+    line.setAttribute("d", link.d);
+    line.setAttribute("stroke", `rgb(${r},${g},${b})`);
+    line.setAttribute("stroke-width", Math.min(6, 0.4 + Math.abs(link.w) * 1.5).toFixed(2));
+    target.setAttribute("d", link.d);
+    Object.assign(target.dataset, { layer: link.layer, row: link.i, column: link.j,
+                                    value: link.w });
+  });
 }
 
 function openWeightEditor(path, event) {   // an inline field where the weight was clicked
@@ -939,8 +953,10 @@ function moveBackprop(to) {
   showBackprop();
 }
 function drawBackprop() {   // the numbers so far, written on the network
-  if (!state.bp || !state.nodes) return;
-  const svg = $("links"), box = $("net").getBoundingClientRect();
+  const svg = $("links"), marks = svg.querySelector("g.bp-marks");
+  if (marks) marks.innerHTML = "";
+  if (!state.bp || !state.nodes || !marks) return;
+  const box = $("net").getBoundingClientRect();
   const { message, step } = state.bp, steps = message.steps.slice(0, step + 1);
   const current = message.steps[step];
   const at = (el) => { const r = el.getBoundingClientRect(); return [r.left - box.left, r.top - box.top, r.width, r.height]; };
@@ -987,7 +1003,7 @@ function drawBackprop() {   // the numbers so far, written on the network
       }
     }
   }
-  svg.insertAdjacentHTML("beforeend", extra);
+  marks.innerHTML = extra;
 }
 const fmt3 = (v) => fmtDigits(v, 3);
 function bindSteps() {
