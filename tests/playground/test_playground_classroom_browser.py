@@ -130,6 +130,11 @@ def test_a_teacher_sees_two_students_sends_a_challenge_and_ranks_them(tmp_path):
             .map((c) => [...c.getContext('2d').getImageData(0, 0, c.width, c.height).data]
                  .filter((v, i) => i % 4 === 3 && v > 0).length)""")
         assert len(inked) == 2 and min(inked) > 1000, inked
+        # the rows are updated in place, not rebuilt every second (a click could land
+        # on a row just replaced): the same elements after two refreshes
+        rows_before = teacher.locator("#students tbody tr").element_handles()
+        teacher.wait_for_timeout(2200)
+        assert all(r.evaluate("(e) => e.isConnected") for r in rows_before)
         teacher.set_viewport_size({"width": 1280, "height": 720})
         shot(teacher, "teacher_1280.png", tmp_path, full_page=True)
         # the teacher opens Ada's network, read-only, in a new tab (to project it)

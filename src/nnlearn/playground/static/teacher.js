@@ -48,26 +48,60 @@ function sortValue(row, key) {
   const v = row[key];
   return v === null || v === undefined ? Infinity : v;
 }
+// A student's row is made once and then updated in place (rebuilt every second, a click
+// on "Open (read-only)" could land on a row that had just been replaced).
+const CELLS = ["number", "name", "thumbnail", "data", "network", "optimizer", "epoch",
+               "train_loss", "test_loss", "test_accuracy", "watch"];
+function makeRow(row) {
+  const tr = document.createElement("tr");
+  tr.dataset.id = row.id;
+  tr.innerHTML = CELLS.map((cell) => `<td data-cell="${cell}"></td>`).join("");
+  tr.querySelector('[data-cell="thumbnail"]').innerHTML = '<canvas width="50" height="50"></canvas>';
+  const watch = `/?watch=${encodeURIComponent(row.id)}&teacher=${encodeURIComponent(TOKEN)}`;
+  tr.querySelector('[data-cell="watch"]').innerHTML =
+    `<a href="${watch}" target="_blank" rel="noopener">Open (read-only)</a>`;
+  return tr;
+}
+function fillRow(tr, row) {
+  const s = row.settings, set = (cell, text) => {
+    const td = tr.querySelector(`[data-cell="${cell}"]`);
+    if (td.textContent !== text) td.textContent = text;
+  };
+  const name = tr.querySelector('[data-cell="name"]');
+  name.className = `name${row.running ? " running" : ""}`;
+  name.title = row.name;
+  set("number", String(row.number));
+  set("name", row.name);
+  set("data", `${LABELS[s.dataset] || s.dataset}${s.dataset === "blobs" ||
+      s.dataset === "spiral_arms" ? ` (${s.classes})` : ""}, noise ${s.noise}`);
+  set("network", network(s));
+  set("optimizer", `${s.optimizer} ${s.learning_rate}`);
+  set("epoch", String(row.epoch));
+  set("train_loss", fmt(row.train_loss));
+  set("test_loss", fmt(row.test_loss));
+  set("test_accuracy", fmt(row.test_accuracy));
+  tr.querySelector('[data-cell="test_loss"]').className = "test-loss";
+  if (tr.dataset.version !== String(row.version)) {   // the thumbnail only when it changed
+    drawThumbnail(tr.querySelector("canvas"), row);
+    tr.dataset.version = String(row.version);
+  }
+}
 function showRows() {
   const rows = view.rows.slice().sort((a, b) => {
     const x = sortValue(a, view.sort), y = sortValue(b, view.sort);
     return (x < y ? -1 : x > y ? 1 : a.number - b.number) * (view.down ? -1 : 1);
   });
   const body = document.querySelector("#students tbody");
-  body.innerHTML = "";
-  for (const row of rows) {
-    const s = row.settings, tr = document.createElement("tr");
-    tr.dataset.id = row.id;
-    const watch = `/?watch=${encodeURIComponent(row.id)}&teacher=${encodeURIComponent(TOKEN)}`;
-    tr.innerHTML = `<td>${row.number}</td><td class="name${row.running ? " running" : ""}" title="${escapeHtml(row.name)}">${escapeHtml(row.name)}</td>` +
-      `<td><canvas width="50" height="50"></canvas></td>` +
-      `<td>${escapeHtml(LABELS[s.dataset] || s.dataset)}${s.dataset === "blobs" || s.dataset === "spiral_arms" ? ` (${s.classes})` : ""}, noise ${s.noise}</td>` +
-      `<td>${escapeHtml(network(s))}</td><td>${escapeHtml(s.optimizer)} ${s.learning_rate}</td>` +
-      `<td>${row.epoch}</td><td>${fmt(row.train_loss)}</td><td class="test-loss">${fmt(row.test_loss)}</td>` +
-      `<td>${fmt(row.test_accuracy)}</td><td><a href="${watch}" target="_blank" rel="noopener">Open (read-only)</a></td>`;
-    drawThumbnail(tr.querySelector("canvas"), row);
-    body.append(tr);
-  }
+  const existing = new Map([...body.children].map((tr) => [tr.dataset.id, tr]));
+  const wanted = rows.map((row) => {
+    const tr = existing.get(row.id) || makeRow(row);
+    fillRow(tr, row);
+    return tr;
+  });
+  for (const [id, tr] of existing) if (!rows.some((row) => row.id === id)) tr.remove();
+  wanted.forEach((tr, i) => {   // moved only where the order changed
+    if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
+  });
   $("none").hidden = rows.length > 0;
   $("count").textContent = String(rows.length);
   for (const th of document.querySelectorAll("#students th[data-sort]")) {
