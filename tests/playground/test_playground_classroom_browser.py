@@ -319,6 +319,25 @@ def test_a_weight_can_be_clicked_while_the_network_trains(tmp_path):
     assert not errors, errors
 
 
+def test_a_tab_beyond_the_computers_share_says_so_and_offers_no_controls(tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    errors = []
+    with running_server(max_per_client=1) as (address, _), sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        first = browser.new_page(viewport={"width": 1280, "height": 800})
+        first.goto(f"http://{address}/")
+        first.wait_for_function("state.settings && state.frame")
+        refused = browser.new_page(viewport={"width": 1280, "height": 800})
+        refused.on("pageerror", lambda e: errors.append(str(e)))
+        refused.goto(f"http://{address}/")
+        refused.wait_for_selector("#error:not([hidden])")
+        assert refused.inner_text("#error").startswith("This computer already has 1 ")
+        assert refused.is_disabled("#run") and refused.is_disabled("#learning_rate")
+        shot(refused, "refused_tab.png", tmp_path)
+        browser.close()
+    assert not errors, errors
+
+
 def test_rough_edges_in_chromium(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     errors, dialogs = [], []

@@ -118,9 +118,11 @@ class Playground:
         client = ws.client.host if ws.client else None
         if self.max_per_client and list(self.clients.values()).count(client) >= \
                 self.max_per_client:
-            await self._send(ws, _error(f"this computer already has {self.max_per_client} "
-                                        "playground tabs open (the most per computer in "
-                                        "a classroom); close one and reload this page"))
+            tabs = f"{self.max_per_client} playground tab" + \
+                ("s" if self.max_per_client != 1 else "")
+            await self._send(ws, _error(f"this computer already has {tabs} open (the most "
+                                        "per computer in a classroom); close one and "
+                                        "reload this page"))
             await ws.close(code=1013, reason="too many sessions from this computer")
             return
         sid = secrets.token_urlsafe(12)

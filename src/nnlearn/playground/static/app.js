@@ -174,6 +174,12 @@ function receive(message) {
       break;
     case "error":
       settingsAnswered(true);    // a refused change: the server's settings are in force
+      if (!state.choices) {      // refused before any session (a full classroom): no page
+        document.body.classList.add("readonly");
+        lockControls();
+        showError(message.message.charAt(0).toUpperCase() + message.message.slice(1));
+        break;
+      }
       showError(message.message);
       break;
     case "url_errors":
