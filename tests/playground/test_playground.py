@@ -892,8 +892,8 @@ def test_the_address_to_project_is_the_routed_interface_not_the_loopback(monkeyp
     cases = [("10.0.0.5", "127.0.1.1", "10.0.0.5"), (None, "192.168.1.20", "192.168.1.20"),
              (None, "127.0.1.1", "classroom-pc"), (None, None, "classroom-pc")]
     for routed, resolved, expected in cases:
-        monkeypatch.setattr(server, "_routed_address", lambda: routed)
-        monkeypatch.setattr(server, "_resolved_name", lambda: resolved)
+        monkeypatch.setattr(server, "_routed_address", lambda routed=routed: routed)
+        monkeypatch.setattr(server, "_resolved_name", lambda resolved=resolved: resolved)
         assert server.classroom_address("0.0.0.0") == expected, (routed, resolved)
     assert server.classroom_address("192.168.7.7") == "192.168.7.7"   # a named interface
     monkeypatch.undo()
