@@ -30,8 +30,11 @@ def check_positive_int(value, name: str) -> int:
 
 
 def check_verbose(value, name: str = "verbose") -> int:
-    """0 (silent), 1 (a progress bar) or 2 (one line per epoch), as in Keras."""
-    if isinstance(value, bool) or not is_real_number(value) or value not in (0, 1, 2):
+    """0 (silent), 1 (a progress bar) or 2 (one line per epoch), as in Keras; True and
+    False are 1 and 0 (scikit-learn's convention)."""
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    if not is_real_number(value) or value not in (0, 1, 2):
         raise ValueError(f"{name} must be 0 (silent), 1 (a progress bar) or 2 (one line per "
                          f"epoch); got {value!r}")
     return int(value)

@@ -588,11 +588,12 @@ def test_verbose_a_single_layer_and_activation_none_get_clear_errors():
     model = nl.Sequential([Dense(2, activation="softmax")], seed=0)
     model.compile(loss="sparse_categorical_crossentropy")
     for call in (lambda: model.fit(x, y, verbose=3), lambda: model.predict(x, verbose=-1),
-                 lambda: model.evaluate(x, y, verbose=True)):
+                 lambda: model.evaluate(x, y, verbose="auto")):
         with pytest.raises(ValueError, match=r"^verbose must be 0 \(silent\), 1 \(a progress "
                                              r"bar\) or 2 \(one line per epoch\); got "):
             call()
     assert model.fit(x, y, verbose=0.0).history["loss"]   # 0.0 is 0
+    assert model.evaluate(x, y, verbose=False) is not None  # False is 0 (scikit-learn's)
     with pytest.raises(TypeError, match=r"^Sequential: layers must be a list of layers, e\.g\. "
                                         r".*got a single Dense \(put the layers in a list\)$"):
         nl.Sequential(Dense(2))

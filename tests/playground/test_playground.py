@@ -185,6 +185,36 @@ def test_malformed_and_out_of_range_messages_get_errors_and_the_server_keeps_ser
             assert health(address) == {"sessions": 1}
 
 
+def test_changes_apply_on_top_of_the_settings_in_force_and_replies_carry_the_number():
+    with running_server() as (address, _):
+        with websockets_sync.connect(f"ws://{address}/ws") as ws:
+            receive_until(ws, "frame")
+            ws.send(json.dumps({"type": "settings", "settings": {"dataset": "spiral",
+                                                                 "hidden": [3]}}))
+            assert receive_until(ws, "data")["settings"]["hidden"] == [3]
+            # a drawn point makes the data set "custom"; a change sent after it keeps it
+            ws.send(json.dumps({"type": "add_point", "x": 0.5, "y": 0.5, "label": 1}))
+            assert receive_until(ws, "data")["settings"]["dataset"] == "custom"
+            ws.send(json.dumps({"type": "settings", "changes": {"hidden": [3, 2]}, "seq": 7}))
+            data = receive_until(ws, "data")
+            assert data["seq"] == 7 and data["settings"]["dataset"] == "custom"
+            assert data["settings"]["hidden"] == [3, 2]
+            assert receive_until(ws, "frame")["seq"] == 7       # every reply carries it
+            for changes, expected in (({"learning_rate": -1}, "learning_rate"),
+                                      ({"colour": "red"}, "unknown setting"),
+                                      ([1, 2], "changes must be an object")):
+                ws.send(json.dumps({"type": "settings", "changes": changes, "seq": 8}))
+                error = receive_until(ws, "error")
+                assert expected in error["message"] and error["seq"] == 8, error
+            for seq in (True, -1, 2**53, "8", 1.5):           # not a number it carries back
+                ws.send(json.dumps({"type": "settings", "changes": {}, "seq": seq}))
+                assert "seq" not in receive_until(ws, "data")
+                assert "seq" not in receive_until(ws, "frame")
+            ws.send(json.dumps({"type": "step"}))
+            frame = receive_until(ws, "frame")
+            assert frame["epoch"] == 1 and "seq" not in frame
+
+
 def test_disconnecting_mid_stream_ends_the_session_and_other_tabs_go_on():
     with running_server() as (address, _), \
             websockets_sync.connect(f"ws://{address}/ws") as other:

@@ -287,6 +287,17 @@ def test_two_setting_changes_made_together_both_take_effect(tmp_path):
         page.select_option("#learning_rate", "0.01")   # later changes build on the answer
         page.wait_for_function("state.settings.learning_rate === 0.01")
         assert page.evaluate("state.settings.dataset") == "spiral"
+        # two quick clicks on a layer's + add two neurons, and a point drawn in between
+        # (which makes the data set "custom") stays: each change applies on the server's
+        # settings as they are when it arrives
+        before = page.evaluate("state.settings.hidden[0]")
+        page.evaluate("""() => { const plus = document.querySelector('.neuron-buttons button');
+                                 plus.click(); send('add_point', {x: 0.5, y: 0.5, label: 1});
+                                 plus.click(); }""")
+        page.wait_for_function(f"state.settings.hidden[0] === {before + 2}")
+        page.wait_for_timeout(300)
+        assert page.evaluate("state.settings.hidden[0]") == before + 2
+        assert page.evaluate("state.settings.dataset") == "custom"   # the point is kept
         browser.close()
     assert not errors, errors
 

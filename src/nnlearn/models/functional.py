@@ -42,7 +42,7 @@ import numpy as np
 from .. import layers as layers_module
 from .. import losses, metrics as metrics_module, optimizers
 from .._validation import (check_array, check_fraction, check_positive_int, check_sample_weight,
-                           checking_keywords)
+                           check_verbose, checking_keywords)
 from ..autograd import Tensor, as_tensor, no_grad
 from ..data import adapters as data_adapters
 from ..layers.merging import Merge
@@ -635,6 +635,7 @@ class Functional(Model):
         lists or dicts (by name) of arrays, and the result holds ``loss``,
         ``<output>_loss`` and ``<output>_<metric>`` (a list in that order, or a dict).
         ``sample_weight`` (one weight per sample) weights every output's loss."""
+        verbose = check_verbose(verbose)
         self._check_compiled("evaluate")
         if self.single:
             x = self._structure(x, self.input_names, "x")[0]
@@ -661,6 +662,7 @@ class Functional(Model):
     def predict(self, x, batch_size: int | None = None, verbose: int = 0, steps=None):
         """As :meth:`Model.predict`; with several inputs ``x`` is a list or dict (by
         name) of arrays, and with several outputs the result is a list of arrays."""
+        verbose = check_verbose(verbose)
         if self.single:
             return super().predict(self._structure(x, self.input_names, "x")[0], batch_size,
                                    verbose, steps)

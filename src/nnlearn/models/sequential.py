@@ -29,10 +29,11 @@ class Sequential(Model):
                             f"Sequential([Dense(16), Dense(1)]); got a single "
                             f"{type(layers).__name__} (put the layers in a list)")
         try:
-            layers = list(layers or [])
+            items = iter(() if layers is None else layers)
         except TypeError:
             raise TypeError(f"Sequential: layers must be a list of layers; got "
                             f"{type(layers).__name__}") from None
+        layers = list(items)
         super().__init__(seed=seed, dtype=dtype, name=name)
         for layer in layers:
             self.add(layer)
@@ -54,6 +55,11 @@ class Sequential(Model):
         if isinstance(first, layers_module.Dense) and first.input_dim:
             return (first.input_dim,)
         return self.layers[0].input_shape if self.built else None
+
+    def _sample_output_shape(self):
+        """The last layer's output shape for one sample, once built (else None)."""
+        last = self.layers[-1] if self.layers else None
+        return tuple(last.output_shape) if last is not None and last.built else None
 
     @property
     def output_units(self) -> int:

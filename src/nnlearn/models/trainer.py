@@ -138,14 +138,18 @@ class Trainer:
             (loss or self.loss).check_targets(y, self.output_units if units is None else units,
                                               argument)
         except ValueError as err:
-            stack = getattr(self, "layers", None) if units is None else None
-            last = stack[-1] if stack else None
-            shape = getattr(last, "output_shape", None) if getattr(last, "built", False) \
-                else None
-            if shape is not None and len(shape) > 1:  # a prediction per position of a sample
+            shape = self._sample_output_shape() if units is None else None
+            if shape is not None and len(shape) > 1 and y.shape[1:] != tuple(shape) \
+                    and y.shape[1:] in ((), (1,), (shape[-1],)):
+                # one target per sample, a prediction per position: say why
                 raise ValueError(f"{err} {losses.per_position_hint((n, *shape))}") from None
             raise
         return y
+
+    def _sample_output_shape(self):
+        """The shape of the model's output for one sample, once known (None here: a model
+        that knows it says so)."""
+        return None
 
     def compute_loss(self, x, y, training: bool = False, sample_weight=None):
         """(objective, predictions): the loss of the batch (its samples weighted by

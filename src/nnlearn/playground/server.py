@@ -2,13 +2,16 @@
 
 - ``GET /`` the page, ``/static/...`` its script and style (shipped in the package).
 - ``WS /ws`` one training session per connection.  The page sends JSON messages
-  ``{"type": "settings", "settings": {...}}``, ``run``, ``pause``, ``step``, ``reset``,
+  ``{"type": "settings", "settings": {...}}`` (or ``"changes": {...}``, some settings on
+  top of those in force), ``run``, ``pause``, ``step``, ``reset``,
   ``regenerate``, ``export``, ``upload`` (a CSV's text and its x1, x2 and target
   column names), ``add_point`` (x, y, label: a point drawn in the page) and
   ``set_weight`` (layer, row, column, value: one weight edited); the server answers
   ``data``, ``frame`` (streamed while running, at most ``frame_rate`` a second),
   ``export`` and ``error`` messages.  A bad
-  message gets an ``error`` reply and the session goes on.
+  message gets an ``error`` reply and the session goes on.  A message that carries a
+  number ``seq`` gets it back on each of its replies (the page numbers its settings
+  messages, to know when its last change has been answered).
 - ``GET /export/{session}/model.nnlearn``, ``.../model.onnx`` and ``.../data.npz``: the
   trained model file, the network as an ONNX graph (501 with what to install when the
   ``onnx`` extra is missing) and the session's points.
@@ -223,14 +226,15 @@ class Playground:
         if handler is None:
             return [_error(f"unknown message type {_shown_text(kind)}")]
         try:
-            return await handler(self, message, session, state, sid)
+            replies = await handler(self, message, session, state, sid)
         except SettingsError as err:
-            return [_error(str(err))]
+            replies = [_error(str(err))]
         except Exception as err:  # a bug must not end the tab's session: say so, go on
             logging.getLogger("nnlearn.playground").exception(
                 "the playground failed on a %r message", kind[:40])
-            return [_error(f"the server failed on this {_shown_text(kind)} message "
-                           f"({type(err).__name__}); the session goes on unchanged")]
+            replies = [_error(f"the server failed on this {_shown_text(kind)} message "
+                              f"({type(err).__name__}); the session goes on unchanged")]
+        return _numbered(replies, message.get("seq"))
 
     async def _stream(self, sid, session, state) -> None:
         """While running: train for up to FRAME_BUDGET seconds, send a frame, wait for
@@ -511,7 +515,10 @@ async def _stopped_and_frame(server, session, state) -> list:
 
 
 async def _on_settings(server, message, session, state, sid) -> list:
-    await server._locked(state, session.configure, message.get("settings"))
+    if "changes" in message:   # some settings, on top of those in force (what the page sends)
+        await server._locked(state, session.change, message["changes"])
+    else:                      # every setting (missing ones take their defaults)
+        await server._locked(state, session.configure, message.get("settings"))
     return await _data_and_frame(server, session, state)
 
 
@@ -675,6 +682,16 @@ def _student_name(name) -> str:
 
 def _error(message: str) -> dict:
     return {"type": "error", "message": message}
+
+
+def _numbered(replies: list, number) -> list:
+    """The replies to a message that carried a number (``seq``, a non-negative integer
+    below 2**53: the page numbers its settings messages), each carrying it back, so the
+    page knows which of its messages the server has answered."""
+    if type(number) is not int or not 0 <= number < 2**53:
+        return replies
+    return [{**reply, "seq": number} if isinstance(reply, dict) else reply
+            for reply in replies]
 
 
 def _same_origin(ws: WebSocket) -> bool:
@@ -964,7 +981,8 @@ def classroom_address(host: str) -> str:
     machine's address on the local network (no packet is sent): the interface its
     routing table would send from, else what its name resolves to, else its name.  (On
     Debian and Ubuntu the name resolves to 127.0.1.1, which no other computer can
-    reach.)"""
+    reach.)  With a VPN up the routed interface may be the VPN's: ``host`` names the
+    classroom's interface then."""
     if host not in ("0.0.0.0", "::"):
         return host
     for address in (_routed_address(), _resolved_name()):

@@ -373,6 +373,14 @@ class PlaygroundSession:
             self.__dict__.update(before)
             raise
 
+    def change(self, changes) -> None:
+        """Apply ``changes`` (some settings) on top of the settings in force: what the page
+        sends, so that changes made together, or beside a drawn point or a teacher's
+        challenge, each apply to the state the server has when it reaches them."""
+        if not isinstance(changes, dict):
+            raise SettingsError(f"changes must be an object; got {type(changes).__name__}")
+        self.configure({**self.settings, **changes})
+
     def _class_count(self, settings) -> int:
         """Classes of the data the settings choose (1 for regression)."""
         if settings["dataset"] == CUSTOM:

@@ -110,25 +110,26 @@ function connect() {
 function send(type, extra = {}) {
   if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type, ...extra }));
 }
-// Each settings message is answered by one "data" (or one "error"); until the answers
-// to all of them are in, a new change builds on the last settings sent, not on the last
-// confirmed ones (two changes made together would otherwise lose the first).
-let requested = null, unanswered = 0;
+// The page sends each change alone ("changes"): the server applies it on top of the
+// settings in force when it arrives, so changes made together, or beside a drawn point or
+// a teacher's challenge, all take effect.  Until the server has answered the last one
+// (its reply carries the message's number back), the page computes new changes (a
+// layer's + clicked twice) from the confirmed settings with the changes on their way.
+let pending = {}, sentNumber = 0;
+function current() { return { ...state.settings, ...pending }; }
 function sendSettings(changes) {
-  const s = requested || state.settings, next = { ...s, ...changes };
+  const s = current(), delta = { ...changes };
   if (changes.hidden && s.layer_activations.length && !changes.layer_activations) {
     // one activation per layer: a new layer takes the last one's, a removed one goes
     const per = s.hidden.map((_, i) => s.layer_activations[i] || s.activation);
-    next.layer_activations = changes.hidden.map((_, i) => per[Math.min(i, per.length - 1)]);
+    delta.layer_activations = changes.hidden.map((_, i) => per[Math.min(i, per.length - 1)]);
   }
   if (!socket || socket.readyState !== WebSocket.OPEN) return;
-  requested = next;
-  unanswered += 1;
-  send("settings", { settings: next });
+  pending = { ...pending, ...delta };
+  send("settings", { changes: delta, seq: ++sentNumber });
 }
-function settingsAnswered(all = false) {
-  unanswered = all ? 0 : Math.max(0, unanswered - 1);
-  if (!unanswered) requested = null;
+function settingsAnswered(message) {   // the reply to the last change sent, or a challenge
+  if (message.type === "challenge" || message.seq === sentNumber) pending = {};
 }
 
 function receive(message) {
@@ -149,7 +150,7 @@ function receive(message) {
       break;
     case "data":
       hideError();
-      settingsAnswered();
+      settingsAnswered(message);
       state.data = message;
       state.settings = message.settings;
       showSettings();
@@ -173,7 +174,7 @@ function receive(message) {
       showExport(message);
       break;
     case "error":
-      settingsAnswered(true);    // a refused change: the server's settings are in force
+      settingsAnswered(message);   // a refused change: the server's settings are in force
       if (!state.choices) {      // refused before any session (a full classroom): no page
         document.body.classList.add("readonly");
         lockControls();
@@ -187,7 +188,7 @@ function receive(message) {
         showError(["Some settings in the address were left out:", ...message.errors]);
       break;
     case "challenge":
-      settingsAnswered(true);    // the teacher's settings replace any change on its way
+      settingsAnswered(message);   // the teacher's settings replace any change on its way
       showBanner(`Challenge ${message.number} from the teacher: reach the lowest test loss ` +
                  `on this data (${describe(message.settings)}). The network is yours to change.`);
       break;
@@ -238,7 +239,7 @@ function fillChoices() {
     button.append(thumb, label);
     button.onclick = () => {
       const task = c.regression.includes(name) ? "regression" : "classification";
-      const loss = state.settings.loss;
+      const loss = current().loss;
       const fits = c.losses[task].includes(loss) && !(c.multiclass.includes(name) && loss === "mse");
       sendSettings({ dataset: name, loss: fits ? loss : "auto" });
     };
@@ -341,10 +342,10 @@ function bindControls() {
   $("regenerate").onclick = () => send("regenerate");
   $("export").onclick = () => send("export");
   $("add_layer").onclick = () => {
-    const hidden = state.settings.hidden;
+    const hidden = current().hidden;
     sendSettings({ hidden: [...hidden, hidden[hidden.length - 1] || 2] });
   };
-  $("remove_layer").onclick = () => sendSettings({ hidden: state.settings.hidden.slice(0, -1) });
+  $("remove_layer").onclick = () => sendSettings({ hidden: current().hidden.slice(0, -1) });
 }
 function setRunning(running) {
   state.running = running;
@@ -426,8 +427,10 @@ function buildNetwork() {
     const [plus, minus] = buttons.children;
     plus.disabled = units >= state.choices.max_neurons;
     minus.disabled = units <= 1;
-    plus.onclick = () => sendSettings({ hidden: s.hidden.map((n, i) => i === layer ? n + 1 : n) });
-    minus.onclick = () => sendSettings({ hidden: s.hidden.map((n, i) => i === layer ? n - 1 : n) });
+    const resize = (by) => sendSettings({ hidden: current().hidden.map((n, i) =>
+      i === layer ? Math.max(1, Math.min(state.choices.max_neurons, n + by)) : n) });
+    plus.onclick = () => resize(1);
+    minus.onclick = () => resize(-1);
     const nodes = Array.from({ length: units }, () => node("")[0]);
     state.nodes.push(nodes);
     const menu = document.createElement("select");   // this layer's activation
@@ -436,8 +439,8 @@ function buildNetwork() {
     options(menu, state.choices.activations);
     menu.value = s.layer_activations[layer] || s.activation;
     menu.onchange = () => {
-      const per = s.hidden.map((_, i) => s.layer_activations[i] || s.activation);
-      per[layer] = menu.value;
+      const now = current(), per = now.hidden.map((_, i) => now.layer_activations[i] || now.activation);
+      if (layer < per.length) per[layer] = menu.value;   // (a layer removed meanwhile: no)
       sendSettings({ layer_activations: per });
     };
     buttons.append(menu);
