@@ -34,6 +34,17 @@ def shot(page, name, tmp_path, **options):
     return path
 
 
+def opened(p, address, errors, query=""):
+    """(browser, page): Chromium on the playground at ``address`` with ``query``, the
+    page's errors collected in ``errors``, once its settings have arrived."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"http://{address}/{query}")
+    page.wait_for_function("state.settings && state.frame")
+    return browser, page
+
+
 def student_page(browser, address, errors, query=""):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -273,11 +284,8 @@ def test_two_setting_changes_made_together_both_take_effect(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     errors = []
     with running_server() as (address, _), sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"http://{address}/?dataset=circle&activation=tanh&learning_rate=0.03")
-        page.wait_for_function("state.settings && state.settings.dataset === 'circle'")
+        browser, page = opened(p, address, errors, "?dataset=circle&activation=tanh"
+                                                   "&learning_rate=0.03")
         page.evaluate("sendSettings({dataset: 'spiral'}); sendSettings({activation: 'relu'});"
                       "sendSettings({learning_rate: 0.3})")
         page.wait_for_function("state.settings.learning_rate === 0.3")
@@ -308,11 +316,7 @@ def test_a_weight_can_be_clicked_while_the_network_trains(tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     errors = []
     with running_server() as (address, _), sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"http://{address}/?dataset=circle&hidden=4,4")
-        page.wait_for_function("state.settings && state.frame")
+        browser, page = opened(p, address, errors, "?dataset=circle&hidden=4,4")
         page.click("#run")
         page.wait_for_function("state.frame.epoch > 5")
         first = page.locator("#links path.weight").first
