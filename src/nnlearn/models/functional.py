@@ -635,13 +635,13 @@ class Functional(Model):
         lists or dicts (by name) of arrays, and the result holds ``loss``,
         ``<output>_loss`` and ``<output>_<metric>`` (a list in that order, or a dict).
         ``sample_weight`` (one weight per sample) weights every output's loss."""
-        verbose = check_verbose(verbose)
         self._check_compiled("evaluate")
-        if self.single:
+        if self.single:   # (Model.evaluate checks verbose)
             x = self._structure(x, self.input_names, "x")[0]
             y = y if y is None else self._structure(y, self.output_names, "y")[0]
             return super().evaluate(x, y, batch_size, verbose, return_dict, sample_weight,
                                     steps)
+        verbose = check_verbose(verbose)
         batch_size = check_positive_int(1024 if batch_size is None else batch_size, "batch_size")
         xs = self._x_columns(x)
         ys = self._y_columns(y, len(xs))
@@ -662,10 +662,10 @@ class Functional(Model):
     def predict(self, x, batch_size: int | None = None, verbose: int = 0, steps=None):
         """As :meth:`Model.predict`; with several inputs ``x`` is a list or dict (by
         name) of arrays, and with several outputs the result is a list of arrays."""
-        verbose = check_verbose(verbose)
-        if self.single:
+        if self.single:   # (Model.predict checks verbose)
             return super().predict(self._structure(x, self.input_names, "x")[0], batch_size,
                                    verbose, steps)
+        check_verbose(verbose)
         batch_size = check_positive_int(1024 if batch_size is None else batch_size, "batch_size")
         xs = self._x_columns(x)
         adapter = data_adapters.ArrayAdapter(self, xs, None, None,

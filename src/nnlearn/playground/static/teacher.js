@@ -56,6 +56,7 @@ function makeRow(row) {
   const tr = document.createElement("tr");
   tr.dataset.id = row.id;
   tr.innerHTML = CELLS.map((cell) => `<td data-cell="${cell}"></td>`).join("");
+  tr.querySelector('[data-cell="test_loss"]').className = "test-loss";
   tr.querySelector('[data-cell="thumbnail"]').innerHTML = '<canvas width="50" height="50"></canvas>';
   const watch = `/?watch=${encodeURIComponent(row.id)}&teacher=${encodeURIComponent(TOKEN)}`;
   tr.querySelector('[data-cell="watch"]').innerHTML =
@@ -80,7 +81,6 @@ function fillRow(tr, row) {
   set("train_loss", fmt(row.train_loss));
   set("test_loss", fmt(row.test_loss));
   set("test_accuracy", fmt(row.test_accuracy));
-  tr.querySelector('[data-cell="test_loss"]').className = "test-loss";
   if (tr.dataset.version !== String(row.version)) {   // the thumbnail only when it changed
     drawThumbnail(tr.querySelector("canvas"), row);
     tr.dataset.version = String(row.version);
@@ -98,7 +98,8 @@ function showRows() {
     fillRow(tr, row);
     return tr;
   });
-  for (const [id, tr] of existing) if (!rows.some((row) => row.id === id)) tr.remove();
+  const shown = new Set(rows.map((row) => row.id));
+  for (const [id, tr] of existing) if (!shown.has(id)) tr.remove();
   wanted.forEach((tr, i) => {   // moved only where the order changed
     if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
   });
