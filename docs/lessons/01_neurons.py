@@ -72,6 +72,11 @@ print(" NOT: ", classic.NOT(np.array([[0], [1]])).astype(int).tolist())
 objects = {"blueberry": [1, 1], "golf ball": [0, 1], "violet": [1, 0], "hot dog": [0, 0]}
 print("the bird eats:", [name for name, x in objects.items()
                          if classic.BLUEBERRY_BIRD(np.array([x]))[0]])
+# NAND is OR negated (its line is OR's, its side flipped); AND with its signs flipped alone
+# would fire for every input
+assert np.array_equal(classic.NAND.weights, -classic.OR.weights)
+assert classic.NAND.threshold == -classic.OR.threshold
+assert (inputs @ -classic.AND.weights >= -classic.AND.threshold).all()
 
 # %% [markdown]
 # The truth tables come out as designed: AND fires only for $(1, 1)$, OR for everything
